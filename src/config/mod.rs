@@ -1,0 +1,342 @@
+//! Typed configuration. Read once at start from an optional TOML file, then
+//! `HEYBLUE_*` environment overrides (see [`overrides`]), then validated into an
+//! immutable [`Config`]. Every option name carries its unit.
+
+mod overrides;
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+pub use overrides::EnvironmentVariables;
+
+/// Everything the server can be told, with the defaults of `config/heyblue.example.toml`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Address the HTTP and WebSocket listener binds to.
+    pub listen: SocketAddr,
+    /// Directory of the embedded store, the generated keys and the admin token.
+    pub data_dir: PathBuf,
+    /// Storage backend.
+    pub store: StoreConfig,
+    /// How one-time codes reach the phone.
+    pub sms: SmsConfig,
+    /// Admin API access.
+    pub admin: AdminConfig,
+    /// Sign-in rules: code and token lifetimes, rate limits.
+    pub identity: IdentityConfig,
+    /// HTTP limits.
+    pub http: HttpConfig,
+    /// Log output.
+    pub log: LogConfig,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            data_dir: PathBuf::from("./data"),
+            store: StoreConfig::Embedded,
+            sms: SmsConfig::Log,
+            admin: AdminConfig::default(),
+            identity: IdentityConfig::default(),
+            http: HttpConfig::default(),
+            log: LogConfig::default(),
+        }
+    }
+}
+
+/// Which backend keeps accounts, tokens, profiles and the rest.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum StoreConfig {
+    /// A redb file under `data_dir`: single node, nothing to install.
+    Embedded,
+}
+
+/// The SMS adapter that delivers one-time codes.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum SmsConfig {
+    /// Writes the code to the server log at INFO (development only).
+    Log,
+    /// Appends one JSON line `{"phone","code","sent_at"}` per message (tests, demos).
+    File {
+        /// File the lines are appended to; created if missing.
+        path: PathBuf,
+    },
+    /// POSTs JSON to a provider, signed with HMAC-SHA256 in `X-Heyblue-Signature`.
+    Webhook {
+        /// Provider endpoint.
+        url: String,
+        /// Name of the environment variable holding the signing secret.
+        secret_env: String,
+        /// Give up on the provider after this long.
+        #[serde(default = "default_webhook_timeout_seconds")]
+        timeout_seconds: u64,
+    },
+}
+
+fn default_webhook_timeout_seconds() -> u64 {
+    10
+}
+
+/// Admin API access.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AdminConfig {
+    /// Environment variable holding the admin bearer token; when unset or empty a
+    /// token is generated into `data_dir/admin.token` (mode 0600) on first start.
+    pub token_env: String,
+}
+
+impl Default for AdminConfig {
+    fn default() -> Self {
+        Self {
+            token_env: "HEYBLUE_ADMIN_TOKEN".to_owned(),
+        }
+    }
+}
+
+/// Sign-in rules.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct IdentityConfig {
+    /// Region used to read phone numbers written without a `+country` prefix.
+    pub default_phone_region: String,
+    /// Lifetime of an access token.
+    pub access_token_ttl_seconds: u64,
+    /// Lifetime of a refresh token family since its last use.
+    pub refresh_token_ttl_days: u64,
+    /// Lifetime of a one-time code.
+    pub otp_ttl_seconds: u64,
+    /// Wrong codes after which the challenge is void.
+    pub otp_max_attempts: u32,
+    /// Minimum spacing of code requests for one phone.
+    pub otp_min_interval_seconds: u64,
+    /// Code requests allowed per phone per hour.
+    pub otp_max_per_phone_per_hour: u32,
+    /// Code requests allowed per client IP per hour.
+    pub otp_max_per_ip_per_hour: u32,
+    /// Environment variable holding the 32-byte master key (64 hex digits) that
+    /// encrypts and hashes phone numbers; when unset a key is generated into
+    /// `data_dir/master.key` (mode 0600). Every node of a cluster needs the same key.
+    pub master_key_env: String,
+}
+
+impl Default for IdentityConfig {
+    fn default() -> Self {
+        Self {
+            default_phone_region: "US".to_owned(),
+            access_token_ttl_seconds: 3600,
+            refresh_token_ttl_days: 30,
+            otp_ttl_seconds: 300,
+            otp_max_attempts: 5,
+            otp_min_interval_seconds: 30,
+            otp_max_per_phone_per_hour: 5,
+            otp_max_per_ip_per_hour: 30,
+            master_key_env: "HEYBLUE_MASTER_KEY".to_owned(),
+        }
+    }
+}
+
+/// HTTP limits.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HttpConfig {
+    /// Largest accepted request body; larger ones get 413.
+    pub max_body_bytes: usize,
+    /// A request that takes longer is answered 503.
+    pub request_timeout_seconds: u64,
+    /// Time given to open connections to finish after a shutdown signal.
+    pub shutdown_grace_seconds: u64,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        Self {
+            max_body_bytes: 64 * 1024,
+            request_timeout_seconds: 30,
+            shutdown_grace_seconds: 10,
+        }
+    }
+}
+
+/// Log output.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogConfig {
+    /// `text` for people, `json` for log collectors.
+    pub format: LogFormat,
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        Self {
+            format: LogFormat::Text,
+        }
+    }
+}
+
+/// Log line format.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// A configuration that cannot be used, with the key at fault.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        /// File that was asked for.
+        path: PathBuf,
+        /// Why it could not be read.
+        source: std::io::Error,
+    },
+    /// The file is not valid TOML.
+    #[error("config file {path} is not valid TOML: {message}")]
+    Syntax {
+        /// File at fault.
+        path: PathBuf,
+        /// Parser message, folded onto one line.
+        message: String,
+    },
+    /// A key is unknown, has the wrong type or an invalid value.
+    #[error("config key `{key}`: {problem}")]
+    Key {
+        /// Dotted path of the key, e.g. `identity.otp_ttl_seconds`.
+        key: String,
+        /// What is wrong with it.
+        problem: String,
+    },
+}
+
+impl Config {
+    /// Reads `path` (when given), applies the `HEYBLUE_*` overrides found in
+    /// `environment`, and validates the result.
+    pub fn load(
+        path: Option<&Path>,
+        environment: &EnvironmentVariables,
+    ) -> Result<Self, ConfigError> {
+        let mut table = match path {
+            Some(path) => read_table(path)?,
+            None => toml::Table::new(),
+        };
+        overrides::apply(&mut table, environment)?;
+        Self::from_table(table)
+    }
+
+    /// Parses a TOML document (no environment), as tests and examples do.
+    pub fn from_toml_str(text: &str) -> Result<Self, ConfigError> {
+        let table: toml::Table =
+            text.parse()
+                .map_err(|error: toml::de::Error| ConfigError::Syntax {
+                    path: PathBuf::from("<inline>"),
+                    message: one_line(&error.to_string()),
+                })?;
+        Self::from_table(table)
+    }
+
+    fn from_table(table: toml::Table) -> Result<Self, ConfigError> {
+        let config: Config =
+            serde_path_to_error::deserialize(toml::Value::Table(table)).map_err(|error| {
+                ConfigError::Key {
+                    key: error.path().to_string(),
+                    problem: one_line(&error.inner().to_string()),
+                }
+            })?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        let positive = [
+            (
+                "identity.access_token_ttl_seconds",
+                self.identity.access_token_ttl_seconds,
+            ),
+            (
+                "identity.refresh_token_ttl_days",
+                self.identity.refresh_token_ttl_days,
+            ),
+            ("identity.otp_ttl_seconds", self.identity.otp_ttl_seconds),
+            (
+                "identity.otp_max_attempts",
+                u64::from(self.identity.otp_max_attempts),
+            ),
+            (
+                "identity.otp_max_per_phone_per_hour",
+                u64::from(self.identity.otp_max_per_phone_per_hour),
+            ),
+            (
+                "identity.otp_max_per_ip_per_hour",
+                u64::from(self.identity.otp_max_per_ip_per_hour),
+            ),
+            ("http.max_body_bytes", self.http.max_body_bytes as u64),
+            (
+                "http.request_timeout_seconds",
+                self.http.request_timeout_seconds,
+            ),
+        ];
+        if let Some((key, _)) = positive.iter().find(|(_, value)| *value == 0) {
+            return Err(invalid(key, "must be greater than 0"));
+        }
+        if self
+            .identity
+            .default_phone_region
+            .parse::<phonenumber::country::Id>()
+            .is_err()
+        {
+            return Err(invalid(
+                "identity.default_phone_region",
+                "must be a two-letter region code such as US",
+            ));
+        }
+        if let SmsConfig::Webhook { url, .. } = &self.sms
+            && !(url.starts_with("https://") || url.starts_with("http://"))
+        {
+            return Err(invalid("sms.url", "must be an http(s) URL"));
+        }
+        Ok(())
+    }
+}
+
+fn invalid(key: &str, problem: &str) -> ConfigError {
+    ConfigError::Key {
+        key: key.to_owned(),
+        problem: problem.to_owned(),
+    }
+}
+
+fn read_table(path: &Path) -> Result<toml::Table, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        path: path.to_owned(),
+        source,
+    })?;
+    text.parse()
+        .map_err(|error: toml::de::Error| ConfigError::Syntax {
+            path: path.to_owned(),
+            message: one_line(&error.to_string()),
+        })
+}
+
+/// Error messages end up on one log line: fold the parser's multi-line output.
+fn one_line(message: &str) -> String {
+    message
+        .lines()
+        .map(str::trim)
+        .filter(|line| !line.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+#[cfg(test)]
+mod tests;

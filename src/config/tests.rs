@@ -1,0 +1,86 @@
+use super::*;
+
+fn environment(pairs: &[(&str, &str)]) -> EnvironmentVariables {
+    EnvironmentVariables::from_pairs(pairs.iter().copied())
+}
+
+#[test]
+fn defaults_serve_locally_with_the_embedded_store() {
+    let config = Config::load(None, &EnvironmentVariables::default()).expect("defaults load");
+    assert_eq!(config.listen.to_string(), "127.0.0.1:8080");
+    assert_eq!(config.store, StoreConfig::Embedded);
+    assert_eq!(config.sms, SmsConfig::Log);
+    assert_eq!(config.data_dir, PathBuf::from("./data"));
+}
+
+#[test]
+fn environment_overrides_single_keys_and_nested_keys() {
+    let config = Config::load(
+        None,
+        &environment(&[
+            ("HEYBLUE_LISTEN", "0.0.0.0:9000"),
+            ("HEYBLUE_IDENTITY__OTP_TTL_SECONDS", "60"),
+            ("HEYBLUE_ADMIN_TOKEN", "secret-is-not-an-override"),
+            ("PATH", "/usr/bin"),
+        ]),
+    )
+    .expect("overrides load");
+    assert_eq!(config.listen.to_string(), "0.0.0.0:9000");
+    assert_eq!(config.identity.otp_ttl_seconds, 60);
+}
+
+#[test]
+fn unknown_key_is_named_in_one_line() {
+    let error = Config::from_toml_str("[identity]\notp_ttl_secs = 3\n").unwrap_err();
+    let message = error.to_string();
+    assert!(message.starts_with("config key `identity"), "{message}");
+    assert!(message.contains("otp_ttl_secs"), "{message}");
+    assert!(!message.contains('\n'), "{message}");
+}
+
+#[test]
+fn wrong_type_is_named_with_its_path() {
+    let error = Config::from_toml_str("[http]\nmax_body_bytes = \"big\"\n").unwrap_err();
+    let message = error.to_string();
+    assert!(message.contains("http.max_body_bytes"), "{message}");
+}
+
+#[test]
+fn unknown_environment_key_is_rejected() {
+    let error = Config::load(None, &environment(&[("HEYBLUE_LISTNE", "x")])).unwrap_err();
+    assert!(error.to_string().contains("listne"), "{error}");
+}
+
+#[test]
+fn zero_limits_are_rejected() {
+    let error = Config::from_toml_str("[identity]\notp_max_attempts = 0\n").unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "config key `identity.otp_max_attempts`: must be greater than 0"
+    );
+}
+
+#[test]
+fn tagged_store_and_sms_sections_parse() {
+    let config = Config::from_toml_str(
+        "[sms]\ntype = \"file\"\npath = \"/tmp/codes.jsonl\"\n[store]\ntype = \"embedded\"\n",
+    )
+    .expect("valid");
+    assert_eq!(
+        config.sms,
+        SmsConfig::File {
+            path: PathBuf::from("/tmp/codes.jsonl")
+        }
+    );
+}
+
+#[test]
+fn example_file_matches_the_defaults() {
+    let text = include_str!("../../config/heyblue.example.toml");
+    let example = Config::from_toml_str(text).expect("example parses");
+    let defaults = Config::default();
+    assert_eq!(
+        toml::to_string(&example).unwrap(),
+        toml::to_string(&defaults).unwrap()
+    );
+}
