@@ -5,13 +5,28 @@
 //! - [`config`]   typed configuration: TOML file plus `HEYBLUE_*` overrides, validated once
 //! - `clock`      wall-clock milliseconds driven by tokio's clock, so tests can pause time
 //! - `domain`     pure rules and types: ids, roles, phone numbers, profiles and their events
+//! - `identity`   one-time codes, opaque tokens, phone encryption, SMS adapters
+//! - `profiles`   profile commands and queries over the profile event log
+//! - `import`     CSV imports (the officer roster) with row-by-row validation reports
 //! - `store`      the `Store` traits and their backends (embedded redb by default)
+//! - `gateway`    the axum router: REST handlers, errors, auth, ops endpoints
+//! - `metrics`    every metric the server exports, described in one place
+//! - `server`     `serve()`: wires the pieces together and runs until shutdown
 
 pub mod config;
 
 mod clock;
 mod domain;
+mod gateway;
+mod identity;
+mod import;
+mod metrics;
+mod profiles;
+mod server;
 mod store;
 
 pub use clock::Clock;
-pub use config::{Config, ConfigError};
+pub use config::{Config, ConfigError, EnvironmentVariables};
+pub use import::{ImportReport, RowProblem};
+pub use metrics::install_recorder;
+pub use server::{ImportFileError, ServeError, import_officers_file, serve};

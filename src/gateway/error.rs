@@ -1,0 +1,181 @@
+//! The one error type of the HTTP API. Every error body is
+//! `{"error":{"code","message"}}` with a stable `code`; causes go to the log, not
+//! to the client.
+
+use axum::Json;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+use crate::identity::IdentityError;
+use crate::profiles::ProfileError;
+use crate::store::StoreError;
+
+/// An HTTP error answer.
+#[derive(Debug, Clone)]
+pub(crate) struct ApiError {
+    /// HTTP status.
+    status: StatusCode,
+    /// Stable machine-readable code.
+    code: &'static str,
+    /// Human-readable explanation.
+    message: String,
+    /// Seconds for a `Retry-After` header (429, some 503).
+    retry_after_seconds: Option<u64>,
+    /// Extra JSON merged into the `error` object (e.g. an import report).
+    details: Option<serde_json::Value>,
+}
+
+impl ApiError {
+    /// An error with this status, code and message.
+    pub(crate) fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            code,
+            message: message.into(),
+            retry_after_seconds: None,
+            details: None,
+        }
+    }
+
+    /// 400: the body is not what the endpoint reads.
+    pub(crate) fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, code, message)
+    }
+
+    /// 422: the request is well-formed but a value is not acceptable.
+    pub(crate) fn unprocessable(code: &'static str, message: impl Into<String>) -> Self {
+        Self::new(StatusCode::UNPROCESSABLE_ENTITY, code, message)
+    }
+
+    /// 401: no valid credentials.
+    pub(crate) fn unauthorized(code: &'static str, message: impl Into<String>) -> Self {
+        Self::new(StatusCode::UNAUTHORIZED, code, message)
+    }
+
+    /// 404: nothing at this route.
+    pub(crate) fn not_found() -> Self {
+        Self::new(StatusCode::NOT_FOUND, "not_found", "no such route")
+    }
+
+    /// 500: a failure on our side; the cause is logged here.
+    pub(crate) fn internal(cause: &dyn std::fmt::Display) -> Self {
+        tracing::error!(%cause, "request failed");
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "internal error",
+        )
+    }
+
+    /// Adds a `Retry-After` header.
+    pub(crate) fn retry_after(mut self, seconds: u64) -> Self {
+        self.retry_after_seconds = Some(seconds);
+        self
+    }
+
+    /// Adds fields to the `error` object.
+    pub(crate) fn with_details(mut self, details: serde_json::Value) -> Self {
+        self.details = Some(details);
+        self
+    }
+
+    /// The stable code (tests and metrics read it).
+    #[cfg(test)]
+    pub(crate) fn code(&self) -> &'static str {
+        self.code
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let mut error = json!({ "code": self.code, "message": self.message });
+        if let (Some(serde_json::Value::Object(extra)), Some(object)) =
+            (self.details, error.as_object_mut())
+        {
+            object.extend(extra);
+        }
+        let mut response = (self.status, Json(json!({ "error": error }))).into_response();
+        if let Some(seconds) = self.retry_after_seconds {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
+        if self.status == StatusCode::UNAUTHORIZED {
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        response
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(error: StoreError) -> Self {
+        match error {
+            StoreError::Unavailable(_) => {
+                tracing::warn!(%error, "store unavailable");
+                Self::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "store_unavailable",
+                    "storage is unavailable, try again shortly",
+                )
+                .retry_after(5)
+            }
+            StoreError::InUse { .. } | StoreError::Corrupt(_) | StoreError::Backend(_) => {
+                Self::internal(&error)
+            }
+        }
+    }
+}
+
+impl From<ProfileError> for ApiError {
+    fn from(error: ProfileError) -> Self {
+        match error {
+            ProfileError::NotFound => Self::new(
+                StatusCode::NOT_FOUND,
+                "profile_not_found",
+                "this account has no profile",
+            ),
+            ProfileError::Contended => Self::new(
+                StatusCode::CONFLICT,
+                "conflict",
+                "the profile is being changed concurrently, try again",
+            ),
+            ProfileError::Store(store) => store.into(),
+        }
+    }
+}
+
+impl From<IdentityError> for ApiError {
+    fn from(error: IdentityError) -> Self {
+        let message = error.to_string();
+        match error {
+            IdentityError::InvalidPhone(_) => Self::unprocessable("invalid_phone", message),
+            IdentityError::MalformedCode => Self::unprocessable("invalid_code_format", message),
+            IdentityError::RateLimited {
+                retry_after_seconds,
+            } => Self::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", message)
+                .retry_after(retry_after_seconds),
+            IdentityError::NoCodeOutstanding => Self::unauthorized("no_code_outstanding", message),
+            IdentityError::CodeExpired => Self::unauthorized("code_expired", message),
+            IdentityError::WrongCode { attempts_left } => {
+                Self::unauthorized("invalid_code", message)
+                    .with_details(json!({ "attempts_left": attempts_left }))
+            }
+            IdentityError::CodeAttemptsExhausted => {
+                Self::unauthorized("code_attempts_exhausted", message)
+            }
+            IdentityError::InvalidToken => Self::unauthorized("invalid_token", message),
+            IdentityError::RefreshTokenReused => {
+                Self::unauthorized("refresh_token_reused", message)
+            }
+            IdentityError::SmsUnavailable => {
+                Self::new(StatusCode::SERVICE_UNAVAILABLE, "sms_unavailable", message)
+                    .retry_after(30)
+            }
+            IdentityError::Contended => Self::new(StatusCode::CONFLICT, "conflict", message),
+            IdentityError::Store(store) => store.into(),
+        }
+    }
+}

@@ -1,0 +1,98 @@
+//! `ApiJson<T>`: the JSON body extractor of every endpoint. Malformed JSON and
+//! wrong types are 400, unknown or missing fields 422 naming the field, bodies over
+//! the limit 413, other content types 415 — all in the API's error format.
+
+use axum::body::Bytes;
+use axum::extract::{FromRequest, Request};
+use axum::http::{StatusCode, header};
+use serde::de::DeserializeOwned;
+
+use super::error::ApiError;
+
+/// A JSON request body, decoded strictly.
+#[derive(Debug)]
+pub(crate) struct ApiJson<T>(pub(crate) T);
+
+impl<S, T> FromRequest<S> for ApiJson<T>
+where
+    S: Send + Sync,
+    T: DeserializeOwned,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        if let Some(content_type) = request.headers().get(header::CONTENT_TYPE) {
+            let essence = content_type
+                .to_str()
+                .unwrap_or_default()
+                .split(';')
+                .next()
+                .unwrap_or_default()
+                .trim()
+                .to_ascii_lowercase();
+            if essence != "application/json" && !essence.ends_with("+json") {
+                return Err(ApiError::new(
+                    StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                    "unsupported_media_type",
+                    "send the body as application/json",
+                ));
+            }
+        }
+        let bytes = Bytes::from_request(request, state)
+            .await
+            .map_err(|rejection| body_rejection(rejection.status()))?;
+        decode(&bytes).map(ApiJson)
+    }
+}
+
+/// Maps a failure to read the body.
+pub(crate) fn body_rejection(status: StatusCode) -> ApiError {
+    if status == StatusCode::PAYLOAD_TOO_LARGE {
+        ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+            "request body is too large",
+        )
+    } else {
+        ApiError::bad_request("invalid_body", "request body could not be read")
+    }
+}
+
+/// Decodes `bytes` as `T`, classifying failures for the client.
+pub(crate) fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
+    let value: T = serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
+        let path = error.path().to_string();
+        classify(error.inner(), &path)
+    })?;
+    deserializer
+        .end()
+        .map_err(|error| classify(&error, "."))?;
+    Ok(value)
+}
+
+fn classify(error: &serde_json::Error, path: &str) -> ApiError {
+    use serde_json::error::Category;
+    let message = error.to_string();
+    let detail = message.split(" at line ").next().unwrap_or(&message);
+    match error.classify() {
+        Category::Io | Category::Syntax | Category::Eof => {
+            ApiError::bad_request("malformed_json", format!("body is not valid JSON: {detail}"))
+        }
+        Category::Data if detail.starts_with("unknown field") => {
+            ApiError::unprocessable("unknown_field", at_path(path, detail))
+        }
+        Category::Data if detail.starts_with("missing field") => {
+            ApiError::unprocessable("missing_field", at_path(path, detail))
+        }
+        Category::Data => ApiError::bad_request("invalid_type", at_path(path, detail)),
+    }
+}
+
+fn at_path(path: &str, detail: &str) -> String {
+    if path == "." || path.is_empty() {
+        detail.to_owned()
+    } else {
+        format!("{path}: {detail}")
+    }
+}

@@ -1,0 +1,97 @@
+//! The HTTP face of the server: the axum router, its shared state, the error
+//! format, authentication extractors and the middleware every request passes
+//! (span, metrics, time limit, body limit, panic guard).
+
+mod admin_routes;
+mod auth_routes;
+mod bearer;
+mod error;
+mod json_body;
+mod middleware;
+mod ops_routes;
+mod profile_routes;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, post};
+use metrics_exporter_prometheus::PrometheusHandle;
+
+pub(crate) use bearer::AdminToken;
+
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::identity::IdentityService;
+use crate::store::Store;
+
+/// What every handler can reach.
+#[derive(Debug, Clone)]
+pub(crate) struct AppState {
+    /// The validated configuration.
+    pub(crate) config: Arc<Config>,
+    /// The storage backend.
+    pub(crate) store: Arc<dyn Store>,
+    /// Sign-in and profiles.
+    pub(crate) identity: Arc<IdentityService>,
+    /// The admin bearer token.
+    pub(crate) admin_token: AdminToken,
+    /// Renders `/metrics`.
+    pub(crate) metrics: PrometheusHandle,
+    /// Time source.
+    pub(crate) clock: Clock,
+    /// Region for national-format phone numbers (roster imports).
+    pub(crate) phone_region: phonenumber::country::Id,
+}
+
+/// The whole HTTP API.
+pub(crate) fn router(state: AppState) -> Router {
+    let max_body_bytes = state.config.http.max_body_bytes;
+    let request_timeout = Duration::from_secs(state.config.http.request_timeout_seconds);
+    let api = Router::new()
+        .route("/v1/auth/otp/request", post(auth_routes::request_code))
+        .route("/v1/auth/otp/verify", post(auth_routes::verify_code))
+        .route("/v1/auth/refresh", post(auth_routes::refresh))
+        .route("/v1/auth/logout", post(auth_routes::logout))
+        .route(
+            "/v1/me/profile",
+            get(profile_routes::get_profile).patch(profile_routes::patch_profile),
+        )
+        .route("/v1/me/events", get(profile_routes::list_events))
+        .layer(DefaultBodyLimit::max(max_body_bytes));
+    let admin = Router::new()
+        .route(
+            "/v1/admin/import/officers",
+            post(admin_routes::import_officer_roster),
+        )
+        .layer(DefaultBodyLimit::max(admin_routes::MAX_IMPORT_BYTES));
+    let ops = Router::new()
+        .route("/healthz", get(ops_routes::healthz))
+        .route("/readyz", get(ops_routes::readyz))
+        .route("/metrics", get(ops_routes::metrics));
+    Router::new()
+        .merge(api)
+        .merge(admin)
+        .merge(ops)
+        .fallback(middleware::not_found)
+        .method_not_allowed_fallback(middleware::method_not_allowed)
+        .layer(axum::middleware::from_fn_with_state(
+            request_timeout,
+            middleware::time_limit,
+        ))
+        .layer(axum::middleware::from_fn(middleware::record_metrics))
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(
+            middleware::panic_response,
+        ))
+        .layer(
+            tower_http::trace::TraceLayer::new_for_http()
+                .make_span_with(middleware::request_span)
+                .on_request(())
+                .on_response(middleware::log_response),
+        )
+        .with_state(state)
+}
+
+#[cfg(test)]
+mod tests;

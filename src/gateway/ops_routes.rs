@@ -1,0 +1,43 @@
+//! Ops endpoints: `/healthz` (the process answers), `/readyz` (the store answers)
+//! and `/metrics` (Prometheus text).
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::IntoResponse;
+use serde_json::json;
+
+use super::AppState;
+
+/// Liveness: the process serves requests.
+pub(crate) async fn healthz() -> impl IntoResponse {
+    Json(json!({ "status": "ok" }))
+}
+
+/// Readiness: the store answers.
+pub(crate) async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
+    match state.store.ping().await {
+        Ok(()) => (
+            StatusCode::OK,
+            Json(json!({ "status": "ready", "store": state.store.backend_name() })),
+        ),
+        Err(error) => {
+            tracing::warn!(%error, "readiness check failed");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                Json(json!({ "status": "not_ready", "store": "unreachable" })),
+            )
+        }
+    }
+}
+
+/// Prometheus scrape.
+pub(crate) async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        {
+            crate::metrics::refresh_process_gauges();
+            state.metrics.render()
+        },
+    )
+}

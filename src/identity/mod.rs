@@ -1,0 +1,16 @@
+//! Sign-in by phone: one-time codes, account creation (officer only when the phone
+//! is on the roster), opaque access and refresh tokens with rotation and reuse
+//! detection, logout, and bearer-token authentication.
+
+mod ip_limits;
+pub(crate) mod keys;
+mod secret_file;
+mod service;
+pub(crate) mod sms;
+pub(crate) mod tokens;
+
+pub(crate) use secret_file::write_new as write_secret_file;
+pub(crate) use service::{Authenticated, IdentityError, IdentityService, SignedIn};
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,486 @@
+//! The identity service: every sign-in rule in one place, on top of the store.
+
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use uuid::Uuid;
+
+use super::ip_limits::IpRequestLimiter;
+use super::keys::{self, ServerKeys};
+use super::sms::SmsSender;
+use super::tokens;
+use crate::clock::Clock;
+use crate::config::IdentityConfig;
+use crate::domain::phone::{PhoneError, PhoneNumber};
+use crate::domain::{AccountId, Role};
+use crate::profiles::{ProfileError, Profiles};
+use crate::store::{
+    Account, CreateAccountOutcome, OtpChallenge, PhoneHash, RefreshConsumption, Store,
+    StoreError, TokenFamily, TokenKind, TokenRecord,
+};
+
+/// Attempts at a compare-and-set before concurrent requests are reported.
+const CAS_ATTEMPTS: usize = 4;
+/// Length of the per-phone send history window.
+const HOUR_MS: i64 = 3_600_000;
+
+/// A sign-in rule refused the request.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum IdentityError {
+    /// The phone number is not valid.
+    #[error("invalid phone number: {0}")]
+    InvalidPhone(PhoneError),
+    /// The code is not six digits.
+    #[error("code must be 6 digits")]
+    MalformedCode,
+    /// Too many requests; retry after this many seconds.
+    #[error("too many requests, retry in {retry_after_seconds} s")]
+    RateLimited {
+        /// Seconds until a request can succeed.
+        retry_after_seconds: u64,
+    },
+    /// No code is outstanding for the phone.
+    #[error("no code is outstanding for this phone, request a new one")]
+    NoCodeOutstanding,
+    /// The code expired.
+    #[error("the code has expired, request a new one")]
+    CodeExpired,
+    /// The code is wrong.
+    #[error("the code is wrong")]
+    WrongCode {
+        /// Attempts left before the code is void.
+        attempts_left: u32,
+    },
+    /// Too many wrong codes: the code is void.
+    #[error("too many wrong codes, request a new one")]
+    CodeAttemptsExhausted,
+    /// The token is missing, unknown, expired or revoked.
+    #[error("invalid or expired token")]
+    InvalidToken,
+    /// A refresh token was used twice: its whole sign-in was revoked.
+    #[error("refresh token reuse detected, the session was revoked")]
+    RefreshTokenReused,
+    /// The SMS adapter could not deliver the code.
+    #[error("the code could not be sent, try again later")]
+    SmsUnavailable,
+    /// Concurrent requests for the same phone kept colliding.
+    #[error("concurrent requests for this phone, try again")]
+    Contended,
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<ProfileError> for IdentityError {
+    fn from(error: ProfileError) -> Self {
+        match error {
+            ProfileError::Store(store) => Self::Store(store),
+            ProfileError::NotFound | ProfileError::Contended => Self::Contended,
+        }
+    }
+}
+
+/// Tokens handed to a client after a sign-in or a refresh.
+#[derive(Debug, Clone, serde::Serialize)]
+pub(crate) struct SignedIn {
+    /// Bearer token for requests and sockets.
+    pub(crate) access_token: String,
+    /// Single-use token that trades for a new pair.
+    pub(crate) refresh_token: String,
+    /// Seconds until the access token expires.
+    pub(crate) expires_in: u64,
+    /// The signed-in account.
+    pub(crate) account_id: AccountId,
+    /// Its role.
+    pub(crate) role: Role,
+}
+
+/// The caller behind a valid access token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Authenticated {
+    /// The account.
+    pub(crate) account_id: AccountId,
+    /// Its current role.
+    pub(crate) role: Role,
+    /// The sign-in the token belongs to (logout revokes it).
+    pub(crate) family_id: Uuid,
+}
+
+/// Sign-in, refresh, logout and authentication.
+#[derive(Debug)]
+pub(crate) struct IdentityService {
+    /// Accounts, tokens, challenges, roster.
+    store: Arc<dyn Store>,
+    /// Profile creation and role events.
+    profiles: Profiles,
+    /// Phone hashing, sealing, code hashing.
+    keys: Arc<ServerKeys>,
+    /// Delivers codes.
+    sms: Box<dyn SmsSender>,
+    /// Time source (pausable in tests).
+    clock: Clock,
+    /// Lifetimes and limits.
+    config: IdentityConfig,
+    /// Region for national-format numbers.
+    phone_region: phonenumber::country::Id,
+    /// Code requests per client address.
+    ip_limiter: IpRequestLimiter,
+}
+
+impl IdentityService {
+    /// A service over `store`; `config` was validated (its region parses).
+    pub(crate) fn new(
+        store: Arc<dyn Store>,
+        keys: Arc<ServerKeys>,
+        sms: Box<dyn SmsSender>,
+        clock: Clock,
+        config: IdentityConfig,
+    ) -> Self {
+        let phone_region = config
+            .default_phone_region
+            .parse()
+            .unwrap_or(phonenumber::country::Id::US);
+        Self {
+            profiles: Profiles::new(store.clone(), clock),
+            ip_limiter: IpRequestLimiter::new(config.otp_max_per_ip_per_hour),
+            store,
+            keys,
+            sms,
+            clock,
+            config,
+            phone_region,
+        }
+    }
+
+    /// The keys, for the roster import.
+    pub(crate) fn keys(&self) -> &Arc<ServerKeys> {
+        &self.keys
+    }
+
+    /// Parses a phone as this server reads them.
+    pub(crate) fn parse_phone(&self, input: &str) -> Result<PhoneNumber, IdentityError> {
+        PhoneNumber::parse(input, self.phone_region).map_err(IdentityError::InvalidPhone)
+    }
+
+    /// Sends a fresh code to `phone_input`, within the per-phone and per-IP limits.
+    pub(crate) async fn request_code(
+        &self,
+        phone_input: &str,
+        client: IpAddr,
+    ) -> Result<(), IdentityError> {
+        let phone = self.parse_phone(phone_input)?;
+        let now_ms = self.clock.now_ms();
+        self.ip_limiter
+            .check(client, now_ms)
+            .map_err(|retry_after_seconds| IdentityError::RateLimited {
+                retry_after_seconds,
+            })?;
+        let phone_hash = self.keys.phone_hash(&phone);
+        let code = tokens::generate_code();
+        for _ in 0..CAS_ATTEMPTS {
+            let stored = self.store.otp_challenge(&phone_hash).await?;
+            let recent_sends_ms: Vec<i64> = stored
+                .as_ref()
+                .map(|challenge| challenge.recent_sends_ms.clone())
+                .unwrap_or_default()
+                .into_iter()
+                .filter(|sent_ms| now_ms - sent_ms < HOUR_MS)
+                .collect();
+            self.check_send_limits(&recent_sends_ms, now_ms)?;
+            let mut next_sends = recent_sends_ms;
+            next_sends.push(now_ms);
+            let expected_version = stored.as_ref().map(|challenge| challenge.version);
+            let challenge = OtpChallenge {
+                code_hash: Some(self.keys.code_hash(&phone_hash, &code)),
+                expires_at_ms: now_ms + seconds_to_ms(self.config.otp_ttl_seconds),
+                failed_attempts: 0,
+                recent_sends_ms: next_sends,
+                version: expected_version.map_or(1, |version| version + 1),
+            };
+            if self
+                .store
+                .put_otp_challenge(&phone_hash, &challenge, expected_version)
+                .await?
+            {
+                return self.deliver(&phone, &code, now_ms).await;
+            }
+        }
+        Err(IdentityError::Contended)
+    }
+
+    fn check_send_limits(&self, recent_sends_ms: &[i64], now_ms: i64) -> Result<(), IdentityError> {
+        let min_interval_ms = seconds_to_ms(self.config.otp_min_interval_seconds);
+        if let Some(last_ms) = recent_sends_ms.iter().max()
+            && now_ms - last_ms < min_interval_ms
+        {
+            return Err(rate_limited_ms(last_ms + min_interval_ms - now_ms));
+        }
+        let max_per_hour = self.config.otp_max_per_phone_per_hour as usize;
+        if recent_sends_ms.len() >= max_per_hour {
+            let mut sorted = recent_sends_ms.to_vec();
+            sorted.sort_unstable();
+            // The oldest send that must leave the window before another is allowed.
+            let blocking_ms = sorted[sorted.len() - max_per_hour];
+            return Err(rate_limited_ms(blocking_ms + HOUR_MS - now_ms));
+        }
+        Ok(())
+    }
+
+    async fn deliver(
+        &self,
+        phone: &PhoneNumber,
+        code: &str,
+        now_ms: i64,
+    ) -> Result<(), IdentityError> {
+        self.sms.send_code(phone, code, now_ms).await.map_err(|error| {
+            tracing::warn!(%error, "one-time code not delivered");
+            IdentityError::SmsUnavailable
+        })
+    }
+
+    /// Checks a code and signs the phone in, creating the account on first use.
+    pub(crate) async fn verify_code(
+        &self,
+        phone_input: &str,
+        code: &str,
+    ) -> Result<SignedIn, IdentityError> {
+        let phone = self.parse_phone(phone_input)?;
+        if !tokens::is_code_shaped(code) {
+            return Err(IdentityError::MalformedCode);
+        }
+        let phone_hash = self.keys.phone_hash(&phone);
+        self.consume_code(&phone_hash, code).await?;
+        let account = self.account_for_sign_in(&phone, &phone_hash).await?;
+        self.issue_new_family(&account).await
+    }
+
+    async fn consume_code(&self, phone_hash: &PhoneHash, code: &str) -> Result<(), IdentityError> {
+        let offered = self.keys.code_hash(phone_hash, code);
+        for _ in 0..CAS_ATTEMPTS {
+            let now_ms = self.clock.now_ms();
+            let Some(stored) = self.store.otp_challenge(phone_hash).await? else {
+                return Err(IdentityError::NoCodeOutstanding);
+            };
+            let Some(expected) = stored.code_hash else {
+                return Err(IdentityError::NoCodeOutstanding);
+            };
+            if now_ms >= stored.expires_at_ms {
+                return Err(IdentityError::CodeExpired);
+            }
+            let correct = keys::hashes_equal(&expected, &offered);
+            let failed_attempts = stored.failed_attempts + u32::from(!correct);
+            let exhausted = failed_attempts >= self.config.otp_max_attempts;
+            let next = OtpChallenge {
+                code_hash: (!correct && !exhausted).then_some(expected),
+                failed_attempts,
+                version: stored.version + 1,
+                ..stored.clone()
+            };
+            if !self
+                .store
+                .put_otp_challenge(phone_hash, &next, Some(stored.version))
+                .await?
+            {
+                continue;
+            }
+            return match (correct, exhausted) {
+                (true, _) => Ok(()),
+                (false, true) => Err(IdentityError::CodeAttemptsExhausted),
+                (false, false) => Err(IdentityError::WrongCode {
+                    attempts_left: self.config.otp_max_attempts - failed_attempts,
+                }),
+            };
+        }
+        Err(IdentityError::Contended)
+    }
+
+    /// The account of a verified phone: created on first sign-in, and its role
+    /// brought in line with the roster on every sign-in.
+    async fn account_for_sign_in(
+        &self,
+        phone: &PhoneNumber,
+        phone_hash: &PhoneHash,
+    ) -> Result<Account, IdentityError> {
+        let roster_entry = self.store.roster_entry(phone_hash).await?;
+        let roster_role = if roster_entry.is_some() {
+            Role::Officer
+        } else {
+            Role::Citizen
+        };
+        let mut account = match self.store.account_by_phone(phone_hash).await? {
+            Some(existing) => existing,
+            None => {
+                let candidate = Account {
+                    id: AccountId::random(),
+                    phone_hash: *phone_hash,
+                    phone_sealed: self.keys.seal_phone(phone),
+                    role: roster_role,
+                    created_at_ms: self.clock.now_ms(),
+                };
+                match self.store.create_account(&candidate).await? {
+                    CreateAccountOutcome::Created => candidate,
+                    CreateAccountOutcome::PhoneTaken(existing) => existing,
+                }
+            }
+        };
+        let display_name = match &roster_entry {
+            Some(entry) => entry.display_name.clone(),
+            None => format!("Citizen {}", account.id.short_suffix()),
+        };
+        // Idempotent: a retry after a crash between account and profile completes it.
+        let profile = self
+            .profiles
+            .create(account.id, display_name, account.role)
+            .await?;
+        if account.role != roster_role {
+            self.store.set_account_role(account.id, roster_role).await?;
+            account.role = roster_role;
+        }
+        if profile.role != roster_role {
+            self.profiles.change_role(account.id, roster_role).await?;
+        }
+        Ok(account)
+    }
+
+    async fn issue_new_family(&self, account: &Account) -> Result<SignedIn, IdentityError> {
+        let family = TokenFamily {
+            family_id: Uuid::new_v4(),
+            account_id: account.id,
+            created_at_ms: self.clock.now_ms(),
+            revoked_at_ms: None,
+        };
+        self.store.insert_token_family(&family).await?;
+        self.issue_pair(account.id, account.role, family.family_id)
+            .await
+    }
+
+    async fn issue_pair(
+        &self,
+        account_id: AccountId,
+        role: Role,
+        family_id: Uuid,
+    ) -> Result<SignedIn, IdentityError> {
+        let now_ms = self.clock.now_ms();
+        let access_token = tokens::generate(TokenKind::Access);
+        let refresh_token = tokens::generate(TokenKind::Refresh);
+        let lifetimes = [
+            (
+                &access_token,
+                TokenKind::Access,
+                seconds_to_ms(self.config.access_token_ttl_seconds),
+            ),
+            (
+                &refresh_token,
+                TokenKind::Refresh,
+                seconds_to_ms(self.config.refresh_token_ttl_days * 86_400),
+            ),
+        ];
+        for (token, kind, lifetime_ms) in lifetimes {
+            self.store
+                .insert_token(&TokenRecord {
+                    token_hash: keys::token_hash(token),
+                    kind,
+                    family_id,
+                    account_id,
+                    issued_at_ms: now_ms,
+                    expires_at_ms: now_ms + lifetime_ms,
+                    consumed_at_ms: None,
+                })
+                .await?;
+        }
+        Ok(SignedIn {
+            access_token,
+            refresh_token,
+            expires_in: self.config.access_token_ttl_seconds,
+            account_id,
+            role,
+        })
+    }
+
+    /// Trades a refresh token for a new pair; a second use revokes the sign-in.
+    pub(crate) async fn refresh(&self, refresh_token: &str) -> Result<SignedIn, IdentityError> {
+        if refresh_token.len() > tokens::MAX_TOKEN_CHARS {
+            return Err(IdentityError::InvalidToken);
+        }
+        let now_ms = self.clock.now_ms();
+        let hash = keys::token_hash(refresh_token);
+        let record = match self.store.consume_refresh_token(&hash, now_ms).await? {
+            RefreshConsumption::Consumed(record) => record,
+            RefreshConsumption::AlreadyConsumed(record) => {
+                self.store
+                    .revoke_token_family(record.family_id, now_ms)
+                    .await?;
+                tracing::warn!(account_id = %record.account_id, "refresh token reuse, sign-in revoked");
+                return Err(IdentityError::RefreshTokenReused);
+            }
+            RefreshConsumption::Unknown => return Err(IdentityError::InvalidToken),
+        };
+        if record.kind != TokenKind::Refresh || now_ms >= record.expires_at_ms {
+            return Err(IdentityError::InvalidToken);
+        }
+        self.ensure_family_active(record.family_id).await?;
+        let account = self
+            .store
+            .account(record.account_id)
+            .await?
+            .ok_or(IdentityError::InvalidToken)?;
+        self.issue_pair(account.id, account.role, record.family_id)
+            .await
+    }
+
+    /// Revokes the sign-in the caller's token belongs to.
+    pub(crate) async fn logout(&self, caller: &Authenticated) -> Result<(), IdentityError> {
+        self.store
+            .revoke_token_family(caller.family_id, self.clock.now_ms())
+            .await?;
+        Ok(())
+    }
+
+    /// The caller behind an access token.
+    pub(crate) async fn authenticate(&self, access_token: &str) -> Result<Authenticated, IdentityError> {
+        if access_token.len() > tokens::MAX_TOKEN_CHARS {
+            return Err(IdentityError::InvalidToken);
+        }
+        let record = self
+            .store
+            .token(&keys::token_hash(access_token))
+            .await?
+            .ok_or(IdentityError::InvalidToken)?;
+        if record.kind != TokenKind::Access || self.clock.now_ms() >= record.expires_at_ms {
+            return Err(IdentityError::InvalidToken);
+        }
+        self.ensure_family_active(record.family_id).await?;
+        let account = self
+            .store
+            .account(record.account_id)
+            .await?
+            .ok_or(IdentityError::InvalidToken)?;
+        Ok(Authenticated {
+            account_id: account.id,
+            role: account.role,
+            family_id: record.family_id,
+        })
+    }
+
+    async fn ensure_family_active(&self, family_id: Uuid) -> Result<(), IdentityError> {
+        match self.store.token_family(family_id).await? {
+            Some(family) if family.revoked_at_ms.is_none() => Ok(()),
+            Some(_) | None => Err(IdentityError::InvalidToken),
+        }
+    }
+
+    /// Profile commands, for the HTTP handlers.
+    pub(crate) fn profiles(&self) -> &Profiles {
+        &self.profiles
+    }
+}
+
+fn seconds_to_ms(seconds: u64) -> i64 {
+    i64::try_from(seconds.saturating_mul(1000)).unwrap_or(i64::MAX)
+}
+
+fn rate_limited_ms(wait_ms: i64) -> IdentityError {
+    IdentityError::RateLimited {
+        retry_after_seconds: (wait_ms.max(1) as u64).div_ceil(1000),
+    }
+}

@@ -1,0 +1,8 @@
+//! Admin imports. The officer roster arrives as CSV (`phone,display_name,badge,department`);
+//! every row is validated and reported by row number and column, and nothing is
+//! imported when any row is invalid unless the caller asks to skip invalid rows.
+
+mod officers;
+
+pub use officers::{ImportReport, RowProblem};
+pub(crate) use officers::{ImportMode, import_officers};

@@ -1,0 +1,130 @@
+//! The `heyblue` command: parses arguments, sets up logging and metrics, binds the
+//! listener and hands over to the library.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use heyblue::config::LogFormat;
+use heyblue::{Config, EnvironmentVariables};
+
+/// Hey Blue! presence server.
+#[derive(Debug, Parser)]
+#[command(version, about)]
+struct Cli {
+    /// TOML config file (see config/heyblue.example.toml); defaults apply without one.
+    #[arg(long, global = true, value_name = "PATH")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Serve the API and WebSocket (the default).
+    Serve,
+    /// Import data from files.
+    Import {
+        #[command(subcommand)]
+        what: ImportCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum ImportCommand {
+    /// Import the officer roster: CSV with columns phone,display_name,badge,department.
+    Officers {
+        /// The CSV file.
+        file: PathBuf,
+        /// Import the valid rows even if some rows are invalid.
+        #[arg(long)]
+        skip_invalid: bool,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let environment = EnvironmentVariables::from_process();
+    let config = match Config::load(cli.config.as_deref(), &environment) {
+        Ok(config) => config,
+        Err(error) => {
+            eprintln!("heyblue: {error}");
+            return ExitCode::from(2);
+        }
+    };
+    init_tracing(config.log.format);
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("heyblue: cannot start the async runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let outcome = runtime.block_on(run(cli.command.unwrap_or(Command::Serve), config, environment));
+    match outcome {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("heyblue: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(
+    command: Command,
+    config: Config,
+    environment: EnvironmentVariables,
+) -> anyhow::Result<ExitCode> {
+    match command {
+        Command::Serve => {
+            heyblue::install_recorder();
+            let listener = tokio::net::TcpListener::bind(config.listen)
+                .await
+                .with_context(|| format!("cannot listen on {}", config.listen))?;
+            heyblue::serve(listener, config, environment, shutdown_signal()).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Import {
+            what: ImportCommand::Officers { file, skip_invalid },
+        } => {
+            let report =
+                heyblue::import_officers_file(&config, &environment, &file, skip_invalid).await?;
+            print!("{report}");
+            if report.problems.is_empty() || skip_invalid {
+                Ok(ExitCode::SUCCESS)
+            } else {
+                println!("nothing imported: fix the rows above or pass --skip-invalid");
+                Ok(ExitCode::from(1))
+            }
+        }
+    }
+}
+
+/// Resolves on SIGINT or SIGTERM.
+async fn shutdown_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    let mut terminate =
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(stream) => stream,
+            Err(error) => {
+                tracing::warn!(%error, "cannot listen for SIGTERM, only SIGINT stops the server");
+                let _interrupted = interrupt.await;
+                return;
+            }
+        };
+    tokio::select! {
+        _ = interrupt => tracing::info!("SIGINT received"),
+        _ = terminate.recv() => tracing::info!("SIGTERM received"),
+    }
+}
+
+fn init_tracing(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    match format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder.json().init(),
+    }
+}

@@ -1,0 +1,97 @@
+//! Every metric the server exports, described once. Names follow
+//! `heyblue_<thing>_<unit>[_total]`; label values come from bounded sets (routes,
+//! methods, status codes, roles) — never an account, a session or a cell.
+
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use metrics::{counter, describe_counter, describe_gauge, describe_histogram, gauge, histogram};
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+
+use crate::domain::Role;
+
+const HTTP_REQUESTS: &str = "heyblue_http_requests_total";
+const HTTP_DURATION: &str = "heyblue_http_request_duration_seconds";
+const SIGN_INS: &str = "heyblue_sign_ins_total";
+const RESIDENT_MEMORY: &str = "heyblue_process_resident_memory_bytes";
+const BUILD_INFO: &str = "heyblue_build_info";
+
+/// Latency buckets, seconds: from sub-millisecond to the request time limit.
+const LATENCY_BUCKETS_SECONDS: [f64; 14] = [
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+];
+
+static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+
+/// Installs the process-wide Prometheus recorder (once; later calls return the
+/// same handle, so several servers in one test process share it).
+pub fn install_recorder() -> PrometheusHandle {
+    HANDLE
+        .get_or_init(|| {
+            let builder = PrometheusBuilder::new()
+                .set_buckets_for_metric(
+                    Matcher::Suffix("_seconds".to_owned()),
+                    &LATENCY_BUCKETS_SECONDS,
+                )
+                .unwrap_or_else(|_| PrometheusBuilder::new());
+            let recorder = builder.build_recorder();
+            let handle = recorder.handle();
+            // Another recorder may already be installed (a host application's):
+            // metrics then go there and this handle renders an empty page.
+            if metrics::set_global_recorder(recorder).is_ok() {
+                describe_all();
+            }
+            handle
+        })
+        .clone()
+}
+
+fn describe_all() {
+    describe_counter!(HTTP_REQUESTS, "HTTP requests by route, method and status");
+    describe_histogram!(
+        HTTP_DURATION,
+        metrics::Unit::Seconds,
+        "HTTP request latency by route and method"
+    );
+    describe_counter!(SIGN_INS, "completed sign-ins by role");
+    describe_gauge!(
+        RESIDENT_MEMORY,
+        metrics::Unit::Bytes,
+        "resident memory of the server process"
+    );
+    describe_gauge!(BUILD_INFO, "always 1; the version label says which build runs");
+    gauge!(BUILD_INFO, "version" => env!("CARGO_PKG_VERSION")).set(1.0);
+}
+
+/// One HTTP request finished.
+pub(crate) fn http_request_finished(route: &str, method: &str, status: u16, elapsed: Duration) {
+    counter!(
+        HTTP_REQUESTS,
+        "route" => route.to_owned(),
+        "method" => method.to_owned(),
+        "status" => status.to_string()
+    )
+    .increment(1);
+    histogram!(HTTP_DURATION, "route" => route.to_owned(), "method" => method.to_owned())
+        .record(elapsed.as_secs_f64());
+}
+
+/// A person signed in.
+pub(crate) fn sign_in_completed(role: Role) {
+    counter!(SIGN_INS, "role" => role.as_str()).increment(1);
+}
+
+/// Refreshes process gauges just before a scrape.
+pub(crate) fn refresh_process_gauges() {
+    if let Some(bytes) = resident_memory_bytes() {
+        gauge!(RESIDENT_MEMORY).set(bytes as f64);
+    }
+}
+
+/// Resident set size from `/proc/self/status` (Linux); `None` elsewhere.
+fn resident_memory_bytes() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|line| line.starts_with("VmRSS:"))?;
+    let kibibytes: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kibibytes * 1024)
+}

@@ -1,0 +1,239 @@
+//! `serve()`: opens the store, loads the keys and tokens, builds the services and
+//! the router, and serves until the shutdown future resolves. Shutdown order:
+//! signal → cancel the root token → stop accepting → let open requests finish
+//! (bounded by `http.shutdown_grace_seconds`) → close the store.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+use crate::clock::Clock;
+use crate::config::{Config, EnvironmentVariables};
+use crate::gateway::{self, AdminToken, AppState};
+use crate::identity::keys::{KeyError, ServerKeys};
+use crate::identity::sms::{self, SmsSetupError};
+use crate::identity::{IdentityService, write_secret_file};
+use crate::import::{ImportMode, ImportReport, import_officers};
+use crate::store::{self, Store, StoreError};
+
+/// File holding a generated admin token.
+const ADMIN_TOKEN_FILE: &str = "admin.token";
+
+/// Why the server could not start or stopped with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    /// The data directory cannot be created.
+    #[error("cannot create data directory {path}: {source}")]
+    DataDir {
+        /// The directory.
+        path: String,
+        /// The I/O failure.
+        source: std::io::Error,
+    },
+    /// The store cannot be opened.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The master key cannot be loaded.
+    #[error(transparent)]
+    Keys(#[from] KeyError),
+    /// The SMS adapter cannot be built.
+    #[error(transparent)]
+    Sms(#[from] SmsSetupError),
+    /// The admin token cannot be read or generated.
+    #[error("cannot use admin token file {path}: {source}")]
+    AdminToken {
+        /// The file.
+        path: String,
+        /// The I/O failure.
+        source: std::io::Error,
+    },
+    /// The listener failed.
+    #[error("http server failed: {0}")]
+    Http(#[from] std::io::Error),
+}
+
+/// Serves the API on `listener` until `shutdown` resolves.
+pub async fn serve(
+    listener: TcpListener,
+    config: Config,
+    environment: EnvironmentVariables,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), ServeError> {
+    let config = Arc::new(config);
+    let parts = open_parts(&config, &environment).await?;
+    let admin_token = load_admin_token(&config, &environment)?;
+    let sms = sms::from_config(&config.sms, &environment)?;
+    let clock = Clock::system();
+    let identity = Arc::new(IdentityService::new(
+        parts.store.clone(),
+        parts.keys,
+        sms,
+        clock,
+        config.identity.clone(),
+    ));
+    let state = AppState {
+        config: config.clone(),
+        store: parts.store.clone(),
+        identity,
+        admin_token,
+        metrics: crate::metrics::install_recorder(),
+        clock,
+        phone_region: parts.phone_region,
+    };
+    let root = CancellationToken::new();
+    let local_address = listener.local_addr()?;
+    tracing::info!(address = %local_address, store = parts.store.backend_name(), "serving");
+
+    let signal_token = root.clone();
+    let signal_task = tokio::spawn(async move {
+        tokio::select! {
+            () = shutdown => signal_token.cancel(),
+            () = signal_token.cancelled() => {}
+        }
+    });
+    let http_token = root.clone();
+    let mut http_task = tokio::spawn(async move {
+        axum::serve(
+            listener,
+            gateway::router(state).into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(async move { http_token.cancelled().await })
+        .await
+    });
+
+    let http_result = tokio::select! {
+        finished = &mut http_task => finished,
+        () = root.cancelled() => {
+            tracing::info!("shutting down: no new connections");
+            let grace = Duration::from_secs(config.http.shutdown_grace_seconds);
+            match tokio::time::timeout(grace, &mut http_task).await {
+                Ok(finished) => finished,
+                Err(_) => {
+                    tracing::warn!(grace_seconds = grace.as_secs(), "open connections cut after the grace period");
+                    http_task.abort();
+                    Ok(Ok(()))
+                }
+            }
+        }
+    };
+    root.cancel();
+    signal_task.abort();
+    parts.store.close().await?;
+    tracing::info!("stopped");
+    match http_result {
+        Ok(result) => result.map_err(ServeError::Http),
+        Err(join_error) => Err(ServeError::Http(std::io::Error::other(join_error))),
+    }
+}
+
+/// The pieces both `serve` and the CLI import need.
+struct Parts {
+    store: Arc<dyn Store>,
+    keys: Arc<ServerKeys>,
+    phone_region: phonenumber::country::Id,
+}
+
+async fn open_parts(config: &Config, environment: &EnvironmentVariables) -> Result<Parts, ServeError> {
+    std::fs::create_dir_all(&config.data_dir).map_err(|source| ServeError::DataDir {
+        path: config.data_dir.display().to_string(),
+        source,
+    })?;
+    let store = store::open(&config.store, &config.data_dir).await?;
+    let keys = Arc::new(ServerKeys::load(
+        environment,
+        &config.identity.master_key_env,
+        &config.data_dir,
+    )?);
+    let phone_region = config
+        .identity
+        .default_phone_region
+        .parse()
+        .unwrap_or(phonenumber::country::Id::US);
+    Ok(Parts {
+        store,
+        keys,
+        phone_region,
+    })
+}
+
+fn load_admin_token(
+    config: &Config,
+    environment: &EnvironmentVariables,
+) -> Result<AdminToken, ServeError> {
+    if let Some(token) = environment.get(&config.admin.token_env) {
+        return Ok(AdminToken::new(token));
+    }
+    let path = config.data_dir.join(ADMIN_TOKEN_FILE);
+    let file_error = |source| ServeError::AdminToken {
+        path: path.display().to_string(),
+        source,
+    };
+    match std::fs::read_to_string(&path) {
+        Ok(token) => {
+            tracing::info!(path = %path.display(), "admin token read from file");
+            Ok(AdminToken::new(&token))
+        }
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+            let token = crate::identity::tokens::generate(crate::store::TokenKind::Access);
+            let token = format!("hbadmin_{}", &token[4..]);
+            write_secret_file(&path, &token).map_err(file_error)?;
+            tracing::info!(path = %path.display(), "generated admin token");
+            Ok(AdminToken::new(&token))
+        }
+        Err(error) => Err(file_error(error)),
+    }
+}
+
+/// `heyblue import officers FILE`: validates and imports a roster file straight
+/// into the store (the embedded store must not be open in a running server: use
+/// `POST /v1/admin/import/officers` then).
+pub async fn import_officers_file(
+    config: &Config,
+    environment: &EnvironmentVariables,
+    csv_path: &Path,
+    skip_invalid: bool,
+) -> Result<ImportReport, ImportFileError> {
+    let csv_bytes = std::fs::read(csv_path).map_err(|source| ImportFileError::Read {
+        path: csv_path.display().to_string(),
+        source,
+    })?;
+    let parts = open_parts(config, environment).await?;
+    let mode = if skip_invalid {
+        ImportMode::SkipInvalid
+    } else {
+        ImportMode::AllOrNothing
+    };
+    let report = import_officers(
+        parts.store.as_ref(),
+        &parts.keys,
+        Clock::system(),
+        parts.phone_region,
+        &csv_bytes,
+        mode,
+    )
+    .await
+    .map_err(ServeError::Store)?;
+    parts.store.close().await.map_err(ServeError::Store)?;
+    Ok(report)
+}
+
+/// Why a roster file could not be imported.
+#[derive(Debug, thiserror::Error)]
+pub enum ImportFileError {
+    /// The CSV file cannot be read.
+    #[error("cannot read {path}: {source}")]
+    Read {
+        /// The file.
+        path: String,
+        /// The I/O failure.
+        source: std::io::Error,
+    },
+    /// The store or keys cannot be opened.
+    #[error(transparent)]
+    Setup(#[from] ServeError),
+}

@@ -1,0 +1,155 @@
+//! The `heyblue` binary as a user runs it: config errors, the roster import
+//! command, and a served sign-in whose logs must not leak codes or tokens.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+const BINARY: &str = env!("CARGO_BIN_EXE_heyblue");
+
+#[test]
+fn bad_config_exits_non_zero_with_one_line_naming_the_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("bad.toml");
+    std::fs::write(&config, "[identity]\notp_ttl_secs = 60\n").unwrap();
+    let output = Command::new(BINARY)
+        .arg("--config")
+        .arg(&config)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("identity"), "{stderr}");
+    assert!(stderr.contains("otp_ttl_secs"), "{stderr}");
+}
+
+#[test]
+fn bad_environment_override_is_reported() {
+    let output = Command::new(BINARY)
+        .env("HEYBLUE_LISTEN", "not-an-address")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert!(stderr.contains("config key `listen`"), "{stderr}");
+}
+
+#[test]
+fn import_command_reports_bad_rows_and_imports_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("roster.csv");
+    std::fs::write(
+        &csv,
+        "phone,display_name,badge,department\n+12125550101,Officer Diaz,4411,NYPD\n+1 555,Officer X,4412,NYPD\n+12125550103,,4413,NYPD\n",
+    )
+    .unwrap();
+    let output = Command::new(BINARY)
+        .args(["import", "officers"])
+        .arg(&csv)
+        .env("HEYBLUE_DATA_DIR", dir.path().join("data"))
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    assert_eq!(output.status.code(), Some(1), "{stdout}");
+    assert!(stdout.contains("rows read: 3, imported: 0, skipped: 3"), "{stdout}");
+    assert!(stdout.contains("row 3, column phone:"), "{stdout}");
+    assert!(stdout.contains("row 4, column display_name:"), "{stdout}");
+
+    let output = Command::new(BINARY)
+        .args(["import", "officers", "--skip-invalid"])
+        .arg(&csv)
+        .env("HEYBLUE_DATA_DIR", dir.path().join("data"))
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    assert_eq!(output.status.code(), Some(0), "{stdout}");
+    assert!(stdout.contains("imported: 1"), "{stdout}");
+}
+
+/// Serves, signs in, stops with SIGTERM, and checks every log line.
+#[tokio::test]
+async fn logs_never_hold_codes_or_tokens_and_sigterm_stops_cleanly() {
+    let dir = tempfile::tempdir().unwrap();
+    let sms_file = dir.path().join("sms.jsonl");
+    let mut child = Command::new(BINARY)
+        .env("RUST_LOG", "debug")
+        .env("HEYBLUE_LISTEN", "127.0.0.1:0")
+        .env("HEYBLUE_DATA_DIR", dir.path().join("data"))
+        .env("HEYBLUE_SMS__TYPE", "file")
+        .env("HEYBLUE_SMS__PATH", &sms_file)
+        .env("HEYBLUE_LOG__FORMAT", "json")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (lines_sender, lines) = std::sync::mpsc::channel::<String>();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if lines_sender.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let mut log = Vec::new();
+    let address = loop {
+        let line = lines
+            .recv_timeout(Duration::from_secs(20))
+            .expect("server logs that it serves");
+        log.push(line.clone());
+        let parsed: Value = serde_json::from_str(&line).expect("json log line");
+        if parsed["fields"]["message"] == "serving" {
+            break parsed["fields"]["address"].as_str().unwrap().to_owned();
+        }
+    };
+    let http = reqwest::Client::new();
+    let base = format!("http://{address}");
+    let phone = "+12125550123";
+    let response = http
+        .post(format!("{base}/v1/auth/otp/request"))
+        .json(&json!({ "phone": phone }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 202);
+    let sent: Value =
+        serde_json::from_str(std::fs::read_to_string(&sms_file).unwrap().lines().next().unwrap())
+            .unwrap();
+    let code = sent["code"].as_str().unwrap().to_owned();
+    let signed_in: Value = http
+        .post(format!("{base}/v1/auth/otp/verify"))
+        .json(&json!({ "phone": phone, "code": code }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let access = signed_in["access_token"].as_str().unwrap().to_owned();
+    let refresh = signed_in["refresh_token"].as_str().unwrap().to_owned();
+    let response = http
+        .get(format!("{base}/v1/me/profile"))
+        .bearer_auth(&access)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+
+    let terminated = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(terminated.success());
+    let status = child.wait().unwrap();
+    assert!(status.success(), "SIGTERM exits cleanly: {status}");
+    log.extend(lines.try_iter());
+    let text = log.join("\n");
+    assert!(text.contains("\"stopped\""), "{text}");
+    for secret in [format!("\"{code}\""), format!("={code}"), access, refresh] {
+        assert!(!text.contains(secret.as_str()), "secret in logs: {text}");
+    }
+    assert!(!text.contains("2125550123"), "phone in logs: {text}");
+}

@@ -1,0 +1,168 @@
+//! Starts a real server on 127.0.0.1:0 with a temporary data directory and the
+//! `file` SMS adapter, and offers an HTTP client that signs people in.
+
+#![allow(dead_code)] // each test binary uses a different part of this module
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use heyblue::{Config, EnvironmentVariables};
+use serde_json::{Value, json};
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+/// The admin token every test server accepts.
+pub const ADMIN_TOKEN: &str = "test-admin-token-0123456789";
+
+/// A server running inside the test process.
+pub struct TestServer {
+    pub base_url: String,
+    pub data_dir: PathBuf,
+    pub sms_file: PathBuf,
+    pub http: reqwest::Client,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<Result<(), heyblue::ServeError>>>,
+}
+
+impl TestServer {
+    /// Starts a server on a fresh data directory inside `root`.
+    pub async fn start(root: &Path) -> Self {
+        Self::start_with(root, "").await
+    }
+
+    /// Starts a server with extra TOML appended to the test config.
+    pub async fn start_with(root: &Path, extra_toml: &str) -> Self {
+        let data_dir = root.join("data");
+        let sms_file = root.join("sms.jsonl");
+        let text = format!(
+            "listen = \"127.0.0.1:0\"\ndata_dir = \"{}\"\n[sms]\ntype = \"file\"\npath = \"{}\"\n{extra_toml}",
+            data_dir.display(),
+            sms_file.display()
+        );
+        let config = Config::from_toml_str(&text).expect("test config is valid");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        let environment = EnvironmentVariables::from_pairs([("HEYBLUE_ADMIN_TOKEN", ADMIN_TOKEN)]);
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(heyblue::serve(listener, config, environment, async move {
+            let _ = stopped.await;
+        }));
+        let server = Self {
+            base_url: format!("http://{address}"),
+            data_dir,
+            sms_file,
+            http: reqwest::Client::builder()
+                .timeout(Duration::from_secs(10))
+                .build()
+                .unwrap(),
+            stop: Some(stop),
+            task: Some(task),
+        };
+        server.wait_ready().await;
+        server
+    }
+
+    async fn wait_ready(&self) {
+        for _ in 0..200 {
+            if let Ok(response) = self.http.get(self.url("/readyz")).send().await
+                && response.status() == 200
+            {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        panic!("server did not become ready");
+    }
+
+    /// Stops the server and waits until it released its data directory.
+    pub async fn stop(mut self) {
+        self.shutdown().await;
+    }
+
+    async fn shutdown(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            task.await.expect("server task").expect("server stopped cleanly");
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base_url)
+    }
+
+    /// The last code the `file` SMS adapter wrote for `e164`.
+    pub fn last_code_for(&self, e164: &str) -> String {
+        let text = std::fs::read_to_string(&self.sms_file).expect("sms file exists");
+        text.lines()
+            .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+            .filter(|message| message["phone"] == e164)
+            .last()
+            .and_then(|message| message["code"].as_str().map(str::to_owned))
+            .expect("a code was sent to this phone")
+    }
+
+    pub async fn post_json(&self, path: &str, body: Value) -> reqwest::Response {
+        self.http
+            .post(self.url(path))
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Requests and verifies a code; returns the verify response body.
+    pub async fn sign_in(&self, e164: &str) -> Value {
+        let response = self
+            .post_json("/v1/auth/otp/request", json!({ "phone": e164 }))
+            .await;
+        assert_eq!(response.status(), 202, "{}", response.text().await.unwrap());
+        let code = self.last_code_for(e164);
+        let response = self
+            .post_json("/v1/auth/otp/verify", json!({ "phone": e164, "code": code }))
+            .await;
+        assert_eq!(response.status(), 200);
+        response.json().await.unwrap()
+    }
+
+    pub async fn get_authed(&self, path: &str, token: &str) -> reqwest::Response {
+        self.http
+            .get(self.url(path))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn import_roster(&self, csv: &str) -> reqwest::Response {
+        self.http
+            .post(self.url("/v1/admin/import/officers"))
+            .bearer_auth(ADMIN_TOKEN)
+            .header("content-type", "text/csv")
+            .body(csv.to_owned())
+            .send()
+            .await
+            .unwrap()
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+/// Asserts the API error format and returns the error code.
+pub async fn error_code(response: reqwest::Response) -> (u16, String) {
+    let status = response.status().as_u16();
+    let body: Value = response.json().await.expect("error body is JSON");
+    let code = body["error"]["code"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no error.code in {body}"))
+        .to_owned();
+    assert!(body["error"]["message"].is_string(), "{body}");
+    (status, code)
+}
