@@ -10,7 +10,9 @@
 pub mod config;
 
 mod clock;
+#[allow(dead_code)] // used by the identity service, wired in next
 mod domain;
+#[allow(dead_code)] // used by the identity service, wired in next
 mod store;
 
 pub use clock::Clock;
