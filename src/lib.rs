@@ -30,3 +30,4 @@ pub use config::{Config, ConfigError, EnvironmentVariables};
 pub use import::{ImportReport, RowProblem};
 pub use metrics::install_recorder;
 pub use server::{ImportFileError, ServeError, import_officers_file, serve};
+pub use store::StoreError;

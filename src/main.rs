@@ -61,7 +61,11 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let outcome = runtime.block_on(run(cli.command.unwrap_or(Command::Serve), config, environment));
+    let outcome = runtime.block_on(run(
+        cli.command.unwrap_or(Command::Serve),
+        config,
+        environment,
+    ));
     match outcome {
         Ok(code) => code,
         Err(error) => {

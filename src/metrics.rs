@@ -59,7 +59,10 @@ fn describe_all() {
         metrics::Unit::Bytes,
         "resident memory of the server process"
     );
-    describe_gauge!(BUILD_INFO, "always 1; the version label says which build runs");
+    describe_gauge!(
+        BUILD_INFO,
+        "always 1; the version label says which build runs"
+    );
     gauge!(BUILD_INFO, "version" => env!("CARGO_PKG_VERSION")).set(1.0);
 }
 

@@ -21,6 +21,8 @@ use crate::identity::{IdentityService, write_secret_file};
 use crate::import::{ImportMode, ImportReport, import_officers};
 use crate::store::{self, Store, StoreError};
 
+/// How often expired tokens are deleted from the store.
+const TOKEN_SWEEP_INTERVAL: Duration = Duration::from_secs(3600);
 /// File holding a generated admin token.
 const ADMIN_TOKEN_FILE: &str = "admin.token";
 
@@ -96,6 +98,11 @@ pub async fn serve(
             () = signal_token.cancelled() => {}
         }
     });
+    let sweeper_task = tokio::spawn(sweep_expired_tokens(
+        parts.store.clone(),
+        clock,
+        root.clone(),
+    ));
     let http_token = root.clone();
     let mut http_task = tokio::spawn(async move {
         axum::serve(
@@ -123,11 +130,30 @@ pub async fn serve(
     };
     root.cancel();
     signal_task.abort();
+    if let Err(error) = sweeper_task.await {
+        tracing::warn!(%error, "token sweeper ended abnormally");
+    }
     parts.store.close().await?;
     tracing::info!("stopped");
     match http_result {
         Ok(result) => result.map_err(ServeError::Http),
         Err(join_error) => Err(ServeError::Http(std::io::Error::other(join_error))),
+    }
+}
+
+/// Deletes expired tokens every hour until `stop` is cancelled.
+async fn sweep_expired_tokens(store: Arc<dyn Store>, clock: Clock, stop: CancellationToken) {
+    let mut interval = tokio::time::interval(TOKEN_SWEEP_INTERVAL);
+    interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    loop {
+        tokio::select! {
+            () = stop.cancelled() => return,
+            _ = interval.tick() => {}
+        }
+        match store.purge_expired_tokens(clock.now_ms()).await {
+            Ok(removed) => tracing::debug!(removed, "expired tokens deleted"),
+            Err(error) => tracing::warn!(%error, "expired token sweep failed"),
+        }
     }
 }
 
@@ -138,7 +164,10 @@ struct Parts {
     phone_region: phonenumber::country::Id,
 }
 
-async fn open_parts(config: &Config, environment: &EnvironmentVariables) -> Result<Parts, ServeError> {
+async fn open_parts(
+    config: &Config,
+    environment: &EnvironmentVariables,
+) -> Result<Parts, ServeError> {
     std::fs::create_dir_all(&config.data_dir).map_err(|source| ServeError::DataDir {
         path: config.data_dir.display().to_string(),
         source,

@@ -54,7 +54,10 @@ fn import_command_reports_bad_rows_and_imports_nothing() {
         .unwrap();
     let stdout = String::from_utf8(output.stdout).unwrap();
     assert_eq!(output.status.code(), Some(1), "{stdout}");
-    assert!(stdout.contains("rows read: 3, imported: 0, skipped: 3"), "{stdout}");
+    assert!(
+        stdout.contains("rows read: 3, imported: 0, skipped: 3"),
+        "{stdout}"
+    );
     assert!(stdout.contains("row 3, column phone:"), "{stdout}");
     assert!(stdout.contains("row 4, column display_name:"), "{stdout}");
 
@@ -115,9 +118,14 @@ async fn logs_never_hold_codes_or_tokens_and_sigterm_stops_cleanly() {
         .await
         .unwrap();
     assert_eq!(response.status(), 202);
-    let sent: Value =
-        serde_json::from_str(std::fs::read_to_string(&sms_file).unwrap().lines().next().unwrap())
-            .unwrap();
+    let sent: Value = serde_json::from_str(
+        std::fs::read_to_string(&sms_file)
+            .unwrap()
+            .lines()
+            .next()
+            .unwrap(),
+    )
+    .unwrap();
     let code = sent["code"].as_str().unwrap().to_owned();
     let signed_in: Value = http
         .post(format!("{base}/v1/auth/otp/verify"))

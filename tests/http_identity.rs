@@ -68,7 +68,9 @@ async fn a_citizen_cannot_make_themselves_an_officer() {
         .http
         .post(server.url("/v1/admin/import/officers"))
         .bearer_auth(access)
-        .body(format!("phone,display_name,badge,department\n{CITIZEN},Me,1,X\n"))
+        .body(format!(
+            "phone,display_name,badge,department\n{CITIZEN},Me,1,X\n"
+        ))
         .send()
         .await
         .unwrap();
@@ -81,15 +83,24 @@ async fn refresh_rotates_and_reuse_is_detected() {
     let server = TestServer::start(dir.path()).await;
     let first = server.sign_in(CITIZEN).await;
     let response = server
-        .post_json("/v1/auth/refresh", json!({ "refresh_token": first["refresh_token"] }))
+        .post_json(
+            "/v1/auth/refresh",
+            json!({ "refresh_token": first["refresh_token"] }),
+        )
         .await;
     assert_eq!(response.status(), 200);
     let second: Value = response.json().await.unwrap();
     assert_ne!(second["access_token"], first["access_token"]);
     let response = server
-        .post_json("/v1/auth/refresh", json!({ "refresh_token": first["refresh_token"] }))
+        .post_json(
+            "/v1/auth/refresh",
+            json!({ "refresh_token": first["refresh_token"] }),
+        )
         .await;
-    assert_eq!(error_code(response).await, (401, "refresh_token_reused".into()));
+    assert_eq!(
+        error_code(response).await,
+        (401, "refresh_token_reused".into())
+    );
     let response = server
         .get_authed("/v1/me/profile", second["access_token"].as_str().unwrap())
         .await;
@@ -113,7 +124,10 @@ async fn logout_revokes_the_tokens() {
     let response = server.get_authed("/v1/me/profile", access).await;
     assert_eq!(error_code(response).await, (401, "invalid_token".into()));
     let response = server
-        .post_json("/v1/auth/refresh", json!({ "refresh_token": signed_in["refresh_token"] }))
+        .post_json(
+            "/v1/auth/refresh",
+            json!({ "refresh_token": signed_in["refresh_token"] }),
+        )
         .await;
     assert_eq!(error_code(response).await, (401, "invalid_token".into()));
 }
@@ -140,18 +154,33 @@ async fn wrong_codes_and_rate_limits_over_http() {
     let wrong = if code == "000000" { "000001" } else { "000000" };
     for _ in 0..4 {
         let response = server
-            .post_json("/v1/auth/otp/verify", json!({ "phone": CITIZEN, "code": wrong }))
+            .post_json(
+                "/v1/auth/otp/verify",
+                json!({ "phone": CITIZEN, "code": wrong }),
+            )
             .await;
         assert_eq!(error_code(response).await, (401, "invalid_code".into()));
     }
     let response = server
-        .post_json("/v1/auth/otp/verify", json!({ "phone": CITIZEN, "code": wrong }))
+        .post_json(
+            "/v1/auth/otp/verify",
+            json!({ "phone": CITIZEN, "code": wrong }),
+        )
         .await;
-    assert_eq!(error_code(response).await, (401, "code_attempts_exhausted".into()));
+    assert_eq!(
+        error_code(response).await,
+        (401, "code_attempts_exhausted".into())
+    );
     let response = server
-        .post_json("/v1/auth/otp/verify", json!({ "phone": CITIZEN, "code": code }))
+        .post_json(
+            "/v1/auth/otp/verify",
+            json!({ "phone": CITIZEN, "code": code }),
+        )
         .await;
-    assert_eq!(error_code(response).await, (401, "no_code_outstanding".into()));
+    assert_eq!(
+        error_code(response).await,
+        (401, "no_code_outstanding".into())
+    );
 }
 
 #[tokio::test]
@@ -166,9 +195,18 @@ async fn malformed_oversized_and_unknown_bodies() {
             .body(body)
             .send()
     };
-    assert_eq!(error_code(raw("{\"phone\":").await.unwrap()).await, (400, "malformed_json".into()));
-    assert_eq!(error_code(raw("{\"phone\":42}").await.unwrap()).await, (400, "invalid_type".into()));
-    assert_eq!(error_code(raw("{}").await.unwrap()).await, (422, "missing_field".into()));
+    assert_eq!(
+        error_code(raw("{\"phone\":").await.unwrap()).await,
+        (400, "malformed_json".into())
+    );
+    assert_eq!(
+        error_code(raw("{\"phone\":42}").await.unwrap()).await,
+        (400, "invalid_type".into())
+    );
+    assert_eq!(
+        error_code(raw("{}").await.unwrap()).await,
+        (422, "missing_field".into())
+    );
     assert_eq!(
         error_code(raw("{\"phone\":\"+12125550123\",\"x\":1}").await.unwrap()).await,
         (422, "unknown_field".into())
@@ -186,12 +224,33 @@ async fn malformed_oversized_and_unknown_bodies() {
         .send()
         .await
         .unwrap();
-    assert_eq!(error_code(response).await, (413, "payload_too_large".into()));
-    let response = server.http.get(server.url("/v1/nope")).send().await.unwrap();
+    assert_eq!(
+        error_code(response).await,
+        (413, "payload_too_large".into())
+    );
+    let response = server
+        .http
+        .get(server.url("/v1/nope"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(error_code(response).await, (404, "not_found".into()));
-    let response = server.http.get(server.url("/v1/auth/refresh")).send().await.unwrap();
-    assert_eq!(error_code(response).await, (405, "method_not_allowed".into()));
-    let response = server.http.get(server.url("/v1/me/profile")).send().await.unwrap();
+    let response = server
+        .http
+        .get(server.url("/v1/auth/refresh"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        error_code(response).await,
+        (405, "method_not_allowed".into())
+    );
+    let response = server
+        .http
+        .get(server.url("/v1/me/profile"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(error_code(response).await, (401, "missing_token".into()));
 }
 
@@ -213,14 +272,23 @@ async fn profile_edits_are_validated_and_become_events() {
         (json!({ "display_name": "" }), "display_name"),
         (json!({ "display_name": "x".repeat(41) }), "display_name"),
         (json!({ "bio": "b".repeat(281) }), "bio"),
-        (json!({ "avatar_url": "http://example.com/a.png" }), "avatar_url"),
+        (
+            json!({ "avatar_url": "http://example.com/a.png" }),
+            "avatar_url",
+        ),
     ] {
         let response = patch(body).await.unwrap();
         let status = response.status();
         let error: Value = response.json().await.unwrap();
         assert_eq!(status, 422);
         assert_eq!(error["error"]["code"], "invalid_field");
-        assert!(error["error"]["message"].as_str().unwrap().starts_with(field), "{error}");
+        assert!(
+            error["error"]["message"]
+                .as_str()
+                .unwrap()
+                .starts_with(field),
+            "{error}"
+        );
     }
     let response = patch(json!({
         "display_name": "Ada",
@@ -308,7 +376,12 @@ async fn roster_import_with_bad_rows_reports_and_imports_nothing() {
 async fn ops_endpoints_answer() {
     let dir = tempfile::tempdir().unwrap();
     let server = TestServer::start(dir.path()).await;
-    let health = server.http.get(server.url("/healthz")).send().await.unwrap();
+    let health = server
+        .http
+        .get(server.url("/healthz"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(health.status(), 200);
     let ready: Value = server
         .http
@@ -331,7 +404,10 @@ async fn ops_endpoints_answer() {
         .await
         .unwrap();
     assert!(metrics.contains("heyblue_http_requests_total"), "{metrics}");
-    assert!(metrics.contains("route=\"/v1/auth/otp/verify\""), "{metrics}");
+    assert!(
+        metrics.contains("route=\"/v1/auth/otp/verify\""),
+        "{metrics}"
+    );
     assert!(metrics.contains("heyblue_http_request_duration_seconds_bucket"));
     assert!(metrics.contains("heyblue_process_resident_memory_bytes"));
 }

@@ -46,7 +46,10 @@ pub(crate) async fn request_code(
     ConnectInfo(client): ConnectInfo<SocketAddr>,
     ApiJson(body): ApiJson<CodeRequest>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    state.identity.request_code(&body.phone, client.ip()).await?;
+    state
+        .identity
+        .request_code(&body.phone, client.ip())
+        .await?;
     Ok((
         StatusCode::ACCEPTED,
         Json(json!({ "expires_in": state.config.identity.otp_ttl_seconds })),
@@ -69,6 +72,15 @@ pub(crate) async fn refresh(
     ApiJson(body): ApiJson<RefreshRequest>,
 ) -> Result<Json<SignedIn>, ApiError> {
     Ok(Json(state.identity.refresh(&body.refresh_token).await?))
+}
+
+/// Revokes every sign-in of the caller's account.
+pub(crate) async fn logout_everywhere(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+) -> Result<Json<Value>, ApiError> {
+    let revoked = state.identity.logout_everywhere(&caller).await?;
+    Ok(Json(json!({ "revoked_sign_ins": revoked })))
 }
 
 /// Revokes the caller's sign-in.

@@ -92,9 +92,9 @@ pub(crate) fn bearer_token(parts: &Parts) -> Result<&str, ApiError> {
         })?
         .to_str()
         .map_err(|_| ApiError::unauthorized("invalid_token", "malformed authorization header"))?;
-    let (scheme, token) = value.split_once(' ').ok_or_else(|| {
-        ApiError::unauthorized("invalid_token", "malformed authorization header")
-    })?;
+    let (scheme, token) = value
+        .split_once(' ')
+        .ok_or_else(|| ApiError::unauthorized("invalid_token", "malformed authorization header"))?;
     if !scheme.eq_ignore_ascii_case("bearer") || token.trim().is_empty() {
         return Err(ApiError::unauthorized(
             "invalid_token",

@@ -65,9 +65,7 @@ pub(crate) fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         let path = error.path().to_string();
         classify(error.inner(), &path)
     })?;
-    deserializer
-        .end()
-        .map_err(|error| classify(&error, "."))?;
+    deserializer.end().map_err(|error| classify(&error, "."))?;
     Ok(value)
 }
 
@@ -76,9 +74,10 @@ fn classify(error: &serde_json::Error, path: &str) -> ApiError {
     let message = error.to_string();
     let detail = message.split(" at line ").next().unwrap_or(&message);
     match error.classify() {
-        Category::Io | Category::Syntax | Category::Eof => {
-            ApiError::bad_request("malformed_json", format!("body is not valid JSON: {detail}"))
-        }
+        Category::Io | Category::Syntax | Category::Eof => ApiError::bad_request(
+            "malformed_json",
+            format!("body is not valid JSON: {detail}"),
+        ),
         Category::Data if detail.starts_with("unknown field") => {
             ApiError::unprocessable("unknown_field", at_path(path, detail))
         }

@@ -54,6 +54,7 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/v1/auth/otp/verify", post(auth_routes::verify_code))
         .route("/v1/auth/refresh", post(auth_routes::refresh))
         .route("/v1/auth/logout", post(auth_routes::logout))
+        .route("/v1/auth/logout_all", post(auth_routes::logout_everywhere))
         .route(
             "/v1/me/profile",
             get(profile_routes::get_profile).patch(profile_routes::patch_profile),

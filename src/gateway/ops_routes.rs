@@ -33,11 +33,8 @@ pub(crate) async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
 
 /// Prometheus scrape.
 pub(crate) async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
-    (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        {
-            crate::metrics::refresh_process_gauges();
-            state.metrics.render()
-        },
-    )
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], {
+        crate::metrics::refresh_process_gauges();
+        state.metrics.render()
+    })
 }

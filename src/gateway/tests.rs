@@ -20,7 +20,10 @@ fn json_failures_are_classified_for_clients() {
     assert_eq!(code_of(b"{\"phone\":\"1\"} trailing"), "malformed_json");
     assert_eq!(code_of(b"{\"phone\":1}"), "invalid_type");
     assert_eq!(code_of(b"{}"), "missing_field");
-    assert_eq!(code_of(b"{\"phone\":\"1\",\"role\":\"officer\"}"), "unknown_field");
+    assert_eq!(
+        code_of(b"{\"phone\":\"1\",\"role\":\"officer\"}"),
+        "unknown_field"
+    );
     assert!(decode::<Body>(b"{\"phone\":\"1\"}").is_ok());
 }
 

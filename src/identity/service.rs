@@ -15,8 +15,8 @@ use crate::domain::phone::{PhoneError, PhoneNumber};
 use crate::domain::{AccountId, Role};
 use crate::profiles::{ProfileError, Profiles};
 use crate::store::{
-    Account, CreateAccountOutcome, OtpChallenge, PhoneHash, RefreshConsumption, Store,
-    StoreError, TokenFamily, TokenKind, TokenRecord,
+    Account, CreateAccountOutcome, OtpChallenge, PhoneHash, RefreshConsumption, Store, StoreError,
+    TokenFamily, TokenKind, TokenRecord,
 };
 
 /// Attempts at a compare-and-set before concurrent requests are reported.
@@ -232,10 +232,13 @@ impl IdentityService {
         code: &str,
         now_ms: i64,
     ) -> Result<(), IdentityError> {
-        self.sms.send_code(phone, code, now_ms).await.map_err(|error| {
-            tracing::warn!(%error, "one-time code not delivered");
-            IdentityError::SmsUnavailable
-        })
+        self.sms
+            .send_code(phone, code, now_ms)
+            .await
+            .map_err(|error| {
+                tracing::warn!(%error, "one-time code not delivered");
+                IdentityError::SmsUnavailable
+            })
     }
 
     /// Checks a code and signs the phone in, creating the account on first use.
@@ -436,8 +439,29 @@ impl IdentityService {
         Ok(())
     }
 
+    /// Revokes every sign-in of the caller's account ("sign out everywhere").
+    pub(crate) async fn logout_everywhere(
+        &self,
+        caller: &Authenticated,
+    ) -> Result<u32, IdentityError> {
+        let now_ms = self.clock.now_ms();
+        let mut revoked = 0;
+        for family in self.store.token_families_of(caller.account_id).await? {
+            if family.revoked_at_ms.is_none() {
+                self.store
+                    .revoke_token_family(family.family_id, now_ms)
+                    .await?;
+                revoked += 1;
+            }
+        }
+        Ok(revoked)
+    }
+
     /// The caller behind an access token.
-    pub(crate) async fn authenticate(&self, access_token: &str) -> Result<Authenticated, IdentityError> {
+    pub(crate) async fn authenticate(
+        &self,
+        access_token: &str,
+    ) -> Result<Authenticated, IdentityError> {
         if access_token.len() > tokens::MAX_TOKEN_CHARS {
             return Err(IdentityError::InvalidToken);
         }

@@ -21,8 +21,12 @@ pub(crate) const SIGNATURE_HEADER: &str = "x-heyblue-signature";
 #[async_trait]
 pub(crate) trait SmsSender: Send + Sync + std::fmt::Debug {
     /// Sends `code` to `phone`.
-    async fn send_code(&self, phone: &PhoneNumber, code: &str, sent_at_ms: i64)
-    -> Result<(), SmsError>;
+    async fn send_code(
+        &self,
+        phone: &PhoneNumber,
+        code: &str,
+        sent_at_ms: i64,
+    ) -> Result<(), SmsError>;
 }
 
 /// A message that could not be delivered.
@@ -99,7 +103,11 @@ impl SmsSender for LogSms {
         code: &str,
         _sent_at_ms: i64,
     ) -> Result<(), SmsError> {
-        tracing::info!(phone = phone.as_e164(), code, "sms (log adapter): one-time code");
+        tracing::info!(
+            phone = phone.as_e164(),
+            code,
+            "sms (log adapter): one-time code"
+        );
         Ok(())
     }
 }

@@ -27,7 +27,13 @@ struct CapturedSms {
 
 impl CapturedSms {
     fn last_code(&self) -> String {
-        self.sent.lock().unwrap().last().expect("a code was sent").1.clone()
+        self.sent
+            .lock()
+            .unwrap()
+            .last()
+            .expect("a code was sent")
+            .1
+            .clone()
     }
 
     fn count(&self) -> usize {
@@ -80,7 +86,11 @@ async fn sign_in(harness: &Harness, phone: &str) -> SignedIn {
 
 fn wrong_code(right: &str) -> String {
     let first = right.as_bytes()[0];
-    let replaced = if first == b'9' { '0' } else { (first + 1) as char };
+    let replaced = if first == b'9' {
+        '0'
+    } else {
+        (first + 1) as char
+    };
     format!("{replaced}{}", &right[1..])
 }
 
@@ -95,13 +105,22 @@ async fn first_sign_in_creates_a_citizen_with_a_profile() {
         .await
         .unwrap();
     assert_eq!(caller.account_id, signed_in.account_id);
-    let profile = harness.service.profiles().get(caller.account_id).await.unwrap();
+    let profile = harness
+        .service
+        .profiles()
+        .get(caller.account_id)
+        .await
+        .unwrap();
     assert_eq!(
         profile.display_name,
         format!("Citizen {}", caller.account_id.short_suffix())
     );
+    tokio::time::advance(Duration::from_secs(30)).await;
     let again = sign_in(&harness, "(212) 555-0123").await;
-    assert_eq!(again.account_id, signed_in.account_id, "same phone, same account");
+    assert_eq!(
+        again.account_id, signed_in.account_id,
+        "same phone, same account"
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -127,9 +146,19 @@ async fn roster_phone_signs_in_as_officer_and_citizen_is_promoted_later() {
     let officer = sign_in(&harness, PHONE).await;
     assert_eq!(officer.account_id, citizen.account_id);
     assert_eq!(officer.role, Role::Officer);
-    let profile = harness.service.profiles().get(officer.account_id).await.unwrap();
+    let profile = harness
+        .service
+        .profiles()
+        .get(officer.account_id)
+        .await
+        .unwrap();
     assert_eq!(profile.role, Role::Officer);
-    let rebuilt = harness.service.profiles().rebuild(officer.account_id).await.unwrap();
+    let rebuilt = harness
+        .service
+        .profiles()
+        .rebuild(officer.account_id)
+        .await
+        .unwrap();
     assert_eq!(rebuilt, profile, "view equals the fold of its events");
 }
 
@@ -150,16 +179,30 @@ async fn five_wrong_codes_void_the_challenge() {
     let code = harness.sms.last_code();
     let wrong = wrong_code(&code);
     for attempts_left in (1..5).rev() {
-        let error = harness.service.verify_code(PHONE, &wrong).await.unwrap_err();
+        let error = harness
+            .service
+            .verify_code(PHONE, &wrong)
+            .await
+            .unwrap_err();
         assert!(
             matches!(error, IdentityError::WrongCode { attempts_left: left } if left == attempts_left),
             "{error:?}"
         );
     }
-    let error = harness.service.verify_code(PHONE, &wrong).await.unwrap_err();
-    assert!(matches!(error, IdentityError::CodeAttemptsExhausted), "{error:?}");
+    let error = harness
+        .service
+        .verify_code(PHONE, &wrong)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(error, IdentityError::CodeAttemptsExhausted),
+        "{error:?}"
+    );
     let error = harness.service.verify_code(PHONE, &code).await.unwrap_err();
-    assert!(matches!(error, IdentityError::NoCodeOutstanding), "{error:?}");
+    assert!(
+        matches!(error, IdentityError::NoCodeOutstanding),
+        "{error:?}"
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -169,22 +212,43 @@ async fn a_code_signs_in_once() {
     let code = harness.sms.last_code();
     harness.service.verify_code(PHONE, &code).await.unwrap();
     let error = harness.service.verify_code(PHONE, &code).await.unwrap_err();
-    assert!(matches!(error, IdentityError::NoCodeOutstanding), "{error:?}");
+    assert!(
+        matches!(error, IdentityError::NoCodeOutstanding),
+        "{error:?}"
+    );
 }
 
 #[tokio::test(start_paused = true)]
 async fn code_requests_are_limited_per_phone() {
     let harness = harness().await;
     harness.service.request_code(PHONE, CLIENT).await.unwrap();
-    let error = harness.service.request_code(PHONE, CLIENT).await.unwrap_err();
+    let error = harness
+        .service
+        .request_code(PHONE, CLIENT)
+        .await
+        .unwrap_err();
     assert!(
-        matches!(error, IdentityError::RateLimited { retry_after_seconds: 30 }),
+        matches!(
+            error,
+            IdentityError::RateLimited {
+                retry_after_seconds: 30
+            }
+        ),
         "{error:?}"
     );
     tokio::time::advance(Duration::from_secs(10)).await;
-    let error = harness.service.request_code(PHONE, CLIENT).await.unwrap_err();
+    let error = harness
+        .service
+        .request_code(PHONE, CLIENT)
+        .await
+        .unwrap_err();
     assert!(
-        matches!(error, IdentityError::RateLimited { retry_after_seconds: 20 }),
+        matches!(
+            error,
+            IdentityError::RateLimited {
+                retry_after_seconds: 20
+            }
+        ),
         "{error:?}"
     );
     for _ in 0..4 {
@@ -193,13 +257,24 @@ async fn code_requests_are_limited_per_phone() {
     }
     assert_eq!(harness.sms.count(), 5);
     tokio::time::advance(Duration::from_secs(30)).await;
-    let error = harness.service.request_code(PHONE, CLIENT).await.unwrap_err();
-    // The first send (130 s ago) leaves the hour window in 3,470 s.
+    let error = harness
+        .service
+        .request_code(PHONE, CLIENT)
+        .await
+        .unwrap_err();
+    // Sends at 0, 40, 70, 100 and 130 s; at 160 s the first leaves the hour in 3,440 s.
     assert!(
-        matches!(error, IdentityError::RateLimited { retry_after_seconds: 3_470 }),
+        matches!(
+            error,
+            IdentityError::RateLimited {
+                retry_after_seconds: 3_440
+            }
+        ),
         "{error:?}"
     );
-    tokio::time::advance(Duration::from_secs(3_470)).await;
+    tokio::time::advance(Duration::from_secs(3_439)).await;
+    assert!(harness.service.request_code(PHONE, CLIENT).await.is_err());
+    tokio::time::advance(Duration::from_secs(1)).await;
     harness.service.request_code(PHONE, CLIENT).await.unwrap();
 }
 
@@ -215,7 +290,10 @@ async fn code_requests_are_limited_per_address() {
         .request_code("+1 212 555 2000", CLIENT)
         .await
         .unwrap_err();
-    assert!(matches!(error, IdentityError::RateLimited { .. }), "{error:?}");
+    assert!(
+        matches!(error, IdentityError::RateLimited { .. }),
+        "{error:?}"
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -225,14 +303,29 @@ async fn refresh_rotates_and_reuse_revokes_the_family() {
     let second = harness.service.refresh(&first.refresh_token).await.unwrap();
     assert_ne!(second.access_token, first.access_token);
     assert_ne!(second.refresh_token, first.refresh_token);
-    harness.service.authenticate(&second.access_token).await.unwrap();
-    let error = harness.service.refresh(&first.refresh_token).await.unwrap_err();
-    assert!(matches!(error, IdentityError::RefreshTokenReused), "{error:?}");
+    harness
+        .service
+        .authenticate(&second.access_token)
+        .await
+        .unwrap();
+    let error = harness
+        .service
+        .refresh(&first.refresh_token)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(error, IdentityError::RefreshTokenReused),
+        "{error:?}"
+    );
     for token in [&first.access_token, &second.access_token] {
         let error = harness.service.authenticate(token).await.unwrap_err();
         assert!(matches!(error, IdentityError::InvalidToken), "{error:?}");
     }
-    let error = harness.service.refresh(&second.refresh_token).await.unwrap_err();
+    let error = harness
+        .service
+        .refresh(&second.refresh_token)
+        .await
+        .unwrap_err();
     assert!(matches!(error, IdentityError::InvalidToken), "{error:?}");
 }
 
@@ -241,11 +334,23 @@ async fn access_token_expires_after_an_hour() {
     let harness = harness().await;
     let signed_in = sign_in(&harness, PHONE).await;
     tokio::time::advance(Duration::from_secs(3_599)).await;
-    harness.service.authenticate(&signed_in.access_token).await.unwrap();
+    harness
+        .service
+        .authenticate(&signed_in.access_token)
+        .await
+        .unwrap();
     tokio::time::advance(Duration::from_secs(1)).await;
-    let error = harness.service.authenticate(&signed_in.access_token).await.unwrap_err();
+    let error = harness
+        .service
+        .authenticate(&signed_in.access_token)
+        .await
+        .unwrap_err();
     assert!(matches!(error, IdentityError::InvalidToken), "{error:?}");
-    harness.service.refresh(&signed_in.refresh_token).await.unwrap();
+    harness
+        .service
+        .refresh(&signed_in.refresh_token)
+        .await
+        .unwrap();
 }
 
 #[tokio::test(start_paused = true)]
@@ -254,9 +359,29 @@ async fn logout_revokes_only_that_sign_in() {
     let phone_one = sign_in(&harness, PHONE).await;
     tokio::time::advance(Duration::from_secs(31)).await;
     let phone_two = sign_in(&harness, PHONE).await;
-    let caller = harness.service.authenticate(&phone_one.access_token).await.unwrap();
+    let caller = harness
+        .service
+        .authenticate(&phone_one.access_token)
+        .await
+        .unwrap();
     harness.service.logout(&caller).await.unwrap();
-    assert!(harness.service.authenticate(&phone_one.access_token).await.is_err());
-    assert!(harness.service.refresh(&phone_one.refresh_token).await.is_err());
-    harness.service.authenticate(&phone_two.access_token).await.unwrap();
+    assert!(
+        harness
+            .service
+            .authenticate(&phone_one.access_token)
+            .await
+            .is_err()
+    );
+    assert!(
+        harness
+            .service
+            .refresh(&phone_one.refresh_token)
+            .await
+            .is_err()
+    );
+    harness
+        .service
+        .authenticate(&phone_two.access_token)
+        .await
+        .unwrap();
 }

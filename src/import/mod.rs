@@ -4,5 +4,5 @@
 
 mod officers;
 
-pub use officers::{ImportReport, RowProblem};
 pub(crate) use officers::{ImportMode, import_officers};
+pub use officers::{ImportReport, RowProblem};

@@ -47,6 +47,8 @@ pub struct ImportReport {
     pub imported: u64,
     /// Rows left out.
     pub skipped: u64,
+    /// Officers on the roster after the import.
+    pub roster_size: u64,
     /// Every problem, in file order.
     pub problems: Vec<RowProblem>,
 }
@@ -55,8 +57,8 @@ impl std::fmt::Display for ImportReport {
     fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         writeln!(
             formatter,
-            "rows read: {}, imported: {}, skipped: {}",
-            self.rows_read, self.imported, self.skipped
+            "rows read: {}, imported: {}, skipped: {}, officers on the roster: {}",
+            self.rows_read, self.imported, self.skipped, self.roster_size
         )?;
         for problem in &self.problems {
             let column = problem.column.as_deref().unwrap_or("-");
@@ -107,6 +109,7 @@ pub(crate) async fn import_officers(
         rows_read,
         imported,
         skipped: rows_read - imported,
+        roster_size: store.roster_size().await?,
         problems: parsed.problems,
     })
 }
@@ -178,7 +181,9 @@ fn parse(csv_bytes: &[u8], phone_region: phonenumber::country::Id) -> Parsed {
             parsed.valid.clear();
             return parsed;
         }
-        let row = record.position().map_or(parsed.rows_read + 1, |position| position.line());
+        let row = record
+            .position()
+            .map_or(parsed.rows_read + 1, |position| position.line());
         match validate_row(&record, row, phone_region) {
             Ok(valid) => {
                 let e164 = valid.phone.as_e164().to_owned();
@@ -227,7 +232,10 @@ fn validate_row(
     }
     let badge = record[2].to_owned();
     if badge.is_empty() || badge.chars().count() > BADGE_MAX_CHARS {
-        problems.push(problem("badge", format!("must be 1 to {BADGE_MAX_CHARS} characters")));
+        problems.push(problem(
+            "badge",
+            format!("must be 1 to {BADGE_MAX_CHARS} characters"),
+        ));
     }
     let department = record[3].to_owned();
     if department.is_empty() || department.chars().count() > DEPARTMENT_MAX_CHARS {
@@ -238,7 +246,10 @@ fn validate_row(
     }
     for (index, value) in record.iter().enumerate() {
         if value.chars().any(char::is_control) {
-            problems.push(problem(COLUMNS[index], "must not contain control characters".into()));
+            problems.push(problem(
+                COLUMNS[index],
+                "must not contain control characters".into(),
+            ));
         }
     }
     match (phone, problems.is_empty()) {

@@ -2,14 +2,20 @@
 //! [`records`]; a backend is chosen by `[store] type` and injected as
 //! `Arc<dyn Store>`. The embedded redb backend is the zero-setup default.
 
-// pub(crate) mod embedded;
+pub(crate) mod embedded;
 pub(crate) mod records;
 pub(crate) mod traits;
 
-// pub(crate) mod conformance;
+#[cfg(test)]
+pub(crate) mod conformance;
+
+use std::path::Path;
+use std::sync::Arc;
 
 pub(crate) use records::*;
 pub(crate) use traits::*;
+
+use crate::config::StoreConfig;
 
 /// A storage failure, as callers need to tell them apart.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -33,3 +39,10 @@ pub enum StoreError {
 
 /// Result of a store operation.
 pub(crate) type StoreResult<T> = Result<T, StoreError>;
+
+/// Opens the backend the config names.
+pub(crate) async fn open(config: &StoreConfig, data_dir: &Path) -> StoreResult<Arc<dyn Store>> {
+    match config {
+        StoreConfig::Embedded => Ok(Arc::new(embedded::EmbeddedStore::open(data_dir).await?)),
+    }
+}

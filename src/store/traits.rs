@@ -47,6 +47,9 @@ pub(crate) trait TokenStore: Send + Sync {
         hash: &SecretHash,
         at_ms: i64,
     ) -> StoreResult<RefreshConsumption>;
+    /// Deletes tokens that expired at or before `now_ms`, returning how many.
+    /// Expired tokens are harmless (readers check expiry); this reclaims space.
+    async fn purge_expired_tokens(&self, now_ms: i64) -> StoreResult<u64>;
 }
 
 /// One-time-code challenges, one per phone.

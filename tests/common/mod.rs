@@ -12,26 +12,26 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 /// The admin token every test server accepts.
-pub const ADMIN_TOKEN: &str = "test-admin-token-0123456789";
+pub(crate) const ADMIN_TOKEN: &str = "test-admin-token-0123456789";
 
 /// A server running inside the test process.
-pub struct TestServer {
-    pub base_url: String,
-    pub data_dir: PathBuf,
-    pub sms_file: PathBuf,
-    pub http: reqwest::Client,
+pub(crate) struct TestServer {
+    pub(crate) base_url: String,
+    pub(crate) data_dir: PathBuf,
+    pub(crate) sms_file: PathBuf,
+    pub(crate) http: reqwest::Client,
     stop: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<Result<(), heyblue::ServeError>>>,
 }
 
 impl TestServer {
     /// Starts a server on a fresh data directory inside `root`.
-    pub async fn start(root: &Path) -> Self {
+    pub(crate) async fn start(root: &Path) -> Self {
         Self::start_with(root, "").await
     }
 
     /// Starts a server with extra TOML appended to the test config.
-    pub async fn start_with(root: &Path, extra_toml: &str) -> Self {
+    pub(crate) async fn start_with(root: &Path, extra_toml: &str) -> Self {
         let data_dir = root.join("data");
         let sms_file = root.join("sms.jsonl");
         let text = format!(
@@ -75,7 +75,7 @@ impl TestServer {
     }
 
     /// Stops the server and waits until it released its data directory.
-    pub async fn stop(mut self) {
+    pub(crate) async fn stop(mut self) {
         self.shutdown().await;
     }
 
@@ -84,26 +84,28 @@ impl TestServer {
             let _ = stop.send(());
         }
         if let Some(task) = self.task.take() {
-            task.await.expect("server task").expect("server stopped cleanly");
+            task.await
+                .expect("server task")
+                .expect("server stopped cleanly");
         }
     }
 
-    pub fn url(&self, path: &str) -> String {
+    pub(crate) fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base_url)
     }
 
     /// The last code the `file` SMS adapter wrote for `e164`.
-    pub fn last_code_for(&self, e164: &str) -> String {
+    pub(crate) fn last_code_for(&self, e164: &str) -> String {
         let text = std::fs::read_to_string(&self.sms_file).expect("sms file exists");
         text.lines()
+            .rev()
             .filter_map(|line| serde_json::from_str::<Value>(line).ok())
-            .filter(|message| message["phone"] == e164)
-            .last()
+            .find(|message| message["phone"] == e164)
             .and_then(|message| message["code"].as_str().map(str::to_owned))
             .expect("a code was sent to this phone")
     }
 
-    pub async fn post_json(&self, path: &str, body: Value) -> reqwest::Response {
+    pub(crate) async fn post_json(&self, path: &str, body: Value) -> reqwest::Response {
         self.http
             .post(self.url(path))
             .json(&body)
@@ -113,20 +115,23 @@ impl TestServer {
     }
 
     /// Requests and verifies a code; returns the verify response body.
-    pub async fn sign_in(&self, e164: &str) -> Value {
+    pub(crate) async fn sign_in(&self, e164: &str) -> Value {
         let response = self
             .post_json("/v1/auth/otp/request", json!({ "phone": e164 }))
             .await;
         assert_eq!(response.status(), 202, "{}", response.text().await.unwrap());
         let code = self.last_code_for(e164);
         let response = self
-            .post_json("/v1/auth/otp/verify", json!({ "phone": e164, "code": code }))
+            .post_json(
+                "/v1/auth/otp/verify",
+                json!({ "phone": e164, "code": code }),
+            )
             .await;
         assert_eq!(response.status(), 200);
         response.json().await.unwrap()
     }
 
-    pub async fn get_authed(&self, path: &str, token: &str) -> reqwest::Response {
+    pub(crate) async fn get_authed(&self, path: &str, token: &str) -> reqwest::Response {
         self.http
             .get(self.url(path))
             .bearer_auth(token)
@@ -135,7 +140,7 @@ impl TestServer {
             .unwrap()
     }
 
-    pub async fn import_roster(&self, csv: &str) -> reqwest::Response {
+    pub(crate) async fn import_roster(&self, csv: &str) -> reqwest::Response {
         self.http
             .post(self.url("/v1/admin/import/officers"))
             .bearer_auth(ADMIN_TOKEN)
@@ -156,7 +161,7 @@ impl Drop for TestServer {
 }
 
 /// Asserts the API error format and returns the error code.
-pub async fn error_code(response: reqwest::Response) -> (u16, String) {
+pub(crate) async fn error_code(response: reqwest::Response) -> (u16, String) {
     let status = response.status().as_u16();
     let body: Value = response.json().await.expect("error body is JSON");
     let code = body["error"]["code"]

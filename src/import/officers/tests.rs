@@ -41,7 +41,11 @@ async fn valid_file_is_imported() {
     assert!(report.problems.is_empty());
     assert_eq!(store.roster_size().await.unwrap(), 2);
     let chen = PhoneNumber::parse("+12125550102", US).unwrap();
-    let entry = store.roster_entry(&keys.phone_hash(&chen)).await.unwrap().unwrap();
+    let entry = store
+        .roster_entry(&keys.phone_hash(&chen))
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(entry.display_name, "Officer Chen");
 }
 
@@ -78,7 +82,10 @@ async fn bad_rows_are_reported_and_nothing_is_imported() {
     assert!(report.problems[2].problem.contains("also on row 2"));
     assert_eq!(store.roster_size().await.unwrap(), 0);
     let text = report.to_string();
-    assert!(text.contains("row 3, column phone: phone number cannot be parsed"), "{text}");
+    assert!(
+        text.contains("row 3, column phone: phone number cannot be parsed"),
+        "{text}"
+    );
 }
 
 #[tokio::test]

@@ -1,0 +1,141 @@
+//! The storage contract as tests: one suite every backend runs. Each contract
+//! case is an `async fn(Arc<dyn Store>)` in an area file; the
+//! [`store_conformance_tests!`] macro turns the whole list into one
+//! `#[tokio::test]` per case for a backend, so a failure names the backend and
+//! the case (`store::embedded::tests::conformance::consuming_a_refresh_token_succeeds_once`).
+//!
+//! A backend instantiates the suite in its tests with a function that returns a
+//! fresh, empty store, or `None` when the backend cannot run here (a Scylla
+//! backend without a CQL node), which skips each case with a message:
+//!
+//! ```ignore
+//! async fn fresh_store() -> Option<Fixture> { ... }
+//! store_conformance_tests!(conformance, fresh_store);
+//! ```
+
+pub(crate) mod accounts;
+pub(crate) mod lifecycle;
+pub(crate) mod otp;
+pub(crate) mod profiles;
+pub(crate) mod roster;
+mod samples;
+pub(crate) mod tokens;
+
+use std::future::Future;
+use std::sync::Arc;
+
+use tokio::sync::Barrier;
+use tokio::task::JoinSet;
+
+use super::Store;
+
+/// Concurrent callers racing for one conditional write in the concurrency cases.
+const CONCURRENT_CALLERS: usize = 100;
+
+/// A fresh, empty store for one contract case, and whatever it needs to live.
+pub(crate) struct Fixture {
+    /// The store under test.
+    store: Arc<dyn Store>,
+    /// Resources the store needs until the case ends (a temporary directory, a
+    /// keyspace); dropped after the store, since fields drop in order.
+    _resources: Box<dyn Send>,
+}
+
+impl Fixture {
+    /// A fixture for `store`, keeping `resources` alive as long as it.
+    pub(crate) fn new(store: Arc<dyn Store>, resources: impl Send + 'static) -> Self {
+        Self {
+            store,
+            _resources: Box::new(resources),
+        }
+    }
+}
+
+/// Runs one contract case against a fresh store from `fresh_store`.
+pub(crate) async fn run_case<FreshStore, Case>(
+    case_name: &str,
+    fresh_store: impl FnOnce() -> FreshStore,
+    case: impl FnOnce(Arc<dyn Store>) -> Case,
+) where
+    FreshStore: Future<Output = Option<Fixture>>,
+    Case: Future<Output = ()>,
+{
+    let Some(fixture) = fresh_store().await else {
+        eprintln!("SKIPPED store contract case {case_name}: backend not available here");
+        return;
+    };
+    case(Arc::clone(&fixture.store)).await;
+}
+
+/// Starts `CONCURRENT_CALLERS` tasks that each make the call `attempt` builds
+/// for their index, released together, and returns every `(index, result)`.
+async fn race<T, Attempt, Call>(store: &Arc<dyn Store>, attempt: Attempt) -> Vec<(usize, T)>
+where
+    T: Send + 'static,
+    Attempt: Fn(Arc<dyn Store>, usize) -> Call,
+    Call: Future<Output = T> + Send + 'static,
+{
+    let start_together = Arc::new(Barrier::new(CONCURRENT_CALLERS));
+    let mut callers = JoinSet::new();
+    for index in 0..CONCURRENT_CALLERS {
+        let call = attempt(Arc::clone(store), index);
+        let start_together = Arc::clone(&start_together);
+        callers.spawn(async move {
+            start_together.wait().await;
+            (index, call.await)
+        });
+    }
+    let mut results = Vec::with_capacity(CONCURRENT_CALLERS);
+    while let Some(joined) = callers.join_next().await {
+        results.push(joined.expect("caller task completes"));
+    }
+    results
+}
+
+/// Generates `mod $suite` with one `#[tokio::test]` per contract case, each on a
+/// fresh store from `$fresh_store` (an `async fn() -> Option<Fixture>`).
+macro_rules! store_conformance_tests {
+    ($suite:ident, $fresh_store:expr) => {
+        $crate::store::conformance::store_conformance_tests!(@cases $suite, $fresh_store;
+            accounts::create_account_writes_once_per_phone,
+            accounts::concurrent_creates_for_one_phone_create_exactly_one,
+            accounts::accounts_are_found_by_id_and_by_phone,
+            accounts::set_account_role_changes_existing_accounts_only,
+            tokens::token_families_are_stored_and_listed_per_account,
+            tokens::revoking_a_family_is_idempotent_and_keeps_the_first_time,
+            tokens::tokens_are_found_by_hash_even_when_expired,
+            tokens::consuming_a_refresh_token_succeeds_once,
+            tokens::consuming_an_unknown_or_access_token_finds_nothing,
+            tokens::concurrent_consumption_of_one_refresh_token_succeeds_once,
+            otp::a_first_challenge_is_written_only_when_none_is_stored,
+            otp::a_challenge_write_needs_the_stored_version,
+            otp::concurrent_writes_from_one_version_apply_exactly_once,
+            roster::roster_entries_are_upserted_by_phone,
+            profiles::appending_an_event_is_conditional_on_its_seq,
+            profiles::profile_events_page_newest_first,
+            profiles::concurrent_appends_at_one_seq_append_exactly_once,
+            profiles::put_profile_keeps_the_newest_version,
+            lifecycle::ping_answers_until_close,
+        );
+    };
+    (@cases $suite:ident, $fresh_store:expr; $($area:ident::$case:ident),+ $(,)?) => {
+        mod $suite {
+            // The factory expression may name items of the calling module.
+            #[allow(unused_imports)]
+            use super::*;
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $case() {
+                    $crate::store::conformance::run_case(
+                        stringify!($case),
+                        $fresh_store,
+                        $crate::store::conformance::$area::$case,
+                    )
+                    .await;
+                }
+            )+
+        }
+    };
+}
+
+pub(crate) use store_conformance_tests;
