@@ -19,6 +19,11 @@ pub struct Config {
     pub listen: SocketAddr,
     /// Directory of the embedded store, the generated keys and the admin token.
     pub data_dir: PathBuf,
+    /// Name of this node, reported by `/v1/route` and the metrics.
+    pub node_name: String,
+    /// Base URL clients use to reach this node (`ws://` or `wss://`, no path);
+    /// `/v1/route` answers `<public_url>/v1/ws`. Defaults to `ws://<listen>`.
+    pub public_url: Option<String>,
     /// Storage backend.
     pub store: StoreConfig,
     /// How one-time codes reach the phone.
@@ -29,6 +34,8 @@ pub struct Config {
     pub identity: IdentityConfig,
     /// HTTP limits.
     pub http: HttpConfig,
+    /// Presence rules: cells, availability windows, nearest and nearby.
+    pub presence: PresenceConfig,
     /// Log output.
     pub log: LogConfig,
 }
@@ -38,11 +45,14 @@ impl Default for Config {
         Self {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             data_dir: PathBuf::from("./data"),
+            node_name: "local".to_owned(),
+            public_url: None,
             store: StoreConfig::Embedded,
             sms: SmsConfig::Log,
             admin: AdminConfig::default(),
             identity: IdentityConfig::default(),
             http: HttpConfig::default(),
+            presence: PresenceConfig::default(),
             log: LogConfig::default(),
         }
     }
@@ -160,6 +170,50 @@ impl Default for HttpConfig {
             max_body_bytes: 64 * 1024,
             request_timeout_seconds: 30,
             shutdown_grace_seconds: 10,
+        }
+    }
+}
+
+/// Presence rules (DESIGN section 3).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PresenceConfig {
+    /// H3 resolution of cell actors (8: cells of about 0.7 km²).
+    pub cell_resolution: u8,
+    /// Length of the window `go_available` opens or renews when it names no minutes.
+    pub availability_window_minutes: u32,
+    /// How long an available officer may be without a socket before the window ends.
+    pub disconnect_grace_seconds: u64,
+    /// Officers farther than this are never a citizen's nearest.
+    pub nearest_max_radius_meters: f64,
+    /// A new officer replaces the current nearest only if closer by more than this.
+    pub nearest_hysteresis_meters: f64,
+    /// The `nearby` alert fires when the nearest officer comes this close.
+    pub nearby_threshold_meters: f64,
+    /// The alert re-arms once the nearest is beyond threshold plus this.
+    pub nearby_hysteresis_meters: f64,
+    /// Minimum spacing of location updates handled per session; newer ones replace
+    /// the pending one.
+    pub location_interval_ms: u64,
+    /// A cell with nobody in it stops after this long.
+    pub cell_idle_seconds: u64,
+    /// How often stale presence (sessions that died without cleaning up) is swept.
+    pub sweep_interval_seconds: u64,
+}
+
+impl Default for PresenceConfig {
+    fn default() -> Self {
+        Self {
+            cell_resolution: 8,
+            availability_window_minutes: 15,
+            disconnect_grace_seconds: 30,
+            nearest_max_radius_meters: 5_000.0,
+            nearest_hysteresis_meters: 25.0,
+            nearby_threshold_meters: 250.0,
+            nearby_hysteresis_meters: 50.0,
+            location_interval_ms: 1_000,
+            cell_idle_seconds: 60,
+            sweep_interval_seconds: 30,
         }
     }
 }
@@ -289,6 +343,15 @@ impl Config {
         if let Some((key, _)) = positive.iter().find(|(_, value)| *value == 0) {
             return Err(invalid(key, "must be greater than 0"));
         }
+        self.presence.validate()?;
+        if let Some(url) = &self.public_url
+            && !(url.starts_with("ws://") || url.starts_with("wss://"))
+        {
+            return Err(invalid("public_url", "must start with ws:// or wss://"));
+        }
+        if self.node_name.is_empty() || self.node_name.len() > 64 {
+            return Err(invalid("node_name", "must be 1 to 64 characters"));
+        }
         if self
             .identity
             .default_phone_region
@@ -304,6 +367,66 @@ impl Config {
             && !(url.starts_with("https://") || url.starts_with("http://"))
         {
             return Err(invalid("sms.url", "must be an http(s) URL"));
+        }
+        Ok(())
+    }
+}
+
+impl PresenceConfig {
+    fn validate(&self) -> Result<(), ConfigError> {
+        if !(5..=10).contains(&self.cell_resolution) {
+            return Err(invalid("presence.cell_resolution", "must be 5 to 10"));
+        }
+        if !(1..=15).contains(&self.availability_window_minutes) {
+            return Err(invalid(
+                "presence.availability_window_minutes",
+                "must be 1 to 15",
+            ));
+        }
+        let distances = [
+            (
+                "presence.nearest_max_radius_meters",
+                self.nearest_max_radius_meters,
+                100.0,
+                50_000.0,
+            ),
+            (
+                "presence.nearest_hysteresis_meters",
+                self.nearest_hysteresis_meters,
+                0.0,
+                1_000.0,
+            ),
+            (
+                "presence.nearby_threshold_meters",
+                self.nearby_threshold_meters,
+                1.0,
+                5_000.0,
+            ),
+            (
+                "presence.nearby_hysteresis_meters",
+                self.nearby_hysteresis_meters,
+                0.0,
+                1_000.0,
+            ),
+        ];
+        for (key, value, low, high) in distances {
+            if !(low..=high).contains(&value) {
+                return Err(ConfigError::Key {
+                    key: key.to_owned(),
+                    problem: format!("must be between {low} and {high}"),
+                });
+            }
+        }
+        let positive = [
+            ("presence.location_interval_ms", self.location_interval_ms),
+            ("presence.cell_idle_seconds", self.cell_idle_seconds),
+            (
+                "presence.sweep_interval_seconds",
+                self.sweep_interval_seconds,
+            ),
+        ];
+        if let Some((key, _)) = positive.iter().find(|(_, value)| *value == 0) {
+            return Err(invalid(key, "must be greater than 0"));
         }
         Ok(())
     }
