@@ -23,8 +23,9 @@ pub(crate) enum AttachError {
 /// Where an attached socket sends what its client says.
 pub(crate) trait SessionInbox: Send + Sync + std::fmt::Debug {
     /// A decoded, validated client message, in arrival order (locations already
-    /// coalesced by the socket loop).
-    fn deliver(&self, message: ClientMessage);
+    /// coalesced by the socket loop). False when the session is gone: the socket
+    /// should then close so the client reconnects.
+    fn deliver(&self, message: ClientMessage) -> bool;
     /// The socket is gone (closed by either side, or failed).
     fn detach(&self);
 }

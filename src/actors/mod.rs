@@ -1,0 +1,15 @@
+//! The actors of live presence, one per file: `UserSession` (one per connected
+//! account), `Cell` (one per active H3 cell), `ZipShard` (supervisor of a ZIP
+//! prefix's cells), `Placement` (which shard lives where; one per node) and
+//! `SessionSupervisor` (spawns sessions and cleans up after them). Messages more
+//! than one actor sends live in `messages`.
+
+pub(crate) mod cell;
+pub(crate) mod messages;
+pub(crate) mod placement;
+pub(crate) mod session_supervisor;
+pub(crate) mod user_session;
+pub(crate) mod zip_shard;
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,257 @@
+//! `SessionSupervisor`: one per node. Binds sockets to sessions (finding the
+//! account's session or spawning it), retires sessions that have no socket left,
+//! signs accounts out, and cleans up after sessions that die without doing it
+//! themselves: its failure branch removes their presence at once and a periodic
+//! sweep removes whatever a kill left in the index. Sent to by the session hub,
+//! sessions and the HTTP logout; supervises `UserSession`s.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use dashmap::DashMap;
+use ractor::{Actor, ActorId, ActorProcessingErr, ActorRef, ActorStatus, RpcReplyPort, SupervisionEvent};
+
+use super::messages::SessionRef;
+use super::user_session::{UserSession, UserSessionArgs, UserSessionMsg};
+use crate::domain::{AccountId, Role};
+use crate::identity::Authenticated;
+use crate::presence::hub::AttachError;
+use crate::presence::outbound::OutboundSender;
+use crate::presence::services::PresenceServices;
+
+/// How long the supervisor waits for a session to confirm its retirement.
+const RETIRE_CONFIRM_TIMEOUT_MS: u64 = 2_000;
+
+/// The actor.
+#[derive(Debug)]
+pub(crate) struct SessionSupervisor;
+
+/// What the supervisor starts with.
+#[derive(Debug, Clone)]
+pub(crate) struct SessionSupervisorArgs {
+    /// Node services for new sessions.
+    pub(crate) services: Arc<PresenceServices>,
+    /// How often the index is swept for dead sessions.
+    pub(crate) sweep_interval: Duration,
+}
+
+/// The supervisor's state.
+#[derive(Debug)]
+pub(crate) struct SessionSupervisorState {
+    args: SessionSupervisorArgs,
+    /// Live sessions by account.
+    sessions: Arc<DashMap<AccountId, SessionRef>>,
+    /// Account and role of each live session actor, for the failure branch.
+    accounts: HashMap<ActorId, (AccountId, Role)>,
+    /// Index version at the previous sweep: tombstones older than it are dropped.
+    previous_sweep_version: u64,
+    /// Sessions that failed since start.
+    session_failures: u64,
+}
+
+/// The supervisor's API.
+#[derive(Debug)]
+pub(crate) enum SessionSupervisorMsg {
+    /// Binds a new socket to `caller`'s session.
+    Attach {
+        /// The authenticated account.
+        caller: Authenticated,
+        /// The socket's outbound link.
+        outbound: OutboundSender,
+        /// Answered with the session.
+        reply: RpcReplyPort<Result<SessionRef, AttachError>>,
+    },
+    /// From a session with no socket: retire it unless a socket arrived meanwhile.
+    Retire {
+        /// Its account.
+        account_id: AccountId,
+        /// The session.
+        session: SessionRef,
+    },
+    /// The account signed out: close its socket and stop its session.
+    Logout {
+        /// The account.
+        account_id: AccountId,
+    },
+    /// Timer: sweep presence left by dead sessions.
+    Sweep,
+    /// Counts, for tests and metrics.
+    Stats(RpcReplyPort<SupervisorStats>),
+}
+
+/// What the supervisor reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct SupervisorStats {
+    /// Live sessions.
+    pub(crate) sessions: usize,
+    /// Sessions that failed since start.
+    pub(crate) session_failures: u64,
+}
+
+impl Actor for SessionSupervisor {
+    type Msg = SessionSupervisorMsg;
+    type State = SessionSupervisorState;
+    type Arguments = SessionSupervisorArgs;
+
+    async fn pre_start(
+        &self,
+        myself: ActorRef<Self::Msg>,
+        args: Self::Arguments,
+    ) -> Result<Self::State, ActorProcessingErr> {
+        myself.send_interval(args.sweep_interval, || SessionSupervisorMsg::Sweep);
+        Ok(SessionSupervisorState {
+            args,
+            sessions: Arc::new(DashMap::new()),
+            accounts: HashMap::new(),
+            previous_sweep_version: 0,
+            session_failures: 0,
+        })
+    }
+
+    async fn handle(
+        &self,
+        myself: ActorRef<Self::Msg>,
+        message: Self::Msg,
+        state: &mut Self::State,
+    ) -> Result<(), ActorProcessingErr> {
+        match message {
+            SessionSupervisorMsg::Attach {
+                caller,
+                outbound,
+                reply,
+            } => {
+                let outcome = on_attach(&myself, state, caller, outbound).await;
+                let _caller_gone = reply.send(outcome);
+            }
+            SessionSupervisorMsg::Retire {
+                account_id,
+                session,
+            } => on_retire(state, account_id, session).await,
+            SessionSupervisorMsg::Logout { account_id } => {
+                if let Some(session) = state.sessions.get(&account_id) {
+                    let _already_stopped = session.cast(UserSessionMsg::Logout);
+                }
+            }
+            SessionSupervisorMsg::Sweep => on_sweep(state),
+            SessionSupervisorMsg::Stats(reply) => {
+                let _caller_gone = reply.send(SupervisorStats {
+                    sessions: state.sessions.len(),
+                    session_failures: state.session_failures,
+                });
+            }
+        }
+        Ok(())
+    }
+
+    async fn handle_supervisor_evt(
+        &self,
+        _myself: ActorRef<Self::Msg>,
+        event: SupervisionEvent,
+        state: &mut Self::State,
+    ) -> Result<(), ActorProcessingErr> {
+        match event {
+            SupervisionEvent::ActorTerminated(session, _, _) => {
+                forget(state, session.get_id());
+            }
+            SupervisionEvent::ActorFailed(session, error) => {
+                tracing::warn!(%error, "session failed; its presence is removed");
+                state.session_failures += 1;
+                if let Some((account_id, role)) = forget(state, session.get_id()) {
+                    remove_presence(state, account_id, role);
+                }
+            }
+            SupervisionEvent::ActorStarted(_) | SupervisionEvent::ProcessGroupChanged(_) => {}
+        }
+        Ok(())
+    }
+}
+
+async fn on_attach(
+    myself: &ActorRef<SessionSupervisorMsg>,
+    state: &mut SessionSupervisorState,
+    caller: Authenticated,
+    outbound: OutboundSender,
+) -> Result<SessionRef, AttachError> {
+    if let Some(existing) = state.sessions.get(&caller.account_id).map(|entry| entry.clone())
+        && existing.cast(UserSessionMsg::Attach(outbound.clone())).is_ok()
+    {
+        return Ok(existing);
+    }
+    let args = UserSessionArgs {
+        account_id: caller.account_id,
+        role: caller.role,
+        outbound,
+        services: state.args.services.clone(),
+        supervisor: myself.clone(),
+    };
+    let (session, _handle) = Actor::spawn_linked(None, UserSession, args, myself.get_cell())
+        .await
+        .map_err(|error| AttachError::Failed(error.to_string()))?;
+    state.sessions.insert(caller.account_id, session.clone());
+    state
+        .accounts
+        .insert(session.get_id(), (caller.account_id, caller.role));
+    Ok(session)
+}
+
+async fn on_retire(state: &mut SessionSupervisorState, account_id: AccountId, session: SessionRef) {
+    let is_current = state
+        .sessions
+        .get(&account_id)
+        .is_some_and(|current| current.get_id() == session.get_id());
+    if !is_current {
+        return;
+    }
+    // Attaches routed before this call are already in the session's mailbox.
+    let retiring = ractor::call_t!(session, UserSessionMsg::RetireIfDetached, RETIRE_CONFIRM_TIMEOUT_MS)
+        .unwrap_or(true);
+    if retiring {
+        state.sessions.remove_if(&account_id, |_, current| current.get_id() == session.get_id());
+    }
+}
+
+fn on_sweep(state: &mut SessionSupervisorState) {
+    let index = &state.args.services.index;
+    let alive = |session: &SessionRef| {
+        !matches!(
+            session.get_status(),
+            ActorStatus::Stopping | ActorStatus::Stopped
+        )
+    };
+    let dropped = index.sweep(alive);
+    if dropped.officers + dropped.citizens > 0 {
+        tracing::info!(officers = dropped.officers, citizens = dropped.citizens, "swept presence of dead sessions");
+    }
+    state.sessions.retain(|_, session| alive(session));
+    index.forget_tombstones_before(state.previous_sweep_version);
+    state.previous_sweep_version = index.next_version();
+}
+
+fn forget(state: &mut SessionSupervisorState, actor_id: ActorId) -> Option<(AccountId, Role)> {
+    let (account_id, role) = state.accounts.remove(&actor_id)?;
+    state
+        .sessions
+        .remove_if(&account_id, |_, current| current.get_id() == actor_id);
+    Some((account_id, role))
+}
+
+fn remove_presence(state: &SessionSupervisorState, account_id: AccountId, role: Role) {
+    let index = &state.args.services.index;
+    let version = index.next_version();
+    match role {
+        Role::Officer => {
+            if let crate::presence::index::Applied::Yes(Some(previous)) =
+                index.remove_officer(account_id, version)
+            {
+                let radius = state.args.services.config.nearest_max_radius_meters;
+                for session in index.citizens_to_recheck(account_id, &[previous.position], radius) {
+                    let _stopped = session.cast(UserSessionMsg::RecheckNearest);
+                }
+            }
+        }
+        Role::Citizen => {
+            index.remove_citizen(account_id, version);
+        }
+    }
+}

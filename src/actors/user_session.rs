@@ -1,0 +1,338 @@
+//! `UserSession`: one per connected account (one device per account: a new socket
+//! replaces the old one, which is closed with `replaced`). Owns the person's
+//! identity and role, their precise last location (memory only), the cell it falls
+//! in, an officer's availability window, and a citizen's last answer. Sent to by
+//! its socket (through the hub), by cells (`RecheckNearest`), by timers and by the
+//! `SessionSupervisor`; emits cell commands (through ZIP shards) and pushes to its
+//! socket. A session whose socket is gone asks the supervisor to retire it — at
+//! once for citizens, after `disconnect_grace_seconds` for available officers.
+
+mod availability;
+mod nearest;
+mod placement;
+
+use std::sync::Arc;
+
+use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
+
+use super::messages::CellCommand;
+use super::session_supervisor::SessionSupervisorMsg;
+use crate::domain::{AccountId, Role};
+use crate::geo::LatLng;
+use crate::presence::outbound::OutboundSender;
+use crate::presence::services::PresenceServices;
+use crate::proto::{AvailabilityEndReason, ClientMessage, ErrorCode, ServerMessage};
+
+pub(crate) use availability::AvailabilityWindow;
+pub(crate) use nearest::CitizenAnswer;
+pub(crate) use placement::Placed;
+
+/// The actor.
+#[derive(Debug)]
+pub(crate) struct UserSession;
+
+/// What a session starts with.
+#[derive(Debug, Clone)]
+pub(crate) struct UserSessionArgs {
+    /// The account.
+    pub(crate) account_id: AccountId,
+    /// Its role at sign-in.
+    pub(crate) role: Role,
+    /// The first socket.
+    pub(crate) outbound: OutboundSender,
+    /// Node services: config, index, shards, clock, profiles.
+    pub(crate) services: Arc<PresenceServices>,
+    /// Told when the session has no socket left.
+    pub(crate) supervisor: ActorRef<SessionSupervisorMsg>,
+}
+
+/// A session's state.
+#[derive(Debug)]
+pub(crate) struct UserSessionState {
+    /// The account.
+    pub(crate) account_id: AccountId,
+    /// Citizen or officer.
+    pub(crate) role: Role,
+    /// Name shown to others (from the profile).
+    pub(crate) display_name: Arc<str>,
+    /// Node services.
+    pub(crate) services: Arc<PresenceServices>,
+    /// The supervisor.
+    pub(crate) supervisor: ActorRef<SessionSupervisorMsg>,
+    /// The current socket, if connected.
+    pub(crate) outbound: Option<OutboundSender>,
+    /// Bumped on every attach and detach, so a stale grace timer is ignored.
+    pub(crate) attach_epoch: u64,
+    /// Precise last position (memory only, never logged).
+    pub(crate) position: Option<LatLng>,
+    /// The cell and shard the position falls in.
+    pub(crate) placed: Option<Placed>,
+    /// An officer's open availability window.
+    pub(crate) window: Option<AvailabilityWindow>,
+    /// Source of window ids, so a stale expiry timer is ignored.
+    pub(crate) windows_opened: u64,
+    /// A citizen's current answer and alert state.
+    pub(crate) answer: CitizenAnswer,
+    /// Client messages handled, for stats.
+    pub(crate) messages_handled: u64,
+}
+
+/// The session's API.
+#[derive(Debug)]
+pub(crate) enum UserSessionMsg {
+    /// A new socket for this account (replaces the current one).
+    Attach(OutboundSender),
+    /// Socket `connection_id` is gone.
+    Detach {
+        /// Which socket.
+        connection_id: u64,
+    },
+    /// A decoded client message.
+    Client(ClientMessage),
+    /// From a cell: an officer change may have changed this citizen's answer.
+    RecheckNearest,
+    /// Timer: availability window `window_id` ran out.
+    WindowExpired {
+        /// Which window.
+        window_id: u64,
+    },
+    /// Timer: the grace after a detach ran out.
+    GraceExpired {
+        /// Attach epoch when the timer was set.
+        attach_epoch: u64,
+    },
+    /// From the supervisor: stop if no socket is attached; answers whether it stops.
+    RetireIfDetached(RpcReplyPort<bool>),
+    /// The account signed out (or lost its role): close the socket and stop.
+    Logout,
+    /// Counts and state, for tests and the admin view.
+    Stats(RpcReplyPort<SessionStats>),
+}
+
+/// What a session reports about itself (no positions).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct SessionStats {
+    /// The account.
+    pub(crate) account_id: AccountId,
+    /// Whether a socket is attached.
+    pub(crate) connected: bool,
+    /// Whether an officer's window is open.
+    pub(crate) available: bool,
+    /// Client messages handled.
+    pub(crate) messages_handled: u64,
+}
+
+impl Actor for UserSession {
+    type Msg = UserSessionMsg;
+    type State = UserSessionState;
+    type Arguments = UserSessionArgs;
+
+    async fn pre_start(
+        &self,
+        _myself: ActorRef<Self::Msg>,
+        args: Self::Arguments,
+    ) -> Result<Self::State, ActorProcessingErr> {
+        crate::metrics::session_started(args.role);
+        let fallback_name = match args.role {
+            Role::Officer => "Officer",
+            Role::Citizen => "Citizen",
+        };
+        Ok(UserSessionState {
+            account_id: args.account_id,
+            role: args.role,
+            display_name: Arc::from(fallback_name),
+            services: args.services,
+            supervisor: args.supervisor,
+            outbound: Some(args.outbound),
+            attach_epoch: 0,
+            position: None,
+            placed: None,
+            window: None,
+            windows_opened: 0,
+            answer: CitizenAnswer::default(),
+            messages_handled: 0,
+        })
+    }
+
+    async fn post_start(
+        &self,
+        _myself: ActorRef<Self::Msg>,
+        state: &mut Self::State,
+    ) -> Result<(), ActorProcessingErr> {
+        // Loaded here, not in pre_start, so spawning never waits on the store.
+        match state.services.profiles.get(state.account_id).await {
+            Ok(profile) => state.display_name = Arc::from(profile.display_name.as_str()),
+            Err(error) => tracing::warn!(%error, "profile unavailable, using a generic name"),
+        }
+        Ok(())
+    }
+
+    async fn post_stop(
+        &self,
+        _myself: ActorRef<Self::Msg>,
+        state: &mut Self::State,
+    ) -> Result<(), ActorProcessingErr> {
+        availability::close_window_silently(state);
+        placement::leave(state);
+        if let Some(outbound) = state.outbound.take() {
+            outbound.close(crate::proto::CloseCode::GoingAway);
+        }
+        crate::metrics::session_stopped(state.role);
+        Ok(())
+    }
+
+    async fn handle(
+        &self,
+        myself: ActorRef<Self::Msg>,
+        message: Self::Msg,
+        state: &mut Self::State,
+    ) -> Result<(), ActorProcessingErr> {
+        match message {
+            UserSessionMsg::Attach(outbound) => on_attach(&myself, state, outbound),
+            UserSessionMsg::Detach { connection_id } => on_detach(&myself, state, connection_id),
+            UserSessionMsg::Client(client) => on_client(&myself, state, client).await,
+            UserSessionMsg::RecheckNearest => nearest::recompute(state),
+            UserSessionMsg::WindowExpired { window_id } => {
+                if state.window.as_ref().is_some_and(|window| window.id == window_id) {
+                    availability::end_window(state, AvailabilityEndReason::Expired);
+                }
+            }
+            UserSessionMsg::GraceExpired { attach_epoch } => {
+                if attach_epoch == state.attach_epoch && state.outbound.is_none() {
+                    availability::end_window(state, AvailabilityEndReason::Disconnected);
+                    ask_to_retire(&myself, state);
+                }
+            }
+            UserSessionMsg::RetireIfDetached(reply) => {
+                let retiring = state.outbound.is_none();
+                let _supervisor_gone = reply.send(retiring);
+                if retiring {
+                    myself.stop(Some("detached".to_owned()));
+                }
+            }
+            UserSessionMsg::Logout => {
+                availability::end_window(state, AvailabilityEndReason::Logout);
+                if let Some(outbound) = state.outbound.take() {
+                    outbound.close(crate::proto::CloseCode::TokenRevoked);
+                }
+                myself.stop(Some("logout".to_owned()));
+            }
+            UserSessionMsg::Stats(reply) => {
+                let _caller_gone = reply.send(SessionStats {
+                    account_id: state.account_id,
+                    connected: state.outbound.is_some(),
+                    available: state.window.is_some(),
+                    messages_handled: state.messages_handled,
+                });
+            }
+        }
+        Ok(())
+    }
+}
+
+fn on_attach(myself: &ActorRef<UserSessionMsg>, state: &mut UserSessionState, outbound: OutboundSender) {
+    if let Some(previous) = state.outbound.replace(outbound) {
+        previous.close(crate::proto::CloseCode::Replaced);
+    }
+    state.attach_epoch += 1;
+    availability::announce(state);
+    // A new socket gets the current answer again.
+    state.answer.forget_pushed();
+    nearest::recompute(state);
+    let _ = myself;
+}
+
+fn on_detach(myself: &ActorRef<UserSessionMsg>, state: &mut UserSessionState, connection_id: u64) {
+    let is_current = state
+        .outbound
+        .as_ref()
+        .is_some_and(|outbound| outbound.connection_id() == connection_id);
+    if !is_current {
+        return;
+    }
+    state.outbound = None;
+    state.attach_epoch += 1;
+    if state.window.is_some() {
+        let attach_epoch = state.attach_epoch;
+        let grace = std::time::Duration::from_secs(state.services.config.disconnect_grace_seconds);
+        myself.send_after(grace, move || UserSessionMsg::GraceExpired { attach_epoch });
+    } else {
+        ask_to_retire(myself, state);
+    }
+}
+
+fn ask_to_retire(myself: &ActorRef<UserSessionMsg>, state: &UserSessionState) {
+    let _supervisor_gone = state.supervisor.cast(SessionSupervisorMsg::Retire {
+        account_id: state.account_id,
+        session: myself.clone(),
+    });
+}
+
+async fn on_client(
+    myself: &ActorRef<UserSessionMsg>,
+    state: &mut UserSessionState,
+    client: ClientMessage,
+) {
+    state.messages_handled += 1;
+    match client {
+        ClientMessage::Location(update) => match LatLng::new(update.lat, update.lng) {
+            Ok(position) => placement::on_location(myself, state, position).await,
+            Err(_) => push_error(state, ErrorCode::InvalidCoordinates, "coordinates out of range"),
+        },
+        ClientMessage::GoAvailable(request) => {
+            availability::go_available(myself, state, request.minutes_or_default());
+        }
+        ClientMessage::GoUnavailable => {
+            if state.role == Role::Officer {
+                availability::end_window(state, AvailabilityEndReason::WentUnavailable);
+            } else {
+                push_error(state, ErrorCode::Forbidden, "only officers have availability");
+            }
+        }
+        ClientMessage::Ping => push(state, ServerMessage::Pong),
+        ClientMessage::Hello(_) => push_error(
+            state,
+            ErrorCode::AlreadyAuthenticated,
+            "this socket is already authenticated",
+        ),
+        ClientMessage::RequestConnection(_) => push_error(
+            state,
+            ErrorCode::Unsupported,
+            "connection requests are not available on this server yet",
+        ),
+        ClientMessage::Respond(_) | ClientMessage::CancelRequest(_) => push_error(
+            state,
+            ErrorCode::UnknownRequest,
+            "no such pending request",
+        ),
+    }
+}
+
+/// Queues a message on the socket, if one is attached.
+pub(super) fn push(state: &UserSessionState, message: ServerMessage) {
+    let Some(outbound) = &state.outbound else {
+        return;
+    };
+    let kind = message.type_name();
+    if outbound.send(message).is_ok() {
+        crate::metrics::push_sent(kind);
+    }
+}
+
+/// Answers a client message with an `error`.
+pub(super) fn push_error(state: &UserSessionState, code: ErrorCode, message: &str) {
+    push(
+        state,
+        ServerMessage::Error {
+            code,
+            message: message.to_owned(),
+        },
+    );
+}
+
+/// Sends a command to the cell the session is placed in.
+pub(super) fn to_current_cell(state: &UserSessionState, command: CellCommand) {
+    if let Some(placed) = &state.placed {
+        placed.send(command);
+    }
+}

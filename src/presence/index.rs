@@ -1,0 +1,443 @@
+//! The node-local presence index: every available officer and every located
+//! citizen on this node, bucketed in a latitude/longitude grid (see `grid`). Cells
+//! publish into it; a citizen's session reads its nearest officer straight from it
+//! without sending a message per cell searched. Writes carry versions, so commands
+//! that reach two cells out of order never resurrect an older position.
+//!
+//! `W` is whatever identifies a live session (its actor ref in the server, a plain
+//! value in tests); the index never calls it, it only hands it back.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use dashmap::DashMap;
+
+use super::grid::{GridKey, MAX_RINGS, RingBounds, ring_cells, rings_covering};
+use crate::domain::AccountId;
+use crate::geo::{LatLng, distance_m};
+
+/// An available officer as the index keeps it.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct OfficerEntry<W> {
+    /// The officer.
+    pub(crate) account_id: AccountId,
+    /// Opaque handle shown to citizens, stable for the availability window.
+    pub(crate) handle: Arc<str>,
+    /// Name shown to citizens.
+    pub(crate) display_name: Arc<str>,
+    /// Precise position (memory only).
+    pub(crate) position: LatLng,
+    /// End of the availability window (Unix ms).
+    pub(crate) available_until_ms: i64,
+    /// Presence version of this entry.
+    pub(crate) version: u64,
+    /// The officer's session.
+    pub(crate) session: W,
+}
+
+/// The answer to a nearest query.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct NearestOfficer<W> {
+    /// The officer.
+    pub(crate) officer: OfficerEntry<W>,
+    /// Great-circle distance from the query point, metres.
+    pub(crate) distance_m: f64,
+}
+
+/// A located citizen.
+#[derive(Debug, Clone)]
+struct CitizenRecord<W> {
+    position: LatLng,
+    version: u64,
+    session: W,
+    /// The officer last answered as nearest, and its distance then.
+    nearest: Option<(AccountId, f64)>,
+}
+
+/// Whether a versioned write took effect.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Applied<T> {
+    /// It did; the value it replaced or removed, if any.
+    Yes(Option<T>),
+    /// A newer write for the same account already happened; nothing changed.
+    Stale,
+}
+
+/// Entry counts, for stats and metrics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) struct IndexCounts {
+    /// Available officers placed on the map.
+    pub(crate) officers: usize,
+    /// Citizens with a known position.
+    pub(crate) citizens: usize,
+}
+
+/// Officers and citizens of this node, by position.
+#[derive(Debug)]
+pub(crate) struct PresenceIndex<W> {
+    officers: DashMap<AccountId, OfficerEntry<W>>,
+    officer_grid: DashMap<GridKey, Vec<(AccountId, LatLng)>>,
+    handles: DashMap<Arc<str>, AccountId>,
+    citizens: DashMap<AccountId, CitizenRecord<W>>,
+    citizen_grid: DashMap<GridKey, Vec<(AccountId, LatLng)>>,
+    /// Officer → citizens whose last answer was that officer.
+    watchers: DashMap<AccountId, HashSet<AccountId>>,
+    /// Version of the last removal per account, so late writes stay removed.
+    tombstones: DashMap<AccountId, u64>,
+    /// Source of presence versions.
+    next_version: AtomicU64,
+}
+
+impl<W: Clone> Default for PresenceIndex<W> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<W: Clone> PresenceIndex<W> {
+    /// An empty index.
+    pub(crate) fn new() -> Self {
+        Self {
+            officers: DashMap::new(),
+            officer_grid: DashMap::new(),
+            handles: DashMap::new(),
+            citizens: DashMap::new(),
+            citizen_grid: DashMap::new(),
+            watchers: DashMap::new(),
+            tombstones: DashMap::new(),
+            next_version: AtomicU64::new(1),
+        }
+    }
+
+    /// A version newer than every version handed out before (sessions stamp each
+    /// presence command with one).
+    pub(crate) fn next_version(&self) -> u64 {
+        self.next_version.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// Places or moves an officer.
+    pub(crate) fn upsert_officer(&self, entry: OfficerEntry<W>) -> Applied<OfficerEntry<W>> {
+        if self.is_tombstoned(entry.account_id, entry.version) {
+            return Applied::Stale;
+        }
+        let account_id = entry.account_id;
+        let previous = match self.officers.entry(account_id) {
+            dashmap::Entry::Occupied(mut occupied) => {
+                if occupied.get().version >= entry.version {
+                    return Applied::Stale;
+                }
+                Some(occupied.insert(entry.clone()))
+            }
+            dashmap::Entry::Vacant(vacant) => {
+                vacant.insert(entry.clone());
+                None
+            }
+        };
+        if let Some(old) = &previous {
+            remove_slot(&self.officer_grid, GridKey::of(old.position), account_id);
+            if old.handle != entry.handle {
+                self.handles.remove(&old.handle);
+            }
+        }
+        self.officer_grid
+            .entry(GridKey::of(entry.position))
+            .or_default()
+            .push((account_id, entry.position));
+        self.handles.insert(entry.handle.clone(), account_id);
+        if self.is_tombstoned(account_id, entry.version) {
+            // A removal with a newer version raced this write: it wins.
+            self.remove_officer(account_id, entry.version);
+            return Applied::Stale;
+        }
+        Applied::Yes(previous)
+    }
+
+    /// Removes an officer, unless a newer write happened.
+    pub(crate) fn remove_officer(
+        &self,
+        account_id: AccountId,
+        version: u64,
+    ) -> Applied<OfficerEntry<W>> {
+        self.tombstone(account_id, version);
+        let removed = self
+            .officers
+            .remove_if(&account_id, |_, entry| entry.version <= version);
+        match removed {
+            Some((_, old)) => {
+                remove_slot(&self.officer_grid, GridKey::of(old.position), account_id);
+                self.handles.remove(&old.handle);
+                Applied::Yes(Some(old))
+            }
+            None if self.officers.contains_key(&account_id) => Applied::Stale,
+            None => Applied::Yes(None),
+        }
+    }
+
+    /// The officer's current entry.
+    pub(crate) fn officer(&self, account_id: AccountId) -> Option<OfficerEntry<W>> {
+        self.officers.get(&account_id).map(|entry| entry.clone())
+    }
+
+    /// The officer behind a handle.
+    pub(crate) fn officer_by_handle(&self, handle: &str) -> Option<OfficerEntry<W>> {
+        let account_id = *self.handles.get(handle)?;
+        self.officer(account_id)
+    }
+
+    /// The nearest available officer within `max_radius_m` of `point`; ties go to
+    /// the smaller account id, so every caller gets the same answer.
+    pub(crate) fn nearest_officer(
+        &self,
+        point: LatLng,
+        max_radius_m: f64,
+    ) -> Option<NearestOfficer<W>> {
+        let center = GridKey::of(point);
+        let bounds = RingBounds::around(point);
+        let mut best: Option<(f64, AccountId)> = None;
+        for ring in 0..=MAX_RINGS {
+            let lower_bound = bounds.ring_lower_bound_m(ring);
+            let limit = best.map_or(max_radius_m, |(distance, _)| distance.min(max_radius_m));
+            if lower_bound > limit {
+                break;
+            }
+            for key in ring_cells(center, ring) {
+                let Some(bucket) = self.officer_grid.get(&key) else {
+                    continue;
+                };
+                for (account_id, position) in bucket.iter() {
+                    let distance = distance_m(point, *position);
+                    if distance > max_radius_m {
+                        continue;
+                    }
+                    let better = match best {
+                        None => true,
+                        Some((best_distance, best_account)) => {
+                            distance < best_distance
+                                || (distance == best_distance && *account_id < best_account)
+                        }
+                    };
+                    if better {
+                        best = Some((distance, *account_id));
+                    }
+                }
+            }
+        }
+        let (distance, account_id) = best?;
+        let officer = self.officer(account_id)?;
+        Some(NearestOfficer {
+            distance_m: distance_m(point, officer.position),
+            officer,
+        })
+    }
+
+    /// Places or moves a citizen.
+    pub(crate) fn upsert_citizen(
+        &self,
+        account_id: AccountId,
+        position: LatLng,
+        version: u64,
+        session: W,
+    ) -> Applied<LatLng> {
+        if self.is_tombstoned(account_id, version) {
+            return Applied::Stale;
+        }
+        let previous = match self.citizens.entry(account_id) {
+            dashmap::Entry::Occupied(mut occupied) => {
+                let record = occupied.get_mut();
+                if record.version >= version {
+                    return Applied::Stale;
+                }
+                let old = record.position;
+                record.position = position;
+                record.version = version;
+                record.session = session;
+                Some(old)
+            }
+            dashmap::Entry::Vacant(vacant) => {
+                vacant.insert(CitizenRecord {
+                    position,
+                    version,
+                    session,
+                    nearest: None,
+                });
+                None
+            }
+        };
+        if let Some(old) = previous {
+            remove_slot(&self.citizen_grid, GridKey::of(old), account_id);
+        }
+        self.citizen_grid
+            .entry(GridKey::of(position))
+            .or_default()
+            .push((account_id, position));
+        Applied::Yes(previous)
+    }
+
+    /// Removes a citizen, unless a newer write happened.
+    pub(crate) fn remove_citizen(&self, account_id: AccountId, version: u64) -> Applied<LatLng> {
+        self.tombstone(account_id, version);
+        match self
+            .citizens
+            .remove_if(&account_id, |_, record| record.version <= version)
+        {
+            Some((_, old)) => {
+                remove_slot(&self.citizen_grid, GridKey::of(old.position), account_id);
+                if let Some((officer, _)) = old.nearest {
+                    self.unwatch(officer, account_id);
+                }
+                Applied::Yes(Some(old.position))
+            }
+            None if self.citizens.contains_key(&account_id) => Applied::Stale,
+            None => Applied::Yes(None),
+        }
+    }
+
+    /// Records the answer a citizen was last given, so officer changes reach the
+    /// citizens they can affect.
+    pub(crate) fn set_citizen_nearest(
+        &self,
+        citizen: AccountId,
+        nearest: Option<(AccountId, f64)>,
+    ) {
+        let previous = match self.citizens.get_mut(&citizen) {
+            Some(mut record) => std::mem::replace(&mut record.nearest, nearest),
+            None => return,
+        };
+        if previous.map(|(officer, _)| officer) == nearest.map(|(officer, _)| officer) {
+            return;
+        }
+        if let Some((officer, _)) = previous {
+            self.unwatch(officer, citizen);
+        }
+        if let Some((officer, _)) = nearest {
+            self.watchers.entry(officer).or_default().insert(citizen);
+        }
+    }
+
+    /// Sessions of the citizens whose answer may change because `officer` appeared
+    /// at, left or moved between `positions`: those whose answer is that officer,
+    /// and those within `max_radius_m` of a position that is closer to them than
+    /// their current answer.
+    pub(crate) fn citizens_to_recheck(
+        &self,
+        officer: AccountId,
+        positions: &[LatLng],
+        max_radius_m: f64,
+    ) -> Vec<W> {
+        let mut affected: HashSet<AccountId> = self
+            .watchers
+            .get(&officer)
+            .map(|watching| watching.clone())
+            .unwrap_or_default();
+        for position in positions {
+            let center = GridKey::of(*position);
+            for ring in 0..=rings_covering(*position, max_radius_m) {
+                for key in ring_cells(center, ring) {
+                    let Some(bucket) = self.citizen_grid.get(&key) else {
+                        continue;
+                    };
+                    for (citizen, citizen_position) in bucket.iter() {
+                        let distance = distance_m(*position, *citizen_position);
+                        if distance <= max_radius_m {
+                            affected.insert(*citizen);
+                        }
+                    }
+                }
+            }
+        }
+        affected
+            .into_iter()
+            .filter_map(|citizen| {
+                let record = self.citizens.get(&citizen)?;
+                let improves = positions.iter().any(|position| {
+                    let distance = distance_m(*position, record.position);
+                    distance <= max_radius_m
+                        && record
+                            .nearest
+                            .is_none_or(|(_, current)| distance <= current)
+                });
+                let watches = record.nearest.is_some_and(|(current, _)| current == officer);
+                (improves || watches).then(|| record.session.clone())
+            })
+            .collect()
+    }
+
+    /// How many officers and citizens are placed.
+    pub(crate) fn counts(&self) -> IndexCounts {
+        IndexCounts {
+            officers: self.officers.len(),
+            citizens: self.citizens.len(),
+        }
+    }
+
+    /// Drops every entry whose session `is_alive` says is gone (sessions that died
+    /// without cleaning up); returns how many officers and citizens were dropped.
+    pub(crate) fn sweep(&self, is_alive: impl Fn(&W) -> bool) -> IndexCounts {
+        let dead_officers: Vec<(AccountId, u64)> = self
+            .officers
+            .iter()
+            .filter(|entry| !is_alive(&entry.session))
+            .map(|entry| (entry.account_id, entry.version))
+            .collect();
+        let dead_citizens: Vec<(AccountId, u64)> = self
+            .citizens
+            .iter()
+            .filter(|record| !is_alive(&record.session))
+            .map(|record| (*record.key(), record.version))
+            .collect();
+        for (account_id, version) in &dead_officers {
+            self.remove_officer(*account_id, *version);
+            self.watchers.remove(account_id);
+        }
+        for (account_id, version) in &dead_citizens {
+            self.remove_citizen(*account_id, *version);
+        }
+        IndexCounts {
+            officers: dead_officers.len(),
+            citizens: dead_citizens.len(),
+        }
+    }
+
+    /// Forgets removal versions below `version` (reordering windows are short;
+    /// this keeps the tombstone map from growing without bound).
+    pub(crate) fn forget_tombstones_before(&self, version: u64) {
+        self.tombstones.retain(|_, removed| *removed >= version);
+    }
+
+    fn is_tombstoned(&self, account_id: AccountId, version: u64) -> bool {
+        self.tombstones
+            .get(&account_id)
+            .is_some_and(|removed| *removed >= version)
+    }
+
+    fn tombstone(&self, account_id: AccountId, version: u64) {
+        let mut removed = self.tombstones.entry(account_id).or_insert(version);
+        if *removed < version {
+            *removed = version;
+        }
+    }
+
+    fn unwatch(&self, officer: AccountId, citizen: AccountId) {
+        if let Some(mut watching) = self.watchers.get_mut(&officer) {
+            watching.remove(&citizen);
+            if watching.is_empty() {
+                drop(watching);
+                self.watchers.remove_if(&officer, |_, watching| watching.is_empty());
+            }
+        }
+    }
+}
+
+fn remove_slot(grid: &DashMap<GridKey, Vec<(AccountId, LatLng)>>, key: GridKey, account_id: AccountId) {
+    if let Some(mut bucket) = grid.get_mut(&key) {
+        bucket.retain(|(slot, _)| *slot != account_id);
+        if bucket.is_empty() {
+            drop(bucket);
+            grid.remove_if(&key, |_, bucket| bucket.is_empty());
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,189 @@
+//! Starts and stops the presence actors of one node, and is the handle the rest
+//! of the server holds: it attaches sockets (as the [`SessionHub`]), answers
+//! route and stats queries, and signs accounts out of their sockets.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use dashmap::DashMap;
+use ractor::{Actor, ActorRef};
+
+use super::hub::{AttachError, SessionHub, SessionInbox};
+use super::index::{IndexCounts, PresenceIndex};
+use super::outbound::OutboundSender;
+use super::services::PresenceServices;
+use crate::actors::messages::SessionRef;
+use crate::actors::placement::{Placement, PlacementArgs, PlacementMsg};
+use crate::actors::session_supervisor::{
+    SessionSupervisor, SessionSupervisorArgs, SessionSupervisorMsg, SupervisorStats,
+};
+use crate::actors::user_session::UserSessionMsg;
+use crate::clock::Clock;
+use crate::config::PresenceConfig;
+use crate::domain::AccountId;
+use crate::geo::ShardId;
+use crate::identity::Authenticated;
+use crate::profiles::Profiles;
+
+/// How long an attach may wait for the supervisor.
+const ATTACH_TIMEOUT_MS: u64 = 5_000;
+/// How long queries to the actors may take.
+const QUERY_TIMEOUT_MS: u64 = 2_000;
+
+/// Why presence could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum PresenceStartError {
+    /// An actor failed to spawn.
+    #[error("presence actors could not start: {0}")]
+    Spawn(String),
+    /// `presence.cell_resolution` is not an H3 resolution.
+    #[error("presence.cell_resolution is not a valid H3 resolution")]
+    Resolution,
+}
+
+/// The running presence actors of this node.
+#[derive(Debug, Clone)]
+pub(crate) struct PresenceRuntime {
+    services: Arc<PresenceServices>,
+    supervisor: ActorRef<SessionSupervisorMsg>,
+    node_name: String,
+}
+
+impl PresenceRuntime {
+    /// Spawns placement and the session supervisor.
+    pub(crate) async fn start(
+        config: PresenceConfig,
+        node_name: String,
+        clock: Clock,
+        profiles: Profiles,
+    ) -> Result<Self, PresenceStartError> {
+        let cell_resolution = h3o::Resolution::try_from(config.cell_resolution)
+            .map_err(|_| PresenceStartError::Resolution)?;
+        let index: Arc<PresenceIndex<SessionRef>> = Arc::new(PresenceIndex::new());
+        let shards = Arc::new(DashMap::new());
+        let placement_args = PlacementArgs {
+            node_name: node_name.clone(),
+            index: index.clone(),
+            directory: shards.clone(),
+            nearest_max_radius_m: config.nearest_max_radius_meters,
+            cell_idle_after: Duration::from_secs(config.cell_idle_seconds),
+        };
+        let (placement, _handle) = Actor::spawn(None, Placement, placement_args)
+            .await
+            .map_err(|error| PresenceStartError::Spawn(error.to_string()))?;
+        let sweep_interval = Duration::from_secs(config.sweep_interval_seconds);
+        let services = Arc::new(PresenceServices {
+            config,
+            cell_resolution,
+            index,
+            shards,
+            placement,
+            clock,
+            profiles,
+        });
+        let supervisor_args = SessionSupervisorArgs {
+            services: services.clone(),
+            sweep_interval,
+        };
+        let (supervisor, _handle) = Actor::spawn(None, SessionSupervisor, supervisor_args)
+            .await
+            .map_err(|error| PresenceStartError::Spawn(error.to_string()))?;
+        Ok(Self {
+            services,
+            supervisor,
+            node_name,
+        })
+    }
+
+    /// The node that owns `shard` (always this one until the cluster places shards).
+    pub(crate) async fn owner_of(&self, shard: ShardId) -> String {
+        ractor::call_t!(
+            self.services.placement,
+            |reply| PlacementMsg::OwnerOf { shard, reply },
+            QUERY_TIMEOUT_MS
+        )
+        .unwrap_or_else(|_| self.node_name.clone())
+    }
+
+    /// Closes the account's socket and ends its session (logout, roster removal).
+    pub(crate) fn sign_out(&self, account_id: AccountId) {
+        let _stopping = self
+            .supervisor
+            .cast(SessionSupervisorMsg::Logout { account_id });
+    }
+
+    /// Placed officers and citizens.
+    pub(crate) fn index_counts(&self) -> IndexCounts {
+        self.services.index.counts()
+    }
+
+    /// Live sessions.
+    pub(crate) async fn supervisor_stats(&self) -> Option<SupervisorStats> {
+        ractor::call_t!(self.supervisor, SessionSupervisorMsg::Stats, QUERY_TIMEOUT_MS).ok()
+    }
+
+    /// Stops sessions (their sockets get a Close frame), then shards and cells.
+    pub(crate) async fn shutdown(&self) {
+        let timeout = Some(Duration::from_secs(5));
+        if let Err(error) = self
+            .supervisor
+            .stop_and_wait(Some("shutdown".to_owned()), timeout)
+            .await
+        {
+            tracing::warn!(%error, "sessions did not stop in time");
+        }
+        if let Err(error) = self
+            .services
+            .placement
+            .stop_and_wait(Some("shutdown".to_owned()), timeout)
+            .await
+        {
+            tracing::warn!(%error, "shards did not stop in time");
+        }
+    }
+}
+
+#[async_trait]
+impl SessionHub for PresenceRuntime {
+    async fn attach(
+        &self,
+        caller: Authenticated,
+        outbound: OutboundSender,
+    ) -> Result<Box<dyn SessionInbox>, AttachError> {
+        let connection_id = outbound.connection_id();
+        let session = ractor::call_t!(
+            self.supervisor,
+            |reply| SessionSupervisorMsg::Attach {
+                caller,
+                outbound,
+                reply
+            },
+            ATTACH_TIMEOUT_MS
+        )
+        .map_err(|_| AttachError::ShuttingDown)??;
+        Ok(Box::new(ActorInbox {
+            session,
+            connection_id,
+        }))
+    }
+}
+
+/// A socket's way into its session actor.
+#[derive(Debug)]
+struct ActorInbox {
+    session: SessionRef,
+    connection_id: u64,
+}
+
+impl SessionInbox for ActorInbox {
+    fn deliver(&self, message: crate::proto::ClientMessage) -> bool {
+        self.session.cast(UserSessionMsg::Client(message)).is_ok()
+    }
+
+    fn detach(&self) {
+        let _session_gone = self.session.cast(UserSessionMsg::Detach {
+            connection_id: self.connection_id,
+        });
+    }
+}
