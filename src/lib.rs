@@ -5,6 +5,7 @@
 //! - [`config`]   typed configuration: TOML file plus `HEYBLUE_*` overrides, validated once
 //! - `clock`      wall-clock milliseconds driven by tokio's clock, so tests can pause time
 //! - `domain`     pure rules and types: ids, roles, phone numbers, profiles and their events
+//! - `proto`      WebSocket messages (serde), the JSON + MessagePack codec, error and close codes, limits
 //! - `identity`   one-time codes, opaque tokens, phone encryption, SMS adapters
 //! - `profiles`   profile commands and queries over the profile event log
 //! - `import`     CSV imports (the officer roster) with row-by-row validation reports
@@ -22,6 +23,8 @@ mod identity;
 mod import;
 mod metrics;
 mod profiles;
+#[allow(dead_code, unused_imports)] // used by the WebSocket gateway, wired in next
+mod proto;
 mod server;
 mod store;
 
@@ -29,5 +32,7 @@ pub use clock::Clock;
 pub use config::{Config, ConfigError, EnvironmentVariables};
 pub use import::{ImportReport, RowProblem};
 pub use metrics::install_recorder;
+#[doc(hidden)]
+pub use proto::proto_bench_api;
 pub use server::{ImportFileError, ServeError, import_officers_file, serve};
 pub use store::StoreError;
