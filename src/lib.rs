@@ -5,7 +5,10 @@
 //! - [`config`]   typed configuration: TOML file plus `HEYBLUE_*` overrides, validated once
 //! - `clock`      wall-clock milliseconds driven by tokio's clock, so tests can pause time
 //! - `domain`     pure rules and types: ids, roles, phone numbers, profiles and their events
+//! - `geo`        coordinates, haversine, ZIP lookup from embedded census centroids, shards, H3 cells
 //! - `proto`      WebSocket messages (serde), the JSON + MessagePack codec, error and close codes, limits
+//! - `presence`   the node-local index, socket↔session links and the presence runtime
+//! - `actors`     the ractor actors: user sessions, cells, ZIP shards, placement, session supervisor
 //! - `identity`   one-time codes, opaque tokens, phone encryption, SMS adapters
 //! - `profiles`   profile commands and queries over the profile event log
 //! - `import`     CSV imports (the officer roster) with row-by-row validation reports
@@ -16,14 +19,16 @@
 
 pub mod config;
 
+mod actors;
 mod clock;
 mod domain;
 mod gateway;
+mod geo;
 mod identity;
 mod import;
 mod metrics;
+mod presence;
 mod profiles;
-#[allow(dead_code, unused_imports)] // used by the WebSocket gateway, wired in next
 mod proto;
 mod server;
 mod store;
@@ -32,6 +37,8 @@ pub use clock::Clock;
 pub use config::{Config, ConfigError, EnvironmentVariables};
 pub use import::{ImportReport, RowProblem};
 pub use metrics::install_recorder;
+#[doc(hidden)]
+pub use presence::presence_bench_api;
 #[doc(hidden)]
 pub use proto::proto_bench_api;
 pub use server::{ImportFileError, ServeError, import_officers_file, serve};

@@ -9,16 +9,46 @@ use metrics::{counter, describe_counter, describe_gauge, describe_histogram, gau
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 
 use crate::domain::Role;
+use crate::proto::AvailabilityEndReason;
 
 const HTTP_REQUESTS: &str = "heyblue_http_requests_total";
 const HTTP_DURATION: &str = "heyblue_http_request_duration_seconds";
 const SIGN_INS: &str = "heyblue_sign_ins_total";
 const RESIDENT_MEMORY: &str = "heyblue_process_resident_memory_bytes";
 const BUILD_INFO: &str = "heyblue_build_info";
+const SESSIONS_ACTIVE: &str = "heyblue_sessions_active";
+const CELLS_ACTIVE: &str = "heyblue_cells_active";
+const SHARDS_ACTIVE: &str = "heyblue_shards_active";
+const LOCATION_UPDATES: &str = "heyblue_location_updates_total";
+const PUSHES: &str = "heyblue_pushes_total";
+const NEAREST_LOOKUP: &str = "heyblue_nearest_lookup_duration_seconds";
+const AVAILABILITY_OPENED: &str = "heyblue_availability_windows_opened_total";
+const AVAILABILITY_ENDED: &str = "heyblue_availability_windows_ended_total";
+const ACTOR_FAILURES: &str = "heyblue_actor_failures_total";
+const OFFICERS_AVAILABLE: &str = "heyblue_officers_available";
+const CITIZENS_LOCATED: &str = "heyblue_citizens_located";
 
-/// Latency buckets, seconds: from sub-millisecond to the request time limit.
-const LATENCY_BUCKETS_SECONDS: [f64; 14] = [
-    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+/// Latency buckets, seconds: from a microsecond (index lookups) to the request
+/// time limit.
+const LATENCY_BUCKETS_SECONDS: [f64; 18] = [
+    0.000_001,
+    0.000_002_5,
+    0.000_005,
+    0.000_01,
+    0.000_025,
+    0.000_1,
+    0.0005,
+    0.001,
+    0.0025,
+    0.005,
+    0.01,
+    0.025,
+    0.05,
+    0.1,
+    0.25,
+    0.5,
+    1.0,
+    10.0,
 ];
 
 static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
@@ -63,6 +93,30 @@ fn describe_all() {
         BUILD_INFO,
         "always 1; the version label says which build runs"
     );
+    describe_gauge!(SESSIONS_ACTIVE, "live user sessions by role");
+    describe_gauge!(CELLS_ACTIVE, "live cell actors");
+    describe_gauge!(SHARDS_ACTIVE, "live zip shard actors");
+    describe_counter!(
+        LOCATION_UPDATES,
+        "location updates handled by sessions, by role"
+    );
+    describe_counter!(PUSHES, "messages pushed to sockets, by type");
+    describe_histogram!(
+        NEAREST_LOOKUP,
+        metrics::Unit::Seconds,
+        "time of one nearest-officer lookup in the node-local index"
+    );
+    describe_counter!(AVAILABILITY_OPENED, "officer availability windows opened");
+    describe_counter!(ACTOR_FAILURES, "actors that failed (panicked), by kind");
+    describe_gauge!(OFFICERS_AVAILABLE, "available officers on this node's map");
+    describe_gauge!(
+        CITIZENS_LOCATED,
+        "citizens with a known position on this node"
+    );
+    describe_counter!(
+        AVAILABILITY_ENDED,
+        "officer availability windows ended, by reason"
+    );
     gauge!(BUILD_INFO, "version" => env!("CARGO_PKG_VERSION")).set(1.0);
 }
 
@@ -82,6 +136,79 @@ pub(crate) fn http_request_finished(route: &str, method: &str, status: u16, elap
 /// A person signed in.
 pub(crate) fn sign_in_completed(role: Role) {
     counter!(SIGN_INS, "role" => role.as_str()).increment(1);
+}
+
+/// A user session started.
+pub(crate) fn session_started(role: Role) {
+    gauge!(SESSIONS_ACTIVE, "role" => role.as_str()).increment(1.0);
+}
+
+/// A user session stopped.
+pub(crate) fn session_stopped(role: Role) {
+    gauge!(SESSIONS_ACTIVE, "role" => role.as_str()).decrement(1.0);
+}
+
+/// A cell actor started.
+pub(crate) fn cell_started() {
+    gauge!(CELLS_ACTIVE).increment(1.0);
+}
+
+/// A cell actor stopped.
+pub(crate) fn cell_stopped() {
+    gauge!(CELLS_ACTIVE).decrement(1.0);
+}
+
+/// A zip shard actor started.
+pub(crate) fn shard_started() {
+    gauge!(SHARDS_ACTIVE).increment(1.0);
+}
+
+/// A zip shard actor stopped.
+pub(crate) fn shard_stopped() {
+    gauge!(SHARDS_ACTIVE).decrement(1.0);
+}
+
+/// A session handled a location update.
+pub(crate) fn location_update(role: Role) {
+    counter!(LOCATION_UPDATES, "role" => role.as_str()).increment(1);
+}
+
+/// A message was queued for a socket.
+pub(crate) fn push_sent(kind: &'static str) {
+    counter!(PUSHES, "type" => kind).increment(1);
+}
+
+/// One nearest lookup took `elapsed`.
+pub(crate) fn nearest_lookup(elapsed: Duration) {
+    histogram!(NEAREST_LOOKUP).record(elapsed.as_secs_f64());
+}
+
+/// An officer opened an availability window.
+pub(crate) fn availability_opened() {
+    counter!(AVAILABILITY_OPENED).increment(1);
+}
+
+/// An availability window ended.
+pub(crate) fn availability_ended(reason: AvailabilityEndReason) {
+    let label = match reason {
+        AvailabilityEndReason::Expired => "expired",
+        AvailabilityEndReason::WentUnavailable => "went_unavailable",
+        AvailabilityEndReason::Logout => "logout",
+        AvailabilityEndReason::Disconnected => "disconnected",
+        AvailabilityEndReason::RosterRemoved => "roster_removed",
+    };
+    counter!(AVAILABILITY_ENDED, "reason" => label).increment(1);
+}
+
+/// An actor of `kind` failed.
+pub(crate) fn actor_failed(kind: &'static str) {
+    counter!(ACTOR_FAILURES, "kind" => kind).increment(1);
+}
+
+/// Sets the presence gauges read at scrape time.
+pub(crate) fn presence_placed(officers_available: usize, citizens_located: usize) {
+    gauge!(OFFICERS_AVAILABLE).set(officers_available as f64);
+    gauge!(CITIZENS_LOCATED).set(citizens_located as f64);
 }
 
 /// Refreshes process gauges just before a scrape.

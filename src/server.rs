@@ -1,7 +1,9 @@
-//! `serve()`: opens the store, loads the keys and tokens, builds the services and
-//! the router, and serves until the shutdown future resolves. Shutdown order:
-//! signal → cancel the root token → stop accepting → let open requests finish
-//! (bounded by `http.shutdown_grace_seconds`) → close the store.
+//! `serve()`: opens the store, loads the keys and tokens, starts the presence
+//! actors, builds the router, and serves until the shutdown future resolves.
+//! Shutdown order: signal → cancel the root token → stop accepting → sessions stop
+//! (each socket gets a Close frame) → shards and cells stop → open requests finish
+//! (bounded by `http.shutdown_grace_seconds`) → background tasks joined → store
+//! closed.
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -19,6 +21,8 @@ use crate::identity::keys::{KeyError, ServerKeys};
 use crate::identity::sms::{self, SmsSetupError};
 use crate::identity::{IdentityService, write_secret_file};
 use crate::import::{ImportMode, ImportReport, import_officers};
+use crate::presence::runtime::{PresenceRuntime, PresenceStartError};
+use crate::profiles::Profiles;
 use crate::store::{self, Store, StoreError};
 
 /// How often expired tokens are deleted from the store.
@@ -54,6 +58,9 @@ pub enum ServeError {
         /// The I/O failure.
         source: std::io::Error,
     },
+    /// The presence actors could not start.
+    #[error(transparent)]
+    Presence(#[from] PresenceStartError),
     /// The listener failed.
     #[error("http server failed: {0}")]
     Http(#[from] std::io::Error),
@@ -78,17 +85,35 @@ pub async fn serve(
         clock,
         config.identity.clone(),
     ));
+    let local_address = listener.local_addr()?;
+    let presence = PresenceRuntime::start(
+        config.presence.clone(),
+        config.node_name.clone(),
+        clock,
+        Profiles::new(parts.store.clone(), clock),
+    )
+    .await?;
+    let ws_url = format!(
+        "{}/v1/ws",
+        config
+            .public_url
+            .clone()
+            .unwrap_or_else(|| format!("ws://{local_address}"))
+            .trim_end_matches('/')
+    );
     let state = AppState {
         config: config.clone(),
         store: parts.store.clone(),
         identity,
+        hub: Arc::new(presence.clone()),
+        presence: presence.clone(),
+        ws_url: Arc::from(ws_url.as_str()),
         admin_token,
         metrics: crate::metrics::install_recorder(),
         clock,
         phone_region: parts.phone_region,
     };
     let root = CancellationToken::new();
-    let local_address = listener.local_addr()?;
     tracing::info!(address = %local_address, store = parts.store.backend_name(), "serving");
 
     let signal_token = root.clone();
@@ -117,6 +142,9 @@ pub async fn serve(
         finished = &mut http_task => finished,
         () = root.cancelled() => {
             tracing::info!("shutting down: no new connections");
+            // Sessions stop first: each closes its socket with a Close frame, which
+            // lets the HTTP server's graceful shutdown finish.
+            presence.shutdown().await;
             let grace = Duration::from_secs(config.http.shutdown_grace_seconds);
             match tokio::time::timeout(grace, &mut http_task).await {
                 Ok(finished) => finished,
@@ -129,6 +157,7 @@ pub async fn serve(
         }
     };
     root.cancel();
+    presence.shutdown().await;
     signal_task.abort();
     if let Err(error) = sweeper_task.await {
         tracing::warn!(%error, "token sweeper ended abnormally");

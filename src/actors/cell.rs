@@ -47,8 +47,6 @@ pub(crate) struct CellState {
     citizens: HashSet<AccountId>,
     /// Bumped whenever membership changes, so a stale idle check is ignored.
     membership_epoch: u64,
-    /// Commands handled, for stats.
-    commands_handled: u64,
 }
 
 /// The cell's API.
@@ -63,19 +61,6 @@ pub(crate) enum CellMsg {
     },
     /// From the shard: stop if still empty; answers whether it is stopping.
     StopIfIdle(RpcReplyPort<bool>),
-    /// Counts, for tests and metrics.
-    Stats(RpcReplyPort<CellStats>),
-}
-
-/// What a cell reports about itself.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct CellStats {
-    /// Officers present.
-    pub(crate) officers: usize,
-    /// Citizens present.
-    pub(crate) citizens: usize,
-    /// Commands handled since start.
-    pub(crate) commands_handled: u64,
 }
 
 impl Actor for Cell {
@@ -94,7 +79,6 @@ impl Actor for Cell {
             officers: HashSet::new(),
             citizens: HashSet::new(),
             membership_epoch: 0,
-            commands_handled: 0,
         };
         schedule_idle_check(&myself, &state);
         Ok(state)
@@ -119,20 +103,12 @@ impl Actor for Cell {
             CellMsg::Command(command) => on_command(&myself, state, command),
             CellMsg::IdleCheck { epoch } => on_idle_check(&myself, state, epoch),
             CellMsg::StopIfIdle(reply) => on_stop_if_idle(&myself, state, reply),
-            CellMsg::Stats(reply) => {
-                let _receiver_gone = reply.send(CellStats {
-                    officers: state.officers.len(),
-                    citizens: state.citizens.len(),
-                    commands_handled: state.commands_handled,
-                });
-            }
         }
         Ok(())
     }
 }
 
 fn on_command(myself: &ActorRef<CellMsg>, state: &mut CellState, command: CellCommand) {
-    state.commands_handled += 1;
     let index = state.args.index.clone();
     let radius = state.args.nearest_max_radius_m;
     let membership_changed = match command {

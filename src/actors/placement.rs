@@ -42,8 +42,6 @@ pub(crate) struct PlacementArgs {
 #[derive(Debug)]
 pub(crate) struct PlacementState {
     args: PlacementArgs,
-    /// Shards that failed since start.
-    shard_failures: u64,
 }
 
 /// Placement's API.
@@ -63,17 +61,6 @@ pub(crate) enum PlacementMsg {
         /// Answered with the node name.
         reply: RpcReplyPort<String>,
     },
-    /// Counts, for tests and the admin view.
-    Stats(RpcReplyPort<PlacementStats>),
-}
-
-/// What placement reports.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct PlacementStats {
-    /// Live shards on this node.
-    pub(crate) shards: usize,
-    /// Shards that failed since start.
-    pub(crate) shard_failures: u64,
 }
 
 impl Actor for Placement {
@@ -86,10 +73,7 @@ impl Actor for Placement {
         _myself: ActorRef<Self::Msg>,
         args: Self::Arguments,
     ) -> Result<Self::State, ActorProcessingErr> {
-        Ok(PlacementState {
-            args,
-            shard_failures: 0,
-        })
+        Ok(PlacementState { args })
     }
 
     async fn handle(
@@ -103,15 +87,10 @@ impl Actor for Placement {
                 let outcome = ensure_shard(&myself, state, shard).await;
                 let _caller_gone = reply.send(outcome);
             }
-            PlacementMsg::OwnerOf { shard: _, reply } => {
+            PlacementMsg::OwnerOf { shard, reply } => {
                 // One node owns every shard until the cluster layer places them.
+                tracing::trace!(%shard, node = %state.args.node_name, "owner asked");
                 let _caller_gone = reply.send(state.args.node_name.clone());
-            }
-            PlacementMsg::Stats(reply) => {
-                let _caller_gone = reply.send(PlacementStats {
-                    shards: state.args.directory.len(),
-                    shard_failures: state.shard_failures,
-                });
             }
         }
         Ok(())
@@ -129,7 +108,7 @@ impl Actor for Placement {
             }
             SupervisionEvent::ActorFailed(shard, error) => {
                 tracing::warn!(%error, "zip shard failed; it is rebuilt on the next update");
-                state.shard_failures += 1;
+                crate::metrics::actor_failed("zip_shard");
                 forget(state, shard.get_id());
             }
             SupervisionEvent::ActorStarted(_) | SupervisionEvent::ProcessGroupChanged(_) => {}

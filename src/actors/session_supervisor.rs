@@ -10,7 +10,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use dashmap::DashMap;
-use ractor::{Actor, ActorId, ActorProcessingErr, ActorRef, ActorStatus, RpcReplyPort, SupervisionEvent};
+use ractor::{
+    Actor, ActorId, ActorProcessingErr, ActorRef, ActorStatus, RpcReplyPort, SupervisionEvent,
+};
 
 use super::messages::SessionRef;
 use super::user_session::{UserSession, UserSessionArgs, UserSessionMsg};
@@ -41,13 +43,11 @@ pub(crate) struct SessionSupervisorArgs {
 pub(crate) struct SessionSupervisorState {
     args: SessionSupervisorArgs,
     /// Live sessions by account.
-    sessions: Arc<DashMap<AccountId, SessionRef>>,
+    sessions: DashMap<AccountId, SessionRef>,
     /// Account and role of each live session actor, for the failure branch.
     accounts: HashMap<ActorId, (AccountId, Role)>,
     /// Index version at the previous sweep: tombstones older than it are dropped.
     previous_sweep_version: u64,
-    /// Sessions that failed since start.
-    session_failures: u64,
 }
 
 /// The supervisor's API.
@@ -85,8 +85,6 @@ pub(crate) enum SessionSupervisorMsg {
 pub(crate) struct SupervisorStats {
     /// Live sessions.
     pub(crate) sessions: usize,
-    /// Sessions that failed since start.
-    pub(crate) session_failures: u64,
 }
 
 impl Actor for SessionSupervisor {
@@ -102,10 +100,9 @@ impl Actor for SessionSupervisor {
         myself.send_interval(args.sweep_interval, || SessionSupervisorMsg::Sweep);
         Ok(SessionSupervisorState {
             args,
-            sessions: Arc::new(DashMap::new()),
+            sessions: DashMap::new(),
             accounts: HashMap::new(),
             previous_sweep_version: 0,
-            session_failures: 0,
         })
     }
 
@@ -137,7 +134,6 @@ impl Actor for SessionSupervisor {
             SessionSupervisorMsg::Stats(reply) => {
                 let _caller_gone = reply.send(SupervisorStats {
                     sessions: state.sessions.len(),
-                    session_failures: state.session_failures,
                 });
             }
         }
@@ -156,7 +152,7 @@ impl Actor for SessionSupervisor {
             }
             SupervisionEvent::ActorFailed(session, error) => {
                 tracing::warn!(%error, "session failed; its presence is removed");
-                state.session_failures += 1;
+                crate::metrics::actor_failed("user_session");
                 if let Some((account_id, role)) = forget(state, session.get_id()) {
                     remove_presence(state, account_id, role);
                 }
@@ -173,8 +169,13 @@ async fn on_attach(
     caller: Authenticated,
     outbound: OutboundSender,
 ) -> Result<SessionRef, AttachError> {
-    if let Some(existing) = state.sessions.get(&caller.account_id).map(|entry| entry.clone())
-        && existing.cast(UserSessionMsg::Attach(outbound.clone())).is_ok()
+    if let Some(existing) = state
+        .sessions
+        .get(&caller.account_id)
+        .map(|entry| entry.clone())
+        && existing
+            .cast(UserSessionMsg::Attach(outbound.clone()))
+            .is_ok()
     {
         return Ok(existing);
     }
@@ -204,10 +205,16 @@ async fn on_retire(state: &mut SessionSupervisorState, account_id: AccountId, se
         return;
     }
     // Attaches routed before this call are already in the session's mailbox.
-    let retiring = ractor::call_t!(session, UserSessionMsg::RetireIfDetached, RETIRE_CONFIRM_TIMEOUT_MS)
-        .unwrap_or(true);
+    let retiring = ractor::call_t!(
+        session,
+        UserSessionMsg::RetireIfDetached,
+        RETIRE_CONFIRM_TIMEOUT_MS
+    )
+    .unwrap_or(true);
     if retiring {
-        state.sessions.remove_if(&account_id, |_, current| current.get_id() == session.get_id());
+        state.sessions.remove_if(&account_id, |_, current| {
+            current.get_id() == session.get_id()
+        });
     }
 }
 
@@ -221,7 +228,11 @@ fn on_sweep(state: &mut SessionSupervisorState) {
     };
     let dropped = index.sweep(alive);
     if dropped.officers + dropped.citizens > 0 {
-        tracing::info!(officers = dropped.officers, citizens = dropped.citizens, "swept presence of dead sessions");
+        tracing::info!(
+            officers = dropped.officers,
+            citizens = dropped.citizens,
+            "swept presence of dead sessions"
+        );
     }
     state.sessions.retain(|_, session| alive(session));
     index.forget_tombstones_before(state.previous_sweep_version);

@@ -73,8 +73,6 @@ pub(crate) struct UserSessionState {
     pub(crate) windows_opened: u64,
     /// A citizen's current answer and alert state.
     pub(crate) answer: CitizenAnswer,
-    /// Client messages handled, for stats.
-    pub(crate) messages_handled: u64,
 }
 
 /// The session's API.
@@ -105,21 +103,6 @@ pub(crate) enum UserSessionMsg {
     RetireIfDetached(RpcReplyPort<bool>),
     /// The account signed out (or lost its role): close the socket and stop.
     Logout,
-    /// Counts and state, for tests and the admin view.
-    Stats(RpcReplyPort<SessionStats>),
-}
-
-/// What a session reports about itself (no positions).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct SessionStats {
-    /// The account.
-    pub(crate) account_id: AccountId,
-    /// Whether a socket is attached.
-    pub(crate) connected: bool,
-    /// Whether an officer's window is open.
-    pub(crate) available: bool,
-    /// Client messages handled.
-    pub(crate) messages_handled: u64,
 }
 
 impl Actor for UserSession {
@@ -150,7 +133,6 @@ impl Actor for UserSession {
             window: None,
             windows_opened: 0,
             answer: CitizenAnswer::default(),
-            messages_handled: 0,
         })
     }
 
@@ -188,12 +170,16 @@ impl Actor for UserSession {
         state: &mut Self::State,
     ) -> Result<(), ActorProcessingErr> {
         match message {
-            UserSessionMsg::Attach(outbound) => on_attach(&myself, state, outbound),
+            UserSessionMsg::Attach(outbound) => on_attach(state, outbound),
             UserSessionMsg::Detach { connection_id } => on_detach(&myself, state, connection_id),
             UserSessionMsg::Client(client) => on_client(&myself, state, client).await,
             UserSessionMsg::RecheckNearest => nearest::recompute(state),
             UserSessionMsg::WindowExpired { window_id } => {
-                if state.window.as_ref().is_some_and(|window| window.id == window_id) {
+                if state
+                    .window
+                    .as_ref()
+                    .is_some_and(|window| window.id == window_id)
+                {
                     availability::end_window(state, AvailabilityEndReason::Expired);
                 }
             }
@@ -217,20 +203,12 @@ impl Actor for UserSession {
                 }
                 myself.stop(Some("logout".to_owned()));
             }
-            UserSessionMsg::Stats(reply) => {
-                let _caller_gone = reply.send(SessionStats {
-                    account_id: state.account_id,
-                    connected: state.outbound.is_some(),
-                    available: state.window.is_some(),
-                    messages_handled: state.messages_handled,
-                });
-            }
         }
         Ok(())
     }
 }
 
-fn on_attach(myself: &ActorRef<UserSessionMsg>, state: &mut UserSessionState, outbound: OutboundSender) {
+fn on_attach(state: &mut UserSessionState, outbound: OutboundSender) {
     if let Some(previous) = state.outbound.replace(outbound) {
         previous.close(crate::proto::CloseCode::Replaced);
     }
@@ -239,7 +217,6 @@ fn on_attach(myself: &ActorRef<UserSessionMsg>, state: &mut UserSessionState, ou
     // A new socket gets the current answer again.
     state.answer.forget_pushed();
     nearest::recompute(state);
-    let _ = myself;
 }
 
 fn on_detach(myself: &ActorRef<UserSessionMsg>, state: &mut UserSessionState, connection_id: u64) {
@@ -273,11 +250,14 @@ async fn on_client(
     state: &mut UserSessionState,
     client: ClientMessage,
 ) {
-    state.messages_handled += 1;
     match client {
         ClientMessage::Location(update) => match LatLng::new(update.lat, update.lng) {
             Ok(position) => placement::on_location(myself, state, position).await,
-            Err(_) => push_error(state, ErrorCode::InvalidCoordinates, "coordinates out of range"),
+            Err(_) => push_error(
+                state,
+                ErrorCode::InvalidCoordinates,
+                "coordinates out of range",
+            ),
         },
         ClientMessage::GoAvailable(request) => {
             availability::go_available(myself, state, request.minutes_or_default());
@@ -286,7 +266,11 @@ async fn on_client(
             if state.role == Role::Officer {
                 availability::end_window(state, AvailabilityEndReason::WentUnavailable);
             } else {
-                push_error(state, ErrorCode::Forbidden, "only officers have availability");
+                push_error(
+                    state,
+                    ErrorCode::Forbidden,
+                    "only officers have availability",
+                );
             }
         }
         ClientMessage::Ping => push(state, ServerMessage::Pong),
@@ -300,11 +284,9 @@ async fn on_client(
             ErrorCode::Unsupported,
             "connection requests are not available on this server yet",
         ),
-        ClientMessage::Respond(_) | ClientMessage::CancelRequest(_) => push_error(
-            state,
-            ErrorCode::UnknownRequest,
-            "no such pending request",
-        ),
+        ClientMessage::Respond(_) | ClientMessage::CancelRequest(_) => {
+            push_error(state, ErrorCode::UnknownRequest, "no such pending request")
+        }
     }
 }
 
@@ -316,6 +298,16 @@ pub(super) fn push(state: &UserSessionState, message: ServerMessage) {
     let kind = message.type_name();
     if outbound.send(message).is_ok() {
         crate::metrics::push_sent(kind);
+    }
+}
+
+/// Offers a `nearest` answer to the socket; it replaces one not yet written.
+pub(super) fn push_latest_nearest(state: &UserSessionState, message: ServerMessage) {
+    let Some(outbound) = &state.outbound else {
+        return;
+    };
+    if outbound.send_latest_nearest(message).is_ok() {
+        crate::metrics::push_sent("nearest");
     }
 }
 

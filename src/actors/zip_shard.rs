@@ -43,8 +43,6 @@ pub(crate) struct ZipShardState {
     args: ZipShardArgs,
     /// Live cells by H3 index.
     cells: HashMap<CellIndex, ActorRef<CellMsg>>,
-    /// Cells that failed since start.
-    cell_failures: u64,
 }
 
 /// The shard's API.
@@ -73,8 +71,6 @@ pub(crate) enum ZipShardMsg {
 pub(crate) struct ShardStats {
     /// Live cells.
     pub(crate) cells: usize,
-    /// Cells that failed since start.
-    pub(crate) cell_failures: u64,
 }
 
 impl Actor for ZipShard {
@@ -91,7 +87,6 @@ impl Actor for ZipShard {
         Ok(ZipShardState {
             args,
             cells: HashMap::new(),
-            cell_failures: 0,
         })
     }
 
@@ -116,7 +111,6 @@ impl Actor for ZipShard {
             ZipShardMsg::Stats(reply) => {
                 let _caller_gone = reply.send(ShardStats {
                     cells: state.cells.len(),
-                    cell_failures: state.cell_failures,
                 });
                 Ok(())
             }
@@ -131,12 +125,16 @@ impl Actor for ZipShard {
     ) -> Result<(), ActorProcessingErr> {
         match event {
             SupervisionEvent::ActorTerminated(cell, _, _) => {
-                state.cells.retain(|_, actor| actor.get_id() != cell.get_id());
+                state
+                    .cells
+                    .retain(|_, actor| actor.get_id() != cell.get_id());
             }
             SupervisionEvent::ActorFailed(cell, error) => {
                 tracing::warn!(shard = %state.args.shard, %error, "cell failed; it is rebuilt on the next update");
-                state.cell_failures += 1;
-                state.cells.retain(|_, actor| actor.get_id() != cell.get_id());
+                crate::metrics::actor_failed("cell");
+                state
+                    .cells
+                    .retain(|_, actor| actor.get_id() != cell.get_id());
             }
             SupervisionEvent::ActorStarted(_) | SupervisionEvent::ProcessGroupChanged(_) => {}
         }
@@ -187,8 +185,12 @@ async fn on_cell_idle(
     }
     // Everything routed to the cell before this call is already in its mailbox,
     // ahead of the question, so "idle" here really means idle.
-    let stopping = ractor::call_t!(actor, CellMsg::StopIfIdle, STOP_CONFIRM_TIMEOUT.as_millis() as u64)
-        .unwrap_or(false);
+    let stopping = ractor::call_t!(
+        actor,
+        CellMsg::StopIfIdle,
+        STOP_CONFIRM_TIMEOUT.as_millis() as u64
+    )
+    .unwrap_or(false);
     if stopping {
         state.cells.remove(&cell);
     }

@@ -80,6 +80,7 @@ pub(crate) async fn logout_everywhere(
     Caller(caller): Caller,
 ) -> Result<Json<Value>, ApiError> {
     let revoked = state.identity.logout_everywhere(&caller).await?;
+    state.presence.sign_out(caller.account_id);
     Ok(Json(json!({ "revoked_sign_ins": revoked })))
 }
 
@@ -89,5 +90,7 @@ pub(crate) async fn logout(
     Caller(caller): Caller,
 ) -> Result<StatusCode, ApiError> {
     state.identity.logout(&caller).await?;
+    // One device per account: its live socket is closed and an open window ends.
+    state.presence.sign_out(caller.account_id);
     Ok(StatusCode::NO_CONTENT)
 }

@@ -10,6 +10,7 @@ mod json_body;
 mod middleware;
 mod ops_routes;
 mod profile_routes;
+mod route_routes;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -24,6 +25,8 @@ pub(crate) use bearer::AdminToken;
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::identity::IdentityService;
+use crate::presence::hub::SessionHub;
+use crate::presence::runtime::PresenceRuntime;
 use crate::store::Store;
 
 /// What every handler can reach.
@@ -35,6 +38,12 @@ pub(crate) struct AppState {
     pub(crate) store: Arc<dyn Store>,
     /// Sign-in and profiles.
     pub(crate) identity: Arc<IdentityService>,
+    /// Binds WebSockets to sessions.
+    pub(crate) hub: Arc<dyn SessionHub>,
+    /// The presence actors (route answers, sign-outs).
+    pub(crate) presence: PresenceRuntime,
+    /// The WebSocket URL `/v1/route` hands out for this node.
+    pub(crate) ws_url: Arc<str>,
     /// The admin bearer token.
     pub(crate) admin_token: AdminToken,
     /// Renders `/metrics`.
@@ -60,6 +69,7 @@ pub(crate) fn router(state: AppState) -> Router {
             get(profile_routes::get_profile).patch(profile_routes::patch_profile),
         )
         .route("/v1/me/events", get(profile_routes::list_events))
+        .route("/v1/route", get(route_routes::route))
         .layer(DefaultBodyLimit::max(max_body_bytes));
     let admin = Router::new()
         .route(

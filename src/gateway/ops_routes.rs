@@ -33,8 +33,11 @@ pub(crate) async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
 
 /// Prometheus scrape.
 pub(crate) async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], {
-        crate::metrics::refresh_process_gauges();
-        state.metrics.render()
-    })
+    crate::metrics::refresh_process_gauges();
+    let presence = state.presence.stats().await;
+    crate::metrics::presence_placed(presence.officers_available, presence.citizens_located);
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        state.metrics.render(),
+    )
 }

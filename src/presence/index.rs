@@ -1,5 +1,7 @@
 //! The node-local presence index: every available officer and every located
-//! citizen on this node, bucketed in a latitude/longitude grid (see `grid`). Cells
+//! citizen on this node, bucketed in latitude/longitude grids (see `grid`):
+//! officers in a fine and a coarse grid, so that a search near many officers ends
+//! within a few fine rings and a search far from any widens in coarse steps. Cells
 //! publish into it; a citizen's session reads its nearest officer straight from it
 //! without sending a message per cell searched. Writes carry versions, so commands
 //! that reach two cells out of order never resurrect an older position.
@@ -13,7 +15,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use dashmap::DashMap;
 
-use super::grid::{GridKey, MAX_RINGS, RingBounds, ring_cells, rings_covering};
+use super::grid::{Grid, GridKey, MAX_RINGS, RingBounds};
 use crate::domain::AccountId;
 use crate::geo::{LatLng, distance_m};
 
@@ -64,6 +66,12 @@ pub(crate) enum Applied<T> {
     Stale,
 }
 
+/// Fine rings searched before the coarse grid takes over (about 330 m).
+const FINE_RINGS: u32 = 3;
+
+/// Positions bucketed by grid cell.
+type Buckets = DashMap<GridKey, Vec<(AccountId, LatLng)>>;
+
 /// Entry counts, for stats and metrics.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub(crate) struct IndexCounts {
@@ -76,11 +84,16 @@ pub(crate) struct IndexCounts {
 /// Officers and citizens of this node, by position.
 #[derive(Debug)]
 pub(crate) struct PresenceIndex<W> {
+    /// Available officers by account.
     officers: DashMap<AccountId, OfficerEntry<W>>,
-    officer_grid: DashMap<GridKey, Vec<(AccountId, LatLng)>>,
-    handles: DashMap<Arc<str>, AccountId>,
+    /// Officer positions in the fine grid.
+    officers_fine: Buckets,
+    /// Officer positions in the coarse grid.
+    officers_coarse: Buckets,
+    /// Located citizens by account.
     citizens: DashMap<AccountId, CitizenRecord<W>>,
-    citizen_grid: DashMap<GridKey, Vec<(AccountId, LatLng)>>,
+    /// Citizen positions in the coarse grid.
+    citizen_grid: Buckets,
     /// Officer → citizens whose last answer was that officer.
     watchers: DashMap<AccountId, HashSet<AccountId>>,
     /// Version of the last removal per account, so late writes stay removed.
@@ -100,8 +113,8 @@ impl<W: Clone> PresenceIndex<W> {
     pub(crate) fn new() -> Self {
         Self {
             officers: DashMap::new(),
-            officer_grid: DashMap::new(),
-            handles: DashMap::new(),
+            officers_fine: DashMap::new(),
+            officers_coarse: DashMap::new(),
             citizens: DashMap::new(),
             citizen_grid: DashMap::new(),
             watchers: DashMap::new(),
@@ -135,16 +148,17 @@ impl<W: Clone> PresenceIndex<W> {
             }
         };
         if let Some(old) = &previous {
-            remove_slot(&self.officer_grid, GridKey::of(old.position), account_id);
-            if old.handle != entry.handle {
-                self.handles.remove(&old.handle);
-            }
+            self.unplace_officer(account_id, old.position);
         }
-        self.officer_grid
-            .entry(GridKey::of(entry.position))
-            .or_default()
-            .push((account_id, entry.position));
-        self.handles.insert(entry.handle.clone(), account_id);
+        for (grid, buckets) in [
+            (Grid::FINE, &self.officers_fine),
+            (Grid::COARSE, &self.officers_coarse),
+        ] {
+            buckets
+                .entry(grid.key(entry.position))
+                .or_default()
+                .push((account_id, entry.position));
+        }
         if self.is_tombstoned(account_id, entry.version) {
             // A removal with a newer version raced this write: it wins.
             self.remove_officer(account_id, entry.version);
@@ -165,8 +179,7 @@ impl<W: Clone> PresenceIndex<W> {
             .remove_if(&account_id, |_, entry| entry.version <= version);
         match removed {
             Some((_, old)) => {
-                remove_slot(&self.officer_grid, GridKey::of(old.position), account_id);
-                self.handles.remove(&old.handle);
+                self.unplace_officer(account_id, old.position);
                 Applied::Yes(Some(old))
             }
             None if self.officers.contains_key(&account_id) => Applied::Stale,
@@ -179,12 +192,6 @@ impl<W: Clone> PresenceIndex<W> {
         self.officers.get(&account_id).map(|entry| entry.clone())
     }
 
-    /// The officer behind a handle.
-    pub(crate) fn officer_by_handle(&self, handle: &str) -> Option<OfficerEntry<W>> {
-        let account_id = *self.handles.get(handle)?;
-        self.officer(account_id)
-    }
-
     /// The nearest available officer within `max_radius_m` of `point`; ties go to
     /// the smaller account id, so every caller gets the same answer.
     pub(crate) fn nearest_officer(
@@ -192,38 +199,26 @@ impl<W: Clone> PresenceIndex<W> {
         point: LatLng,
         max_radius_m: f64,
     ) -> Option<NearestOfficer<W>> {
-        let center = GridKey::of(point);
-        let bounds = RingBounds::around(point);
         let mut best: Option<(f64, AccountId)> = None;
-        for ring in 0..=MAX_RINGS {
-            let lower_bound = bounds.ring_lower_bound_m(ring);
-            let limit = best.map_or(max_radius_m, |(distance, _)| distance.min(max_radius_m));
-            if lower_bound > limit {
-                break;
-            }
-            for key in ring_cells(center, ring) {
-                let Some(bucket) = self.officer_grid.get(&key) else {
-                    continue;
-                };
-                for (account_id, position) in bucket.iter() {
-                    let distance = distance_m(point, *position);
-                    if distance > max_radius_m {
-                        continue;
-                    }
-                    let better = match best {
-                        None => true,
-                        Some((best_distance, best_account)) => {
-                            distance < best_distance
-                                || (distance == best_distance && *account_id < best_account)
-                        }
-                    };
-                    if better {
-                        best = Some((distance, *account_id));
-                    }
-                }
-            }
+        let settled = search(
+            Grid::FINE,
+            &self.officers_fine,
+            point,
+            max_radius_m,
+            FINE_RINGS,
+            &mut best,
+        );
+        if !settled {
+            search(
+                Grid::COARSE,
+                &self.officers_coarse,
+                point,
+                max_radius_m,
+                MAX_RINGS,
+                &mut best,
+            );
         }
-        let (distance, account_id) = best?;
+        let (_, account_id) = best?;
         let officer = self.officer(account_id)?;
         Some(NearestOfficer {
             distance_m: distance_m(point, officer.position),
@@ -265,10 +260,10 @@ impl<W: Clone> PresenceIndex<W> {
             }
         };
         if let Some(old) = previous {
-            remove_slot(&self.citizen_grid, GridKey::of(old), account_id);
+            remove_slot(&self.citizen_grid, Grid::COARSE.key(old), account_id);
         }
         self.citizen_grid
-            .entry(GridKey::of(position))
+            .entry(Grid::COARSE.key(position))
             .or_default()
             .push((account_id, position));
         Applied::Yes(previous)
@@ -282,7 +277,11 @@ impl<W: Clone> PresenceIndex<W> {
             .remove_if(&account_id, |_, record| record.version <= version)
         {
             Some((_, old)) => {
-                remove_slot(&self.citizen_grid, GridKey::of(old.position), account_id);
+                remove_slot(
+                    &self.citizen_grid,
+                    Grid::COARSE.key(old.position),
+                    account_id,
+                );
                 if let Some((officer, _)) = old.nearest {
                     self.unwatch(officer, account_id);
                 }
@@ -330,10 +329,11 @@ impl<W: Clone> PresenceIndex<W> {
             .get(&officer)
             .map(|watching| watching.clone())
             .unwrap_or_default();
+        let grid = Grid::COARSE;
         for position in positions {
-            let center = GridKey::of(*position);
-            for ring in 0..=rings_covering(*position, max_radius_m) {
-                for key in ring_cells(center, ring) {
+            let center = grid.key(*position);
+            for ring in 0..=grid.rings_covering(*position, max_radius_m) {
+                for key in grid.ring_cells(center, ring) {
                     let Some(bucket) = self.citizen_grid.get(&key) else {
                         continue;
                     };
@@ -357,7 +357,9 @@ impl<W: Clone> PresenceIndex<W> {
                             .nearest
                             .is_none_or(|(_, current)| distance <= current)
                 });
-                let watches = record.nearest.is_some_and(|(current, _)| current == officer);
+                let watches = record
+                    .nearest
+                    .is_some_and(|(current, _)| current == officer);
                 (improves || watches).then(|| record.session.clone())
             })
             .collect()
@@ -418,18 +420,72 @@ impl<W: Clone> PresenceIndex<W> {
         }
     }
 
+    fn unplace_officer(&self, account_id: AccountId, position: LatLng) {
+        remove_slot(&self.officers_fine, Grid::FINE.key(position), account_id);
+        remove_slot(
+            &self.officers_coarse,
+            Grid::COARSE.key(position),
+            account_id,
+        );
+    }
+
     fn unwatch(&self, officer: AccountId, citizen: AccountId) {
         if let Some(mut watching) = self.watchers.get_mut(&officer) {
             watching.remove(&citizen);
             if watching.is_empty() {
                 drop(watching);
-                self.watchers.remove_if(&officer, |_, watching| watching.is_empty());
+                self.watchers
+                    .remove_if(&officer, |_, watching| watching.is_empty());
             }
         }
     }
 }
 
-fn remove_slot(grid: &DashMap<GridKey, Vec<(AccountId, LatLng)>>, key: GridKey, account_id: AccountId) {
+/// Expands rings of `grid` around `point` up to `max_rings`, improving `best`
+/// (distance, then smaller account id). Returns true when the search is settled:
+/// no ring beyond the last one searched can hold anything closer.
+fn search(
+    grid: Grid,
+    buckets: &Buckets,
+    point: LatLng,
+    max_radius_m: f64,
+    max_rings: u32,
+    best: &mut Option<(f64, AccountId)>,
+) -> bool {
+    let center = grid.key(point);
+    let bounds = RingBounds::around(grid, point);
+    for ring in 0..=max_rings {
+        let limit = best.map_or(max_radius_m, |(distance, _)| distance.min(max_radius_m));
+        if bounds.ring_lower_bound_m(ring) > limit {
+            return true;
+        }
+        for key in grid.ring_cells(center, ring) {
+            let Some(bucket) = buckets.get(&key) else {
+                continue;
+            };
+            for (account_id, position) in bucket.iter() {
+                let distance = distance_m(point, *position);
+                if distance > max_radius_m {
+                    continue;
+                }
+                let better = match *best {
+                    None => true,
+                    Some((best_distance, best_account)) => {
+                        distance < best_distance
+                            || (distance == best_distance && *account_id < best_account)
+                    }
+                };
+                if better {
+                    *best = Some((distance, *account_id));
+                }
+            }
+        }
+    }
+    let limit = best.map_or(max_radius_m, |(distance, _)| distance.min(max_radius_m));
+    bounds.ring_lower_bound_m(max_rings + 1) > limit
+}
+
+fn remove_slot(grid: &Buckets, key: GridKey, account_id: AccountId) {
     if let Some(mut bucket) = grid.get_mut(&key) {
         bucket.retain(|(slot, _)| *slot != account_id);
         if bucket.is_empty() {

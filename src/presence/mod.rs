@@ -9,3 +9,50 @@ pub(crate) mod index;
 pub(crate) mod outbound;
 pub(crate) mod runtime;
 pub(crate) mod services;
+
+/// What `benches/presence.rs` needs, behind public wrappers (the index stays
+/// crate-private). Not an API: hidden from docs and free to change.
+#[doc(hidden)]
+pub mod presence_bench_api {
+    use std::sync::Arc;
+
+    use super::index::{OfficerEntry, PresenceIndex};
+    use crate::domain::AccountId;
+    use crate::geo::LatLng;
+
+    /// An index filled with officers.
+    #[derive(Debug)]
+    pub struct BenchIndex {
+        index: PresenceIndex<u32>,
+    }
+
+    impl BenchIndex {
+        /// Places one officer at each `(lat, lng)`; invalid points are skipped.
+        pub fn with_officers(positions: &[(f64, f64)]) -> Self {
+            let index = PresenceIndex::new();
+            for (number, (lat, lng)) in positions.iter().enumerate() {
+                let Ok(position) = LatLng::new(*lat, *lng) else {
+                    continue;
+                };
+                index.upsert_officer(OfficerEntry {
+                    account_id: AccountId(uuid::Uuid::from_u128(number as u128 + 1)),
+                    handle: Arc::from(format!("o{number}")),
+                    display_name: Arc::from("Officer"),
+                    position,
+                    available_until_ms: 0,
+                    version: index.next_version(),
+                    session: number as u32,
+                });
+            }
+            Self { index }
+        }
+
+        /// Distance to the nearest officer within `radius_m`, if any.
+        pub fn nearest_distance_m(&self, lat: f64, lng: f64, radius_m: f64) -> Option<f64> {
+            let point = LatLng::new(lat, lng).ok()?;
+            self.index
+                .nearest_officer(point, radius_m)
+                .map(|nearest| nearest.distance_m)
+        }
+    }
+}

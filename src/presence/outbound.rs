@@ -127,19 +127,23 @@ impl OutboundSender {
             self.shared.close_requested.notify_one();
         }
     }
-
-    /// True once the writer is gone.
-    pub(crate) fn is_closed(&self) -> bool {
-        self.queue.is_closed()
-    }
 }
 
 impl OutboundReceiver {
-    /// The next thing to do: a requested close first, then the latest `nearest`
-    /// answer, then queued messages in order. `None` when every sender is gone.
+    /// The next thing to do: once a close is requested, the messages already
+    /// queued and then the close; otherwise the latest `nearest` answer, then
+    /// queued messages in order. `None` when every sender is gone.
     pub(crate) async fn next(&mut self) -> Option<Outbound> {
         loop {
             if let Some(code) = self.requested_close() {
+                // Messages queued before the close still go out (an officer learns
+                // why the window ended before the socket closes), except for a
+                // client too slow to read them.
+                if code != CloseCode::SlowConsumer
+                    && let Ok(message) = self.queue.try_recv()
+                {
+                    return Some(Outbound::Message(message));
+                }
                 return Some(Outbound::Close(code));
             }
             if self.latest_nearest.has_changed().unwrap_or(false) {
@@ -153,8 +157,14 @@ impl OutboundReceiver {
                 biased;
                 () = self.shared.close_requested.notified() => {}
                 changed = self.latest_nearest.changed() => {
-                    if changed.is_err() && self.queue.is_closed() {
-                        return None;
+                    if changed.is_err() {
+                        // Every sender is gone: only queued messages remain.
+                        return self.queue.recv().await.map(Outbound::Message);
+                    }
+                    // `changed` marked the value seen: take it now.
+                    let latest = self.latest_nearest.borrow_and_update().clone();
+                    if let Some(message) = latest {
+                        return Some(Outbound::Message(message));
                     }
                 }
                 message = self.queue.recv() => return message.map(Outbound::Message),

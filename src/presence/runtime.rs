@@ -10,7 +10,7 @@ use dashmap::DashMap;
 use ractor::{Actor, ActorRef};
 
 use super::hub::{AttachError, SessionHub, SessionInbox};
-use super::index::{IndexCounts, PresenceIndex};
+use super::index::PresenceIndex;
 use super::outbound::OutboundSender;
 use super::services::PresenceServices;
 use crate::actors::messages::SessionRef;
@@ -19,6 +19,7 @@ use crate::actors::session_supervisor::{
     SessionSupervisor, SessionSupervisorArgs, SessionSupervisorMsg, SupervisorStats,
 };
 use crate::actors::user_session::UserSessionMsg;
+use crate::actors::zip_shard::ZipShardMsg;
 use crate::clock::Clock;
 use crate::config::PresenceConfig;
 use crate::domain::AccountId;
@@ -40,6 +41,21 @@ pub enum PresenceStartError {
     /// `presence.cell_resolution` is not an H3 resolution.
     #[error("presence.cell_resolution is not a valid H3 resolution")]
     Resolution,
+}
+
+/// A snapshot of this node's presence.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) struct PresenceStats {
+    /// Live sessions.
+    pub(crate) sessions: usize,
+    /// Live zip shards.
+    pub(crate) shards: usize,
+    /// Live cells.
+    pub(crate) cells: usize,
+    /// Available officers on the map.
+    pub(crate) officers_available: usize,
+    /// Citizens with a known position.
+    pub(crate) citizens_located: usize,
 }
 
 /// The running presence actors of this node.
@@ -106,6 +122,11 @@ impl PresenceRuntime {
         .unwrap_or_else(|_| self.node_name.clone())
     }
 
+    /// H3 resolution of cells on this node.
+    pub(crate) fn cell_resolution(&self) -> h3o::Resolution {
+        self.services.cell_resolution
+    }
+
     /// Closes the account's socket and ends its session (logout, roster removal).
     pub(crate) fn sign_out(&self, account_id: AccountId) {
         let _stopping = self
@@ -113,14 +134,36 @@ impl PresenceRuntime {
             .cast(SessionSupervisorMsg::Logout { account_id });
     }
 
-    /// Placed officers and citizens.
-    pub(crate) fn index_counts(&self) -> IndexCounts {
-        self.services.index.counts()
-    }
-
-    /// Live sessions.
-    pub(crate) async fn supervisor_stats(&self) -> Option<SupervisorStats> {
-        ractor::call_t!(self.supervisor, SessionSupervisorMsg::Stats, QUERY_TIMEOUT_MS).ok()
+    /// What the actors and the index hold now (asked, not guessed: tests and
+    /// `/metrics` read the same numbers).
+    pub(crate) async fn stats(&self) -> PresenceStats {
+        let sessions = ractor::call_t!(
+            self.supervisor,
+            SessionSupervisorMsg::Stats,
+            QUERY_TIMEOUT_MS
+        )
+        .map(|stats: SupervisorStats| stats.sessions)
+        .unwrap_or_default();
+        let mut cells = 0;
+        let shards: Vec<_> = self
+            .services
+            .shards
+            .iter()
+            .map(|entry| entry.value().clone())
+            .collect();
+        for shard in &shards {
+            if let Ok(stats) = ractor::call_t!(shard, ZipShardMsg::Stats, QUERY_TIMEOUT_MS) {
+                cells += stats.cells;
+            }
+        }
+        let placed = self.services.index.counts();
+        PresenceStats {
+            sessions,
+            shards: shards.len(),
+            cells,
+            officers_available: placed.officers,
+            citizens_located: placed.citizens,
+        }
     }
 
     /// Stops sessions (their sockets get a Close frame), then shards and cells.

@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use rand::Rng;
 use ractor::ActorRef;
+use rand::Rng;
 
 use super::{UserSessionMsg, UserSessionState, placement, push, push_error, to_current_cell};
 use crate::actors::messages::CellCommand;
@@ -27,9 +27,17 @@ pub(crate) struct AvailabilityWindow {
 }
 
 /// `go_available{minutes}`: opens or renews the window.
-pub(super) fn go_available(myself: &ActorRef<UserSessionMsg>, state: &mut UserSessionState, minutes: u32) {
+pub(super) fn go_available(
+    myself: &ActorRef<UserSessionMsg>,
+    state: &mut UserSessionState,
+    minutes: u32,
+) {
     if state.role != Role::Officer {
-        push_error(state, ErrorCode::Forbidden, "only officers can go available");
+        push_error(
+            state,
+            ErrorCode::Forbidden,
+            "only officers can go available",
+        );
         return;
     }
     state.windows_opened += 1;

@@ -3,11 +3,11 @@
 //! one-shot `nearby` alert. The citizen sees the officer's resolution-9 cell centre
 //! and a distance band, never the precise position.
 
-use super::{UserSessionState, push};
+use super::{UserSessionState, push, push_latest_nearest};
+use crate::actors::messages::SessionRef;
 use crate::domain::{AccountId, Role};
 use crate::geo::{self, LatLng};
 use crate::presence::index::NearestOfficer;
-use crate::actors::messages::SessionRef;
 use crate::proto::{OfficerView, ServerMessage};
 
 /// What the citizen was last told.
@@ -63,12 +63,19 @@ pub(super) fn recompute(state: &mut UserSessionState) {
     state.answer.officer = chosen.as_ref().map(|nearest| nearest.officer.account_id);
     let view = chosen.as_ref().map(officer_view);
     if state.answer.pushed.as_ref() != Some(&view) {
-        push(state, ServerMessage::Nearest {
-            officer: view.clone(),
-        });
+        push_latest_nearest(
+            state,
+            ServerMessage::Nearest {
+                officer: view.clone(),
+            },
+        );
         state.answer.pushed = Some(view.clone());
     }
-    update_nearby_alert(state, chosen.as_ref().map(|nearest| nearest.distance_m), view);
+    update_nearby_alert(
+        state,
+        chosen.as_ref().map(|nearest| nearest.distance_m),
+        view,
+    );
 }
 
 /// Keeps the current officer unless the best one is closer by more than the
@@ -114,7 +121,11 @@ fn officer_view(nearest: &NearestOfficer<SessionRef>) -> OfficerView {
     }
 }
 
-fn update_nearby_alert(state: &mut UserSessionState, distance_m: Option<f64>, view: Option<OfficerView>) {
+fn update_nearby_alert(
+    state: &mut UserSessionState,
+    distance_m: Option<f64>,
+    view: Option<OfficerView>,
+) {
     let config = &state.services.config;
     match (distance_m, view) {
         (Some(distance), Some(officer)) if distance <= config.nearby_threshold_meters => {

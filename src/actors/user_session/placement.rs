@@ -50,7 +50,10 @@ pub(super) async fn on_location(
     state.position = Some(position);
     let resolution = state.services.cell_resolution;
     let cell = geo::cell_at(position, resolution);
-    let moved_cell = state.placed.as_ref().is_none_or(|placed| placed.cell != cell);
+    let moved_cell = state
+        .placed
+        .as_ref()
+        .is_none_or(|placed| placed.cell != cell);
     if moved_cell {
         let Some(shard) = shard_for(state, cell).await else {
             return;

@@ -1,0 +1,339 @@
+//! Presence behaviour through the real actors and index, with sockets replaced by
+//! their outbound links and tokio's clock paused: windows, grace periods and
+//! hysteresis are checked without waiting.
+
+use std::time::Duration;
+
+use uuid::Uuid;
+
+use crate::clock::Clock;
+use crate::config::PresenceConfig;
+use crate::domain::{AccountId, Role};
+use crate::geo::{LatLng, distance_m};
+use crate::identity::Authenticated;
+use crate::presence::hub::{SessionHub, SessionInbox};
+use crate::presence::outbound::{Outbound, OutboundReceiver, outbound_channel};
+use crate::presence::runtime::PresenceRuntime;
+use crate::profiles::Profiles;
+use crate::proto::{
+    AvailabilityEndReason, ClientMessage, CloseCode, ErrorCode, GoAvailable, LocationUpdate,
+    OfficerView, ServerMessage,
+};
+use crate::store::Store;
+use crate::store::embedded::EmbeddedStore;
+
+/// Times Square, and points at known distances from it.
+const TIMES_SQUARE: (f64, f64) = (40.758_0, -73.985_5);
+
+fn north_of_times_square(meters: f64) -> (f64, f64) {
+    (TIMES_SQUARE.0 + meters / 111_195.0, TIMES_SQUARE.1)
+}
+
+struct Node {
+    runtime: PresenceRuntime,
+    profiles: Profiles,
+    next_connection: u64,
+    _dir: tempfile::TempDir,
+}
+
+async fn node(config: PresenceConfig) -> Node {
+    let dir = tempfile::tempdir().unwrap();
+    let store: std::sync::Arc<dyn Store> =
+        std::sync::Arc::new(EmbeddedStore::open(dir.path()).await.unwrap());
+    let clock = Clock::starting_at(1_800_000_000_000);
+    let profiles = Profiles::new(store, clock);
+    let runtime = PresenceRuntime::start(config, "test".into(), clock, profiles.clone())
+        .await
+        .unwrap();
+    Node {
+        runtime,
+        profiles,
+        next_connection: 0,
+        _dir: dir,
+    }
+}
+
+struct Client {
+    account_id: AccountId,
+    inbox: Box<dyn SessionInbox>,
+    receiver: OutboundReceiver,
+}
+
+impl Node {
+    async fn connect_as(&mut self, account_id: AccountId, role: Role) -> Client {
+        self.next_connection += 1;
+        let (sender, receiver) = outbound_channel(self.next_connection);
+        let caller = Authenticated {
+            account_id,
+            role,
+            family_id: Uuid::nil(),
+        };
+        let inbox = self.runtime.attach(caller, sender).await.unwrap();
+        Client {
+            account_id,
+            inbox,
+            receiver,
+        }
+    }
+
+    async fn connect(&mut self, role: Role, name: &str) -> Client {
+        let account_id = AccountId::random();
+        self.profiles
+            .create(account_id, name.to_owned(), role)
+            .await
+            .unwrap();
+        self.connect_as(account_id, role).await
+    }
+}
+
+impl Client {
+    fn send(&self, message: ClientMessage) {
+        assert!(self.inbox.deliver(message), "session is alive");
+    }
+
+    fn locate(&self, (lat, lng): (f64, f64)) {
+        self.send(ClientMessage::Location(LocationUpdate {
+            lat,
+            lng,
+            accuracy_m: None,
+            seq: None,
+        }));
+    }
+
+    fn go_available(&self, minutes: u32) {
+        self.send(ClientMessage::GoAvailable(GoAvailable {
+            minutes: Some(minutes),
+        }));
+    }
+
+    /// The next outbound item, or `None` if nothing arrives within a second.
+    async fn next(&mut self) -> Option<Outbound> {
+        tokio::time::timeout(Duration::from_secs(1), self.receiver.next())
+            .await
+            .ok()
+            .flatten()
+    }
+
+    async fn next_message(&mut self) -> ServerMessage {
+        match self.next().await {
+            Some(Outbound::Message(message)) => message,
+            other => panic!("expected a message, got {other:?}"),
+        }
+    }
+
+    async fn expect_nearest(&mut self) -> Option<OfficerView> {
+        match self.next_message().await {
+            ServerMessage::Nearest { officer } => officer,
+            other => panic!("expected nearest, got {other:?}"),
+        }
+    }
+
+    async fn expect_silence(&mut self) {
+        if let Some(item) = self.next().await {
+            panic!("expected nothing, got {item:?}");
+        }
+    }
+}
+
+fn config() -> PresenceConfig {
+    PresenceConfig::default()
+}
+
+/// An officer who is available at `position`.
+async fn available_officer(node: &mut Node, position: (f64, f64)) -> Client {
+    let officer = node.connect(Role::Officer, "Officer Diaz").await;
+    officer.locate(position);
+    officer.go_available(15);
+    officer
+}
+
+#[tokio::test(start_paused = true)]
+async fn citizen_sees_the_officer_then_a_nearby_alert() {
+    let mut node = node(config()).await;
+    let mut officer = available_officer(&mut node, north_of_times_square(200.0)).await;
+    assert!(matches!(
+        officer.next_message().await,
+        ServerMessage::Availability { .. }
+    ));
+    let mut citizen = node.connect(Role::Citizen, "Ada").await;
+    citizen.locate(TIMES_SQUARE);
+    let seen = citizen.expect_nearest().await.expect("an officer is near");
+    assert_eq!(seen.display_name, "Officer Diaz");
+    assert_eq!(seen.distance_band_m, 250);
+    assert!(matches!(
+        citizen.next_message().await,
+        ServerMessage::Nearby { .. }
+    ));
+    // The citizen is shown the officer's resolution-9 cell centre, not the fix.
+    let shown = LatLng::new(seen.approx_lat, seen.approx_lng).unwrap();
+    let precise = LatLng::new(north_of_times_square(200.0).0, TIMES_SQUARE.1).unwrap();
+    assert!(distance_m(shown, precise) > 0.5);
+    assert!(distance_m(shown, precise) < 250.0);
+    citizen.expect_silence().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn officer_moving_away_changes_the_band_then_leaves_range() {
+    let mut node = node(config()).await;
+    let officer = available_officer(&mut node, north_of_times_square(200.0)).await;
+    let mut citizen = node.connect(Role::Citizen, "Ada").await;
+    citizen.locate(TIMES_SQUARE);
+    assert_eq!(citizen.expect_nearest().await.unwrap().distance_band_m, 250);
+    citizen.next_message().await; // nearby
+    officer.locate(north_of_times_square(1_500.0));
+    assert_eq!(
+        citizen.expect_nearest().await.unwrap().distance_band_m,
+        2_000
+    );
+    officer.locate(north_of_times_square(6_000.0));
+    assert_eq!(citizen.expect_nearest().await, None);
+    officer.locate(north_of_times_square(90.0));
+    assert_eq!(citizen.expect_nearest().await.unwrap().distance_band_m, 100);
+    assert!(
+        matches!(citizen.next_message().await, ServerMessage::Nearby { .. }),
+        "the alert re-armed after the officer left"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn window_expires_with_the_clock() {
+    let mut node = node(config()).await;
+    let mut officer = node.connect(Role::Officer, "Officer Diaz").await;
+    officer.locate(north_of_times_square(300.0));
+    officer.go_available(1);
+    assert!(matches!(
+        officer.next_message().await,
+        ServerMessage::Availability { .. }
+    ));
+    let mut citizen = node.connect(Role::Citizen, "Ada").await;
+    citizen.locate(TIMES_SQUARE);
+    assert!(citizen.expect_nearest().await.is_some());
+    tokio::time::sleep(Duration::from_secs(59)).await;
+    citizen.expect_silence().await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert_eq!(
+        officer.next_message().await,
+        ServerMessage::AvailabilityEnded {
+            reason: AvailabilityEndReason::Expired
+        }
+    );
+    assert_eq!(citizen.expect_nearest().await, None);
+}
+
+#[tokio::test(start_paused = true)]
+async fn renewing_keeps_the_handle_and_go_unavailable_ends_the_window() {
+    let mut node = node(config()).await;
+    let mut officer = available_officer(&mut node, north_of_times_square(400.0)).await;
+    officer.next_message().await;
+    let mut citizen = node.connect(Role::Citizen, "Ada").await;
+    citizen.locate(TIMES_SQUARE);
+    let first = citizen.expect_nearest().await.unwrap();
+    tokio::time::sleep(Duration::from_secs(60)).await;
+    officer.go_available(15);
+    officer.next_message().await;
+    let renewed = citizen.expect_nearest().await.unwrap();
+    assert_eq!(renewed.handle, first.handle, "handle stable for the window");
+    assert!(renewed.available_until_ms > first.available_until_ms);
+    officer.send(ClientMessage::GoUnavailable);
+    assert_eq!(
+        officer.next_message().await,
+        ServerMessage::AvailabilityEnded {
+            reason: AvailabilityEndReason::WentUnavailable
+        }
+    );
+    assert_eq!(citizen.expect_nearest().await, None);
+}
+
+#[tokio::test(start_paused = true)]
+async fn reconnect_within_grace_keeps_the_window_without_a_flap() {
+    let mut node = node(config()).await;
+    let mut officer = available_officer(&mut node, north_of_times_square(300.0)).await;
+    officer.next_message().await;
+    let mut citizen = node.connect(Role::Citizen, "Ada").await;
+    citizen.locate(TIMES_SQUARE);
+    assert!(citizen.expect_nearest().await.is_some());
+    officer.inbox.detach();
+    tokio::time::sleep(Duration::from_secs(25)).await;
+    citizen.expect_silence().await;
+    let mut back = node.connect_as(officer.account_id, Role::Officer).await;
+    assert!(matches!(
+        back.next_message().await,
+        ServerMessage::Availability { .. }
+    ));
+    tokio::time::sleep(Duration::from_secs(60)).await;
+    citizen.expect_silence().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn disconnect_beyond_grace_ends_the_window() {
+    let mut node = node(config()).await;
+    let mut officer = available_officer(&mut node, north_of_times_square(300.0)).await;
+    officer.next_message().await;
+    let mut citizen = node.connect(Role::Citizen, "Ada").await;
+    citizen.locate(TIMES_SQUARE);
+    assert!(citizen.expect_nearest().await.is_some());
+    officer.inbox.detach();
+    tokio::time::sleep(Duration::from_secs(31)).await;
+    assert_eq!(citizen.expect_nearest().await, None);
+    let mut back = node.connect_as(officer.account_id, Role::Officer).await;
+    back.expect_silence().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_second_socket_replaces_the_first() {
+    let mut node = node(config()).await;
+    let mut first = node.connect(Role::Citizen, "Ada").await;
+    let mut second = node.connect_as(first.account_id, Role::Citizen).await;
+    assert_eq!(
+        first.next().await,
+        Some(Outbound::Close(CloseCode::Replaced))
+    );
+    second.send(ClientMessage::Ping);
+    assert_eq!(second.next_message().await, ServerMessage::Pong);
+}
+
+#[tokio::test(start_paused = true)]
+async fn citizens_cannot_go_available() {
+    let mut node = node(config()).await;
+    let mut citizen = node.connect(Role::Citizen, "Ada").await;
+    citizen.go_available(15);
+    match citizen.next_message().await {
+        ServerMessage::Error { code, .. } => assert_eq!(code, ErrorCode::Forbidden),
+        other => panic!("expected forbidden, got {other:?}"),
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_closer_officer_wins_only_beyond_the_hysteresis() {
+    let mut node = node(config()).await;
+    let _far = available_officer(&mut node, north_of_times_square(1_000.0)).await;
+    let mut citizen = node.connect(Role::Citizen, "Ada").await;
+    citizen.locate(TIMES_SQUARE);
+    let first = citizen.expect_nearest().await.unwrap();
+    // 15 m closer: within the 25 m hysteresis, the answer stays.
+    let _slightly_closer = available_officer(&mut node, north_of_times_square(985.0)).await;
+    citizen.expect_silence().await;
+    // 500 m closer: the answer switches.
+    let _much_closer = available_officer(&mut node, north_of_times_square(480.0)).await;
+    let switched = citizen.expect_nearest().await.unwrap();
+    assert_ne!(switched.handle, first.handle);
+    assert_eq!(switched.distance_band_m, 500);
+}
+
+#[tokio::test(start_paused = true)]
+async fn logout_ends_the_window_and_closes_the_socket() {
+    let mut node = node(config()).await;
+    let mut officer = available_officer(&mut node, north_of_times_square(300.0)).await;
+    officer.next_message().await;
+    node.runtime.sign_out(officer.account_id);
+    assert_eq!(
+        officer.next_message().await,
+        ServerMessage::AvailabilityEnded {
+            reason: AvailabilityEndReason::Logout
+        }
+    );
+    assert_eq!(
+        officer.next().await,
+        Some(Outbound::Close(CloseCode::TokenRevoked))
+    );
+}

@@ -1,0 +1,153 @@
+//! A WebSocket client for tests: connects with a Bearer header or a `hello` frame,
+//! speaks JSON or MessagePack, and reads frames with a deadline.
+
+use std::time::Duration;
+
+use futures::{SinkExt, StreamExt};
+use serde_json::Value;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::{Bytes, Message};
+
+type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// How frames are encoded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Format {
+    Json,
+    MessagePack,
+}
+
+/// One client socket.
+pub(crate) struct WsClient {
+    socket: Socket,
+    format: Format,
+    /// Every server message received, in order (for privacy checks).
+    pub(crate) received: Vec<Value>,
+}
+
+/// What reading a frame found.
+#[derive(Debug)]
+pub(crate) enum Frame {
+    Message(Value),
+    Closed(Option<u16>),
+    Nothing,
+}
+
+impl WsClient {
+    /// Connects to `ws_url`, authenticating with a Bearer header when given.
+    pub(crate) async fn connect(
+        ws_url: &str,
+        bearer: Option<&str>,
+        format: Format,
+    ) -> Result<Self, u16> {
+        let mut request = ws_url.into_client_request().unwrap();
+        if let Some(token) = bearer {
+            request
+                .headers_mut()
+                .insert("authorization", format!("Bearer {token}").parse().unwrap());
+        }
+        match tokio_tungstenite::connect_async(request).await {
+            Ok((socket, _response)) => Ok(Self {
+                socket,
+                format,
+                received: Vec::new(),
+            }),
+            Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
+                Err(response.status().as_u16())
+            }
+            Err(error) => panic!("websocket connect failed: {error}"),
+        }
+    }
+
+    /// Sends a message map.
+    pub(crate) async fn send(&mut self, message: Value) {
+        let frame = match self.format {
+            Format::Json => Message::Text(message.to_string().into()),
+            Format::MessagePack => {
+                Message::Binary(Bytes::from(rmp_serde::to_vec_named(&message).unwrap()))
+            }
+        };
+        self.socket.send(frame).await.unwrap();
+    }
+
+    /// Sends raw frame bytes (for malformed input).
+    pub(crate) async fn send_raw(&mut self, frame: Message) {
+        self.socket.send(frame).await.unwrap();
+    }
+
+    /// The next server message, close, or nothing within `wait`.
+    pub(crate) async fn next_within(&mut self, wait: Duration) -> Frame {
+        loop {
+            let next = match tokio::time::timeout(wait, self.socket.next()).await {
+                Err(_) => return Frame::Nothing,
+                Ok(next) => next,
+            };
+            match next {
+                None | Some(Err(_)) => return Frame::Closed(None),
+                Some(Ok(Message::Close(frame))) => {
+                    return Frame::Closed(frame.map(|frame| u16::from(frame.code)));
+                }
+                Some(Ok(Message::Text(text))) => {
+                    assert_eq!(self.format, Format::Json, "answered in the client's format");
+                    let value: Value = serde_json::from_str(&text).unwrap();
+                    self.received.push(value.clone());
+                    return Frame::Message(value);
+                }
+                Some(Ok(Message::Binary(bytes))) => {
+                    assert_eq!(
+                        self.format,
+                        Format::MessagePack,
+                        "answered in the client's format"
+                    );
+                    let value: Value = rmp_serde::from_slice(&bytes).unwrap();
+                    self.received.push(value.clone());
+                    return Frame::Message(value);
+                }
+                Some(Ok(Message::Ping(_) | Message::Pong(_) | Message::Frame(_))) => {}
+            }
+        }
+    }
+
+    /// The next server message, failing the test otherwise.
+    pub(crate) async fn next_message(&mut self) -> Value {
+        match self.next_within(Duration::from_secs(5)).await {
+            Frame::Message(value) => value,
+            other => panic!("expected a message, got {other:?}"),
+        }
+    }
+
+    /// The next message of type `kind`, skipping others.
+    pub(crate) async fn next_of(&mut self, kind: &str) -> Value {
+        for _ in 0..20 {
+            let message = self.next_message().await;
+            if message["t"] == kind {
+                return message;
+            }
+        }
+        panic!("no {kind} message arrived");
+    }
+
+    /// The close code the server sends next.
+    pub(crate) async fn expect_close(&mut self) -> Option<u16> {
+        loop {
+            match self.next_within(Duration::from_secs(10)).await {
+                Frame::Closed(code) => return code,
+                Frame::Message(_) => {}
+                Frame::Nothing => panic!("the server did not close the socket"),
+            }
+        }
+    }
+
+    /// Closes the socket from the client side.
+    pub(crate) async fn close(mut self) {
+        let _ = self
+            .socket
+            .close(Some(tokio_tungstenite::tungstenite::protocol::CloseFrame {
+                code: CloseCode::Normal,
+                reason: "bye".into(),
+            }))
+            .await;
+    }
+}
