@@ -16,7 +16,7 @@ use ractor::{
 
 use super::messages::SessionRef;
 use super::user_session::{UserSession, UserSessionArgs, UserSessionMsg};
-use crate::domain::{AccountId, Role};
+use crate::domain::AccountId;
 use crate::identity::Authenticated;
 use crate::presence::hub::AttachError;
 use crate::presence::outbound::OutboundSender;
@@ -44,8 +44,8 @@ pub(crate) struct SessionSupervisorState {
     args: SessionSupervisorArgs,
     /// Live sessions by account.
     sessions: DashMap<AccountId, SessionRef>,
-    /// Account and role of each live session actor, for the failure branch.
-    accounts: HashMap<ActorId, (AccountId, Role)>,
+    /// Account of each live session actor, for the failure branch.
+    accounts: HashMap<ActorId, AccountId>,
     /// Index version at the previous sweep: tombstones older than it are dropped.
     previous_sweep_version: u64,
 }
@@ -78,6 +78,14 @@ pub(crate) enum SessionSupervisorMsg {
     Sweep,
     /// Counts, for tests and metrics.
     Stats(RpcReplyPort<SupervisorStats>),
+    /// The live session of an account (tests kill it to check the cleanup).
+    #[cfg(test)]
+    SessionOf {
+        /// The account.
+        account_id: AccountId,
+        /// Answered with its session, if any.
+        reply: RpcReplyPort<Option<SessionRef>>,
+    },
 }
 
 /// What the supervisor reports.
@@ -131,6 +139,11 @@ impl Actor for SessionSupervisor {
                 }
             }
             SessionSupervisorMsg::Sweep => on_sweep(state),
+            #[cfg(test)]
+            SessionSupervisorMsg::SessionOf { account_id, reply } => {
+                let session = state.sessions.get(&account_id).map(|entry| entry.clone());
+                let _caller_gone = reply.send(session);
+            }
             SessionSupervisorMsg::Stats(reply) => {
                 let _caller_gone = reply.send(SupervisorStats {
                     sessions: state.sessions.len(),
@@ -148,13 +161,17 @@ impl Actor for SessionSupervisor {
     ) -> Result<(), ActorProcessingErr> {
         match event {
             SupervisionEvent::ActorTerminated(session, _, _) => {
-                forget(state, session.get_id());
+                // A stop runs post_stop, a kill does not: either way, whatever the
+                // session left on the map goes.
+                if let Some(account_id) = forget(state, session.get_id()) {
+                    remove_presence(state, account_id, session.get_id());
+                }
             }
             SupervisionEvent::ActorFailed(session, error) => {
                 tracing::warn!(%error, "session failed; its presence is removed");
                 crate::metrics::actor_failed("user_session");
-                if let Some((account_id, role)) = forget(state, session.get_id()) {
-                    remove_presence(state, account_id, role);
+                if let Some(account_id) = forget(state, session.get_id()) {
+                    remove_presence(state, account_id, session.get_id());
                 }
             }
             SupervisionEvent::ActorStarted(_) | SupervisionEvent::ProcessGroupChanged(_) => {}
@@ -190,9 +207,7 @@ async fn on_attach(
         .await
         .map_err(|error| AttachError::Failed(error.to_string()))?;
     state.sessions.insert(caller.account_id, session.clone());
-    state
-        .accounts
-        .insert(session.get_id(), (caller.account_id, caller.role));
+    state.accounts.insert(session.get_id(), caller.account_id);
     Ok(session)
 }
 
@@ -239,30 +254,24 @@ fn on_sweep(state: &mut SessionSupervisorState) {
     state.previous_sweep_version = index.next_version();
 }
 
-fn forget(state: &mut SessionSupervisorState, actor_id: ActorId) -> Option<(AccountId, Role)> {
-    let (account_id, role) = state.accounts.remove(&actor_id)?;
+fn forget(state: &mut SessionSupervisorState, actor_id: ActorId) -> Option<AccountId> {
+    let account_id = state.accounts.remove(&actor_id)?;
     state
         .sessions
         .remove_if(&account_id, |_, current| current.get_id() == actor_id);
-    Some((account_id, role))
+    Some(account_id)
 }
 
-fn remove_presence(state: &SessionSupervisorState, account_id: AccountId, role: Role) {
+/// Removes what a session that stopped without cleaning up left on the map.
+fn remove_presence(state: &SessionSupervisorState, account_id: AccountId, dead: ActorId) {
     let index = &state.args.services.index;
-    let version = index.next_version();
-    match role {
-        Role::Officer => {
-            if let crate::presence::index::Applied::Yes(Some(previous)) =
-                index.remove_officer(account_id, version)
-            {
-                let radius = state.args.services.config.nearest_max_radius_meters;
-                for session in index.citizens_to_recheck(account_id, &[previous.position], radius) {
-                    let _stopped = session.cast(UserSessionMsg::RecheckNearest);
-                }
-            }
-        }
-        Role::Citizen => {
-            index.remove_citizen(account_id, version);
-        }
+    let Some(position) = index.remove_if_dead(account_id, |session| session.get_id() == dead)
+    else {
+        return;
+    };
+    let radius = state.args.services.config.nearest_max_radius_meters;
+    // The officer is gone from the index: its watchers recheck against the rest.
+    for session in index.citizens_to_recheck(account_id, &[position], radius) {
+        let _stopped = session.cast(UserSessionMsg::RecheckNearest);
     }
 }

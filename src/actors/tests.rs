@@ -337,3 +337,46 @@ async fn logout_ends_the_window_and_closes_the_socket() {
         Some(Outbound::Close(CloseCode::TokenRevoked))
     );
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_killed_officer_session_is_swept_from_the_map() {
+    let mut node = node(config()).await;
+    let mut officer = available_officer(&mut node, north_of_times_square(300.0)).await;
+    officer.next_message().await;
+    let mut citizen = node.connect(Role::Citizen, "Ada").await;
+    citizen.locate(TIMES_SQUARE);
+    assert!(citizen.expect_nearest().await.is_some());
+    let session = node.runtime.session_of(officer.account_id).await.unwrap();
+    // Kill skips post_stop: only the supervisor and the sweep can clean up.
+    session.kill();
+    assert_eq!(citizen.expect_nearest().await, None);
+    let stats = node.runtime.stats().await;
+    assert_eq!(stats.officers_available, 0);
+    assert_eq!(stats.sessions, 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn empty_cells_stop_after_their_idle_time() {
+    let mut node = node(config()).await;
+    let citizen = node.connect(Role::Citizen, "Ada").await;
+    citizen.locate(TIMES_SQUARE);
+    citizen.send(ClientMessage::Ping);
+    let mut citizen = citizen;
+    assert!(matches!(
+        citizen.next_message().await,
+        ServerMessage::Nearest { officer: None }
+    ));
+    assert_eq!(citizen.next_message().await, ServerMessage::Pong);
+    let stats = node.runtime.stats().await;
+    assert_eq!(
+        (stats.shards, stats.cells, stats.citizens_located),
+        (1, 1, 1)
+    );
+    citizen.inbox.detach();
+    tokio::time::sleep(Duration::from_secs(61)).await;
+    let stats = node.runtime.stats().await;
+    assert_eq!(
+        (stats.sessions, stats.cells, stats.citizens_located),
+        (0, 0, 0)
+    );
+}

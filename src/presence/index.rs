@@ -401,6 +401,34 @@ impl<W: Clone> PresenceIndex<W> {
         }
     }
 
+    /// Removes the account's entries if they belong to a session `is_dead` says
+    /// is gone (a newer session of the same account keeps its own); returns the
+    /// position of a removed officer, whose neighbours need a recheck.
+    pub(crate) fn remove_if_dead(
+        &self,
+        account_id: AccountId,
+        is_dead: impl Fn(&W) -> bool,
+    ) -> Option<LatLng> {
+        let officer_version = self
+            .officers
+            .get(&account_id)
+            .filter(|entry| is_dead(&entry.session))
+            .map(|entry| entry.version);
+        let citizen_version = self
+            .citizens
+            .get(&account_id)
+            .filter(|record| is_dead(&record.session))
+            .map(|record| record.version);
+        if let Some(version) = citizen_version {
+            self.remove_citizen(account_id, version);
+        }
+        let version = officer_version?;
+        match self.remove_officer(account_id, version) {
+            Applied::Yes(Some(previous)) => Some(previous.position),
+            Applied::Yes(None) | Applied::Stale => None,
+        }
+    }
+
     /// Forgets removal versions below `version` (reordering windows are short;
     /// this keeps the tombstone map from growing without bound).
     pub(crate) fn forget_tombstones_before(&self, version: u64) {

@@ -166,6 +166,18 @@ impl PresenceRuntime {
         }
     }
 
+    /// The live session of an account.
+    #[cfg(test)]
+    pub(crate) async fn session_of(&self, account_id: AccountId) -> Option<SessionRef> {
+        ractor::call_t!(
+            self.supervisor,
+            |reply| SessionSupervisorMsg::SessionOf { account_id, reply },
+            QUERY_TIMEOUT_MS
+        )
+        .ok()
+        .flatten()
+    }
+
     /// Stops sessions (their sockets get a Close frame), then shards and cells.
     pub(crate) async fn shutdown(&self) {
         let timeout = Some(Duration::from_secs(5));
