@@ -380,3 +380,93 @@ async fn empty_cells_stop_after_their_idle_time() {
         (0, 0, 0)
     );
 }
+
+/// Every citizen's final answer equals a brute-force scan, with officers and
+/// citizens scattered across the Hudson (ZIP shards 100 and 070 meet there) and
+/// every officer moving once after the citizens have their first answer.
+mod against_brute_force {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn hudson() -> impl Strategy<Value = (f64, f64)> {
+        (40.72f64..40.77, -74.04f64..-73.98)
+    }
+
+    async fn final_answer(client: &mut Client) -> Option<OfficerView> {
+        let mut last = None;
+        while let Some(item) = client.next().await {
+            if let Outbound::Message(ServerMessage::Nearest { officer }) = item {
+                last = Some(officer);
+            }
+        }
+        last.expect("a nearest answer was pushed")
+    }
+
+    fn brute_force(officers: &[(f64, f64)], citizen: (f64, f64)) -> Option<(usize, f64)> {
+        let from = LatLng::new(citizen.0, citizen.1).unwrap();
+        officers
+            .iter()
+            .enumerate()
+            .map(|(number, (lat, lng))| {
+                (number, distance_m(from, LatLng::new(*lat, *lng).unwrap()))
+            })
+            .filter(|(_, distance)| *distance <= 5_000.0)
+            .min_by(|a, b| a.1.total_cmp(&b.1))
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(12))]
+
+        #[test]
+        fn citizens_end_with_the_true_nearest_officer(
+            starts in proptest::collection::vec(hudson(), 1..8),
+            moves in proptest::collection::vec(hudson(), 8),
+            citizens in proptest::collection::vec(hudson(), 1..6),
+        ) {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .start_paused(true)
+                .build()
+                .unwrap();
+            runtime.block_on(async {
+                let mut node = node(PresenceConfig {
+                    nearest_hysteresis_meters: 0.0,
+                    ..PresenceConfig::default()
+                })
+                .await;
+                let mut officers = Vec::new();
+                for (number, start) in starts.iter().enumerate() {
+                    let officer = node.connect(Role::Officer, &format!("Officer {number}")).await;
+                    officer.locate(*start);
+                    officer.go_available(15);
+                    officers.push(officer);
+                }
+                let mut clients = Vec::new();
+                for citizen in &citizens {
+                    let client = node.connect(Role::Citizen, "Citizen").await;
+                    client.locate(*citizen);
+                    clients.push(client);
+                }
+                tokio::time::sleep(Duration::from_millis(10)).await;
+                let mut positions = starts.clone();
+                for (number, officer) in officers.iter().enumerate() {
+                    officer.locate(moves[number]);
+                    positions[number] = moves[number];
+                }
+                for (client, citizen) in clients.iter_mut().zip(&citizens) {
+                    let answer = final_answer(client).await;
+                    let expected = brute_force(&positions, *citizen);
+                    match (answer, expected) {
+                        (None, None) => {}
+                        (Some(view), Some((number, distance))) => {
+                            assert_eq!(view.display_name, format!("Officer {number}"));
+                            assert_eq!(view.distance_band_m, crate::geo::distance_band_m(distance));
+                        }
+                        (answer, expected) => panic!("answer {answer:?}, expected {expected:?}"),
+                    }
+                }
+            });
+        }
+    }
+}
