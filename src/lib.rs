@@ -10,7 +10,8 @@
 //! - `profiles`   profile commands and queries over the profile event log
 //! - `import`     CSV imports (the officer roster) with row-by-row validation reports
 //! - `store`      the `Store` traits and their backends (embedded redb by default)
-//! - `gateway`    the axum router: REST handlers, errors, auth, ops endpoints
+//! - `presence`   live presence: the socket ↔ session seam (`SessionHub`) and the outbound link
+//! - `gateway`    the axum router: REST handlers, the WebSocket gateway, errors, auth, ops endpoints
 //! - `metrics`    every metric the server exports, described in one place
 //! - `server`     `serve()`: wires the pieces together and runs until shutdown
 
@@ -22,8 +23,10 @@ mod gateway;
 mod identity;
 mod import;
 mod metrics;
+#[allow(dead_code)] // parts are used by the presence runtime, wired in next
+mod presence;
 mod profiles;
-#[allow(dead_code, unused_imports)] // used by the WebSocket gateway, wired in next
+#[allow(dead_code, unused_imports)] // parts are used by the presence runtime, wired in next
 mod proto;
 mod server;
 mod store;

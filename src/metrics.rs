@@ -9,12 +9,18 @@ use metrics::{counter, describe_counter, describe_gauge, describe_histogram, gau
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 
 use crate::domain::Role;
+use crate::gateway::ws::{ConnectionOutcome, SocketEnd};
+use crate::proto::{ClientMessageType, ErrorCode};
 
 const HTTP_REQUESTS: &str = "heyblue_http_requests_total";
 const HTTP_DURATION: &str = "heyblue_http_request_duration_seconds";
 const SIGN_INS: &str = "heyblue_sign_ins_total";
 const RESIDENT_MEMORY: &str = "heyblue_process_resident_memory_bytes";
 const BUILD_INFO: &str = "heyblue_build_info";
+const WS_CONNECTIONS: &str = "heyblue_ws_connections_total";
+const WS_FRAMES_REJECTED: &str = "heyblue_ws_frames_rejected_total";
+const WS_MESSAGES_RECEIVED: &str = "heyblue_ws_messages_received_total";
+const WS_CLOSES: &str = "heyblue_ws_closes_total";
 
 /// Latency buckets, seconds: from sub-millisecond to the request time limit.
 const LATENCY_BUCKETS_SECONDS: [f64; 14] = [
@@ -64,6 +70,22 @@ fn describe_all() {
         "always 1; the version label says which build runs"
     );
     gauge!(BUILD_INFO, "version" => env!("CARGO_PKG_VERSION")).set(1.0);
+    describe_counter!(
+        WS_CONNECTIONS,
+        "WebSocket upgrade requests by outcome (accepted, unauthorized, auth_timeout, ...)"
+    );
+    describe_counter!(
+        WS_FRAMES_REJECTED,
+        "client frames answered with an error by the gateway, by error code"
+    );
+    describe_counter!(
+        WS_MESSAGES_RECEIVED,
+        "decoded client messages by type (before rate limits and coalescing)"
+    );
+    describe_counter!(
+        WS_CLOSES,
+        "ended sockets by close reason name, or client_closed / connection_lost"
+    );
 }
 
 /// One HTTP request finished.
@@ -82,6 +104,26 @@ pub(crate) fn http_request_finished(route: &str, method: &str, status: u16, elap
 /// A person signed in.
 pub(crate) fn sign_in_completed(role: Role) {
     counter!(SIGN_INS, "role" => role.as_str()).increment(1);
+}
+
+/// A WebSocket upgrade request was settled.
+pub(crate) fn ws_connection(outcome: ConnectionOutcome) {
+    counter!(WS_CONNECTIONS, "outcome" => outcome.as_str()).increment(1);
+}
+
+/// The gateway answered a client frame with an `error`.
+pub(crate) fn ws_frame_rejected(code: ErrorCode) {
+    counter!(WS_FRAMES_REJECTED, "reason" => code.as_str()).increment(1);
+}
+
+/// A client message was decoded.
+pub(crate) fn ws_message_received(message_type: ClientMessageType) {
+    counter!(WS_MESSAGES_RECEIVED, "type" => message_type.as_str()).increment(1);
+}
+
+/// An upgraded socket ended.
+pub(crate) fn ws_socket_ended(end: SocketEnd) {
+    counter!(WS_CLOSES, "code" => end.as_str()).increment(1);
 }
 
 /// Refreshes process gauges just before a scrape.

@@ -1,7 +1,8 @@
 //! `serve()`: opens the store, loads the keys and tokens, builds the services and
 //! the router, and serves until the shutdown future resolves. Shutdown order:
-//! signal → cancel the root token → stop accepting → let open requests finish
-//! (bounded by `http.shutdown_grace_seconds`) → close the store.
+//! signal → cancel the root token → stop accepting, and every WebSocket sends a
+//! Close frame (1001) → let open requests finish, then let sockets finish (each
+//! bounded by `http.shutdown_grace_seconds`) → close the store.
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -14,6 +15,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::clock::Clock;
 use crate::config::{Config, EnvironmentVariables};
+use crate::gateway::ws::{RejectingHub, SocketTasks};
 use crate::gateway::{self, AdminToken, AppState};
 use crate::identity::keys::{KeyError, ServerKeys};
 use crate::identity::sms::{self, SmsSetupError};
@@ -78,6 +80,9 @@ pub async fn serve(
         clock,
         config.identity.clone(),
     ));
+    let root = CancellationToken::new();
+    // Sockets close (1001) as soon as shutdown starts, while accepting stops.
+    let sockets = SocketTasks::new(root.child_token());
     let state = AppState {
         config: config.clone(),
         store: parts.store.clone(),
@@ -86,8 +91,10 @@ pub async fn serve(
         metrics: crate::metrics::install_recorder(),
         clock,
         phone_region: parts.phone_region,
+        // Used until presence is wired; replaced by the presence wiring commit.
+        hub: Arc::new(RejectingHub),
+        sockets: sockets.clone(),
     };
-    let root = CancellationToken::new();
     let local_address = listener.local_addr()?;
     tracing::info!(address = %local_address, store = parts.store.backend_name(), "serving");
 
@@ -129,6 +136,13 @@ pub async fn serve(
         }
     };
     root.cancel();
+    let socket_grace = Duration::from_secs(config.http.shutdown_grace_seconds);
+    if !sockets.close_all(socket_grace).await {
+        tracing::warn!(
+            grace_seconds = socket_grace.as_secs(),
+            "sockets still closing after the grace period"
+        );
+    }
     signal_task.abort();
     if let Err(error) = sweeper_task.await {
         tracing::warn!(%error, "token sweeper ended abnormally");

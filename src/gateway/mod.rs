@@ -1,6 +1,7 @@
 //! The HTTP face of the server: the axum router, its shared state, the error
-//! format, authentication extractors and the middleware every request passes
-//! (span, metrics, time limit, body limit, panic guard).
+//! format, authentication extractors, the middleware every request passes
+//! (span, metrics, time limit, body limit, panic guard) and the WebSocket gateway
+//! (`ws`, `GET /v1/ws`).
 
 mod admin_routes;
 mod auth_routes;
@@ -10,6 +11,7 @@ mod json_body;
 mod middleware;
 mod ops_routes;
 mod profile_routes;
+pub(crate) mod ws;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -24,6 +26,7 @@ pub(crate) use bearer::AdminToken;
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::identity::IdentityService;
+use crate::presence::hub::SessionHub;
 use crate::store::Store;
 
 /// What every handler can reach.
@@ -43,6 +46,10 @@ pub(crate) struct AppState {
     pub(crate) clock: Clock,
     /// Region for national-format phone numbers (roster imports).
     pub(crate) phone_region: phonenumber::country::Id,
+    /// Binds authenticated WebSocket sockets to their sessions.
+    pub(crate) hub: Arc<dyn SessionHub>,
+    /// Open WebSocket tasks and their shutdown signal, so `serve()` can close them.
+    pub(crate) sockets: ws::SocketTasks,
 }
 
 /// The whole HTTP API.
@@ -60,6 +67,7 @@ pub(crate) fn router(state: AppState) -> Router {
             get(profile_routes::get_profile).patch(profile_routes::patch_profile),
         )
         .route("/v1/me/events", get(profile_routes::list_events))
+        .route("/v1/ws", get(ws::upgrade))
         .layer(DefaultBodyLimit::max(max_body_bytes));
     let admin = Router::new()
         .route(

@@ -3,9 +3,5 @@
 //! citizens that nearest lookups read directly, and the runtime that starts and
 //! stops the actors.
 
-mod grid;
 pub(crate) mod hub;
-pub(crate) mod index;
 pub(crate) mod outbound;
-pub(crate) mod runtime;
-pub(crate) mod services;

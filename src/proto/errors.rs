@@ -41,6 +41,9 @@ pub(crate) enum ErrorCode {
     UnknownRequest,
     /// The server failed to process a valid message; retrying later may work.
     Internal,
+    /// The server does not handle this message type yet (a valid message of the
+    /// protocol that this server version has no implementation for).
+    Unsupported,
 }
 
 impl ErrorCode {
@@ -60,6 +63,7 @@ impl ErrorCode {
             ErrorCode::RateLimited => "rate_limited",
             ErrorCode::UnknownRequest => "unknown_request",
             ErrorCode::Internal => "internal",
+            ErrorCode::Unsupported => "unsupported",
         }
     }
 }
@@ -212,6 +216,8 @@ pub(crate) enum CloseCode {
     HeartbeatTimeout,
     /// 4008: too many invalid or rate-limited frames (`ERRORS_PER_MINUTE_BEFORE_CLOSE`).
     PolicyViolation,
+    /// 4009: the client read too slowly and its outbound queue filled up.
+    SlowConsumer,
     /// 4010: this node is draining; ask `GET /v1/route` again and reconnect there.
     ReconnectElsewhere,
     /// 4011: the token was revoked (logout, roster removal); sign in again.
@@ -220,7 +226,7 @@ pub(crate) enum CloseCode {
 
 impl CloseCode {
     /// Every close code, in numeric order (for the docs test and exhaustive checks).
-    pub(crate) const ALL: [CloseCode; 9] = [
+    pub(crate) const ALL: [CloseCode; 10] = [
         CloseCode::GoingAway,
         CloseCode::MessageTooBig,
         CloseCode::Unauthorized,
@@ -228,6 +234,7 @@ impl CloseCode {
         CloseCode::Replaced,
         CloseCode::HeartbeatTimeout,
         CloseCode::PolicyViolation,
+        CloseCode::SlowConsumer,
         CloseCode::ReconnectElsewhere,
         CloseCode::TokenRevoked,
     ];
@@ -242,6 +249,7 @@ impl CloseCode {
             CloseCode::Replaced => 4003,
             CloseCode::HeartbeatTimeout => 4004,
             CloseCode::PolicyViolation => 4008,
+            CloseCode::SlowConsumer => 4009,
             CloseCode::ReconnectElsewhere => 4010,
             CloseCode::TokenRevoked => 4011,
         }
@@ -257,6 +265,7 @@ impl CloseCode {
             CloseCode::Replaced => "replaced",
             CloseCode::HeartbeatTimeout => "heartbeat_timeout",
             CloseCode::PolicyViolation => "policy_violation",
+            CloseCode::SlowConsumer => "slow_consumer",
             CloseCode::ReconnectElsewhere => "reconnect_elsewhere",
             CloseCode::TokenRevoked => "token_revoked",
         }
