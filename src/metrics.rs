@@ -9,7 +9,9 @@ use metrics::{counter, describe_counter, describe_gauge, describe_histogram, gau
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 
 use crate::domain::Role;
+use crate::gateway::ws::{ConnectionOutcome, SocketEnd};
 use crate::proto::AvailabilityEndReason;
+use crate::proto::{ClientMessageType, ErrorCode};
 
 const HTTP_REQUESTS: &str = "heyblue_http_requests_total";
 const HTTP_DURATION: &str = "heyblue_http_request_duration_seconds";
@@ -27,6 +29,10 @@ const AVAILABILITY_ENDED: &str = "heyblue_availability_windows_ended_total";
 const ACTOR_FAILURES: &str = "heyblue_actor_failures_total";
 const OFFICERS_AVAILABLE: &str = "heyblue_officers_available";
 const CITIZENS_LOCATED: &str = "heyblue_citizens_located";
+const WS_CONNECTIONS: &str = "heyblue_ws_connections_total";
+const WS_FRAMES_REJECTED: &str = "heyblue_ws_frames_rejected_total";
+const WS_MESSAGES_RECEIVED: &str = "heyblue_ws_messages_received_total";
+const WS_CLOSES: &str = "heyblue_ws_closes_total";
 
 /// Latency buckets, seconds: from a microsecond (index lookups) to the request
 /// time limit.
@@ -118,6 +124,22 @@ fn describe_all() {
         "officer availability windows ended, by reason"
     );
     gauge!(BUILD_INFO, "version" => env!("CARGO_PKG_VERSION")).set(1.0);
+    describe_counter!(
+        WS_CONNECTIONS,
+        "WebSocket upgrade requests by outcome (accepted, unauthorized, auth_timeout, ...)"
+    );
+    describe_counter!(
+        WS_FRAMES_REJECTED,
+        "client frames answered with an error by the gateway, by error code"
+    );
+    describe_counter!(
+        WS_MESSAGES_RECEIVED,
+        "decoded client messages by type (before rate limits and coalescing)"
+    );
+    describe_counter!(
+        WS_CLOSES,
+        "ended sockets by close reason name, or client_closed / connection_lost"
+    );
 }
 
 /// One HTTP request finished.
@@ -209,6 +231,26 @@ pub(crate) fn actor_failed(kind: &'static str) {
 pub(crate) fn presence_placed(officers_available: usize, citizens_located: usize) {
     gauge!(OFFICERS_AVAILABLE).set(officers_available as f64);
     gauge!(CITIZENS_LOCATED).set(citizens_located as f64);
+}
+
+/// A WebSocket upgrade request was settled.
+pub(crate) fn ws_connection(outcome: ConnectionOutcome) {
+    counter!(WS_CONNECTIONS, "outcome" => outcome.as_str()).increment(1);
+}
+
+/// The gateway answered a client frame with an `error`.
+pub(crate) fn ws_frame_rejected(code: ErrorCode) {
+    counter!(WS_FRAMES_REJECTED, "reason" => code.as_str()).increment(1);
+}
+
+/// A client message was decoded.
+pub(crate) fn ws_message_received(message_type: ClientMessageType) {
+    counter!(WS_MESSAGES_RECEIVED, "type" => message_type.as_str()).increment(1);
+}
+
+/// An upgraded socket ended.
+pub(crate) fn ws_socket_ended(end: SocketEnd) {
+    counter!(WS_CLOSES, "code" => end.as_str()).increment(1);
 }
 
 /// Refreshes process gauges just before a scrape.

@@ -1,9 +1,9 @@
 //! `serve()`: opens the store, loads the keys and tokens, starts the presence
 //! actors, builds the router, and serves until the shutdown future resolves.
-//! Shutdown order: signal → cancel the root token → stop accepting → sessions stop
-//! (each socket gets a Close frame) → shards and cells stop → open requests finish
-//! (bounded by `http.shutdown_grace_seconds`) → background tasks joined → store
-//! closed.
+//! Shutdown order: signal → cancel the root token → stop accepting, and every
+//! WebSocket sends a Close frame (1001) → sessions, then shards and cells stop →
+//! open requests and sockets finish (each bounded by `http.shutdown_grace_seconds`)
+//! → background tasks joined → store closed.
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -16,6 +16,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::clock::Clock;
 use crate::config::{Config, EnvironmentVariables};
+use crate::gateway::ws::SocketTasks;
 use crate::gateway::{self, AdminToken, AppState};
 use crate::identity::keys::{KeyError, ServerKeys};
 use crate::identity::sms::{self, SmsSetupError};
@@ -86,6 +87,9 @@ pub async fn serve(
         config.identity.clone(),
     ));
     let local_address = listener.local_addr()?;
+    let root = CancellationToken::new();
+    // Sockets close (1001) as soon as shutdown starts, while accepting stops.
+    let sockets = SocketTasks::new(root.child_token());
     let presence = PresenceRuntime::start(
         config.presence.clone(),
         config.node_name.clone(),
@@ -106,6 +110,7 @@ pub async fn serve(
         store: parts.store.clone(),
         identity,
         hub: Arc::new(presence.clone()),
+        sockets: sockets.clone(),
         presence: presence.clone(),
         ws_url: Arc::from(ws_url.as_str()),
         admin_token,
@@ -113,7 +118,6 @@ pub async fn serve(
         clock,
         phone_region: parts.phone_region,
     };
-    let root = CancellationToken::new();
     tracing::info!(address = %local_address, store = parts.store.backend_name(), "serving");
 
     let signal_token = root.clone();
@@ -157,6 +161,13 @@ pub async fn serve(
         }
     };
     root.cancel();
+    let socket_grace = Duration::from_secs(config.http.shutdown_grace_seconds);
+    if !sockets.close_all(socket_grace).await {
+        tracing::warn!(
+            grace_seconds = socket_grace.as_secs(),
+            "sockets still closing after the grace period"
+        );
+    }
     presence.shutdown().await;
     signal_task.abort();
     if let Err(error) = sweeper_task.await {

@@ -166,14 +166,13 @@ async fn officer_disconnect_within_grace_keeps_the_window() {
     let mut citizen = scene.connect(&scene.citizen_token, Format::Json).await;
     citizen.send(location(CITIZEN_AT)).await;
     nearest_until(&mut citizen, |officer| !officer.is_null()).await;
+    citizen.next_of("nearby").await;
     officer.close().await;
     let mut back = scene.connect(&scene.officer_token, Format::Json).await;
     let availability = back.next_of("availability").await;
     assert!(availability["until_ms"].as_i64().unwrap() > 0);
-    assert!(matches!(
-        citizen.next_within(Duration::from_millis(500)).await,
-        Frame::Nothing
-    ));
+    let after = citizen.next_within(Duration::from_millis(500)).await;
+    assert!(matches!(after, Frame::Nothing), "{after:?}");
 }
 
 #[tokio::test]
@@ -221,13 +220,24 @@ async fn bad_input_gets_stable_error_codes_and_the_socket_stays_open() {
     let mut msgpack_client = scene
         .connect(&scene.officer_token, Format::MessagePack)
         .await;
+    #[derive(serde::Serialize)]
+    struct RawLocation {
+        t: &'static str,
+        lat: f64,
+        lng: f64,
+    }
+    let not_a_number = rmp_serde::to_vec_named(&RawLocation {
+        t: "location",
+        lat: f64::NAN,
+        lng: 0.0,
+    })
+    .unwrap();
     msgpack_client
-        .send(json!({ "t": "location", "lat": f64::NAN, "lng": 0.0 }))
+        .send_raw(Message::Binary(not_a_number.into()))
         .await;
-    let error = msgpack_client.next_of("error").await;
-    assert!(
-        error["code"] == "invalid_coordinates" || error["code"] == "invalid_field",
-        "{error}"
+    assert_eq!(
+        msgpack_client.next_of("error").await["code"],
+        "invalid_coordinates"
     );
     msgpack_client.send(json!({ "t": "ping" })).await;
     assert_eq!(msgpack_client.next_of("pong").await["t"], "pong");
@@ -299,8 +309,9 @@ async fn route_names_the_node_zip_and_shard() {
         .await
         .unwrap();
     assert_eq!(answer["ws_url"], scene.ws_url());
-    assert_eq!(answer["zip"], "10036");
-    assert_eq!(answer["shard"], "100");
+    let zip = answer["zip"].as_str().unwrap();
+    assert!(zip.starts_with("10"), "{answer}");
+    assert_eq!(answer["shard"], zip[..3], "the shard is the ZIP's prefix");
     assert_eq!(answer["node"], "local");
     let hoboken: Value = route("lat=40.744&lng=-74.0324")
         .await

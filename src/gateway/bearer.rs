@@ -4,8 +4,8 @@
 use std::sync::Arc;
 
 use axum::extract::FromRequestParts;
-use axum::http::header;
 use axum::http::request::Parts;
+use axum::http::{HeaderMap, header};
 use sha2::{Digest, Sha256};
 
 use super::AppState;
@@ -20,7 +20,7 @@ impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let token = bearer_token(parts)?;
+        let token = bearer_token(&parts.headers)?;
         let caller = state.identity.authenticate(token).await?;
         Ok(Caller(caller))
     }
@@ -34,7 +34,7 @@ impl FromRequestParts<AppState> for Admin {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let token = bearer_token(parts)?;
+        let token = bearer_token(&parts.headers)?;
         if state.admin_token.matches(token) {
             Ok(Admin)
         } else {
@@ -80,9 +80,8 @@ impl AdminToken {
 }
 
 /// The token of an `Authorization: Bearer <token>` header.
-pub(crate) fn bearer_token(parts: &Parts) -> Result<&str, ApiError> {
-    let value = parts
-        .headers
+pub(crate) fn bearer_token(headers: &HeaderMap) -> Result<&str, ApiError> {
+    let value = headers
         .get(header::AUTHORIZATION)
         .ok_or_else(|| {
             ApiError::unauthorized(

@@ -1,6 +1,7 @@
 //! The HTTP face of the server: the axum router, its shared state, the error
-//! format, authentication extractors and the middleware every request passes
-//! (span, metrics, time limit, body limit, panic guard).
+//! format, authentication extractors, the middleware every request passes
+//! (span, metrics, time limit, body limit, panic guard) and the WebSocket gateway
+//! (`ws`, `GET /v1/ws`).
 
 mod admin_routes;
 mod auth_routes;
@@ -11,6 +12,7 @@ mod middleware;
 mod ops_routes;
 mod profile_routes;
 mod route_routes;
+pub(crate) mod ws;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -52,6 +54,8 @@ pub(crate) struct AppState {
     pub(crate) clock: Clock,
     /// Region for national-format phone numbers (roster imports).
     pub(crate) phone_region: phonenumber::country::Id,
+    /// Open WebSocket tasks and their shutdown signal, so `serve()` can close them.
+    pub(crate) sockets: ws::SocketTasks,
 }
 
 /// The whole HTTP API.
@@ -70,6 +74,7 @@ pub(crate) fn router(state: AppState) -> Router {
         )
         .route("/v1/me/events", get(profile_routes::list_events))
         .route("/v1/route", get(route_routes::route))
+        .route("/v1/ws", get(ws::upgrade))
         .layer(DefaultBodyLimit::max(max_body_bytes));
     let admin = Router::new()
         .route(

@@ -9,8 +9,10 @@ use tokio::sync::{Notify, mpsc, watch};
 
 use crate::proto::{CloseCode, ServerMessage};
 
-/// Messages queued per socket before the client counts as too slow.
-pub(crate) const OUTBOUND_QUEUE_CAPACITY: usize = 64;
+/// Messages queued per socket before the client counts as too slow: room for a
+/// full minute of rate-limited control answers in one burst (slots are allocated
+/// as they fill, so an idle socket does not pay for them).
+pub(crate) const OUTBOUND_QUEUE_CAPACITY: usize = 256;
 
 /// What the writer task does next.
 #[derive(Debug, Clone, PartialEq)]

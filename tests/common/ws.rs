@@ -43,6 +43,13 @@ impl WsClient {
         format: Format,
     ) -> Result<Self, u16> {
         let mut request = ws_url.into_client_request().unwrap();
+        if format == Format::MessagePack {
+            // Pushes before the client's first frame (welcome) follow the subprotocol.
+            request.headers_mut().insert(
+                "sec-websocket-protocol",
+                "heyblue.v1.msgpack".parse().unwrap(),
+            );
+        }
         if let Some(token) = bearer {
             request
                 .headers_mut()

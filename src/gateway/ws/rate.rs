@@ -1,0 +1,110 @@
+//! Per-socket pacing on tokio time: [`WindowLimiter`] (at most N events in any
+//! sliding window, for control messages and for error answers) and
+//! [`LocationCoalescer`] (at most one `location` per interval reaches the session;
+//! a newer one replaces the pending one).
+
+use std::collections::VecDeque;
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+use crate::proto::LocationUpdate;
+
+/// At most `limit` events in any window of `window`: an exact sliding window that
+/// remembers the times of the accepted events still inside it. It allocates only
+/// once used, and holds at most `limit` instants.
+#[derive(Debug)]
+pub(crate) struct WindowLimiter {
+    /// Events allowed per window.
+    limit: usize,
+    /// Length of the sliding window.
+    window: Duration,
+    /// When the accepted events still inside the window happened, oldest first.
+    accepted_at: VecDeque<Instant>,
+}
+
+impl WindowLimiter {
+    /// A limiter allowing `limit` events per `window`.
+    pub(crate) fn new(limit: u32, window: Duration) -> Self {
+        Self {
+            limit: usize::try_from(limit).unwrap_or(usize::MAX),
+            window,
+            accepted_at: VecDeque::new(),
+        }
+    }
+
+    /// Records an event at `now` and returns true when fewer than `limit` events
+    /// happened in the window ending at `now`; otherwise returns false and records
+    /// nothing (a refused event does not use up the budget).
+    pub(crate) fn try_acquire(&mut self, now: Instant) -> bool {
+        while let Some(&oldest) = self.accepted_at.front() {
+            if now.saturating_duration_since(oldest) < self.window {
+                break;
+            }
+            self.accepted_at.pop_front();
+        }
+        if self.accepted_at.len() >= self.limit {
+            return false;
+        }
+        self.accepted_at.push_back(now);
+        debug_assert!(self.accepted_at.len() <= self.limit);
+        true
+    }
+}
+
+/// Holds back `location` updates so the session sees at most one per `interval`.
+/// An update that arrives sooner waits; a newer one replaces it (not an error).
+#[derive(Debug)]
+pub(crate) struct LocationCoalescer {
+    /// Minimum spacing of delivered updates.
+    interval: Duration,
+    /// When the last update was delivered to the session.
+    last_delivered_at: Option<Instant>,
+    /// The newest update that arrived too soon, waiting for its turn.
+    pending: Option<LocationUpdate>,
+}
+
+impl LocationCoalescer {
+    /// A coalescer delivering at most one update per `interval`.
+    pub(crate) fn new(interval: Duration) -> Self {
+        Self {
+            interval,
+            last_delivered_at: None,
+            pending: None,
+        }
+    }
+
+    /// An update arrived at `now`: returned when it may go to the session at once,
+    /// otherwise kept as the pending update (replacing an older pending one).
+    pub(crate) fn offer(&mut self, update: LocationUpdate, now: Instant) -> Option<LocationUpdate> {
+        let due = self.pending.is_none()
+            && self.last_delivered_at.is_none_or(|delivered_at| {
+                now.saturating_duration_since(delivered_at) >= self.interval
+            });
+        if due {
+            self.last_delivered_at = Some(now);
+            return Some(update);
+        }
+        self.pending = Some(update);
+        None
+    }
+
+    /// When the pending update may be delivered; `None` when nothing is pending.
+    pub(crate) fn due_at(&self) -> Option<Instant> {
+        self.pending.as_ref()?;
+        Some(
+            self.last_delivered_at
+                .map_or_else(Instant::now, |delivered_at| delivered_at + self.interval),
+        )
+    }
+
+    /// The pending update, if it is due at `now`.
+    pub(crate) fn take_due(&mut self, now: Instant) -> Option<LocationUpdate> {
+        let due_at = self.due_at()?;
+        if now < due_at {
+            return None;
+        }
+        self.last_delivered_at = Some(now);
+        self.pending.take()
+    }
+}

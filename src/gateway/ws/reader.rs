@@ -1,0 +1,257 @@
+//! The reader loop of an attached socket. It owns the socket's read half and, in
+//! one `select!`, waits for: shutdown (close 1001), the writer task ending (the
+//! session closed the socket, or a write failed), the next frame, the pending
+//! location falling due, and the idle deadline (close 4004 after
+//! `IDLE_TIMEOUT_SECONDS` without any frame, pongs included). Each frame is decoded
+//! in its own format; decode errors are answered with `error` and the session goes
+//! on. Control messages are limited to `CONTROL_MESSAGES_PER_MINUTE` (`rate_limited`
+//! beyond), error answers to `ERRORS_PER_MINUTE_BEFORE_CLOSE` (close 4008 beyond),
+//! locations are coalesced to one per `LOCATION_MIN_INTERVAL_MS`, and everything
+//! else goes to the session's inbox in arrival order.
+
+use std::time::Duration;
+
+use axum::extract::ws::Message;
+use futures::{Stream, StreamExt};
+use tokio::task::JoinHandle;
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+use super::rate::{LocationCoalescer, WindowLimiter};
+use super::writer::{SharedFormat, WriterEnd};
+use crate::presence::hub::SessionInbox;
+use crate::presence::outbound::OutboundSender;
+use crate::proto::limits::{
+    CONTROL_MESSAGES_PER_MINUTE, ERRORS_PER_MINUTE_BEFORE_CLOSE, IDLE_TIMEOUT_SECONDS,
+    LOCATION_MIN_INTERVAL_MS,
+};
+use crate::proto::{ClientMessage, CloseCode, ErrorCode, ServerMessage, WireFormat, decode_client};
+
+/// The window both per-minute limits are counted over.
+const RATE_WINDOW: Duration = Duration::from_secs(60);
+
+/// What a received frame is to the loops.
+#[derive(Debug)]
+pub(crate) enum Incoming<'frame> {
+    /// A message frame: text is JSON, binary is MessagePack.
+    Data {
+        /// The frame's format.
+        format: WireFormat,
+        /// Its bytes.
+        payload: &'frame [u8],
+    },
+    /// A WebSocket ping or pong: traffic, nothing to decode (pongs to the client's
+    /// pings are sent by the WebSocket library).
+    Heartbeat,
+    /// The client closed the socket.
+    Close,
+}
+
+/// Sorts a received frame.
+pub(crate) fn classify_frame(frame: &Message) -> Incoming<'_> {
+    match frame {
+        Message::Text(text) => Incoming::Data {
+            format: WireFormat::Json,
+            payload: text.as_str().as_bytes(),
+        },
+        Message::Binary(bytes) => Incoming::Data {
+            format: WireFormat::MessagePack,
+            payload: bytes,
+        },
+        Message::Ping(_) | Message::Pong(_) => Incoming::Heartbeat,
+        Message::Close(_) => Incoming::Close,
+    }
+}
+
+/// Whether a read error is the WebSocket library refusing a message over
+/// `TRANSPORT_MAX_MESSAGE_BYTES` (tungstenite's `Capacity(MessageTooLong)`). axum
+/// boxes the library's error and its type is not nameable from here, so the
+/// error text is matched; `tests/ws_gateway.rs` pins the behaviour end to end.
+pub(crate) fn is_message_too_big(error: &axum::Error) -> bool {
+    error.to_string().contains("Message too long")
+}
+
+/// Why the reader loop ended.
+#[derive(Debug)]
+pub(crate) enum ReaderExit {
+    /// The client sent a Close frame.
+    ClientClosed,
+    /// The read half ended or failed without a Close frame.
+    ConnectionLost,
+    /// The socket must be closed with this code.
+    Close(CloseCode),
+    /// The writer task ended first; its result.
+    WriterEnded(Result<WriterEnd, tokio::task::JoinError>),
+}
+
+/// What to do after a frame.
+#[derive(Debug)]
+enum Flow {
+    /// Read on.
+    Continue,
+    /// Stop the loop.
+    Exit(ReaderExit),
+}
+
+/// The reader's state for one socket.
+#[derive(Debug)]
+pub(crate) struct Reader<'socket> {
+    /// Where error answers go (the same link the session writes to).
+    outbound: &'socket OutboundSender,
+    /// The session's inbox.
+    inbox: &'socket dyn SessionInbox,
+    /// The format the writer encodes in, set from each received frame.
+    format: &'socket SharedFormat,
+    /// Control messages accepted in the last minute.
+    control_messages: WindowLimiter,
+    /// Error answers sent in the last minute.
+    error_answers: WindowLimiter,
+    /// Holds back locations that arrive faster than one per interval.
+    locations: LocationCoalescer,
+}
+
+impl<'socket> Reader<'socket> {
+    /// A reader for an attached socket.
+    pub(crate) fn new(
+        outbound: &'socket OutboundSender,
+        inbox: &'socket dyn SessionInbox,
+        format: &'socket SharedFormat,
+    ) -> Self {
+        Self {
+            outbound,
+            inbox,
+            format,
+            control_messages: WindowLimiter::new(CONTROL_MESSAGES_PER_MINUTE, RATE_WINDOW),
+            error_answers: WindowLimiter::new(ERRORS_PER_MINUTE_BEFORE_CLOSE, RATE_WINDOW),
+            locations: LocationCoalescer::new(Duration::from_millis(LOCATION_MIN_INTERVAL_MS)),
+        }
+    }
+
+    /// Reads until the socket must end. `writer` is polled to notice the writer
+    /// task ending; once this returns `WriterEnded` it must not be polled again.
+    pub(crate) async fn run<R>(
+        mut self,
+        stream: &mut R,
+        writer: &mut JoinHandle<WriterEnd>,
+        shutdown: &CancellationToken,
+    ) -> ReaderExit
+    where
+        R: Stream<Item = Result<Message, axum::Error>> + Unpin,
+    {
+        let idle_timeout = Duration::from_secs(IDLE_TIMEOUT_SECONDS);
+        let idle = tokio::time::sleep(idle_timeout);
+        tokio::pin!(idle);
+        loop {
+            let location_due_at = self.locations.due_at();
+            let flow = tokio::select! {
+                biased;
+                () = shutdown.cancelled() => Flow::Exit(ReaderExit::Close(CloseCode::GoingAway)),
+                ended = &mut *writer => Flow::Exit(ReaderExit::WriterEnded(ended)),
+                received = stream.next() => {
+                    idle.as_mut().reset(Instant::now() + idle_timeout);
+                    self.on_received(received)
+                }
+                () = tokio::time::sleep_until(location_due_at.unwrap_or_else(Instant::now)),
+                    if location_due_at.is_some() => self.release_location(),
+                () = &mut idle => {
+                    tracing::debug!(idle_seconds = IDLE_TIMEOUT_SECONDS, "client silent");
+                    Flow::Exit(ReaderExit::Close(CloseCode::HeartbeatTimeout))
+                }
+            };
+            if let Flow::Exit(exit) = flow {
+                return exit;
+            }
+        }
+    }
+
+    fn on_received(&mut self, received: Option<Result<Message, axum::Error>>) -> Flow {
+        let frame = match received {
+            Some(Ok(frame)) => frame,
+            Some(Err(error)) if is_message_too_big(&error) => {
+                return Flow::Exit(ReaderExit::Close(CloseCode::MessageTooBig));
+            }
+            Some(Err(error)) => {
+                tracing::debug!(%error, "socket read failed");
+                return Flow::Exit(ReaderExit::ConnectionLost);
+            }
+            None => return Flow::Exit(ReaderExit::ConnectionLost),
+        };
+        match classify_frame(&frame) {
+            Incoming::Data { format, payload } => {
+                self.format.set(format);
+                match decode_client(format, payload) {
+                    Ok(message) => self.on_message(message),
+                    Err(error) => self.refuse(error.error_code(), error.message()),
+                }
+            }
+            Incoming::Heartbeat => Flow::Continue,
+            Incoming::Close => Flow::Exit(ReaderExit::ClientClosed),
+        }
+    }
+
+    fn on_message(&mut self, message: ClientMessage) -> Flow {
+        let message_type = message.message_type();
+        crate::metrics::ws_message_received(message_type);
+        if message_type.is_control() && !self.control_messages.try_acquire(Instant::now()) {
+            return self.refuse(
+                ErrorCode::RateLimited,
+                format!(
+                    "more than {CONTROL_MESSAGES_PER_MINUTE} control messages in a minute; this one was dropped"
+                ),
+            );
+        }
+        match message {
+            ClientMessage::Hello(_) => self.refuse(
+                ErrorCode::AlreadyAuthenticated,
+                "this socket is already authenticated".to_owned(),
+            ),
+            ClientMessage::Location(update) => match self.locations.offer(update, Instant::now()) {
+                Some(due) => self.deliver(ClientMessage::Location(due)),
+                None => Flow::Continue,
+            },
+            message @ (ClientMessage::GoAvailable(_)
+            | ClientMessage::GoUnavailable
+            | ClientMessage::RequestConnection(_)
+            | ClientMessage::Respond(_)
+            | ClientMessage::CancelRequest(_)
+            | ClientMessage::Ping) => self.deliver(message),
+        }
+    }
+
+    fn release_location(&mut self) -> Flow {
+        match self.locations.take_due(Instant::now()) {
+            Some(update) => self.deliver(ClientMessage::Location(update)),
+            None => Flow::Continue,
+        }
+    }
+
+    /// Hands a message to the session; a gone session closes the socket so the
+    /// client reconnects.
+    fn deliver(&mut self, message: ClientMessage) -> Flow {
+        if self.inbox.deliver(message) {
+            Flow::Continue
+        } else {
+            tracing::debug!("session gone");
+            Flow::Exit(ReaderExit::Close(CloseCode::GoingAway))
+        }
+    }
+
+    /// Answers the frame just read with an `error`, unless this error is one too
+    /// many in the last minute: then the socket closes with 4008.
+    fn refuse(&mut self, code: ErrorCode, message: String) -> Flow {
+        crate::metrics::ws_frame_rejected(code);
+        if !self.error_answers.try_acquire(Instant::now()) {
+            tracing::debug!(
+                errors_per_minute = ERRORS_PER_MINUTE_BEFORE_CLOSE,
+                "too many refused frames"
+            );
+            return Flow::Exit(ReaderExit::Close(CloseCode::PolicyViolation));
+        }
+        // Full: the link has already asked the writer to close with 4009. Closed:
+        // the writer is gone. Either way the writer ending ends this loop.
+        if let Err(error) = self.outbound.send(ServerMessage::Error { code, message }) {
+            tracing::debug!(%error, "error answer not queued");
+        }
+        Flow::Continue
+    }
+}

@@ -1,0 +1,130 @@
+//! The `GET /v1/ws` handler. It authenticates from `Authorization: Bearer` when
+//! the header is present (refusing with a JSON 401/503 before upgrading), picks
+//! the starting format from the subprotocol (`heyblue.v1.msgpack` preferred over
+//! `heyblue.v1.json` when both are offered), sizes the WebSocket buffers for many
+//! idle sockets, and runs the socket in a tracked task with its own span. Query
+//! strings are never read: tokens do not go in URLs.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use axum::extract::State;
+use axum::extract::ws::rejection::WebSocketUpgradeRejection;
+use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::http::{HeaderMap, header};
+use axum::response::Response;
+use futures::StreamExt;
+use futures::stream::{SplitSink, SplitStream};
+use tracing::Instrument;
+
+use super::auth::{AuthFailure, classify};
+use super::outcome::ConnectionOutcome;
+use super::socket::{Admission, SocketServices, SocketSetup, run_socket};
+use crate::gateway::AppState;
+use crate::gateway::bearer::bearer_token;
+use crate::gateway::error::ApiError;
+use crate::identity::Authenticated;
+use crate::proto::limits::TRANSPORT_MAX_MESSAGE_BYTES;
+use crate::proto::{SUBPROTOCOL_JSON, SUBPROTOCOL_MESSAGE_PACK, WireFormat};
+
+/// Read buffer per socket, in bytes. The library's default (128 KiB) would cost
+/// 100+ KB per idle socket; 4 KiB holds any real message in one read and measured
+/// ~6.7 KB per idle socket (`shared/notes/machine-limits.md`). Larger messages
+/// still arrive, in several reads.
+const READ_BUFFER_BYTES: usize = 4096;
+
+/// Write buffer target: 0 writes each frame through at once instead of batching,
+/// so no buffer lingers on idle sockets (our frames are small and few).
+const WRITE_BUFFER_BYTES: usize = 0;
+
+/// Source of connection ids: unique within the process, never reused.
+static NEXT_CONNECTION_ID: AtomicU64 = AtomicU64::new(1);
+
+/// `GET /v1/ws`.
+pub(crate) async fn upgrade(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+) -> Result<Response, ApiError> {
+    let upgrade = upgrade.map_err(|rejection| {
+        ApiError::new(
+            rejection.status(),
+            "websocket_upgrade_required",
+            "this endpoint only accepts WebSocket upgrades",
+        )
+    })?;
+    let admission = if headers.contains_key(header::AUTHORIZATION) {
+        Admission::Authenticated(authenticate_header(&state, &headers).await?)
+    } else {
+        Admission::AwaitHello
+    };
+    let upgrade = upgrade
+        .read_buffer_size(READ_BUFFER_BYTES)
+        .write_buffer_size(WRITE_BUFFER_BYTES)
+        // Frames and messages up to the transport cap reach the codec, which
+        // answers anything over MAX_FRAME_BYTES with `frame_too_large`; beyond the
+        // cap the library refuses to buffer and the socket closes with 1009.
+        .max_message_size(TRANSPORT_MAX_MESSAGE_BYTES)
+        .max_frame_size(TRANSPORT_MAX_MESSAGE_BYTES)
+        .protocols([SUBPROTOCOL_MESSAGE_PACK, SUBPROTOCOL_JSON]);
+    let initial_format = upgrade
+        .selected_protocol()
+        .and_then(|protocol| protocol.to_str().ok())
+        .and_then(WireFormat::from_subprotocol)
+        .unwrap_or(WireFormat::Json);
+    let setup = SocketSetup {
+        connection_id: NEXT_CONNECTION_ID.fetch_add(1, Ordering::Relaxed),
+        admission,
+        initial_format,
+    };
+    let services = SocketServices {
+        hub: state.hub.clone(),
+        authenticator: state.identity.clone(),
+        clock: state.clock,
+        shutdown: state.sockets.shutdown_token(),
+    };
+    // A root span: the socket outlives the upgrade request. `role` is recorded once
+    // the socket is authenticated; no token and no account-identifying field.
+    let span = tracing::info_span!(
+        parent: None,
+        "ws",
+        connection_id = setup.connection_id,
+        role = tracing::field::Empty
+    );
+    let sockets = state.sockets.clone();
+    let upgrade = upgrade.on_failed_upgrade(|error| {
+        tracing::debug!(%error, "websocket upgrade failed");
+    });
+    Ok(upgrade.on_upgrade(move |socket| {
+        let (sink, stream) = socket.split();
+        sockets.track(run_socket_quietly(sink, stream, setup, services).instrument(span))
+    }))
+}
+
+/// `run_socket` without its result (the upgrade callback returns `()`).
+async fn run_socket_quietly(
+    sink: SplitSink<WebSocket, Message>,
+    stream: SplitStream<WebSocket>,
+    setup: SocketSetup,
+    services: SocketServices,
+) {
+    run_socket(sink, stream, setup, services).await;
+}
+
+/// The caller of an upgrade that carries `Authorization`; a bad header or token
+/// is refused before upgrading.
+async fn authenticate_header(
+    state: &AppState,
+    headers: &HeaderMap,
+) -> Result<Authenticated, ApiError> {
+    let token = bearer_token(headers).inspect_err(|_| {
+        crate::metrics::ws_connection(ConnectionOutcome::Unauthorized);
+    })?;
+    state.identity.authenticate(token).await.map_err(|error| {
+        let outcome = match classify(&error) {
+            AuthFailure::Rejected => ConnectionOutcome::Unauthorized,
+            AuthFailure::Unavailable => ConnectionOutcome::AuthUnavailable,
+        };
+        crate::metrics::ws_connection(outcome);
+        ApiError::from(error)
+    })
+}

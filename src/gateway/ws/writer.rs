@@ -1,0 +1,195 @@
+//! The socket's writer task: the only code that writes to the socket once it is
+//! attached. It drains the socket's [`OutboundReceiver`] (a requested close first,
+//! then the latest `nearest`, then queued messages in order), encodes each message
+//! in the socket's current [`SharedFormat`], sends a WebSocket ping every
+//! `PING_INTERVAL_SECONDS`, and on `Outbound::Close(code)` sends the Close frame and
+//! ends. It also ends when told to stop (the client closed), when a write fails or
+//! times out, or when every sender is gone.
+
+use std::fmt::Display;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use axum::body::Bytes;
+use axum::extract::ws::{CloseFrame, Message};
+use futures::{Sink, SinkExt};
+use tokio::time::{Instant, MissedTickBehavior};
+use tokio_util::sync::CancellationToken;
+
+use crate::presence::outbound::{Outbound, OutboundReceiver};
+use crate::proto::limits::PING_INTERVAL_SECONDS;
+use crate::proto::{CloseCode, ServerMessage, WireFormat, encode_server};
+
+/// Longest one frame may take to reach the socket. A client whose connection
+/// accepts nothing for this long (its TCP window stays shut) is treated as gone:
+/// waiting longer would pin the socket's memory for a reader that no longer reads.
+pub(crate) const SEND_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The format the server writes in: the subprotocol's until the client's first
+/// frame, then the format of the client's most recent frame. Set by the reader,
+/// read by the writer at encoding time.
+#[derive(Debug, Clone)]
+pub(crate) struct SharedFormat {
+    /// True for MessagePack (binary frames), false for JSON (text frames).
+    message_pack: Arc<AtomicBool>,
+}
+
+impl SharedFormat {
+    /// Starts in `format`.
+    pub(crate) fn new(format: WireFormat) -> Self {
+        Self {
+            message_pack: Arc::new(AtomicBool::new(format == WireFormat::MessagePack)),
+        }
+    }
+
+    /// The current format.
+    pub(crate) fn get(&self) -> WireFormat {
+        if self.message_pack.load(Ordering::Relaxed) {
+            WireFormat::MessagePack
+        } else {
+            WireFormat::Json
+        }
+    }
+
+    /// The client's latest frame was in `format`.
+    pub(crate) fn set(&self, format: WireFormat) {
+        self.message_pack
+            .store(format == WireFormat::MessagePack, Ordering::Relaxed);
+    }
+}
+
+/// Why the writer task ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum WriterEnd {
+    /// It sent (or tried to send) a Close frame with this code.
+    Closed(CloseCode),
+    /// It was told to stop, or every sender is gone.
+    Stopped,
+    /// A write failed or timed out: the connection is gone.
+    Failed,
+}
+
+/// A write that did not complete.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct WriteFailed;
+
+/// Runs the writer until a close, a stop, a failed write or the end of the link.
+pub(crate) async fn run_writer<W>(
+    mut sink: W,
+    mut outbound: OutboundReceiver,
+    format: SharedFormat,
+    stop: CancellationToken,
+) -> WriterEnd
+where
+    W: Sink<Message> + Unpin,
+    W::Error: Display,
+{
+    let ping_period = Duration::from_secs(PING_INTERVAL_SECONDS);
+    let mut ping = tokio::time::interval_at(Instant::now() + ping_period, ping_period);
+    ping.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    loop {
+        let next = tokio::select! {
+            biased;
+            () = stop.cancelled() => return WriterEnd::Stopped,
+            next = outbound.next() => next,
+            _ = ping.tick() => {
+                if write(&mut sink, Message::Ping(Bytes::new())).await.is_err() {
+                    return WriterEnd::Failed;
+                }
+                continue;
+            }
+        };
+        match next {
+            None => return WriterEnd::Stopped,
+            Some(Outbound::Close(code)) => {
+                // Best effort: the close is the end either way.
+                if send_close(&mut sink, code).await.is_err() {
+                    tracing::debug!(code = code.code(), "close frame not delivered");
+                }
+                return WriterEnd::Closed(code);
+            }
+            Some(Outbound::Message(message)) => {
+                if write_message(&mut sink, &message, format.get())
+                    .await
+                    .is_err()
+                {
+                    return WriterEnd::Failed;
+                }
+            }
+        }
+    }
+}
+
+/// Encodes `message` in `format` and writes it. A message that cannot be encoded
+/// (a bug, see `EncodeError`) is logged and skipped.
+pub(crate) async fn write_message<W>(
+    sink: &mut W,
+    message: &ServerMessage,
+    format: WireFormat,
+) -> Result<(), WriteFailed>
+where
+    W: Sink<Message> + Unpin,
+    W::Error: Display,
+{
+    match encode_frame(message, format) {
+        Some(frame) => write(sink, frame).await,
+        None => Ok(()),
+    }
+}
+
+/// Sends a Close frame with `code` and its reason name.
+pub(crate) async fn send_close<W>(sink: &mut W, code: CloseCode) -> Result<(), WriteFailed>
+where
+    W: Sink<Message> + Unpin,
+    W::Error: Display,
+{
+    let frame = CloseFrame {
+        code: code.code(),
+        reason: code.reason().into(),
+    };
+    write(sink, Message::Close(Some(frame))).await
+}
+
+/// The frame for `message`: text for JSON, binary for MessagePack.
+pub(crate) fn encode_frame(message: &ServerMessage, format: WireFormat) -> Option<Message> {
+    let bytes = match encode_server(message, format) {
+        Ok(bytes) => bytes,
+        Err(error) => {
+            tracing::error!(%error, kind = message.type_name(), "server message not encodable");
+            return None;
+        }
+    };
+    match format {
+        WireFormat::MessagePack => Some(Message::Binary(Bytes::from(bytes))),
+        WireFormat::Json => match String::from_utf8(bytes) {
+            Ok(text) => Some(Message::Text(text.into())),
+            Err(error) => {
+                tracing::error!(%error, kind = message.type_name(), "json encoding is not utf-8");
+                None
+            }
+        },
+    }
+}
+
+/// Writes and flushes one frame within [`SEND_TIMEOUT`].
+async fn write<W>(sink: &mut W, frame: Message) -> Result<(), WriteFailed>
+where
+    W: Sink<Message> + Unpin,
+    W::Error: Display,
+{
+    match tokio::time::timeout(SEND_TIMEOUT, sink.send(frame)).await {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(error)) => {
+            tracing::debug!(%error, "socket write failed");
+            Err(WriteFailed)
+        }
+        Err(_) => {
+            tracing::debug!(
+                timeout_seconds = SEND_TIMEOUT.as_secs(),
+                "socket write timed out"
+            );
+            Err(WriteFailed)
+        }
+    }
+}
