@@ -192,9 +192,6 @@ pub struct PresenceConfig {
     pub nearby_threshold_meters: f64,
     /// The alert re-arms once the nearest is beyond threshold plus this.
     pub nearby_hysteresis_meters: f64,
-    /// Minimum spacing of location updates handled per session; newer ones replace
-    /// the pending one.
-    pub location_interval_ms: u64,
     /// A cell with nobody in it stops after this long.
     pub cell_idle_seconds: u64,
     /// How often stale presence (sessions that died without cleaning up) is swept.
@@ -211,7 +208,6 @@ impl Default for PresenceConfig {
             nearest_hysteresis_meters: 25.0,
             nearby_threshold_meters: 250.0,
             nearby_hysteresis_meters: 50.0,
-            location_interval_ms: 1_000,
             cell_idle_seconds: 60,
             sweep_interval_seconds: 30,
         }
@@ -418,7 +414,6 @@ impl PresenceConfig {
             }
         }
         let positive = [
-            ("presence.location_interval_ms", self.location_interval_ms),
             ("presence.cell_idle_seconds", self.cell_idle_seconds),
             (
                 "presence.sweep_interval_seconds",

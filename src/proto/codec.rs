@@ -40,14 +40,6 @@ impl WireFormat {
             _ => None,
         }
     }
-
-    /// Metrics label.
-    pub(crate) fn as_str(self) -> &'static str {
-        match self {
-            WireFormat::Json => "json",
-            WireFormat::MessagePack => "msgpack",
-        }
-    }
 }
 
 impl fmt::Display for WireFormat {
@@ -73,8 +65,9 @@ pub(crate) fn decode_client(
     ClientMessage::from_wire_value(value)
 }
 
-/// Decodes one server frame, as the bench client and tests read pushes. Unknown
-/// extra fields are ignored here too.
+/// Decodes one server frame, as tests read pushes. Unknown extra fields are
+/// ignored here too.
+#[cfg(test)]
 pub(crate) fn decode_server(
     format: WireFormat,
     frame: &[u8],

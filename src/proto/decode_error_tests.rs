@@ -6,7 +6,7 @@ use serde_json::json;
 
 use super::limits::{ERROR_MESSAGE_MAX_CHARS, MAX_FRAME_BYTES};
 use super::tests::{
-    FORMATS, RawLocation, assert_code_in_both, assert_invalid_field, msgpack_frame, request_id,
+    RawLocation, assert_code_in_both, assert_invalid_field, msgpack_frame, request_id,
 };
 use super::*;
 

@@ -29,19 +29,22 @@ mod fuzz_tests;
 #[cfg(test)]
 mod tests;
 
-pub(crate) use client::{
-    CancelRequest, ClientMessage, ClientMessageType, GoAvailable, Hello, LocationUpdate,
-    RequestConnection, Respond,
-};
+pub(crate) use client::{ClientMessage, ClientMessageType, LocationUpdate};
+// Names only tests need until connection requests and the bench client use them.
+#[cfg(test)]
+pub(crate) use client::{CancelRequest, GoAvailable, Hello, RequestConnection, Respond};
+#[cfg(test)]
+pub(crate) use codec::decode_server;
 pub(crate) use codec::{
-    SUBPROTOCOL_JSON, SUBPROTOCOL_MESSAGE_PACK, WireFormat, decode_client, decode_server,
-    encode_client, encode_server,
+    SUBPROTOCOL_JSON, SUBPROTOCOL_MESSAGE_PACK, WireFormat, decode_client, encode_client,
+    encode_server,
 };
-pub(crate) use errors::{CloseCode, EncodeError, ErrorCode, ProtocolError};
-pub(crate) use server::{
-    AvailabilityEndReason, CitizenView, OfficerView, PeerView, PointsReason, RequestState,
-    ServerMessage,
-};
+#[cfg(test)]
+pub(crate) use errors::ProtocolError;
+pub(crate) use errors::{CloseCode, ErrorCode};
+pub(crate) use server::{AvailabilityEndReason, OfficerView, ServerMessage};
+#[cfg(test)]
+pub(crate) use server::{CitizenView, PeerView, PointsReason, RequestState};
 
 /// The key of the type tag in every message map.
 pub(crate) const TYPE_TAG: &str = "t";
