@@ -1,0 +1,26 @@
+//! Geography as pure functions: validated coordinates and haversine distances, the
+//! ZIP of a point (nearest census centroid, data embedded in the binary), shard
+//! assignment, H3 helpers and the distance bands people are shown. No actors, and no
+//! I/O at run time.
+
+mod bands;
+mod cells;
+mod latlng;
+mod shard;
+#[cfg(test)]
+mod test_support;
+mod zip;
+
+pub(crate) use bands::{DISTANCE_BANDS_M, distance_band_m};
+pub(crate) use cells::{
+    COARSE_POSITION_RESOLUTION, RECORD_RESOLUTION, cell_at, cell_center, coarse_position,
+    record_cell, search_cells, search_disk_k,
+};
+pub(crate) use latlng::{CoordinateError, EARTH_MEAN_RADIUS_M, LatLng, distance_m};
+pub(crate) use shard::{
+    H3_SHARD_RESOLUTION, ShardId, ShardParseError, ZIP_SHARD_MAX_DISTANCE_M, shard_for_cell,
+};
+pub(crate) use zip::{
+    Zip, ZipDataError, ZipMatch, ZipParseError, nearest_zip, nearest_zip_within, preload_zip_index,
+    zip_centroid,
+};
