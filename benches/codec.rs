@@ -6,7 +6,7 @@
 use std::hint::black_box;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use heyblue::proto_bench_api::{self, Format};
+use heyblue::bench_api::proto::{self as proto_bench_api, Format};
 
 const FORMATS: [(Format, &str); 2] = [(Format::Json, "json"), (Format::MessagePack, "msgpack")];
 

@@ -5,7 +5,7 @@
 use std::hint::black_box;
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
-use heyblue::presence_bench_api::BenchIndex;
+use heyblue::bench_api::presence::BenchIndex;
 use rand::{Rng, SeedableRng};
 
 /// Manhattan plus Hoboken.

@@ -16,8 +16,12 @@
 //! - `gateway`    the axum router: REST handlers, errors, auth, ops endpoints
 //! - `metrics`    every metric the server exports, described in one place
 //! - `server`     `serve()`: wires the pieces together and runs until shutdown
+//! - `bench_api`  hidden public wrappers so `benches/` can reach crate-private hot paths
 
 pub mod config;
+
+#[doc(hidden)]
+pub mod bench_api;
 
 mod actors;
 mod clock;
@@ -37,9 +41,5 @@ pub use clock::Clock;
 pub use config::{Config, ConfigError, EnvironmentVariables};
 pub use import::{ImportReport, RowProblem};
 pub use metrics::install_recorder;
-#[doc(hidden)]
-pub use presence::presence_bench_api;
-#[doc(hidden)]
-pub use proto::proto_bench_api;
 pub use server::{ImportFileError, ServeError, import_officers_file, serve};
 pub use store::StoreError;

@@ -87,6 +87,9 @@ pub async fn serve(
         config.identity.clone(),
     ));
     let local_address = listener.local_addr()?;
+    // Parse the embedded ZIP centroids now, not on the first location.
+    let zips = crate::geo::preload_zip_index();
+    tracing::debug!(zips, "zip index loaded");
     let root = CancellationToken::new();
     // Sockets close (1001) as soon as shutdown starts, while accepting stops.
     let sockets = SocketTasks::new(root.child_token());

@@ -28,20 +28,6 @@ pub(crate) enum CoordinateError {
     LongitudeOutOfRange,
 }
 
-impl CoordinateError {
-    /// The stable error code sent to clients.
-    pub(crate) fn code(self) -> &'static str {
-        match self {
-            CoordinateError::LatitudeNotFinite | CoordinateError::LatitudeOutOfRange => {
-                "invalid_latitude"
-            }
-            CoordinateError::LongitudeNotFinite | CoordinateError::LongitudeOutOfRange => {
-                "invalid_longitude"
-            }
-        }
-    }
-}
-
 /// A point on the Earth, in degrees, known to be finite and in range.
 #[derive(Clone, Copy)]
 pub(crate) struct LatLng {

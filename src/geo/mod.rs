@@ -11,15 +11,8 @@ mod shard;
 mod test_support;
 mod zip;
 
-pub(crate) use bands::{DISTANCE_BANDS_M, distance_band_m};
-pub(crate) use cells::{
-    COARSE_POSITION_RESOLUTION, RECORD_RESOLUTION, cell_at, cell_center, coarse_position,
-    record_cell, search_cells, search_disk_k,
-};
-pub(crate) use latlng::{CoordinateError, EARTH_MEAN_RADIUS_M, LatLng, distance_m};
-pub(crate) use shard::{
-    H3_SHARD_RESOLUTION, ShardId, ShardParseError, ZIP_SHARD_MAX_DISTANCE_M, shard_for_cell,
-};
-pub(crate) use zip::{
-    Zip, ZipDataError, ZipMatch, ZipParseError, nearest_zip, preload_zip_index, zip_centroid,
-};
+pub(crate) use bands::distance_band_m;
+pub(crate) use cells::{cell_at, cell_center, coarse_position, search_cells};
+pub(crate) use latlng::{LatLng, distance_m};
+pub(crate) use shard::{ShardId, shard_for_cell};
+pub(crate) use zip::{Zip, nearest_zip, preload_zip_index, zip_centroid};

@@ -13,7 +13,7 @@ use h3o::{CellIndex, Resolution};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use super::cells::{cell_at, cell_center};
-use super::zip::{Zip, nearest_zip};
+use super::zip::{Zip, nearest_zip_within};
 
 /// Beyond this distance from every ZIP centroid, a cell gets an `h3:` shard.
 pub(crate) const ZIP_SHARD_MAX_DISTANCE_M: f64 = 50_000.0;
@@ -63,8 +63,7 @@ impl ShardId {
 /// centre if that ZIP's centroid is within 50 km, otherwise the resolution-3 parent.
 pub(crate) fn shard_for_cell(cell: CellIndex) -> ShardId {
     let centre = cell_center(cell);
-    let nearest = nearest_zip(centre);
-    if nearest.distance_m <= ZIP_SHARD_MAX_DISTANCE_M {
+    if let Some(nearest) = nearest_zip_within(centre, ZIP_SHARD_MAX_DISTANCE_M) {
         return ShardId::for_zip(nearest.zip);
     }
     // Cells coarser than resolution 3 have no such parent; they take the

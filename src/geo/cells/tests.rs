@@ -24,9 +24,13 @@ fn check_covered(
     let target_cell = cell_at(target, resolution);
     prop_assert!(
         cells.contains(&target_cell),
-        "{target_cell} not among {} cells (k = {}) around {}",
+        "({}, {}) in {target_cell} not among {} cells (k = {}) around ({}, {}) in {}",
+        target.lat(),
+        target.lng(),
         cells.len(),
         search_disk_k(resolution, radius_m),
+        origin.lat(),
+        origin.lng(),
         cell_at(origin, resolution),
     );
     Ok(())

@@ -30,26 +30,6 @@ fn rejects_non_finite_and_out_of_range_values() {
 }
 
 #[test]
-fn error_codes_are_stable() {
-    assert_eq!(
-        CoordinateError::LatitudeNotFinite.code(),
-        "invalid_latitude"
-    );
-    assert_eq!(
-        CoordinateError::LatitudeOutOfRange.code(),
-        "invalid_latitude"
-    );
-    assert_eq!(
-        CoordinateError::LongitudeNotFinite.code(),
-        "invalid_longitude"
-    );
-    assert_eq!(
-        CoordinateError::LongitudeOutOfRange.code(),
-        "invalid_longitude"
-    );
-}
-
-#[test]
 fn debug_output_never_shows_the_position() {
     let point = LatLng::new(40.758_012_3, -73.985_567_8).expect("valid");
     let debug = format!("{point:?}");

@@ -4,7 +4,7 @@ use proptest::prelude::*;
 use super::*;
 use crate::geo::latlng::distance_m;
 use crate::geo::test_support::{any_point, destination, point};
-use crate::geo::zip::zip_centroid;
+use crate::geo::zip::{nearest_zip, zip_centroid};
 
 fn shard_at(lat: f64, lng: f64) -> ShardId {
     shard_for_cell(cell_at(point(lat, lng), Resolution::Eight))
