@@ -360,3 +360,58 @@ async fn route_names_the_node_zip_and_shard() {
         (401, "missing_token".into())
     );
 }
+
+/// Pauses the clock and lets `seconds` pass while the clients stay alive. Setup
+/// runs on the real clock: the store's blocking work does not hold a paused clock
+/// back, so timeouts would fire early during it.
+async fn idle(clients: &mut [&mut WsClient], seconds: u64) {
+    tokio::time::pause();
+    for elapsed in 1..=seconds {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        // An app pings well inside the server's 60 s idle limit.
+        if elapsed % 15 == 0 || elapsed == seconds {
+            for client in clients.iter_mut() {
+                client.keep_alive().await;
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn an_availability_window_expires_with_the_clock() {
+    let scene = scene().await;
+    let mut officer = scene.connect(&scene.officer_token, Format::Json).await;
+    officer.send(location(OFFICER_AT)).await;
+    officer
+        .send(json!({ "t": "go_available", "minutes": 1 }))
+        .await;
+    officer.next_of("availability").await;
+    let mut citizen = scene.connect(&scene.citizen_token, Format::Json).await;
+    citizen.send(location(CITIZEN_AT)).await;
+    nearest_until(&mut citizen, |officer| !officer.is_null()).await;
+    citizen.next_of("nearby").await;
+    idle(&mut [&mut officer, &mut citizen], 61).await;
+    let ended = officer.next_of("availability_ended").await;
+    assert_eq!(ended["reason"], "expired");
+    nearest_until(&mut citizen, Value::is_null).await;
+}
+
+#[tokio::test]
+async fn an_officer_gone_longer_than_the_grace_leaves_the_map() {
+    let scene = scene().await;
+    let officer = scene.available_officer(OFFICER_AT).await;
+    let mut citizen = scene.connect(&scene.citizen_token, Format::Json).await;
+    citizen.send(location(CITIZEN_AT)).await;
+    nearest_until(&mut citizen, |officer| !officer.is_null()).await;
+    citizen.next_of("nearby").await;
+    officer.close().await;
+    idle(&mut [&mut citizen], 31).await;
+    nearest_until(&mut citizen, Value::is_null).await;
+    let mut back = scene.connect(&scene.officer_token, Format::Json).await;
+    back.send(json!({ "t": "ping" })).await;
+    assert_eq!(
+        back.next_message().await["t"],
+        "pong",
+        "no availability to restore"
+    );
+}

@@ -25,6 +25,8 @@ pub(crate) struct WsClient {
     format: Format,
     /// Every server message received, in order (for privacy checks).
     pub(crate) received: Vec<Value>,
+    /// Messages read while waiting for a `pong`, not yet handed out.
+    pending: std::collections::VecDeque<Value>,
 }
 
 /// What reading a frame found.
@@ -60,6 +62,7 @@ impl WsClient {
                 socket,
                 format,
                 received: Vec::new(),
+                pending: std::collections::VecDeque::new(),
             }),
             Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
                 Err(response.status().as_u16())
@@ -84,8 +87,28 @@ impl WsClient {
         self.socket.send(frame).await.unwrap();
     }
 
+    /// Shows the server the client is alive (as an app does while idle): sends
+    /// `ping` and reads up to its `pong`, keeping other messages for later.
+    pub(crate) async fn keep_alive(&mut self) {
+        self.send(serde_json::json!({ "t": "ping" })).await;
+        loop {
+            match self.read_frame(Duration::from_secs(5)).await {
+                Frame::Message(message) if message["t"] == "pong" => return,
+                Frame::Message(message) => self.pending.push_back(message),
+                other => panic!("socket ended while idle: {other:?}"),
+            }
+        }
+    }
+
     /// The next server message, close, or nothing within `wait`.
     pub(crate) async fn next_within(&mut self, wait: Duration) -> Frame {
+        if let Some(message) = self.pending.pop_front() {
+            return Frame::Message(message);
+        }
+        self.read_frame(wait).await
+    }
+
+    async fn read_frame(&mut self, wait: Duration) -> Frame {
         loop {
             let next = match tokio::time::timeout(wait, self.socket.next()).await {
                 Err(_) => return Frame::Nothing,
