@@ -5,7 +5,10 @@ use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
+use futures::{SinkExt, StreamExt};
 use serde_json::{Value, json};
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
 const BINARY: &str = env!("CARGO_BIN_EXE_heyblue");
 
@@ -72,7 +75,8 @@ fn import_command_reports_bad_rows_and_imports_nothing() {
     assert!(stdout.contains("imported: 1"), "{stdout}");
 }
 
-/// Serves, signs in, stops with SIGTERM, and checks every log line.
+/// Serves, signs in, asks for a route, sends a location over a socket, stops with
+/// SIGTERM, and checks every log line.
 #[tokio::test]
 async fn logs_never_hold_codes_or_tokens_and_sigterm_stops_cleanly() {
     let dir = tempfile::tempdir().unwrap();
@@ -145,6 +149,33 @@ async fn logs_never_hold_codes_or_tokens_and_sigterm_stops_cleanly() {
         .await
         .unwrap();
     assert_eq!(response.status(), 200);
+    let response = http
+        .get(format!("{base}/v1/route?lat=40.7589123&lng=-73.9851234"))
+        .bearer_auth(&access)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let mut request = format!("ws://{address}/v1/ws")
+        .into_client_request()
+        .unwrap();
+    request
+        .headers_mut()
+        .insert("authorization", format!("Bearer {access}").parse().unwrap());
+    let (mut socket, _) = tokio_tungstenite::connect_async(request).await.unwrap();
+    let location = json!({ "t": "location", "lat": 40.7589123, "lng": -73.9851234 });
+    socket
+        .send(Message::Text(location.to_string().into()))
+        .await
+        .unwrap();
+    let mut seen = Vec::new();
+    while seen.len() < 2 {
+        if let Some(Ok(Message::Text(text))) = socket.next().await {
+            seen.push(text.to_string());
+        }
+    }
+    assert!(seen[1].contains("nearest"), "{seen:?}");
+    drop(socket);
 
     let terminated = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
@@ -160,4 +191,6 @@ async fn logs_never_hold_codes_or_tokens_and_sigterm_stops_cleanly() {
         assert!(!text.contains(secret.as_str()), "secret in logs: {text}");
     }
     assert!(!text.contains("2125550123"), "phone in logs: {text}");
+    assert!(!text.contains("40.7589123"), "location in logs: {text}");
+    assert!(!text.contains("73.9851234"), "location in logs: {text}");
 }
