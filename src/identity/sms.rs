@@ -200,3 +200,119 @@ impl SmsSender for WebhookSms {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use axum::body::Bytes;
+    use axum::extract::State;
+    use axum::http::{HeaderMap, StatusCode};
+
+    use super::*;
+
+    type Received = Arc<Mutex<Vec<(HeaderMap, Bytes)>>>;
+
+    /// A provider on 127.0.0.1 that records what it receives and answers `status`.
+    async fn provider(status: StatusCode) -> (String, Received) {
+        let received: Received = Arc::default();
+        let app = axum::Router::new()
+            .route(
+                "/sms",
+                axum::routing::post(
+                    move |State(received): State<Received>, headers: HeaderMap, body: Bytes| async move {
+                        received.lock().unwrap().push((headers, body));
+                        status
+                    },
+                ),
+            )
+            .with_state(received.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        (format!("http://{address}/sms"), received)
+    }
+
+    fn webhook(url: String) -> Box<dyn SmsSender> {
+        let config = SmsConfig::Webhook {
+            url,
+            secret_env: "SMS_SECRET".into(),
+            timeout_seconds: 5,
+        };
+        let environment = EnvironmentVariables::from_pairs([("SMS_SECRET", "s3cret")]);
+        from_config(&config, &environment).unwrap()
+    }
+
+    fn phone() -> PhoneNumber {
+        PhoneNumber::parse("+12125550123", phonenumber::country::Id::US).unwrap()
+    }
+
+    #[tokio::test]
+    async fn webhook_posts_a_signed_message() {
+        let (url, received) = provider(StatusCode::OK).await;
+        webhook(url)
+            .send_code(&phone(), "123456", 42)
+            .await
+            .unwrap();
+        let received = received.lock().unwrap();
+        let (headers, body) = &received[0];
+        let message: serde_json::Value = serde_json::from_slice(body).unwrap();
+        assert_eq!(
+            message,
+            serde_json::json!({ "phone": "+12125550123", "code": "123456", "sent_at": 42 })
+        );
+        let expected = format!(
+            "sha256={}",
+            hex::encode(crate::identity::keys::keyed_hash(b"s3cret", &[body]))
+        );
+        assert_eq!(headers[SIGNATURE_HEADER], expected.as_str());
+    }
+
+    #[tokio::test]
+    async fn a_refusing_provider_is_an_error() {
+        let (url, _received) = provider(StatusCode::BAD_GATEWAY).await;
+        let error = webhook(url)
+            .send_code(&phone(), "123456", 42)
+            .await
+            .unwrap_err();
+        assert!(error.to_string().contains("502"), "{error}");
+    }
+
+    #[test]
+    fn a_missing_secret_is_refused_at_startup() {
+        let config = SmsConfig::Webhook {
+            url: "https://sms.example.org/send".into(),
+            secret_env: "SMS_SECRET".into(),
+            timeout_seconds: 5,
+        };
+        let error = from_config(&config, &EnvironmentVariables::default()).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "environment variable SMS_SECRET (sms.secret_env) is not set"
+        );
+    }
+
+    #[tokio::test]
+    async fn file_adapter_appends_json_lines() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("codes.jsonl");
+        let sender = from_config(
+            &SmsConfig::File { path: path.clone() },
+            &EnvironmentVariables::default(),
+        )
+        .unwrap();
+        sender.send_code(&phone(), "111111", 1).await.unwrap();
+        sender.send_code(&phone(), "222222", 2).await.unwrap();
+        let text = std::fs::read_to_string(path).unwrap();
+        let codes: Vec<String> = text
+            .lines()
+            .map(|line| {
+                serde_json::from_str::<serde_json::Value>(line).unwrap()["code"]
+                    .as_str()
+                    .unwrap()
+                    .to_owned()
+            })
+            .collect();
+        assert_eq!(codes, ["111111", "222222"]);
+    }
+}
