@@ -36,6 +36,7 @@ const WS_CLOSES: &str = "heyblue_ws_closes_total";
 const CONNECTION_REQUESTS: &str = "heyblue_connection_requests_total";
 const CONNECTIONS_ESTABLISHED: &str = "heyblue_connections_established_total";
 const POINTS_CREDITED: &str = "heyblue_points_credited_total";
+const REQUESTS_PENDING: &str = "heyblue_connection_requests_pending";
 const REWARDS_WITHHELD: &str = "heyblue_connection_rewards_withheld_total";
 
 /// Latency buckets, seconds: from a microsecond (index lookups) to the request
@@ -148,6 +149,7 @@ fn describe_all() {
         CONNECTIONS_ESTABLISHED,
         "connection records written, by whether anyone was rewarded"
     );
+    describe_gauge!(REQUESTS_PENDING, "pending connection requests on this node");
     describe_counter!(POINTS_CREDITED, "points credited for connections, by role");
     describe_counter!(
         REWARDS_WITHHELD,
@@ -323,4 +325,9 @@ fn request_state_label(state: crate::proto::RequestState) -> &'static str {
         RequestState::OfficerUnavailable => "officer_unavailable",
         RequestState::OutOfRange => "out_of_range",
     }
+}
+
+/// Pending connection requests, read at scrape time.
+pub(crate) fn connection_requests_pending(pending: usize) {
+    gauge!(REQUESTS_PENDING).set(pending as f64);
 }

@@ -41,10 +41,24 @@ async fn node(config: PresenceConfig) -> Node {
     let store: std::sync::Arc<dyn Store> =
         std::sync::Arc::new(EmbeddedStore::open(dir.path()).await.unwrap());
     let clock = Clock::starting_at(1_800_000_000_000);
-    let profiles = Profiles::new(store, clock);
-    let runtime = PresenceRuntime::start(config, "test".into(), clock, profiles.clone())
-        .await
-        .unwrap();
+    let profiles = Profiles::new(store.clone(), clock);
+    let connections_config = crate::config::ConnectionsConfig::default();
+    let connections = crate::connections::Connections::new(
+        store,
+        profiles.clone(),
+        clock,
+        crate::connections::reward_rules(&config, &connections_config),
+    );
+    let runtime = PresenceRuntime::start(
+        config,
+        connections_config,
+        "test".into(),
+        clock,
+        profiles.clone(),
+        connections,
+    )
+    .await
+    .unwrap();
     Node {
         runtime,
         profiles,

@@ -273,9 +273,6 @@ impl LedgerStore for FailingStore {
         )
         .await
     }
-    async fn ledger_entry(&self, entry_id: Uuid) -> StoreResult<Option<LedgerEntry>> {
-        self.inner.ledger_entry(entry_id).await
-    }
     async fn balance(&self, account_id: AccountId) -> StoreResult<i64> {
         self.inner.balance(account_id).await
     }

@@ -13,6 +13,7 @@ use std::sync::Arc;
 use uuid::Uuid;
 
 use crate::clock::Clock;
+use crate::config::{ConnectionsConfig, PresenceConfig};
 use crate::domain::connection::{
     Observed, RewardHistory, RewardRules, RewardWithheld, connection_credit_id, decide_rewards,
     utc_day,
@@ -34,6 +35,26 @@ const IDEMPOTENCY_WINDOW_MS: i64 = 15 * 60_000;
 const RECOVERY_BATCH: usize = 100;
 /// Largest page of ledger entries or connections a client may ask for.
 pub(crate) const MAX_PAGE: usize = 100;
+
+/// The reward rules of the configuration.
+pub(crate) fn reward_rules(
+    presence: &PresenceConfig,
+    connections: &ConnectionsConfig,
+) -> RewardRules {
+    let hour_ms = 3_600_000_i64;
+    RewardRules {
+        nearby_threshold_m: presence.nearby_threshold_meters,
+        position_max_age_ms: i64::try_from(connections.position_max_age_seconds)
+            .unwrap_or(i64::MAX / 1_000)
+            .saturating_mul(1_000),
+        pair_cooldown_ms: i64::try_from(connections.pair_cooldown_hours)
+            .unwrap_or(0)
+            .saturating_mul(hour_ms),
+        daily_rewarded_connections: connections.daily_rewarded_connections,
+        citizen_points: connections.citizen_points_per_connection,
+        officer_points: connections.officer_points_per_connection,
+    }
+}
 
 /// Why establishing (or recovering) a connection failed; re-running is safe.
 #[derive(Debug, thiserror::Error)]

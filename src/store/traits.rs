@@ -150,8 +150,6 @@ pub(crate) trait LedgerStore: Send + Sync {
     /// Appends an entry unless its id exists; a debit may not take the balance
     /// below zero. Atomic: of concurrent appends of one id exactly one appends.
     async fn append_ledger_entry(&self, entry: &NewLedgerEntry) -> StoreResult<LedgerAppend>;
-    /// The entry with this id.
-    async fn ledger_entry(&self, entry_id: uuid::Uuid) -> StoreResult<Option<LedgerEntry>>;
     /// The account's balance (0 without entries).
     async fn balance(&self, account_id: AccountId) -> StoreResult<i64>;
     /// Up to `limit` entries with `seq < before_seq` (all when `None`), newest first.

@@ -4,7 +4,6 @@
 
 use async_trait::async_trait;
 use redb::ReadableTable;
-use uuid::Uuid;
 
 use super::EmbeddedStore;
 use super::codec::{decode, encode, get_record, redb_error};
@@ -55,18 +54,6 @@ impl LedgerStore for EmbeddedStore {
                 .insert(&account, (balance_after, stored.seq))
                 .map_err(redb_error)?;
             Ok(LedgerAppend::Appended(stored))
-        })
-        .await
-    }
-
-    async fn ledger_entry(&self, entry_id: Uuid) -> StoreResult<Option<LedgerEntry>> {
-        self.read(move |transaction| {
-            let ids = transaction.open_table(LEDGER_IDS).map_err(redb_error)?;
-            let ledger = transaction.open_table(LEDGER).map_err(redb_error)?;
-            let Some(key) = ids.get(entry_id.as_bytes()).map_err(redb_error)? else {
-                return Ok(None);
-            };
-            get_record(&ledger, key.value())
         })
         .await
     }
