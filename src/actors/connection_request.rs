@@ -348,6 +348,7 @@ fn finish(myself: &ActorRef<ConnectionRequestMsg>, state: &ConnectionRequestStat
     crate::metrics::connection_request_finished(state.state);
     let _registry_gone = state.args.registry.cast(RequestRegistryMsg::Finished {
         request_id: state.args.request_id,
+        citizen: state.args.citizen,
         state: state.state,
     });
     myself.stop(Some("finished".to_owned()));

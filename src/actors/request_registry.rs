@@ -71,7 +71,8 @@ pub(crate) struct RequestRegistryState {
     /// Each citizen's latest `op_id`, its request and that request's state, so a
     /// retried `request_connection` gets the same request back.
     last_op: HashMap<AccountId, (String, Uuid, RequestState)>,
-    /// The current session of each person with a request.
+    /// The current session of each person who had a request (an entry goes when
+    /// a push to it fails: the session is gone).
     sessions: HashMap<AccountId, SessionRef>,
 }
 
@@ -147,6 +148,8 @@ pub(crate) enum RequestRegistryMsg {
     Finished {
         /// Which request.
         request_id: Uuid,
+        /// Its citizen.
+        citizen: AccountId,
         /// Its final state.
         state: RequestState,
     },
@@ -227,9 +230,11 @@ impl Actor for RequestRegistry {
             } => deliver(state, account_id, message),
             RequestRegistryMsg::Finished {
                 request_id,
+                citizen,
                 state: ended,
             } => {
-                forget(state, request_id, ended);
+                forget(state, request_id);
+                record_end(state, citizen, request_id, ended);
             }
             RequestRegistryMsg::Stats(reply) => {
                 let _caller_gone = reply.send(RegistryStats {
@@ -247,16 +252,21 @@ impl Actor for RequestRegistry {
         state: &mut Self::State,
     ) -> Result<(), ActorProcessingErr> {
         match event {
+            // Supervision events overtake queued messages: the request's last
+            // pushes and its `Finished` may still be in the mailbox, so only the
+            // pending entry goes here.
             SupervisionEvent::ActorTerminated(actor, _, _) => {
                 if let Some(request_id) = state.actors.remove(&actor.get_id()) {
-                    forget(state, request_id, RequestState::Expired);
+                    forget(state, request_id);
                 }
             }
             SupervisionEvent::ActorFailed(actor, error) => {
                 tracing::warn!(%error, "connection request failed");
                 crate::metrics::actor_failed("connection_request");
-                if let Some(request_id) = state.actors.remove(&actor.get_id()) {
-                    forget(state, request_id, RequestState::Expired);
+                if let Some(request_id) = state.actors.remove(&actor.get_id())
+                    && let Some(pending) = forget(state, request_id)
+                {
+                    record_end(state, pending.citizen, request_id, RequestState::Expired);
                 }
             }
             SupervisionEvent::ActorStarted(_) | SupervisionEvent::ProcessGroupChanged(_) => {}
@@ -414,10 +424,9 @@ fn on_session_attached(
     }
 }
 
-fn forget(state: &mut RequestRegistryState, request_id: Uuid, ended: RequestState) {
-    let Some(pending) = state.pending.remove(&request_id) else {
-        return;
-    };
+/// Drops a request that is no longer pending; returns it if it was.
+fn forget(state: &mut RequestRegistryState, request_id: Uuid) -> Option<Pending> {
+    let pending = state.pending.remove(&request_id)?;
     state.actors.remove(&pending.actor.get_id());
     state.by_citizen.remove_if_eq(pending.citizen, request_id);
     if let Some(requests) = state.by_officer.get_mut(&pending.officer) {
@@ -426,17 +435,20 @@ fn forget(state: &mut RequestRegistryState, request_id: Uuid, ended: RequestStat
             state.by_officer.remove(&pending.officer);
         }
     }
-    if let Some(last) = state.last_op.get_mut(&pending.citizen)
+    Some(pending)
+}
+
+/// Remembers how the citizen's latest request ended, for a retried `op_id`.
+fn record_end(
+    state: &mut RequestRegistryState,
+    citizen: AccountId,
+    request_id: Uuid,
+    ended: RequestState,
+) {
+    if let Some(last) = state.last_op.get_mut(&citizen)
         && last.1 == request_id
     {
         last.2 = ended;
-    }
-    for account_id in [pending.citizen, pending.officer] {
-        let involved = state.by_citizen.contains_key(&account_id)
-            || state.by_officer.contains_key(&account_id);
-        if !involved {
-            state.sessions.remove(&account_id);
-        }
     }
 }
 
