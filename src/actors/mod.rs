@@ -16,4 +16,6 @@ pub(crate) mod user_session;
 pub(crate) mod zip_shard;
 
 #[cfg(test)]
+mod request_tests;
+#[cfg(test)]
 mod tests;
