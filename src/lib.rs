@@ -11,6 +11,7 @@
 //! - `actors`     the ractor actors: user sessions, cells, ZIP shards, placement, session supervisor
 //! - `identity`   one-time codes, opaque tokens, phone encryption, SMS adapters
 //! - `profiles`   profile commands and queries over the profile event log
+//! - `connections` established connections, points and trophies, exactly once
 //! - `import`     CSV imports (the officer roster) with row-by-row validation reports
 //! - `store`      the `Store` traits and their backends (embedded redb by default)
 //! - `gateway`    the axum router: REST handlers, errors, auth, ops endpoints
@@ -25,6 +26,7 @@ pub mod bench_api;
 
 mod actors;
 mod clock;
+mod connections;
 mod domain;
 mod gateway;
 mod geo;

@@ -33,6 +33,11 @@ const WS_CONNECTIONS: &str = "heyblue_ws_connections_total";
 const WS_FRAMES_REJECTED: &str = "heyblue_ws_frames_rejected_total";
 const WS_MESSAGES_RECEIVED: &str = "heyblue_ws_messages_received_total";
 const WS_CLOSES: &str = "heyblue_ws_closes_total";
+const CONNECTION_REQUESTS: &str = "heyblue_connection_requests_total";
+const CONNECTIONS_ESTABLISHED: &str = "heyblue_connections_established_total";
+const POINTS_CREDITED: &str = "heyblue_points_credited_total";
+const REQUESTS_PENDING: &str = "heyblue_connection_requests_pending";
+const REWARDS_WITHHELD: &str = "heyblue_connection_rewards_withheld_total";
 
 /// Latency buckets, seconds: from a microsecond (index lookups) to the request
 /// time limit.
@@ -135,6 +140,20 @@ fn describe_all() {
     describe_counter!(
         WS_MESSAGES_RECEIVED,
         "decoded client messages by type (before rate limits and coalescing)"
+    );
+    describe_counter!(
+        CONNECTION_REQUESTS,
+        "connection requests by final outcome (accepted, declined, expired, cancelled, officer_busy, ...)"
+    );
+    describe_counter!(
+        CONNECTIONS_ESTABLISHED,
+        "connection records written, by whether anyone was rewarded"
+    );
+    describe_gauge!(REQUESTS_PENDING, "pending connection requests on this node");
+    describe_counter!(POINTS_CREDITED, "points credited for connections, by role");
+    describe_counter!(
+        REWARDS_WITHHELD,
+        "connection rewards withheld, per person, by anti-farming rule"
     );
     describe_counter!(
         WS_CLOSES,
@@ -266,4 +285,49 @@ fn resident_memory_bytes() -> Option<u64> {
     let line = status.lines().find(|line| line.starts_with("VmRSS:"))?;
     let kibibytes: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
     Some(kibibytes * 1024)
+}
+
+/// A connection record was written.
+pub(crate) fn connection_established(record: &crate::store::ConnectionRecord) {
+    let rewarded = record.parties().iter().any(|party| party.points > 0);
+    counter!(CONNECTIONS_ESTABLISHED, "rewarded" => if rewarded { "true" } else { "false" })
+        .increment(1);
+    for party in record.parties() {
+        if let Some(rule) = party.withheld {
+            counter!(REWARDS_WITHHELD, "rule" => rule.as_str()).increment(1);
+        }
+    }
+}
+
+/// Points were credited to a person (`peer_role` is the other side's role).
+pub(crate) fn points_credited(peer_role: Role, points: i64) {
+    let role = match peer_role {
+        Role::Citizen => "officer",
+        Role::Officer => "citizen",
+    };
+    counter!(POINTS_CREDITED, "role" => role).increment(u64::try_from(points).unwrap_or(0));
+}
+
+/// A connection request ended (or was refused) with `outcome`.
+pub(crate) fn connection_request_finished(outcome: crate::proto::RequestState) {
+    counter!(CONNECTION_REQUESTS, "outcome" => request_state_label(outcome)).increment(1);
+}
+
+fn request_state_label(state: crate::proto::RequestState) -> &'static str {
+    use crate::proto::RequestState;
+    match state {
+        RequestState::Pending => "pending",
+        RequestState::Accepted => "accepted",
+        RequestState::Declined => "declined",
+        RequestState::Expired => "expired",
+        RequestState::Cancelled => "cancelled",
+        RequestState::OfficerBusy => "officer_busy",
+        RequestState::OfficerUnavailable => "officer_unavailable",
+        RequestState::OutOfRange => "out_of_range",
+    }
+}
+
+/// Pending connection requests, read at scrape time.
+pub(crate) fn connection_requests_pending(pending: usize) {
+    gauge!(REQUESTS_PENDING).set(pending as f64);
 }

@@ -16,6 +16,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::clock::Clock;
 use crate::config::{Config, EnvironmentVariables};
+use crate::connections::{Connections, reward_rules};
 use crate::gateway::ws::SocketTasks;
 use crate::gateway::{self, AdminToken, AppState};
 use crate::identity::keys::{KeyError, ServerKeys};
@@ -26,6 +27,8 @@ use crate::presence::runtime::{PresenceRuntime, PresenceStartError};
 use crate::profiles::Profiles;
 use crate::store::{self, Store, StoreError};
 
+/// How often incomplete connection records are looked for.
+const CONNECTION_RECOVERY_INTERVAL: Duration = Duration::from_secs(60);
 /// How often expired tokens are deleted from the store.
 const TOKEN_SWEEP_INTERVAL: Duration = Duration::from_secs(3600);
 /// File holding a generated admin token.
@@ -93,11 +96,20 @@ pub async fn serve(
     let root = CancellationToken::new();
     // Sockets close (1001) as soon as shutdown starts, while accepting stops.
     let sockets = SocketTasks::new(root.child_token());
+    let profiles = Profiles::new(parts.store.clone(), clock);
+    let connections = Connections::new(
+        parts.store.clone(),
+        profiles.clone(),
+        clock,
+        reward_rules(&config.presence, &config.connections),
+    );
     let presence = PresenceRuntime::start(
         config.presence.clone(),
+        config.connections.clone(),
         config.node_name.clone(),
         clock,
-        Profiles::new(parts.store.clone(), clock),
+        profiles,
+        connections.clone(),
     )
     .await?;
     let ws_url = format!(
@@ -112,6 +124,7 @@ pub async fn serve(
         config: config.clone(),
         store: parts.store.clone(),
         identity,
+        connections: connections.clone(),
         hub: Arc::new(presence.clone()),
         sockets: sockets.clone(),
         presence: presence.clone(),
@@ -135,6 +148,7 @@ pub async fn serve(
         clock,
         root.clone(),
     ));
+    let recovery_task = tokio::spawn(recover_connections(connections.clone(), root.clone()));
     let http_token = root.clone();
     let mut http_task = tokio::spawn(async move {
         axum::serve(
@@ -176,6 +190,9 @@ pub async fn serve(
     if let Err(error) = sweeper_task.await {
         tracing::warn!(%error, "token sweeper ended abnormally");
     }
+    if let Err(error) = recovery_task.await {
+        tracing::warn!(%error, "connection recovery ended abnormally");
+    }
     parts.store.close().await?;
     tracing::info!("stopped");
     match http_result {
@@ -196,6 +213,25 @@ async fn sweep_expired_tokens(store: Arc<dyn Store>, clock: Clock, stop: Cancell
         match store.purge_expired_tokens(clock.now_ms()).await {
             Ok(removed) => tracing::debug!(removed, "expired tokens deleted"),
             Err(error) => tracing::warn!(%error, "expired token sweep failed"),
+        }
+    }
+}
+
+/// Finishes connection records left incomplete (a crash or a store failure
+/// between the record and its credits): once at start, then every minute, until
+/// `stop` is cancelled.
+async fn recover_connections(connections: Connections, stop: CancellationToken) {
+    let mut interval = tokio::time::interval(CONNECTION_RECOVERY_INTERVAL);
+    interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    loop {
+        tokio::select! {
+            () = stop.cancelled() => return,
+            _ = interval.tick() => {}
+        }
+        match connections.recover().await {
+            Ok(0) => {}
+            Ok(finished) => tracing::info!(finished, "incomplete connections finished"),
+            Err(error) => tracing::warn!(%error, "connection recovery failed; retried later"),
         }
     }
 }

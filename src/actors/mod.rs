@@ -1,15 +1,21 @@
 //! The actors of live presence, one per file: `UserSession` (one per connected
 //! account), `Cell` (one per active H3 cell), `ZipShard` (supervisor of a ZIP
 //! prefix's cells), `Placement` (which shard lives where; one per node) and
-//! `SessionSupervisor` (spawns sessions and cleans up after them). Messages more
-//! than one actor sends live in `messages`.
+//! `SessionSupervisor` (spawns sessions and cleans up after them),
+//! `RequestRegistry` (one per node: pending connection requests) and
+//! `ConnectionRequest` (one per pending request). Messages more than one actor
+//! sends live in `messages`.
 
 pub(crate) mod cell;
+pub(crate) mod connection_request;
 pub(crate) mod messages;
 pub(crate) mod placement;
+pub(crate) mod request_registry;
 pub(crate) mod session_supervisor;
 pub(crate) mod user_session;
 pub(crate) mod zip_shard;
 
+#[cfg(test)]
+mod request_tests;
 #[cfg(test)]
 mod tests;

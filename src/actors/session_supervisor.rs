@@ -22,6 +22,8 @@ use crate::presence::hub::AttachError;
 use crate::presence::outbound::OutboundSender;
 use crate::presence::services::PresenceServices;
 
+/// How long observed positions are kept (far beyond any freshness rule).
+const LAST_SEEN_KEPT_MS: i64 = 10 * 60_000;
 /// How long the supervisor waits for a session to confirm its retirement.
 const RETIRE_CONFIRM_TIMEOUT_MS: u64 = 2_000;
 
@@ -234,6 +236,10 @@ async fn on_retire(state: &mut SessionSupervisorState, account_id: AccountId, se
 }
 
 fn on_sweep(state: &mut SessionSupervisorState) {
+    let services = &state.args.services;
+    services
+        .last_seen
+        .forget_older_than(services.clock.now_ms() - LAST_SEEN_KEPT_MS);
     let index = &state.args.services.index;
     let alive = |session: &SessionRef| {
         !matches!(

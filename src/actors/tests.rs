@@ -23,28 +23,42 @@ use crate::store::Store;
 use crate::store::embedded::EmbeddedStore;
 
 /// Times Square, and points at known distances from it.
-const TIMES_SQUARE: (f64, f64) = (40.758_0, -73.985_5);
+pub(super) const TIMES_SQUARE: (f64, f64) = (40.758_0, -73.985_5);
 
-fn north_of_times_square(meters: f64) -> (f64, f64) {
+pub(super) fn north_of_times_square(meters: f64) -> (f64, f64) {
     (TIMES_SQUARE.0 + meters / 111_195.0, TIMES_SQUARE.1)
 }
 
-struct Node {
-    runtime: PresenceRuntime,
+pub(super) struct Node {
+    pub(super) runtime: PresenceRuntime,
     profiles: Profiles,
     next_connection: u64,
     _dir: tempfile::TempDir,
 }
 
-async fn node(config: PresenceConfig) -> Node {
+pub(super) async fn node(config: PresenceConfig) -> Node {
     let dir = tempfile::tempdir().unwrap();
     let store: std::sync::Arc<dyn Store> =
         std::sync::Arc::new(EmbeddedStore::open(dir.path()).await.unwrap());
     let clock = Clock::starting_at(1_800_000_000_000);
-    let profiles = Profiles::new(store, clock);
-    let runtime = PresenceRuntime::start(config, "test".into(), clock, profiles.clone())
-        .await
-        .unwrap();
+    let profiles = Profiles::new(store.clone(), clock);
+    let connections_config = crate::config::ConnectionsConfig::default();
+    let connections = crate::connections::Connections::new(
+        store,
+        profiles.clone(),
+        clock,
+        crate::connections::reward_rules(&config, &connections_config),
+    );
+    let runtime = PresenceRuntime::start(
+        config,
+        connections_config,
+        "test".into(),
+        clock,
+        profiles.clone(),
+        connections,
+    )
+    .await
+    .unwrap();
     Node {
         runtime,
         profiles,
@@ -53,7 +67,7 @@ async fn node(config: PresenceConfig) -> Node {
     }
 }
 
-struct Client {
+pub(super) struct Client {
     account_id: AccountId,
     inbox: Box<dyn SessionInbox>,
     receiver: OutboundReceiver,
@@ -76,7 +90,7 @@ impl Node {
         }
     }
 
-    async fn connect(&mut self, role: Role, name: &str) -> Client {
+    pub(super) async fn connect(&mut self, role: Role, name: &str) -> Client {
         let account_id = AccountId::random();
         self.profiles
             .create(account_id, name.to_owned(), role)
@@ -87,11 +101,11 @@ impl Node {
 }
 
 impl Client {
-    fn send(&self, message: ClientMessage) {
+    pub(super) fn send(&self, message: ClientMessage) {
         assert!(self.inbox.deliver(message), "session is alive");
     }
 
-    fn locate(&self, (lat, lng): (f64, f64)) {
+    pub(super) fn locate(&self, (lat, lng): (f64, f64)) {
         self.send(ClientMessage::Location(LocationUpdate {
             lat,
             lng,
@@ -114,14 +128,14 @@ impl Client {
             .flatten()
     }
 
-    async fn next_message(&mut self) -> ServerMessage {
+    pub(super) async fn next_message(&mut self) -> ServerMessage {
         match self.next().await {
             Some(Outbound::Message(message)) => message,
             other => panic!("expected a message, got {other:?}"),
         }
     }
 
-    async fn expect_nearest(&mut self) -> Option<OfficerView> {
+    pub(super) async fn expect_nearest(&mut self) -> Option<OfficerView> {
         match self.next_message().await {
             ServerMessage::Nearest { officer } => officer,
             other => panic!("expected nearest, got {other:?}"),
@@ -135,12 +149,12 @@ impl Client {
     }
 }
 
-fn config() -> PresenceConfig {
+pub(super) fn config() -> PresenceConfig {
     PresenceConfig::default()
 }
 
 /// An officer who is available at `position`.
-async fn available_officer(node: &mut Node, position: (f64, f64)) -> Client {
+pub(super) async fn available_officer(node: &mut Node, position: (f64, f64)) -> Client {
     let officer = node.connect(Role::Officer, "Officer Diaz").await;
     officer.locate(position);
     officer.go_available(15);

@@ -3,13 +3,16 @@
 //! identity and role, their precise last location (memory only), the cell it falls
 //! in, an officer's availability window, and a citizen's last answer. Sent to by
 //! its socket (through the hub), by cells (`RecheckNearest`), by timers and by the
-//! `SessionSupervisor`; emits cell commands (through ZIP shards) and pushes to its
-//! socket. A session whose socket is gone asks the supervisor to retire it — at
-//! once for citizens, after `disconnect_grace_seconds` for available officers.
+//! `SessionSupervisor`, and by the `RequestRegistry` (pushes about connection
+//! requests); emits cell commands (through ZIP shards), connection-request
+//! messages to the registry, and pushes to its socket. A session whose socket is
+//! gone asks the supervisor to retire it — at once for citizens, after
+//! `disconnect_grace_seconds` for available officers.
 
 mod availability;
 mod nearest;
 mod placement;
+mod requests;
 
 use std::sync::Arc;
 
@@ -103,6 +106,8 @@ pub(crate) enum UserSessionMsg {
     RetireIfDetached(RpcReplyPort<bool>),
     /// The account signed out (or lost its role): close the socket and stop.
     Logout,
+    /// A push from elsewhere (connection requests) for this person's socket.
+    Push(ServerMessage),
 }
 
 impl Actor for UserSession {
@@ -138,9 +143,10 @@ impl Actor for UserSession {
 
     async fn post_start(
         &self,
-        _myself: ActorRef<Self::Msg>,
+        myself: ActorRef<Self::Msg>,
         state: &mut Self::State,
     ) -> Result<(), ActorProcessingErr> {
+        requests::announce_session(&myself, state);
         // Loaded here, not in pre_start, so spawning never waits on the store.
         match state.services.profiles.get(state.account_id).await {
             Ok(profile) => state.display_name = Arc::from(profile.display_name.as_str()),
@@ -170,7 +176,11 @@ impl Actor for UserSession {
         state: &mut Self::State,
     ) -> Result<(), ActorProcessingErr> {
         match message {
-            UserSessionMsg::Attach(outbound) => on_attach(state, outbound),
+            UserSessionMsg::Attach(outbound) => {
+                on_attach(state, outbound);
+                requests::announce_session(&myself, state);
+            }
+            UserSessionMsg::Push(message) => push(state, message),
             UserSessionMsg::Detach { connection_id } => on_detach(&myself, state, connection_id),
             UserSessionMsg::Client(client) => on_client(&myself, state, client).await,
             UserSessionMsg::RecheckNearest => nearest::recompute(state),
@@ -279,14 +289,11 @@ async fn on_client(
             ErrorCode::AlreadyAuthenticated,
             "this socket is already authenticated",
         ),
-        ClientMessage::RequestConnection(_) => push_error(
-            state,
-            ErrorCode::Unsupported,
-            "connection requests are not available on this server yet",
-        ),
-        ClientMessage::Respond(_) | ClientMessage::CancelRequest(_) => {
-            push_error(state, ErrorCode::UnknownRequest, "no such pending request")
+        ClientMessage::RequestConnection(request) => {
+            requests::request_connection(myself, state, request);
         }
+        ClientMessage::Respond(respond) => requests::respond(myself, state, respond),
+        ClientMessage::CancelRequest(cancel) => requests::cancel(myself, state, cancel),
     }
 }
 

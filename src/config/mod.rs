@@ -36,6 +36,8 @@ pub struct Config {
     pub http: HttpConfig,
     /// Presence rules: cells, availability windows, nearest and nearby.
     pub presence: PresenceConfig,
+    /// Connection requests, anti-farming rules and points.
+    pub connections: ConnectionsConfig,
     /// Log output.
     pub log: LogConfig,
 }
@@ -53,6 +55,7 @@ impl Default for Config {
             identity: IdentityConfig::default(),
             http: HttpConfig::default(),
             presence: PresenceConfig::default(),
+            connections: ConnectionsConfig::default(),
             log: LogConfig::default(),
         }
     }
@@ -214,6 +217,94 @@ impl Default for PresenceConfig {
     }
 }
 
+/// Connection requests, the anti-farming rules and points (DESIGN section 3).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ConnectionsConfig {
+    /// A citizen may ask only an officer this close (server-observed positions).
+    pub request_radius_meters: f64,
+    /// A request nobody answers expires after this long.
+    pub request_timeout_seconds: u64,
+    /// Requests one officer may hold at once; more get `officer_busy`.
+    pub max_pending_requests_per_officer: u32,
+    /// A pair of people is rewarded at most once in this many hours.
+    pub pair_cooldown_hours: u64,
+    /// A person is rewarded for at most this many connections per UTC day.
+    pub daily_rewarded_connections: u32,
+    /// Points credited to the citizen of a rewarded connection.
+    pub citizen_points_per_connection: i64,
+    /// Points credited to the officer of a rewarded connection.
+    pub officer_points_per_connection: i64,
+    /// Positions older than this do not count for the co-location check at accept.
+    pub position_max_age_seconds: u64,
+}
+
+impl Default for ConnectionsConfig {
+    fn default() -> Self {
+        Self {
+            request_radius_meters: 500.0,
+            request_timeout_seconds: 60,
+            max_pending_requests_per_officer: 3,
+            pair_cooldown_hours: 24,
+            daily_rewarded_connections: 5,
+            citizen_points_per_connection: 10,
+            officer_points_per_connection: 10,
+            position_max_age_seconds: 60,
+        }
+    }
+}
+
+impl ConnectionsConfig {
+    fn validate(&self) -> Result<(), ConfigError> {
+        if !(1.0..=50_000.0).contains(&self.request_radius_meters) {
+            return Err(invalid(
+                "connections.request_radius_meters",
+                "must be between 1 and 50000",
+            ));
+        }
+        let positive = [
+            (
+                "connections.request_timeout_seconds",
+                self.request_timeout_seconds,
+            ),
+            (
+                "connections.max_pending_requests_per_officer",
+                u64::from(self.max_pending_requests_per_officer),
+            ),
+            (
+                "connections.position_max_age_seconds",
+                self.position_max_age_seconds,
+            ),
+        ];
+        if let Some((key, _)) = positive.iter().find(|(_, value)| *value == 0) {
+            return Err(invalid(key, "must be greater than 0"));
+        }
+        let points = [
+            (
+                "connections.citizen_points_per_connection",
+                self.citizen_points_per_connection,
+            ),
+            (
+                "connections.officer_points_per_connection",
+                self.officer_points_per_connection,
+            ),
+        ];
+        if let Some((key, _)) = points
+            .iter()
+            .find(|(_, value)| !(0..=1_000_000).contains(value))
+        {
+            return Err(invalid(key, "must be 0 to 1000000"));
+        }
+        if self.pair_cooldown_hours > 24 * 366 {
+            return Err(invalid(
+                "connections.pair_cooldown_hours",
+                "must be at most 8784 (a year)",
+            ));
+        }
+        Ok(())
+    }
+}
+
 /// Log output.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -340,6 +431,7 @@ impl Config {
             return Err(invalid(key, "must be greater than 0"));
         }
         self.presence.validate()?;
+        self.connections.validate()?;
         if let Some(url) = &self.public_url
             && !(url.starts_with("ws://") || url.starts_with("wss://"))
         {

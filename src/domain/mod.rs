@@ -1,10 +1,14 @@
 //! Pure rules and types: identifiers, roles, phone numbers, profiles and the events
-//! they are folded from. No I/O and no actors here.
+//! they are folded from, the reward rules of connections, trophies and quotes. No
+//! I/O and no actors here.
 
+pub(crate) mod connection;
 pub(crate) mod ids;
 pub(crate) mod phone;
 pub(crate) mod profile;
+pub(crate) mod quotes;
 pub(crate) mod role;
+pub(crate) mod trophies;
 
 pub(crate) use ids::AccountId;
 pub(crate) use role::Role;

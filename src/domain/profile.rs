@@ -4,6 +4,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::connection::RewardWithheld;
+use super::trophies::TrophyId;
 use super::{AccountId, Role};
 
 /// Longest display name, in characters.
@@ -67,6 +69,26 @@ pub(crate) enum ProfileEventKind {
     RoleChanged {
         /// The new role.
         role: Role,
+    },
+    /// A connection this person took part in was established (once per
+    /// connection: the connection id is the idempotency key).
+    ConnectionEstablished {
+        /// The connection record (the request id).
+        connection_id: uuid::Uuid,
+        /// The other person's role.
+        peer_role: Role,
+        /// Points credited to this person for it.
+        points: i64,
+        /// Why no points were credited, when none were.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        withheld: Option<RewardWithheld>,
+    },
+    /// A trophy was awarded (once per trophy and person).
+    TrophyAwarded {
+        /// Which trophy.
+        trophy: TrophyId,
+        /// The connection that earned it.
+        connection_id: uuid::Uuid,
     },
 }
 
@@ -197,6 +219,10 @@ pub(crate) fn apply(profile: Option<Profile>, event: &ProfileEvent) -> Option<Pr
             profile.role = *role;
             Some(stamped(profile, event))
         }
+        (
+            ProfileEventKind::ConnectionEstablished { .. } | ProfileEventKind::TrophyAwarded { .. },
+            Some(profile),
+        ) => Some(stamped(profile, event)),
     }
 }
 

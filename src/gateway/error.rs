@@ -7,6 +7,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
+use crate::connections::ConnectionError;
 use crate::identity::IdentityError;
 use crate::profiles::ProfileError;
 use crate::store::StoreError;
@@ -143,6 +144,15 @@ impl From<ProfileError> for ApiError {
                 "the profile is being changed concurrently, try again",
             ),
             ProfileError::Store(store) => store.into(),
+        }
+    }
+}
+
+impl From<ConnectionError> for ApiError {
+    fn from(error: ConnectionError) -> Self {
+        match error {
+            ConnectionError::Store(store) => store.into(),
+            ConnectionError::Profile(profile) => profile.into(),
         }
     }
 }

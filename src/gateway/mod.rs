@@ -6,6 +6,7 @@
 mod admin_routes;
 mod auth_routes;
 mod bearer;
+mod connection_routes;
 mod error;
 mod json_body;
 mod middleware;
@@ -26,6 +27,7 @@ pub(crate) use bearer::AdminToken;
 
 use crate::clock::Clock;
 use crate::config::Config;
+use crate::connections::Connections;
 use crate::identity::IdentityService;
 use crate::presence::hub::SessionHub;
 use crate::presence::runtime::PresenceRuntime;
@@ -40,6 +42,8 @@ pub(crate) struct AppState {
     pub(crate) store: Arc<dyn Store>,
     /// Sign-in and profiles.
     pub(crate) identity: Arc<IdentityService>,
+    /// Connections, points and trophies.
+    pub(crate) connections: Connections,
     /// Binds WebSockets to sessions.
     pub(crate) hub: Arc<dyn SessionHub>,
     /// The presence actors (route answers, sign-outs).
@@ -73,6 +77,9 @@ pub(crate) fn router(state: AppState) -> Router {
             get(profile_routes::get_profile).patch(profile_routes::patch_profile),
         )
         .route("/v1/me/events", get(profile_routes::list_events))
+        .route("/v1/me/points", get(connection_routes::points))
+        .route("/v1/me/connections", get(connection_routes::connections))
+        .route("/v1/me/trophies", get(connection_routes::trophies))
         .route("/v1/route", get(route_routes::route))
         .route("/v1/ws", get(ws::upgrade))
         .layer(DefaultBodyLimit::max(max_body_bytes));

@@ -36,6 +36,7 @@ pub(crate) async fn metrics(State(state): State<AppState>) -> impl IntoResponse 
     crate::metrics::refresh_process_gauges();
     let presence = state.presence.stats().await;
     crate::metrics::presence_placed(presence.officers_available, presence.citizens_located);
+    crate::metrics::connection_requests_pending(presence.pending_requests);
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
         state.metrics.render(),

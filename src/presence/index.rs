@@ -86,6 +86,8 @@ pub(crate) struct IndexCounts {
 pub(crate) struct PresenceIndex<W> {
     /// Available officers by account.
     officers: DashMap<AccountId, OfficerEntry<W>>,
+    /// Officer account by the handle citizens see (for `request_connection`).
+    handles: DashMap<Arc<str>, AccountId>,
     /// Officer positions in the fine grid.
     officers_fine: Buckets,
     /// Officer positions in the coarse grid.
@@ -113,6 +115,7 @@ impl<W: Clone> PresenceIndex<W> {
     pub(crate) fn new() -> Self {
         Self {
             officers: DashMap::new(),
+            handles: DashMap::new(),
             officers_fine: DashMap::new(),
             officers_coarse: DashMap::new(),
             citizens: DashMap::new(),
@@ -149,7 +152,11 @@ impl<W: Clone> PresenceIndex<W> {
         };
         if let Some(old) = &previous {
             self.unplace_officer(account_id, old.position);
+            if old.handle != entry.handle {
+                self.forget_handle(&old.handle, account_id);
+            }
         }
+        self.handles.insert(entry.handle.clone(), account_id);
         for (grid, buckets) in [
             (Grid::FINE, &self.officers_fine),
             (Grid::COARSE, &self.officers_coarse),
@@ -180,6 +187,7 @@ impl<W: Clone> PresenceIndex<W> {
         match removed {
             Some((_, old)) => {
                 self.unplace_officer(account_id, old.position);
+                self.forget_handle(&old.handle, account_id);
                 Applied::Yes(Some(old))
             }
             None if self.officers.contains_key(&account_id) => Applied::Stale,
@@ -190,6 +198,13 @@ impl<W: Clone> PresenceIndex<W> {
     /// The officer's current entry.
     pub(crate) fn officer(&self, account_id: AccountId) -> Option<OfficerEntry<W>> {
         self.officers.get(&account_id).map(|entry| entry.clone())
+    }
+
+    /// The available officer citizens see under `handle`.
+    pub(crate) fn officer_by_handle(&self, handle: &str) -> Option<OfficerEntry<W>> {
+        let account_id = *self.handles.get(handle)?;
+        self.officer(account_id)
+            .filter(|entry| entry.handle.as_ref() == handle)
     }
 
     /// The nearest available officer within `max_radius_m` of `point`; ties go to
@@ -455,6 +470,11 @@ impl<W: Clone> PresenceIndex<W> {
             Grid::COARSE.key(position),
             account_id,
         );
+    }
+
+    fn forget_handle(&self, handle: &str, account_id: AccountId) {
+        self.handles
+            .remove_if(handle, |_, owner| *owner == account_id);
     }
 
     fn unwatch(&self, officer: AccountId, citizen: AccountId) {

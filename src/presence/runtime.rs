@@ -11,17 +11,22 @@ use ractor::{Actor, ActorRef};
 
 use super::hub::{AttachError, SessionHub, SessionInbox};
 use super::index::PresenceIndex;
+use super::last_seen::LastSeen;
 use super::outbound::OutboundSender;
 use super::services::PresenceServices;
 use crate::actors::messages::SessionRef;
 use crate::actors::placement::{Placement, PlacementArgs, PlacementMsg};
+use crate::actors::request_registry::{
+    RegistryStats, RequestContext, RequestRegistry, RequestRegistryMsg,
+};
 use crate::actors::session_supervisor::{
     SessionSupervisor, SessionSupervisorArgs, SessionSupervisorMsg, SupervisorStats,
 };
 use crate::actors::user_session::UserSessionMsg;
 use crate::actors::zip_shard::ZipShardMsg;
 use crate::clock::Clock;
-use crate::config::PresenceConfig;
+use crate::config::{ConnectionsConfig, PresenceConfig};
+use crate::connections::Connections;
 use crate::domain::AccountId;
 use crate::geo::ShardId;
 use crate::identity::Authenticated;
@@ -56,6 +61,8 @@ pub(crate) struct PresenceStats {
     pub(crate) officers_available: usize,
     /// Citizens with a known position.
     pub(crate) citizens_located: usize,
+    /// Pending connection requests.
+    pub(crate) pending_requests: usize,
 }
 
 /// The running presence actors of this node.
@@ -70,9 +77,11 @@ impl PresenceRuntime {
     /// Spawns placement and the session supervisor.
     pub(crate) async fn start(
         config: PresenceConfig,
+        connections_config: ConnectionsConfig,
         node_name: String,
         clock: Clock,
         profiles: Profiles,
+        connections: Connections,
     ) -> Result<Self, PresenceStartError> {
         let cell_resolution = h3o::Resolution::try_from(config.cell_resolution)
             .map_err(|_| PresenceStartError::Resolution)?;
@@ -89,6 +98,17 @@ impl PresenceRuntime {
             .await
             .map_err(|error| PresenceStartError::Spawn(error.to_string()))?;
         let sweep_interval = Duration::from_secs(config.sweep_interval_seconds);
+        let last_seen = Arc::new(LastSeen::default());
+        let request_context = Arc::new(RequestContext {
+            config: connections_config,
+            index: index.clone(),
+            last_seen: last_seen.clone(),
+            clock,
+            connections,
+        });
+        let (requests, _handle) = Actor::spawn(None, RequestRegistry, request_context)
+            .await
+            .map_err(|error| PresenceStartError::Spawn(error.to_string()))?;
         let services = Arc::new(PresenceServices {
             config,
             cell_resolution,
@@ -97,6 +117,8 @@ impl PresenceRuntime {
             placement,
             clock,
             profiles,
+            last_seen,
+            requests,
         });
         let supervisor_args = SessionSupervisorArgs {
             services: services.clone(),
@@ -156,6 +178,13 @@ impl PresenceRuntime {
                 cells += stats.cells;
             }
         }
+        let pending_requests = ractor::call_t!(
+            self.services.requests,
+            RequestRegistryMsg::Stats,
+            QUERY_TIMEOUT_MS
+        )
+        .map(|stats: RegistryStats| stats.pending)
+        .unwrap_or_default();
         let placed = self.services.index.counts();
         PresenceStats {
             sessions,
@@ -163,6 +192,7 @@ impl PresenceRuntime {
             cells,
             officers_available: placed.officers,
             citizens_located: placed.citizens,
+            pending_requests,
         }
     }
 
@@ -195,6 +225,14 @@ impl PresenceRuntime {
             .await
         {
             tracing::warn!(%error, "shards did not stop in time");
+        }
+        if let Err(error) = self
+            .services
+            .requests
+            .stop_and_wait(Some("shutdown".to_owned()), timeout)
+            .await
+        {
+            tracing::warn!(%error, "connection requests did not stop in time");
         }
     }
 }

@@ -14,6 +14,17 @@ use crate::store::{AppendOutcome, Store, StoreError};
 const APPEND_ATTEMPTS: usize = 8;
 /// Largest page of events a client may ask for.
 pub(crate) const MAX_EVENTS_PAGE: usize = 100;
+/// Events read per page while looking for an earlier copy of an event.
+const DUPLICATE_SCAN_PAGE: usize = 50;
+
+/// Whether [`Profiles::append_once`] wrote the event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum AppendedOnce {
+    /// This call appended it.
+    Appended,
+    /// The log already held it; nothing was written.
+    AlreadyThere,
+}
 
 /// Why a profile command failed.
 #[derive(Debug, thiserror::Error)]
@@ -80,6 +91,81 @@ impl Profiles {
     ) -> Result<Profile, ProfileError> {
         self.append(account_id, ProfileEventKind::RoleChanged { role })
             .await
+    }
+
+    /// Appends `kind` unless the log already holds an event `is_same` matches
+    /// among those written at or after `not_before_ms` (the caller's idempotency
+    /// window). The scan reads exactly the events up to the view's version and the
+    /// append is conditional on the next sequence number, so of any number of
+    /// concurrent callers exactly one appends.
+    pub(crate) async fn append_once(
+        &self,
+        account_id: AccountId,
+        kind: ProfileEventKind,
+        is_same: impl Fn(&ProfileEventKind) -> bool,
+        not_before_ms: i64,
+    ) -> Result<AppendedOnce, ProfileError> {
+        for _ in 0..APPEND_ATTEMPTS * 4 {
+            let current = match self.store.profile(account_id).await? {
+                Some(view) => view,
+                None => {
+                    self.catch_up_view(account_id).await?;
+                    self.get(account_id).await?
+                }
+            };
+            if self
+                .holds_event(account_id, current.version, &is_same, not_before_ms)
+                .await?
+            {
+                return Ok(AppendedOnce::AlreadyThere);
+            }
+            let event = ProfileEvent {
+                account_id,
+                seq: current.version + 1,
+                at_ms: self.clock.now_ms(),
+                kind: kind.clone(),
+            };
+            match self.store.append_profile_event(&event).await? {
+                AppendOutcome::Appended => {
+                    if let Some(next) = profile::apply(Some(current), &event) {
+                        self.store.put_profile(&next).await?;
+                    }
+                    return Ok(AppendedOnce::Appended);
+                }
+                AppendOutcome::SeqTaken => self.catch_up_view(account_id).await?,
+            }
+        }
+        Err(ProfileError::Contended)
+    }
+
+    /// Whether an event with `seq <= up_to_seq` written at or after `not_before_ms`
+    /// matches `is_same`.
+    async fn holds_event(
+        &self,
+        account_id: AccountId,
+        up_to_seq: u64,
+        is_same: &impl Fn(&ProfileEventKind) -> bool,
+        not_before_ms: i64,
+    ) -> Result<bool, ProfileError> {
+        let mut before_seq = up_to_seq.saturating_add(1);
+        loop {
+            let page = self
+                .store
+                .profile_events(account_id, Some(before_seq), DUPLICATE_SCAN_PAGE)
+                .await?;
+            for event in &page {
+                if is_same(&event.kind) {
+                    return Ok(true);
+                }
+                if event.at_ms < not_before_ms {
+                    return Ok(false);
+                }
+            }
+            match page.last() {
+                Some(oldest) if page.len() == DUPLICATE_SCAN_PAGE => before_seq = oldest.seq,
+                Some(_) | None => return Ok(false),
+            }
+        }
     }
 
     /// The current view.

@@ -39,6 +39,9 @@ pub(crate) enum ErrorCode {
     /// `respond` / `cancel_request` named a request this account has no part in, or
     /// one that is no longer pending.
     UnknownRequest,
+    /// `request_connection` while the citizen already has a pending request (with
+    /// another `op_id`): cancel it first.
+    RequestPending,
     /// The server failed to process a valid message; retrying later may work.
     Internal,
     /// The server does not handle this message type yet (a valid message of the
@@ -62,6 +65,7 @@ impl ErrorCode {
             ErrorCode::Forbidden => "forbidden",
             ErrorCode::RateLimited => "rate_limited",
             ErrorCode::UnknownRequest => "unknown_request",
+            ErrorCode::RequestPending => "request_pending",
             ErrorCode::Internal => "internal",
             ErrorCode::Unsupported => "unsupported",
         }

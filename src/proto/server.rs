@@ -8,6 +8,7 @@ use uuid::Uuid;
 
 use super::errors::ErrorCode;
 use super::text_id;
+use crate::domain::connection::RewardWithheld;
 use crate::domain::{AccountId, Role};
 
 /// A message from the server to one client.
@@ -81,6 +82,12 @@ pub(crate) enum ServerMessage {
         /// Points credited to the receiver for this connection (0 when the
         /// anti-farming rules withheld the reward).
         points: i64,
+        /// Which rule withheld the points, when `points` is 0.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        withheld: Option<RewardWithheld>,
+        /// A short quote about community and connection.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        quote: Option<String>,
     },
     /// The receiver's points balance changed.
     Points {

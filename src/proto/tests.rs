@@ -155,6 +155,18 @@ pub(super) fn server_samples() -> Vec<ServerMessage> {
                 role: Role::Citizen,
             },
             points: 10,
+            withheld: None,
+            quote: Some("We rise by lifting others.".to_owned()),
+        },
+        ServerMessage::ConnectionEstablished {
+            connection_id: request_id(),
+            peer: PeerView {
+                display_name: "Officer Diaz".to_owned(),
+                role: Role::Officer,
+            },
+            points: 0,
+            withheld: Some(crate::domain::connection::RewardWithheld::PairCooldown),
+            quote: None,
         },
         ServerMessage::Points {
             balance: 90,

@@ -4,6 +4,8 @@
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use crate::domain::connection::RewardWithheld;
+use crate::domain::trophies::TrophyId;
 use crate::domain::{AccountId, Role};
 
 /// Keyed hash (HMAC-SHA256) of an E.164 phone number: the lookup key for accounts,
@@ -133,4 +135,163 @@ pub(crate) enum AppendOutcome {
     Appended,
     /// Another event already has this sequence number; re-read and retry.
     SeqTaken,
+}
+
+/// One person's side of an established connection.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct ConnectionParty {
+    /// The person.
+    pub(crate) account_id: AccountId,
+    /// Points credited to them for it (0 when withheld).
+    pub(crate) points: i64,
+    /// Why none were credited, when none were.
+    pub(crate) withheld: Option<RewardWithheld>,
+}
+
+/// An established connection: written once, keyed by the request id. Holds no
+/// precise position: only the resolution-7 cell and the ZIP.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct ConnectionRecord {
+    /// The connection id, which is the id of the request it came from (the
+    /// idempotency key of everything the connection writes).
+    pub(crate) connection_id: Uuid,
+    /// The citizen who asked.
+    pub(crate) citizen: ConnectionParty,
+    /// The officer who accepted.
+    pub(crate) officer: ConnectionParty,
+    /// When the officer accepted (Unix ms).
+    pub(crate) established_at_ms: i64,
+    /// The resolution-7 H3 cell of the officer's position, for reports.
+    pub(crate) cell_r7: Option<u64>,
+    /// The ZIP of the officer's position, when there is one within reach.
+    pub(crate) zip: Option<String>,
+}
+
+impl ConnectionRecord {
+    /// The parties, citizen first.
+    pub(crate) fn parties(&self) -> [&ConnectionParty; 2] {
+        [&self.citizen, &self.officer]
+    }
+
+    /// `account_id`'s side, if they took part.
+    pub(crate) fn party(&self, account_id: AccountId) -> Option<&ConnectionParty> {
+        self.parties()
+            .into_iter()
+            .find(|party| party.account_id == account_id)
+    }
+
+    /// The other side of `account_id`'s connection.
+    pub(crate) fn peer_of(&self, account_id: AccountId) -> Option<&ConnectionParty> {
+        if self.citizen.account_id == account_id {
+            Some(&self.officer)
+        } else if self.officer.account_id == account_id {
+            Some(&self.citizen)
+        } else {
+            None
+        }
+    }
+}
+
+/// Outcome of inserting a connection record, which is conditional on its id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum InsertConnectionOutcome {
+    /// This call wrote it (and marked its credits as not yet complete).
+    Inserted,
+    /// A record with this id exists already; it is returned and nothing changed.
+    Exists(Box<ConnectionRecord>),
+}
+
+/// A position in a person's connection list (newest first): pages continue
+/// strictly before it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct ConnectionCursor {
+    /// `established_at_ms` of the last connection of the previous page.
+    pub(crate) established_at_ms: i64,
+    /// Its id (ties at one millisecond are ordered by id).
+    pub(crate) connection_id: Uuid,
+}
+
+/// Why a ledger entry moved points.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum LedgerReason {
+    /// Credit for an established connection.
+    Connection,
+    /// A correction by an admin.
+    Adjustment,
+}
+
+/// A ledger entry to append; the store numbers it and computes the balance.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct NewLedgerEntry {
+    /// Idempotency key: an entry id is written at most once.
+    pub(crate) entry_id: Uuid,
+    /// Whose points move.
+    pub(crate) account_id: AccountId,
+    /// When (Unix ms).
+    pub(crate) at_ms: i64,
+    /// The change: positive credits, negative debits.
+    pub(crate) delta: i64,
+    /// Why.
+    pub(crate) reason: LedgerReason,
+    /// What caused it (the connection id for connection credits).
+    pub(crate) reference: Option<Uuid>,
+}
+
+/// A ledger entry as stored: the points ledger is append-only and the balance is
+/// the sum of an account's entries.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct LedgerEntry {
+    /// Idempotency key.
+    pub(crate) entry_id: Uuid,
+    /// Whose points moved.
+    pub(crate) account_id: AccountId,
+    /// Position in the account's ledger, from 1, without gaps.
+    pub(crate) seq: u64,
+    /// When (Unix ms).
+    pub(crate) at_ms: i64,
+    /// The change.
+    pub(crate) delta: i64,
+    /// Why.
+    pub(crate) reason: LedgerReason,
+    /// What caused it.
+    pub(crate) reference: Option<Uuid>,
+    /// The account's balance after this entry.
+    pub(crate) balance_after: i64,
+}
+
+/// Outcome of appending a ledger entry, which is conditional on its id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum LedgerAppend {
+    /// This call wrote it.
+    Appended(LedgerEntry),
+    /// An entry with this id exists already (returned); nothing changed.
+    Duplicate(LedgerEntry),
+    /// A debit larger than the balance; nothing changed.
+    InsufficientBalance {
+        /// The balance the debit was checked against.
+        balance: i64,
+    },
+}
+
+/// A trophy a person holds.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct TrophyAward {
+    /// Whose.
+    pub(crate) account_id: AccountId,
+    /// Which.
+    pub(crate) trophy: TrophyId,
+    /// When it was awarded (Unix ms).
+    pub(crate) awarded_at_ms: i64,
+    /// The connection that earned it.
+    pub(crate) connection_id: Uuid,
+}
+
+/// Outcome of awarding a trophy, which is conditional on the person not holding it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum AwardOutcome {
+    /// This call awarded it.
+    Awarded,
+    /// The person held it already (the stored award is returned).
+    AlreadyHeld(TrophyAward),
 }

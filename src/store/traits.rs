@@ -1,14 +1,17 @@
 //! The storage contract. Every backend implements every trait with the same
 //! behaviour, proven by the shared conformance suite (`store::conformance`).
 //! Conditional writes (`create_account`, `consume_refresh_token`,
-//! `put_otp_challenge`, `append_profile_event`) are atomic: of any number of
+//! `put_otp_challenge`, `append_profile_event`, `insert_connection`,
+//! `append_ledger_entry`, `award_trophy`) are atomic: of any number of
 //! concurrent callers exactly one succeeds.
 
 use async_trait::async_trait;
 
 use super::{
-    Account, AppendOutcome, CreateAccountOutcome, OtpChallenge, PhoneHash, RefreshConsumption,
-    RosterEntry, SecretHash, StoreResult, TokenFamily, TokenRecord,
+    Account, AppendOutcome, AwardOutcome, ConnectionCursor, ConnectionRecord, CreateAccountOutcome,
+    InsertConnectionOutcome, LedgerAppend, LedgerEntry, NewLedgerEntry, OtpChallenge, PhoneHash,
+    RefreshConsumption, RosterEntry, SecretHash, StoreResult, TokenFamily, TokenRecord,
+    TrophyAward,
 };
 use crate::domain::profile::{Profile, ProfileEvent};
 use crate::domain::{AccountId, Role};
@@ -97,10 +100,88 @@ pub(crate) trait ProfileStore: Send + Sync {
     async fn put_profile(&self, profile: &Profile) -> StoreResult<()>;
 }
 
+/// Established connections and the per-person and per-pair facts the
+/// anti-farming rules read. Keys a CQL backend can serve with bounded partitions:
+/// the record by id; a person's connections by (account, time); the last reward
+/// of a pair by the ordered pair; a person's rewarded count by (account, UTC day).
+#[async_trait]
+pub(crate) trait ConnectionStore: Send + Sync {
+    /// Writes the record, its per-person index rows and reward counters, and marks
+    /// its credits incomplete — all or nothing, once per `connection_id`.
+    async fn insert_connection(
+        &self,
+        record: &ConnectionRecord,
+    ) -> StoreResult<InsertConnectionOutcome>;
+    /// The record with this id.
+    async fn connection(&self, connection_id: uuid::Uuid) -> StoreResult<Option<ConnectionRecord>>;
+    /// Up to `limit` of a person's connections, newest first, strictly before
+    /// `before` (all when `None`).
+    async fn connections_of(
+        &self,
+        account_id: AccountId,
+        before: Option<ConnectionCursor>,
+        limit: usize,
+    ) -> StoreResult<Vec<ConnectionRecord>>;
+    /// When the pair (in either order) was last rewarded, if ever.
+    async fn last_rewarded_pair_connection_ms(
+        &self,
+        first: AccountId,
+        second: AccountId,
+    ) -> StoreResult<Option<i64>>;
+    /// How many connections rewarded `account_id` on UTC day `day` (days since
+    /// the Unix epoch).
+    async fn rewarded_connections_on_day(
+        &self,
+        account_id: AccountId,
+        day: i64,
+    ) -> StoreResult<u32>;
+    /// Up to `limit` records whose credits are not yet marked complete, oldest id
+    /// first (the recovery pass finishes them).
+    async fn incomplete_connections(&self, limit: usize) -> StoreResult<Vec<ConnectionRecord>>;
+    /// Marks a record's credits, profile events and trophies complete
+    /// (idempotent).
+    async fn complete_connection(&self, connection_id: uuid::Uuid) -> StoreResult<()>;
+}
+
+/// The points ledger: append-only entries with idempotency keys; the balance is
+/// the sum of an account's entries and moves only with an append.
+#[async_trait]
+pub(crate) trait LedgerStore: Send + Sync {
+    /// Appends an entry unless its id exists; a debit may not take the balance
+    /// below zero. Atomic: of concurrent appends of one id exactly one appends.
+    async fn append_ledger_entry(&self, entry: &NewLedgerEntry) -> StoreResult<LedgerAppend>;
+    /// The account's balance (0 without entries).
+    async fn balance(&self, account_id: AccountId) -> StoreResult<i64>;
+    /// Up to `limit` entries with `seq < before_seq` (all when `None`), newest first.
+    async fn ledger_page(
+        &self,
+        account_id: AccountId,
+        before_seq: Option<u64>,
+        limit: usize,
+    ) -> StoreResult<Vec<LedgerEntry>>;
+}
+
+/// Trophies, each held at most once per person.
+#[async_trait]
+pub(crate) trait TrophyStore: Send + Sync {
+    /// Awards the trophy unless the person holds it (atomic insert-if-absent).
+    async fn award_trophy(&self, award: &TrophyAward) -> StoreResult<AwardOutcome>;
+    /// Every trophy the person holds, oldest first.
+    async fn trophies_of(&self, account_id: AccountId) -> StoreResult<Vec<TrophyAward>>;
+}
+
 /// Everything the server stores, behind one object.
 #[async_trait]
 pub(crate) trait Store:
-    AccountStore + TokenStore + OtpStore + RosterStore + ProfileStore + std::fmt::Debug
+    AccountStore
+    + TokenStore
+    + OtpStore
+    + RosterStore
+    + ProfileStore
+    + ConnectionStore
+    + LedgerStore
+    + TrophyStore
+    + std::fmt::Debug
 {
     /// Short backend name for metrics and logs (`embedded`, `scylla`).
     fn backend_name(&self) -> &'static str;

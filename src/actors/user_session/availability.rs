@@ -12,6 +12,7 @@ use rand::Rng;
 
 use super::{UserSessionMsg, UserSessionState, placement, push, push_error, to_current_cell};
 use crate::actors::messages::CellCommand;
+use crate::actors::request_registry::RequestRegistryMsg;
 use crate::domain::Role;
 use crate::proto::{AvailabilityEndReason, ErrorCode, ServerMessage};
 
@@ -88,6 +89,12 @@ pub(super) fn close_window_silently(state: &mut UserSessionState) -> bool {
     if state.window.take().is_none() {
         return false;
     }
+    let _registry_gone = state
+        .services
+        .requests
+        .cast(RequestRegistryMsg::OfficerUnavailable {
+            officer: state.account_id,
+        });
     let version = state.services.index.next_version();
     to_current_cell(
         state,

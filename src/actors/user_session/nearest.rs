@@ -19,7 +19,13 @@ pub(crate) struct CitizenAnswer {
     pub(crate) pushed: Option<Option<OfficerView>>,
     /// Whether the next approach within the threshold raises a `nearby` alert.
     pub(crate) nearby_armed: bool,
+    /// Handles recently shown to the citizen, newest last: `request_connection`
+    /// may name only these.
+    pub(crate) shown_handles: Vec<String>,
 }
+
+/// How many recently shown handles a citizen may still request.
+const SHOWN_HANDLES_KEPT: usize = 4;
 
 impl Default for CitizenAnswer {
     fn default() -> Self {
@@ -27,6 +33,7 @@ impl Default for CitizenAnswer {
             officer: None,
             pushed: None,
             nearby_armed: true,
+            shown_handles: Vec::new(),
         }
     }
 }
@@ -35,6 +42,22 @@ impl CitizenAnswer {
     /// Makes the next recompute push its answer even if unchanged (new socket).
     pub(crate) fn forget_pushed(&mut self) {
         self.pushed = None;
+    }
+
+    /// Whether `handle` was shown to the citizen recently.
+    pub(crate) fn was_shown(&self, handle: &str) -> bool {
+        self.shown_handles.iter().any(|shown| shown == handle)
+    }
+
+    fn remember_shown(&mut self, handle: &str) {
+        if self.shown_handles.last().is_some_and(|last| last == handle) {
+            return;
+        }
+        self.shown_handles.retain(|shown| shown != handle);
+        self.shown_handles.push(handle.to_owned());
+        if self.shown_handles.len() > SHOWN_HANDLES_KEPT {
+            self.shown_handles.remove(0);
+        }
     }
 }
 
@@ -69,6 +92,9 @@ pub(super) fn recompute(state: &mut UserSessionState) {
                 officer: view.clone(),
             },
         );
+        if let Some(shown) = &view {
+            state.answer.remember_shown(&shown.handle);
+        }
         state.answer.pushed = Some(view.clone());
     }
     update_nearby_alert(

@@ -48,6 +48,11 @@ pub(super) async fn on_location(
 ) {
     crate::metrics::location_update(state.role);
     state.position = Some(position);
+    let now_ms = state.services.clock.now_ms();
+    state
+        .services
+        .last_seen
+        .record(state.account_id, position, now_ms);
     let resolution = state.services.cell_resolution;
     let cell = geo::cell_at(position, resolution);
     let moved_cell = state

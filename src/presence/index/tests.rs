@@ -210,3 +210,26 @@ fn sweep_drops_entries_of_dead_sessions() {
         }
     );
 }
+
+#[test]
+fn officers_are_found_by_handle_while_placed() {
+    let index = PresenceIndex::new();
+    let here = point(40.758, -73.9855);
+    let first = officer(&index, 1, here);
+    index.upsert_officer(first.clone());
+    assert_eq!(index.officer_by_handle("h1"), Some(first.clone()));
+    assert_eq!(index.officer_by_handle("h2"), None);
+
+    let mut renamed = officer(&index, 1, point(40.759, -73.9855));
+    renamed.handle = Arc::from("h1-new");
+    index.upsert_officer(renamed.clone());
+    assert_eq!(index.officer_by_handle("h1"), None);
+    assert_eq!(index.officer_by_handle("h1-new"), Some(renamed.clone()));
+
+    index.remove_officer(account(1), index.next_version());
+    assert_eq!(index.officer_by_handle("h1-new"), None);
+    let dead = officer(&index, 3, here);
+    index.upsert_officer(dead);
+    index.sweep(|session| *session != 3);
+    assert_eq!(index.officer_by_handle("h3"), None);
+}

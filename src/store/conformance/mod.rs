@@ -14,6 +14,7 @@
 //! ```
 
 pub(crate) mod accounts;
+pub(crate) mod connections;
 pub(crate) mod lifecycle;
 pub(crate) mod otp;
 pub(crate) mod profiles;
@@ -115,6 +116,15 @@ macro_rules! store_conformance_tests {
             profiles::profile_events_page_newest_first,
             profiles::concurrent_appends_at_one_seq_append_exactly_once,
             profiles::put_profile_keeps_the_newest_version,
+            connections::inserting_a_connection_is_conditional_on_its_id,
+            connections::concurrent_inserts_of_one_connection_insert_exactly_once,
+            connections::connections_page_newest_first_per_person,
+            connections::reward_facts_count_rewarded_connections_only,
+            connections::records_are_incomplete_until_completed,
+            connections::ledger_appends_are_idempotent_and_balances_derived,
+            connections::ledger_pages_newest_first,
+            connections::concurrent_duplicate_appends_append_exactly_once,
+            connections::trophies_are_awarded_once,
             lifecycle::ping_answers_until_close,
         );
     };

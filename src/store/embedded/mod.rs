@@ -8,6 +8,8 @@
 
 mod accounts;
 mod codec;
+mod connections;
+mod ledger;
 mod otp;
 mod profiles;
 mod roster;

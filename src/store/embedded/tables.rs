@@ -18,6 +18,23 @@ const FAMILY_INDEX_KEY_BYTES: usize = UUID_BYTES * 2;
 /// Bytes in a profile event key: account id, then big-endian sequence number.
 const PROFILE_EVENT_KEY_BYTES: usize = UUID_BYTES + 8;
 
+/// Bytes in a connection index key: account id, biased big-endian time, connection id.
+const CONNECTION_INDEX_KEY_BYTES: usize = UUID_BYTES + 8 + UUID_BYTES;
+/// Bytes in a pair key: the two account ids, smaller first.
+const PAIR_KEY_BYTES: usize = UUID_BYTES * 2;
+/// Bytes in a daily counter key: account id, biased big-endian day.
+const DAY_KEY_BYTES: usize = UUID_BYTES + 8;
+/// Bytes in a ledger key: account id, big-endian sequence number.
+const LEDGER_KEY_BYTES: usize = UUID_BYTES + 8;
+
+/// Key of a person's connection index row.
+pub(super) type ConnectionIndexKey = [u8; CONNECTION_INDEX_KEY_BYTES];
+/// Key of a pair's last reward.
+pub(super) type PairKey = [u8; PAIR_KEY_BYTES];
+/// Key of a person's rewarded count on one day.
+pub(super) type DayKey = [u8; DAY_KEY_BYTES];
+/// Key of a ledger entry.
+pub(super) type LedgerKey = [u8; LEDGER_KEY_BYTES];
 /// Key of a record stored under a UUID.
 pub(super) type UuidKey = [u8; UUID_BYTES];
 /// Key of a record stored under a hash.
@@ -51,6 +68,32 @@ pub(super) const PROFILE_EVENTS: TableDefinition<&ProfileEventKey, &[u8]> =
 /// Profile views by account id.
 pub(super) const PROFILES: TableDefinition<&UuidKey, &[u8]> = TableDefinition::new("profiles");
 
+/// Connection records by connection (request) id.
+pub(super) const CONNECTIONS: TableDefinition<&UuidKey, &[u8]> =
+    TableDefinition::new("connections");
+/// Each person's connections, as keys with no value, newest last.
+pub(super) const CONNECTIONS_BY_ACCOUNT: TableDefinition<&ConnectionIndexKey, ()> =
+    TableDefinition::new("connections_by_account");
+/// Records whose credits are not yet complete, as keys with no value.
+pub(super) const INCOMPLETE_CONNECTIONS: TableDefinition<&UuidKey, ()> =
+    TableDefinition::new("incomplete_connections");
+/// When each pair was last rewarded (Unix ms).
+pub(super) const PAIR_LAST_REWARDED: TableDefinition<&PairKey, i64> =
+    TableDefinition::new("pair_last_rewarded");
+/// Rewarded connections per person and UTC day.
+pub(super) const DAILY_REWARDED: TableDefinition<&DayKey, u32> =
+    TableDefinition::new("daily_rewarded");
+/// Ledger entries by account id and sequence number.
+pub(super) const LEDGER: TableDefinition<&LedgerKey, &[u8]> = TableDefinition::new("ledger");
+/// The ledger key of each entry id: the idempotency index.
+pub(super) const LEDGER_IDS: TableDefinition<&UuidKey, &LedgerKey> =
+    TableDefinition::new("ledger_ids");
+/// Each account's balance and last ledger sequence number, written with every
+/// append in the same transaction.
+pub(super) const BALANCES: TableDefinition<&UuidKey, (i64, u64)> = TableDefinition::new("balances");
+/// Trophies by account id followed by the trophy's wire id.
+pub(super) const TROPHIES: TableDefinition<&[u8], &[u8]> = TableDefinition::new("trophies");
+
 /// Creates every table, so read transactions never meet a missing one.
 pub(super) fn create_all(transaction: &WriteTransaction) -> StoreResult<()> {
     transaction.open_table(ACCOUNTS).map_err(redb_error)?;
@@ -66,6 +109,21 @@ pub(super) fn create_all(transaction: &WriteTransaction) -> StoreResult<()> {
     transaction.open_table(ROSTER).map_err(redb_error)?;
     transaction.open_table(PROFILE_EVENTS).map_err(redb_error)?;
     transaction.open_table(PROFILES).map_err(redb_error)?;
+    transaction.open_table(CONNECTIONS).map_err(redb_error)?;
+    transaction
+        .open_table(CONNECTIONS_BY_ACCOUNT)
+        .map_err(redb_error)?;
+    transaction
+        .open_table(INCOMPLETE_CONNECTIONS)
+        .map_err(redb_error)?;
+    transaction
+        .open_table(PAIR_LAST_REWARDED)
+        .map_err(redb_error)?;
+    transaction.open_table(DAILY_REWARDED).map_err(redb_error)?;
+    transaction.open_table(LEDGER).map_err(redb_error)?;
+    transaction.open_table(LEDGER_IDS).map_err(redb_error)?;
+    transaction.open_table(BALANCES).map_err(redb_error)?;
+    transaction.open_table(TROPHIES).map_err(redb_error)?;
     Ok(())
 }
 
@@ -89,5 +147,67 @@ pub(super) fn profile_event_key(account_id: AccountId, seq: u64) -> ProfileEvent
     let mut key = [0; PROFILE_EVENT_KEY_BYTES];
     key[..UUID_BYTES].copy_from_slice(account_id.0.as_bytes());
     key[UUID_BYTES..].copy_from_slice(&seq.to_be_bytes());
+    key
+}
+
+/// An i64 as big-endian bytes that sort like the numbers (sign bit flipped).
+fn biased(value: i64) -> [u8; 8] {
+    ((value as u64) ^ (1 << 63)).to_be_bytes()
+}
+
+/// The index row of `connection_id` under `account_id` at `at_ms`.
+pub(super) fn connection_index_key(
+    account_id: AccountId,
+    at_ms: i64,
+    connection_id: Uuid,
+) -> ConnectionIndexKey {
+    let mut key = [0; CONNECTION_INDEX_KEY_BYTES];
+    key[..UUID_BYTES].copy_from_slice(account_id.0.as_bytes());
+    key[UUID_BYTES..UUID_BYTES + 8].copy_from_slice(&biased(at_ms));
+    key[UUID_BYTES + 8..].copy_from_slice(connection_id.as_bytes());
+    key
+}
+
+/// The connection id a connection index key ends with.
+pub(super) fn connection_id_of(key: &ConnectionIndexKey) -> Uuid {
+    let mut id = [0; UUID_BYTES];
+    id.copy_from_slice(&key[UUID_BYTES + 8..]);
+    Uuid::from_bytes(id)
+}
+
+/// The key of a pair, whichever order the two are given in.
+pub(super) fn pair_key(first: AccountId, second: AccountId) -> PairKey {
+    let (low, high) = if first <= second {
+        (first, second)
+    } else {
+        (second, first)
+    };
+    let mut key = [0; PAIR_KEY_BYTES];
+    key[..UUID_BYTES].copy_from_slice(low.0.as_bytes());
+    key[UUID_BYTES..].copy_from_slice(high.0.as_bytes());
+    key
+}
+
+/// The key of a person's counter for one UTC day.
+pub(super) fn day_key(account_id: AccountId, day: i64) -> DayKey {
+    let mut key = [0; DAY_KEY_BYTES];
+    key[..UUID_BYTES].copy_from_slice(account_id.0.as_bytes());
+    key[UUID_BYTES..].copy_from_slice(&biased(day));
+    key
+}
+
+/// The key of ledger entry `seq` of `account_id`.
+pub(super) fn ledger_key(account_id: AccountId, seq: u64) -> LedgerKey {
+    let mut key = [0; LEDGER_KEY_BYTES];
+    key[..UUID_BYTES].copy_from_slice(account_id.0.as_bytes());
+    key[UUID_BYTES..].copy_from_slice(&seq.to_be_bytes());
+    key
+}
+
+/// The key of a trophy: account id, then the trophy's wire id.
+pub(super) fn trophy_key(account_id: AccountId, trophy: &str) -> Vec<u8> {
+    let mut key = Vec::with_capacity(UUID_BYTES + trophy.len());
+    key.extend_from_slice(account_id.0.as_bytes());
+    key.extend_from_slice(trophy.as_bytes());
     key
 }

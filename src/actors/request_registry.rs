@@ -1,0 +1,500 @@
+//! `RequestRegistry`: one per node. Owns the pending connection requests of the
+//! node: checks a new `request_connection` (the handle was shown to the citizen,
+//! names an officer available now, within `request_radius_meters`; one pending
+//! request per citizen; at most `max_pending_requests_per_officer` per officer),
+//! spawns a `ConnectionRequest` actor per accepted request, routes `respond` and
+//! `cancel_request` to it, and relays its pushes to each person's current session
+//! (sessions announce themselves on every new socket, and pending requests are
+//! announced again to them). Sent to by sessions and request actors.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+
+use ractor::{Actor, ActorId, ActorProcessingErr, ActorRef, RpcReplyPort, SupervisionEvent};
+use uuid::Uuid;
+
+use super::connection_request::{ConnectionRequest, ConnectionRequestArgs, ConnectionRequestMsg};
+use super::messages::SessionRef;
+use super::user_session::UserSessionMsg;
+use crate::clock::Clock;
+use crate::config::ConnectionsConfig;
+use crate::connections::Connections;
+use crate::domain::AccountId;
+use crate::geo;
+use crate::presence::index::{OfficerEntry, PresenceIndex};
+use crate::presence::last_seen::LastSeen;
+use crate::proto::{ErrorCode, RequestState, ServerMessage};
+
+/// What requests need from the node.
+#[derive(Debug)]
+pub(crate) struct RequestContext {
+    /// Request rules.
+    pub(crate) config: ConnectionsConfig,
+    /// Available officers, by handle.
+    pub(crate) index: Arc<PresenceIndex<SessionRef>>,
+    /// Server-observed positions.
+    pub(crate) last_seen: Arc<LastSeen>,
+    /// Time source.
+    pub(crate) clock: Clock,
+    /// The exactly-once writer.
+    pub(crate) connections: Connections,
+}
+
+/// The actor.
+#[derive(Debug)]
+pub(crate) struct RequestRegistry;
+
+/// A pending request, as the registry tracks it.
+#[derive(Debug)]
+struct Pending {
+    /// Its actor.
+    actor: ActorRef<ConnectionRequestMsg>,
+    /// Who asked.
+    citizen: AccountId,
+    /// Who was asked.
+    officer: AccountId,
+}
+
+/// The registry's state.
+#[derive(Debug)]
+pub(crate) struct RequestRegistryState {
+    /// What requests need.
+    context: Arc<RequestContext>,
+    /// Pending requests by id.
+    pending: HashMap<Uuid, Pending>,
+    /// Request id of each request actor, for the supervision branch.
+    actors: HashMap<ActorId, Uuid>,
+    /// The pending request of each citizen.
+    by_citizen: HashMap<AccountId, Uuid>,
+    /// The pending requests of each officer.
+    by_officer: HashMap<AccountId, HashSet<Uuid>>,
+    /// Each citizen's latest `op_id`, its request and that request's state, so a
+    /// retried `request_connection` gets the same request back.
+    last_op: HashMap<AccountId, (String, Uuid, RequestState)>,
+    /// The current session of each person who had a request (an entry goes when
+    /// a push to it fails: the session is gone).
+    sessions: HashMap<AccountId, SessionRef>,
+}
+
+/// A citizen's `request_connection`, as the session forwards it.
+#[derive(Debug)]
+pub(crate) struct NewRequest {
+    /// The citizen.
+    pub(crate) citizen: AccountId,
+    /// Their display name, shown to the officer.
+    pub(crate) citizen_name: Arc<str>,
+    /// The officer's handle.
+    pub(crate) handle: String,
+    /// The client's idempotency key.
+    pub(crate) op_id: String,
+    /// Whether the session showed this handle to the citizen.
+    pub(crate) was_shown: bool,
+    /// The citizen's session.
+    pub(crate) session: SessionRef,
+}
+
+/// Counts, for tests and metrics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct RegistryStats {
+    /// Pending requests.
+    pub(crate) pending: usize,
+}
+
+/// The registry's API.
+#[derive(Debug)]
+pub(crate) enum RequestRegistryMsg {
+    /// A citizen asks for a connection.
+    Request(NewRequest),
+    /// An officer answers a request.
+    Respond {
+        /// The officer.
+        officer: AccountId,
+        /// Which request.
+        request_id: Uuid,
+        /// Accept or decline.
+        accept: bool,
+        /// The officer's session.
+        session: SessionRef,
+    },
+    /// A citizen withdraws a request.
+    Cancel {
+        /// The citizen.
+        citizen: AccountId,
+        /// Which request.
+        request_id: Uuid,
+        /// The citizen's session.
+        session: SessionRef,
+    },
+    /// A session has a new socket (or just started).
+    SessionAttached {
+        /// Whose.
+        account_id: AccountId,
+        /// The session.
+        session: SessionRef,
+    },
+    /// An officer's availability window ended.
+    OfficerUnavailable {
+        /// The officer.
+        officer: AccountId,
+    },
+    /// From a request: push `message` to the person's current session.
+    Deliver {
+        /// To whom.
+        account_id: AccountId,
+        /// What.
+        message: ServerMessage,
+    },
+    /// From a request: it ended in `state`.
+    Finished {
+        /// Which request.
+        request_id: Uuid,
+        /// Its citizen.
+        citizen: AccountId,
+        /// Its final state.
+        state: RequestState,
+    },
+    /// Counts.
+    Stats(RpcReplyPort<RegistryStats>),
+}
+
+impl Actor for RequestRegistry {
+    type Msg = RequestRegistryMsg;
+    type State = RequestRegistryState;
+    type Arguments = Arc<RequestContext>;
+
+    async fn pre_start(
+        &self,
+        _myself: ActorRef<Self::Msg>,
+        context: Self::Arguments,
+    ) -> Result<Self::State, ActorProcessingErr> {
+        Ok(RequestRegistryState {
+            context,
+            pending: HashMap::new(),
+            actors: HashMap::new(),
+            by_citizen: HashMap::new(),
+            by_officer: HashMap::new(),
+            last_op: HashMap::new(),
+            sessions: HashMap::new(),
+        })
+    }
+
+    async fn handle(
+        &self,
+        myself: ActorRef<Self::Msg>,
+        message: Self::Msg,
+        state: &mut Self::State,
+    ) -> Result<(), ActorProcessingErr> {
+        match message {
+            RequestRegistryMsg::Request(request) => on_request(&myself, state, request).await,
+            RequestRegistryMsg::Respond {
+                officer,
+                request_id,
+                accept,
+                session,
+            } => {
+                state.sessions.insert(officer, session.clone());
+                match state.pending.get(&request_id) {
+                    Some(pending) if pending.officer == officer => {
+                        let _ended = pending.actor.cast(ConnectionRequestMsg::Respond { accept });
+                    }
+                    Some(_) | None => unknown_request(&session),
+                }
+            }
+            RequestRegistryMsg::Cancel {
+                citizen,
+                request_id,
+                session,
+            } => {
+                state.sessions.insert(citizen, session.clone());
+                match state.pending.get(&request_id) {
+                    Some(pending) if pending.citizen == citizen => {
+                        let _ended = pending.actor.cast(ConnectionRequestMsg::Cancel);
+                    }
+                    Some(_) | None => unknown_request(&session),
+                }
+            }
+            RequestRegistryMsg::SessionAttached {
+                account_id,
+                session,
+            } => on_session_attached(state, account_id, session),
+            RequestRegistryMsg::OfficerUnavailable { officer } => {
+                for request_id in state.by_officer.get(&officer).into_iter().flatten() {
+                    if let Some(pending) = state.pending.get(request_id) {
+                        let _ended = pending.actor.cast(ConnectionRequestMsg::OfficerUnavailable);
+                    }
+                }
+            }
+            RequestRegistryMsg::Deliver {
+                account_id,
+                message,
+            } => deliver(state, account_id, message),
+            RequestRegistryMsg::Finished {
+                request_id,
+                citizen,
+                state: ended,
+            } => {
+                forget(state, request_id);
+                record_end(state, citizen, request_id, ended);
+            }
+            RequestRegistryMsg::Stats(reply) => {
+                let _caller_gone = reply.send(RegistryStats {
+                    pending: state.pending.len(),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    async fn handle_supervisor_evt(
+        &self,
+        _myself: ActorRef<Self::Msg>,
+        event: SupervisionEvent,
+        state: &mut Self::State,
+    ) -> Result<(), ActorProcessingErr> {
+        match event {
+            // Supervision events overtake queued messages: the request's last
+            // pushes and its `Finished` may still be in the mailbox, so only the
+            // pending entry goes here.
+            SupervisionEvent::ActorTerminated(actor, _, _) => {
+                if let Some(request_id) = state.actors.remove(&actor.get_id()) {
+                    forget(state, request_id);
+                }
+            }
+            SupervisionEvent::ActorFailed(actor, error) => {
+                tracing::warn!(%error, "connection request failed");
+                crate::metrics::actor_failed("connection_request");
+                if let Some(request_id) = state.actors.remove(&actor.get_id())
+                    && let Some(pending) = forget(state, request_id)
+                {
+                    record_end(state, pending.citizen, request_id, RequestState::Expired);
+                }
+            }
+            SupervisionEvent::ActorStarted(_) | SupervisionEvent::ProcessGroupChanged(_) => {}
+        }
+        Ok(())
+    }
+}
+
+async fn on_request(
+    myself: &ActorRef<RequestRegistryMsg>,
+    state: &mut RequestRegistryState,
+    request: NewRequest,
+) {
+    let citizen = request.citizen;
+    state.sessions.insert(citizen, request.session.clone());
+    if let Some((op_id, request_id, known)) = state.last_op.get(&citizen)
+        && *op_id == request.op_id
+    {
+        let (request_id, known) = (*request_id, *known);
+        if known == RequestState::Pending
+            && let Some(pending) = state.pending.get(&request_id)
+        {
+            let _ended = pending.actor.cast(ConnectionRequestMsg::Reannounce {
+                account_id: citizen,
+            });
+        } else {
+            acknowledge(&request.session, request_id, known, &request.op_id);
+        }
+        return;
+    }
+    if state.by_citizen.contains_key(&citizen) {
+        push(
+            &request.session,
+            ServerMessage::Error {
+                code: ErrorCode::RequestPending,
+                message: "cancel your pending request before asking again".to_owned(),
+            },
+        );
+        return;
+    }
+    let request_id = Uuid::new_v4();
+    match admit(state, &request) {
+        Err(refusal) => {
+            crate::metrics::connection_request_finished(refusal);
+            state
+                .last_op
+                .insert(citizen, (request.op_id.clone(), request_id, refusal));
+            acknowledge(&request.session, request_id, refusal, &request.op_id);
+        }
+        Ok((officer_entry, distance_band_m)) => {
+            let officer = officer_entry.account_id;
+            state
+                .sessions
+                .insert(officer, officer_entry.session.clone());
+            let officer_name = officer_entry.display_name.clone();
+            let args = ConnectionRequestArgs {
+                request_id,
+                citizen,
+                citizen_name: request.citizen_name.clone(),
+                officer,
+                officer_name,
+                op_id: request.op_id.clone(),
+                distance_band_m,
+                context: state.context.clone(),
+                registry: myself.clone(),
+            };
+            match Actor::spawn_linked(None, ConnectionRequest, args, myself.get_cell()).await {
+                Ok((actor, _handle)) => {
+                    state.actors.insert(actor.get_id(), request_id);
+                    state.pending.insert(
+                        request_id,
+                        Pending {
+                            actor,
+                            citizen,
+                            officer,
+                        },
+                    );
+                    state.by_citizen.insert(citizen, request_id);
+                    state
+                        .by_officer
+                        .entry(officer)
+                        .or_default()
+                        .insert(request_id);
+                    state.last_op.insert(
+                        citizen,
+                        (request.op_id.clone(), request_id, RequestState::Pending),
+                    );
+                }
+                Err(error) => {
+                    tracing::error!(%error, "connection request could not start");
+                    push(
+                        &request.session,
+                        ServerMessage::Error {
+                            code: ErrorCode::Internal,
+                            message: "the request could not be started".to_owned(),
+                        },
+                    );
+                }
+            }
+        }
+    }
+}
+
+/// The officer's entry and the distance band, or the state refusing the request.
+fn admit(
+    state: &RequestRegistryState,
+    request: &NewRequest,
+) -> Result<(OfficerEntry<SessionRef>, u32), RequestState> {
+    let context = &state.context;
+    let officer = request
+        .was_shown
+        .then(|| context.index.officer_by_handle(&request.handle))
+        .flatten()
+        .filter(|entry| entry.available_until_ms > context.clock.now_ms())
+        .ok_or(RequestState::OfficerUnavailable)?;
+    let citizen_at = context
+        .last_seen
+        .get(request.citizen)
+        .ok_or(RequestState::OutOfRange)?;
+    let distance = geo::distance_m(citizen_at.position, officer.position);
+    if distance > context.config.request_radius_meters {
+        return Err(RequestState::OutOfRange);
+    }
+    let held = state
+        .by_officer
+        .get(&officer.account_id)
+        .map_or(0, HashSet::len);
+    if held >= context.config.max_pending_requests_per_officer as usize {
+        return Err(RequestState::OfficerBusy);
+    }
+    Ok((officer, geo::distance_band_m(distance)))
+}
+
+fn on_session_attached(
+    state: &mut RequestRegistryState,
+    account_id: AccountId,
+    session: SessionRef,
+) {
+    let involved: Vec<Uuid> = state
+        .pending
+        .iter()
+        .filter(|(_, pending)| pending.citizen == account_id || pending.officer == account_id)
+        .map(|(request_id, _)| *request_id)
+        .collect();
+    if involved.is_empty() {
+        return;
+    }
+    state.sessions.insert(account_id, session);
+    for request_id in involved {
+        if let Some(pending) = state.pending.get(&request_id) {
+            let _ended = pending
+                .actor
+                .cast(ConnectionRequestMsg::Reannounce { account_id });
+        }
+    }
+}
+
+/// Drops a request that is no longer pending; returns it if it was.
+fn forget(state: &mut RequestRegistryState, request_id: Uuid) -> Option<Pending> {
+    let pending = state.pending.remove(&request_id)?;
+    state.actors.remove(&pending.actor.get_id());
+    state.by_citizen.remove_if_eq(pending.citizen, request_id);
+    if let Some(requests) = state.by_officer.get_mut(&pending.officer) {
+        requests.remove(&request_id);
+        if requests.is_empty() {
+            state.by_officer.remove(&pending.officer);
+        }
+    }
+    Some(pending)
+}
+
+/// Remembers how the citizen's latest request ended, for a retried `op_id`.
+fn record_end(
+    state: &mut RequestRegistryState,
+    citizen: AccountId,
+    request_id: Uuid,
+    ended: RequestState,
+) {
+    if let Some(last) = state.last_op.get_mut(&citizen)
+        && last.1 == request_id
+    {
+        last.2 = ended;
+    }
+}
+
+/// Removes a map entry only while it holds `value`.
+trait RemoveIfEq {
+    fn remove_if_eq(&mut self, key: AccountId, value: Uuid);
+}
+
+impl RemoveIfEq for HashMap<AccountId, Uuid> {
+    fn remove_if_eq(&mut self, key: AccountId, value: Uuid) {
+        if self.get(&key) == Some(&value) {
+            self.remove(&key);
+        }
+    }
+}
+
+fn deliver(state: &mut RequestRegistryState, account_id: AccountId, message: ServerMessage) {
+    let Some(session) = state.sessions.get(&account_id) else {
+        return;
+    };
+    if session.cast(UserSessionMsg::Push(message)).is_err() {
+        state.sessions.remove(&account_id);
+    }
+}
+
+fn acknowledge(session: &SessionRef, request_id: Uuid, request_state: RequestState, op_id: &str) {
+    push(
+        session,
+        ServerMessage::RequestUpdate {
+            request_id,
+            state: request_state,
+            op_id: Some(op_id.to_owned()),
+        },
+    );
+}
+
+fn unknown_request(session: &SessionRef) {
+    push(
+        session,
+        ServerMessage::Error {
+            code: ErrorCode::UnknownRequest,
+            message: "no such pending request".to_owned(),
+        },
+    );
+}
+
+fn push(session: &SessionRef, message: ServerMessage) {
+    let _session_gone = session.cast(UserSessionMsg::Push(message));
+}

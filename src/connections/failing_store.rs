@@ -1,0 +1,311 @@
+//! A store for fault-injection tests: delegates to a real store, and fails a
+//! chosen call once — before it reaches the store (nothing written) or after
+//! (written, but the caller sees an error, like a crash before the answer).
+
+use std::sync::{Arc, Mutex, PoisonError};
+
+use async_trait::async_trait;
+use uuid::Uuid;
+
+use crate::domain::profile::{Profile, ProfileEvent};
+use crate::domain::{AccountId, Role};
+use crate::store::*;
+
+/// A write the store can be told to fail.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum FailPoint {
+    /// `insert_connection`.
+    InsertConnection,
+    /// `append_ledger_entry`.
+    AppendLedgerEntry,
+    /// `append_profile_event`.
+    AppendProfileEvent,
+    /// `award_trophy`.
+    AwardTrophy,
+    /// `complete_connection`.
+    CompleteConnection,
+}
+
+/// Whether the failing call wrote before failing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum FailMode {
+    /// Fail without writing.
+    Before,
+    /// Write, then fail.
+    After,
+}
+
+/// The wrapper.
+#[derive(Debug)]
+pub(crate) struct FailingStore {
+    /// The real store.
+    inner: Arc<dyn Store>,
+    /// The armed failure: point, mode, and how many matching calls pass first.
+    armed: Mutex<Option<(FailPoint, FailMode, usize)>>,
+}
+
+impl FailingStore {
+    /// Wraps `inner`, with nothing armed.
+    pub(crate) fn new(inner: Arc<dyn Store>) -> Self {
+        Self {
+            inner,
+            armed: Mutex::new(None),
+        }
+    }
+
+    /// Fails the call at `point` after `skip` matching calls succeed.
+    pub(crate) fn fail(&self, point: FailPoint, mode: FailMode, skip: usize) {
+        *self.armed.lock().unwrap_or_else(PoisonError::into_inner) = Some((point, mode, skip));
+    }
+
+    /// Disarms any armed failure.
+    pub(crate) fn disarm(&self) {
+        *self.armed.lock().unwrap_or_else(PoisonError::into_inner) = None;
+    }
+
+    /// Whether an armed failure is still waiting.
+    pub(crate) fn is_armed(&self) -> bool {
+        self.armed
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .is_some()
+    }
+
+    /// The mode to fail this call with, if it is the armed one (disarming it).
+    fn trips(&self, point: FailPoint) -> Option<FailMode> {
+        let mut armed = self.armed.lock().unwrap_or_else(PoisonError::into_inner);
+        match *armed {
+            Some((armed_point, mode, 0)) if armed_point == point => {
+                *armed = None;
+                Some(mode)
+            }
+            Some((armed_point, mode, skip)) if armed_point == point => {
+                *armed = Some((armed_point, mode, skip - 1));
+                None
+            }
+            Some(_) | None => None,
+        }
+    }
+
+    async fn guarded<T, F>(&self, point: FailPoint, call: F) -> StoreResult<T>
+    where
+        F: std::future::Future<Output = StoreResult<T>>,
+    {
+        match self.trips(point) {
+            None => call.await,
+            Some(FailMode::Before) => Err(injected(point)),
+            Some(FailMode::After) => {
+                call.await?;
+                Err(injected(point))
+            }
+        }
+    }
+}
+
+fn injected(point: FailPoint) -> StoreError {
+    StoreError::Unavailable(format!("injected failure at {point:?}"))
+}
+
+#[async_trait]
+impl AccountStore for FailingStore {
+    async fn create_account(&self, account: &Account) -> StoreResult<CreateAccountOutcome> {
+        self.inner.create_account(account).await
+    }
+    async fn account(&self, id: AccountId) -> StoreResult<Option<Account>> {
+        self.inner.account(id).await
+    }
+    async fn account_by_phone(&self, phone: &PhoneHash) -> StoreResult<Option<Account>> {
+        self.inner.account_by_phone(phone).await
+    }
+    async fn set_account_role(&self, id: AccountId, role: Role) -> StoreResult<bool> {
+        self.inner.set_account_role(id, role).await
+    }
+}
+
+#[async_trait]
+impl TokenStore for FailingStore {
+    async fn insert_token_family(&self, family: &TokenFamily) -> StoreResult<()> {
+        self.inner.insert_token_family(family).await
+    }
+    async fn token_family(&self, family_id: Uuid) -> StoreResult<Option<TokenFamily>> {
+        self.inner.token_family(family_id).await
+    }
+    async fn revoke_token_family(&self, family_id: Uuid, at_ms: i64) -> StoreResult<()> {
+        self.inner.revoke_token_family(family_id, at_ms).await
+    }
+    async fn token_families_of(&self, account_id: AccountId) -> StoreResult<Vec<TokenFamily>> {
+        self.inner.token_families_of(account_id).await
+    }
+    async fn insert_token(&self, token: &TokenRecord) -> StoreResult<()> {
+        self.inner.insert_token(token).await
+    }
+    async fn token(&self, hash: &SecretHash) -> StoreResult<Option<TokenRecord>> {
+        self.inner.token(hash).await
+    }
+    async fn consume_refresh_token(
+        &self,
+        hash: &SecretHash,
+        at_ms: i64,
+    ) -> StoreResult<RefreshConsumption> {
+        self.inner.consume_refresh_token(hash, at_ms).await
+    }
+    async fn purge_expired_tokens(&self, now_ms: i64) -> StoreResult<u64> {
+        self.inner.purge_expired_tokens(now_ms).await
+    }
+}
+
+#[async_trait]
+impl OtpStore for FailingStore {
+    async fn otp_challenge(&self, phone: &PhoneHash) -> StoreResult<Option<OtpChallenge>> {
+        self.inner.otp_challenge(phone).await
+    }
+    async fn put_otp_challenge(
+        &self,
+        phone: &PhoneHash,
+        challenge: &OtpChallenge,
+        expected_version: Option<u64>,
+    ) -> StoreResult<bool> {
+        self.inner
+            .put_otp_challenge(phone, challenge, expected_version)
+            .await
+    }
+}
+
+#[async_trait]
+impl RosterStore for FailingStore {
+    async fn upsert_roster_entries(&self, entries: &[RosterEntry]) -> StoreResult<()> {
+        self.inner.upsert_roster_entries(entries).await
+    }
+    async fn roster_entry(&self, phone: &PhoneHash) -> StoreResult<Option<RosterEntry>> {
+        self.inner.roster_entry(phone).await
+    }
+    async fn roster_size(&self) -> StoreResult<u64> {
+        self.inner.roster_size().await
+    }
+}
+
+#[async_trait]
+impl ProfileStore for FailingStore {
+    async fn append_profile_event(&self, event: &ProfileEvent) -> StoreResult<AppendOutcome> {
+        self.guarded(
+            FailPoint::AppendProfileEvent,
+            self.inner.append_profile_event(event),
+        )
+        .await
+    }
+    async fn profile_events(
+        &self,
+        account_id: AccountId,
+        before_seq: Option<u64>,
+        limit: usize,
+    ) -> StoreResult<Vec<ProfileEvent>> {
+        self.inner
+            .profile_events(account_id, before_seq, limit)
+            .await
+    }
+    async fn profile(&self, account_id: AccountId) -> StoreResult<Option<Profile>> {
+        self.inner.profile(account_id).await
+    }
+    async fn put_profile(&self, profile: &Profile) -> StoreResult<()> {
+        self.inner.put_profile(profile).await
+    }
+}
+
+#[async_trait]
+impl ConnectionStore for FailingStore {
+    async fn insert_connection(
+        &self,
+        record: &ConnectionRecord,
+    ) -> StoreResult<InsertConnectionOutcome> {
+        self.guarded(
+            FailPoint::InsertConnection,
+            self.inner.insert_connection(record),
+        )
+        .await
+    }
+    async fn connection(&self, connection_id: Uuid) -> StoreResult<Option<ConnectionRecord>> {
+        self.inner.connection(connection_id).await
+    }
+    async fn connections_of(
+        &self,
+        account_id: AccountId,
+        before: Option<ConnectionCursor>,
+        limit: usize,
+    ) -> StoreResult<Vec<ConnectionRecord>> {
+        self.inner.connections_of(account_id, before, limit).await
+    }
+    async fn last_rewarded_pair_connection_ms(
+        &self,
+        first: AccountId,
+        second: AccountId,
+    ) -> StoreResult<Option<i64>> {
+        self.inner
+            .last_rewarded_pair_connection_ms(first, second)
+            .await
+    }
+    async fn rewarded_connections_on_day(
+        &self,
+        account_id: AccountId,
+        day: i64,
+    ) -> StoreResult<u32> {
+        self.inner
+            .rewarded_connections_on_day(account_id, day)
+            .await
+    }
+    async fn incomplete_connections(&self, limit: usize) -> StoreResult<Vec<ConnectionRecord>> {
+        self.inner.incomplete_connections(limit).await
+    }
+    async fn complete_connection(&self, connection_id: Uuid) -> StoreResult<()> {
+        self.guarded(
+            FailPoint::CompleteConnection,
+            self.inner.complete_connection(connection_id),
+        )
+        .await
+    }
+}
+
+#[async_trait]
+impl LedgerStore for FailingStore {
+    async fn append_ledger_entry(&self, entry: &NewLedgerEntry) -> StoreResult<LedgerAppend> {
+        self.guarded(
+            FailPoint::AppendLedgerEntry,
+            self.inner.append_ledger_entry(entry),
+        )
+        .await
+    }
+    async fn balance(&self, account_id: AccountId) -> StoreResult<i64> {
+        self.inner.balance(account_id).await
+    }
+    async fn ledger_page(
+        &self,
+        account_id: AccountId,
+        before_seq: Option<u64>,
+        limit: usize,
+    ) -> StoreResult<Vec<LedgerEntry>> {
+        self.inner.ledger_page(account_id, before_seq, limit).await
+    }
+}
+
+#[async_trait]
+impl TrophyStore for FailingStore {
+    async fn award_trophy(&self, award: &TrophyAward) -> StoreResult<AwardOutcome> {
+        self.guarded(FailPoint::AwardTrophy, self.inner.award_trophy(award))
+            .await
+    }
+    async fn trophies_of(&self, account_id: AccountId) -> StoreResult<Vec<TrophyAward>> {
+        self.inner.trophies_of(account_id).await
+    }
+}
+
+#[async_trait]
+impl Store for FailingStore {
+    fn backend_name(&self) -> &'static str {
+        "failing"
+    }
+    async fn ping(&self) -> StoreResult<()> {
+        self.inner.ping().await
+    }
+    async fn close(&self) -> StoreResult<()> {
+        self.inner.close().await
+    }
+}

@@ -1,0 +1,402 @@
+//! Established connections, exactly once. Given an accepted request, `establish`
+//! runs idempotent steps keyed by the request id: insert the connection record
+//! (or reuse the one a previous attempt wrote), append each rewarded person's
+//! ledger credit (an id derived from the request id and the account, so a retry is
+//! a duplicate), append each person's `connection_established` profile event
+//! (written only if the log does not hold it yet), award trophies (insert-if-
+//! absent, then the event the same way), and mark the record complete. Any step
+//! may fail; re-running the whole flow — a retried accept, a racing duplicate, or
+//! the recovery pass over incomplete records — converges to exactly one of each.
+
+use std::sync::Arc;
+
+use uuid::Uuid;
+
+use crate::clock::Clock;
+use crate::config::{ConnectionsConfig, PresenceConfig};
+use crate::domain::connection::{
+    Observed, RewardHistory, RewardRules, RewardWithheld, connection_credit_id, decide_rewards,
+    utc_day,
+};
+use crate::domain::profile::ProfileEventKind;
+use crate::domain::trophies::{CountedConnection, TrophyId, qualifying};
+use crate::domain::{AccountId, Role};
+use crate::geo;
+use crate::profiles::{ProfileError, Profiles};
+use crate::store::{
+    AwardOutcome, ConnectionCursor, ConnectionParty, ConnectionRecord, InsertConnectionOutcome,
+    LedgerAppend, LedgerEntry, LedgerReason, NewLedgerEntry, Store, StoreError, TrophyAward,
+};
+
+/// How far before a record's (or award's) time the profile log is searched for an
+/// earlier copy of its event: covers clock skew between the writer and the record.
+const IDEMPOTENCY_WINDOW_MS: i64 = 15 * 60_000;
+/// Incomplete records finished per recovery batch.
+const RECOVERY_BATCH: usize = 100;
+/// Largest page of ledger entries or connections a client may ask for.
+pub(crate) const MAX_PAGE: usize = 100;
+
+/// The reward rules of the configuration.
+pub(crate) fn reward_rules(
+    presence: &PresenceConfig,
+    connections: &ConnectionsConfig,
+) -> RewardRules {
+    let hour_ms = 3_600_000_i64;
+    RewardRules {
+        nearby_threshold_m: presence.nearby_threshold_meters,
+        position_max_age_ms: i64::try_from(connections.position_max_age_seconds)
+            .unwrap_or(i64::MAX / 1_000)
+            .saturating_mul(1_000),
+        pair_cooldown_ms: i64::try_from(connections.pair_cooldown_hours)
+            .unwrap_or(0)
+            .saturating_mul(hour_ms),
+        daily_rewarded_connections: connections.daily_rewarded_connections,
+        citizen_points: connections.citizen_points_per_connection,
+        officer_points: connections.officer_points_per_connection,
+    }
+}
+
+/// Why establishing (or recovering) a connection failed; re-running is safe.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum ConnectionError {
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// A profile event could not be appended.
+    #[error(transparent)]
+    Profile(#[from] ProfileError),
+}
+
+/// An accepted request, as the request actor hands it over.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct AcceptedRequest {
+    /// The request id: the connection id and the idempotency key of every write.
+    pub(crate) request_id: Uuid,
+    /// The citizen who asked.
+    pub(crate) citizen: AccountId,
+    /// The officer who accepted.
+    pub(crate) officer: AccountId,
+    /// When the officer accepted (Unix ms).
+    pub(crate) accepted_at_ms: i64,
+    /// The citizen's last server-observed position.
+    pub(crate) citizen_seen: Option<Observed>,
+    /// The officer's last server-observed position.
+    pub(crate) officer_seen: Option<Observed>,
+}
+
+/// What one person gets told.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct PartyOutcome {
+    /// The person.
+    pub(crate) account_id: AccountId,
+    /// Points credited for the connection.
+    pub(crate) points: i64,
+    /// Why none were, when none were.
+    pub(crate) withheld: Option<RewardWithheld>,
+    /// Balance after the flow.
+    pub(crate) balance: i64,
+    /// Trophies this run awarded.
+    pub(crate) new_trophies: Vec<TrophyId>,
+}
+
+/// An established connection and what each side gets told.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Established {
+    /// The durable record.
+    pub(crate) record: ConnectionRecord,
+    /// The citizen's side.
+    pub(crate) citizen: PartyOutcome,
+    /// The officer's side.
+    pub(crate) officer: PartyOutcome,
+}
+
+/// Writes connections, credits, events and trophies; answers the REST queries.
+#[derive(Debug, Clone)]
+pub(crate) struct Connections {
+    /// Records, ledger, trophies.
+    store: Arc<dyn Store>,
+    /// Profile events.
+    profiles: Profiles,
+    /// Award times.
+    clock: Clock,
+    /// Who is rewarded.
+    rules: RewardRules,
+    /// Serialises reward decisions on this node, so two connections of one person
+    /// accepted at once cannot both take the last reward of the day.
+    decisions: Arc<tokio::sync::Mutex<()>>,
+}
+
+impl Connections {
+    /// The service over `store`.
+    pub(crate) fn new(
+        store: Arc<dyn Store>,
+        profiles: Profiles,
+        clock: Clock,
+        rules: RewardRules,
+    ) -> Self {
+        Self {
+            store,
+            profiles,
+            clock,
+            rules,
+            decisions: Arc::new(tokio::sync::Mutex::new(())),
+        }
+    }
+
+    /// Establishes the connection of an accepted request (idempotent).
+    pub(crate) async fn establish(
+        &self,
+        accepted: &AcceptedRequest,
+    ) -> Result<Established, ConnectionError> {
+        let record = self.record_for(accepted).await?;
+        self.finish(&record).await
+    }
+
+    /// Finishes every record whose credits are incomplete (after a crash or a
+    /// store failure mid-way); returns how many were finished.
+    pub(crate) async fn recover(&self) -> Result<usize, ConnectionError> {
+        let mut finished = 0;
+        loop {
+            let batch = self.store.incomplete_connections(RECOVERY_BATCH).await?;
+            for record in &batch {
+                self.finish(record).await?;
+                finished += 1;
+            }
+            if batch.len() < RECOVERY_BATCH {
+                return Ok(finished);
+            }
+        }
+    }
+
+    /// The balance and a page of the ledger, newest first.
+    pub(crate) async fn points(
+        &self,
+        account_id: AccountId,
+        before_seq: Option<u64>,
+        limit: usize,
+    ) -> Result<(i64, Vec<LedgerEntry>), ConnectionError> {
+        let entries = self
+            .store
+            .ledger_page(account_id, before_seq, limit.clamp(1, MAX_PAGE))
+            .await?;
+        Ok((self.store.balance(account_id).await?, entries))
+    }
+
+    /// A page of the person's connections, newest first.
+    pub(crate) async fn connections(
+        &self,
+        account_id: AccountId,
+        before: Option<ConnectionCursor>,
+        limit: usize,
+    ) -> Result<Vec<ConnectionRecord>, ConnectionError> {
+        Ok(self
+            .store
+            .connections_of(account_id, before, limit.clamp(1, MAX_PAGE))
+            .await?)
+    }
+
+    /// The person's trophies, oldest first.
+    pub(crate) async fn trophies(
+        &self,
+        account_id: AccountId,
+    ) -> Result<Vec<TrophyAward>, ConnectionError> {
+        Ok(self.store.trophies_of(account_id).await?)
+    }
+
+    /// The stored record, or a new one with the rewards decided now.
+    async fn record_for(
+        &self,
+        accepted: &AcceptedRequest,
+    ) -> Result<ConnectionRecord, ConnectionError> {
+        if let Some(existing) = self.store.connection(accepted.request_id).await? {
+            return Ok(existing);
+        }
+        let _deciding = self.decisions.lock().await;
+        if let Some(existing) = self.store.connection(accepted.request_id).await? {
+            return Ok(existing);
+        }
+        let day = utc_day(accepted.accepted_at_ms);
+        let history = RewardHistory {
+            pair_last_rewarded_ms: self
+                .store
+                .last_rewarded_pair_connection_ms(accepted.citizen, accepted.officer)
+                .await?,
+            citizen_rewarded_today: self
+                .store
+                .rewarded_connections_on_day(accepted.citizen, day)
+                .await?,
+            officer_rewarded_today: self
+                .store
+                .rewarded_connections_on_day(accepted.officer, day)
+                .await?,
+        };
+        let (citizen, officer) = decide_rewards(
+            &self.rules,
+            accepted.accepted_at_ms,
+            accepted.citizen_seen,
+            accepted.officer_seen,
+            history,
+        );
+        let place = accepted
+            .officer_seen
+            .or(accepted.citizen_seen)
+            .map(|seen| seen.position);
+        let record = ConnectionRecord {
+            connection_id: accepted.request_id,
+            citizen: ConnectionParty {
+                account_id: accepted.citizen,
+                points: citizen.points,
+                withheld: citizen.withheld,
+            },
+            officer: ConnectionParty {
+                account_id: accepted.officer,
+                points: officer.points,
+                withheld: officer.withheld,
+            },
+            established_at_ms: accepted.accepted_at_ms,
+            cell_r7: place.map(|position| u64::from(geo::record_cell(position))),
+            zip: place.and_then(zip_of),
+        };
+        match self.store.insert_connection(&record).await? {
+            InsertConnectionOutcome::Inserted => {
+                crate::metrics::connection_established(&record);
+                Ok(record)
+            }
+            InsertConnectionOutcome::Exists(existing) => Ok(*existing),
+        }
+    }
+
+    /// The steps after the record, each idempotent, then the complete mark.
+    async fn finish(&self, record: &ConnectionRecord) -> Result<Established, ConnectionError> {
+        let citizen = self
+            .finish_party(record, &record.citizen, Role::Officer)
+            .await?;
+        let officer = self
+            .finish_party(record, &record.officer, Role::Citizen)
+            .await?;
+        self.store.complete_connection(record.connection_id).await?;
+        Ok(Established {
+            record: record.clone(),
+            citizen,
+            officer,
+        })
+    }
+
+    async fn finish_party(
+        &self,
+        record: &ConnectionRecord,
+        party: &ConnectionParty,
+        peer_role: Role,
+    ) -> Result<PartyOutcome, ConnectionError> {
+        let connection_id = record.connection_id;
+        if party.points > 0 {
+            let credit = NewLedgerEntry {
+                entry_id: connection_credit_id(connection_id, party.account_id),
+                account_id: party.account_id,
+                at_ms: record.established_at_ms,
+                delta: party.points,
+                reason: LedgerReason::Connection,
+                reference: Some(connection_id),
+            };
+            match self.store.append_ledger_entry(&credit).await? {
+                LedgerAppend::Appended(_) => {
+                    crate::metrics::points_credited(peer_role, party.points)
+                }
+                LedgerAppend::Duplicate(_) | LedgerAppend::InsufficientBalance { .. } => {}
+            }
+        }
+        self.profiles
+            .append_once(
+                party.account_id,
+                ProfileEventKind::ConnectionEstablished {
+                    connection_id,
+                    peer_role,
+                    points: party.points,
+                    withheld: party.withheld,
+                },
+                |kind| {
+                    matches!(kind, ProfileEventKind::ConnectionEstablished { connection_id: seen, .. } if *seen == connection_id)
+                },
+                record.established_at_ms - IDEMPOTENCY_WINDOW_MS,
+            )
+            .await?;
+        let new_trophies = self.award_trophies(record, party).await?;
+        Ok(PartyOutcome {
+            account_id: party.account_id,
+            points: party.points,
+            withheld: party.withheld,
+            balance: self.store.balance(party.account_id).await?,
+            new_trophies,
+        })
+    }
+
+    /// Awards what the person's rewarded connections up to this one qualify for.
+    async fn award_trophies(
+        &self,
+        record: &ConnectionRecord,
+        party: &ConnectionParty,
+    ) -> Result<Vec<TrophyId>, ConnectionError> {
+        if party.points == 0 {
+            return Ok(Vec::new());
+        }
+        let history: Vec<CountedConnection> = self
+            .store
+            .connections_of(party.account_id, None, usize::MAX)
+            .await?
+            .into_iter()
+            .filter(|past| past.established_at_ms <= record.established_at_ms)
+            .filter_map(|past| {
+                let mine = past.party(party.account_id)?;
+                let peer = past.peer_of(party.account_id)?;
+                (mine.points > 0).then(|| CountedConnection {
+                    at_ms: past.established_at_ms,
+                    peer: peer.account_id,
+                    zip: past.zip.clone(),
+                })
+            })
+            .collect();
+        let mut awarded_now = Vec::new();
+        for trophy in qualifying(&history) {
+            let award = TrophyAward {
+                account_id: party.account_id,
+                trophy,
+                awarded_at_ms: self.clock.now_ms(),
+                connection_id: record.connection_id,
+            };
+            let held = match self.store.award_trophy(&award).await? {
+                AwardOutcome::Awarded => {
+                    awarded_now.push(trophy);
+                    award
+                }
+                AwardOutcome::AlreadyHeld(earlier) => earlier,
+            };
+            self.profiles
+                .append_once(
+                    party.account_id,
+                    ProfileEventKind::TrophyAwarded {
+                        trophy,
+                        connection_id: held.connection_id,
+                    },
+                    |kind| {
+                        matches!(kind, ProfileEventKind::TrophyAwarded { trophy: seen, .. } if *seen == trophy)
+                    },
+                    held.awarded_at_ms - IDEMPOTENCY_WINDOW_MS,
+                )
+                .await?;
+        }
+        Ok(awarded_now)
+    }
+}
+
+/// The ZIP of a place, when a ZIP centroid is within reach.
+fn zip_of(position: geo::LatLng) -> Option<String> {
+    let nearest = geo::nearest_zip(position);
+    (nearest.distance_m <= geo::ZIP_SHARD_MAX_DISTANCE_M).then(|| nearest.zip.to_string())
+}
+
+#[cfg(test)]
+mod failing_store;
+#[cfg(test)]
+mod property_tests;
+#[cfg(test)]
+mod tests;

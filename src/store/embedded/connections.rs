@@ -1,0 +1,250 @@
+//! [`ConnectionStore`] and [`TrophyStore`] on redb. Inserting a connection writes
+//! the record, both people's index rows, the pair's last reward, both people's
+//! daily counters and the incomplete mark in one write transaction.
+
+use async_trait::async_trait;
+use redb::{ReadableTable, WriteTransaction};
+use uuid::Uuid;
+
+use super::EmbeddedStore;
+use super::codec::{decode, encode, get_record, redb_error};
+use super::tables::{
+    CONNECTIONS, CONNECTIONS_BY_ACCOUNT, ConnectionIndexKey, DAILY_REWARDED,
+    INCOMPLETE_CONNECTIONS, PAIR_LAST_REWARDED, TROPHIES, connection_id_of, connection_index_key,
+    day_key, pair_key, trophy_key,
+};
+use crate::domain::AccountId;
+use crate::domain::connection::utc_day;
+use crate::store::{
+    AwardOutcome, ConnectionCursor, ConnectionRecord, ConnectionStore, InsertConnectionOutcome,
+    StoreResult, TrophyAward, TrophyStore,
+};
+
+#[async_trait]
+impl ConnectionStore for EmbeddedStore {
+    async fn insert_connection(
+        &self,
+        record: &ConnectionRecord,
+    ) -> StoreResult<InsertConnectionOutcome> {
+        let record = record.clone();
+        let encoded = encode(&record)?;
+        self.write(move |transaction| {
+            let mut connections = transaction.open_table(CONNECTIONS).map_err(redb_error)?;
+            let id = *record.connection_id.as_bytes();
+            if let Some(existing) = get_record::<16, ConnectionRecord>(&connections, &id)? {
+                return Ok(InsertConnectionOutcome::Exists(Box::new(existing)));
+            }
+            connections
+                .insert(&id, encoded.as_slice())
+                .map_err(redb_error)?;
+            drop(connections);
+            write_connection_facts(transaction, &record)?;
+            Ok(InsertConnectionOutcome::Inserted)
+        })
+        .await
+    }
+
+    async fn connection(&self, connection_id: Uuid) -> StoreResult<Option<ConnectionRecord>> {
+        self.read(move |transaction| {
+            let connections = transaction.open_table(CONNECTIONS).map_err(redb_error)?;
+            get_record(&connections, connection_id.as_bytes())
+        })
+        .await
+    }
+
+    async fn connections_of(
+        &self,
+        account_id: AccountId,
+        before: Option<ConnectionCursor>,
+        limit: usize,
+    ) -> StoreResult<Vec<ConnectionRecord>> {
+        let first = connection_index_key(account_id, i64::MIN, Uuid::nil());
+        let end = match before {
+            Some(cursor) => {
+                connection_index_key(account_id, cursor.established_at_ms, cursor.connection_id)
+            }
+            None => connection_index_key(account_id, i64::MAX, Uuid::max()),
+        };
+        let end_inclusive = before.is_none();
+        self.read(move |transaction| {
+            let index = transaction
+                .open_table(CONNECTIONS_BY_ACCOUNT)
+                .map_err(redb_error)?;
+            let connections = transaction.open_table(CONNECTIONS).map_err(redb_error)?;
+            let rows = if end_inclusive {
+                index.range::<&ConnectionIndexKey>(&first..=&end)
+            } else {
+                index.range::<&ConnectionIndexKey>(&first..&end)
+            }
+            .map_err(redb_error)?;
+            let mut page = Vec::new();
+            for row in rows.rev().take(limit) {
+                let (key, _) = row.map_err(redb_error)?;
+                let connection_id = connection_id_of(key.value());
+                if let Some(record) = get_record(&connections, connection_id.as_bytes())? {
+                    page.push(record);
+                }
+            }
+            Ok(page)
+        })
+        .await
+    }
+
+    async fn last_rewarded_pair_connection_ms(
+        &self,
+        first: AccountId,
+        second: AccountId,
+    ) -> StoreResult<Option<i64>> {
+        let key = pair_key(first, second);
+        self.read(move |transaction| {
+            let pairs = transaction
+                .open_table(PAIR_LAST_REWARDED)
+                .map_err(redb_error)?;
+            Ok(pairs
+                .get(&key)
+                .map_err(redb_error)?
+                .map(|stored| stored.value()))
+        })
+        .await
+    }
+
+    async fn rewarded_connections_on_day(
+        &self,
+        account_id: AccountId,
+        day: i64,
+    ) -> StoreResult<u32> {
+        let key = day_key(account_id, day);
+        self.read(move |transaction| {
+            let days = transaction.open_table(DAILY_REWARDED).map_err(redb_error)?;
+            Ok(days
+                .get(&key)
+                .map_err(redb_error)?
+                .map_or(0, |stored| stored.value()))
+        })
+        .await
+    }
+
+    async fn incomplete_connections(&self, limit: usize) -> StoreResult<Vec<ConnectionRecord>> {
+        self.read(move |transaction| {
+            let incomplete = transaction
+                .open_table(INCOMPLETE_CONNECTIONS)
+                .map_err(redb_error)?;
+            let connections = transaction.open_table(CONNECTIONS).map_err(redb_error)?;
+            let mut records = Vec::new();
+            for row in incomplete.iter().map_err(redb_error)?.take(limit) {
+                let (key, _) = row.map_err(redb_error)?;
+                if let Some(record) = get_record(&connections, key.value())? {
+                    records.push(record);
+                }
+            }
+            Ok(records)
+        })
+        .await
+    }
+
+    async fn complete_connection(&self, connection_id: Uuid) -> StoreResult<()> {
+        self.write(move |transaction| {
+            let mut incomplete = transaction
+                .open_table(INCOMPLETE_CONNECTIONS)
+                .map_err(redb_error)?;
+            incomplete
+                .remove(connection_id.as_bytes())
+                .map_err(redb_error)?;
+            Ok(())
+        })
+        .await
+    }
+}
+
+/// The index rows, reward counters and incomplete mark of a new record.
+fn write_connection_facts(
+    transaction: &WriteTransaction,
+    record: &ConnectionRecord,
+) -> StoreResult<()> {
+    let mut index = transaction
+        .open_table(CONNECTIONS_BY_ACCOUNT)
+        .map_err(redb_error)?;
+    let mut days = transaction.open_table(DAILY_REWARDED).map_err(redb_error)?;
+    let day = utc_day(record.established_at_ms);
+    for party in record.parties() {
+        let key = connection_index_key(
+            party.account_id,
+            record.established_at_ms,
+            record.connection_id,
+        );
+        index.insert(&key, ()).map_err(redb_error)?;
+        if party.points > 0 {
+            let key = day_key(party.account_id, day);
+            let count = days
+                .get(&key)
+                .map_err(redb_error)?
+                .map_or(0, |stored| stored.value());
+            days.insert(&key, count.saturating_add(1))
+                .map_err(redb_error)?;
+        }
+    }
+    if record.parties().iter().any(|party| party.points > 0) {
+        let mut pairs = transaction
+            .open_table(PAIR_LAST_REWARDED)
+            .map_err(redb_error)?;
+        let key = pair_key(record.citizen.account_id, record.officer.account_id);
+        let last = pairs
+            .get(&key)
+            .map_err(redb_error)?
+            .map(|stored| stored.value());
+        if last.is_none_or(|last| last < record.established_at_ms) {
+            pairs
+                .insert(&key, record.established_at_ms)
+                .map_err(redb_error)?;
+        }
+    }
+    let mut incomplete = transaction
+        .open_table(INCOMPLETE_CONNECTIONS)
+        .map_err(redb_error)?;
+    incomplete
+        .insert(record.connection_id.as_bytes(), ())
+        .map_err(redb_error)?;
+    Ok(())
+}
+
+#[async_trait]
+impl TrophyStore for EmbeddedStore {
+    async fn award_trophy(&self, award: &TrophyAward) -> StoreResult<AwardOutcome> {
+        let key = trophy_key(award.account_id, award.trophy.as_str());
+        let encoded = encode(award)?;
+        self.write(move |transaction| {
+            let mut trophies = transaction.open_table(TROPHIES).map_err(redb_error)?;
+            if let Some(stored) = trophies.get(key.as_slice()).map_err(redb_error)? {
+                return Ok(AwardOutcome::AlreadyHeld(decode(stored.value())?));
+            }
+            trophies
+                .insert(key.as_slice(), encoded.as_slice())
+                .map_err(redb_error)?;
+            Ok(AwardOutcome::Awarded)
+        })
+        .await
+    }
+
+    async fn trophies_of(&self, account_id: AccountId) -> StoreResult<Vec<TrophyAward>> {
+        let start = account_id.0.as_bytes().to_vec();
+        let end = {
+            let mut end = start.clone();
+            end.push(0xff);
+            end
+        };
+        self.read(move |transaction| {
+            let trophies = transaction.open_table(TROPHIES).map_err(redb_error)?;
+            let mut awards: Vec<TrophyAward> = Vec::new();
+            for row in trophies
+                .range::<&[u8]>(start.as_slice()..end.as_slice())
+                .map_err(redb_error)?
+            {
+                let (_key, value) = row.map_err(redb_error)?;
+                awards.push(decode(value.value())?);
+            }
+            awards.sort_by_key(|award| (award.awarded_at_ms, award.trophy));
+            Ok(awards)
+        })
+        .await
+    }
+}
