@@ -10,7 +10,6 @@ use super::latlng::LatLng;
 pub(crate) const COARSE_POSITION_RESOLUTION: Resolution = Resolution::Nine;
 
 /// Resolution of the cell kept in connection records (edge ≈ 1.4 km, area ≈ 5 km²).
-#[allow(dead_code)] // connection records keep this cell, never a precise position
 pub(crate) const RECORD_RESOLUTION: Resolution = Resolution::Seven;
 
 /// Lower bound on how far apart the centres of two cells `n` rings apart are, per
@@ -44,7 +43,6 @@ pub(crate) fn coarse_position(point: LatLng) -> LatLng {
 }
 
 /// The cell records keep for a position (resolution 7).
-#[allow(dead_code)] // connection records keep this cell, never a precise position
 pub(crate) fn record_cell(point: LatLng) -> CellIndex {
     cell_at(point, RECORD_RESOLUTION)
 }

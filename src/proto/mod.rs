@@ -29,10 +29,12 @@ mod fuzz_tests;
 #[cfg(test)]
 mod tests;
 
-pub(crate) use client::{ClientMessage, ClientMessageType, LocationUpdate};
-// Names only tests need until connection requests and the bench client use them.
+pub(crate) use client::{
+    CancelRequest, ClientMessage, ClientMessageType, LocationUpdate, RequestConnection, Respond,
+};
+// Names only tests need until the bench client uses them.
 #[cfg(test)]
-pub(crate) use client::{CancelRequest, GoAvailable, Hello, RequestConnection, Respond};
+pub(crate) use client::{GoAvailable, Hello};
 #[cfg(test)]
 pub(crate) use codec::decode_server;
 pub(crate) use codec::{
@@ -42,9 +44,10 @@ pub(crate) use codec::{
 #[cfg(test)]
 pub(crate) use errors::ProtocolError;
 pub(crate) use errors::{CloseCode, ErrorCode};
-pub(crate) use server::{AvailabilityEndReason, OfficerView, ServerMessage};
-#[cfg(test)]
-pub(crate) use server::{CitizenView, PeerView, PointsReason, RequestState};
+pub(crate) use server::{
+    AvailabilityEndReason, CitizenView, OfficerView, PeerView, PointsReason, RequestState,
+    ServerMessage,
+};
 
 /// The key of the type tag in every message map.
 pub(crate) const TYPE_TAG: &str = "t";
