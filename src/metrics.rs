@@ -27,6 +27,8 @@ const NEAREST_LOOKUP: &str = "heyblue_nearest_lookup_duration_seconds";
 const AVAILABILITY_OPENED: &str = "heyblue_availability_windows_opened_total";
 const AVAILABILITY_ENDED: &str = "heyblue_availability_windows_ended_total";
 const ACTOR_FAILURES: &str = "heyblue_actor_failures_total";
+const STORE_DURATION: &str = "heyblue_store_request_duration_seconds";
+const STORE_ERRORS: &str = "heyblue_store_errors_total";
 const OFFICERS_AVAILABLE: &str = "heyblue_officers_available";
 const CITIZENS_LOCATED: &str = "heyblue_citizens_located";
 const WS_CONNECTIONS: &str = "heyblue_ws_connections_total";
@@ -119,6 +121,15 @@ fn describe_all() {
     );
     describe_counter!(AVAILABILITY_OPENED, "officer availability windows opened");
     describe_counter!(ACTOR_FAILURES, "actors that failed (panicked), by kind");
+    describe_histogram!(
+        STORE_DURATION,
+        metrics::Unit::Seconds,
+        "store call latency by backend and operation"
+    );
+    describe_counter!(
+        STORE_ERRORS,
+        "failed store calls by backend, operation and kind"
+    );
     describe_gauge!(OFFICERS_AVAILABLE, "available officers on this node's map");
     describe_gauge!(
         CITIZENS_LOCATED,
@@ -239,6 +250,27 @@ pub(crate) fn availability_ended(reason: AvailabilityEndReason) {
         AvailabilityEndReason::RosterRemoved => "roster_removed",
     };
     counter!(AVAILABILITY_ENDED, "reason" => label).increment(1);
+}
+
+/// One store call finished.
+pub(crate) fn store_call(
+    backend: &'static str,
+    operation: &'static str,
+    elapsed: Duration,
+    error: Option<&crate::store::StoreError>,
+) {
+    histogram!(STORE_DURATION, "backend" => backend, "operation" => operation)
+        .record(elapsed.as_secs_f64());
+    if let Some(error) = error {
+        let kind = match error {
+            crate::store::StoreError::Unavailable(_) => "unavailable",
+            crate::store::StoreError::InUse { .. } => "in_use",
+            crate::store::StoreError::Corrupt(_) => "corrupt",
+            crate::store::StoreError::Backend(_) => "backend",
+        };
+        counter!(STORE_ERRORS, "backend" => backend, "operation" => operation, "kind" => kind)
+            .increment(1);
+    }
 }
 
 /// An actor of `kind` failed.

@@ -410,6 +410,12 @@ async fn ops_endpoints_answer() {
     );
     assert!(metrics.contains("heyblue_http_request_duration_seconds_bucket"));
     assert!(metrics.contains("heyblue_process_resident_memory_bytes"));
+    assert!(
+        metrics.contains(
+            "heyblue_store_request_duration_seconds_count{backend=\"embedded\",operation=\"create_account\"}"
+        ),
+        "{metrics}"
+    );
 }
 
 #[tokio::test]

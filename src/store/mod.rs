@@ -3,6 +3,7 @@
 //! `Arc<dyn Store>`. The embedded redb backend is the zero-setup default.
 
 pub(crate) mod embedded;
+mod instrumented;
 pub(crate) mod records;
 pub(crate) mod traits;
 
@@ -40,9 +41,10 @@ pub enum StoreError {
 /// Result of a store operation.
 pub(crate) type StoreResult<T> = Result<T, StoreError>;
 
-/// Opens the backend the config names.
+/// Opens the backend the config names, wrapped so every call is measured.
 pub(crate) async fn open(config: &StoreConfig, data_dir: &Path) -> StoreResult<Arc<dyn Store>> {
-    match config {
-        StoreConfig::Embedded => Ok(Arc::new(embedded::EmbeddedStore::open(data_dir).await?)),
-    }
+    let backend: Arc<dyn Store> = match config {
+        StoreConfig::Embedded => Arc::new(embedded::EmbeddedStore::open(data_dir).await?),
+    };
+    Ok(Arc::new(instrumented::InstrumentedStore::new(backend)))
 }
