@@ -29,15 +29,14 @@ mod fuzz_tests;
 #[cfg(test)]
 mod tests;
 
+pub(crate) use client::GoAvailable;
 pub(crate) use client::{ClientMessage, ClientMessageType, LocationUpdate};
-// Names only tests need until connection requests and the bench client use them.
+// Names only tests need until connection requests use them.
 #[cfg(test)]
-pub(crate) use client::{CancelRequest, GoAvailable, Hello, RequestConnection, Respond};
-#[cfg(test)]
-pub(crate) use codec::decode_server;
+pub(crate) use client::{CancelRequest, Hello, RequestConnection, Respond};
 pub(crate) use codec::{
-    SUBPROTOCOL_JSON, SUBPROTOCOL_MESSAGE_PACK, WireFormat, decode_client, encode_client,
-    encode_server,
+    SUBPROTOCOL_JSON, SUBPROTOCOL_MESSAGE_PACK, WireFormat, decode_client, decode_server,
+    encode_client, encode_server,
 };
 #[cfg(test)]
 pub(crate) use errors::ProtocolError;
