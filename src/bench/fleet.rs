@@ -94,9 +94,7 @@ impl Fleet {
         probe: MemoryProbe,
         bar: ProgressBar,
     ) -> Result<Self, BenchError> {
-        let exe = std::env::current_exe().map_err(|error| {
-            BenchError::Setup(format!("cannot find the heyblue binary: {error}"))
-        })?;
+        let exe = super::spawn::current_exe()?;
         let (sender, events) = mpsc::unbounded_channel();
         let mut children = Vec::new();
         let mut stdins = Vec::new();
@@ -178,7 +176,7 @@ impl Fleet {
                     message: format!("cannot send a command: {error}"),
                 })?;
         }
-        self.bar.println(format!("phase {phase}"));
+        self.announce(phase);
         let mut done = vec![false; self.stdins.len()];
         let mut longest_ms = 0;
         let mut sampler = tokio::time::interval(SAMPLE_INTERVAL);
@@ -209,7 +207,7 @@ impl Fleet {
 
     /// Samples for `duration` while the workers hold their sockets.
     pub(crate) async fn hold(&mut self, duration: Duration, phase: &str) -> Result<(), BenchError> {
-        self.bar.println(format!("phase {phase}"));
+        self.announce(phase);
         let until = tokio::time::Instant::now() + duration;
         let mut sampler = tokio::time::interval(SAMPLE_INTERVAL);
         loop {
@@ -276,6 +274,14 @@ impl Fleet {
     /// The server's memory now.
     pub(crate) async fn server_memory(&self) -> Option<u64> {
         self.probe.sample().await
+    }
+
+    fn announce(&self, phase: &str) {
+        if self.bar.is_hidden() {
+            eprintln!("phase {phase}");
+        } else {
+            self.bar.println(format!("phase {phase}"));
+        }
     }
 
     async fn sample(&mut self, phase: &str) {

@@ -184,7 +184,14 @@ fn setup_io(error: std::io::Error) -> BenchError {
     BenchError::Setup(format!("i/o error: {error}"))
 }
 
-fn current_exe() -> Result<PathBuf, BenchError> {
+/// This program, to run again as server, worker or echo child. `/proc/self/exe`
+/// where it exists: it still names this program when the file on disk has been
+/// replaced meanwhile (a rebuild in a shared target directory).
+pub(crate) fn current_exe() -> Result<PathBuf, BenchError> {
+    let proc_self = PathBuf::from("/proc/self/exe");
+    if proc_self.exists() {
+        return Ok(proc_self);
+    }
     std::env::current_exe()
         .map_err(|error| BenchError::Setup(format!("cannot find the heyblue binary: {error}")))
 }
