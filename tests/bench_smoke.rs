@@ -15,6 +15,9 @@ use clap::Parser;
 use heyblue::{BenchError, Config, EnvironmentVariables};
 use serde_json::Value;
 
+/// One smoke test: runs on the shared runtime, panics on failure.
+type SmokeTest = fn(&tokio::runtime::Runtime);
+
 /// `heyblue bench` options, parsed from test command lines.
 #[derive(Debug, Parser)]
 struct BenchCommandLine {
@@ -40,7 +43,7 @@ fn main() -> ExitCode {
         }
         Some(_) | None => {}
     }
-    let tests: [(&str, fn(&tokio::runtime::Runtime)); 4] = [
+    let tests: [(&str, SmokeTest); 4] = [
         (
             "city_every_pushed_answer_is_correct",
             city_every_pushed_answer_is_correct,
