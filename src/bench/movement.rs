@@ -193,7 +193,8 @@ pub(crate) struct Schedule {
 }
 
 impl Schedule {
-    /// The phase of a person inside the interval: spread evenly and deterministic.
+    /// The phase of a person inside the interval: spread evenly, deterministic, a
+    /// whole number of milliseconds.
     pub(crate) fn phase_us(interval_us: i64, kind: PersonKind, index: u32) -> i64 {
         let offset: u64 = match kind {
             PersonKind::Officer => 0,
@@ -201,7 +202,10 @@ impl Schedule {
         };
         let spread = (u64::from(index) + offset).wrapping_mul(2_654_435_761) % 1_000_003;
         let interval = u64::try_from(interval_us.max(1)).unwrap_or(1);
-        i64::try_from(spread * interval / 1_000_003).unwrap_or(0)
+        // Whole milliseconds: the sender wakes once per millisecond slot (tokio's
+        // timer resolution) and sends everything due in it, never early.
+        let phase_us = spread * interval / 1_000_003;
+        i64::try_from(phase_us - phase_us % 1_000).unwrap_or(0)
     }
 
     /// When tick `tick ≥ 1` of a person with `phase_us` is due.
@@ -283,6 +287,7 @@ mod tests {
         for index in 0..1_000 {
             let phase = Schedule::phase_us(1_000_000, PersonKind::Officer, index);
             assert!((0..1_000_000).contains(&phase));
+            assert_eq!(phase % 1_000, 0);
         }
     }
 

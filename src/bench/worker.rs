@@ -376,13 +376,17 @@ impl Worker {
         entries.sort_by_key(|(phase, person, _)| (*phase, person.index));
         let world = self.context.world.clone();
         let mut echo_walkers: HashMap<Person, super::movement::Walker> = HashMap::new();
+        let mut last_wake_us = i64::MIN;
         for tick in 1..=schedule.last_tick {
             if let Some(world) = &world {
                 session::write(world).advance_to(tick);
             }
             for (phase, person, sender) in &entries {
                 let scheduled_us = schedule.send_time_us(*phase, tick);
-                sleep_until_unix(scheduled_us).await;
+                if scheduled_us > last_wake_us {
+                    sleep_until_unix(scheduled_us).await;
+                    last_wake_us = scheduled_us;
+                }
                 let position = match &world {
                     Some(world) => {
                         session::read(world).position_at_tick(person.kind, person.index, tick)
@@ -539,11 +543,19 @@ fn encode(message: &ClientMessage) -> Result<Vec<u8>, String> {
     encode_client(message, WireFormat::MessagePack).map_err(|error| format!("encode: {error}"))
 }
 
-/// Sleeps until a Unix time (microseconds); returns at once if it has passed.
+/// Sleeps until a Unix time (microseconds), never waking early; returns at once if
+/// it has passed. Callers group sends by deadline so one wake serves many.
 async fn sleep_until_unix(target_us: i64) {
     let wait_us = target_us - unix_now_us();
     if wait_us > 0 {
-        tokio::time::sleep(Duration::from_micros(u64::try_from(wait_us).unwrap_or(0))).await;
+        let deadline = tokio::time::Instant::now()
+            + Duration::from_micros(u64::try_from(wait_us).unwrap_or(0));
+        tokio::time::sleep_until(deadline).await;
+        // tokio's timer never fires early by its own clock; guard against the two
+        // clocks disagreeing by a hair.
+        while unix_now_us() < target_us {
+            tokio::task::yield_now().await;
+        }
     }
 }
 
