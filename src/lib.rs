@@ -17,6 +17,7 @@
 //! - `gateway`    the axum router: REST handlers, errors, auth, ops endpoints
 //! - `metrics`    every metric the server exports, described in one place
 //! - `server`     `serve()`: wires the pieces together and runs until shutdown
+//! - `bench`      `heyblue bench`: load and correctness client, workers, echo baseline, reports
 //! - `bench_api`  hidden public wrappers so `benches/` can reach crate-private hot paths
 
 pub mod config;
@@ -25,6 +26,7 @@ pub mod config;
 pub mod bench_api;
 
 mod actors;
+mod bench;
 mod clock;
 mod connections;
 mod domain;
@@ -39,6 +41,10 @@ mod proto;
 mod server;
 mod store;
 
+pub use bench::{
+    Baseline, BenchArgs, BenchError, BoundingBox, Report as BenchReport, Scenario, run_bench,
+    run_bench_worker, run_echo_server,
+};
 pub use clock::Clock;
 pub use config::{Config, ConfigError, EnvironmentVariables};
 pub use import::{ImportReport, RowProblem};

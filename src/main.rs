@@ -29,6 +29,18 @@ enum Command {
         #[command(subcommand)]
         what: ImportCommand,
     },
+    /// Load and correctness runs against a node on this machine (see docs/benchmarks.md).
+    Bench(Box<heyblue::BenchArgs>),
+    /// A bench worker process (started by `heyblue bench`; reads its plan on stdin).
+    #[command(hide = true)]
+    BenchWorker,
+    /// The echo server of `heyblue bench --baseline echo`.
+    #[command(hide = true)]
+    BenchEcho {
+        /// Address to listen on (loopback).
+        #[arg(long)]
+        listen: std::net::SocketAddr,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -53,7 +65,13 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    init_tracing(config.log.format);
+    let command = cli.command.unwrap_or(Command::Serve);
+    // Bench processes log to stderr (stdout carries the table or worker events).
+    let bench_process = matches!(
+        command,
+        Command::Bench(_) | Command::BenchWorker | Command::BenchEcho { .. }
+    );
+    init_tracing(config.log.format, bench_process);
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(runtime) => runtime,
         Err(error) => {
@@ -61,11 +79,7 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let outcome = runtime.block_on(run(
-        cli.command.unwrap_or(Command::Serve),
-        config,
-        environment,
-    ));
+    let outcome = runtime.block_on(run(command, config, environment));
     match outcome {
         Ok(code) => code,
         Err(error) => {
@@ -102,6 +116,23 @@ async fn run(
                 Ok(ExitCode::from(1))
             }
         }
+        Command::Bench(args) => match heyblue::run_bench(*args).await {
+            Ok(report) if report.all_correct() => Ok(ExitCode::SUCCESS),
+            Ok(_) => Ok(ExitCode::from(1)),
+            Err(heyblue::BenchError::Usage(message)) => {
+                eprintln!("heyblue bench: {message}");
+                Ok(ExitCode::from(2))
+            }
+            Err(error) => Err(error.into()),
+        },
+        Command::BenchWorker => Ok(heyblue::run_bench_worker().await),
+        Command::BenchEcho { listen } => {
+            if !listen.ip().is_loopback() {
+                anyhow::bail!("the echo server listens on loopback only");
+            }
+            heyblue::run_echo_server(listen).await?;
+            Ok(ExitCode::SUCCESS)
+        }
     }
 }
 
@@ -123,9 +154,18 @@ async fn shutdown_signal() {
     }
 }
 
-fn init_tracing(format: LogFormat) {
+fn init_tracing(format: LogFormat, bench_process: bool) {
+    let default_level = if bench_process { "warn" } else { "info" };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_level));
+    if bench_process {
+        tracing_subscriber::fmt()
+            .with_env_filter(filter)
+            .with_writer(std::io::stderr)
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+            .init();
+        return;
+    }
     // Colours only on a terminal: log files and collectors get plain text.
     let colours = std::io::IsTerminal::is_terminal(&std::io::stdout());
     let builder = tracing_subscriber::fmt()

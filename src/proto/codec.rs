@@ -65,9 +65,8 @@ pub(crate) fn decode_client(
     ClientMessage::from_wire_value(value)
 }
 
-/// Decodes one server frame, as tests read pushes. Unknown extra fields are
-/// ignored here too.
-#[cfg(test)]
+/// Decodes one server frame, as the bench client and tests read pushes. Unknown
+/// extra fields are ignored here too.
 pub(crate) fn decode_server(
     format: WireFormat,
     frame: &[u8],

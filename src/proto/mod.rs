@@ -30,16 +30,15 @@ mod fuzz_tests;
 mod tests;
 
 pub(crate) use client::{
-    CancelRequest, ClientMessage, ClientMessageType, LocationUpdate, RequestConnection, Respond,
+    CancelRequest, ClientMessage, ClientMessageType, GoAvailable, LocationUpdate,
+    RequestConnection, Respond,
 };
-// Names only tests need until the bench client uses them.
+// Names only tests need.
 #[cfg(test)]
-pub(crate) use client::{GoAvailable, Hello};
-#[cfg(test)]
-pub(crate) use codec::decode_server;
+pub(crate) use client::Hello;
 pub(crate) use codec::{
-    SUBPROTOCOL_JSON, SUBPROTOCOL_MESSAGE_PACK, WireFormat, decode_client, encode_client,
-    encode_server,
+    SUBPROTOCOL_JSON, SUBPROTOCOL_MESSAGE_PACK, WireFormat, decode_client, decode_server,
+    encode_client, encode_server,
 };
 #[cfg(test)]
 pub(crate) use errors::ProtocolError;

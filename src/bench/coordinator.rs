@@ -1,0 +1,308 @@
+//! `heyblue bench`: checks the options, raises the open-file limit, starts (or
+//! finds) the server, imports the roster, runs the workers through the
+//! scenario's phases, then the same load against the baselines, and hands the
+//! figures to the report.
+
+use std::time::Duration;
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use super::BenchError;
+use super::cli::{Baseline, BenchArgs, Scenario};
+use super::fleet::{Fleet, MemoryProbe};
+use super::movement::{PersonKind, Schedule};
+use super::net::{is_loopback_host, raise_open_file_limit, sockets_allowed};
+use super::plan::{Command, Target, WorkerPlan, phone_number};
+use super::report::{Memory, Report, RunResult};
+use super::session::unix_now_us;
+use super::spawn::{spawn_echo, spawn_server};
+
+/// Longest city run: officers' availability windows last 15 minutes.
+const MAX_DURATION_SECONDS: u64 = 14 * 60;
+/// Delay between the go signal and the first move, so all workers are waiting.
+const START_DELAY: Duration = Duration::from_millis(1500);
+/// People per phone block.
+const MAX_PEOPLE_PER_KIND: u32 = 700_000;
+
+/// Runs a bench and returns its report (already printed and written).
+pub async fn run_bench(args: BenchArgs) -> Result<Report, BenchError> {
+    validate(&args)?;
+    let (open_file_limit, hard_limit) = raise_open_file_limit();
+    let (officers, citizens) = people(&args);
+    let total = u64::from(officers) + u64::from(citizens);
+    let per_worker = total.div_ceil(u64::from(args.workers));
+    let allowed = sockets_allowed(open_file_limit);
+    if per_worker > allowed {
+        return Err(BenchError::Usage(format!(
+            "each of the {} worker(s) would hold {per_worker} sockets, but a process may open {open_file_limit} files \
+             (hard limit {hard_limit}, `ulimit -Hn`); use --workers {} or more",
+            args.workers,
+            total.div_ceil(allowed.max(1))
+        )));
+    }
+    if args.spawn && total > allowed {
+        eprintln!(
+            "warning: the spawned server is one process with an open-file limit of {hard_limit}: it can hold about {allowed} \
+             sockets, fewer than the {total} asked for; more need several nodes"
+        );
+    }
+    for baseline in &args.baseline {
+        if *baseline == Baseline::Redis {
+            eprintln!("{}", redis_baseline_note());
+        }
+    }
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .build()
+        .map_err(|error| BenchError::Setup(format!("http client: {error}")))?;
+
+    let mut runs = Vec::new();
+    {
+        let spawned = if args.spawn {
+            Some(spawn_server(&http, args.hysteresis_meters).await?)
+        } else {
+            None
+        };
+        let (base_url, admin_token, sms_file) = match &spawned {
+            Some(server) => (
+                server.base_url.clone(),
+                server.admin_token.clone(),
+                server.sms_file.clone(),
+            ),
+            None => remote_target(&args)?,
+        };
+        super::signin::import_roster(&http, &base_url, &admin_token, officers, |index| {
+            phone_number(PersonKind::Officer, index, args.phone_block)
+        })
+        .await?;
+        let target = Target::Heyblue {
+            ws_url: format!("{}/v1/ws", base_url.replacen("http://", "ws://", 1)),
+            base_url: base_url.clone(),
+            sms_file,
+            phone_block: args.phone_block,
+        };
+        let probe = MemoryProbe::Metrics {
+            url: format!("{base_url}/metrics"),
+            http: http.clone(),
+        };
+        runs.push(run_once(&args, "heyblue", target, probe, officers, citizens).await?);
+    }
+    if args.baseline.contains(&Baseline::Echo) {
+        let echo = spawn_echo().await?;
+        let probe = match echo.pid() {
+            Some(pid) => MemoryProbe::Process { pid },
+            None => return Err(BenchError::Setup("the echo server has no pid".to_owned())),
+        };
+        let target = Target::Echo {
+            ws_url: echo.ws_url.clone(),
+        };
+        runs.push(run_once(&args, "echo", target, probe, officers, citizens).await?);
+    }
+    let report = Report::new(&args, open_file_limit, runs);
+    print!("{}", report.table());
+    if let Some(directory) = &args.out {
+        report.write(directory).map_err(BenchError::Output)?;
+        println!("results written to {}", directory.display());
+    }
+    Ok(report)
+}
+
+fn validate(args: &BenchArgs) -> Result<(), BenchError> {
+    let usage = |message: &str| Err(BenchError::Usage(message.to_owned()));
+    if args.scenario == Scenario::Handshake {
+        return usage(
+            "the handshake scenario is not implemented in this bench version yet; \
+             run `connect` or `city`",
+        );
+    }
+    if args.workers == 0 || args.workers > 64 {
+        return usage("--workers must be 1 to 64");
+    }
+    if args.phone_block > 9 {
+        return usage("--phone-block must be 0 to 9");
+    }
+    if args.interval_ms < 100 {
+        return usage("--interval-ms must be at least 100");
+    }
+    if args.duration_seconds == 0 || args.duration_seconds > MAX_DURATION_SECONDS {
+        return usage("--duration-seconds must be 1 to 840 (availability windows last 15 minutes)");
+    }
+    if args.hold_seconds > 3_600 {
+        return usage("--hold-seconds must be at most 3600");
+    }
+    if !(0.0..=1_000.0).contains(&args.hysteresis_meters)
+        || !(100.0..=50_000.0).contains(&args.radius_meters)
+    {
+        return usage("--hysteresis-meters must be 0 to 1000 and --radius-meters 100 to 50000");
+    }
+    if args.source_addresses == 0 || args.source_addresses > 60_000 {
+        return usage("--source-addresses must be 1 to 60000");
+    }
+    if args.officer_percent > 100 {
+        return usage("--officer-percent must be 0 to 100");
+    }
+    let (officers, citizens) = people(args);
+    if officers > MAX_PEOPLE_PER_KIND || citizens > MAX_PEOPLE_PER_KIND {
+        return usage("at most 700000 officers and 700000 citizens");
+    }
+    if officers + citizens == 0 {
+        return usage("nobody to simulate");
+    }
+    if args.scenario == Scenario::City && citizens > 0 && officers == 0 {
+        return usage("a city needs officers");
+    }
+    Ok(())
+}
+
+/// Officers and citizens of the run.
+fn people(args: &BenchArgs) -> (u32, u32) {
+    match args.scenario {
+        Scenario::Connect => {
+            let officers =
+                u32::try_from(u64::from(args.sessions) * u64::from(args.officer_percent) / 100)
+                    .unwrap_or(0);
+            (officers, args.sessions - officers.min(args.sessions))
+        }
+        Scenario::City | Scenario::Handshake => (args.officers, args.citizens),
+    }
+}
+
+fn remote_target(args: &BenchArgs) -> Result<(String, String, std::path::PathBuf), BenchError> {
+    let Some(url) = &args.url else {
+        return Err(BenchError::Usage("give --spawn or --url".to_owned()));
+    };
+    let base_url = url.trim_end_matches('/').to_owned();
+    let host = base_url
+        .strip_prefix("http://")
+        .and_then(|rest| rest.split('/').next())
+        .map(|authority| {
+            authority
+                .rsplit_once(':')
+                .map_or(authority, |(host, _port)| host)
+        })
+        .ok_or_else(|| BenchError::Usage("--url must be http://host:port".to_owned()))?;
+    if !is_loopback_host(host) {
+        return Err(BenchError::Usage(
+            "--url must point at this machine (127.0.0.0/8): load runs stay on loopback".to_owned(),
+        ));
+    }
+    let admin_token = args.admin_token.clone().ok_or_else(|| {
+        BenchError::Usage("--url needs --admin-token (or HEYBLUE_ADMIN_TOKEN)".to_owned())
+    })?;
+    let sms_file = args.sms_file.clone().ok_or_else(|| {
+        BenchError::Usage("--url needs --sms-file: the node must use the `file` SMS adapter so the bench can sign in".to_owned())
+    })?;
+    Ok((base_url, admin_token, sms_file))
+}
+
+/// The note printed for `--baseline redis`.
+fn redis_baseline_note() -> String {
+    let installed = std::env::var_os("PATH").is_some_and(|paths| {
+        std::env::split_paths(&paths).any(|directory| directory.join("redis-server").is_file())
+    });
+    if installed {
+        "baseline redis skipped: redis-server is installed, but this build has no redis load driver yet".to_owned()
+    } else {
+        "baseline redis skipped: redis-server is not installed".to_owned()
+    }
+}
+
+async fn run_once(
+    args: &BenchArgs,
+    label: &str,
+    target: Target,
+    probe: MemoryProbe,
+    officers: u32,
+    citizens: u32,
+) -> Result<RunResult, BenchError> {
+    let moving = args.scenario == Scenario::City;
+    let rate_per_worker = args.rate / f64::from(args.workers);
+    let plans: Vec<WorkerPlan> = (0..args.workers)
+        .map(|worker_index| WorkerPlan {
+            worker_index,
+            workers: args.workers,
+            target: target.clone(),
+            officers,
+            citizens,
+            moving,
+            seed: args.seed,
+            bbox: args.bbox,
+            max_speed_mps: args.max_speed_mps,
+            interval_ms: args.interval_ms,
+            tolerance_ms: args.tolerance_ms,
+            hysteresis_m: args.hysteresis_meters,
+            radius_m: args.radius_meters,
+            source_addresses: args.source_addresses,
+            concurrency: args.concurrency,
+            connect_rate_per_second: rate_per_worker,
+        })
+        .collect();
+    let bar = progress_bar(args.no_progress, label);
+    let mut fleet = Fleet::start(plans, probe, bar).await?;
+    let sign_in_ms = fleet.run(&Command::SignIn, "sign_in").await?;
+    let memory_before = fleet.server_memory().await;
+    let mut phases = vec![("sign_in".to_owned(), sign_in_ms)];
+    let mut move_seconds = 0.0;
+    let connect_ms;
+    if moving {
+        let officers_ms = fleet
+            .run(&Command::ConnectOfficers, "connect_officers")
+            .await?;
+        let citizens_ms = fleet
+            .run(&Command::ConnectCitizens, "connect_citizens")
+            .await?;
+        phases.push(("connect_officers".to_owned(), officers_ms));
+        phases.push(("connect_citizens".to_owned(), citizens_ms));
+        connect_ms = officers_ms + citizens_ms;
+        let interval_us = i64::try_from(args.interval_ms * 1000).unwrap_or(1_000_000);
+        let last_tick = (args.duration_seconds * 1000) / args.interval_ms.max(1);
+        let schedule = Schedule {
+            t0_us: unix_now_us() + i64::try_from(START_DELAY.as_micros()).unwrap_or(0),
+            interval_us,
+            last_tick,
+        };
+        let move_ms = fleet.run(&Command::Move { schedule }, "move").await?;
+        phases.push(("move".to_owned(), move_ms));
+        move_seconds = (last_tick * args.interval_ms) as f64 / 1000.0;
+    } else {
+        connect_ms = fleet.run(&Command::ConnectAll, "connect").await?;
+        phases.push(("connect".to_owned(), connect_ms));
+        fleet
+            .hold(Duration::from_secs(args.hold_seconds), "hold")
+            .await?;
+    }
+    let memory_after = fleet.server_memory().await;
+    let sessions_open = fleet.totals().open;
+    let (counters, latencies, timeline) = fleet.finish().await?;
+    Ok(RunResult::new(
+        label,
+        args.scenario,
+        officers,
+        citizens,
+        counters,
+        &latencies,
+        phases,
+        connect_ms,
+        move_seconds,
+        Memory::new(memory_before, memory_after, sessions_open),
+        timeline,
+    ))
+}
+
+fn progress_bar(disabled: bool, label: &str) -> ProgressBar {
+    let visible = !disabled && std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let bar = if visible {
+        ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr())
+    } else {
+        ProgressBar::hidden()
+    };
+    let style = ProgressStyle::with_template("{spinner} [{elapsed_precise}] {prefix}: {wide_msg}")
+        .unwrap_or_else(|_| ProgressStyle::default_spinner());
+    bar.set_style(style);
+    bar.set_prefix(label.to_owned());
+    bar.enable_steady_tick(Duration::from_millis(200));
+    if !visible {
+        eprintln!("bench {label}: starting");
+    }
+    bar
+}

@@ -1,0 +1,330 @@
+//! The coordinator's side of the workers: starts them (this binary as
+//! `heyblue bench-worker`), sends commands to all, gathers their events, and while
+//! waiting samples the totals and the server's memory once a second for the
+//! timeline and the progress bar.
+
+use std::process::Stdio;
+use std::time::Duration;
+
+use indicatif::ProgressBar;
+use serde::Serialize;
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::process::{Child, ChildStdin, Command as ProcessCommand};
+use tokio::sync::mpsc;
+
+use super::BenchError;
+use super::plan::{Command, Event, WorkerPlan};
+use super::stats::{CounterSnapshot, LatencyExport};
+
+/// How often the timeline is sampled.
+const SAMPLE_INTERVAL: Duration = Duration::from_secs(1);
+
+/// Where the server's resident memory comes from.
+#[derive(Debug, Clone)]
+pub(crate) enum MemoryProbe {
+    /// `heyblue_process_resident_memory_bytes` from `/metrics`.
+    Metrics {
+        /// The metrics URL.
+        url: String,
+        /// Client for the scrape.
+        http: reqwest::Client,
+    },
+    /// /proc/<pid>/status of a local child.
+    Process {
+        /// Its pid.
+        pid: u32,
+    },
+}
+
+impl MemoryProbe {
+    /// The server's resident memory now, bytes.
+    pub(crate) async fn sample(&self) -> Option<u64> {
+        match self {
+            MemoryProbe::Metrics { url, http } => {
+                let text = http.get(url).send().await.ok()?.text().await.ok()?;
+                text.lines()
+                    .find(|line| line.starts_with("heyblue_process_resident_memory_bytes"))
+                    .and_then(|line| line.split_whitespace().last())
+                    .and_then(|value| value.parse::<f64>().ok())
+                    .map(|bytes| bytes as u64)
+            }
+            MemoryProbe::Process { pid } => super::spawn::resident_memory_of(*pid),
+        }
+    }
+}
+
+/// One timeline point.
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct Sample {
+    /// Seconds since the run started.
+    pub(crate) t_s: f64,
+    /// The phase running.
+    pub(crate) phase: String,
+    /// Totals over all workers.
+    pub(crate) counters: CounterSnapshot,
+    /// The server's resident memory, bytes.
+    pub(crate) server_rss_bytes: Option<u64>,
+}
+
+/// The running workers.
+#[derive(Debug)]
+pub(crate) struct Fleet {
+    /// Processes (killed on drop).
+    children: Vec<Child>,
+    /// Their command pipes.
+    stdins: Vec<ChildStdin>,
+    /// Events from all workers, tagged by worker index.
+    events: mpsc::UnboundedReceiver<(usize, Event)>,
+    /// Latest counters per worker.
+    latest: Vec<CounterSnapshot>,
+    /// The timeline so far.
+    pub(crate) timeline: Vec<Sample>,
+    /// When the run started.
+    started: tokio::time::Instant,
+    /// Memory source.
+    probe: MemoryProbe,
+    /// The live display.
+    bar: ProgressBar,
+}
+
+impl Fleet {
+    /// Starts one worker per plan.
+    pub(crate) async fn start(
+        plans: Vec<WorkerPlan>,
+        probe: MemoryProbe,
+        bar: ProgressBar,
+    ) -> Result<Self, BenchError> {
+        let exe = super::spawn::current_exe()?;
+        let (sender, events) = mpsc::unbounded_channel();
+        let mut children = Vec::new();
+        let mut stdins = Vec::new();
+        for (index, plan) in plans.iter().enumerate() {
+            let mut child = ProcessCommand::new(&exe)
+                .arg("bench-worker")
+                .env(
+                    "RUST_LOG",
+                    std::env::var("RUST_LOG").unwrap_or_else(|_| "error".to_owned()),
+                )
+                .stdin(Stdio::piped())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::inherit())
+                .kill_on_drop(true)
+                .spawn()
+                .map_err(|error| {
+                    BenchError::Setup(format!("cannot start worker {index}: {error}"))
+                })?;
+            let (Some(mut stdin), Some(stdout)) = (child.stdin.take(), child.stdout.take()) else {
+                return Err(BenchError::Setup(format!("worker {index} has no pipes")));
+            };
+            let plan_line = serde_json::to_string(plan)
+                .map_err(|error| BenchError::Setup(error.to_string()))?;
+            stdin
+                .write_all(format!("{plan_line}\n").as_bytes())
+                .await
+                .map_err(|error| {
+                    BenchError::Setup(format!("cannot talk to worker {index}: {error}"))
+                })?;
+            let sender = sender.clone();
+            tokio::spawn(async move {
+                let mut lines = BufReader::new(stdout).lines();
+                while let Ok(Some(line)) = lines.next_line().await {
+                    match serde_json::from_str::<Event>(&line) {
+                        Ok(event) => {
+                            if sender.send((index, event)).is_err() {
+                                return;
+                            }
+                        }
+                        Err(error) => {
+                            tracing::warn!(worker = index, %error, "unreadable worker line")
+                        }
+                    }
+                }
+                let _receiver_may_be_gone = sender.send((
+                    index,
+                    Event::Failed {
+                        message: "the worker exited".to_owned(),
+                    },
+                ));
+            });
+            children.push(child);
+            stdins.push(stdin);
+        }
+        let workers = children.len();
+        Ok(Self {
+            children,
+            stdins,
+            events,
+            latest: vec![CounterSnapshot::default(); workers],
+            timeline: Vec::new(),
+            started: tokio::time::Instant::now(),
+            probe,
+            bar,
+        })
+    }
+
+    /// Sends `command` to every worker and waits until all are done with it;
+    /// returns the longest time a worker took, milliseconds.
+    pub(crate) async fn run(&mut self, command: &Command, phase: &str) -> Result<u64, BenchError> {
+        let line =
+            serde_json::to_string(command).map_err(|error| BenchError::Setup(error.to_string()))?;
+        for (index, stdin) in self.stdins.iter_mut().enumerate() {
+            stdin
+                .write_all(format!("{line}\n").as_bytes())
+                .await
+                .map_err(|error| BenchError::Worker {
+                    index,
+                    message: format!("cannot send a command: {error}"),
+                })?;
+        }
+        self.announce(phase);
+        let mut done = vec![false; self.stdins.len()];
+        let mut longest_ms = 0;
+        let mut sampler = tokio::time::interval(SAMPLE_INTERVAL);
+        while done.iter().any(|finished| !finished) {
+            tokio::select! {
+                event = self.events.recv() => {
+                    let Some((index, event)) = event else {
+                        return Err(BenchError::Setup("all workers are gone".to_owned()));
+                    };
+                    match event {
+                        Event::Progress { counters } => self.latest[index] = counters,
+                        Event::Done { elapsed_ms, .. } => {
+                            done[index] = true;
+                            longest_ms = longest_ms.max(elapsed_ms);
+                        }
+                        Event::Failed { message } => return Err(BenchError::Worker { index, message }),
+                        Event::Finished { .. } => {
+                            return Err(BenchError::Worker { index, message: "finished early".to_owned() });
+                        }
+                    }
+                }
+                _ = sampler.tick() => self.sample(phase).await,
+            }
+        }
+        self.sample(phase).await;
+        Ok(longest_ms)
+    }
+
+    /// Samples for `duration` while the workers hold their sockets.
+    pub(crate) async fn hold(&mut self, duration: Duration, phase: &str) -> Result<(), BenchError> {
+        self.announce(phase);
+        let until = tokio::time::Instant::now() + duration;
+        let mut sampler = tokio::time::interval(SAMPLE_INTERVAL);
+        loop {
+            tokio::select! {
+                () = tokio::time::sleep_until(until) => return Ok(()),
+                event = self.events.recv() => match event {
+                    Some((index, Event::Progress { counters })) => self.latest[index] = counters,
+                    Some((index, Event::Failed { message })) => return Err(BenchError::Worker { index, message }),
+                    Some((_, Event::Done { .. } | Event::Finished { .. })) => {}
+                    None => return Err(BenchError::Setup("all workers are gone".to_owned())),
+                },
+                _ = sampler.tick() => self.sample(phase).await,
+            }
+        }
+    }
+
+    /// Tells the workers to close and report; their final counters and histograms.
+    pub(crate) async fn finish(
+        mut self,
+    ) -> Result<(CounterSnapshot, LatencyExport, Vec<Sample>), BenchError> {
+        let line = serde_json::to_string(&Command::Finish)
+            .map_err(|error| BenchError::Setup(error.to_string()))?;
+        for stdin in &mut self.stdins {
+            let _worker_may_have_exited = stdin.write_all(format!("{line}\n").as_bytes()).await;
+        }
+        let mut finished = vec![false; self.stdins.len()];
+        let mut totals = CounterSnapshot::default();
+        let mut latencies = LatencyExport::default();
+        while finished.iter().any(|done| !done) {
+            let Some((index, event)) = self.events.recv().await else {
+                return Err(BenchError::Setup("all workers are gone".to_owned()));
+            };
+            match event {
+                Event::Finished {
+                    counters,
+                    latencies: worker_latencies,
+                } => {
+                    finished[index] = true;
+                    totals.add(&counters);
+                    latencies.merge(&worker_latencies);
+                }
+                Event::Failed { message } if !finished[index] => {
+                    return Err(BenchError::Worker { index, message });
+                }
+                Event::Failed { .. } | Event::Progress { .. } | Event::Done { .. } => {}
+            }
+        }
+        for child in &mut self.children {
+            let _exit_status = child.wait().await;
+        }
+        self.bar.finish_and_clear();
+        Ok((totals, latencies, self.timeline))
+    }
+
+    /// The totals now.
+    pub(crate) fn totals(&self) -> CounterSnapshot {
+        let mut totals = CounterSnapshot::default();
+        for counters in &self.latest {
+            totals.add(counters);
+        }
+        totals
+    }
+
+    /// The server's memory now.
+    pub(crate) async fn server_memory(&self) -> Option<u64> {
+        self.probe.sample().await
+    }
+
+    fn announce(&self, phase: &str) {
+        if self.bar.is_hidden() {
+            eprintln!("phase {phase}");
+        } else {
+            self.bar.println(format!("phase {phase}"));
+        }
+    }
+
+    async fn sample(&mut self, phase: &str) {
+        let counters = self.totals();
+        let server_rss_bytes = self.probe.sample().await;
+        let t_s = self.started.elapsed().as_secs_f64();
+        let previous = self
+            .timeline
+            .last()
+            .map(|sample| (sample.t_s, sample.counters));
+        let (updates_per_s, pushes_per_s, connects_per_s) = match previous {
+            Some((previous_t, previous_counters)) if t_s > previous_t => {
+                let seconds = t_s - previous_t;
+                (
+                    (counters
+                        .updates_sent
+                        .saturating_sub(previous_counters.updates_sent)) as f64
+                        / seconds,
+                    (counters.pushes.saturating_sub(previous_counters.pushes)) as f64 / seconds,
+                    (counters
+                        .connected
+                        .saturating_sub(previous_counters.connected)) as f64
+                        / seconds,
+                )
+            }
+            Some(_) | None => (0.0, 0.0, 0.0),
+        };
+        let memory = server_rss_bytes.map_or_else(
+            || "?".to_owned(),
+            |bytes| format!("{:.0} MiB", bytes as f64 / 1_048_576.0),
+        );
+        self.bar.set_message(format!(
+            "{phase} | signed in {} | open {} (+{connects_per_s:.0}/s) | updates {updates_per_s:.0}/s | pushes {pushes_per_s:.0}/s | wrong {} | errors {} | server {memory}",
+            counters.signed_in,
+            counters.open,
+            counters.wrong,
+            counters.errors(),
+        ));
+        self.timeline.push(Sample {
+            t_s,
+            phase: phase.to_owned(),
+            counters,
+            server_rss_bytes,
+        });
+    }
+}

@@ -1,0 +1,68 @@
+//! `heyblue bench`: the load and correctness client. It drives real WebSocket
+//! clients against a node on this machine (one it spawns, or `--url`), signs the
+//! simulated people in through the real API, checks every `nearest` push against
+//! ground truth, and reports throughput, HDR latency percentiles, server memory per
+//! session and correctness as a table, `results.json` and `report.html`.
+//!
+//! - `cli`          the options and scenario names
+//! - `coordinator`  the run: checks, open-file limit, server, roster, phases, baselines
+//! - `fleet`        worker processes: commands out, events in, timeline samples
+//! - `plan`         the coordinator ↔ worker protocol (JSON lines)
+//! - `worker`       a worker process: sign-in, sockets, the send schedule, final check
+//! - `session`      one simulated phone's socket and its push checks
+//! - `signin`       roster import and one-time-code sign-in via the `file` SMS adapter
+//! - `spawn`        child `heyblue serve` / echo server on 127.0.0.1
+//! - `net`          loopback source addresses, `IP_BIND_ADDRESS_NO_PORT`, open-file limit
+//! - `movement`     deterministic random-waypoint walkers and the send schedule
+//! - `world`        every officer's and the worker's citizens' recent positions, a grid
+//! - `truth`        is a pushed answer correct, and since when (latency)
+//! - `stats`        counters and HDR histograms that travel from workers
+//! - `report`       summary table and `results.json`
+//! - `html`         `report.html` with inline SVG charts
+//! - `echo`         the bare tokio-tungstenite echo server of `--baseline echo`
+
+mod cli;
+mod coordinator;
+mod echo;
+mod fleet;
+mod html;
+mod movement;
+mod net;
+mod plan;
+mod report;
+mod session;
+mod signin;
+mod spawn;
+mod stats;
+mod truth;
+mod worker;
+mod world;
+
+pub use cli::{Baseline, BenchArgs, Scenario};
+pub use coordinator::run_bench;
+pub use echo::run_echo_server;
+pub use movement::BoundingBox;
+pub use report::Report;
+pub use worker::run_bench_worker;
+
+/// Why a bench run could not be done.
+#[derive(Debug, thiserror::Error)]
+pub enum BenchError {
+    /// The options ask for something impossible or unsafe.
+    #[error("{0}")]
+    Usage(String),
+    /// The server, the roster or the sign-ins could not be set up.
+    #[error("setup failed: {0}")]
+    Setup(String),
+    /// A worker process failed.
+    #[error("worker {index} failed: {message}")]
+    Worker {
+        /// Which worker.
+        index: usize,
+        /// What it said.
+        message: String,
+    },
+    /// The results could not be written.
+    #[error("cannot write the results: {0}")]
+    Output(std::io::Error),
+}

@@ -1,0 +1,400 @@
+//! What a run produced, in the forms people read: the summary table on stdout,
+//! `results.json`, and (via `html`) `report.html`.
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+use serde::Serialize;
+
+use super::cli::{BenchArgs, Scenario};
+use super::fleet::Sample;
+use super::stats::{CounterSnapshot, HistogramData, LatencyExport, Percentiles};
+
+/// Server memory around the idle sessions.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub(crate) struct Memory {
+    /// Resident memory after sign-in, before any socket, bytes.
+    pub(crate) before_bytes: Option<u64>,
+    /// Resident memory with the sessions open, bytes.
+    pub(crate) after_bytes: Option<u64>,
+    /// Sessions open at the second measurement.
+    pub(crate) sessions: u64,
+    /// Growth per open session, bytes.
+    pub(crate) per_session_bytes: Option<f64>,
+}
+
+impl Memory {
+    /// Figures from the two measurements.
+    pub(crate) fn new(before_bytes: Option<u64>, after_bytes: Option<u64>, sessions: u64) -> Self {
+        let per_session_bytes = match (before_bytes, after_bytes) {
+            (Some(before), Some(after)) if sessions > 0 => {
+                Some((after as f64 - before as f64) / sessions as f64)
+            }
+            (Some(_) | None, Some(_) | None) => None,
+        };
+        Self {
+            before_bytes,
+            after_bytes,
+            sessions,
+            per_session_bytes,
+        }
+    }
+}
+
+/// One server's figures (Hey Blue! or a baseline).
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct RunResult {
+    /// `heyblue` or the baseline's name.
+    pub(crate) label: String,
+    /// The scenario.
+    pub(crate) scenario: String,
+    /// Officers simulated.
+    pub(crate) officers: u32,
+    /// Citizens simulated.
+    pub(crate) citizens: u32,
+    /// Final totals.
+    pub(crate) counters: CounterSnapshot,
+    /// Phase names and how long the slowest worker took, milliseconds.
+    pub(crate) phases_ms: Vec<(String, u64)>,
+    /// New sessions per second over the connect phase(s).
+    pub(crate) connect_rate_per_s: f64,
+    /// Seconds of movement.
+    pub(crate) move_seconds: f64,
+    /// Location frames written per second while moving.
+    pub(crate) updates_per_s: f64,
+    /// `nearest` pushes (or echoes) received per second while moving.
+    pub(crate) pushes_per_s: f64,
+    /// Share of pushes correct within the tolerance, percent.
+    pub(crate) correct_percent: Option<f64>,
+    /// Upgrade to welcome.
+    pub(crate) connect_latency: Percentiles,
+    /// Officer move to citizen push.
+    pub(crate) officer_move_latency: Percentiles,
+    /// Citizen move to own push.
+    pub(crate) citizen_move_latency: Percentiles,
+    /// Echo round trip (baseline).
+    pub(crate) echo_latency: Percentiles,
+    /// How late the bench sent, compared with its schedule.
+    pub(crate) send_lateness: Percentiles,
+    /// Server memory.
+    pub(crate) memory: Memory,
+    /// A few wrong answers, described.
+    pub(crate) wrong_samples: Vec<String>,
+    /// Raw officer-move latency histogram (for the chart).
+    pub(crate) officer_move_histogram: HistogramData,
+    /// Raw echo histogram (for the chart).
+    pub(crate) echo_histogram: HistogramData,
+    /// Once-a-second samples.
+    pub(crate) timeline: Vec<Sample>,
+}
+
+impl RunResult {
+    /// Figures from a finished run.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn new(
+        label: &str,
+        scenario: Scenario,
+        officers: u32,
+        citizens: u32,
+        counters: CounterSnapshot,
+        latencies: &LatencyExport,
+        phases_ms: Vec<(String, u64)>,
+        connect_ms: u64,
+        move_seconds: f64,
+        memory: Memory,
+        timeline: Vec<Sample>,
+    ) -> Self {
+        let per_second = |count: u64, seconds: f64| {
+            if seconds > 0.0 {
+                count as f64 / seconds
+            } else {
+                0.0
+            }
+        };
+        let received = if counters.echoed > 0 {
+            counters.echoed
+        } else {
+            counters.pushes
+        };
+        let checked = counters.correct + counters.stale + counters.wrong;
+        Self {
+            label: label.to_owned(),
+            scenario: scenario.as_str().to_owned(),
+            officers,
+            citizens,
+            counters,
+            phases_ms,
+            connect_rate_per_s: per_second(counters.connected, connect_ms as f64 / 1000.0),
+            move_seconds,
+            updates_per_s: per_second(counters.updates_sent, move_seconds),
+            pushes_per_s: per_second(received, move_seconds),
+            correct_percent: (checked > 0)
+                .then(|| counters.correct as f64 * 100.0 / checked as f64),
+            connect_latency: Percentiles::of(&latencies.connect_us.to_histogram()),
+            officer_move_latency: Percentiles::of(&latencies.officer_move_us.to_histogram()),
+            citizen_move_latency: Percentiles::of(&latencies.citizen_move_us.to_histogram()),
+            echo_latency: Percentiles::of(&latencies.echo_us.to_histogram()),
+            send_lateness: Percentiles::of(&latencies.send_lateness_us.to_histogram()),
+            memory,
+            wrong_samples: latencies.wrong_samples.clone(),
+            officer_move_histogram: latencies.officer_move_us.clone(),
+            echo_histogram: latencies.echo_us.clone(),
+            timeline,
+        }
+    }
+
+    /// Whether every checked answer was right and nothing failed.
+    pub(crate) fn all_correct(&self) -> bool {
+        let counters = &self.counters;
+        counters.wrong == 0
+            && counters.stale == 0
+            && counters.final_wrong == 0
+            && counters.final_missing == 0
+            && counters.sign_in_failures == 0
+            && counters.connect_failures == 0
+            && counters.dropped == 0
+    }
+}
+
+/// Everything a bench run reports.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    /// The scenario.
+    scenario: String,
+    /// The options, as given.
+    options: String,
+    /// The machine: cores and the bench's open-file limit.
+    machine: Machine,
+    /// One result per server.
+    runs: Vec<RunResult>,
+}
+
+/// What the run ran on.
+#[derive(Debug, Clone, Serialize)]
+struct Machine {
+    /// Logical CPUs.
+    cpus: usize,
+    /// Open-file limit of the bench (and of a spawned server).
+    open_file_limit: u64,
+    /// Operating system.
+    os: String,
+}
+
+impl Report {
+    /// A report over `runs`.
+    pub(crate) fn new(args: &BenchArgs, open_file_limit: u64, runs: Vec<RunResult>) -> Self {
+        Self {
+            scenario: args.scenario.as_str().to_owned(),
+            options: format!("{args:?}"),
+            machine: Machine {
+                cpus: std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get),
+                open_file_limit,
+                os: std::env::consts::OS.to_owned(),
+            },
+            runs,
+        }
+    }
+
+    /// Whether every run had every answer right and no failures.
+    pub fn all_correct(&self) -> bool {
+        self.runs.iter().all(RunResult::all_correct)
+    }
+
+    /// The runs, for the HTML report.
+    pub(crate) fn runs(&self) -> &[RunResult] {
+        &self.runs
+    }
+
+    /// The scenario name.
+    pub(crate) fn scenario(&self) -> &str {
+        &self.scenario
+    }
+
+    /// The summary table people read at the end.
+    pub fn table(&self) -> String {
+        let mut text = String::new();
+        let _ = writeln!(text, "\n{} — {} CPUs", self.scenario, self.machine.cpus);
+        let header: Vec<&str> = self.runs.iter().map(|run| run.label.as_str()).collect();
+        let _ = writeln!(
+            text,
+            "{:<34}{}",
+            "",
+            header
+                .iter()
+                .map(|label| format!("{label:>16}"))
+                .collect::<String>()
+        );
+        let row = |text: &mut String, name: &str, values: Vec<String>| {
+            let _ = writeln!(
+                text,
+                "{name:<34}{}",
+                values
+                    .iter()
+                    .map(|value| format!("{value:>16}"))
+                    .collect::<String>()
+            );
+        };
+        let each = |figure: &dyn Fn(&RunResult) -> String| {
+            self.runs.iter().map(figure).collect::<Vec<_>>()
+        };
+        let ms = |percentiles: &Percentiles, value: f64| {
+            if percentiles.count == 0 {
+                "-".to_owned()
+            } else {
+                format!("{value:.2} ms")
+            }
+        };
+        row(
+            &mut text,
+            "sessions connected",
+            each(&|run| run.counters.connected.to_string()),
+        );
+        row(
+            &mut text,
+            "connect failures / dropped",
+            each(&|run| {
+                format!(
+                    "{} / {}",
+                    run.counters.connect_failures, run.counters.dropped
+                )
+            }),
+        );
+        row(
+            &mut text,
+            "new sessions/s",
+            each(&|run| format!("{:.0}", run.connect_rate_per_s)),
+        );
+        row(
+            &mut text,
+            "connect p50 / p99",
+            each(&|run| {
+                format!(
+                    "{} / {}",
+                    ms(&run.connect_latency, run.connect_latency.p50_ms),
+                    ms(&run.connect_latency, run.connect_latency.p99_ms)
+                )
+            }),
+        );
+        row(
+            &mut text,
+            "server memory before / after",
+            each(&|run| {
+                let mib = |bytes: Option<u64>| {
+                    bytes.map_or_else(
+                        || "?".to_owned(),
+                        |bytes| format!("{:.0}", bytes as f64 / 1_048_576.0),
+                    )
+                };
+                format!(
+                    "{} / {} MiB",
+                    mib(run.memory.before_bytes),
+                    mib(run.memory.after_bytes)
+                )
+            }),
+        );
+        row(
+            &mut text,
+            "server memory per session",
+            each(&|run| {
+                run.memory.per_session_bytes.map_or_else(
+                    || "?".to_owned(),
+                    |bytes| format!("{:.2} KiB", bytes / 1024.0),
+                )
+            }),
+        );
+        if self.scenario == "city" {
+            row(
+                &mut text,
+                "location updates/s",
+                each(&|run| format!("{:.0}", run.updates_per_s)),
+            );
+            row(
+                &mut text,
+                "pushes (echoes)/s",
+                each(&|run| format!("{:.0}", run.pushes_per_s)),
+            );
+            for (name, pick) in [
+                ("officer move→push p50", 0),
+                ("officer move→push p90", 1),
+                ("officer move→push p99", 2),
+                ("officer move→push p99.9", 3),
+            ] {
+                row(
+                    &mut text,
+                    name,
+                    each(&|run| {
+                        let latency = if run.counters.echoed > 0 {
+                            &run.echo_latency
+                        } else {
+                            &run.officer_move_latency
+                        };
+                        let value = [
+                            latency.p50_ms,
+                            latency.p90_ms,
+                            latency.p99_ms,
+                            latency.p999_ms,
+                        ][pick];
+                        ms(latency, value)
+                    }),
+                );
+            }
+            row(
+                &mut text,
+                "citizen move→push p99",
+                each(&|run| ms(&run.citizen_move_latency, run.citizen_move_latency.p99_ms)),
+            );
+            row(
+                &mut text,
+                "pushes checked",
+                each(&|run| {
+                    (run.counters.correct + run.counters.stale + run.counters.wrong).to_string()
+                }),
+            );
+            row(
+                &mut text,
+                "correct",
+                each(&|run| {
+                    run.correct_percent
+                        .map_or_else(|| "-".to_owned(), |percent| format!("{percent:.2} %"))
+                }),
+            );
+            row(
+                &mut text,
+                "stale / wrong",
+                each(&|run| format!("{} / {}", run.counters.stale, run.counters.wrong)),
+            );
+            row(
+                &mut text,
+                "final answers wrong / missing",
+                each(&|run| {
+                    format!(
+                        "{} / {}",
+                        run.counters.final_wrong, run.counters.final_missing
+                    )
+                }),
+            );
+            row(
+                &mut text,
+                "bench send lateness p99",
+                each(&|run| ms(&run.send_lateness, run.send_lateness.p99_ms)),
+            );
+        }
+        for run in &self.runs {
+            for sample in &run.wrong_samples {
+                let _ = writeln!(text, "  {}: {sample}", run.label);
+            }
+        }
+        let verdict = if self.all_correct() { "PASS" } else { "FAIL" };
+        let _ = writeln!(text, "{verdict}: every answer correct and no failures");
+        text
+    }
+
+    /// Writes `results.json` and `report.html` into `directory`.
+    pub fn write(&self, directory: &Path) -> std::io::Result<()> {
+        std::fs::create_dir_all(directory)?;
+        let json = serde_json::to_string_pretty(self).map_err(std::io::Error::other)?;
+        std::fs::write(directory.join("results.json"), json)?;
+        std::fs::write(directory.join("report.html"), super::html::render(self))?;
+        Ok(())
+    }
+}

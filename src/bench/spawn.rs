@@ -1,0 +1,212 @@
+//! Child processes on 127.0.0.1: `heyblue serve` with a throw-away data directory
+//! (in /dev/shm when there is one, so durable commits cost no disk flushes), the
+//! `file` SMS adapter and limits opened up for one client address; or the echo
+//! server of the baseline. Both are this same binary, and both are killed when
+//! their handle is dropped.
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::Duration;
+
+use tokio::process::{Child, Command};
+
+use super::BenchError;
+
+/// How long a child may take to answer its first request.
+const READY_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// A `heyblue serve` child.
+#[derive(Debug)]
+pub(crate) struct SpawnedServer {
+    /// `http://127.0.0.1:port`.
+    pub(crate) base_url: String,
+    /// The file adapter's output.
+    pub(crate) sms_file: PathBuf,
+    /// The admin token it accepts.
+    pub(crate) admin_token: String,
+    /// The process (killed on drop).
+    process: Child,
+    /// Data directory, config and logs; removed on drop.
+    directory: tempfile::TempDir,
+}
+
+/// A `heyblue bench-echo` child.
+#[derive(Debug)]
+pub(crate) struct SpawnedEcho {
+    /// `ws://127.0.0.1:port/`.
+    pub(crate) ws_url: String,
+    /// The process (killed on drop).
+    child: Child,
+}
+
+/// Starts `heyblue serve` and waits until `/readyz` answers.
+pub(crate) async fn spawn_server(
+    http: &reqwest::Client,
+    hysteresis_m: f64,
+) -> Result<SpawnedServer, BenchError> {
+    let directory = scratch_directory()?;
+    let port = free_port()?;
+    let sms_file = directory.path().join("sms.jsonl");
+    let config_file = directory.path().join("heyblue.toml");
+    let config = format!(
+        r#"listen = "127.0.0.1:{port}"
+data_dir = "{data}"
+node_name = "bench"
+
+[sms]
+type = "file"
+path = "{sms}"
+
+[identity]
+otp_max_per_ip_per_hour = 4000000000
+access_token_ttl_seconds = 86400
+
+[presence]
+nearest_hysteresis_meters = {hysteresis_m}
+"#,
+        data = directory.path().join("data").display(),
+        sms = sms_file.display(),
+    );
+    std::fs::write(&config_file, config)
+        .map_err(|error| BenchError::Setup(format!("cannot write the server config: {error}")))?;
+    let admin_token = format!("bench-admin-{}", uuid::Uuid::new_v4().simple());
+    let log = log_file(directory.path(), "server.log")?;
+    let child = Command::new(current_exe()?)
+        .arg("--config")
+        .arg(&config_file)
+        .arg("serve")
+        .env("HEYBLUE_ADMIN_TOKEN", &admin_token)
+        .env(
+            "RUST_LOG",
+            std::env::var("HEYBLUE_BENCH_SERVER_LOG").unwrap_or_else(|_| "warn".to_owned()),
+        )
+        .stdin(Stdio::null())
+        .stdout(log.try_clone().map_err(setup_io)?)
+        .stderr(log)
+        .kill_on_drop(true)
+        .spawn()
+        .map_err(|error| BenchError::Setup(format!("cannot start the server: {error}")))?;
+    let base_url = format!("http://127.0.0.1:{port}");
+    let mut server = SpawnedServer {
+        base_url,
+        sms_file,
+        admin_token,
+        process: child,
+        directory,
+    };
+    let ready_url = format!("{}/readyz", server.base_url);
+    if let Err(error) = wait_ready(http, &ready_url, &mut server.process).await {
+        let log =
+            std::fs::read_to_string(server.directory.path().join("server.log")).unwrap_or_default();
+        return Err(BenchError::Setup(format!("{error}; server log:\n{log}")));
+    }
+    Ok(server)
+}
+
+/// Starts the echo server and waits until it accepts connections.
+pub(crate) async fn spawn_echo() -> Result<SpawnedEcho, BenchError> {
+    let port = free_port()?;
+    let child = Command::new(current_exe()?)
+        .arg("bench-echo")
+        .arg("--listen")
+        .arg(format!("127.0.0.1:{port}"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .kill_on_drop(true)
+        .spawn()
+        .map_err(|error| BenchError::Setup(format!("cannot start the echo server: {error}")))?;
+    let deadline = tokio::time::Instant::now() + READY_TIMEOUT;
+    while tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .is_err()
+    {
+        if tokio::time::Instant::now() > deadline {
+            return Err(BenchError::Setup(
+                "the echo server did not start".to_owned(),
+            ));
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    Ok(SpawnedEcho {
+        ws_url: format!("ws://127.0.0.1:{port}/"),
+        child,
+    })
+}
+
+impl SpawnedEcho {
+    /// The process id.
+    pub(crate) fn pid(&self) -> Option<u32> {
+        self.child.id()
+    }
+}
+
+async fn wait_ready(http: &reqwest::Client, url: &str, child: &mut Child) -> Result<(), String> {
+    let deadline = tokio::time::Instant::now() + READY_TIMEOUT;
+    loop {
+        if let Ok(Some(status)) = child.try_wait() {
+            return Err(format!("the server exited at start ({status})"));
+        }
+        if let Ok(response) = http.get(url).send().await
+            && response.status().is_success()
+        {
+            return Ok(());
+        }
+        if tokio::time::Instant::now() > deadline {
+            return Err("the server did not become ready".to_owned());
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+}
+
+/// A temporary directory, in /dev/shm when it exists.
+fn scratch_directory() -> Result<tempfile::TempDir, BenchError> {
+    let shm = Path::new("/dev/shm");
+    let builder = || {
+        let mut builder = tempfile::Builder::new();
+        builder.prefix("heyblue-bench-");
+        builder
+    };
+    let directory = if shm.is_dir() {
+        builder().tempdir_in(shm)
+    } else {
+        builder().tempdir()
+    };
+    directory
+        .map_err(|error| BenchError::Setup(format!("cannot create a temporary directory: {error}")))
+}
+
+fn log_file(directory: &Path, name: &str) -> Result<std::fs::File, BenchError> {
+    std::fs::File::create(directory.join(name)).map_err(setup_io)
+}
+
+fn setup_io(error: std::io::Error) -> BenchError {
+    BenchError::Setup(format!("i/o error: {error}"))
+}
+
+/// This program, to run again as server, worker or echo child. `/proc/self/exe`
+/// where it exists: it still names this program when the file on disk has been
+/// replaced meanwhile (a rebuild in a shared target directory).
+pub(crate) fn current_exe() -> Result<PathBuf, BenchError> {
+    let proc_self = PathBuf::from("/proc/self/exe");
+    if proc_self.exists() {
+        return Ok(proc_self);
+    }
+    std::env::current_exe()
+        .map_err(|error| BenchError::Setup(format!("cannot find the heyblue binary: {error}")))
+}
+
+/// A port nobody listens on right now (a short race with other processes is
+/// possible; the child then fails to start and the error says so).
+fn free_port() -> Result<u16, BenchError> {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").map_err(setup_io)?;
+    Ok(listener.local_addr().map_err(setup_io)?.port())
+}
+
+/// Resident memory of a local process, bytes (Linux /proc).
+pub(crate) fn resident_memory_of(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find(|line| line.starts_with("VmRSS:"))?;
+    let kibibytes: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kibibytes * 1024)
+}

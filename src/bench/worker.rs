@@ -1,0 +1,574 @@
+//! A worker process (`heyblue bench-worker`): holds a share of the simulated
+//! people and their sockets, does each phase when the coordinator says so, and
+//! reports on stdout (see `plan`). One process may hold only as many sockets as
+//! its open-file limit allows, so big runs use several.
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::net::SocketAddr;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
+
+use futures::StreamExt;
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::sync::{Semaphore, mpsc};
+use tokio::task::JoinSet;
+
+use super::movement::{PersonKind, Schedule};
+use super::net::raise_open_file_limit;
+use super::plan::{Command, Event, Target, WorkerPlan, phone_number};
+use super::session::{self, Connector, Outgoing, Person, SessionContext, unix_now_us};
+use super::signin::{SmsTail, sign_in};
+use super::stats::{Counters, Latencies, bump, lock, record};
+use super::truth::{self, Rules, STALE_WINDOW_US, Verdict};
+use super::world::{World, WorldParams};
+use crate::proto::{
+    ClientMessage, GoAvailable, LocationUpdate, ServerMessage, WireFormat, encode_client,
+};
+
+/// Sign-ins one worker runs at the same time.
+const SIGN_IN_CONCURRENCY: usize = 32;
+/// How often progress goes to the coordinator.
+const PROGRESS_INTERVAL: Duration = Duration::from_millis(500);
+/// Extra wait after the last tick before the final answers are checked.
+const SETTLE_EXTRA: Duration = Duration::from_millis(1500);
+/// How long closing the sockets may take at the end.
+const CLOSE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Runs a worker: reads the plan and commands on stdin until `finish`.
+pub async fn run_bench_worker() -> std::process::ExitCode {
+    let mut lines = BufReader::new(tokio::io::stdin()).lines();
+    let plan: WorkerPlan = match lines.next_line().await {
+        Ok(Some(line)) => match serde_json::from_str(&line) {
+            Ok(plan) => plan,
+            Err(error) => return fail(format!("bad plan: {error}")),
+        },
+        Ok(None) | Err(_) => return fail("no plan on stdin".to_owned()),
+    };
+    let (soft_limit, _hard_limit) = raise_open_file_limit();
+    let own_sockets =
+        u64::try_from(plan.own(PersonKind::Officer).len() + plan.own(PersonKind::Citizen).len())
+            .unwrap_or(u64::MAX);
+    if own_sockets > super::net::sockets_allowed(soft_limit) {
+        return fail(format!(
+            "worker {} needs {own_sockets} sockets but may open {soft_limit} files; use more --workers",
+            plan.worker_index
+        ));
+    }
+    let mut worker = match Worker::new(plan).await {
+        Ok(worker) => worker,
+        Err(message) => return fail(message),
+    };
+    let progress_counters = worker.counters.clone();
+    let progress = tokio::spawn(async move {
+        let mut ticker = tokio::time::interval(PROGRESS_INTERVAL);
+        loop {
+            ticker.tick().await;
+            emit(&Event::Progress {
+                counters: progress_counters.snapshot(),
+            });
+        }
+    });
+    loop {
+        let command: Command = match lines.next_line().await {
+            Ok(Some(line)) => match serde_json::from_str(&line) {
+                Ok(command) => command,
+                Err(error) => return fail(format!("bad command: {error}")),
+            },
+            // The coordinator went away: stop.
+            Ok(None) | Err(_) => Command::Finish,
+        };
+        let started = tokio::time::Instant::now();
+        let phase = match &command {
+            Command::SignIn => "sign_in",
+            Command::ConnectOfficers => "connect_officers",
+            Command::ConnectCitizens => "connect_citizens",
+            Command::ConnectAll => "connect_all",
+            Command::Move { .. } => "move",
+            Command::Finish => "finish",
+        };
+        let outcome = match command {
+            Command::SignIn => worker.sign_in_all().await,
+            Command::ConnectOfficers => {
+                worker.connect(&worker.people(&[PersonKind::Officer])).await
+            }
+            Command::ConnectCitizens => {
+                worker.connect(&worker.people(&[PersonKind::Citizen])).await
+            }
+            Command::ConnectAll => {
+                let people = worker.people(&[PersonKind::Officer, PersonKind::Citizen]);
+                worker.connect(&people).await
+            }
+            Command::Move { schedule } => worker.move_people(schedule).await,
+            Command::Finish => {
+                worker.finish().await;
+                progress.abort();
+                emit(&Event::Finished {
+                    counters: worker.counters.snapshot(),
+                    latencies: Box::new(worker.latencies.export()),
+                });
+                return std::process::ExitCode::SUCCESS;
+            }
+        };
+        if let Err(message) = outcome {
+            return fail(message);
+        }
+        emit(&Event::Done {
+            phase: phase.to_owned(),
+            elapsed_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+        });
+    }
+}
+
+fn fail(message: String) -> std::process::ExitCode {
+    emit(&Event::Failed { message });
+    std::process::ExitCode::FAILURE
+}
+
+/// Writes one event line on stdout.
+fn emit(event: &Event) {
+    if let Ok(line) = serde_json::to_string(event) {
+        let mut stdout = std::io::stdout().lock();
+        let _written = writeln!(stdout, "{line}").and_then(|()| stdout.flush());
+    }
+}
+
+/// A worker's state across phases.
+#[derive(Debug)]
+struct Worker {
+    /// The plan from the coordinator.
+    plan: WorkerPlan,
+    /// Counters shared with every session.
+    counters: Arc<Counters>,
+    /// Histograms shared with every session.
+    latencies: Arc<Latencies>,
+    /// What every session shares.
+    context: Arc<SessionContext>,
+    /// How to open sockets.
+    connector: Connector,
+    /// Access tokens by person.
+    tokens: HashMap<Person, String>,
+    /// Frame queues of the open sessions.
+    sessions: HashMap<Person, mpsc::Sender<Outgoing>>,
+    /// The session tasks.
+    tasks: JoinSet<()>,
+    /// Sockets opened so far (picks the source address).
+    sockets_opened: u32,
+}
+
+impl Worker {
+    async fn new(plan: WorkerPlan) -> Result<Self, String> {
+        let ws_url = match &plan.target {
+            Target::Heyblue { ws_url, .. } | Target::Echo { ws_url } => ws_url.clone(),
+        };
+        let server = resolve(&ws_url).await?;
+        let counters = Arc::new(Counters::default());
+        let latencies = Arc::new(Latencies::new());
+        let echo = matches!(plan.target, Target::Echo { .. });
+        let interval_us = i64::try_from(plan.interval_ms.max(1) * 1000).unwrap_or(1_000_000);
+        let tolerance_us = i64::try_from(plan.tolerance_ms * 1000).unwrap_or(i64::MAX / 4);
+        let world = (plan.moving && !echo).then(|| {
+            let history_ticks =
+                usize::try_from(STALE_WINDOW_US.max(tolerance_us) / interval_us + 4).unwrap_or(16);
+            let params = WorldParams {
+                seed: plan.seed,
+                bbox: plan.bbox,
+                max_speed_mps: plan.max_speed_mps,
+                interval_us,
+                history_ticks,
+            };
+            Arc::new(RwLock::new(World::new(
+                params,
+                plan.officers,
+                &plan.own(PersonKind::Citizen),
+            )))
+        });
+        let context = Arc::new(SessionContext {
+            counters: counters.clone(),
+            latencies: latencies.clone(),
+            world,
+            rules: Rules {
+                radius_m: plan.radius_m,
+                hysteresis_m: plan.hysteresis_m,
+                tolerance_us,
+            },
+            answers: Mutex::new(HashMap::new()),
+            finishing: std::sync::atomic::AtomicBool::new(false),
+            echo,
+        });
+        let connector = Connector {
+            server,
+            ws_url,
+            source_addresses: plan.source_addresses,
+            offer_message_pack: !echo,
+        };
+        Ok(Self {
+            plan,
+            counters,
+            latencies,
+            context,
+            connector,
+            tokens: HashMap::new(),
+            sessions: HashMap::new(),
+            tasks: JoinSet::new(),
+            sockets_opened: 0,
+        })
+    }
+
+    fn people(&self, kinds: &[PersonKind]) -> Vec<Person> {
+        // Interleave kinds so a mixed ramp mixes officers and citizens.
+        let lists: Vec<Vec<Person>> = kinds
+            .iter()
+            .map(|&kind| {
+                self.plan
+                    .own(kind)
+                    .into_iter()
+                    .map(|index| Person { kind, index })
+                    .collect()
+            })
+            .collect();
+        let longest = lists.iter().map(Vec::len).max().unwrap_or(0);
+        let mut people = Vec::new();
+        for position in 0..longest {
+            for list in &lists {
+                if let Some(&person) = list.get(position) {
+                    people.push(person);
+                }
+            }
+        }
+        people
+    }
+
+    async fn sign_in_all(&mut self) -> Result<(), String> {
+        let Target::Heyblue {
+            base_url,
+            sms_file,
+            phone_block,
+            ..
+        } = &self.plan.target
+        else {
+            return Ok(());
+        };
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(30))
+            .build()
+            .map_err(|error| format!("http client: {error}"))?;
+        let sms = tokio::sync::Mutex::new(SmsTail::from_end(sms_file));
+        let people = self.people(&[PersonKind::Officer, PersonKind::Citizen]);
+        let counters = &self.counters;
+        let results: Vec<(Person, Result<String, String>)> = futures::stream::iter(people)
+            .map(|person| {
+                let http = &http;
+                let sms = &sms;
+                async move {
+                    let phone = phone_number(person.kind, person.index, *phone_block);
+                    let outcome = sign_in(http, base_url, sms, &phone).await;
+                    match &outcome {
+                        Ok(_) => bump(&counters.signed_in),
+                        Err(_) => bump(&counters.sign_in_failures),
+                    }
+                    (person, outcome)
+                }
+            })
+            .buffer_unordered(SIGN_IN_CONCURRENCY)
+            .collect()
+            .await;
+        let mut first_error = None;
+        for (person, outcome) in results {
+            match outcome {
+                Ok(token) => {
+                    self.tokens.insert(person, token);
+                }
+                Err(message) => {
+                    first_error.get_or_insert(message);
+                }
+            }
+        }
+        match first_error {
+            Some(message) => Err(format!("sign-in failed: {message}")),
+            None => Ok(()),
+        }
+    }
+
+    async fn connect(&mut self, people: &[Person]) -> Result<(), String> {
+        let permits = Arc::new(Semaphore::new(
+            usize::try_from(self.plan.concurrency.max(1)).unwrap_or(1),
+        ));
+        let spacing = (self.plan.connect_rate_per_second > 0.0)
+            .then(|| Duration::from_secs_f64(1.0 / self.plan.connect_rate_per_second));
+        let ramp_start = tokio::time::Instant::now();
+        let mut attempts = JoinSet::new();
+        for (position, &person) in people.iter().enumerate() {
+            if let Some(spacing) = spacing {
+                tokio::time::sleep_until(ramp_start + spacing.mul_f64(position as f64)).await;
+            }
+            let Ok(permit) = permits.clone().acquire_owned().await else {
+                return Err("connect permits closed".to_owned());
+            };
+            let socket_number = self
+                .sockets_opened
+                .wrapping_mul(self.plan.workers)
+                .wrapping_add(self.plan.worker_index);
+            self.sockets_opened += 1;
+            let token = self.tokens.get(&person).cloned();
+            let connector = self.connector.clone();
+            let context = self.context.clone();
+            let moving = self.plan.moving;
+            let world = self.context.world.clone();
+            attempts.spawn(async move {
+                let outcome = open_session(
+                    &connector,
+                    &context,
+                    person,
+                    socket_number,
+                    token.as_deref(),
+                    moving,
+                    world,
+                )
+                .await;
+                drop(permit);
+                (person, outcome)
+            });
+        }
+        let mut first_error = None;
+        while let Some(joined) = attempts.join_next().await {
+            let Ok((person, outcome)) = joined else {
+                continue;
+            };
+            match outcome {
+                Ok(socket) => {
+                    let (sender, receiver) = mpsc::channel(session::OUTGOING_QUEUE);
+                    self.sessions.insert(person, sender);
+                    self.tasks
+                        .spawn(session::run(socket, person, receiver, self.context.clone()));
+                }
+                Err(message) => {
+                    bump(&self.counters.connect_failures);
+                    first_error.get_or_insert(message);
+                }
+            }
+        }
+        if let Some(message) = first_error {
+            // Failures are counted and reported; only a total failure stops the run.
+            if self.sessions.is_empty() {
+                return Err(format!("no socket could be opened: {message}"));
+            }
+            tracing::warn!(error = %message, "some sockets failed to open");
+        }
+        Ok(())
+    }
+
+    async fn move_people(&mut self, schedule: Schedule) -> Result<(), String> {
+        if let Some(world) = &self.context.world {
+            session::write(world).start(schedule);
+        }
+        let interval_us = schedule.interval_us;
+        let mut entries: Vec<(i64, Person, mpsc::Sender<Outgoing>)> = self
+            .sessions
+            .iter()
+            .map(|(&person, sender)| {
+                let phase =
+                    super::movement::Schedule::phase_us(interval_us, person.kind, person.index);
+                (phase, person, sender.clone())
+            })
+            .collect();
+        entries.sort_by_key(|(phase, person, _)| (*phase, person.index));
+        let world = self.context.world.clone();
+        let mut echo_walkers: HashMap<Person, super::movement::Walker> = HashMap::new();
+        let mut last_wake_us = i64::MIN;
+        for tick in 1..=schedule.last_tick {
+            if let Some(world) = &world {
+                session::write(world).advance_to(tick);
+            }
+            for (phase, person, sender) in &entries {
+                let scheduled_us = schedule.send_time_us(*phase, tick);
+                if scheduled_us > last_wake_us {
+                    sleep_until_unix(scheduled_us).await;
+                    last_wake_us = scheduled_us;
+                }
+                let position = match &world {
+                    Some(world) => {
+                        session::read(world).position_at_tick(person.kind, person.index, tick)
+                    }
+                    None => {
+                        let walker = echo_walkers.entry(*person).or_insert_with(|| {
+                            super::movement::Walker::new(
+                                self.plan.seed,
+                                person.kind,
+                                person.index,
+                                self.plan.bbox,
+                                self.plan.max_speed_mps,
+                            )
+                        });
+                        walker.step(interval_us as f64 / 1e6);
+                        Some(walker.position())
+                    }
+                };
+                let Some(position) = position else {
+                    continue;
+                };
+                let frame = location_frame(position.lat, position.lng, tick)?;
+                match sender.try_send(Outgoing::Frame {
+                    bytes: frame,
+                    scheduled_us,
+                }) {
+                    Ok(()) => {}
+                    Err(mpsc::error::TrySendError::Full(_)) => bump(&self.counters.updates_skipped),
+                    // The socket is gone; counted as dropped by its task.
+                    Err(mpsc::error::TrySendError::Closed(_)) => {}
+                }
+            }
+        }
+        let last_send_us = schedule.send_time_us(interval_us, schedule.last_tick);
+        let settle_us =
+            self.context.rules.tolerance_us + i64::try_from(SETTLE_EXTRA.as_micros()).unwrap_or(0);
+        sleep_until_unix(last_send_us + settle_us).await;
+        self.check_final_answers();
+        Ok(())
+    }
+
+    /// After movement stopped and answers settled: every citizen's last answer must
+    /// be the exact truth.
+    fn check_final_answers(&self) {
+        let Some(world) = &self.context.world else {
+            return;
+        };
+        let now_us = unix_now_us();
+        let answers = lock(&self.context.answers).clone();
+        let world = session::read(world);
+        for person in self
+            .sessions
+            .keys()
+            .filter(|person| person.kind == PersonKind::Citizen)
+        {
+            bump(&self.counters.final_checked);
+            let Some(&answer) = answers.get(&person.index) else {
+                bump(&self.counters.final_missing);
+                self.latencies
+                    .keep_wrong(format!("citizen {} never got an answer", person.index));
+                continue;
+            };
+            let rules = Rules {
+                tolerance_us: 0,
+                ..self.context.rules
+            };
+            match truth::check(&world, &rules, person.index, now_us, answer, None) {
+                Verdict::Correct(_) => {}
+                Verdict::Stale | Verdict::Wrong(_) => {
+                    bump(&self.counters.final_wrong);
+                    self.latencies.keep_wrong(format!(
+                        "citizen {}: final answer {:?} is not the truth after movement stopped",
+                        person.index, answer.officer
+                    ));
+                }
+            }
+        }
+    }
+
+    async fn finish(&mut self) {
+        self.context.finishing.store(true, Ordering::Relaxed);
+        for sender in self.sessions.values() {
+            let _closing = sender.try_send(Outgoing::Close);
+        }
+        self.sessions.clear();
+        let closing = async { while self.tasks.join_next().await.is_some() {} };
+        if tokio::time::timeout(CLOSE_TIMEOUT, closing).await.is_err() {
+            self.tasks.abort_all();
+        }
+    }
+}
+
+/// Opens one person's socket and brings it to the state the scenario needs.
+async fn open_session(
+    connector: &Connector,
+    context: &SessionContext,
+    person: Person,
+    socket_number: u32,
+    token: Option<&str>,
+    moving: bool,
+    world: Option<Arc<RwLock<World>>>,
+) -> Result<session::Socket, String> {
+    let started = tokio::time::Instant::now();
+    let mut socket = connector.open(socket_number, token).await?;
+    if context.echo {
+        session::send(&mut socket, encode(&ClientMessage::Ping)?).await?;
+        session::wait_for_echo(&mut socket).await?;
+    } else {
+        session::wait_for(&mut socket, "welcome", |message| {
+            matches!(message, ServerMessage::Welcome { .. })
+        })
+        .await?;
+    }
+    record(
+        &context.latencies.connect_us,
+        i64::try_from(started.elapsed().as_micros()).unwrap_or(i64::MAX),
+    );
+    bump(&context.counters.connected);
+    context.counters.open.fetch_add(1, Ordering::Relaxed);
+    if !moving || context.echo {
+        return Ok(socket);
+    }
+    let Some(world) = world else {
+        return Ok(socket);
+    };
+    let Some(start) = session::read(&world).position_at_tick(person.kind, person.index, 0) else {
+        return Err(format!("no start position for {person:?}"));
+    };
+    session::send(&mut socket, location_frame(start.lat, start.lng, 0)?).await?;
+    if person.kind == PersonKind::Officer {
+        session::send(
+            &mut socket,
+            encode(&ClientMessage::GoAvailable(GoAvailable { minutes: None }))?,
+        )
+        .await?;
+        session::wait_for(&mut socket, "availability", |message| {
+            matches!(message, ServerMessage::Availability { .. })
+        })
+        .await?;
+    }
+    Ok(socket)
+}
+
+fn location_frame(lat: f64, lng: f64, tick: u64) -> Result<Vec<u8>, String> {
+    encode(&ClientMessage::Location(LocationUpdate {
+        lat,
+        lng,
+        accuracy_m: None,
+        seq: Some(tick),
+    }))
+}
+
+fn encode(message: &ClientMessage) -> Result<Vec<u8>, String> {
+    encode_client(message, WireFormat::MessagePack).map_err(|error| format!("encode: {error}"))
+}
+
+/// Sleeps until a Unix time (microseconds), never waking early; returns at once if
+/// it has passed. Callers group sends by deadline so one wake serves many.
+async fn sleep_until_unix(target_us: i64) {
+    let wait_us = target_us - unix_now_us();
+    if wait_us > 0 {
+        let deadline = tokio::time::Instant::now()
+            + Duration::from_micros(u64::try_from(wait_us).unwrap_or(0));
+        tokio::time::sleep_until(deadline).await;
+        // tokio's timer never fires early by its own clock; guard against the two
+        // clocks disagreeing by a hair.
+        while unix_now_us() < target_us {
+            tokio::task::yield_now().await;
+        }
+    }
+}
+
+/// The socket address of a `ws://host:port/...` URL.
+async fn resolve(ws_url: &str) -> Result<SocketAddr, String> {
+    let without_scheme = ws_url
+        .strip_prefix("ws://")
+        .ok_or_else(|| format!("{ws_url}: only ws:// URLs are supported"))?;
+    let authority = without_scheme.split('/').next().unwrap_or_default();
+    let mut addresses = tokio::net::lookup_host(authority)
+        .await
+        .map_err(|error| format!("cannot resolve {authority}: {error}"))?;
+    addresses
+        .find(SocketAddr::is_ipv4)
+        .ok_or_else(|| format!("{authority} has no IPv4 address"))
+}

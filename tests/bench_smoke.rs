@@ -1,0 +1,228 @@
+//! Short `heyblue bench` runs against a server it spawns: a few seconds each,
+//! small numbers. They fail if any pushed answer is wrong, if a session failed, or
+//! if the reports are missing. Figures are never asserted.
+//!
+//! The runs go through the library entry (`heyblue::run_bench`). The bench starts
+//! its server, workers and echo server by running its own executable again, so this
+//! test binary (`harness = false`) answers those command lines itself, exactly as
+//! `main.rs` does. That keeps the test independent of `target/debug/heyblue`, which
+//! other builds sharing the target directory may replace while tests run.
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use clap::Parser;
+use heyblue::{BenchError, Config, EnvironmentVariables};
+use serde_json::Value;
+
+/// One smoke test: runs on the shared runtime, panics on failure.
+type SmokeTest = fn(&tokio::runtime::Runtime);
+
+/// `heyblue bench` options, parsed from test command lines.
+#[derive(Debug, Parser)]
+struct BenchCommandLine {
+    #[command(flatten)]
+    args: heyblue::BenchArgs,
+}
+
+fn main() -> ExitCode {
+    let argv: Vec<String> = std::env::args().collect();
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    match argv.get(1).map(String::as_str) {
+        Some("bench-worker") => return runtime.block_on(heyblue::run_bench_worker()),
+        Some("bench-echo") => {
+            let listen = argv[3].parse().expect("echo address");
+            runtime
+                .block_on(heyblue::run_echo_server(listen))
+                .expect("echo server");
+            return ExitCode::SUCCESS;
+        }
+        Some("--config") if argv.get(3).map(String::as_str) == Some("serve") => {
+            runtime.block_on(serve(Path::new(&argv[2])));
+            return ExitCode::SUCCESS;
+        }
+        Some(_) | None => {}
+    }
+    let tests: [(&str, SmokeTest); 4] = [
+        (
+            "city_every_pushed_answer_is_correct",
+            city_every_pushed_answer_is_correct,
+        ),
+        (
+            "connect_with_the_echo_baseline",
+            connect_with_the_echo_baseline,
+        ),
+        (
+            "handshake_says_it_is_not_available_yet",
+            handshake_says_it_is_not_available_yet,
+        ),
+        (
+            "remote_servers_must_be_on_loopback",
+            remote_servers_must_be_on_loopback,
+        ),
+    ];
+    let filter = argv
+        .iter()
+        .skip(1)
+        .find(|arg| !arg.starts_with('-'))
+        .cloned();
+    let mut failed = 0;
+    for (name, test) in tests {
+        if filter
+            .as_ref()
+            .is_some_and(|filter| !name.contains(filter.as_str()))
+        {
+            continue;
+        }
+        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| test(&runtime)));
+        match outcome {
+            Ok(()) => println!("test {name} ... ok"),
+            Err(_) => {
+                println!("test {name} ... FAILED");
+                failed += 1;
+            }
+        }
+    }
+    if failed == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
+
+/// The spawned server, as `heyblue --config PATH serve` runs it (killed by the bench).
+async fn serve(config_path: &Path) {
+    let environment = EnvironmentVariables::from_process();
+    let config = Config::load(Some(config_path), &environment).expect("bench server config");
+    heyblue::install_recorder();
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .expect("bind");
+    heyblue::serve(listener, config, environment, std::future::pending())
+        .await
+        .expect("serve");
+}
+
+/// Runs `bench ARGS --no-progress --out DIR` and returns the result.
+fn bench(
+    runtime: &tokio::runtime::Runtime,
+    args: &[&str],
+    out: &Path,
+) -> Result<heyblue::BenchReport, BenchError> {
+    let mut command_line = vec!["bench"];
+    command_line.extend_from_slice(args);
+    command_line.push("--no-progress");
+    command_line.push("--out");
+    let out = out.to_str().expect("utf-8 temp path");
+    command_line.push(out);
+    let parsed = BenchCommandLine::try_parse_from(command_line).expect("valid options");
+    runtime.block_on(async {
+        tokio::time::timeout(
+            std::time::Duration::from_secs(120),
+            heyblue::run_bench(parsed.args),
+        )
+        .await
+        .expect("the run ends within two minutes")
+    })
+}
+
+fn results(out: &Path) -> Value {
+    let text = std::fs::read_to_string(out.join("results.json")).expect("results.json written");
+    let html = std::fs::read_to_string(out.join("report.html")).expect("report.html written");
+    assert!(html.contains("<svg"), "the report has charts");
+    serde_json::from_str(&text).expect("results.json is JSON")
+}
+
+fn city_every_pushed_answer_is_correct(runtime: &tokio::runtime::Runtime) {
+    let out = tempfile::tempdir().unwrap();
+    let args = [
+        "city",
+        "--spawn",
+        "--officers",
+        "30",
+        "--citizens",
+        "150",
+        "--duration-seconds",
+        "4",
+        "--workers",
+        "2",
+    ];
+    let report = bench(runtime, &args, out.path()).expect("the city run completes");
+    let table = report.table();
+    assert!(report.all_correct(), "{table}");
+    let results = results(out.path());
+    let run = &results["runs"][0];
+    let counters = &run["counters"];
+    assert_eq!(run["label"], "heyblue");
+    assert_eq!(counters["connected"], 180, "{table}");
+    assert_eq!(counters["wrong"], 0, "{table}");
+    assert_eq!(counters["stale"], 0, "{table}");
+    assert_eq!(counters["final_wrong"], 0, "{table}");
+    assert_eq!(counters["final_missing"], 0, "{table}");
+    assert_eq!(counters["final_checked"], 150, "{table}");
+    assert!(
+        counters["correct"].as_u64().unwrap() >= 150,
+        "every citizen got answers: {table}"
+    );
+    assert!(
+        counters["updates_sent"].as_u64().unwrap() > 180,
+        "people moved: {table}"
+    );
+    assert!(table.contains("officer move→push p99"), "{table}");
+}
+
+fn connect_with_the_echo_baseline(runtime: &tokio::runtime::Runtime) {
+    let out = tempfile::tempdir().unwrap();
+    let args = [
+        "connect",
+        "--spawn",
+        "--sessions",
+        "200",
+        "--hold-seconds",
+        "1",
+        "--baseline",
+        "echo",
+    ];
+    let report = bench(runtime, &args, out.path()).expect("the connect run completes");
+    assert!(report.all_correct(), "{}", report.table());
+    let results = results(out.path());
+    let runs = results["runs"].as_array().expect("runs");
+    assert_eq!(runs.len(), 2);
+    assert_eq!(runs[0]["label"], "heyblue");
+    assert_eq!(runs[1]["label"], "echo");
+    for run in runs {
+        assert_eq!(run["counters"]["connected"], 200, "{}", report.table());
+        assert_eq!(run["counters"]["connect_failures"], 0);
+        assert!(
+            run["memory"]["after_bytes"].as_u64().is_some(),
+            "memory measured"
+        );
+    }
+}
+
+fn handshake_says_it_is_not_available_yet(runtime: &tokio::runtime::Runtime) {
+    let out = tempfile::tempdir().unwrap();
+    match bench(runtime, &["handshake", "--spawn"], out.path()) {
+        Err(BenchError::Usage(message)) => {
+            assert!(message.contains("not implemented"), "{message}")
+        }
+        other => panic!("expected a usage error, got {other:?}"),
+    }
+}
+
+fn remote_servers_must_be_on_loopback(runtime: &tokio::runtime::Runtime) {
+    let out = tempfile::tempdir().unwrap();
+    let args = [
+        "connect",
+        "--url",
+        "http://10.1.2.3:8080",
+        "--admin-token",
+        "x",
+        "--sms-file",
+        "/tmp/none",
+    ];
+    match bench(runtime, &args, out.path()) {
+        Err(BenchError::Usage(message)) => assert!(message.contains("127.0.0.0/8"), "{message}"),
+        other => panic!("expected a usage error, got {other:?}"),
+    }
+}
