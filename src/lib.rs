@@ -41,5 +41,5 @@ pub use metrics::install_recorder;
 pub use presence::presence_bench_api;
 #[doc(hidden)]
 pub use proto::proto_bench_api;
-pub use server::{ImportFileError, ServeError, import_officers_file, serve};
+pub use server::{ImportFileError, ServeError, import_officers_file, migrate, serve};
 pub use store::StoreError;
