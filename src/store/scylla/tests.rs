@@ -55,10 +55,51 @@ async fn fresh_store() -> Option<Fixture> {
         });
         return None;
     };
-    let store = ScyllaStore::connect(test_settings(&uri))
+    let settings = test_settings(&uri);
+    let dropper = KeyspaceDropper {
+        settings: settings.clone(),
+    };
+    let store = ScyllaStore::connect(settings)
         .await
         .expect("connect to the test cql node");
-    Some(Fixture::new(Arc::new(store), ()))
+    Some(Fixture::new(Arc::new(store), dropper))
+}
+
+/// Drops a test keyspace when the case ends, so a long-lived node does not fill
+/// its heap with the tables of finished cases.
+struct KeyspaceDropper {
+    /// The keyspace and how to reach its node.
+    settings: Settings,
+}
+
+impl Drop for KeyspaceDropper {
+    fn drop(&mut self) {
+        let settings = self.settings.clone();
+        // A fresh runtime on its own thread: drop cannot await on the test's.
+        let dropped = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("runtime");
+            runtime.block_on(async {
+                let session = scylla::client::session_builder::SessionBuilder::new()
+                    .known_nodes(&settings.config.nodes)
+                    .build()
+                    .await?;
+                session
+                    .query_unpaged(
+                        format!("DROP KEYSPACE IF EXISTS {}", settings.config.keyspace),
+                        (),
+                    )
+                    .await?;
+                Ok::<_, Box<dyn std::error::Error + Send + Sync>>(())
+            })
+        })
+        .join();
+        if let Ok(Err(error)) = dropped {
+            eprintln!("cannot drop test keyspace: {error}");
+        }
+    }
 }
 
 store_conformance_tests!(conformance, fresh_store);
