@@ -126,6 +126,17 @@ fn scylla_store_sections_are_validated() {
 }
 
 #[test]
+fn test_tooling_variables_are_not_overrides() {
+    let environment = EnvironmentVariables::from_pairs([
+        ("HEYBLUE_SCYLLA_URI", "127.0.0.1:9042"),
+        ("HEYBLUE_TEST_STORE", "scylla"),
+        ("HEYBLUE_CQL_NODE_DIR", "/tmp/node"),
+    ]);
+    let config = Config::load(None, &environment).expect("tooling variables are ignored");
+    assert_eq!(config.store, StoreConfig::Embedded);
+}
+
+#[test]
 fn example_file_matches_the_defaults() {
     let text = include_str!("../../config/heyblue.example.toml");
     let example = Config::from_toml_str(text).expect("example parses");
