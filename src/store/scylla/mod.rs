@@ -12,11 +12,14 @@
 mod accounts;
 mod codec;
 mod connect;
+mod connections;
+mod ledger;
 mod otp;
 mod profiles;
 mod roster;
 mod statements;
 mod tokens;
+mod trophies;
 
 #[cfg(test)]
 mod tests;

@@ -70,6 +70,60 @@ pub(super) struct Statements {
     pub(super) update_profile_if_not_newer: PreparedStatement,
     /// Writes a first profile view: `IF NOT EXISTS`.
     pub(super) insert_profile_if_absent: PreparedStatement,
+    /// Writes a connection record once: `IF NOT EXISTS`.
+    pub(super) insert_connection: PreparedStatement,
+    /// Notes that a record's index rows, reward facts and incomplete mark are written.
+    pub(super) mark_connection_facts_written: PreparedStatement,
+    /// Reads a connection record by id.
+    pub(super) select_connection: PreparedStatement,
+    /// Records that a person's connection bucket holds connections.
+    pub(super) insert_connection_bucket: PreparedStatement,
+    /// Lists a person's connection buckets, newest first.
+    pub(super) select_connection_buckets: PreparedStatement,
+    /// Lists a person's connection buckets up to one, newest first.
+    pub(super) select_connection_buckets_up_to: PreparedStatement,
+    /// Writes a person's index row of a connection.
+    pub(super) insert_connection_by_account: PreparedStatement,
+    /// Reads the newest connection ids of one bucket.
+    pub(super) select_connections_by_account: PreparedStatement,
+    /// Reads the newest connection ids of one bucket before a cursor.
+    pub(super) select_connections_by_account_before: PreparedStatement,
+    /// Records a pair's reward, timestamped by its time so the latest wins.
+    pub(super) upsert_pair_reward: PreparedStatement,
+    /// Reads when a pair was last rewarded.
+    pub(super) select_pair_reward: PreparedStatement,
+    /// Records that a connection rewarded a person on a day.
+    pub(super) insert_rewarded_on_day: PreparedStatement,
+    /// Counts the connections that rewarded a person on a day.
+    pub(super) count_rewarded_on_day: PreparedStatement,
+    /// Marks a connection's credits incomplete.
+    pub(super) insert_incomplete: PreparedStatement,
+    /// Reads the lowest incomplete connection ids of one shard.
+    pub(super) select_incomplete: PreparedStatement,
+    /// Removes a connection's incomplete mark.
+    pub(super) delete_incomplete: PreparedStatement,
+    /// Claims a ledger entry id: `IF NOT EXISTS`.
+    pub(super) claim_ledger_entry: PreparedStatement,
+    /// Reads a ledger entry by id.
+    pub(super) select_ledger_entry_id: PreparedStatement,
+    /// Gives up an unplaced claim (a refused debit): `IF seq = null`.
+    pub(super) release_ledger_entry: PreparedStatement,
+    /// Records the seq and balance an entry id was appended at.
+    pub(super) place_ledger_entry: PreparedStatement,
+    /// Reads the head of an account's ledger.
+    pub(super) select_ledger_head: PreparedStatement,
+    /// Starts an account's ledger with its first entry: `IF NOT EXISTS`.
+    pub(super) insert_ledger_head: PreparedStatement,
+    /// Moves the head of a ledger by one entry: `IF seq = ?`.
+    pub(super) advance_ledger_head: PreparedStatement,
+    /// Writes a ledger entry at its seq.
+    pub(super) insert_ledger_entry: PreparedStatement,
+    /// Reads the newest entries of one ledger bucket below a seq.
+    pub(super) select_ledger_entries_before: PreparedStatement,
+    /// Awards a trophy once: `IF NOT EXISTS`.
+    pub(super) award_trophy: PreparedStatement,
+    /// Reads every trophy a person holds.
+    pub(super) select_trophies: PreparedStatement,
     /// Asks the node for its version (`/readyz`).
     pub(super) ping: PreparedStatement,
 }
@@ -260,6 +314,141 @@ impl Statements {
                  share_to_social, role, created_at_ms, updated_at_ms, version) \
                  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) IF NOT EXISTS",
                 Conditional,
+            )
+            .await?,
+            insert_connection: prepare(
+                "INSERT INTO connections (connection_id, citizen_id, citizen_points, citizen_withheld, officer_id, officer_points, officer_withheld, established_at_ms, cell_r7, zip) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) IF NOT EXISTS",
+                Conditional,
+            )
+            .await?,
+            mark_connection_facts_written: prepare(
+                "UPDATE connections SET facts_written = true WHERE connection_id = ?",
+                Idempotent,
+            )
+            .await?,
+            select_connection: prepare(
+                "SELECT citizen_id, citizen_points, citizen_withheld, officer_id, officer_points, officer_withheld, established_at_ms, cell_r7, zip, facts_written FROM connections WHERE connection_id = ?",
+                Idempotent,
+            )
+            .await?,
+            insert_connection_bucket: prepare(
+                "INSERT INTO connection_buckets (account_id, bucket) VALUES (?, ?)",
+                Idempotent,
+            )
+            .await?,
+            select_connection_buckets: prepare(
+                "SELECT bucket FROM connection_buckets WHERE account_id = ?",
+                Idempotent,
+            )
+            .await?,
+            select_connection_buckets_up_to: prepare(
+                "SELECT bucket FROM connection_buckets WHERE account_id = ? AND bucket <= ?",
+                Idempotent,
+            )
+            .await?,
+            insert_connection_by_account: prepare(
+                "INSERT INTO connections_by_account (account_id, bucket, established_at_ms, connection_id) VALUES (?, ?, ?, ?)",
+                Idempotent,
+            )
+            .await?,
+            select_connections_by_account: prepare(
+                "SELECT connection_id FROM connections_by_account WHERE account_id = ? AND bucket = ? LIMIT ?",
+                Idempotent,
+            )
+            .await?,
+            select_connections_by_account_before: prepare(
+                "SELECT connection_id FROM connections_by_account WHERE account_id = ? AND bucket = ? AND (established_at_ms, connection_id) < (?, ?) LIMIT ?",
+                Idempotent,
+            )
+            .await?,
+            upsert_pair_reward: prepare(
+                "INSERT INTO pair_last_rewarded (first_id, second_id, established_at_ms) VALUES (?, ?, ?) USING TIMESTAMP ?",
+                Idempotent,
+            )
+            .await?,
+            select_pair_reward: prepare(
+                "SELECT established_at_ms FROM pair_last_rewarded WHERE first_id = ? AND second_id = ?",
+                Idempotent,
+            )
+            .await?,
+            insert_rewarded_on_day: prepare(
+                "INSERT INTO rewarded_connections_by_day (account_id, day, connection_id) VALUES (?, ?, ?)",
+                Idempotent,
+            )
+            .await?,
+            count_rewarded_on_day: prepare(
+                "SELECT COUNT(*) FROM rewarded_connections_by_day WHERE account_id = ? AND day = ?",
+                Idempotent,
+            )
+            .await?,
+            insert_incomplete: prepare(
+                "INSERT INTO incomplete_connections (shard, connection_id) VALUES (?, ?)",
+                Idempotent,
+            )
+            .await?,
+            select_incomplete: prepare(
+                "SELECT connection_id FROM incomplete_connections WHERE shard = ? LIMIT ?",
+                Idempotent,
+            )
+            .await?,
+            delete_incomplete: prepare(
+                "DELETE FROM incomplete_connections WHERE shard = ? AND connection_id = ?",
+                Idempotent,
+            )
+            .await?,
+            claim_ledger_entry: prepare(
+                "INSERT INTO ledger_entry_ids (entry_id, account_id, at_ms, delta, reason, reference) VALUES (?, ?, ?, ?, ?, ?) IF NOT EXISTS",
+                Conditional,
+            )
+            .await?,
+            select_ledger_entry_id: prepare(
+                "SELECT account_id, at_ms, delta, reason, reference, seq, balance_after FROM ledger_entry_ids WHERE entry_id = ?",
+                Idempotent,
+            )
+            .await?,
+            release_ledger_entry: prepare(
+                "DELETE FROM ledger_entry_ids WHERE entry_id = ? IF seq = null",
+                Conditional,
+            )
+            .await?,
+            place_ledger_entry: prepare(
+                "UPDATE ledger_entry_ids SET seq = ?, balance_after = ? WHERE entry_id = ?",
+                Idempotent,
+            )
+            .await?,
+            select_ledger_head: prepare(
+                "SELECT seq, balance, entry_id, at_ms, delta, reason, reference FROM ledger_heads WHERE account_id = ?",
+                Idempotent,
+            )
+            .await?,
+            insert_ledger_head: prepare(
+                "INSERT INTO ledger_heads (account_id, seq, balance, entry_id, at_ms, delta, reason, reference) VALUES (?, ?, ?, ?, ?, ?, ?, ?) IF NOT EXISTS",
+                Conditional,
+            )
+            .await?,
+            advance_ledger_head: prepare(
+                "UPDATE ledger_heads SET seq = ?, balance = ?, entry_id = ?, at_ms = ?, delta = ?, reason = ?, reference = ? WHERE account_id = ? IF seq = ?",
+                Conditional,
+            )
+            .await?,
+            insert_ledger_entry: prepare(
+                "INSERT INTO ledger_entries (account_id, bucket, seq, entry_id, at_ms, delta, reason, reference, balance_after) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                Idempotent,
+            )
+            .await?,
+            select_ledger_entries_before: prepare(
+                "SELECT seq, entry_id, at_ms, delta, reason, reference, balance_after FROM ledger_entries WHERE account_id = ? AND bucket = ? AND seq < ? LIMIT ?",
+                Idempotent,
+            )
+            .await?,
+            award_trophy: prepare(
+                "INSERT INTO trophies (account_id, trophy, awarded_at_ms, connection_id) VALUES (?, ?, ?, ?) IF NOT EXISTS",
+                Conditional,
+            )
+            .await?,
+            select_trophies: prepare(
+                "SELECT trophy, awarded_at_ms, connection_id FROM trophies WHERE account_id = ?",
+                Idempotent,
             )
             .await?,
             ping: prepare("SELECT release_version FROM system.local", Idempotent).await?,
