@@ -49,5 +49,5 @@ pub use clock::Clock;
 pub use config::{Config, ConfigError, EnvironmentVariables};
 pub use import::{ImportReport, RowProblem};
 pub use metrics::install_recorder;
-pub use server::{ImportFileError, ServeError, import_officers_file, serve};
+pub use server::{ImportFileError, ServeError, import_officers_file, migrate, serve};
 pub use store::StoreError;

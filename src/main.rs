@@ -24,6 +24,8 @@ struct Cli {
 enum Command {
     /// Serve the API and WebSocket (the default).
     Serve,
+    /// Apply the store schema (Scylla: keyspace, tables, schema version) and exit.
+    Migrate,
     /// Import data from files.
     Import {
         #[command(subcommand)]
@@ -101,6 +103,11 @@ async fn run(
                 .await
                 .with_context(|| format!("cannot listen on {}", config.listen))?;
             heyblue::serve(listener, config, environment, shutdown_signal()).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Migrate => {
+            let report = heyblue::migrate(&config, &environment).await?;
+            println!("{report}");
             Ok(ExitCode::SUCCESS)
         }
         Command::Import {

@@ -251,7 +251,7 @@ async fn open_parts(
         path: config.data_dir.display().to_string(),
         source,
     })?;
-    let store = store::open(&config.store, &config.data_dir).await?;
+    let store = store::open(&config.store, &config.data_dir, environment).await?;
     let keys = Arc::new(ServerKeys::load(
         environment,
         &config.identity.master_key_env,
@@ -295,6 +295,18 @@ fn load_admin_token(
         }
         Err(error) => Err(file_error(error)),
     }
+}
+
+/// `heyblue migrate`: applies the store schema and reports what was done.
+pub async fn migrate(
+    config: &Config,
+    environment: &EnvironmentVariables,
+) -> Result<String, ServeError> {
+    std::fs::create_dir_all(&config.data_dir).map_err(|source| ServeError::DataDir {
+        path: config.data_dir.display().to_string(),
+        source,
+    })?;
+    Ok(store::migrate(&config.store, &config.data_dir, environment).await?)
 }
 
 /// `heyblue import officers FILE`: validates and imports a roster file straight

@@ -3,6 +3,7 @@
 //! immutable [`Config`]. Every option name carries its unit.
 
 mod overrides;
+mod scylla;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -10,6 +11,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 pub use overrides::EnvironmentVariables;
+pub use scylla::{ConsistencyLevel, ReplicationConfig, ScyllaConfig, ScyllaTlsConfig};
 
 /// Everything the server can be told, with the defaults of `config/heyblue.example.toml`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -67,6 +69,8 @@ impl Default for Config {
 pub enum StoreConfig {
     /// A redb file under `data_dir`: single node, nothing to install.
     Embedded,
+    /// A ScyllaDB (or other CQL) cluster, for several nodes and production.
+    Scylla(Box<ScyllaConfig>),
 }
 
 /// The SMS adapter that delivers one-time codes.
@@ -450,6 +454,10 @@ impl Config {
                 "identity.default_phone_region",
                 "must be a two-letter region code such as US",
             ));
+        }
+        match &self.store {
+            StoreConfig::Embedded => {}
+            StoreConfig::Scylla(scylla) => scylla.validate()?,
         }
         if let SmsConfig::Webhook { url, .. } = &self.sms
             && !(url.starts_with("https://") || url.starts_with("http://"))

@@ -2,13 +2,22 @@
 //! a double underscore descends into a section: `HEYBLUE_IDENTITY__OTP_TTL_SECONDS=60`.
 //! Values are read as TOML scalars when they parse as one (`30`, `true`), otherwise
 //! as strings. Variables that hold secrets named by a `*_env` key
-//! (`HEYBLUE_ADMIN_TOKEN`, `HEYBLUE_MASTER_KEY`, ...) are not overrides.
+//! (`HEYBLUE_ADMIN_TOKEN`, `HEYBLUE_MASTER_KEY`, ...) are not overrides, and
+//! neither are the test tooling's variables ([`TOOLING_PREFIXES`]).
 
 use std::collections::BTreeMap;
 
 use super::{Config, ConfigError};
 
 const PREFIX: &str = "HEYBLUE_";
+
+/// Variables of `scripts/test` and `scripts/cql-node` (the CQL node for tests),
+/// which share the `HEYBLUE_` prefix but are not config keys.
+const TOOLING_PREFIXES: [&str; 3] = [
+    "HEYBLUE_SCYLLA_URI",
+    "HEYBLUE_TEST_STORE",
+    "HEYBLUE_CQL_NODE_",
+];
 
 /// A snapshot of the process environment: the one seam through which the server
 /// reads environment variables, so tests pass their own instead of mutating the
@@ -56,7 +65,11 @@ pub(super) fn apply(
         let Some(key) = name.strip_prefix(PREFIX) else {
             continue;
         };
-        if secret_names.iter().any(|secret| secret == name) {
+        if secret_names.iter().any(|secret| secret == name)
+            || TOOLING_PREFIXES
+                .iter()
+                .any(|tooling| name.starts_with(tooling))
+        {
             continue;
         }
         let path: Vec<String> = key.split("__").map(str::to_ascii_lowercase).collect();

@@ -75,6 +75,68 @@ fn tagged_store_and_sms_sections_parse() {
 }
 
 #[test]
+fn scylla_example_parses_with_its_store_section() {
+    let text = include_str!("../../config/scylla.example.toml");
+    let example = Config::from_toml_str(text).expect("scylla example parses");
+    let StoreConfig::Scylla(scylla) = example.store else {
+        panic!("the scylla example configures the scylla store");
+    };
+    assert_eq!(scylla.nodes, vec!["127.0.0.1:9042".to_owned()]);
+    assert_eq!(
+        scylla.consistency,
+        crate::config::ConsistencyLevel::LocalQuorum
+    );
+    assert_eq!(
+        scylla.replication,
+        crate::config::ReplicationConfig::Simple { factor: 1 }
+    );
+}
+
+#[test]
+fn scylla_store_sections_are_validated() {
+    let base = "[store]\ntype = \"scylla\"\nnodes = [\"127.0.0.1:9042\"]\n";
+    let cases = [
+        ("keyspace = \"Bad-Name\"\n", "store.keyspace"),
+        (
+            "request_timeout_seconds = 0\n",
+            "store.request_timeout_seconds",
+        ),
+        (
+            "[store.replication]\nclass = \"simple\"\nfactor = 0\n",
+            "store.replication.factor",
+        ),
+        (
+            "[store.replication]\nclass = \"network_topology\"\ndatacenters = { \"d'c\" = 3 }\n",
+            "store.replication.datacenters",
+        ),
+    ];
+    for (extra, key) in cases {
+        let error = Config::from_toml_str(&format!("{base}{extra}")).expect_err(extra);
+        assert!(error.to_string().contains(key), "{extra}: {error}");
+    }
+    let unknown = Config::from_toml_str(&format!("{base}colour = \"blue\"\n"));
+    assert!(unknown.is_err());
+    let empty_nodes = Config::from_toml_str("[store]\ntype = \"scylla\"\nnodes = []\n");
+    assert!(
+        empty_nodes
+            .expect_err("no nodes")
+            .to_string()
+            .contains("store.nodes")
+    );
+}
+
+#[test]
+fn test_tooling_variables_are_not_overrides() {
+    let environment = EnvironmentVariables::from_pairs([
+        ("HEYBLUE_SCYLLA_URI", "127.0.0.1:9042"),
+        ("HEYBLUE_TEST_STORE", "scylla"),
+        ("HEYBLUE_CQL_NODE_DIR", "/tmp/node"),
+    ]);
+    let config = Config::load(None, &environment).expect("tooling variables are ignored");
+    assert_eq!(config.store, StoreConfig::Embedded);
+}
+
+#[test]
 fn example_file_matches_the_defaults() {
     let text = include_str!("../../config/heyblue.example.toml");
     let example = Config::from_toml_str(text).expect("example parses");

@@ -5,6 +5,7 @@
 pub(crate) mod embedded;
 mod instrumented;
 pub(crate) mod records;
+pub(crate) mod scylla;
 pub(crate) mod traits;
 
 #[cfg(test)]
@@ -16,7 +17,7 @@ use std::sync::Arc;
 pub(crate) use records::*;
 pub(crate) use traits::*;
 
-use crate::config::StoreConfig;
+use crate::config::{EnvironmentVariables, StoreConfig};
 
 /// A storage failure, as callers need to tell them apart.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -41,10 +42,60 @@ pub enum StoreError {
 /// Result of a store operation.
 pub(crate) type StoreResult<T> = Result<T, StoreError>;
 
-/// Opens the backend the config names, wrapped so every call is measured.
-pub(crate) async fn open(config: &StoreConfig, data_dir: &Path) -> StoreResult<Arc<dyn Store>> {
+/// Applies the schema of the configured backend and closes it again; returns
+/// what was done, for `heyblue migrate`. Waits for the cluster (no background
+/// retries), so an unreachable cluster is an error.
+pub(crate) async fn migrate(
+    config: &StoreConfig,
+    data_dir: &Path,
+    environment: &EnvironmentVariables,
+) -> StoreResult<String> {
+    match config {
+        StoreConfig::Embedded => {
+            let store = embedded::EmbeddedStore::open(data_dir).await?;
+            store.close().await?;
+            Ok(format!(
+                "embedded store in {} is ready (it needs no migrations)",
+                data_dir.display()
+            ))
+        }
+        StoreConfig::Scylla(scylla_config) => {
+            let settings = scylla::Settings {
+                config: scylla_config.as_ref().clone(),
+                password: environment
+                    .get(&scylla_config.password_env)
+                    .map(str::to_owned),
+            };
+            let store = scylla::ScyllaStore::connect(settings).await?;
+            store.close().await?;
+            Ok(format!(
+                "keyspace {} is at schema version {}",
+                scylla_config.keyspace,
+                scylla::SCHEMA_VERSION
+            ))
+        }
+    }
+}
+
+/// Opens the backend the config names, wrapped so every call is measured. The
+/// Scylla backend returns at once and connects in the background (calls fail as
+/// unavailable until it has).
+pub(crate) async fn open(
+    config: &StoreConfig,
+    data_dir: &Path,
+    environment: &EnvironmentVariables,
+) -> StoreResult<Arc<dyn Store>> {
     let backend: Arc<dyn Store> = match config {
         StoreConfig::Embedded => Arc::new(embedded::EmbeddedStore::open(data_dir).await?),
+        StoreConfig::Scylla(scylla_config) => {
+            let settings = scylla::Settings {
+                config: scylla_config.as_ref().clone(),
+                password: environment
+                    .get(&scylla_config.password_env)
+                    .map(str::to_owned),
+            };
+            Arc::new(scylla::ScyllaStore::start(settings))
+        }
     };
     Ok(Arc::new(instrumented::InstrumentedStore::new(backend)))
 }

@@ -1,5 +1,9 @@
 //! Starts a real server on 127.0.0.1:0 with a temporary data directory and the
 //! `file` SMS adapter, and offers an HTTP client that signs people in.
+//!
+//! The store is the embedded one, unless `HEYBLUE_TEST_STORE=scylla`: then each
+//! test root gets its own keyspace on the CQL node `HEYBLUE_SCYLLA_URI` names
+//! (`scripts/test` runs the integration tests once more that way).
 
 #![allow(dead_code)] // each test binary uses a different part of this module
 
@@ -15,6 +19,41 @@ use tokio::task::JoinHandle;
 
 /// The admin token every test server accepts.
 pub(crate) const ADMIN_TOKEN: &str = "test-admin-token-0123456789";
+
+/// Whether test servers use the Scylla backend (`HEYBLUE_TEST_STORE=scylla`).
+pub(crate) fn test_store_is_scylla() -> bool {
+    std::env::var("HEYBLUE_TEST_STORE").as_deref() == Ok("scylla")
+}
+
+/// The `[store]` section for a server in `root`: empty (embedded) unless
+/// `HEYBLUE_TEST_STORE=scylla`. The keyspace name is kept in `root`, so a server
+/// restarted on the same root finds its data again.
+pub(crate) fn store_section(root: &Path) -> String {
+    if !test_store_is_scylla() {
+        return String::new();
+    }
+    let uri = std::env::var("HEYBLUE_SCYLLA_URI")
+        .expect("HEYBLUE_TEST_STORE=scylla needs HEYBLUE_SCYLLA_URI (scripts/cql-node start)");
+    let keyspace_file = root.join("scylla_keyspace");
+    let keyspace = match std::fs::read_to_string(&keyspace_file) {
+        Ok(keyspace) => keyspace,
+        Err(_) => {
+            let unique = uuid::Uuid::new_v4().simple().to_string();
+            let keyspace = format!("heyblue_it_{}", &unique[..16]);
+            std::fs::create_dir_all(root).expect("test root");
+            std::fs::write(&keyspace_file, &keyspace).expect("remember the keyspace");
+            keyspace
+        }
+    };
+    let nodes: Vec<String> = uri
+        .split(',')
+        .map(|node| format!("\"{}\"", node.trim()))
+        .collect();
+    format!(
+        "[store]\ntype = \"scylla\"\nnodes = [{}]\nkeyspace = \"{keyspace}\"\nrequest_timeout_seconds = 5\n",
+        nodes.join(", ")
+    )
+}
 
 /// A server running inside the test process.
 pub(crate) struct TestServer {
@@ -37,8 +76,9 @@ impl TestServer {
         let data_dir = root.join("data");
         let sms_file = root.join("sms.jsonl");
         let text = format!(
-            "listen = \"127.0.0.1:0\"\ndata_dir = \"{}\"\n[sms]\ntype = \"file\"\npath = \"{}\"\n{extra_toml}",
+            "listen = \"127.0.0.1:0\"\ndata_dir = \"{}\"\n{}[sms]\ntype = \"file\"\npath = \"{}\"\n{extra_toml}",
             data_dir.display(),
+            store_section(root),
             sms_file.display()
         );
         let config = Config::from_toml_str(&text).expect("test config is valid");
@@ -65,7 +105,8 @@ impl TestServer {
     }
 
     async fn wait_ready(&self) {
-        for _ in 0..200 {
+        // Up to 30 s: a Scylla-backed server creates its keyspace first.
+        for _ in 0..1200 {
             if let Ok(response) = self.http.get(self.url("/readyz")).send().await
                 && response.status() == 200
             {

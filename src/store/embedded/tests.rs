@@ -153,9 +153,13 @@ async fn open_creates_a_missing_data_directory() {
 async fn the_configured_backend_is_the_embedded_store() {
     let data_dir = TempDir::new().expect("temporary directory");
 
-    let store = crate::store::open(&StoreConfig::Embedded, data_dir.path())
-        .await
-        .expect("open");
+    let store = crate::store::open(
+        &StoreConfig::Embedded,
+        data_dir.path(),
+        &crate::config::EnvironmentVariables::from_pairs::<String, String>([]),
+    )
+    .await
+    .expect("open");
 
     assert_eq!(store.backend_name(), "embedded");
     store.ping().await.expect("ping");

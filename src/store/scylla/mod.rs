@@ -1,0 +1,226 @@
+//! The ScyllaDB backend: every store trait on a CQL cluster through the `scylla`
+//! driver, with prepared statements, TTLs for tokens and challenges, and
+//! lightweight transactions (`IF ...`, serial consistency) for the conditional
+//! writes. Tables are listed in `schema.cql` and `docs/storage.md`.
+//!
+//! The server never waits for the cluster: [`ScyllaStore::start`] returns at once
+//! and connects in the background with backoff; until then (and whenever the
+//! cluster is unreachable) calls fail with [`StoreError::Unavailable`], which the
+//! HTTP layer answers with 503 `store_unavailable`. Once connected, the driver
+//! reconnects to nodes on its own.
+
+mod accounts;
+mod codec;
+mod connect;
+mod connections;
+mod ledger;
+mod otp;
+mod profiles;
+mod roster;
+mod statements;
+mod tokens;
+mod trophies;
+
+#[cfg(test)]
+mod tests;
+
+use std::sync::{Arc, PoisonError, RwLock};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use scylla::response::query_result::QueryResult;
+use scylla::serialize::row::SerializeRow;
+use scylla::statement::prepared::PreparedStatement;
+use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
+
+use super::{Store, StoreError, StoreResult};
+use codec::{Conditional, execution_error};
+use connect::{ConnectError, Connected};
+pub(crate) use connect::{SCHEMA_VERSION, Settings};
+
+/// First wait before retrying a failed connection; doubled up to the maximum.
+const FIRST_RETRY_DELAY: Duration = Duration::from_millis(500);
+/// Longest wait between connection attempts.
+const MAX_RETRY_DELAY: Duration = Duration::from_secs(30);
+
+/// The CQL-backed store.
+#[derive(Debug)]
+pub(crate) struct ScyllaStore {
+    /// Where the connection stands; shared with the background connector.
+    state: Arc<RwLock<ConnectionState>>,
+    /// Stops the background connector at close.
+    stop: CancellationToken,
+    /// The keyspace, for logs.
+    keyspace: String,
+}
+
+/// Where the connection stands.
+#[derive(Debug)]
+enum ConnectionState {
+    /// No session yet; the connector is trying. Holds the last failure.
+    Connecting {
+        /// Why the last attempt failed (or that none finished yet).
+        last_error: String,
+    },
+    /// A session with prepared statements.
+    Connected(Arc<Connected>),
+    /// Connecting cannot succeed without an operator (a newer schema).
+    Refused {
+        /// What the operator must fix.
+        reason: String,
+    },
+    /// [`Store::close`] ran.
+    Closed,
+}
+
+impl ScyllaStore {
+    /// Returns at once and connects in the background, retrying with backoff.
+    pub(crate) fn start(settings: Settings) -> Self {
+        let store = Self::new(&settings);
+        let state = Arc::clone(&store.state);
+        let stop = store.stop.clone();
+        let span = tracing::info_span!("scylla_connector", keyspace = %settings.config.keyspace);
+        tokio::spawn(keep_connecting(settings, state, stop).instrument(span));
+        store
+    }
+
+    /// Connects once and waits for it (tests and `heyblue migrate`).
+    pub(crate) async fn connect(settings: Settings) -> StoreResult<Self> {
+        let store = Self::new(&settings);
+        let connected = connect::connect(&settings).await?;
+        store.set_state(ConnectionState::Connected(Arc::new(connected)));
+        tracing::info!(keyspace = %store.keyspace, "scylla store connected");
+        Ok(store)
+    }
+
+    fn new(settings: &Settings) -> Self {
+        Self {
+            state: Arc::new(RwLock::new(ConnectionState::Connecting {
+                last_error: "connecting".to_owned(),
+            })),
+            stop: CancellationToken::new(),
+            keyspace: settings.config.keyspace.clone(),
+        }
+    }
+
+    fn set_state(&self, state: ConnectionState) {
+        *self.state.write().unwrap_or_else(PoisonError::into_inner) = state;
+    }
+
+    /// The session, or why there is none.
+    fn connected(&self) -> StoreResult<Arc<Connected>> {
+        let state = self.state.read().unwrap_or_else(PoisonError::into_inner);
+        match &*state {
+            ConnectionState::Connected(connected) => Ok(Arc::clone(connected)),
+            ConnectionState::Connecting { last_error } => Err(StoreError::Unavailable(format!(
+                "scylla store is not connected: {last_error}"
+            ))),
+            ConnectionState::Refused { reason } => Err(StoreError::Backend(reason.clone())),
+            ConnectionState::Closed => {
+                Err(StoreError::Unavailable("scylla store is closed".to_owned()))
+            }
+        }
+    }
+
+    /// Runs a prepared statement and returns its result.
+    async fn execute(
+        &self,
+        statement: impl FnOnce(&Connected) -> &PreparedStatement,
+        values: impl SerializeRow,
+    ) -> StoreResult<QueryResult> {
+        let connected = self.connected()?;
+        connected
+            .session
+            .execute_unpaged(statement(&connected), values)
+            .await
+            .map_err(execution_error)
+    }
+
+    /// Runs a conditional statement (`IF ...`) and returns whether it applied.
+    async fn execute_conditional(
+        &self,
+        statement: impl FnOnce(&Connected) -> &PreparedStatement,
+        values: impl SerializeRow,
+        what: &str,
+    ) -> StoreResult<Conditional> {
+        let result = self.execute(statement, values).await?;
+        Conditional::from_result(result, what)
+    }
+}
+
+/// Tries to connect until it works, `stop` is cancelled, or trying cannot help.
+async fn keep_connecting(
+    settings: Settings,
+    state: Arc<RwLock<ConnectionState>>,
+    stop: CancellationToken,
+) {
+    let mut delay = FIRST_RETRY_DELAY;
+    loop {
+        let outcome = tokio::select! {
+            () = stop.cancelled() => return,
+            outcome = connect::connect(&settings) => outcome,
+        };
+        if !record_attempt(&state, outcome, delay) {
+            return;
+        }
+        tokio::select! {
+            () = stop.cancelled() => return,
+            () = tokio::time::sleep(delay) => {}
+        }
+        delay = (delay * 2).min(MAX_RETRY_DELAY);
+    }
+}
+
+/// Records the outcome of a connection attempt; returns whether to try again.
+fn record_attempt(
+    state: &RwLock<ConnectionState>,
+    outcome: Result<Connected, ConnectError>,
+    delay: Duration,
+) -> bool {
+    let mut current = state.write().unwrap_or_else(PoisonError::into_inner);
+    if matches!(*current, ConnectionState::Closed) {
+        return false;
+    }
+    match outcome {
+        Ok(connected) => {
+            *current = ConnectionState::Connected(Arc::new(connected));
+            tracing::info!("scylla store connected");
+            false
+        }
+        Err(ConnectError::Refused(reason)) => {
+            tracing::error!(%reason, "scylla store refused; fix the cause and restart");
+            *current = ConnectionState::Refused { reason };
+            false
+        }
+        Err(ConnectError::Retryable(last_error)) => {
+            tracing::warn!(
+                error = %last_error,
+                retry_in_ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX),
+                "scylla store not reachable yet"
+            );
+            *current = ConnectionState::Connecting { last_error };
+            true
+        }
+    }
+}
+
+#[async_trait]
+impl Store for ScyllaStore {
+    fn backend_name(&self) -> &'static str {
+        "scylla"
+    }
+
+    async fn ping(&self) -> StoreResult<()> {
+        self.execute(|connected| &connected.statements.ping, ())
+            .await
+            .map(|_| ())
+    }
+
+    async fn close(&self) -> StoreResult<()> {
+        self.stop.cancel();
+        self.set_state(ConnectionState::Closed);
+        tracing::info!(keyspace = %self.keyspace, "scylla store closed");
+        Ok(())
+    }
+}

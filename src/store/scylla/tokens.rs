@@ -1,0 +1,222 @@
+//! [`TokenStore`] on CQL: `token_families` by id and by account, and `tokens`
+//! by hash with a TTL of their expiry plus [`TOKEN_RETENTION_MS`] (readers check
+//! expiry, so the TTL only reclaims space and `purge_expired_tokens` has nothing
+//! to do). Consuming a refresh token and revoking a family are conditional
+//! writes, so the first caller wins.
+
+use async_trait::async_trait;
+use scylla::value::MaybeUnset;
+use uuid::Uuid;
+
+use super::ScyllaStore;
+use super::codec::{first_row, rows, token_kind_from_text, token_kind_text, ttl_seconds};
+use crate::domain::AccountId;
+use crate::store::{
+    RefreshConsumption, SecretHash, StoreResult, TokenFamily, TokenKind, TokenRecord, TokenStore,
+};
+
+/// How long a token row outlives its expiry, so that a late refresh attempt is
+/// still recognised as a reuse of a known token (one day).
+const TOKEN_RETENTION_MS: i64 = 86_400_000;
+
+/// Columns of `SELECT ... FROM token_families[_by_account]`.
+type FamilyRow = (Uuid, Uuid, i64, Option<i64>);
+
+/// Columns of `SELECT ... FROM tokens`, ending with the row's remaining TTL.
+type TokenRow = (String, Uuid, Uuid, i64, i64, Option<i64>, Option<i32>);
+
+fn family_from_row(row: FamilyRow) -> TokenFamily {
+    let (family_id, account_id, created_at_ms, revoked_at_ms) = row;
+    TokenFamily {
+        family_id,
+        account_id: AccountId(account_id),
+        created_at_ms,
+        revoked_at_ms,
+    }
+}
+
+/// A set value, or "leave as stored" instead of writing a null.
+fn set_or_unset(value: Option<i64>) -> MaybeUnset<i64> {
+    value.map_or(MaybeUnset::Unset, MaybeUnset::Set)
+}
+
+impl ScyllaStore {
+    /// The token with this hash and the remaining TTL of its row in seconds.
+    async fn token_with_ttl(
+        &self,
+        hash: &SecretHash,
+    ) -> StoreResult<Option<(TokenRecord, Option<i32>)>> {
+        let result = self
+            .execute(
+                |connected| &connected.statements.select_token,
+                (hash.0.as_slice(),),
+            )
+            .await?;
+        let Some(row) = first_row::<TokenRow>(result, "token")? else {
+            return Ok(None);
+        };
+        let (kind, family_id, account_id, issued_at_ms, expires_at_ms, consumed_at_ms, ttl) = row;
+        let record = TokenRecord {
+            token_hash: *hash,
+            kind: token_kind_from_text(&kind)?,
+            family_id,
+            account_id: AccountId(account_id),
+            issued_at_ms,
+            expires_at_ms,
+            consumed_at_ms,
+        };
+        Ok(Some((record, ttl)))
+    }
+}
+
+#[async_trait]
+impl TokenStore for ScyllaStore {
+    async fn insert_token_family(&self, family: &TokenFamily) -> StoreResult<()> {
+        let revoked_at_ms = set_or_unset(family.revoked_at_ms);
+        self.execute(
+            |connected| &connected.statements.insert_family,
+            (
+                family.family_id,
+                family.account_id.0,
+                family.created_at_ms,
+                revoked_at_ms,
+            ),
+        )
+        .await?;
+        self.execute(
+            |connected| &connected.statements.insert_family_by_account,
+            (
+                family.account_id.0,
+                family.family_id,
+                family.created_at_ms,
+                revoked_at_ms,
+            ),
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn token_family(&self, family_id: Uuid) -> StoreResult<Option<TokenFamily>> {
+        let result = self
+            .execute(
+                |connected| &connected.statements.select_family,
+                (family_id,),
+            )
+            .await?;
+        Ok(first_row::<FamilyRow>(result, "token family")?.map(family_from_row))
+    }
+
+    async fn revoke_token_family(&self, family_id: Uuid, at_ms: i64) -> StoreResult<()> {
+        let Some(family) = self.token_family(family_id).await? else {
+            return Ok(());
+        };
+        let revoked_at_ms = match family.revoked_at_ms {
+            Some(revoked_at_ms) => revoked_at_ms,
+            None => {
+                let revocation = self
+                    .execute_conditional(
+                        |connected| &connected.statements.revoke_family,
+                        (at_ms, family_id),
+                        "family revocation",
+                    )
+                    .await?;
+                if revocation.applied {
+                    at_ms
+                } else {
+                    revocation.current_bigint("revoked_at_ms").unwrap_or(at_ms)
+                }
+            }
+        };
+        // Copied every time, so a revocation interrupted between the two
+        // writes is completed by the next attempt.
+        self.execute(
+            |connected| &connected.statements.revoke_family_by_account,
+            (revoked_at_ms, family.account_id.0, family_id),
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn token_families_of(&self, account_id: AccountId) -> StoreResult<Vec<TokenFamily>> {
+        let result = self
+            .execute(
+                |connected| &connected.statements.select_families_of,
+                (account_id.0,),
+            )
+            .await?;
+        Ok(rows::<FamilyRow>(result, "token family")?
+            .into_iter()
+            .map(family_from_row)
+            .collect())
+    }
+
+    async fn insert_token(&self, token: &TokenRecord) -> StoreResult<()> {
+        self.execute(
+            |connected| &connected.statements.insert_token,
+            (
+                token.token_hash.0.as_slice(),
+                token_kind_text(token.kind),
+                token.family_id,
+                token.account_id.0,
+                token.issued_at_ms,
+                token.expires_at_ms,
+                set_or_unset(token.consumed_at_ms),
+                ttl_seconds(token.expires_at_ms, TOKEN_RETENTION_MS),
+            ),
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn token(&self, hash: &SecretHash) -> StoreResult<Option<TokenRecord>> {
+        Ok(self
+            .token_with_ttl(hash)
+            .await?
+            .map(|(record, _ttl)| record))
+    }
+
+    async fn consume_refresh_token(
+        &self,
+        hash: &SecretHash,
+        at_ms: i64,
+    ) -> StoreResult<RefreshConsumption> {
+        let Some((record, ttl)) = self.token_with_ttl(hash).await? else {
+            return Ok(RefreshConsumption::Unknown);
+        };
+        match record.kind {
+            TokenKind::Access => return Ok(RefreshConsumption::Unknown),
+            TokenKind::Refresh => {}
+        }
+        if let Some(consumed_at_ms) = record.consumed_at_ms {
+            return Ok(RefreshConsumption::AlreadyConsumed(TokenRecord {
+                consumed_at_ms: Some(consumed_at_ms),
+                ..record
+            }));
+        }
+        // The new cell expires with the rest of the row (TTL 0 would mean never).
+        let remaining_ttl = ttl.unwrap_or(0).max(1);
+        let consumption = self
+            .execute_conditional(
+                |connected| &connected.statements.consume_token,
+                (remaining_ttl, at_ms, hash.0.as_slice()),
+                "refresh token consumption",
+            )
+            .await?;
+        if consumption.applied {
+            return Ok(RefreshConsumption::Consumed(record));
+        }
+        if consumption.current_text("kind").is_none() {
+            // The row expired between the read and the write.
+            return Ok(RefreshConsumption::Unknown);
+        }
+        Ok(RefreshConsumption::AlreadyConsumed(TokenRecord {
+            consumed_at_ms: consumption.current_bigint("consumed_at_ms"),
+            ..record
+        }))
+    }
+
+    async fn purge_expired_tokens(&self, _now_ms: i64) -> StoreResult<u64> {
+        // Token rows carry a TTL; the cluster drops them itself.
+        Ok(0)
+    }
+}
