@@ -301,6 +301,7 @@ async fn an_unanswered_request_expires() {
             officer.keep_alive().await;
         }
     }
+    tokio::time::resume();
     expect_state(&mut citizen, &request_id, "expired").await;
     expect_state(&mut officer, &request_id, "expired").await;
     officer

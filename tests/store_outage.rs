@@ -1,7 +1,8 @@
 //! The Scylla backend through an outage: the CQL node is stopped under a running
 //! server and started again. Requests that need the store answer 503
 //! `store_unavailable` within the request timeout, `/readyz` reports it, live
-//! presence keeps answering from memory, and everything recovers on its own.
+//! presence keeps answering from memory, everything recovers on its own, and an
+//! accept that met the outage credits nobody twice.
 //!
 //! Runs only with `HEYBLUE_TEST_STORE=scylla` and a node that `scripts/cql-node`
 //! controls (as `scripts/test` arranges); skipped with a message otherwise.
@@ -113,9 +114,20 @@ async fn requests_fail_fast_while_the_node_is_down_and_recover_when_it_returns()
     citizen.send(location(CITIZEN_AT)).await;
     let seen = nearest_until(&mut citizen, |officer| !officer.is_null()).await;
     assert_eq!(seen["distance_band_m"], 250);
+    // A request made before the outage is accepted during it.
+    citizen
+        .send(json!({ "t": "request_connection", "officer": seen["handle"], "op_id": "op-outage" }))
+        .await;
+    let ack = citizen.next_of("request_update").await;
+    assert_eq!(ack["state"], "pending", "{ack}");
+    let request_id = ack["request_id"].as_str().unwrap().to_owned();
+    officer.next_of("connection_requested").await;
 
     let stopped = cql_node("stop");
     assert!(stopped.status.success(), "{stopped:?}");
+    officer
+        .send(json!({ "t": "respond", "request_id": request_id, "accept": true }))
+        .await;
 
     // Store-backed requests fail fast with a stable code.
     let asked = Instant::now();
@@ -145,6 +157,34 @@ async fn requests_fail_fast_while_the_node_is_down_and_recover_when_it_returns()
     // Conditional writes work again: a fresh sign-in creates its account once.
     let again = server.sign_in("+12125550155").await;
     assert!(again["access_token"].is_string(), "{again}");
+    // The accept that met the outage is retried: whatever the retries and the
+    // recovery pass did, each side is credited at most once and the balance is
+    // the sum of its ledger.
+    officer
+        .send(json!({ "t": "respond", "request_id": request_id, "accept": true }))
+        .await;
+    for token in [&citizen_token, &officer_token] {
+        let points: Value = server
+            .get_authed("/v1/me/points", token)
+            .await
+            .json()
+            .await
+            .unwrap();
+        let entries = points["entries"].as_array().unwrap();
+        let sum: i64 = entries
+            .iter()
+            .map(|entry| entry["delta"].as_i64().unwrap())
+            .sum();
+        assert_eq!(points["balance"].as_i64().unwrap(), sum, "{points}");
+        assert!(sum <= 10, "credited more than once: {points}");
+        let mut ids: Vec<&str> = entries
+            .iter()
+            .map(|entry| entry["entry_id"].as_str().unwrap())
+            .collect();
+        ids.sort_unstable();
+        ids.dedup();
+        assert_eq!(ids.len(), entries.len(), "{points}");
+    }
 
     officer.close().await;
     citizen.close().await;

@@ -380,6 +380,9 @@ async fn idle(clients: &mut [&mut WsClient], seconds: u64) {
             }
         }
     }
+    // Back to the real clock: store calls (a reconnect checks its token) time out
+    // at once on a paused one.
+    tokio::time::resume();
 }
 
 #[tokio::test]
