@@ -6,7 +6,7 @@
 mod common;
 
 use common::TestServer;
-use common::ws::{Format, WsClient};
+use common::ws::{Format, WsClient, location};
 use serde_json::{Value, json};
 
 /// Times Square.
@@ -50,10 +50,6 @@ async fn scene(officers: usize, citizens: usize, extra_toml: &str) -> Scene {
         citizen_tokens,
         _dir: dir,
     }
-}
-
-fn location((lat, lng): (f64, f64)) -> Value {
-    json!({ "t": "location", "lat": lat, "lng": lng })
 }
 
 impl Scene {

@@ -12,7 +12,7 @@ mod common;
 use std::time::Duration;
 
 use common::TestServer;
-use common::ws::{Format, WsClient};
+use common::ws::{Format, WsClient, location, nearest_until};
 use serde_json::{Value, json};
 use tokio::time::Instant;
 
@@ -51,10 +51,6 @@ fn controllable_node() -> bool {
     true
 }
 
-fn location((lat, lng): (f64, f64)) -> Value {
-    json!({ "t": "location", "lat": lat, "lng": lng })
-}
-
 async fn connect(server: &TestServer, token: &str) -> WsClient {
     let url = server.base_url.replace("http://", "ws://") + "/v1/ws";
     let mut client = WsClient::connect(&url, Some(token), Format::Json)
@@ -63,17 +59,6 @@ async fn connect(server: &TestServer, token: &str) -> WsClient {
     let welcome = client.next_message().await;
     assert_eq!(welcome["t"], "welcome", "{welcome}");
     client
-}
-
-/// Reads `nearest` pushes until one satisfies `accept`.
-async fn nearest_until(client: &mut WsClient, accept: impl Fn(&Value) -> bool) -> Value {
-    for _ in 0..10 {
-        let nearest = client.next_of("nearest").await;
-        if accept(&nearest["officer"]) {
-            return nearest["officer"].clone();
-        }
-    }
-    panic!("no matching nearest answer");
 }
 
 async fn readyz_status(server: &TestServer) -> u16 {

@@ -7,7 +7,7 @@ mod common;
 use std::time::Duration;
 
 use common::TestServer;
-use common::ws::{Format, Frame, WsClient};
+use common::ws::{Format, Frame, WsClient, location, nearest_until};
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message;
 
@@ -67,22 +67,6 @@ impl Scene {
         assert!(availability["until_ms"].as_i64().unwrap() > 0);
         officer
     }
-}
-
-fn location((lat, lng): (f64, f64)) -> Value {
-    json!({ "t": "location", "lat": lat, "lng": lng })
-}
-
-/// Reads `nearest` pushes until one satisfies `accept` (the officer's cell may
-/// publish a moment after the citizen's first answer).
-async fn nearest_until(client: &mut WsClient, accept: impl Fn(&Value) -> bool) -> Value {
-    for _ in 0..10 {
-        let nearest = client.next_of("nearest").await;
-        if accept(&nearest["officer"]) {
-            return nearest["officer"].clone();
-        }
-    }
-    panic!("no matching nearest answer");
 }
 
 #[tokio::test]

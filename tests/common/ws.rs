@@ -181,3 +181,20 @@ impl WsClient {
             .await;
     }
 }
+
+/// A `location` message.
+pub(crate) fn location((lat, lng): (f64, f64)) -> Value {
+    serde_json::json!({ "t": "location", "lat": lat, "lng": lng })
+}
+
+/// Reads `nearest` pushes until one satisfies `accept` (an officer's cell may
+/// publish a moment after a citizen's first answer).
+pub(crate) async fn nearest_until(client: &mut WsClient, accept: impl Fn(&Value) -> bool) -> Value {
+    for _ in 0..10 {
+        let nearest = client.next_of("nearest").await;
+        if accept(&nearest["officer"]) {
+            return nearest["officer"].clone();
+        }
+    }
+    panic!("no matching nearest answer");
+}
