@@ -48,8 +48,9 @@ struct Shared {
 pub(crate) struct OutboundSender {
     /// Identifies the socket, so a stale socket's detach is ignored.
     connection_id: u64,
-    /// Ordinary messages, in order.
-    queue: mpsc::Sender<ServerMessage>,
+    /// Ordinary messages, in order (boxed: the channel allocates its first block
+    /// of slots up front, so small slots keep an idle socket cheap).
+    queue: mpsc::Sender<Box<ServerMessage>>,
     /// The latest `nearest` answer not yet written.
     latest_nearest: Arc<watch::Sender<Option<ServerMessage>>>,
     /// Close requests.
@@ -60,7 +61,7 @@ pub(crate) struct OutboundSender {
 #[derive(Debug)]
 pub(crate) struct OutboundReceiver {
     /// Ordinary messages.
-    queue: mpsc::Receiver<ServerMessage>,
+    queue: mpsc::Receiver<Box<ServerMessage>>,
     /// The latest `nearest` answer.
     latest_nearest: watch::Receiver<Option<ServerMessage>>,
     /// Close requests.
@@ -98,7 +99,7 @@ impl OutboundSender {
 
     /// Queues a message; a full queue closes the socket as too slow.
     pub(crate) fn send(&self, message: ServerMessage) -> Result<(), OutboundError> {
-        match self.queue.try_send(message) {
+        match self.queue.try_send(Box::new(message)) {
             Ok(()) => Ok(()),
             Err(mpsc::error::TrySendError::Full(_)) => {
                 self.close(CloseCode::SlowConsumer);
@@ -144,7 +145,7 @@ impl OutboundReceiver {
                 if code != CloseCode::SlowConsumer
                     && let Ok(message) = self.queue.try_recv()
                 {
-                    return Some(Outbound::Message(message));
+                    return Some(Outbound::Message(*message));
                 }
                 return Some(Outbound::Close(code));
             }
@@ -161,7 +162,7 @@ impl OutboundReceiver {
                 changed = self.latest_nearest.changed() => {
                     if changed.is_err() {
                         // Every sender is gone: only queued messages remain.
-                        return self.queue.recv().await.map(Outbound::Message);
+                        return self.queue.recv().await.map(|message| Outbound::Message(*message));
                     }
                     // `changed` marked the value seen: take it now.
                     let latest = self.latest_nearest.borrow_and_update().clone();
@@ -169,7 +170,9 @@ impl OutboundReceiver {
                         return Some(Outbound::Message(message));
                     }
                 }
-                message = self.queue.recv() => return message.map(Outbound::Message),
+                message = self.queue.recv() => {
+                    return message.map(|message| Outbound::Message(*message));
+                }
             }
         }
     }
