@@ -43,7 +43,7 @@ fn main() -> ExitCode {
         }
         Some(_) | None => {}
     }
-    let tests: [(&str, SmokeTest); 4] = [
+    let tests: [(&str, SmokeTest); 3] = [
         (
             "city_every_pushed_answer_is_correct",
             city_every_pushed_answer_is_correct,
@@ -51,10 +51,6 @@ fn main() -> ExitCode {
         (
             "connect_with_the_echo_baseline",
             connect_with_the_echo_baseline,
-        ),
-        (
-            "handshake_says_it_is_not_available_yet",
-            handshake_says_it_is_not_available_yet,
         ),
         (
             "remote_servers_must_be_on_loopback",
@@ -197,16 +193,6 @@ fn connect_with_the_echo_baseline(runtime: &tokio::runtime::Runtime) {
             run["memory"]["after_bytes"].as_u64().is_some(),
             "memory measured"
         );
-    }
-}
-
-fn handshake_says_it_is_not_available_yet(runtime: &tokio::runtime::Runtime) {
-    let out = tempfile::tempdir().unwrap();
-    match bench(runtime, &["handshake", "--spawn"], out.path()) {
-        Err(BenchError::Usage(message)) => {
-            assert!(message.contains("not implemented"), "{message}")
-        }
-        other => panic!("expected a usage error, got {other:?}"),
     }
 }
 

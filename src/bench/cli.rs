@@ -105,8 +105,6 @@ pub enum Scenario {
     Connect,
     /// Officers and citizens moving in a city; latency and correctness of pushes.
     City,
-    /// Connection requests end to end (not in this build).
-    Handshake,
 }
 
 /// A baseline to measure in the same run.
@@ -124,7 +122,6 @@ impl Scenario {
         match self {
             Scenario::Connect => "connect",
             Scenario::City => "city",
-            Scenario::Handshake => "handshake",
         }
     }
 }

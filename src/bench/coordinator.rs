@@ -109,12 +109,6 @@ pub async fn run_bench(args: BenchArgs) -> Result<Report, BenchError> {
 
 fn validate(args: &BenchArgs) -> Result<(), BenchError> {
     let usage = |message: &str| Err(BenchError::Usage(message.to_owned()));
-    if args.scenario == Scenario::Handshake {
-        return usage(
-            "the handshake scenario is not implemented in this bench version yet; \
-             run `connect` or `city`",
-        );
-    }
     if args.workers == 0 || args.workers > 64 {
         return usage("--workers must be 1 to 64");
     }
@@ -163,7 +157,7 @@ fn people(args: &BenchArgs) -> (u32, u32) {
                     .unwrap_or(0);
             (officers, args.sessions - officers.min(args.sessions))
         }
-        Scenario::City | Scenario::Handshake => (args.officers, args.citizens),
+        Scenario::City => (args.officers, args.citizens),
     }
 }
 
