@@ -139,3 +139,51 @@ async fn schema_applies_twice_and_newer_schemas_are_refused() {
     );
     crate::store::Store::close(&first).await.expect("close");
 }
+
+/// Token rows carry a TTL of the token's remaining life plus the retention day,
+/// so the node drops them itself (and `purge_expired_tokens` has nothing to do).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn token_rows_carry_their_ttl() {
+    use crate::domain::AccountId;
+    use crate::store::{SecretHash, Store, TokenKind, TokenRecord, TokenStore};
+
+    let Some(uri) = cql_node_uri() else {
+        eprintln!("SKIPPED scylla ttl test: {URI_VARIABLE} is unset");
+        return;
+    };
+    let settings = test_settings(&uri);
+    let _dropper = KeyspaceDropper {
+        settings: settings.clone(),
+    };
+    let store = ScyllaStore::connect(settings).await.expect("connect");
+    let now_ms = crate::clock::Clock::system().now_ms();
+    let token = |byte: u8, expires_at_ms: i64| TokenRecord {
+        token_hash: SecretHash([byte; 32]),
+        kind: TokenKind::Access,
+        family_id: uuid::Uuid::new_v4(),
+        account_id: AccountId::random(),
+        issued_at_ms: now_ms,
+        expires_at_ms,
+        consumed_at_ms: None,
+    };
+    let hour_token = token(1, now_ms + 3_600_000);
+    store.insert_token(&hour_token).await.expect("insert");
+    let connected = store.connected().expect("connected");
+    let (ttl,): (Option<i32>,) = connected
+        .session
+        .query_unpaged(
+            "SELECT TTL(kind) FROM tokens WHERE token_hash = ?",
+            (hour_token.token_hash.0.as_slice(),),
+        )
+        .await
+        .expect("select ttl")
+        .into_rows_result()
+        .expect("rows")
+        .single_row()
+        .expect("one row");
+    let ttl = i64::from(ttl.expect("the row has a ttl"));
+    let expected = 3_600 + 86_400;
+    assert!((expected - 60..=expected).contains(&ttl), "ttl {ttl}");
+
+    store.close().await.expect("close");
+}
