@@ -105,6 +105,7 @@ macro_rules! store_conformance_tests {
             tokens::token_families_are_stored_and_listed_per_account,
             tokens::revoking_a_family_is_idempotent_and_keeps_the_first_time,
             tokens::tokens_are_found_by_hash_even_when_expired,
+            tokens::purging_expired_tokens_keeps_live_ones,
             tokens::consuming_a_refresh_token_succeeds_once,
             tokens::consuming_an_unknown_or_access_token_finds_nothing,
             tokens::concurrent_consumption_of_one_refresh_token_succeeds_once,

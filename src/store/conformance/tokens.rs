@@ -96,6 +96,24 @@ pub(crate) async fn tokens_are_found_by_hash_even_when_expired(store: Arc<dyn St
     assert_eq!(store.token(&secret(3)).await.expect("read"), None);
 }
 
+/// Purging expired tokens never touches a live one (backends with row TTLs purge
+/// nothing themselves; the embedded one deletes the expired rows).
+pub(crate) async fn purging_expired_tokens_keeps_live_ones(store: Arc<dyn Store>) {
+    let sign_in = family(AccountId::random());
+    let live = token(secret(1), TokenKind::Access, &sign_in);
+    let mut expired = token(secret(2), TokenKind::Access, &sign_in);
+    expired.expires_at_ms = NOW_MS - 1;
+    store.insert_token(&live).await.expect("insert");
+    store.insert_token(&expired).await.expect("insert");
+
+    let purged = store.purge_expired_tokens(NOW_MS).await.expect("purge");
+    assert!(
+        purged <= 1,
+        "only the expired token may go, purged {purged}"
+    );
+    assert_eq!(store.token(&secret(1)).await.expect("read"), Some(live));
+}
+
 /// A refresh token is consumed once; the reuse reports the first consumption.
 pub(crate) async fn consuming_a_refresh_token_succeeds_once(store: Arc<dyn Store>) {
     let sign_in = family(AccountId::random());
