@@ -179,49 +179,22 @@ async fn an_accepted_request_establishes_a_connection_and_credits_both_once() {
     assert_eq!(again["state"], "accepted");
 
     let token = &scene.citizen_tokens[0];
-    let body: Value = scene
-        .server
-        .get_authed("/v1/me/points", token)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let body: Value = scene.server.get_json("/v1/me/points", token).await;
     assert_eq!(body["balance"], 10);
     assert_eq!(body["entries"].as_array().unwrap().len(), 1);
     assert_eq!(body["entries"][0]["connection_id"], request_id.as_str());
-    let body: Value = scene
-        .server
-        .get_authed("/v1/me/connections", token)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let body: Value = scene.server.get_json("/v1/me/connections", token).await;
     assert_eq!(body["connections"].as_array().unwrap().len(), 1);
     assert_eq!(body["connections"][0]["points"], 10);
     assert_eq!(body["connections"][0]["peer_role"], "officer");
-    let body: Value = scene
-        .server
-        .get_authed("/v1/me/trophies", token)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let body: Value = scene.server.get_json("/v1/me/trophies", token).await;
     assert_eq!(body["trophies"][0]["trophy"], "first_connection");
     let body: Value = scene
         .server
-        .get_authed("/v1/me/points", &scene.officer_tokens[0])
-        .await
-        .json()
-        .await
-        .unwrap();
+        .get_json("/v1/me/points", &scene.officer_tokens[0])
+        .await;
     assert_eq!(body["balance"], 10);
-    let events: Value = scene
-        .server
-        .get_authed("/v1/me/events", token)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let events: Value = scene.server.get_json("/v1/me/events", token).await;
     let established = events["events"]
         .as_array()
         .unwrap()
@@ -244,11 +217,8 @@ async fn a_declined_request_tells_both_sides() {
     expect_state(&mut officer, &request_id, "declined").await;
     let body: Value = scene
         .server
-        .get_authed("/v1/me/points", &scene.citizen_tokens[0])
-        .await
-        .json()
-        .await
-        .unwrap();
+        .get_json("/v1/me/points", &scene.citizen_tokens[0])
+        .await;
     assert_eq!(body["balance"], 0);
 }
 
@@ -363,19 +333,13 @@ async fn a_pair_is_rewarded_once_within_the_cooldown() {
     assert_eq!(officer_side["withheld"], "pair_cooldown");
     let body: Value = scene
         .server
-        .get_authed("/v1/me/connections", &scene.citizen_tokens[0])
-        .await
-        .json()
-        .await
-        .unwrap();
+        .get_json("/v1/me/connections", &scene.citizen_tokens[0])
+        .await;
     assert_eq!(body["connections"].as_array().unwrap().len(), 2);
     let body: Value = scene
         .server
-        .get_authed("/v1/me/points", &scene.citizen_tokens[0])
-        .await
-        .json()
-        .await
-        .unwrap();
+        .get_json("/v1/me/points", &scene.citizen_tokens[0])
+        .await;
     assert_eq!(body["balance"], 10);
 }
 

@@ -39,11 +39,8 @@ async fn roster_decides_officer_or_citizen() {
     let officer = server.sign_in(OFFICER).await;
     assert_eq!(officer["role"], "officer");
     let profile: Value = server
-        .get_authed("/v1/me/profile", officer["access_token"].as_str().unwrap())
-        .await
-        .json()
-        .await
-        .unwrap();
+        .get_json("/v1/me/profile", officer["access_token"].as_str().unwrap())
+        .await;
     assert_eq!(profile["display_name"], "Officer Diaz");
     let citizen = server.sign_in(CITIZEN).await;
     assert_eq!(citizen["role"], "citizen");
@@ -305,23 +302,15 @@ async fn profile_edits_are_validated_and_become_events() {
     assert_eq!(profile["avatar_url"], Value::Null);
     assert_eq!(profile["share_to_social"], true);
 
-    let page: Value = server
-        .get_authed("/v1/me/events?limit=2", &access)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let page: Value = server.get_json("/v1/me/events?limit=2", &access).await;
     let events = page["events"].as_array().unwrap();
     assert_eq!(events.len(), 2);
     assert_eq!(events[0]["seq"], 3);
     assert_eq!(events[1]["seq"], 2);
     assert_eq!(page["next_before"], 2);
     let page: Value = server
-        .get_authed("/v1/me/events?limit=2&before=2", &access)
-        .await
-        .json()
-        .await
-        .unwrap();
+        .get_json("/v1/me/events?limit=2&before=2", &access)
+        .await;
     assert_eq!(page["events"][0]["kind"]["type"], "profile_created");
     assert!(page.get("next_before").is_none());
 }
@@ -344,12 +333,7 @@ async fn restart_keeps_accounts_tokens_and_profiles() {
     server.stop().await;
 
     let server = TestServer::start(dir.path()).await;
-    let profile: Value = server
-        .get_authed("/v1/me/profile", &access)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let profile: Value = server.get_json("/v1/me/profile", &access).await;
     assert_eq!(profile["display_name"], "Kept");
     assert_eq!(profile["account_id"], signed_in["account_id"]);
 }

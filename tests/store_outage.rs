@@ -149,12 +149,7 @@ async fn requests_fail_fast_while_the_node_is_down_and_recover_when_it_returns()
         .send(json!({ "t": "respond", "request_id": request_id, "accept": true }))
         .await;
     for token in [&citizen_token, &officer_token] {
-        let points: Value = server
-            .get_authed("/v1/me/points", token)
-            .await
-            .json()
-            .await
-            .unwrap();
+        let points: Value = server.get_json("/v1/me/points", token).await;
         let entries = points["entries"].as_array().unwrap();
         let sum: i64 = entries
             .iter()

@@ -183,6 +183,15 @@ impl TestServer {
             .unwrap()
     }
 
+    /// GETs `path` with a bearer token and decodes the JSON answer.
+    pub(crate) async fn get_json(&self, path: &str, token: &str) -> Value {
+        self.get_authed(path, token)
+            .await
+            .json()
+            .await
+            .expect("a JSON answer")
+    }
+
     pub(crate) async fn import_roster(&self, csv: &str) -> reqwest::Response {
         self.http
             .post(self.url("/v1/admin/import/officers"))
