@@ -9,6 +9,7 @@
 //! - `proto`      WebSocket messages (serde), the JSON + MessagePack codec, error and close codes, limits
 //! - `presence`   the node-local index, socket↔session links and the presence runtime
 //! - `actors`     the ractor actors: user sessions, cells, ZIP shards, placement, session supervisor
+//! - `cluster`    nodes joined with ractor_cluster: membership, shard owners, the node router, replicas
 //! - `identity`   one-time codes, opaque tokens, phone encryption, SMS adapters
 //! - `profiles`   profile commands and queries over the profile event log
 //! - `connections` established connections, points and trophies, exactly once
@@ -28,6 +29,7 @@ pub mod bench_api;
 mod actors;
 mod bench;
 mod clock;
+mod cluster;
 mod connections;
 mod domain;
 mod gateway;
@@ -46,6 +48,7 @@ pub use bench::{
     run_bench_worker, run_echo_server,
 };
 pub use clock::Clock;
+pub use cluster::drain_request::{DrainRequestError, request_drain};
 pub use config::{Config, ConfigError, EnvironmentVariables};
 pub use import::{ImportReport, RowProblem};
 pub use metrics::install_recorder;

@@ -31,6 +31,9 @@ enum Command {
         #[command(subcommand)]
         what: ImportCommand,
     },
+    /// Ask the node of this configuration to drain (hand its shards and clients
+    /// to the other nodes) and stop, as SIGTERM does.
+    Drain,
     /// Load and correctness runs against a node on this machine (see docs/benchmarks.md).
     Bench(Box<heyblue::BenchArgs>),
     /// A bench worker process (started by `heyblue bench`; reads its plan on stdin).
@@ -122,6 +125,11 @@ async fn run(
                 println!("nothing imported: fix the rows above or pass --skip-invalid");
                 Ok(ExitCode::from(1))
             }
+        }
+        Command::Drain => {
+            let address = heyblue::request_drain(&config, &environment).await?;
+            println!("node at {address} is draining; it stops once its clients moved");
+            Ok(ExitCode::SUCCESS)
         }
         Command::Bench(args) => match heyblue::run_bench(*args).await {
             Ok(report) if report.all_correct() => Ok(ExitCode::SUCCESS),

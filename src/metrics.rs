@@ -40,6 +40,13 @@ const CONNECTIONS_ESTABLISHED: &str = "heyblue_connections_established_total";
 const POINTS_CREDITED: &str = "heyblue_points_credited_total";
 const REQUESTS_PENDING: &str = "heyblue_connection_requests_pending";
 const REWARDS_WITHHELD: &str = "heyblue_connection_rewards_withheld_total";
+const CLUSTER_NODES_UP: &str = "heyblue_cluster_nodes_up";
+const CLUSTER_SHARDS_OWNED: &str = "heyblue_cluster_shards_owned";
+const CLUSTER_HANDOFFS: &str = "heyblue_cluster_shard_handoffs_total";
+const CLUSTER_PLACEMENT_CHANGES: &str = "heyblue_cluster_placement_changes_total";
+const CLUSTER_MESSAGES_SENT: &str = "heyblue_cluster_messages_sent_total";
+const CLUSTER_MESSAGES_RECEIVED: &str = "heyblue_cluster_messages_received_total";
+const CLUSTER_MESSAGES_DROPPED: &str = "heyblue_cluster_messages_dropped_total";
 
 /// Latency buckets, seconds: from a microsecond (index lookups) to the request
 /// time limit.
@@ -165,6 +172,34 @@ fn describe_all() {
     describe_counter!(
         REWARDS_WITHHELD,
         "connection rewards withheld, per person, by anti-farming rule"
+    );
+    describe_gauge!(
+        CLUSTER_NODES_UP,
+        "nodes this node hears from, itself included (draining ones too)"
+    );
+    describe_gauge!(
+        CLUSTER_SHARDS_OWNED,
+        "shards with live actors that this node owns"
+    );
+    describe_counter!(
+        CLUSTER_HANDOFFS,
+        "live shards of this node that another node took over"
+    );
+    describe_counter!(
+        CLUSTER_PLACEMENT_CHANGES,
+        "changes of the set of nodes that own shards"
+    );
+    describe_counter!(
+        CLUSTER_MESSAGES_SENT,
+        "messages sent to other nodes, by kind"
+    );
+    describe_counter!(
+        CLUSTER_MESSAGES_RECEIVED,
+        "messages received from other nodes, by kind"
+    );
+    describe_counter!(
+        CLUSTER_MESSAGES_DROPPED,
+        "messages for a node no live link reaches, by kind"
     );
     describe_counter!(
         WS_CLOSES,
@@ -362,4 +397,31 @@ fn request_state_label(state: crate::proto::RequestState) -> &'static str {
 /// Pending connection requests, read at scrape time.
 pub(crate) fn connection_requests_pending(pending: usize) {
     gauge!(REQUESTS_PENDING).set(pending as f64);
+}
+
+/// Nodes heard from (this one included), and live shards this node owns.
+pub(crate) fn cluster_state(nodes_up: usize, shards_owned: usize) {
+    gauge!(CLUSTER_NODES_UP).set(nodes_up as f64);
+    gauge!(CLUSTER_SHARDS_OWNED).set(shards_owned as f64);
+}
+
+/// The owners changed; `handed_off` live shards of this node moved elsewhere.
+pub(crate) fn placement_changed(handed_off: usize) {
+    counter!(CLUSTER_PLACEMENT_CHANGES).increment(1);
+    counter!(CLUSTER_HANDOFFS).increment(handed_off as u64);
+}
+
+/// A message left for another node.
+pub(crate) fn cluster_message_sent(kind: &'static str) {
+    counter!(CLUSTER_MESSAGES_SENT, "kind" => kind).increment(1);
+}
+
+/// A message arrived from another node.
+pub(crate) fn cluster_message_received(kind: &'static str) {
+    counter!(CLUSTER_MESSAGES_RECEIVED, "kind" => kind).increment(1);
+}
+
+/// A message found no link to its node.
+pub(crate) fn cluster_message_dropped(kind: &'static str) {
+    counter!(CLUSTER_MESSAGES_DROPPED, "kind" => kind).increment(1);
 }

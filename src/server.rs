@@ -14,7 +14,11 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
+use crate::actors::placement::ClusterRole;
 use crate::clock::Clock;
+use crate::cluster::link::ClusterLink;
+use crate::cluster::node::{ClusterStartError, start_node_server};
+use crate::cluster::wire::NodeStatus;
 use crate::config::{Config, EnvironmentVariables};
 use crate::connections::{Connections, reward_rules};
 use crate::gateway::ws::SocketTasks;
@@ -23,12 +27,14 @@ use crate::identity::keys::{KeyError, ServerKeys};
 use crate::identity::sms::{self, SmsSetupError};
 use crate::identity::{IdentityService, write_secret_file};
 use crate::import::{ImportMode, ImportReport, import_officers};
-use crate::presence::runtime::{PresenceRuntime, PresenceStartError};
+use crate::presence::runtime::{ClusterSetup, PresenceRuntime, PresenceStartError};
 use crate::profiles::Profiles;
 use crate::store::{self, Store, StoreError};
 
 /// How often incomplete connection records are looked for.
 const CONNECTION_RECOVERY_INTERVAL: Duration = Duration::from_secs(60);
+/// How long a drain waits for sockets to deliver their 4010 close.
+const DRAIN_CLOSE_WAIT: Duration = Duration::from_secs(3);
 /// How often expired tokens are deleted from the store.
 const TOKEN_SWEEP_INTERVAL: Duration = Duration::from_secs(3600);
 /// File holding a generated admin token.
@@ -65,6 +71,9 @@ pub enum ServeError {
     /// The presence actors could not start.
     #[error(transparent)]
     Presence(#[from] PresenceStartError),
+    /// The cluster port could not start.
+    #[error(transparent)]
+    Cluster(#[from] ClusterStartError),
     /// The listener failed.
     #[error("http server failed: {0}")]
     Http(#[from] std::io::Error),
@@ -94,6 +103,7 @@ pub async fn serve(
     let zips = crate::geo::preload_zip_index();
     tracing::debug!(zips, "zip index loaded");
     let root = CancellationToken::new();
+    let stop_requested = CancellationToken::new();
     // Sockets close (1001) as soon as shutdown starts, while accepting stops.
     let sockets = SocketTasks::new(root.child_token());
     let profiles = Profiles::new(parts.store.clone(), clock);
@@ -103,23 +113,23 @@ pub async fn serve(
         clock,
         reward_rules(&config.presence, &config.connections),
     );
+    let public_base = config
+        .public_url
+        .clone()
+        .unwrap_or_else(|| format!("ws://{local_address}"))
+        .trim_end_matches('/')
+        .to_owned();
+    let cluster = cluster_setup(&config, &environment, &public_base).await?;
     let presence = PresenceRuntime::start(
         config.presence.clone(),
         config.connections.clone(),
-        config.node_name.clone(),
+        cluster,
         clock,
         profiles,
         connections.clone(),
     )
     .await?;
-    let ws_url = format!(
-        "{}/v1/ws",
-        config
-            .public_url
-            .clone()
-            .unwrap_or_else(|| format!("ws://{local_address}"))
-            .trim_end_matches('/')
-    );
+    let ws_url = format!("{public_base}/v1/ws");
     let state = AppState {
         config: config.clone(),
         store: parts.store.clone(),
@@ -133,15 +143,27 @@ pub async fn serve(
         metrics: crate::metrics::install_recorder(),
         clock,
         phone_region: parts.phone_region,
+        stop_requested: stop_requested.clone(),
     };
     tracing::info!(address = %local_address, store = parts.store.backend_name(), "serving");
 
     let signal_token = root.clone();
+    let drain_handoff = config
+        .cluster
+        .as_ref()
+        .map(|cluster| Duration::from_millis(cluster.drain_handoff_ms));
+    let draining_presence = presence.clone();
+    let draining_sockets = sockets.clone();
     let signal_task = tokio::spawn(async move {
         tokio::select! {
-            () = shutdown => signal_token.cancel(),
-            () = signal_token.cancelled() => {}
+            () = shutdown => {}
+            () = stop_requested.cancelled() => {}
+            () = signal_token.cancelled() => return,
         }
+        if let Some(handoff) = drain_handoff {
+            drain(&draining_presence, &draining_sockets, handoff).await;
+        }
+        signal_token.cancel();
     });
     let sweeper_task = tokio::spawn(sweep_expired_tokens(
         parts.store.clone(),
@@ -198,6 +220,68 @@ pub async fn serve(
     match http_result {
         Ok(result) => result.map_err(ServeError::Http),
         Err(join_error) => Err(ServeError::Http(std::io::Error::other(join_error))),
+    }
+}
+
+/// The node's cluster link and, with a `[cluster]` section, its started cluster port.
+async fn cluster_setup(
+    config: &Config,
+    environment: &EnvironmentVariables,
+    public_base: &str,
+) -> Result<ClusterSetup, ServeError> {
+    let Some(cluster) = &config.cluster else {
+        let alone = ClusterSetup::single_node(&config.node_name);
+        alone.link.set_public_url(&config.node_name, public_base);
+        return Ok(alone);
+    };
+    let region = cluster.region.as_str();
+    let link = Arc::new(ClusterLink::new(
+        &config.node_name,
+        region,
+        true,
+        config.regions.clone(),
+    ));
+    link.set_public_url(&config.node_name, public_base);
+    let cookie = environment
+        .get(&cluster.cookie_env)
+        .filter(|cookie| !cookie.is_empty())
+        .ok_or_else(|| ClusterStartError::Cookie(cluster.cookie_env.clone()))?
+        .to_owned();
+    let node_server = start_node_server(&config.node_name, cluster, cookie).await?;
+    let advertised = format!("{}:{}", cluster.advertised_host(), cluster.listen.port());
+    tracing::info!(cluster_address = %advertised, region, seeds = cluster.seeds.len(), "cluster port open");
+    let role = ClusterRole {
+        me: NodeStatus {
+            name: config.node_name.clone(),
+            region: region.to_owned(),
+            public_url: public_base.to_owned(),
+            draining: false,
+            sessions: 0,
+            shards: 0,
+        },
+        heartbeat_interval: Duration::from_millis(cluster.heartbeat_interval_ms),
+        peer_timeout: Duration::from_millis(cluster.peer_timeout_ms),
+        seeds: cluster.seeds.clone(),
+        advertised,
+        node_server,
+    };
+    Ok(ClusterSetup {
+        link,
+        role: Some(role),
+    })
+}
+
+/// A clustered node hands its shards to the others, gives their new owners
+/// `handoff` to receive the officers' presence, then ends its sessions: their
+/// sockets close with 4010 and clients reconnect through `/v1/route`.
+async fn drain(presence: &PresenceRuntime, sockets: &SocketTasks, handoff: Duration) {
+    tracing::info!("draining: handing shards to the other nodes");
+    presence.drain().await;
+    tokio::time::sleep(handoff).await;
+    tracing::info!("draining: sending clients to other nodes");
+    presence.shutdown().await;
+    if !sockets.wait_until_closed(DRAIN_CLOSE_WAIT).await {
+        tracing::info!("sockets without a session are closed with the shutdown");
     }
 }
 

@@ -12,9 +12,11 @@ use std::time::Duration;
 use h3o::CellIndex;
 use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
 
-use super::messages::{CellCommand, SessionRef};
+use super::messages::{CellCommand, SessionAddr};
 use super::user_session::UserSessionMsg;
 use super::zip_shard::ZipShardMsg;
+use crate::cluster::link::ClusterLink;
+use crate::cluster::replica;
 use crate::domain::AccountId;
 use crate::presence::index::{Applied, PresenceIndex};
 
@@ -28,7 +30,9 @@ pub(crate) struct CellArgs {
     /// The H3 cell it owns.
     pub(crate) cell: CellIndex,
     /// The node-local index it publishes into.
-    pub(crate) index: Arc<PresenceIndex<SessionRef>>,
+    pub(crate) index: Arc<PresenceIndex<SessionAddr>>,
+    /// Where applied officer changes are shared with the other nodes.
+    pub(crate) link: Arc<ClusterLink>,
     /// Radius within which an officer change can matter to a citizen.
     pub(crate) nearest_max_radius_m: f64,
     /// Stop after being empty this long.
@@ -50,7 +54,7 @@ pub(crate) struct CellState {
 }
 
 /// The cell's API.
-#[derive(Debug)]
+#[derive(Debug, ractor_cluster::RactorMessage)]
 pub(crate) enum CellMsg {
     /// A session command routed by the shard.
     Command(CellCommand),
@@ -115,7 +119,11 @@ fn on_command(myself: &ActorRef<CellMsg>, state: &mut CellState, command: CellCo
         CellCommand::OfficerPresent { entry } => {
             let account_id = entry.account_id;
             let position = entry.position;
+            let shared = state.args.link.is_clustered().then(|| entry.clone());
             if let Applied::Yes(previous) = index.upsert_officer(entry) {
+                if let Some(shared) = &shared {
+                    replica::share_upsert(&state.args.link, shared);
+                }
                 let mut positions = vec![position];
                 positions.extend(previous.map(|old| old.position));
                 notify(index.citizens_to_recheck(account_id, &positions, radius));
@@ -127,8 +135,11 @@ fn on_command(myself: &ActorRef<CellMsg>, state: &mut CellState, command: CellCo
             account_id,
             version,
         } => {
-            if let Applied::Yes(Some(previous)) = index.remove_officer(account_id, version) {
-                notify(index.citizens_to_recheck(account_id, &[previous.position], radius));
+            if let Applied::Yes(removed) = index.remove_officer(account_id, version) {
+                replica::share_removal(&state.args.link, account_id, version);
+                if let Some(previous) = removed {
+                    notify(index.citizens_to_recheck(account_id, &[previous.position], radius));
+                }
             }
             state.officers.remove(&account_id)
         }
@@ -138,7 +149,7 @@ fn on_command(myself: &ActorRef<CellMsg>, state: &mut CellState, command: CellCo
             version,
             session,
         } => {
-            index.upsert_citizen(account_id, position, version, session);
+            index.upsert_citizen(account_id, position, version, SessionAddr::Local(session));
             state.citizens.insert(account_id)
         }
         CellCommand::CitizenDeparted { account_id } => state.citizens.remove(&account_id),
@@ -156,10 +167,10 @@ fn on_command(myself: &ActorRef<CellMsg>, state: &mut CellState, command: CellCo
     }
 }
 
-fn notify(sessions: Vec<SessionRef>) {
+pub(crate) fn notify(sessions: Vec<SessionAddr>) {
     for session in sessions {
         // A session that stopped meanwhile has nothing left to recheck.
-        let _stopped = session.cast(UserSessionMsg::RecheckNearest);
+        let _stopped = session.cast_local(UserSessionMsg::RecheckNearest);
     }
 }
 

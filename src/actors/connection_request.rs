@@ -64,7 +64,7 @@ pub(crate) struct ConnectionRequestState {
 }
 
 /// The request's API.
-#[derive(Debug)]
+#[derive(Debug, ractor_cluster::RactorMessage)]
 pub(crate) enum ConnectionRequestMsg {
     /// The officer answered.
     Respond {

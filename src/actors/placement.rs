@@ -1,52 +1,104 @@
-//! `Placement`: one per node. Knows which node owns each shard and spawns the
-//! shards this node owns on first use. On a single node every shard is local; the
-//! cluster layer replaces the owner rule without changing callers. Sent to by
-//! sessions (first use of a shard) and the route endpoint; supervises `ZipShard`s.
-//! Live shards are also published in a node-local directory that sessions read
-//! without a message.
+//! `Placement`: one per node. Keeps the cluster membership (heartbeats from the
+//! other nodes' routers, lost links from ractor_cluster), publishes which nodes
+//! own shards to the [`ClusterLink`] (sessions read owners from it without a
+//! message), tells sessions to re-register when owners change, dials seeds,
+//! starts the shards this node serves on first use and supervises them, and
+//! keeps officers of a lost node on the map for the disconnect grace. Live
+//! shards are also published in a node-local directory. On a node running
+//! alone it owns every shard and none of the cluster work happens.
 
+use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
 use dashmap::DashMap;
 use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort, SupervisionEvent};
+use ractor_cluster::NodeServerMessage;
 
-use super::messages::SessionRef;
+use super::messages::SessionAddr;
+use super::session_supervisor::SessionSupervisorMsg;
 use super::zip_shard::{ZipShard, ZipShardArgs, ZipShardMsg};
+use crate::cluster::link::ClusterLink;
+use crate::cluster::membership::Membership;
+use crate::cluster::node;
+use crate::cluster::replica;
+use crate::cluster::wire::{NodeStatus, Wire};
+use crate::domain::AccountId;
 use crate::geo::ShardId;
-use crate::presence::index::PresenceIndex;
+use crate::presence::services::PresenceServices;
 
 /// Live shards of this node, readable without asking `Placement`.
 pub(crate) type ShardDirectory = Arc<DashMap<ShardId, ActorRef<ZipShardMsg>>>;
+
+/// Seeds are dialled every this many heartbeats.
+const SEED_DIAL_EVERY_TICKS: u64 = 8;
+/// A lost link is confirmed after this long (a duplicate link closing is not a loss).
+const LINK_LOSS_CONFIRM: Duration = Duration::from_millis(200);
 
 /// The actor.
 #[derive(Debug)]
 pub(crate) struct Placement;
 
+/// How this node takes part in a cluster.
+#[derive(Debug, Clone)]
+pub(crate) struct ClusterRole {
+    /// This node's first status.
+    pub(crate) me: NodeStatus,
+    /// Heartbeat period.
+    pub(crate) heartbeat_interval: Duration,
+    /// Silence after which a peer is gone.
+    pub(crate) peer_timeout: Duration,
+    /// Seed addresses to dial.
+    pub(crate) seeds: Vec<String>,
+    /// This node's advertised cluster address (`host:port`).
+    pub(crate) advertised: String,
+    /// The ractor_cluster node server.
+    pub(crate) node_server: ActorRef<NodeServerMessage>,
+}
+
 /// What placement starts with.
 #[derive(Debug, Clone)]
 pub(crate) struct PlacementArgs {
-    /// This node's name.
-    pub(crate) node_name: String,
-    /// The node-local index shards publish into.
-    pub(crate) index: Arc<PresenceIndex<SessionRef>>,
+    /// The node's cluster view.
+    pub(crate) link: Arc<ClusterLink>,
     /// Published live shards.
     pub(crate) directory: ShardDirectory,
     /// Radius within which an officer change can matter to a citizen.
     pub(crate) nearest_max_radius_m: f64,
     /// Empty cells stop after this long.
     pub(crate) cell_idle_after: Duration,
+    /// How long an officer of a lost node stays on the map.
+    pub(crate) disconnect_grace: Duration,
+    /// Cluster settings; `None` on a node running alone.
+    pub(crate) cluster: Option<ClusterRole>,
 }
 
 /// Placement's state.
 #[derive(Debug)]
 pub(crate) struct PlacementState {
     args: PlacementArgs,
+    membership: Option<Membership>,
+    /// Node services, once the runtime has them (cells need the index).
+    services: Option<Arc<PresenceServices>>,
+    ticks: u64,
+}
+
+/// One node as the admin view shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct NodeView {
+    /// Its last status.
+    pub(crate) status: NodeStatus,
+    /// Whether it may own shards now.
+    pub(crate) owner: bool,
+    /// Whether it is this node.
+    pub(crate) this_node: bool,
 }
 
 /// Placement's API.
-#[derive(Debug)]
+#[derive(Debug, ractor_cluster::RactorMessage)]
 pub(crate) enum PlacementMsg {
+    /// Hands over the node services (once, at start).
+    Start(Arc<PresenceServices>),
     /// The local shard actor for `shard`, spawned if needed.
     EnsureShard {
         /// The area.
@@ -54,13 +106,25 @@ pub(crate) enum PlacementMsg {
         /// Answered with the shard's actor.
         reply: RpcReplyPort<Result<ActorRef<ZipShardMsg>, String>>,
     },
-    /// The node that owns `shard`.
-    OwnerOf {
-        /// The area.
-        shard: ShardId,
-        /// Answered with the node name.
-        reply: RpcReplyPort<String>,
+    /// A peer's heartbeat.
+    Heartbeat(NodeStatus),
+    /// Timer: send a heartbeat, expire silent peers, dial seeds.
+    Tick,
+    /// ractor_cluster closed a link to this node.
+    PeerLinkLost(String),
+    /// Timer: confirm a lost link (no other link to the node remains).
+    ConfirmLinkLost(String),
+    /// Timer: an officer of a lost node had the grace to reconnect elsewhere.
+    OrphanGraceOver {
+        /// The officer.
+        account_id: AccountId,
+        /// Version of the entry when its node was lost.
+        version: u64,
     },
+    /// Hand every shard to the other nodes (before this node stops).
+    Drain(RpcReplyPort<()>),
+    /// Every node heard from, for the admin view.
+    Nodes(RpcReplyPort<Vec<NodeView>>),
 }
 
 impl Actor for Placement {
@@ -70,10 +134,23 @@ impl Actor for Placement {
 
     async fn pre_start(
         &self,
-        _myself: ActorRef<Self::Msg>,
+        myself: ActorRef<Self::Msg>,
         args: Self::Arguments,
     ) -> Result<Self::State, ActorProcessingErr> {
-        Ok(PlacementState { args })
+        let membership = args
+            .cluster
+            .as_ref()
+            .map(|cluster| Membership::new(cluster.me.clone(), cluster.peer_timeout));
+        if let Some(cluster) = &args.cluster {
+            node::subscribe(&cluster.node_server, myself.clone());
+            myself.send_interval(cluster.heartbeat_interval, || PlacementMsg::Tick);
+        }
+        Ok(PlacementState {
+            args,
+            membership,
+            services: None,
+            ticks: 0,
+        })
     }
 
     async fn handle(
@@ -83,14 +160,41 @@ impl Actor for Placement {
         state: &mut Self::State,
     ) -> Result<(), ActorProcessingErr> {
         match message {
+            PlacementMsg::Start(services) => state.services = Some(services),
             PlacementMsg::EnsureShard { shard, reply } => {
                 let outcome = ensure_shard(&myself, state, shard).await;
                 let _caller_gone = reply.send(outcome);
             }
-            PlacementMsg::OwnerOf { shard, reply } => {
-                // One node owns every shard until the cluster layer places them.
-                tracing::trace!(%shard, node = %state.args.node_name, "owner asked");
-                let _caller_gone = reply.send(state.args.node_name.clone());
+            PlacementMsg::Heartbeat(status) => on_heartbeat(state, status),
+            PlacementMsg::Tick => on_tick(&myself, state),
+            PlacementMsg::PeerLinkLost(name) => {
+                myself.send_after(LINK_LOSS_CONFIRM, move || {
+                    PlacementMsg::ConfirmLinkLost(name)
+                });
+            }
+            PlacementMsg::ConfirmLinkLost(name) => {
+                let still_linked =
+                    !ractor::pg::get_members(&crate::cluster::link::router_group(&name))
+                        .iter()
+                        .all(|member| member.get_id().is_local());
+                if !still_linked
+                    && let Some(membership) = &mut state.membership
+                    && membership.lost(&name)
+                {
+                    tracing::warn!(peer = %name, "cluster node lost");
+                    on_membership_changed(&myself, state, &[name]);
+                }
+            }
+            PlacementMsg::OrphanGraceOver {
+                account_id,
+                version,
+            } => on_orphan_grace_over(state, account_id, version),
+            PlacementMsg::Drain(reply) => {
+                on_drain(state);
+                let _caller_gone = reply.send(());
+            }
+            PlacementMsg::Nodes(reply) => {
+                let _caller_gone = reply.send(node_views(state));
             }
         }
         Ok(())
@@ -111,7 +215,9 @@ impl Actor for Placement {
                 crate::metrics::actor_failed("zip_shard");
                 forget(state, shard.get_id());
             }
-            SupervisionEvent::ActorStarted(_) | SupervisionEvent::ProcessGroupChanged(_) => {}
+            SupervisionEvent::ActorStarted(_)
+            | SupervisionEvent::ProcessGroupChanged(_)
+            | SupervisionEvent::PidLifecycleEvent(_) => {}
         }
         Ok(())
     }
@@ -125,9 +231,13 @@ async fn ensure_shard(
     if let Some(existing) = state.args.directory.get(&shard) {
         return Ok(existing.clone());
     }
+    let Some(services) = &state.services else {
+        return Err("presence is starting".to_owned());
+    };
     let args = ZipShardArgs {
         shard,
-        index: state.args.index.clone(),
+        index: services.index.clone(),
+        link: state.args.link.clone(),
         nearest_max_radius_m: state.args.nearest_max_radius_m,
         cell_idle_after: state.args.cell_idle_after,
     };
@@ -143,4 +253,177 @@ fn forget(state: &PlacementState, actor_id: ractor::ActorId) {
         .args
         .directory
         .retain(|_, actor| actor.get_id() != actor_id);
+}
+
+fn on_heartbeat(state: &mut PlacementState, status: NodeStatus) {
+    let Some(membership) = &mut state.membership else {
+        return;
+    };
+    let draining_before = membership
+        .status_of(&status.name)
+        .map(|known| known.draining);
+    let name = status.name.clone();
+    let now = tokio::time::Instant::now();
+    let draining_now = status.draining;
+    let is_new = membership.heard(status, now);
+    if is_new {
+        tracing::info!(peer = %name, "cluster node up");
+    }
+    if is_new || draining_before != Some(draining_now) {
+        publish_owners(state);
+    }
+}
+
+fn on_tick(myself: &ActorRef<PlacementMsg>, state: &mut PlacementState) {
+    let Some(cluster) = state.args.cluster.clone() else {
+        return;
+    };
+    state.ticks += 1;
+    let sessions = state
+        .services
+        .as_ref()
+        .map_or(0, |services| services.session_count());
+    let link = state.args.link.clone();
+    let owned = state
+        .args
+        .directory
+        .iter()
+        .filter(|entry| link.owns(entry.key()))
+        .count();
+    let Some(membership) = &mut state.membership else {
+        return;
+    };
+    membership.set_load(sessions as u64, owned as u64);
+    link.broadcast(&Wire::Heartbeat(membership.me().clone()));
+    let expired = membership.expire(tokio::time::Instant::now());
+    crate::metrics::cluster_state(membership.nodes().len(), owned);
+    for name in &expired {
+        tracing::warn!(peer = %name, "cluster node silent for too long: treated as lost");
+    }
+    if !expired.is_empty() {
+        on_membership_changed(myself, state, &expired);
+    }
+    if state.ticks % SEED_DIAL_EVERY_TICKS == 1 {
+        tokio::spawn(async move {
+            node::dial_missing_seeds(&cluster.node_server, &cluster.seeds, &cluster.advertised)
+                .await;
+        });
+    }
+}
+
+/// Peers were lost: owners change, and their officers get the grace to come back.
+fn on_membership_changed(
+    myself: &ActorRef<PlacementMsg>,
+    state: &mut PlacementState,
+    lost: &[String],
+) {
+    publish_owners(state);
+    let Some(services) = &state.services else {
+        return;
+    };
+    let lost: HashSet<&str> = lost.iter().map(String::as_str).collect();
+    let orphans = services.index.officers_where(|session| {
+        session
+            .remote_node()
+            .is_some_and(|node| lost.contains(&**node))
+    });
+    for (account_id, version) in orphans {
+        myself.send_after(state.args.disconnect_grace, move || {
+            PlacementMsg::OrphanGraceOver {
+                account_id,
+                version,
+            }
+        });
+    }
+}
+
+/// Publishes the current owners; on a change, sessions re-register.
+fn publish_owners(state: &PlacementState) {
+    let Some(membership) = &state.membership else {
+        return;
+    };
+    let link = &state.args.link;
+    let had: Vec<ShardId> = state
+        .args
+        .directory
+        .iter()
+        .map(|entry| *entry.key())
+        .filter(|shard| link.owns(shard))
+        .collect();
+    for status in membership.nodes() {
+        link.set_public_url(&status.name, &status.public_url);
+    }
+    if !link.set_owners(membership.owners()) {
+        return;
+    }
+    let handed_off = had.iter().filter(|shard| !link.owns(shard)).count();
+    crate::metrics::placement_changed(handed_off);
+    let owners: Vec<String> = membership
+        .owners()
+        .into_iter()
+        .map(|owner| owner.name)
+        .collect();
+    tracing::info!(owners = ?owners, handed_off, "shard owners changed");
+    if let Some(services) = &state.services {
+        let _supervisor_gone = services
+            .supervisor()
+            .map(|supervisor| supervisor.cast(SessionSupervisorMsg::OwnersChanged));
+    }
+}
+
+fn on_orphan_grace_over(state: &PlacementState, account_id: AccountId, version: u64) {
+    let Some(services) = &state.services else {
+        return;
+    };
+    let unchanged = services.index.officer(account_id).is_some_and(|entry| {
+        entry.version == version && matches!(entry.session, SessionAddr::Remote(_))
+    });
+    if unchanged {
+        tracing::debug!("officer of a lost node did not come back within the grace");
+        replica::remove(services, account_id, version);
+    }
+}
+
+fn on_drain(state: &mut PlacementState) {
+    state.args.link.start_draining();
+    let Some(membership) = &mut state.membership else {
+        return;
+    };
+    membership.start_draining();
+    state
+        .args
+        .link
+        .broadcast(&Wire::Heartbeat(membership.me().clone()));
+    publish_owners(state);
+}
+
+fn node_views(state: &PlacementState) -> Vec<NodeView> {
+    let link = &state.args.link;
+    let owners: HashSet<String> = link
+        .owners()
+        .iter()
+        .map(|owner| owner.name.clone())
+        .collect();
+    let nodes = match &state.membership {
+        Some(membership) => membership.nodes(),
+        None => vec![NodeStatus {
+            name: link.node().to_string(),
+            region: String::new(),
+            public_url: link.public_url_of(link.node()).unwrap_or_default(),
+            draining: link.is_draining(),
+            sessions: state
+                .services
+                .as_ref()
+                .map_or(0, |services| services.session_count() as u64),
+            shards: state.args.directory.len() as u64,
+        }],
+    };
+    nodes
+        .into_iter()
+        .map(|status| NodeView {
+            owner: owners.contains(&status.name),
+            this_node: status.name == **link.node(),
+            status,
+        })
+        .collect()
 }

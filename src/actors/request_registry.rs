@@ -14,9 +14,11 @@ use ractor::{Actor, ActorId, ActorProcessingErr, ActorRef, RpcReplyPort, Supervi
 use uuid::Uuid;
 
 use super::connection_request::{ConnectionRequest, ConnectionRequestArgs, ConnectionRequestMsg};
-use super::messages::SessionRef;
+use super::messages::{SessionAddr, SessionRef};
 use super::user_session::UserSessionMsg;
 use crate::clock::Clock;
+use crate::cluster::link::ClusterLink;
+use crate::cluster::wire::Wire;
 use crate::config::ConnectionsConfig;
 use crate::connections::Connections;
 use crate::domain::AccountId;
@@ -31,13 +33,15 @@ pub(crate) struct RequestContext {
     /// Request rules.
     pub(crate) config: ConnectionsConfig,
     /// Available officers, by handle.
-    pub(crate) index: Arc<PresenceIndex<SessionRef>>,
+    pub(crate) index: Arc<PresenceIndex<SessionAddr>>,
     /// Server-observed positions.
     pub(crate) last_seen: Arc<LastSeen>,
     /// Time source.
     pub(crate) clock: Clock,
     /// The exactly-once writer.
     pub(crate) connections: Connections,
+    /// Reaches officers whose session lives on another node.
+    pub(crate) link: Arc<ClusterLink>,
 }
 
 /// The actor.
@@ -73,7 +77,7 @@ pub(crate) struct RequestRegistryState {
     last_op: HashMap<AccountId, (String, Uuid, RequestState)>,
     /// The current session of each person who had a request (an entry goes when
     /// a push to it fails: the session is gone).
-    sessions: HashMap<AccountId, SessionRef>,
+    sessions: HashMap<AccountId, SessionAddr>,
 }
 
 /// A citizen's `request_connection`, as the session forwards it.
@@ -101,7 +105,7 @@ pub(crate) struct RegistryStats {
 }
 
 /// The registry's API.
-#[derive(Debug)]
+#[derive(Debug, ractor_cluster::RactorMessage)]
 pub(crate) enum RequestRegistryMsg {
     /// A citizen asks for a connection.
     Request(NewRequest),
@@ -113,8 +117,9 @@ pub(crate) enum RequestRegistryMsg {
         request_id: Uuid,
         /// Accept or decline.
         accept: bool,
-        /// The officer's session.
-        session: SessionRef,
+        /// The officer's session (on another node when the request lives here
+        /// and the officer there).
+        session: SessionAddr,
     },
     /// A citizen withdraws a request.
     Cancel {
@@ -197,7 +202,9 @@ impl Actor for RequestRegistry {
                     Some(pending) if pending.officer == officer => {
                         let _ended = pending.actor.cast(ConnectionRequestMsg::Respond { accept });
                     }
-                    Some(_) | None => unknown_request(&session),
+                    Some(_) | None => {
+                        forward_or_refuse(state, officer, request_id, accept, &session)
+                    }
                 }
             }
             RequestRegistryMsg::Cancel {
@@ -205,7 +212,9 @@ impl Actor for RequestRegistry {
                 request_id,
                 session,
             } => {
-                state.sessions.insert(citizen, session.clone());
+                state
+                    .sessions
+                    .insert(citizen, SessionAddr::Local(session.clone()));
                 match state.pending.get(&request_id) {
                     Some(pending) if pending.citizen == citizen => {
                         let _ended = pending.actor.cast(ConnectionRequestMsg::Cancel);
@@ -269,7 +278,9 @@ impl Actor for RequestRegistry {
                     record_end(state, pending.citizen, request_id, RequestState::Expired);
                 }
             }
-            SupervisionEvent::ActorStarted(_) | SupervisionEvent::ProcessGroupChanged(_) => {}
+            SupervisionEvent::ActorStarted(_)
+            | SupervisionEvent::ProcessGroupChanged(_)
+            | SupervisionEvent::PidLifecycleEvent(_) => {}
         }
         Ok(())
     }
@@ -281,7 +292,9 @@ async fn on_request(
     request: NewRequest,
 ) {
     let citizen = request.citizen;
-    state.sessions.insert(citizen, request.session.clone());
+    state
+        .sessions
+        .insert(citizen, SessionAddr::Local(request.session.clone()));
     if let Some((op_id, request_id, known)) = state.last_op.get(&citizen)
         && *op_id == request.op_id
     {
@@ -374,7 +387,7 @@ async fn on_request(
 fn admit(
     state: &RequestRegistryState,
     request: &NewRequest,
-) -> Result<(OfficerEntry<SessionRef>, u32), RequestState> {
+) -> Result<(OfficerEntry<SessionAddr>, u32), RequestState> {
     let context = &state.context;
     let officer = request
         .was_shown
@@ -414,7 +427,9 @@ fn on_session_attached(
     if involved.is_empty() {
         return;
     }
-    state.sessions.insert(account_id, session);
+    state
+        .sessions
+        .insert(account_id, SessionAddr::Local(session));
     for request_id in involved {
         if let Some(pending) = state.pending.get(&request_id) {
             let _ended = pending
@@ -469,7 +484,7 @@ fn deliver(state: &mut RequestRegistryState, account_id: AccountId, message: Ser
     let Some(session) = state.sessions.get(&account_id) else {
         return;
     };
-    if session.cast(UserSessionMsg::Push(message)).is_err() {
+    if !state.context.link.push(session, account_id, message) {
         state.sessions.remove(&account_id);
     }
 }
@@ -488,6 +503,46 @@ fn acknowledge(session: &SessionRef, request_id: Uuid, request_state: RequestSta
 fn unknown_request(session: &SessionRef) {
     push(
         session,
+        ServerMessage::Error {
+            code: ErrorCode::UnknownRequest,
+            message: "no such pending request".to_owned(),
+        },
+    );
+}
+
+/// An answer to a request this node does not hold: the request may live on the
+/// node that pushed it to the officer; otherwise it is unknown.
+fn forward_or_refuse(
+    state: &RequestRegistryState,
+    officer: AccountId,
+    request_id: Uuid,
+    accept: bool,
+    session: &SessionAddr,
+) {
+    let link = &state.context.link;
+    if let SessionAddr::Local(local) = session {
+        if let Some(origin) = link.request_origin(request_id)
+            && *origin != **link.node()
+        {
+            let sent = link.send(
+                &origin,
+                &Wire::Respond {
+                    request_id,
+                    officer,
+                    accept,
+                    home: link.node().to_string(),
+                },
+            );
+            if sent {
+                return;
+            }
+        }
+        unknown_request(local);
+        return;
+    }
+    link.push(
+        session,
+        officer,
         ServerMessage::Error {
             code: ErrorCode::UnknownRequest,
             message: "no such pending request".to_owned(),

@@ -14,7 +14,7 @@ use ractor::{
     Actor, ActorId, ActorProcessingErr, ActorRef, ActorStatus, RpcReplyPort, SupervisionEvent,
 };
 
-use super::messages::SessionRef;
+use super::messages::{SessionAddr, SessionRef};
 use super::user_session::{UserSession, UserSessionArgs, UserSessionMsg};
 use crate::domain::AccountId;
 use crate::identity::Authenticated;
@@ -44,8 +44,8 @@ pub(crate) struct SessionSupervisorArgs {
 #[derive(Debug)]
 pub(crate) struct SessionSupervisorState {
     args: SessionSupervisorArgs,
-    /// Live sessions by account.
-    sessions: DashMap<AccountId, SessionRef>,
+    /// Live sessions by account (shared with the cluster router through the services).
+    sessions: Arc<DashMap<AccountId, SessionRef>>,
     /// Account of each live session actor, for the failure branch.
     accounts: HashMap<ActorId, AccountId>,
     /// Index version at the previous sweep: tombstones older than it are dropped.
@@ -53,7 +53,7 @@ pub(crate) struct SessionSupervisorState {
 }
 
 /// The supervisor's API.
-#[derive(Debug)]
+#[derive(Debug, ractor_cluster::RactorMessage)]
 pub(crate) enum SessionSupervisorMsg {
     /// Binds a new socket to `caller`'s session.
     Attach {
@@ -78,6 +78,8 @@ pub(crate) enum SessionSupervisorMsg {
     },
     /// Timer: sweep presence left by dead sessions.
     Sweep,
+    /// Shard owners changed: every session re-registers its presence.
+    OwnersChanged,
     /// Counts, for tests and metrics.
     Stats(RpcReplyPort<SupervisorStats>),
     /// The live session of an account (tests kill it to check the cleanup).
@@ -109,8 +111,8 @@ impl Actor for SessionSupervisor {
     ) -> Result<Self::State, ActorProcessingErr> {
         myself.send_interval(args.sweep_interval, || SessionSupervisorMsg::Sweep);
         Ok(SessionSupervisorState {
+            sessions: args.services.sessions.clone(),
             args,
-            sessions: DashMap::new(),
             accounts: HashMap::new(),
             previous_sweep_version: 0,
         })
@@ -141,6 +143,11 @@ impl Actor for SessionSupervisor {
                 }
             }
             SessionSupervisorMsg::Sweep => on_sweep(state),
+            SessionSupervisorMsg::OwnersChanged => {
+                for session in state.sessions.iter() {
+                    let _stopped = session.cast(UserSessionMsg::OwnersChanged);
+                }
+            }
             #[cfg(test)]
             SessionSupervisorMsg::SessionOf { account_id, reply } => {
                 let session = state.sessions.get(&account_id).map(|entry| entry.clone());
@@ -176,7 +183,9 @@ impl Actor for SessionSupervisor {
                     remove_presence(state, account_id, session.get_id());
                 }
             }
-            SupervisionEvent::ActorStarted(_) | SupervisionEvent::ProcessGroupChanged(_) => {}
+            SupervisionEvent::ActorStarted(_)
+            | SupervisionEvent::ProcessGroupChanged(_)
+            | SupervisionEvent::PidLifecycleEvent(_) => {}
         }
         Ok(())
     }
@@ -241,13 +250,7 @@ fn on_sweep(state: &mut SessionSupervisorState) {
         .last_seen
         .forget_older_than(services.clock.now_ms() - LAST_SEEN_KEPT_MS);
     let index = &state.args.services.index;
-    let alive = |session: &SessionRef| {
-        !matches!(
-            session.get_status(),
-            ActorStatus::Stopping | ActorStatus::Stopped
-        )
-    };
-    let dropped = index.sweep(alive);
+    let dropped = index.sweep(SessionAddr::is_alive);
     if dropped.officers + dropped.citizens > 0 {
         tracing::info!(
             officers = dropped.officers,
@@ -255,7 +258,12 @@ fn on_sweep(state: &mut SessionSupervisorState) {
             "swept presence of dead sessions"
         );
     }
-    state.sessions.retain(|_, session| alive(session));
+    state.sessions.retain(|_, session| {
+        !matches!(
+            session.get_status(),
+            ActorStatus::Stopping | ActorStatus::Stopped
+        )
+    });
     index.forget_tombstones_before(state.previous_sweep_version);
     state.previous_sweep_version = index.next_version();
 }
@@ -271,13 +279,19 @@ fn forget(state: &mut SessionSupervisorState, actor_id: ActorId) -> Option<Accou
 /// Removes what a session that stopped without cleaning up left on the map.
 fn remove_presence(state: &SessionSupervisorState, account_id: AccountId, dead: ActorId) {
     let index = &state.args.services.index;
-    let Some(position) = index.remove_if_dead(account_id, |session| session.get_id() == dead)
+    let Some((position, version)) =
+        index.remove_if_dead(account_id, |session| session.is_actor(dead))
     else {
         return;
     };
+    // Other nodes hold the officer too; this node is the one that saw it die.
+    // A draining node's officers live on: they reconnect elsewhere in the grace.
+    if !state.args.services.link.is_draining() {
+        crate::cluster::replica::share_removal(&state.args.services.link, account_id, version);
+    }
     let radius = state.args.services.config.nearest_max_radius_meters;
     // The officer is gone from the index: its watchers recheck against the rest.
     for session in index.citizens_to_recheck(account_id, &[position], radius) {
-        let _stopped = session.cast(UserSessionMsg::RecheckNearest);
+        let _stopped = session.cast_local(UserSessionMsg::RecheckNearest);
     }
 }

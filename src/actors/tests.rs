@@ -52,7 +52,7 @@ pub(super) async fn node(config: PresenceConfig) -> Node {
     let runtime = PresenceRuntime::start(
         config,
         connections_config,
-        "test".into(),
+        crate::presence::runtime::ClusterSetup::single_node("test"),
         clock,
         profiles.clone(),
         connections,

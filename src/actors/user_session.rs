@@ -79,7 +79,7 @@ pub(crate) struct UserSessionState {
 }
 
 /// The session's API.
-#[derive(Debug)]
+#[derive(Debug, ractor_cluster::RactorMessage)]
 pub(crate) enum UserSessionMsg {
     /// A new socket for this account (replaces the current one).
     Attach(OutboundSender),
@@ -108,6 +108,8 @@ pub(crate) enum UserSessionMsg {
     Logout,
     /// A push from elsewhere (connection requests) for this person's socket.
     Push(ServerMessage),
+    /// Shard owners changed: re-register presence with the new owner.
+    OwnersChanged,
 }
 
 impl Actor for UserSession {
@@ -152,6 +154,7 @@ impl Actor for UserSession {
             Ok(profile) => state.display_name = Arc::from(profile.display_name.as_str()),
             Err(error) => tracing::warn!(%error, "profile unavailable, using a generic name"),
         }
+        availability::adopt_from_map(&myself, state).await;
         Ok(())
     }
 
@@ -163,7 +166,12 @@ impl Actor for UserSession {
         availability::close_window_silently(state);
         placement::leave(state);
         if let Some(outbound) = state.outbound.take() {
-            outbound.close(crate::proto::CloseCode::GoingAway);
+            let code = if state.services.link.is_draining() {
+                crate::proto::CloseCode::ReconnectElsewhere
+            } else {
+                crate::proto::CloseCode::GoingAway
+            };
+            outbound.close(code);
         }
         crate::metrics::session_stopped(state.role);
         Ok(())
@@ -181,6 +189,7 @@ impl Actor for UserSession {
                 requests::announce_session(&myself, state);
             }
             UserSessionMsg::Push(message) => push(state, message),
+            UserSessionMsg::OwnersChanged => placement::on_owners_changed(&myself, state).await,
             UserSessionMsg::Detach { connection_id } => on_detach(&myself, state, connection_id),
             UserSessionMsg::Client(client) => on_client(&myself, state, client).await,
             UserSessionMsg::RecheckNearest => nearest::recompute(state),
@@ -332,6 +341,6 @@ pub(super) fn push_error(state: &UserSessionState, code: ErrorCode, message: &st
 /// Sends a command to the cell the session is placed in.
 pub(super) fn to_current_cell(state: &UserSessionState, command: CellCommand) {
     if let Some(placed) = &state.placed {
-        placed.send(command);
+        placed.send(&state.services.link, command);
     }
 }

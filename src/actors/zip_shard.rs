@@ -13,7 +13,8 @@ use h3o::CellIndex;
 use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort, SupervisionEvent};
 
 use super::cell::{Cell, CellArgs, CellMsg};
-use super::messages::{CellCommand, SessionRef};
+use super::messages::{CellCommand, SessionAddr};
+use crate::cluster::link::ClusterLink;
 use crate::geo::ShardId;
 use crate::presence::index::PresenceIndex;
 
@@ -30,7 +31,9 @@ pub(crate) struct ZipShardArgs {
     /// The area it owns.
     pub(crate) shard: ShardId,
     /// The node-local index its cells publish into.
-    pub(crate) index: Arc<PresenceIndex<SessionRef>>,
+    pub(crate) index: Arc<PresenceIndex<SessionAddr>>,
+    /// Where applied officer changes are shared with the other nodes.
+    pub(crate) link: Arc<ClusterLink>,
     /// Radius within which an officer change can matter to a citizen.
     pub(crate) nearest_max_radius_m: f64,
     /// Empty cells stop after this long.
@@ -46,7 +49,7 @@ pub(crate) struct ZipShardState {
 }
 
 /// The shard's API.
-#[derive(Debug)]
+#[derive(Debug, ractor_cluster::RactorMessage)]
 pub(crate) enum ZipShardMsg {
     /// A session command for `cell`.
     Route {
@@ -136,7 +139,9 @@ impl Actor for ZipShard {
                     .cells
                     .retain(|_, actor| actor.get_id() != cell.get_id());
             }
-            SupervisionEvent::ActorStarted(_) | SupervisionEvent::ProcessGroupChanged(_) => {}
+            SupervisionEvent::ActorStarted(_)
+            | SupervisionEvent::ProcessGroupChanged(_)
+            | SupervisionEvent::PidLifecycleEvent(_) => {}
         }
         Ok(())
     }
@@ -154,6 +159,7 @@ async fn on_route(
             let args = CellArgs {
                 cell,
                 index: state.args.index.clone(),
+                link: state.args.link.clone(),
                 nearest_max_radius_m: state.args.nearest_max_radius_m,
                 idle_after: state.args.cell_idle_after,
                 shard: myself.clone(),

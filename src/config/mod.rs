@@ -2,6 +2,7 @@
 //! `HEYBLUE_*` environment overrides (see [`overrides`]), then validated into an
 //! immutable [`Config`]. Every option name carries its unit.
 
+mod cluster;
 mod overrides;
 mod scylla;
 
@@ -10,6 +11,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+pub use cluster::{ClusterConfig, RegionConfig};
 pub use overrides::EnvironmentVariables;
 pub use scylla::{ConsistencyLevel, ReplicationConfig, ScyllaConfig, ScyllaTlsConfig};
 
@@ -42,6 +44,10 @@ pub struct Config {
     pub connections: ConnectionsConfig,
     /// Log output.
     pub log: LogConfig,
+    /// How this node joins a cluster; absent, it runs alone.
+    pub cluster: Option<ClusterConfig>,
+    /// Regions by ZIP prefix, for pinning shards to nodes of a region.
+    pub regions: Vec<RegionConfig>,
 }
 
 impl Default for Config {
@@ -59,6 +65,8 @@ impl Default for Config {
             presence: PresenceConfig::default(),
             connections: ConnectionsConfig::default(),
             log: LogConfig::default(),
+            cluster: None,
+            regions: Vec::new(),
         }
     }
 }
@@ -455,6 +463,10 @@ impl Config {
                 "must be a two-letter region code such as US",
             ));
         }
+        if let Some(cluster) = &self.cluster {
+            cluster.validate()?;
+        }
+        cluster::validate_regions(&self.regions)?;
         match &self.store {
             StoreConfig::Embedded => {}
             StoreConfig::Scylla(scylla) => scylla.validate()?,

@@ -88,6 +88,8 @@ fn secret_variable_names(table: &toml::Table) -> Vec<String> {
     if let Ok(toml::Value::Table(defaults)) = toml::Value::try_from(Config::default()) {
         collect_env_names(&defaults, &mut names);
     }
+    // `[cluster]` is absent from the defaults; its cookie variable is a secret too.
+    names.push(super::cluster::default_cookie_env());
     names
 }
 

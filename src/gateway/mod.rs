@@ -6,6 +6,7 @@
 mod admin_routes;
 mod auth_routes;
 mod bearer;
+mod cluster_routes;
 mod connection_routes;
 mod error;
 mod json_body;
@@ -22,6 +23,7 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
 use metrics_exporter_prometheus::PrometheusHandle;
+use tokio_util::sync::CancellationToken;
 
 pub(crate) use bearer::AdminToken;
 
@@ -60,6 +62,8 @@ pub(crate) struct AppState {
     pub(crate) phone_region: phonenumber::country::Id,
     /// Open WebSocket tasks and their shutdown signal, so `serve()` can close them.
     pub(crate) sockets: ws::SocketTasks,
+    /// Cancelled to drain and stop the node (`POST /v1/admin/drain`).
+    pub(crate) stop_requested: CancellationToken,
 }
 
 /// The whole HTTP API.
@@ -88,6 +92,8 @@ pub(crate) fn router(state: AppState) -> Router {
             "/v1/admin/import/officers",
             post(admin_routes::import_officer_roster),
         )
+        .route("/v1/admin/cluster", get(cluster_routes::cluster))
+        .route("/v1/admin/drain", post(cluster_routes::drain))
         .layer(DefaultBodyLimit::max(admin_routes::MAX_IMPORT_BYTES));
     let ops = Router::new()
         .route("/healthz", get(ops_routes::healthz))

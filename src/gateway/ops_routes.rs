@@ -1,5 +1,5 @@
-//! Ops endpoints: `/healthz` (the process answers), `/readyz` (the store answers)
-//! and `/metrics` (Prometheus text).
+//! Ops endpoints: `/healthz` (the process answers), `/readyz` (the store answers
+//! and the node is not draining) and `/metrics` (Prometheus text).
 
 use axum::Json;
 use axum::extract::State;
@@ -14,8 +14,15 @@ pub(crate) async fn healthz() -> impl IntoResponse {
     Json(json!({ "status": "ok" }))
 }
 
-/// Readiness: the store answers.
+/// Readiness: the store answers and the node is not draining (a draining node
+/// sends its clients elsewhere, so load balancers should too).
 pub(crate) async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
+    if state.presence.is_draining() {
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(json!({ "status": "draining", "store": state.store.backend_name() })),
+        );
+    }
     match state.store.ping().await {
         Ok(()) => (
             StatusCode::OK,

@@ -70,9 +70,13 @@ pub(crate) async fn route(
             (zip, shard)
         }
     };
-    let node = state.presence.owner_of(shard).await;
+    let (node, public_url) = state.presence.owner_of(shard);
+    let ws_url = match public_url {
+        Some(base) if node != state.presence.node_name() => format!("{base}/v1/ws"),
+        _ => state.ws_url.to_string(),
+    };
     Ok(Json(RouteAnswer {
-        ws_url: state.ws_url.to_string(),
+        ws_url,
         zip: zip.map(|zip| zip.to_string()),
         shard: shard.to_string(),
         node,

@@ -126,14 +126,41 @@ impl<W: Clone> PresenceIndex<W> {
         }
     }
 
-    /// A version newer than every version handed out before (sessions stamp each
-    /// presence command with one).
+    /// A version newer than every version handed out or applied before (sessions
+    /// stamp each presence command with one). Versions follow the wall clock in
+    /// microseconds, so versions from different nodes compare: an officer who
+    /// reconnects to another node writes over its old entry there.
     pub(crate) fn next_version(&self) -> u64 {
-        self.next_version.fetch_add(1, Ordering::Relaxed)
+        let now_us = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |since| since.as_micros() as u64);
+        let previous = self
+            .next_version
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |next| {
+                Some(next.max(now_us) + 1)
+            })
+            .unwrap_or_else(|current| current);
+        previous.max(now_us)
+    }
+
+    /// Keeps versions this node hands out above `version` (seen from elsewhere).
+    fn observe_version(&self, version: u64) {
+        self.next_version
+            .fetch_max(version.saturating_add(1), Ordering::Relaxed);
+    }
+
+    /// Account and version of every officer whose session `matches` says so.
+    pub(crate) fn officers_where(&self, matches: impl Fn(&W) -> bool) -> Vec<(AccountId, u64)> {
+        self.officers
+            .iter()
+            .filter(|entry| matches(&entry.session))
+            .map(|entry| (entry.account_id, entry.version))
+            .collect()
     }
 
     /// Places or moves an officer.
     pub(crate) fn upsert_officer(&self, entry: OfficerEntry<W>) -> Applied<OfficerEntry<W>> {
+        self.observe_version(entry.version);
         if self.is_tombstoned(entry.account_id, entry.version) {
             return Applied::Stale;
         }
@@ -180,6 +207,7 @@ impl<W: Clone> PresenceIndex<W> {
         account_id: AccountId,
         version: u64,
     ) -> Applied<OfficerEntry<W>> {
+        self.observe_version(version);
         self.tombstone(account_id, version);
         let removed = self
             .officers
@@ -418,12 +446,12 @@ impl<W: Clone> PresenceIndex<W> {
 
     /// Removes the account's entries if they belong to a session `is_dead` says
     /// is gone (a newer session of the same account keeps its own); returns the
-    /// position of a removed officer, whose neighbours need a recheck.
+    /// position and version of a removed officer, whose neighbours need a recheck.
     pub(crate) fn remove_if_dead(
         &self,
         account_id: AccountId,
         is_dead: impl Fn(&W) -> bool,
-    ) -> Option<LatLng> {
+    ) -> Option<(LatLng, u64)> {
         let officer_version = self
             .officers
             .get(&account_id)
@@ -439,7 +467,7 @@ impl<W: Clone> PresenceIndex<W> {
         }
         let version = officer_version?;
         match self.remove_officer(account_id, version) {
-            Applied::Yes(Some(previous)) => Some(previous.position),
+            Applied::Yes(Some(previous)) => Some((previous.position, version)),
             Applied::Yes(None) | Applied::Stale => None,
         }
     }

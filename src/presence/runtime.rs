@@ -2,7 +2,7 @@
 //! of the server holds: it attaches sockets (as the [`SessionHub`]), answers
 //! route and stats queries, and signs accounts out of their sockets.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -14,8 +14,8 @@ use super::index::PresenceIndex;
 use super::last_seen::LastSeen;
 use super::outbound::OutboundSender;
 use super::services::PresenceServices;
-use crate::actors::messages::SessionRef;
-use crate::actors::placement::{Placement, PlacementArgs, PlacementMsg};
+use crate::actors::messages::{SessionAddr, SessionRef};
+use crate::actors::placement::{ClusterRole, NodeView, Placement, PlacementArgs, PlacementMsg};
 use crate::actors::request_registry::{
     RegistryStats, RequestContext, RequestRegistry, RequestRegistryMsg,
 };
@@ -25,6 +25,8 @@ use crate::actors::session_supervisor::{
 use crate::actors::user_session::UserSessionMsg;
 use crate::actors::zip_shard::ZipShardMsg;
 use crate::clock::Clock;
+use crate::cluster::link::ClusterLink;
+use crate::cluster::router::{NodeRouter, RouterMsg};
 use crate::config::{ConnectionsConfig, PresenceConfig};
 use crate::connections::Connections;
 use crate::domain::AccountId;
@@ -70,29 +72,52 @@ pub(crate) struct PresenceStats {
 pub(crate) struct PresenceRuntime {
     services: Arc<PresenceServices>,
     supervisor: ActorRef<SessionSupervisorMsg>,
-    node_name: String,
+    router: Option<ActorRef<RouterMsg>>,
+}
+
+/// How the node takes part in the cluster: its link, and its role when clustered.
+#[derive(Debug)]
+pub(crate) struct ClusterSetup {
+    /// The node's cluster view (a node running alone has one too).
+    pub(crate) link: Arc<ClusterLink>,
+    /// Heartbeats, seeds and the node server; `None` when running alone.
+    pub(crate) role: Option<ClusterRole>,
+}
+
+impl ClusterSetup {
+    /// A node running alone under `name`.
+    pub(crate) fn single_node(name: &str) -> Self {
+        Self {
+            link: Arc::new(ClusterLink::new(name, "default", false, Vec::new())),
+            role: None,
+        }
+    }
 }
 
 impl PresenceRuntime {
-    /// Spawns placement and the session supervisor.
+    /// Spawns placement, the request registry, the session supervisor and, in a
+    /// cluster, the node router.
     pub(crate) async fn start(
         config: PresenceConfig,
         connections_config: ConnectionsConfig,
-        node_name: String,
+        cluster: ClusterSetup,
         clock: Clock,
         profiles: Profiles,
         connections: Connections,
     ) -> Result<Self, PresenceStartError> {
         let cell_resolution = h3o::Resolution::try_from(config.cell_resolution)
             .map_err(|_| PresenceStartError::Resolution)?;
-        let index: Arc<PresenceIndex<SessionRef>> = Arc::new(PresenceIndex::new());
+        let index: Arc<PresenceIndex<SessionAddr>> = Arc::new(PresenceIndex::new());
         let shards = Arc::new(DashMap::new());
+        let link = cluster.link;
+        let clustered = cluster.role.is_some();
         let placement_args = PlacementArgs {
-            node_name: node_name.clone(),
-            index: index.clone(),
+            link: link.clone(),
             directory: shards.clone(),
             nearest_max_radius_m: config.nearest_max_radius_meters,
             cell_idle_after: Duration::from_secs(config.cell_idle_seconds),
+            disconnect_grace: Duration::from_secs(config.disconnect_grace_seconds),
+            cluster: cluster.role,
         };
         let (placement, _handle) = Actor::spawn(None, Placement, placement_args)
             .await
@@ -105,6 +130,7 @@ impl PresenceRuntime {
             last_seen: last_seen.clone(),
             clock,
             connections,
+            link: link.clone(),
         });
         let (requests, _handle) = Actor::spawn(None, RequestRegistry, request_context)
             .await
@@ -114,12 +140,16 @@ impl PresenceRuntime {
             cell_resolution,
             index,
             shards,
-            placement,
+            placement: placement.clone(),
+            link: link.clone(),
             clock,
             profiles,
             last_seen,
             requests,
+            sessions: Arc::new(DashMap::new()),
+            supervisor: OnceLock::new(),
         });
+        link.attach_local_sessions(services.sessions.clone());
         let supervisor_args = SessionSupervisorArgs {
             services: services.clone(),
             sweep_interval,
@@ -127,21 +157,67 @@ impl PresenceRuntime {
         let (supervisor, _handle) = Actor::spawn(None, SessionSupervisor, supervisor_args)
             .await
             .map_err(|error| PresenceStartError::Spawn(error.to_string()))?;
+        let _already_set = services.supervisor.set(supervisor.clone());
+        placement
+            .cast(PlacementMsg::Start(services.clone()))
+            .map_err(|error| PresenceStartError::Spawn(error.to_string()))?;
+        let router = if clustered {
+            let (router, _handle) = Actor::spawn(None, NodeRouter, services.clone())
+                .await
+                .map_err(|error| PresenceStartError::Spawn(error.to_string()))?;
+            Some(router)
+        } else {
+            None
+        };
         Ok(Self {
             services,
             supervisor,
-            node_name,
+            router,
         })
     }
 
-    /// The node that owns `shard` (always this one until the cluster places shards).
-    pub(crate) async fn owner_of(&self, shard: ShardId) -> String {
+    /// The node that owns `shard` now, and its public WebSocket base URL.
+    pub(crate) fn owner_of(&self, shard: ShardId) -> (String, Option<String>) {
+        let link = &self.services.link;
+        let owner = link.owner_of(&shard);
+        (owner.to_string(), link.public_url_of(&owner))
+    }
+
+    /// Hands this node's shards to the others and marks it draining: its
+    /// sessions then end without taking officers off the map.
+    pub(crate) async fn drain(&self) {
+        if let Err(error) = ractor::call_t!(
+            self.services.placement,
+            PlacementMsg::Drain,
+            QUERY_TIMEOUT_MS
+        ) {
+            tracing::warn!(%error, "placement did not confirm the drain");
+        }
+    }
+
+    /// Whether the node is draining.
+    pub(crate) fn is_draining(&self) -> bool {
+        self.services.link.is_draining()
+    }
+
+    /// Every node this one hears from, and the region map.
+    pub(crate) async fn cluster_nodes(&self) -> Vec<NodeView> {
         ractor::call_t!(
             self.services.placement,
-            |reply| PlacementMsg::OwnerOf { shard, reply },
+            PlacementMsg::Nodes,
             QUERY_TIMEOUT_MS
         )
-        .unwrap_or_else(|_| self.node_name.clone())
+        .unwrap_or_default()
+    }
+
+    /// The region map.
+    pub(crate) fn regions(&self) -> &[crate::config::RegionConfig] {
+        self.services.link.regions()
+    }
+
+    /// This node's name.
+    pub(crate) fn node_name(&self) -> &str {
+        self.services.link.node()
     }
 
     /// H3 resolution of cells on this node.
@@ -210,7 +286,21 @@ impl PresenceRuntime {
 
     /// Stops sessions (their sockets get a Close frame), then shards and cells.
     pub(crate) async fn shutdown(&self) {
+        if matches!(
+            self.supervisor.get_status(),
+            ractor::ActorStatus::Stopping | ractor::ActorStatus::Stopped
+        ) {
+            return; // a drain already stopped everything
+        }
         let timeout = Some(Duration::from_secs(5));
+        // Sessions stop first, one by one, so each closes its socket with a
+        // Close frame (a supervisor stopping would kill them without one).
+        self.supervisor
+            .stop_children_and_wait(Some("shutdown".to_owned()), timeout)
+            .await;
+        if let Some(router) = &self.router {
+            router.stop(Some("shutdown".to_owned()));
+        }
         if let Err(error) = self
             .supervisor
             .stop_and_wait(Some("shutdown".to_owned()), timeout)

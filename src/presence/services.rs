@@ -1,16 +1,20 @@
 //! What every session of a node shares: the presence rules, the index, the live
-//! shards, the placement actor, the clock, profiles, the last observed positions
-//! and the connection request registry.
+//! shards, the placement actor, the cluster link, the clock, profiles, the last
+//! observed positions, the connection request registry and the live sessions.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
+use dashmap::DashMap;
 use ractor::ActorRef;
 
-use crate::actors::messages::SessionRef;
+use crate::actors::messages::{SessionAddr, SessionRef};
 use crate::actors::placement::{PlacementMsg, ShardDirectory};
 use crate::actors::request_registry::RequestRegistryMsg;
+use crate::actors::session_supervisor::SessionSupervisorMsg;
 use crate::clock::Clock;
+use crate::cluster::link::ClusterLink;
 use crate::config::PresenceConfig;
+use crate::domain::AccountId;
 use crate::presence::index::PresenceIndex;
 use crate::presence::last_seen::LastSeen;
 use crate::profiles::Profiles;
@@ -23,11 +27,13 @@ pub(crate) struct PresenceServices {
     /// `config.cell_resolution`, validated.
     pub(crate) cell_resolution: h3o::Resolution,
     /// The node-local index.
-    pub(crate) index: Arc<PresenceIndex<SessionRef>>,
+    pub(crate) index: Arc<PresenceIndex<SessionAddr>>,
     /// Live shards of this node.
     pub(crate) shards: ShardDirectory,
     /// Starts shards on first use.
     pub(crate) placement: ActorRef<PlacementMsg>,
+    /// Shard owners and the way to other nodes.
+    pub(crate) link: Arc<ClusterLink>,
     /// Time source.
     pub(crate) clock: Clock,
     /// Display names.
@@ -36,4 +42,20 @@ pub(crate) struct PresenceServices {
     pub(crate) last_seen: Arc<LastSeen>,
     /// Pending connection requests of this node.
     pub(crate) requests: ActorRef<RequestRegistryMsg>,
+    /// Live sessions by account (written by the supervisor).
+    pub(crate) sessions: Arc<DashMap<AccountId, SessionRef>>,
+    /// The session supervisor, once started.
+    pub(crate) supervisor: OnceLock<ActorRef<SessionSupervisorMsg>>,
+}
+
+impl PresenceServices {
+    /// Live sessions on this node.
+    pub(crate) fn session_count(&self) -> usize {
+        self.sessions.len()
+    }
+
+    /// The session supervisor, once started.
+    pub(crate) fn supervisor(&self) -> Option<&ActorRef<SessionSupervisorMsg>> {
+        self.supervisor.get()
+    }
 }

@@ -223,7 +223,6 @@ pub(crate) enum CloseCode {
     /// 4009: the client read too slowly and its outbound queue filled up.
     SlowConsumer,
     /// 4010: this node is draining; ask `GET /v1/route` again and reconnect there.
-    #[allow(dead_code)] // documented now; sent once nodes can drain (cluster)
     ReconnectElsewhere,
     /// 4011: the token was revoked (logout, roster removal); sign in again.
     TokenRevoked,

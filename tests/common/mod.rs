@@ -7,6 +7,7 @@
 
 #![allow(dead_code)] // each test binary uses a different part of this module
 
+pub(crate) mod cluster;
 pub(crate) mod ws;
 
 use std::path::{Path, PathBuf};
@@ -104,7 +105,23 @@ impl TestServer {
         server
     }
 
-    async fn wait_ready(&self) {
+    /// A handle on a server running in another process (cluster tests): the same
+    /// client helpers, nothing to stop.
+    pub(crate) fn external(base_url: String, data_dir: PathBuf, sms_file: PathBuf) -> Self {
+        Self {
+            base_url,
+            data_dir,
+            sms_file,
+            http: reqwest::Client::builder()
+                .timeout(Duration::from_secs(10))
+                .build()
+                .unwrap(),
+            stop: None,
+            task: None,
+        }
+    }
+
+    pub(crate) async fn wait_ready(&self) {
         // Up to 30 s: a Scylla-backed server creates its keyspace first.
         for _ in 0..1200 {
             if let Ok(response) = self.http.get(self.url("/readyz")).send().await

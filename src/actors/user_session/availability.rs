@@ -11,7 +11,7 @@ use ractor::ActorRef;
 use rand::Rng;
 
 use super::{UserSessionMsg, UserSessionState, placement, push, push_error, to_current_cell};
-use crate::actors::messages::CellCommand;
+use crate::actors::messages::{CellCommand, SessionAddr};
 use crate::actors::request_registry::RequestRegistryMsg;
 use crate::domain::Role;
 use crate::proto::{AvailabilityEndReason, ErrorCode, ServerMessage};
@@ -64,6 +64,40 @@ pub(super) fn go_available(
     placement::publish(myself, state);
 }
 
+/// A new officer session takes over the window an earlier session of the same
+/// officer left on the map from another node (that node was lost or drained,
+/// and the officer reconnected here within the grace): same handle, same end,
+/// same position until the next update — citizens see no gap.
+pub(super) async fn adopt_from_map(
+    myself: &ActorRef<UserSessionMsg>,
+    state: &mut UserSessionState,
+) {
+    if state.role != Role::Officer || state.window.is_some() {
+        return;
+    }
+    let Some(entry) = state.services.index.officer(state.account_id) else {
+        return;
+    };
+    let now_ms = state.services.clock.now_ms();
+    if !matches!(entry.session, SessionAddr::Remote(_)) || entry.available_until_ms <= now_ms {
+        return;
+    }
+    state.windows_opened += 1;
+    let id = state.windows_opened;
+    state.window = Some(AvailabilityWindow {
+        id,
+        handle: entry.handle.clone(),
+        until_ms: entry.available_until_ms,
+    });
+    let remaining = Duration::from_millis((entry.available_until_ms - now_ms) as u64);
+    myself.send_after(remaining, move || UserSessionMsg::WindowExpired {
+        window_id: id,
+    });
+    tracing::debug!("officer window taken over from another node");
+    announce(state);
+    placement::on_location(myself, state, entry.position).await;
+}
+
 /// Tells the socket about an open window (after `go_available` or a reconnect).
 pub(super) fn announce(state: &UserSessionState) {
     if let Some(window) = &state.window {
@@ -85,9 +119,14 @@ pub(super) fn end_window(state: &mut UserSessionState, reason: AvailabilityEndRe
 }
 
 /// Ends the window without telling the socket; returns whether one was open.
+/// On a draining node the officer stays on the map: it reconnects to another
+/// node within the grace and keeps the window there.
 pub(super) fn close_window_silently(state: &mut UserSessionState) -> bool {
     if state.window.take().is_none() {
         return false;
+    }
+    if state.services.link.is_draining() {
+        return true;
     }
     let _registry_gone = state
         .services

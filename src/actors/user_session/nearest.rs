@@ -4,7 +4,7 @@
 //! and a distance band, never the precise position.
 
 use super::{UserSessionState, push, push_latest_nearest};
-use crate::actors::messages::SessionRef;
+use crate::actors::messages::SessionAddr;
 use crate::domain::{AccountId, Role};
 use crate::geo::{self, LatLng};
 use crate::presence::index::NearestOfficer;
@@ -109,8 +109,8 @@ pub(super) fn recompute(state: &mut UserSessionState) {
 fn with_hysteresis(
     state: &UserSessionState,
     position: LatLng,
-    best: Option<NearestOfficer<SessionRef>>,
-) -> Option<NearestOfficer<SessionRef>> {
+    best: Option<NearestOfficer<SessionAddr>>,
+) -> Option<NearestOfficer<SessionAddr>> {
     let best = best?;
     let config = &state.services.config;
     let Some(current_id) = state.answer.officer else {
@@ -135,7 +135,7 @@ fn with_hysteresis(
     }
 }
 
-fn officer_view(nearest: &NearestOfficer<SessionRef>) -> OfficerView {
+fn officer_view(nearest: &NearestOfficer<SessionAddr>) -> OfficerView {
     let approx = geo::coarse_position(nearest.officer.position);
     OfficerView {
         handle: nearest.officer.handle.to_string(),

@@ -1,15 +1,22 @@
 //! Where a session is on the map: its cell, the shard that owns the cell, and the
 //! presence it publishes there (an available officer's entry, a citizen's position).
+//! Officers publish to the cell on the node that owns its shard (which shares
+//! them with every node); citizens publish to their own node, the only one whose
+//! lookups need them. When owners change, officers re-register with the new one.
+
+use std::sync::Arc;
 
 use h3o::CellIndex;
 use ractor::ActorRef;
 
 use super::{UserSessionMsg, UserSessionState, nearest};
-use crate::actors::messages::CellCommand;
+use crate::actors::messages::{CellCommand, SessionAddr};
 use crate::actors::placement::PlacementMsg;
 use crate::actors::zip_shard::ZipShardMsg;
+use crate::cluster::link::ClusterLink;
+use crate::cluster::wire::{OfficerCommand, Wire, WireOfficer};
 use crate::domain::Role;
-use crate::geo::{self, LatLng};
+use crate::geo::{self, LatLng, ShardId};
 use crate::presence::index::OfficerEntry;
 
 /// How long a session waits for placement to start a shard.
@@ -20,23 +27,76 @@ const ENSURE_SHARD_TIMEOUT_MS: u64 = 2_000;
 pub(crate) struct Placed {
     /// The H3 cell of the position, at the configured resolution.
     pub(crate) cell: CellIndex,
-    /// The shard owning the cell.
-    pub(crate) shard: ActorRef<ZipShardMsg>,
+    /// The shard the cell belongs to.
+    pub(crate) shard_id: ShardId,
+    /// How commands reach the shard.
+    pub(crate) route: ShardRoute,
+}
+
+/// The shard actor of this node, or the node that owns the shard.
+#[derive(Debug, Clone)]
+pub(crate) enum ShardRoute {
+    /// A shard actor here.
+    Local(ActorRef<ZipShardMsg>),
+    /// The owning node.
+    Remote(Arc<str>),
 }
 
 impl Placed {
     /// Sends a command to this cell through its shard.
-    pub(crate) fn send(&self, command: CellCommand) {
-        if self
-            .shard
-            .cast(ZipShardMsg::Route {
-                cell: self.cell,
-                command,
-            })
-            .is_err()
-        {
+    pub(crate) fn send(&self, link: &ClusterLink, command: CellCommand) {
+        let delivered = match &self.route {
+            ShardRoute::Local(shard) => shard
+                .cast(ZipShardMsg::Route {
+                    cell: self.cell,
+                    command,
+                })
+                .is_ok(),
+            ShardRoute::Remote(node) => match officer_command(link, command) {
+                Some(command) => link.send(
+                    node,
+                    &Wire::ToShard {
+                        shard: self.shard_id,
+                        cell: u64::from(self.cell),
+                        command,
+                    },
+                ),
+                None => true,
+            },
+        };
+        if !delivered {
             tracing::warn!("zip shard unreachable; presence is re-sent with the next update");
         }
+    }
+
+    /// The node the commands go to (`None`: this one).
+    fn remote_node(&self) -> Option<&Arc<str>> {
+        match &self.route {
+            ShardRoute::Local(_) => None,
+            ShardRoute::Remote(node) => Some(node),
+        }
+    }
+}
+
+/// The wire form of an officer's command; citizens' commands never leave the node.
+fn officer_command(link: &ClusterLink, command: CellCommand) -> Option<OfficerCommand> {
+    match command {
+        CellCommand::OfficerPresent { entry } => Some(OfficerCommand::Present(
+            WireOfficer::from_entry(&entry, link.node()),
+        )),
+        CellCommand::OfficerDeparted { account_id } => {
+            Some(OfficerCommand::Departed { account_id })
+        }
+        CellCommand::OfficerGone {
+            account_id,
+            version,
+        } => Some(OfficerCommand::Gone {
+            account_id,
+            version,
+        }),
+        CellCommand::CitizenPresent { .. }
+        | CellCommand::CitizenDeparted { .. }
+        | CellCommand::CitizenGone { .. } => None,
     }
 }
 
@@ -60,10 +120,10 @@ pub(super) async fn on_location(
         .as_ref()
         .is_none_or(|placed| placed.cell != cell);
     if moved_cell {
-        let Some(shard) = shard_for(state, cell).await else {
+        let Some(placed) = place(state, cell).await else {
             return;
         };
-        let previous = state.placed.replace(Placed { cell, shard });
+        let previous = state.placed.replace(placed);
         if let Some(previous) = previous {
             depart(state, &previous);
         }
@@ -86,24 +146,30 @@ pub(super) fn publish(myself: &ActorRef<UserSessionMsg>, state: &UserSessionStat
             let Some(window) = &state.window else {
                 return;
             };
-            placed.send(CellCommand::OfficerPresent {
-                entry: OfficerEntry {
-                    account_id: state.account_id,
-                    handle: window.handle.clone(),
-                    display_name: state.display_name.clone(),
-                    position,
-                    available_until_ms: window.until_ms,
-                    version,
-                    session: myself.clone(),
+            placed.send(
+                &state.services.link,
+                CellCommand::OfficerPresent {
+                    entry: OfficerEntry {
+                        account_id: state.account_id,
+                        handle: window.handle.clone(),
+                        display_name: state.display_name.clone(),
+                        position,
+                        available_until_ms: window.until_ms,
+                        version,
+                        session: SessionAddr::Local(myself.clone()),
+                    },
                 },
-            });
+            );
         }
-        Role::Citizen => placed.send(CellCommand::CitizenPresent {
-            account_id: state.account_id,
-            position,
-            version,
-            session: myself.clone(),
-        }),
+        Role::Citizen => placed.send(
+            &state.services.link,
+            CellCommand::CitizenPresent {
+                account_id: state.account_id,
+                position,
+                version,
+                session: myself.clone(),
+            },
+        ),
     }
 }
 
@@ -115,10 +181,13 @@ pub(super) fn leave(state: &mut UserSessionState) {
     };
     if state.role == Role::Citizen {
         let version = state.services.index.next_version();
-        placed.send(CellCommand::CitizenGone {
-            account_id: state.account_id,
-            version,
-        });
+        placed.send(
+            &state.services.link,
+            CellCommand::CitizenGone {
+                account_id: state.account_id,
+                version,
+            },
+        );
     }
 }
 
@@ -132,11 +201,61 @@ fn depart(state: &UserSessionState, previous: &Placed) {
             account_id: state.account_id,
         },
     };
-    previous.send(command);
+    previous.send(&state.services.link, command);
 }
 
-async fn shard_for(state: &UserSessionState, cell: CellIndex) -> Option<ActorRef<ZipShardMsg>> {
+/// Shard owners changed: an officer whose shard moved re-registers with the new
+/// owner (leaving the old one if it is still there).
+pub(super) async fn on_owners_changed(
+    myself: &ActorRef<UserSessionMsg>,
+    state: &mut UserSessionState,
+) {
+    if state.role != Role::Officer {
+        return;
+    }
+    let Some(current) = state.placed.clone() else {
+        return;
+    };
+    let owner = state.services.link.owner_of(&current.shard_id);
+    let owner_is_here = *owner == **state.services.link.node();
+    let unchanged = match current.remote_node() {
+        None => owner_is_here,
+        Some(node) => **node == *owner,
+    };
+    if unchanged {
+        return;
+    }
+    let Some(placed) = place(state, current.cell).await else {
+        return;
+    };
+    state.placed = Some(placed);
+    depart(state, &current);
+    publish(myself, state);
+}
+
+/// Where commands for `cell` go: the owner's shard for officers, this node's for citizens.
+async fn place(state: &UserSessionState, cell: CellIndex) -> Option<Placed> {
     let shard_id = geo::shard_for_cell(cell);
+    let link = &state.services.link;
+    if state.role == Role::Officer {
+        let owner = link.owner_of(&shard_id);
+        if *owner != **link.node() {
+            return Some(Placed {
+                cell,
+                shard_id,
+                route: ShardRoute::Remote(owner),
+            });
+        }
+    }
+    let shard = shard_for(state, shard_id).await?;
+    Some(Placed {
+        cell,
+        shard_id,
+        route: ShardRoute::Local(shard),
+    })
+}
+
+async fn shard_for(state: &UserSessionState, shard_id: ShardId) -> Option<ActorRef<ZipShardMsg>> {
     if let Some(shard) = state.services.shards.get(&shard_id) {
         return Some(shard.clone());
     }

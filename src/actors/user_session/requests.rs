@@ -6,6 +6,7 @@
 use ractor::ActorRef;
 
 use super::{UserSessionMsg, UserSessionState, push_error};
+use crate::actors::messages::SessionAddr;
 use crate::actors::request_registry::{NewRequest, RequestRegistryMsg};
 use crate::domain::Role;
 use crate::proto::{CancelRequest, ErrorCode, RequestConnection, Respond};
@@ -62,7 +63,7 @@ pub(super) fn respond(
             officer: state.account_id,
             request_id: respond.request_id,
             accept: respond.accept,
-            session: myself.clone(),
+            session: SessionAddr::Local(myself.clone()),
         },
     );
 }

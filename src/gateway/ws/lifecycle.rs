@@ -39,6 +39,19 @@ impl SocketTasks {
         self.tracker.track_future(socket)
     }
 
+    /// Waits up to `grace` for the open sockets to finish on their own (after
+    /// their sessions closed them); false when some were still open.
+    pub(crate) async fn wait_until_closed(&self, grace: Duration) -> bool {
+        let deadline = tokio::time::Instant::now() + grace;
+        while !self.tracker.is_empty() {
+            if tokio::time::Instant::now() >= deadline {
+                return false;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        true
+    }
+
     /// Tells every socket to close and waits up to `grace` for them to finish.
     /// False when some were still open at the end of the grace.
     pub(crate) async fn close_all(&self, grace: Duration) -> bool {

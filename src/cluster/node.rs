@@ -1,0 +1,147 @@
+//! Joining the cluster: starts ractor_cluster's `NodeServer` on the cluster port
+//! (transitive mode, so one seed is enough to reach every node), subscribes to
+//! its session events (a lost link tells `Placement` at once; a peer that never
+//! authenticates is logged — usually a wrong cookie), and dials the seeds that
+//! have no open session, again on every call, since ractor_cluster does not
+//! reconnect by itself.
+
+use std::collections::HashSet;
+use std::sync::Mutex;
+
+use ractor::{Actor, ActorRef};
+use ractor_cluster::node::NodeConnectionMode;
+use ractor_cluster::{NodeEventSubscription, NodeServer, NodeServerMessage};
+
+use crate::actors::placement::PlacementMsg;
+use crate::config::ClusterConfig;
+
+/// How long the seed check waits for the node server.
+const SESSIONS_TIMEOUT_MS: u64 = 1_000;
+
+/// Why the cluster port could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum ClusterStartError {
+    /// The cookie variable is unset or empty.
+    #[error("cluster.cookie_env: the variable {0} must hold the cluster cookie")]
+    Cookie(String),
+    /// The node server did not start.
+    #[error("cluster port could not start: {0}")]
+    Spawn(String),
+}
+
+/// Starts the node server for `config` with `cookie`.
+pub(crate) async fn start_node_server(
+    node_name: &str,
+    config: &ClusterConfig,
+    cookie: String,
+) -> Result<ActorRef<NodeServerMessage>, ClusterStartError> {
+    let server = NodeServer::new(
+        config.listen.port(),
+        cookie,
+        node_name.to_owned(),
+        config.advertised_host(),
+        None,
+        Some(NodeConnectionMode::Transitive),
+    )
+    .with_listen_addr(config.listen.ip());
+    let (actor, _handle) = Actor::spawn(None, server, ())
+        .await
+        .map_err(|error| ClusterStartError::Spawn(error.to_string()))?;
+    Ok(actor)
+}
+
+/// Sends node-session events to `Placement`.
+pub(crate) fn subscribe(
+    node_server: &ActorRef<NodeServerMessage>,
+    placement: ActorRef<PlacementMsg>,
+) {
+    let subscription = SessionEvents {
+        placement,
+        authenticated: Mutex::new(HashSet::new()),
+    };
+    let _server_gone = node_server.cast(NodeServerMessage::SubscribeToEvents {
+        id: "heyblue.placement".to_owned(),
+        subscription: Box::new(subscription),
+    });
+}
+
+/// Dials every seed that has no authenticated session yet (`own` is this
+/// node's advertised address, skipped).
+pub(crate) async fn dial_missing_seeds(
+    node_server: &ActorRef<NodeServerMessage>,
+    seeds: &[String],
+    own: &str,
+) {
+    let Ok(sessions) = ractor::call_t!(
+        node_server,
+        NodeServerMessage::GetSessions,
+        SESSIONS_TIMEOUT_MS
+    ) else {
+        return;
+    };
+    let connected: HashSet<String> = sessions
+        .values()
+        .filter_map(|session| session.peer_name.as_ref())
+        .map(|peer| peer.connection_string.clone())
+        .collect();
+    for seed in seeds
+        .iter()
+        .filter(|seed| *seed != own && !connected.contains(*seed))
+    {
+        if let Err(error) = ractor_cluster::client_connect(node_server, seed.as_str()).await {
+            tracing::debug!(seed = %seed, %error, "cluster seed not reachable yet");
+        }
+    }
+}
+
+/// The node name part of a ractor_cluster peer name (`name@host`).
+pub(crate) fn node_name_of(peer_name: &str) -> &str {
+    peer_name.split('@').next().unwrap_or(peer_name)
+}
+
+struct SessionEvents {
+    placement: ActorRef<PlacementMsg>,
+    authenticated: Mutex<HashSet<u64>>,
+}
+
+impl NodeEventSubscription for SessionEvents {
+    fn node_session_opened(&self, session: ractor_cluster::node::NodeServerSessionInformation) {
+        tracing::debug!(peer = %session.peer_addr, "cluster link opened");
+    }
+
+    fn node_session_authenticated(
+        &self,
+        session: ractor_cluster::node::NodeServerSessionInformation,
+    ) {
+        self.authenticated
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner())
+            .insert(session.node_id);
+        let peer = session.peer_name.map(|name| name.name).unwrap_or_default();
+        tracing::info!(peer = %peer, address = %session.peer_addr, "cluster peer joined");
+    }
+
+    fn node_session_disconnected(
+        &self,
+        session: ractor_cluster::node::NodeServerSessionInformation,
+    ) {
+        let was_authenticated = self
+            .authenticated
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner())
+            .remove(&session.node_id);
+        if !was_authenticated {
+            tracing::warn!(
+                address = %session.peer_addr,
+                "cluster link closed before authenticating: wrong cookie, or not a Hey Blue! node"
+            );
+            return;
+        }
+        let Some(peer) = session.peer_name else {
+            return;
+        };
+        tracing::info!(peer = %peer.name, "cluster link lost");
+        let name = node_name_of(&peer.name).to_owned();
+        let _placement_gone = self.placement.cast(PlacementMsg::PeerLinkLost(name));
+    }
+}

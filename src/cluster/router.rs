@@ -1,0 +1,155 @@
+//! `NodeRouter`: one per node, and the only network-capable actor (ractor_cluster
+//! mirrors every such actor on every peer, so sessions and cells stay local).
+//! It joins the process groups peers send through and turns each incoming
+//! [`Wire`] message into local work: heartbeats go to `Placement`, officer
+//! commands to the local shard (this node owns it), replicas into the map, and
+//! pushes to the account's local session.
+
+use std::sync::Arc;
+
+use h3o::CellIndex;
+use ractor::{Actor, ActorProcessingErr, ActorRef, pg};
+
+use super::link::{ROUTERS_GROUP, router_group, wire_kind};
+use super::replica;
+use super::wire::{OfficerCommand, Wire, WireFrame};
+use crate::actors::messages::{CellCommand, SessionAddr};
+use crate::actors::placement::PlacementMsg;
+use crate::actors::request_registry::RequestRegistryMsg;
+use crate::actors::user_session::UserSessionMsg;
+use crate::actors::zip_shard::ZipShardMsg;
+use crate::presence::services::PresenceServices;
+use crate::proto::ServerMessage;
+
+/// How long the router waits for placement to start a shard.
+const ENSURE_SHARD_TIMEOUT_MS: u64 = 2_000;
+
+/// The actor.
+#[derive(Debug)]
+pub(crate) struct NodeRouter;
+
+/// The router's only message: an encoded [`Wire`] value from a peer.
+#[derive(Debug, ractor_cluster::RactorClusterMessage)]
+pub(crate) enum RouterMsg {
+    /// One message.
+    Frame(WireFrame),
+}
+
+impl Actor for NodeRouter {
+    type Msg = RouterMsg;
+    type State = Arc<PresenceServices>;
+    type Arguments = Arc<PresenceServices>;
+
+    async fn pre_start(
+        &self,
+        myself: ActorRef<Self::Msg>,
+        services: Self::Arguments,
+    ) -> Result<Self::State, ActorProcessingErr> {
+        let node = services.link.node().to_string();
+        pg::join(ROUTERS_GROUP.to_owned(), vec![myself.get_cell()]);
+        pg::join(router_group(&node), vec![myself.get_cell()]);
+        Ok(services)
+    }
+
+    async fn handle(
+        &self,
+        _myself: ActorRef<Self::Msg>,
+        message: Self::Msg,
+        services: &mut Self::State,
+    ) -> Result<(), ActorProcessingErr> {
+        let RouterMsg::Frame(frame) = message;
+        let wire = match frame.decode() {
+            Ok(wire) => wire,
+            Err(error) => {
+                tracing::warn!(%error, "undecodable cluster message dropped");
+                crate::metrics::cluster_message_received("undecodable");
+                return Ok(());
+            }
+        };
+        crate::metrics::cluster_message_received(wire_kind(&wire));
+        match wire {
+            Wire::Heartbeat(status) => {
+                let _placement_gone = services.placement.cast(PlacementMsg::Heartbeat(status));
+            }
+            Wire::ToShard {
+                shard,
+                cell,
+                command,
+            } => to_shard(services, shard, cell, command).await,
+            Wire::Replica(change) => replica::apply(services, change),
+            Wire::Push {
+                account_id,
+                message,
+                origin,
+            } => {
+                if let ServerMessage::ConnectionRequested { request_id, .. }
+                | ServerMessage::RequestUpdate { request_id, .. } = &message
+                {
+                    services.link.remember_request_origin(*request_id, &origin);
+                }
+                if let Some(session) = services.link.local_session(account_id) {
+                    let _session_gone = session.cast(UserSessionMsg::Push(message));
+                }
+            }
+            Wire::Respond {
+                request_id,
+                officer,
+                accept,
+                home,
+            } => {
+                let _registry_gone = services.requests.cast(RequestRegistryMsg::Respond {
+                    officer,
+                    request_id,
+                    accept,
+                    session: SessionAddr::Remote(Arc::from(home)),
+                });
+            }
+        }
+        Ok(())
+    }
+}
+
+async fn to_shard(
+    services: &PresenceServices,
+    shard: crate::geo::ShardId,
+    cell: u64,
+    command: OfficerCommand,
+) {
+    let Ok(cell) = CellIndex::try_from(cell) else {
+        tracing::warn!("cluster command for an invalid cell dropped");
+        return;
+    };
+    let command = match command {
+        OfficerCommand::Present(officer) => {
+            let session = replica::session_at(services, &officer.home, officer.account_id);
+            let Some(entry) = officer.into_entry(session) else {
+                tracing::warn!("cluster command with invalid coordinates dropped");
+                return;
+            };
+            CellCommand::OfficerPresent { entry }
+        }
+        OfficerCommand::Departed { account_id } => CellCommand::OfficerDeparted { account_id },
+        OfficerCommand::Gone {
+            account_id,
+            version,
+        } => CellCommand::OfficerGone {
+            account_id,
+            version,
+        },
+    };
+    let shard_actor = match services.shards.get(&shard) {
+        Some(actor) => actor.clone(),
+        None => match ractor::call_t!(
+            services.placement,
+            |reply| PlacementMsg::EnsureShard { shard, reply },
+            ENSURE_SHARD_TIMEOUT_MS
+        ) {
+            Ok(Ok(actor)) => actor,
+            _ => {
+                tracing::warn!(%shard, "shard could not start for a cluster command");
+                return;
+            }
+        },
+    };
+    let _shard_gone = shard_actor.cast(ZipShardMsg::Route { cell, command });
+}

@@ -1,0 +1,84 @@
+//! `/v1/admin/cluster` (who is in the cluster, what each node owns and serves)
+//! and `/v1/admin/drain` (hand this node's shards off, send its clients
+//! elsewhere, then stop), behind the admin token.
+
+use std::collections::BTreeMap;
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use serde::Serialize;
+
+use super::AppState;
+use super::bearer::Admin;
+
+/// The cluster as this node sees it.
+#[derive(Debug, Serialize)]
+pub(crate) struct ClusterView {
+    /// The node answering.
+    node: String,
+    /// Whether the node runs in a cluster.
+    clustered: bool,
+    /// Every node heard from, this one first.
+    nodes: Vec<NodeEntry>,
+    /// Region label → ZIP prefixes.
+    regions: BTreeMap<String, Vec<String>>,
+}
+
+/// One node.
+#[derive(Debug, Serialize)]
+pub(crate) struct NodeEntry {
+    /// Node name.
+    name: String,
+    /// Region label.
+    region: String,
+    /// Base WebSocket URL clients are sent to.
+    public_url: String,
+    /// `up` (owns shards), `draining` (serving its sockets, owning nothing).
+    state: &'static str,
+    /// Whether this is the node answering.
+    this_node: bool,
+    /// Live shards the node owns (from its last heartbeat).
+    shards_owned: u64,
+    /// Live sessions on the node (from its last heartbeat).
+    sessions: u64,
+}
+
+/// `GET /v1/admin/cluster`.
+pub(crate) async fn cluster(State(state): State<AppState>, _admin: Admin) -> Json<ClusterView> {
+    let nodes = state
+        .presence
+        .cluster_nodes()
+        .await
+        .into_iter()
+        .map(|view| NodeEntry {
+            state: if view.owner { "up" } else { "draining" },
+            name: view.status.name,
+            region: view.status.region,
+            public_url: view.status.public_url,
+            this_node: view.this_node,
+            shards_owned: view.status.shards,
+            sessions: view.status.sessions,
+        })
+        .collect();
+    let mut regions: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for region in state.presence.regions() {
+        regions
+            .entry(region.name.clone())
+            .or_default()
+            .extend(region.zip_prefixes.iter().cloned());
+    }
+    Json(ClusterView {
+        node: state.presence.node_name().to_owned(),
+        clustered: state.config.cluster.is_some(),
+        nodes,
+        regions,
+    })
+}
+
+/// `POST /v1/admin/drain`: starts the same drain-and-stop as SIGTERM; answers 202.
+pub(crate) async fn drain(State(state): State<AppState>, _admin: Admin) -> StatusCode {
+    tracing::info!("drain requested through the admin API");
+    state.stop_requested.cancel();
+    StatusCode::ACCEPTED
+}

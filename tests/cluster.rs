@@ -1,0 +1,432 @@
+//! Three real nodes (separate processes on 127.0.0.1-3, one shared CQL
+//! keyspace): the route endpoint sends clients to the owner of their area, a
+//! citizen on one node sees an officer on another across a shard border owned
+//! by two nodes, a killed node's shards move within 5 s and answers recover, an
+//! officer reconnecting within the grace keeps the window, a drain hands off
+//! without a gap, region pinning holds, and an accept racing a node's death
+//! credits once.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::cluster::{ClusterNode, ClusterPlan, NodeSpec, cluster_view, cql_node, route};
+use common::ws::{Format, WsClient, location, nearest_until};
+use serde_json::{Value, json};
+
+/// Jersey City, by Exchange Place (shard 073).
+const OFFICER_AT: (f64, f64) = (40.716_3, -74.033_5);
+/// Battery Park City, across the Hudson (shard 102), about 1.6 km away.
+const CITIZEN_AT: (f64, f64) = (40.711_5, -74.016_0);
+/// A second officer, in Battery Park City.
+const SECOND_OFFICER_AT: (f64, f64) = (40.710_0, -74.015_0);
+
+fn three_nodes() -> Vec<NodeSpec> {
+    vec![
+        NodeSpec {
+            name: "node-a",
+            region: "east",
+            host: 1,
+        },
+        NodeSpec {
+            name: "node-b",
+            region: "east",
+            host: 2,
+        },
+        NodeSpec {
+            name: "node-c",
+            region: "east",
+            host: 3,
+        },
+    ]
+}
+
+/// Grace short enough for a test to outlive it.
+const GRACE_TOML: &str = "\n[presence]\ndisconnect_grace_seconds = 4\n";
+
+struct People {
+    officer: String,
+    second_officer: String,
+    citizen: String,
+    bystander: String,
+}
+
+async fn sign_in_people(node: &ClusterNode) -> People {
+    let response = node
+        .api
+        .import_roster(
+            "phone,display_name,badge,department\n+12015550101,Officer Diaz,1,JCPD\n+12125550102,Officer Kim,2,NYPD\n",
+        )
+        .await;
+    assert_eq!(response.status(), 200);
+    let token = |body: Value| body["access_token"].as_str().unwrap().to_owned();
+    People {
+        officer: token(node.api.sign_in("+12015550101").await),
+        second_officer: token(node.api.sign_in("+12125550102").await),
+        citizen: token(node.api.sign_in("+12125550103").await),
+        bystander: token(node.api.sign_in("+12125550104").await),
+    }
+}
+
+async fn connect(url: &str, token: &str) -> WsClient {
+    let mut client = WsClient::connect(url, Some(token), Format::Json)
+        .await
+        .expect("upgrade accepted");
+    assert_eq!(client.next_message().await["t"], "welcome");
+    client
+}
+
+async fn available_officer(url: &str, token: &str, at: (f64, f64)) -> WsClient {
+    let mut officer = connect(url, token).await;
+    officer.send(location(at)).await;
+    officer.send(json!({ "t": "go_available" })).await;
+    officer.next_of("availability").await;
+    officer
+}
+
+fn node_named<'a>(nodes: &'a [ClusterNode], name: &str) -> &'a ClusterNode {
+    nodes
+        .iter()
+        .find(|node| node.name == name)
+        .expect("a node of that name")
+}
+
+fn index_of(nodes: &[ClusterNode], name: &str) -> usize {
+    nodes
+        .iter()
+        .position(|node| node.name == name)
+        .expect("a node of that name")
+}
+
+/// The node `/v1/route` (asked on `asked`) names for a point, and its ws URL.
+async fn owner_at(asked: &ClusterNode, token: &str, at: (f64, f64)) -> (String, String, String) {
+    let answer = route(asked, token, at).await;
+    (
+        answer["node"].as_str().unwrap().to_owned(),
+        answer["ws_url"].as_str().unwrap().to_owned(),
+        answer["shard"].as_str().unwrap().to_owned(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn route_and_nearest_work_across_nodes_and_shard_borders() {
+    let Some(cql) = cql_node() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let plan = ClusterPlan::new(dir.path(), cql, three_nodes(), GRACE_TOML);
+    let nodes = plan.start_all().await;
+    let people = sign_in_people(&nodes[0]).await;
+
+    let (officer_owner, officer_url, officer_shard) =
+        owner_at(&nodes[1], &people.officer, OFFICER_AT).await;
+    let (citizen_owner, citizen_url, citizen_shard) =
+        owner_at(&nodes[2], &people.citizen, CITIZEN_AT).await;
+    assert_ne!(
+        officer_shard, citizen_shard,
+        "the two points are in different shards"
+    );
+    assert_ne!(officer_owner, citizen_owner, "two nodes own the two shards");
+    for node in &nodes {
+        let (owner, url, _) = owner_at(node, &people.officer, OFFICER_AT).await;
+        assert_eq!(owner, officer_owner, "{} agrees on the owner", node.name);
+        assert_eq!(
+            url,
+            node_named(&nodes, &officer_owner).ws_url(),
+            "route sends to the owner's socket"
+        );
+    }
+
+    let mut officer = available_officer(&officer_url, &people.officer, OFFICER_AT).await;
+    let mut citizen = connect(&citizen_url, &people.citizen).await;
+    citizen.send(location(CITIZEN_AT)).await;
+    let seen = nearest_until(&mut citizen, |officer| !officer.is_null()).await;
+    assert_eq!(seen["display_name"], "Officer Diaz", "{seen}");
+
+    // A citizen on the third node, which owns neither shard, sees the same officer.
+    let third = nodes
+        .iter()
+        .find(|node| node.name != officer_owner && node.name != citizen_owner)
+        .unwrap();
+    let mut bystander = connect(&third.ws_url(), &people.bystander).await;
+    bystander.send(location(CITIZEN_AT)).await;
+    let seen_there = nearest_until(&mut bystander, |officer| !officer.is_null()).await;
+    assert_eq!(seen_there["handle"], seen["handle"]);
+
+    // A closer officer on the citizen's own node replaces the first one, and
+    // when it leaves, the officer across the border is the answer again.
+    let mut second =
+        available_officer(&citizen_url, &people.second_officer, SECOND_OFFICER_AT).await;
+    let closer = nearest_until(&mut citizen, |officer| {
+        officer["display_name"] == "Officer Kim"
+    })
+    .await;
+    assert_ne!(closer["handle"], seen["handle"]);
+    second.send(json!({ "t": "go_unavailable" })).await;
+    let back = nearest_until(&mut citizen, |officer| {
+        officer["display_name"] == "Officer Diaz"
+    })
+    .await;
+    assert_eq!(back["handle"], seen["handle"]);
+
+    // The officer moving is pushed to the citizen on the other node.
+    officer.send(location((40.714_0, -74.030_0))).await;
+    nearest_until(&mut citizen, |officer| {
+        officer["display_name"] == "Officer Diaz" && moved_from(officer, &seen)
+    })
+    .await;
+
+    let view = cluster_view(&nodes[0]).await;
+    assert_eq!(view["nodes"].as_array().unwrap().len(), 3, "{view}");
+    let sessions: u64 = view["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|node| node["sessions"].as_u64().unwrap())
+        .sum();
+    assert!(sessions >= 1, "{view}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_node_is_replaced_within_five_seconds_and_officers_keep_their_window() {
+    let Some(cql) = cql_node() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let plan = ClusterPlan::new(dir.path(), cql, three_nodes(), GRACE_TOML);
+    let mut nodes = plan.start_all().await;
+    let people = sign_in_people(&nodes[0]).await;
+    let (officer_owner, officer_url, officer_shard) =
+        owner_at(&nodes[0], &people.officer, OFFICER_AT).await;
+    let (citizen_owner, citizen_url, _) = owner_at(&nodes[0], &people.citizen, CITIZEN_AT).await;
+    assert_ne!(officer_owner, citizen_owner);
+
+    // The first officer's session lives on the node that will die; the second
+    // officer's session lives on the citizen's node but its shard is owned by
+    // the node that will die.
+    let officer = available_officer(&officer_url, &people.officer, OFFICER_AT).await;
+    let mut second =
+        available_officer(&citizen_url, &people.second_officer, (40.716_0, -74.034_0)).await;
+    let mut citizen = connect(&citizen_url, &people.citizen).await;
+    citizen.send(location(CITIZEN_AT)).await;
+    let before = nearest_until(&mut citizen, |officer| !officer.is_null()).await;
+    let until = officer
+        .received
+        .iter()
+        .find(|m| m["t"] == "availability")
+        .unwrap()["until_ms"]
+        .clone();
+
+    let doomed = index_of(&nodes, &officer_owner);
+    nodes[doomed].kill();
+    let killed_at = Instant::now();
+    let survivor = node_named(&nodes, &citizen_owner);
+    loop {
+        let (owner, _, shard) = owner_at(survivor, &people.citizen, OFFICER_AT).await;
+        assert_eq!(shard, officer_shard);
+        if owner != officer_owner {
+            break;
+        }
+        assert!(
+            killed_at.elapsed() < Duration::from_secs(5),
+            "shards not re-placed within 5 s"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let replaced_after = killed_at.elapsed();
+    eprintln!("shards re-placed {replaced_after:?} after the kill");
+
+    // The second officer re-registered with the new owner: its moves reach the citizen.
+    second.send(location(CITIZEN_AT)).await;
+    let moved = nearest_until(&mut citizen, |officer| {
+        officer["display_name"] == "Officer Kim" && officer["distance_band_m"] == 100
+    })
+    .await;
+    assert_eq!(moved["display_name"], "Officer Kim");
+    second.send(json!({ "t": "go_unavailable" })).await;
+    let diaz = nearest_until(&mut citizen, |officer| {
+        officer["display_name"] == "Officer Diaz"
+    })
+    .await;
+    assert_eq!(
+        diaz["handle"], before["handle"],
+        "the lost node's officer stays during the grace"
+    );
+
+    // The officer of the dead node reconnects through the route within the grace:
+    // same window, same handle, and moves reach the citizen again.
+    let (_, new_url, _) = owner_at(survivor, &people.officer, OFFICER_AT).await;
+    let mut back = connect(&new_url, &people.officer).await;
+    let availability = back.next_of("availability").await;
+    assert_eq!(availability["until_ms"], until, "the window was kept");
+    back.send(location((40.713_0, -74.029_0))).await;
+    let after = nearest_until(&mut citizen, |officer| {
+        officer["display_name"] == "Officer Diaz" && moved_from(officer, &diaz)
+    })
+    .await;
+    assert_eq!(after["handle"], before["handle"]);
+    assert!(
+        !citizen
+            .received
+            .iter()
+            .any(|m| m["t"] == "nearest" && m["officer"].is_null()),
+        "the citizen never lost the officer: {:?}",
+        citizen.received
+    );
+    drop(officer);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_officer_who_does_not_come_back_leaves_the_map_after_the_grace() {
+    let Some(cql) = cql_node() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let plan = ClusterPlan::new(dir.path(), cql, three_nodes(), GRACE_TOML);
+    let mut nodes = plan.start_all().await;
+    let people = sign_in_people(&nodes[0]).await;
+    let (officer_owner, officer_url, _) = owner_at(&nodes[0], &people.officer, OFFICER_AT).await;
+    let (citizen_owner, citizen_url, _) = owner_at(&nodes[0], &people.citizen, CITIZEN_AT).await;
+    assert_ne!(officer_owner, citizen_owner);
+    let _officer = available_officer(&officer_url, &people.officer, OFFICER_AT).await;
+    let mut citizen = connect(&citizen_url, &people.citizen).await;
+    citizen.send(location(CITIZEN_AT)).await;
+    nearest_until(&mut citizen, |officer| !officer.is_null()).await;
+    let doomed = index_of(&nodes, &officer_owner);
+    nodes[doomed].kill();
+    let killed_at = Instant::now();
+    let gone = citizen.next_of("nearest").await;
+    assert!(gone["officer"].is_null(), "{gone}");
+    let waited = killed_at.elapsed();
+    assert!(
+        waited >= Duration::from_secs(3),
+        "removed before the grace: {waited:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_drain_hands_off_and_sends_clients_elsewhere_without_a_gap() {
+    let Some(cql) = cql_node() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let plan = ClusterPlan::new(dir.path(), cql, three_nodes(), GRACE_TOML);
+    let mut nodes = plan.start_all().await;
+    let people = sign_in_people(&nodes[0]).await;
+    let (officer_owner, officer_url, _) = owner_at(&nodes[0], &people.officer, OFFICER_AT).await;
+    let (citizen_owner, citizen_url, _) = owner_at(&nodes[0], &people.citizen, CITIZEN_AT).await;
+    assert_ne!(officer_owner, citizen_owner);
+    let mut officer = available_officer(&officer_url, &people.officer, OFFICER_AT).await;
+    let until = officer
+        .received
+        .iter()
+        .find(|m| m["t"] == "availability")
+        .unwrap()["until_ms"]
+        .clone();
+    let mut citizen = connect(&citizen_url, &people.citizen).await;
+    citizen.send(location(CITIZEN_AT)).await;
+    let before = nearest_until(&mut citizen, |officer| !officer.is_null()).await;
+
+    let draining = index_of(&nodes, &officer_owner);
+    let drained = {
+        let node = &mut nodes[draining];
+        let exit = node.terminate();
+        let close = officer.expect_close();
+        let (exit, close) = tokio::join!(exit, close);
+        assert_eq!(close, Some(4010), "clients are told to reconnect elsewhere");
+        exit
+    };
+    assert!(
+        drained.success(),
+        "the drained node exits cleanly: {drained:?}"
+    );
+
+    let survivor = node_named(&nodes, &citizen_owner);
+    let (new_owner, new_url, _) = owner_at(survivor, &people.officer, OFFICER_AT).await;
+    assert_ne!(new_owner, officer_owner);
+    let mut back = connect(&new_url, &people.officer).await;
+    assert_eq!(back.next_of("availability").await["until_ms"], until);
+    back.send(location((40.713_0, -74.029_0))).await;
+    nearest_until(&mut citizen, |officer| {
+        officer["handle"] == before["handle"] && moved_from(officer, &before)
+    })
+    .await;
+    assert!(
+        !citizen
+            .received
+            .iter()
+            .any(|m| m["t"] == "nearest" && m["officer"].is_null()),
+        "no push lost the officer during the drain: {:?}",
+        citizen.received
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shards_of_a_region_stay_on_its_nodes_while_one_lives() {
+    let Some(cql) = cql_node() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let specs = vec![
+        NodeSpec {
+            name: "east-1",
+            region: "east",
+            host: 1,
+        },
+        NodeSpec {
+            name: "east-2",
+            region: "east",
+            host: 2,
+        },
+        NodeSpec {
+            name: "west-1",
+            region: "west",
+            host: 3,
+        },
+    ];
+    let regions = "\n[[regions]]\nname = \"east\"\nzip_prefixes = [\"0\", \"1\", \"2\"]\n\n[[regions]]\nname = \"west\"\nzip_prefixes = [\"8\", \"9\"]\n";
+    let plan = ClusterPlan::new(dir.path(), cql, specs, regions);
+    let mut nodes = plan.start_all().await;
+    let token = nodes[0].api.sign_in("+12125550199").await["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // One point per ZIP prefix digit of each region (any ZIP's centroid will do).
+    let east = ["10001", "02108", "20001", "07302", "11201", "19103"];
+    let west = ["94103", "90012", "98101", "80202", "85004", "97201"];
+    let mut east_owners = std::collections::HashSet::new();
+    for zip in east {
+        let owner = owner_of_zip(&nodes[0], &token, zip).await;
+        assert!(owner.starts_with("east-"), "{zip} owned by {owner}");
+        east_owners.insert(owner);
+    }
+    for zip in west {
+        assert_eq!(
+            owner_of_zip(&nodes[0], &token, zip).await,
+            "west-1",
+            "{zip}"
+        );
+    }
+    assert_eq!(east_owners.len(), 2, "both east nodes own east shards");
+    let admin = cluster_view(&nodes[0]).await;
+    assert_eq!(admin["regions"]["west"], json!(["8", "9"]), "{admin}");
+
+    // With the west node gone, its shards fall back to the east nodes.
+    nodes[2].kill();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        if owner_of_zip(&nodes[0], &token, "94103")
+            .await
+            .starts_with("east-")
+        {
+            break;
+        }
+        assert!(Instant::now() < deadline, "west shards were not re-placed");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// The node `/v1/route` names for a ZIP.
+async fn owner_of_zip(node: &ClusterNode, token: &str, zip: &str) -> String {
+    node.api
+        .get_json(&format!("/v1/route?lat=40&lng=-75&zip={zip}"), token)
+        .await["node"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+/// Whether the officer's shown cell centre differs from an earlier answer's.
+fn moved_from(officer: &Value, earlier: &Value) -> bool {
+    officer["approx_lat"] != earlier["approx_lat"] || officer["approx_lng"] != earlier["approx_lng"]
+}
