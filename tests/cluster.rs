@@ -430,3 +430,163 @@ async fn owner_of_zip(node: &ClusterNode, token: &str, zip: &str) -> String {
 fn moved_from(officer: &Value, earlier: &Value) -> bool {
     officer["approx_lat"] != earlier["approx_lat"] || officer["approx_lng"] != earlier["approx_lng"]
 }
+
+/// Request radius and co-location threshold wide enough for the two sides of
+/// the Hudson.
+const WIDE_REQUESTS_TOML: &str = "\n[presence]\ndisconnect_grace_seconds = 4\nnearby_threshold_meters = 3000\n\n[connections]\nrequest_radius_meters = 3000\n";
+
+/// A citizen on one node requests the officer on another; returns both sockets,
+/// the request id and the node holding the request (the citizen's).
+async fn cross_node_request(
+    nodes: &[ClusterNode],
+    people: &People,
+) -> (WsClient, WsClient, String, String) {
+    let (officer_owner, officer_url, _) = owner_at(&nodes[0], &people.officer, OFFICER_AT).await;
+    let (citizen_owner, citizen_url, _) = owner_at(&nodes[0], &people.citizen, CITIZEN_AT).await;
+    assert_ne!(officer_owner, citizen_owner);
+    let mut officer = available_officer(&officer_url, &people.officer, OFFICER_AT).await;
+    let mut citizen = connect(&citizen_url, &people.citizen).await;
+    citizen.send(location(CITIZEN_AT)).await;
+    let shown = nearest_until(&mut citizen, |officer| !officer.is_null()).await;
+    citizen
+        .send(json!({ "t": "request_connection", "officer": shown["handle"], "op_id": "op-1" }))
+        .await;
+    let ack = citizen.next_of("request_update").await;
+    assert_eq!(ack["state"], "pending", "{ack}");
+    let request_id = ack["request_id"].as_str().unwrap().to_owned();
+    let notice = officer.next_of("connection_requested").await;
+    assert_eq!(notice["request_id"], request_id.as_str());
+    (officer, citizen, request_id, citizen_owner)
+}
+
+/// `(connection records, ledger entries for them, balance)` of a person, read on `node`.
+async fn credits(node: &ClusterNode, token: &str) -> (usize, usize, i64) {
+    let connections = node.api.get_json("/v1/me/connections", token).await;
+    let points = node.api.get_json("/v1/me/points", token).await;
+    (
+        connections["connections"].as_array().unwrap().len(),
+        points["entries"].as_array().unwrap().len(),
+        points["balance"].as_i64().unwrap(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_citizen_connects_with_an_officer_on_another_node() {
+    let Some(cql) = cql_node() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let plan = ClusterPlan::new(dir.path(), cql, three_nodes(), WIDE_REQUESTS_TOML);
+    let nodes = plan.start_all().await;
+    let people = sign_in_people(&nodes[0]).await;
+    let (mut officer, mut citizen, request_id, _) = cross_node_request(&nodes, &people).await;
+    officer
+        .send(json!({ "t": "respond", "request_id": request_id, "accept": true }))
+        .await;
+    assert_eq!(
+        citizen.next_of("connection_established").await["connection_id"],
+        request_id.as_str()
+    );
+    assert_eq!(
+        officer.next_of("connection_established").await["connection_id"],
+        request_id.as_str()
+    );
+    // A retried accept crosses nodes too, and credits nothing more.
+    officer
+        .send(json!({ "t": "respond", "request_id": request_id, "accept": true }))
+        .await;
+    assert_eq!(officer.next_of("error").await["code"], "unknown_request");
+    for node in &nodes {
+        assert_eq!(
+            credits(node, &people.officer).await,
+            (1, 1, 10),
+            "{}",
+            node.name
+        );
+        assert_eq!(
+            credits(node, &people.citizen).await,
+            (1, 1, 10),
+            "{}",
+            node.name
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_accept_racing_the_death_of_its_node_credits_once() {
+    let Some(cql) = cql_node() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let plan = ClusterPlan::new(dir.path(), cql, three_nodes(), WIDE_REQUESTS_TOML);
+    let mut nodes = plan.start_all().await;
+    let people = sign_in_people(&nodes[0]).await;
+    let (mut officer, _citizen, request_id, request_node) =
+        cross_node_request(&nodes, &people).await;
+    // The accept leaves, and the node holding the request dies at once: the
+    // connection may be written in part, in full, or not at all.
+    officer
+        .send(json!({ "t": "respond", "request_id": request_id, "accept": true }))
+        .await;
+    let doomed = index_of(&nodes, &request_node);
+    nodes[doomed].kill();
+    // The officer retries against the cluster as it is now.
+    officer
+        .send(json!({ "t": "respond", "request_id": request_id, "accept": true }))
+        .await;
+    // The node comes back (its recovery pass finishes incomplete records at start).
+    nodes[doomed] = plan.start(doomed).await;
+    let reader = &nodes[(doomed + 1) % nodes.len()];
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let officer_side = credits(reader, &people.officer).await;
+        let citizen_side = credits(reader, &people.citizen).await;
+        assert!(
+            officer_side.0 <= 1 && officer_side.1 <= 1,
+            "doubled: {officer_side:?}"
+        );
+        assert!(
+            citizen_side.0 <= 1 && citizen_side.1 <= 1,
+            "doubled: {citizen_side:?}"
+        );
+        let consistent = |(records, entries, balance): (usize, usize, i64)| {
+            records == entries && balance == 10 * entries as i64
+        };
+        if consistent(officer_side) && consistent(citizen_side) && officer_side.0 == citizen_side.0
+        {
+            eprintln!("after the race: {} connection(s)", officer_side.0);
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "never consistent: {officer_side:?} {citizen_side:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_with_the_wrong_cookie_is_refused_and_logged() {
+    let Some(cql) = cql_node() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let mut specs = three_nodes();
+    specs.truncate(2);
+    specs.push(NodeSpec {
+        name: "intruder",
+        region: "east",
+        host: 4,
+    });
+    let plan = ClusterPlan::new(dir.path(), cql, specs, "");
+    let nodes = plan.start_first(2).await;
+    let _intruder = plan.start_with_cookie(2, "not-the-cookie").await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    for node in &nodes {
+        let view = cluster_view(node).await;
+        let names: Vec<&str> = view["nodes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|node| node["name"].as_str().unwrap())
+            .collect();
+        assert!(!names.contains(&"intruder"), "{view}");
+        assert_eq!(names.len(), 2, "{view}");
+    }
+    let logs = plan.log_of("node-a") + &plan.log_of("node-b");
+    assert!(logs.contains("wrong cookie"), "the refusal is logged");
+}

@@ -126,6 +126,10 @@ async fn to_shard(
                 tracing::warn!("cluster command with invalid coordinates dropped");
                 return;
             };
+            // Connections decided here check co-location against observed positions.
+            services
+                .last_seen
+                .record(entry.account_id, entry.position, services.clock.now_ms());
             CellCommand::OfficerPresent { entry }
         }
         OfficerCommand::Departed { account_id } => CellCommand::OfficerDeparted { account_id },

@@ -161,8 +161,9 @@ pub(crate) struct WireFrame(pub(crate) Vec<u8>);
 impl WireFrame {
     /// Encodes a message.
     pub(crate) fn encode(wire: &Wire) -> Self {
-        // Encoding plain data into a Vec cannot fail.
-        Self(rmp_serde::to_vec(wire).unwrap_or_default())
+        // Named fields: pushes skip absent optional fields, which a positional
+        // encoding could not decode. Encoding plain data into a Vec cannot fail.
+        Self(rmp_serde::to_vec_named(wire).unwrap_or_default())
     }
 
     /// Decodes the message, if it is one this node understands.
@@ -220,7 +221,20 @@ mod tests {
             }),
             Wire::Push {
                 account_id: AccountId(uuid::Uuid::from_u128(9)),
-                message: ServerMessage::Pong,
+                message: ServerMessage::Error {
+                    code: crate::proto::ErrorCode::UnknownRequest,
+                    message: "no such pending request".to_owned(),
+                },
+                origin: "node-a".to_owned(),
+            },
+            Wire::Push {
+                account_id: AccountId(uuid::Uuid::from_u128(9)),
+                // Optional fields left out on the wire still decode.
+                message: ServerMessage::RequestUpdate {
+                    request_id: uuid::Uuid::from_u128(3),
+                    state: crate::proto::RequestState::Accepted,
+                    op_id: None,
+                },
                 origin: "node-a".to_owned(),
             },
             Wire::Respond {

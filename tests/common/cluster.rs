@@ -122,8 +122,18 @@ impl ClusterPlan {
         dir
     }
 
+    /// What node `name` logged so far.
+    pub(crate) fn log_of(&self, name: &str) -> String {
+        std::fs::read_to_string(self.log_dir().join(format!("{name}.log"))).unwrap_or_default()
+    }
+
     /// Starts node `index` and waits until it is ready.
     pub(crate) async fn start(&self, index: usize) -> ClusterNode {
+        self.start_with_cookie(index, COOKIE).await
+    }
+
+    /// Starts node `index` with `cookie` and waits until it is ready.
+    pub(crate) async fn start_with_cookie(&self, index: usize, cookie: &str) -> ClusterNode {
         let spec = &self.specs[index];
         let (http_port, cluster_port) = self.ports[index];
         let host = format!("127.0.0.{}", spec.host);
@@ -182,7 +192,7 @@ drain_handoff_ms = 500
             .arg(&config_file)
             .env("HEYBLUE_ADMIN_TOKEN", ADMIN_TOKEN)
             .env("HEYBLUE_MASTER_KEY", MASTER_KEY)
-            .env("HEYBLUE_CLUSTER_COOKIE", COOKIE)
+            .env("HEYBLUE_CLUSTER_COOKIE", cookie)
             .env("RUST_LOG", "info")
             .stdin(Stdio::null())
             .stdout(log.try_clone().unwrap())
@@ -203,9 +213,13 @@ drain_handoff_ms = 500
     /// Starts every node (the first alone, so it creates the schema) and waits
     /// until each sees all the others.
     pub(crate) async fn start_all(&self) -> Vec<ClusterNode> {
+        self.start_first(self.specs.len()).await
+    }
+
+    /// Starts the first `count` nodes and waits until each sees the others.
+    pub(crate) async fn start_first(&self, count: usize) -> Vec<ClusterNode> {
         let first = self.start(0).await;
-        let rest =
-            futures::future::join_all((1..self.specs.len()).map(|index| self.start(index))).await;
+        let rest = futures::future::join_all((1..count).map(|index| self.start(index))).await;
         let nodes: Vec<ClusterNode> = std::iter::once(first).chain(rest).collect();
         for node in &nodes {
             wait_for_peers(node, nodes.len()).await;
