@@ -176,6 +176,21 @@ async fn route_and_nearest_work_across_nodes_and_shard_borders() {
 
     let view = cluster_view(&nodes[0]).await;
     assert_eq!(view["nodes"].as_array().unwrap().len(), 3, "{view}");
+    let metrics = nodes[2]
+        .api
+        .http
+        .get(nodes[2].api.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(metrics.contains("heyblue_cluster_nodes_up 3"), "{metrics}");
+    assert!(
+        metrics.contains("heyblue_cluster_messages_received_total{kind=\"replica\"}"),
+        "officer changes reached the third node"
+    );
     let sessions: u64 = view["nodes"]
         .as_array()
         .unwrap()
