@@ -605,3 +605,80 @@ async fn a_node_with_the_wrong_cookie_is_refused_and_logged() {
     let logs = plan.log_of("node-a") + &plan.log_of("node-b");
     assert!(logs.contains("wrong cookie"), "the refusal is logged");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rolling_restart_keeps_every_connection_and_credit() {
+    let Some(cql) = cql_node() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let plan = ClusterPlan::new(dir.path(), cql, three_nodes(), GRACE_TOML);
+    let mut nodes = plan.start_all().await;
+    let roster: String = (0..4)
+        .map(|pair| format!("+1212555020{pair},Officer {pair},{pair},NYPD\n"))
+        .collect();
+    let response = nodes[0]
+        .api
+        .import_roster(&format!("phone,display_name,badge,department\n{roster}"))
+        .await;
+    assert_eq!(response.status(), 200);
+    let mut pairs = Vec::new();
+    for pair in 0..4 {
+        let token = |body: Value| body["access_token"].as_str().unwrap().to_owned();
+        pairs.push((
+            token(nodes[0].api.sign_in(&format!("+1212555020{pair}")).await),
+            token(nodes[0].api.sign_in(&format!("+1212555030{pair}")).await),
+        ));
+    }
+    // One connection per pair: before the restarts, and after each node's drain
+    // and return, with the sessions of the next pair open while the node drains.
+    for (pair, (officer_token, citizen_token)) in pairs.iter().enumerate() {
+        let asked = &nodes[(pair + 1) % nodes.len()];
+        let (_, url, _) = owner_at(asked, citizen_token, CITIZEN_AT).await;
+        let spot = (CITIZEN_AT.0 + 0.000_5 * pair as f64, CITIZEN_AT.1);
+        let mut officer = available_officer(&url, officer_token, spot).await;
+        let mut citizen = connect(&url, citizen_token).await;
+        citizen.send(location(spot)).await;
+        let shown = nearest_until(&mut citizen, |officer| {
+            officer["display_name"] == format!("Officer {pair}").as_str()
+        })
+        .await;
+        citizen
+            .send(json!({ "t": "request_connection", "officer": shown["handle"], "op_id": "op" }))
+            .await;
+        let request_id = officer.next_of("connection_requested").await["request_id"].clone();
+        officer
+            .send(json!({ "t": "respond", "request_id": request_id, "accept": true }))
+            .await;
+        assert_eq!(
+            citizen.next_of("connection_established").await["points"],
+            10
+        );
+        if pair < nodes.len() {
+            let status = nodes[pair].terminate().await;
+            assert!(
+                status.success(),
+                "{} drained cleanly: {status:?}",
+                nodes[pair].name
+            );
+            nodes[pair] = plan.start(pair).await;
+            for node in &nodes {
+                common::cluster::wait_for_peers(node, nodes.len()).await;
+            }
+        }
+    }
+    for (officer_token, citizen_token) in &pairs {
+        for node in &nodes {
+            assert_eq!(
+                credits(node, officer_token).await,
+                (1, 1, 10),
+                "{}",
+                node.name
+            );
+            assert_eq!(
+                credits(node, citizen_token).await,
+                (1, 1, 10),
+                "{}",
+                node.name
+            );
+        }
+    }
+}
