@@ -87,6 +87,7 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServeError> {
     let config = Arc::new(config);
+    check_cluster_secrets(&config, &environment)?;
     let parts = open_parts(&config, &environment).await?;
     let admin_token = load_admin_token(&config, &environment)?;
     let sms = sms::from_config(&config.sms, &environment)?;
@@ -223,6 +224,29 @@ pub async fn serve(
     }
 }
 
+/// A cluster node must get the shared master key from the environment (a
+/// generated one would differ per node); a generated admin token works but is
+/// per node, so it is worth a warning.
+fn check_cluster_secrets(
+    config: &Config,
+    environment: &EnvironmentVariables,
+) -> Result<(), ClusterStartError> {
+    if config.cluster.is_none() {
+        return Ok(());
+    }
+    let master_key_env = &config.identity.master_key_env;
+    if environment.get(master_key_env).is_none_or(str::is_empty) {
+        return Err(ClusterStartError::MasterKey(master_key_env.clone()));
+    }
+    if environment.get(&config.admin.token_env).is_none() {
+        tracing::warn!(
+            variable = %config.admin.token_env,
+            "no admin token in the environment: this node uses its own, unlike the others"
+        );
+    }
+    Ok(())
+}
+
 /// The node's cluster link and, with a `[cluster]` section, its started cluster port.
 async fn cluster_setup(
     config: &Config,
@@ -263,6 +287,7 @@ async fn cluster_setup(
         peer_timeout: Duration::from_millis(cluster.peer_timeout_ms),
         seeds: cluster.seeds.clone(),
         advertised,
+        listen: cluster.listen,
         node_server,
     };
     Ok(ClusterSetup {

@@ -52,6 +52,8 @@ pub(crate) struct ClusterRole {
     pub(crate) seeds: Vec<String>,
     /// This node's advertised cluster address (`host:port`).
     pub(crate) advertised: String,
+    /// The address the cluster port is bound to.
+    pub(crate) listen: std::net::SocketAddr,
     /// The ractor_cluster node server.
     pub(crate) node_server: ActorRef<NodeServerMessage>,
 }
@@ -305,8 +307,13 @@ fn on_tick(myself: &ActorRef<PlacementMsg>, state: &mut PlacementState) {
     }
     if state.ticks % SEED_DIAL_EVERY_TICKS == 1 {
         tokio::spawn(async move {
-            node::dial_missing_seeds(&cluster.node_server, &cluster.seeds, &cluster.advertised)
-                .await;
+            node::dial_missing_seeds(
+                &cluster.node_server,
+                &cluster.seeds,
+                &cluster.advertised,
+                cluster.listen,
+            )
+            .await;
         });
     }
 }

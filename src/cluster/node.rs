@@ -24,6 +24,17 @@ pub enum ClusterStartError {
     /// The cookie variable is unset or empty.
     #[error("cluster.cookie_env: the variable {0} must hold the cluster cookie")]
     Cookie(String),
+    /// Nodes of a cluster must share the master key; a generated one would differ.
+    #[error("identity.master_key_env: a cluster node needs the shared master key in {0}")]
+    MasterKey(String),
+    /// The cluster port cannot be bound.
+    #[error("cluster.listen {address}: {source}")]
+    Bind {
+        /// The address.
+        address: std::net::SocketAddr,
+        /// Why.
+        source: std::io::Error,
+    },
     /// The node server did not start.
     #[error("cluster port could not start: {0}")]
     Spawn(String),
@@ -35,6 +46,13 @@ pub(crate) async fn start_node_server(
     config: &ClusterConfig,
     cookie: String,
 ) -> Result<ActorRef<NodeServerMessage>, ClusterStartError> {
+    // ractor_cluster reports a busy port as a panic inside an actor; say it plainly.
+    drop(
+        std::net::TcpListener::bind(config.listen).map_err(|source| ClusterStartError::Bind {
+            address: config.listen,
+            source,
+        })?,
+    );
     let server = NodeServer::new(
         config.listen.port(),
         cookie,
@@ -65,12 +83,13 @@ pub(crate) fn subscribe(
     });
 }
 
-/// Dials every seed that has no authenticated session yet (`own` is this
-/// node's advertised address, skipped).
+/// Dials every seed that has no authenticated session yet, skipping this
+/// node's own address (`own` as advertised, or any form resolving to `listen`).
 pub(crate) async fn dial_missing_seeds(
     node_server: &ActorRef<NodeServerMessage>,
     seeds: &[String],
     own: &str,
+    listen: std::net::SocketAddr,
 ) {
     let Ok(sessions) = ractor::call_t!(
         node_server,
@@ -88,6 +107,12 @@ pub(crate) async fn dial_missing_seeds(
         .iter()
         .filter(|seed| *seed != own && !connected.contains(*seed))
     {
+        let is_self = tokio::net::lookup_host(seed.as_str())
+            .await
+            .is_ok_and(|mut addresses| addresses.any(|address| address == listen));
+        if is_self {
+            continue;
+        }
         if let Err(error) = ractor_cluster::client_connect(node_server, seed.as_str()).await {
             tracing::debug!(seed = %seed, %error, "cluster seed not reachable yet");
         }

@@ -465,6 +465,12 @@ impl Config {
         }
         if let Some(cluster) = &self.cluster {
             cluster.validate()?;
+            if self.store == StoreConfig::Embedded {
+                return Err(invalid(
+                    "cluster",
+                    "nodes of a cluster share one store: set [store] type = \"scylla\"",
+                ));
+            }
         }
         cluster::validate_regions(&self.regions)?;
         match &self.store {

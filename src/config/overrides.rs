@@ -11,12 +11,13 @@ use super::{Config, ConfigError};
 
 const PREFIX: &str = "HEYBLUE_";
 
-/// Variables of `scripts/test` and `scripts/cql-node` (the CQL node for tests),
-/// which share the `HEYBLUE_` prefix but are not config keys.
-const TOOLING_PREFIXES: [&str; 3] = [
+/// Variables of `scripts/test`, `scripts/cql-node` (the CQL node for tests) and
+/// `cluster/local`, which share the `HEYBLUE_` prefix but are not config keys.
+const TOOLING_PREFIXES: [&str; 4] = [
     "HEYBLUE_SCYLLA_URI",
     "HEYBLUE_TEST_STORE",
     "HEYBLUE_CQL_NODE_",
+    "HEYBLUE_CLUSTER_DIR",
 ];
 
 /// A snapshot of the process environment: the one seam through which the server
@@ -88,8 +89,9 @@ fn secret_variable_names(table: &toml::Table) -> Vec<String> {
     if let Ok(toml::Value::Table(defaults)) = toml::Value::try_from(Config::default()) {
         collect_env_names(&defaults, &mut names);
     }
-    // `[cluster]` is absent from the defaults; its cookie variable is a secret too.
+    // Sections absent from the defaults name secrets by default too.
     names.push(super::cluster::default_cookie_env());
+    names.push(super::scylla::default_password_env());
     names
 }
 

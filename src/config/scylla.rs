@@ -51,7 +51,7 @@ fn default_request_timeout_seconds() -> u64 {
     5
 }
 
-fn default_password_env() -> String {
+pub(super) fn default_password_env() -> String {
     "HEYBLUE_SCYLLA_PASSWORD".to_owned()
 }
 

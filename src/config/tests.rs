@@ -146,3 +146,52 @@ fn example_file_matches_the_defaults() {
         toml::to_string(&defaults).unwrap()
     );
 }
+
+const CLUSTER_NODE: &str = "[store]\ntype = \"scylla\"\nnodes = [\"127.0.0.1:9042\"]\n\n[cluster]\nlisten = \"127.0.0.1:7100\"\nseeds = [\"127.0.0.2:7100\"]\nregion = \"east\"\n";
+
+#[test]
+fn a_cluster_node_parses_with_its_defaults() {
+    let config = Config::from_toml_str(CLUSTER_NODE).expect("cluster node parses");
+    let cluster = config.cluster.expect("clustered");
+    assert_eq!(cluster.cookie_env, "HEYBLUE_CLUSTER_COOKIE");
+    assert_eq!(cluster.advertised_host(), "127.0.0.1");
+    assert_eq!(cluster.peer_timeout_ms, 2_000);
+}
+
+#[test]
+fn a_cluster_needs_a_shared_store() {
+    let text = CLUSTER_NODE.replace(
+        "type = \"scylla\"\nnodes = [\"127.0.0.1:9042\"]",
+        "type = \"embedded\"",
+    );
+    let error = Config::from_toml_str(&text).unwrap_err().to_string();
+    assert!(error.contains("share one store"), "{error}");
+}
+
+#[test]
+fn bad_seeds_and_doubled_region_prefixes_are_named() {
+    let text = CLUSTER_NODE.replace("\"127.0.0.2:7100\"", "\"127.0.0.2\"");
+    let error = Config::from_toml_str(&text).unwrap_err().to_string();
+    assert!(error.contains("cluster.seeds"), "{error}");
+    let text = format!(
+        "{CLUSTER_NODE}\n[[regions]]\nname = \"a\"\nzip_prefixes = [\"1\"]\n\n[[regions]]\nname = \"b\"\nzip_prefixes = [\"1\"]\n"
+    );
+    let error = Config::from_toml_str(&text).unwrap_err().to_string();
+    assert!(error.contains("two regions"), "{error}");
+    let text = CLUSTER_NODE.replace("listen = \"127.0.0.1:7100\"", "listen = \"0.0.0.0:7100\"");
+    let error = Config::from_toml_str(&text).unwrap_err().to_string();
+    assert!(error.contains("cluster.advertise_host"), "{error}");
+}
+
+#[test]
+fn secrets_and_tool_variables_are_never_read_as_keys() {
+    let config = Config::load(
+        None,
+        &environment(&[
+            ("HEYBLUE_CLUSTER_COOKIE", "cookie"),
+            ("HEYBLUE_SCYLLA_PASSWORD", "password"),
+            ("HEYBLUE_CLUSTER_DIR", "/tmp/cluster"),
+        ]),
+    );
+    assert!(config.is_ok(), "{config:?}");
+}

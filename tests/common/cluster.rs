@@ -228,6 +228,36 @@ drain_handoff_ms = 500
     }
 }
 
+impl Drop for ClusterPlan {
+    /// Drops the test keyspace (after the nodes, which tests declare later and
+    /// so drop first): a long test run would otherwise fill the CQL node's heap.
+    fn drop(&mut self) {
+        let node = self.cql_uri.split(',').next().unwrap_or_default().trim().to_owned();
+        let keyspace = self.keyspace.clone();
+        let dropped = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .ok()?;
+            runtime.block_on(async move {
+                let session = scylla::client::session_builder::SessionBuilder::new()
+                    .known_node(node)
+                    .build()
+                    .await
+                    .ok()?;
+                session
+                    .query_unpaged(format!("DROP KEYSPACE IF EXISTS {keyspace}"), ())
+                    .await
+                    .ok()
+            })
+        })
+        .join();
+        if !matches!(dropped, Ok(Some(_))) {
+            eprintln!("test keyspace {} was not dropped", self.keyspace);
+        }
+    }
+}
+
 /// Waits until `node` lists `count` nodes that own shards.
 pub(crate) async fn wait_for_peers(node: &ClusterNode, count: usize) {
     let deadline = Instant::now() + Duration::from_secs(20);
