@@ -232,7 +232,13 @@ impl Drop for ClusterPlan {
     /// Drops the test keyspace (after the nodes, which tests declare later and
     /// so drop first): a long test run would otherwise fill the CQL node's heap.
     fn drop(&mut self) {
-        let node = self.cql_uri.split(',').next().unwrap_or_default().trim().to_owned();
+        let node = self
+            .cql_uri
+            .split(',')
+            .next()
+            .unwrap_or_default()
+            .trim()
+            .to_owned();
         let keyspace = self.keyspace.clone();
         let dropped = std::thread::spawn(move || {
             let runtime = tokio::runtime::Builder::new_current_thread()
