@@ -116,6 +116,8 @@ pub(crate) enum PlacementMsg {
     PeerLinkLost(String),
     /// Timer: confirm a lost link (no other link to the node remains).
     ConfirmLinkLost(String),
+    /// ractor_cluster closed a link before it authenticated (peer address).
+    LinkRefused(String),
     /// Timer: an officer of a lost node had the grace to reconnect elsewhere.
     OrphanGraceOver {
         /// The officer.
@@ -185,6 +187,15 @@ impl Actor for Placement {
                 {
                     tracing::warn!(peer = %name, "cluster node lost");
                     on_membership_changed(&myself, state, &[name]);
+                }
+            }
+            PlacementMsg::LinkRefused(address) => {
+                if let Some(cluster) = &state.args.cluster {
+                    let node_server = cluster.node_server.clone();
+                    tokio::spawn(async move {
+                        tokio::time::sleep(LINK_LOSS_CONFIRM).await;
+                        node::report_refused_link(&node_server, &address).await;
+                    });
                 }
             }
             PlacementMsg::OrphanGraceOver {

@@ -119,6 +119,37 @@ pub(crate) async fn dial_missing_seeds(
     }
 }
 
+/// Logs a link that closed before authenticating: at debug when another link
+/// to a node at the same address is up (a duplicate link closed by
+/// ractor_cluster), otherwise as a refused peer.
+pub(crate) async fn report_refused_link(node_server: &ActorRef<NodeServerMessage>, address: &str) {
+    let host = |address: &str| {
+        address
+            .parse::<std::net::SocketAddr>()
+            .map(|socket| socket.ip().to_string())
+            .unwrap_or_else(|_| address.to_owned())
+    };
+    let peer_host = host(address);
+    let duplicate = ractor::call_t!(
+        node_server,
+        NodeServerMessage::GetSessions,
+        SESSIONS_TIMEOUT_MS
+    )
+    .is_ok_and(|sessions| {
+        sessions
+            .values()
+            .any(|session| session.peer_name.is_some() && host(&session.peer_addr) == peer_host)
+    });
+    if duplicate {
+        tracing::debug!(address, "duplicate cluster link closed");
+    } else {
+        tracing::warn!(
+            address,
+            "cluster link closed before authenticating: wrong cookie, or not a Hey Blue! node"
+        );
+    }
+}
+
 /// The node name part of a ractor_cluster peer name (`name@host`).
 pub(crate) fn node_name_of(peer_name: &str) -> &str {
     peer_name.split('@').next().unwrap_or(peer_name)
@@ -156,10 +187,11 @@ impl NodeEventSubscription for SessionEvents {
             .unwrap_or_else(|poison| poison.into_inner())
             .remove(&session.node_id);
         if !was_authenticated {
-            tracing::warn!(
-                address = %session.peer_addr,
-                "cluster link closed before authenticating: wrong cookie, or not a Hey Blue! node"
-            );
+            // Two nodes dialling each other at once also close one link early:
+            // placement tells that apart from a refused peer before logging.
+            let _placement_gone = self
+                .placement
+                .cast(PlacementMsg::LinkRefused(session.peer_addr));
             return;
         }
         let Some(peer) = session.peer_name else {
