@@ -13,8 +13,10 @@ use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::sync::{Semaphore, mpsc};
 use tokio::task::JoinSet;
 
+use super::handshake::{FleetTools, PairFleet};
 use super::movement::{PersonKind, Schedule};
 use super::net::{raise_open_file_limit, resolve};
+use super::pairs::RoundSchedule;
 use super::plan::{Command, Event, Target, WorkerPlan};
 use super::session::{
     self, Connector, Outgoing, Person, SessionContext, encode, location_frame, sleep_until_unix,
@@ -83,6 +85,9 @@ pub async fn run_bench_worker() -> std::process::ExitCode {
             Command::ConnectCitizens => "connect_citizens",
             Command::ConnectAll => "connect_all",
             Command::Move { .. } => "move",
+            Command::ConnectPairs => "connect_pairs",
+            Command::Rounds { .. } => "rounds",
+            Command::Audit => "audit",
             Command::Finish => "finish",
         };
         let outcome = match command {
@@ -98,12 +103,21 @@ pub async fn run_bench_worker() -> std::process::ExitCode {
                 worker.connect(&people).await
             }
             Command::Move { schedule } => worker.move_people(schedule).await,
+            Command::ConnectPairs => worker.connect_pairs().await,
+            Command::Rounds { schedule } => worker.run_rounds(schedule).await,
+            Command::Audit => worker.audit().await,
             Command::Finish => {
                 worker.finish().await;
                 progress.abort();
+                let tally = worker
+                    .pairs
+                    .as_ref()
+                    .map(PairFleet::tally)
+                    .unwrap_or_default();
                 emit(&Event::Finished {
                     counters: worker.counters.snapshot(),
                     latencies: Box::new(worker.latencies.export()),
+                    tally: Box::new(tally),
                 });
                 return std::process::ExitCode::SUCCESS;
             }
@@ -152,6 +166,8 @@ struct Worker {
     tasks: JoinSet<()>,
     /// Sockets opened so far (picks the source address).
     sockets_opened: u32,
+    /// The handshake scenario's pairs.
+    pairs: Option<PairFleet>,
 }
 
 impl Worker {
@@ -201,7 +217,6 @@ impl Worker {
             offer_message_pack: !echo,
         };
         Ok(Self {
-            plan,
             counters,
             latencies,
             context,
@@ -210,6 +225,10 @@ impl Worker {
             sessions: HashMap::new(),
             tasks: JoinSet::new(),
             sockets_opened: 0,
+            pairs: plan
+                .handshake
+                .map(|handshake| PairFleet::new(handshake.placement, handshake.expect_rewards)),
+            plan,
         })
     }
 
@@ -432,7 +451,57 @@ impl Worker {
         }
     }
 
+    /// The handshake pairs, or why this worker has none.
+    fn pair_fleet(&mut self) -> Result<(&mut PairFleet, FleetTools<'_>), String> {
+        let tools = FleetTools {
+            connector: &self.connector,
+            tokens: &self.tokens,
+            counters: &self.counters,
+            latencies: &self.latencies,
+        };
+        match &mut self.pairs {
+            Some(pairs) => Ok((pairs, tools)),
+            None => Err("this worker has no handshake plan".to_owned()),
+        }
+    }
+
+    async fn connect_pairs(&mut self) -> Result<(), String> {
+        let own = self.plan.own(PersonKind::Officer);
+        let concurrency = self.plan.concurrency;
+        let (workers, worker_index) = (self.plan.workers, self.plan.worker_index);
+        let mut opened = self.sockets_opened;
+        let (pairs, tools) = self.pair_fleet()?;
+        let outcome = pairs
+            .connect(tools, &own, concurrency, || {
+                opened += 1;
+                (opened - 1)
+                    .wrapping_mul(workers)
+                    .wrapping_add(worker_index)
+            })
+            .await;
+        self.sockets_opened = opened;
+        outcome
+    }
+
+    async fn run_rounds(&mut self, schedule: RoundSchedule) -> Result<(), String> {
+        let (pairs, tools) = self.pair_fleet()?;
+        pairs.run_rounds(tools, schedule).await;
+        Ok(())
+    }
+
+    async fn audit(&mut self) -> Result<(), String> {
+        let Target::Heyblue { base_url, .. } = &self.plan.target else {
+            return Err("the credit check needs a Hey Blue! node".to_owned());
+        };
+        let base_url = base_url.clone();
+        let (pairs, tools) = self.pair_fleet()?;
+        pairs.audit(tools, &base_url).await
+    }
+
     async fn finish(&mut self) {
+        if let Some(pairs) = &mut self.pairs {
+            pairs.close(&self.counters).await;
+        }
         self.context.finishing.store(true, Ordering::Relaxed);
         for sender in self.sessions.values() {
             let _closing = sender.try_send(Outgoing::Close);
