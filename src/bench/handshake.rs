@@ -19,7 +19,7 @@ use super::pairs::{Placement, RoundSchedule};
 use super::plan::officer_name;
 use super::rounds::{self, PairLog, ReadyPair, RoundsContext};
 use super::session::{self, Connector, Person, Socket, encode, location_frame};
-use super::stats::{Counters, Latencies, bump, record};
+use super::stats::{Counters, Latencies, bump, lock, record};
 use super::tally::HandshakeTally;
 use crate::proto::{ClientMessage, GoAvailable, ServerMessage};
 
@@ -311,10 +311,21 @@ impl PairSetup {
         )
         .await?;
         let own_name = officer_name(self.index);
+        // What the citizen was shown instead, for the error.
+        let last_shown = std::sync::Mutex::new("nothing".to_owned());
         let shown = session::wait_for(&mut citizen, "nearest naming its officer", |message| {
-            matches!(message, ServerMessage::Nearest { officer: Some(view) } if view.display_name == own_name)
+            let ServerMessage::Nearest { officer } = message else {
+                return false;
+            };
+            *lock(&last_shown) = officer
+                .as_ref()
+                .map_or_else(|| "null".to_owned(), |view| view.display_name.clone());
+            officer
+                .as_ref()
+                .is_some_and(|view| view.display_name == own_name)
         })
-        .await?;
+        .await
+        .map_err(|error| format!("{error} (last nearest shown: {})", lock(&last_shown)))?;
         let ServerMessage::Nearest {
             officer: Some(view),
         } = shown

@@ -300,16 +300,20 @@ impl Report {
                 )
             }),
         );
-        row(
-            &mut text,
-            "server memory per session",
-            each(&|run| {
-                run.memory.per_session_bytes.map_or_else(
-                    || "?".to_owned(),
-                    |bytes| format!("{:.2} KiB", bytes / 1024.0),
-                )
-            }),
-        );
+        // Handshake runs grow the store (records, ledgers), so growth per
+        // session says nothing about an idle session there.
+        if self.scenario != "handshake" {
+            row(
+                &mut text,
+                "server memory per session",
+                each(&|run| {
+                    run.memory.per_session_bytes.map_or_else(
+                        || "?".to_owned(),
+                        |bytes| format!("{:.2} KiB", bytes / 1024.0),
+                    )
+                }),
+            );
+        }
         if self.scenario == "city" {
             row(
                 &mut text,
