@@ -11,6 +11,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
+use axum::serve::ListenerExt;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
@@ -173,6 +174,14 @@ pub async fn serve(
     ));
     let recovery_task = tokio::spawn(recover_connections(connections.clone(), root.clone()));
     let http_token = root.clone();
+    // Pushes are small frames written back to back (`request_update` then
+    // `connection_established`); with Nagle's algorithm the second waits for the
+    // client's delayed ACK of the first, about 40 ms on Linux.
+    let listener = listener.tap_io(|stream| {
+        if let Err(error) = stream.set_nodelay(true) {
+            tracing::debug!(%error, "cannot set TCP_NODELAY on an accepted socket");
+        }
+    });
     let mut http_task = tokio::spawn(async move {
         axum::serve(
             listener,

@@ -1,6 +1,7 @@
 //! Short `heyblue bench` runs against a server it spawns: a few seconds each,
-//! small numbers. They fail if any pushed answer is wrong, if a session failed, or
-//! if the reports are missing. Figures are never asserted.
+//! small numbers. They fail if any pushed answer is wrong, if a session or a
+//! handshake round failed, if any credit is doubled or missing, or if the reports
+//! are missing. Figures are never asserted.
 //!
 //! The runs go through the library entry (`heyblue::run_bench`). The bench starts
 //! its server, workers and echo server by running its own executable again, so this
@@ -43,10 +44,14 @@ fn main() -> ExitCode {
         }
         Some(_) | None => {}
     }
-    let tests: [(&str, SmokeTest); 3] = [
+    let tests: [(&str, SmokeTest); 4] = [
         (
             "city_every_pushed_answer_is_correct",
             city_every_pushed_answer_is_correct,
+        ),
+        (
+            "handshake_credits_every_accepted_request_exactly_once",
+            handshake_credits_every_accepted_request_exactly_once,
         ),
         (
             "connect_with_the_echo_baseline",
@@ -165,6 +170,60 @@ fn city_every_pushed_answer_is_correct(runtime: &tokio::runtime::Runtime) {
         "people moved: {table}"
     );
     assert!(table.contains("officer move→push p99"), "{table}");
+}
+
+fn handshake_credits_every_accepted_request_exactly_once(runtime: &tokio::runtime::Runtime) {
+    let out = tempfile::tempdir().unwrap();
+    let args = [
+        "handshake",
+        "--spawn",
+        "--rate",
+        "30",
+        "--pairs",
+        "24",
+        "--duration-seconds",
+        "3",
+        "--workers",
+        "2",
+    ];
+    let report = bench(runtime, &args, out.path()).expect("the handshake run completes");
+    let table = report.table();
+    assert!(report.all_correct(), "{table}");
+    let results = results(out.path());
+    let run = &results["runs"][0];
+    let counters = &run["counters"];
+    assert_eq!(counters["connected"], 48, "{table}");
+    assert_eq!(counters["rounds_started"], 90, "{table}");
+    assert_eq!(counters["rounds_established"], 90, "{table}");
+    assert_eq!(counters["rounds_failed"], 0, "{table}");
+    let handshake = &run["handshake"];
+    assert_eq!(handshake["failures"], serde_json::json!({}), "{table}");
+    assert_eq!(handshake["withheld"], serde_json::json!({}), "{table}");
+    let check = &handshake["credit_check"];
+    assert_eq!(check["people"], 48, "{table}");
+    // Every accepted request, seen from both sides, once among the connections
+    // and once in the ledger (every round is rewarded on the spawned server).
+    for (due, found) in [
+        ("accepted", "records_found"),
+        ("credits_due", "credits_found"),
+    ] {
+        assert_eq!(check[due], 180, "{table}");
+        assert_eq!(check[found], 180, "{table}");
+    }
+    for problem in [
+        "records_missing",
+        "records_doubled",
+        "credits_missing",
+        "credits_doubled",
+        "points_mismatched",
+        "unexpected",
+        "balance_mismatched",
+        "unreadable",
+    ] {
+        assert_eq!(check[problem], 0, "{problem}: {table}");
+    }
+    assert!(table.contains("request→established p99"), "{table}");
+    assert!(table.contains("credit check"), "{table}");
 }
 
 fn connect_with_the_echo_baseline(runtime: &tokio::runtime::Runtime) {

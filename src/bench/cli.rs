@@ -38,6 +38,7 @@ pub struct BenchArgs {
     #[arg(long, default_value_t = 10)]
     pub officer_percent: u32,
     /// connect: new sessions per second over all workers (0: as fast as possible).
+    /// handshake: accepted connection requests per second to aim for (required).
     #[arg(long, default_value_t = 0.0)]
     pub rate: f64,
     /// connect: how long to hold the sessions open before measuring memory.
@@ -49,9 +50,15 @@ pub struct BenchArgs {
     /// city: simulated citizens.
     #[arg(long, default_value_t = 900)]
     pub citizens: u32,
-    /// city: how long people move (at most 14 minutes: availability windows last 15).
+    /// city: how long people move; handshake: how long rounds are started (at most
+    /// 14 minutes: availability windows last 15).
     #[arg(long, default_value_t = 30)]
     pub duration_seconds: u64,
+    /// handshake: officer–citizen pairs (0: one per accepted request per second of
+    /// --rate). A pair may do at most 1.5 rounds a second: each round costs both
+    /// sockets one control message, and a socket may send 100 a minute.
+    #[arg(long, default_value_t = 0)]
+    pub pairs: u32,
     /// city: time between two positions of one person (the server coalesces
     /// anything faster than 1000 ms per session).
     #[arg(long, default_value_t = 1_000)]
@@ -59,8 +66,9 @@ pub struct BenchArgs {
     /// city: fastest walker or car, metres per second.
     #[arg(long, default_value_t = 12.0)]
     pub max_speed_mps: f64,
-    /// city: where people move, `lat_min,lng_min,lat_max,lng_max` (default:
-    /// Manhattan and Hoboken, across ZIP-shard borders).
+    /// city: where people move; handshake: where the pairs stand.
+    /// `lat_min,lng_min,lat_max,lng_max` (default: Manhattan and Hoboken, across
+    /// ZIP-shard borders).
     #[arg(long, default_value = "40.70,-74.06,40.82,-73.93")]
     pub bbox: BoundingBox,
     /// city: an answer is correct if it is the nearest for some positions sent
@@ -105,6 +113,9 @@ pub enum Scenario {
     Connect,
     /// Officers and citizens moving in a city; latency and correctness of pushes.
     City,
+    /// Citizens request connections and officers accept them at a target rate;
+    /// latency, failures, and an audit of every credit through the REST API.
+    Handshake,
 }
 
 /// A baseline to measure in the same run.
@@ -122,6 +133,7 @@ impl Scenario {
         match self {
             Scenario::Connect => "connect",
             Scenario::City => "city",
+            Scenario::Handshake => "handshake",
         }
     }
 }

@@ -1,6 +1,7 @@
 //! `heyblue bench`: checks the options, raises the open-file limit, starts (or
 //! finds) the server, imports the roster, runs the workers through the
-//! scenario's phases, then the same load against the baselines, and hands the
+//! scenario's phases (sign-in, connect, then move, hold or handshake rounds and
+//! the credit check), then the same load against the baselines, and hands the
 //! figures to the report.
 
 use std::time::Duration;
@@ -10,12 +11,14 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use super::BenchError;
 use super::cli::{Baseline, BenchArgs, Scenario};
 use super::fleet::{Fleet, MemoryProbe};
+use super::handshake_report::{HandshakeFigures, HandshakeSetup};
 use super::movement::{PersonKind, Schedule};
 use super::net::{is_loopback_host, raise_open_file_limit, sockets_allowed};
-use super::plan::{Command, Target, WorkerPlan, phone_number};
+use super::pairs::{MAX_ROUNDS_PER_PAIR_PER_SECOND, Placement, RoundSchedule};
+use super::plan::{Command, HandshakePlan, Target, WorkerPlan, phone_number};
 use super::report::{Memory, Report, RunResult};
 use super::session::unix_now_us;
-use super::spawn::{spawn_echo, spawn_server};
+use super::spawn::{EVERY_ROUND_REWARDED, ServerSettings, spawn_echo, spawn_server};
 
 /// Longest city run: officers' availability windows last 15 minutes.
 const MAX_DURATION_SECONDS: u64 = 14 * 60;
@@ -23,6 +26,8 @@ const MAX_DURATION_SECONDS: u64 = 14 * 60;
 const START_DELAY: Duration = Duration::from_millis(1500);
 /// People per phone block.
 const MAX_PEOPLE_PER_KIND: u32 = 700_000;
+/// Highest handshake rate accepted, requests per second.
+const MAX_HANDSHAKE_RATE: f64 = 100_000.0;
 
 /// Runs a bench and returns its report (already printed and written).
 pub async fn run_bench(args: BenchArgs) -> Result<Report, BenchError> {
@@ -59,7 +64,11 @@ pub async fn run_bench(args: BenchArgs) -> Result<Report, BenchError> {
     let mut runs = Vec::new();
     {
         let spawned = if args.spawn {
-            Some(spawn_server(&http, args.hysteresis_meters).await?)
+            let settings = ServerSettings {
+                hysteresis_m: args.hysteresis_meters,
+                reward_every_round: args.scenario == Scenario::Handshake,
+            };
+            Some(spawn_server(&http, settings).await?)
         } else {
             None
         };
@@ -145,7 +154,63 @@ fn validate(args: &BenchArgs) -> Result<(), BenchError> {
     if args.scenario == Scenario::City && citizens > 0 && officers == 0 {
         return usage("a city needs officers");
     }
+    if args.scenario == Scenario::Handshake {
+        validate_handshake(args)?;
+    }
     Ok(())
+}
+
+fn validate_handshake(args: &BenchArgs) -> Result<(), BenchError> {
+    let usage = |message: String| Err(BenchError::Usage(message));
+    if !(args.rate > 0.0 && args.rate <= MAX_HANDSHAKE_RATE) {
+        return usage(
+            "handshake needs --rate: accepted requests per second, above 0 and at most 100000"
+                .to_owned(),
+        );
+    }
+    if !args.baseline.is_empty() {
+        return usage("handshake has no baseline to compare with".to_owned());
+    }
+    let pairs = handshake_pairs(args);
+    if args.rate / f64::from(pairs) > MAX_ROUNDS_PER_PAIR_PER_SECOND {
+        return usage(format!(
+            "{pairs} pairs cannot carry {} rounds/s: a pair does at most {MAX_ROUNDS_PER_PAIR_PER_SECOND} a second \
+             (each socket may send 100 control messages a minute); use --pairs {} or more",
+            args.rate,
+            (args.rate / MAX_ROUNDS_PER_PAIR_PER_SECOND).ceil()
+        ));
+    }
+    if total_rounds(args) == 0 {
+        return usage("--rate × --duration-seconds gives no round to run".to_owned());
+    }
+    Placement::new(&args.bbox, pairs).map_err(BenchError::Usage)?;
+    Ok(())
+}
+
+/// The handshake's pairs: as asked, or one per accepted request per second.
+fn handshake_pairs(args: &BenchArgs) -> u32 {
+    if args.pairs > 0 {
+        return args.pairs;
+    }
+    // Within u32 after validation (--rate ≤ 100000).
+    (args.rate.ceil() as u32).max(1)
+}
+
+/// Rounds in a handshake run.
+fn total_rounds(args: &BenchArgs) -> u64 {
+    (args.rate * args.duration_seconds as f64).round() as u64
+}
+
+/// The connection rules in force during a handshake run, in words.
+fn rules_in_force(args: &BenchArgs) -> String {
+    if args.spawn {
+        format!(
+            "every round rewarded: the spawned server runs with [connections] {} (other rules at their defaults: request radius 500 m, co-location 250 m, positions at most 60 s old)",
+            EVERY_ROUND_REWARDED.trim_end().replace('\n', ", ")
+        )
+    } else {
+        "the node's own (not known to the bench): withheld rewards are counted by reason, not as failures".to_owned()
+    }
 }
 
 /// Officers and citizens of the run.
@@ -158,6 +223,10 @@ fn people(args: &BenchArgs) -> (u32, u32) {
             (officers, args.sessions - officers.min(args.sessions))
         }
         Scenario::City => (args.officers, args.citizens),
+        Scenario::Handshake => {
+            let pairs = handshake_pairs(args);
+            (pairs, pairs)
+        }
     }
 }
 
@@ -210,7 +279,19 @@ async fn run_once(
     citizens: u32,
 ) -> Result<RunResult, BenchError> {
     let moving = args.scenario == Scenario::City;
-    let rate_per_worker = args.rate / f64::from(args.workers);
+    let handshake = if args.scenario == Scenario::Handshake {
+        Some(HandshakePlan {
+            placement: Placement::new(&args.bbox, officers).map_err(BenchError::Usage)?,
+            expect_rewards: args.spawn,
+        })
+    } else {
+        None
+    };
+    let rate_per_worker = if handshake.is_some() {
+        0.0
+    } else {
+        args.rate / f64::from(args.workers)
+    };
     let plans: Vec<WorkerPlan> = (0..args.workers)
         .map(|worker_index| WorkerPlan {
             worker_index,
@@ -229,6 +310,7 @@ async fn run_once(
             source_addresses: args.source_addresses,
             concurrency: args.concurrency,
             connect_rate_per_second: rate_per_worker,
+            handshake,
         })
         .collect();
     let bar = progress_bar(args.no_progress, label);
@@ -237,8 +319,13 @@ async fn run_once(
     let memory_before = fleet.server_memory().await;
     let mut phases = vec![("sign_in".to_owned(), sign_in_ms)];
     let mut move_seconds = 0.0;
+    let mut handshake_setup = None;
     let connect_ms;
-    if moving {
+    if let Some(plan) = handshake {
+        let (pairs_ms, setup) = handshake_phases(args, &mut fleet, &mut phases, plan).await?;
+        connect_ms = pairs_ms;
+        handshake_setup = Some(setup);
+    } else if moving {
         let officers_ms = fleet
             .run(&Command::ConnectOfficers, "connect_officers")
             .await?;
@@ -267,20 +354,61 @@ async fn run_once(
     }
     let memory_after = fleet.server_memory().await;
     let sessions_open = fleet.totals().open;
-    let (counters, latencies, timeline) = fleet.finish().await?;
-    Ok(RunResult::new(
+    let results = fleet.finish().await?;
+    let mut result = RunResult::new(
         label,
         args.scenario,
         officers,
         citizens,
-        counters,
-        &latencies,
+        results.counters,
+        &results.latencies,
         phases,
         connect_ms,
         move_seconds,
         Memory::new(memory_before, memory_after, sessions_open),
-        timeline,
-    ))
+        results.timeline,
+    );
+    if let Some(setup) = handshake_setup {
+        result.handshake = Some(HandshakeFigures::new(
+            &setup,
+            &results.counters,
+            &results.latencies,
+            results.tally,
+        ));
+    }
+    Ok(result)
+}
+
+/// The handshake's phases after sign-in: set up the pairs, run the rounds, check
+/// the credits. Returns how long the setup took (ms) and the run's setup.
+async fn handshake_phases(
+    args: &BenchArgs,
+    fleet: &mut Fleet,
+    phases: &mut Vec<(String, u64)>,
+    plan: HandshakePlan,
+) -> Result<(u64, HandshakeSetup), BenchError> {
+    let pairs_ms = fleet.run(&Command::ConnectPairs, "connect_pairs").await?;
+    phases.push(("connect_pairs".to_owned(), pairs_ms));
+    let pairs = handshake_pairs(args);
+    let schedule = RoundSchedule {
+        t0_us: unix_now_us() + i64::try_from(START_DELAY.as_micros()).unwrap_or(0),
+        rate_per_second: args.rate,
+        total_rounds: total_rounds(args),
+        pairs,
+    };
+    let rounds_ms = fleet.run(&Command::Rounds { schedule }, "rounds").await?;
+    phases.push(("rounds".to_owned(), rounds_ms));
+    let audit_ms = fleet.run(&Command::Audit, "credit_check").await?;
+    phases.push(("credit_check".to_owned(), audit_ms));
+    let setup = HandshakeSetup {
+        pairs,
+        target_rate_per_s: args.rate,
+        rounds_scheduled: schedule.total_rounds,
+        t0_us: schedule.t0_us,
+        spacing_m: plan.placement.spacing_m(),
+        rules: rules_in_force(args),
+    };
+    Ok((pairs_ms, setup))
 }
 
 fn progress_bar(disabled: bool, label: &str) -> ProgressBar {

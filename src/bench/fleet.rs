@@ -15,6 +15,7 @@ use tokio::sync::mpsc;
 use super::BenchError;
 use super::plan::{Command, Event, WorkerPlan};
 use super::stats::{CounterSnapshot, LatencyExport};
+use super::tally::HandshakeTally;
 
 /// How often the timeline is sampled.
 const SAMPLE_INTERVAL: Duration = Duration::from_secs(1);
@@ -64,6 +65,19 @@ pub(crate) struct Sample {
     pub(crate) counters: CounterSnapshot,
     /// The server's resident memory, bytes.
     pub(crate) server_rss_bytes: Option<u64>,
+}
+
+/// What the workers reported at the end, added up.
+#[derive(Debug)]
+pub(crate) struct FleetResults {
+    /// Final counters.
+    pub(crate) counters: CounterSnapshot,
+    /// Histograms and samples.
+    pub(crate) latencies: LatencyExport,
+    /// Handshake failures, withheld rewards and the credit check.
+    pub(crate) tally: HandshakeTally,
+    /// The once-a-second samples.
+    pub(crate) timeline: Vec<Sample>,
 }
 
 /// The running workers.
@@ -224,10 +238,8 @@ impl Fleet {
         }
     }
 
-    /// Tells the workers to close and report; their final counters and histograms.
-    pub(crate) async fn finish(
-        mut self,
-    ) -> Result<(CounterSnapshot, LatencyExport, Vec<Sample>), BenchError> {
+    /// Tells the workers to close and report; their final figures, added up.
+    pub(crate) async fn finish(mut self) -> Result<FleetResults, BenchError> {
         let line = serde_json::to_string(&Command::Finish)
             .map_err(|error| BenchError::Setup(error.to_string()))?;
         for stdin in &mut self.stdins {
@@ -236,6 +248,7 @@ impl Fleet {
         let mut finished = vec![false; self.stdins.len()];
         let mut totals = CounterSnapshot::default();
         let mut latencies = LatencyExport::default();
+        let mut tally = HandshakeTally::default();
         while finished.iter().any(|done| !done) {
             let Some((index, event)) = self.events.recv().await else {
                 return Err(BenchError::Setup("all workers are gone".to_owned()));
@@ -244,10 +257,12 @@ impl Fleet {
                 Event::Finished {
                     counters,
                     latencies: worker_latencies,
+                    tally: worker_tally,
                 } => {
                     finished[index] = true;
                     totals.add(&counters);
                     latencies.merge(&worker_latencies);
+                    tally.merge(&worker_tally);
                 }
                 Event::Failed { message } if !finished[index] => {
                     return Err(BenchError::Worker { index, message });
@@ -259,7 +274,12 @@ impl Fleet {
             let _exit_status = child.wait().await;
         }
         self.bar.finish_and_clear();
-        Ok((totals, latencies, self.timeline))
+        Ok(FleetResults {
+            counters: totals,
+            latencies,
+            tally,
+            timeline: self.timeline,
+        })
     }
 
     /// The totals now.
@@ -292,32 +312,41 @@ impl Fleet {
             .timeline
             .last()
             .map(|sample| (sample.t_s, sample.counters));
-        let (updates_per_s, pushes_per_s, connects_per_s) = match previous {
+        let (updates_per_s, pushes_per_s, connects_per_s, established_per_s) = match previous {
             Some((previous_t, previous_counters)) if t_s > previous_t => {
-                let seconds = t_s - previous_t;
+                let per_second =
+                    |now: u64, before: u64| now.saturating_sub(before) as f64 / (t_s - previous_t);
                 (
-                    (counters
-                        .updates_sent
-                        .saturating_sub(previous_counters.updates_sent)) as f64
-                        / seconds,
-                    (counters.pushes.saturating_sub(previous_counters.pushes)) as f64 / seconds,
-                    (counters
-                        .connected
-                        .saturating_sub(previous_counters.connected)) as f64
-                        / seconds,
+                    per_second(counters.updates_sent, previous_counters.updates_sent),
+                    per_second(counters.pushes, previous_counters.pushes),
+                    per_second(counters.connected, previous_counters.connected),
+                    per_second(
+                        counters.rounds_established,
+                        previous_counters.rounds_established,
+                    ),
                 )
             }
-            Some(_) | None => (0.0, 0.0, 0.0),
+            Some(_) | None => (0.0, 0.0, 0.0, 0.0),
         };
         let memory = server_rss_bytes.map_or_else(
             || "?".to_owned(),
             |bytes| format!("{:.0} MiB", bytes as f64 / 1_048_576.0),
         );
+        let traffic = if counters.rounds_started > 0 {
+            format!(
+                "accepted {} ({established_per_s:.0}/s) | failed rounds {}",
+                counters.rounds_established, counters.rounds_failed
+            )
+        } else {
+            format!(
+                "updates {updates_per_s:.0}/s | pushes {pushes_per_s:.0}/s | wrong {}",
+                counters.wrong
+            )
+        };
         self.bar.set_message(format!(
-            "{phase} | signed in {} | open {} (+{connects_per_s:.0}/s) | updates {updates_per_s:.0}/s | pushes {pushes_per_s:.0}/s | wrong {} | errors {} | server {memory}",
+            "{phase} | signed in {} | open {} (+{connects_per_s:.0}/s) | {traffic} | errors {} | server {memory}",
             counters.signed_in,
             counters.open,
-            counters.wrong,
             counters.errors(),
         ));
         self.timeline.push(Sample {

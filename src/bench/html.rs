@@ -1,6 +1,7 @@
 //! `report.html`: one self-contained page (no scripts, no external files) with
 //! hand-written SVG charts — latency percentiles, sessions and throughput over
-//! time, server memory over time — and the summary table.
+//! time (accepted requests for the handshake scenario), server memory over time —
+//! and the summary table.
 
 use std::fmt::Write as _;
 
@@ -32,7 +33,9 @@ pub(crate) fn render(report: &Report) -> String {
         .runs()
         .iter()
         .filter_map(|run| {
-            let histogram = if run.counters.echoed > 0 {
+            let histogram = if let Some(figures) = &run.handshake {
+                &figures.histogram
+            } else if run.counters.echoed > 0 {
                 &run.echo_histogram
             } else {
                 &run.officer_move_histogram
@@ -42,9 +45,11 @@ pub(crate) fn render(report: &Report) -> String {
         })
         .collect();
     if !latency_series.is_empty() {
-        page.push_str(
-            "<h2>Latency distribution (officer move → citizen push; echo round trip)</h2>",
-        );
+        page.push_str(if report.scenario() == "handshake" {
+            "<h2>Latency distribution (request_connection → both connection_established)</h2>"
+        } else {
+            "<h2>Latency distribution (officer move → citizen push; echo round trip)</h2>"
+        });
         page.push_str(&chart(
             &latency_series,
             "percentile (log scale: 90, 99, 99.9 …)",
@@ -78,6 +83,18 @@ pub(crate) fn render(report: &Report) -> String {
                 rate(run, |counters| counters.pushes + counters.echoed),
             )
         }))
+        .chain(
+            report
+                .runs()
+                .iter()
+                .filter(|run| run.handshake.is_some())
+                .map(|run| {
+                    (
+                        format!("{} accepted requests/s", run.label),
+                        rate(run, |counters| counters.rounds_established),
+                    )
+                }),
+        )
         .collect();
     page.push_str("<h2>Throughput over time</h2>");
     page.push_str(&chart(&throughput, "seconds", "per second"));

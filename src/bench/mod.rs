@@ -1,39 +1,54 @@
 //! `heyblue bench`: the load and correctness client. It drives real WebSocket
 //! clients against a node on this machine (one it spawns, or `--url`), signs the
 //! simulated people in through the real API, checks every `nearest` push against
-//! ground truth, and reports throughput, HDR latency percentiles, server memory per
-//! session and correctness as a table, `results.json` and `report.html`.
+//! ground truth and every connection credit against the REST API, and reports
+//! throughput, HDR latency percentiles, server memory per session and correctness
+//! as a table, `results.json` and `report.html`.
 //!
-//! - `cli`          the options and scenario names
-//! - `coordinator`  the run: checks, open-file limit, server, roster, phases, baselines
-//! - `fleet`        worker processes: commands out, events in, timeline samples
-//! - `plan`         the coordinator ↔ worker protocol (JSON lines)
-//! - `worker`       a worker process: sign-in, sockets, the send schedule, final check
-//! - `session`      one simulated phone's socket and its push checks
-//! - `signin`       roster import and one-time-code sign-in via the `file` SMS adapter
-//! - `spawn`        child `heyblue serve` / echo server on 127.0.0.1
-//! - `net`          loopback source addresses, `IP_BIND_ADDRESS_NO_PORT`, open-file limit
-//! - `movement`     deterministic random-waypoint walkers and the send schedule
-//! - `world`        every officer's and the worker's citizens' recent positions, a grid
-//! - `truth`        is a pushed answer correct, and since when (latency)
-//! - `stats`        counters and HDR histograms that travel from workers
-//! - `report`       summary table and `results.json`
-//! - `html`         `report.html` with inline SVG charts
-//! - `echo`         the bare tokio-tungstenite echo server of `--baseline echo`
+//! - `cli`                the options and scenario names
+//! - `coordinator`        the run: checks, open-file limit, server, roster, phases, baselines
+//! - `fleet`              worker processes: commands out, events in, timeline samples
+//! - `plan`               the coordinator ↔ worker protocol (JSON lines)
+//! - `worker`             a worker process: sign-in, sockets, the send schedule, final check
+//! - `session`            one simulated phone's socket and its push checks
+//! - `signin`             roster import and one-time-code sign-in via the `file` SMS adapter
+//! - `spawn`              child `heyblue serve` / echo server on 127.0.0.1
+//! - `net`                loopback source addresses, `IP_BIND_ADDRESS_NO_PORT`, open-file limit
+//! - `movement`           deterministic random-waypoint walkers and the send schedule
+//! - `pairs`              handshake: where the officer–citizen pairs stand, when rounds are due
+//! - `handshake`          handshake in a worker: pair setup, all pairs' rounds, the credit check
+//! - `rounds`             one pair's request → accept → established rounds on its two sockets
+//! - `account_views`      one person's balance, ledger and connections, read through REST
+//! - `audit`              the credit check: each person's REST view against the rounds seen
+//! - `tally`              handshake failures by kind, withheld rewards, the check's sums
+//! - `handshake_report`   the handshake's figures: JSON block, table rows, notes
+//! - `world`              every officer's and the worker's citizens' recent positions, a grid
+//! - `truth`              is a pushed answer correct, and since when (latency)
+//! - `stats`              counters and HDR histograms that travel from workers
+//! - `report`             summary table and `results.json`
+//! - `html`               `report.html` with inline SVG charts
+//! - `echo`               the bare tokio-tungstenite echo server of `--baseline echo`
 
+mod account_views;
+mod audit;
 mod cli;
 mod coordinator;
 mod echo;
 mod fleet;
+mod handshake;
+mod handshake_report;
 mod html;
 mod movement;
 mod net;
+mod pairs;
 mod plan;
 mod report;
+mod rounds;
 mod session;
 mod signin;
 mod spawn;
 mod stats;
+mod tally;
 mod truth;
 mod worker;
 mod world;

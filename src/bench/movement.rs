@@ -82,7 +82,7 @@ pub(crate) enum PersonKind {
 }
 
 /// A point in degrees.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub(crate) struct Point {
     /// Latitude, degrees.
     pub(crate) lat: f64,

@@ -2,7 +2,8 @@
 //! many loopback source addresses (127.0.x.y all reach the machine) with
 //! `IP_BIND_ADDRESS_NO_PORT` (set through nix: socket2 0.6 has no setter for it), so the port is chosen at connect time per
 //! destination and one source address is not limited to its ~28k ephemeral
-//! ports. Also raises the open-file limit, which caps sockets per process.
+//! ports. Also raises the open-file limit, which caps sockets per process, and
+//! resolves the server's address.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
@@ -73,6 +74,20 @@ pub(crate) fn is_loopback_host(host: &str) -> bool {
         .trim_end_matches(']')
         .parse::<IpAddr>()
         .is_ok_and(|address| address.is_loopback())
+}
+
+/// The socket address of a `ws://host:port/...` URL.
+pub(crate) async fn resolve(ws_url: &str) -> Result<SocketAddr, String> {
+    let without_scheme = ws_url
+        .strip_prefix("ws://")
+        .ok_or_else(|| format!("{ws_url}: only ws:// URLs are supported"))?;
+    let authority = without_scheme.split('/').next().unwrap_or_default();
+    let mut addresses = tokio::net::lookup_host(authority)
+        .await
+        .map_err(|error| format!("cannot resolve {authority}: {error}"))?;
+    addresses
+        .find(SocketAddr::is_ipv4)
+        .ok_or_else(|| format!("{authority} has no IPv4 address"))
 }
 
 #[cfg(test)]

@@ -8,7 +8,9 @@
 use serde::{Deserialize, Serialize};
 
 use super::movement::{BoundingBox, PersonKind, Schedule};
+use super::pairs::{Placement, RoundSchedule};
 use super::stats::{CounterSnapshot, LatencyExport};
+use super::tally::HandshakeTally;
 
 /// What a worker is for.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -46,6 +48,18 @@ pub(crate) struct WorkerPlan {
     pub(crate) concurrency: u32,
     /// New sockets per second for this worker (0: as fast as possible).
     pub(crate) connect_rate_per_second: f64,
+    /// The handshake scenario's pairs (officer `i` and citizen `i` are pair `i`).
+    pub(crate) handshake: Option<HandshakePlan>,
+}
+
+/// What a worker needs to know for the handshake scenario.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+pub(crate) struct HandshakePlan {
+    /// Where the pairs stand.
+    pub(crate) placement: Placement,
+    /// The server rewards every round (a spawned server): a withheld reward is a
+    /// failure. Against a running node its own rules decide.
+    pub(crate) expect_rewards: bool,
 }
 
 /// The server a worker talks to.
@@ -87,6 +101,15 @@ pub(crate) enum Command {
         /// When and how long.
         schedule: Schedule,
     },
+    /// Handshake: set up the pairs (officer available, citizen shown it).
+    ConnectPairs,
+    /// Handshake: run the pairs' rounds by the schedule until the last one ends.
+    Rounds {
+        /// When rounds are due and whose they are.
+        schedule: RoundSchedule,
+    },
+    /// Handshake: read every participant's points and connections and check them.
+    Audit,
     /// Close the sockets, report the results and exit.
     Finish,
 }
@@ -118,6 +141,8 @@ pub(crate) enum Event {
         counters: CounterSnapshot,
         /// Histograms and wrong-answer samples.
         latencies: Box<LatencyExport>,
+        /// Handshake failures, withheld rewards and the credit check.
+        tally: Box<HandshakeTally>,
     },
 }
 

@@ -8,6 +8,7 @@ use serde::Serialize;
 
 use super::cli::{BenchArgs, Scenario};
 use super::fleet::Sample;
+use super::handshake_report::HandshakeFigures;
 use super::stats::{CounterSnapshot, HistogramData, LatencyExport, Percentiles};
 
 /// Server memory around the idle sessions.
@@ -86,6 +87,8 @@ pub(crate) struct RunResult {
     pub(crate) echo_histogram: HistogramData,
     /// Once-a-second samples.
     pub(crate) timeline: Vec<Sample>,
+    /// The handshake scenario's figures and credit check.
+    pub(crate) handshake: Option<HandshakeFigures>,
 }
 
 impl RunResult {
@@ -140,6 +143,7 @@ impl RunResult {
             officer_move_histogram: latencies.officer_move_us.clone(),
             echo_histogram: latencies.echo_us.clone(),
             timeline,
+            handshake: None,
         }
     }
 
@@ -153,6 +157,10 @@ impl RunResult {
             && counters.sign_in_failures == 0
             && counters.connect_failures == 0
             && counters.dropped == 0
+            && self
+                .handshake
+                .as_ref()
+                .is_none_or(|figures| figures.passed(counters))
     }
 }
 
@@ -292,16 +300,20 @@ impl Report {
                 )
             }),
         );
-        row(
-            &mut text,
-            "server memory per session",
-            each(&|run| {
-                run.memory.per_session_bytes.map_or_else(
-                    || "?".to_owned(),
-                    |bytes| format!("{:.2} KiB", bytes / 1024.0),
-                )
-            }),
-        );
+        // Handshake runs grow the store (records, ledgers), so growth per
+        // session says nothing about an idle session there.
+        if self.scenario != "handshake" {
+            row(
+                &mut text,
+                "server memory per session",
+                each(&|run| {
+                    run.memory.per_session_bytes.map_or_else(
+                        || "?".to_owned(),
+                        |bytes| format!("{:.2} KiB", bytes / 1024.0),
+                    )
+                }),
+            );
+        }
         if self.scenario == "city" {
             row(
                 &mut text,
@@ -379,13 +391,45 @@ impl Report {
                 each(&|run| ms(&run.send_lateness, run.send_lateness.p99_ms)),
             );
         }
+        if self.scenario == "handshake" {
+            let tables: Vec<Vec<(&str, String)>> = self
+                .runs
+                .iter()
+                .filter_map(|run| {
+                    let figures = run.handshake.as_ref()?;
+                    Some(figures.rows(&run.counters, &run.send_lateness))
+                })
+                .collect();
+            if let Some(first) = tables.first() {
+                for (position, (name, _)) in first.iter().enumerate() {
+                    let values = tables
+                        .iter()
+                        .map(|rows| {
+                            rows.get(position)
+                                .map_or_else(String::new, |row| row.1.clone())
+                        })
+                        .collect();
+                    row(&mut text, name, values);
+                }
+            }
+            for run in &self.runs {
+                for line in run.handshake.iter().flat_map(HandshakeFigures::notes) {
+                    let _ = writeln!(text, "  {}: {line}", run.label);
+                }
+            }
+        }
         for run in &self.runs {
             for sample in &run.wrong_samples {
                 let _ = writeln!(text, "  {}: {sample}", run.label);
             }
         }
         let verdict = if self.all_correct() { "PASS" } else { "FAIL" };
-        let _ = writeln!(text, "{verdict}: every answer correct and no failures");
+        let claim = if self.scenario == "handshake" {
+            "every round established, every credit exactly once, no failures"
+        } else {
+            "every answer correct and no failures"
+        };
+        let _ = writeln!(text, "{verdict}: {claim}");
         text
     }
 

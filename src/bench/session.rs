@@ -22,7 +22,9 @@ use super::net::{connect_from, source_address};
 use super::stats::{Counters, Latencies, bump, lock, record};
 use super::truth::{self, Answer, Rules, Verdict};
 use super::world::World;
-use crate::proto::{ServerMessage, WireFormat, decode_server};
+use crate::proto::{
+    ClientMessage, LocationUpdate, ServerMessage, WireFormat, decode_server, encode_client,
+};
 
 /// A client socket.
 pub(crate) type Socket = WebSocketStream<TcpStream>;
@@ -382,6 +384,37 @@ pub(crate) fn write(world: &RwLock<World>) -> std::sync::RwLockWriteGuard<'_, Wo
     world
         .write()
         .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// A `location` frame (MessagePack) with `tick` as its sequence number.
+pub(crate) fn location_frame(lat: f64, lng: f64, tick: u64) -> Result<Vec<u8>, String> {
+    encode(&ClientMessage::Location(LocationUpdate {
+        lat,
+        lng,
+        accuracy_m: None,
+        seq: Some(tick),
+    }))
+}
+
+/// A client message as a MessagePack frame.
+pub(crate) fn encode(message: &ClientMessage) -> Result<Vec<u8>, String> {
+    encode_client(message, WireFormat::MessagePack).map_err(|error| format!("encode: {error}"))
+}
+
+/// Sleeps until a Unix time (microseconds), never waking early; returns at once if
+/// it has passed. Callers group sends by deadline so one wake serves many.
+pub(crate) async fn sleep_until_unix(target_us: i64) {
+    let wait_us = target_us - unix_now_us();
+    if wait_us > 0 {
+        let deadline = tokio::time::Instant::now()
+            + Duration::from_micros(u64::try_from(wait_us).unwrap_or(0));
+        tokio::time::sleep_until(deadline).await;
+        // tokio's timer never fires early by its own clock; guard against the two
+        // clocks disagreeing by a hair.
+        while unix_now_us() < target_us {
+            tokio::task::yield_now().await;
+        }
+    }
 }
 
 /// Now, Unix microseconds (shared by all processes of a run).

@@ -8,13 +8,18 @@ use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use futures::StreamExt;
 use serde::Deserialize;
 use serde_json::json;
 use tokio::sync::Mutex;
 
 use super::BenchError;
-use super::plan::officer_name;
+use super::plan::{officer_name, phone_number};
+use super::session::Person;
+use super::stats::{Counters, bump};
 
+/// Sign-ins one worker runs at the same time.
+const SIGN_IN_CONCURRENCY: usize = 32;
 /// Roster rows per import request.
 const ROSTER_BATCH_ROWS: usize = 2_000;
 /// How long to wait for a code to appear in the SMS file.
@@ -175,4 +180,62 @@ pub(crate) async fn sign_in(
         .as_str()
         .map(str::to_owned)
         .ok_or_else(|| "verify answer has no access_token".to_owned())
+}
+
+/// The node people sign in on.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct SignInTarget<'plan> {
+    /// `http://host:port`.
+    pub(crate) base_url: &'plan str,
+    /// Where the node's `file` SMS adapter writes codes.
+    pub(crate) sms_file: &'plan Path,
+    /// The phone numbers' block.
+    pub(crate) phone_block: u32,
+}
+
+/// Signs `people` in, a few at a time, counting successes and failures; their
+/// access tokens, or the first failure.
+pub(crate) async fn sign_in_people(
+    target: &SignInTarget<'_>,
+    people: Vec<Person>,
+    counters: &Counters,
+) -> Result<HashMap<Person, String>, String> {
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .build()
+        .map_err(|error| format!("http client: {error}"))?;
+    let sms = Mutex::new(SmsTail::from_end(target.sms_file));
+    let results: Vec<(Person, Result<String, String>)> = futures::stream::iter(people)
+        .map(|person| {
+            let http = &http;
+            let sms = &sms;
+            async move {
+                let phone = phone_number(person.kind, person.index, target.phone_block);
+                let outcome = sign_in(http, target.base_url, sms, &phone).await;
+                match &outcome {
+                    Ok(_) => bump(&counters.signed_in),
+                    Err(_) => bump(&counters.sign_in_failures),
+                }
+                (person, outcome)
+            }
+        })
+        .buffer_unordered(SIGN_IN_CONCURRENCY)
+        .collect()
+        .await;
+    let mut tokens = HashMap::new();
+    let mut first_error = None;
+    for (person, outcome) in results {
+        match outcome {
+            Ok(token) => {
+                tokens.insert(person, token);
+            }
+            Err(message) => {
+                first_error.get_or_insert(message);
+            }
+        }
+    }
+    match first_error {
+        Some(message) => Err(format!("sign-in failed: {message}")),
+        None => Ok(tokens),
+    }
 }

@@ -1,6 +1,7 @@
 //! Child processes on 127.0.0.1: `heyblue serve` with a throw-away data directory
 //! (in /dev/shm when there is one, so durable commits cost no disk flushes), the
-//! `file` SMS adapter and limits opened up for one client address; or the echo
+//! `file` SMS adapter, limits opened up for one client address and, for the
+//! handshake scenario, connection rules that reward every round; or the echo
 //! server of the baseline. Both are this same binary, and both are killed when
 //! their handle is dropped.
 
@@ -14,6 +15,21 @@ use super::BenchError;
 
 /// How long a child may take to answer its first request.
 const READY_TIMEOUT: Duration = Duration::from_secs(30);
+/// The `[connections]` rules under which every round of the handshake scenario is
+/// rewarded: no pair cooldown (0 is allowed: a pair rewarded at time t is rewarded
+/// again at any t' ≥ t) and a daily cap no run can reach (the largest the option
+/// takes). Everything else keeps its default.
+pub(crate) const EVERY_ROUND_REWARDED: &str =
+    "pair_cooldown_hours = 0\ndaily_rewarded_connections = 4294967295\n";
+
+/// What the spawned server is told beyond the fixed bench settings.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ServerSettings {
+    /// `presence.nearest_hysteresis_meters`.
+    pub(crate) hysteresis_m: f64,
+    /// Use [`EVERY_ROUND_REWARDED`] as the `[connections]` rules.
+    pub(crate) reward_every_round: bool,
+}
 
 /// A `heyblue serve` child.
 #[derive(Debug)]
@@ -42,7 +58,7 @@ pub(crate) struct SpawnedEcho {
 /// Starts `heyblue serve` and waits until `/readyz` answers.
 pub(crate) async fn spawn_server(
     http: &reqwest::Client,
-    hysteresis_m: f64,
+    settings: ServerSettings,
 ) -> Result<SpawnedServer, BenchError> {
     let directory = scratch_directory()?;
     let port = free_port()?;
@@ -63,7 +79,15 @@ access_token_ttl_seconds = 86400
 
 [presence]
 nearest_hysteresis_meters = {hysteresis_m}
-"#,
+
+[connections]
+{connections}"#,
+        hysteresis_m = settings.hysteresis_m,
+        connections = if settings.reward_every_round {
+            EVERY_ROUND_REWARDED
+        } else {
+            ""
+        },
         data = directory.path().join("data").display(),
         sms = sms_file.display(),
     );

@@ -54,6 +54,12 @@ pub(crate) struct Counters {
     pub(crate) final_missing: AtomicU64,
     /// Citizens whose last answer was checked after movement stopped.
     pub(crate) final_checked: AtomicU64,
+    /// Handshake rounds started (`request_connection` written).
+    pub(crate) rounds_started: AtomicU64,
+    /// Handshake rounds that ended with both sides' `connection_established`.
+    pub(crate) rounds_established: AtomicU64,
+    /// Handshake rounds that failed (see the tally's failures by kind).
+    pub(crate) rounds_failed: AtomicU64,
 }
 
 /// A copy of the counters at one moment.
@@ -97,6 +103,12 @@ pub(crate) struct CounterSnapshot {
     pub(crate) final_missing: u64,
     /// See [`Counters::final_checked`].
     pub(crate) final_checked: u64,
+    /// See [`Counters::rounds_started`].
+    pub(crate) rounds_started: u64,
+    /// See [`Counters::rounds_established`].
+    pub(crate) rounds_established: u64,
+    /// See [`Counters::rounds_failed`].
+    pub(crate) rounds_failed: u64,
 }
 
 /// Adds one to a counter.
@@ -128,6 +140,9 @@ impl Counters {
             final_wrong: read(&self.final_wrong),
             final_missing: read(&self.final_missing),
             final_checked: read(&self.final_checked),
+            rounds_started: read(&self.rounds_started),
+            rounds_established: read(&self.rounds_established),
+            rounds_failed: read(&self.rounds_failed),
         }
     }
 }
@@ -154,6 +169,9 @@ impl CounterSnapshot {
         self.final_wrong += other.final_wrong;
         self.final_missing += other.final_missing;
         self.final_checked += other.final_checked;
+        self.rounds_started += other.rounds_started;
+        self.rounds_established += other.rounds_established;
+        self.rounds_failed += other.rounds_failed;
     }
 
     /// Every error kind together, for the progress bar.
@@ -165,6 +183,7 @@ impl CounterSnapshot {
             + self.server_errors
             + self.final_wrong
             + self.final_missing
+            + self.rounds_failed
     }
 }
 
@@ -181,6 +200,12 @@ pub(crate) struct Latencies {
     pub(crate) echo_us: Mutex<Histogram<u64>>,
     /// Scheduled send to actual write: how late the bench itself was, microseconds.
     pub(crate) send_lateness_us: Mutex<Histogram<u64>>,
+    /// `request_connection` written to both sides' `connection_established`
+    /// received, microseconds.
+    pub(crate) handshake_us: Mutex<Histogram<u64>>,
+    /// The officer's `respond` written to both sides' `connection_established`
+    /// received: the server's accept and exactly-once writes, microseconds.
+    pub(crate) accept_us: Mutex<Histogram<u64>>,
     /// A few wrong answers, described.
     pub(crate) wrong_samples: Mutex<Vec<String>>,
 }
@@ -195,6 +220,8 @@ impl Latencies {
             citizen_move_us: histogram(),
             echo_us: histogram(),
             send_lateness_us: histogram(),
+            handshake_us: histogram(),
+            accept_us: histogram(),
             wrong_samples: Mutex::new(Vec::new()),
         }
     }
@@ -215,6 +242,8 @@ impl Latencies {
             citizen_move_us: HistogramData::from(&*lock(&self.citizen_move_us)),
             echo_us: HistogramData::from(&*lock(&self.echo_us)),
             send_lateness_us: HistogramData::from(&*lock(&self.send_lateness_us)),
+            handshake_us: HistogramData::from(&*lock(&self.handshake_us)),
+            accept_us: HistogramData::from(&*lock(&self.accept_us)),
             wrong_samples: lock(&self.wrong_samples).clone(),
         }
     }
@@ -260,6 +289,10 @@ pub(crate) struct LatencyExport {
     pub(crate) echo_us: HistogramData,
     /// See [`Latencies::send_lateness_us`].
     pub(crate) send_lateness_us: HistogramData,
+    /// See [`Latencies::handshake_us`].
+    pub(crate) handshake_us: HistogramData,
+    /// See [`Latencies::accept_us`].
+    pub(crate) accept_us: HistogramData,
     /// See [`Latencies::wrong_samples`].
     pub(crate) wrong_samples: Vec<String>,
 }
@@ -272,6 +305,8 @@ impl LatencyExport {
         self.citizen_move_us.merge(&other.citizen_move_us);
         self.echo_us.merge(&other.echo_us);
         self.send_lateness_us.merge(&other.send_lateness_us);
+        self.handshake_us.merge(&other.handshake_us);
+        self.accept_us.merge(&other.accept_us);
         self.wrong_samples
             .extend(other.wrong_samples.iter().cloned());
         self.wrong_samples.truncate(WRONG_SAMPLES_KEPT);

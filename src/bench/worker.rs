@@ -5,30 +5,29 @@
 
 use std::collections::HashMap;
 use std::io::Write;
-use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
-use futures::StreamExt;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::sync::{Semaphore, mpsc};
 use tokio::task::JoinSet;
 
+use super::handshake::{FleetTools, PairFleet};
 use super::movement::{PersonKind, Schedule};
-use super::net::raise_open_file_limit;
-use super::plan::{Command, Event, Target, WorkerPlan, phone_number};
-use super::session::{self, Connector, Outgoing, Person, SessionContext, unix_now_us};
-use super::signin::{SmsTail, sign_in};
+use super::net::{raise_open_file_limit, resolve};
+use super::pairs::RoundSchedule;
+use super::plan::{Command, Event, Target, WorkerPlan};
+use super::session::{
+    self, Connector, Outgoing, Person, SessionContext, encode, location_frame, sleep_until_unix,
+    unix_now_us,
+};
+use super::signin::{SignInTarget, sign_in_people};
 use super::stats::{Counters, Latencies, bump, lock, record};
 use super::truth::{self, Rules, STALE_WINDOW_US, Verdict};
 use super::world::{World, WorldParams};
-use crate::proto::{
-    ClientMessage, GoAvailable, LocationUpdate, ServerMessage, WireFormat, encode_client,
-};
+use crate::proto::{ClientMessage, GoAvailable, ServerMessage};
 
-/// Sign-ins one worker runs at the same time.
-const SIGN_IN_CONCURRENCY: usize = 32;
 /// How often progress goes to the coordinator.
 const PROGRESS_INTERVAL: Duration = Duration::from_millis(500);
 /// Extra wait after the last tick before the final answers are checked.
@@ -86,6 +85,9 @@ pub async fn run_bench_worker() -> std::process::ExitCode {
             Command::ConnectCitizens => "connect_citizens",
             Command::ConnectAll => "connect_all",
             Command::Move { .. } => "move",
+            Command::ConnectPairs => "connect_pairs",
+            Command::Rounds { .. } => "rounds",
+            Command::Audit => "audit",
             Command::Finish => "finish",
         };
         let outcome = match command {
@@ -101,12 +103,21 @@ pub async fn run_bench_worker() -> std::process::ExitCode {
                 worker.connect(&people).await
             }
             Command::Move { schedule } => worker.move_people(schedule).await,
+            Command::ConnectPairs => worker.connect_pairs().await,
+            Command::Rounds { schedule } => worker.run_rounds(schedule).await,
+            Command::Audit => worker.audit().await,
             Command::Finish => {
                 worker.finish().await;
                 progress.abort();
+                let tally = worker
+                    .pairs
+                    .as_ref()
+                    .map(PairFleet::tally)
+                    .unwrap_or_default();
                 emit(&Event::Finished {
                     counters: worker.counters.snapshot(),
                     latencies: Box::new(worker.latencies.export()),
+                    tally: Box::new(tally),
                 });
                 return std::process::ExitCode::SUCCESS;
             }
@@ -155,6 +166,8 @@ struct Worker {
     tasks: JoinSet<()>,
     /// Sockets opened so far (picks the source address).
     sockets_opened: u32,
+    /// The handshake scenario's pairs.
+    pairs: Option<PairFleet>,
 }
 
 impl Worker {
@@ -204,7 +217,6 @@ impl Worker {
             offer_message_pack: !echo,
         };
         Ok(Self {
-            plan,
             counters,
             latencies,
             context,
@@ -213,6 +225,10 @@ impl Worker {
             sessions: HashMap::new(),
             tasks: JoinSet::new(),
             sockets_opened: 0,
+            pairs: plan
+                .handshake
+                .map(|handshake| PairFleet::new(handshake.placement, handshake.expect_rewards)),
+            plan,
         })
     }
 
@@ -250,45 +266,14 @@ impl Worker {
         else {
             return Ok(());
         };
-        let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(30))
-            .build()
-            .map_err(|error| format!("http client: {error}"))?;
-        let sms = tokio::sync::Mutex::new(SmsTail::from_end(sms_file));
         let people = self.people(&[PersonKind::Officer, PersonKind::Citizen]);
-        let counters = &self.counters;
-        let results: Vec<(Person, Result<String, String>)> = futures::stream::iter(people)
-            .map(|person| {
-                let http = &http;
-                let sms = &sms;
-                async move {
-                    let phone = phone_number(person.kind, person.index, *phone_block);
-                    let outcome = sign_in(http, base_url, sms, &phone).await;
-                    match &outcome {
-                        Ok(_) => bump(&counters.signed_in),
-                        Err(_) => bump(&counters.sign_in_failures),
-                    }
-                    (person, outcome)
-                }
-            })
-            .buffer_unordered(SIGN_IN_CONCURRENCY)
-            .collect()
-            .await;
-        let mut first_error = None;
-        for (person, outcome) in results {
-            match outcome {
-                Ok(token) => {
-                    self.tokens.insert(person, token);
-                }
-                Err(message) => {
-                    first_error.get_or_insert(message);
-                }
-            }
-        }
-        match first_error {
-            Some(message) => Err(format!("sign-in failed: {message}")),
-            None => Ok(()),
-        }
+        let where_to = SignInTarget {
+            base_url,
+            sms_file,
+            phone_block: *phone_block,
+        };
+        self.tokens = sign_in_people(&where_to, people, &self.counters).await?;
+        Ok(())
     }
 
     async fn connect(&mut self, people: &[Person]) -> Result<(), String> {
@@ -466,7 +451,57 @@ impl Worker {
         }
     }
 
+    /// The handshake pairs, or why this worker has none.
+    fn pair_fleet(&mut self) -> Result<(&mut PairFleet, FleetTools<'_>), String> {
+        let tools = FleetTools {
+            connector: &self.connector,
+            tokens: &self.tokens,
+            counters: &self.counters,
+            latencies: &self.latencies,
+        };
+        match &mut self.pairs {
+            Some(pairs) => Ok((pairs, tools)),
+            None => Err("this worker has no handshake plan".to_owned()),
+        }
+    }
+
+    async fn connect_pairs(&mut self) -> Result<(), String> {
+        let own = self.plan.own(PersonKind::Officer);
+        let concurrency = self.plan.concurrency;
+        let (workers, worker_index) = (self.plan.workers, self.plan.worker_index);
+        let mut opened = self.sockets_opened;
+        let (pairs, tools) = self.pair_fleet()?;
+        let outcome = pairs
+            .connect(tools, &own, concurrency, || {
+                opened += 1;
+                (opened - 1)
+                    .wrapping_mul(workers)
+                    .wrapping_add(worker_index)
+            })
+            .await;
+        self.sockets_opened = opened;
+        outcome
+    }
+
+    async fn run_rounds(&mut self, schedule: RoundSchedule) -> Result<(), String> {
+        let (pairs, tools) = self.pair_fleet()?;
+        pairs.run_rounds(tools, schedule).await;
+        Ok(())
+    }
+
+    async fn audit(&mut self) -> Result<(), String> {
+        let Target::Heyblue { base_url, .. } = &self.plan.target else {
+            return Err("the credit check needs a Hey Blue! node".to_owned());
+        };
+        let base_url = base_url.clone();
+        let (pairs, tools) = self.pair_fleet()?;
+        pairs.audit(tools, &base_url).await
+    }
+
     async fn finish(&mut self) {
+        if let Some(pairs) = &mut self.pairs {
+            pairs.close(&self.counters).await;
+        }
         self.context.finishing.store(true, Ordering::Relaxed);
         for sender in self.sessions.values() {
             let _closing = sender.try_send(Outgoing::Close);
@@ -528,47 +563,4 @@ async fn open_session(
         .await?;
     }
     Ok(socket)
-}
-
-fn location_frame(lat: f64, lng: f64, tick: u64) -> Result<Vec<u8>, String> {
-    encode(&ClientMessage::Location(LocationUpdate {
-        lat,
-        lng,
-        accuracy_m: None,
-        seq: Some(tick),
-    }))
-}
-
-fn encode(message: &ClientMessage) -> Result<Vec<u8>, String> {
-    encode_client(message, WireFormat::MessagePack).map_err(|error| format!("encode: {error}"))
-}
-
-/// Sleeps until a Unix time (microseconds), never waking early; returns at once if
-/// it has passed. Callers group sends by deadline so one wake serves many.
-async fn sleep_until_unix(target_us: i64) {
-    let wait_us = target_us - unix_now_us();
-    if wait_us > 0 {
-        let deadline = tokio::time::Instant::now()
-            + Duration::from_micros(u64::try_from(wait_us).unwrap_or(0));
-        tokio::time::sleep_until(deadline).await;
-        // tokio's timer never fires early by its own clock; guard against the two
-        // clocks disagreeing by a hair.
-        while unix_now_us() < target_us {
-            tokio::task::yield_now().await;
-        }
-    }
-}
-
-/// The socket address of a `ws://host:port/...` URL.
-async fn resolve(ws_url: &str) -> Result<SocketAddr, String> {
-    let without_scheme = ws_url
-        .strip_prefix("ws://")
-        .ok_or_else(|| format!("{ws_url}: only ws:// URLs are supported"))?;
-    let authority = without_scheme.split('/').next().unwrap_or_default();
-    let mut addresses = tokio::net::lookup_host(authority)
-        .await
-        .map_err(|error| format!("cannot resolve {authority}: {error}"))?;
-    addresses
-        .find(SocketAddr::is_ipv4)
-        .ok_or_else(|| format!("{authority} has no IPv4 address"))
 }
