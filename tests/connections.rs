@@ -383,3 +383,31 @@ async fn a_request_survives_a_reconnect_of_either_side() {
     let (citizen_side, _) = accept(&mut citizen, &mut officer, &request_id).await;
     assert_eq!(citizen_side["points"], 10);
 }
+
+#[tokio::test]
+async fn asking_again_on_hearing_the_connection_is_never_refused_as_pending() {
+    let scene = scene(1, 1, "").await;
+    let mut officer = scene.officer(0, OFFICER_AT).await;
+    let (mut citizen, handle) = scene.citizen(0).await;
+    for round in 0..5 {
+        let request_id = pending(&mut citizen, &mut officer, &handle, &format!("op-{round}")).await;
+        officer
+            .send(json!({ "t": "respond", "request_id": request_id, "accept": true }))
+            .await;
+        // The message that says the connection is made.
+        let established = citizen.next_of("connection_established").await;
+        assert_eq!(established["connection_id"], request_id.as_str());
+        let again = pending(
+            &mut citizen,
+            &mut officer,
+            &handle,
+            &format!("again-{round}"),
+        )
+        .await;
+        citizen
+            .send(json!({ "t": "cancel_request", "request_id": again }))
+            .await;
+        expect_state(&mut citizen, &again, "cancelled").await;
+        expect_state(&mut officer, &again, "cancelled").await;
+    }
+}

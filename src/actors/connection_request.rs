@@ -167,8 +167,8 @@ async fn establish(
     };
     match context.connections.establish(&accepted).await {
         Ok(established) => {
-            push_established(state, &established);
             finish(myself, state);
+            push_established(state, &established);
         }
         Err(error) if attempt < ESTABLISH_ATTEMPTS => {
             tracing::warn!(%error, attempt, request_id = %state.args.request_id, "establishing a connection failed; retrying");
@@ -272,8 +272,8 @@ fn end_pending(
         return;
     }
     state.state = ending;
-    update_both(state, ending);
     finish(myself, state);
+    update_both(state, ending);
 }
 
 fn on_reannounce(state: &ConnectionRequestState, account_id: AccountId) {
@@ -343,7 +343,10 @@ fn deliver(state: &ConnectionRequestState, account_id: AccountId, message: Serve
     }
 }
 
-/// Tells the registry the request is over and stops.
+/// Tells the registry the request is over and stops (after the current
+/// message). Called before the last pushes, which the registry relays after
+/// `Finished`: whoever hears that the request ended and asks again at once is
+/// never refused as still pending.
 fn finish(myself: &ActorRef<ConnectionRequestMsg>, state: &ConnectionRequestState) {
     crate::metrics::connection_request_finished(state.state);
     let _registry_gone = state.args.registry.cast(RequestRegistryMsg::Finished {

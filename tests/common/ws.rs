@@ -19,6 +19,10 @@ pub(crate) enum Format {
     MessagePack,
 }
 
+/// Yields a paused-clock read may take before giving up (the server answers
+/// within a few hundred).
+const PAUSED_READ_SPINS: usize = 100_000;
+
 /// One client socket.
 pub(crate) struct WsClient {
     socket: Socket,
@@ -88,11 +92,12 @@ impl WsClient {
     }
 
     /// Shows the server the client is alive (as an app does while idle): sends
-    /// `ping` and reads up to its `pong`, keeping other messages for later.
+    /// `ping` and reads up to its `pong`, keeping other messages for later. Meant
+    /// for a paused clock, which it does not move while waiting.
     pub(crate) async fn keep_alive(&mut self) {
         self.send(serde_json::json!({ "t": "ping" })).await;
         loop {
-            match self.read_frame(Duration::from_secs(5)).await {
+            match self.read_frame_on_paused_clock().await {
                 Frame::Message(message) if message["t"] == "pong" => return,
                 Frame::Message(message) => self.pending.push_back(message),
                 other => panic!("socket ended while idle: {other:?}"),
@@ -114,29 +119,55 @@ impl WsClient {
                 Err(_) => return Frame::Nothing,
                 Ok(next) => next,
             };
-            match next {
-                None | Some(Err(_)) => return Frame::Closed(None),
-                Some(Ok(Message::Close(frame))) => {
-                    return Frame::Closed(frame.map(|frame| u16::from(frame.code)));
-                }
-                Some(Ok(Message::Text(text))) => {
-                    assert_eq!(self.format, Format::Json, "answered in the client's format");
-                    let value: Value = serde_json::from_str(&text).unwrap();
-                    self.received.push(value.clone());
-                    return Frame::Message(value);
-                }
-                Some(Ok(Message::Binary(bytes))) => {
-                    assert_eq!(
-                        self.format,
-                        Format::MessagePack,
-                        "answered in the client's format"
-                    );
-                    let value: Value = rmp_serde::from_slice(&bytes).unwrap();
-                    self.received.push(value.clone());
-                    return Frame::Message(value);
-                }
-                Some(Ok(Message::Ping(_) | Message::Pong(_) | Message::Frame(_))) => {}
+            if let Some(frame) = self.frame_of(next) {
+                return frame;
             }
+        }
+    }
+
+    /// Reads the next frame without letting a paused clock move: a timeout
+    /// would jump ahead while the answer is still on its way through the
+    /// kernel, whereas a task that keeps yielding keeps the clock still and
+    /// lets the I/O driver deliver it.
+    async fn read_frame_on_paused_clock(&mut self) -> Frame {
+        for _ in 0..PAUSED_READ_SPINS {
+            if let Some(next) = futures::FutureExt::now_or_never(self.socket.next())
+                && let Some(frame) = self.frame_of(next)
+            {
+                return frame;
+            }
+            tokio::task::yield_now().await;
+        }
+        Frame::Nothing
+    }
+
+    /// What a read found; `None` for control frames.
+    fn frame_of(
+        &mut self,
+        next: Option<Result<Message, tokio_tungstenite::tungstenite::Error>>,
+    ) -> Option<Frame> {
+        match next {
+            None | Some(Err(_)) => Some(Frame::Closed(None)),
+            Some(Ok(Message::Close(frame))) => {
+                Some(Frame::Closed(frame.map(|frame| u16::from(frame.code))))
+            }
+            Some(Ok(Message::Text(text))) => {
+                assert_eq!(self.format, Format::Json, "answered in the client's format");
+                let value: Value = serde_json::from_str(&text).unwrap();
+                self.received.push(value.clone());
+                Some(Frame::Message(value))
+            }
+            Some(Ok(Message::Binary(bytes))) => {
+                assert_eq!(
+                    self.format,
+                    Format::MessagePack,
+                    "answered in the client's format"
+                );
+                let value: Value = rmp_serde::from_slice(&bytes).unwrap();
+                self.received.push(value.clone());
+                Some(Frame::Message(value))
+            }
+            Some(Ok(Message::Ping(_) | Message::Pong(_) | Message::Frame(_))) => None,
         }
     }
 

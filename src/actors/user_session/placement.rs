@@ -161,15 +161,26 @@ pub(super) fn publish(myself: &ActorRef<UserSessionMsg>, state: &UserSessionStat
                 },
             );
         }
-        Role::Citizen => placed.send(
-            &state.services.link,
-            CellCommand::CitizenPresent {
-                account_id: state.account_id,
+        Role::Citizen => {
+            // Written here, before the nearest lookup that follows, not only by
+            // the cell: an officer change applied after that lookup then always
+            // finds this citizen to recheck (the cell's own write is a no-op).
+            state.services.index.upsert_citizen(
+                state.account_id,
                 position,
                 version,
-                session: myself.clone(),
-            },
-        ),
+                SessionAddr::Local(myself.clone()),
+            );
+            placed.send(
+                &state.services.link,
+                CellCommand::CitizenPresent {
+                    account_id: state.account_id,
+                    position,
+                    version,
+                    session: myself.clone(),
+                },
+            );
+        }
     }
 }
 
