@@ -108,6 +108,80 @@ async fn owner_at(asked: &ClusterNode, token: &str, at: (f64, f64)) -> (String, 
     )
 }
 
+/// Three nodes, people signed in, and the owners of the officer's and the
+/// citizen's areas, two different nodes. Fields drop in order: the nodes stop,
+/// then the plan drops the keyspace, then the directory goes.
+struct Split {
+    nodes: Vec<ClusterNode>,
+    people: People,
+    officer_owner: String,
+    officer_url: String,
+    officer_shard: String,
+    citizen_owner: String,
+    citizen_url: String,
+    plan: ClusterPlan,
+    _dir: tempfile::TempDir,
+}
+
+/// Starts a [`Split`] cluster with `extra_toml`; `None` without a CQL node.
+async fn split_cluster(extra_toml: &str) -> Option<Split> {
+    let cql = cql_node()?;
+    let dir = tempfile::tempdir().unwrap();
+    let plan = ClusterPlan::new(dir.path(), cql, three_nodes(), extra_toml);
+    let nodes = plan.start_all().await;
+    let people = sign_in_people(&nodes[0]).await;
+    let (officer_owner, officer_url, officer_shard) =
+        owner_at(&nodes[0], &people.officer, OFFICER_AT).await;
+    let (citizen_owner, citizen_url, _) = owner_at(&nodes[0], &people.citizen, CITIZEN_AT).await;
+    assert_ne!(officer_owner, citizen_owner, "two nodes own the two areas");
+    Some(Split {
+        nodes,
+        people,
+        officer_owner,
+        officer_url,
+        officer_shard,
+        citizen_owner,
+        citizen_url,
+        plan,
+        _dir: dir,
+    })
+}
+
+impl Split {
+    /// The officer available on the owner of its area, the citizen on the
+    /// owner of its own, and the citizen's first answer naming the officer.
+    async fn meet(&self) -> (WsClient, WsClient, Value) {
+        let officer = available_officer(&self.officer_url, &self.people.officer, OFFICER_AT).await;
+        let mut citizen = connect(&self.citizen_url, &self.people.citizen).await;
+        citizen.send(location(CITIZEN_AT)).await;
+        let seen = nearest_until(&mut citizen, |officer| !officer.is_null()).await;
+        (officer, citizen, seen)
+    }
+
+    /// Index of the node named `name`.
+    fn index_of(&self, name: &str) -> usize {
+        index_of(&self.nodes, name)
+    }
+}
+
+/// The `until_ms` of the window an officer was given.
+fn window_end(officer: &WsClient) -> Value {
+    officer
+        .received
+        .iter()
+        .find(|m| m["t"] == "availability")
+        .expect("the officer got its window")["until_ms"]
+        .clone()
+}
+
+/// Whether a citizen was ever told there is no officer.
+fn ever_lost_the_officer(citizen: &WsClient) -> bool {
+    citizen
+        .received
+        .iter()
+        .any(|m| m["t"] == "nearest" && m["officer"].is_null())
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn route_and_nearest_work_across_nodes_and_shard_borders() {
     let Some(cql) = cql_node() else { return };
@@ -176,16 +250,7 @@ async fn route_and_nearest_work_across_nodes_and_shard_borders() {
 
     let view = cluster_view(&nodes[0]).await;
     assert_eq!(view["nodes"].as_array().unwrap().len(), 3, "{view}");
-    let metrics = nodes[2]
-        .api
-        .http
-        .get(nodes[2].api.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = nodes[2].api.get_text("/metrics").await;
     assert!(metrics.contains("heyblue_cluster_nodes_up 3"), "{metrics}");
     assert!(
         metrics.contains("heyblue_cluster_messages_received_total{kind=\"replica\"}"),
@@ -202,40 +267,29 @@ async fn route_and_nearest_work_across_nodes_and_shard_borders() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_killed_node_is_replaced_within_five_seconds_and_officers_keep_their_window() {
-    let Some(cql) = cql_node() else { return };
-    let dir = tempfile::tempdir().unwrap();
-    let plan = ClusterPlan::new(dir.path(), cql, three_nodes(), GRACE_TOML);
-    let mut nodes = plan.start_all().await;
-    let people = sign_in_people(&nodes[0]).await;
-    let (officer_owner, officer_url, officer_shard) =
-        owner_at(&nodes[0], &people.officer, OFFICER_AT).await;
-    let (citizen_owner, citizen_url, _) = owner_at(&nodes[0], &people.citizen, CITIZEN_AT).await;
-    assert_ne!(officer_owner, citizen_owner);
-
+    let Some(mut split) = split_cluster(GRACE_TOML).await else {
+        return;
+    };
     // The first officer's session lives on the node that will die; the second
     // officer's session lives on the citizen's node but its shard is owned by
     // the node that will die.
-    let officer = available_officer(&officer_url, &people.officer, OFFICER_AT).await;
-    let mut second =
-        available_officer(&citizen_url, &people.second_officer, (40.716_0, -74.034_0)).await;
-    let mut citizen = connect(&citizen_url, &people.citizen).await;
-    citizen.send(location(CITIZEN_AT)).await;
-    let before = nearest_until(&mut citizen, |officer| !officer.is_null()).await;
-    let until = officer
-        .received
-        .iter()
-        .find(|m| m["t"] == "availability")
-        .unwrap()["until_ms"]
-        .clone();
+    let (officer, mut citizen, before) = split.meet().await;
+    let until = window_end(&officer);
+    let mut second = available_officer(
+        &split.citizen_url,
+        &split.people.second_officer,
+        (40.716_0, -74.034_0),
+    )
+    .await;
 
-    let doomed = index_of(&nodes, &officer_owner);
-    nodes[doomed].kill();
+    let doomed = split.index_of(&split.officer_owner);
+    split.nodes[doomed].kill();
     let killed_at = Instant::now();
-    let survivor = node_named(&nodes, &citizen_owner);
+    let survivor = node_named(&split.nodes, &split.citizen_owner);
     loop {
-        let (owner, _, shard) = owner_at(survivor, &people.citizen, OFFICER_AT).await;
-        assert_eq!(shard, officer_shard);
-        if owner != officer_owner {
+        let (owner, _, shard) = owner_at(survivor, &split.people.citizen, OFFICER_AT).await;
+        assert_eq!(shard, split.officer_shard);
+        if owner != split.officer_owner {
             break;
         }
         assert!(
@@ -244,8 +298,7 @@ async fn a_killed_node_is_replaced_within_five_seconds_and_officers_keep_their_w
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    let replaced_after = killed_at.elapsed();
-    eprintln!("shards re-placed {replaced_after:?} after the kill");
+    eprintln!("shards re-placed {:?} after the kill", killed_at.elapsed());
 
     // The second officer re-registered with the new owner: its moves reach the citizen.
     second.send(location(CITIZEN_AT)).await;
@@ -266,8 +319,8 @@ async fn a_killed_node_is_replaced_within_five_seconds_and_officers_keep_their_w
 
     // The officer of the dead node reconnects through the route within the grace:
     // same window, same handle, and moves reach the citizen again.
-    let (_, new_url, _) = owner_at(survivor, &people.officer, OFFICER_AT).await;
-    let mut back = connect(&new_url, &people.officer).await;
+    let (_, new_url, _) = owner_at(survivor, &split.people.officer, OFFICER_AT).await;
+    let mut back = connect(&new_url, &split.people.officer).await;
     let availability = back.next_of("availability").await;
     assert_eq!(availability["until_ms"], until, "the window was kept");
     back.send(location((40.713_0, -74.029_0))).await;
@@ -277,32 +330,20 @@ async fn a_killed_node_is_replaced_within_five_seconds_and_officers_keep_their_w
     .await;
     assert_eq!(after["handle"], before["handle"]);
     assert!(
-        !citizen
-            .received
-            .iter()
-            .any(|m| m["t"] == "nearest" && m["officer"].is_null()),
+        !ever_lost_the_officer(&citizen),
         "the citizen never lost the officer: {:?}",
         citizen.received
     );
-    drop(officer);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_officer_who_does_not_come_back_leaves_the_map_after_the_grace() {
-    let Some(cql) = cql_node() else { return };
-    let dir = tempfile::tempdir().unwrap();
-    let plan = ClusterPlan::new(dir.path(), cql, three_nodes(), GRACE_TOML);
-    let mut nodes = plan.start_all().await;
-    let people = sign_in_people(&nodes[0]).await;
-    let (officer_owner, officer_url, _) = owner_at(&nodes[0], &people.officer, OFFICER_AT).await;
-    let (citizen_owner, citizen_url, _) = owner_at(&nodes[0], &people.citizen, CITIZEN_AT).await;
-    assert_ne!(officer_owner, citizen_owner);
-    let _officer = available_officer(&officer_url, &people.officer, OFFICER_AT).await;
-    let mut citizen = connect(&citizen_url, &people.citizen).await;
-    citizen.send(location(CITIZEN_AT)).await;
-    nearest_until(&mut citizen, |officer| !officer.is_null()).await;
-    let doomed = index_of(&nodes, &officer_owner);
-    nodes[doomed].kill();
+    let Some(mut split) = split_cluster(GRACE_TOML).await else {
+        return;
+    };
+    let (_officer, mut citizen, _) = split.meet().await;
+    let doomed = split.index_of(&split.officer_owner);
+    split.nodes[doomed].kill();
     let killed_at = Instant::now();
     let gone = citizen.next_of("nearest").await;
     assert!(gone["officer"].is_null(), "{gone}");
@@ -315,43 +356,20 @@ async fn an_officer_who_does_not_come_back_leaves_the_map_after_the_grace() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_drain_hands_off_and_sends_clients_elsewhere_without_a_gap() {
-    let Some(cql) = cql_node() else { return };
-    let dir = tempfile::tempdir().unwrap();
-    let plan = ClusterPlan::new(dir.path(), cql, three_nodes(), GRACE_TOML);
-    let mut nodes = plan.start_all().await;
-    let people = sign_in_people(&nodes[0]).await;
-    let (officer_owner, officer_url, _) = owner_at(&nodes[0], &people.officer, OFFICER_AT).await;
-    let (citizen_owner, citizen_url, _) = owner_at(&nodes[0], &people.citizen, CITIZEN_AT).await;
-    assert_ne!(officer_owner, citizen_owner);
-    let mut officer = available_officer(&officer_url, &people.officer, OFFICER_AT).await;
-    let until = officer
-        .received
-        .iter()
-        .find(|m| m["t"] == "availability")
-        .unwrap()["until_ms"]
-        .clone();
-    let mut citizen = connect(&citizen_url, &people.citizen).await;
-    citizen.send(location(CITIZEN_AT)).await;
-    let before = nearest_until(&mut citizen, |officer| !officer.is_null()).await;
-
-    let draining = index_of(&nodes, &officer_owner);
-    let drained = {
-        let node = &mut nodes[draining];
-        let exit = node.terminate();
-        let close = officer.expect_close();
-        let (exit, close) = tokio::join!(exit, close);
-        assert_eq!(close, Some(4010), "clients are told to reconnect elsewhere");
-        exit
+    let Some(mut split) = split_cluster(GRACE_TOML).await else {
+        return;
     };
-    assert!(
-        drained.success(),
-        "the drained node exits cleanly: {drained:?}"
-    );
+    let (mut officer, mut citizen, before) = split.meet().await;
+    let until = window_end(&officer);
+    let draining = split.index_of(&split.officer_owner);
+    let (exit, close) = tokio::join!(split.nodes[draining].terminate(), officer.expect_close());
+    assert_eq!(close, Some(4010), "clients are told to reconnect elsewhere");
+    assert!(exit.success(), "the drained node exits cleanly: {exit:?}");
 
-    let survivor = node_named(&nodes, &citizen_owner);
-    let (new_owner, new_url, _) = owner_at(survivor, &people.officer, OFFICER_AT).await;
-    assert_ne!(new_owner, officer_owner);
-    let mut back = connect(&new_url, &people.officer).await;
+    let survivor = node_named(&split.nodes, &split.citizen_owner);
+    let (new_owner, new_url, _) = owner_at(survivor, &split.people.officer, OFFICER_AT).await;
+    assert_ne!(new_owner, split.officer_owner);
+    let mut back = connect(&new_url, &split.people.officer).await;
     assert_eq!(back.next_of("availability").await["until_ms"], until);
     back.send(location((40.713_0, -74.029_0))).await;
     nearest_until(&mut citizen, |officer| {
@@ -359,10 +377,7 @@ async fn a_drain_hands_off_and_sends_clients_elsewhere_without_a_gap() {
     })
     .await;
     assert!(
-        !citizen
-            .received
-            .iter()
-            .any(|m| m["t"] == "nearest" && m["officer"].is_null()),
+        !ever_lost_the_officer(&citizen),
         "no push lost the officer during the drain: {:?}",
         citizen.received
     );
@@ -450,19 +465,10 @@ fn moved_from(officer: &Value, earlier: &Value) -> bool {
 /// the Hudson.
 const WIDE_REQUESTS_TOML: &str = "\n[presence]\ndisconnect_grace_seconds = 4\nnearby_threshold_meters = 3000\n\n[connections]\nrequest_radius_meters = 3000\n";
 
-/// A citizen on one node requests the officer on another; returns both sockets,
-/// the request id and the node holding the request (the citizen's).
-async fn cross_node_request(
-    nodes: &[ClusterNode],
-    people: &People,
-) -> (WsClient, WsClient, String, String) {
-    let (officer_owner, officer_url, _) = owner_at(&nodes[0], &people.officer, OFFICER_AT).await;
-    let (citizen_owner, citizen_url, _) = owner_at(&nodes[0], &people.citizen, CITIZEN_AT).await;
-    assert_ne!(officer_owner, citizen_owner);
-    let mut officer = available_officer(&officer_url, &people.officer, OFFICER_AT).await;
-    let mut citizen = connect(&citizen_url, &people.citizen).await;
-    citizen.send(location(CITIZEN_AT)).await;
-    let shown = nearest_until(&mut citizen, |officer| !officer.is_null()).await;
+/// The citizen of a [`Split`] requests its officer on the other node; returns
+/// both sockets and the request id (the request lives on the citizen's node).
+async fn cross_node_request(split: &Split) -> (WsClient, WsClient, String) {
+    let (mut officer, mut citizen, shown) = split.meet().await;
     citizen
         .send(json!({ "t": "request_connection", "officer": shown["handle"], "op_id": "op-1" }))
         .await;
@@ -471,7 +477,7 @@ async fn cross_node_request(
     let request_id = ack["request_id"].as_str().unwrap().to_owned();
     let notice = officer.next_of("connection_requested").await;
     assert_eq!(notice["request_id"], request_id.as_str());
-    (officer, citizen, request_id, citizen_owner)
+    (officer, citizen, request_id)
 }
 
 /// `(connection records, ledger entries for them, balance)` of a person, read on `node`.
@@ -487,12 +493,10 @@ async fn credits(node: &ClusterNode, token: &str) -> (usize, usize, i64) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_citizen_connects_with_an_officer_on_another_node() {
-    let Some(cql) = cql_node() else { return };
-    let dir = tempfile::tempdir().unwrap();
-    let plan = ClusterPlan::new(dir.path(), cql, three_nodes(), WIDE_REQUESTS_TOML);
-    let nodes = plan.start_all().await;
-    let people = sign_in_people(&nodes[0]).await;
-    let (mut officer, mut citizen, request_id, _) = cross_node_request(&nodes, &people).await;
+    let Some(split) = split_cluster(WIDE_REQUESTS_TOML).await else {
+        return;
+    };
+    let (mut officer, mut citizen, request_id) = cross_node_request(&split).await;
     officer
         .send(json!({ "t": "respond", "request_id": request_id, "accept": true }))
         .await;
@@ -509,49 +513,37 @@ async fn a_citizen_connects_with_an_officer_on_another_node() {
         .send(json!({ "t": "respond", "request_id": request_id, "accept": true }))
         .await;
     assert_eq!(officer.next_of("error").await["code"], "unknown_request");
-    for node in &nodes {
-        assert_eq!(
-            credits(node, &people.officer).await,
-            (1, 1, 10),
-            "{}",
-            node.name
-        );
-        assert_eq!(
-            credits(node, &people.citizen).await,
-            (1, 1, 10),
-            "{}",
-            node.name
-        );
+    for node in &split.nodes {
+        for token in [&split.people.officer, &split.people.citizen] {
+            assert_eq!(credits(node, token).await, (1, 1, 10), "{}", node.name);
+        }
     }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_accept_racing_the_death_of_its_node_credits_once() {
-    let Some(cql) = cql_node() else { return };
-    let dir = tempfile::tempdir().unwrap();
-    let plan = ClusterPlan::new(dir.path(), cql, three_nodes(), WIDE_REQUESTS_TOML);
-    let mut nodes = plan.start_all().await;
-    let people = sign_in_people(&nodes[0]).await;
-    let (mut officer, _citizen, request_id, request_node) =
-        cross_node_request(&nodes, &people).await;
+    let Some(mut split) = split_cluster(WIDE_REQUESTS_TOML).await else {
+        return;
+    };
+    let (mut officer, _citizen, request_id) = cross_node_request(&split).await;
     // The accept leaves, and the node holding the request dies at once: the
     // connection may be written in part, in full, or not at all.
     officer
         .send(json!({ "t": "respond", "request_id": request_id, "accept": true }))
         .await;
-    let doomed = index_of(&nodes, &request_node);
-    nodes[doomed].kill();
+    let doomed = split.index_of(&split.citizen_owner);
+    split.nodes[doomed].kill();
     // The officer retries against the cluster as it is now.
     officer
         .send(json!({ "t": "respond", "request_id": request_id, "accept": true }))
         .await;
     // The node comes back (its recovery pass finishes incomplete records at start).
-    nodes[doomed] = plan.start(doomed).await;
-    let reader = &nodes[(doomed + 1) % nodes.len()];
+    split.nodes[doomed] = split.plan.start(doomed).await;
+    let reader = &split.nodes[(doomed + 1) % split.nodes.len()];
     let deadline = Instant::now() + Duration::from_secs(15);
     loop {
-        let officer_side = credits(reader, &people.officer).await;
-        let citizen_side = credits(reader, &people.citizen).await;
+        let officer_side = credits(reader, &split.people.officer).await;
+        let citizen_side = credits(reader, &split.people.citizen).await;
         assert!(
             officer_side.0 <= 1 && officer_side.1 <= 1,
             "doubled: {officer_side:?}"

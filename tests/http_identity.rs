@@ -383,15 +383,7 @@ async fn ops_endpoints_answer() {
     };
     assert_eq!(ready["store"], backend);
     server.sign_in(CITIZEN).await;
-    let metrics = server
-        .http
-        .get(server.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = server.get_text("/metrics").await;
     assert!(metrics.contains("heyblue_http_requests_total"), "{metrics}");
     assert!(
         metrics.contains("route=\"/v1/auth/otp/verify\""),

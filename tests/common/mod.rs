@@ -90,17 +90,9 @@ impl TestServer {
         let task = tokio::spawn(heyblue::serve(listener, config, environment, async move {
             let _ = stopped.await;
         }));
-        let server = Self {
-            base_url: format!("http://{address}"),
-            data_dir,
-            sms_file,
-            http: reqwest::Client::builder()
-                .timeout(Duration::from_secs(10))
-                .build()
-                .unwrap(),
-            stop: Some(stop),
-            task: Some(task),
-        };
+        let mut server = Self::external(format!("http://{address}"), data_dir, sms_file);
+        server.stop = Some(stop);
+        server.task = Some(task);
         server.wait_ready().await;
         server
     }
@@ -196,6 +188,18 @@ impl TestServer {
             .get(self.url(path))
             .bearer_auth(token)
             .send()
+            .await
+            .unwrap()
+    }
+
+    /// GETs `path` without credentials and returns the body as text.
+    pub(crate) async fn get_text(&self, path: &str) -> String {
+        self.http
+            .get(self.url(path))
+            .send()
+            .await
+            .unwrap()
+            .text()
             .await
             .unwrap()
     }
