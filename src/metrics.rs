@@ -377,21 +377,7 @@ pub(crate) fn points_credited(peer_role: Role, points: i64) {
 
 /// A connection request ended (or was refused) with `outcome`.
 pub(crate) fn connection_request_finished(outcome: crate::proto::RequestState) {
-    counter!(CONNECTION_REQUESTS, "outcome" => request_state_label(outcome)).increment(1);
-}
-
-fn request_state_label(state: crate::proto::RequestState) -> &'static str {
-    use crate::proto::RequestState;
-    match state {
-        RequestState::Pending => "pending",
-        RequestState::Accepted => "accepted",
-        RequestState::Declined => "declined",
-        RequestState::Expired => "expired",
-        RequestState::Cancelled => "cancelled",
-        RequestState::OfficerBusy => "officer_busy",
-        RequestState::OfficerUnavailable => "officer_unavailable",
-        RequestState::OutOfRange => "out_of_range",
-    }
+    counter!(CONNECTION_REQUESTS, "outcome" => outcome.as_str()).increment(1);
 }
 
 /// Pending connection requests, read at scrape time.

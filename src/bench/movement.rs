@@ -28,6 +28,17 @@ pub struct BoundingBox {
     pub lng_max: f64,
 }
 
+impl BoundingBox {
+    /// Manhattan and Hoboken, across ZIP-shard borders (the bench's default).
+    #[cfg(test)]
+    pub(crate) const MANHATTAN_AND_HOBOKEN: BoundingBox = BoundingBox {
+        lat_min: 40.70,
+        lng_min: -74.06,
+        lat_max: 40.82,
+        lng_max: -73.93,
+    };
+}
+
 impl FromStr for BoundingBox {
     type Err = String;
 
@@ -229,12 +240,7 @@ impl Schedule {
 mod tests {
     use super::*;
 
-    const BOX: BoundingBox = BoundingBox {
-        lat_min: 40.70,
-        lng_min: -74.06,
-        lat_max: 40.82,
-        lng_max: -73.93,
-    };
+    const BOX: BoundingBox = BoundingBox::MANHATTAN_AND_HOBOKEN;
 
     #[test]
     fn walkers_are_deterministic_and_stay_in_the_box() {

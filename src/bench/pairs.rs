@@ -134,12 +134,7 @@ mod tests {
     use super::*;
     use crate::geo::{LatLng, distance_m};
 
-    const BOX: BoundingBox = BoundingBox {
-        lat_min: 40.70,
-        lng_min: -74.06,
-        lat_max: 40.82,
-        lng_max: -73.93,
-    };
+    const BOX: BoundingBox = BoundingBox::MANHATTAN_AND_HOBOKEN;
 
     fn metres(from: Point, to: Point) -> f64 {
         distance_m(

@@ -212,6 +212,22 @@ pub(crate) enum RequestState {
     OutOfRange,
 }
 
+impl RequestState {
+    /// The wire name (also the metrics label).
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            RequestState::Pending => "pending",
+            RequestState::Accepted => "accepted",
+            RequestState::Declined => "declined",
+            RequestState::Expired => "expired",
+            RequestState::Cancelled => "cancelled",
+            RequestState::OfficerBusy => "officer_busy",
+            RequestState::OfficerUnavailable => "officer_unavailable",
+            RequestState::OutOfRange => "out_of_range",
+        }
+    }
+}
+
 /// Why a points balance moved.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

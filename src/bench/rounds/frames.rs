@@ -142,7 +142,7 @@ impl PairTask {
                     round.request_id = Some(request_id);
                     self.known.insert(request_id);
                 }
-                let kind = state_name(state);
+                let kind = state.as_str();
                 self.fail_round(kind, &format!("the {from:?} was told {kind}"));
             }
         }
@@ -248,19 +248,5 @@ impl PairTask {
             citizen_points: citizen.points,
             officer_points: officer.points,
         });
-    }
-}
-
-/// The wire name of a request state (also the failure kind).
-fn state_name(state: RequestState) -> &'static str {
-    match state {
-        RequestState::Pending => "pending",
-        RequestState::Accepted => "accepted",
-        RequestState::Declined => "declined",
-        RequestState::Expired => "expired",
-        RequestState::Cancelled => "cancelled",
-        RequestState::OfficerBusy => "officer_busy",
-        RequestState::OfficerUnavailable => "officer_unavailable",
-        RequestState::OutOfRange => "out_of_range",
     }
 }
