@@ -16,6 +16,7 @@ use super::movement::{PersonKind, Schedule};
 use super::net::{is_loopback_host, raise_open_file_limit, sockets_allowed};
 use super::pairs::{MAX_ROUNDS_PER_PAIR_PER_SECOND, Placement, RoundSchedule};
 use super::plan::{Command, HandshakePlan, Target, WorkerPlan, phone_number};
+use super::redis_baseline::{find_redis_server, run_redis_baseline};
 use super::report::{Memory, Report, RunResult};
 use super::session::unix_now_us;
 use super::spawn::{EVERY_ROUND_REWARDED, ServerSettings, spawn_echo, spawn_server};
@@ -51,11 +52,11 @@ pub async fn run_bench(args: BenchArgs) -> Result<Report, BenchError> {
              sockets, fewer than the {total} asked for; more need several nodes"
         );
     }
-    for baseline in &args.baseline {
-        if *baseline == Baseline::Redis {
-            eprintln!("{}", redis_baseline_note());
-        }
-    }
+    let redis_server = if args.baseline.contains(&Baseline::Redis) {
+        redis_baseline_program(args.scenario)
+    } else {
+        None
+    };
     let http = reqwest::Client::builder()
         .timeout(Duration::from_secs(30))
         .build()
@@ -106,6 +107,9 @@ pub async fn run_bench(args: BenchArgs) -> Result<Report, BenchError> {
             ws_url: echo.ws_url.clone(),
         };
         runs.push(run_once(&args, "echo", target, probe, officers, citizens).await?);
+    }
+    if let Some(program) = &redis_server {
+        runs.push(run_redis_baseline(program, &args, officers, citizens).await?);
     }
     let report = Report::new(&args, open_file_limit, runs);
     print!("{}", report.table());
@@ -258,16 +262,18 @@ fn remote_target(args: &BenchArgs) -> Result<(String, String, std::path::PathBuf
     Ok((base_url, admin_token, sms_file))
 }
 
-/// The note printed for `--baseline redis`.
-fn redis_baseline_note() -> String {
-    let installed = std::env::var_os("PATH").is_some_and(|paths| {
-        std::env::split_paths(&paths).any(|directory| directory.join("redis-server").is_file())
-    });
-    if installed {
-        "baseline redis skipped: redis-server is installed, but this build has no redis load driver yet".to_owned()
-    } else {
-        "baseline redis skipped: redis-server is not installed".to_owned()
+/// The `redis-server` to run `--baseline redis` with, or `None` after saying why
+/// the baseline is skipped.
+fn redis_baseline_program(scenario: Scenario) -> Option<std::path::PathBuf> {
+    if scenario != Scenario::City {
+        eprintln!("baseline redis skipped: it runs with the city scenario only");
+        return None;
     }
+    let program = find_redis_server();
+    if program.is_none() {
+        eprintln!("baseline redis skipped: redis-server is not installed");
+    }
+    program
 }
 
 async fn run_once(

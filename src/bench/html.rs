@@ -35,6 +35,8 @@ pub(crate) fn render(report: &Report) -> String {
         .filter_map(|run| {
             let histogram = if let Some(figures) = &run.handshake {
                 &figures.histogram
+            } else if let Some(figures) = &run.redis {
+                &figures.geosearch_histogram
             } else if run.counters.echoed > 0 {
                 &run.echo_histogram
             } else {
@@ -48,7 +50,7 @@ pub(crate) fn render(report: &Report) -> String {
         page.push_str(if report.scenario() == "handshake" {
             "<h2>Latency distribution (request_connection → both connection_established)</h2>"
         } else {
-            "<h2>Latency distribution (officer move → citizen push; echo round trip)</h2>"
+            "<h2>Latency distribution (officer move → citizen push; echo round trip; redis GEOSEARCH round trip)</h2>"
         });
         page.push_str(&chart(
             &latency_series,

@@ -28,6 +28,7 @@
 //! - `report`             summary table and `results.json`
 //! - `html`               `report.html` with inline SVG charts
 //! - `echo`               the bare tokio-tungstenite echo server of `--baseline echo`
+//! - `redis_baseline`     `--baseline redis`: a private redis-server and the city load as GEO commands
 
 mod account_views;
 mod audit;
@@ -42,6 +43,7 @@ mod movement;
 mod net;
 mod pairs;
 mod plan;
+mod redis_baseline;
 mod report;
 mod rounds;
 mod session;

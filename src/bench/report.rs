@@ -9,6 +9,7 @@ use serde::Serialize;
 use super::cli::{BenchArgs, Scenario};
 use super::fleet::Sample;
 use super::handshake_report::HandshakeFigures;
+use super::redis_baseline::RedisFigures;
 use super::stats::{CounterSnapshot, HistogramData, LatencyExport, Percentiles};
 
 /// Server memory around the idle sessions.
@@ -89,6 +90,8 @@ pub(crate) struct RunResult {
     pub(crate) timeline: Vec<Sample>,
     /// The handshake scenario's figures and credit check.
     pub(crate) handshake: Option<HandshakeFigures>,
+    /// The Redis baseline's own figures (`--baseline redis`).
+    pub(crate) redis: Option<RedisFigures>,
 }
 
 impl RunResult {
@@ -144,6 +147,7 @@ impl RunResult {
             echo_histogram: latencies.echo_us.clone(),
             timeline,
             handshake: None,
+            redis: None,
         }
     }
 
@@ -161,6 +165,22 @@ impl RunResult {
                 .handshake
                 .as_ref()
                 .is_none_or(|figures| figures.passed(counters))
+            && self
+                .redis
+                .as_ref()
+                .is_none_or(|figures| figures.errors == 0)
+    }
+
+    /// The latency shown as "officer move→push": the push for Hey Blue!, the round
+    /// trip for the echo baseline, the nearest query for Redis.
+    pub(crate) fn answer_latency(&self) -> &Percentiles {
+        if let Some(figures) = &self.redis {
+            &figures.geosearch_latency
+        } else if self.counters.echoed > 0 {
+            &self.echo_latency
+        } else {
+            &self.officer_move_latency
+        }
     }
 }
 
@@ -175,6 +195,47 @@ pub struct Report {
     machine: Machine,
     /// One result per server.
     runs: Vec<RunResult>,
+    /// Hey Blue! against the Redis baseline, when both ran.
+    versus_redis: Option<VersusRedis>,
+}
+
+/// Hey Blue!'s figures divided by the Redis baseline's.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub(crate) struct VersusRedis {
+    /// Hey Blue! location updates/s ÷ Redis commands/s (same offered load, so near
+    /// 1 unless one of them fell behind).
+    pub(crate) updates_per_s_ratio: f64,
+    /// Hey Blue! officer move→push p99 ÷ Redis GEOSEARCH round-trip p99.
+    pub(crate) p99_ratio: f64,
+    /// Hey Blue! officer move→push p50 ÷ Redis GEOSEARCH round-trip p50.
+    pub(crate) p50_ratio: f64,
+}
+
+impl VersusRedis {
+    /// The ratios, when both a Hey Blue! run and a Redis run are in `runs`.
+    fn of(runs: &[RunResult]) -> Option<Self> {
+        let heyblue = runs.iter().find(|run| run.label == "heyblue")?;
+        let redis_run = runs.iter().find(|run| run.redis.is_some())?;
+        let redis_figures = redis_run.redis.as_ref()?;
+        let ratio = |numerator: f64, denominator: f64| {
+            if denominator > 0.0 {
+                numerator / denominator
+            } else {
+                f64::NAN
+            }
+        };
+        Some(Self {
+            updates_per_s_ratio: ratio(heyblue.updates_per_s, redis_figures.commands_per_s),
+            p99_ratio: ratio(
+                heyblue.officer_move_latency.p99_ms,
+                redis_figures.geosearch_latency.p99_ms,
+            ),
+            p50_ratio: ratio(
+                heyblue.officer_move_latency.p50_ms,
+                redis_figures.geosearch_latency.p50_ms,
+            ),
+        })
+    }
 }
 
 /// What the run ran on.
@@ -199,6 +260,7 @@ impl Report {
                 open_file_limit,
                 os: std::env::consts::OS.to_owned(),
             },
+            versus_redis: VersusRedis::of(&runs),
             runs,
         }
     }
@@ -335,11 +397,7 @@ impl Report {
                     &mut text,
                     name,
                     each(&|run| {
-                        let latency = if run.counters.echoed > 0 {
-                            &run.echo_latency
-                        } else {
-                            &run.officer_move_latency
-                        };
+                        let latency = run.answer_latency();
                         let value = [
                             latency.p50_ms,
                             latency.p90_ms,
@@ -390,6 +448,9 @@ impl Report {
                 "bench send lateness p99",
                 each(&|run| ms(&run.send_lateness, run.send_lateness.p99_ms)),
             );
+            if self.runs.iter().any(|run| run.redis.is_some()) {
+                self.redis_rows(&mut text, &row);
+            }
         }
         if self.scenario == "handshake" {
             let tables: Vec<Vec<(&str, String)>> = self
@@ -431,6 +492,74 @@ impl Report {
         };
         let _ = writeln!(text, "{verdict}: {claim}");
         text
+    }
+
+    /// The Redis baseline's own rows and the ratios.
+    fn redis_rows(&self, text: &mut String, row: &dyn Fn(&mut String, &str, Vec<String>)) {
+        let each = |figure: &dyn Fn(&RedisFigures) -> String| {
+            self.runs
+                .iter()
+                .map(|run| run.redis.as_ref().map_or_else(|| "-".to_owned(), figure))
+                .collect::<Vec<_>>()
+        };
+        row(
+            text,
+            "redis connections",
+            each(&|figures| figures.connections.to_string()),
+        );
+        row(
+            text,
+            "redis GEOADD p50 / p99",
+            each(&|figures| {
+                format!(
+                    "{:.2} / {:.2} ms",
+                    figures.geoadd_latency.p50_ms, figures.geoadd_latency.p99_ms
+                )
+            }),
+        );
+        row(
+            text,
+            "redis nearest found / none",
+            each(&|figures| format!("{} / {}", figures.answers_found, figures.answers_empty)),
+        );
+        row(
+            text,
+            "redis used_memory / RSS",
+            each(&|figures| {
+                let mib = |bytes: Option<u64>| {
+                    bytes.map_or_else(
+                        || "?".to_owned(),
+                        |bytes| format!("{:.1}", bytes as f64 / 1_048_576.0),
+                    )
+                };
+                format!(
+                    "{} / {} MiB",
+                    mib(figures.used_memory_bytes),
+                    mib(figures.used_memory_rss_bytes)
+                )
+            }),
+        );
+        row(
+            text,
+            "redis command errors",
+            each(&|figures| figures.errors.to_string()),
+        );
+        for run in &self.runs {
+            if let Some(error) = run
+                .redis
+                .as_ref()
+                .and_then(|figures| figures.first_error.as_ref())
+            {
+                let _ = writeln!(text, "  {}: first error: {error}", run.label);
+            }
+        }
+        if let Some(versus) = &self.versus_redis {
+            let _ = writeln!(
+                text,
+                "heyblue ÷ redis: location updates/s {:.2}×, officer move→push ÷ GEOSEARCH round trip p50 {:.1}×, p99 {:.1}×",
+                versus.updates_per_s_ratio, versus.p50_ratio, versus.p99_ratio
+            );
+        }
     }
 
     /// Writes `results.json` and `report.html` into `directory`.
