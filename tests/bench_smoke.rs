@@ -44,7 +44,7 @@ fn main() -> ExitCode {
         }
         Some(_) | None => {}
     }
-    let tests: [(&str, SmokeTest); 4] = [
+    let tests: [(&str, SmokeTest); 5] = [
         (
             "city_every_pushed_answer_is_correct",
             city_every_pushed_answer_is_correct,
@@ -57,6 +57,7 @@ fn main() -> ExitCode {
             "connect_with_the_echo_baseline",
             connect_with_the_echo_baseline,
         ),
+        ("city_with_the_redis_baseline", city_with_the_redis_baseline),
         (
             "remote_servers_must_be_on_loopback",
             remote_servers_must_be_on_loopback,
@@ -253,6 +254,47 @@ fn connect_with_the_echo_baseline(runtime: &tokio::runtime::Runtime) {
             "memory measured"
         );
     }
+}
+
+/// Skipped, with a message, where redis-server is not installed.
+fn city_with_the_redis_baseline(runtime: &tokio::runtime::Runtime) {
+    let installed = std::env::var_os("PATH").is_some_and(|paths| {
+        std::env::split_paths(&paths).any(|directory| directory.join("redis-server").is_file())
+    });
+    if !installed {
+        println!("city_with_the_redis_baseline: skipped, redis-server is not installed");
+        return;
+    }
+    let out = tempfile::tempdir().unwrap();
+    let args = [
+        "city",
+        "--spawn",
+        "--officers",
+        "5",
+        "--citizens",
+        "20",
+        "--duration-seconds",
+        "2",
+        "--baseline",
+        "redis",
+    ];
+    let report = bench(runtime, &args, out.path()).expect("the city run completes");
+    assert!(report.all_correct(), "{}", report.table());
+    let results = results(out.path());
+    let runs = results["runs"].as_array().expect("runs");
+    assert_eq!(runs.len(), 2);
+    assert_eq!(runs[1]["label"], "redis");
+    let redis = &runs[1]["redis"];
+    assert_eq!(redis["errors"], 0, "{}", report.table());
+    assert_eq!(
+        runs[1]["counters"]["updates_sent"],
+        50,
+        "25 people, 2 ticks each: {}",
+        report.table()
+    );
+    assert_eq!(redis["geosearch_latency"]["count"], 40);
+    assert!(redis["used_memory_bytes"].as_u64().is_some(), "INFO read");
+    assert!(results["versus_redis"]["updates_per_s_ratio"].is_number());
 }
 
 fn remote_servers_must_be_on_loopback(runtime: &tokio::runtime::Runtime) {
