@@ -44,7 +44,7 @@ fn main() -> ExitCode {
         }
         Some(_) | None => {}
     }
-    let tests: [(&str, SmokeTest); 5] = [
+    let tests: [(&str, SmokeTest); 7] = [
         (
             "city_every_pushed_answer_is_correct",
             city_every_pushed_answer_is_correct,
@@ -62,6 +62,11 @@ fn main() -> ExitCode {
             "remote_servers_must_be_on_loopback",
             remote_servers_must_be_on_loopback,
         ),
+        (
+            "connect_spreads_sessions_over_the_listed_nodes",
+            connect_spreads_sessions_over_the_listed_nodes,
+        ),
+        ("connect_urls_are_checked", connect_urls_are_checked),
     ];
     let filter = argv
         .iter()
@@ -312,4 +317,149 @@ fn remote_servers_must_be_on_loopback(runtime: &tokio::runtime::Runtime) {
         Err(BenchError::Usage(message)) => assert!(message.contains("127.0.0.0/8"), "{message}"),
         other => panic!("expected a usage error, got {other:?}"),
     }
+}
+
+/// A node started in this process for `--url` runs: embedded store, the `file`
+/// SMS adapter and no per-address code limit, on 127.0.0.1; it stops when
+/// dropped.
+struct RunningNode {
+    /// `http://127.0.0.1:port`.
+    base_url: String,
+    /// The SMS adapter's output.
+    sms_file: std::path::PathBuf,
+    /// Stops the node when dropped.
+    _stop: tokio::sync::oneshot::Sender<()>,
+    /// Data directory and SMS file.
+    _directory: tempfile::TempDir,
+}
+
+const NODE_ADMIN_TOKEN: &str = "bench-smoke-admin-token";
+
+fn start_node(runtime: &tokio::runtime::Runtime) -> RunningNode {
+    let directory = tempfile::tempdir().unwrap();
+    let sms_file = directory.path().join("sms.jsonl");
+    let config = format!(
+        "listen = \"127.0.0.1:0\"\ndata_dir = \"{data}\"\n\n\
+         [sms]\ntype = \"file\"\npath = \"{sms}\"\n\n\
+         [identity]\notp_max_per_ip_per_hour = 4000000000\n",
+        data = directory.path().join("data").display(),
+        sms = sms_file.display(),
+    );
+    let config = Config::from_toml_str(&config).expect("node config");
+    let environment = EnvironmentVariables::from_pairs([("HEYBLUE_ADMIN_TOKEN", NODE_ADMIN_TOKEN)]);
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let base_url = runtime.block_on(async {
+        heyblue::install_recorder();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let address = listener.local_addr().expect("local address");
+        tokio::spawn(async move {
+            let shutdown = async {
+                let _stop_or_drop = stopped.await;
+            };
+            heyblue::serve(listener, config, environment, shutdown)
+                .await
+                .expect("serve");
+        });
+        format!("http://{address}")
+    });
+    RunningNode {
+        base_url,
+        sms_file,
+        _stop: stop,
+        _directory: directory,
+    }
+}
+
+/// One node reached under two names stands in for two nodes: sessions alternate
+/// between the names, and the report has a line per name.
+fn connect_spreads_sessions_over_the_listed_nodes(runtime: &tokio::runtime::Runtime) {
+    let node = start_node(runtime);
+    let port = node.base_url.rsplit(':').next().expect("port");
+    let other_name = format!("http://localhost:{port}");
+    let connect_urls = format!("{},{other_name}", node.base_url);
+    let out = tempfile::tempdir().unwrap();
+    let args = [
+        "connect",
+        "--url",
+        &node.base_url,
+        "--connect-urls",
+        &connect_urls,
+        "--admin-token",
+        NODE_ADMIN_TOKEN,
+        "--sms-file",
+        node.sms_file.to_str().expect("utf-8 path"),
+        "--sessions",
+        "60",
+        "--workers",
+        "2",
+        "--hold-seconds",
+        "1",
+    ];
+    let report = bench(runtime, &args, out.path()).expect("the connect run completes");
+    let table = report.table();
+    assert!(report.all_correct(), "{table}");
+    assert!(table.contains("summed over 2 nodes"), "{table}");
+    let results = results(out.path());
+    let run = &results["runs"][0];
+    assert_eq!(run["counters"]["connected"], 60, "{table}");
+    assert_eq!(run["counters"]["connect_failures"], 0, "{table}");
+    let nodes = run["memory"]["nodes"].as_array().expect("a line per node");
+    let names: Vec<&str> = nodes
+        .iter()
+        .map(|node| node["node"].as_str().expect("node name"))
+        .collect();
+    assert_eq!(
+        names,
+        [
+            node.base_url.trim_start_matches("http://"),
+            other_name.trim_start_matches("http://")
+        ]
+    );
+    for reading in nodes {
+        // Both names reach the same node, which counts all 60.
+        assert_eq!(reading["sessions"], 60, "{table}");
+    }
+}
+
+fn connect_urls_are_checked(runtime: &tokio::runtime::Runtime) {
+    let out = tempfile::tempdir().unwrap();
+    let refused = |extra: &[&str], expected: &str| {
+        let mut args = vec![
+            "--url",
+            "http://127.0.0.1:8080",
+            "--admin-token",
+            "x",
+            "--sms-file",
+            "/tmp/none",
+        ];
+        args.extend_from_slice(extra);
+        match bench(runtime, &args, out.path()) {
+            Err(BenchError::Usage(message)) => {
+                assert!(message.contains(expected), "{expected}: {message}");
+            }
+            other => panic!("expected a usage error for {extra:?}, got {other:?}"),
+        }
+    };
+    refused(
+        &[
+            "connect",
+            "--connect-urls",
+            "http://127.0.0.2:8080,http://127.0.0.2:8080/",
+        ],
+        "twice",
+    );
+    refused(
+        &["connect", "--connect-urls", "http://10.0.0.2:8080"],
+        "127.0.0.0/8",
+    );
+    refused(
+        &["connect", "--connect-urls", "127.0.0.2:8080"],
+        "http://host:port",
+    );
+    refused(
+        &["city", "--connect-urls", "http://127.0.0.2:8080"],
+        "connect scenario",
+    );
 }

@@ -21,6 +21,12 @@ pub struct BenchArgs {
     /// requests per client IP.
     #[arg(long, required_unless_present = "spawn")]
     pub url: Option<String>,
+    /// connect against a cluster: the nodes that hold the sessions, as base URLs
+    /// (http://127.x.y.z:port, comma-separated or the option repeated). Sessions go
+    /// to them round-robin; sign-in and the roster import go to --url, which any
+    /// node of the cluster answers. Memory is read from each of these nodes.
+    #[arg(long, value_delimiter = ',', value_name = "URL", requires = "url")]
+    pub connect_urls: Vec<String>,
     /// The running node's admin token (roster import).
     #[arg(long, env = "HEYBLUE_ADMIN_TOKEN", hide_env_values = true)]
     pub admin_token: Option<String>,

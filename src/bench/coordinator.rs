@@ -52,6 +52,15 @@ pub async fn run_bench(args: BenchArgs) -> Result<Report, BenchError> {
              sockets, fewer than the {total} asked for; more need several nodes"
         );
     }
+    let session_nodes = session_nodes(&args)?;
+    let per_node = total.div_ceil(session_nodes.len().max(1) as u64);
+    if session_nodes.len() > 1 && per_node > allowed {
+        eprintln!(
+            "warning: each of the {} nodes would hold about {per_node} sessions; a node whose open-file limit is \
+             {hard_limit}, as here, holds about {allowed}: list more nodes in --connect-urls",
+            session_nodes.len()
+        );
+    }
     let redis_server = if args.baseline.contains(&Baseline::Redis) {
         redis_baseline_program(args.scenario)
     } else {
@@ -85,14 +94,23 @@ pub async fn run_bench(args: BenchArgs) -> Result<Report, BenchError> {
             phone_number(PersonKind::Officer, index, args.phone_block)
         })
         .await?;
+        // The nodes that hold the sessions: those of --connect-urls, or the one node.
+        let node_urls = if session_nodes.is_empty() {
+            vec![base_url.clone()]
+        } else {
+            session_nodes.clone()
+        };
         let target = Target::Heyblue {
-            ws_url: format!("{}/v1/ws", base_url.replacen("http://", "ws://", 1)),
+            ws_urls: node_urls
+                .iter()
+                .map(|node_url| format!("{}/v1/ws", node_url.replacen("http://", "ws://", 1)))
+                .collect(),
             base_url: base_url.clone(),
             sms_file,
             phone_block: args.phone_block,
         };
         let probe = MemoryProbe::Metrics {
-            url: format!("{base_url}/metrics"),
+            base_urls: node_urls,
             http: http.clone(),
         };
         runs.push(run_once(&args, "heyblue", target, probe, officers, citizens).await?);
@@ -161,7 +179,29 @@ fn validate(args: &BenchArgs) -> Result<(), BenchError> {
     if args.scenario == Scenario::Handshake {
         validate_handshake(args)?;
     }
+    if !args.connect_urls.is_empty() && args.scenario != Scenario::Connect {
+        return usage(
+            "--connect-urls spreads the sessions of the connect scenario; city and handshake run against one node",
+        );
+    }
+    session_nodes(args)?;
     Ok(())
+}
+
+/// The base URLs of --connect-urls, checked: each a loopback `http://host:port`,
+/// none twice. Empty when the option is not given.
+fn session_nodes(args: &BenchArgs) -> Result<Vec<String>, BenchError> {
+    let mut nodes: Vec<String> = Vec::with_capacity(args.connect_urls.len());
+    for url in &args.connect_urls {
+        let base_url = loopback_base_url("--connect-urls", url)?;
+        if nodes.contains(&base_url) {
+            return Err(BenchError::Usage(format!(
+                "--connect-urls names {base_url} twice"
+            )));
+        }
+        nodes.push(base_url);
+    }
+    Ok(nodes)
 }
 
 fn validate_handshake(args: &BenchArgs) -> Result<(), BenchError> {
@@ -238,21 +278,7 @@ fn remote_target(args: &BenchArgs) -> Result<(String, String, std::path::PathBuf
     let Some(url) = &args.url else {
         return Err(BenchError::Usage("give --spawn or --url".to_owned()));
     };
-    let base_url = url.trim_end_matches('/').to_owned();
-    let host = base_url
-        .strip_prefix("http://")
-        .and_then(|rest| rest.split('/').next())
-        .map(|authority| {
-            authority
-                .rsplit_once(':')
-                .map_or(authority, |(host, _port)| host)
-        })
-        .ok_or_else(|| BenchError::Usage("--url must be http://host:port".to_owned()))?;
-    if !is_loopback_host(host) {
-        return Err(BenchError::Usage(
-            "--url must point at this machine (127.0.0.0/8): load runs stay on loopback".to_owned(),
-        ));
-    }
+    let base_url = loopback_base_url("--url", url)?;
     let admin_token = args.admin_token.clone().ok_or_else(|| {
         BenchError::Usage("--url needs --admin-token (or HEYBLUE_ADMIN_TOKEN)".to_owned())
     })?;
@@ -260,6 +286,31 @@ fn remote_target(args: &BenchArgs) -> Result<(String, String, std::path::PathBuf
         BenchError::Usage("--url needs --sms-file: the node must use the `file` SMS adapter so the bench can sign in".to_owned())
     })?;
     Ok((base_url, admin_token, sms_file))
+}
+
+/// `url` without a trailing `/`, when it is `http://host:port` on this machine.
+fn loopback_base_url(option: &str, url: &str) -> Result<String, BenchError> {
+    let base_url = url.trim().trim_end_matches('/').to_owned();
+    let authority = base_url
+        .strip_prefix("http://")
+        .filter(|authority| !authority.is_empty() && !authority.contains('/'))
+        .ok_or_else(|| BenchError::Usage(format!("{option}: \"{url}\" is not http://host:port")))?;
+    let (host, port) = authority.rsplit_once(':').ok_or_else(|| {
+        BenchError::Usage(format!(
+            "{option}: \"{url}\" names no port (http://host:port)"
+        ))
+    })?;
+    if port.parse::<u16>().is_err() {
+        return Err(BenchError::Usage(format!(
+            "{option}: \"{url}\" has no valid port"
+        )));
+    }
+    if !is_loopback_host(host) {
+        return Err(BenchError::Usage(format!(
+            "{option} must point at this machine (127.0.0.0/8): load runs stay on loopback"
+        )));
+    }
+    Ok(base_url)
 }
 
 /// The `redis-server` to run `--baseline redis` with, or `None` after saying why
@@ -322,7 +373,7 @@ async fn run_once(
     let bar = progress_bar(args.no_progress, label);
     let mut fleet = Fleet::start(plans, probe, bar).await?;
     let sign_in_ms = fleet.run(&Command::SignIn, "sign_in").await?;
-    let memory_before = fleet.server_memory().await;
+    let memory_before = fleet.server_readings().await;
     let mut phases = vec![("sign_in".to_owned(), sign_in_ms)];
     let mut move_seconds = 0.0;
     let mut handshake_setup = None;
@@ -358,7 +409,7 @@ async fn run_once(
             .hold(Duration::from_secs(args.hold_seconds), "hold")
             .await?;
     }
-    let memory_after = fleet.server_memory().await;
+    let memory_after = fleet.server_readings().await;
     let sessions_open = fleet.totals().open;
     let results = fleet.finish().await?;
     let mut result = RunResult::new(
@@ -371,7 +422,7 @@ async fn run_once(
         phases,
         connect_ms,
         move_seconds,
-        Memory::new(memory_before, memory_after, sessions_open),
+        Memory::new(&memory_before, &memory_after, sessions_open),
         results.timeline,
     );
     if let Some(setup) = handshake_setup {

@@ -23,11 +23,12 @@ const SAMPLE_INTERVAL: Duration = Duration::from_secs(1);
 /// Where the server's resident memory comes from.
 #[derive(Debug, Clone)]
 pub(crate) enum MemoryProbe {
-    /// `heyblue_process_resident_memory_bytes` from `/metrics`.
+    /// `heyblue_process_resident_memory_bytes` and `heyblue_sessions_active` from
+    /// the `/metrics` of each node that holds sessions (one, or a cluster's).
     Metrics {
-        /// The metrics URL.
-        url: String,
-        /// Client for the scrape.
+        /// The nodes' base URLs (`http://host:port`).
+        base_urls: Vec<String>,
+        /// Client for the scrapes.
         http: reqwest::Client,
     },
     /// /proc/<pid>/status of a local child.
@@ -37,21 +38,83 @@ pub(crate) enum MemoryProbe {
     },
 }
 
+/// One server's figures at one moment.
+#[derive(Debug, Clone)]
+pub(crate) struct ServerReading {
+    /// Which server: a node's `host:port`, or the child's pid.
+    pub(crate) server: String,
+    /// Resident memory, bytes; `None` when it did not answer.
+    pub(crate) resident_bytes: Option<u64>,
+    /// Sessions the node counts open (`heyblue_sessions_active`, all roles); `None`
+    /// for a child that does not export it.
+    pub(crate) sessions: Option<u64>,
+}
+
 impl MemoryProbe {
-    /// The server's resident memory now, bytes.
-    pub(crate) async fn sample(&self) -> Option<u64> {
+    /// Every server's figures now, in the probe's order (nodes scraped at once).
+    pub(crate) async fn read(&self) -> Vec<ServerReading> {
         match self {
-            MemoryProbe::Metrics { url, http } => {
-                let text = http.get(url).send().await.ok()?.text().await.ok()?;
-                text.lines()
-                    .find(|line| line.starts_with("heyblue_process_resident_memory_bytes"))
-                    .and_then(|line| line.split_whitespace().last())
-                    .and_then(|value| value.parse::<f64>().ok())
-                    .map(|bytes| bytes as u64)
+            MemoryProbe::Metrics { base_urls, http } => {
+                futures::future::join_all(
+                    base_urls.iter().map(|base_url| scrape_node(http, base_url)),
+                )
+                .await
             }
-            MemoryProbe::Process { pid } => super::spawn::resident_memory_of(*pid),
+            MemoryProbe::Process { pid } => vec![ServerReading {
+                server: format!("pid {pid}"),
+                resident_bytes: super::spawn::resident_memory_of(*pid),
+                sessions: None,
+            }],
         }
     }
+}
+
+/// The resident memory of all servers together; `None` when one did not answer.
+pub(crate) fn total_resident_bytes(readings: &[ServerReading]) -> Option<u64> {
+    readings
+        .iter()
+        .map(|reading| reading.resident_bytes)
+        .sum::<Option<u64>>()
+}
+
+async fn scrape_node(http: &reqwest::Client, base_url: &str) -> ServerReading {
+    let text = match http.get(format!("{base_url}/metrics")).send().await {
+        Ok(response) => response.text().await.ok(),
+        Err(_) => None,
+    };
+    let server = base_url.trim_start_matches("http://").to_owned();
+    let Some(text) = text else {
+        return ServerReading {
+            server,
+            resident_bytes: None,
+            sessions: None,
+        };
+    };
+    ServerReading {
+        server,
+        resident_bytes: metric_sum(&text, "heyblue_process_resident_memory_bytes"),
+        sessions: metric_sum(&text, "heyblue_sessions_active"),
+    }
+}
+
+/// The sum of a metric's samples over all its label sets in a Prometheus text
+/// page; `None` when the page has none.
+fn metric_sum(page: &str, name: &str) -> Option<u64> {
+    let values: Vec<f64> = page
+        .lines()
+        .filter_map(|line| {
+            let rest = line.strip_prefix(name)?;
+            // The name exactly, not a longer one that starts with it.
+            if !(rest.starts_with(' ') || rest.starts_with('{')) {
+                return None;
+            }
+            line.split_whitespace().last()?.parse::<f64>().ok()
+        })
+        .collect();
+    if values.is_empty() {
+        return None;
+    }
+    Some(values.iter().sum::<f64>().max(0.0) as u64)
 }
 
 /// One timeline point.
@@ -63,7 +126,7 @@ pub(crate) struct Sample {
     pub(crate) phase: String,
     /// Totals over all workers.
     pub(crate) counters: CounterSnapshot,
-    /// The server's resident memory, bytes.
+    /// The server's resident memory (a cluster's: summed over its nodes), bytes.
     pub(crate) server_rss_bytes: Option<u64>,
 }
 
@@ -291,9 +354,9 @@ impl Fleet {
         totals
     }
 
-    /// The server's memory now.
-    pub(crate) async fn server_memory(&self) -> Option<u64> {
-        self.probe.sample().await
+    /// Every server's memory and sessions now.
+    pub(crate) async fn server_readings(&self) -> Vec<ServerReading> {
+        self.probe.read().await
     }
 
     fn announce(&self, phase: &str) {
@@ -306,7 +369,7 @@ impl Fleet {
 
     async fn sample(&mut self, phase: &str) {
         let counters = self.totals();
-        let server_rss_bytes = self.probe.sample().await;
+        let server_rss_bytes = total_resident_bytes(&self.probe.read().await);
         let t_s = self.started.elapsed().as_secs_f64();
         let previous = self
             .timeline
@@ -355,5 +418,42 @@ impl Fleet {
             counters,
             server_rss_bytes,
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_metric_is_summed_over_its_labels_and_not_confused_with_longer_names() {
+        let page = "# TYPE heyblue_sessions_active gauge\n\
+                    heyblue_sessions_active{role=\"citizen\"} 900\n\
+                    heyblue_sessions_active{role=\"officer\"} 100\n\
+                    heyblue_sessions_active_total 7\n\
+                    heyblue_process_resident_memory_bytes 1048576\n";
+        assert_eq!(metric_sum(page, "heyblue_sessions_active"), Some(1_000));
+        assert_eq!(
+            metric_sum(page, "heyblue_process_resident_memory_bytes"),
+            Some(1_048_576)
+        );
+        assert_eq!(metric_sum(page, "heyblue_cells_active"), None);
+    }
+
+    #[test]
+    fn the_total_needs_every_server() {
+        let reading = |resident_bytes| ServerReading {
+            server: "127.0.0.1:8080".to_owned(),
+            resident_bytes,
+            sessions: None,
+        };
+        assert_eq!(
+            total_resident_bytes(&[reading(Some(1)), reading(Some(2))]),
+            Some(3)
+        );
+        assert_eq!(
+            total_resident_bytes(&[reading(Some(1)), reading(None)]),
+            None
+        );
     }
 }

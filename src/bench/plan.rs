@@ -67,10 +67,11 @@ pub(crate) struct HandshakePlan {
 pub(crate) enum Target {
     /// A Hey Blue! node.
     Heyblue {
-        /// `http://host:port`.
+        /// `http://host:port`: sign-in, roster, REST reads.
         base_url: String,
-        /// `ws://host:port/v1/ws`.
-        ws_url: String,
+        /// `ws://host:port/v1/ws` of every node that holds sessions (one, or the
+        /// nodes of a cluster): socket number `n` goes to entry `n mod len`.
+        ws_urls: Vec<String>,
         /// Where the node's `file` SMS adapter writes codes.
         sms_file: std::path::PathBuf,
         /// The phone numbers' prefix (distinct per run against a long-lived node).

@@ -179,7 +179,11 @@ pub(crate) async fn run_redis_baseline(
         phases,
         connect_ms,
         move_seconds,
-        Memory::new(memory_before, memory_after, 0),
+        Memory::new(
+            &[redis_reading(memory_before)],
+            &[redis_reading(memory_after)],
+            0,
+        ),
         timeline,
     );
     result.redis = Some(RedisFigures {
@@ -597,5 +601,14 @@ mod tests {
         assert!(pairs.contains(&("--appendonly", "no")));
         assert!(pairs.contains(&("--bind", "127.0.0.1")));
         assert!(pairs.contains(&("--port", "6400")));
+    }
+}
+
+/// The redis-server's resident memory as a server reading of the report.
+fn redis_reading(resident_bytes: Option<u64>) -> crate::bench::fleet::ServerReading {
+    crate::bench::fleet::ServerReading {
+        server: "redis-server".to_owned(),
+        resident_bytes,
+        sessions: None,
     }
 }

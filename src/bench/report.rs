@@ -7,40 +7,102 @@ use std::path::Path;
 use serde::Serialize;
 
 use super::cli::{BenchArgs, Scenario};
-use super::fleet::Sample;
+use super::fleet::{Sample, ServerReading, total_resident_bytes};
 use super::handshake_report::HandshakeFigures;
 use super::redis_baseline::RedisFigures;
 use super::stats::{CounterSnapshot, HistogramData, LatencyExport, Percentiles};
 
 /// Server memory around the idle sessions.
-#[derive(Debug, Clone, Copy, Serialize)]
+#[derive(Debug, Clone, Serialize)]
 pub(crate) struct Memory {
-    /// Resident memory after sign-in, before any socket, bytes.
+    /// Resident memory after sign-in, before any socket, bytes (summed over the
+    /// nodes that hold sessions).
     pub(crate) before_bytes: Option<u64>,
-    /// Resident memory with the sessions open, bytes.
+    /// Resident memory with the sessions open, bytes (summed likewise).
     pub(crate) after_bytes: Option<u64>,
     /// Sessions open at the second measurement.
     pub(crate) sessions: u64,
     /// Growth per open session, bytes.
     pub(crate) per_session_bytes: Option<f64>,
+    /// Each node's share, when the sessions were spread over several nodes.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub(crate) nodes: Vec<NodeMemory>,
+}
+
+/// One node's memory around the sessions it holds.
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct NodeMemory {
+    /// The node, `host:port`.
+    pub(crate) node: String,
+    /// Resident memory after sign-in, bytes.
+    pub(crate) before_bytes: Option<u64>,
+    /// Resident memory with the sessions open, bytes.
+    pub(crate) after_bytes: Option<u64>,
+    /// Sessions the node counted open at the second measurement.
+    pub(crate) sessions: Option<u64>,
+    /// Growth per session it holds, bytes.
+    pub(crate) per_session_bytes: Option<f64>,
 }
 
 impl Memory {
-    /// Figures from the two measurements.
-    pub(crate) fn new(before_bytes: Option<u64>, after_bytes: Option<u64>, sessions: u64) -> Self {
-        let per_session_bytes = match (before_bytes, after_bytes) {
-            (Some(before), Some(after)) if sessions > 0 => {
-                Some((after as f64 - before as f64) / sessions as f64)
-            }
-            (Some(_) | None, Some(_) | None) => None,
+    /// Figures from the two measurements of every server; `sessions` is what the
+    /// bench counts open at the second.
+    pub(crate) fn new(before: &[ServerReading], after: &[ServerReading], sessions: u64) -> Self {
+        let before_bytes = total_resident_bytes(before);
+        let after_bytes = total_resident_bytes(after);
+        let nodes = if after.len() > 1 {
+            before
+                .iter()
+                .zip(after)
+                .map(|(first, second)| NodeMemory {
+                    node: second.server.clone(),
+                    before_bytes: first.resident_bytes,
+                    after_bytes: second.resident_bytes,
+                    sessions: second.sessions,
+                    per_session_bytes: growth_per_session(
+                        first.resident_bytes,
+                        second.resident_bytes,
+                        second.sessions.unwrap_or(0),
+                    ),
+                })
+                .collect()
+        } else {
+            Vec::new()
         };
         Self {
             before_bytes,
             after_bytes,
             sessions,
-            per_session_bytes,
+            per_session_bytes: growth_per_session(before_bytes, after_bytes, sessions),
+            nodes,
         }
     }
+}
+
+/// `(after − before) / sessions`, when both are known and there are sessions.
+fn growth_per_session(before: Option<u64>, after: Option<u64>, sessions: u64) -> Option<f64> {
+    match (before, after) {
+        (Some(before), Some(after)) if sessions > 0 => {
+            Some((after as f64 - before as f64) / sessions as f64)
+        }
+        (Some(_) | None, Some(_) | None) => None,
+    }
+}
+
+/// Bytes as whole MiB, or `?`.
+fn mebibytes(bytes: Option<u64>) -> String {
+    bytes.map_or_else(
+        || "?".to_owned(),
+        |bytes| format!("{:.0}", bytes as f64 / 1_048_576.0),
+    )
+}
+
+/// Bytes as KiB with two decimals, or `?`.
+fn kibibytes(bytes: Option<f64>) -> String {
+    bytes.map_or_else(
+        || "?".to_owned(),
+        |bytes| format!("{:.2} KiB", bytes / 1024.0),
+    )
 }
 
 /// One server's figures (Hey Blue! or a baseline).
@@ -349,16 +411,10 @@ impl Report {
             &mut text,
             "server memory before / after",
             each(&|run| {
-                let mib = |bytes: Option<u64>| {
-                    bytes.map_or_else(
-                        || "?".to_owned(),
-                        |bytes| format!("{:.0}", bytes as f64 / 1_048_576.0),
-                    )
-                };
                 format!(
                     "{} / {} MiB",
-                    mib(run.memory.before_bytes),
-                    mib(run.memory.after_bytes)
+                    mebibytes(run.memory.before_bytes),
+                    mebibytes(run.memory.after_bytes)
                 )
             }),
         );
@@ -368,12 +424,7 @@ impl Report {
             row(
                 &mut text,
                 "server memory per session",
-                each(&|run| {
-                    run.memory.per_session_bytes.map_or_else(
-                        || "?".to_owned(),
-                        |bytes| format!("{:.2} KiB", bytes / 1024.0),
-                    )
-                }),
+                each(&|run| kibibytes(run.memory.per_session_bytes)),
             );
         }
         if self.scenario == "city" {
@@ -477,6 +528,30 @@ impl Report {
                 for line in run.handshake.iter().flat_map(HandshakeFigures::notes) {
                     let _ = writeln!(text, "  {}: {line}", run.label);
                 }
+            }
+        }
+        for run in &self.runs {
+            let nodes = &run.memory.nodes;
+            if nodes.is_empty() {
+                continue;
+            }
+            let _ = writeln!(
+                text,
+                "  {}: server memory is summed over {} nodes; each node:",
+                run.label,
+                nodes.len()
+            );
+            for node in nodes {
+                let _ = writeln!(
+                    text,
+                    "    {:<22}{:>8} sessions {:>7} → {:>5} MiB {:>10} per session",
+                    node.node,
+                    node.sessions
+                        .map_or_else(|| "?".to_owned(), |sessions| sessions.to_string()),
+                    mebibytes(node.before_bytes),
+                    mebibytes(node.after_bytes),
+                    kibibytes(node.per_session_bytes),
+                );
             }
         }
         for run in &self.runs {

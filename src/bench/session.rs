@@ -60,13 +60,20 @@ pub(crate) enum Outgoing {
     Close,
 }
 
+/// One server sockets connect to.
+#[derive(Debug, Clone)]
+pub(crate) struct Endpoint {
+    /// Its socket address.
+    pub(crate) server: SocketAddr,
+    /// Its WebSocket URL.
+    pub(crate) ws_url: String,
+}
+
 /// Where and how to connect.
 #[derive(Debug, Clone)]
 pub(crate) struct Connector {
-    /// The server's socket address.
-    pub(crate) server: SocketAddr,
-    /// The WebSocket URL.
-    pub(crate) ws_url: String,
+    /// The servers, taken round-robin by socket number (one, or a cluster's nodes).
+    pub(crate) endpoints: Vec<Endpoint>,
     /// Loopback source addresses to spread sockets over.
     pub(crate) source_addresses: u32,
     /// Offer the MessagePack subprotocol (not to the echo server, which picks none).
@@ -99,11 +106,14 @@ impl Connector {
         socket_number: u32,
         bearer: Option<&str>,
     ) -> Result<Socket, String> {
+        let endpoint = self.endpoint(socket_number)?;
         let source = source_address(socket_number, self.source_addresses);
-        let tcp = connect_from(source, self.server)
+        let tcp = connect_from(source, endpoint.server)
             .await
-            .map_err(|error| format!("tcp connect from {source}: {error}"))?;
-        let mut request = self
+            .map_err(|error| {
+                format!("tcp connect from {source} to {}: {error}", endpoint.server)
+            })?;
+        let mut request = endpoint
             .ws_url
             .as_str()
             .into_client_request()
@@ -126,6 +136,14 @@ impl Connector {
                 .await
                 .map_err(|error| format!("websocket upgrade: {error}"))?;
         Ok(socket)
+    }
+
+    /// The server socket `socket_number` goes to.
+    fn endpoint(&self, socket_number: u32) -> Result<&Endpoint, String> {
+        let position = usize::try_from(socket_number).unwrap_or(0) % self.endpoints.len().max(1);
+        self.endpoints
+            .get(position)
+            .ok_or_else(|| "no server to connect to".to_owned())
     }
 }
 

@@ -19,8 +19,8 @@ use super::net::{raise_open_file_limit, resolve};
 use super::pairs::RoundSchedule;
 use super::plan::{Command, Event, Target, WorkerPlan};
 use super::session::{
-    self, Connector, Outgoing, Person, SessionContext, encode, location_frame, sleep_until_unix,
-    unix_now_us,
+    self, Connector, Endpoint, Outgoing, Person, SessionContext, encode, location_frame,
+    sleep_until_unix, unix_now_us,
 };
 use super::signin::{SignInTarget, sign_in_people};
 use super::stats::{Counters, Latencies, bump, lock, record};
@@ -172,10 +172,17 @@ struct Worker {
 
 impl Worker {
     async fn new(plan: WorkerPlan) -> Result<Self, String> {
-        let ws_url = match &plan.target {
-            Target::Heyblue { ws_url, .. } | Target::Echo { ws_url } => ws_url.clone(),
+        let ws_urls = match &plan.target {
+            Target::Heyblue { ws_urls, .. } => ws_urls.clone(),
+            Target::Echo { ws_url } => vec![ws_url.clone()],
         };
-        let server = resolve(&ws_url).await?;
+        let mut endpoints = Vec::with_capacity(ws_urls.len());
+        for ws_url in ws_urls {
+            endpoints.push(Endpoint {
+                server: resolve(&ws_url).await?,
+                ws_url,
+            });
+        }
         let counters = Arc::new(Counters::default());
         let latencies = Arc::new(Latencies::new());
         let echo = matches!(plan.target, Target::Echo { .. });
@@ -211,8 +218,7 @@ impl Worker {
             echo,
         });
         let connector = Connector {
-            server,
-            ws_url,
+            endpoints,
             source_addresses: plan.source_addresses,
             offer_message_pack: !echo,
         };
