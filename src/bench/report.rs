@@ -265,7 +265,8 @@ pub struct Report {
 #[derive(Debug, Clone, Copy, Serialize)]
 pub(crate) struct VersusRedis {
     /// Hey Blue! location updates/s ÷ Redis commands/s (same offered load, so near
-    /// 1 unless one of them fell behind).
+    /// 1 unless one of them fell behind). Each ratio is NaN (`null` in JSON) when a
+    /// side measured nothing.
     pub(crate) updates_per_s_ratio: f64,
     /// Hey Blue! officer move→push p99 ÷ Redis GEOSEARCH round-trip p99.
     pub(crate) p99_ratio: f64,
@@ -280,7 +281,7 @@ impl VersusRedis {
         let redis_run = runs.iter().find(|run| run.redis.is_some())?;
         let redis_figures = redis_run.redis.as_ref()?;
         let ratio = |numerator: f64, denominator: f64| {
-            if denominator > 0.0 {
+            if numerator > 0.0 && denominator > 0.0 {
                 numerator / denominator
             } else {
                 f64::NAN
@@ -629,10 +630,19 @@ impl Report {
             }
         }
         if let Some(versus) = &self.versus_redis {
+            let times = |value: f64, decimals: usize| {
+                if value.is_finite() {
+                    format!("{value:.decimals$}×")
+                } else {
+                    "-".to_owned()
+                }
+            };
             let _ = writeln!(
                 text,
-                "heyblue ÷ redis: location updates/s {:.2}×, officer move→push ÷ GEOSEARCH round trip p50 {:.1}×, p99 {:.1}×",
-                versus.updates_per_s_ratio, versus.p50_ratio, versus.p99_ratio
+                "heyblue ÷ redis: location updates/s {}, officer move→push ÷ GEOSEARCH round trip p50 {}, p99 {}",
+                times(versus.updates_per_s_ratio, 2),
+                times(versus.p50_ratio, 1),
+                times(versus.p99_ratio, 1)
             );
         }
     }
