@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::sync::{Semaphore, mpsc};
-use tokio::task::JoinSet;
+use tokio::task::{JoinError, JoinSet};
 
 use super::handshake::{FleetTools, PairFleet};
 use super::movement::{PersonKind, Schedule};
@@ -27,6 +27,9 @@ use super::stats::{Counters, Latencies, bump, lock, record};
 use super::truth::{self, Rules, STALE_WINDOW_US, Verdict};
 use super::world::{World, WorldParams};
 use crate::proto::{ClientMessage, GoAvailable, ServerMessage};
+
+/// What a connect attempt ends with: the person, and their open socket or why not.
+type ConnectAttempt = (Person, Result<session::Socket, String>);
 
 /// How often progress goes to the coordinator.
 const PROGRESS_INTERVAL: Duration = Duration::from_millis(500);
@@ -290,6 +293,7 @@ impl Worker {
             .then(|| Duration::from_secs_f64(1.0 / self.plan.connect_rate_per_second));
         let ramp_start = tokio::time::Instant::now();
         let mut attempts = JoinSet::new();
+        let mut first_error = None;
         for (position, &person) in people.iter().enumerate() {
             if let Some(spacing) = spacing {
                 tokio::time::sleep_until(ramp_start + spacing.mul_f64(position as f64)).await;
@@ -321,24 +325,15 @@ impl Worker {
                 drop(permit);
                 (person, outcome)
             });
-        }
-        let mut first_error = None;
-        while let Some(joined) = attempts.join_next().await {
-            let Ok((person, outcome)) = joined else {
-                continue;
-            };
-            match outcome {
-                Ok(socket) => {
-                    let (sender, receiver) = mpsc::channel(session::OUTGOING_QUEUE);
-                    self.sessions.insert(person, sender);
-                    self.tasks
-                        .spawn(session::run(socket, person, receiver, self.context.clone()));
-                }
-                Err(message) => {
-                    bump(&self.counters.connect_failures);
-                    first_error.get_or_insert(message);
-                }
+            // An open socket gets its session task at once: one left unread until
+            // the whole ramp is done would answer no ping, and a ramp longer than
+            // the server's idle timeout (60 s) would see it closed as silent.
+            while let Some(joined) = attempts.try_join_next() {
+                self.adopt(joined, &mut first_error);
             }
+        }
+        while let Some(joined) = attempts.join_next().await {
+            self.adopt(joined, &mut first_error);
         }
         if let Some(message) = first_error {
             // Failures are counted and reported; only a total failure stops the run.
@@ -348,6 +343,30 @@ impl Worker {
             tracing::warn!(error = %message, "some sockets failed to open");
         }
         Ok(())
+    }
+
+    /// Takes a finished connect attempt: an open socket gets its session task, a
+    /// failure is counted (the first one kept for the report).
+    fn adopt(
+        &mut self,
+        joined: Result<ConnectAttempt, JoinError>,
+        first_error: &mut Option<String>,
+    ) {
+        let Ok((person, outcome)) = joined else {
+            return;
+        };
+        match outcome {
+            Ok(socket) => {
+                let (sender, receiver) = mpsc::channel(session::OUTGOING_QUEUE);
+                self.sessions.insert(person, sender);
+                self.tasks
+                    .spawn(session::run(socket, person, receiver, self.context.clone()));
+            }
+            Err(message) => {
+                bump(&self.counters.connect_failures);
+                first_error.get_or_insert(message);
+            }
+        }
     }
 
     async fn move_people(&mut self, schedule: Schedule) -> Result<(), String> {
