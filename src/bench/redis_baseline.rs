@@ -530,6 +530,15 @@ fn elapsed_ms(since: Instant) -> u64 {
     u64::try_from(since.elapsed().as_millis()).unwrap_or(u64::MAX)
 }
 
+/// The redis-server's resident memory as a server reading of the report.
+fn redis_reading(resident_bytes: Option<u64>) -> crate::bench::fleet::ServerReading {
+    crate::bench::fleet::ServerReading {
+        server: "redis-server".to_owned(),
+        resident_bytes,
+        sessions: None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -601,14 +610,5 @@ mod tests {
         assert!(pairs.contains(&("--appendonly", "no")));
         assert!(pairs.contains(&("--bind", "127.0.0.1")));
         assert!(pairs.contains(&("--port", "6400")));
-    }
-}
-
-/// The redis-server's resident memory as a server reading of the report.
-fn redis_reading(resident_bytes: Option<u64>) -> crate::bench::fleet::ServerReading {
-    crate::bench::fleet::ServerReading {
-        server: "redis-server".to_owned(),
-        resident_bytes,
-        sessions: None,
     }
 }
