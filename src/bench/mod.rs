@@ -1,5 +1,6 @@
 //! `heyblue bench`: the load and correctness client. It drives real WebSocket
-//! clients against a node on this machine (one it spawns, or `--url`), signs the
+//! clients against a node on this machine (one it spawns, or `--url`; `connect`
+//! also spreads them over a local cluster's nodes, `--connect-urls`), signs the
 //! simulated people in through the real API, checks every `nearest` push against
 //! ground truth and every connection credit against the REST API, and reports
 //! throughput, HDR latency percentiles, server memory per session and correctness
