@@ -17,6 +17,7 @@
 //! - `store`      the `Store` traits and their backends (embedded redb by default)
 //! - `gateway`    the axum router: REST handlers, errors, auth, ops endpoints
 //! - `metrics`    every metric the server exports, described in one place
+//! - `listener`   the HTTP and WebSocket listener, bound with the configured backlog
 //! - `server`     `serve()`: wires the pieces together and runs until shutdown
 //! - `bench`      `heyblue bench`: load and correctness client, workers, echo baseline, reports
 //! - `bench_api`  hidden public wrappers so `benches/` can reach crate-private hot paths
@@ -36,6 +37,7 @@ mod gateway;
 mod geo;
 mod identity;
 mod import;
+mod listener;
 mod metrics;
 mod presence;
 mod profiles;
@@ -51,6 +53,7 @@ pub use clock::Clock;
 pub use cluster::drain_request::{DrainRequestError, request_drain};
 pub use config::{Config, ConfigError, EnvironmentVariables};
 pub use import::{ImportReport, RowProblem};
+pub use listener::bind_listener;
 pub use metrics::install_recorder;
 pub use server::{ImportFileError, ServeError, import_officers_file, migrate, serve};
 pub use store::StoreError;

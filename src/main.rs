@@ -102,8 +102,7 @@ async fn run(
     match command {
         Command::Serve => {
             heyblue::install_recorder();
-            let listener = tokio::net::TcpListener::bind(config.listen)
-                .await
+            let listener = heyblue::bind_listener(config.listen, config.http.listen_backlog)
                 .with_context(|| format!("cannot listen on {}", config.listen))?;
             heyblue::serve(listener, config, environment, shutdown_signal()).await?;
             Ok(ExitCode::SUCCESS)

@@ -29,6 +29,7 @@ const AVAILABILITY_ENDED: &str = "heyblue_availability_windows_ended_total";
 const ACTOR_FAILURES: &str = "heyblue_actor_failures_total";
 const STORE_DURATION: &str = "heyblue_store_request_duration_seconds";
 const STORE_ERRORS: &str = "heyblue_store_errors_total";
+const STORE_WRITE_BATCH: &str = "heyblue_store_write_batch_size";
 const OFFICERS_AVAILABLE: &str = "heyblue_officers_available";
 const CITIZENS_LOCATED: &str = "heyblue_citizens_located";
 const WS_CONNECTIONS: &str = "heyblue_ws_connections_total";
@@ -71,6 +72,9 @@ const LATENCY_BUCKETS_SECONDS: [f64; 18] = [
     10.0,
 ];
 
+/// Buckets of the embedded store's write batch sizes (at most 128 per batch).
+const WRITE_BATCH_BUCKETS: [f64; 8] = [1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0];
+
 static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
 
 /// Installs the process-wide Prometheus recorder (once; later calls return the
@@ -83,6 +87,12 @@ pub fn install_recorder() -> PrometheusHandle {
                     Matcher::Suffix("_seconds".to_owned()),
                     &LATENCY_BUCKETS_SECONDS,
                 )
+                .and_then(|builder| {
+                    builder.set_buckets_for_metric(
+                        Matcher::Full(STORE_WRITE_BATCH.to_owned()),
+                        &WRITE_BATCH_BUCKETS,
+                    )
+                })
                 .unwrap_or_else(|_| PrometheusBuilder::new());
             let recorder = builder.build_recorder();
             let handle = recorder.handle();
@@ -132,6 +142,10 @@ fn describe_all() {
         STORE_DURATION,
         metrics::Unit::Seconds,
         "store call latency by backend and operation"
+    );
+    describe_histogram!(
+        STORE_WRITE_BATCH,
+        "writes the embedded store committed together in one transaction"
     );
     describe_counter!(
         STORE_ERRORS,
@@ -285,6 +299,11 @@ pub(crate) fn availability_ended(reason: AvailabilityEndReason) {
         AvailabilityEndReason::RosterRemoved => "roster_removed",
     };
     counter!(AVAILABILITY_ENDED, "reason" => label).increment(1);
+}
+
+/// The embedded store committed `writes` writes in one transaction.
+pub(crate) fn store_write_batch(writes: usize) {
+    histogram!(STORE_WRITE_BATCH).record(writes as f64);
 }
 
 /// One store call finished.

@@ -1,12 +1,13 @@
 //! The floor `--baseline echo` compares against: a bare tokio-tungstenite server
 //! that echoes every data frame, with the same WebSocket buffer settings as the
-//! Hey Blue! gateway (4 KiB read buffer, write buffer 0, 64 KiB messages). What it
-//! costs per socket and per frame is what any WebSocket server on this stack pays.
+//! Hey Blue! gateway (4 KiB read buffer, write buffer 0, 64 KiB messages) and
+//! its listen backlog. What it costs per socket and per frame is what any
+//! WebSocket server on this stack pays.
 
 use std::net::SocketAddr;
 
 use futures::{SinkExt, StreamExt};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
@@ -14,6 +15,8 @@ use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 const READ_BUFFER_BYTES: usize = 4096;
 /// The gateway's write buffer target.
 const WRITE_BUFFER_BYTES: usize = 0;
+/// The gateway's default listen backlog (`http.listen_backlog`).
+const LISTEN_BACKLOG: u32 = 4096;
 /// The gateway's transport message cap.
 const MAX_MESSAGE_BYTES: usize = 64 * 1024;
 
@@ -21,7 +24,7 @@ const MAX_MESSAGE_BYTES: usize = 64 * 1024;
 pub async fn run_echo_server(listen: SocketAddr) -> std::io::Result<()> {
     let (soft, _hard) = super::net::raise_open_file_limit();
     tracing::debug!(soft, "echo server open-file limit");
-    let listener = TcpListener::bind(listen).await?;
+    let listener = crate::listener::bind_listener(listen, LISTEN_BACKLOG)?;
     loop {
         let (stream, _peer) = match listener.accept().await {
             Ok(accepted) => accepted,

@@ -177,6 +177,10 @@ pub struct HttpConfig {
     pub request_timeout_seconds: u64,
     /// Time given to open connections to finish after a shutdown signal.
     pub shutdown_grace_seconds: u64,
+    /// Connections the kernel queues before they are accepted (the `listen`
+    /// backlog; Linux caps it at `net.core.somaxconn`). A burst of reconnects
+    /// beyond it has SYNs dropped and retried a second later.
+    pub listen_backlog: u32,
 }
 
 impl Default for HttpConfig {
@@ -185,6 +189,7 @@ impl Default for HttpConfig {
             max_body_bytes: 64 * 1024,
             request_timeout_seconds: 30,
             shutdown_grace_seconds: 10,
+            listen_backlog: 4096,
         }
     }
 }
@@ -438,6 +443,7 @@ impl Config {
                 "http.request_timeout_seconds",
                 self.http.request_timeout_seconds,
             ),
+            ("http.listen_backlog", u64::from(self.http.listen_backlog)),
         ];
         if let Some((key, _)) = positive.iter().find(|(_, value)| *value == 0) {
             return Err(invalid(key, "must be greater than 0"));

@@ -27,6 +27,7 @@ use crate::store::{
     AwardOutcome, ConnectionCursor, ConnectionParty, ConnectionRecord, InsertConnectionOutcome,
     LedgerAppend, LedgerEntry, LedgerReason, NewLedgerEntry, Store, StoreError, TrophyAward,
 };
+use reward_locks::RewardLocks;
 
 /// How far before a record's (or award's) time the profile log is searched for an
 /// earlier copy of its event: covers clock skew between the writer and the record.
@@ -121,9 +122,9 @@ pub(crate) struct Connections {
     clock: Clock,
     /// Who is rewarded.
     rules: RewardRules,
-    /// Serialises reward decisions on this node, so two connections of one person
-    /// accepted at once cannot both take the last reward of the day.
-    decisions: Arc<tokio::sync::Mutex<()>>,
+    /// Serialises reward decisions per person on this node, so two connections of
+    /// one person accepted at once cannot both take the last reward of the day.
+    decisions: Arc<RewardLocks>,
 }
 
 impl Connections {
@@ -139,7 +140,7 @@ impl Connections {
             profiles,
             clock,
             rules,
-            decisions: Arc::new(tokio::sync::Mutex::new(())),
+            decisions: Arc::new(RewardLocks::default()),
         }
     }
 
@@ -208,10 +209,10 @@ impl Connections {
         &self,
         accepted: &AcceptedRequest,
     ) -> Result<ConnectionRecord, ConnectionError> {
-        if let Some(existing) = self.store.connection(accepted.request_id).await? {
-            return Ok(existing);
-        }
-        let _deciding = self.decisions.lock().await;
+        let _deciding = self
+            .decisions
+            .lock_pair(accepted.citizen, accepted.officer)
+            .await;
         if let Some(existing) = self.store.connection(accepted.request_id).await? {
             return Ok(existing);
         }
@@ -289,6 +290,8 @@ impl Connections {
         peer_role: Role,
     ) -> Result<PartyOutcome, ConnectionError> {
         let connection_id = record.connection_id;
+        // The balance right after this credit, when this run wrote it.
+        let mut credited_balance = None;
         if party.points > 0 {
             let credit = NewLedgerEntry {
                 entry_id: connection_credit_id(connection_id, party.account_id),
@@ -299,8 +302,9 @@ impl Connections {
                 reference: Some(connection_id),
             };
             match self.store.append_ledger_entry(&credit).await? {
-                LedgerAppend::Appended(_) => {
-                    crate::metrics::points_credited(peer_role, party.points)
+                LedgerAppend::Appended(entry) => {
+                    crate::metrics::points_credited(peer_role, party.points);
+                    credited_balance = Some(entry.balance_after);
                 }
                 LedgerAppend::Duplicate(_) | LedgerAppend::InsufficientBalance { .. } => {}
             }
@@ -325,18 +329,37 @@ impl Connections {
             account_id: party.account_id,
             points: party.points,
             withheld: party.withheld,
-            balance: self.store.balance(party.account_id).await?,
+            balance: match credited_balance {
+                Some(balance) => balance,
+                None => self.store.balance(party.account_id).await?,
+            },
             new_trophies,
         })
     }
 
     /// Awards what the person's rewarded connections up to this one qualify for.
+    /// A trophy already held since an earlier connection is skipped: that
+    /// connection's own run writes its event before the record is marked complete
+    /// (and the recovery pass re-runs it otherwise), so only trophies not held yet,
+    /// or held since this very connection (a retry), are looked at again.
     async fn award_trophies(
         &self,
         record: &ConnectionRecord,
         party: &ConnectionParty,
     ) -> Result<Vec<TrophyId>, ConnectionError> {
         if party.points == 0 {
+            return Ok(Vec::new());
+        }
+        let held = self.store.trophies_of(party.account_id).await?;
+        let open: Vec<TrophyId> = TrophyId::ALL
+            .into_iter()
+            .filter(|trophy| {
+                held.iter()
+                    .find(|award| award.trophy == *trophy)
+                    .is_none_or(|award| award.connection_id == record.connection_id)
+            })
+            .collect();
+        if open.is_empty() {
             return Ok(Vec::new());
         }
         let history: Vec<CountedConnection> = self
@@ -356,7 +379,10 @@ impl Connections {
             })
             .collect();
         let mut awarded_now = Vec::new();
-        for trophy in qualifying(&history) {
+        for trophy in qualifying(&history)
+            .into_iter()
+            .filter(|trophy| open.contains(trophy))
+        {
             let award = TrophyAward {
                 account_id: party.account_id,
                 trophy,
@@ -393,6 +419,8 @@ fn zip_of(position: geo::LatLng) -> Option<String> {
     let nearest = geo::nearest_zip(position);
     (nearest.distance_m <= geo::ZIP_SHARD_MAX_DISTANCE_M).then(|| nearest.zip.to_string())
 }
+
+mod reward_locks;
 
 #[cfg(test)]
 mod failing_store;

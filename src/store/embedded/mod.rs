@@ -2,9 +2,10 @@
 //! Zero setup and single node; the file lock keeps a second process (or a second
 //! open) off the same directory.
 //!
-//! redb is synchronous, so every operation runs on tokio's blocking pool in one
-//! redb transaction. Conditional writes read and write inside one write
-//! transaction; redb admits one writer at a time, which makes them atomic.
+//! redb is synchronous, so every read runs on tokio's blocking pool in one redb
+//! read transaction. Writes go to one writer thread (`writer`), which commits the
+//! writes waiting together; conditional writes read and write inside the write
+//! transaction, and writes run one after another, which makes them atomic.
 
 mod accounts;
 mod codec;
@@ -15,6 +16,7 @@ mod profiles;
 mod roster;
 mod tables;
 mod tokens;
+mod writer;
 
 #[cfg(test)]
 mod tests;
@@ -27,6 +29,7 @@ use redb::{Database, DatabaseError, ReadTransaction, ReadableDatabase, WriteTran
 
 use super::{Store, StoreError, StoreResult};
 use codec::redb_error;
+use writer::Writer;
 
 /// Name of the database file inside the data directory.
 const DATABASE_FILE_NAME: &str = "heyblue.redb";
@@ -34,11 +37,21 @@ const DATABASE_FILE_NAME: &str = "heyblue.redb";
 /// The redb-backed store.
 #[derive(Debug)]
 pub(crate) struct EmbeddedStore {
-    /// The open database, shared with the blocking tasks that use it; `None` once
-    /// [`Store::close`] has run, so later calls fail instead of reopening.
-    database: Mutex<Option<Arc<Database>>>,
+    /// The open database and its writer; `None` once [`Store::close`] has run, so
+    /// later calls fail instead of reopening.
+    open: Mutex<Option<OpenDatabase>>,
     /// The database file, for log and error messages.
     path: PathBuf,
+}
+
+/// An open database: readers share it on the blocking pool, writes go through
+/// the writer thread.
+#[derive(Debug)]
+struct OpenDatabase {
+    /// The database.
+    database: Arc<Database>,
+    /// Its one writer.
+    writer: Arc<Writer>,
 }
 
 impl EmbeddedStore {
@@ -67,19 +80,30 @@ impl EmbeddedStore {
         tables::create_all(&transaction)?;
         transaction.commit().map_err(redb_error)?;
         tracing::info!(path = %path.display(), "embedded store opened");
+        let database = Arc::new(database);
+        let writer = Arc::new(Writer::start(Arc::clone(&database))?);
         Ok(Self {
-            database: Mutex::new(Some(Arc::new(database))),
+            open: Mutex::new(Some(OpenDatabase { database, writer })),
             path,
         })
     }
 
     /// The open database, or `Unavailable` after [`Store::close`].
     fn database(&self) -> StoreResult<Arc<Database>> {
-        self.database
+        self.with_open(|open| Arc::clone(&open.database))
+    }
+
+    /// The writer, or `Unavailable` after [`Store::close`].
+    fn writer(&self) -> StoreResult<Arc<Writer>> {
+        self.with_open(|open| Arc::clone(&open.writer))
+    }
+
+    fn with_open<T>(&self, pick: impl FnOnce(&OpenDatabase) -> T) -> StoreResult<T> {
+        self.open
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .as_ref()
-            .map(Arc::clone)
+            .map(pick)
             .ok_or_else(|| StoreError::Unavailable("embedded store is closed".to_owned()))
     }
 
@@ -97,22 +121,16 @@ impl EmbeddedStore {
         .await
     }
 
-    /// Runs `operation` in a write transaction on the blocking pool and commits it.
-    /// An error from `operation` drops the transaction, which rolls back everything
-    /// it wrote.
+    /// Runs `operation` in a write transaction on the writer thread and answers once
+    /// it is committed. An error from `operation` rolls back everything it wrote
+    /// (and nothing else). It may run more than once (when a write committed with
+    /// it fails), always from the state before it.
     async fn write<T, F>(&self, operation: F) -> StoreResult<T>
     where
         T: Send + 'static,
-        F: FnOnce(&WriteTransaction) -> StoreResult<T> + Send + 'static,
+        F: FnMut(&WriteTransaction) -> StoreResult<T> + Send + 'static,
     {
-        let database = self.database()?;
-        run_blocking(move || {
-            let transaction = database.begin_write().map_err(redb_error)?;
-            let outcome = operation(&transaction)?;
-            transaction.commit().map_err(redb_error)?;
-            Ok(outcome)
-        })
-        .await
+        self.writer()?.write(operation).await
     }
 }
 
@@ -140,16 +158,23 @@ impl Store for EmbeddedStore {
 
     async fn close(&self) -> StoreResult<()> {
         let taken = self
-            .database
+            .open
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .take();
-        let Some(database) = taken else {
+        let Some(OpenDatabase { database, writer }) = taken else {
             return Ok(());
         };
-        // Every commit is already durable; closing releases the file lock. An
-        // operation still running holds its own handle, and the file closes when
-        // it finishes.
+        // Queued writes finish first; every commit is durable when answered.
+        if let Ok(writer) = Arc::try_unwrap(writer) {
+            run_blocking(move || {
+                drop(writer);
+                Ok(())
+            })
+            .await?;
+        }
+        // Closing releases the file lock. An operation still running holds its
+        // own handle, and the file closes when it finishes.
         let Ok(database) = Arc::try_unwrap(database) else {
             tracing::info!(path = %self.path.display(), "embedded store closes after running operations");
             return Ok(());
