@@ -465,20 +465,22 @@ impl IdentityService {
         if access_token.len() > tokens::MAX_TOKEN_CHARS {
             return Err(IdentityError::InvalidToken);
         }
-        let record = self
+        let grant = self
             .store
-            .token(&keys::token_hash(access_token))
+            .access_grant(&keys::token_hash(access_token))
             .await?
             .ok_or(IdentityError::InvalidToken)?;
+        let record = grant.token;
         if record.kind != TokenKind::Access || self.clock.now_ms() >= record.expires_at_ms {
             return Err(IdentityError::InvalidToken);
         }
-        self.ensure_family_active(record.family_id).await?;
-        let account = self
-            .store
-            .account(record.account_id)
-            .await?
-            .ok_or(IdentityError::InvalidToken)?;
+        if grant
+            .family
+            .is_none_or(|family| family.revoked_at_ms.is_some())
+        {
+            return Err(IdentityError::InvalidToken);
+        }
+        let account = grant.account.ok_or(IdentityError::InvalidToken)?;
         Ok(Authenticated {
             account_id: account.id,
             role: account.role,

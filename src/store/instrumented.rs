@@ -9,10 +9,10 @@ use async_trait::async_trait;
 
 use super::traits::*;
 use super::{
-    Account, AppendOutcome, AwardOutcome, ConnectionCursor, ConnectionRecord, CreateAccountOutcome,
-    InsertConnectionOutcome, LedgerAppend, LedgerEntry, NewLedgerEntry, OtpChallenge, PhoneHash,
-    RefreshConsumption, RosterEntry, SecretHash, StoreResult, TokenFamily, TokenRecord,
-    TrophyAward,
+    AccessGrant, Account, AppendOutcome, AwardOutcome, ConnectionCursor, ConnectionRecord,
+    CreateAccountOutcome, InsertConnectionOutcome, LedgerAppend, LedgerEntry, NewLedgerEntry,
+    OtpChallenge, PhoneHash, RefreshConsumption, RosterEntry, SecretHash, StoreResult, TokenFamily,
+    TokenRecord, TrophyAward,
 };
 use crate::domain::profile::{Profile, ProfileEvent};
 use crate::domain::{AccountId, Role};
@@ -329,5 +329,10 @@ impl Store for InstrumentedStore {
 
     async fn close(&self) -> StoreResult<()> {
         self.timed("close", self.inner.close()).await
+    }
+
+    async fn access_grant(&self, hash: &SecretHash) -> StoreResult<Option<AccessGrant>> {
+        self.timed("access_grant", self.inner.access_grant(hash))
+            .await
     }
 }

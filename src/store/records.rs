@@ -65,6 +65,18 @@ pub(crate) struct TokenFamily {
     pub(crate) revoked_at_ms: Option<i64>,
 }
 
+/// What checking an access token reads: the token, its family and its account,
+/// read together (each of the last two `None` when missing).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct AccessGrant {
+    /// The token under the hash.
+    pub(crate) token: TokenRecord,
+    /// The token's sign-in.
+    pub(crate) family: Option<TokenFamily>,
+    /// The token's account.
+    pub(crate) account: Option<Account>,
+}
+
 /// One issued token, stored under the hash of its secret.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct TokenRecord {

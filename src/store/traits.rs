@@ -8,10 +8,10 @@
 use async_trait::async_trait;
 
 use super::{
-    Account, AppendOutcome, AwardOutcome, ConnectionCursor, ConnectionRecord, CreateAccountOutcome,
-    InsertConnectionOutcome, LedgerAppend, LedgerEntry, NewLedgerEntry, OtpChallenge, PhoneHash,
-    RefreshConsumption, RosterEntry, SecretHash, StoreResult, TokenFamily, TokenRecord,
-    TrophyAward,
+    AccessGrant, Account, AppendOutcome, AwardOutcome, ConnectionCursor, ConnectionRecord,
+    CreateAccountOutcome, InsertConnectionOutcome, LedgerAppend, LedgerEntry, NewLedgerEntry,
+    OtpChallenge, PhoneHash, RefreshConsumption, RosterEntry, SecretHash, StoreResult, TokenFamily,
+    TokenRecord, TrophyAward,
 };
 use crate::domain::profile::{Profile, ProfileEvent};
 use crate::domain::{AccountId, Role};
@@ -189,4 +189,19 @@ pub(crate) trait Store:
     async fn ping(&self) -> StoreResult<()>;
     /// Flushes and releases the backend at shutdown.
     async fn close(&self) -> StoreResult<()>;
+    /// The token under `hash` with its family and account: what every
+    /// authenticated request and WebSocket connect reads. Backends override it to
+    /// read the three together (one transaction, or concurrent queries).
+    async fn access_grant(&self, hash: &SecretHash) -> StoreResult<Option<AccessGrant>> {
+        let Some(token) = self.token(hash).await? else {
+            return Ok(None);
+        };
+        let family = self.token_family(token.family_id).await?;
+        let account = self.account(token.account_id).await?;
+        Ok(Some(AccessGrant {
+            token,
+            family,
+            account,
+        }))
+    }
 }

@@ -109,6 +109,7 @@ macro_rules! store_conformance_tests {
             tokens::consuming_a_refresh_token_succeeds_once,
             tokens::consuming_an_unknown_or_access_token_finds_nothing,
             tokens::concurrent_consumption_of_one_refresh_token_succeeds_once,
+            tokens::an_access_grant_reads_the_token_its_family_and_account,
             otp::a_first_challenge_is_written_only_when_none_is_stored,
             otp::a_challenge_write_needs_the_stored_version,
             otp::concurrent_writes_from_one_version_apply_exactly_once,

@@ -5,10 +5,10 @@ use std::sync::Arc;
 
 use uuid::Uuid;
 
-use super::samples::{NOW_MS, family, secret, token};
+use super::samples::{NOW_MS, account, family, phone, secret, token};
 use super::{CONCURRENT_CALLERS, race};
 use crate::domain::AccountId;
-use crate::store::{RefreshConsumption, Store, TokenKind};
+use crate::store::{AccessGrant, RefreshConsumption, Store, TokenKind};
 
 /// Families are read back by id and listed per account, revoked or not.
 pub(crate) async fn token_families_are_stored_and_listed_per_account(store: Arc<dyn Store>) {
@@ -193,4 +193,46 @@ pub(crate) async fn concurrent_consumption_of_one_refresh_token_succeeds_once(
         .expect("read")
         .expect("stored");
     assert_eq!(stored.consumed_at_ms, Some(winning_at_ms));
+}
+
+/// An access grant is the token with its family and account as they are now,
+/// revoked families and missing rows included; an unknown hash has none.
+pub(crate) async fn an_access_grant_reads_the_token_its_family_and_account(store: Arc<dyn Store>) {
+    let holder = account(phone(41));
+    store.create_account(&holder).await.expect("account");
+    let sign_in = family(holder.id);
+    store.insert_token_family(&sign_in).await.expect("family");
+    let access = token(secret(41), TokenKind::Access, &sign_in);
+    store.insert_token(&access).await.expect("token");
+    let orphan = token(secret(42), TokenKind::Access, &family(AccountId::random()));
+    store.insert_token(&orphan).await.expect("token");
+
+    assert_eq!(
+        store.access_grant(&secret(41)).await.expect("read"),
+        Some(AccessGrant {
+            token: access.clone(),
+            family: Some(sign_in.clone()),
+            account: Some(holder.clone()),
+        })
+    );
+    store
+        .revoke_token_family(sign_in.family_id, NOW_MS)
+        .await
+        .expect("revoke");
+    let revoked = store.access_grant(&secret(41)).await.expect("read");
+    assert_eq!(
+        revoked
+            .and_then(|grant| grant.family)
+            .and_then(|family| family.revoked_at_ms),
+        Some(NOW_MS)
+    );
+    assert_eq!(
+        store.access_grant(&secret(42)).await.expect("read"),
+        Some(AccessGrant {
+            token: orphan,
+            family: None,
+            account: None,
+        })
+    );
+    assert_eq!(store.access_grant(&secret(43)).await.expect("read"), None);
 }

@@ -27,7 +27,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use async_trait::async_trait;
 use redb::{Database, DatabaseError, ReadTransaction, ReadableDatabase, WriteTransaction};
 
-use super::{Store, StoreError, StoreResult};
+use super::{AccessGrant, SecretHash, Store, StoreError, StoreResult};
 use codec::redb_error;
 use writer::Writer;
 
@@ -182,5 +182,11 @@ impl Store for EmbeddedStore {
         run_blocking(move || database.close().map_err(redb_error)).await?;
         tracing::info!(path = %self.path.display(), "embedded store closed");
         Ok(())
+    }
+
+    async fn access_grant(&self, hash: &SecretHash) -> StoreResult<Option<AccessGrant>> {
+        let hash = *hash;
+        self.read(move |transaction| tokens::read_access_grant(transaction, &hash))
+            .await
     }
 }

@@ -2,17 +2,19 @@
 //! under the hash of their secret.
 
 use async_trait::async_trait;
+use redb::ReadTransaction;
 use uuid::Uuid;
 
 use super::EmbeddedStore;
 use super::codec::{decode, encode, get_record, redb_error};
 use super::tables::{
-    FAMILIES_BY_ACCOUNT, FamilyIndexKey, TOKEN_FAMILIES, TOKENS, family_id_of, family_index_key,
+    ACCOUNTS, FAMILIES_BY_ACCOUNT, FamilyIndexKey, TOKEN_FAMILIES, TOKENS, family_id_of,
+    family_index_key,
 };
 use crate::domain::AccountId;
 use crate::store::{
-    RefreshConsumption, SecretHash, StoreError, StoreResult, TokenFamily, TokenKind, TokenRecord,
-    TokenStore,
+    AccessGrant, RefreshConsumption, SecretHash, StoreError, StoreResult, TokenFamily, TokenKind,
+    TokenRecord, TokenStore,
 };
 
 #[async_trait]
@@ -169,4 +171,22 @@ impl TokenStore for EmbeddedStore {
         })
         .await
     }
+}
+
+/// The token under `hash`, its family and its account, in one read transaction.
+pub(super) fn read_access_grant(
+    transaction: &ReadTransaction,
+    hash: &SecretHash,
+) -> StoreResult<Option<AccessGrant>> {
+    let tokens = transaction.open_table(TOKENS).map_err(redb_error)?;
+    let Some(token): Option<TokenRecord> = get_record(&tokens, &hash.0)? else {
+        return Ok(None);
+    };
+    let families = transaction.open_table(TOKEN_FAMILIES).map_err(redb_error)?;
+    let accounts = transaction.open_table(ACCOUNTS).map_err(redb_error)?;
+    Ok(Some(AccessGrant {
+        family: get_record(&families, token.family_id.as_bytes())?,
+        account: get_record(&accounts, token.account_id.0.as_bytes())?,
+        token,
+    }))
 }

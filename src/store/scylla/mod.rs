@@ -34,7 +34,7 @@ use scylla::statement::prepared::PreparedStatement;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
-use super::{Store, StoreError, StoreResult};
+use super::{AccessGrant, AccountStore, SecretHash, Store, StoreError, StoreResult, TokenStore};
 use codec::{Conditional, execution_error};
 use connect::{ConnectError, Connected};
 pub(crate) use connect::{SCHEMA_VERSION, Settings};
@@ -222,5 +222,21 @@ impl Store for ScyllaStore {
         self.set_state(ConnectionState::Closed);
         tracing::info!(keyspace = %self.keyspace, "scylla store closed");
         Ok(())
+    }
+
+    /// The family and the account are read concurrently: two round trips, not three.
+    async fn access_grant(&self, hash: &SecretHash) -> StoreResult<Option<AccessGrant>> {
+        let Some(token) = self.token(hash).await? else {
+            return Ok(None);
+        };
+        let (family, account) = tokio::try_join!(
+            self.token_family(token.family_id),
+            self.account(token.account_id)
+        )?;
+        Ok(Some(AccessGrant {
+            token,
+            family,
+            account,
+        }))
     }
 }
