@@ -22,6 +22,7 @@ use super::net::{connect_from, source_address};
 use super::stats::{Counters, Latencies, bump, lock, record};
 use super::truth::{self, Answer, Rules, Verdict};
 use super::world::World;
+use crate::geo::{LatLng, coarse_cell};
 use crate::proto::{
     ClientMessage, LocationUpdate, ServerMessage, WireFormat, decode_server, encode_client,
 };
@@ -214,7 +215,7 @@ pub(crate) async fn run(
     mut outgoing: mpsc::Receiver<Outgoing>,
     context: Arc<SessionContext>,
 ) {
-    let mut previous_officer: Option<u32> = None;
+    let mut previous_answer: Option<Answer> = None;
     let mut echo_pending: VecDeque<i64> = VecDeque::new();
     loop {
         tokio::select! {
@@ -255,7 +256,7 @@ pub(crate) async fn run(
                     }
                     continue;
                 }
-                on_frame(&context, person, &bytes, received_us, &mut previous_officer);
+                on_frame(&context, person, &bytes, received_us, &mut previous_answer);
             }
         }
     }
@@ -273,7 +274,7 @@ fn on_frame(
     person: Person,
     bytes: &[u8],
     received_us: i64,
-    previous_officer: &mut Option<u32>,
+    previous_answer: &mut Option<Answer>,
 ) {
     let message = match decode_server(WireFormat::MessagePack, bytes)
         .or_else(|_| decode_server(WireFormat::Json, bytes))
@@ -292,10 +293,16 @@ fn on_frame(
             bump(&context.counters.pushes);
             if person.kind == PersonKind::Citizen {
                 let answer = match officer {
-                    None => Answer { officer: None },
+                    None => Answer {
+                        officer: None,
+                        shown_cell: None,
+                    },
                     Some(view) => match truth::officer_index(&view.display_name) {
                         Some(index) => Answer {
                             officer: Some((index, view.distance_band_m)),
+                            shown_cell: LatLng::new(view.approx_lat, view.approx_lng)
+                                .ok()
+                                .map(coarse_cell),
                         },
                         None => {
                             bump(&context.counters.wrong);
@@ -307,14 +314,8 @@ fn on_frame(
                         }
                     },
                 };
-                judge(
-                    context,
-                    person.index,
-                    received_us,
-                    answer,
-                    *previous_officer,
-                );
-                *previous_officer = answer.officer.map(|(index, _)| index);
+                judge(context, person.index, received_us, answer, *previous_answer);
+                *previous_answer = Some(answer);
             }
         }
         ServerMessage::Nearby { .. } => bump(&context.counters.nearby),
@@ -348,7 +349,7 @@ fn judge(
     citizen: u32,
     received_us: i64,
     answer: Answer,
-    previous: Option<u32>,
+    previous: Option<Answer>,
 ) {
     if let Some(world) = &context.world {
         let verdict = {

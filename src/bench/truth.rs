@@ -15,13 +15,16 @@
 //! **Latency** of a correct push: the bench looks at the send times of the updates
 //! that can change this answer (the citizen's own, the named officer's, and the
 //! previously named officer's) within the tolerance window, newest first, and takes
-//! the newest one across which the exact ground truth turned into the pushed answer.
+//! the newest one across which the exact ground truth turned into the pushed answer
+//! (officer, band, and the cell shown as the officer's approximate position: a push
+//! that only moved the shown cell answers the officer's move into it). A push that
+//! repeats the previous answer (a renewed window) is counted, not timed.
 //! The latency is the time from that update's scheduled send to the push's arrival;
 //! it counts as an officer move or a citizen move by whose update it was.
 
 use super::movement::{PersonKind, Point};
 use super::world::World;
-use crate::geo::{DISTANCE_BANDS_M, LatLng, distance_band_m, distance_m};
+use crate::geo::{DISTANCE_BANDS_M, LatLng, coarse_cell, distance_band_m, distance_m};
 
 /// Slack on distances, metres: the server's and the bench's arithmetic may differ
 /// in the last digits, and a band edge is a hard threshold.
@@ -29,11 +32,16 @@ const DISTANCE_SLACK_M: f64 = 1.0;
 /// Window for telling a stale answer from a wrong one.
 pub(crate) const STALE_WINDOW_US: i64 = 10_000_000;
 
-/// What the server said: the named officer and band, or nobody in range.
+/// What the server said: the named officer, band and shown cell, or nobody in
+/// range.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Answer {
     /// The officer's index (from the display name "Officer N") and distance band.
     pub(crate) officer: Option<(u32, u32)>,
+    /// The resolution-9 cell whose centre was shown as the officer's approximate
+    /// position. Not part of correctness; it tells which officer move a push
+    /// that only changed the shown cell answered.
+    pub(crate) shown_cell: Option<u64>,
 }
 
 /// The rules the server applies, as far as the check needs them.
@@ -68,14 +76,14 @@ pub(crate) struct Cause {
 }
 
 /// Checks `answer`, pushed to `citizen` and received at `received_us`; `previous` is
-/// the officer the citizen's previous answer named.
+/// the citizen's previous answer.
 pub(crate) fn check(
     world: &World,
     rules: &Rules,
     citizen: u32,
     received_us: i64,
     answer: Answer,
-    previous: Option<u32>,
+    previous: Option<Answer>,
 ) -> Verdict {
     if let Some((officer, _)) = answer.officer
         && officer >= world.officer_count()
@@ -164,15 +172,20 @@ fn consistent(
 }
 
 /// The newest update in the tolerance window across which the exact truth became
-/// `answer`.
+/// `answer`. None for a push that changed nothing the bench models (the same
+/// officer, band and cell: the officer renewed its window).
 fn cause(
     world: &World,
     rules: &Rules,
     citizen: u32,
     received_us: i64,
     answer: Answer,
-    previous: Option<u32>,
+    previous: Option<Answer>,
 ) -> Option<Cause> {
+    if previous == Some(answer) {
+        return None;
+    }
+    let previous = previous.and_then(|earlier| earlier.officer.map(|(officer, _)| officer));
     let from_us = received_us - rules.tolerance_us;
     let mut changes: Vec<(i64, PersonKind)> = world
         .send_times_between(PersonKind::Citizen, citizen, from_us, received_us)
@@ -228,6 +241,11 @@ fn exact_truth_is(
             if named_m > rules.radius_m || distance_band_m(named_m) != band {
                 return false;
             }
+            if let Some(shown_cell) = answer.shown_cell
+                && shown_cell_at(world, named, time_us) != Some(shown_cell)
+            {
+                return false;
+            }
             world
                 .officers_near(centre, named_m + margin_m)
                 .into_iter()
@@ -269,6 +287,14 @@ fn distance_between(from: Point, to: Point) -> f64 {
         (Ok(from), Ok(to)) => distance_m(from, to),
         (Err(_), _) | (_, Err(_)) => f64::INFINITY,
     }
+}
+
+/// The cell the server shows for `officer`'s position at `time_us`.
+fn shown_cell_at(world: &World, officer: u32, time_us: i64) -> Option<u64> {
+    let position = world.position_at_time(PersonKind::Officer, officer, time_us)?;
+    LatLng::new(position.lat, position.lng)
+        .ok()
+        .map(coarse_cell)
 }
 
 /// The lower edge of a band (the band below it, or 0).

@@ -42,6 +42,11 @@ pub(crate) fn coarse_position(point: LatLng) -> LatLng {
     cell_center(cell_at(point, COARSE_POSITION_RESOLUTION))
 }
 
+/// The cell whose centre [`coarse_position`] shows for a position.
+pub(crate) fn coarse_cell(point: LatLng) -> u64 {
+    u64::from(cell_at(point, COARSE_POSITION_RESOLUTION))
+}
+
 /// The cell records keep for a position (resolution 7).
 pub(crate) fn record_cell(point: LatLng) -> CellIndex {
     cell_at(point, RECORD_RESOLUTION)

@@ -1,7 +1,7 @@
 //! Per-socket pacing on tokio time: [`WindowLimiter`] (at most N events in any
 //! sliding window, for control messages and for error answers) and
-//! [`LocationCoalescer`] (at most one `location` per interval reaches the session;
-//! a newer one replaces the pending one).
+//! [`LocationCoalescer`] (at most one `location` per interval, on average, reaches
+//! the session; a newer one replaces the pending one).
 
 use std::collections::VecDeque;
 use std::time::Duration;
@@ -52,24 +52,34 @@ impl WindowLimiter {
     }
 }
 
-/// Holds back `location` updates so the session sees at most one per `interval`.
-/// An update that arrives sooner waits; a newer one replaces it (not an error).
+/// Holds back `location` updates so the session sees at most one per `interval`
+/// on average. An update that arrives too soon waits; a newer one replaces it
+/// (not an error). The pacing is a token bucket holding at most two intervals of
+/// allowance: an update that arrived late (the network or a busy server delayed
+/// it) leaves the next one free to go at once, instead of every later update
+/// inheriting the delay, as strict one-interval spacing would (with it, one
+/// 300 ms hiccup kept all of a session's later updates 300 ms late). In any span
+/// of time `t`, at most `2 + t / interval` updates reach the session.
 #[derive(Debug)]
 pub(crate) struct LocationCoalescer {
-    /// Minimum spacing of delivered updates.
+    /// One update's worth of allowance; the bucket holds two.
     interval: Duration,
-    /// When the last update was delivered to the session.
-    last_delivered_at: Option<Instant>,
+    /// Allowance at `credited_at`.
+    credit: Duration,
+    /// When `credit` was last computed; `None` before the first update (which
+    /// always goes at once).
+    credited_at: Option<Instant>,
     /// The newest update that arrived too soon, waiting for its turn.
     pending: Option<LocationUpdate>,
 }
 
 impl LocationCoalescer {
-    /// A coalescer delivering at most one update per `interval`.
+    /// A coalescer delivering at most one update per `interval` on average.
     pub(crate) fn new(interval: Duration) -> Self {
         Self {
             interval,
-            last_delivered_at: None,
+            credit: Duration::ZERO,
+            credited_at: None,
             pending: None,
         }
     }
@@ -77,12 +87,8 @@ impl LocationCoalescer {
     /// An update arrived at `now`: returned when it may go to the session at once,
     /// otherwise kept as the pending update (replacing an older pending one).
     pub(crate) fn offer(&mut self, update: LocationUpdate, now: Instant) -> Option<LocationUpdate> {
-        let due = self.pending.is_none()
-            && self.last_delivered_at.is_none_or(|delivered_at| {
-                now.saturating_duration_since(delivered_at) >= self.interval
-            });
-        if due {
-            self.last_delivered_at = Some(now);
+        if self.pending.is_none() && self.credit_at(now) >= self.interval {
+            self.spend(now);
             return Some(update);
         }
         self.pending = Some(update);
@@ -92,10 +98,9 @@ impl LocationCoalescer {
     /// When the pending update may be delivered; `None` when nothing is pending.
     pub(crate) fn due_at(&self) -> Option<Instant> {
         self.pending.as_ref()?;
-        Some(
-            self.last_delivered_at
-                .map_or_else(Instant::now, |delivered_at| delivered_at + self.interval),
-        )
+        Some(self.credited_at.map_or_else(Instant::now, |credited_at| {
+            credited_at + self.interval.saturating_sub(self.credit)
+        }))
     }
 
     /// The pending update, if it is due at `now`.
@@ -104,7 +109,24 @@ impl LocationCoalescer {
         if now < due_at {
             return None;
         }
-        self.last_delivered_at = Some(now);
+        self.spend(now);
         self.pending.take()
+    }
+
+    /// The allowance at `now`: what was left, plus the time since, up to two
+    /// intervals. Before the first update: one interval.
+    fn credit_at(&self, now: Instant) -> Duration {
+        match self.credited_at {
+            None => self.interval,
+            Some(credited_at) => {
+                (self.credit + now.saturating_duration_since(credited_at)).min(self.interval * 2)
+            }
+        }
+    }
+
+    /// One update delivered at `now`.
+    fn spend(&mut self, now: Instant) {
+        self.credit = self.credit_at(now).saturating_sub(self.interval);
+        self.credited_at = Some(now);
     }
 }

@@ -62,3 +62,46 @@ fn the_coalescer_keeps_only_the_newest_early_update() {
     assert_eq!(coalescer.take_due(at(2000)), Some(update(4)));
     assert_eq!(coalescer.offer(update(5), at(3000)), Some(update(5)));
 }
+
+#[test]
+fn a_late_update_does_not_hold_back_the_next_ones() {
+    let start = Instant::now();
+    let at = |ms: u64| start + Duration::from_millis(ms);
+    let mut coalescer = LocationCoalescer::new(Duration::from_secs(1));
+    assert_eq!(coalescer.offer(update(1), at(0)), Some(update(1)));
+    assert_eq!(
+        coalescer.offer(update(2), at(1300)),
+        Some(update(2)),
+        "300 ms late"
+    );
+    assert_eq!(
+        coalescer.offer(update(3), at(2000)),
+        Some(update(3)),
+        "back on the client's schedule, not 300 ms behind it"
+    );
+    assert_eq!(coalescer.offer(update(4), at(3000)), Some(update(4)));
+    assert_eq!(coalescer.offer(update(5), at(3400)), None, "too soon");
+}
+
+#[test]
+fn a_fast_client_gets_one_update_a_second_after_at_most_one_extra() {
+    let start = Instant::now();
+    let mut coalescer = LocationCoalescer::new(Duration::from_secs(1));
+    assert!(coalescer.offer(update(0), start).is_some());
+    // A long pause fills the allowance; then an update every 100 ms for 10 s.
+    let burst_start = start + Duration::from_secs(60);
+    let mut delivered = 0;
+    for step in 0..100_u64 {
+        let now = burst_start + Duration::from_millis(step * 100);
+        if coalescer.take_due(now).is_some() {
+            delivered += 1;
+        }
+        if coalescer.offer(update(step + 1), now).is_some() {
+            delivered += 1;
+        }
+    }
+    assert!(
+        (10..=11).contains(&delivered),
+        "{delivered} updates reached the session in 10 s"
+    );
+}
