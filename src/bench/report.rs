@@ -354,7 +354,7 @@ impl Report {
             "",
             header
                 .iter()
-                .map(|label| format!("{label:>16}"))
+                .map(|label| format!("  {label:>20}"))
                 .collect::<String>()
         );
         let row = |text: &mut String, name: &str, values: Vec<String>| {
@@ -363,7 +363,7 @@ impl Report {
                 "{name:<34}{}",
                 values
                     .iter()
-                    .map(|value| format!("{value:>16}"))
+                    .map(|value| format!("  {value:>20}"))
                     .collect::<String>()
             );
         };

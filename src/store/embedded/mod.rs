@@ -3,9 +3,10 @@
 //! open) off the same directory.
 //!
 //! redb is synchronous, so every read runs on tokio's blocking pool in one redb
-//! read transaction. Writes go to one writer thread (`writer`), which commits the
-//! writes waiting together; conditional writes read and write inside the write
-//! transaction, and writes run one after another, which makes them atomic.
+//! read transaction. Writes join one queue (`writer`), drained on the blocking
+//! pool, which commits the writes waiting together; conditional writes read and
+//! write inside the write transaction, and writes run one after another, which
+//! makes them atomic.
 
 mod accounts;
 mod codec;
@@ -45,7 +46,7 @@ pub(crate) struct EmbeddedStore {
 }
 
 /// An open database: readers share it on the blocking pool, writes go through
-/// the writer thread.
+/// the writer queue.
 #[derive(Debug)]
 struct OpenDatabase {
     /// The database.
@@ -81,7 +82,7 @@ impl EmbeddedStore {
         transaction.commit().map_err(redb_error)?;
         tracing::info!(path = %path.display(), "embedded store opened");
         let database = Arc::new(database);
-        let writer = Arc::new(Writer::start(Arc::clone(&database))?);
+        let writer = Arc::new(Writer::new(Arc::clone(&database)));
         Ok(Self {
             open: Mutex::new(Some(OpenDatabase { database, writer })),
             path,
@@ -121,7 +122,7 @@ impl EmbeddedStore {
         .await
     }
 
-    /// Runs `operation` in a write transaction on the writer thread and answers once
+    /// Runs `operation` in a write transaction on the blocking pool and answers once
     /// it is committed. An error from `operation` rolls back everything it wrote
     /// (and nothing else). It may run more than once (when a write committed with
     /// it fails), always from the state before it.

@@ -1,18 +1,22 @@
-//! The embedded store's one writer thread, with group commit. redb admits one
-//! write transaction at a time: with every write on its own blocking-pool thread,
+//! The embedded store's writes, with group commit. redb admits one write
+//! transaction at a time: with every write on its own blocking-pool thread,
 //! writers queued on redb's lock and each commit paid its own sync to disk. Here
-//! writes queue to one thread, which runs every write waiting (up to
+//! writes join one queue, and one drainer on tokio's blocking pool (started when
+//! the queue fills, gone when it empties) runs every write waiting (up to
 //! [`MAX_BATCH`]) in one transaction, commits once, and only then answers each
 //! caller. Each write sees the writes before it, exactly as if they had run alone
 //! one after another, and none is answered before it is durable. When one write of
 //! a batch fails, the batch is rolled back and each of its writes runs again in a
-//! transaction of its own, so a failure only ever touches its own write.
+//! transaction of its own, so a failure only ever touches its own write. (A
+//! blocking-pool task, not a thread of our own: tokio's paused test clock does not
+//! advance while a blocking task runs, so tests see writes as work in progress.)
 
-use std::sync::Arc;
-use std::thread::JoinHandle;
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
 
 use redb::{Database, WriteTransaction};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::oneshot;
 
 use super::codec::redb_error;
 use crate::store::{StoreError, StoreResult};
@@ -63,29 +67,53 @@ where
     }
 }
 
-/// The sending end, held by the store. Dropping it lets queued writes finish and
-/// then joins the thread, so the database is released when the store is: a
-/// reopen right after a drop finds the file free.
+/// The queue of one database. Dropping it waits until no drainer holds the
+/// database, so the database is released when the store is: a reopen right after
+/// a drop finds the file free.
 #[derive(Debug)]
 pub(super) struct Writer {
-    /// Queued writes; `None` once dropping.
-    queue: Option<mpsc::UnboundedSender<Box<dyn QueuedWrite>>>,
-    /// The thread; `None` once joined.
-    thread: Option<JoinHandle<()>>,
+    /// What the drainer shares.
+    shared: Arc<Shared>,
+}
+
+/// The queue and the drainer's state.
+struct Shared {
+    /// The database written to.
+    database: Arc<Database>,
+    /// Queued writes, and whether a drainer runs.
+    state: Mutex<QueueState>,
+}
+
+impl std::fmt::Debug for Shared {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter.debug_struct("Shared").finish_non_exhaustive()
+    }
+}
+
+/// Writes waiting, oldest first.
+#[derive(Default)]
+struct QueueState {
+    /// The queue.
+    writes: VecDeque<Box<dyn QueuedWrite>>,
+    /// Whether a drainer is running (it takes everything queued before it stops).
+    draining: bool,
+}
+
+impl Shared {
+    fn lock(&self) -> MutexGuard<'_, QueueState> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
 }
 
 impl Writer {
-    /// Starts the writer thread of `database`.
-    pub(super) fn start(database: Arc<Database>) -> StoreResult<Self> {
-        let (queue, writes) = mpsc::unbounded_channel();
-        let thread = std::thread::Builder::new()
-            .name("heyblue-store-writer".to_owned())
-            .spawn(move || write_until_closed(&database, writes))
-            .map_err(|error| StoreError::Backend(format!("cannot start store writer: {error}")))?;
-        Ok(Self {
-            queue: Some(queue),
-            thread: Some(thread),
-        })
+    /// The writer of `database`.
+    pub(super) fn new(database: Arc<Database>) -> Self {
+        Self {
+            shared: Arc::new(Shared {
+                database,
+                state: Mutex::new(QueueState::default()),
+            }),
+        }
     }
 
     /// Queues `operation` and waits until it is committed (or failed).
@@ -101,63 +129,49 @@ impl Writer {
             reply,
             span: tracing::Span::current(),
         };
-        self.queue
-            .as_ref()
-            .ok_or_else(closed)?
-            .send(Box::new(pending))
-            .map_err(|_| closed())?;
-        wait_for(answer).await
+        let start_drainer = {
+            let mut state = self.shared.lock();
+            state.writes.push_back(Box::new(pending));
+            !std::mem::replace(&mut state.draining, true)
+        };
+        if start_drainer {
+            let shared = Arc::clone(&self.shared);
+            // Dropping the handle detaches the drainer; it ends when the queue does.
+            drop(tokio::task::spawn_blocking(move || drain(&shared)));
+        }
+        answer.await.map_err(|_| {
+            StoreError::Backend("embedded store write was dropped unanswered".to_owned())
+        })?
     }
 }
 
 impl Drop for Writer {
     fn drop(&mut self) {
-        drop(self.queue.take());
-        if let Some(thread) = self.thread.take()
-            && thread.join().is_err()
-        {
-            tracing::error!("embedded store writer panicked");
+        // A drainer holds the queue (and the database) until its last batch is
+        // committed; writes still queued are finished first.
+        while Arc::strong_count(&self.shared) > 1 {
+            std::thread::sleep(DRAINER_POLL);
         }
     }
 }
 
-/// The writer thread's answer.
-#[cfg(not(test))]
-async fn wait_for<T>(answer: oneshot::Receiver<StoreResult<T>>) -> StoreResult<T> {
-    answer.await.map_err(|_| closed())?
-}
+/// How often a dropped writer looks whether the drainer has finished.
+const DRAINER_POLL: Duration = Duration::from_millis(1);
 
-/// The writer thread's answer, waited for on the blocking pool: unit tests run on
-/// a paused clock, which tokio advances whenever nothing runs, and a write on the
-/// writer thread is invisible to it (a blocking task is not), so timers would
-/// fire while the store is still writing.
-#[cfg(test)]
-async fn wait_for<T: Send + 'static>(answer: oneshot::Receiver<StoreResult<T>>) -> StoreResult<T> {
-    tokio::task::spawn_blocking(move || answer.blocking_recv())
-        .await
-        .map_err(|_| closed())?
-        .map_err(|_| closed())?
-}
-
-fn closed() -> StoreError {
-    StoreError::Unavailable("embedded store is closed".to_owned())
-}
-
-/// The thread: waits for a write, takes whatever else is queued, commits.
-fn write_until_closed(
-    database: &Database,
-    mut writes: mpsc::UnboundedReceiver<Box<dyn QueuedWrite>>,
-) {
-    while let Some(first) = writes.blocking_recv() {
-        let mut batch = vec![first];
-        while batch.len() < MAX_BATCH {
-            match writes.try_recv() {
-                Ok(next) => batch.push(next),
-                Err(_) => break,
+/// Commits batches until the queue is empty, then stops.
+fn drain(shared: &Shared) {
+    loop {
+        let batch: Vec<Box<dyn QueuedWrite>> = {
+            let mut state = shared.lock();
+            if state.writes.is_empty() {
+                state.draining = false;
+                return;
             }
-        }
+            let taken = state.writes.len().min(MAX_BATCH);
+            state.writes.drain(..taken).collect()
+        };
         crate::metrics::store_write_batch(batch.len());
-        commit_batch(database, batch);
+        commit_batch(&shared.database, batch);
     }
 }
 

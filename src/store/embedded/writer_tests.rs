@@ -42,7 +42,7 @@ fn blocker(
 async fn a_failing_write_rolls_back_alone_and_its_batch_commits() {
     let directory = TempDir::new().expect("temporary directory");
     let database = open(&directory);
-    let writer = Arc::new(Writer::start(Arc::clone(&database)).expect("writer"));
+    let writer = Arc::new(Writer::new(Arc::clone(&database)));
     let (release, released) = std::sync::mpsc::channel();
     let first = tokio::spawn({
         let writer = Arc::clone(&writer);
@@ -85,7 +85,7 @@ async fn a_failing_write_rolls_back_alone_and_its_batch_commits() {
 async fn each_write_sees_every_write_before_it() {
     let directory = TempDir::new().expect("temporary directory");
     let database = open(&directory);
-    let writer = Arc::new(Writer::start(Arc::clone(&database)).expect("writer"));
+    let writer = Arc::new(Writer::new(Arc::clone(&database)));
     let increments: Vec<_> = (0..100)
         .map(|_| {
             let writer = Arc::clone(&writer);
@@ -119,7 +119,7 @@ async fn dropping_the_writer_releases_the_database() {
     let directory = TempDir::new().expect("temporary directory");
     let path = directory.path().join("writer.redb");
     let database = Arc::new(Database::create(&path).expect("database"));
-    let writer = Writer::start(Arc::clone(&database)).expect("writer");
+    let writer = Writer::new(Arc::clone(&database));
     writer
         .write(|transaction| {
             transaction
