@@ -1,6 +1,6 @@
 //! The floor `--baseline echo` compares against: a bare tokio-tungstenite server
 //! that echoes every data frame, with the same WebSocket buffer settings as the
-//! Hey Blue! gateway (4 KiB read buffer, write buffer 0, 64 KiB messages) and
+//! Hey Blue! gateway (1 KiB read buffer, write buffer 0, 64 KiB messages) and
 //! its listen backlog. What it costs per socket and per frame is what any
 //! WebSocket server on this stack pays.
 
@@ -12,7 +12,7 @@ use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
 /// The gateway's read buffer (`gateway::ws::upgrade`).
-const READ_BUFFER_BYTES: usize = 4096;
+const READ_BUFFER_BYTES: usize = 1024;
 /// The gateway's write buffer target.
 const WRITE_BUFFER_BYTES: usize = 0;
 /// The gateway's default listen backlog (`http.listen_backlog`).

@@ -130,7 +130,7 @@ impl<'socket> Reader<'socket> {
     /// Reads until the socket must end. `writer` is polled to notice the writer
     /// task ending; once this returns `WriterEnded` it must not be polled again.
     pub(crate) async fn run<R>(
-        mut self,
+        &mut self,
         stream: &mut R,
         writer: &mut JoinHandle<WriterEnd>,
         shutdown: &CancellationToken,

@@ -86,7 +86,7 @@ where
     W::Error: Display,
     R: Stream<Item = Result<Message, axum::Error>> + Unpin,
 {
-    let end = serve_socket(sink, &mut stream, setup, services).await;
+    let end = serve_socket(sink, &mut stream, &setup, &services).await;
     crate::metrics::ws_socket_ended(end);
     tracing::debug!(end = end.as_str(), "socket ended");
     match end {
@@ -121,8 +121,8 @@ where
 async fn serve_socket<W, R>(
     mut sink: W,
     stream: &mut R,
-    setup: SocketSetup,
-    services: SocketServices,
+    setup: &SocketSetup,
+    services: &SocketServices,
 ) -> SocketEnd
 where
     W: Sink<Message> + Send + Unpin + 'static,
@@ -132,7 +132,7 @@ where
     let format = SharedFormat::new(setup.initial_format);
     let caller = match setup.admission {
         Admission::Authenticated(caller) => caller,
-        Admission::AwaitHello => match await_hello(&mut sink, stream, &format, &services).await {
+        Admission::AwaitHello => match await_hello(&mut sink, stream, &format, services).await {
             Ok(caller) => caller,
             Err(end) => return end,
         },
@@ -155,16 +155,16 @@ where
 
     // Written here, before the writer starts, so it precedes anything the session
     // queued during `attach`.
-    let welcome = ServerMessage::Welcome {
-        account_id: caller.account_id,
-        role: caller.role,
-        server_time_ms: services.clock.now_ms(),
-        location_interval_ms: LOCATION_MIN_INTERVAL_MS,
+    let welcomed = {
+        let welcome = ServerMessage::Welcome {
+            account_id: caller.account_id,
+            role: caller.role,
+            server_time_ms: services.clock.now_ms(),
+            location_interval_ms: LOCATION_MIN_INTERVAL_MS,
+        };
+        write_message(&mut sink, &welcome, format.get()).await
     };
-    if write_message(&mut sink, &welcome, format.get())
-        .await
-        .is_err()
-    {
+    if welcomed.is_err() {
         return SocketEnd::ConnectionLost;
     }
 
@@ -172,9 +172,8 @@ where
     let mut writer = WriterTask(tokio::spawn(
         run_writer(sink, receiver, format.clone(), stop_writer.clone()).in_current_span(),
     ));
-    let exit = Reader::new(&outbound, inbox.0.as_ref(), &format)
-        .run(stream, &mut writer.0, &services.shutdown)
-        .await;
+    let mut reader = Reader::new(&outbound, inbox.0.as_ref(), &format);
+    let exit = reader.run(stream, &mut writer.0, &services.shutdown).await;
     let end = match exit {
         ReaderExit::WriterEnded(ended) => socket_end_of(ended),
         ReaderExit::Close(code) => {

@@ -27,10 +27,12 @@ use crate::proto::limits::TRANSPORT_MAX_MESSAGE_BYTES;
 use crate::proto::{SUBPROTOCOL_JSON, SUBPROTOCOL_MESSAGE_PACK, WireFormat};
 
 /// Read buffer per socket, in bytes. The library's default (128 KiB) would cost
-/// 100+ KB per idle socket; 4 KiB holds any real message in one read and measured
-/// ~6.7 KB per idle socket (`shared/notes/machine-limits.md`). Larger messages
-/// still arrive, in several reads.
-const READ_BUFFER_BYTES: usize = 4096;
+/// 100+ KB per idle socket, and the buffer stays allocated for the socket's life.
+/// 1 KiB holds any ordinary message (a `location` is ~65 bytes) and several queued
+/// ones in one read; a larger frame still arrives (the library reserves room for
+/// the whole frame once its header is read). 4 KiB cost 3 KiB more per idle
+/// session (`docs/benchmarks.md`).
+const READ_BUFFER_BYTES: usize = 1024;
 
 /// Write buffer target: 0 writes each frame through at once instead of batching,
 /// so no buffer lingers on idle sockets (our frames are small and few).
@@ -94,20 +96,23 @@ pub(crate) async fn upgrade(
     let upgrade = upgrade.on_failed_upgrade(|error| {
         tracing::debug!(%error, "websocket upgrade failed");
     });
+    // Boxed: axum keeps the callback's captures for the socket's whole life.
+    let captured = Box::new((setup, services, span, sockets));
     Ok(upgrade.on_upgrade(move |socket| {
+        let (setup, services, span, sockets) = *captured;
         let (sink, stream) = socket.split();
         sockets.track(run_socket_quietly(sink, stream, setup, services).instrument(span))
     }))
 }
 
 /// `run_socket` without its result (the upgrade callback returns `()`).
-async fn run_socket_quietly(
+fn run_socket_quietly(
     sink: SplitSink<WebSocket, Message>,
     stream: SplitStream<WebSocket>,
     setup: SocketSetup,
     services: SocketServices,
-) {
-    run_socket(sink, stream, setup, services).await;
+) -> impl std::future::Future<Output = ()> {
+    futures::FutureExt::map(run_socket(sink, stream, setup, services), drop)
 }
 
 /// The caller of an upgrade that carries `Authorization`; a bad header or token
