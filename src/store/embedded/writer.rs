@@ -171,7 +171,15 @@ fn drain(shared: &Shared) {
             state.writes.drain(..taken).collect()
         };
         crate::metrics::store_write_batch(batch.len());
-        commit_batch(&shared.database, batch);
+        // A write that panics fails its batch (the callers' replies are dropped:
+        // they get an error) and the transaction is rolled back; the drainer goes
+        // on, so one bad write never stalls the queue.
+        let committed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            commit_batch(&shared.database, batch);
+        }));
+        if committed.is_err() {
+            tracing::error!("a store write panicked; its batch was rolled back");
+        }
     }
 }
 

@@ -136,3 +136,34 @@ async fn dropping_the_writer_releases_the_database() {
     let reopened = Database::create(&path).expect("the file is free again");
     assert_eq!(stored(&reopened, 1), Some(1));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_panicking_write_fails_and_the_queue_goes_on() {
+    let directory = TempDir::new().expect("temporary directory");
+    let database = open(&directory);
+    let writer = Arc::new(Writer::new(Arc::clone(&database)));
+    let panicked = writer
+        .write(|transaction| -> StoreResult<()> {
+            transaction
+                .open_table(NUMBERS)
+                .expect("table")
+                .insert(7, 7)
+                .expect("insert");
+            panic!("a bug in a write");
+        })
+        .await;
+    assert!(panicked.is_err(), "the caller gets an error, not a hang");
+    assert_eq!(stored(&database, 7), None, "and nothing of it is written");
+    writer
+        .write(|transaction| {
+            transaction
+                .open_table(NUMBERS)
+                .expect("table")
+                .insert(8, 8)
+                .expect("insert");
+            Ok(())
+        })
+        .await
+        .expect("the next write commits");
+    assert_eq!(stored(&database, 8), Some(8));
+}
