@@ -474,10 +474,7 @@ impl IdentityService {
         if record.kind != TokenKind::Access || self.clock.now_ms() >= record.expires_at_ms {
             return Err(IdentityError::InvalidToken);
         }
-        if grant
-            .family
-            .is_none_or(|family| family.revoked_at_ms.is_some())
-        {
+        if !is_active(grant.family.as_ref()) {
             return Err(IdentityError::InvalidToken);
         }
         let account = grant.account.ok_or(IdentityError::InvalidToken)?;
@@ -489,9 +486,10 @@ impl IdentityService {
     }
 
     async fn ensure_family_active(&self, family_id: Uuid) -> Result<(), IdentityError> {
-        match self.store.token_family(family_id).await? {
-            Some(family) if family.revoked_at_ms.is_none() => Ok(()),
-            Some(_) | None => Err(IdentityError::InvalidToken),
+        if is_active(self.store.token_family(family_id).await?.as_ref()) {
+            Ok(())
+        } else {
+            Err(IdentityError::InvalidToken)
         }
     }
 
@@ -509,4 +507,9 @@ fn rate_limited_ms(wait_ms: i64) -> IdentityError {
     IdentityError::RateLimited {
         retry_after_seconds: (wait_ms.max(1) as u64).div_ceil(1000),
     }
+}
+
+/// Whether a sign-in exists and is not revoked.
+fn is_active(family: Option<&TokenFamily>) -> bool {
+    family.is_some_and(|family| family.revoked_at_ms.is_none())
 }

@@ -154,7 +154,7 @@ where
     crate::metrics::ws_connection(ConnectionOutcome::Accepted);
 
     // Written here, before the writer starts, so it precedes anything the session
-    // queued during `attach`.
+    // queued during `attach`; scoped so the message is not kept for the socket's life.
     let welcomed = {
         let welcome = ServerMessage::Welcome {
             account_id: caller.account_id,
