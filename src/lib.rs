@@ -7,6 +7,7 @@
 //! - `domain`     pure rules and types: ids, roles, phone numbers, profiles and their events
 //! - `geo`        coordinates, haversine, ZIP lookup from embedded census centroids, shards, H3 cells
 //! - `proto`      WebSocket messages (serde), the JSON + MessagePack codec, error and close codes, limits
+//! - `privacy`    what a person may observe of another's location: shown positions, bands
 //! - `presence`   the node-local index, socket↔session links and the presence runtime
 //! - `actors`     the ractor actors: user sessions, cells, ZIP shards, placement, session supervisor
 //! - `cluster`    nodes joined with ractor_cluster: membership, shard owners, the node router, replicas
@@ -40,6 +41,7 @@ mod import;
 mod listener;
 mod metrics;
 mod presence;
+mod privacy;
 mod profiles;
 mod proto;
 mod server;

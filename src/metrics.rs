@@ -48,6 +48,9 @@ const CLUSTER_PLACEMENT_CHANGES: &str = "heyblue_cluster_placement_changes_total
 const CLUSTER_MESSAGES_SENT: &str = "heyblue_cluster_messages_sent_total";
 const CLUSTER_MESSAGES_RECEIVED: &str = "heyblue_cluster_messages_received_total";
 const CLUSTER_MESSAGES_DROPPED: &str = "heyblue_cluster_messages_dropped_total";
+const LOCATIONS_REFUSED: &str = "heyblue_locations_refused_total";
+const REQUESTS_LIMITED: &str = "heyblue_connection_requests_limited_total";
+const CITIZENS_BLOCKED: &str = "heyblue_citizens_blocked_total";
 
 /// Latency buckets, seconds: from a microsecond (index lookups) to the request
 /// time limit.
@@ -218,6 +221,18 @@ fn describe_all() {
     describe_counter!(
         WS_CLOSES,
         "ended sockets by close reason name, or client_closed / connection_lost"
+    );
+    describe_counter!(
+        LOCATIONS_REFUSED,
+        "citizens' locations refused and not used, by reason (implausible_speed)"
+    );
+    describe_counter!(
+        REQUESTS_LIMITED,
+        "connection requests refused by a per-citizen limit (cooldown, hourly_cap)"
+    );
+    describe_counter!(
+        CITIZENS_BLOCKED,
+        "citizens blocked by an officer for the rest of the day"
     );
 }
 
@@ -429,4 +444,42 @@ pub(crate) fn cluster_message_received(kind: &'static str) {
 /// A message found no link to its node.
 pub(crate) fn cluster_message_dropped(kind: &'static str) {
     counter!(CLUSTER_MESSAGES_DROPPED, "kind" => kind).increment(1);
+}
+
+/// Why a citizen's location was not used.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum LocationRefusal {
+    /// Farther from the last accepted fix than the plausible speed allows.
+    ImplausibleSpeed,
+}
+
+/// A citizen's location was refused.
+pub(crate) fn location_refused(reason: LocationRefusal) {
+    let reason = match reason {
+        LocationRefusal::ImplausibleSpeed => "implausible_speed",
+    };
+    counter!(LOCATIONS_REFUSED, "reason" => reason).increment(1);
+}
+
+/// Which per-citizen request limit refused a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum RequestLimit {
+    /// Asked the same officer again too soon after a request ended.
+    Cooldown,
+    /// Too many requests in the last hour.
+    HourlyCap,
+}
+
+/// A connection request was refused by a per-citizen limit.
+pub(crate) fn request_limited(limit: RequestLimit) {
+    let limit = match limit {
+        RequestLimit::Cooldown => "cooldown",
+        RequestLimit::HourlyCap => "hourly_cap",
+    };
+    counter!(REQUESTS_LIMITED, "limit" => limit).increment(1);
+}
+
+/// An officer blocked a citizen.
+pub(crate) fn citizen_blocked() {
+    counter!(CITIZENS_BLOCKED).increment(1);
 }

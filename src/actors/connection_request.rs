@@ -42,7 +42,8 @@ pub(crate) struct ConnectionRequestArgs {
     pub(crate) officer_name: Arc<str>,
     /// The citizen's idempotency key, echoed in the acknowledgement.
     pub(crate) op_id: String,
-    /// Distance band between the two at request time, shown to the officer.
+    /// Distance band between the two at request time, shown to the officer
+    /// (between both people's shown positions).
     pub(crate) distance_band_m: u32,
     /// Rules, clock, positions and the connections service.
     pub(crate) context: Arc<RequestContext>,
@@ -352,6 +353,7 @@ fn finish(myself: &ActorRef<ConnectionRequestMsg>, state: &ConnectionRequestStat
     let _registry_gone = state.args.registry.cast(RequestRegistryMsg::Finished {
         request_id: state.args.request_id,
         citizen: state.args.citizen,
+        officer: state.args.officer,
         state: state.state,
     });
     myself.stop(Some("finished".to_owned()));

@@ -4,12 +4,13 @@
 //! `SessionSupervisor` (spawns sessions and cleans up after them),
 //! `RequestRegistry` (one per node: pending connection requests) and
 //! `ConnectionRequest` (one per pending request). Messages more than one actor
-//! sends live in `messages`.
+//! sends live in `messages`; the registry's per-citizen limits in `request_limits`.
 
 pub(crate) mod cell;
 pub(crate) mod connection_request;
 pub(crate) mod messages;
 pub(crate) mod placement;
+pub(crate) mod request_limits;
 pub(crate) mod request_registry;
 pub(crate) mod session_supervisor;
 pub(crate) mod user_session;

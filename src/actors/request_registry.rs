@@ -1,7 +1,10 @@
 //! `RequestRegistry`: one per node. Owns the pending connection requests of the
-//! node: checks a new `request_connection` (the handle was shown to the citizen,
-//! names an officer available now, within `request_radius_meters`; one pending
-//! request per citizen; at most `max_pending_requests_per_officer` per officer),
+//! node: checks a new `request_connection` (one pending request per citizen; the
+//! citizen's hourly cap; the handle was shown to the citizen and names an officer
+//! available now who has not blocked them; no cooldown after an earlier request
+//! to that officer; within `request_radius_meters` of the officer's shown
+//! position; at most `max_pending_requests_per_officer` per officer), handles
+//! officers' `block`,
 //! spawns a `ConnectionRequest` actor per accepted request, routes `respond` and
 //! `cancel_request` to it, and relays its pushes to each person's current session
 //! (sessions announce themselves on every new socket, and pending requests are
@@ -15,16 +18,18 @@ use uuid::Uuid;
 
 use super::connection_request::{ConnectionRequest, ConnectionRequestArgs, ConnectionRequestMsg};
 use super::messages::{SessionAddr, SessionRef};
+use super::request_limits::{LimitRules, Refusal, RequestLimits};
 use super::user_session::UserSessionMsg;
 use crate::clock::Clock;
 use crate::cluster::link::ClusterLink;
-use crate::cluster::wire::Wire;
+use crate::cluster::wire::{Wire, WireObserved};
 use crate::config::ConnectionsConfig;
 use crate::connections::Connections;
 use crate::domain::AccountId;
-use crate::geo;
+use crate::metrics::RequestLimit;
 use crate::presence::index::{OfficerEntry, PresenceIndex};
 use crate::presence::last_seen::LastSeen;
+use crate::privacy;
 use crate::proto::{ErrorCode, RequestState, ServerMessage};
 
 /// What requests need from the node.
@@ -78,7 +83,12 @@ pub(crate) struct RequestRegistryState {
     /// The current session of each person who had a request (an entry goes when
     /// a push to it fails: the session is gone).
     sessions: HashMap<AccountId, SessionAddr>,
+    /// Hourly caps, cooldowns and blocks.
+    limits: RequestLimits,
 }
+
+/// How often expired limits are swept.
+const LIMITS_SWEEP_INTERVAL: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// A citizen's `request_connection`, as the session forwards it.
 #[derive(Debug)]
@@ -155,9 +165,22 @@ pub(crate) enum RequestRegistryMsg {
         request_id: Uuid,
         /// Its citizen.
         citizen: AccountId,
+        /// Its officer.
+        officer: AccountId,
         /// Its final state.
         state: RequestState,
     },
+    /// An officer blocks the citizen behind a request.
+    Block {
+        /// The officer.
+        officer: AccountId,
+        /// The request naming the citizen.
+        request_id: Uuid,
+        /// The officer's session (on another node when the request lives here).
+        session: SessionAddr,
+    },
+    /// Timer: drop expired limits.
+    SweepLimits,
     /// Counts.
     Stats(RpcReplyPort<RegistryStats>),
 }
@@ -169,10 +192,18 @@ impl Actor for RequestRegistry {
 
     async fn pre_start(
         &self,
-        _myself: ActorRef<Self::Msg>,
+        myself: ActorRef<Self::Msg>,
         context: Self::Arguments,
     ) -> Result<Self::State, ActorProcessingErr> {
+        let limits = RequestLimits::new(LimitRules {
+            max_requests_per_hour: context.config.max_requests_per_hour,
+            cooldown_ms: i64::try_from(context.config.request_cooldown_seconds)
+                .unwrap_or(i64::MAX / 1_000)
+                .saturating_mul(1_000),
+        });
+        myself.send_interval(LIMITS_SWEEP_INTERVAL, || RequestRegistryMsg::SweepLimits);
         Ok(RequestRegistryState {
+            limits,
             context,
             pending: HashMap::new(),
             actors: HashMap::new(),
@@ -240,10 +271,24 @@ impl Actor for RequestRegistry {
             RequestRegistryMsg::Finished {
                 request_id,
                 citizen,
+                officer,
                 state: ended,
             } => {
                 forget(state, request_id);
                 record_end(state, citizen, request_id, ended);
+                let now_ms = state.context.clock.now_ms();
+                state
+                    .limits
+                    .request_ended(request_id, citizen, officer, ended, now_ms);
+            }
+            RequestRegistryMsg::Block {
+                officer,
+                request_id,
+                session,
+            } => on_block(state, officer, request_id, session),
+            RequestRegistryMsg::SweepLimits => {
+                let now_ms = state.context.clock.now_ms();
+                state.limits.sweep(now_ms);
             }
             RequestRegistryMsg::Stats(reply) => {
                 let _caller_gone = reply.send(RegistryStats {
@@ -321,8 +366,33 @@ async fn on_request(
         return;
     }
     let request_id = Uuid::new_v4();
-    match admit(state, &request) {
-        Err(refusal) => {
+    let now_ms = state.context.clock.now_ms();
+    if state.limits.count_request(citizen, now_ms).is_err() {
+        crate::metrics::request_limited(RequestLimit::HourlyCap);
+        push(
+            &request.session,
+            ServerMessage::Error {
+                code: ErrorCode::RequestLimit,
+                message: format!(
+                    "at most {} connection requests an hour",
+                    state.context.config.max_requests_per_hour
+                ),
+            },
+        );
+        return;
+    }
+    match admit(state, &request, now_ms) {
+        Err(Refused::Cooldown) => {
+            crate::metrics::request_limited(RequestLimit::Cooldown);
+            push(
+                &request.session,
+                ServerMessage::Error {
+                    code: ErrorCode::RequestCooldown,
+                    message: "your last request to this officer ended too recently".to_owned(),
+                },
+            );
+        }
+        Err(Refused::State(refusal)) => {
             crate::metrics::connection_request_finished(refusal);
             state
                 .last_op
@@ -383,34 +453,128 @@ async fn on_request(
     }
 }
 
-/// The officer's entry and the distance band, or the state refusing the request.
+/// Why `admit` refused a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Refused {
+    /// Answered as a request state.
+    State(RequestState),
+    /// Answered as a `request_cooldown` error.
+    Cooldown,
+}
+
+/// The officer's entry and the band the officer is shown, or why the request is
+/// refused. Every answer is a function of what the citizen may know: the handle
+/// it was shown, the officer's availability and shown position, its own limits.
 fn admit(
     state: &RequestRegistryState,
     request: &NewRequest,
-) -> Result<(OfficerEntry<SessionAddr>, u32), RequestState> {
+    now_ms: i64,
+) -> Result<(OfficerEntry<SessionAddr>, u32), Refused> {
     let context = &state.context;
     let officer = request
         .was_shown
         .then(|| context.index.officer_by_handle(&request.handle))
         .flatten()
-        .filter(|entry| entry.available_until_ms > context.clock.now_ms())
-        .ok_or(RequestState::OfficerUnavailable)?;
+        .filter(|entry| entry.available_until_ms > now_ms)
+        .ok_or(Refused::State(RequestState::OfficerUnavailable))?;
+    match state
+        .limits
+        .check_officer(request.citizen, officer.account_id, now_ms)
+    {
+        Ok(()) => {}
+        // A blocked citizen is told nothing more than that the officer is not
+        // available to them.
+        Err(Refusal::Blocked) => return Err(Refused::State(RequestState::OfficerUnavailable)),
+        Err(Refusal::Cooldown | Refusal::HourlyCap) => return Err(Refused::Cooldown),
+    }
     let citizen_at = context
         .last_seen
         .get(request.citizen)
-        .ok_or(RequestState::OutOfRange)?;
-    let distance = geo::distance_m(citizen_at.position, officer.position);
+        .ok_or(Refused::State(RequestState::OutOfRange))?;
+    let distance = privacy::distance_to_officer_m(citizen_at.position, officer.position);
     if distance > context.config.request_radius_meters {
-        return Err(RequestState::OutOfRange);
+        return Err(Refused::State(RequestState::OutOfRange));
     }
     let held = state
         .by_officer
         .get(&officer.account_id)
         .map_or(0, HashSet::len);
     if held >= context.config.max_pending_requests_per_officer as usize {
-        return Err(RequestState::OfficerBusy);
+        return Err(Refused::State(RequestState::OfficerBusy));
     }
-    Ok((officer, geo::distance_band_m(distance)))
+    let band = privacy::citizen_band_for_officer_m(citizen_at.position, officer.position);
+    Ok((officer, band))
+}
+
+/// `block{request_id}` from an officer: blocks the citizen behind a pending
+/// request here (and declines it) or one that ended here recently; a request
+/// that lives on another node gets the block forwarded there.
+fn on_block(
+    state: &mut RequestRegistryState,
+    officer: AccountId,
+    request_id: Uuid,
+    session: SessionAddr,
+) {
+    state.sessions.insert(officer, session.clone());
+    let now_ms = state.context.clock.now_ms();
+    let citizen = match state.pending.get(&request_id) {
+        Some(pending) if pending.officer == officer => {
+            let _ended = pending
+                .actor
+                .cast(ConnectionRequestMsg::Respond { accept: false });
+            Some(pending.citizen)
+        }
+        Some(_) | None => state.limits.ended_citizen(request_id, officer, now_ms),
+    };
+    let Some(citizen) = citizen else {
+        forward_block_or_refuse(state, officer, request_id, &session);
+        return;
+    };
+    let until_ms = state.limits.block(officer, citizen, now_ms);
+    crate::metrics::citizen_blocked();
+    let _session_gone = state.context.link.push(
+        &session,
+        officer,
+        ServerMessage::CitizenBlocked {
+            request_id,
+            until_ms,
+        },
+    );
+}
+
+/// A block for a request this node does not know: forwarded to the node the
+/// request came from, if any; otherwise `unknown_request`.
+fn forward_block_or_refuse(
+    state: &RequestRegistryState,
+    officer: AccountId,
+    request_id: Uuid,
+    session: &SessionAddr,
+) {
+    let link = &state.context.link;
+    if let SessionAddr::Local(_) = session
+        && let Some(origin) = link.request_origin(request_id)
+        && *origin != **link.node()
+    {
+        let sent = link.send(
+            &origin,
+            &Wire::Block {
+                request_id,
+                officer,
+                home: link.node().to_string(),
+            },
+        );
+        if sent {
+            return;
+        }
+    }
+    let _session_gone = link.push(
+        session,
+        officer,
+        ServerMessage::Error {
+            code: ErrorCode::UnknownRequest,
+            message: "no such recent request".to_owned(),
+        },
+    );
 }
 
 fn on_session_attached(
@@ -524,6 +688,11 @@ fn forward_or_refuse(
         if let Some(origin) = link.request_origin(request_id)
             && *origin != **link.node()
         {
+            let officer_seen = state
+                .context
+                .last_seen
+                .get(officer)
+                .map(WireObserved::from_observed);
             let sent = link.send(
                 &origin,
                 &Wire::Respond {
@@ -531,6 +700,7 @@ fn forward_or_refuse(
                     officer,
                     accept,
                     home: link.node().to_string(),
+                    officer_seen,
                 },
             );
             if sent {

@@ -14,6 +14,7 @@ use crate::identity::Authenticated;
 use crate::presence::hub::{SessionHub, SessionInbox};
 use crate::presence::outbound::{Outbound, OutboundReceiver, outbound_channel};
 use crate::presence::runtime::PresenceRuntime;
+use crate::privacy::ShownPosition;
 use crate::profiles::Profiles;
 use crate::proto::{
     AvailabilityEndReason, ClientMessage, CloseCode, ErrorCode, GoAvailable, LocationUpdate,
@@ -164,7 +165,9 @@ pub(super) async fn available_officer(node: &mut Node, position: (f64, f64)) -> 
 #[tokio::test(start_paused = true)]
 async fn citizen_sees_the_officer_then_a_nearby_alert() {
     let mut node = node(config()).await;
-    let mut officer = available_officer(&mut node, north_of_times_square(200.0)).await;
+    // 50 m north of the citizen, in a cell whose centre is 135 m from the citizen.
+    let officer_at = north_of_times_square(50.0);
+    let mut officer = available_officer(&mut node, officer_at).await;
     assert!(matches!(
         officer.next_message().await,
         ServerMessage::Availability { .. }
@@ -173,36 +176,41 @@ async fn citizen_sees_the_officer_then_a_nearby_alert() {
     citizen.locate(TIMES_SQUARE);
     let seen = citizen.expect_nearest().await.expect("an officer is near");
     assert_eq!(seen.display_name, "Officer Diaz");
-    assert_eq!(seen.distance_band_m, 250);
+    assert_eq!(seen.distance_band_m, 250, "from the cell centre, not 100");
     assert!(matches!(
         citizen.next_message().await,
         ServerMessage::Nearby { .. }
     ));
     // The citizen is shown the officer's resolution-9 cell centre, not the fix.
     let shown = LatLng::new(seen.approx_lat, seen.approx_lng).unwrap();
-    let precise = LatLng::new(north_of_times_square(200.0).0, TIMES_SQUARE.1).unwrap();
-    assert!(distance_m(shown, precise) > 0.5);
-    assert!(distance_m(shown, precise) < 250.0);
+    let precise = LatLng::new(officer_at.0, officer_at.1).unwrap();
+    assert_eq!(shown, ShownPosition::of(precise).point());
+    assert!(distance_m(shown, precise) > 100.0);
     citizen.expect_silence().await;
 }
 
 #[tokio::test(start_paused = true)]
 async fn officer_moving_away_changes_the_band_then_leaves_range() {
     let mut node = node(config()).await;
-    let officer = available_officer(&mut node, north_of_times_square(200.0)).await;
+    let officer = available_officer(&mut node, north_of_times_square(50.0)).await;
     let mut citizen = node.connect(Role::Citizen, "Ada").await;
     citizen.locate(TIMES_SQUARE);
     assert_eq!(citizen.expect_nearest().await.unwrap().distance_band_m, 250);
     citizen.next_message().await; // nearby
+    // Moving inside its cell changes nothing the citizen can see: no push.
+    officer.locate(north_of_times_square(90.0));
+    citizen.expect_silence().await;
+    // Shown 1,454 m away.
     officer.locate(north_of_times_square(1_500.0));
     assert_eq!(
         citizen.expect_nearest().await.unwrap().distance_band_m,
         2_000
     );
+    // Shown 5,866 m away: beyond the 5 km radius.
     officer.locate(north_of_times_square(6_000.0));
     assert_eq!(citizen.expect_nearest().await, None);
     officer.locate(north_of_times_square(90.0));
-    assert_eq!(citizen.expect_nearest().await.unwrap().distance_band_m, 100);
+    assert_eq!(citizen.expect_nearest().await.unwrap().distance_band_m, 250);
     assert!(
         matches!(citizen.next_message().await, ServerMessage::Nearby { .. }),
         "the alert re-armed after the officer left"
@@ -324,14 +332,15 @@ async fn a_closer_officer_wins_only_beyond_the_hysteresis() {
     let mut citizen = node.connect(Role::Citizen, "Ada").await;
     citizen.locate(TIMES_SQUARE);
     let first = citizen.expect_nearest().await.unwrap();
-    // 15 m closer: within the 25 m hysteresis, the answer stays.
+    // 15 m closer, in the same cell: shown at the same distance, the answer stays
+    // (whichever officer a tie would pick).
     let _slightly_closer = available_officer(&mut node, north_of_times_square(985.0)).await;
     citizen.expect_silence().await;
-    // 500 m closer: the answer switches.
+    // Shown 589 m away instead of 867 m: the answer switches.
     let _much_closer = available_officer(&mut node, north_of_times_square(480.0)).await;
     let switched = citizen.expect_nearest().await.unwrap();
     assert_ne!(switched.handle, first.handle);
-    assert_eq!(switched.distance_band_m, 500);
+    assert_eq!(switched.distance_band_m, 1_000);
 }
 
 #[tokio::test(start_paused = true)]
@@ -417,16 +426,29 @@ mod against_brute_force {
         last.expect("a nearest answer was pushed")
     }
 
-    fn brute_force(officers: &[(f64, f64)], citizen: (f64, f64)) -> Option<(usize, f64)> {
+    /// The officers shown nearest (several when their cells' centres tie) and
+    /// the distance they are shown at.
+    fn brute_force(officers: &[(f64, f64)], citizen: (f64, f64)) -> Option<(Vec<usize>, f64)> {
         let from = LatLng::new(citizen.0, citizen.1).unwrap();
-        officers
+        let shown: Vec<(usize, f64)> = officers
             .iter()
             .enumerate()
             .map(|(number, (lat, lng))| {
-                (number, distance_m(from, LatLng::new(*lat, *lng).unwrap()))
+                let officer = ShownPosition::of(LatLng::new(*lat, *lng).unwrap());
+                (number, crate::privacy::distance_to_officer_m(from, officer))
             })
             .filter(|(_, distance)| *distance <= 5_000.0)
-            .min_by(|a, b| a.1.total_cmp(&b.1))
+            .collect();
+        let nearest = shown
+            .iter()
+            .map(|(_, distance)| *distance)
+            .min_by(f64::total_cmp)?;
+        let tied = shown
+            .iter()
+            .filter(|(_, distance)| *distance == nearest)
+            .map(|(number, _)| *number)
+            .collect();
+        Some((tied, nearest))
     }
 
     proptest! {
@@ -473,8 +495,12 @@ mod against_brute_force {
                     let expected = brute_force(&positions, *citizen);
                     match (answer, expected) {
                         (None, None) => {}
-                        (Some(view), Some((number, distance))) => {
-                            assert_eq!(view.display_name, format!("Officer {number}"));
+                        (Some(view), Some((tied, distance))) => {
+                            assert!(
+                                tied.iter().any(|number| view.display_name == format!("Officer {number}")),
+                                "{} is not among officers {tied:?}",
+                                view.display_name
+                            );
                             assert_eq!(view.distance_band_m, crate::geo::distance_band_m(distance));
                         }
                         (answer, expected) => panic!("answer {answer:?}, expected {expected:?}"),

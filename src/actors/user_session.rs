@@ -24,6 +24,7 @@ use crate::domain::{AccountId, Role};
 use crate::geo::LatLng;
 use crate::presence::outbound::OutboundSender;
 use crate::presence::services::PresenceServices;
+use crate::privacy::ShownPosition;
 use crate::proto::{AvailabilityEndReason, ClientMessage, ErrorCode, ServerMessage};
 
 pub(crate) use availability::AvailabilityWindow;
@@ -68,6 +69,9 @@ pub(crate) struct UserSessionState {
     pub(crate) attach_epoch: u64,
     /// Precise last position (memory only, never logged).
     pub(crate) position: Option<LatLng>,
+    /// An officer's position as citizens see it (its cell's centre), last put on
+    /// the map: a new fix inside the same cell sends nothing.
+    pub(crate) shown: Option<ShownPosition>,
     /// The cell and shard the position falls in.
     pub(crate) placed: Option<Placed>,
     /// An officer's open availability window.
@@ -136,6 +140,7 @@ impl Actor for UserSession {
             outbound: Some(args.outbound),
             attach_epoch: 0,
             position: None,
+            shown: None,
             placed: None,
             window: None,
             windows_opened: 0,
@@ -308,6 +313,7 @@ async fn on_client(
         }
         ClientMessage::Respond(respond) => requests::respond(myself, state, respond),
         ClientMessage::CancelRequest(cancel) => requests::cancel(myself, state, cancel),
+        ClientMessage::Block(block) => requests::block(myself, state, block),
     }
 }
 

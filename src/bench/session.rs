@@ -22,7 +22,8 @@ use super::net::{connect_from, source_address};
 use super::stats::{Counters, Latencies, bump, lock, record};
 use super::truth::{self, Answer, Rules, Verdict};
 use super::world::World;
-use crate::geo::{LatLng, coarse_cell};
+use crate::geo::LatLng;
+use crate::privacy::ShownPosition;
 use crate::proto::{
     ClientMessage, LocationUpdate, ServerMessage, WireFormat, decode_server, encode_client,
 };
@@ -302,7 +303,7 @@ fn on_frame(
                             officer: Some((index, view.distance_band_m)),
                             shown_cell: LatLng::new(view.approx_lat, view.approx_lng)
                                 .ok()
-                                .map(coarse_cell),
+                                .map(|shown| ShownPosition::of(shown).cell()),
                         },
                         None => {
                             bump(&context.counters.wrong);
@@ -339,6 +340,7 @@ fn on_frame(
         | ServerMessage::ConnectionEstablished { .. }
         | ServerMessage::Points { .. }
         | ServerMessage::Trophy { .. }
+        | ServerMessage::CitizenBlocked { .. }
         | ServerMessage::Pong => {}
     }
 }

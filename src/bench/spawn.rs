@@ -17,10 +17,9 @@ use super::BenchError;
 const READY_TIMEOUT: Duration = Duration::from_secs(30);
 /// The `[connections]` rules under which every round of the handshake scenario is
 /// rewarded: no pair cooldown (0 is allowed: a pair rewarded at time t is rewarded
-/// again at any t' ≥ t) and a daily cap no run can reach (the largest the option
-/// takes). Everything else keeps its default.
-pub(crate) const EVERY_ROUND_REWARDED: &str =
-    "pair_cooldown_hours = 0\ndaily_rewarded_connections = 4294967295\n";
+/// again at any t' ≥ t), and a daily cap and an hourly request cap no run can
+/// reach (the largest the options take). Everything else keeps its default.
+pub(crate) const EVERY_ROUND_REWARDED: &str = "pair_cooldown_hours = 0\ndaily_rewarded_connections = 4294967295\nmax_requests_per_hour = 4294967295\n";
 
 /// What the spawned server is told beyond the fixed bench settings.
 #[derive(Debug, Clone, Copy)]

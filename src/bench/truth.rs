@@ -24,11 +24,16 @@
 
 use super::movement::{PersonKind, Point};
 use super::world::World;
-use crate::geo::{DISTANCE_BANDS_M, LatLng, coarse_cell, distance_band_m, distance_m};
+use crate::geo::{DISTANCE_BANDS_M, LatLng, distance_band_m};
+use crate::privacy::{ShownPosition, distance_to_officer_m};
 
 /// Slack on distances, metres: the server's and the bench's arithmetic may differ
 /// in the last digits, and a band edge is a hard threshold.
 const DISTANCE_SLACK_M: f64 = 1.0;
+/// How much closer an officer's shown position can be than its true one (the
+/// circumradius of a resolution-9 cell with margin): officers are looked up by
+/// true position, so searches reach this much farther.
+const SHOWN_POSITION_SLACK_M: f64 = 250.0;
 /// Window for telling a stale answer from a wrong one.
 pub(crate) const STALE_WINDOW_US: i64 = 10_000_000;
 
@@ -127,7 +132,7 @@ fn consistent(
             world.positions_between(PersonKind::Officer, officer, from_us, to_us);
         distance_range(&citizen_positions, &officer_positions)
     };
-    let margin_m = movement_margin_m(world, to_us - from_us);
+    let margin_m = movement_margin_m(world, to_us - from_us) + SHOWN_POSITION_SLACK_M;
     match answer.officer {
         Some((named, band)) => {
             let (named_low, named_high) = range(named);
@@ -232,7 +237,7 @@ fn exact_truth_is(
             .position_at_time(PersonKind::Officer, officer, time_us)
             .map(|position| distance_between(centre, position))
     };
-    let margin_m = movement_margin_m(world, rules.tolerance_us);
+    let margin_m = movement_margin_m(world, rules.tolerance_us) + SHOWN_POSITION_SLACK_M;
     match answer.officer {
         Some((named, band)) => {
             let Some(named_m) = distance_to(named) else {
@@ -282,9 +287,14 @@ fn distance_range(citizen_positions: &[Point], officer_positions: &[Point]) -> (
     (low, high)
 }
 
-fn distance_between(from: Point, to: Point) -> f64 {
-    match (LatLng::new(from.lat, from.lng), LatLng::new(to.lat, to.lng)) {
-        (Ok(from), Ok(to)) => distance_m(from, to),
+/// The distance the server answers from: the citizen's point to the officer's
+/// shown position (its resolution-9 cell's centre), as `privacy` decides.
+fn distance_between(citizen: Point, officer: Point) -> f64 {
+    match (
+        LatLng::new(citizen.lat, citizen.lng),
+        LatLng::new(officer.lat, officer.lng),
+    ) {
+        (Ok(citizen), Ok(officer)) => distance_to_officer_m(citizen, ShownPosition::of(officer)),
         (Err(_), _) | (_, Err(_)) => f64::INFINITY,
     }
 }
@@ -294,7 +304,7 @@ fn shown_cell_at(world: &World, officer: u32, time_us: i64) -> Option<u64> {
     let position = world.position_at_time(PersonKind::Officer, officer, time_us)?;
     LatLng::new(position.lat, position.lng)
         .ok()
-        .map(coarse_cell)
+        .map(|precise| ShownPosition::of(precise).cell())
 }
 
 /// The lower edge of a band (the band below it, or 0).

@@ -248,6 +248,7 @@ pub(crate) fn wire_kind(wire: &Wire) -> &'static str {
         Wire::Replica(_) => "replica",
         Wire::Push { .. } => "push",
         Wire::Respond { .. } => "respond",
+        Wire::Block { .. } => "block",
     }
 }
 

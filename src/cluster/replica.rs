@@ -76,10 +76,6 @@ pub(crate) fn apply(services: &PresenceServices, change: OfficerReplica) {
             };
             let account_id = entry.account_id;
             let position = entry.position;
-            // The co-location check of a connection reads observed positions.
-            services
-                .last_seen
-                .record(account_id, position, services.clock.now_ms());
             if let Applied::Yes(previous) = index.upsert_officer(entry) {
                 let mut positions = vec![position];
                 positions.extend(previous.map(|old| old.position));

@@ -12,7 +12,7 @@ use ractor::{Actor, ActorProcessingErr, ActorRef, pg};
 
 use super::link::{ROUTERS_GROUP, router_group, wire_kind};
 use super::replica;
-use super::wire::{OfficerCommand, Wire, WireFrame};
+use super::wire::{OfficerCommand, Wire, WireFrame, WireObserved};
 use crate::actors::messages::{CellCommand, SessionAddr};
 use crate::actors::placement::PlacementMsg;
 use crate::actors::request_registry::RequestRegistryMsg;
@@ -96,11 +96,29 @@ impl Actor for NodeRouter {
                 officer,
                 accept,
                 home,
+                officer_seen,
             } => {
+                // The co-location rule of this accept reads it.
+                if let Some(seen) = officer_seen.and_then(WireObserved::into_observed) {
+                    services
+                        .last_seen
+                        .record(officer, seen.position, seen.at_ms);
+                }
                 let _registry_gone = services.requests.cast(RequestRegistryMsg::Respond {
                     officer,
                     request_id,
                     accept,
+                    session: SessionAddr::Remote(Arc::from(home)),
+                });
+            }
+            Wire::Block {
+                request_id,
+                officer,
+                home,
+            } => {
+                let _registry_gone = services.requests.cast(RequestRegistryMsg::Block {
+                    officer,
+                    request_id,
                     session: SessionAddr::Remote(Arc::from(home)),
                 });
             }
@@ -126,10 +144,6 @@ async fn to_shard(
                 tracing::warn!("cluster command with invalid coordinates dropped");
                 return;
             };
-            // Connections decided here check co-location against observed positions.
-            services
-                .last_seen
-                .record(entry.account_id, entry.position, services.clock.now_ms());
             CellCommand::OfficerPresent { entry }
         }
         OfficerCommand::Departed { account_id } => CellCommand::OfficerDeparted { account_id },

@@ -10,8 +10,10 @@ use ractor::BytesConvertable;
 use serde::{Deserialize, Serialize};
 
 use crate::domain::AccountId;
+use crate::domain::connection::Observed;
 use crate::geo::{LatLng, ShardId};
 use crate::presence::index::OfficerEntry;
+use crate::privacy::ShownPosition;
 use crate::proto::ServerMessage;
 
 /// One cluster message.
@@ -49,7 +51,52 @@ pub(crate) enum Wire {
         accept: bool,
         /// The node of the officer's session.
         home: String,
+        /// Where the officer's node last observed the officer: the co-location
+        /// rule at accept needs a precise position, and only the officer's own
+        /// node has one (absent from older nodes: the rule then finds none).
+        #[serde(default)]
+        officer_seen: Option<WireObserved>,
     },
+    /// An officer's `block` naming a request that lives on the receiver.
+    Block {
+        /// The request.
+        request_id: uuid::Uuid,
+        /// The officer.
+        officer: AccountId,
+        /// The node of the officer's session.
+        home: String,
+    },
+}
+
+/// A server-observed position crossing to the node that decides a connection
+/// (memory only there, never stored or logged).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub(crate) struct WireObserved {
+    /// Latitude.
+    pub(crate) lat: f64,
+    /// Longitude.
+    pub(crate) lng: f64,
+    /// When the officer's node received it (Unix ms).
+    pub(crate) at_ms: i64,
+}
+
+impl WireObserved {
+    /// The wire form of an observed position.
+    pub(crate) fn from_observed(observed: Observed) -> Self {
+        Self {
+            lat: observed.position.lat(),
+            lng: observed.position.lng(),
+            at_ms: observed.at_ms,
+        }
+    }
+
+    /// The observed position; `None` for coordinates out of range.
+    pub(crate) fn into_observed(self) -> Option<Observed> {
+        Some(Observed {
+            position: LatLng::new(self.lat, self.lng).ok()?,
+            at_ms: self.at_ms,
+        })
+    }
 }
 
 /// A node's heartbeat: who it is, how clients reach it, and its load.
@@ -111,9 +158,10 @@ pub(crate) struct WireOfficer {
     pub(crate) handle: String,
     /// Name citizens see.
     pub(crate) display_name: String,
-    /// Precise latitude (memory only, never logged).
+    /// Latitude of the officer's shown position (its cell's centre): precise
+    /// positions never leave the officer's own node.
     pub(crate) lat: f64,
-    /// Precise longitude.
+    /// Longitude of the shown position.
     pub(crate) lng: f64,
     /// End of the availability window (Unix ms).
     pub(crate) available_until_ms: i64,
@@ -130,8 +178,8 @@ impl WireOfficer {
             account_id: entry.account_id,
             handle: entry.handle.to_string(),
             display_name: entry.display_name.to_string(),
-            lat: entry.position.lat(),
-            lng: entry.position.lng(),
+            lat: entry.position.point().lat(),
+            lng: entry.position.point().lng(),
             available_until_ms: entry.available_until_ms,
             version: entry.version,
             home: home.to_owned(),
@@ -139,9 +187,10 @@ impl WireOfficer {
     }
 
     /// The index entry, with `session` as its session; `None` for coordinates
-    /// out of range (a peer bug, dropped).
+    /// out of range (a peer bug, dropped). The position is snapped again, so even
+    /// a peer that sent a precise fix is only ever shown as a cell centre.
     pub(crate) fn into_entry<W>(self, session: W) -> Option<OfficerEntry<W>> {
-        let position = LatLng::new(self.lat, self.lng).ok()?;
+        let position = ShownPosition::of(LatLng::new(self.lat, self.lng).ok()?);
         Some(OfficerEntry {
             account_id: self.account_id,
             handle: Arc::from(self.handle),
@@ -187,12 +236,13 @@ mod tests {
     use super::*;
 
     fn officer() -> WireOfficer {
+        let shown = ShownPosition::of(LatLng::new(40.7411, -73.9897).unwrap()).point();
         WireOfficer {
             account_id: AccountId(uuid::Uuid::from_u128(7)),
             handle: "o_abc".to_owned(),
             display_name: "Officer Diaz".to_owned(),
-            lat: 40.7411,
-            lng: -73.9897,
+            lat: shown.lat(),
+            lng: shown.lng(),
             available_until_ms: 1_800_000_000_000,
             version: 42,
             home: "node-b".to_owned(),
@@ -242,6 +292,16 @@ mod tests {
                 officer: AccountId(uuid::Uuid::from_u128(9)),
                 accept: true,
                 home: "node-b".to_owned(),
+                officer_seen: Some(WireObserved {
+                    lat: 40.7411,
+                    lng: -73.9897,
+                    at_ms: 1_800_000_000_000,
+                }),
+            },
+            Wire::Block {
+                request_id: uuid::Uuid::from_u128(3),
+                officer: AccountId(uuid::Uuid::from_u128(9)),
+                home: "node-b".to_owned(),
             },
         ];
         for message in messages {
@@ -255,6 +315,18 @@ mod tests {
     fn an_officer_round_trips_through_the_index_entry() {
         let entry = officer().into_entry(()).expect("valid coordinates");
         assert_eq!(WireOfficer::from_entry(&entry, "node-b"), officer());
+    }
+
+    #[test]
+    fn a_precise_position_from_a_peer_is_shown_as_its_cell_centre() {
+        let precise = WireOfficer {
+            lat: 40.7411,
+            lng: -73.9897,
+            ..officer()
+        };
+        let entry = precise.into_entry(()).expect("valid coordinates");
+        assert_eq!(entry.position.point().lat(), officer().lat);
+        assert_eq!(entry.position.point().lng(), officer().lng);
     }
 
     #[test]

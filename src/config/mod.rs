@@ -216,6 +216,16 @@ pub struct PresenceConfig {
     pub cell_idle_seconds: u64,
     /// How often stale presence (sessions that died without cleaning up) is swept.
     pub sweep_interval_seconds: u64,
+    /// A citizen's fix that implies a faster move than this since the last
+    /// accepted one is refused (`implausible_location`): spoofed jumps are not
+    /// used for lookups.
+    pub max_plausible_speed_mps: f64,
+    /// Locations are handled at most about once per this interval per socket
+    /// (extra ones replace the pending one); told to clients in `welcome`.
+    pub location_min_interval_ms: u64,
+    /// Control messages (everything but `location`) one socket may send per
+    /// minute before they are refused with `rate_limited`.
+    pub control_messages_per_minute: u32,
 }
 
 impl Default for PresenceConfig {
@@ -230,6 +240,9 @@ impl Default for PresenceConfig {
             nearby_hysteresis_meters: 50.0,
             cell_idle_seconds: 60,
             sweep_interval_seconds: 30,
+            max_plausible_speed_mps: 70.0,
+            location_min_interval_ms: crate::proto::limits::LOCATION_MIN_INTERVAL_MS,
+            control_messages_per_minute: crate::proto::limits::CONTROL_MESSAGES_PER_MINUTE,
         }
     }
 }
@@ -238,7 +251,8 @@ impl Default for PresenceConfig {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ConnectionsConfig {
-    /// A citizen may ask only an officer this close (server-observed positions).
+    /// A citizen may ask only an officer whose shown position is this close to
+    /// the citizen's last position.
     pub request_radius_meters: f64,
     /// A request nobody answers expires after this long.
     pub request_timeout_seconds: u64,
@@ -254,6 +268,11 @@ pub struct ConnectionsConfig {
     pub officer_points_per_connection: i64,
     /// Positions older than this do not count for the co-location check at accept.
     pub position_max_age_seconds: u64,
+    /// After a request to an officer is cancelled, declined or expires, the same
+    /// citizen may not ask that officer again for this long (`request_cooldown`).
+    pub request_cooldown_seconds: u64,
+    /// Requests one citizen may make in any hour (`request_limit`).
+    pub max_requests_per_hour: u32,
 }
 
 impl Default for ConnectionsConfig {
@@ -267,6 +286,8 @@ impl Default for ConnectionsConfig {
             citizen_points_per_connection: 10,
             officer_points_per_connection: 10,
             position_max_age_seconds: 60,
+            request_cooldown_seconds: 600,
+            max_requests_per_hour: 10,
         }
     }
 }
@@ -291,6 +312,10 @@ impl ConnectionsConfig {
             (
                 "connections.position_max_age_seconds",
                 self.position_max_age_seconds,
+            ),
+            (
+                "connections.max_requests_per_hour",
+                u64::from(self.max_requests_per_hour),
             ),
         ];
         if let Some((key, _)) = positive.iter().find(|(_, value)| *value == 0) {
@@ -528,6 +553,12 @@ impl PresenceConfig {
                 0.0,
                 1_000.0,
             ),
+            (
+                "presence.max_plausible_speed_mps",
+                self.max_plausible_speed_mps,
+                1.0,
+                1_000_000.0,
+            ),
         ];
         for (key, value, low, high) in distances {
             if !(low..=high).contains(&value) {
@@ -543,9 +574,19 @@ impl PresenceConfig {
                 "presence.sweep_interval_seconds",
                 self.sweep_interval_seconds,
             ),
+            (
+                "presence.control_messages_per_minute",
+                u64::from(self.control_messages_per_minute),
+            ),
         ];
         if let Some((key, _)) = positive.iter().find(|(_, value)| *value == 0) {
             return Err(invalid(key, "must be greater than 0"));
+        }
+        if !(10..=60_000).contains(&self.location_min_interval_ms) {
+            return Err(invalid(
+                "presence.location_min_interval_ms",
+                "must be between 10 and 60000",
+            ));
         }
         Ok(())
     }

@@ -238,10 +238,13 @@ impl Connections {
             accepted.officer_seen,
             history,
         );
+        // Where it happened is the officer's observed place, coarsened to a
+        // resolution-7 cell whose centre also gives the ZIP, so the ZIP never
+        // narrows the place; without an officer position the record says
+        // nothing rather than borrowing the citizen's.
         let place = accepted
             .officer_seen
-            .or(accepted.citizen_seen)
-            .map(|seen| seen.position);
+            .map(|seen| geo::record_cell(seen.position));
         let record = ConnectionRecord {
             connection_id: accepted.request_id,
             citizen: ConnectionParty {
@@ -255,8 +258,8 @@ impl Connections {
                 withheld: officer.withheld,
             },
             established_at_ms: accepted.accepted_at_ms,
-            cell_r7: place.map(|position| u64::from(geo::record_cell(position))),
-            zip: place.and_then(zip_of),
+            cell_r7: place.map(u64::from),
+            zip: place.and_then(geo::record_zip),
         };
         match self.store.insert_connection(&record).await? {
             InsertConnectionOutcome::Inserted => {
@@ -412,12 +415,6 @@ impl Connections {
         }
         Ok(awarded_now)
     }
-}
-
-/// The ZIP of a place, when a ZIP centroid is within reach.
-fn zip_of(position: geo::LatLng) -> Option<String> {
-    let nearest = geo::nearest_zip(position);
-    (nearest.distance_m <= geo::ZIP_SHARD_MAX_DISTANCE_M).then(|| nearest.zip.to_string())
 }
 
 mod reward_locks;

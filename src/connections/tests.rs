@@ -169,6 +169,20 @@ pub(super) async fn assert_exactly_once(store: &Arc<FailingStore>, accounts: &[A
 }
 
 #[tokio::test(start_paused = true)]
+async fn without_the_officer_s_position_the_record_names_no_place() {
+    let harness = harness().await;
+    let citizen = harness.person(Role::Citizen).await;
+    let officer = harness.person(Role::Officer).await;
+    let accepted = AcceptedRequest {
+        officer_seen: None,
+        ..harness.accepted(Uuid::new_v4(), citizen, officer, TIMES_SQUARE)
+    };
+    let established = harness.connections.establish(&accepted).await.unwrap();
+    assert_eq!(established.record.cell_r7, None, "not the citizen's cell");
+    assert_eq!(established.record.zip, None);
+}
+
+#[tokio::test(start_paused = true)]
 async fn establishing_credits_both_once_and_a_rerun_changes_nothing() {
     let harness = harness().await;
     let citizen = harness.person(Role::Citizen).await;
@@ -179,13 +193,12 @@ async fn establishing_credits_both_once_and_a_rerun_changes_nothing() {
     assert_eq!((first.citizen.points, first.citizen.balance), (10, 10));
     assert_eq!((first.officer.points, first.officer.balance), (10, 10));
     assert_eq!(first.citizen.new_trophies, vec![TrophyId::FirstConnection]);
-    assert!(
-        first
-            .record
-            .zip
-            .as_deref()
-            .is_some_and(|zip| zip.starts_with("100"))
-    );
+    // The place is the officer's resolution-7 cell, and its ZIP that of the
+    // cell's centre: the ZIP never narrows the place below the cell.
+    let cell = geo::record_cell(LatLng::new(TIMES_SQUARE.0, TIMES_SQUARE.1).unwrap());
+    assert_eq!(first.record.cell_r7, Some(u64::from(cell)));
+    assert_eq!(first.record.zip, geo::record_zip(cell));
+    assert!(first.record.zip.is_some());
 
     let again = harness.connections.establish(&accepted).await.unwrap();
     assert_eq!(again.record, first.record);

@@ -1,13 +1,10 @@
-//! H3 helpers: the cell of a point, a cell's centre, the coarse positions shown to
-//! citizens and kept in records, and the block of cells to search around a point.
+//! H3 helpers: the cell of a point, a cell's centre, the coarse cell kept in
+//! records, and the block of cells to search around a point. (What citizens are
+//! shown of an officer is decided in `privacy`.)
 
 use h3o::{CellIndex, Resolution};
 
 use super::latlng::LatLng;
-
-/// Resolution of the position a citizen is shown of an officer: the centre of this
-/// cell (edge ≈ 200 m), never the officer's own fix.
-pub(crate) const COARSE_POSITION_RESOLUTION: Resolution = Resolution::Nine;
 
 /// Resolution of the cell kept in connection records (edge ≈ 1.4 km, area ≈ 5 km²).
 pub(crate) const RECORD_RESOLUTION: Resolution = Resolution::Seven;
@@ -36,20 +33,16 @@ pub(crate) fn cell_center(cell: CellIndex) -> LatLng {
     LatLng::from_h3(h3o::LatLng::from(cell))
 }
 
-/// What a citizen is shown of an officer at `point`: the centre of its resolution-9
-/// cell, at most about 220 m from the truth and the same for everyone in the cell.
-pub(crate) fn coarse_position(point: LatLng) -> LatLng {
-    cell_center(cell_at(point, COARSE_POSITION_RESOLUTION))
-}
-
-/// The cell whose centre [`coarse_position`] shows for a position.
-pub(crate) fn coarse_cell(point: LatLng) -> u64 {
-    u64::from(cell_at(point, COARSE_POSITION_RESOLUTION))
-}
-
 /// The cell records keep for a position (resolution 7).
 pub(crate) fn record_cell(point: LatLng) -> CellIndex {
     cell_at(point, RECORD_RESOLUTION)
+}
+
+/// The ZIP a record keeps for its cell: the ZIP of the cell's centre, so the ZIP
+/// never narrows the place below the cell; `None` with no centroid within reach.
+pub(crate) fn record_zip(cell: CellIndex) -> Option<String> {
+    super::zip::nearest_zip_within(cell_center(cell), super::shard::ZIP_SHARD_MAX_DISTANCE_M)
+        .map(|nearest| nearest.zip.to_string())
 }
 
 /// How many rings around a point's cell to search so that every point within

@@ -8,13 +8,11 @@ mod cells;
 mod latlng;
 mod shard;
 #[cfg(test)]
-mod test_support;
+pub(crate) mod test_support;
 mod zip;
 
 pub(crate) use bands::{DISTANCE_BANDS_M, distance_band_m};
-pub(crate) use cells::{
-    cell_at, cell_center, coarse_cell, coarse_position, record_cell, search_cells,
-};
+pub(crate) use cells::{cell_at, cell_center, record_cell, record_zip, search_cells};
 pub(crate) use latlng::{LatLng, distance_m};
-pub(crate) use shard::{ShardId, ZIP_SHARD_MAX_DISTANCE_M, shard_for_cell};
+pub(crate) use shard::{ShardId, shard_for_cell};
 pub(crate) use zip::{Zip, nearest_zip, preload_zip_index, zip_centroid};

@@ -18,6 +18,7 @@ use dashmap::DashMap;
 use super::grid::{Grid, GridKey, MAX_RINGS, RingBounds};
 use crate::domain::AccountId;
 use crate::geo::{LatLng, distance_m};
+use crate::privacy::ShownPosition;
 
 /// An available officer as the index keeps it.
 #[derive(Debug, Clone, PartialEq)]
@@ -28,8 +29,9 @@ pub(crate) struct OfficerEntry<W> {
     pub(crate) handle: Arc<str>,
     /// Name shown to citizens.
     pub(crate) display_name: Arc<str>,
-    /// Precise position (memory only).
-    pub(crate) position: LatLng,
+    /// Where citizens may see the officer: its cell's centre, never the precise
+    /// fix, so every answer computed from the index is one a citizen may know.
+    pub(crate) position: ShownPosition,
     /// End of the availability window (Unix ms).
     pub(crate) available_until_ms: i64,
     /// Presence version of this entry.
@@ -43,7 +45,8 @@ pub(crate) struct OfficerEntry<W> {
 pub(crate) struct NearestOfficer<W> {
     /// The officer.
     pub(crate) officer: OfficerEntry<W>,
-    /// Great-circle distance from the query point, metres.
+    /// Great-circle distance from the query point to the officer's shown
+    /// position, metres.
     pub(crate) distance_m: f64,
 }
 
@@ -178,7 +181,7 @@ impl<W: Clone> PresenceIndex<W> {
             }
         };
         if let Some(old) = &previous {
-            self.unplace_officer(account_id, old.position);
+            self.unplace_officer(account_id, old.position.point());
             if old.handle != entry.handle {
                 self.forget_handle(&old.handle, account_id);
             }
@@ -189,9 +192,9 @@ impl<W: Clone> PresenceIndex<W> {
             (Grid::COARSE, &self.officers_coarse),
         ] {
             buckets
-                .entry(grid.key(entry.position))
+                .entry(grid.key(entry.position.point()))
                 .or_default()
-                .push((account_id, entry.position));
+                .push((account_id, entry.position.point()));
         }
         if self.is_tombstoned(account_id, entry.version) {
             // A removal with a newer version raced this write: it wins.
@@ -214,7 +217,7 @@ impl<W: Clone> PresenceIndex<W> {
             .remove_if(&account_id, |_, entry| entry.version <= version);
         match removed {
             Some((_, old)) => {
-                self.unplace_officer(account_id, old.position);
+                self.unplace_officer(account_id, old.position.point());
                 self.forget_handle(&old.handle, account_id);
                 Applied::Yes(Some(old))
             }
@@ -264,7 +267,7 @@ impl<W: Clone> PresenceIndex<W> {
         let (_, account_id) = best?;
         let officer = self.officer(account_id)?;
         Some(NearestOfficer {
-            distance_m: distance_m(point, officer.position),
+            distance_m: distance_m(point, officer.position.point()),
             officer,
         })
     }
@@ -358,22 +361,23 @@ impl<W: Clone> PresenceIndex<W> {
     }
 
     /// Sessions of the citizens whose answer may change because `officer` appeared
-    /// at, left or moved between `positions`: those whose answer is that officer,
-    /// and those within `max_radius_m` of a position that is closer to them than
-    /// their current answer.
+    /// at, left or moved between `shown` positions: those whose answer is that
+    /// officer, and those within `max_radius_m` of a position that is closer to
+    /// them than their current answer.
     pub(crate) fn citizens_to_recheck(
         &self,
         officer: AccountId,
-        positions: &[LatLng],
+        shown: &[ShownPosition],
         max_radius_m: f64,
     ) -> Vec<W> {
+        let positions: Vec<LatLng> = shown.iter().map(|position| position.point()).collect();
         let mut affected: HashSet<AccountId> = self
             .watchers
             .get(&officer)
             .map(|watching| watching.clone())
             .unwrap_or_default();
         let grid = Grid::COARSE;
-        for position in positions {
+        for position in &positions {
             let center = grid.key(*position);
             for ring in 0..=grid.rings_covering(*position, max_radius_m) {
                 for key in grid.ring_cells(center, ring) {
@@ -451,7 +455,7 @@ impl<W: Clone> PresenceIndex<W> {
         &self,
         account_id: AccountId,
         is_dead: impl Fn(&W) -> bool,
-    ) -> Option<(LatLng, u64)> {
+    ) -> Option<(ShownPosition, u64)> {
         let officer_version = self
             .officers
             .get(&account_id)

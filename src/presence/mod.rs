@@ -20,6 +20,7 @@ pub mod presence_bench_api {
     use super::index::{OfficerEntry, PresenceIndex};
     use crate::domain::AccountId;
     use crate::geo::LatLng;
+    use crate::privacy::ShownPosition;
 
     /// An index filled with officers.
     #[derive(Debug)]
@@ -39,7 +40,7 @@ pub mod presence_bench_api {
                     account_id: AccountId(uuid::Uuid::from_u128(number as u128 + 1)),
                     handle: Arc::from(format!("o{number}")),
                     display_name: Arc::from("Officer"),
-                    position,
+                    position: ShownPosition::of(position),
                     available_until_ms: 0,
                     version: index.next_version(),
                     session: number as u32,

@@ -42,6 +42,8 @@ pub(crate) enum ClientMessage {
     CancelRequest(CancelRequest),
     /// Application-level liveness check; answered with `pong`.
     Ping,
+    /// An officer blocks the citizen behind a request for 24 hours.
+    Block(Block),
 }
 
 /// The `t` tag of a client message, without its fields: what the decoder dispatches
@@ -65,6 +67,8 @@ pub(crate) enum ClientMessageType {
     CancelRequest,
     /// `ping`
     Ping,
+    /// `block`
+    Block,
 }
 
 impl ClientMessageType {
@@ -79,6 +83,7 @@ impl ClientMessageType {
             ClientMessageType::Respond => "respond",
             ClientMessageType::CancelRequest => "cancel_request",
             ClientMessageType::Ping => "ping",
+            ClientMessageType::Block => "block",
         }
     }
 
@@ -93,7 +98,8 @@ impl ClientMessageType {
             | ClientMessageType::RequestConnection
             | ClientMessageType::Respond
             | ClientMessageType::CancelRequest
-            | ClientMessageType::Ping => true,
+            | ClientMessageType::Ping
+            | ClientMessageType::Block => true,
         }
     }
 }
@@ -184,6 +190,15 @@ pub(crate) struct CancelRequest {
     pub(crate) request_id: Uuid,
 }
 
+/// `block{request_id}`: the officer blocks the citizen who made the request (a
+/// pending one, which is declined, or one that ended within the last hour).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct Block {
+    /// The request from `connection_requested`.
+    #[serde(with = "text_id")]
+    pub(crate) request_id: Uuid,
+}
+
 impl ClientMessage {
     /// The message's type tag.
     pub(crate) fn message_type(&self) -> ClientMessageType {
@@ -196,6 +211,7 @@ impl ClientMessage {
             ClientMessage::Respond(_) => ClientMessageType::Respond,
             ClientMessage::CancelRequest(_) => ClientMessageType::CancelRequest,
             ClientMessage::Ping => ClientMessageType::Ping,
+            ClientMessage::Block(_) => ClientMessageType::Block,
         }
     }
 
@@ -233,6 +249,7 @@ impl ClientMessage {
             ClientMessageType::Respond => Ok(ClientMessage::Respond(typed(value)?)),
             ClientMessageType::CancelRequest => Ok(ClientMessage::CancelRequest(typed(value)?)),
             ClientMessageType::Ping => Ok(ClientMessage::Ping),
+            ClientMessageType::Block => Ok(ClientMessage::Block(typed(value)?)),
         }
     }
 }

@@ -47,6 +47,16 @@ pub(crate) enum ErrorCode {
     /// The server does not handle this message type yet (a valid message of the
     /// protocol that this server version has no implementation for).
     Unsupported,
+    /// A citizen's `location` is farther from the last accepted one than
+    /// `presence.max_plausible_speed_mps` allows for the time between them; it
+    /// was not used (the previous position stands).
+    ImplausibleLocation,
+    /// `request_connection` to an officer whose earlier request from this
+    /// citizen was cancelled, declined or expired less than
+    /// `connections.request_cooldown_seconds` ago.
+    RequestCooldown,
+    /// `request_connection` beyond `connections.max_requests_per_hour`.
+    RequestLimit,
 }
 
 impl ErrorCode {
@@ -68,6 +78,9 @@ impl ErrorCode {
             ErrorCode::RequestPending => "request_pending",
             ErrorCode::Internal => "internal",
             ErrorCode::Unsupported => "unsupported",
+            ErrorCode::ImplausibleLocation => "implausible_location",
+            ErrorCode::RequestCooldown => "request_cooldown",
+            ErrorCode::RequestLimit => "request_limit",
         }
     }
 }

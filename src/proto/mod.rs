@@ -30,7 +30,7 @@ mod fuzz_tests;
 mod tests;
 
 pub(crate) use client::{
-    CancelRequest, ClientMessage, ClientMessageType, GoAvailable, LocationUpdate,
+    Block, CancelRequest, ClientMessage, ClientMessageType, GoAvailable, LocationUpdate,
     RequestConnection, Respond,
 };
 // Names only tests need.

@@ -116,6 +116,15 @@ pub(crate) enum ServerMessage {
     },
     /// Answer to `ping`.
     Pong,
+    /// To the officer: the citizen behind `request_id` is blocked; their
+    /// requests to this officer are refused as `officer_unavailable` until then.
+    CitizenBlocked {
+        /// The request named in `block`.
+        #[serde(with = "text_id")]
+        request_id: Uuid,
+        /// When the block ends (Unix ms).
+        until_ms: i64,
+    },
 }
 
 impl ServerMessage {
@@ -134,6 +143,7 @@ impl ServerMessage {
             ServerMessage::Trophy { .. } => "trophy",
             ServerMessage::Error { .. } => "error",
             ServerMessage::Pong => "pong",
+            ServerMessage::CitizenBlocked { .. } => "citizen_blocked",
         }
     }
 }

@@ -108,6 +108,9 @@ pub(super) fn client_samples() -> Vec<ClientMessage> {
             request_id: request_id(),
         }),
         ClientMessage::Ping,
+        ClientMessage::Block(Block {
+            request_id: request_id(),
+        }),
     ]
 }
 
@@ -183,6 +186,10 @@ pub(super) fn server_samples() -> Vec<ServerMessage> {
             message: "slow down".to_owned(),
         },
         ServerMessage::Pong,
+        ServerMessage::CitizenBlocked {
+            request_id: request_id(),
+            until_ms: 1_767_311_700_000,
+        },
     ]
 }
 

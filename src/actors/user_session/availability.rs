@@ -95,7 +95,9 @@ pub(super) async fn adopt_from_map(
     });
     tracing::debug!("officer window taken over from another node");
     announce(state);
-    placement::on_location(myself, state, entry.position).await;
+    // Shown where the map had the officer; the precise position (and with it
+    // the co-location rule) waits for the officer's next fix.
+    placement::show_at(myself, state, entry.position).await;
 }
 
 /// Tells the socket about an open window (after `go_available` or a reconnect).

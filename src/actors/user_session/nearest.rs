@@ -1,13 +1,15 @@
 //! A citizen's answer: the nearest available officer, chosen from the node-local
 //! index with hysteresis, pushed only when what the citizen sees changes, plus the
-//! one-shot `nearby` alert. The citizen sees the officer's resolution-9 cell centre
-//! and a distance band, never the precise position.
+//! one-shot `nearby` alert. The index holds officers only at their shown positions
+//! (resolution-9 cell centres, see `privacy`), so the choice, the band, the alert
+//! and their timing are all computed from what the citizen may know.
 
 use super::{UserSessionState, push, push_latest_nearest};
 use crate::actors::messages::SessionAddr;
 use crate::domain::{AccountId, Role};
 use crate::geo::{self, LatLng};
 use crate::presence::index::NearestOfficer;
+use crate::privacy;
 use crate::proto::{OfficerView, ServerMessage};
 
 /// What the citizen was last told.
@@ -122,7 +124,7 @@ fn with_hysteresis(
     let Some(current) = state.services.index.officer(current_id) else {
         return Some(best);
     };
-    let current_distance = geo::distance_m(position, current.position);
+    let current_distance = privacy::distance_to_officer_m(position, current.position);
     let keep_current = current_distance <= config.nearest_max_radius_meters
         && best.distance_m + config.nearest_hysteresis_meters >= current_distance;
     if keep_current {
@@ -136,7 +138,7 @@ fn with_hysteresis(
 }
 
 fn officer_view(nearest: &NearestOfficer<SessionAddr>) -> OfficerView {
-    let approx = geo::coarse_position(nearest.officer.position);
+    let approx = nearest.officer.position.point();
     OfficerView {
         handle: nearest.officer.handle.to_string(),
         display_name: nearest.officer.display_name.to_string(),

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use h3o::CellIndex;
 use ractor::ActorRef;
 
-use super::{UserSessionMsg, UserSessionState, nearest};
+use super::{UserSessionMsg, UserSessionState, nearest, push_error};
 use crate::actors::messages::{CellCommand, SessionAddr};
 use crate::actors::placement::PlacementMsg;
 use crate::actors::zip_shard::ZipShardMsg;
@@ -17,7 +17,10 @@ use crate::cluster::link::ClusterLink;
 use crate::cluster::wire::{OfficerCommand, Wire, WireOfficer};
 use crate::domain::Role;
 use crate::geo::{self, LatLng, ShardId};
+use crate::metrics::LocationRefusal;
 use crate::presence::index::OfficerEntry;
+use crate::privacy::{self, ShownPosition};
+use crate::proto::ErrorCode;
 
 /// How long a session waits for placement to start a shard.
 const ENSURE_SHARD_TIMEOUT_MS: u64 = 2_000;
@@ -100,50 +103,111 @@ fn officer_command(link: &ClusterLink, command: CellCommand) -> Option<OfficerCo
     }
 }
 
-/// A new position from the client.
+/// A new position from the client. A citizen's fix that implies an implausible
+/// speed is refused and changes nothing; an officer's fix reaches the map only as
+/// its shown position, and only when that changes.
 pub(super) async fn on_location(
     myself: &ActorRef<UserSessionMsg>,
     state: &mut UserSessionState,
     position: LatLng,
 ) {
+    let now_ms = state.services.clock.now_ms();
+    if state.role == Role::Citizen && !is_plausible(state, position, now_ms) {
+        crate::metrics::location_refused(LocationRefusal::ImplausibleSpeed);
+        push_error(
+            state,
+            ErrorCode::ImplausibleLocation,
+            "this position is too far from the last one for the time between them; it was not used",
+        );
+        return;
+    }
     crate::metrics::location_update(state.role);
     state.position = Some(position);
-    let now_ms = state.services.clock.now_ms();
     state
         .services
         .last_seen
         .record(state.account_id, position, now_ms);
-    let resolution = state.services.cell_resolution;
-    let cell = geo::cell_at(position, resolution);
+    match state.role {
+        Role::Officer => show_at(myself, state, ShownPosition::of(position)).await,
+        Role::Citizen => {
+            let cell = geo::cell_at(position, state.services.cell_resolution);
+            if !move_to(state, cell).await {
+                return;
+            }
+            publish(myself, state);
+            nearest::recompute(state);
+        }
+    }
+}
+
+/// Puts an officer on the map at `shown` (its cell's centre). A move inside the
+/// shown cell changes nothing a citizen can observe, so it sends nothing at all:
+/// no command, no recheck, no push, and so no timing to learn from either.
+pub(super) async fn show_at(
+    myself: &ActorRef<UserSessionMsg>,
+    state: &mut UserSessionState,
+    shown: ShownPosition,
+) {
+    if state.shown == Some(shown) {
+        return;
+    }
+    // Placed by the shown point too, so which cell actor and shard hold the
+    // officer is a function of the shown cell as well.
+    let cell = geo::cell_at(shown.point(), state.services.cell_resolution);
+    if !move_to(state, cell).await {
+        return;
+    }
+    state.shown = Some(shown);
+    publish(myself, state);
+}
+
+/// Whether a citizen's new fix is reachable from the last accepted one at the
+/// plausible speed (the first fix, or one after the last was forgotten, is).
+/// Read from the node's last-seen table, so a reconnect does not reset it.
+fn is_plausible(state: &UserSessionState, position: LatLng, now_ms: i64) -> bool {
+    let Some(previous) = state.services.last_seen.get(state.account_id) else {
+        return true;
+    };
+    privacy::is_plausible_move(
+        previous,
+        position,
+        now_ms,
+        state.services.config.max_plausible_speed_mps,
+        state.services.config.location_min_interval_ms,
+    )
+}
+
+/// Places the session in `cell` (leaving its previous cell); false when the
+/// cell's shard could not be reached (the next update tries again).
+async fn move_to(state: &mut UserSessionState, cell: CellIndex) -> bool {
     let moved_cell = state
         .placed
         .as_ref()
         .is_none_or(|placed| placed.cell != cell);
-    if moved_cell {
-        let Some(placed) = place(state, cell).await else {
-            return;
-        };
-        let previous = state.placed.replace(placed);
-        if let Some(previous) = previous {
-            depart(state, &previous);
-        }
+    if !moved_cell {
+        return true;
     }
-    publish(myself, state);
-    if state.role == Role::Citizen {
-        nearest::recompute(state);
+    let Some(placed) = place(state, cell).await else {
+        return false;
+    };
+    let previous = state.placed.replace(placed);
+    if let Some(previous) = previous {
+        depart(state, &previous);
     }
+    true
 }
 
-/// Publishes the session's presence in its cell: an available officer's entry or a
-/// citizen's position. Officers without a window publish nothing.
+/// Publishes the session's presence in its cell: an available officer's entry at
+/// its shown position, or a citizen's position. Officers without a window
+/// publish nothing.
 pub(super) fn publish(myself: &ActorRef<UserSessionMsg>, state: &UserSessionState) {
-    let (Some(placed), Some(position)) = (&state.placed, state.position) else {
+    let Some(placed) = &state.placed else {
         return;
     };
     let version = state.services.index.next_version();
     match state.role {
         Role::Officer => {
-            let Some(window) = &state.window else {
+            let (Some(window), Some(shown)) = (&state.window, state.shown) else {
                 return;
             };
             placed.send(
@@ -153,7 +217,7 @@ pub(super) fn publish(myself: &ActorRef<UserSessionMsg>, state: &UserSessionStat
                         account_id: state.account_id,
                         handle: window.handle.clone(),
                         display_name: state.display_name.clone(),
-                        position,
+                        position: shown,
                         available_until_ms: window.until_ms,
                         version,
                         session: SessionAddr::Local(myself.clone()),
@@ -162,6 +226,9 @@ pub(super) fn publish(myself: &ActorRef<UserSessionMsg>, state: &UserSessionStat
             );
         }
         Role::Citizen => {
+            let Some(position) = state.position else {
+                return;
+            };
             // Written here, before the nearest lookup that follows, not only by
             // the cell: an officer change applied after that lookup then always
             // finds this citizen to recheck (the cell's own write is a no-op).

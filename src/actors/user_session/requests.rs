@@ -1,6 +1,6 @@
 //! A session's part in connection requests: it checks the sender's role, tells
 //! the registry whether the citizen was shown the officer's handle, and forwards
-//! `request_connection`, `respond` and `cancel_request` with itself as the place
+//! `request_connection`, `respond`, `cancel_request` and `block` with itself as the place
 //! to push answers. The registry does the rest.
 
 use ractor::ActorRef;
@@ -9,7 +9,7 @@ use super::{UserSessionMsg, UserSessionState, push_error};
 use crate::actors::messages::SessionAddr;
 use crate::actors::request_registry::{NewRequest, RequestRegistryMsg};
 use crate::domain::Role;
-use crate::proto::{CancelRequest, ErrorCode, RequestConnection, Respond};
+use crate::proto::{Block, CancelRequest, ErrorCode, RequestConnection, Respond};
 
 /// Tells the registry this session is the person's current one (a new socket),
 /// so pending requests are announced to it again.
@@ -80,6 +80,22 @@ pub(super) fn cancel(
             citizen: state.account_id,
             request_id: cancel.request_id,
             session: myself.clone(),
+        },
+    );
+}
+
+/// `block{request_id}` from an officer (the registry checks it is this officer's).
+pub(super) fn block(myself: &ActorRef<UserSessionMsg>, state: &UserSessionState, block: Block) {
+    if state.role != Role::Officer {
+        push_error(state, ErrorCode::Forbidden, "only officers can block");
+        return;
+    }
+    send(
+        state,
+        RequestRegistryMsg::Block {
+            officer: state.account_id,
+            request_id: block.request_id,
+            session: SessionAddr::Local(myself.clone()),
         },
     );
 }

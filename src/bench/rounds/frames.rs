@@ -83,7 +83,8 @@ impl PairTask {
             ServerMessage::Welcome { .. }
             | ServerMessage::Nearest { .. }
             | ServerMessage::ConnectionRequested { .. }
-            | ServerMessage::AvailabilityEnded { .. } => self.stray(
+            | ServerMessage::AvailabilityEnded { .. }
+            | ServerMessage::CitizenBlocked { .. } => self.stray(
                 "unexpected_message",
                 &format!("the {from:?} got an unexpected {}", message.type_name()),
             ),

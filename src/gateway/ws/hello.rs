@@ -81,7 +81,8 @@ where
                 | ClientMessage::RequestConnection(_)
                 | ClientMessage::Respond(_)
                 | ClientMessage::CancelRequest(_)
-                | ClientMessage::Ping),
+                | ClientMessage::Ping
+                | ClientMessage::Block(_)),
             ) => {
                 crate::metrics::ws_message_received(message.message_type());
                 let refusal = (

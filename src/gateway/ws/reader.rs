@@ -4,10 +4,11 @@
 //! location falling due, and the idle deadline (close 4004 after
 //! `IDLE_TIMEOUT_SECONDS` without any frame, pongs included). Each frame is decoded
 //! in its own format; decode errors are answered with `error` and the session goes
-//! on. Control messages are limited to `CONTROL_MESSAGES_PER_MINUTE` (`rate_limited`
-//! beyond), error answers to `ERRORS_PER_MINUTE_BEFORE_CLOSE` (close 4008 beyond),
-//! locations are coalesced to one per `LOCATION_MIN_INTERVAL_MS`, and everything
-//! else goes to the session's inbox in arrival order.
+//! on. Control messages are limited to `presence.control_messages_per_minute`
+//! (`rate_limited` beyond), error answers to `ERRORS_PER_MINUTE_BEFORE_CLOSE`
+//! (close 4008 beyond), locations are coalesced to one per
+//! `presence.location_min_interval_ms`, and everything else goes to the session's
+//! inbox in arrival order.
 
 use std::time::Duration;
 
@@ -19,12 +20,10 @@ use tokio_util::sync::CancellationToken;
 
 use super::rate::{LocationCoalescer, WindowLimiter};
 use super::writer::{SharedFormat, WriterEnd};
+use crate::config::PresenceConfig;
 use crate::presence::hub::SessionInbox;
 use crate::presence::outbound::OutboundSender;
-use crate::proto::limits::{
-    CONTROL_MESSAGES_PER_MINUTE, ERRORS_PER_MINUTE_BEFORE_CLOSE, IDLE_TIMEOUT_SECONDS,
-    LOCATION_MIN_INTERVAL_MS,
-};
+use crate::proto::limits::{ERRORS_PER_MINUTE_BEFORE_CLOSE, IDLE_TIMEOUT_SECONDS};
 use crate::proto::{ClientMessage, CloseCode, ErrorCode, ServerMessage, WireFormat, decode_client};
 
 /// The window both per-minute limits are counted over.
@@ -108,6 +107,33 @@ pub(crate) struct Reader<'socket> {
     error_answers: WindowLimiter,
     /// Holds back locations that arrive faster than one per interval.
     locations: LocationCoalescer,
+    /// The control message limit, for the refusal's text.
+    control_messages_per_minute: u32,
+}
+
+/// How fast one socket may send, from `[presence]`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct SocketLimits {
+    /// Control messages accepted per minute.
+    pub(crate) control_messages_per_minute: u32,
+    /// Locations are handled at most about once per this interval.
+    pub(crate) location_min_interval: Duration,
+}
+
+impl SocketLimits {
+    /// The limits `presence` configures.
+    pub(crate) fn from_config(presence: &PresenceConfig) -> Self {
+        Self {
+            control_messages_per_minute: presence.control_messages_per_minute,
+            location_min_interval: Duration::from_millis(presence.location_min_interval_ms),
+        }
+    }
+}
+
+impl Default for SocketLimits {
+    fn default() -> Self {
+        Self::from_config(&PresenceConfig::default())
+    }
 }
 
 impl<'socket> Reader<'socket> {
@@ -116,14 +142,16 @@ impl<'socket> Reader<'socket> {
         outbound: &'socket OutboundSender,
         inbox: &'socket dyn SessionInbox,
         format: &'socket SharedFormat,
+        limits: SocketLimits,
     ) -> Self {
         Self {
             outbound,
             inbox,
             format,
-            control_messages: WindowLimiter::new(CONTROL_MESSAGES_PER_MINUTE, RATE_WINDOW),
+            control_messages: WindowLimiter::new(limits.control_messages_per_minute, RATE_WINDOW),
             error_answers: WindowLimiter::new(ERRORS_PER_MINUTE_BEFORE_CLOSE, RATE_WINDOW),
-            locations: LocationCoalescer::new(Duration::from_millis(LOCATION_MIN_INTERVAL_MS)),
+            locations: LocationCoalescer::new(limits.location_min_interval),
+            control_messages_per_minute: limits.control_messages_per_minute,
         }
     }
 
@@ -196,7 +224,8 @@ impl<'socket> Reader<'socket> {
             return self.refuse(
                 ErrorCode::RateLimited,
                 format!(
-                    "more than {CONTROL_MESSAGES_PER_MINUTE} control messages in a minute; this one was dropped"
+                    "more than {} control messages in a minute; this one was dropped",
+                    self.control_messages_per_minute
                 ),
             );
         }
@@ -214,7 +243,8 @@ impl<'socket> Reader<'socket> {
             | ClientMessage::RequestConnection(_)
             | ClientMessage::Respond(_)
             | ClientMessage::CancelRequest(_)
-            | ClientMessage::Ping) => self.deliver(message),
+            | ClientMessage::Ping
+            | ClientMessage::Block(_)) => self.deliver(message),
         }
     }
 

@@ -20,13 +20,12 @@ use tracing::Instrument;
 use super::auth::TokenAuthenticator;
 use super::hello::await_hello;
 use super::outcome::{ConnectionOutcome, SocketEnd};
-use super::reader::{Reader, ReaderExit};
+use super::reader::{Reader, ReaderExit, SocketLimits};
 use super::writer::{SharedFormat, WriterEnd, run_writer, send_close, write_message};
 use crate::clock::Clock;
 use crate::identity::Authenticated;
 use crate::presence::hub::{SessionHub, SessionInbox};
 use crate::presence::outbound::outbound_channel;
-use crate::proto::limits::LOCATION_MIN_INTERVAL_MS;
 use crate::proto::{CloseCode, ServerMessage, WireFormat};
 
 /// How long the writer gets to send a requested Close frame (or notice a stop)
@@ -72,6 +71,8 @@ pub(crate) struct SocketServices {
     pub(crate) clock: Clock,
     /// Cancelled when the server shuts down: sockets close with 1001.
     pub(crate) shutdown: CancellationToken,
+    /// How fast the client may send.
+    pub(crate) limits: SocketLimits,
 }
 
 /// Runs one socket to its end and records how it ended.
@@ -160,7 +161,8 @@ where
             account_id: caller.account_id,
             role: caller.role,
             server_time_ms: services.clock.now_ms(),
-            location_interval_ms: LOCATION_MIN_INTERVAL_MS,
+            location_interval_ms: u64::try_from(services.limits.location_min_interval.as_millis())
+                .unwrap_or(u64::MAX),
         };
         write_message(&mut sink, &welcome, format.get()).await
     };
@@ -172,7 +174,7 @@ where
     let mut writer = WriterTask(tokio::spawn(
         run_writer(sink, receiver, format.clone(), stop_writer.clone()).in_current_span(),
     ));
-    let mut reader = Reader::new(&outbound, inbox.0.as_ref(), &format);
+    let mut reader = Reader::new(&outbound, inbox.0.as_ref(), &format, services.limits);
     let exit = reader.run(stream, &mut writer.0, &services.shutdown).await;
     let end = match exit {
         ReaderExit::WriterEnded(ended) => socket_end_of(ended),

@@ -20,6 +20,7 @@ use uuid::Uuid;
 
 use super::auth::{AuthFailure, TokenAuthenticator};
 use super::outcome::SocketEnd;
+use super::reader::SocketLimits;
 use super::socket::{Admission, SocketServices, SocketSetup, run_socket};
 use crate::clock::Clock;
 use crate::domain::{AccountId, Role};
@@ -194,6 +195,7 @@ impl Harness {
             authenticator: Arc::new(FakeAuthenticator),
             clock: Clock::starting_at(START_MS),
             shutdown: shutdown.clone(),
+            limits: SocketLimits::default(),
         };
         let setup = SocketSetup {
             connection_id: 1,

@@ -18,6 +18,7 @@ use tracing::Instrument;
 
 use super::auth::{AuthFailure, classify};
 use super::outcome::ConnectionOutcome;
+use super::reader::SocketLimits;
 use super::socket::{Admission, SocketServices, SocketSetup, run_socket};
 use crate::gateway::AppState;
 use crate::gateway::bearer::bearer_token;
@@ -83,6 +84,7 @@ pub(crate) async fn upgrade(
         authenticator: state.identity.clone(),
         clock: state.clock,
         shutdown: state.sockets.shutdown_token(),
+        limits: SocketLimits::from_config(&state.config.presence),
     };
     // A root span: the socket outlives the upgrade request. `role` is recorded once
     // the socket is authenticated; no token and no account-identifying field.

@@ -44,10 +44,6 @@ fn cells_have_the_requested_resolution() {
         Resolution::Eight
     );
     assert_eq!(record_cell(times_square).resolution(), Resolution::Seven);
-    assert_eq!(
-        cell_at(coarse_position(times_square), Resolution::Nine),
-        cell_at(times_square, Resolution::Nine)
-    );
 }
 
 #[test]
@@ -132,14 +128,6 @@ proptest! {
             origin_offset_in_edges * edge_m,
         );
         check_covered(origin, resolution, radius_in_edges * edge_m, bearing_deg, fraction)?;
-    }
-
-    #[test]
-    fn coarse_position_is_near_and_stable(origin in any_point()) {
-        let shown = coarse_position(origin);
-        let limit_m = MAX_CIRCUMRADIUS_IN_EDGES * COARSE_POSITION_RESOLUTION.edge_length_m();
-        prop_assert!(distance_m(origin, shown) <= limit_m);
-        prop_assert_eq!(coarse_position(shown), shown);
     }
 
     #[test]
