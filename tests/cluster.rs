@@ -301,9 +301,10 @@ async fn a_killed_node_is_replaced_within_five_seconds_and_officers_keep_their_w
     eprintln!("shards re-placed {:?} after the kill", killed_at.elapsed());
 
     // The second officer re-registered with the new owner: its moves reach the citizen.
-    second.send(location(CITIZEN_AT)).await;
+    // 390 m north of the citizen: shown 361 m away, the 500 m band (250 m before).
+    second.send(location((40.715_0, -74.016_0))).await;
     let moved = nearest_until(&mut citizen, |officer| {
-        officer["display_name"] == "Officer Kim" && officer["distance_band_m"] == 100
+        officer["display_name"] == "Officer Kim" && officer["distance_band_m"] == 500
     })
     .await;
     assert_eq!(moved["display_name"], "Officer Kim");

@@ -11,8 +11,9 @@ use serde_json::{Value, json};
 
 /// Times Square.
 const CITIZEN_AT: (f64, f64) = (40.758_0, -73.985_5);
-/// About 200 m north of Times Square: within the nearby threshold.
-const OFFICER_AT: (f64, f64) = (40.759_8, -73.985_5);
+/// About 50 m north of Times Square, in the same resolution-9 cell: within the
+/// nearby threshold, and shown to each other in the 100 m band.
+const OFFICER_AT: (f64, f64) = (40.758_45, -73.985_5);
 /// About 1.1 km north: shown as nearest, but beyond the request radius.
 const OFFICER_FAR: (f64, f64) = (40.768_0, -73.985_5);
 
@@ -110,7 +111,7 @@ async fn pending(citizen: &mut WsClient, officer: &mut WsClient, handle: &str, o
     let request_id = ack["request_id"].as_str().unwrap().to_owned();
     let notice = officer.next_of("connection_requested").await;
     assert_eq!(notice["request_id"], request_id.as_str());
-    assert_eq!(notice["citizen"]["distance_band_m"], 250);
+    assert_eq!(notice["citizen"]["distance_band_m"], 100);
     assert!(notice["citizen"]["display_name"].is_string());
     assert!(notice["expires_at_ms"].as_i64().unwrap() > 0);
     assert!(notice["citizen"].get("lat").is_none());
@@ -244,8 +245,11 @@ async fn a_cancelled_request_tells_both_sides_and_frees_the_citizen() {
         .await;
     expect_state(&mut citizen, &request_id, "cancelled").await;
     expect_state(&mut officer, &request_id, "cancelled").await;
-    let fresh = pending(&mut citizen, &mut officer, &handle, "op-4").await;
-    assert_ne!(fresh, request_id);
+    // No longer pending; but the same officer only after the cooldown.
+    citizen
+        .send(json!({ "t": "request_connection", "officer": handle, "op_id": "op-4" }))
+        .await;
+    assert_eq!(citizen.next_of("error").await["code"], "request_cooldown");
 }
 
 /// Real time, with a one-second timeout (the paused-clock version with the
@@ -386,7 +390,8 @@ async fn a_request_survives_a_reconnect_of_either_side() {
 
 #[tokio::test]
 async fn asking_again_on_hearing_the_connection_is_never_refused_as_pending() {
-    let scene = scene(1, 1, "").await;
+    // Without the cooldown after a cancel, which would refuse the next round.
+    let scene = scene(1, 1, "[connections]\nrequest_cooldown_seconds = 0\n").await;
     let mut officer = scene.officer(0, OFFICER_AT).await;
     let (mut citizen, handle) = scene.citizen(0).await;
     for round in 0..5 {

@@ -17,6 +17,10 @@ pub(crate) mod user_session;
 pub(crate) mod zip_shard;
 
 #[cfg(test)]
+mod privacy_tests;
+#[cfg(test)]
+mod request_limit_tests;
+#[cfg(test)]
 mod request_tests;
 #[cfg(test)]
 mod tests;

@@ -38,12 +38,18 @@ pub(super) struct Node {
 }
 
 pub(super) async fn node(config: PresenceConfig) -> Node {
+    node_with(config, crate::config::ConnectionsConfig::default()).await
+}
+
+pub(super) async fn node_with(
+    config: PresenceConfig,
+    connections_config: crate::config::ConnectionsConfig,
+) -> Node {
     let dir = tempfile::tempdir().unwrap();
     let store: std::sync::Arc<dyn Store> =
         std::sync::Arc::new(EmbeddedStore::open(dir.path()).await.unwrap());
     let clock = Clock::starting_at(1_800_000_000_000);
     let profiles = Profiles::new(store.clone(), clock);
-    let connections_config = crate::config::ConnectionsConfig::default();
     let connections = crate::connections::Connections::new(
         store,
         profiles.clone(),
@@ -69,13 +75,13 @@ pub(super) async fn node(config: PresenceConfig) -> Node {
 }
 
 pub(super) struct Client {
-    account_id: AccountId,
-    inbox: Box<dyn SessionInbox>,
+    pub(super) account_id: AccountId,
+    pub(super) inbox: Box<dyn SessionInbox>,
     receiver: OutboundReceiver,
 }
 
 impl Node {
-    async fn connect_as(&mut self, account_id: AccountId, role: Role) -> Client {
+    pub(super) async fn connect_as(&mut self, account_id: AccountId, role: Role) -> Client {
         self.next_connection += 1;
         let (sender, receiver) = outbound_channel(self.next_connection);
         let caller = Authenticated {
@@ -115,14 +121,14 @@ impl Client {
         }));
     }
 
-    fn go_available(&self, minutes: u32) {
+    pub(super) fn go_available(&self, minutes: u32) {
         self.send(ClientMessage::GoAvailable(GoAvailable {
             minutes: Some(minutes),
         }));
     }
 
     /// The next outbound item, or `None` if nothing arrives within a second.
-    async fn next(&mut self) -> Option<Outbound> {
+    pub(super) async fn next(&mut self) -> Option<Outbound> {
         tokio::time::timeout(Duration::from_secs(1), self.receiver.next())
             .await
             .ok()
@@ -143,7 +149,7 @@ impl Client {
         }
     }
 
-    async fn expect_silence(&mut self) {
+    pub(super) async fn expect_silence(&mut self) {
         if let Some(item) = self.next().await {
             panic!("expected nothing, got {item:?}");
         }
