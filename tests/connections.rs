@@ -224,6 +224,44 @@ async fn a_declined_request_tells_both_sides() {
 }
 
 #[tokio::test]
+async fn an_officer_blocks_a_citizen_who_then_finds_the_officer_unavailable() {
+    let scene = scene(1, 2, "").await;
+    let mut officer = scene.officer(0, OFFICER_AT).await;
+    let (mut citizen, handle) = scene.citizen(0).await;
+    let request_id = pending(&mut citizen, &mut officer, &handle, "op-1").await;
+    officer
+        .send(json!({ "t": "block", "request_id": request_id }))
+        .await;
+    let blocked = officer.next_of("citizen_blocked").await;
+    assert_eq!(blocked["request_id"], request_id.as_str());
+    let day_ms = 24 * 3_600_000;
+    let until_ms = blocked["until_ms"].as_i64().unwrap();
+    let now_ms = unix_now_ms();
+    assert!((until_ms - now_ms - day_ms).abs() < 60_000, "{blocked}");
+    expect_state(&mut citizen, &request_id, "declined").await;
+    // Reconnecting changes nothing: the officer stays unavailable to this citizen.
+    citizen.close().await;
+    let (mut citizen, handle) = scene.citizen(0).await;
+    let refused = request(&mut citizen, &handle, "op-2").await;
+    assert_eq!(refused["state"], "officer_unavailable", "{refused}");
+    // Another citizen is not affected.
+    let (mut other, handle) = scene.citizen(1).await;
+    pending(&mut other, &mut officer, &handle, "op-1").await;
+    // Citizens cannot block.
+    other
+        .send(json!({ "t": "block", "request_id": request_id }))
+        .await;
+    assert_eq!(other.next_of("error").await["code"], "forbidden");
+}
+
+fn unix_now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64
+}
+
+#[tokio::test]
 async fn a_cancelled_request_tells_both_sides_and_frees_the_citizen() {
     let scene = scene(1, 1, "").await;
     let mut officer = scene.officer(0, OFFICER_AT).await;
