@@ -221,16 +221,22 @@ fn describe_all() {
     );
 }
 
-/// One HTTP request finished.
-pub(crate) fn http_request_finished(route: &str, method: &str, status: u16, elapsed: Duration) {
+/// One HTTP request finished; `route` is a route template or `unmatched`, `method`
+/// a standard method or `other` (the gateway's closed sets).
+pub(crate) fn http_request_finished(
+    route: &str,
+    method: &'static str,
+    status: u16,
+    elapsed: Duration,
+) {
     counter!(
         HTTP_REQUESTS,
         "route" => route.to_owned(),
-        "method" => method.to_owned(),
+        "method" => method,
         "status" => status.to_string()
     )
     .increment(1);
-    histogram!(HTTP_DURATION, "route" => route.to_owned(), "method" => method.to_owned())
+    histogram!(HTTP_DURATION, "route" => route.to_owned(), "method" => method)
         .record(elapsed.as_secs_f64());
 }
 
