@@ -17,6 +17,7 @@
 //! - `store`      the `Store` traits and their backends (embedded redb by default)
 //! - `gateway`    the axum router: REST handlers, errors, auth, ops endpoints
 //! - `metrics`    every metric the server exports, described in one place
+//! - `metrics_snapshot` the gauges read from actors, refreshed once a second for scrapes
 //! - `listener`   the HTTP and WebSocket listener, bound with the configured backlog
 //! - `server`     `serve()`: wires the pieces together and runs until shutdown
 //! - `bench`      `heyblue bench`: load and correctness client, workers, echo baseline, reports
@@ -39,6 +40,7 @@ mod identity;
 mod import;
 mod listener;
 mod metrics;
+mod metrics_snapshot;
 mod presence;
 mod profiles;
 mod proto;
@@ -53,7 +55,7 @@ pub use clock::Clock;
 pub use cluster::drain_request::{DrainRequestError, request_drain};
 pub use config::{Config, ConfigError, EnvironmentVariables};
 pub use import::{ImportReport, RowProblem};
-pub use listener::bind_listener;
+pub use listener::{Listeners, bind_listener, bind_metrics_listener};
 pub use metrics::install_recorder;
 pub use server::{ImportFileError, ServeError, import_officers_file, migrate, serve};
 pub use store::StoreError;

@@ -1,7 +1,7 @@
 //! The HTTP face of the server: the axum router, its shared state, the error
 //! format, authentication extractors, the middleware every request passes
-//! (span, metrics, time limit, body limit, panic guard) and the WebSocket gateway
-//! (`ws`, `GET /v1/ws`).
+//! (span, metrics, time limit, body limit, panic guard), the WebSocket gateway
+//! (`ws`, `GET /v1/ws`) and the metrics listener's router (`metrics_endpoint`).
 
 mod admin_routes;
 mod auth_routes;
@@ -10,6 +10,7 @@ mod cluster_routes;
 mod connection_routes;
 mod error;
 mod json_body;
+pub(crate) mod metrics_endpoint;
 mod middleware;
 mod ops_routes;
 mod profile_routes;
@@ -22,7 +23,6 @@ use std::time::Duration;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
-use metrics_exporter_prometheus::PrometheusHandle;
 use tokio_util::sync::CancellationToken;
 
 pub(crate) use bearer::AdminToken;
@@ -54,8 +54,6 @@ pub(crate) struct AppState {
     pub(crate) ws_url: Arc<str>,
     /// The admin bearer token.
     pub(crate) admin_token: AdminToken,
-    /// Renders `/metrics`.
-    pub(crate) metrics: PrometheusHandle,
     /// Time source.
     pub(crate) clock: Clock,
     /// Region for national-format phone numbers (roster imports).
@@ -97,8 +95,7 @@ pub(crate) fn router(state: AppState) -> Router {
         .layer(DefaultBodyLimit::max(admin_routes::MAX_IMPORT_BYTES));
     let ops = Router::new()
         .route("/healthz", get(ops_routes::healthz))
-        .route("/readyz", get(ops_routes::readyz))
-        .route("/metrics", get(ops_routes::metrics));
+        .route("/readyz", get(ops_routes::readyz));
     Router::new()
         .merge(api)
         .merge(admin)
