@@ -3,6 +3,7 @@
 //!
 //! Crate map (one line per module):
 //! - [`config`]   typed configuration: TOML file plus `HEYBLUE_*` overrides, validated once
+//! - `data_dir`   the owner-only data directory, and warnings about looser modes found in it
 //! - `clock`      wall-clock milliseconds driven by tokio's clock, so tests can pause time
 //! - `domain`     pure rules and types: ids, roles, phone numbers, profiles and their events
 //! - `geo`        coordinates, haversine, ZIP lookup from embedded census centroids, shards, H3 cells
@@ -33,6 +34,7 @@ mod bench;
 mod clock;
 mod cluster;
 mod connections;
+mod data_dir;
 mod domain;
 mod gateway;
 mod geo;

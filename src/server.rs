@@ -46,8 +46,8 @@ const ADMIN_TOKEN_FILE: &str = "admin.token";
 /// Why the server could not start or stopped with an error.
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {
-    /// The data directory cannot be created.
-    #[error("cannot create data directory {path}: {source}")]
+    /// The data directory cannot be created or read.
+    #[error("cannot prepare data directory {path}: {source}")]
     DataDir {
         /// The directory.
         path: String,
@@ -393,7 +393,7 @@ async fn open_parts(
     config: &Config,
     environment: &EnvironmentVariables,
 ) -> Result<Parts, ServeError> {
-    std::fs::create_dir_all(&config.data_dir).map_err(|source| ServeError::DataDir {
+    crate::data_dir::prepare(&config.data_dir).map_err(|source| ServeError::DataDir {
         path: config.data_dir.display().to_string(),
         source,
     })?;
@@ -448,7 +448,7 @@ pub async fn migrate(
     config: &Config,
     environment: &EnvironmentVariables,
 ) -> Result<String, ServeError> {
-    std::fs::create_dir_all(&config.data_dir).map_err(|source| ServeError::DataDir {
+    crate::data_dir::prepare(&config.data_dir).map_err(|source| ServeError::DataDir {
         path: config.data_dir.display().to_string(),
         source,
     })?;

@@ -19,6 +19,7 @@ pub(crate) fn router(handle: PrometheusHandle) -> Router {
         .route("/metrics", get(render))
         .fallback(middleware::not_found)
         .method_not_allowed_fallback(middleware::method_not_allowed)
+        .layer(super::headers::nosniff())
         .with_state(handle)
 }
 
