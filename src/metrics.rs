@@ -338,7 +338,7 @@ pub(crate) fn actor_failed(kind: &'static str) {
     counter!(ACTOR_FAILURES, "kind" => kind).increment(1);
 }
 
-/// Sets the presence gauges read at scrape time.
+/// Sets the presence gauges (refreshed once a second by `metrics_snapshot`).
 pub(crate) fn presence_placed(officers_available: usize, citizens_located: usize) {
     gauge!(OFFICERS_AVAILABLE).set(officers_available as f64);
     gauge!(CITIZENS_LOCATED).set(citizens_located as f64);
@@ -364,7 +364,7 @@ pub(crate) fn ws_socket_ended(end: SocketEnd) {
     counter!(WS_CLOSES, "code" => end.as_str()).increment(1);
 }
 
-/// Refreshes process gauges just before a scrape.
+/// Refreshes the process gauges (once a second, by `metrics_snapshot`).
 pub(crate) fn refresh_process_gauges() {
     if let Some(bytes) = resident_memory_bytes() {
         gauge!(RESIDENT_MEMORY).set(bytes as f64);
@@ -405,7 +405,7 @@ pub(crate) fn connection_request_finished(outcome: crate::proto::RequestState) {
     counter!(CONNECTION_REQUESTS, "outcome" => outcome.as_str()).increment(1);
 }
 
-/// Pending connection requests, read at scrape time.
+/// Pending connection requests (refreshed once a second by `metrics_snapshot`).
 pub(crate) fn connection_requests_pending(pending: usize) {
     gauge!(REQUESTS_PENDING).set(pending as f64);
 }
