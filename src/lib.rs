@@ -3,6 +3,7 @@
 //!
 //! Crate map (one line per module):
 //! - [`config`]   typed configuration: TOML file plus `HEYBLUE_*` overrides, validated once
+//! - `data_dir`   the owner-only data directory, and warnings about looser modes found in it
 //! - `clock`      wall-clock milliseconds driven by tokio's clock, so tests can pause time
 //! - `domain`     pure rules and types: ids, roles, phone numbers, profiles and their events
 //! - `geo`        coordinates, haversine, ZIP lookup from embedded census centroids, shards, H3 cells
@@ -18,6 +19,7 @@
 //! - `store`      the `Store` traits and their backends (embedded redb by default)
 //! - `gateway`    the axum router: REST handlers, errors, auth, ops endpoints
 //! - `metrics`    every metric the server exports, described in one place
+//! - `metrics_snapshot` the gauges read from actors, refreshed once a second for scrapes
 //! - `listener`   the HTTP and WebSocket listener, bound with the configured backlog
 //! - `server`     `serve()`: wires the pieces together and runs until shutdown
 //! - `bench`      `heyblue bench`: load and correctness client, workers, echo baseline, reports
@@ -33,6 +35,7 @@ mod bench;
 mod clock;
 mod cluster;
 mod connections;
+mod data_dir;
 mod domain;
 mod gateway;
 mod geo;
@@ -40,6 +43,7 @@ mod identity;
 mod import;
 mod listener;
 mod metrics;
+mod metrics_snapshot;
 mod presence;
 mod privacy;
 mod profiles;
@@ -55,7 +59,7 @@ pub use clock::Clock;
 pub use cluster::drain_request::{DrainRequestError, request_drain};
 pub use config::{Config, ConfigError, EnvironmentVariables};
 pub use import::{ImportReport, RowProblem};
-pub use listener::bind_listener;
+pub use listener::{Listeners, bind_listener, bind_metrics_listener};
 pub use metrics::install_recorder;
 pub use server::{ImportFileError, ServeError, import_officers_file, migrate, serve};
 pub use store::StoreError;

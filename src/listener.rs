@@ -2,12 +2,31 @@
 //! `TcpListener::bind` asks the kernel for a backlog of 128, so a burst of
 //! thousands of reconnects (a node restarting, clients failing over from a lost
 //! node) overflows the accept queue and every dropped SYN waits a second before
-//! its retry; `http.listen_backlog` sets it instead.
+//! its retry; `http.listen_backlog` sets it instead. [`Listeners`] pairs it with
+//! the metrics listener, which only serves `/metrics`.
 
 use std::io;
 use std::net::SocketAddr;
 
 use tokio::net::{TcpListener, TcpSocket};
+
+/// Connections the metrics listener queues (a scraper or two).
+const METRICS_BACKLOG: u32 = 64;
+
+/// The sockets a node serves on, bound before [`serve`](crate::serve) is called.
+#[derive(Debug)]
+pub struct Listeners {
+    /// The public API and WebSocket (`listen`).
+    pub api: TcpListener,
+    /// `GET /metrics` and nothing else (`[metrics] listen`), kept off the
+    /// public listener.
+    pub metrics: TcpListener,
+}
+
+/// Binds the metrics listener at `address`.
+pub fn bind_metrics_listener(address: SocketAddr) -> io::Result<TcpListener> {
+    bind_listener(address, METRICS_BACKLOG)
+}
 
 /// Binds `address` (with `SO_REUSEADDR`, as tokio's `bind` does, so a restart
 /// does not wait for the previous run's `TIME_WAIT` sockets) and listens with

@@ -102,9 +102,17 @@ async fn run(
     match command {
         Command::Serve => {
             heyblue::install_recorder();
-            let listener = heyblue::bind_listener(config.listen, config.http.listen_backlog)
+            let api = heyblue::bind_listener(config.listen, config.http.listen_backlog)
                 .with_context(|| format!("cannot listen on {}", config.listen))?;
-            heyblue::serve(listener, config, environment, shutdown_signal()).await?;
+            let metrics =
+                heyblue::bind_metrics_listener(config.metrics.listen).with_context(|| {
+                    format!(
+                        "cannot listen on {} for /metrics (set [metrics] listen)",
+                        config.metrics.listen
+                    )
+                })?;
+            let listeners = heyblue::Listeners { api, metrics };
+            heyblue::serve(listeners, config, environment, shutdown_signal()).await?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Migrate => {

@@ -236,16 +236,22 @@ fn describe_all() {
     );
 }
 
-/// One HTTP request finished.
-pub(crate) fn http_request_finished(route: &str, method: &str, status: u16, elapsed: Duration) {
+/// One HTTP request finished; `route` is a route template or `unmatched`, `method`
+/// a standard method or `other` (the gateway's closed sets).
+pub(crate) fn http_request_finished(
+    route: &str,
+    method: &'static str,
+    status: u16,
+    elapsed: Duration,
+) {
     counter!(
         HTTP_REQUESTS,
         "route" => route.to_owned(),
-        "method" => method.to_owned(),
+        "method" => method,
         "status" => status.to_string()
     )
     .increment(1);
-    histogram!(HTTP_DURATION, "route" => route.to_owned(), "method" => method.to_owned())
+    histogram!(HTTP_DURATION, "route" => route.to_owned(), "method" => method)
         .record(elapsed.as_secs_f64());
 }
 
@@ -347,7 +353,7 @@ pub(crate) fn actor_failed(kind: &'static str) {
     counter!(ACTOR_FAILURES, "kind" => kind).increment(1);
 }
 
-/// Sets the presence gauges read at scrape time.
+/// Sets the presence gauges (refreshed once a second by `metrics_snapshot`).
 pub(crate) fn presence_placed(officers_available: usize, citizens_located: usize) {
     gauge!(OFFICERS_AVAILABLE).set(officers_available as f64);
     gauge!(CITIZENS_LOCATED).set(citizens_located as f64);
@@ -373,7 +379,7 @@ pub(crate) fn ws_socket_ended(end: SocketEnd) {
     counter!(WS_CLOSES, "code" => end.as_str()).increment(1);
 }
 
-/// Refreshes process gauges just before a scrape.
+/// Refreshes the process gauges (once a second, by `metrics_snapshot`).
 pub(crate) fn refresh_process_gauges() {
     if let Some(bytes) = resident_memory_bytes() {
         gauge!(RESIDENT_MEMORY).set(bytes as f64);
@@ -414,7 +420,7 @@ pub(crate) fn connection_request_finished(outcome: crate::proto::RequestState) {
     counter!(CONNECTION_REQUESTS, "outcome" => outcome.as_str()).increment(1);
 }
 
-/// Pending connection requests, read at scrape time.
+/// Pending connection requests (refreshed once a second by `metrics_snapshot`).
 pub(crate) fn connection_requests_pending(pending: usize) {
     gauge!(REQUESTS_PENDING).set(pending as f64);
 }

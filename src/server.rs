@@ -1,5 +1,6 @@
 //! `serve()`: opens the store, loads the keys and tokens, starts the presence
-//! actors, builds the router, and serves until the shutdown future resolves.
+//! actors, builds the router, and serves the API and `/metrics` (each on its own
+//! listener) until the shutdown future resolves.
 //! Shutdown order: signal → cancel the root token → stop accepting, and every
 //! WebSocket sends a Close frame (1001) → sessions, then shards and cells stop →
 //! open requests and sockets finish (each bounded by `http.shutdown_grace_seconds`)
@@ -28,6 +29,7 @@ use crate::identity::keys::{KeyError, ServerKeys};
 use crate::identity::sms::{self, SmsSetupError};
 use crate::identity::{IdentityService, write_secret_file};
 use crate::import::{ImportMode, ImportReport, import_officers};
+use crate::listener::Listeners;
 use crate::presence::runtime::{ClusterSetup, PresenceRuntime, PresenceStartError};
 use crate::profiles::Profiles;
 use crate::store::{self, Store, StoreError};
@@ -44,8 +46,8 @@ const ADMIN_TOKEN_FILE: &str = "admin.token";
 /// Why the server could not start or stopped with an error.
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {
-    /// The data directory cannot be created.
-    #[error("cannot create data directory {path}: {source}")]
+    /// The data directory cannot be created or read.
+    #[error("cannot prepare data directory {path}: {source}")]
     DataDir {
         /// The directory.
         path: String,
@@ -80,9 +82,10 @@ pub enum ServeError {
     Http(#[from] std::io::Error),
 }
 
-/// Serves the API on `listener` until `shutdown` resolves.
+/// Serves the API on `listeners.api` and `/metrics` on `listeners.metrics` until
+/// `shutdown` resolves.
 pub async fn serve(
-    listener: TcpListener,
+    listeners: Listeners,
     config: Config,
     environment: EnvironmentVariables,
     shutdown: impl Future<Output = ()> + Send + 'static,
@@ -100,7 +103,12 @@ pub async fn serve(
         clock,
         config.identity.clone(),
     ));
+    let Listeners {
+        api: listener,
+        metrics: metrics_listener,
+    } = listeners;
     let local_address = listener.local_addr()?;
+    let metrics_address = metrics_listener.local_addr()?;
     // Parse the embedded ZIP centroids now, not on the first location.
     let zips = crate::geo::preload_zip_index();
     tracing::debug!(zips, "zip index loaded");
@@ -142,12 +150,11 @@ pub async fn serve(
         presence: presence.clone(),
         ws_url: Arc::from(ws_url.as_str()),
         admin_token,
-        metrics: crate::metrics::install_recorder(),
         clock,
         phone_region: parts.phone_region,
         stop_requested: stop_requested.clone(),
     };
-    tracing::info!(address = %local_address, store = parts.store.backend_name(), "serving");
+    tracing::info!(address = %local_address, metrics_address = %metrics_address, store = parts.store.backend_name(), "serving");
 
     let signal_token = root.clone();
     let drain_handoff = config
@@ -173,6 +180,11 @@ pub async fn serve(
         root.clone(),
     ));
     let recovery_task = tokio::spawn(recover_connections(connections.clone(), root.clone()));
+    let gauges_task = tokio::spawn(crate::metrics_snapshot::refresh_gauges(
+        presence.clone(),
+        root.clone(),
+    ));
+    let metrics_task = tokio::spawn(serve_metrics(metrics_listener, root.clone()));
     let http_token = root.clone();
     // Pushes are small frames written back to back (`request_update` then
     // `connection_established`); with Nagle's algorithm the second waits for the
@@ -225,12 +237,28 @@ pub async fn serve(
     if let Err(error) = recovery_task.await {
         tracing::warn!(%error, "connection recovery ended abnormally");
     }
+    if let Err(error) = gauges_task.await {
+        tracing::warn!(%error, "gauge refresh ended abnormally");
+    }
+    match metrics_task.await {
+        Ok(Ok(())) => {}
+        Ok(Err(error)) => tracing::warn!(%error, "metrics listener failed"),
+        Err(error) => tracing::warn!(%error, "metrics listener ended abnormally"),
+    }
     parts.store.close().await?;
     tracing::info!("stopped");
     match http_result {
         Ok(result) => result.map_err(ServeError::Http),
         Err(join_error) => Err(ServeError::Http(std::io::Error::other(join_error))),
     }
+}
+
+/// Serves `GET /metrics` on `listener` until `stop` is cancelled.
+async fn serve_metrics(listener: TcpListener, stop: CancellationToken) -> std::io::Result<()> {
+    let router = gateway::metrics_endpoint::router(crate::metrics::install_recorder());
+    axum::serve(listener, router)
+        .with_graceful_shutdown(async move { stop.cancelled().await })
+        .await
 }
 
 /// A cluster node must get the shared master key from the environment (a
@@ -365,7 +393,7 @@ async fn open_parts(
     config: &Config,
     environment: &EnvironmentVariables,
 ) -> Result<Parts, ServeError> {
-    std::fs::create_dir_all(&config.data_dir).map_err(|source| ServeError::DataDir {
+    crate::data_dir::prepare(&config.data_dir).map_err(|source| ServeError::DataDir {
         path: config.data_dir.display().to_string(),
         source,
     })?;
@@ -420,7 +448,7 @@ pub async fn migrate(
     config: &Config,
     environment: &EnvironmentVariables,
 ) -> Result<String, ServeError> {
-    std::fs::create_dir_all(&config.data_dir).map_err(|source| ServeError::DataDir {
+    crate::data_dir::prepare(&config.data_dir).map_err(|source| ServeError::DataDir {
         path: config.data_dir.display().to_string(),
         source,
     })?;

@@ -102,10 +102,12 @@ async fn serve(config_path: &Path) {
     let environment = EnvironmentVariables::from_process();
     let config = Config::load(Some(config_path), &environment).expect("bench server config");
     heyblue::install_recorder();
-    let listener = tokio::net::TcpListener::bind(config.listen)
+    let api = tokio::net::TcpListener::bind(config.listen)
         .await
         .expect("bind");
-    heyblue::serve(listener, config, environment, std::future::pending())
+    let metrics = heyblue::bind_metrics_listener(config.metrics.listen).expect("bind metrics");
+    let listeners = heyblue::Listeners { api, metrics };
+    heyblue::serve(listeners, config, environment, std::future::pending())
         .await
         .expect("serve");
 }
@@ -325,6 +327,8 @@ fn remote_servers_must_be_on_loopback(runtime: &tokio::runtime::Runtime) {
 struct RunningNode {
     /// `http://127.0.0.1:port`.
     base_url: String,
+    /// `http://127.0.0.1:port` of its metrics listener.
+    metrics_url: String,
     /// The SMS adapter's output.
     sms_file: std::path::PathBuf,
     /// Stops the node when dropped.
@@ -341,6 +345,7 @@ fn start_node(runtime: &tokio::runtime::Runtime) -> RunningNode {
     let config = format!(
         "listen = \"127.0.0.1:0\"\ndata_dir = \"{data}\"\n\n\
          [sms]\ntype = \"file\"\npath = \"{sms}\"\n\n\
+         [metrics]\nlisten = \"127.0.0.1:0\"\n\n\
          [identity]\notp_max_per_ip_per_hour = 4000000000\n",
         data = directory.path().join("data").display(),
         sms = sms_file.display(),
@@ -348,24 +353,31 @@ fn start_node(runtime: &tokio::runtime::Runtime) -> RunningNode {
     let config = Config::from_toml_str(&config).expect("node config");
     let environment = EnvironmentVariables::from_pairs([("HEYBLUE_ADMIN_TOKEN", NODE_ADMIN_TOKEN)]);
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let base_url = runtime.block_on(async {
+    let (base_url, metrics_url) = runtime.block_on(async {
         heyblue::install_recorder();
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        let api = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");
-        let address = listener.local_addr().expect("local address");
+        let address = api.local_addr().expect("local address");
+        let metrics = heyblue::bind_metrics_listener(config.metrics.listen).expect("bind metrics");
+        let metrics_address = metrics.local_addr().expect("metrics address");
+        let listeners = heyblue::Listeners { api, metrics };
         tokio::spawn(async move {
             let shutdown = async {
                 let _stop_or_drop = stopped.await;
             };
-            heyblue::serve(listener, config, environment, shutdown)
+            heyblue::serve(listeners, config, environment, shutdown)
                 .await
                 .expect("serve");
         });
-        format!("http://{address}")
+        (
+            format!("http://{address}"),
+            format!("http://{metrics_address}"),
+        )
     });
     RunningNode {
         base_url,
+        metrics_url,
         sms_file,
         _stop: stop,
         _directory: directory,
@@ -379,6 +391,7 @@ fn connect_spreads_sessions_over_the_listed_nodes(runtime: &tokio::runtime::Runt
     let port = node.base_url.rsplit(':').next().expect("port");
     let other_name = format!("http://localhost:{port}");
     let connect_urls = format!("{},{other_name}", node.base_url);
+    let metrics_urls = format!("{},{}", node.metrics_url, node.metrics_url);
     let out = tempfile::tempdir().unwrap();
     let args = [
         "connect",
@@ -386,6 +399,8 @@ fn connect_spreads_sessions_over_the_listed_nodes(runtime: &tokio::runtime::Runt
         &node.base_url,
         "--connect-urls",
         &connect_urls,
+        "--metrics-urls",
+        &metrics_urls,
         "--admin-token",
         NODE_ADMIN_TOKEN,
         "--sms-file",

@@ -84,6 +84,7 @@ async fn logs_never_hold_codes_or_tokens_and_sigterm_stops_cleanly() {
     let mut child = Command::new(BINARY)
         .env("RUST_LOG", "debug")
         .env("HEYBLUE_LISTEN", "127.0.0.1:0")
+        .env("HEYBLUE_METRICS__LISTEN", "127.0.0.1:0")
         .env("HEYBLUE_DATA_DIR", dir.path().join("data"))
         .env("HEYBLUE_SMS__TYPE", "file")
         .env("HEYBLUE_SMS__PATH", &sms_file)

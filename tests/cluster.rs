@@ -250,7 +250,7 @@ async fn route_and_nearest_work_across_nodes_and_shard_borders() {
 
     let view = cluster_view(&nodes[0]).await;
     assert_eq!(view["nodes"].as_array().unwrap().len(), 3, "{view}");
-    let metrics = nodes[2].api.get_text("/metrics").await;
+    let metrics = nodes[2].api.scrape_metrics().await;
     assert!(metrics.contains("heyblue_cluster_nodes_up 3"), "{metrics}");
     assert!(
         metrics.contains("heyblue_cluster_messages_received_total{kind=\"replica\"}"),

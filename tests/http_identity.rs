@@ -383,7 +383,7 @@ async fn ops_endpoints_answer() {
     };
     assert_eq!(ready["store"], backend);
     server.sign_in(CITIZEN).await;
-    let metrics = server.get_text("/metrics").await;
+    let metrics = server.scrape_metrics().await;
     assert!(metrics.contains("heyblue_http_requests_total"), "{metrics}");
     assert!(
         metrics.contains("route=\"/v1/auth/otp/verify\""),
@@ -406,13 +406,14 @@ async fn a_second_server_on_the_same_data_dir_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let _server = TestServer::start(dir.path()).await;
     let config = heyblue::Config::from_toml_str(&format!(
-        "data_dir = \"{}\"\n",
+        "data_dir = \"{}\"\n[metrics]\nlisten = \"127.0.0.1:0\"\n",
         dir.path().join("data").display()
     ))
     .unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let api = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let metrics = heyblue::bind_metrics_listener(config.metrics.listen).unwrap();
     let error = heyblue::serve(
-        listener,
+        heyblue::Listeners { api, metrics },
         config,
         heyblue::EnvironmentVariables::default(),
         std::future::pending(),

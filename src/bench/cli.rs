@@ -27,6 +27,11 @@ pub struct BenchArgs {
     /// node of the cluster answers. Memory is read from each of these nodes.
     #[arg(long, value_delimiter = ',', value_name = "URL", requires = "url")]
     pub connect_urls: Vec<String>,
+    /// The metrics listeners (`[metrics] listen`) of the nodes that hold the
+    /// sessions, as base URLs in the order of --connect-urls (or of the one --url
+    /// node), where memory is read. Default for one node: http://127.0.0.1:9464.
+    #[arg(long, value_delimiter = ',', value_name = "URL", requires = "url")]
+    pub metrics_urls: Vec<String>,
     /// The running node's admin token (roster import).
     #[arg(long, env = "HEYBLUE_ADMIN_TOKEN", hide_env_values = true)]
     pub admin_token: Option<String>,

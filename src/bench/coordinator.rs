@@ -21,6 +21,9 @@ use super::report::{Memory, Report, RunResult};
 use super::session::unix_now_us;
 use super::spawn::{EVERY_ROUND_REWARDED, ServerSettings, spawn_echo, spawn_server};
 
+/// The metrics listener of a node left at its default `[metrics] listen`.
+const DEFAULT_METRICS_URL: &str = "http://127.0.0.1:9464";
+
 /// Longest city run: officers' availability windows last 15 minutes.
 const MAX_DURATION_SECONDS: u64 = 14 * 60;
 /// Delay between the go signal and the first move, so all workers are waiting.
@@ -53,6 +56,11 @@ pub async fn run_bench(args: BenchArgs) -> Result<Report, BenchError> {
         );
     }
     let session_nodes = session_nodes(&args)?;
+    let remote_metrics_urls = if args.spawn {
+        Vec::new()
+    } else {
+        metrics_urls(&args, session_nodes.len().max(1))?
+    };
     let per_node = total.div_ceil(session_nodes.len().max(1) as u64);
     if session_nodes.len() > 1 && per_node > allowed {
         eprintln!(
@@ -109,8 +117,12 @@ pub async fn run_bench(args: BenchArgs) -> Result<Report, BenchError> {
             sms_file,
             phone_block: args.phone_block,
         };
+        let metrics_urls = match &spawned {
+            Some(server) => vec![server.metrics_url.clone()],
+            None => remote_metrics_urls.clone(),
+        };
         let probe = MemoryProbe::Metrics {
-            base_urls: node_urls,
+            nodes: node_urls.into_iter().zip(metrics_urls).collect(),
             http: http.clone(),
         };
         runs.push(run_once(&args, "heyblue", target, probe, officers, citizens).await?);
@@ -202,6 +214,30 @@ fn session_nodes(args: &BenchArgs) -> Result<Vec<String>, BenchError> {
         nodes.push(base_url);
     }
     Ok(nodes)
+}
+
+/// The metrics listeners of the session nodes, in their order: `--metrics-urls`,
+/// or for one node the default metrics listener (127.0.0.1:9464).
+fn metrics_urls(args: &BenchArgs, session_nodes: usize) -> Result<Vec<String>, BenchError> {
+    if args.metrics_urls.is_empty() {
+        if session_nodes == 1 {
+            return Ok(vec![DEFAULT_METRICS_URL.to_owned()]);
+        }
+        return Err(BenchError::Usage(
+            "--connect-urls needs --metrics-urls: each node's [metrics] listen, in the same order"
+                .to_owned(),
+        ));
+    }
+    if args.metrics_urls.len() != session_nodes {
+        return Err(BenchError::Usage(format!(
+            "--metrics-urls names {} listener(s) for {session_nodes} node(s)",
+            args.metrics_urls.len()
+        )));
+    }
+    args.metrics_urls
+        .iter()
+        .map(|url| loopback_base_url("--metrics-urls", url))
+        .collect()
 }
 
 fn validate_handshake(args: &BenchArgs) -> Result<(), BenchError> {

@@ -24,10 +24,11 @@ const SAMPLE_INTERVAL: Duration = Duration::from_secs(1);
 #[derive(Debug, Clone)]
 pub(crate) enum MemoryProbe {
     /// `heyblue_process_resident_memory_bytes` and `heyblue_sessions_active` from
-    /// the `/metrics` of each node that holds sessions (one, or a cluster's).
+    /// the metrics listener of each node that holds sessions (one, or a cluster's).
     Metrics {
-        /// The nodes' base URLs (`http://host:port`).
-        base_urls: Vec<String>,
+        /// Each node: its base URL (`http://host:port`, the name in reports) and
+        /// its metrics listener's base URL.
+        nodes: Vec<(String, String)>,
         /// Client for the scrapes.
         http: reqwest::Client,
     },
@@ -54,9 +55,11 @@ impl MemoryProbe {
     /// Every server's figures now, in the probe's order (nodes scraped at once).
     pub(crate) async fn read(&self) -> Vec<ServerReading> {
         match self {
-            MemoryProbe::Metrics { base_urls, http } => {
+            MemoryProbe::Metrics { nodes, http } => {
                 futures::future::join_all(
-                    base_urls.iter().map(|base_url| scrape_node(http, base_url)),
+                    nodes
+                        .iter()
+                        .map(|(base_url, metrics_url)| scrape_node(http, base_url, metrics_url)),
                 )
                 .await
             }
@@ -77,8 +80,8 @@ pub(crate) fn total_resident_bytes(readings: &[ServerReading]) -> Option<u64> {
         .sum::<Option<u64>>()
 }
 
-async fn scrape_node(http: &reqwest::Client, base_url: &str) -> ServerReading {
-    let text = match http.get(format!("{base_url}/metrics")).send().await {
+async fn scrape_node(http: &reqwest::Client, base_url: &str, metrics_url: &str) -> ServerReading {
+    let text = match http.get(format!("{metrics_url}/metrics")).send().await {
         Ok(response) => response.text().await.ok(),
         Err(_) => None,
     };

@@ -35,6 +35,8 @@ pub(crate) struct ServerSettings {
 pub(crate) struct SpawnedServer {
     /// `http://127.0.0.1:port`.
     pub(crate) base_url: String,
+    /// `http://127.0.0.1:port` of its metrics listener.
+    pub(crate) metrics_url: String,
     /// The file adapter's output.
     pub(crate) sms_file: PathBuf,
     /// The admin token it accepts.
@@ -61,6 +63,7 @@ pub(crate) async fn spawn_server(
 ) -> Result<SpawnedServer, BenchError> {
     let directory = scratch_directory()?;
     let port = free_port()?;
+    let metrics_port = free_port()?;
     let sms_file = directory.path().join("sms.jsonl");
     let config_file = directory.path().join("heyblue.toml");
     let config = format!(
@@ -71,6 +74,9 @@ node_name = "bench"
 [sms]
 type = "file"
 path = "{sms}"
+
+[metrics]
+listen = "127.0.0.1:{metrics_port}"
 
 [identity]
 otp_max_per_ip_per_hour = 4000000000
@@ -112,6 +118,7 @@ nearest_hysteresis_meters = {hysteresis_m}
     let base_url = format!("http://127.0.0.1:{port}");
     let mut server = SpawnedServer {
         base_url,
+        metrics_url: format!("http://127.0.0.1:{metrics_port}"),
         sms_file,
         admin_token,
         process: child,

@@ -3,6 +3,8 @@
 //! immutable [`Config`]. Every option name carries its unit.
 
 mod cluster;
+mod metrics;
+mod origins;
 mod overrides;
 mod scylla;
 
@@ -12,6 +14,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 pub use cluster::{ClusterConfig, RegionConfig};
+pub use metrics::MetricsConfig;
 pub use overrides::EnvironmentVariables;
 pub use scylla::{ConsistencyLevel, ReplicationConfig, ScyllaConfig, ScyllaTlsConfig};
 
@@ -44,6 +47,8 @@ pub struct Config {
     pub connections: ConnectionsConfig,
     /// Log output.
     pub log: LogConfig,
+    /// The Prometheus endpoint's own listener.
+    pub metrics: MetricsConfig,
     /// How this node joins a cluster; absent, it runs alone.
     pub cluster: Option<ClusterConfig>,
     /// Regions by ZIP prefix, for pinning shards to nodes of a region.
@@ -65,6 +70,7 @@ impl Default for Config {
             presence: PresenceConfig::default(),
             connections: ConnectionsConfig::default(),
             log: LogConfig::default(),
+            metrics: MetricsConfig::default(),
             cluster: None,
             regions: Vec::new(),
         }
@@ -181,6 +187,11 @@ pub struct HttpConfig {
     /// backlog; Linux caps it at `net.core.somaxconn`). A burst of reconnects
     /// beyond it has SYNs dropped and retried a second later.
     pub listen_backlog: u32,
+    /// Web origins (`https://host[:port]`) whose pages may open a WebSocket. A
+    /// request without `Origin` (native apps) is always let through; one with an
+    /// origin not listed here is refused, so another site's page cannot use a
+    /// visitor's browser to reach the API.
+    pub allowed_origins: Vec<String>,
 }
 
 impl Default for HttpConfig {
@@ -190,6 +201,7 @@ impl Default for HttpConfig {
             request_timeout_seconds: 30,
             shutdown_grace_seconds: 10,
             listen_backlog: 4096,
+            allowed_origins: Vec::new(),
         }
     }
 }
@@ -475,6 +487,11 @@ impl Config {
         }
         self.presence.validate()?;
         self.connections.validate()?;
+        self.metrics.validate(
+            self.listen,
+            self.cluster.as_ref().map(|cluster| cluster.listen),
+        )?;
+        origins::validate_allowed_origins(&self.http.allowed_origins)?;
         if let Some(url) = &self.public_url
             && !(url.starts_with("ws://") || url.starts_with("wss://"))
         {

@@ -1,5 +1,5 @@
 //! Pure rules and types: identifiers, roles, phone numbers, profiles and the events
-//! they are folded from, the reward rules of connections, trophies and quotes. No
+//! they are folded from, what text may be shown to others, the reward rules of connections, trophies and quotes. No
 //! I/O and no actors here.
 
 pub(crate) mod connection;
@@ -8,6 +8,7 @@ pub(crate) mod phone;
 pub(crate) mod profile;
 pub(crate) mod quotes;
 pub(crate) mod role;
+pub(crate) mod shown_text;
 pub(crate) mod trophies;
 
 pub(crate) use ids::AccountId;

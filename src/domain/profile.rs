@@ -5,6 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::connection::RewardWithheld;
+use super::shown_text::{self, LineBreaks};
 use super::trophies::TrophyId;
 use super::{AccountId, Role};
 
@@ -120,32 +121,34 @@ pub(crate) struct ProfileFieldError {
 }
 
 impl ProfileChanges {
-    /// Checks every present field; trims the display name.
+    /// Checks every present field; trims and NFC-normalises the display name
+    /// (see [`shown_text`]).
     pub(crate) fn validated(mut self) -> Result<Self, ProfileFieldError> {
         if let Some(name) = &self.display_name {
-            let trimmed = name.trim().to_owned();
-            let length = trimmed.chars().count();
+            let length = name.trim().chars().count();
             if length == 0 || length > DISPLAY_NAME_MAX_CHARS {
                 return Err(ProfileFieldError {
                     field: "display_name",
                     problem: "must be 1 to 40 characters",
                 });
             }
-            if trimmed.chars().any(char::is_control) {
+            let normalized = shown_text::display_name(name).map_err(|error| ProfileFieldError {
+                field: "display_name",
+                problem: error.message(),
+            })?;
+            self.display_name = Some(normalized);
+        }
+        if let Some(bio) = &self.bio {
+            if bio.chars().count() > BIO_MAX_CHARS {
                 return Err(ProfileFieldError {
-                    field: "display_name",
-                    problem: "must not contain control characters",
+                    field: "bio",
+                    problem: "must be at most 280 characters",
                 });
             }
-            self.display_name = Some(trimmed);
-        }
-        if let Some(bio) = &self.bio
-            && bio.chars().count() > BIO_MAX_CHARS
-        {
-            return Err(ProfileFieldError {
+            shown_text::check(bio, LineBreaks::Newline).map_err(|error| ProfileFieldError {
                 field: "bio",
-                problem: "must be at most 280 characters",
-            });
+                problem: error.message(),
+            })?;
         }
         if let Some(Some(url)) = &self.avatar_url {
             validate_avatar_url(url)?;

@@ -1,10 +1,12 @@
 //! `ApiJson<T>`: the JSON body extractor of every endpoint. Malformed JSON and
 //! wrong types are 400, unknown or missing fields 422 naming the field, bodies over
-//! the limit 413, other content types 415 — all in the API's error format.
+//! the limit 413, a body not sent as `application/json` (another type, or none)
+//! 415 — all in the API's error format. Requiring the type keeps a cross-site form
+//! (which can only send `text/plain`, form types) from reaching a JSON endpoint.
 
 use axum::body::Bytes;
 use axum::extract::{FromRequest, Request};
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderValue, StatusCode, header};
 use serde::de::DeserializeOwned;
 
 use super::error::ApiError;
@@ -21,28 +23,28 @@ where
     type Rejection = ApiError;
 
     async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
-        if let Some(content_type) = request.headers().get(header::CONTENT_TYPE) {
-            let essence = content_type
-                .to_str()
-                .unwrap_or_default()
-                .split(';')
-                .next()
-                .unwrap_or_default()
-                .trim()
-                .to_ascii_lowercase();
-            if essence != "application/json" && !essence.ends_with("+json") {
-                return Err(ApiError::new(
-                    StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                    "unsupported_media_type",
-                    "send the body as application/json",
-                ));
-            }
+        if !is_json(request.headers().get(header::CONTENT_TYPE)) {
+            return Err(ApiError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                "send the body with Content-Type: application/json",
+            ));
         }
         let bytes = Bytes::from_request(request, state)
             .await
             .map_err(|rejection| body_rejection(rejection.status()))?;
         decode(&bytes).map(ApiJson)
     }
+}
+
+/// Whether a `Content-Type` says `application/json` (parameters such as
+/// `charset` allowed).
+fn is_json(content_type: Option<&HeaderValue>) -> bool {
+    let Some(content_type) = content_type.and_then(|value| value.to_str().ok()) else {
+        return false;
+    };
+    let essence = content_type.split(';').next().unwrap_or_default().trim();
+    essence.eq_ignore_ascii_case("application/json")
 }
 
 /// Maps a failure to read the body.
@@ -93,5 +95,21 @@ fn at_path(path: &str, detail: &str) -> String {
         detail.to_owned()
     } else {
         format!("{path}: {detail}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_application_json_is_json() {
+        let value = |text: &'static str| HeaderValue::from_static(text);
+        assert!(is_json(Some(&value("application/json"))));
+        assert!(is_json(Some(&value("Application/JSON; charset=utf-8"))));
+        assert!(!is_json(None));
+        assert!(!is_json(Some(&value("text/plain"))));
+        assert!(!is_json(Some(&value("application/x-www-form-urlencoded"))));
+        assert!(!is_json(Some(&value("application/jsonp"))));
     }
 }

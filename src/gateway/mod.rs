@@ -1,7 +1,8 @@
 //! The HTTP face of the server: the axum router, its shared state, the error
 //! format, authentication extractors, the middleware every request passes
-//! (span, metrics, time limit, body limit, panic guard) and the WebSocket gateway
-//! (`ws`, `GET /v1/ws`).
+//! (span, metrics, time limit, body limit, panic guard, `nosniff` and `no-store`
+//! headers), the WebSocket gateway
+//! (`ws`, `GET /v1/ws`) and the metrics listener's router (`metrics_endpoint`).
 
 mod admin_routes;
 mod auth_routes;
@@ -9,7 +10,9 @@ mod bearer;
 mod cluster_routes;
 mod connection_routes;
 mod error;
+mod headers;
 mod json_body;
+pub(crate) mod metrics_endpoint;
 mod middleware;
 mod ops_routes;
 mod profile_routes;
@@ -22,7 +25,6 @@ use std::time::Duration;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
-use metrics_exporter_prometheus::PrometheusHandle;
 use tokio_util::sync::CancellationToken;
 
 pub(crate) use bearer::AdminToken;
@@ -54,8 +56,6 @@ pub(crate) struct AppState {
     pub(crate) ws_url: Arc<str>,
     /// The admin bearer token.
     pub(crate) admin_token: AdminToken,
-    /// Renders `/metrics`.
-    pub(crate) metrics: PrometheusHandle,
     /// Time source.
     pub(crate) clock: Clock,
     /// Region for national-format phone numbers (roster imports).
@@ -70,7 +70,8 @@ pub(crate) struct AppState {
 pub(crate) fn router(state: AppState) -> Router {
     let max_body_bytes = state.config.http.max_body_bytes;
     let request_timeout = Duration::from_secs(state.config.http.request_timeout_seconds);
-    let api = Router::new()
+    // Tokens and personal data: never stored by caches.
+    let private = Router::new()
         .route("/v1/auth/otp/request", post(auth_routes::request_code))
         .route("/v1/auth/otp/verify", post(auth_routes::verify_code))
         .route("/v1/auth/refresh", post(auth_routes::refresh))
@@ -84,6 +85,9 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/v1/me/points", get(connection_routes::points))
         .route("/v1/me/connections", get(connection_routes::connections))
         .route("/v1/me/trophies", get(connection_routes::trophies))
+        .layer(headers::no_store());
+    let api = Router::new()
+        .merge(private)
         .route("/v1/route", get(route_routes::route))
         .route("/v1/ws", get(ws::upgrade))
         .layer(DefaultBodyLimit::max(max_body_bytes));
@@ -94,11 +98,11 @@ pub(crate) fn router(state: AppState) -> Router {
         )
         .route("/v1/admin/cluster", get(cluster_routes::cluster))
         .route("/v1/admin/drain", post(cluster_routes::drain))
-        .layer(DefaultBodyLimit::max(admin_routes::MAX_IMPORT_BYTES));
+        .layer(DefaultBodyLimit::max(admin_routes::MAX_IMPORT_BYTES))
+        .layer(headers::no_store());
     let ops = Router::new()
         .route("/healthz", get(ops_routes::healthz))
-        .route("/readyz", get(ops_routes::readyz))
-        .route("/metrics", get(ops_routes::metrics));
+        .route("/readyz", get(ops_routes::readyz));
     Router::new()
         .merge(api)
         .merge(admin)
@@ -119,6 +123,7 @@ pub(crate) fn router(state: AppState) -> Router {
                 .on_request(())
                 .on_response(middleware::log_response),
         )
+        .layer(headers::nosniff())
         .with_state(state)
 }
 

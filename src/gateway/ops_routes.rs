@@ -1,9 +1,10 @@
-//! Ops endpoints: `/healthz` (the process answers), `/readyz` (the store answers
-//! and the node is not draining) and `/metrics` (Prometheus text).
+//! Ops endpoints of the public listener: `/healthz` (the process answers) and
+//! `/readyz` (the store answers and the node is not draining). `/metrics` has a
+//! listener of its own (`metrics_endpoint`).
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::{StatusCode, header};
+use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use serde_json::json;
 
@@ -36,16 +37,4 @@ pub(crate) async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
             )
         }
     }
-}
-
-/// Prometheus scrape.
-pub(crate) async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
-    crate::metrics::refresh_process_gauges();
-    let presence = state.presence.stats().await;
-    crate::metrics::presence_placed(presence.officers_available, presence.citizens_located);
-    crate::metrics::connection_requests_pending(presence.pending_requests);
-    (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        state.metrics.render(),
-    )
 }

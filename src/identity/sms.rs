@@ -137,9 +137,11 @@ impl SmsSender for FileSms {
         .map_err(|error| SmsError::File(std::io::Error::other(error)))?;
         line.push(b'\n');
         let _guard = self.append_lock.lock().await;
+        // Codes and phone numbers: owner-only, like the data directory's files.
         let mut file = tokio::fs::OpenOptions::new()
             .create(true)
             .append(true)
+            .mode(crate::data_dir::FILE_MODE)
             .open(&self.path)
             .await?;
         file.write_all(&line).await?;

@@ -1,7 +1,9 @@
 //! Admin imports. The officer roster arrives as CSV (`phone,display_name,badge,department`);
 //! every row is validated and reported by row number and column, and nothing is
 //! imported when any row is invalid unless the caller asks to skip invalid rows.
+//! Cells a spreadsheet would run as formulas are refused (`csv_cell`).
 
+mod csv_cell;
 mod officers;
 
 pub(crate) use officers::{ImportMode, import_officers};

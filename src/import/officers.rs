@@ -1,11 +1,16 @@
 //! The officer roster import: parse, validate every row, then upsert in one write.
+//! Cells are checked as written (a leading tab or carriage return is refused
+//! before trimming), names follow the display-name rules of profiles, and cells
+//! that open a formula are refused outside the phone column.
 
 use std::collections::HashMap;
 
 use serde::Serialize;
 
+use super::csv_cell::starts_formula;
 use crate::clock::Clock;
 use crate::domain::phone::PhoneNumber;
+use crate::domain::shown_text::{self, LineBreaks};
 use crate::identity::keys::ServerKeys;
 use crate::store::{RosterEntry, Store, StoreError};
 
@@ -134,7 +139,7 @@ struct Parsed {
 fn parse(csv_bytes: &[u8], phone_region: phonenumber::country::Id) -> Parsed {
     let mut parsed = Parsed::default();
     let mut reader = csv::ReaderBuilder::new()
-        .trim(csv::Trim::All)
+        .trim(csv::Trim::Headers)
         .flexible(true)
         .from_reader(csv_bytes);
     match reader.headers() {
@@ -222,22 +227,36 @@ fn validate_row(
         }]);
     }
     let mut problems = Vec::new();
-    let phone = PhoneNumber::parse(&record[0], phone_region)
+    for (index, value) in record.iter().enumerate().skip(1) {
+        if starts_formula(value) {
+            problems.push(problem(
+                COLUMNS[index],
+                "must not start with =, +, -, @, a tab or a carriage return (a spreadsheet formula)"
+                    .into(),
+            ));
+        }
+    }
+    let phone = PhoneNumber::parse(record[0].trim(), phone_region)
         .map_err(|error| problems.push(problem("phone", error.to_string())))
         .ok();
-    let display_name = record[1].to_owned();
-    let name_chars = display_name.chars().count();
-    if name_chars == 0 || name_chars > crate::domain::profile::DISPLAY_NAME_MAX_CHARS {
-        problems.push(problem("display_name", "must be 1 to 40 characters".into()));
-    }
-    let badge = record[2].to_owned();
+    let name_chars = record[1].trim().chars().count();
+    let display_name =
+        if name_chars == 0 || name_chars > crate::domain::profile::DISPLAY_NAME_MAX_CHARS {
+            problems.push(problem("display_name", "must be 1 to 40 characters".into()));
+            String::new()
+        } else {
+            shown_text::display_name(&record[1])
+                .map_err(|error| problems.push(problem("display_name", error.message().into())))
+                .unwrap_or_default()
+        };
+    let badge = record[2].trim().to_owned();
     if badge.is_empty() || badge.chars().count() > BADGE_MAX_CHARS {
         problems.push(problem(
             "badge",
             format!("must be 1 to {BADGE_MAX_CHARS} characters"),
         ));
     }
-    let department = record[3].to_owned();
+    let department = record[3].trim().to_owned();
     if department.is_empty() || department.chars().count() > DEPARTMENT_MAX_CHARS {
         problems.push(problem(
             "department",
@@ -245,11 +264,13 @@ fn validate_row(
         ));
     }
     for (index, value) in record.iter().enumerate() {
-        if value.chars().any(char::is_control) {
-            problems.push(problem(
-                COLUMNS[index],
-                "must not contain control characters".into(),
-            ));
+        // The name was checked above, and a formula opener reported already.
+        let reported = index == 1 || (index > 0 && starts_formula(value));
+        if reported {
+            continue;
+        }
+        if let Err(error) = shown_text::check(value.trim(), LineBreaks::Refused) {
+            problems.push(problem(COLUMNS[index], error.message().into()));
         }
     }
     match (phone, problems.is_empty()) {

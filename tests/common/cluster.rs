@@ -85,7 +85,8 @@ pub(crate) struct ClusterPlan {
     /// Extra TOML for every node (e.g. `[[regions]]`, `[presence]`).
     pub(crate) extra_toml: String,
     pub(crate) specs: Vec<NodeSpec>,
-    ports: Vec<(u16, u16)>,
+    /// HTTP, cluster and metrics port of each node.
+    ports: Vec<(u16, u16, u16)>,
 }
 
 impl ClusterPlan {
@@ -99,7 +100,13 @@ impl ClusterPlan {
         let unique = uuid::Uuid::new_v4().simple().to_string();
         let ports = specs
             .iter()
-            .map(|spec| (free_port(spec.host), free_port(spec.host)))
+            .map(|spec| {
+                (
+                    free_port(spec.host),
+                    free_port(spec.host),
+                    free_port(spec.host),
+                )
+            })
             .collect();
         Self {
             root: root.to_owned(),
@@ -135,14 +142,14 @@ impl ClusterPlan {
     /// Starts node `index` with `cookie` and waits until it is ready.
     pub(crate) async fn start_with_cookie(&self, index: usize, cookie: &str) -> ClusterNode {
         let spec = &self.specs[index];
-        let (http_port, cluster_port) = self.ports[index];
+        let (http_port, cluster_port, metrics_port) = self.ports[index];
         let host = format!("127.0.0.{}", spec.host);
         let seeds: Vec<String> = self
             .specs
             .iter()
             .zip(&self.ports)
             .filter(|(other, _)| other.name != spec.name)
-            .map(|(other, (_, port))| format!("\"127.0.0.{}:{port}\"", other.host))
+            .map(|(other, (_, port, _))| format!("\"127.0.0.{}:{port}\"", other.host))
             .collect();
         let data_dir = self.root.join(spec.name);
         let sms_file = self.root.join(format!("{}-sms.jsonl", spec.name));
@@ -165,6 +172,9 @@ request_timeout_seconds = 5
 [sms]
 type = "file"
 path = "{sms}"
+
+[metrics]
+listen = "{host}:{metrics_port}"
 
 [cluster]
 listen = "{host}:{cluster_port}"
@@ -199,7 +209,9 @@ drain_handoff_ms = 500
             .stderr(log)
             .spawn()
             .expect("start heyblue");
-        let api = TestServer::external(format!("http://{host}:{http_port}"), data_dir, sms_file);
+        let mut api =
+            TestServer::external(format!("http://{host}:{http_port}"), data_dir, sms_file);
+        api.metrics_base_url = Some(format!("http://{host}:{metrics_port}"));
         let node = ClusterNode {
             name: spec.name,
             api,

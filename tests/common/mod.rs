@@ -8,6 +8,7 @@
 #![allow(dead_code)] // each test binary uses a different part of this module
 
 pub(crate) mod cluster;
+pub(crate) mod process;
 pub(crate) mod ws;
 
 use std::path::{Path, PathBuf};
@@ -59,6 +60,8 @@ pub(crate) fn store_section(root: &Path) -> String {
 /// A server running inside the test process.
 pub(crate) struct TestServer {
     pub(crate) base_url: String,
+    /// `http://host:port` of the metrics listener, when the test knows it.
+    pub(crate) metrics_base_url: Option<String>,
     pub(crate) data_dir: PathBuf,
     pub(crate) sms_file: PathBuf,
     pub(crate) http: reqwest::Client,
@@ -77,20 +80,24 @@ impl TestServer {
         let data_dir = root.join("data");
         let sms_file = root.join("sms.jsonl");
         let text = format!(
-            "listen = \"127.0.0.1:0\"\ndata_dir = \"{}\"\n{}[sms]\ntype = \"file\"\npath = \"{}\"\n{extra_toml}",
+            "listen = \"127.0.0.1:0\"\ndata_dir = \"{}\"\n{}[sms]\ntype = \"file\"\npath = \"{}\"\n[metrics]\nlisten = \"127.0.0.1:0\"\n{extra_toml}",
             data_dir.display(),
             store_section(root),
             sms_file.display()
         );
         let config = Config::from_toml_str(&text).expect("test config is valid");
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let address = listener.local_addr().unwrap();
+        let api = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = api.local_addr().unwrap();
+        let metrics = heyblue::bind_metrics_listener(config.metrics.listen).unwrap();
+        let metrics_address = metrics.local_addr().unwrap();
+        let listeners = heyblue::Listeners { api, metrics };
         let environment = EnvironmentVariables::from_pairs([("HEYBLUE_ADMIN_TOKEN", ADMIN_TOKEN)]);
         let (stop, stopped) = oneshot::channel::<()>();
-        let task = tokio::spawn(heyblue::serve(listener, config, environment, async move {
+        let task = tokio::spawn(heyblue::serve(listeners, config, environment, async move {
             let _ = stopped.await;
         }));
         let mut server = Self::external(format!("http://{address}"), data_dir, sms_file);
+        server.metrics_base_url = Some(format!("http://{metrics_address}"));
         server.stop = Some(stop);
         server.task = Some(task);
         server.wait_ready().await;
@@ -102,6 +109,7 @@ impl TestServer {
     pub(crate) fn external(base_url: String, data_dir: PathBuf, sms_file: PathBuf) -> Self {
         Self {
             base_url,
+            metrics_base_url: None,
             data_dir,
             sms_file,
             http: reqwest::Client::builder()
@@ -196,6 +204,22 @@ impl TestServer {
     pub(crate) async fn get_text(&self, path: &str) -> String {
         self.http
             .get(self.url(path))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    }
+
+    /// The Prometheus page of the metrics listener.
+    pub(crate) async fn scrape_metrics(&self) -> String {
+        let base = self
+            .metrics_base_url
+            .as_ref()
+            .expect("this server's metrics listener is known");
+        self.http
+            .get(format!("{base}/metrics"))
             .send()
             .await
             .unwrap()

@@ -20,6 +20,7 @@
 mod auth;
 mod hello;
 mod lifecycle;
+mod origin;
 mod outcome;
 mod rate;
 mod reader;

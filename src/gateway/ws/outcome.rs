@@ -23,6 +23,8 @@ pub(crate) enum ConnectionOutcome {
     Abandoned,
     /// The server began shutting down before the socket was authenticated (close 1001).
     ShuttingDown,
+    /// The upgrade came from a web origin `http.allowed_origins` does not list (HTTP 403).
+    OriginNotAllowed,
 }
 
 impl ConnectionOutcome {
@@ -36,6 +38,7 @@ impl ConnectionOutcome {
             ConnectionOutcome::AttachFailed => "attach_failed",
             ConnectionOutcome::Abandoned => "abandoned",
             ConnectionOutcome::ShuttingDown => "shutting_down",
+            ConnectionOutcome::OriginNotAllowed => "origin_not_allowed",
         }
     }
 }

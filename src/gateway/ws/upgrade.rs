@@ -1,4 +1,5 @@
-//! The `GET /v1/ws` handler. It authenticates from `Authorization: Bearer` when
+//! The `GET /v1/ws` handler. It refuses web origins that are not allowed
+//! ([`check_origin`]), authenticates from `Authorization: Bearer` when
 //! the header is present (refusing with a JSON 401/503 before upgrading), picks
 //! the starting format from the subprotocol (`heyblue.v1.msgpack` preferred over
 //! `heyblue.v1.json` when both are offered), sizes the WebSocket buffers for many
@@ -17,6 +18,7 @@ use futures::stream::{SplitSink, SplitStream};
 use tracing::Instrument;
 
 use super::auth::{AuthFailure, classify};
+use super::origin::check_origin;
 use super::outcome::ConnectionOutcome;
 use super::reader::SocketLimits;
 use super::socket::{Admission, SocketServices, SocketSetup, run_socket};
@@ -48,6 +50,7 @@ pub(crate) async fn upgrade(
     headers: HeaderMap,
     upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Result<Response, ApiError> {
+    check_origin(&headers, &state.config.http.allowed_origins)?;
     let upgrade = upgrade.map_err(|rejection| {
         ApiError::new(
             rejection.status(),

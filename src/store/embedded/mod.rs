@@ -71,6 +71,9 @@ impl EmbeddedStore {
             ))
         })?;
         let path = data_dir.join(DATABASE_FILE_NAME);
+        create_owner_only(&path).map_err(|error| {
+            StoreError::Backend(format!("cannot create {}: {error}", path.display()))
+        })?;
         let database = Database::create(&path).map_err(|error| match error {
             DatabaseError::DatabaseAlreadyOpen => StoreError::InUse {
                 path: data_dir.display().to_string(),
@@ -189,5 +192,21 @@ impl Store for EmbeddedStore {
         let hash = *hash;
         self.read(move |transaction| tokens::read_access_grant(transaction, &hash))
             .await
+    }
+}
+
+/// Creates an empty `path` with mode 0600 unless it exists: redb fills an empty
+/// file, and would otherwise create it readable by others.
+fn create_owner_only(path: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::OpenOptionsExt;
+    match std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(crate::data_dir::FILE_MODE)
+        .open(path)
+    {
+        Ok(_file) => Ok(()),
+        Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(error) => Err(error),
     }
 }

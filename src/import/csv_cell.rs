@@ -1,0 +1,46 @@
+//! CSV cells that spreadsheets run as formulas. A cell starting with `=`, `+`,
+//! `-` or `@` is read as a formula by spreadsheet programs (and one starting
+//! with a tab or a carriage return can hide one), so a roster that is imported,
+//! then exported and opened, could run whatever a row carried. The roster
+//! import refuses such cells, except in the phone column, which is parsed as a
+//! phone number (so `+1 202 …` passes there and is stored as E.164).
+
+/// Characters that open a formula (or hide one) at the start of a cell.
+const FORMULA_TRIGGERS: [char; 6] = ['=', '+', '-', '@', '\t', '\r'];
+
+/// Whether a spreadsheet could read `cell` (as written in the file, untrimmed,
+/// or trimmed) as a formula.
+pub(crate) fn starts_formula(cell: &str) -> bool {
+    let starts = |text: &str| text.starts_with(FORMULA_TRIGGERS);
+    starts(cell) || starts(cell.trim())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formula_openers_are_caught_even_behind_spaces() {
+        for cell in [
+            "=1+1",
+            "+42",
+            "-2",
+            "@SUM(A1)",
+            "\tx",
+            "\rx",
+            "  =cmd|' /C calc'!A0",
+        ] {
+            assert!(starts_formula(cell), "{cell:?}");
+        }
+        for cell in [
+            "Officer Diaz",
+            "4411",
+            "NYPD 1st Precinct",
+            "a=b",
+            "José-María",
+            "",
+        ] {
+            assert!(!starts_formula(cell), "{cell:?}");
+        }
+    }
+}
