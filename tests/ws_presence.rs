@@ -27,8 +27,15 @@ struct Scene {
 }
 
 async fn scene() -> Scene {
+    scene_with("").await
+}
+
+/// Two sign-ins of one phone within seconds need no wait between code requests.
+const SECOND_SIGN_IN: &str = "[identity]\notp_min_interval_seconds = 0\n";
+
+async fn scene_with(extra_toml: &str) -> Scene {
     let dir = tempfile::tempdir().unwrap();
-    let server = TestServer::start(dir.path()).await;
+    let server = TestServer::start_with(dir.path(), extra_toml).await;
     let response = server
         .import_roster(&format!(
             "phone,display_name,badge,department\n{OFFICER_PHONE},Officer Diaz,4411,NYPD\n"
@@ -279,6 +286,52 @@ async fn logout_closes_the_socket() {
         "logout"
     );
     assert_eq!(officer.expect_close().await, Some(4011));
+}
+
+#[tokio::test]
+async fn a_reused_refresh_token_closes_the_socket_of_its_sign_in() {
+    let scene = scene_with(SECOND_SIGN_IN).await;
+    let signed_in = scene.server.sign_in(CITIZEN_PHONE).await;
+    let access = signed_in["access_token"].as_str().unwrap();
+    let refresh = signed_in["refresh_token"].as_str().unwrap();
+    let mut socket = scene.connect(access, Format::Json).await;
+    let refresh_once = json!({ "refresh_token": refresh });
+    let rotated = scene
+        .server
+        .post_json("/v1/auth/refresh", refresh_once.clone())
+        .await;
+    assert_eq!(rotated.status(), 200);
+    let started = std::time::Instant::now();
+    let reused = scene
+        .server
+        .post_json("/v1/auth/refresh", refresh_once)
+        .await;
+    assert_eq!(reused.status(), 401);
+    assert_eq!(socket.expect_close().await, Some(4011));
+    assert!(
+        started.elapsed() < Duration::from_secs(1),
+        "closed within a second"
+    );
+}
+
+#[tokio::test]
+async fn logging_out_one_sign_in_leaves_another_s_socket_open() {
+    let scene = scene_with(SECOND_SIGN_IN).await;
+    let other = scene.server.sign_in(CITIZEN_PHONE).await;
+    let mut socket = scene
+        .connect(other["access_token"].as_str().unwrap(), Format::Json)
+        .await;
+    let response = scene
+        .server
+        .http
+        .post(scene.server.url("/v1/auth/logout"))
+        .bearer_auth(&scene.citizen_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 204);
+    socket.send(json!({ "t": "ping" })).await;
+    assert_eq!(socket.next_of("pong").await["t"], "pong");
 }
 
 #[tokio::test]

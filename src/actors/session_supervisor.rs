@@ -71,10 +71,12 @@ pub(crate) enum SessionSupervisorMsg {
         /// The session.
         session: SessionRef,
     },
-    /// The account signed out: close its socket and stop its session.
-    Logout {
+    /// A sign-in of the account was revoked (`None`: all of them).
+    Revoked {
         /// The account.
         account_id: AccountId,
+        /// The revoked sign-in.
+        sign_in: Option<uuid::Uuid>,
     },
     /// Timer: sweep presence left by dead sessions.
     Sweep,
@@ -137,9 +139,12 @@ impl Actor for SessionSupervisor {
                 account_id,
                 session,
             } => on_retire(state, account_id, session).await,
-            SessionSupervisorMsg::Logout { account_id } => {
+            SessionSupervisorMsg::Revoked {
+                account_id,
+                sign_in,
+            } => {
                 if let Some(session) = state.sessions.get(&account_id) {
-                    let _already_stopped = session.cast(UserSessionMsg::Logout);
+                    let _already_stopped = session.cast(UserSessionMsg::Revoked { sign_in });
                 }
             }
             SessionSupervisorMsg::Sweep => on_sweep(state),
@@ -202,7 +207,10 @@ async fn on_attach(
         .get(&caller.account_id)
         .map(|entry| entry.clone())
         && existing
-            .cast(UserSessionMsg::Attach(outbound.clone()))
+            .cast(UserSessionMsg::Attach {
+                outbound: outbound.clone(),
+                sign_in: caller.family_id,
+            })
             .is_ok()
     {
         return Ok(existing);
@@ -211,6 +219,7 @@ async fn on_attach(
         account_id: caller.account_id,
         role: caller.role,
         outbound,
+        sign_in: caller.family_id,
         services: state.args.services.clone(),
         supervisor: myself.clone(),
     };

@@ -88,6 +88,7 @@ impl Node {
             account_id,
             role,
             family_id: Uuid::nil(),
+            expires_at_ms: i64::MAX,
         };
         let inbox = self.runtime.attach(caller, sender).await.unwrap();
         Client {
@@ -354,7 +355,7 @@ async fn logout_ends_the_window_and_closes_the_socket() {
     let mut node = node(config()).await;
     let mut officer = available_officer(&mut node, north_of_times_square(300.0)).await;
     officer.next_message().await;
-    node.runtime.sign_out(officer.account_id);
+    node.runtime.revoke(officer.account_id, None);
     assert_eq!(
         officer.next_message().await,
         ServerMessage::AvailabilityEnded {

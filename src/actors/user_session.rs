@@ -44,6 +44,8 @@ pub(crate) struct UserSessionArgs {
     pub(crate) role: Role,
     /// The first socket.
     pub(crate) outbound: OutboundSender,
+    /// The sign-in (token family) the first socket authenticated with.
+    pub(crate) sign_in: uuid::Uuid,
     /// Node services: config, index, shards, clock, profiles.
     pub(crate) services: Arc<PresenceServices>,
     /// Told when the session has no socket left.
@@ -65,6 +67,9 @@ pub(crate) struct UserSessionState {
     pub(crate) supervisor: ActorRef<SessionSupervisorMsg>,
     /// The current socket, if connected.
     pub(crate) outbound: Option<OutboundSender>,
+    /// The sign-in the current (or last) socket authenticated with: revoking it
+    /// closes that socket.
+    pub(crate) sign_in: uuid::Uuid,
     /// Bumped on every attach and detach, so a stale grace timer is ignored.
     pub(crate) attach_epoch: u64,
     /// Precise last position (memory only, never logged).
@@ -86,7 +91,12 @@ pub(crate) struct UserSessionState {
 #[derive(Debug, ractor_cluster::RactorMessage)]
 pub(crate) enum UserSessionMsg {
     /// A new socket for this account (replaces the current one).
-    Attach(OutboundSender),
+    Attach {
+        /// The socket's outbound link.
+        outbound: OutboundSender,
+        /// The sign-in its token belongs to.
+        sign_in: uuid::Uuid,
+    },
     /// Socket `connection_id` is gone.
     Detach {
         /// Which socket.
@@ -108,8 +118,12 @@ pub(crate) enum UserSessionMsg {
     },
     /// From the supervisor: stop if no socket is attached; answers whether it stops.
     RetireIfDetached(RpcReplyPort<bool>),
-    /// The account signed out (or lost its role): close the socket and stop.
-    Logout,
+    /// A sign-in of the account was revoked (`None`: all of them): a socket of
+    /// that sign-in closes with 4011, and the session ends.
+    Revoked {
+        /// The revoked sign-in, or every sign-in of the account.
+        sign_in: Option<uuid::Uuid>,
+    },
     /// A push from elsewhere (connection requests) for this person's socket.
     Push(ServerMessage),
     /// Shard owners changed: re-register presence with the new owner.
@@ -138,6 +152,7 @@ impl Actor for UserSession {
             services: args.services,
             supervisor: args.supervisor,
             outbound: Some(args.outbound),
+            sign_in: args.sign_in,
             attach_epoch: 0,
             position: None,
             shown: None,
@@ -189,7 +204,8 @@ impl Actor for UserSession {
         state: &mut Self::State,
     ) -> Result<(), ActorProcessingErr> {
         match message {
-            UserSessionMsg::Attach(outbound) => {
+            UserSessionMsg::Attach { outbound, sign_in } => {
+                state.sign_in = sign_in;
                 on_attach(state, outbound);
                 requests::announce_session(&myself, state);
             }
@@ -225,16 +241,25 @@ impl Actor for UserSession {
                     myself.stop(Some("detached".to_owned()));
                 }
             }
-            UserSessionMsg::Logout => {
-                availability::end_window(state, AvailabilityEndReason::Logout);
-                if let Some(outbound) = state.outbound.take() {
-                    outbound.close(crate::proto::CloseCode::TokenRevoked);
+            UserSessionMsg::Revoked { sign_in } => {
+                let attached_to_it = state.outbound.is_some()
+                    && sign_in.is_none_or(|revoked| revoked == state.sign_in);
+                if attached_to_it || sign_in.is_none() {
+                    logout(&myself, state);
                 }
-                myself.stop(Some("logout".to_owned()));
             }
         }
         Ok(())
     }
+}
+
+/// Ends the window, closes the socket with 4011 and stops (the sign-in is gone).
+fn logout(myself: &ActorRef<UserSessionMsg>, state: &mut UserSessionState) {
+    availability::end_window(state, AvailabilityEndReason::Logout);
+    if let Some(outbound) = state.outbound.take() {
+        outbound.close(crate::proto::CloseCode::TokenRevoked);
+    }
+    myself.stop(Some("logout".to_owned()));
 }
 
 fn on_attach(state: &mut UserSessionState, outbound: OutboundSender) {
@@ -314,6 +339,8 @@ async fn on_client(
         ClientMessage::Respond(respond) => requests::respond(myself, state, respond),
         ClientMessage::CancelRequest(cancel) => requests::cancel(myself, state, cancel),
         ClientMessage::Block(block) => requests::block(myself, state, block),
+        // The socket checks the token and moves its own expiry; nothing to do here.
+        ClientMessage::Reauth(_) => {}
     }
 }
 

@@ -341,6 +341,8 @@ fn on_frame(
         | ServerMessage::Points { .. }
         | ServerMessage::Trophy { .. }
         | ServerMessage::CitizenBlocked { .. }
+        | ServerMessage::TokenExpiring { .. }
+        | ServerMessage::Reauthenticated { .. }
         | ServerMessage::Pong => {}
     }
 }

@@ -249,6 +249,7 @@ pub(crate) fn wire_kind(wire: &Wire) -> &'static str {
         Wire::Push { .. } => "push",
         Wire::Respond { .. } => "respond",
         Wire::Block { .. } => "block",
+        Wire::Revoked { .. } => "revoked",
     }
 }
 

@@ -111,6 +111,14 @@ impl Actor for NodeRouter {
                     session: SessionAddr::Remote(Arc::from(home)),
                 });
             }
+            Wire::Revoked {
+                account_id,
+                sign_in,
+            } => {
+                if let Some(session) = services.link.local_session(account_id) {
+                    let _session_gone = session.cast(UserSessionMsg::Revoked { sign_in });
+                }
+            }
             Wire::Block {
                 request_id,
                 officer,

@@ -57,6 +57,15 @@ pub(crate) enum Wire {
         #[serde(default)]
         officer_seen: Option<WireObserved>,
     },
+    /// A sign-in of the account was revoked (`None`: all of them): the node
+    /// holding its socket closes it.
+    Revoked {
+        /// The account.
+        account_id: AccountId,
+        /// The revoked sign-in.
+        #[serde(default)]
+        sign_in: Option<uuid::Uuid>,
+    },
     /// An officer's `block` naming a request that lives on the receiver.
     Block {
         /// The request.
@@ -297,6 +306,10 @@ mod tests {
                     lng: -73.9897,
                     at_ms: 1_800_000_000_000,
                 }),
+            },
+            Wire::Revoked {
+                account_id: AccountId(uuid::Uuid::from_u128(9)),
+                sign_in: Some(uuid::Uuid::from_u128(4)),
             },
             Wire::Block {
                 request_id: uuid::Uuid::from_u128(3),

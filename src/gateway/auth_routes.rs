@@ -12,7 +12,7 @@ use super::AppState;
 use super::bearer::Caller;
 use super::error::ApiError;
 use super::json_body::ApiJson;
-use crate::identity::SignedIn;
+use crate::identity::{IdentityError, SignedIn};
 
 /// Body of `POST /v1/auth/otp/request`.
 #[derive(Debug, Deserialize)]
@@ -66,12 +66,25 @@ pub(crate) async fn verify_code(
     Ok(Json(signed_in))
 }
 
-/// Rotates the token pair.
+/// Rotates the token pair. A reused refresh token revokes its sign-in, and the
+/// socket open with it closes wherever it is.
 pub(crate) async fn refresh(
     State(state): State<AppState>,
     ApiJson(body): ApiJson<RefreshRequest>,
 ) -> Result<Json<SignedIn>, ApiError> {
-    Ok(Json(state.identity.refresh(&body.refresh_token).await?))
+    match state.identity.refresh(&body.refresh_token).await {
+        Ok(signed_in) => Ok(Json(signed_in)),
+        Err(error) => {
+            if let IdentityError::RefreshTokenReused {
+                account_id,
+                sign_in,
+            } = &error
+            {
+                state.presence.revoke(*account_id, Some(*sign_in));
+            }
+            Err(error.into())
+        }
+    }
 }
 
 /// Revokes every sign-in of the caller's account.
@@ -80,7 +93,7 @@ pub(crate) async fn logout_everywhere(
     Caller(caller): Caller,
 ) -> Result<Json<Value>, ApiError> {
     let revoked = state.identity.logout_everywhere(&caller).await?;
-    state.presence.sign_out(caller.account_id);
+    state.presence.revoke(caller.account_id, None);
     Ok(Json(json!({ "revoked_sign_ins": revoked })))
 }
 
@@ -90,7 +103,10 @@ pub(crate) async fn logout(
     Caller(caller): Caller,
 ) -> Result<StatusCode, ApiError> {
     state.identity.logout(&caller).await?;
-    // One device per account: its live socket is closed and an open window ends.
-    state.presence.sign_out(caller.account_id);
+    // The socket open with this sign-in closes (wherever it is) and an open
+    // window ends.
+    state
+        .presence
+        .revoke(caller.account_id, Some(caller.family_id));
     Ok(StatusCode::NO_CONTENT)
 }

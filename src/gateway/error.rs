@@ -177,7 +177,7 @@ impl From<IdentityError> for ApiError {
                 Self::unauthorized("code_attempts_exhausted", message)
             }
             IdentityError::InvalidToken => Self::unauthorized("invalid_token", message),
-            IdentityError::RefreshTokenReused => {
+            IdentityError::RefreshTokenReused { .. } => {
                 Self::unauthorized("refresh_token_reused", message)
             }
             IdentityError::SmsUnavailable => {

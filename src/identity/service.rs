@@ -57,9 +57,15 @@ pub(crate) enum IdentityError {
     /// The token is missing, unknown, expired or revoked.
     #[error("invalid or expired token")]
     InvalidToken,
-    /// A refresh token was used twice: its whole sign-in was revoked.
+    /// A refresh token was used twice: its whole sign-in was revoked (and its
+    /// open socket must close).
     #[error("refresh token reuse detected, the session was revoked")]
-    RefreshTokenReused,
+    RefreshTokenReused {
+        /// Whose sign-in.
+        account_id: AccountId,
+        /// The revoked sign-in.
+        sign_in: Uuid,
+    },
     /// The SMS adapter could not deliver the code.
     #[error("the code could not be sent, try again later")]
     SmsUnavailable,
@@ -104,6 +110,9 @@ pub(crate) struct Authenticated {
     pub(crate) role: Role,
     /// The sign-in the token belongs to (logout revokes it).
     pub(crate) family_id: Uuid,
+    /// When the access token expires (Unix ms): a socket it opened closes then
+    /// unless renewed with `reauth`.
+    pub(crate) expires_at_ms: i64,
 }
 
 /// Sign-in, refresh, logout and authentication.
@@ -414,7 +423,10 @@ impl IdentityService {
                     .revoke_token_family(record.family_id, now_ms)
                     .await?;
                 tracing::warn!(account_id = %record.account_id, "refresh token reuse, sign-in revoked");
-                return Err(IdentityError::RefreshTokenReused);
+                return Err(IdentityError::RefreshTokenReused {
+                    account_id: record.account_id,
+                    sign_in: record.family_id,
+                });
             }
             RefreshConsumption::Unknown => return Err(IdentityError::InvalidToken),
         };
@@ -482,6 +494,7 @@ impl IdentityService {
             account_id: account.id,
             role: account.role,
             family_id: record.family_id,
+            expires_at_ms: record.expires_at_ms,
         })
     }
 

@@ -314,7 +314,7 @@ async fn refresh_rotates_and_reuse_revokes_the_family() {
         .await
         .unwrap_err();
     assert!(
-        matches!(error, IdentityError::RefreshTokenReused),
+        matches!(error, IdentityError::RefreshTokenReused { .. }),
         "{error:?}"
     );
     for token in [&first.access_token, &second.access_token] {

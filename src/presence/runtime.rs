@@ -27,6 +27,7 @@ use crate::actors::zip_shard::ZipShardMsg;
 use crate::clock::Clock;
 use crate::cluster::link::ClusterLink;
 use crate::cluster::router::{NodeRouter, RouterMsg};
+use crate::cluster::wire::Wire;
 use crate::config::{ConnectionsConfig, PresenceConfig};
 use crate::connections::Connections;
 use crate::domain::AccountId;
@@ -225,11 +226,18 @@ impl PresenceRuntime {
         self.services.cell_resolution
     }
 
-    /// Closes the account's socket and ends its session (logout, roster removal).
-    pub(crate) fn sign_out(&self, account_id: AccountId) {
-        let _stopping = self
-            .supervisor
-            .cast(SessionSupervisorMsg::Logout { account_id });
+    /// A sign-in of the account was revoked (`None`: every sign-in): the socket
+    /// authenticated with it closes with 4011, on this node and, through the
+    /// cluster, on whichever node holds it.
+    pub(crate) fn revoke(&self, account_id: AccountId, sign_in: Option<uuid::Uuid>) {
+        let _stopping = self.supervisor.cast(SessionSupervisorMsg::Revoked {
+            account_id,
+            sign_in,
+        });
+        self.services.link.broadcast(&Wire::Revoked {
+            account_id,
+            sign_in,
+        });
     }
 
     /// What the actors and the index hold now (asked, not guessed: tests and

@@ -44,6 +44,8 @@ pub(crate) enum ClientMessage {
     Ping,
     /// An officer blocks the citizen behind a request for 24 hours.
     Block(Block),
+    /// A fresh access token for this socket, before the current one expires.
+    Reauth(Reauth),
 }
 
 /// The `t` tag of a client message, without its fields: what the decoder dispatches
@@ -69,6 +71,8 @@ pub(crate) enum ClientMessageType {
     Ping,
     /// `block`
     Block,
+    /// `reauth`
+    Reauth,
 }
 
 impl ClientMessageType {
@@ -84,6 +88,7 @@ impl ClientMessageType {
             ClientMessageType::CancelRequest => "cancel_request",
             ClientMessageType::Ping => "ping",
             ClientMessageType::Block => "block",
+            ClientMessageType::Reauth => "reauth",
         }
     }
 
@@ -99,7 +104,8 @@ impl ClientMessageType {
             | ClientMessageType::Respond
             | ClientMessageType::CancelRequest
             | ClientMessageType::Ping
-            | ClientMessageType::Block => true,
+            | ClientMessageType::Block
+            | ClientMessageType::Reauth => true,
         }
     }
 }
@@ -199,6 +205,30 @@ pub(crate) struct Block {
     pub(crate) request_id: Uuid,
 }
 
+/// `reauth{token}`: a new access token of the same sign-in (from
+/// `/v1/auth/refresh`), which moves the socket's expiry.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct Reauth {
+    /// The new access token. Never logged.
+    pub(crate) token: String,
+}
+
+impl fmt::Debug for Reauth {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter
+            .debug_struct("Reauth")
+            .field("token", &"<redacted>")
+            .finish()
+    }
+}
+
+impl Reauth {
+    fn validated(self) -> Result<Self, ProtocolError> {
+        check_text("token", &self.token, MAX_TOKEN_BYTES)?;
+        Ok(self)
+    }
+}
+
 impl ClientMessage {
     /// The message's type tag.
     pub(crate) fn message_type(&self) -> ClientMessageType {
@@ -212,6 +242,7 @@ impl ClientMessage {
             ClientMessage::CancelRequest(_) => ClientMessageType::CancelRequest,
             ClientMessage::Ping => ClientMessageType::Ping,
             ClientMessage::Block(_) => ClientMessageType::Block,
+            ClientMessage::Reauth(_) => ClientMessageType::Reauth,
         }
     }
 
@@ -250,6 +281,9 @@ impl ClientMessage {
             ClientMessageType::CancelRequest => Ok(ClientMessage::CancelRequest(typed(value)?)),
             ClientMessageType::Ping => Ok(ClientMessage::Ping),
             ClientMessageType::Block => Ok(ClientMessage::Block(typed(value)?)),
+            ClientMessageType::Reauth => {
+                Ok(ClientMessage::Reauth(typed::<Reauth>(value)?.validated()?))
+            }
         }
     }
 }

@@ -57,6 +57,9 @@ pub(crate) enum ErrorCode {
     RequestCooldown,
     /// `request_connection` beyond `connections.max_requests_per_hour`.
     RequestLimit,
+    /// `reauth` with a token that is not a valid access token of this socket's
+    /// sign-in; the socket keeps its old expiry.
+    ReauthFailed,
 }
 
 impl ErrorCode {
@@ -81,6 +84,7 @@ impl ErrorCode {
             ErrorCode::ImplausibleLocation => "implausible_location",
             ErrorCode::RequestCooldown => "request_cooldown",
             ErrorCode::RequestLimit => "request_limit",
+            ErrorCode::ReauthFailed => "reauth_failed",
         }
     }
 }
@@ -239,12 +243,15 @@ pub(crate) enum CloseCode {
     ReconnectElsewhere,
     /// 4011: the token was revoked (logout, roster removal); sign in again.
     TokenRevoked,
+    /// 4012: the access token expired and no `reauth` renewed it; refresh the
+    /// token and reconnect.
+    TokenExpired,
 }
 
 impl CloseCode {
     /// Every close code, in numeric order (for the docs test and exhaustive checks).
     #[cfg(test)]
-    pub(crate) const ALL: [CloseCode; 10] = [
+    pub(crate) const ALL: [CloseCode; 11] = [
         CloseCode::GoingAway,
         CloseCode::MessageTooBig,
         CloseCode::Unauthorized,
@@ -255,6 +262,7 @@ impl CloseCode {
         CloseCode::SlowConsumer,
         CloseCode::ReconnectElsewhere,
         CloseCode::TokenRevoked,
+        CloseCode::TokenExpired,
     ];
 
     /// The numeric code of the Close frame.
@@ -270,6 +278,7 @@ impl CloseCode {
             CloseCode::SlowConsumer => 4009,
             CloseCode::ReconnectElsewhere => 4010,
             CloseCode::TokenRevoked => 4011,
+            CloseCode::TokenExpired => 4012,
         }
     }
 
@@ -286,6 +295,7 @@ impl CloseCode {
             CloseCode::SlowConsumer => "slow_consumer",
             CloseCode::ReconnectElsewhere => "reconnect_elsewhere",
             CloseCode::TokenRevoked => "token_revoked",
+            CloseCode::TokenExpired => "token_expired",
         }
     }
 }

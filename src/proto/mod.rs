@@ -35,7 +35,7 @@ pub(crate) use client::{
 };
 // Names only tests need.
 #[cfg(test)]
-pub(crate) use client::Hello;
+pub(crate) use client::{Hello, Reauth};
 pub(crate) use codec::{
     SUBPROTOCOL_JSON, SUBPROTOCOL_MESSAGE_PACK, WireFormat, decode_client, decode_server,
     encode_client, encode_server,

@@ -116,6 +116,17 @@ pub(crate) enum ServerMessage {
     },
     /// Answer to `ping`.
     Pong,
+    /// The socket's access token expires at `expires_at_ms`: send `reauth` with
+    /// a fresh one before then, or the socket closes with 4012.
+    TokenExpiring {
+        /// When the token expires (Unix ms).
+        expires_at_ms: i64,
+    },
+    /// `reauth` was accepted: the socket now expires at `expires_at_ms`.
+    Reauthenticated {
+        /// The new token's expiry (Unix ms).
+        expires_at_ms: i64,
+    },
     /// To the officer: the citizen behind `request_id` is blocked; their
     /// requests to this officer are refused as `officer_unavailable` until then.
     CitizenBlocked {
@@ -144,6 +155,8 @@ impl ServerMessage {
             ServerMessage::Error { .. } => "error",
             ServerMessage::Pong => "pong",
             ServerMessage::CitizenBlocked { .. } => "citizen_blocked",
+            ServerMessage::TokenExpiring { .. } => "token_expiring",
+            ServerMessage::Reauthenticated { .. } => "reauthenticated",
         }
     }
 }

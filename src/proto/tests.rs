@@ -111,6 +111,9 @@ pub(super) fn client_samples() -> Vec<ClientMessage> {
         ClientMessage::Block(Block {
             request_id: request_id(),
         }),
+        ClientMessage::Reauth(Reauth {
+            token: "hbat_3q2Zx8KfV0pLmN4rT7wYc1sJ9uDgE6aB".to_owned(),
+        }),
     ]
 }
 
@@ -189,6 +192,12 @@ pub(super) fn server_samples() -> Vec<ServerMessage> {
         ServerMessage::CitizenBlocked {
             request_id: request_id(),
             until_ms: 1_767_311_700_000,
+        },
+        ServerMessage::TokenExpiring {
+            expires_at_ms: 1_767_229_200_000,
+        },
+        ServerMessage::Reauthenticated {
+            expires_at_ms: 1_767_232_800_000,
         },
     ]
 }

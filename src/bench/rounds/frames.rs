@@ -79,6 +79,8 @@ impl PairTask {
             | ServerMessage::Trophy { .. }
             | ServerMessage::Nearby { .. }
             | ServerMessage::Availability { .. }
+            | ServerMessage::TokenExpiring { .. }
+            | ServerMessage::Reauthenticated { .. }
             | ServerMessage::Pong => {}
             ServerMessage::Welcome { .. }
             | ServerMessage::Nearest { .. }

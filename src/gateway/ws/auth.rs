@@ -44,7 +44,7 @@ pub(crate) fn classify(error: &IdentityError) -> AuthFailure {
             AuthFailure::Unavailable
         }
         IdentityError::InvalidToken
-        | IdentityError::RefreshTokenReused
+        | IdentityError::RefreshTokenReused { .. }
         | IdentityError::InvalidPhone(_)
         | IdentityError::MalformedCode
         | IdentityError::RateLimited { .. }

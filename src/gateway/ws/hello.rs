@@ -82,7 +82,8 @@ where
                 | ClientMessage::Respond(_)
                 | ClientMessage::CancelRequest(_)
                 | ClientMessage::Ping
-                | ClientMessage::Block(_)),
+                | ClientMessage::Block(_)
+                | ClientMessage::Reauth(_)),
             ) => {
                 crate::metrics::ws_message_received(message.message_type());
                 let refusal = (

@@ -18,6 +18,7 @@
 //! [`SessionHub`]: crate::presence::hub::SessionHub
 
 mod auth;
+mod expiry;
 mod hello;
 mod lifecycle;
 mod origin;

@@ -18,9 +18,13 @@ use tokio::task::JoinHandle;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
+use super::auth::{AuthFailure, TokenAuthenticator};
+use super::expiry::{ReauthRefusal, TokenExpiry};
 use super::rate::{LocationCoalescer, WindowLimiter};
 use super::writer::{SharedFormat, WriterEnd};
+use crate::clock::Clock;
 use crate::config::PresenceConfig;
+use crate::identity::Authenticated;
 use crate::presence::hub::SessionInbox;
 use crate::presence::outbound::OutboundSender;
 use crate::proto::limits::{ERRORS_PER_MINUTE_BEFORE_CLOSE, IDLE_TIMEOUT_SECONDS};
@@ -88,8 +92,21 @@ pub(crate) enum ReaderExit {
 enum Flow {
     /// Read on.
     Continue,
+    /// Check this `reauth` token, then read on.
+    Reauth(String),
     /// Stop the loop.
     Exit(ReaderExit),
+}
+
+/// Who the socket belongs to and how its tokens are checked.
+#[derive(Debug)]
+pub(crate) struct SocketIdentity<'socket> {
+    /// The account, sign-in and token expiry the socket was opened with.
+    pub(crate) caller: Authenticated,
+    /// Checks `reauth` tokens.
+    pub(crate) authenticator: &'socket dyn TokenAuthenticator,
+    /// Wall-clock time, for token expiry.
+    pub(crate) clock: Clock,
 }
 
 /// The reader's state for one socket.
@@ -109,6 +126,12 @@ pub(crate) struct Reader<'socket> {
     locations: LocationCoalescer,
     /// The control message limit, for the refusal's text.
     control_messages_per_minute: u32,
+    /// Checks `reauth` tokens.
+    authenticator: &'socket dyn TokenAuthenticator,
+    /// Wall-clock time.
+    clock: Clock,
+    /// When the socket's token runs out.
+    expiry: TokenExpiry,
 }
 
 /// How fast one socket may send, from `[presence]`.
@@ -143,6 +166,7 @@ impl<'socket> Reader<'socket> {
         inbox: &'socket dyn SessionInbox,
         format: &'socket SharedFormat,
         limits: SocketLimits,
+        identity: SocketIdentity<'socket>,
     ) -> Self {
         Self {
             outbound,
@@ -152,6 +176,9 @@ impl<'socket> Reader<'socket> {
             error_answers: WindowLimiter::new(ERRORS_PER_MINUTE_BEFORE_CLOSE, RATE_WINDOW),
             locations: LocationCoalescer::new(limits.location_min_interval),
             control_messages_per_minute: limits.control_messages_per_minute,
+            authenticator: identity.authenticator,
+            clock: identity.clock,
+            expiry: TokenExpiry::new(identity.caller),
         }
     }
 
@@ -171,7 +198,10 @@ impl<'socket> Reader<'socket> {
         tokio::pin!(idle);
         loop {
             let location_due_at = self.locations.due_at();
-            let flow = tokio::select! {
+            let now_ms = self.clock.now_ms();
+            let notice_due_at = self.expiry.notice_due(now_ms);
+            let expires_at = self.expiry.expiry_due(now_ms);
+            let mut flow = tokio::select! {
                 biased;
                 () = shutdown.cancelled() => Flow::Exit(ReaderExit::Close(CloseCode::GoingAway)),
                 ended = &mut *writer => Flow::Exit(ReaderExit::WriterEnded(ended)),
@@ -181,11 +211,20 @@ impl<'socket> Reader<'socket> {
                 }
                 () = tokio::time::sleep_until(location_due_at.unwrap_or_else(Instant::now)),
                     if location_due_at.is_some() => self.release_location(),
+                () = tokio::time::sleep_until(notice_due_at.unwrap_or_else(Instant::now)),
+                    if notice_due_at.is_some() => self.notice_expiry(),
+                () = tokio::time::sleep_until(expires_at) => {
+                    tracing::debug!("access token expired");
+                    Flow::Exit(ReaderExit::Close(CloseCode::TokenExpired))
+                }
                 () = &mut idle => {
                     tracing::debug!(idle_seconds = IDLE_TIMEOUT_SECONDS, "client silent");
                     Flow::Exit(ReaderExit::Close(CloseCode::HeartbeatTimeout))
                 }
             };
+            if let Flow::Reauth(token) = flow {
+                flow = self.reauth(&token).await;
+            }
             if let Flow::Exit(exit) = flow {
                 return exit;
             }
@@ -245,7 +284,42 @@ impl<'socket> Reader<'socket> {
             | ClientMessage::CancelRequest(_)
             | ClientMessage::Ping
             | ClientMessage::Block(_)) => self.deliver(message),
+            ClientMessage::Reauth(reauth) => Flow::Reauth(reauth.token),
         }
+    }
+
+    /// Tells the client its token is about to expire.
+    fn notice_expiry(&mut self) -> Flow {
+        self.expiry.mark_noticed();
+        let notice = ServerMessage::TokenExpiring {
+            expires_at_ms: self.expiry.expires_at_ms(),
+        };
+        if let Err(error) = self.outbound.send(notice) {
+            tracing::debug!(%error, "expiry notice not queued");
+        }
+        Flow::Continue
+    }
+
+    /// `reauth{token}`: a fresh token of the same sign-in moves the expiry.
+    async fn reauth(&mut self, token: &str) -> Flow {
+        let refusal = match self.authenticator.check_token(token).await {
+            Ok(renewed) => match self.expiry.renew(&renewed) {
+                Ok(expires_at_ms) => {
+                    let answer = ServerMessage::Reauthenticated { expires_at_ms };
+                    if let Err(error) = self.outbound.send(answer) {
+                        tracing::debug!(%error, "reauth answer not queued");
+                    }
+                    return Flow::Continue;
+                }
+                Err(ReauthRefusal::OtherSignIn) => {
+                    "the token belongs to another sign-in; reconnect with it"
+                }
+                Err(ReauthRefusal::NotFresher) => "the token expires no later than the current one",
+            },
+            Err(AuthFailure::Rejected) => "invalid or expired token",
+            Err(AuthFailure::Unavailable) => "the token could not be checked now; try again",
+        };
+        self.refuse(ErrorCode::ReauthFailed, refusal.to_owned())
     }
 
     fn release_location(&mut self) -> Flow {

@@ -10,7 +10,9 @@ use serde_json::json;
 
 use super::outcome::SocketEnd;
 use super::socket::CLOSE_LINGER;
-use super::test_support::{GOOD_TOKEN, Harness};
+use super::test_support::{
+    GOOD_TOKEN, Harness, OTHER_ACCOUNT_TOKEN, RENEWED_TOKEN, START_MS, caller,
+};
 use crate::proto::limits::{CONTROL_MESSAGES_PER_MINUTE, ERRORS_PER_MINUTE_BEFORE_CLOSE};
 use crate::proto::{ClientMessage, CloseCode, GoAvailable, ServerMessage, WireFormat};
 
@@ -305,4 +307,87 @@ async fn without_a_reply_the_socket_lets_go_after_the_linger() {
     assert_eq!(socket.next_close().await.0, 1001);
     socket.end().await;
     assert_eq!(socket.elapsed_ms(), CLOSE_LINGER.as_millis());
+}
+
+/// Keeps the socket alive (a pong every 30 s) for `minutes`.
+async fn stay_alive(socket: &mut Harness, minutes: u64) {
+    for _ in 0..minutes * 2 {
+        tokio::time::sleep(Duration::from_secs(30)).await;
+        socket.send(Message::Pong(Vec::new().into())).await;
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_socket_is_told_before_its_token_expires_and_closed_at_expiry() {
+    let mut socket = Harness::attached().await;
+    let expires_at_ms = caller().expires_at_ms;
+    assert_eq!(expires_at_ms, START_MS + 3_600_000);
+    stay_alive(&mut socket, 58).await;
+    assert!(socket.nothing_delivered());
+    stay_alive(&mut socket, 1).await;
+    assert_eq!(
+        socket.next_message().await,
+        ServerMessage::TokenExpiring { expires_at_ms },
+        "60 s before expiry"
+    );
+    stay_alive(&mut socket, 1).await;
+    assert_eq!(
+        socket.next_close().await,
+        (4012, "token_expired".to_owned())
+    );
+    assert_eq!(
+        socket.end().await,
+        SocketEnd::Server(CloseCode::TokenExpired)
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn reauth_with_a_fresh_token_of_the_same_sign_in_keeps_the_socket() {
+    let mut socket = Harness::attached().await;
+    socket
+        .send_json(json!({"t": "reauth", "token": RENEWED_TOKEN}))
+        .await;
+    let renewed_until = caller().expires_at_ms + 3_600_000;
+    assert_eq!(
+        socket.next_message().await,
+        ServerMessage::Reauthenticated {
+            expires_at_ms: renewed_until
+        }
+    );
+    stay_alive(&mut socket, 61).await;
+    socket.send_json(json!({"t": "ping"})).await;
+    assert_eq!(
+        socket.delivered.recv().await,
+        Some(ClientMessage::Ping),
+        "still open past the first token's expiry"
+    );
+    stay_alive(&mut socket, 58).await;
+    assert_eq!(
+        socket.next_message().await,
+        ServerMessage::TokenExpiring {
+            expires_at_ms: renewed_until
+        }
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn reauth_with_another_account_s_or_an_older_token_changes_nothing() {
+    let mut socket = Harness::attached().await;
+    for token in [OTHER_ACCOUNT_TOKEN, GOOD_TOKEN, "hbat_unknown"] {
+        socket
+            .send_json(json!({"t": "reauth", "token": token}))
+            .await;
+        assert_eq!(socket.next_error_code().await, "reauth_failed", "{token}");
+    }
+    stay_alive(&mut socket, 60).await;
+    assert_eq!(
+        socket.next_message().await,
+        ServerMessage::TokenExpiring {
+            expires_at_ms: caller().expires_at_ms
+        }
+    );
+    assert_eq!(
+        socket.next_close().await,
+        (4012, "token_expired".to_owned())
+    );
 }

@@ -20,7 +20,7 @@ use tracing::Instrument;
 use super::auth::TokenAuthenticator;
 use super::hello::await_hello;
 use super::outcome::{ConnectionOutcome, SocketEnd};
-use super::reader::{Reader, ReaderExit, SocketLimits};
+use super::reader::{Reader, ReaderExit, SocketIdentity, SocketLimits};
 use super::writer::{SharedFormat, WriterEnd, run_writer, send_close, write_message};
 use crate::clock::Clock;
 use crate::identity::Authenticated;
@@ -174,7 +174,18 @@ where
     let mut writer = WriterTask(tokio::spawn(
         run_writer(sink, receiver, format.clone(), stop_writer.clone()).in_current_span(),
     ));
-    let mut reader = Reader::new(&outbound, inbox.0.as_ref(), &format, services.limits);
+    let identity = SocketIdentity {
+        caller,
+        authenticator: services.authenticator.as_ref(),
+        clock: services.clock,
+    };
+    let mut reader = Reader::new(
+        &outbound,
+        inbox.0.as_ref(),
+        &format,
+        services.limits,
+        identity,
+    );
     let exit = reader.run(stream, &mut writer.0, &services.shutdown).await;
     let end = match exit {
         ReaderExit::WriterEnded(ended) => socket_end_of(ended),

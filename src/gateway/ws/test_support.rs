@@ -42,8 +42,14 @@ pub(super) fn caller() -> Authenticated {
         account_id: AccountId(Uuid::from_u128(0x3b2f_9c1e_8d4a_4f7b_a6c5_1e2d_3f4a_5b6c)),
         role: Role::Citizen,
         family_id: Uuid::from_u128(7),
+        expires_at_ms: START_MS + 3_600_000,
     }
 }
+
+/// A token of the same sign-in that expires an hour later than [`caller`]'s.
+pub(super) const RENEWED_TOKEN: &str = "hbat_renewed_token";
+/// A valid token of another account.
+pub(super) const OTHER_ACCOUNT_TOKEN: &str = "hbat_other_account";
 
 /// Accepts [`GOOD_TOKEN`], fails [`STORE_DOWN_TOKEN`] as unavailable, rejects the rest.
 #[derive(Debug)]
@@ -54,6 +60,14 @@ impl TokenAuthenticator for FakeAuthenticator {
     async fn check_token(&self, token: &str) -> Result<Authenticated, AuthFailure> {
         match token {
             GOOD_TOKEN => Ok(caller()),
+            RENEWED_TOKEN => Ok(Authenticated {
+                expires_at_ms: caller().expires_at_ms + 3_600_000,
+                ..caller()
+            }),
+            OTHER_ACCOUNT_TOKEN => Ok(Authenticated {
+                account_id: AccountId(Uuid::from_u128(99)),
+                ..caller()
+            }),
             STORE_DOWN_TOKEN => Err(AuthFailure::Unavailable),
             _ => Err(AuthFailure::Rejected),
         }
