@@ -51,6 +51,8 @@ const CLUSTER_MESSAGES_DROPPED: &str = "heyblue_cluster_messages_dropped_total";
 const LOCATIONS_REFUSED: &str = "heyblue_locations_refused_total";
 const REQUESTS_LIMITED: &str = "heyblue_connection_requests_limited_total";
 const CITIZENS_BLOCKED: &str = "heyblue_citizens_blocked_total";
+const SMS_REFUSED: &str = "heyblue_sms_refused_total";
+const SIGN_IN_LIMITED: &str = "heyblue_sign_in_limited_total";
 
 /// Latency buckets, seconds: from a microsecond (index lookups) to the request
 /// time limit.
@@ -234,6 +236,25 @@ fn describe_all() {
         CITIZENS_BLOCKED,
         "citizens blocked by an officer for the rest of the day"
     );
+    describe_counter!(
+        SMS_REFUSED,
+        "codes not texted, by reason (region, global_budget, prefix_budget)"
+    );
+    describe_counter!(
+        SIGN_IN_LIMITED,
+        "code requests and verifies refused by a limit (address_requests, \
+         address_failures, phone_failures)"
+    );
+}
+
+/// A code was not texted.
+pub(crate) fn sms_refused(refusal: crate::identity::SmsRefusal) {
+    counter!(SMS_REFUSED, "reason" => refusal.as_str()).increment(1);
+}
+
+/// A sign-in step was refused by a limit.
+pub(crate) fn sign_in_limited(limit: crate::identity::SignInLimit) {
+    counter!(SIGN_IN_LIMITED, "limit" => limit.as_str()).increment(1);
 }
 
 /// One HTTP request finished; `route` is a route template or `unmatched`, `method`

@@ -174,10 +174,7 @@ async fn wrong_codes_and_rate_limits_over_http() {
             json!({ "phone": CITIZEN, "code": code }),
         )
         .await;
-    assert_eq!(
-        error_code(response).await,
-        (401, "no_code_outstanding".into())
-    );
+    assert_eq!(error_code(response).await, (401, "invalid_code".into()));
 }
 
 #[tokio::test]

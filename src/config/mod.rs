@@ -149,8 +149,21 @@ pub struct IdentityConfig {
     pub otp_min_interval_seconds: u64,
     /// Code requests allowed per phone per hour.
     pub otp_max_per_phone_per_hour: u32,
-    /// Code requests allowed per client IP per hour.
+    /// Code requests allowed per client address (IPv4 address or IPv6 /64) per hour.
     pub otp_max_per_ip_per_hour: u32,
+    /// Wrong codes accepted per phone per hour, across its codes; further
+    /// verifies for the phone are refused (429) until the hour has passed.
+    pub otp_max_failures_per_phone_per_hour: u32,
+    /// Wrong codes accepted per client address per hour, across phones.
+    pub otp_max_failures_per_ip_per_hour: u32,
+    /// Regions (two-letter codes) codes are texted to, by the region of the
+    /// number itself: `US` refuses Canadian and Caribbean `+1` numbers.
+    pub sms_allowed_regions: Vec<String>,
+    /// Codes texted per hour by this node, to everyone.
+    pub sms_max_per_hour: u32,
+    /// Codes texted per hour by this node to one number prefix (the first six
+    /// national digits: area code and exchange of a NANP number).
+    pub sms_max_per_prefix_per_hour: u32,
     /// Environment variable holding the 32-byte master key (64 hex digits) that
     /// encrypts and hashes phone numbers; when unset a key is generated into
     /// `data_dir/master.key` (mode 0600). Every node of a cluster needs the same key.
@@ -168,6 +181,11 @@ impl Default for IdentityConfig {
             otp_min_interval_seconds: 30,
             otp_max_per_phone_per_hour: 5,
             otp_max_per_ip_per_hour: 30,
+            otp_max_failures_per_phone_per_hour: 10,
+            otp_max_failures_per_ip_per_hour: 30,
+            sms_allowed_regions: vec!["US".to_owned()],
+            sms_max_per_hour: 1000,
+            sms_max_per_prefix_per_hour: 20,
             master_key_env: "HEYBLUE_MASTER_KEY".to_owned(),
         }
     }
@@ -192,6 +210,11 @@ pub struct HttpConfig {
     /// origin not listed here is refused, so another site's page cannot use a
     /// visitor's browser to reach the API.
     pub allowed_origins: Vec<String>,
+    /// Networks (CIDRs) of reverse proxies in front of the server. Only when the
+    /// TCP peer is in one are `Forwarded` and `X-Forwarded-For` read, and the
+    /// client is the rightmost address in them that is not itself a trusted
+    /// proxy. Empty: the TCP peer is the client.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
 }
 
 impl Default for HttpConfig {
@@ -202,6 +225,7 @@ impl Default for HttpConfig {
             shutdown_grace_seconds: 10,
             listen_backlog: 4096,
             allowed_origins: Vec::new(),
+            trusted_proxies: Vec::new(),
         }
     }
 }
@@ -475,6 +499,22 @@ impl Config {
                 "identity.otp_max_per_ip_per_hour",
                 u64::from(self.identity.otp_max_per_ip_per_hour),
             ),
+            (
+                "identity.otp_max_failures_per_phone_per_hour",
+                u64::from(self.identity.otp_max_failures_per_phone_per_hour),
+            ),
+            (
+                "identity.otp_max_failures_per_ip_per_hour",
+                u64::from(self.identity.otp_max_failures_per_ip_per_hour),
+            ),
+            (
+                "identity.sms_max_per_hour",
+                u64::from(self.identity.sms_max_per_hour),
+            ),
+            (
+                "identity.sms_max_per_prefix_per_hour",
+                u64::from(self.identity.sms_max_per_prefix_per_hour),
+            ),
             ("http.max_body_bytes", self.http.max_body_bytes as u64),
             (
                 "http.request_timeout_seconds",
@@ -509,6 +549,17 @@ impl Config {
             return Err(invalid(
                 "identity.default_phone_region",
                 "must be a two-letter region code such as US",
+            ));
+        }
+        let regions = &self.identity.sms_allowed_regions;
+        if regions.is_empty()
+            || regions
+                .iter()
+                .any(|region| region.parse::<phonenumber::country::Id>().is_err())
+        {
+            return Err(invalid(
+                "identity.sms_allowed_regions",
+                "must list two-letter region codes such as US",
             ));
         }
         if let Some(cluster) = &self.cluster {

@@ -48,6 +48,15 @@ impl PhoneNumber {
     pub(crate) fn as_e164(&self) -> &str {
         &self.0
     }
+
+    /// The region the number belongs to (`CA` for +1 416, not `US`), when its
+    /// country calling code is shared by several, and its national digits.
+    pub(crate) fn region_and_national_number(&self) -> (Option<phonenumber::country::Id>, u64) {
+        match phonenumber::parse(None, &self.0) {
+            Ok(parsed) => (parsed.country().id(), parsed.national().value()),
+            Err(_) => (None, 0),
+        }
+    }
 }
 
 /// Phone numbers are personal data: debug output shows only the last two digits.

@@ -1,15 +1,14 @@
 //! `/v1/auth/*`: request and verify one-time codes, refresh, logout.
 
-use std::net::SocketAddr;
-
 use axum::Json;
-use axum::extract::{ConnectInfo, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::AppState;
 use super::bearer::Caller;
+use super::client_address::ClientAddress;
 use super::error::ApiError;
 use super::json_body::ApiJson;
 use crate::identity::{IdentityError, SignedIn};
@@ -43,13 +42,10 @@ pub(crate) struct RefreshRequest {
 /// Sends a code; 202 once it is handed to the SMS adapter.
 pub(crate) async fn request_code(
     State(state): State<AppState>,
-    ConnectInfo(client): ConnectInfo<SocketAddr>,
+    ClientAddress(client): ClientAddress,
     ApiJson(body): ApiJson<CodeRequest>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    state
-        .identity
-        .request_code(&body.phone, client.ip())
-        .await?;
+    state.identity.request_code(&body.phone, client).await?;
     Ok((
         StatusCode::ACCEPTED,
         Json(json!({ "expires_in": state.config.identity.otp_ttl_seconds })),
@@ -59,9 +55,13 @@ pub(crate) async fn request_code(
 /// Verifies a code and signs in.
 pub(crate) async fn verify_code(
     State(state): State<AppState>,
+    ClientAddress(client): ClientAddress,
     ApiJson(body): ApiJson<CodeVerification>,
 ) -> Result<Json<SignedIn>, ApiError> {
-    let signed_in = state.identity.verify_code(&body.phone, &body.code).await?;
+    let signed_in = state
+        .identity
+        .verify_code(&body.phone, &body.code, client)
+        .await?;
     crate::metrics::sign_in_completed(signed_in.role);
     Ok(Json(signed_in))
 }

@@ -167,12 +167,25 @@ impl From<IdentityError> for ApiError {
                 retry_after_seconds,
             } => Self::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", message)
                 .retry_after(retry_after_seconds),
-            IdentityError::NoCodeOutstanding => Self::unauthorized("no_code_outstanding", message),
-            IdentityError::CodeExpired => Self::unauthorized("code_expired", message),
-            IdentityError::WrongCode { attempts_left } => {
-                Self::unauthorized("invalid_code", message)
-                    .with_details(json!({ "attempts_left": attempts_left }))
+            IdentityError::PhoneRegionNotAllowed => {
+                Self::unprocessable("phone_region_not_allowed", message)
             }
+            IdentityError::SmsBudgetExhausted {
+                retry_after_seconds,
+            } => Self::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "sms_budget_exhausted",
+                message,
+            )
+            .retry_after(retry_after_seconds),
+            // One answer whether a code is outstanding or not: a guesser learns
+            // nothing about the phone from it.
+            IdentityError::NoCodeOutstanding
+            | IdentityError::CodeExpired
+            | IdentityError::WrongCode { .. } => Self::unauthorized(
+                "invalid_code",
+                "the code is wrong or no longer valid, check it or request a new one",
+            ),
             IdentityError::CodeAttemptsExhausted => {
                 Self::unauthorized("code_attempts_exhausted", message)
             }

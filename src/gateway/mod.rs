@@ -7,6 +7,7 @@
 mod admin_routes;
 mod auth_routes;
 mod bearer;
+mod client_address;
 mod cluster_routes;
 mod connection_routes;
 mod error;

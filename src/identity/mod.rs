@@ -4,13 +4,17 @@
 
 mod ip_limits;
 pub(crate) mod keys;
+mod phone_locks;
 mod secret_file;
 mod service;
 pub(crate) mod sms;
+mod sms_budget;
 pub(crate) mod tokens;
+mod window_limiter;
 
 pub(crate) use secret_file::write_new as write_secret_file;
-pub(crate) use service::{Authenticated, IdentityError, IdentityService, SignedIn};
+pub(crate) use service::{Authenticated, IdentityError, IdentityService, SignInLimit, SignedIn};
+pub(crate) use sms_budget::SmsRefusal;
 
 #[cfg(test)]
 mod tests;

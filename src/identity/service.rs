@@ -5,10 +5,13 @@ use std::sync::Arc;
 
 use uuid::Uuid;
 
-use super::ip_limits::IpRequestLimiter;
+use super::ip_limits::{AddressKey, MAX_ADDRESSES};
 use super::keys::{self, ServerKeys};
+use super::phone_locks::PhoneLocks;
 use super::sms::SmsSender;
+use super::sms_budget::{SmsBudget, SmsRefusal};
 use super::tokens;
+use super::window_limiter::WindowLimiter;
 use crate::clock::Clock;
 use crate::config::IdentityConfig;
 use crate::domain::phone::{PhoneError, PhoneNumber};
@@ -23,6 +26,30 @@ use crate::store::{
 const CAS_ATTEMPTS: usize = 4;
 /// Length of the per-phone send history window.
 const HOUR_MS: i64 = 3_600_000;
+/// Phones whose wrong codes are remembered before new ones are refused for the hour.
+const MAX_PHONES: usize = 100_000;
+
+/// Which limit refused a sign-in step (label of `heyblue_sign_in_limited_total`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum SignInLimit {
+    /// `identity.otp_max_per_ip_per_hour`.
+    AddressRequests,
+    /// `identity.otp_max_failures_per_ip_per_hour`.
+    AddressFailures,
+    /// `identity.otp_max_failures_per_phone_per_hour`.
+    PhoneFailures,
+}
+
+impl SignInLimit {
+    /// The metric label value.
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            Self::AddressRequests => "address_requests",
+            Self::AddressFailures => "address_failures",
+            Self::PhoneFailures => "phone_failures",
+        }
+    }
+}
 
 /// A sign-in rule refused the request.
 #[derive(Debug, thiserror::Error)]
@@ -30,6 +57,15 @@ pub(crate) enum IdentityError {
     /// The phone number is not valid.
     #[error("invalid phone number: {0}")]
     InvalidPhone(PhoneError),
+    /// Codes are not texted to the number's region.
+    #[error("codes are not sent to this phone's region")]
+    PhoneRegionNotAllowed,
+    /// The node's hourly SMS budget, or that of the number's prefix, is spent.
+    #[error("no more codes can be sent to this number for now, retry in {retry_after_seconds} s")]
+    SmsBudgetExhausted {
+        /// Seconds until a message can be sent.
+        retry_after_seconds: u64,
+    },
     /// The code is not six digits.
     #[error("code must be 6 digits")]
     MalformedCode,
@@ -133,7 +169,15 @@ pub(crate) struct IdentityService {
     /// Region for national-format numbers.
     phone_region: phonenumber::country::Id,
     /// Code requests per client address.
-    ip_limiter: IpRequestLimiter,
+    ip_limiter: WindowLimiter<AddressKey>,
+    /// Wrong codes per client address, across phones.
+    address_failures: WindowLimiter<AddressKey>,
+    /// Wrong codes per phone, across its codes.
+    phone_failures: WindowLimiter<PhoneHash>,
+    /// Regions and budgets of outgoing texts.
+    sms_budget: SmsBudget,
+    /// Turns between sign-in steps of one phone on this node.
+    phone_locks: PhoneLocks,
 }
 
 impl IdentityService {
@@ -151,7 +195,17 @@ impl IdentityService {
             .unwrap_or(phonenumber::country::Id::US);
         Self {
             profiles: Profiles::new(store.clone(), clock),
-            ip_limiter: IpRequestLimiter::new(config.otp_max_per_ip_per_hour),
+            ip_limiter: WindowLimiter::new(config.otp_max_per_ip_per_hour, MAX_ADDRESSES),
+            address_failures: WindowLimiter::new(
+                config.otp_max_failures_per_ip_per_hour,
+                MAX_ADDRESSES,
+            ),
+            phone_failures: WindowLimiter::new(
+                config.otp_max_failures_per_phone_per_hour,
+                MAX_PHONES,
+            ),
+            sms_budget: SmsBudget::new(&config),
+            phone_locks: PhoneLocks::new(),
             store,
             keys,
             sms,
@@ -178,14 +232,20 @@ impl IdentityService {
         client: IpAddr,
     ) -> Result<(), IdentityError> {
         let phone = self.parse_phone(phone_input)?;
+        if !self.sms_budget.region_allowed(&phone) {
+            crate::metrics::sms_refused(SmsRefusal::Region);
+            return Err(IdentityError::PhoneRegionNotAllowed);
+        }
         let now_ms = self.clock.now_ms();
         self.ip_limiter
-            .check(client, now_ms)
-            .map_err(|retry_after_seconds| IdentityError::RateLimited {
-                retry_after_seconds,
+            .try_count(AddressKey::from(client), now_ms)
+            .map_err(|retry_after_seconds| {
+                limited(SignInLimit::AddressRequests, retry_after_seconds)
             })?;
         let phone_hash = self.keys.phone_hash(&phone);
         let code = tokens::generate_code();
+        let _turn = self.phone_locks.lock(&phone_hash).await;
+        let mut admitted = false;
         for _ in 0..CAS_ATTEMPTS {
             let stored = self.store.otp_challenge(&phone_hash).await?;
             let recent_sends_ms: Vec<i64> = stored
@@ -196,6 +256,10 @@ impl IdentityService {
                 .filter(|sent_ms| now_ms - sent_ms < HOUR_MS)
                 .collect();
             self.check_send_limits(&recent_sends_ms, now_ms)?;
+            if !admitted {
+                self.admit_sms(&phone, now_ms)?;
+                admitted = true;
+            }
             let mut next_sends = recent_sends_ms;
             next_sends.push(now_ms);
             let expected_version = stored.as_ref().map(|challenge| challenge.version);
@@ -215,6 +279,24 @@ impl IdentityService {
             }
         }
         Err(IdentityError::Contended)
+    }
+
+    /// Counts one text against the SMS budgets, or refuses it.
+    fn admit_sms(&self, phone: &PhoneNumber, now_ms: i64) -> Result<(), IdentityError> {
+        self.sms_budget.admit(phone, now_ms).map_err(|refusal| {
+            crate::metrics::sms_refused(refusal);
+            match refusal {
+                SmsRefusal::Region => IdentityError::PhoneRegionNotAllowed,
+                SmsRefusal::GlobalBudget {
+                    retry_after_seconds,
+                }
+                | SmsRefusal::PrefixBudget {
+                    retry_after_seconds,
+                } => IdentityError::SmsBudgetExhausted {
+                    retry_after_seconds,
+                },
+            }
+        })
     }
 
     fn check_send_limits(&self, recent_sends_ms: &[i64], now_ms: i64) -> Result<(), IdentityError> {
@@ -251,17 +333,44 @@ impl IdentityService {
     }
 
     /// Checks a code and signs the phone in, creating the account on first use.
+    ///
+    /// Wrong codes count against the phone and the client address; once either
+    /// budget is spent, verifies are refused without looking at the code.
     pub(crate) async fn verify_code(
         &self,
         phone_input: &str,
         code: &str,
+        client: IpAddr,
     ) -> Result<SignedIn, IdentityError> {
         let phone = self.parse_phone(phone_input)?;
         if !tokens::is_code_shaped(code) {
             return Err(IdentityError::MalformedCode);
         }
         let phone_hash = self.keys.phone_hash(&phone);
-        self.consume_code(&phone_hash, code).await?;
+        let address = AddressKey::from(client);
+        {
+            let _turn = self.phone_locks.lock(&phone_hash).await;
+            let now_ms = self.clock.now_ms();
+            self.address_failures
+                .check(address, now_ms)
+                .map_err(|retry_after| limited(SignInLimit::AddressFailures, retry_after))?;
+            self.phone_failures
+                .check(phone_hash, now_ms)
+                .map_err(|retry_after| limited(SignInLimit::PhoneFailures, retry_after))?;
+            let outcome = self.consume_code(&phone_hash, code).await;
+            if let Err(
+                IdentityError::NoCodeOutstanding
+                | IdentityError::CodeExpired
+                | IdentityError::WrongCode { .. }
+                | IdentityError::CodeAttemptsExhausted,
+            ) = &outcome
+            {
+                // Counted even past a budget's end: the refusal above stops the next one.
+                let _address_counted = self.address_failures.try_count(address, now_ms);
+                let _phone_counted = self.phone_failures.try_count(phone_hash, now_ms);
+            }
+            outcome?;
+        }
         let account = self.account_for_sign_in(&phone, &phone_hash).await?;
         self.issue_new_family(&account).await
     }
@@ -514,6 +623,14 @@ impl IdentityService {
 
 fn seconds_to_ms(seconds: u64) -> i64 {
     i64::try_from(seconds.saturating_mul(1000)).unwrap_or(i64::MAX)
+}
+
+/// A refusal by `limit`, counted in the metrics.
+fn limited(limit: SignInLimit, retry_after_seconds: u64) -> IdentityError {
+    crate::metrics::sign_in_limited(limit);
+    IdentityError::RateLimited {
+        retry_after_seconds,
+    }
 }
 
 fn rate_limited_ms(wait_ms: i64) -> IdentityError {

@@ -46,6 +46,8 @@ pub(crate) fn classify(error: &IdentityError) -> AuthFailure {
         IdentityError::InvalidToken
         | IdentityError::RefreshTokenReused { .. }
         | IdentityError::InvalidPhone(_)
+        | IdentityError::PhoneRegionNotAllowed
+        | IdentityError::SmsBudgetExhausted { .. }
         | IdentityError::MalformedCode
         | IdentityError::RateLimited { .. }
         | IdentityError::NoCodeOutstanding
