@@ -10,7 +10,9 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::cluster::{ClusterNode, ClusterPlan, NodeSpec, cluster_view, cql_node, route};
+use common::cluster::{
+    ClusterNode, ClusterPlan, NodeSpec, cluster_view, cql_node, route, wait_for_peers,
+};
 use common::ws::{Format, WsClient, location, nearest_until};
 use serde_json::{Value, json};
 
@@ -567,6 +569,36 @@ async fn an_accept_racing_the_death_of_its_node_credits_once() {
         );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refresh_token_reused_on_one_node_closes_the_socket_held_on_another() {
+    let Some(cql) = cql_node() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let mut specs = three_nodes();
+    specs.truncate(2);
+    let plan = ClusterPlan::new(dir.path(), cql, specs, "");
+    let nodes = plan.start_all().await;
+    wait_for_peers(&nodes[0], 2).await;
+    wait_for_peers(&nodes[1], 2).await;
+    let signed_in = nodes[0].api.sign_in("+12125550105").await;
+    let access = signed_in["access_token"].as_str().unwrap();
+    let refresh = json!({ "refresh_token": signed_in["refresh_token"] });
+    let mut socket = connect(&nodes[1].ws_url(), access).await;
+    socket.send(json!({ "t": "ping" })).await;
+    assert_eq!(socket.next_of("pong").await["t"], "pong");
+    let rotated = nodes[0]
+        .api
+        .post_json("/v1/auth/refresh", refresh.clone())
+        .await;
+    assert_eq!(rotated.status(), 200);
+    let reused_at = Instant::now();
+    let reused = nodes[0].api.post_json("/v1/auth/refresh", refresh).await;
+    assert_eq!(reused.status(), 401);
+    assert_eq!(socket.expect_close().await, Some(4011));
+    let closed_after = reused_at.elapsed();
+    eprintln!("socket on node-b closed {closed_after:?} after the reuse on node-a");
+    assert!(closed_after < Duration::from_secs(1), "{closed_after:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
