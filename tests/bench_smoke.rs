@@ -346,7 +346,7 @@ fn start_node(runtime: &tokio::runtime::Runtime) -> RunningNode {
         "listen = \"127.0.0.1:0\"\ndata_dir = \"{data}\"\n\n\
          [sms]\ntype = \"file\"\npath = \"{sms}\"\n\n\
          [metrics]\nlisten = \"127.0.0.1:0\"\n\n\
-         [identity]\notp_max_per_ip_per_hour = 4000000000\n",
+         [identity]\notp_max_per_ip_per_hour = 4000000000\nsms_max_per_prefix_per_hour = 4000000000\n",
         data = directory.path().join("data").display(),
         sms = sms_file.display(),
     );

@@ -80,6 +80,8 @@ listen = "127.0.0.1:{metrics_port}"
 
 [identity]
 otp_max_per_ip_per_hour = 4000000000
+sms_max_per_hour = 4000000000
+sms_max_per_prefix_per_hour = 4000000000
 access_token_ttl_seconds = 86400
 
 [presence]
