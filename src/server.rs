@@ -147,6 +147,10 @@ pub async fn serve(
         connections: connections.clone(),
         hub: Arc::new(presence.clone()),
         sockets: sockets.clone(),
+        account_budgets: Arc::new(crate::gateway::ws::AccountBudgets::new(
+            config.presence.control_messages_per_minute,
+            crate::proto::limits::ERRORS_PER_MINUTE_BEFORE_CLOSE,
+        )),
         presence: presence.clone(),
         ws_url: Arc::from(ws_url.as_str()),
         admin_token,

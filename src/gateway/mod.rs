@@ -63,6 +63,8 @@ pub(crate) struct AppState {
     pub(crate) phone_region: phonenumber::country::Id,
     /// Open WebSocket tasks and their shutdown signal, so `serve()` can close them.
     pub(crate) sockets: ws::SocketTasks,
+    /// Per-account budgets of WebSocket control messages and refused frames.
+    pub(crate) account_budgets: std::sync::Arc<ws::AccountBudgets>,
     /// Cancelled to drain and stop the node (`POST /v1/admin/drain`).
     pub(crate) stop_requested: CancellationToken,
 }

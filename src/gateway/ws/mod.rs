@@ -17,6 +17,7 @@
 //!
 //! [`SessionHub`]: crate::presence::hub::SessionHub
 
+mod account_budgets;
 mod auth;
 mod expiry;
 mod hello;
@@ -29,6 +30,7 @@ mod socket;
 mod upgrade;
 mod writer;
 
+pub(crate) use account_budgets::AccountBudgets;
 pub(crate) use lifecycle::SocketTasks;
 pub(crate) use outcome::{ConnectionOutcome, SocketEnd};
 pub(crate) use upgrade::upgrade;

@@ -18,20 +18,25 @@ use tokio::task::JoinHandle;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
+use super::account_budgets::{AccountBudgets, Budget};
 use super::auth::{AuthFailure, TokenAuthenticator};
 use super::expiry::{ReauthRefusal, TokenExpiry};
 use super::rate::{LocationCoalescer, WindowLimiter};
 use super::writer::{SharedFormat, WriterEnd};
 use crate::clock::Clock;
 use crate::config::PresenceConfig;
+use crate::domain::AccountId;
 use crate::identity::Authenticated;
 use crate::presence::hub::SessionInbox;
 use crate::presence::outbound::OutboundSender;
 use crate::proto::limits::{ERRORS_PER_MINUTE_BEFORE_CLOSE, IDLE_TIMEOUT_SECONDS};
-use crate::proto::{ClientMessage, CloseCode, ErrorCode, ServerMessage, WireFormat, decode_client};
+use crate::proto::{
+    ClientMessage, ClientMessageType, CloseCode, ErrorCode, ServerMessage, WireFormat,
+    decode_client,
+};
 
-/// The window both per-minute limits are counted over.
-const RATE_WINDOW: Duration = Duration::from_secs(60);
+/// The window location floods are counted over.
+const LOCATION_FLOOD_WINDOW: Duration = Duration::from_secs(1);
 
 /// What a received frame is to the loops.
 #[derive(Debug)]
@@ -107,6 +112,8 @@ pub(crate) struct SocketIdentity<'socket> {
     pub(crate) authenticator: &'socket dyn TokenAuthenticator,
     /// Wall-clock time, for token expiry.
     pub(crate) clock: Clock,
+    /// The node's per-account budgets of control messages and refused frames.
+    pub(crate) budgets: &'socket AccountBudgets,
 }
 
 /// The reader's state for one socket.
@@ -118,14 +125,18 @@ pub(crate) struct Reader<'socket> {
     inbox: &'socket dyn SessionInbox,
     /// The format the writer encodes in, set from each received frame.
     format: &'socket SharedFormat,
-    /// Control messages accepted in the last minute.
-    control_messages: WindowLimiter,
-    /// Error answers sent in the last minute.
-    error_answers: WindowLimiter,
+    /// The account's budgets of control messages and refused frames (shared by
+    /// its sockets over time, so a reconnect refills nothing).
+    budgets: &'socket AccountBudgets,
+    /// Whose budgets.
+    account: AccountId,
+    /// Location frames received in the last second: beyond a flood's worth
+    /// they are refused (and spend the error budget).
+    location_frames: WindowLimiter,
+    /// The location flood limit, for the refusal's text.
+    location_frames_per_second: u32,
     /// Holds back locations that arrive faster than one per interval.
     locations: LocationCoalescer,
-    /// The control message limit, for the refusal's text.
-    control_messages_per_minute: u32,
     /// Checks `reauth` tokens.
     authenticator: &'socket dyn TokenAuthenticator,
     /// Wall-clock time.
@@ -137,19 +148,29 @@ pub(crate) struct Reader<'socket> {
 /// How fast one socket may send, from `[presence]`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct SocketLimits {
-    /// Control messages accepted per minute.
-    pub(crate) control_messages_per_minute: u32,
     /// Locations are handled at most about once per this interval.
     pub(crate) location_min_interval: Duration,
 }
+
+/// Location frames a socket may send per location interval before they count as
+/// a flood (a client sends one; a burst after a reconnect may send a few).
+const LOCATION_FRAMES_PER_INTERVAL: u32 = 10;
 
 impl SocketLimits {
     /// The limits `presence` configures.
     pub(crate) fn from_config(presence: &PresenceConfig) -> Self {
         Self {
-            control_messages_per_minute: presence.control_messages_per_minute,
             location_min_interval: Duration::from_millis(presence.location_min_interval_ms),
         }
+    }
+
+    /// Location frames allowed in any second.
+    fn location_frames_per_second(self) -> u32 {
+        let interval_ms = self.location_min_interval.as_millis().max(1);
+        let per_second = u128::from(LOCATION_FRAMES_PER_INTERVAL) * 1_000 / interval_ms;
+        u32::try_from(per_second)
+            .unwrap_or(u32::MAX)
+            .max(LOCATION_FRAMES_PER_INTERVAL)
     }
 }
 
@@ -172,10 +193,14 @@ impl<'socket> Reader<'socket> {
             outbound,
             inbox,
             format,
-            control_messages: WindowLimiter::new(limits.control_messages_per_minute, RATE_WINDOW),
-            error_answers: WindowLimiter::new(ERRORS_PER_MINUTE_BEFORE_CLOSE, RATE_WINDOW),
+            budgets: identity.budgets,
+            account: identity.caller.account_id,
+            location_frames: WindowLimiter::new(
+                limits.location_frames_per_second(),
+                LOCATION_FLOOD_WINDOW,
+            ),
+            location_frames_per_second: limits.location_frames_per_second(),
             locations: LocationCoalescer::new(limits.location_min_interval),
-            control_messages_per_minute: limits.control_messages_per_minute,
             authenticator: identity.authenticator,
             clock: identity.clock,
             expiry: TokenExpiry::new(identity.caller),
@@ -259,12 +284,23 @@ impl<'socket> Reader<'socket> {
     fn on_message(&mut self, message: ClientMessage) -> Flow {
         let message_type = message.message_type();
         crate::metrics::ws_message_received(message_type);
-        if message_type.is_control() && !self.control_messages.try_acquire(Instant::now()) {
+        let now = Instant::now();
+        if message_type.is_control() && !self.budgets.try_spend(self.account, Budget::Control, now)
+        {
             return self.refuse(
                 ErrorCode::RateLimited,
                 format!(
                     "more than {} control messages in a minute; this one was dropped",
-                    self.control_messages_per_minute
+                    self.budgets.control_per_minute()
+                ),
+            );
+        }
+        if message_type == ClientMessageType::Location && !self.location_frames.try_acquire(now) {
+            return self.refuse(
+                ErrorCode::RateLimited,
+                format!(
+                    "more than {} locations in a second; this one was dropped",
+                    self.location_frames_per_second
                 ),
             );
         }
@@ -344,7 +380,10 @@ impl<'socket> Reader<'socket> {
     /// many in the last minute: then the socket closes with 4008.
     fn refuse(&mut self, code: ErrorCode, message: String) -> Flow {
         crate::metrics::ws_frame_rejected(code);
-        if !self.error_answers.try_acquire(Instant::now()) {
+        if !self
+            .budgets
+            .try_spend(self.account, Budget::Error, Instant::now())
+        {
             tracing::debug!(
                 errors_per_minute = ERRORS_PER_MINUTE_BEFORE_CLOSE,
                 "too many refused frames"

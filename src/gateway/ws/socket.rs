@@ -17,6 +17,7 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
+use super::account_budgets::AccountBudgets;
 use super::auth::TokenAuthenticator;
 use super::hello::await_hello;
 use super::outcome::{ConnectionOutcome, SocketEnd};
@@ -73,6 +74,8 @@ pub(crate) struct SocketServices {
     pub(crate) shutdown: CancellationToken,
     /// How fast the client may send.
     pub(crate) limits: SocketLimits,
+    /// The node's per-account budgets of control messages and refused frames.
+    pub(crate) budgets: Arc<AccountBudgets>,
 }
 
 /// Runs one socket to its end and records how it ended.
@@ -178,6 +181,7 @@ where
         caller,
         authenticator: services.authenticator.as_ref(),
         clock: services.clock,
+        budgets: services.budgets.as_ref(),
     };
     let mut reader = Reader::new(
         &outbound,

@@ -18,6 +18,7 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
+use super::account_budgets::AccountBudgets;
 use super::auth::{AuthFailure, TokenAuthenticator};
 use super::outcome::SocketEnd;
 use super::reader::SocketLimits;
@@ -210,6 +211,10 @@ impl Harness {
             clock: Clock::starting_at(START_MS),
             shutdown: shutdown.clone(),
             limits: SocketLimits::default(),
+            budgets: Arc::new(AccountBudgets::new(
+                crate::proto::limits::CONTROL_MESSAGES_PER_MINUTE,
+                crate::proto::limits::ERRORS_PER_MINUTE_BEFORE_CLOSE,
+            )),
         };
         let setup = SocketSetup {
             connection_id: 1,

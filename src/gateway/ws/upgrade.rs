@@ -88,6 +88,7 @@ pub(crate) async fn upgrade(
         clock: state.clock,
         shutdown: state.sockets.shutdown_token(),
         limits: SocketLimits::from_config(&state.config.presence),
+        budgets: state.account_budgets.clone(),
     };
     // A root span: the socket outlives the upgrade request. `role` is recorded once
     // the socket is authenticated; no token and no account-identifying field.
