@@ -19,11 +19,13 @@ pub(crate) const BLOCKABLE_AFTER_END_MS: i64 = 3_600_000;
 /// The window of the hourly cap.
 const HOUR_MS: i64 = 3_600_000;
 
-/// Why a request was refused before it reached the officer.
+/// The citizen's requests of the last hour reached the cap.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct HourlyCapReached;
+
+/// Why a request to one officer is refused before it reaches the officer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Refusal {
-    /// Beyond the requests allowed in an hour.
-    HourlyCap,
     /// The same officer again within the cooldown.
     Cooldown,
     /// The officer blocked this citizen (shown as `officer_unavailable`).
@@ -76,13 +78,17 @@ impl RequestLimits {
 
     /// Counts a new request of `citizen` against the hourly cap; refuses (and
     /// does not count) it when the cap is reached.
-    pub(crate) fn count_request(&mut self, citizen: AccountId, now_ms: i64) -> Result<(), Refusal> {
+    pub(crate) fn count_request(
+        &mut self,
+        citizen: AccountId,
+        now_ms: i64,
+    ) -> Result<(), HourlyCapReached> {
         let times = self.recent_requests.entry(citizen).or_default();
         while times.front().is_some_and(|at| now_ms - *at >= HOUR_MS) {
             times.pop_front();
         }
         if times.len() >= self.rules.max_requests_per_hour as usize {
-            return Err(Refusal::HourlyCap);
+            return Err(HourlyCapReached);
         }
         times.push_back(now_ms);
         Ok(())
@@ -212,7 +218,7 @@ mod tests {
         }
         assert_eq!(
             limits.count_request(citizen, 59 * 60_000),
-            Err(Refusal::HourlyCap)
+            Err(HourlyCapReached)
         );
         // The first request leaves the window an hour after it was made.
         assert_eq!(limits.count_request(citizen, 60 * 60_000), Ok(()));

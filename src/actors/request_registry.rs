@@ -485,7 +485,7 @@ fn admit(
         // A blocked citizen is told nothing more than that the officer is not
         // available to them.
         Err(Refusal::Blocked) => return Err(Refused::State(RequestState::OfficerUnavailable)),
-        Err(Refusal::Cooldown | Refusal::HourlyCap) => return Err(Refused::Cooldown),
+        Err(Refusal::Cooldown) => return Err(Refused::Cooldown),
     }
     let citizen_at = context
         .last_seen

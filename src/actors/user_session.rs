@@ -242,9 +242,13 @@ impl Actor for UserSession {
                 }
             }
             UserSessionMsg::Revoked { sign_in } => {
-                let attached_to_it = state.outbound.is_some()
-                    && sign_in.is_none_or(|revoked| revoked == state.sign_in);
-                if attached_to_it || sign_in.is_none() {
+                // Every sign-in revoked ends the session; one sign-in, only the
+                // socket it opened.
+                let revoked_here = match sign_in {
+                    None => true,
+                    Some(revoked) => state.outbound.is_some() && revoked == state.sign_in,
+                };
+                if revoked_here {
                     logout(&myself, state);
                 }
             }

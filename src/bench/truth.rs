@@ -25,15 +25,11 @@
 use super::movement::{PersonKind, Point};
 use super::world::World;
 use crate::geo::{DISTANCE_BANDS_M, LatLng, distance_band_m};
-use crate::privacy::{ShownPosition, distance_to_officer_m};
+use crate::privacy::{ShownPosition, distance_to_officer_m, max_shown_offset_m};
 
 /// Slack on distances, metres: the server's and the bench's arithmetic may differ
 /// in the last digits, and a band edge is a hard threshold.
 const DISTANCE_SLACK_M: f64 = 1.0;
-/// How much closer an officer's shown position can be than its true one (the
-/// circumradius of a resolution-9 cell with margin): officers are looked up by
-/// true position, so searches reach this much farther.
-const SHOWN_POSITION_SLACK_M: f64 = 250.0;
 /// Window for telling a stale answer from a wrong one.
 pub(crate) const STALE_WINDOW_US: i64 = 10_000_000;
 
@@ -132,7 +128,9 @@ fn consistent(
             world.positions_between(PersonKind::Officer, officer, from_us, to_us);
         distance_range(&citizen_positions, &officer_positions)
     };
-    let margin_m = movement_margin_m(world, to_us - from_us) + SHOWN_POSITION_SLACK_M;
+    // Officers are looked up by true position: reach as far as a shown position
+    // can be closer than the true one.
+    let margin_m = movement_margin_m(world, to_us - from_us) + max_shown_offset_m();
     match answer.officer {
         Some((named, band)) => {
             let (named_low, named_high) = range(named);
@@ -237,7 +235,7 @@ fn exact_truth_is(
             .position_at_time(PersonKind::Officer, officer, time_us)
             .map(|position| distance_between(centre, position))
     };
-    let margin_m = movement_margin_m(world, rules.tolerance_us) + SHOWN_POSITION_SLACK_M;
+    let margin_m = movement_margin_m(world, rules.tolerance_us) + max_shown_offset_m();
     match answer.officer {
         Some((named, band)) => {
             let Some(named_m) = distance_to(named) else {

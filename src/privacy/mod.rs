@@ -67,6 +67,13 @@ impl ShownPosition {
     }
 }
 
+/// How far a shown position can be from the precise point it stands for: 1.2
+/// average edges of a resolution-9 cell (the largest circumradius measured is
+/// 1.103 edges), about 209 m.
+pub(crate) fn max_shown_offset_m() -> f64 {
+    1.2 * SHOWN_RESOLUTION.edge_length_m()
+}
+
 /// The distance every citizen-facing answer about an officer is computed from:
 /// from the citizen's reported point to the officer's shown position.
 pub(crate) fn distance_to_officer_m(citizen: LatLng, officer: ShownPosition) -> f64 {

@@ -3,12 +3,6 @@ use proptest::prelude::*;
 use super::*;
 use crate::geo::test_support::{any_point, destination, point, point_in};
 
-/// Upper bound on the distance from a point to its shown position: 1.2 average
-/// edges of a resolution-9 cell (the largest measured circumradius is 1.103).
-fn max_offset_m() -> f64 {
-    1.2 * SHOWN_RESOLUTION.edge_length_m()
-}
-
 /// Points in and around New York City.
 fn city_point() -> impl Strategy<Value = LatLng> {
     point_in(40.55..=40.90, -74.20..=-73.70)
@@ -18,7 +12,7 @@ proptest! {
     #[test]
     fn a_shown_position_is_near_and_stable(origin in any_point()) {
         let shown = ShownPosition::of(origin);
-        prop_assert!(geo::distance_m(origin, shown.point()) <= max_offset_m());
+        prop_assert!(geo::distance_m(origin, shown.point()) <= max_shown_offset_m());
         prop_assert_eq!(ShownPosition::of(shown.point()), shown);
         prop_assert_eq!(shown.cell(), u64::from(geo::cell_at(origin, SHOWN_RESOLUTION)));
     }

@@ -202,8 +202,13 @@ impl TestServer {
 
     /// GETs `path` without credentials and returns the body as text.
     pub(crate) async fn get_text(&self, path: &str) -> String {
+        self.text_at(&self.url(path)).await
+    }
+
+    /// GETs an absolute URL without credentials and returns the body as text.
+    async fn text_at(&self, url: &str) -> String {
         self.http
-            .get(self.url(path))
+            .get(url)
             .send()
             .await
             .unwrap()
@@ -218,14 +223,7 @@ impl TestServer {
             .metrics_base_url
             .as_ref()
             .expect("this server's metrics listener is known");
-        self.http
-            .get(format!("{base}/metrics"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap()
+        self.text_at(&format!("{base}/metrics")).await
     }
 
     /// GETs `path` with a bearer token and decodes the JSON answer.

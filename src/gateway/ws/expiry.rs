@@ -19,6 +19,15 @@ pub(crate) enum ReauthRefusal {
     NotFresher,
 }
 
+/// What the token's next deadline means.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum TokenEvent {
+    /// Tell the client: the token expires at this time (Unix ms).
+    Expiring(i64),
+    /// The token expired: close the socket.
+    Expired,
+}
+
 /// The token a socket currently lives on.
 #[derive(Debug, Clone)]
 pub(crate) struct TokenExpiry {
@@ -38,23 +47,29 @@ impl TokenExpiry {
     }
 
     /// When the token expires (Unix ms).
-    pub(crate) fn expires_at_ms(&self) -> i64 {
+    #[cfg(test)]
+    fn expires_at_ms(&self) -> i64 {
         self.caller.expires_at_ms
     }
 
-    /// When to send `token_expiring`, or `None` once it was sent.
-    pub(crate) fn notice_due(&self, now_ms: i64) -> Option<Instant> {
-        (!self.noticed).then(|| instant_at(now_ms, self.caller.expires_at_ms - EXPIRY_NOTICE_MS))
+    /// When the next [`TokenEvent`] is due, seen at wall-clock `now_ms`: the
+    /// notice until it was sent, then the expiry.
+    pub(crate) fn next_deadline(&self, now_ms: i64) -> Instant {
+        let due_ms = if self.noticed {
+            self.caller.expires_at_ms
+        } else {
+            self.caller.expires_at_ms - EXPIRY_NOTICE_MS
+        };
+        instant_at(now_ms, due_ms)
     }
 
-    /// When to close the socket.
-    pub(crate) fn expiry_due(&self, now_ms: i64) -> Instant {
-        instant_at(now_ms, self.caller.expires_at_ms)
-    }
-
-    /// `token_expiring` was sent.
-    pub(crate) fn mark_noticed(&mut self) {
+    /// The deadline came: the notice (once per expiry), then the expiry.
+    pub(crate) fn on_deadline(&mut self) -> TokenEvent {
+        if self.noticed {
+            return TokenEvent::Expired;
+        }
         self.noticed = true;
+        TokenEvent::Expiring(self.caller.expires_at_ms)
     }
 
     /// Moves the expiry to `renewed`'s, if it is a later token of the same
@@ -99,7 +114,8 @@ mod tests {
     #[test]
     fn only_a_later_token_of_the_same_sign_in_renews() {
         let mut expiry = TokenExpiry::new(caller(10_000));
-        expiry.mark_noticed();
+        assert_eq!(expiry.on_deadline(), TokenEvent::Expiring(10_000));
+        assert_eq!(expiry.on_deadline(), TokenEvent::Expired);
         let other_account = Authenticated {
             account_id: AccountId(Uuid::from_u128(3)),
             ..caller(20_000)
@@ -122,8 +138,9 @@ mod tests {
         );
         assert_eq!(expiry.renew(&caller(20_000)), Ok(20_000));
         assert_eq!(expiry.expires_at_ms(), 20_000);
-        assert!(
-            expiry.notice_due(0).is_some(),
+        assert_eq!(
+            expiry.on_deadline(),
+            TokenEvent::Expiring(20_000),
             "the next expiry is noticed again"
         );
     }

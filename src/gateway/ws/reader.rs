@@ -20,7 +20,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::account_budgets::{AccountBudgets, Budget};
 use super::auth::{AuthFailure, TokenAuthenticator};
-use super::expiry::{ReauthRefusal, TokenExpiry};
+use super::expiry::{ReauthRefusal, TokenEvent, TokenExpiry};
 use super::rate::{LocationCoalescer, WindowLimiter};
 use super::writer::{SharedFormat, WriterEnd};
 use crate::clock::Clock;
@@ -189,17 +189,15 @@ impl<'socket> Reader<'socket> {
         limits: SocketLimits,
         identity: SocketIdentity<'socket>,
     ) -> Self {
+        let location_frames_per_second = limits.location_frames_per_second();
         Self {
             outbound,
             inbox,
             format,
             budgets: identity.budgets,
             account: identity.caller.account_id,
-            location_frames: WindowLimiter::new(
-                limits.location_frames_per_second(),
-                LOCATION_FLOOD_WINDOW,
-            ),
-            location_frames_per_second: limits.location_frames_per_second(),
+            location_frames: WindowLimiter::new(location_frames_per_second, LOCATION_FLOOD_WINDOW),
+            location_frames_per_second,
             locations: LocationCoalescer::new(limits.location_min_interval),
             authenticator: identity.authenticator,
             clock: identity.clock,
@@ -221,11 +219,11 @@ impl<'socket> Reader<'socket> {
         let idle_timeout = Duration::from_secs(IDLE_TIMEOUT_SECONDS);
         let idle = tokio::time::sleep(idle_timeout);
         tokio::pin!(idle);
+        // One timer for the token, pinned once: the notice, then the expiry.
+        let token_timer = tokio::time::sleep_until(self.expiry.next_deadline(self.clock.now_ms()));
+        tokio::pin!(token_timer);
         loop {
             let location_due_at = self.locations.due_at();
-            let now_ms = self.clock.now_ms();
-            let notice_due_at = self.expiry.notice_due(now_ms);
-            let expires_at = self.expiry.expiry_due(now_ms);
             let mut flow = tokio::select! {
                 biased;
                 () = shutdown.cancelled() => Flow::Exit(ReaderExit::Close(CloseCode::GoingAway)),
@@ -236,11 +234,10 @@ impl<'socket> Reader<'socket> {
                 }
                 () = tokio::time::sleep_until(location_due_at.unwrap_or_else(Instant::now)),
                     if location_due_at.is_some() => self.release_location(),
-                () = tokio::time::sleep_until(notice_due_at.unwrap_or_else(Instant::now)),
-                    if notice_due_at.is_some() => self.notice_expiry(),
-                () = tokio::time::sleep_until(expires_at) => {
-                    tracing::debug!("access token expired");
-                    Flow::Exit(ReaderExit::Close(CloseCode::TokenExpired))
+                () = &mut token_timer => {
+                    let flow = self.on_token_deadline();
+                    token_timer.as_mut().reset(self.expiry.next_deadline(self.clock.now_ms()));
+                    flow
                 }
                 () = &mut idle => {
                     tracing::debug!(idle_seconds = IDLE_TIMEOUT_SECONDS, "client silent");
@@ -249,6 +246,9 @@ impl<'socket> Reader<'socket> {
             };
             if let Flow::Reauth(token) = flow {
                 flow = self.reauth(&token).await;
+                token_timer
+                    .as_mut()
+                    .reset(self.expiry.next_deadline(self.clock.now_ms()));
             }
             if let Flow::Exit(exit) = flow {
                 return exit;
@@ -324,16 +324,21 @@ impl<'socket> Reader<'socket> {
         }
     }
 
-    /// Tells the client its token is about to expire.
-    fn notice_expiry(&mut self) -> Flow {
-        self.expiry.mark_noticed();
-        let notice = ServerMessage::TokenExpiring {
-            expires_at_ms: self.expiry.expires_at_ms(),
-        };
-        if let Err(error) = self.outbound.send(notice) {
-            tracing::debug!(%error, "expiry notice not queued");
+    /// The token's deadline: tell the client it is about to expire, or close.
+    fn on_token_deadline(&mut self) -> Flow {
+        match self.expiry.on_deadline() {
+            TokenEvent::Expiring(expires_at_ms) => {
+                let notice = ServerMessage::TokenExpiring { expires_at_ms };
+                if let Err(error) = self.outbound.send(notice) {
+                    tracing::debug!(%error, "expiry notice not queued");
+                }
+                Flow::Continue
+            }
+            TokenEvent::Expired => {
+                tracing::debug!("access token expired");
+                Flow::Exit(ReaderExit::Close(CloseCode::TokenExpired))
+            }
         }
-        Flow::Continue
     }
 
     /// `reauth{token}`: a fresh token of the same sign-in moves the expiry.
