@@ -15,6 +15,8 @@
 //! - `identity`   one-time codes, opaque tokens, phone encryption, SMS adapters
 //! - `profiles`   profile commands and queries over the profile event log
 //! - `connections` established connections, points and trophies, exactly once
+//! - `rewards`    the rewards catalog: admin operations on it and what people browse;
+//!   redemptions of points for vouchers, and cancelling them
 //! - `import`     CSV imports (the officer roster) with row-by-row validation reports
 //! - `store`      the `Store` traits and their backends (embedded redb by default)
 //! - `gateway`    the axum router: REST handlers, errors, auth, ops endpoints
@@ -29,8 +31,10 @@ pub mod config;
 
 #[doc(hidden)]
 pub mod bench_api;
+pub mod version;
 
 mod actors;
+mod audit;
 mod bench;
 mod clock;
 mod cluster;
@@ -48,6 +52,8 @@ mod presence;
 mod privacy;
 mod profiles;
 mod proto;
+mod proxy_protocol;
+mod rewards;
 mod server;
 mod store;
 

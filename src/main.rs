@@ -11,7 +11,7 @@ use heyblue::{Config, EnvironmentVariables};
 
 /// Hey Blue! presence server.
 #[derive(Debug, Parser)]
-#[command(version, about)]
+#[command(version = heyblue::version::LONG_VERSION, about)]
 struct Cli {
     /// TOML config file (see config/heyblue.example.toml); defaults apply without one.
     #[arg(long, global = true, value_name = "PATH")]

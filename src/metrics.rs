@@ -38,6 +38,8 @@ const WS_MESSAGES_RECEIVED: &str = "heyblue_ws_messages_received_total";
 const WS_CLOSES: &str = "heyblue_ws_closes_total";
 const CONNECTION_REQUESTS: &str = "heyblue_connection_requests_total";
 const CONNECTIONS_ESTABLISHED: &str = "heyblue_connections_established_total";
+/// Redemptions answered, by outcome (`issued` or the refusal code).
+const REDEMPTIONS: &str = "heyblue_redemptions_total";
 const POINTS_CREDITED: &str = "heyblue_points_credited_total";
 const REQUESTS_PENDING: &str = "heyblue_connection_requests_pending";
 const REWARDS_WITHHELD: &str = "heyblue_connection_rewards_withheld_total";
@@ -53,6 +55,7 @@ const REQUESTS_LIMITED: &str = "heyblue_connection_requests_limited_total";
 const CITIZENS_BLOCKED: &str = "heyblue_citizens_blocked_total";
 const SMS_REFUSED: &str = "heyblue_sms_refused_total";
 const SIGN_IN_LIMITED: &str = "heyblue_sign_in_limited_total";
+const ADMIN_ACTIONS: &str = "heyblue_admin_actions_total";
 
 /// Latency buckets, seconds: from a microsecond (index lookups) to the request
 /// time limit.
@@ -187,6 +190,10 @@ fn describe_all() {
         "connection records written, by whether anyone was rewarded"
     );
     describe_gauge!(REQUESTS_PENDING, "pending connection requests on this node");
+    describe_counter!(
+        REDEMPTIONS,
+        "redemptions answered, by outcome (issued or the refusal code)"
+    );
     describe_counter!(POINTS_CREDITED, "points credited for connections, by role");
     describe_counter!(
         REWARDS_WITHHELD,
@@ -245,6 +252,15 @@ fn describe_all() {
         "code requests and verifies refused by a limit (address_requests, \
          address_failures, phone_failures)"
     );
+    describe_counter!(
+        ADMIN_ACTIONS,
+        "admin actions written to the audit log, by action"
+    );
+}
+
+/// An admin action was written to the audit log.
+pub(crate) fn admin_action(action: crate::audit::AuditAction) {
+    counter!(ADMIN_ACTIONS, "action" => action.as_str()).increment(1);
 }
 
 /// A code was not texted.
@@ -413,6 +429,15 @@ fn resident_memory_bytes() -> Option<u64> {
     let line = status.lines().find(|line| line.starts_with("VmRSS:"))?;
     let kibibytes: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
     Some(kibibytes * 1024)
+}
+
+/// A redemption was answered for the first time.
+pub(crate) fn redemption_finished(answer: &crate::rewards::RedemptionAnswer) {
+    let outcome = match answer {
+        crate::rewards::RedemptionAnswer::Issued(_) => "issued",
+        crate::rewards::RedemptionAnswer::Refused(refusal) => refusal.code(),
+    };
+    counter!(REDEMPTIONS, "outcome" => outcome).increment(1);
 }
 
 /// A connection record was written.

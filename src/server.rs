@@ -12,6 +12,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
+use axum::extract::connect_info::IntoMakeServiceWithConnectInfo;
 use axum::serve::ListenerExt;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
@@ -32,6 +33,7 @@ use crate::import::{ImportMode, ImportReport, import_officers};
 use crate::listener::Listeners;
 use crate::presence::runtime::{ClusterSetup, PresenceRuntime, PresenceStartError};
 use crate::profiles::Profiles;
+use crate::proxy_protocol::ProxiedListener;
 use crate::store::{self, Store, StoreError};
 
 /// How often incomplete connection records are looked for.
@@ -129,6 +131,7 @@ pub async fn serve(
         .unwrap_or_else(|| format!("ws://{local_address}"))
         .trim_end_matches('/')
         .to_owned();
+    let redemptions = crate::rewards::Redemptions::new(parts.store.clone(), clock);
     let cluster = cluster_setup(&config, &environment, &public_base).await?;
     let presence = PresenceRuntime::start(
         config.presence.clone(),
@@ -145,13 +148,20 @@ pub async fn serve(
         store: parts.store.clone(),
         identity,
         connections: connections.clone(),
+        catalog: crate::rewards::Catalog::new(parts.store.clone(), clock),
+        redemptions: redemptions.clone(),
         hub: Arc::new(presence.clone()),
         sockets: sockets.clone(),
         account_budgets: Arc::new(crate::gateway::ws::AccountBudgets::new(
             config.presence.control_messages_per_minute,
             crate::proto::limits::ERRORS_PER_MINUTE_BEFORE_CLOSE,
+            config.presence.sockets_per_account_per_minute,
         )),
+        pending_sockets: crate::gateway::ws::PendingSockets::new(
+            config.http.max_pending_sockets_per_ip,
+        ),
         presence: presence.clone(),
+        audit: crate::audit::AuditLog::new(parts.store.clone(), clock),
         ws_url: Arc::from(ws_url.as_str()),
         admin_token,
         clock,
@@ -184,28 +194,24 @@ pub async fn serve(
         root.clone(),
     ));
     let recovery_task = tokio::spawn(recover_connections(connections.clone(), root.clone()));
+    let redemption_recovery_task = tokio::spawn(recover_redemptions(
+        redemptions,
+        redemption_recovery_grace_ms(&config),
+        root.clone(),
+    ));
     let gauges_task = tokio::spawn(crate::metrics_snapshot::refresh_gauges(
         presence.clone(),
         root.clone(),
     ));
     let metrics_task = tokio::spawn(serve_metrics(metrics_listener, root.clone()));
     let http_token = root.clone();
-    // Pushes are small frames written back to back (`request_update` then
-    // `connection_established`); with Nagle's algorithm the second waits for the
-    // client's delayed ACK of the first, about 40 ms on Linux.
-    let listener = listener.tap_io(|stream| {
-        if let Err(error) = stream.set_nodelay(true) {
-            tracing::debug!(%error, "cannot set TCP_NODELAY on an accepted socket");
-        }
-    });
-    let mut http_task = tokio::spawn(async move {
-        axum::serve(
-            listener,
-            gateway::router(state).into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(async move { http_token.cancelled().await })
-        .await
-    });
+    let app = gateway::router(state).into_make_service_with_connect_info::<SocketAddr>();
+    let mut http_task = if config.http.proxy_protocol {
+        let proxied = ProxiedListener::new(listener, config.http.trusted_proxies.clone())?;
+        tokio::spawn(serve_http(proxied, app, http_token))
+    } else {
+        tokio::spawn(serve_http(listener, app, http_token))
+    };
 
     let http_result = tokio::select! {
         finished = &mut http_task => finished,
@@ -241,6 +247,9 @@ pub async fn serve(
     if let Err(error) = recovery_task.await {
         tracing::warn!(%error, "connection recovery ended abnormally");
     }
+    if let Err(error) = redemption_recovery_task.await {
+        tracing::warn!(%error, "redemption recovery ended abnormally");
+    }
     if let Err(error) = gauges_task.await {
         tracing::warn!(%error, "gauge refresh ended abnormally");
     }
@@ -255,6 +264,28 @@ pub async fn serve(
         Ok(result) => result.map_err(ServeError::Http),
         Err(join_error) => Err(ServeError::Http(std::io::Error::other(join_error))),
     }
+}
+
+/// Serves the API on `listener` until `stop` is cancelled.
+async fn serve_http<L>(
+    listener: L,
+    app: IntoMakeServiceWithConnectInfo<axum::Router, SocketAddr>,
+    stop: CancellationToken,
+) -> std::io::Result<()>
+where
+    L: axum::serve::Listener<Io = tokio::net::TcpStream, Addr = SocketAddr>,
+{
+    // Pushes are small frames written back to back (`request_update` then
+    // `connection_established`); with Nagle's algorithm the second waits for the
+    // client's delayed ACK of the first, about 40 ms on Linux.
+    let listener = listener.tap_io(|stream| {
+        if let Err(error) = stream.set_nodelay(true) {
+            tracing::debug!(%error, "cannot set TCP_NODELAY on an accepted socket");
+        }
+    });
+    axum::serve(listener, app)
+        .with_graceful_shutdown(async move { stop.cancelled().await })
+        .await
 }
 
 /// Serves `GET /metrics` on `listener` until `stop` is cancelled.
@@ -382,6 +413,44 @@ async fn recover_connections(connections: Connections, stop: CancellationToken) 
             Ok(0) => {}
             Ok(finished) => tracing::info!(finished, "incomplete connections finished"),
             Err(error) => tracing::warn!(%error, "connection recovery failed; retried later"),
+        }
+    }
+}
+
+/// How old an unfinished redemption (or voucher release) must be before the
+/// recovery pass takes it over: twice the HTTP time limit and a minute more,
+/// so the request that started it has been cut off and its store calls have
+/// ended.
+fn redemption_recovery_grace_ms(config: &Config) -> i64 {
+    let request_limit_ms = i64::try_from(config.http.request_timeout_seconds)
+        .unwrap_or(i64::MAX / 4_000)
+        .saturating_mul(1_000);
+    request_limit_ms.saturating_mul(2).saturating_add(60_000)
+}
+
+/// Finishes redemptions and voucher releases left unfinished (a crash or a
+/// store failure mid-way) once they are `grace_ms` old: at start, then every
+/// minute, until `stop` is cancelled.
+async fn recover_redemptions(
+    redemptions: crate::rewards::Redemptions,
+    grace_ms: i64,
+    stop: CancellationToken,
+) {
+    let mut interval = tokio::time::interval(CONNECTION_RECOVERY_INTERVAL);
+    interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    loop {
+        tokio::select! {
+            () = stop.cancelled() => return,
+            _ = interval.tick() => {}
+        }
+        match redemptions.recover(grace_ms).await {
+            Ok(recovered) if recovered == crate::rewards::Recovered::default() => {}
+            Ok(recovered) => tracing::info!(
+                redemptions = recovered.redemptions,
+                releases = recovered.releases,
+                "unfinished redemptions and releases finished"
+            ),
+            Err(error) => tracing::warn!(%error, "redemption recovery failed; retried later"),
         }
     }
 }

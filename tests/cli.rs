@@ -1,5 +1,6 @@
-//! The `heyblue` binary as a user runs it: config errors, the roster import
-//! command, and a served sign-in whose logs must not leak codes or tokens.
+//! The `heyblue` binary as a user runs it: its version, config errors, the
+//! roster import command, and a served sign-in whose logs must not leak codes
+//! or tokens.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
@@ -11,6 +12,32 @@ use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
 const BINARY: &str = env!("CARGO_BIN_EXE_heyblue");
+
+#[test]
+fn version_names_the_git_revision_and_the_build_date() {
+    let output = Command::new(BINARY).arg("--version").output().unwrap();
+    assert!(output.status.success());
+    let printed = String::from_utf8(output.stdout).unwrap();
+    let revision = Command::new("git")
+        .args(["rev-parse", "--short=12", "HEAD"])
+        .output()
+        .ok()
+        .filter(|git| git.status.success())
+        .map(|git| String::from_utf8_lossy(&git.stdout).trim().to_owned());
+    let expected_start = format!("heyblue {} (", env!("CARGO_PKG_VERSION"));
+    assert!(printed.starts_with(&expected_start), "{printed}");
+    if let Some(revision) = revision {
+        assert!(printed.contains(&revision), "{printed} names {revision}");
+    }
+    let date = printed
+        .trim()
+        .rsplit("built ")
+        .next()
+        .unwrap()
+        .trim_end_matches(')');
+    assert_eq!(date.len(), 10, "{printed}");
+    assert!(date.starts_with("20"), "{printed}");
+}
 
 #[test]
 fn bad_config_exits_non_zero_with_one_line_naming_the_key() {

@@ -572,7 +572,7 @@ async fn an_accept_racing_the_death_of_its_node_credits_once() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_refresh_token_reused_on_one_node_closes_the_socket_held_on_another() {
+async fn a_sign_in_revoked_on_one_node_closes_the_socket_held_on_another() {
     let Some(cql) = cql_node() else { return };
     let dir = tempfile::tempdir().unwrap();
     let mut specs = three_nodes();
@@ -598,6 +598,32 @@ async fn a_refresh_token_reused_on_one_node_closes_the_socket_held_on_another() 
     assert_eq!(socket.expect_close().await, Some(4011));
     let closed_after = reused_at.elapsed();
     eprintln!("socket on node-b closed {closed_after:?} after the reuse on node-a");
+    assert!(closed_after < Duration::from_secs(1), "{closed_after:?}");
+
+    // An administrator disabling an account on node-a closes its socket on node-b.
+    let signed_in = nodes[0].api.sign_in("+12125550106").await;
+    let access = signed_in["access_token"].as_str().unwrap();
+    let account_id = signed_in["account_id"].as_str().unwrap();
+    let mut socket = connect(&nodes[1].ws_url(), access).await;
+    socket.send(json!({ "t": "ping" })).await;
+    assert_eq!(socket.next_of("pong").await["t"], "pong");
+    let disabled_at = Instant::now();
+    let disabled = nodes[0]
+        .api
+        .http
+        .post(
+            nodes[0]
+                .api
+                .url(&format!("/v1/admin/accounts/{account_id}/disable")),
+        )
+        .bearer_auth(common::ADMIN_TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(disabled.status(), 200);
+    assert_eq!(socket.expect_close().await, Some(4011));
+    let closed_after = disabled_at.elapsed();
+    eprintln!("socket on node-b closed {closed_after:?} after the disable on node-a");
     assert!(closed_after < Duration::from_secs(1), "{closed_after:?}");
 }
 

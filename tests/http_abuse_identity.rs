@@ -208,6 +208,102 @@ async fn a_trusted_proxy_names_the_client_that_is_limited() {
     assert_eq!(response.status(), 202);
 }
 
+/// A PROXY protocol v2 header (TCP over IPv4) naming `client`, written from the
+/// specification.
+fn proxy_header(client: Ipv4Addr) -> Vec<u8> {
+    let mut header = b"\r\n\r\n\0\r\nQUIT\n".to_vec();
+    header.extend_from_slice(&[0x21, 0x11, 0, 12]);
+    header.extend_from_slice(&client.octets());
+    header.extend_from_slice(&[127, 0, 0, 1]);
+    header.extend_from_slice(&40_000_u16.to_be_bytes());
+    header.extend_from_slice(&8080_u16.to_be_bytes());
+    header
+}
+
+/// Sends `prefix` then a code request for `phone` over one connection from
+/// `127.0.0.<last>`; the answer's status, or `None` when the server closed the
+/// connection without one.
+async fn request_code_raw(
+    server: &TestServer,
+    last: u8,
+    prefix: &[u8],
+    phone: &str,
+) -> Option<u16> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let address: std::net::SocketAddr = server.base_url["http://".len()..].parse().unwrap();
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket
+        .bind((Ipv4Addr::new(127, 0, 0, last), 0).into())
+        .unwrap();
+    let mut stream = socket.connect(address).await.unwrap();
+    let body = json!({ "phone": phone }).to_string();
+    let mut request = prefix.to_vec();
+    request.extend_from_slice(
+        format!(
+            "POST /v1/auth/otp/request HTTP/1.1\r\nHost: heyblue\r\nContent-Type: application/json\r\n\
+             Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        )
+        .as_bytes(),
+    );
+    // A server that closes at once may reset the connection under the write.
+    if stream.write_all(&request).await.is_err() {
+        return None;
+    }
+    let mut answer = Vec::new();
+    let read = tokio::time::timeout(Duration::from_secs(10), stream.read_to_end(&mut answer));
+    let _reset_or_eof = read.await.expect("the server answers or closes in time");
+    let text = String::from_utf8_lossy(&answer);
+    text.strip_prefix("HTTP/1.1 ")?.get(..3)?.parse().ok()
+}
+
+#[tokio::test]
+async fn a_proxy_protocol_header_names_the_client_and_only_trusted_proxies_may_send_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::launch(
+        dir.path(),
+        "[identity]\notp_max_per_ip_per_hour = 2\n\
+         [http]\nproxy_protocol = true\ntrusted_proxies = [\"127.0.0.1/32\"]\n",
+    )
+    .await;
+    let first_client = proxy_header(Ipv4Addr::new(198, 51, 100, 7));
+    // The first answer also tells that the server is up.
+    let mut first = None;
+    for _ in 0..400 {
+        first = request_code_raw(&server, 1, &first_client, "+12125550211").await;
+        if first.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    assert_eq!(first, Some(202));
+    assert_eq!(
+        request_code_raw(&server, 1, &first_client, "+12125550212").await,
+        Some(202)
+    );
+    assert_eq!(
+        request_code_raw(&server, 1, &first_client, "+12125550213").await,
+        Some(429),
+        "the header's client is limited, not the proxy"
+    );
+    let second_client = proxy_header(Ipv4Addr::new(198, 51, 100, 8));
+    assert_eq!(
+        request_code_raw(&server, 1, &second_client, "+12125550214").await,
+        Some(202),
+        "another client behind the same proxy has its own allowance"
+    );
+    assert_eq!(
+        request_code_raw(&server, 1, b"", "+12125550215").await,
+        None,
+        "no header: closed without an answer"
+    );
+    assert_eq!(
+        request_code_raw(&server, 2, &second_client, "+12125550216").await,
+        None,
+        "a peer that is not a trusted proxy may not name a client"
+    );
+}
+
 #[tokio::test]
 async fn concurrent_verifies_never_conflict_and_the_right_code_wins() {
     let dir = tempfile::tempdir().unwrap();

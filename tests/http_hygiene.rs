@@ -114,6 +114,12 @@ async fn answers_with_tokens_or_personal_data_are_not_stored() {
     assert_eq!(header(&admin, "cache-control"), Some("no-store"));
     let cluster = server.get_authed("/v1/admin/cluster", ADMIN_TOKEN).await;
     assert_eq!(header(&cluster, "cache-control"), Some("no-store"));
+    // The route names the caller's ZIP, derived from their position.
+    let route = server
+        .get_authed("/v1/route?lat=40.7580&lng=-73.9855", token)
+        .await;
+    assert_eq!(route.status(), 200);
+    assert_eq!(header(&route, "cache-control"), Some("no-store"));
 }
 
 #[tokio::test]
@@ -234,7 +240,7 @@ async fn websocket_origins_must_be_listed_and_native_apps_send_none() {
 #[tokio::test]
 async fn the_data_directory_and_its_files_are_owner_only() {
     if common::test_store_is_scylla() {
-        eprintln!("SKIPPED: the redb file belongs to the embedded store");
+        common::report_skip("file mode test: the redb file belongs to the embedded store");
         return;
     }
     let dir = tempfile::tempdir().unwrap();

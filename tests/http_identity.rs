@@ -397,7 +397,7 @@ async fn ops_endpoints_answer() {
 #[tokio::test]
 async fn a_second_server_on_the_same_data_dir_is_refused() {
     if common::test_store_is_scylla() {
-        eprintln!("SKIPPED: the data directory lock belongs to the embedded store");
+        common::report_skip("data directory lock test: the lock belongs to the embedded store");
         return;
     }
     let dir = tempfile::tempdir().unwrap();

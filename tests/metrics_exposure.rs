@@ -1,6 +1,6 @@
-//! What `/metrics` shows and where: label values come from closed sets, so
-//! made-up methods and paths add no series, and the page is served on its own
-//! listener, never on the public one.
+//! What ops read from a node: `/metrics`, whose label values come from closed
+//! sets (made-up methods and paths add no series) and which is served on its
+//! own listener, never on the public one; and `/v1/version`.
 
 mod common;
 
@@ -102,4 +102,22 @@ async fn presence_gauges_come_from_the_refreshed_snapshot() {
     ] {
         assert!(page.contains(gauge), "{gauge} in {page}");
     }
+}
+
+#[tokio::test]
+async fn the_version_is_served_as_the_binary_reports_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(dir.path()).await;
+    let response = server
+        .http
+        .get(server.url("/v1/version"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let version: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(version["version"], heyblue::version::VERSION);
+    assert_eq!(version["revision"], heyblue::version::GIT_REVISION);
+    assert_eq!(version["build_date"], heyblue::version::BUILD_DATE);
+    assert_ne!(version["revision"], "", "{version}");
 }

@@ -37,16 +37,16 @@ fn cql_node(command: &str) -> std::process::Output {
 /// Whether the node under test is one `scripts/cql-node` can stop and start.
 fn controllable_node() -> bool {
     if !common::test_store_is_scylla() {
-        eprintln!("SKIPPED store outage test: set HEYBLUE_TEST_STORE=scylla (scripts/test does)");
+        common::report_skip("store outage test: set HEYBLUE_TEST_STORE=scylla (scripts/test does)");
         return false;
     }
     let uri = std::env::var("HEYBLUE_SCYLLA_URI").unwrap_or_default();
     let status = String::from_utf8_lossy(&cql_node("status").stdout).to_string();
     if status.trim() != format!("running {uri}") {
-        eprintln!(
-            "SKIPPED store outage test: the node at {uri} is not one scripts/cql-node runs ({})",
+        common::report_skip(&format!(
+            "store outage test: the node at {uri} is not one scripts/cql-node runs ({})",
             status.trim()
-        );
+        ));
         return false;
     }
     true

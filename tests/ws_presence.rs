@@ -110,7 +110,7 @@ async fn bearer_header_and_hello_frame_both_authenticate() {
 async fn no_hello_within_five_seconds_closes_the_socket() {
     if common::test_store_is_scylla() {
         // Paused time fires the CQL driver's connect timeouts at once.
-        eprintln!("SKIPPED: paused-time test runs on the embedded store only");
+        common::report_skip("paused-time test: it runs on the embedded store only");
         return;
     }
     let scene = scene().await;

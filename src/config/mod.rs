@@ -1,5 +1,5 @@
 //! Typed configuration. Read once at start from an optional TOML file, then
-//! `HEYBLUE_*` environment overrides (see [`overrides`]), then validated into an
+//! `HEYBLUE_*` environment overrides (module `overrides`), then validated into an
 //! immutable [`Config`]. Every option name carries its unit.
 
 mod cluster;
@@ -215,6 +215,15 @@ pub struct HttpConfig {
     /// client is the rightmost address in them that is not itself a trusted
     /// proxy. Empty: the TCP peer is the client.
     pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// WebSocket upgrades without `Authorization` still waiting for their `hello`
+    /// that one client address (an IPv4 address or an IPv6 /64) may hold at once;
+    /// more are refused with 429 before upgrading.
+    pub max_pending_sockets_per_ip: u32,
+    /// Every connection to `listen` starts with a PROXY protocol v2 header
+    /// (a TCP load balancer's), whose source address is the client. Only
+    /// peers in `trusted_proxies` may connect then, so that list must not be
+    /// empty; connections without a valid header are closed.
+    pub proxy_protocol: bool,
 }
 
 impl Default for HttpConfig {
@@ -226,6 +235,8 @@ impl Default for HttpConfig {
             listen_backlog: 4096,
             allowed_origins: Vec::new(),
             trusted_proxies: Vec::new(),
+            max_pending_sockets_per_ip: 64,
+            proxy_protocol: false,
         }
     }
 }
@@ -262,6 +273,10 @@ pub struct PresenceConfig {
     /// Control messages (everything but `location`) one socket may send per
     /// minute before they are refused with `rate_limited`.
     pub control_messages_per_minute: u32,
+    /// Sockets one account may open per minute, on this node, across all its
+    /// sign-ins: more are refused (429 with `Retry-After` on an upgrade with
+    /// `Authorization`, close 4013 after `hello`).
+    pub sockets_per_account_per_minute: u32,
 }
 
 impl Default for PresenceConfig {
@@ -279,6 +294,7 @@ impl Default for PresenceConfig {
             max_plausible_speed_mps: 70.0,
             location_min_interval_ms: crate::proto::limits::LOCATION_MIN_INTERVAL_MS,
             control_messages_per_minute: crate::proto::limits::CONTROL_MESSAGES_PER_MINUTE,
+            sockets_per_account_per_minute: crate::proto::limits::SOCKETS_PER_ACCOUNT_PER_MINUTE,
         }
     }
 }
@@ -521,6 +537,10 @@ impl Config {
                 self.http.request_timeout_seconds,
             ),
             ("http.listen_backlog", u64::from(self.http.listen_backlog)),
+            (
+                "http.max_pending_sockets_per_ip",
+                u64::from(self.http.max_pending_sockets_per_ip),
+            ),
         ];
         if let Some((key, _)) = positive.iter().find(|(_, value)| *value == 0) {
             return Err(invalid(key, "must be greater than 0"));
@@ -532,6 +552,12 @@ impl Config {
             self.cluster.as_ref().map(|cluster| cluster.listen),
         )?;
         origins::validate_allowed_origins(&self.http.allowed_origins)?;
+        if self.http.proxy_protocol && self.http.trusted_proxies.is_empty() {
+            return Err(invalid(
+                "http.proxy_protocol",
+                "needs http.trusted_proxies: only listed proxies may name clients",
+            ));
+        }
         if let Some(url) = &self.public_url
             && !(url.starts_with("ws://") || url.starts_with("wss://"))
         {
@@ -645,6 +671,10 @@ impl PresenceConfig {
             (
                 "presence.control_messages_per_minute",
                 u64::from(self.control_messages_per_minute),
+            ),
+            (
+                "presence.sockets_per_account_per_minute",
+                u64::from(self.sockets_per_account_per_minute),
             ),
         ];
         if let Some((key, _)) = positive.iter().find(|(_, value)| *value == 0) {

@@ -7,7 +7,9 @@ use std::sync::{Arc, Mutex, PoisonError};
 use async_trait::async_trait;
 use uuid::Uuid;
 
+use crate::domain::catalog::{Charity, Municipality, OfferKind, Retailer, RewardOffer};
 use crate::domain::profile::{Profile, ProfileEvent};
+use crate::domain::voucher::{LimitWindow, Voucher, VoucherStatus};
 use crate::domain::{AccountId, Role};
 use crate::store::*;
 
@@ -24,6 +26,14 @@ pub(crate) enum FailPoint {
     AwardTrophy,
     /// `complete_connection`.
     CompleteConnection,
+    /// `update_redemption`.
+    UpdateRedemption,
+    /// `move_offer_stock`.
+    MoveOfferStock,
+    /// `insert_voucher`.
+    InsertVoucher,
+    /// `transition_voucher`.
+    TransitionVoucher,
 }
 
 /// Whether the failing call wrote before failing.
@@ -120,6 +130,13 @@ impl AccountStore for FailingStore {
     async fn set_account_role(&self, id: AccountId, role: Role) -> StoreResult<bool> {
         self.inner.set_account_role(id, role).await
     }
+    async fn set_account_disabled(
+        &self,
+        id: AccountId,
+        disabled_at_ms: Option<i64>,
+    ) -> StoreResult<bool> {
+        self.inner.set_account_disabled(id, disabled_at_ms).await
+    }
 }
 
 #[async_trait]
@@ -181,6 +198,23 @@ impl RosterStore for FailingStore {
     }
     async fn roster_size(&self) -> StoreResult<u64> {
         self.inner.roster_size().await
+    }
+    async fn remove_roster_entry(&self, phone: &PhoneHash) -> StoreResult<bool> {
+        self.inner.remove_roster_entry(phone).await
+    }
+}
+
+#[async_trait]
+impl AuditStore for FailingStore {
+    async fn append_audit_entry(&self, entry: &AuditEntry) -> StoreResult<()> {
+        self.inner.append_audit_entry(entry).await
+    }
+    async fn audit_entries(
+        &self,
+        before: Option<AuditCursor>,
+        limit: usize,
+    ) -> StoreResult<Vec<AuditEntry>> {
+        self.inner.audit_entries(before, limit).await
     }
 }
 
@@ -294,6 +328,167 @@ impl TrophyStore for FailingStore {
     }
     async fn trophies_of(&self, account_id: AccountId) -> StoreResult<Vec<TrophyAward>> {
         self.inner.trophies_of(account_id).await
+    }
+}
+
+/// The catalog is passed through: no fail point concerns it yet.
+#[async_trait]
+impl CatalogStore for FailingStore {
+    async fn put_retailer(&self, retailer: &Retailer) -> StoreResult<()> {
+        self.inner.put_retailer(retailer).await
+    }
+    async fn retailer(&self, id: Uuid) -> StoreResult<Option<Retailer>> {
+        self.inner.retailer(id).await
+    }
+    async fn retailers(&self, after: Option<Uuid>, limit: usize) -> StoreResult<Vec<Retailer>> {
+        self.inner.retailers(after, limit).await
+    }
+    async fn put_municipality(&self, municipality: &Municipality) -> StoreResult<()> {
+        self.inner.put_municipality(municipality).await
+    }
+    async fn municipality(&self, id: Uuid) -> StoreResult<Option<Municipality>> {
+        self.inner.municipality(id).await
+    }
+    async fn municipalities(
+        &self,
+        after: Option<Uuid>,
+        limit: usize,
+    ) -> StoreResult<Vec<Municipality>> {
+        self.inner.municipalities(after, limit).await
+    }
+    async fn put_charity(&self, charity: &Charity) -> StoreResult<()> {
+        self.inner.put_charity(charity).await
+    }
+    async fn charity(&self, id: Uuid) -> StoreResult<Option<Charity>> {
+        self.inner.charity(id).await
+    }
+    async fn charities(&self, after: Option<Uuid>, limit: usize) -> StoreResult<Vec<Charity>> {
+        self.inner.charities(after, limit).await
+    }
+    async fn put_offer(
+        &self,
+        offer: &RewardOffer,
+        previous: Option<&RewardOffer>,
+    ) -> StoreResult<bool> {
+        self.inner.put_offer(offer, previous).await
+    }
+    async fn offer(&self, id: Uuid) -> StoreResult<Option<RewardOffer>> {
+        self.inner.offer(id).await
+    }
+    async fn offers(&self, after: Option<Uuid>, limit: usize) -> StoreResult<Vec<RewardOffer>> {
+        self.inner.offers(after, limit).await
+    }
+    async fn offers_in_area(
+        &self,
+        zip_prefix: &str,
+        kind: OfferKind,
+        ending_after_ms: i64,
+        after: Option<AreaPosition>,
+        limit: usize,
+    ) -> StoreResult<Vec<AreaListing>> {
+        self.inner
+            .offers_in_area(zip_prefix, kind, ending_after_ms, after, limit)
+            .await
+    }
+}
+
+#[async_trait]
+impl RedemptionStore for FailingStore {
+    async fn insert_redemption(
+        &self,
+        redemption: &Redemption,
+    ) -> StoreResult<InsertRedemptionOutcome> {
+        self.inner.insert_redemption(redemption).await
+    }
+    async fn redemption(
+        &self,
+        account_id: AccountId,
+        idempotency_key: &str,
+    ) -> StoreResult<Option<Redemption>> {
+        self.inner.redemption(account_id, idempotency_key).await
+    }
+    async fn update_redemption(
+        &self,
+        redemption: &Redemption,
+        expected_attempt: u32,
+    ) -> StoreResult<bool> {
+        self.guarded(
+            FailPoint::UpdateRedemption,
+            self.inner.update_redemption(redemption, expected_attempt),
+        )
+        .await
+    }
+    async fn started_redemptions(&self, limit: usize) -> StoreResult<Vec<Redemption>> {
+        self.inner.started_redemptions(limit).await
+    }
+    async fn move_offer_stock(&self, op: &StockOp) -> StoreResult<StockMove> {
+        self.guarded(FailPoint::MoveOfferStock, self.inner.move_offer_stock(op))
+            .await
+    }
+    async fn claim_limit_slot(
+        &self,
+        account_id: AccountId,
+        offer_id: Uuid,
+        window: LimitWindow,
+        count: u32,
+        holder: Uuid,
+    ) -> StoreResult<LimitClaim> {
+        self.inner
+            .claim_limit_slot(account_id, offer_id, window, count, holder)
+            .await
+    }
+    async fn release_limit_slot(
+        &self,
+        account_id: AccountId,
+        offer_id: Uuid,
+        window: LimitWindow,
+        slot: u32,
+        holder: Uuid,
+    ) -> StoreResult<bool> {
+        self.inner
+            .release_limit_slot(account_id, offer_id, window, slot, holder)
+            .await
+    }
+}
+
+#[async_trait]
+impl VoucherStore for FailingStore {
+    async fn insert_voucher(&self, voucher: &Voucher) -> StoreResult<Voucher> {
+        self.guarded(FailPoint::InsertVoucher, self.inner.insert_voucher(voucher))
+            .await
+    }
+    async fn voucher(&self, voucher_id: Uuid) -> StoreResult<Option<Voucher>> {
+        self.inner.voucher(voucher_id).await
+    }
+    async fn vouchers_of(
+        &self,
+        account_id: AccountId,
+        before: Option<VoucherCursor>,
+        limit: usize,
+    ) -> StoreResult<Vec<Voucher>> {
+        self.inner.vouchers_of(account_id, before, limit).await
+    }
+    async fn transition_voucher(
+        &self,
+        voucher_id: Uuid,
+        from: VoucherStatus,
+        to: VoucherStatus,
+        at_ms: i64,
+    ) -> StoreResult<VoucherTransition> {
+        self.guarded(
+            FailPoint::TransitionVoucher,
+            self.inner.transition_voucher(voucher_id, from, to, at_ms),
+        )
+        .await
+    }
+    async fn mark_pending_release(&self, release: PendingRelease) -> StoreResult<()> {
+        self.inner.mark_pending_release(release).await
+    }
+    async fn pending_releases(&self, limit: usize) -> StoreResult<Vec<PendingRelease>> {
+        self.inner.pending_releases(limit).await
+    }
+    async fn clear_pending_release(&self, voucher_id: Uuid) -> StoreResult<()> {
+        self.inner.clear_pending_release(voucher_id).await
     }
 }
 

@@ -420,7 +420,7 @@ impl Connections {
 mod reward_locks;
 
 #[cfg(test)]
-mod failing_store;
+pub(crate) mod failing_store;
 #[cfg(test)]
 mod property_tests;
 #[cfg(test)]

@@ -1,7 +1,9 @@
 //! Pure rules and types: identifiers, roles, phone numbers, profiles and the events
-//! they are folded from, what text may be shown to others, the reward rules of connections, trophies and quotes. No
-//! I/O and no actors here.
+//! they are folded from, what text may be shown to others, the reward rules of
+//! connections, trophies and quotes, the rewards catalog, and vouchers. No I/O and no
+//! actors here.
 
+pub(crate) mod catalog;
 pub(crate) mod connection;
 pub(crate) mod ids;
 pub(crate) mod phone;
@@ -10,6 +12,7 @@ pub(crate) mod quotes;
 pub(crate) mod role;
 pub(crate) mod shown_text;
 pub(crate) mod trophies;
+pub(crate) mod voucher;
 
 pub(crate) use ids::AccountId;
 pub(crate) use role::Role;

@@ -1,9 +1,10 @@
-//! Rules for text one person writes and others read: display names, bios and
-//! roster names. Unicode format characters (general category Cf: bidi controls
-//! such as U+202E, zero-width characters, the byte order mark) are refused: they
-//! reorder or hide what others see, so a name can pass for another. Control
-//! characters and Unicode line or paragraph separators are refused too, except
-//! `\n` in a bio. Names are NFC-normalised, so one name has one spelling, and
+//! Rules for text one person writes and others read: display names, bios,
+//! roster names and the catalog's names and descriptions. Unicode format
+//! characters (general category Cf: bidi controls such as U+202E, zero-width
+//! characters, the byte order mark) are refused: they reorder or hide what
+//! others see, so a name can pass for another. Control characters and Unicode
+//! line or paragraph separators are refused too, except `\n` in a bio or a
+//! description. Names are NFC-normalised, so one name has one spelling, and
 //! must show at least one letter, digit, punctuation mark or symbol.
 //!
 //! Emoji joined with U+200D (a Cf character) are refused with the rest; single
@@ -52,12 +53,24 @@ pub(crate) enum LineBreaks {
 
 /// A display name as stored: trimmed, NFC-normalised, checked.
 pub(crate) fn display_name(raw: &str) -> Result<String, ShownTextError> {
-    let name: String = raw.trim().nfc().collect();
-    check(&name, LineBreaks::Refused)?;
-    if !name.chars().any(is_visible) {
+    normalized(raw, LineBreaks::Refused)
+}
+
+/// A paragraph others read (a catalog description) as stored: trimmed,
+/// NFC-normalised, checked, `\n` allowed.
+pub(crate) fn paragraph(raw: &str) -> Result<String, ShownTextError> {
+    normalized(raw, LineBreaks::Newline)
+}
+
+/// `raw` trimmed and NFC-normalised, refused unless it shows something and
+/// holds no character that is never shown.
+fn normalized(raw: &str, line_breaks: LineBreaks) -> Result<String, ShownTextError> {
+    let text: String = raw.trim().nfc().collect();
+    check(&text, line_breaks)?;
+    if !text.chars().any(is_visible) {
         return Err(ShownTextError::NothingVisible);
     }
-    Ok(name)
+    Ok(text)
 }
 
 /// Checks `text` for characters that are never shown to others.

@@ -1,4 +1,5 @@
-//! `/v1/admin/*`: imports, behind the admin token.
+//! `/v1/admin/import/*`: imports, behind the admin token, each written to the
+//! audit log.
 
 use axum::Json;
 use axum::body::Bytes;
@@ -7,7 +8,9 @@ use serde::Deserialize;
 
 use super::AppState;
 use super::bearer::Admin;
+use super::client_address::ClientAddress;
 use super::error::ApiError;
+use crate::audit::AuditAction;
 use crate::import::{ImportMode, ImportReport, import_officers};
 
 /// Largest roster file accepted (about 100,000 rows).
@@ -26,6 +29,7 @@ pub(crate) struct ImportQuery {
 pub(crate) async fn import_officer_roster(
     State(state): State<AppState>,
     _admin: Admin,
+    ClientAddress(client): ClientAddress,
     query: Result<Query<ImportQuery>, axum::extract::rejection::QueryRejection>,
     body: Result<Bytes, axum::extract::rejection::BytesRejection>,
 ) -> Result<Json<ImportReport>, ApiError> {
@@ -52,6 +56,20 @@ pub(crate) async fn import_officer_roster(
         problems = report.problems.len(),
         "officer roster import"
     );
+    state
+        .audit
+        .record(
+            client,
+            AuditAction::RosterImported,
+            None,
+            format!(
+                "{} row(s) read, {} imported, {} problem(s)",
+                report.rows_read,
+                report.imported,
+                report.problems.len()
+            ),
+        )
+        .await?;
     if mode == ImportMode::AllOrNothing && !report.problems.is_empty() {
         let details = serde_json::to_value(&report)
             .map(|report| serde_json::json!({ "report": report }))

@@ -11,6 +11,8 @@ use serde::Serialize;
 
 use super::AppState;
 use super::bearer::Admin;
+use super::client_address::ClientAddress;
+use crate::audit::AuditAction;
 
 /// The cluster as this node sees it.
 #[derive(Debug, Serialize)]
@@ -76,9 +78,28 @@ pub(crate) async fn cluster(State(state): State<AppState>, _admin: Admin) -> Jso
     })
 }
 
-/// `POST /v1/admin/drain`: starts the same drain-and-stop as SIGTERM; answers 202.
-pub(crate) async fn drain(State(state): State<AppState>, _admin: Admin) -> StatusCode {
+/// `POST /v1/admin/drain`: starts the same drain-and-stop as SIGTERM; answers
+/// 202. Audited first (once draining starts the node stops taking requests),
+/// but a store that cannot take the entry does not stop a drain: ops drain
+/// nodes during store trouble too, and the log says so.
+pub(crate) async fn drain(
+    State(state): State<AppState>,
+    _admin: Admin,
+    ClientAddress(client): ClientAddress,
+) -> StatusCode {
     tracing::info!("drain requested through the admin API");
+    let audited = state
+        .audit
+        .record(
+            client,
+            AuditAction::NodeDrained,
+            None,
+            format!("node {}", state.presence.node_name()),
+        )
+        .await;
+    if let Err(error) = audited {
+        tracing::warn!(%error, "drain not written to the audit log");
+    }
     state.stop_requested.cancel();
     StatusCode::ACCEPTED
 }

@@ -4,28 +4,15 @@
 
 use axum::Json;
 use axum::extract::{Query, State};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use uuid::Uuid;
 
 use super::AppState;
 use super::bearer::Caller;
 use super::error::ApiError;
-use crate::connections::MAX_PAGE;
+use super::paging::{PageQuery, page, parse_time_cursor, time_cursor};
 use crate::domain::connection::RewardWithheld;
 use crate::store::{ConnectionCursor, ConnectionRecord, LedgerEntry, LedgerReason};
-
-/// Default page size.
-const DEFAULT_PAGE: usize = 20;
-
-/// Query of the paged endpoints.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct PageQuery {
-    /// The previous page's `next_before`.
-    before: Option<String>,
-    /// Page size, 1–100.
-    limit: Option<usize>,
-}
 
 /// `GET /v1/me/points`.
 #[derive(Debug, Serialize)]
@@ -55,6 +42,9 @@ pub(crate) struct LedgerEntryBody {
     /// The connection that earned it, for connection credits.
     #[serde(skip_serializing_if = "Option::is_none")]
     connection_id: Option<Uuid>,
+    /// The voucher it paid for or gave back, for redemptions and refunds.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    voucher_id: Option<Uuid>,
     /// Balance after this entry.
     balance_after: i64,
 }
@@ -152,7 +142,7 @@ pub(crate) async fn connections(
     let next_before = (records.len() == limit)
         .then(|| records.last())
         .flatten()
-        .map(|last| format!("{}_{}", last.established_at_ms, last.connection_id));
+        .map(|last| time_cursor(last.established_at_ms, last.connection_id));
     let connections = records
         .iter()
         .filter_map(|record| connection_body(record, caller.account_id))
@@ -182,28 +172,12 @@ pub(crate) async fn trophies(
     }))
 }
 
-fn page(
-    query: Result<Query<PageQuery>, axum::extract::rejection::QueryRejection>,
-) -> Result<(Option<String>, usize), ApiError> {
-    let Query(query) =
-        query.map_err(|rejection| ApiError::bad_request("invalid_query", rejection.body_text()))?;
-    let limit = query.limit.unwrap_or(DEFAULT_PAGE);
-    if !(1..=MAX_PAGE).contains(&limit) {
-        return Err(ApiError::unprocessable(
-            "invalid_field",
-            "limit: must be 1 to 100",
-        ));
-    }
-    Ok((query.before, limit))
-}
-
 /// `<established_at_ms>_<connection_id>`, as `next_before` writes it.
 fn parse_cursor(text: &str) -> Result<ConnectionCursor, ApiError> {
-    let invalid = || ApiError::unprocessable("invalid_field", "before: not a cursor");
-    let (at_ms, id) = text.split_once('_').ok_or_else(invalid)?;
+    let (established_at_ms, connection_id) = parse_time_cursor(text)?;
     Ok(ConnectionCursor {
-        established_at_ms: at_ms.parse().map_err(|_| invalid())?,
-        connection_id: id.parse().map_err(|_| invalid())?,
+        established_at_ms,
+        connection_id,
     })
 }
 
@@ -235,7 +209,15 @@ impl From<LedgerEntry> for LedgerEntryBody {
             at_ms: entry.at_ms,
             delta: entry.delta,
             reason: entry.reason,
-            connection_id: entry.reference,
+            connection_id: entry
+                .reference
+                .filter(|_| entry.reason == LedgerReason::Connection),
+            voucher_id: entry.reference.filter(|_| {
+                matches!(
+                    entry.reason,
+                    LedgerReason::Redemption | LedgerReason::Refund
+                )
+            }),
             balance_after: entry.balance_after,
         }
     }

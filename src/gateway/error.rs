@@ -10,6 +10,7 @@ use serde_json::json;
 use crate::connections::ConnectionError;
 use crate::identity::IdentityError;
 use crate::profiles::ProfileError;
+use crate::rewards::{CatalogError, VoucherError};
 use crate::store::StoreError;
 
 /// An HTTP error answer.
@@ -148,6 +149,46 @@ impl From<ProfileError> for ApiError {
     }
 }
 
+impl From<CatalogError> for ApiError {
+    fn from(error: CatalogError) -> Self {
+        let message = error.to_string();
+        match error {
+            CatalogError::Invalid(field_error) => Self::unprocessable("invalid_field", message)
+                .with_details(json!({ "field": field_error.field })),
+            CatalogError::NotFound { code, .. } => Self::new(StatusCode::NOT_FOUND, code, message),
+            CatalogError::IssuerNotFound { .. } => Self::unprocessable("issuer_not_found", message)
+                .with_details(json!({ "field": "issuer_id" })),
+            CatalogError::IssuerSuspended { .. } => {
+                Self::unprocessable("issuer_suspended", message)
+                    .with_details(json!({ "field": "issuer_id" }))
+            }
+            CatalogError::Contended => Self::new(StatusCode::CONFLICT, "conflict", message),
+            CatalogError::Store(store) => store.into(),
+        }
+    }
+}
+
+impl From<VoucherError> for ApiError {
+    fn from(error: VoucherError) -> Self {
+        let message = error.to_string();
+        match error {
+            VoucherError::IdempotencyKeyReused => {
+                Self::unprocessable("idempotency_key_reused", message)
+            }
+            VoucherError::InProgress => {
+                Self::new(StatusCode::CONFLICT, "redemption_in_progress", message).retry_after(1)
+            }
+            VoucherError::NotFound => {
+                Self::new(StatusCode::NOT_FOUND, "voucher_not_found", message)
+            }
+            VoucherError::NotCancellable => {
+                Self::new(StatusCode::CONFLICT, "voucher_not_cancellable", message)
+            }
+            VoucherError::Store(store) => store.into(),
+        }
+    }
+}
+
 impl From<ConnectionError> for ApiError {
     fn from(error: ConnectionError) -> Self {
         match error {
@@ -196,6 +237,15 @@ impl From<IdentityError> for ApiError {
             IdentityError::SmsUnavailable => {
                 Self::new(StatusCode::SERVICE_UNAVAILABLE, "sms_unavailable", message)
                     .retry_after(30)
+            }
+            IdentityError::AccountDisabled => {
+                Self::new(StatusCode::FORBIDDEN, "account_disabled", message)
+            }
+            IdentityError::AccountNotFound => {
+                Self::new(StatusCode::NOT_FOUND, "account_not_found", message)
+            }
+            IdentityError::NotOnRoster => {
+                Self::new(StatusCode::NOT_FOUND, "not_on_roster", message)
             }
             IdentityError::Contended => Self::new(StatusCode::CONFLICT, "conflict", message),
             IdentityError::Store(store) => store.into(),

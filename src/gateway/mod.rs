@@ -1,12 +1,15 @@
 //! The HTTP face of the server: the axum router, its shared state, the error
 //! format, authentication extractors, the middleware every request passes
 //! (span, metrics, time limit, body limit, panic guard, `nosniff` and `no-store`
-//! headers), the WebSocket gateway
+//! headers), the rewards catalog (admin and browse), redemptions and the
+//! caller's vouchers, the WebSocket gateway
 //! (`ws`, `GET /v1/ws`) and the metrics listener's router (`metrics_endpoint`).
 
+mod account_admin_routes;
 mod admin_routes;
 mod auth_routes;
 mod bearer;
+mod catalog_routes;
 mod client_address;
 mod cluster_routes;
 mod connection_routes;
@@ -16,8 +19,11 @@ mod json_body;
 pub(crate) mod metrics_endpoint;
 mod middleware;
 mod ops_routes;
+mod paging;
 mod profile_routes;
+mod rewards_routes;
 mod route_routes;
+mod voucher_routes;
 pub(crate) mod ws;
 
 use std::sync::Arc;
@@ -33,9 +39,11 @@ pub(crate) use bearer::AdminToken;
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::connections::Connections;
+use crate::domain::catalog::{Charity, Municipality, Retailer, RewardOffer};
 use crate::identity::IdentityService;
 use crate::presence::hub::SessionHub;
 use crate::presence::runtime::PresenceRuntime;
+use crate::rewards::{Catalog, CatalogEntry, Redemptions};
 use crate::store::Store;
 
 /// What every handler can reach.
@@ -49,6 +57,10 @@ pub(crate) struct AppState {
     pub(crate) identity: Arc<IdentityService>,
     /// Connections, points and trophies.
     pub(crate) connections: Connections,
+    /// The rewards catalog.
+    pub(crate) catalog: Catalog,
+    /// Redemptions and vouchers.
+    pub(crate) redemptions: Redemptions,
     /// Binds WebSockets to sessions.
     pub(crate) hub: Arc<dyn SessionHub>,
     /// The presence actors (route answers, sign-outs).
@@ -63,8 +75,12 @@ pub(crate) struct AppState {
     pub(crate) phone_region: phonenumber::country::Id,
     /// Open WebSocket tasks and their shutdown signal, so `serve()` can close them.
     pub(crate) sockets: ws::SocketTasks,
-    /// Per-account budgets of WebSocket control messages and refused frames.
+    /// Per-account budgets of WebSocket sockets, control messages and refused frames.
     pub(crate) account_budgets: std::sync::Arc<ws::AccountBudgets>,
+    /// Sockets waiting for `hello`, per client address.
+    pub(crate) pending_sockets: std::sync::Arc<ws::PendingSockets>,
+    /// The audit log of admin actions.
+    pub(crate) audit: crate::audit::AuditLog,
     /// Cancelled to drain and stop the node (`POST /v1/admin/drain`).
     pub(crate) stop_requested: CancellationToken,
 }
@@ -88,10 +104,17 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/v1/me/points", get(connection_routes::points))
         .route("/v1/me/connections", get(connection_routes::connections))
         .route("/v1/me/trophies", get(connection_routes::trophies))
+        // Its answer names the caller's ZIP, derived from where they are.
+        .route("/v1/route", get(route_routes::route))
+        .route("/v1/rewards/redemptions", post(voucher_routes::redeem))
+        .route("/v1/me/vouchers", get(voucher_routes::list))
+        .route("/v1/me/vouchers/{id}", get(voucher_routes::get))
+        .route("/v1/me/vouchers/{id}/cancel", post(voucher_routes::cancel))
         .layer(headers::no_store());
     let api = Router::new()
         .merge(private)
-        .route("/v1/route", get(route_routes::route))
+        .route("/v1/rewards/offers", get(rewards_routes::offers))
+        .route("/v1/rewards/charities", get(rewards_routes::charities))
         .route("/v1/ws", get(ws::upgrade))
         .layer(DefaultBodyLimit::max(max_body_bytes));
     let admin = Router::new()
@@ -101,14 +124,44 @@ pub(crate) fn router(state: AppState) -> Router {
         )
         .route("/v1/admin/cluster", get(cluster_routes::cluster))
         .route("/v1/admin/drain", post(cluster_routes::drain))
+        .route(
+            "/v1/admin/accounts/lookup",
+            post(account_admin_routes::lookup_account),
+        )
+        .route(
+            "/v1/admin/accounts/{id}/disable",
+            post(account_admin_routes::disable_account),
+        )
+        .route(
+            "/v1/admin/accounts/{id}/enable",
+            post(account_admin_routes::enable_account),
+        )
+        .route(
+            "/v1/admin/accounts/{id}/sessions/revoke",
+            post(account_admin_routes::revoke_sessions),
+        )
+        .route(
+            "/v1/admin/roster/remove",
+            post(account_admin_routes::remove_from_roster),
+        )
+        .route("/v1/admin/audit", get(account_admin_routes::audit_log))
         .layer(DefaultBodyLimit::max(admin_routes::MAX_IMPORT_BYTES))
+        .layer(headers::no_store());
+    let catalog_admin = Router::new()
+        .merge(catalog_admin_routes::<Retailer>("retailers"))
+        .merge(catalog_admin_routes::<Municipality>("municipalities"))
+        .merge(catalog_admin_routes::<RewardOffer>("offers"))
+        .merge(catalog_admin_routes::<Charity>("charities"))
+        .layer(DefaultBodyLimit::max(max_body_bytes))
         .layer(headers::no_store());
     let ops = Router::new()
         .route("/healthz", get(ops_routes::healthz))
-        .route("/readyz", get(ops_routes::readyz));
+        .route("/readyz", get(ops_routes::readyz))
+        .route("/v1/version", get(ops_routes::version));
     Router::new()
         .merge(api)
         .merge(admin)
+        .merge(catalog_admin)
         .merge(ops)
         .fallback(middleware::not_found)
         .method_not_allowed_fallback(middleware::method_not_allowed)
@@ -128,6 +181,20 @@ pub(crate) fn router(state: AppState) -> Router {
         )
         .layer(headers::nosniff())
         .with_state(state)
+}
+
+/// The admin routes of one kind of catalog entry under
+/// `/v1/admin/catalog/{collection}`.
+fn catalog_admin_routes<Entry: CatalogEntry>(collection: &str) -> Router<AppState> {
+    Router::new()
+        .route(
+            &format!("/v1/admin/catalog/{collection}"),
+            post(catalog_routes::create::<Entry>).get(catalog_routes::list::<Entry>),
+        )
+        .route(
+            &format!("/v1/admin/catalog/{collection}/{{id}}"),
+            get(catalog_routes::get::<Entry>).put(catalog_routes::replace::<Entry>),
+        )
 }
 
 #[cfg(test)]

@@ -1,5 +1,6 @@
-//! Ops endpoints of the public listener: `/healthz` (the process answers) and
-//! `/readyz` (the store answers and the node is not draining). `/metrics` has a
+//! Ops endpoints of the public listener: `/healthz` (the process answers),
+//! `/readyz` (the store answers and the node is not draining) and
+//! `/v1/version` (what binary runs here). `/metrics` has a
 //! listener of its own (`metrics_endpoint`).
 
 use axum::Json;
@@ -9,6 +10,11 @@ use axum::response::IntoResponse;
 use serde_json::json;
 
 use super::AppState;
+
+/// What runs here: version, git revision, build date.
+pub(crate) async fn version() -> impl IntoResponse {
+    Json(crate::version::info())
+}
 
 /// Liveness: the process serves requests.
 pub(crate) async fn healthz() -> impl IntoResponse {

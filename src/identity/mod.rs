@@ -2,6 +2,7 @@
 //! is on the roster), opaque access and refresh tokens with rotation and reuse
 //! detection, logout, and bearer-token authentication.
 
+mod account_control;
 mod ip_limits;
 pub(crate) mod keys;
 mod phone_locks;
@@ -12,6 +13,8 @@ mod sms_budget;
 pub(crate) mod tokens;
 mod window_limiter;
 
+pub(crate) use account_control::{AccountSummary, RosterRemoval};
+pub(crate) use ip_limits::AddressKey;
 pub(crate) use secret_file::write_new as write_secret_file;
 pub(crate) use service::{Authenticated, IdentityError, IdentityService, SignInLimit, SignedIn};
 pub(crate) use sms_budget::SmsRefusal;

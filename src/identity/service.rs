@@ -102,6 +102,15 @@ pub(crate) enum IdentityError {
         /// The revoked sign-in.
         sign_in: Uuid,
     },
+    /// An administrator disabled the account: it may not sign in.
+    #[error("this account is disabled")]
+    AccountDisabled,
+    /// No account has this id or phone (admin control).
+    #[error("no such account")]
+    AccountNotFound,
+    /// The phone is not on the officer roster (admin control).
+    #[error("this phone is not on the officer roster")]
+    NotOnRoster,
     /// The SMS adapter could not deliver the code.
     #[error("the code could not be sent, try again later")]
     SmsUnavailable,
@@ -155,15 +164,15 @@ pub(crate) struct Authenticated {
 #[derive(Debug)]
 pub(crate) struct IdentityService {
     /// Accounts, tokens, challenges, roster.
-    store: Arc<dyn Store>,
+    pub(super) store: Arc<dyn Store>,
     /// Profile creation and role events.
-    profiles: Profiles,
+    pub(super) profiles: Profiles,
     /// Phone hashing, sealing, code hashing.
-    keys: Arc<ServerKeys>,
+    pub(super) keys: Arc<ServerKeys>,
     /// Delivers codes.
     sms: Box<dyn SmsSender>,
     /// Time source (pausable in tests).
-    clock: Clock,
+    pub(super) clock: Clock,
     /// Lifetimes and limits.
     config: IdentityConfig,
     /// Region for national-format numbers.
@@ -372,6 +381,10 @@ impl IdentityService {
             outcome?;
         }
         let account = self.account_for_sign_in(&phone, &phone_hash).await?;
+        // Checked only after the code: without it nobody learns the account's state.
+        if account.disabled_at_ms.is_some() {
+            return Err(IdentityError::AccountDisabled);
+        }
         self.issue_new_family(&account).await
     }
 
@@ -437,6 +450,7 @@ impl IdentityService {
                     phone_sealed: self.keys.seal_phone(phone),
                     role: roster_role,
                     created_at_ms: self.clock.now_ms(),
+                    disabled_at_ms: None,
                 };
                 match self.store.create_account(&candidate).await? {
                     CreateAccountOutcome::Created => candidate,
@@ -548,6 +562,9 @@ impl IdentityService {
             .account(record.account_id)
             .await?
             .ok_or(IdentityError::InvalidToken)?;
+        if account.disabled_at_ms.is_some() {
+            return Err(IdentityError::AccountDisabled);
+        }
         self.issue_pair(account.id, account.role, record.family_id)
             .await
     }
@@ -565,9 +582,17 @@ impl IdentityService {
         &self,
         caller: &Authenticated,
     ) -> Result<u32, IdentityError> {
+        self.revoke_sign_ins(caller.account_id).await
+    }
+
+    /// Revokes every sign-in of an account still active; returns how many.
+    pub(crate) async fn revoke_sign_ins(
+        &self,
+        account_id: AccountId,
+    ) -> Result<u32, IdentityError> {
         let now_ms = self.clock.now_ms();
         let mut revoked = 0;
-        for family in self.store.token_families_of(caller.account_id).await? {
+        for family in self.store.token_families_of(account_id).await? {
             if family.revoked_at_ms.is_none() {
                 self.store
                     .revoke_token_family(family.family_id, now_ms)
@@ -598,7 +623,10 @@ impl IdentityService {
         if !is_active(grant.family.as_ref()) {
             return Err(IdentityError::InvalidToken);
         }
-        let account = grant.account.ok_or(IdentityError::InvalidToken)?;
+        let account = grant
+            .account
+            .filter(|account| account.disabled_at_ms.is_none())
+            .ok_or(IdentityError::InvalidToken)?;
         Ok(Authenticated {
             account_id: account.id,
             role: account.role,

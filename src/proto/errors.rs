@@ -246,12 +246,16 @@ pub(crate) enum CloseCode {
     /// 4012: the access token expired and no `reauth` renewed it; refresh the
     /// token and reconnect.
     TokenExpired,
+    /// 4013: the account opened more sockets in the last minute than
+    /// `presence.sockets_per_account_per_minute` allows; wait a minute, then
+    /// reconnect.
+    TooManyConnects,
 }
 
 impl CloseCode {
     /// Every close code, in numeric order (for the docs test and exhaustive checks).
     #[cfg(test)]
-    pub(crate) const ALL: [CloseCode; 11] = [
+    pub(crate) const ALL: [CloseCode; 12] = [
         CloseCode::GoingAway,
         CloseCode::MessageTooBig,
         CloseCode::Unauthorized,
@@ -263,6 +267,7 @@ impl CloseCode {
         CloseCode::ReconnectElsewhere,
         CloseCode::TokenRevoked,
         CloseCode::TokenExpired,
+        CloseCode::TooManyConnects,
     ];
 
     /// The numeric code of the Close frame.
@@ -279,6 +284,7 @@ impl CloseCode {
             CloseCode::ReconnectElsewhere => 4010,
             CloseCode::TokenRevoked => 4011,
             CloseCode::TokenExpired => 4012,
+            CloseCode::TooManyConnects => 4013,
         }
     }
 
@@ -296,6 +302,7 @@ impl CloseCode {
             CloseCode::ReconnectElsewhere => "reconnect_elsewhere",
             CloseCode::TokenRevoked => "token_revoked",
             CloseCode::TokenExpired => "token_expired",
+            CloseCode::TooManyConnects => "too_many_connects",
         }
     }
 }

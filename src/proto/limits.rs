@@ -28,6 +28,13 @@ pub(crate) const LOCATION_MIN_INTERVAL_MS: u64 = 1000;
 /// answered with `rate_limited` and not processed.
 pub(crate) const CONTROL_MESSAGES_PER_MINUTE: u32 = 100;
 
+/// Sockets one account may open per minute (`presence.sockets_per_account_per_minute`).
+/// An app reconnects a few times a minute at worst (network changes, a drain's 4010);
+/// beyond this a client is looping, and each socket costs an authentication and a
+/// session attach. Excess upgrades are refused with HTTP 429 (header
+/// authentication) or closed with 4013 after `hello`.
+pub(crate) const SOCKETS_PER_ACCOUNT_PER_MINUTE: u32 = 30;
+
 /// Time an unauthenticated socket has to send `hello`, in seconds. Long enough for a
 /// phone on a slow network, short enough that idle unauthenticated sockets cannot
 /// pile up. Exceeding it closes the socket with 4002.

@@ -9,12 +9,19 @@ use async_trait::async_trait;
 
 use super::traits::*;
 use super::{
-    AccessGrant, Account, AppendOutcome, AwardOutcome, ConnectionCursor, ConnectionRecord,
-    CreateAccountOutcome, InsertConnectionOutcome, LedgerAppend, LedgerEntry, NewLedgerEntry,
-    OtpChallenge, PhoneHash, RefreshConsumption, RosterEntry, SecretHash, StoreResult, TokenFamily,
-    TokenRecord, TrophyAward,
+    AccessGrant, Account, AppendOutcome, AreaListing, AreaPosition, AuditCursor, AuditEntry,
+    AwardOutcome, ConnectionCursor, ConnectionRecord, CreateAccountOutcome,
+    InsertConnectionOutcome, LedgerAppend, LedgerEntry, NewLedgerEntry, OtpChallenge, PhoneHash,
+    RefreshConsumption, RosterEntry, SecretHash, StoreResult, TokenFamily, TokenRecord,
+    TrophyAward,
 };
+use super::{
+    InsertRedemptionOutcome, LimitClaim, PendingRelease, Redemption, StockMove, StockOp,
+    VoucherCursor, VoucherTransition,
+};
+use crate::domain::catalog::{Charity, Municipality, OfferKind, Retailer, RewardOffer};
 use crate::domain::profile::{Profile, ProfileEvent};
+use crate::domain::voucher::{LimitWindow, Voucher, VoucherStatus};
 use crate::domain::{AccountId, Role};
 
 /// A backend whose calls are timed and counted.
@@ -71,6 +78,18 @@ impl AccountStore for InstrumentedStore {
     async fn set_account_role(&self, id: AccountId, role: Role) -> StoreResult<bool> {
         self.timed("set_account_role", self.inner.set_account_role(id, role))
             .await
+    }
+
+    async fn set_account_disabled(
+        &self,
+        id: AccountId,
+        disabled_at_ms: Option<i64>,
+    ) -> StoreResult<bool> {
+        self.timed(
+            "set_account_disabled",
+            self.inner.set_account_disabled(id, disabled_at_ms),
+        )
+        .await
     }
 }
 
@@ -174,6 +193,28 @@ impl RosterStore for InstrumentedStore {
 
     async fn roster_size(&self) -> StoreResult<u64> {
         self.timed("roster_size", self.inner.roster_size()).await
+    }
+
+    async fn remove_roster_entry(&self, phone: &PhoneHash) -> StoreResult<bool> {
+        self.timed("remove_roster_entry", self.inner.remove_roster_entry(phone))
+            .await
+    }
+}
+
+#[async_trait]
+impl AuditStore for InstrumentedStore {
+    async fn append_audit_entry(&self, entry: &AuditEntry) -> StoreResult<()> {
+        self.timed("append_audit_entry", self.inner.append_audit_entry(entry))
+            .await
+    }
+
+    async fn audit_entries(
+        &self,
+        before: Option<AuditCursor>,
+        limit: usize,
+    ) -> StoreResult<Vec<AuditEntry>> {
+        self.timed("audit_entries", self.inner.audit_entries(before, limit))
+            .await
     }
 }
 
@@ -314,6 +355,244 @@ impl TrophyStore for InstrumentedStore {
     async fn trophies_of(&self, account_id: AccountId) -> StoreResult<Vec<TrophyAward>> {
         self.timed("trophies_of", self.inner.trophies_of(account_id))
             .await
+    }
+}
+
+#[async_trait]
+impl CatalogStore for InstrumentedStore {
+    async fn put_retailer(&self, retailer: &Retailer) -> StoreResult<()> {
+        self.timed("put_retailer", self.inner.put_retailer(retailer))
+            .await
+    }
+
+    async fn retailer(&self, id: uuid::Uuid) -> StoreResult<Option<Retailer>> {
+        self.timed("retailer", self.inner.retailer(id)).await
+    }
+
+    async fn retailers(
+        &self,
+        after: Option<uuid::Uuid>,
+        limit: usize,
+    ) -> StoreResult<Vec<Retailer>> {
+        self.timed("retailers", self.inner.retailers(after, limit))
+            .await
+    }
+
+    async fn put_municipality(&self, municipality: &Municipality) -> StoreResult<()> {
+        self.timed(
+            "put_municipality",
+            self.inner.put_municipality(municipality),
+        )
+        .await
+    }
+
+    async fn municipality(&self, id: uuid::Uuid) -> StoreResult<Option<Municipality>> {
+        self.timed("municipality", self.inner.municipality(id))
+            .await
+    }
+
+    async fn municipalities(
+        &self,
+        after: Option<uuid::Uuid>,
+        limit: usize,
+    ) -> StoreResult<Vec<Municipality>> {
+        self.timed("municipalities", self.inner.municipalities(after, limit))
+            .await
+    }
+
+    async fn put_charity(&self, charity: &Charity) -> StoreResult<()> {
+        self.timed("put_charity", self.inner.put_charity(charity))
+            .await
+    }
+
+    async fn charity(&self, id: uuid::Uuid) -> StoreResult<Option<Charity>> {
+        self.timed("charity", self.inner.charity(id)).await
+    }
+
+    async fn charities(
+        &self,
+        after: Option<uuid::Uuid>,
+        limit: usize,
+    ) -> StoreResult<Vec<Charity>> {
+        self.timed("charities", self.inner.charities(after, limit))
+            .await
+    }
+
+    async fn put_offer(
+        &self,
+        offer: &RewardOffer,
+        previous: Option<&RewardOffer>,
+    ) -> StoreResult<bool> {
+        self.timed("put_offer", self.inner.put_offer(offer, previous))
+            .await
+    }
+
+    async fn offer(&self, id: uuid::Uuid) -> StoreResult<Option<RewardOffer>> {
+        self.timed("offer", self.inner.offer(id)).await
+    }
+
+    async fn offers(
+        &self,
+        after: Option<uuid::Uuid>,
+        limit: usize,
+    ) -> StoreResult<Vec<RewardOffer>> {
+        self.timed("offers", self.inner.offers(after, limit)).await
+    }
+
+    async fn offers_in_area(
+        &self,
+        zip_prefix: &str,
+        kind: OfferKind,
+        ending_after_ms: i64,
+        after: Option<AreaPosition>,
+        limit: usize,
+    ) -> StoreResult<Vec<AreaListing>> {
+        self.timed(
+            "offers_in_area",
+            self.inner
+                .offers_in_area(zip_prefix, kind, ending_after_ms, after, limit),
+        )
+        .await
+    }
+}
+
+#[async_trait]
+impl RedemptionStore for InstrumentedStore {
+    async fn insert_redemption(
+        &self,
+        redemption: &Redemption,
+    ) -> StoreResult<InsertRedemptionOutcome> {
+        self.timed(
+            "insert_redemption",
+            self.inner.insert_redemption(redemption),
+        )
+        .await
+    }
+
+    async fn redemption(
+        &self,
+        account_id: AccountId,
+        idempotency_key: &str,
+    ) -> StoreResult<Option<Redemption>> {
+        self.timed(
+            "redemption",
+            self.inner.redemption(account_id, idempotency_key),
+        )
+        .await
+    }
+
+    async fn update_redemption(
+        &self,
+        redemption: &Redemption,
+        expected_attempt: u32,
+    ) -> StoreResult<bool> {
+        self.timed(
+            "update_redemption",
+            self.inner.update_redemption(redemption, expected_attempt),
+        )
+        .await
+    }
+
+    async fn started_redemptions(&self, limit: usize) -> StoreResult<Vec<Redemption>> {
+        self.timed("started_redemptions", self.inner.started_redemptions(limit))
+            .await
+    }
+
+    async fn move_offer_stock(&self, op: &StockOp) -> StoreResult<StockMove> {
+        self.timed("move_offer_stock", self.inner.move_offer_stock(op))
+            .await
+    }
+
+    async fn claim_limit_slot(
+        &self,
+        account_id: AccountId,
+        offer_id: uuid::Uuid,
+        window: LimitWindow,
+        count: u32,
+        holder: uuid::Uuid,
+    ) -> StoreResult<LimitClaim> {
+        self.timed(
+            "claim_limit_slot",
+            self.inner
+                .claim_limit_slot(account_id, offer_id, window, count, holder),
+        )
+        .await
+    }
+
+    async fn release_limit_slot(
+        &self,
+        account_id: AccountId,
+        offer_id: uuid::Uuid,
+        window: LimitWindow,
+        slot: u32,
+        holder: uuid::Uuid,
+    ) -> StoreResult<bool> {
+        self.timed(
+            "release_limit_slot",
+            self.inner
+                .release_limit_slot(account_id, offer_id, window, slot, holder),
+        )
+        .await
+    }
+}
+
+#[async_trait]
+impl VoucherStore for InstrumentedStore {
+    async fn insert_voucher(&self, voucher: &Voucher) -> StoreResult<Voucher> {
+        self.timed("insert_voucher", self.inner.insert_voucher(voucher))
+            .await
+    }
+
+    async fn voucher(&self, voucher_id: uuid::Uuid) -> StoreResult<Option<Voucher>> {
+        self.timed("voucher", self.inner.voucher(voucher_id)).await
+    }
+
+    async fn vouchers_of(
+        &self,
+        account_id: AccountId,
+        before: Option<VoucherCursor>,
+        limit: usize,
+    ) -> StoreResult<Vec<Voucher>> {
+        self.timed(
+            "vouchers_of",
+            self.inner.vouchers_of(account_id, before, limit),
+        )
+        .await
+    }
+
+    async fn transition_voucher(
+        &self,
+        voucher_id: uuid::Uuid,
+        from: VoucherStatus,
+        to: VoucherStatus,
+        at_ms: i64,
+    ) -> StoreResult<VoucherTransition> {
+        self.timed(
+            "transition_voucher",
+            self.inner.transition_voucher(voucher_id, from, to, at_ms),
+        )
+        .await
+    }
+
+    async fn mark_pending_release(&self, release: PendingRelease) -> StoreResult<()> {
+        self.timed(
+            "mark_pending_release",
+            self.inner.mark_pending_release(release),
+        )
+        .await
+    }
+
+    async fn pending_releases(&self, limit: usize) -> StoreResult<Vec<PendingRelease>> {
+        self.timed("pending_releases", self.inner.pending_releases(limit))
+            .await
+    }
+
+    async fn clear_pending_release(&self, voucher_id: uuid::Uuid) -> StoreResult<()> {
+        self.timed(
+            "clear_pending_release",
+            self.inner.clear_pending_release(voucher_id),
+        )
+        .await
     }
 }
 

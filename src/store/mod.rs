@@ -7,6 +7,7 @@ mod instrumented;
 pub(crate) mod records;
 pub(crate) mod scylla;
 pub(crate) mod traits;
+mod voucher_records;
 
 #[cfg(test)]
 pub(crate) mod conformance;
@@ -16,6 +17,7 @@ use std::sync::Arc;
 
 pub(crate) use records::*;
 pub(crate) use traits::*;
+pub(crate) use voucher_records::*;
 
 use crate::config::{EnvironmentVariables, StoreConfig};
 

@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use crate::domain::catalog::{OfferKind, RewardOffer};
 use crate::domain::connection::RewardWithheld;
 use crate::domain::trophies::TrophyId;
 use crate::domain::{AccountId, Role};
@@ -30,6 +31,10 @@ pub(crate) struct Account {
     pub(crate) role: Role,
     /// Creation time (Unix ms).
     pub(crate) created_at_ms: i64,
+    /// When an administrator disabled the account (Unix ms); `None` while it
+    /// may sign in. Absent in records written before accounts could be disabled.
+    #[serde(default)]
+    pub(crate) disabled_at_ms: Option<i64>,
 }
 
 /// Outcome of creating an account, which is conditional on the phone being free.
@@ -231,6 +236,10 @@ pub(crate) enum LedgerReason {
     Connection,
     /// A correction by an admin.
     Adjustment,
+    /// Debit for a voucher.
+    Redemption,
+    /// Points given back: a voucher cancelled, or a redemption rolled back.
+    Refund,
 }
 
 /// A ledger entry to append; the store numbers it and computes the balance.
@@ -306,4 +315,84 @@ pub(crate) enum AwardOutcome {
     Awarded,
     /// The person held it already (the stored award is returned).
     AlreadyHeld(TrophyAward),
+}
+
+/// One administrative action, as the append-only audit log keeps it. It names
+/// accounts by id only: never a phone number.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct AuditEntry {
+    /// Stable id (appending the same entry twice keeps one).
+    pub(crate) entry_id: Uuid,
+    /// When the action was taken (Unix ms).
+    pub(crate) at_ms: i64,
+    /// Who took it: the admin credential and the client address it came from.
+    pub(crate) actor: String,
+    /// What was done (`account_disabled`, `roster_removed`, ...).
+    pub(crate) action: String,
+    /// The account acted on, if any.
+    pub(crate) target: Option<AccountId>,
+    /// The outcome in a few words (e.g. how many sign-ins were revoked).
+    pub(crate) detail: String,
+}
+
+/// Where a page of the audit log continues: entries strictly older than this.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct AuditCursor {
+    /// Time of the last entry already read.
+    pub(crate) at_ms: i64,
+    /// Its id (entries of the same millisecond are ordered by id).
+    pub(crate) entry_id: Uuid,
+}
+
+/// A place in one area index partition (a ZIP prefix and a kind), whose rows
+/// sort by the end of the offer's validity, then by offer id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct AreaPosition {
+    /// End of validity of the offer the row lists (Unix ms).
+    pub(crate) valid_until_ms: i64,
+    /// The offer.
+    pub(crate) offer_id: Uuid,
+}
+
+impl AreaPosition {
+    /// The exclusive lower bound of a listing of offers valid after
+    /// `ending_after_ms` that continues after `after`: whichever comes later.
+    pub(crate) fn lower_bound(after: Option<AreaPosition>, ending_after_ms: i64) -> AreaPosition {
+        match after {
+            Some(after) if after.valid_until_ms > ending_after_ms => after,
+            Some(_) | None => AreaPosition {
+                valid_until_ms: ending_after_ms,
+                offer_id: Uuid::max(),
+            },
+        }
+    }
+}
+
+/// One row of an area listing and the offer it lists.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct AreaListing {
+    /// Where the row stands; a listing continues after it.
+    pub(crate) position: AreaPosition,
+    /// The offer, or `None` when the row is stale: the stored offer is missing
+    /// or no longer listed there (its area, kind or end moved and the row
+    /// outlived the move).
+    pub(crate) offer: Option<RewardOffer>,
+}
+
+impl AreaListing {
+    /// The listing of the row at `position` under (`zip_prefix`, `kind`), given
+    /// the offer stored under the row's id.
+    pub(crate) fn of_row(
+        zip_prefix: &str,
+        kind: OfferKind,
+        position: AreaPosition,
+        stored: Option<RewardOffer>,
+    ) -> Self {
+        let offer = stored.filter(|offer| {
+            offer.kind == kind
+                && offer.valid_until_ms == position.valid_until_ms
+                && offer.area.prefixes().contains(zip_prefix)
+        });
+        Self { position, offer }
+    }
 }

@@ -2,18 +2,27 @@
 //! behaviour, proven by the shared conformance suite (`store::conformance`).
 //! Conditional writes (`create_account`, `consume_refresh_token`,
 //! `put_otp_challenge`, `append_profile_event`, `insert_connection`,
-//! `append_ledger_entry`, `award_trophy`) are atomic: of any number of
+//! `append_ledger_entry`, `award_trophy`, `put_offer`, `insert_redemption`,
+//! `update_redemption`, `move_offer_stock`, `claim_limit_slot`,
+//! `insert_voucher`, `transition_voucher`) are atomic: of any number of
 //! concurrent callers exactly one succeeds.
 
 use async_trait::async_trait;
 
 use super::{
-    AccessGrant, Account, AppendOutcome, AwardOutcome, ConnectionCursor, ConnectionRecord,
-    CreateAccountOutcome, InsertConnectionOutcome, LedgerAppend, LedgerEntry, NewLedgerEntry,
-    OtpChallenge, PhoneHash, RefreshConsumption, RosterEntry, SecretHash, StoreResult, TokenFamily,
-    TokenRecord, TrophyAward,
+    AccessGrant, Account, AppendOutcome, AreaListing, AreaPosition, AuditCursor, AuditEntry,
+    AwardOutcome, ConnectionCursor, ConnectionRecord, CreateAccountOutcome,
+    InsertConnectionOutcome, LedgerAppend, LedgerEntry, NewLedgerEntry, OtpChallenge, PhoneHash,
+    RefreshConsumption, RosterEntry, SecretHash, StoreResult, TokenFamily, TokenRecord,
+    TrophyAward,
 };
+use super::{
+    InsertRedemptionOutcome, LimitClaim, PendingRelease, Redemption, StockMove, StockOp,
+    VoucherCursor, VoucherTransition,
+};
+use crate::domain::catalog::{Charity, Municipality, OfferKind, Retailer, RewardOffer};
 use crate::domain::profile::{Profile, ProfileEvent};
+use crate::domain::voucher::{LimitWindow, Voucher, VoucherStatus};
 use crate::domain::{AccountId, Role};
 
 /// Accounts and the phone index.
@@ -27,6 +36,13 @@ pub(crate) trait AccountStore: Send + Sync {
     async fn account_by_phone(&self, phone: &PhoneHash) -> StoreResult<Option<Account>>;
     /// Changes an existing account's role; false if there is no such account.
     async fn set_account_role(&self, id: AccountId, role: Role) -> StoreResult<bool>;
+    /// Marks an existing account disabled since `disabled_at_ms`, or enabled
+    /// (`None`); false if there is no such account.
+    async fn set_account_disabled(
+        &self,
+        id: AccountId,
+        disabled_at_ms: Option<i64>,
+    ) -> StoreResult<bool>;
 }
 
 /// Token families and tokens.
@@ -80,6 +96,22 @@ pub(crate) trait RosterStore: Send + Sync {
     async fn roster_entry(&self, phone: &PhoneHash) -> StoreResult<Option<RosterEntry>>;
     /// How many officers are on the roster.
     async fn roster_size(&self) -> StoreResult<u64>;
+    /// Removes the roster entry of a phone; false if it had none.
+    async fn remove_roster_entry(&self, phone: &PhoneHash) -> StoreResult<bool>;
+}
+
+/// The append-only log of administrative actions.
+#[async_trait]
+pub(crate) trait AuditStore: Send + Sync {
+    /// Appends an entry; appending one with a stored id again changes nothing.
+    async fn append_audit_entry(&self, entry: &AuditEntry) -> StoreResult<()>;
+    /// Up to `limit` entries strictly older than `before` (all when `None`),
+    /// newest first (by time, then id).
+    async fn audit_entries(
+        &self,
+        before: Option<AuditCursor>,
+        limit: usize,
+    ) -> StoreResult<Vec<AuditEntry>>;
 }
 
 /// Profile event logs and the profile views folded from them.
@@ -170,6 +202,167 @@ pub(crate) trait TrophyStore: Send + Sync {
     async fn trophies_of(&self, account_id: AccountId) -> StoreResult<Vec<TrophyAward>>;
 }
 
+/// The rewards catalog: retailers, municipalities, charities and offers, each
+/// by id, listed in pages, plus the area index browsing reads. Keys a CQL
+/// backend can serve with bounded partitions: each entity by id; lists in the
+/// backend's order of ids (a page continues after the last id of the previous
+/// one); offers by (3-digit ZIP prefix, kind), ordered by the end of validity,
+/// so expired offers are skipped by the read itself. Entities are never
+/// deleted (they are suspended), so a listing never loses its place.
+#[async_trait]
+pub(crate) trait CatalogStore: Send + Sync {
+    /// Writes a retailer, replacing the one with its id.
+    async fn put_retailer(&self, retailer: &Retailer) -> StoreResult<()>;
+    /// The retailer with this id.
+    async fn retailer(&self, id: uuid::Uuid) -> StoreResult<Option<Retailer>>;
+    /// Up to `limit` retailers after the one with id `after` (from the first
+    /// when `None`), in the backend's order of ids.
+    async fn retailers(
+        &self,
+        after: Option<uuid::Uuid>,
+        limit: usize,
+    ) -> StoreResult<Vec<Retailer>>;
+    /// Writes a municipality, replacing the one with its id.
+    async fn put_municipality(&self, municipality: &Municipality) -> StoreResult<()>;
+    /// The municipality with this id.
+    async fn municipality(&self, id: uuid::Uuid) -> StoreResult<Option<Municipality>>;
+    /// Up to `limit` municipalities after `after`, as [`Self::retailers`].
+    async fn municipalities(
+        &self,
+        after: Option<uuid::Uuid>,
+        limit: usize,
+    ) -> StoreResult<Vec<Municipality>>;
+    /// Writes a charity, replacing the one with its id.
+    async fn put_charity(&self, charity: &Charity) -> StoreResult<()>;
+    /// The charity with this id.
+    async fn charity(&self, id: uuid::Uuid) -> StoreResult<Option<Charity>>;
+    /// Up to `limit` charities after `after`, as [`Self::retailers`].
+    async fn charities(&self, after: Option<uuid::Uuid>, limit: usize)
+    -> StoreResult<Vec<Charity>>;
+    /// Writes `offer` and moves its area index rows. Conditional: with
+    /// `previous: None` it applies only if no offer has the id; with
+    /// `Some(previous)` only if the stored offer still has `previous.version`
+    /// and `previous.remaining` (so a unit taken meanwhile is never given back).
+    /// Returns whether it applied. After it applies, the offer is listed under
+    /// each prefix of its area and its kind, at its end of validity, and no
+    /// longer where `previous` was listed.
+    async fn put_offer(
+        &self,
+        offer: &RewardOffer,
+        previous: Option<&RewardOffer>,
+    ) -> StoreResult<bool>;
+    /// The offer with this id.
+    async fn offer(&self, id: uuid::Uuid) -> StoreResult<Option<RewardOffer>>;
+    /// Up to `limit` offers after `after`, as [`Self::retailers`].
+    async fn offers(
+        &self,
+        after: Option<uuid::Uuid>,
+        limit: usize,
+    ) -> StoreResult<Vec<RewardOffer>>;
+    /// Up to `limit` rows of the area index of (`zip_prefix`, `kind`) for
+    /// offers valid after `ending_after_ms`, strictly after `after`, ordered by
+    /// end of validity then id, each with its offer (`None` for a stale row).
+    async fn offers_in_area(
+        &self,
+        zip_prefix: &str,
+        kind: OfferKind,
+        ending_after_ms: i64,
+        after: Option<AreaPosition>,
+        limit: usize,
+    ) -> StoreResult<Vec<AreaListing>>;
+}
+
+/// The redemption machinery: the idempotent intent of each request, stock
+/// moves and per-person limit slots. Keys a CQL backend can serve with bounded
+/// partitions: a redemption by (account, idempotency key); started
+/// redemptions in a fixed number of shards; one offer's pending stock move by
+/// offer; a stock op by id; the limit slots of (account, offer, window), at
+/// most the offer's limit count.
+#[async_trait]
+pub(crate) trait RedemptionStore: Send + Sync {
+    /// Writes `redemption` unless its (account, key) has one, and lists it as
+    /// started. Atomic: of concurrent inserts of one key exactly one inserts.
+    async fn insert_redemption(
+        &self,
+        redemption: &Redemption,
+    ) -> StoreResult<InsertRedemptionOutcome>;
+    /// The redemption of `account_id` under `idempotency_key`.
+    async fn redemption(
+        &self,
+        account_id: AccountId,
+        idempotency_key: &str,
+    ) -> StoreResult<Option<Redemption>>;
+    /// Replaces the stored redemption with `redemption` if the stored one is
+    /// still started at attempt `expected_attempt`; a finished one (completed
+    /// or refused) leaves the started list. Returns whether it applied.
+    async fn update_redemption(
+        &self,
+        redemption: &Redemption,
+        expected_attempt: u32,
+    ) -> StoreResult<bool>;
+    /// Up to `limit` started redemptions, in no particular order.
+    async fn started_redemptions(&self, limit: usize) -> StoreResult<Vec<Redemption>>;
+    /// Moves one unit of the offer's `remaining` stock, at most once per
+    /// `op.op_id`: a take never takes the last unit twice, and a move is never
+    /// applied twice, however calls race or are retried. A conditional write,
+    /// like `put_offer`'s, so replacements and moves never lose each other.
+    async fn move_offer_stock(&self, op: &StockOp) -> StoreResult<StockMove>;
+    /// Gives `holder` one of the `count` slots of (`account_id`, `offer_id`,
+    /// `window`), or the one it already holds. Atomic per slot: two holders
+    /// never hold one slot.
+    async fn claim_limit_slot(
+        &self,
+        account_id: AccountId,
+        offer_id: uuid::Uuid,
+        window: LimitWindow,
+        count: u32,
+        holder: uuid::Uuid,
+    ) -> StoreResult<LimitClaim>;
+    /// Frees `slot` if `holder` holds it; returns whether it did.
+    async fn release_limit_slot(
+        &self,
+        account_id: AccountId,
+        offer_id: uuid::Uuid,
+        window: LimitWindow,
+        slot: u32,
+        holder: uuid::Uuid,
+    ) -> StoreResult<bool>;
+}
+
+/// Issued vouchers: by id, a person's list newest first, conditional status
+/// changes, and the releases (refund, unit, slot) not yet finished.
+#[async_trait]
+pub(crate) trait VoucherStore: Send + Sync {
+    /// Writes `voucher` and lists it for its holder, unless its id exists;
+    /// returns the stored voucher (this one, or the one found).
+    async fn insert_voucher(&self, voucher: &Voucher) -> StoreResult<Voucher>;
+    /// The voucher with this id.
+    async fn voucher(&self, voucher_id: uuid::Uuid) -> StoreResult<Option<Voucher>>;
+    /// Up to `limit` of a person's vouchers strictly before `before` (all when
+    /// `None`), newest first (by issue time, then id).
+    async fn vouchers_of(
+        &self,
+        account_id: AccountId,
+        before: Option<VoucherCursor>,
+        limit: usize,
+    ) -> StoreResult<Vec<Voucher>>;
+    /// Moves the voucher from `from` to `to` at `at_ms` if it is in `from`.
+    /// Atomic: of concurrent changes from one status exactly one applies.
+    async fn transition_voucher(
+        &self,
+        voucher_id: uuid::Uuid,
+        from: VoucherStatus,
+        to: VoucherStatus,
+        at_ms: i64,
+    ) -> StoreResult<VoucherTransition>;
+    /// Notes that the voucher's release is under way (idempotent).
+    async fn mark_pending_release(&self, release: PendingRelease) -> StoreResult<()>;
+    /// Up to `limit` noted releases, in no particular order.
+    async fn pending_releases(&self, limit: usize) -> StoreResult<Vec<PendingRelease>>;
+    /// Forgets a noted release (idempotent).
+    async fn clear_pending_release(&self, voucher_id: uuid::Uuid) -> StoreResult<()>;
+}
+
 /// Everything the server stores, behind one object.
 #[async_trait]
 pub(crate) trait Store:
@@ -181,6 +374,10 @@ pub(crate) trait Store:
     + ConnectionStore
     + LedgerStore
     + TrophyStore
+    + AuditStore
+    + CatalogStore
+    + RedemptionStore
+    + VoucherStore
     + std::fmt::Debug
 {
     /// Short backend name for metrics and logs (`embedded`, `scylla`).

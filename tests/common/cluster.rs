@@ -69,8 +69,8 @@ impl Drop for ClusterNode {
 pub(crate) fn cql_node() -> Option<String> {
     let uri = std::env::var("HEYBLUE_SCYLLA_URI").unwrap_or_default();
     if uri.trim().is_empty() {
-        eprintln!(
-            "SKIPPED cluster test: nodes share a store; set HEYBLUE_SCYLLA_URI (scripts/test starts a CQL node)"
+        super::report_skip(
+            "cluster test: nodes share a store; set HEYBLUE_SCYLLA_URI (scripts/test starts a CQL node)",
         );
         return None;
     }

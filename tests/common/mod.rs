@@ -22,6 +22,13 @@ use tokio::task::JoinHandle;
 /// The admin token every test server accepts.
 pub(crate) const ADMIN_TOKEN: &str = "test-admin-token-0123456789";
 
+/// Says that a test was skipped and why, on the process's stderr past the test
+/// harness's capture, so a skip is seen even when every test passes.
+pub(crate) fn report_skip(reason: &str) {
+    use std::io::Write;
+    let _ignored_if_stderr_is_closed = writeln!(std::io::stderr(), "SKIPPED {reason}");
+}
+
 /// Whether test servers use the Scylla backend (`HEYBLUE_TEST_STORE=scylla`).
 pub(crate) fn test_store_is_scylla() -> bool {
     std::env::var("HEYBLUE_TEST_STORE").as_deref() == Ok("scylla")
@@ -77,6 +84,14 @@ impl TestServer {
 
     /// Starts a server with extra TOML appended to the test config.
     pub(crate) async fn start_with(root: &Path, extra_toml: &str) -> Self {
+        let server = Self::launch(root, extra_toml).await;
+        server.wait_ready().await;
+        server
+    }
+
+    /// Starts a server like `start_with` without waiting until `/readyz`
+    /// answers (for listeners a plain client cannot talk to).
+    pub(crate) async fn launch(root: &Path, extra_toml: &str) -> Self {
         let data_dir = root.join("data");
         let sms_file = root.join("sms.jsonl");
         let text = format!(
@@ -100,7 +115,6 @@ impl TestServer {
         server.metrics_base_url = Some(format!("http://{metrics_address}"));
         server.stop = Some(stop);
         server.task = Some(task);
-        server.wait_ready().await;
         server
     }
 

@@ -1,6 +1,7 @@
 //! A WebSocket client for tests: connects with a Bearer header or a `hello` frame,
 //! speaks JSON or MessagePack, and reads frames with a deadline.
 
+use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
 use futures::{SinkExt, StreamExt};
@@ -33,6 +34,15 @@ pub(crate) struct WsClient {
     pending: std::collections::VecDeque<Value>,
 }
 
+/// An upgrade the server refused.
+#[derive(Debug)]
+pub(crate) struct Refused {
+    /// The HTTP status.
+    pub(crate) status: u16,
+    /// Seconds of its `Retry-After` header, if any.
+    pub(crate) retry_after: Option<u64>,
+}
+
 /// What reading a frame found.
 #[derive(Debug)]
 pub(crate) enum Frame {
@@ -48,29 +58,51 @@ impl WsClient {
         bearer: Option<&str>,
         format: Format,
     ) -> Result<Self, u16> {
-        let mut request = ws_url.into_client_request().unwrap();
-        if format == Format::MessagePack {
-            // Pushes before the client's first frame (welcome) follow the subprotocol.
-            request.headers_mut().insert(
-                "sec-websocket-protocol",
-                "heyblue.v1.msgpack".parse().unwrap(),
-            );
-        }
-        if let Some(token) = bearer {
-            request
-                .headers_mut()
-                .insert("authorization", format!("Bearer {token}").parse().unwrap());
-        }
-        match tokio_tungstenite::connect_async(request).await {
+        let request = upgrade_request(ws_url, bearer, format);
+        let connected = tokio_tungstenite::connect_async(request).await;
+        Self::upgraded(connected, format).map_err(|refused| refused.status)
+    }
+
+    /// Connects from the loopback address `source` (each one a different client
+    /// to the server's per-address limits).
+    pub(crate) async fn connect_from(
+        source: IpAddr,
+        ws_url: &str,
+        bearer: Option<&str>,
+        format: Format,
+    ) -> Result<Self, Refused> {
+        let request = upgrade_request(ws_url, bearer, format);
+        let uri = request.uri();
+        let server = format!("{}:{}", uri.host().unwrap(), uri.port_u16().unwrap());
+        let tcp = tokio::net::TcpSocket::new_v4().unwrap();
+        tcp.bind(SocketAddr::new(source, 0)).unwrap();
+        let stream = tcp.connect(server.parse().unwrap()).await.unwrap();
+        let connected = tokio_tungstenite::client_async(
+            request,
+            tokio_tungstenite::MaybeTlsStream::Plain(stream),
+        )
+        .await;
+        Self::upgraded(connected, format)
+    }
+
+    fn upgraded<R>(
+        connected: Result<(Socket, R), tokio_tungstenite::tungstenite::Error>,
+        format: Format,
+    ) -> Result<Self, Refused> {
+        match connected {
             Ok((socket, _response)) => Ok(Self {
                 socket,
                 format,
                 received: Vec::new(),
                 pending: std::collections::VecDeque::new(),
             }),
-            Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
-                Err(response.status().as_u16())
-            }
+            Err(tokio_tungstenite::tungstenite::Error::Http(response)) => Err(Refused {
+                status: response.status().as_u16(),
+                retry_after: response
+                    .headers()
+                    .get("retry-after")
+                    .and_then(|value| value.to_str().ok()?.parse().ok()),
+            }),
             Err(error) => panic!("websocket connect failed: {error}"),
         }
     }
@@ -228,4 +260,26 @@ pub(crate) async fn nearest_until(client: &mut WsClient, accept: impl Fn(&Value)
         }
     }
     panic!("no matching nearest answer");
+}
+
+/// The upgrade request: the subprotocol of `format`, and the Bearer header when given.
+fn upgrade_request(
+    ws_url: &str,
+    bearer: Option<&str>,
+    format: Format,
+) -> tokio_tungstenite::tungstenite::handshake::client::Request {
+    let mut request = ws_url.into_client_request().unwrap();
+    if format == Format::MessagePack {
+        // Pushes before the client's first frame (welcome) follow the subprotocol.
+        request.headers_mut().insert(
+            "sec-websocket-protocol",
+            "heyblue.v1.msgpack".parse().unwrap(),
+        );
+    }
+    if let Some(token) = bearer {
+        request
+            .headers_mut()
+            .insert("authorization", format!("Bearer {token}").parse().unwrap());
+    }
+    request
 }

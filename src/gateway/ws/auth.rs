@@ -53,6 +53,9 @@ pub(crate) fn classify(error: &IdentityError) -> AuthFailure {
         | IdentityError::NoCodeOutstanding
         | IdentityError::CodeExpired
         | IdentityError::WrongCode { .. }
-        | IdentityError::CodeAttemptsExhausted => AuthFailure::Rejected,
+        | IdentityError::CodeAttemptsExhausted
+        | IdentityError::AccountDisabled
+        | IdentityError::AccountNotFound
+        | IdentityError::NotOnRoster => AuthFailure::Rejected,
     }
 }

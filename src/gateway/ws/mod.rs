@@ -8,6 +8,8 @@
 //! - `upgrade`        the axum handler: header auth, subprotocol, buffer sizes, span
 //! - `socket`         one socket from upgrade to close: auth → attach → welcome → loops → detach
 //! - `hello`          the unauthenticated phase: a `hello` within 5 s, or a close
+//! - `pending`        sockets still waiting for `hello`, capped per client address
+//! - `account_budgets` sockets, control messages and refused frames per account per minute
 //! - `reader`         the reader loop: decode, rate limits, coalescing, idle timeout
 //! - `writer`         the writer task: outbound link → frames, pings, the Close frame
 //! - `rate`           the sliding-window limiter and the location coalescer
@@ -24,6 +26,7 @@ mod hello;
 mod lifecycle;
 mod origin;
 mod outcome;
+mod pending;
 mod rate;
 mod reader;
 mod socket;
@@ -33,6 +36,7 @@ mod writer;
 pub(crate) use account_budgets::AccountBudgets;
 pub(crate) use lifecycle::SocketTasks;
 pub(crate) use outcome::{ConnectionOutcome, SocketEnd};
+pub(crate) use pending::PendingSockets;
 pub(crate) use upgrade::upgrade;
 
 #[cfg(test)]

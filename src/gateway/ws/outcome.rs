@@ -25,6 +25,12 @@ pub(crate) enum ConnectionOutcome {
     ShuttingDown,
     /// The upgrade came from a web origin `http.allowed_origins` does not list (HTTP 403).
     OriginNotAllowed,
+    /// The account opened more sockets in the last minute than
+    /// `presence.sockets_per_account_per_minute` (HTTP 429, or close 4013 after `hello`).
+    TooManyConnects,
+    /// The client address already holds `http.max_pending_sockets_per_ip`
+    /// sockets waiting for `hello` (HTTP 429).
+    TooManyPending,
 }
 
 impl ConnectionOutcome {
@@ -39,6 +45,8 @@ impl ConnectionOutcome {
             ConnectionOutcome::Abandoned => "abandoned",
             ConnectionOutcome::ShuttingDown => "shutting_down",
             ConnectionOutcome::OriginNotAllowed => "origin_not_allowed",
+            ConnectionOutcome::TooManyConnects => "too_many_connects",
+            ConnectionOutcome::TooManyPending => "too_many_pending",
         }
     }
 }

@@ -50,6 +50,17 @@ impl WindowLimiter {
         debug_assert!(self.accepted_at.len() <= self.limit);
         true
     }
+
+    /// How long after `now` until an event would be accepted (zero when one
+    /// would be now): the oldest event in the window leaves it then.
+    pub(crate) fn wait_after(&self, now: Instant) -> Duration {
+        if self.accepted_at.len() < self.limit {
+            return Duration::ZERO;
+        }
+        self.accepted_at.front().map_or(Duration::ZERO, |&oldest| {
+            (oldest + self.window).saturating_duration_since(now)
+        })
+    }
 }
 
 /// Holds back `location` updates so the session sees at most one per `interval`

@@ -14,6 +14,7 @@ use std::time::Duration;
 use axum::extract::ws::Message;
 use futures::{Sink, Stream, StreamExt};
 use tokio::task::JoinHandle;
+use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
@@ -21,6 +22,7 @@ use super::account_budgets::AccountBudgets;
 use super::auth::TokenAuthenticator;
 use super::hello::await_hello;
 use super::outcome::{ConnectionOutcome, SocketEnd};
+use super::pending::PendingSlot;
 use super::reader::{Reader, ReaderExit, SocketIdentity, SocketLimits};
 use super::writer::{SharedFormat, WriterEnd, run_writer, send_close, write_message};
 use crate::clock::Clock;
@@ -42,16 +44,18 @@ const WRITER_FINISH_GRACE: Duration = Duration::from_secs(15);
 pub(crate) const CLOSE_LINGER: Duration = Duration::from_secs(2);
 
 /// How a socket starts.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug)]
 pub(crate) enum Admission {
-    /// The upgrade carried a valid `Authorization: Bearer` token.
+    /// The upgrade carried a valid `Authorization: Bearer` token (and was
+    /// counted against the account's sockets per minute).
     Authenticated(Authenticated),
-    /// No header: the first frame must be `hello`.
-    AwaitHello,
+    /// No header: the first frame must be `hello`. The socket holds its client
+    /// address's pending slot until then.
+    AwaitHello(PendingSlot),
 }
 
 /// What one socket starts with.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug)]
 pub(crate) struct SocketSetup {
     /// Process-unique id of the socket (log field, outbound link id).
     pub(crate) connection_id: u64,
@@ -74,7 +78,7 @@ pub(crate) struct SocketServices {
     pub(crate) shutdown: CancellationToken,
     /// How fast the client may send.
     pub(crate) limits: SocketLimits,
-    /// The node's per-account budgets of control messages and refused frames.
+    /// The node's per-account budgets of sockets, control messages and refused frames.
     pub(crate) budgets: Arc<AccountBudgets>,
 }
 
@@ -90,7 +94,7 @@ where
     W::Error: Display,
     R: Stream<Item = Result<Message, axum::Error>> + Unpin,
 {
-    let end = serve_socket(sink, &mut stream, &setup, &services).await;
+    let end = serve_socket(sink, &mut stream, setup, &services).await;
     crate::metrics::ws_socket_ended(end);
     tracing::debug!(end = end.as_str(), "socket ended");
     match end {
@@ -125,7 +129,7 @@ where
 async fn serve_socket<W, R>(
     mut sink: W,
     stream: &mut R,
-    setup: &SocketSetup,
+    setup: SocketSetup,
     services: &SocketServices,
 ) -> SocketEnd
 where
@@ -136,10 +140,32 @@ where
     let format = SharedFormat::new(setup.initial_format);
     let caller = match setup.admission {
         Admission::Authenticated(caller) => caller,
-        Admission::AwaitHello => match await_hello(&mut sink, stream, &format, services).await {
-            Ok(caller) => caller,
-            Err(end) => return end,
-        },
+        Admission::AwaitHello(pending_slot) => {
+            let hello = await_hello(&mut sink, stream, &format, services).await;
+            drop(pending_slot);
+            let caller = match hello {
+                Ok(caller) => caller,
+                Err(end) => return end,
+            };
+            if let Err(wait) = services
+                .budgets
+                .try_connect(caller.account_id, Instant::now())
+            {
+                tracing::debug!(
+                    wait_seconds = wait.as_secs(),
+                    "too many sockets for the account"
+                );
+                crate::metrics::ws_connection(ConnectionOutcome::TooManyConnects);
+                if send_close(&mut sink, CloseCode::TooManyConnects)
+                    .await
+                    .is_err()
+                {
+                    tracing::debug!("close frame not delivered");
+                }
+                return SocketEnd::Server(CloseCode::TooManyConnects);
+            }
+            caller
+        }
     };
     tracing::Span::current().record("role", caller.role.as_str());
 

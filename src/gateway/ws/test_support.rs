@@ -4,6 +4,7 @@
 //! hub and authenticator stand in for sessions and the store. Tests run on paused
 //! tokio time, so every timer is exact and nothing sleeps for real.
 
+use std::net::Ipv4Addr;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -21,6 +22,7 @@ use uuid::Uuid;
 use super::account_budgets::AccountBudgets;
 use super::auth::{AuthFailure, TokenAuthenticator};
 use super::outcome::SocketEnd;
+use super::pending::PendingSockets;
 use super::reader::SocketLimits;
 use super::socket::{Admission, SocketServices, SocketSetup, run_socket};
 use crate::clock::Clock;
@@ -214,6 +216,7 @@ impl Harness {
             budgets: Arc::new(AccountBudgets::new(
                 crate::proto::limits::CONTROL_MESSAGES_PER_MINUTE,
                 crate::proto::limits::ERRORS_PER_MINUTE_BEFORE_CLOSE,
+                crate::proto::limits::SOCKETS_PER_ACCOUNT_PER_MINUTE,
             )),
         };
         let setup = SocketSetup {
@@ -221,7 +224,8 @@ impl Harness {
             admission: if options.header_auth {
                 Admission::Authenticated(caller())
             } else {
-                Admission::AwaitHello
+                let pending = PendingSockets::new(1);
+                Admission::AwaitHello(pending.try_admit(Ipv4Addr::LOCALHOST.into()).unwrap())
             },
             initial_format: options.initial_format,
         };

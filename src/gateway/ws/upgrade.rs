@@ -1,32 +1,39 @@
 //! The `GET /v1/ws` handler. It refuses web origins that are not allowed
 //! ([`check_origin`]), authenticates from `Authorization: Bearer` when
-//! the header is present (refusing with a JSON 401/503 before upgrading), picks
+//! the header is present (refusing with a JSON 401/503 before upgrading, and
+//! with 429 when the account opened too many sockets this minute), otherwise
+//! takes one of the client address's pending slots (429 when it holds its
+//! `http.max_pending_sockets_per_ip`), picks
 //! the starting format from the subprotocol (`heyblue.v1.msgpack` preferred over
 //! `heyblue.v1.json` when both are offered), sizes the WebSocket buffers for many
 //! idle sockets, and runs the socket in a tracked task with its own span. Query
 //! strings are never read: tokens do not go in URLs.
 
+use std::net::IpAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use axum::extract::State;
 use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
-use axum::http::{HeaderMap, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::Response;
 use futures::StreamExt;
 use futures::stream::{SplitSink, SplitStream};
+use tokio::time::Instant;
 use tracing::Instrument;
 
 use super::auth::{AuthFailure, classify};
 use super::origin::check_origin;
 use super::outcome::ConnectionOutcome;
+use super::pending::PendingSlot;
 use super::reader::SocketLimits;
 use super::socket::{Admission, SocketServices, SocketSetup, run_socket};
 use crate::gateway::AppState;
 use crate::gateway::bearer::bearer_token;
+use crate::gateway::client_address::ClientAddress;
 use crate::gateway::error::ApiError;
 use crate::identity::Authenticated;
-use crate::proto::limits::TRANSPORT_MAX_MESSAGE_BYTES;
+use crate::proto::limits::{HELLO_TIMEOUT_SECONDS, TRANSPORT_MAX_MESSAGE_BYTES};
 use crate::proto::{SUBPROTOCOL_JSON, SUBPROTOCOL_MESSAGE_PACK, WireFormat};
 
 /// Read buffer per socket, in bytes. The library's default (128 KiB) would cost
@@ -47,6 +54,7 @@ static NEXT_CONNECTION_ID: AtomicU64 = AtomicU64::new(1);
 /// `GET /v1/ws`.
 pub(crate) async fn upgrade(
     State(state): State<AppState>,
+    ClientAddress(client): ClientAddress,
     headers: HeaderMap,
     upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Result<Response, ApiError> {
@@ -59,9 +67,11 @@ pub(crate) async fn upgrade(
         )
     })?;
     let admission = if headers.contains_key(header::AUTHORIZATION) {
-        Admission::Authenticated(authenticate_header(&state, &headers).await?)
+        let caller = authenticate_header(&state, &headers).await?;
+        admit_account(&state, &caller)?;
+        Admission::Authenticated(caller)
     } else {
-        Admission::AwaitHello
+        Admission::AwaitHello(admit_pending(&state, client)?)
     };
     let upgrade = upgrade
         .read_buffer_size(READ_BUFFER_BYTES)
@@ -109,6 +119,38 @@ pub(crate) async fn upgrade(
         let (sink, stream) = socket.split();
         sockets.track(run_socket_quietly(sink, stream, setup, services).instrument(span))
     }))
+}
+
+/// Counts the socket against the account's sockets per minute; 429 beyond.
+fn admit_account(state: &AppState, caller: &Authenticated) -> Result<(), ApiError> {
+    state
+        .account_budgets
+        .try_connect(caller.account_id, Instant::now())
+        .map_err(|wait| {
+            crate::metrics::ws_connection(ConnectionOutcome::TooManyConnects);
+            ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "too_many_connects",
+                format!(
+                    "this account opened {} sockets in the last minute, retry later",
+                    state.config.presence.sockets_per_account_per_minute
+                ),
+            )
+            .retry_after(wait.as_secs().max(1))
+        })
+}
+
+/// A pending slot of the client's address; 429 when it holds them all.
+fn admit_pending(state: &AppState, client: IpAddr) -> Result<PendingSlot, ApiError> {
+    state.pending_sockets.try_admit(client).ok_or_else(|| {
+        crate::metrics::ws_connection(ConnectionOutcome::TooManyPending);
+        ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "too_many_pending_sockets",
+            "too many sockets from this address are waiting to send hello",
+        )
+        .retry_after(HELLO_TIMEOUT_SECONDS)
+    })
 }
 
 /// `run_socket` without its result (the upgrade callback returns `()`).

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use super::samples::{account, phone};
+use super::samples::{NOW_MS, account, phone};
 use super::{CONCURRENT_CALLERS, race};
 use crate::domain::{AccountId, Role};
 use crate::store::{CreateAccountOutcome, Store};
@@ -110,5 +110,49 @@ pub(crate) async fn set_account_role_changes_existing_accounts_only(store: Arc<d
             .expect("read")
             .map(|found| found.role),
         Some(Role::Officer)
+    );
+}
+
+/// Disabling marks the account (read by id, by phone and with a token) and
+/// enabling clears the mark; an unknown account is reported, not created.
+pub(crate) async fn accounts_are_disabled_and_enabled(store: Arc<dyn Store>) {
+    let person = account(phone(1));
+    store.create_account(&person).await.expect("create");
+
+    assert!(
+        store
+            .set_account_disabled(person.id, Some(NOW_MS + 5))
+            .await
+            .expect("disable")
+    );
+    assert!(
+        !store
+            .set_account_disabled(AccountId::random(), Some(NOW_MS))
+            .await
+            .expect("disable unknown")
+    );
+    let disabled = store
+        .account(person.id)
+        .await
+        .expect("read")
+        .expect("stored");
+    assert_eq!(disabled.disabled_at_ms, Some(NOW_MS + 5));
+    assert_eq!(disabled.role, person.role, "nothing else changes");
+    let by_phone = store.account_by_phone(&phone(1)).await.expect("read");
+    assert_eq!(
+        by_phone.and_then(|found| found.disabled_at_ms),
+        Some(NOW_MS + 5)
+    );
+
+    assert!(
+        store
+            .set_account_disabled(person.id, None)
+            .await
+            .expect("enable")
+    );
+    assert_eq!(
+        store.account(person.id).await.expect("read"),
+        Some(person),
+        "enabled again, exactly as created"
     );
 }

@@ -14,10 +14,14 @@
 //! ```
 
 pub(crate) mod accounts;
+pub(crate) mod audit;
+pub(crate) mod catalog;
 pub(crate) mod connections;
 pub(crate) mod lifecycle;
 pub(crate) mod otp;
 pub(crate) mod profiles;
+pub(crate) mod redeeming;
+pub(crate) mod redemptions;
 pub(crate) mod roster;
 mod samples;
 pub(crate) mod tokens;
@@ -102,6 +106,7 @@ macro_rules! store_conformance_tests {
             accounts::concurrent_creates_for_one_phone_create_exactly_one,
             accounts::accounts_are_found_by_id_and_by_phone,
             accounts::set_account_role_changes_existing_accounts_only,
+            accounts::accounts_are_disabled_and_enabled,
             tokens::token_families_are_stored_and_listed_per_account,
             tokens::revoking_a_family_is_idempotent_and_keeps_the_first_time,
             tokens::tokens_are_found_by_hash_even_when_expired,
@@ -114,6 +119,8 @@ macro_rules! store_conformance_tests {
             otp::a_challenge_write_needs_the_stored_version,
             otp::concurrent_writes_from_one_version_apply_exactly_once,
             roster::roster_entries_are_upserted_by_phone,
+            roster::roster_entries_are_removed_by_phone,
+            audit::audit_entries_page_newest_first_across_days,
             profiles::appending_an_event_is_conditional_on_its_seq,
             profiles::profile_events_page_newest_first,
             profiles::concurrent_appends_at_one_seq_append_exactly_once,
@@ -127,6 +134,27 @@ macro_rules! store_conformance_tests {
             connections::ledger_pages_newest_first,
             connections::concurrent_duplicate_appends_append_exactly_once,
             connections::trophies_are_awarded_once,
+            catalog::catalog_entities_are_put_read_and_replaced,
+            catalog::catalog_lists_page_through_every_entity_once,
+            catalog::creating_an_offer_is_conditional_on_its_absence,
+            catalog::replacing_an_offer_needs_the_version_and_stock_it_read,
+            catalog::offers_in_area_list_one_prefix_and_kind_by_end_of_validity,
+            catalog::area_listings_continue_after_a_position,
+            catalog::replacing_an_offer_moves_its_area_rows,
+            catalog::concurrent_replacements_from_one_version_apply_exactly_once,
+            redemptions::redemptions_are_written_once_and_updated_by_their_runner,
+            redemptions::stock_moves_apply_once_per_op_and_never_below_zero,
+            redemptions::a_replacement_from_a_moved_stock_is_refused,
+            redemptions::concurrent_takes_of_the_last_unit_take_it_once,
+            redemptions::concurrent_claims_hold_at_most_the_limit_of_slots,
+            redemptions::vouchers_are_written_once_and_listed_newest_first,
+            redemptions::concurrent_status_changes_of_one_voucher_apply_once,
+            redemptions::pending_releases_are_noted_listed_and_cleared,
+            redeeming::concurrent_redemptions_of_the_last_unit_issue_one_voucher,
+            redeeming::concurrent_redemptions_by_one_person_stop_at_the_balance,
+            redeeming::concurrent_redemptions_never_exceed_the_per_person_limit,
+            redeeming::concurrent_cancels_of_one_voucher_refund_once,
+            redeeming::a_key_answers_the_same_and_is_not_reused,
             lifecycle::ping_answers_until_close,
         );
     };

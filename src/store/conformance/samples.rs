@@ -3,6 +3,10 @@
 
 use uuid::Uuid;
 
+use crate::domain::catalog::{
+    Area, CatalogStatus, Charity, LimitPeriod, Municipality, OfferKind, PerPersonLimit, Retailer,
+    RewardOffer,
+};
 use crate::domain::profile::{Profile, ProfileChanges, ProfileEvent, ProfileEventKind};
 use crate::domain::{AccountId, Role};
 use crate::store::{
@@ -30,6 +34,7 @@ pub(super) fn account(phone_hash: PhoneHash) -> Account {
         phone_sealed: vec![7; 40],
         role: Role::Citizen,
         created_at_ms: NOW_MS,
+        disabled_at_ms: None,
     }
 }
 
@@ -112,5 +117,78 @@ pub(super) fn profile(account_id: AccountId, version: u64, display_name: &str) -
         created_at_ms: NOW_MS,
         updated_at_ms: NOW_MS,
         version,
+    }
+}
+
+/// An active retailer named `name` in ZIP 10001.
+pub(super) fn retailer(name: &str) -> Retailer {
+    Retailer {
+        id: Uuid::new_v4(),
+        name: name.to_owned(),
+        address: "1 Main Street".to_owned(),
+        zip: "10001".to_owned(),
+        contact: "shop@example.com".to_owned(),
+        status: CatalogStatus::Active,
+        created_at_ms: NOW_MS,
+        updated_at_ms: NOW_MS,
+    }
+}
+
+/// An active municipality named `name` serving prefix 100.
+pub(super) fn municipality(name: &str) -> Municipality {
+    Municipality {
+        id: Uuid::new_v4(),
+        name: name.to_owned(),
+        state: "NY".to_owned(),
+        area: Area::from_stored(vec!["100".to_owned(), "11201".to_owned()]),
+        contact: "parks@example.gov".to_owned(),
+        status: CatalogStatus::Active,
+        created_at_ms: NOW_MS,
+        updated_at_ms: NOW_MS,
+    }
+}
+
+/// An active charity named `name`.
+pub(super) fn charity(name: &str) -> Charity {
+    Charity {
+        id: Uuid::new_v4(),
+        name: name.to_owned(),
+        ein: "12-3456789".to_owned(),
+        description: "Meals for neighbours.\nEvery day.".to_owned(),
+        status: CatalogStatus::Active,
+        created_at_ms: NOW_MS,
+        updated_at_ms: NOW_MS,
+    }
+}
+
+/// A new (version 1) active offer of `kind` in `area`, valid from `NOW_MS`
+/// until `valid_until_ms`, with `total` units (all remaining) or unlimited.
+pub(super) fn offer(
+    kind: OfferKind,
+    area: &[&str],
+    valid_until_ms: i64,
+    total: Option<u32>,
+) -> RewardOffer {
+    RewardOffer {
+        id: Uuid::new_v4(),
+        kind,
+        issuer_id: Uuid::new_v4(),
+        title: "Free coffee".to_owned(),
+        description: "One small coffee.".to_owned(),
+        point_cost: 50,
+        area: Area::from_stored(area.iter().map(|code| (*code).to_owned()).collect()),
+        valid_from_ms: NOW_MS,
+        valid_until_ms,
+        total_quantity: total,
+        remaining: total,
+        per_person_limit: Some(PerPersonLimit {
+            count: 2,
+            per: LimitPeriod::Month,
+        }),
+        voucher_lifetime_seconds: 86_400,
+        status: CatalogStatus::Active,
+        created_at_ms: NOW_MS,
+        updated_at_ms: NOW_MS,
+        version: 1,
     }
 }

@@ -66,12 +66,33 @@ impl AccountStore for EmbeddedStore {
     }
 
     async fn set_account_role(&self, id: AccountId, role: Role) -> StoreResult<bool> {
+        self.update_account(id, move |account| account.role = role)
+            .await
+    }
+
+    async fn set_account_disabled(
+        &self,
+        id: AccountId,
+        disabled_at_ms: Option<i64>,
+    ) -> StoreResult<bool> {
+        self.update_account(id, move |account| account.disabled_at_ms = disabled_at_ms)
+            .await
+    }
+}
+
+impl EmbeddedStore {
+    /// Applies `change` to a stored account in one write; false if there is none.
+    async fn update_account(
+        &self,
+        id: AccountId,
+        change: impl Fn(&mut Account) + Send + 'static,
+    ) -> StoreResult<bool> {
         self.write(move |transaction| {
             let mut accounts = transaction.open_table(ACCOUNTS).map_err(redb_error)?;
             let Some(mut account): Option<Account> = get_record(&accounts, id.0.as_bytes())? else {
                 return Ok(false);
             };
-            account.role = role;
+            change(&mut account);
             accounts
                 .insert(id.0.as_bytes(), encode(&account)?.as_slice())
                 .map_err(redb_error)?;

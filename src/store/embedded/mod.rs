@@ -9,14 +9,18 @@
 //! makes them atomic.
 
 mod accounts;
+mod audit;
+mod catalog;
 mod codec;
 mod connections;
 mod ledger;
 mod otp;
 mod profiles;
+mod redemptions;
 mod roster;
 mod tables;
 mod tokens;
+mod vouchers;
 mod writer;
 
 #[cfg(test)]

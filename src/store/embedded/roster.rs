@@ -44,4 +44,14 @@ impl RosterStore for EmbeddedStore {
         })
         .await
     }
+
+    async fn remove_roster_entry(&self, phone: &PhoneHash) -> StoreResult<bool> {
+        let phone = *phone;
+        self.write(move |transaction| {
+            let mut roster = transaction.open_table(ROSTER).map_err(redb_error)?;
+            let removed = roster.remove(&phone.0).map_err(redb_error)?.is_some();
+            Ok(removed)
+        })
+        .await
+    }
 }

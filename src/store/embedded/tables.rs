@@ -7,7 +7,9 @@ use uuid::Uuid;
 
 use super::codec::redb_error;
 use crate::domain::AccountId;
-use crate::store::StoreResult;
+use crate::domain::catalog::{LimitPeriod, OfferKind};
+use crate::domain::voucher::LimitWindow;
+use crate::store::{AreaPosition, StoreResult};
 
 /// Bytes in a UUID key (account id, token family id).
 const UUID_BYTES: usize = 16;
@@ -26,7 +28,21 @@ const PAIR_KEY_BYTES: usize = UUID_BYTES * 2;
 const DAY_KEY_BYTES: usize = UUID_BYTES + 8;
 /// Bytes in a ledger key: account id, big-endian sequence number.
 const LEDGER_KEY_BYTES: usize = UUID_BYTES + 8;
+/// Bytes in an audit key: biased big-endian time, entry id.
+const AUDIT_KEY_BYTES: usize = 8 + UUID_BYTES;
 
+/// Bytes in an area index key: ZIP prefix digits, kind, biased big-endian end
+/// of validity, offer id.
+const AREA_INDEX_KEY_BYTES: usize = 3 + 1 + 8 + UUID_BYTES;
+
+/// Bytes in a limit slot key: account id, offer id, period tag, biased
+/// big-endian window index, big-endian slot.
+const LIMIT_SLOT_KEY_BYTES: usize = UUID_BYTES * 2 + 1 + 8 + 4;
+
+/// Key of a per-person limit slot.
+pub(super) type LimitSlotKey = [u8; LIMIT_SLOT_KEY_BYTES];
+/// Key of an area index row.
+pub(super) type AreaIndexKey = [u8; AREA_INDEX_KEY_BYTES];
 /// Key of a person's connection index row.
 pub(super) type ConnectionIndexKey = [u8; CONNECTION_INDEX_KEY_BYTES];
 /// Key of a pair's last reward.
@@ -35,6 +51,8 @@ pub(super) type PairKey = [u8; PAIR_KEY_BYTES];
 pub(super) type DayKey = [u8; DAY_KEY_BYTES];
 /// Key of a ledger entry.
 pub(super) type LedgerKey = [u8; LEDGER_KEY_BYTES];
+/// Key of an audit log entry.
+pub(super) type AuditKey = [u8; AUDIT_KEY_BYTES];
 /// Key of a record stored under a UUID.
 pub(super) type UuidKey = [u8; UUID_BYTES];
 /// Key of a record stored under a hash.
@@ -94,6 +112,44 @@ pub(super) const BALANCES: TableDefinition<&UuidKey, (i64, u64)> = TableDefiniti
 /// Trophies by account id followed by the trophy's wire id.
 pub(super) const TROPHIES: TableDefinition<&[u8], &[u8]> = TableDefinition::new("trophies");
 
+/// The audit log, by time then entry id (so a reverse scan is newest first).
+pub(super) const AUDIT_LOG: TableDefinition<&AuditKey, &[u8]> = TableDefinition::new("audit_log");
+/// Retailers by id.
+pub(super) const RETAILERS: TableDefinition<&UuidKey, &[u8]> = TableDefinition::new("retailers");
+/// Municipalities by id.
+pub(super) const MUNICIPALITIES: TableDefinition<&UuidKey, &[u8]> =
+    TableDefinition::new("municipalities");
+/// Charities by id.
+pub(super) const CHARITIES: TableDefinition<&UuidKey, &[u8]> = TableDefinition::new("charities");
+/// Offers and schemes by id.
+pub(super) const REWARD_OFFERS: TableDefinition<&UuidKey, &[u8]> =
+    TableDefinition::new("reward_offers");
+/// The area index, as keys with no value: one row per offer and ZIP prefix of
+/// its area, under its kind, ordered by its end of validity.
+pub(super) const REWARD_OFFERS_BY_AREA: TableDefinition<&AreaIndexKey, ()> =
+    TableDefinition::new("reward_offers_by_area");
+
+/// Redemptions by (account id, idempotency key): the account's 16 bytes, then
+/// the key's bytes.
+pub(super) const REDEMPTIONS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("redemptions");
+/// The keys of `REDEMPTIONS` rows still started, for the recovery pass.
+pub(super) const STARTED_REDEMPTIONS: TableDefinition<&[u8], ()> =
+    TableDefinition::new("started_redemptions");
+/// Stock moves applied, by op id: the remaining stock after each.
+pub(super) const STOCK_OPS: TableDefinition<&UuidKey, u32> = TableDefinition::new("stock_ops");
+/// Per-person limit slots: holder by (account, offer, window, slot).
+pub(super) const LIMIT_SLOTS: TableDefinition<&LimitSlotKey, &UuidKey> =
+    TableDefinition::new("limit_slots");
+/// Vouchers by id.
+pub(super) const VOUCHERS: TableDefinition<&UuidKey, &[u8]> = TableDefinition::new("vouchers");
+/// A person's vouchers, as keys with no value: account, issue time, voucher id
+/// (the layout of the connection index).
+pub(super) const VOUCHERS_BY_ACCOUNT: TableDefinition<&ConnectionIndexKey, ()> =
+    TableDefinition::new("vouchers_by_account");
+/// Voucher releases under way, by voucher id: when each was noted.
+pub(super) const PENDING_RELEASES: TableDefinition<&UuidKey, i64> =
+    TableDefinition::new("pending_releases");
+
 /// Creates every table, so read transactions never meet a missing one.
 pub(super) fn create_all(transaction: &WriteTransaction) -> StoreResult<()> {
     transaction.open_table(ACCOUNTS).map_err(redb_error)?;
@@ -124,6 +180,27 @@ pub(super) fn create_all(transaction: &WriteTransaction) -> StoreResult<()> {
     transaction.open_table(LEDGER_IDS).map_err(redb_error)?;
     transaction.open_table(BALANCES).map_err(redb_error)?;
     transaction.open_table(TROPHIES).map_err(redb_error)?;
+    transaction.open_table(AUDIT_LOG).map_err(redb_error)?;
+    transaction.open_table(RETAILERS).map_err(redb_error)?;
+    transaction.open_table(MUNICIPALITIES).map_err(redb_error)?;
+    transaction.open_table(CHARITIES).map_err(redb_error)?;
+    transaction.open_table(REWARD_OFFERS).map_err(redb_error)?;
+    transaction
+        .open_table(REWARD_OFFERS_BY_AREA)
+        .map_err(redb_error)?;
+    transaction.open_table(REDEMPTIONS).map_err(redb_error)?;
+    transaction
+        .open_table(STARTED_REDEMPTIONS)
+        .map_err(redb_error)?;
+    transaction.open_table(STOCK_OPS).map_err(redb_error)?;
+    transaction.open_table(LIMIT_SLOTS).map_err(redb_error)?;
+    transaction.open_table(VOUCHERS).map_err(redb_error)?;
+    transaction
+        .open_table(VOUCHERS_BY_ACCOUNT)
+        .map_err(redb_error)?;
+    transaction
+        .open_table(PENDING_RELEASES)
+        .map_err(redb_error)?;
     Ok(())
 }
 
@@ -204,10 +281,87 @@ pub(super) fn ledger_key(account_id: AccountId, seq: u64) -> LedgerKey {
     key
 }
 
+/// The area index key of `offer_id` under (`zip_prefix`, `kind`) ending at
+/// `valid_until_ms`. The prefix is three ASCII digits (validated areas only).
+pub(super) fn area_index_key(
+    zip_prefix: &str,
+    kind: OfferKind,
+    valid_until_ms: i64,
+    offer_id: Uuid,
+) -> AreaIndexKey {
+    debug_assert_eq!(zip_prefix.len(), 3, "a ZIP prefix has three digits");
+    let mut key = [0; AREA_INDEX_KEY_BYTES];
+    key[..3].copy_from_slice(&zip_prefix.as_bytes()[..3]);
+    key[3] = match kind {
+        OfferKind::Offer => 0,
+        OfferKind::Scheme => 1,
+    };
+    key[4..12].copy_from_slice(&biased(valid_until_ms));
+    key[12..].copy_from_slice(offer_id.as_bytes());
+    key
+}
+
+/// The position an area index key stands for.
+pub(super) fn area_position_of(key: &AreaIndexKey) -> AreaPosition {
+    let mut until = [0; 8];
+    until.copy_from_slice(&key[4..12]);
+    let mut id = [0; UUID_BYTES];
+    id.copy_from_slice(&key[12..]);
+    AreaPosition {
+        valid_until_ms: (u64::from_be_bytes(until) ^ (1 << 63)) as i64,
+        offer_id: Uuid::from_bytes(id),
+    }
+}
+
 /// The key of a trophy: account id, then the trophy's wire id.
 pub(super) fn trophy_key(account_id: AccountId, trophy: &str) -> Vec<u8> {
     let mut key = Vec::with_capacity(UUID_BYTES + trophy.len());
     key.extend_from_slice(account_id.0.as_bytes());
     key.extend_from_slice(trophy.as_bytes());
     key
+}
+
+/// The key of an audit entry: time first, so keys sort by time, then id.
+pub(super) fn audit_key(at_ms: i64, entry_id: Uuid) -> AuditKey {
+    let mut key = [0; AUDIT_KEY_BYTES];
+    key[..8].copy_from_slice(&biased(at_ms));
+    key[8..].copy_from_slice(entry_id.as_bytes());
+    key
+}
+
+/// The key of a redemption (and of its started mark): account id, then the
+/// idempotency key.
+pub(super) fn redemption_key(account_id: AccountId, idempotency_key: &str) -> Vec<u8> {
+    let mut key = Vec::with_capacity(UUID_BYTES + idempotency_key.len());
+    key.extend_from_slice(account_id.0.as_bytes());
+    key.extend_from_slice(idempotency_key.as_bytes());
+    key
+}
+
+/// The key of `slot` of (`account_id`, `offer_id`, `window`); slot 0 and
+/// `u32::MAX` bound the window's range.
+pub(super) fn limit_slot_key(
+    account_id: AccountId,
+    offer_id: Uuid,
+    window: LimitWindow,
+    slot: u32,
+) -> LimitSlotKey {
+    let mut key = [0; LIMIT_SLOT_KEY_BYTES];
+    key[..UUID_BYTES].copy_from_slice(account_id.0.as_bytes());
+    key[UUID_BYTES..UUID_BYTES * 2].copy_from_slice(offer_id.as_bytes());
+    key[UUID_BYTES * 2] = match window.per {
+        LimitPeriod::Day => 0,
+        LimitPeriod::Month => 1,
+        LimitPeriod::Ever => 2,
+    };
+    key[UUID_BYTES * 2 + 1..UUID_BYTES * 2 + 9].copy_from_slice(&biased(window.index));
+    key[UUID_BYTES * 2 + 9..].copy_from_slice(&slot.to_be_bytes());
+    key
+}
+
+/// The slot number a limit slot key ends with.
+pub(super) fn limit_slot_of(key: &LimitSlotKey) -> u32 {
+    let mut slot = [0; 4];
+    slot.copy_from_slice(&key[UUID_BYTES * 2 + 9..]);
+    u32::from_be_bytes(slot)
 }

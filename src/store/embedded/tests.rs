@@ -35,7 +35,32 @@ fn sample_account() -> Account {
         phone_sealed: vec![7; 40],
         role: Role::Officer,
         created_at_ms: 1_000,
+        disabled_at_ms: None,
     }
+}
+
+/// An account stored before accounts could be disabled decodes as enabled.
+#[test]
+fn accounts_stored_without_a_disabled_mark_are_enabled() {
+    #[derive(serde::Serialize)]
+    struct AccountBeforeDisabling {
+        id: AccountId,
+        phone_hash: PhoneHash,
+        phone_sealed: Vec<u8>,
+        role: Role,
+        created_at_ms: i64,
+    }
+    let expected = sample_account();
+    let stored = super::codec::encode(&AccountBeforeDisabling {
+        id: expected.id,
+        phone_hash: expected.phone_hash,
+        phone_sealed: expected.phone_sealed.clone(),
+        role: expected.role,
+        created_at_ms: expected.created_at_ms,
+    })
+    .unwrap();
+    let decoded: Account = super::codec::decode(&stored).unwrap();
+    assert_eq!(decoded, expected);
 }
 
 fn sample_token(hash_byte: u8, expires_at_ms: i64) -> TokenRecord {

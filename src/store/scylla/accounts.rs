@@ -1,4 +1,5 @@
-//! [`AccountStore`] on CQL: `accounts` by id and the `accounts_by_phone` index.
+//! [`AccountStore`] on CQL: `accounts` by id, the `accounts_by_phone` index,
+//! and `account_status` (disabled accounts), read with the account row.
 //! A create writes the account row first, then claims the phone with
 //! `IF NOT EXISTS`; the loser deletes its row, so every indexed account has its
 //! row and a retried create of the same account counts as created.
@@ -14,7 +15,7 @@ use crate::store::{Account, AccountStore, CreateAccountOutcome, PhoneHash, Store
 /// Columns of `SELECT ... FROM accounts`.
 type AccountRow = (Uuid, Vec<u8>, Vec<u8>, String, i64);
 
-fn account_from_row(row: AccountRow) -> StoreResult<Account> {
+fn account_from_row(row: AccountRow, disabled_at_ms: Option<i64>) -> StoreResult<Account> {
     let (account_id, phone_hash, phone_sealed, role, created_at_ms) = row;
     Ok(Account {
         id: AccountId(account_id),
@@ -22,6 +23,7 @@ fn account_from_row(row: AccountRow) -> StoreResult<Account> {
         phone_sealed,
         role: role_from_text(&role)?,
         created_at_ms,
+        disabled_at_ms,
     })
 }
 
@@ -71,11 +73,17 @@ impl AccountStore for ScyllaStore {
     }
 
     async fn account(&self, id: AccountId) -> StoreResult<Option<Account>> {
-        let result = self
-            .execute(|connected| &connected.statements.select_account, (id.0,))
-            .await?;
-        first_row::<AccountRow>(result, "account")?
-            .map(account_from_row)
+        let (account, status) = tokio::try_join!(
+            self.execute(|connected| &connected.statements.select_account, (id.0,)),
+            self.execute(
+                |connected| &connected.statements.select_account_status,
+                (id.0,)
+            )
+        )?;
+        let disabled_at_ms = first_row::<(Option<i64>,)>(status, "account status")?
+            .and_then(|(disabled_at_ms,)| disabled_at_ms);
+        first_row::<AccountRow>(account, "account")?
+            .map(|row| account_from_row(row, disabled_at_ms))
             .transpose()
     }
 
@@ -101,5 +109,21 @@ impl AccountStore for ScyllaStore {
             )
             .await?;
         Ok(update.applied)
+    }
+
+    async fn set_account_disabled(
+        &self,
+        id: AccountId,
+        disabled_at_ms: Option<i64>,
+    ) -> StoreResult<bool> {
+        if self.account(id).await?.is_none() {
+            return Ok(false);
+        }
+        self.execute(
+            |connected| &connected.statements.upsert_account_status,
+            (id.0, disabled_at_ms),
+        )
+        .await?;
+        Ok(true)
     }
 }

@@ -209,3 +209,18 @@ pub(super) fn ttl_seconds(expires_at_ms: i64, retention_ms: i64) -> i32 {
     let seconds = remaining_ms.saturating_add(retention_ms) / 1000;
     i32::try_from(seconds.clamp(1, MAX_TTL_SECONDS)).unwrap_or(i32::MAX)
 }
+
+/// A record kept whole in a `blob` column: MessagePack with field names (the
+/// embedded store's encoding), so records can gain defaulted fields.
+pub(super) fn encode_record<T: serde::Serialize>(record: &T, what: &str) -> StoreResult<Vec<u8>> {
+    rmp_serde::to_vec_named(record)
+        .map_err(|error| StoreError::Backend(format!("cannot encode {what}: {error}")))
+}
+
+/// A record read back from a `blob` column.
+pub(super) fn decode_record<T: serde::de::DeserializeOwned>(
+    bytes: &[u8],
+    what: &str,
+) -> StoreResult<T> {
+    rmp_serde::from_slice(bytes).map_err(|error| corrupt(what, error))
+}

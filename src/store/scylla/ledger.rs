@@ -71,6 +71,8 @@ fn reason_text(reason: LedgerReason) -> &'static str {
     match reason {
         LedgerReason::Connection => "connection",
         LedgerReason::Adjustment => "adjustment",
+        LedgerReason::Redemption => "redemption",
+        LedgerReason::Refund => "refund",
     }
 }
 
@@ -79,6 +81,8 @@ fn reason_from_text(text: &str) -> StoreResult<LedgerReason> {
     match text {
         "connection" => Ok(LedgerReason::Connection),
         "adjustment" => Ok(LedgerReason::Adjustment),
+        "redemption" => Ok(LedgerReason::Redemption),
+        "refund" => Ok(LedgerReason::Refund),
         other => Err(corrupt(
             "ledger reason",
             format!("unknown reason {other:?}"),

@@ -10,16 +10,24 @@
 //! reconnects to nodes on its own.
 
 mod accounts;
+mod audit;
+mod catalog;
+mod catalog_statements;
 mod codec;
 mod connect;
 mod connections;
 mod ledger;
+mod offers;
 mod otp;
 mod profiles;
+mod redemptions;
 mod roster;
 mod statements;
+mod stock;
 mod tokens;
 mod trophies;
+mod voucher_statements;
+mod vouchers;
 
 #[cfg(test)]
 mod tests;

@@ -71,4 +71,15 @@ impl RosterStore for ScyllaStore {
         let count = first_row::<(i64,)>(result, "roster count")?.map_or(0, |(count,)| count);
         u64::try_from(count).map_err(|_| corrupt("roster count", count))
     }
+
+    async fn remove_roster_entry(&self, phone: &PhoneHash) -> StoreResult<bool> {
+        let removal = self
+            .execute_conditional(
+                |connected| &connected.statements.delete_roster,
+                (phone.0.as_slice(),),
+                "roster removal",
+            )
+            .await?;
+        Ok(removal.applied)
+    }
 }

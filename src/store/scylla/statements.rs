@@ -7,6 +7,9 @@ use scylla::client::session::Session;
 use scylla::errors::PrepareError;
 use scylla::statement::prepared::PreparedStatement;
 
+use super::catalog_statements::CatalogStatements;
+use super::voucher_statements::VoucherStatements;
+
 /// The prepared statements, one field per query.
 #[derive(Debug)]
 pub(super) struct Statements {
@@ -124,8 +127,28 @@ pub(super) struct Statements {
     pub(super) award_trophy: PreparedStatement,
     /// Reads every trophy a person holds.
     pub(super) select_trophies: PreparedStatement,
+    /// Reads whether an account is disabled.
+    pub(super) select_account_status: PreparedStatement,
+    /// Marks an account disabled (a time) or enabled (null).
+    pub(super) upsert_account_status: PreparedStatement,
+    /// Removes a phone's roster entry: `IF EXISTS`.
+    pub(super) delete_roster: PreparedStatement,
+    /// Appends an audit entry: `IF NOT EXISTS`.
+    pub(super) insert_audit_entry: PreparedStatement,
+    /// Records that the audit log has entries on a day.
+    pub(super) insert_audit_day: PreparedStatement,
+    /// Reads the days with audit entries up to a day, newest first.
+    pub(super) select_audit_days: PreparedStatement,
+    /// Reads the newest audit entries of a day.
+    pub(super) select_audit_entries: PreparedStatement,
+    /// Reads the newest audit entries of a day older than a (time, id).
+    pub(super) select_audit_entries_before: PreparedStatement,
     /// Asks the node for its version (`/readyz`).
     pub(super) ping: PreparedStatement,
+    /// The rewards catalog's statements.
+    pub(super) catalog: CatalogStatements,
+    /// Redemptions, stock moves, limit slots and vouchers.
+    pub(super) vouchers: VoucherStatements,
 }
 
 /// Whether the driver may retry a statement.
@@ -451,7 +474,52 @@ impl Statements {
                 Idempotent,
             )
             .await?,
+            select_account_status: prepare(
+                "SELECT disabled_at_ms FROM account_status WHERE account_id = ?",
+                Idempotent,
+            )
+            .await?,
+            upsert_account_status: prepare(
+                "INSERT INTO account_status (account_id, disabled_at_ms) VALUES (?, ?)",
+                Idempotent,
+            )
+            .await?,
+            delete_roster: prepare(
+                "DELETE FROM roster WHERE phone_hash = ? IF EXISTS",
+                Conditional,
+            )
+            .await?,
+            insert_audit_entry: prepare(
+                "INSERT INTO audit_log (day, at_ms, entry_id, actor, action, target, detail) \
+                 VALUES (?, ?, ?, ?, ?, ?, ?) IF NOT EXISTS",
+                Conditional,
+            )
+            .await?,
+            insert_audit_day: prepare(
+                "INSERT INTO audit_days (bucket, day) VALUES (0, ?)",
+                Idempotent,
+            )
+            .await?,
+            select_audit_days: prepare(
+                "SELECT day FROM audit_days WHERE bucket = 0 AND day <= ?",
+                Idempotent,
+            )
+            .await?,
+            select_audit_entries: prepare(
+                "SELECT at_ms, entry_id, actor, action, target, detail FROM audit_log \
+                 WHERE day = ? LIMIT ?",
+                Idempotent,
+            )
+            .await?,
+            select_audit_entries_before: prepare(
+                "SELECT at_ms, entry_id, actor, action, target, detail FROM audit_log \
+                 WHERE day = ? AND (at_ms, entry_id) < (?, ?) LIMIT ?",
+                Idempotent,
+            )
+            .await?,
             ping: prepare("SELECT release_version FROM system.local", Idempotent).await?,
+            catalog: CatalogStatements::prepare(session).await?,
+            vouchers: VoucherStatements::prepare(session).await?,
         })
     }
 }

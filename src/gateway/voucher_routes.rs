@@ -1,0 +1,205 @@
+//! Redeeming points and the caller's vouchers: `POST /v1/rewards/redemptions`
+//! (with a required `Idempotency-Key`), `GET /v1/me/vouchers` (paged, newest
+//! first), `GET /v1/me/vouchers/{id}` and `POST /v1/me/vouchers/{id}/cancel`.
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use super::AppState;
+use super::bearer::Caller;
+use super::error::ApiError;
+use super::json_body::ApiJson;
+use super::paging::{PageQuery, page, parse_time_cursor, time_cursor};
+use crate::domain::catalog::{OfferKind, is_zip};
+use crate::domain::voucher::{Voucher, VoucherStatus, is_idempotency_key};
+use crate::rewards::{RedeemRequest, RedemptionAnswer, VoucherError};
+use crate::store::VoucherCursor;
+
+/// The header naming a redemption's idempotency key.
+const IDEMPOTENCY_KEY: &str = "idempotency-key";
+
+/// Body of `POST /v1/rewards/redemptions`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RedeemBody {
+    /// The offer or scheme to redeem.
+    offer_id: Uuid,
+    /// The 5-digit ZIP the person chose in the app; the offer must be
+    /// offered there.
+    zip: String,
+}
+
+/// A voucher as its holder sees it.
+#[derive(Debug, Serialize)]
+pub(crate) struct VoucherBody {
+    /// The voucher id.
+    voucher_id: Uuid,
+    /// The offer or scheme it was issued for.
+    offer_id: Uuid,
+    /// `offer` or `scheme`.
+    kind: OfferKind,
+    /// The retailer or municipality that honours it.
+    issuer_id: Uuid,
+    /// The offer's title when issued.
+    title: String,
+    /// Points paid.
+    points: u32,
+    /// Issue time (Unix ms).
+    issued_at_ms: i64,
+    /// End of usability, exclusive (Unix ms).
+    expires_at_ms: i64,
+    /// `issued` or `cancelled`.
+    status: VoucherStatus,
+    /// When the status last changed (Unix ms), once it has.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    status_changed_at_ms: Option<i64>,
+}
+
+/// `GET /v1/me/vouchers`.
+#[derive(Debug, Serialize)]
+pub(crate) struct VouchersBody {
+    /// Newest first.
+    vouchers: Vec<VoucherBody>,
+    /// Pass as `before` for the next page; absent on the last page.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    next_before: Option<String>,
+}
+
+/// Redeems points for a voucher: 201 with the voucher, or 409 with the
+/// refusal's code; a replay of the key answers the same.
+pub(crate) async fn redeem(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    headers: HeaderMap,
+    ApiJson(body): ApiJson<RedeemBody>,
+) -> Result<Response, ApiError> {
+    let key = idempotency_key(&headers)?;
+    if !is_zip(&body.zip) {
+        return Err(ApiError::unprocessable(
+            "invalid_field",
+            "zip: must be a 5-digit ZIP",
+        ));
+    }
+    let request = RedeemRequest {
+        offer_id: body.offer_id,
+        zip: body.zip,
+    };
+    let answer = state
+        .redemptions
+        .redeem(caller.account_id, key, &request)
+        .await?;
+    match answer {
+        RedemptionAnswer::Issued(voucher) => {
+            Ok((StatusCode::CREATED, Json(VoucherBody::from(voucher))).into_response())
+        }
+        RedemptionAnswer::Refused(refusal) => Err(ApiError::new(
+            StatusCode::CONFLICT,
+            refusal.code(),
+            refusal.message(),
+        )),
+    }
+}
+
+/// A page of the caller's vouchers.
+pub(crate) async fn list(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    query: Result<Query<PageQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<VouchersBody>, ApiError> {
+    let (before, limit) = page(query)?;
+    let cursor = before
+        .map(|text| {
+            parse_time_cursor(&text).map(|(issued_at_ms, voucher_id)| VoucherCursor {
+                issued_at_ms,
+                voucher_id,
+            })
+        })
+        .transpose()?;
+    let vouchers = state
+        .redemptions
+        .vouchers(caller.account_id, cursor, limit)
+        .await?;
+    let next_before = (vouchers.len() == limit)
+        .then(|| vouchers.last())
+        .flatten()
+        .map(|last| time_cursor(last.issued_at_ms, last.voucher_id));
+    Ok(Json(VouchersBody {
+        vouchers: vouchers.into_iter().map(VoucherBody::from).collect(),
+        next_before,
+    }))
+}
+
+/// One of the caller's vouchers.
+pub(crate) async fn get(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Path(id): Path<String>,
+) -> Result<Json<VoucherBody>, ApiError> {
+    let voucher_id = voucher_id(&id)?;
+    let voucher = state
+        .redemptions
+        .voucher(caller.account_id, voucher_id)
+        .await?;
+    Ok(Json(voucher.into()))
+}
+
+/// Cancels one of the caller's vouchers and refunds its points.
+pub(crate) async fn cancel(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Path(id): Path<String>,
+) -> Result<Json<VoucherBody>, ApiError> {
+    let voucher_id = voucher_id(&id)?;
+    let voucher = state
+        .redemptions
+        .cancel(caller.account_id, voucher_id)
+        .await?;
+    Ok(Json(voucher.into()))
+}
+
+/// The `Idempotency-Key` of a request: required, 1–64 visible ASCII.
+fn idempotency_key(headers: &HeaderMap) -> Result<&str, ApiError> {
+    let Some(value) = headers.get(IDEMPOTENCY_KEY) else {
+        return Err(ApiError::bad_request(
+            "idempotency_key_required",
+            "send an Idempotency-Key header (1 to 64 visible ASCII characters)",
+        ));
+    };
+    value
+        .to_str()
+        .ok()
+        .filter(|key| is_idempotency_key(key))
+        .ok_or_else(|| {
+            ApiError::bad_request(
+                "invalid_idempotency_key",
+                "the Idempotency-Key must be 1 to 64 visible ASCII characters",
+            )
+        })
+}
+
+/// A voucher id from the path; anything else names no voucher.
+fn voucher_id(text: &str) -> Result<Uuid, ApiError> {
+    text.parse()
+        .map_err(|_| ApiError::from(VoucherError::NotFound))
+}
+
+impl From<Voucher> for VoucherBody {
+    fn from(voucher: Voucher) -> Self {
+        Self {
+            voucher_id: voucher.voucher_id,
+            offer_id: voucher.offer_id,
+            kind: voucher.kind,
+            issuer_id: voucher.issuer_id,
+            title: voucher.title,
+            points: voucher.points,
+            issued_at_ms: voucher.issued_at_ms,
+            expires_at_ms: voucher.expires_at_ms,
+            status: voucher.status,
+            status_changed_at_ms: voucher.status_changed_at_ms,
+        }
+    }
+}

@@ -1,0 +1,61 @@
+//! What can go wrong in the catalog and with vouchers, as the HTTP layer needs
+//! to tell it apart.
+
+use crate::domain::catalog::FieldError;
+use crate::store::StoreError;
+
+/// A catalog request that could not be served.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum CatalogError {
+    /// A field of the request is not acceptable (422 `invalid_field`).
+    #[error(transparent)]
+    Invalid(#[from] FieldError),
+    /// No entry of this type has the id (404 with the entry's own code).
+    #[error("no {what} has this id")]
+    NotFound {
+        /// The error code, e.g. `retailer_not_found`.
+        code: &'static str,
+        /// What was looked for, e.g. `retailer`.
+        what: &'static str,
+    },
+    /// An offer's `issuer_id` names no retailer (or scheme: municipality).
+    #[error("issuer_id: no {what} has this id")]
+    IssuerNotFound {
+        /// `retailer` or `municipality`.
+        what: &'static str,
+    },
+    /// An active offer's issuer is suspended.
+    #[error("issuer_id: the {what} is suspended; suspend the offer too, or reactivate the {what}")]
+    IssuerSuspended {
+        /// `retailer` or `municipality`.
+        what: &'static str,
+    },
+    /// Concurrent replacements kept changing the entry (409 `conflict`).
+    #[error("the entry is being changed concurrently, try again")]
+    Contended,
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// A redemption or voucher request that could not be served.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum VoucherError {
+    /// The `Idempotency-Key` was used by this account for another request
+    /// (422 `idempotency_key_reused`).
+    #[error("this Idempotency-Key was used for a different request")]
+    IdempotencyKeyReused,
+    /// The first request with this key is still being served (409
+    /// `redemption_in_progress`); retry later for its answer.
+    #[error("the request with this Idempotency-Key is still being served, retry later")]
+    InProgress,
+    /// No voucher of the caller has this id (404 `voucher_not_found`).
+    #[error("no voucher of yours has this id")]
+    NotFound,
+    /// The voucher is not issued and unexpired (409 `voucher_not_cancellable`).
+    #[error("only an issued voucher can be cancelled before it expires")]
+    NotCancellable,
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}

@@ -1,0 +1,52 @@
+//! Rewards: what points are spent on. This module holds the catalog service:
+//! admins create and replace retailers, municipalities, offers and schemes,
+//! and charities (`admin`, generic over [`CatalogEntry`] in `entries`), and
+//! signed-in people browse what is offered where they are (`browse`). Ids are
+//! random, times come from the [`Clock`], pages continue from opaque cursors
+//! (`cursor`), and every failure a client can cause is a [`CatalogError`].
+//! Points are redeemed for vouchers by [`Redemptions`] (`redemption`), which
+//! also lists and cancels them (`vouchers`); its failures are [`VoucherError`].
+
+mod admin;
+mod browse;
+mod cursor;
+mod entries;
+mod error;
+mod redemption;
+mod vouchers;
+
+#[cfg(test)]
+mod redemption_tests;
+#[cfg(test)]
+mod tests;
+
+use std::sync::Arc;
+
+use crate::clock::Clock;
+use crate::store::Store;
+
+pub(crate) use browse::BrowsedOffer;
+pub(crate) use entries::CatalogEntry;
+pub(crate) use error::{CatalogError, VoucherError};
+pub(crate) use redemption::{Recovered, RedeemRequest, RedemptionAnswer, Redemptions};
+
+/// Largest page a client may ask for.
+pub(crate) const MAX_PAGE: usize = 50;
+/// Page size when the client names none.
+pub(crate) const DEFAULT_PAGE: usize = 20;
+
+/// The catalog service.
+#[derive(Debug, Clone)]
+pub(crate) struct Catalog {
+    /// Where the catalog is kept.
+    store: Arc<dyn Store>,
+    /// Creation and replacement times.
+    clock: Clock,
+}
+
+impl Catalog {
+    /// The catalog kept in `store`, stamped with `clock`.
+    pub(crate) fn new(store: Arc<dyn Store>, clock: Clock) -> Self {
+        Self { store, clock }
+    }
+}

@@ -1,0 +1,53 @@
+//! [`AuditStore`] on redb: entries keyed by time then id, so a page is one
+//! reverse range scan.
+
+use async_trait::async_trait;
+use redb::ReadableTable;
+
+use super::EmbeddedStore;
+use super::codec::{decode, encode, redb_error};
+use super::tables::{AUDIT_LOG, AuditKey, audit_key};
+use crate::store::{AuditCursor, AuditEntry, AuditStore, StoreResult};
+
+#[async_trait]
+impl AuditStore for EmbeddedStore {
+    async fn append_audit_entry(&self, entry: &AuditEntry) -> StoreResult<()> {
+        let key = audit_key(entry.at_ms, entry.entry_id);
+        let encoded = encode(entry)?;
+        self.write(move |transaction| {
+            let mut log = transaction.open_table(AUDIT_LOG).map_err(redb_error)?;
+            // Append-only: an entry already stored under this key stays as it is.
+            if log.get(&key).map_err(redb_error)?.is_none() {
+                log.insert(&key, encoded.as_slice()).map_err(redb_error)?;
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    async fn audit_entries(
+        &self,
+        before: Option<AuditCursor>,
+        limit: usize,
+    ) -> StoreResult<Vec<AuditEntry>> {
+        self.read(move |transaction| {
+            let log = transaction.open_table(AUDIT_LOG).map_err(redb_error)?;
+            let rows = match before {
+                Some(cursor) => {
+                    let end = audit_key(cursor.at_ms, cursor.entry_id);
+                    log.range::<&AuditKey>(..&end)
+                }
+                None => log.range::<&AuditKey>(..),
+            }
+            .map_err(redb_error)?;
+            rows.rev()
+                .take(limit)
+                .map(|row| {
+                    let (_key, value) = row.map_err(redb_error)?;
+                    decode(value.value())
+                })
+                .collect()
+        })
+        .await
+    }
+}

@@ -1,0 +1,165 @@
+//! [`VoucherStore`] on redb: vouchers by id, a per-person index by issue time
+//! (written in the voucher's transaction), status changes checked and written
+//! in one transaction, and the pending-release marks.
+
+use async_trait::async_trait;
+use redb::ReadableTable;
+use uuid::Uuid;
+
+use super::EmbeddedStore;
+use super::codec::{encode, get_record, redb_error};
+use super::tables::{
+    ConnectionIndexKey, PENDING_RELEASES, VOUCHERS, VOUCHERS_BY_ACCOUNT, connection_id_of,
+    connection_index_key,
+};
+use crate::domain::AccountId;
+use crate::domain::voucher::{Voucher, VoucherStatus};
+use crate::store::{PendingRelease, StoreResult, VoucherCursor, VoucherStore, VoucherTransition};
+
+#[async_trait]
+impl VoucherStore for EmbeddedStore {
+    async fn insert_voucher(&self, voucher: &Voucher) -> StoreResult<Voucher> {
+        let voucher = voucher.clone();
+        let encoded = encode(&voucher)?;
+        self.write(move |transaction| {
+            let mut vouchers = transaction.open_table(VOUCHERS).map_err(redb_error)?;
+            if let Some(existing) = get_record(&vouchers, voucher.voucher_id.as_bytes())? {
+                return Ok(existing);
+            }
+            vouchers
+                .insert(voucher.voucher_id.as_bytes(), encoded.as_slice())
+                .map_err(redb_error)?;
+            let mut index = transaction
+                .open_table(VOUCHERS_BY_ACCOUNT)
+                .map_err(redb_error)?;
+            let key =
+                connection_index_key(voucher.account_id, voucher.issued_at_ms, voucher.voucher_id);
+            index.insert(&key, ()).map_err(redb_error)?;
+            Ok(voucher.clone())
+        })
+        .await
+    }
+
+    async fn voucher(&self, voucher_id: Uuid) -> StoreResult<Option<Voucher>> {
+        self.read(move |transaction| {
+            let vouchers = transaction.open_table(VOUCHERS).map_err(redb_error)?;
+            get_record(&vouchers, voucher_id.as_bytes())
+        })
+        .await
+    }
+
+    async fn vouchers_of(
+        &self,
+        account_id: AccountId,
+        before: Option<VoucherCursor>,
+        limit: usize,
+    ) -> StoreResult<Vec<Voucher>> {
+        let first = connection_index_key(account_id, i64::MIN, Uuid::nil());
+        let end = match before {
+            Some(cursor) => {
+                connection_index_key(account_id, cursor.issued_at_ms, cursor.voucher_id)
+            }
+            None => connection_index_key(account_id, i64::MAX, Uuid::max()),
+        };
+        let end_inclusive = before.is_none();
+        self.read(move |transaction| {
+            let index = transaction
+                .open_table(VOUCHERS_BY_ACCOUNT)
+                .map_err(redb_error)?;
+            let vouchers = transaction.open_table(VOUCHERS).map_err(redb_error)?;
+            let rows = if end_inclusive {
+                index.range::<&ConnectionIndexKey>(&first..=&end)
+            } else {
+                index.range::<&ConnectionIndexKey>(&first..&end)
+            }
+            .map_err(redb_error)?;
+            let mut page = Vec::new();
+            for row in rows.rev().take(limit) {
+                let (key, _no_value) = row.map_err(redb_error)?;
+                let voucher_id = connection_id_of(key.value());
+                if let Some(voucher) = get_record(&vouchers, voucher_id.as_bytes())? {
+                    page.push(voucher);
+                }
+            }
+            Ok(page)
+        })
+        .await
+    }
+
+    async fn transition_voucher(
+        &self,
+        voucher_id: Uuid,
+        from: VoucherStatus,
+        to: VoucherStatus,
+        at_ms: i64,
+    ) -> StoreResult<VoucherTransition> {
+        self.write(move |transaction| {
+            let mut vouchers = transaction.open_table(VOUCHERS).map_err(redb_error)?;
+            let stored: Option<Voucher> = get_record(&vouchers, voucher_id.as_bytes())?;
+            let Some(mut voucher) = stored else {
+                return Ok(VoucherTransition::Refused(None));
+            };
+            if voucher.status != from {
+                return Ok(VoucherTransition::Refused(Some(voucher)));
+            }
+            voucher.status = to;
+            voucher.status_changed_at_ms = Some(at_ms);
+            vouchers
+                .insert(voucher_id.as_bytes(), encode(&voucher)?.as_slice())
+                .map_err(redb_error)?;
+            Ok(VoucherTransition::Applied(voucher))
+        })
+        .await
+    }
+
+    async fn mark_pending_release(&self, release: PendingRelease) -> StoreResult<()> {
+        self.write(move |transaction| {
+            let mut pending = transaction
+                .open_table(PENDING_RELEASES)
+                .map_err(redb_error)?;
+            if pending
+                .get(release.voucher_id.as_bytes())
+                .map_err(redb_error)?
+                .is_none()
+            {
+                pending
+                    .insert(release.voucher_id.as_bytes(), release.marked_at_ms)
+                    .map_err(redb_error)?;
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    async fn pending_releases(&self, limit: usize) -> StoreResult<Vec<PendingRelease>> {
+        self.read(move |transaction| {
+            let pending = transaction
+                .open_table(PENDING_RELEASES)
+                .map_err(redb_error)?;
+            pending
+                .iter()
+                .map_err(redb_error)?
+                .take(limit)
+                .map(|row| {
+                    let (key, marked_at_ms) = row.map_err(redb_error)?;
+                    Ok(PendingRelease {
+                        voucher_id: Uuid::from_bytes(*key.value()),
+                        marked_at_ms: marked_at_ms.value(),
+                    })
+                })
+                .collect()
+        })
+        .await
+    }
+
+    async fn clear_pending_release(&self, voucher_id: Uuid) -> StoreResult<()> {
+        self.write(move |transaction| {
+            let mut pending = transaction
+                .open_table(PENDING_RELEASES)
+                .map_err(redb_error)?;
+            pending.remove(voucher_id.as_bytes()).map_err(redb_error)?;
+            Ok(())
+        })
+        .await
+    }
+}

@@ -1,0 +1,232 @@
+//! The prepared statements of redemptions, stock moves, limit slots and
+//! vouchers (schema version 4). Kept apart from `statements` so each file holds
+//! one area of the schema.
+
+use scylla::client::session::Session;
+use scylla::errors::PrepareError;
+use scylla::statement::Consistency;
+use scylla::statement::prepared::PreparedStatement;
+
+/// The statements, one field per query.
+#[derive(Debug)]
+pub(super) struct VoucherStatements {
+    /// Writes a redemption: `IF NOT EXISTS`.
+    pub(super) insert_redemption: PreparedStatement,
+    /// Reads a redemption's record.
+    pub(super) select_redemption: PreparedStatement,
+    /// Replaces a redemption: `IF status = 'started' AND attempt = ?`.
+    pub(super) update_redemption: PreparedStatement,
+    /// Lists a redemption as started.
+    pub(super) insert_started: PreparedStatement,
+    /// Reads the started redemptions of one shard.
+    pub(super) select_started: PreparedStatement,
+    /// Removes a redemption from the started list.
+    pub(super) delete_started: PreparedStatement,
+    /// Claims an offer's stock-move row: `IF NOT EXISTS`.
+    pub(super) claim_stock_move: PreparedStatement,
+    /// Records what a claimed move will change: `IF op_id = ?`.
+    pub(super) plan_stock_move: PreparedStatement,
+    /// Frees an offer's stock-move row: `IF op_id = ?`.
+    pub(super) release_stock_move: PreparedStatement,
+    /// Reads an offer's stock-move row (serial, so an unfinished round of a
+    /// stopped mover is finished first).
+    pub(super) select_stock_move: PreparedStatement,
+    /// Reads an offer's stock at serial consistency.
+    pub(super) select_remaining: PreparedStatement,
+    /// Moves an offer's stock: `IF remaining = ?`.
+    pub(super) set_remaining: PreparedStatement,
+    /// Records an applied stock move (with a TTL).
+    pub(super) insert_stock_op: PreparedStatement,
+    /// Reads an applied stock move.
+    pub(super) select_stock_op: PreparedStatement,
+    /// Reads the slots of one (account, offer, window).
+    pub(super) select_limit_slots: PreparedStatement,
+    /// Takes a slot: `IF NOT EXISTS`.
+    pub(super) claim_limit_slot: PreparedStatement,
+    /// Frees a slot: `IF holder = ?`.
+    pub(super) release_limit_slot: PreparedStatement,
+    /// Writes a voucher: `IF NOT EXISTS`.
+    pub(super) insert_voucher: PreparedStatement,
+    /// Reads a voucher.
+    pub(super) select_voucher: PreparedStatement,
+    /// Moves a voucher's status: `IF status = ?`.
+    pub(super) transition_voucher: PreparedStatement,
+    /// Notes a bucket of a person's voucher list.
+    pub(super) insert_voucher_bucket: PreparedStatement,
+    /// A person's voucher buckets, newest first.
+    pub(super) select_voucher_buckets: PreparedStatement,
+    /// A person's voucher buckets up to one, newest first.
+    pub(super) select_voucher_buckets_up_to: PreparedStatement,
+    /// Lists a voucher under its holder.
+    pub(super) insert_voucher_by_account: PreparedStatement,
+    /// A bucket of a person's vouchers, newest first.
+    pub(super) select_vouchers_by_account: PreparedStatement,
+    /// A bucket of a person's vouchers before a position, newest first.
+    pub(super) select_vouchers_by_account_before: PreparedStatement,
+    /// Notes a release under way.
+    pub(super) insert_pending_release: PreparedStatement,
+    /// Reads the releases under way of one shard.
+    pub(super) select_pending_releases: PreparedStatement,
+    /// Forgets a release.
+    pub(super) delete_pending_release: PreparedStatement,
+}
+
+impl VoucherStatements {
+    /// Prepares every statement on `session`.
+    pub(super) async fn prepare(session: &Session) -> Result<Self, PrepareError> {
+        let idempotent = |text: &'static str| async move {
+            let mut statement = session.prepare(text).await?;
+            statement.set_is_idempotent(true);
+            Ok::<_, PrepareError>(statement)
+        };
+        let conditional = |text: &'static str| async move {
+            let mut statement = session.prepare(text).await?;
+            statement.set_is_idempotent(false);
+            Ok::<_, PrepareError>(statement)
+        };
+        let serial = |text: &'static str| async move {
+            let mut statement = session.prepare(text).await?;
+            statement.set_is_idempotent(true);
+            statement.set_consistency(Consistency::Serial);
+            Ok::<_, PrepareError>(statement)
+        };
+        Ok(Self {
+            insert_redemption: conditional(
+                "INSERT INTO redemptions (account_id, idempotency_key, status, attempt, record) \
+                 VALUES (?, ?, ?, ?, ?) IF NOT EXISTS",
+            )
+            .await?,
+            select_redemption: idempotent(
+                "SELECT record FROM redemptions WHERE account_id = ? AND idempotency_key = ?",
+            )
+            .await?,
+            update_redemption: conditional(
+                "UPDATE redemptions SET status = ?, attempt = ?, record = ? \
+                 WHERE account_id = ? AND idempotency_key = ? \
+                 IF status = 'started' AND attempt = ?",
+            )
+            .await?,
+            insert_started: idempotent(
+                "INSERT INTO started_redemptions (shard, account_id, idempotency_key) \
+                 VALUES (?, ?, ?)",
+            )
+            .await?,
+            select_started: idempotent(
+                "SELECT account_id, idempotency_key FROM started_redemptions \
+                 WHERE shard = ? LIMIT ?",
+            )
+            .await?,
+            delete_started: idempotent(
+                "DELETE FROM started_redemptions \
+                 WHERE shard = ? AND account_id = ? AND idempotency_key = ?",
+            )
+            .await?,
+            claim_stock_move: conditional(
+                "INSERT INTO offer_stock_moves (offer_id, op_id, claimed_at_ms) \
+                 VALUES (?, ?, ?) IF NOT EXISTS",
+            )
+            .await?,
+            plan_stock_move: conditional(
+                "UPDATE offer_stock_moves SET from_remaining = ?, to_remaining = ? \
+                 WHERE offer_id = ? IF op_id = ?",
+            )
+            .await?,
+            release_stock_move: conditional(
+                "DELETE FROM offer_stock_moves WHERE offer_id = ? IF op_id = ?",
+            )
+            .await?,
+            select_stock_move: serial(
+                "SELECT op_id, from_remaining, to_remaining, claimed_at_ms \
+                 FROM offer_stock_moves WHERE offer_id = ?",
+            )
+            .await?,
+            select_remaining: serial(
+                "SELECT total_quantity, remaining FROM reward_offers WHERE offer_id = ?",
+            )
+            .await?,
+            set_remaining: conditional(
+                "UPDATE reward_offers SET remaining = ? WHERE offer_id = ? IF remaining = ?",
+            )
+            .await?,
+            insert_stock_op: idempotent(
+                "INSERT INTO offer_stock_ops (op_id, offer_id, remaining_after) \
+                 VALUES (?, ?, ?) USING TTL 2592000",
+            )
+            .await?,
+            select_stock_op: idempotent(
+                "SELECT remaining_after FROM offer_stock_ops WHERE op_id = ?",
+            )
+            .await?,
+            select_limit_slots: idempotent(
+                "SELECT slot, holder FROM limit_slots \
+                 WHERE account_id = ? AND offer_id = ? AND limit_window = ?",
+            )
+            .await?,
+            claim_limit_slot: conditional(
+                "INSERT INTO limit_slots (account_id, offer_id, limit_window, slot, holder) \
+                 VALUES (?, ?, ?, ?, ?) IF NOT EXISTS",
+            )
+            .await?,
+            release_limit_slot: conditional(
+                "DELETE FROM limit_slots WHERE account_id = ? AND offer_id = ? \
+                 AND limit_window = ? AND slot = ? IF holder = ?",
+            )
+            .await?,
+            insert_voucher: conditional(
+                "INSERT INTO vouchers (voucher_id, status, status_changed_at_ms, record) \
+                 VALUES (?, ?, ?, ?) IF NOT EXISTS",
+            )
+            .await?,
+            select_voucher: idempotent(
+                "SELECT status, status_changed_at_ms, record FROM vouchers WHERE voucher_id = ?",
+            )
+            .await?,
+            transition_voucher: conditional(
+                "UPDATE vouchers SET status = ?, status_changed_at_ms = ? \
+                 WHERE voucher_id = ? IF status = ?",
+            )
+            .await?,
+            insert_voucher_bucket: idempotent(
+                "INSERT INTO voucher_buckets (account_id, bucket) VALUES (?, ?)",
+            )
+            .await?,
+            select_voucher_buckets: idempotent(
+                "SELECT bucket FROM voucher_buckets WHERE account_id = ?",
+            )
+            .await?,
+            select_voucher_buckets_up_to: idempotent(
+                "SELECT bucket FROM voucher_buckets WHERE account_id = ? AND bucket <= ?",
+            )
+            .await?,
+            insert_voucher_by_account: idempotent(
+                "INSERT INTO vouchers_by_account (account_id, bucket, issued_at_ms, voucher_id) \
+                 VALUES (?, ?, ?, ?)",
+            )
+            .await?,
+            select_vouchers_by_account: idempotent(
+                "SELECT voucher_id FROM vouchers_by_account \
+                 WHERE account_id = ? AND bucket = ? LIMIT ?",
+            )
+            .await?,
+            select_vouchers_by_account_before: idempotent(
+                "SELECT voucher_id FROM vouchers_by_account \
+                 WHERE account_id = ? AND bucket = ? AND (issued_at_ms, voucher_id) < (?, ?) \
+                 LIMIT ?",
+            )
+            .await?,
+            insert_pending_release: conditional(
+                "INSERT INTO pending_releases (shard, voucher_id, marked_at_ms) \
+                 VALUES (?, ?, ?) IF NOT EXISTS",
+            )
+            .await?,
+            select_pending_releases: idempotent(
+                "SELECT voucher_id, marked_at_ms FROM pending_releases WHERE shard = ? LIMIT ?",
+            )
+            .await?,
+            delete_pending_release: idempotent(
+                "DELETE FROM pending_releases WHERE shard = ? AND voucher_id = ?",
+            )
+            .await?,
+        })
+    }
+}
