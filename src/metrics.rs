@@ -40,6 +40,7 @@ const CONNECTION_REQUESTS: &str = "heyblue_connection_requests_total";
 const CONNECTIONS_ESTABLISHED: &str = "heyblue_connections_established_total";
 /// Redemptions answered, by outcome (`issued` or the refusal code).
 const REDEMPTIONS: &str = "heyblue_redemptions_total";
+const VOUCHER_CHANGES: &str = "heyblue_voucher_changes_total";
 const POINTS_CREDITED: &str = "heyblue_points_credited_total";
 const REQUESTS_PENDING: &str = "heyblue_connection_requests_pending";
 const REWARDS_WITHHELD: &str = "heyblue_connection_rewards_withheld_total";
@@ -193,6 +194,10 @@ fn describe_all() {
     describe_counter!(
         REDEMPTIONS,
         "redemptions answered, by outcome (issued or the refusal code)"
+    );
+    describe_counter!(
+        VOUCHER_CHANGES,
+        "vouchers moved out of issued, by new status (cancelled, redeemed, expired)"
     );
     describe_counter!(POINTS_CREDITED, "points credited for connections, by role");
     describe_counter!(
@@ -438,6 +443,11 @@ pub(crate) fn redemption_finished(answer: &crate::rewards::RedemptionAnswer) {
         crate::rewards::RedemptionAnswer::Refused(refusal) => refusal.code(),
     };
     counter!(REDEMPTIONS, "outcome" => outcome).increment(1);
+}
+
+/// `count` vouchers left `issued` for `to` (cancelled, redeemed or expired).
+pub(crate) fn vouchers_changed(to: crate::domain::voucher::VoucherStatus, count: usize) {
+    counter!(VOUCHER_CHANGES, "to" => to.as_str()).increment(count as u64);
 }
 
 /// A connection record was written.

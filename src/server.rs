@@ -429,8 +429,9 @@ fn redemption_recovery_grace_ms(config: &Config) -> i64 {
 }
 
 /// Finishes redemptions and voucher releases left unfinished (a crash or a
-/// store failure mid-way) once they are `grace_ms` old: at start, then every
-/// minute, until `stop` is cancelled.
+/// store failure mid-way) once they are `grace_ms` old, and expires vouchers
+/// whose lifetime ended: at start, then every minute, until `stop` is
+/// cancelled.
 async fn recover_redemptions(
     redemptions: crate::rewards::Redemptions,
     grace_ms: i64,
@@ -448,7 +449,8 @@ async fn recover_redemptions(
             Ok(recovered) => tracing::info!(
                 redemptions = recovered.redemptions,
                 releases = recovered.releases,
-                "unfinished redemptions and releases finished"
+                expired = recovered.expired,
+                "unfinished redemptions and releases finished, unused vouchers expired"
             ),
             Err(error) => tracing::warn!(%error, "redemption recovery failed; retried later"),
         }

@@ -481,6 +481,9 @@ impl VoucherStore for FailingStore {
         )
         .await
     }
+    async fn expired_vouchers(&self, now_ms: i64, limit: usize) -> StoreResult<Vec<Uuid>> {
+        self.inner.expired_vouchers(now_ms, limit).await
+    }
     async fn mark_pending_release(&self, release: PendingRelease) -> StoreResult<()> {
         self.inner.mark_pending_release(release).await
     }

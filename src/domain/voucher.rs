@@ -24,6 +24,11 @@ pub(crate) enum VoucherStatus {
     Issued,
     /// Given back by its holder before use: points refunded, unit returned.
     Cancelled,
+    /// Used at the issuer's counter: final.
+    Redeemed,
+    /// Unused when its lifetime ended, released by the expiry sweep: points
+    /// refunded, unit returned.
+    Expired,
 }
 
 impl VoucherStatus {
@@ -32,14 +37,27 @@ impl VoucherStatus {
         match self {
             VoucherStatus::Issued => "issued",
             VoucherStatus::Cancelled => "cancelled",
+            VoucherStatus::Redeemed => "redeemed",
+            VoucherStatus::Expired => "expired",
         }
+    }
+
+    /// Whether a voucher in this status gave back its points, unit and slot
+    /// (or is giving them back): cancelled or expired.
+    pub(crate) fn releases(self) -> bool {
+        matches!(self, VoucherStatus::Cancelled | VoucherStatus::Expired)
     }
 
     /// The status stored under `text`, if it names one.
     pub(crate) fn from_text(text: &str) -> Option<Self> {
-        [VoucherStatus::Issued, VoucherStatus::Cancelled]
-            .into_iter()
-            .find(|status| status.as_str() == text)
+        [
+            VoucherStatus::Issued,
+            VoucherStatus::Cancelled,
+            VoucherStatus::Redeemed,
+            VoucherStatus::Expired,
+        ]
+        .into_iter()
+        .find(|status| status.as_str() == text)
     }
 }
 

@@ -5,13 +5,15 @@
 //! random, times come from the [`Clock`], pages continue from opaque cursors
 //! (`cursor`), and every failure a client can cause is a [`CatalogError`].
 //! Points are redeemed for vouchers by [`Redemptions`] (`redemption`), which
-//! also lists and cancels them (`vouchers`); its failures are [`VoucherError`].
+//! also lists and cancels them (`vouchers`) and expires unused ones whose
+//! lifetime ended (`expiry`); its failures are [`VoucherError`].
 
 mod admin;
 mod browse;
 mod cursor;
 mod entries;
 mod error;
+mod expiry;
 mod redemption;
 mod vouchers;
 

@@ -62,6 +62,8 @@ pub(crate) struct Recovered {
     pub(crate) redemptions: usize,
     /// Voucher releases finished.
     pub(crate) releases: usize,
+    /// Unused vouchers expired (points, unit and slot given back).
+    pub(crate) expired: usize,
 }
 
 /// Redemptions, vouchers and their recovery.
@@ -111,7 +113,8 @@ impl Redemptions {
     }
 
     /// Finishes started redemptions whose runner took them at least
-    /// `grace_ms` ago, and voucher releases noted at least `grace_ms` ago.
+    /// `grace_ms` ago and voucher releases noted at least `grace_ms` ago, then
+    /// expires the vouchers whose lifetime ended.
     pub(crate) async fn recover(&self, grace_ms: i64) -> Result<Recovered, VoucherError> {
         let now_ms = self.clock.now_ms();
         let mut recovered = Recovered::default();
@@ -142,6 +145,7 @@ impl Redemptions {
             self.finish_release(pending.voucher_id).await?;
             recovered.releases += 1;
         }
+        recovered.expired = self.expire_due().await?;
         Ok(recovered)
     }
 
@@ -149,10 +153,23 @@ impl Redemptions {
     /// answer.
     async fn run(&self, redemption: Redemption) -> Result<RedemptionAnswer, VoucherError> {
         // A voucher is the last step: when one exists the steps are done.
-        let outcome = match self.store.voucher(redemption.redemption_id).await? {
+        let mut outcome = match self.store.voucher(redemption.redemption_id).await? {
             Some(voucher) => Ok(voucher),
             None => self.take_steps(&redemption).await?,
         };
+        if let Ok(voucher) = &outcome
+            && voucher.status == VoucherStatus::Issued
+            && self.clock.now_ms() >= voucher.expires_at_ms
+        {
+            // Written after its lifetime ended (a redemption recovered late):
+            // expired here, since the sweep may already be past its hour.
+            self.expire(voucher.voucher_id, self.clock.now_ms()).await?;
+            outcome = Ok(self
+                .store
+                .voucher(voucher.voucher_id)
+                .await?
+                .unwrap_or_else(|| voucher.clone()));
+        }
         let (status, answer) = match outcome {
             Ok(voucher) => (
                 RedemptionStatus::Completed,

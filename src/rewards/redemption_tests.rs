@@ -265,3 +265,65 @@ async fn a_cancel_interrupted_after_the_status_change_is_finished_once() {
     assert_eq!(cancelled.status, VoucherStatus::Cancelled);
     setup.assert_books_balance(120).await;
 }
+
+#[tokio::test]
+async fn a_redemption_recovered_after_its_voucher_s_lifetime_gives_everything_back() {
+    let setup = setup().await;
+    setup.redeem_failing(FailPoint::InsertVoucher).await;
+    let lifetime_ms = i64::from(setup.offer.voucher_lifetime_seconds) * 1_000;
+    // The node that recovers it comes back after the voucher would have expired.
+    let late = Redemptions::new(
+        Arc::clone(&setup.store),
+        crate::clock::Clock::starting_at(setup.redemptions.clock.now_ms() + lifetime_ms + 60_000),
+    );
+
+    let recovered = late.recover(0).await.expect("recover");
+    assert_eq!(recovered.redemptions, 1);
+    let replay = late
+        .redeem(setup.person, "key", &request(&setup.offer))
+        .await
+        .expect("replay");
+    let RedemptionAnswer::Issued(voucher) = replay else {
+        panic!("the redemption completed");
+    };
+    let stored = setup
+        .store
+        .voucher(voucher.voucher_id)
+        .await
+        .expect("read")
+        .expect("voucher");
+    assert_eq!(stored.status, VoucherStatus::Expired, "expired on arrival");
+    setup.assert_books_balance(120).await;
+}
+
+#[tokio::test]
+async fn an_unused_voucher_expires_and_gives_back_points_and_stock() {
+    let setup = setup().await;
+    let Ok(RedemptionAnswer::Issued(voucher)) = setup
+        .redemptions
+        .redeem(setup.person, "key", &request(&setup.offer))
+        .await
+    else {
+        panic!("issued");
+    };
+    setup.assert_books_balance(70).await;
+    let before_expiry = Redemptions::new(
+        Arc::clone(&setup.store),
+        crate::clock::Clock::starting_at(voucher.expires_at_ms - 1),
+    );
+    assert_eq!(before_expiry.recover(0).await.expect("sweep").expired, 0);
+    let after_expiry = Redemptions::new(
+        Arc::clone(&setup.store),
+        crate::clock::Clock::starting_at(voucher.expires_at_ms),
+    );
+    assert_eq!(after_expiry.recover(0).await.expect("sweep").expired, 1);
+    setup.assert_books_balance(120).await;
+    assert!(matches!(
+        after_expiry.cancel(setup.person, voucher.voucher_id).await,
+        Err(VoucherError::NotCancellable)
+    ));
+    assert_eq!(
+        after_expiry.recover(0).await.expect("again"),
+        super::Recovered::default()
+    );
+}

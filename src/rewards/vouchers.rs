@@ -62,10 +62,10 @@ impl Redemptions {
                 self.release(&voucher).await?;
                 return Ok(voucher);
             }
-            VoucherStatus::Issued if now_ms >= voucher.expires_at_ms => {
+            VoucherStatus::Issued if now_ms < voucher.expires_at_ms => {}
+            VoucherStatus::Issued | VoucherStatus::Redeemed | VoucherStatus::Expired => {
                 return Err(VoucherError::NotCancellable);
             }
-            VoucherStatus::Issued => {}
         }
         // Noted first, so a crash between the change and the release leaves
         // something for the recovery pass to finish.
@@ -85,7 +85,10 @@ impl Redemptions {
             )
             .await?;
         let cancelled = match transition {
-            VoucherTransition::Applied(cancelled) => cancelled,
+            VoucherTransition::Applied(cancelled) => {
+                crate::metrics::vouchers_changed(VoucherStatus::Cancelled, 1);
+                cancelled
+            }
             VoucherTransition::Refused(Some(current))
                 if current.status == VoucherStatus::Cancelled =>
             {
@@ -98,18 +101,18 @@ impl Redemptions {
     }
 
     /// Finishes a noted release: the voucher's points, unit and slot come back
-    /// if it left `issued`; the note is dropped either way.
+    /// if it was cancelled or expired (not if still issued, or redeemed by a
+    /// retailer before the cancel could apply); the note is dropped either way.
     pub(super) async fn finish_release(&self, voucher_id: Uuid) -> StoreResult<()> {
         match self.store.voucher(voucher_id).await? {
-            Some(voucher) if voucher.status != VoucherStatus::Issued => {
-                self.release(&voucher).await
-            }
+            Some(voucher) if voucher.status.releases() => self.release(&voucher).await,
             Some(_) | None => self.store.clear_pending_release(voucher_id).await,
         }
     }
 
-    /// Gives back what a voucher that left `issued` held, then drops its note.
-    async fn release(&self, voucher: &Voucher) -> StoreResult<()> {
+    /// Gives back what a cancelled or expired voucher held, then drops its
+    /// note.
+    pub(super) async fn release(&self, voucher: &Voucher) -> StoreResult<()> {
         let at_ms = voucher
             .status_changed_at_ms
             .unwrap_or_else(|| self.clock.now_ms());

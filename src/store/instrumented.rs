@@ -574,6 +574,14 @@ impl VoucherStore for InstrumentedStore {
         .await
     }
 
+    async fn expired_vouchers(&self, now_ms: i64, limit: usize) -> StoreResult<Vec<uuid::Uuid>> {
+        self.timed(
+            "expired_vouchers",
+            self.inner.expired_vouchers(now_ms, limit),
+        )
+        .await
+    }
+
     async fn mark_pending_release(&self, release: PendingRelease) -> StoreResult<()> {
         self.timed(
             "mark_pending_release",

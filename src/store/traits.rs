@@ -355,6 +355,10 @@ pub(crate) trait VoucherStore: Send + Sync {
         to: VoucherStatus,
         at_ms: i64,
     ) -> StoreResult<VoucherTransition>;
+    /// Up to `limit` ids of vouchers still `issued` whose expiry is at or
+    /// before `now_ms`, soonest expiry first (a voucher leaves this index when
+    /// it leaves `issued`).
+    async fn expired_vouchers(&self, now_ms: i64, limit: usize) -> StoreResult<Vec<uuid::Uuid>>;
     /// Notes that the voucher's release is under way (idempotent).
     async fn mark_pending_release(&self, release: PendingRelease) -> StoreResult<()>;
     /// Up to `limit` noted releases, in no particular order.

@@ -154,6 +154,8 @@ macro_rules! store_conformance_tests {
             redeeming::concurrent_redemptions_by_one_person_stop_at_the_balance,
             redeeming::concurrent_redemptions_never_exceed_the_per_person_limit,
             redeeming::concurrent_cancels_of_one_voucher_refund_once,
+            redeeming::a_cancel_racing_the_expiry_sweep_refunds_once,
+            redeeming::only_issued_vouchers_past_their_expiry_are_due,
             redeeming::a_key_answers_the_same_and_is_not_reused,
             lifecycle::ping_answers_until_close,
         );

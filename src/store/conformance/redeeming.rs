@@ -358,3 +358,128 @@ pub(crate) async fn a_key_answers_the_same_and_is_not_reused(store: Arc<dyn Stor
     let stored = store.offer(limited.id).await.expect("read").expect("offer");
     assert_eq!(stored.remaining, Some(4));
 }
+
+pub(crate) async fn a_cancel_racing_the_expiry_sweep_refunds_once(store: Arc<dyn Store>) {
+    let limited = stored_offer(&store, Some(10), None).await;
+    let person = AccountId::random();
+    credit(&store, person, 120).await;
+    let redemptions = service(&store);
+    let Ok(RedemptionAnswer::Issued(voucher)) = redemptions
+        .redeem(person, "first", &request(&limited))
+        .await
+    else {
+        panic!("the redemption issues a voucher");
+    };
+    let voucher_id = voucher.voucher_id;
+    // The sweeping node's clock is past the expiry, the cancelling one's not.
+    let sweeper = Redemptions::new(
+        Arc::clone(&store),
+        Clock::starting_at(voucher.expires_at_ms + 1),
+    );
+    assert_eq!(
+        store
+            .expired_vouchers(voucher.expires_at_ms + 1, 10)
+            .await
+            .expect("due"),
+        vec![voucher_id]
+    );
+
+    let results = race(&store, move |_store, index| {
+        let redemptions = redemptions.clone();
+        let sweeper = sweeper.clone();
+        async move {
+            if index % 2 == 0 {
+                redemptions.cancel(person, voucher_id).await.map(|_| ())
+            } else {
+                sweeper.expire_due().await.map(|_| ())
+            }
+        }
+    })
+    .await;
+
+    for (index, answer) in &results {
+        if let Err(error) = answer {
+            // A cancel that finds the voucher expired is refused; nothing else fails.
+            assert!(
+                index % 2 == 0 && matches!(error, VoucherError::NotCancellable),
+                "caller {index}: {error}"
+            );
+        }
+    }
+    let stored = store
+        .voucher(voucher_id)
+        .await
+        .expect("read")
+        .expect("voucher");
+    assert!(stored.status.releases(), "{:?}", stored.status);
+    let refunds = store
+        .ledger_page(person, None, usize::MAX)
+        .await
+        .expect("ledger")
+        .into_iter()
+        .filter(|entry| entry.reason == LedgerReason::Refund)
+        .count();
+    assert_eq!(refunds, 1, "exactly one refund");
+    assert_eq!(store.balance(person).await.expect("balance"), 120);
+    assert_eq!(ledger_sum(&store, person).await, 120);
+    let offer = store.offer(limited.id).await.expect("read").expect("offer");
+    assert_eq!(offer.remaining, Some(10), "the unit is back once");
+    assert!(
+        store
+            .expired_vouchers(voucher.expires_at_ms + 1, 10)
+            .await
+            .expect("due")
+            .is_empty(),
+        "a released voucher is no longer due"
+    );
+}
+
+pub(crate) async fn only_issued_vouchers_past_their_expiry_are_due(store: Arc<dyn Store>) {
+    let unlimited = stored_offer(&store, None, None).await;
+    let person = AccountId::random();
+    credit(&store, person, 500).await;
+    let redemptions = service(&store);
+    let mut vouchers = Vec::new();
+    for key in ["a", "b", "c"] {
+        let Ok(RedemptionAnswer::Issued(voucher)) =
+            redemptions.redeem(person, key, &request(&unlimited)).await
+        else {
+            panic!("issued");
+        };
+        vouchers.push(voucher);
+    }
+    // The service's clock moves on: the last voucher expires last.
+    let first_expiry = vouchers[0].expires_at_ms;
+    let expiry = vouchers[2].expires_at_ms;
+    assert!(
+        store
+            .expired_vouchers(first_expiry - 1, 10)
+            .await
+            .expect("due")
+            .is_empty(),
+        "nothing is due before its expiry"
+    );
+    redemptions
+        .cancel(person, vouchers[1].voucher_id)
+        .await
+        .expect("cancel");
+    let mut due = store.expired_vouchers(expiry, 10).await.expect("due");
+    due.sort();
+    let mut expected = vec![vouchers[0].voucher_id, vouchers[2].voucher_id];
+    expected.sort();
+    assert_eq!(due, expected, "issued and due, not the cancelled one");
+
+    let sweeper = Redemptions::new(Arc::clone(&store), Clock::starting_at(expiry));
+    assert_eq!(sweeper.expire_due().await.expect("sweep"), 2);
+    assert_eq!(sweeper.expire_due().await.expect("sweep again"), 0);
+    for voucher in [&vouchers[0], &vouchers[2]] {
+        let stored = store
+            .voucher(voucher.voucher_id)
+            .await
+            .expect("read")
+            .expect("voucher");
+        assert_eq!(stored.status, VoucherStatus::Expired);
+    }
+    assert_eq!(store.balance(person).await.expect("balance"), 500);
+    assert_eq!(ledger_sum(&store, person).await, 500);
+}

@@ -6,13 +6,13 @@ use redb::ReadableTable;
 
 use super::EmbeddedStore;
 use super::codec::{decode, encode, redb_error};
-use super::tables::{AUDIT_LOG, AuditKey, audit_key};
+use super::tables::{AUDIT_LOG, TimeIdKey, time_id_key};
 use crate::store::{AuditCursor, AuditEntry, AuditStore, StoreResult};
 
 #[async_trait]
 impl AuditStore for EmbeddedStore {
     async fn append_audit_entry(&self, entry: &AuditEntry) -> StoreResult<()> {
-        let key = audit_key(entry.at_ms, entry.entry_id);
+        let key = time_id_key(entry.at_ms, entry.entry_id);
         let encoded = encode(entry)?;
         self.write(move |transaction| {
             let mut log = transaction.open_table(AUDIT_LOG).map_err(redb_error)?;
@@ -34,10 +34,10 @@ impl AuditStore for EmbeddedStore {
             let log = transaction.open_table(AUDIT_LOG).map_err(redb_error)?;
             let rows = match before {
                 Some(cursor) => {
-                    let end = audit_key(cursor.at_ms, cursor.entry_id);
-                    log.range::<&AuditKey>(..&end)
+                    let end = time_id_key(cursor.at_ms, cursor.entry_id);
+                    log.range::<&TimeIdKey>(..&end)
                 }
-                None => log.range::<&AuditKey>(..),
+                None => log.range::<&TimeIdKey>(..),
             }
             .map_err(redb_error)?;
             rows.rev()

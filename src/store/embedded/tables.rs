@@ -28,8 +28,9 @@ const PAIR_KEY_BYTES: usize = UUID_BYTES * 2;
 const DAY_KEY_BYTES: usize = UUID_BYTES + 8;
 /// Bytes in a ledger key: account id, big-endian sequence number.
 const LEDGER_KEY_BYTES: usize = UUID_BYTES + 8;
-/// Bytes in an audit key: biased big-endian time, entry id.
-const AUDIT_KEY_BYTES: usize = 8 + UUID_BYTES;
+/// Bytes in a time-then-id key (audit entries, voucher expiries): biased
+/// big-endian time, id.
+const TIME_ID_KEY_BYTES: usize = 8 + UUID_BYTES;
 
 /// Bytes in an area index key: ZIP prefix digits, kind, biased big-endian end
 /// of validity, offer id.
@@ -51,8 +52,8 @@ pub(super) type PairKey = [u8; PAIR_KEY_BYTES];
 pub(super) type DayKey = [u8; DAY_KEY_BYTES];
 /// Key of a ledger entry.
 pub(super) type LedgerKey = [u8; LEDGER_KEY_BYTES];
-/// Key of an audit log entry.
-pub(super) type AuditKey = [u8; AUDIT_KEY_BYTES];
+/// Key ordered by time, then id: audit entries, voucher expiries.
+pub(super) type TimeIdKey = [u8; TIME_ID_KEY_BYTES];
 /// Key of a record stored under a UUID.
 pub(super) type UuidKey = [u8; UUID_BYTES];
 /// Key of a record stored under a hash.
@@ -113,7 +114,7 @@ pub(super) const BALANCES: TableDefinition<&UuidKey, (i64, u64)> = TableDefiniti
 pub(super) const TROPHIES: TableDefinition<&[u8], &[u8]> = TableDefinition::new("trophies");
 
 /// The audit log, by time then entry id (so a reverse scan is newest first).
-pub(super) const AUDIT_LOG: TableDefinition<&AuditKey, &[u8]> = TableDefinition::new("audit_log");
+pub(super) const AUDIT_LOG: TableDefinition<&TimeIdKey, &[u8]> = TableDefinition::new("audit_log");
 /// Retailers by id.
 pub(super) const RETAILERS: TableDefinition<&UuidKey, &[u8]> = TableDefinition::new("retailers");
 /// Municipalities by id.
@@ -146,6 +147,10 @@ pub(super) const VOUCHERS: TableDefinition<&UuidKey, &[u8]> = TableDefinition::n
 /// (the layout of the connection index).
 pub(super) const VOUCHERS_BY_ACCOUNT: TableDefinition<&ConnectionIndexKey, ()> =
     TableDefinition::new("vouchers_by_account");
+/// Issued vouchers by expiry time, as keys with no value: a voucher's row is
+/// removed when it leaves `issued`, so the sweep finds exactly the ones due.
+pub(super) const VOUCHERS_BY_EXPIRY: TableDefinition<&TimeIdKey, ()> =
+    TableDefinition::new("vouchers_by_expiry");
 /// Voucher releases under way, by voucher id: when each was noted.
 pub(super) const PENDING_RELEASES: TableDefinition<&UuidKey, i64> =
     TableDefinition::new("pending_releases");
@@ -197,6 +202,9 @@ pub(super) fn create_all(transaction: &WriteTransaction) -> StoreResult<()> {
     transaction.open_table(VOUCHERS).map_err(redb_error)?;
     transaction
         .open_table(VOUCHERS_BY_ACCOUNT)
+        .map_err(redb_error)?;
+    transaction
+        .open_table(VOUCHERS_BY_EXPIRY)
         .map_err(redb_error)?;
     transaction
         .open_table(PENDING_RELEASES)
@@ -321,12 +329,20 @@ pub(super) fn trophy_key(account_id: AccountId, trophy: &str) -> Vec<u8> {
     key
 }
 
-/// The key of an audit entry: time first, so keys sort by time, then id.
-pub(super) fn audit_key(at_ms: i64, entry_id: Uuid) -> AuditKey {
-    let mut key = [0; AUDIT_KEY_BYTES];
+/// The key of an audit entry or a voucher expiry: time first, so keys sort
+/// by time, then id.
+pub(super) fn time_id_key(at_ms: i64, id: Uuid) -> TimeIdKey {
+    let mut key = [0; TIME_ID_KEY_BYTES];
     key[..8].copy_from_slice(&biased(at_ms));
-    key[8..].copy_from_slice(entry_id.as_bytes());
+    key[8..].copy_from_slice(id.as_bytes());
     key
+}
+
+/// The id a time-then-id key ends with.
+pub(super) fn id_of_time_id_key(key: &TimeIdKey) -> Uuid {
+    let mut id = [0; UUID_BYTES];
+    id.copy_from_slice(&key[8..]);
+    Uuid::from_bytes(id)
 }
 
 /// The key of a redemption (and of its started mark): account id, then the

@@ -1,6 +1,8 @@
 //! [`VoucherStore`] on redb: vouchers by id, a per-person index by issue time
-//! (written in the voucher's transaction), status changes checked and written
-//! in one transaction, and the pending-release marks.
+//! and an index of issued vouchers by expiry (both written in the voucher's
+//! transaction), status changes checked and written in one transaction (a
+//! voucher leaving `issued` leaves the expiry index in it), and the
+//! pending-release marks.
 
 use async_trait::async_trait;
 use redb::ReadableTable;
@@ -9,8 +11,8 @@ use uuid::Uuid;
 use super::EmbeddedStore;
 use super::codec::{encode, get_record, redb_error};
 use super::tables::{
-    ConnectionIndexKey, PENDING_RELEASES, VOUCHERS, VOUCHERS_BY_ACCOUNT, connection_id_of,
-    connection_index_key,
+    ConnectionIndexKey, PENDING_RELEASES, TimeIdKey, VOUCHERS, VOUCHERS_BY_ACCOUNT,
+    VOUCHERS_BY_EXPIRY, connection_id_of, connection_index_key, id_of_time_id_key, time_id_key,
 };
 use crate::domain::AccountId;
 use crate::domain::voucher::{Voucher, VoucherStatus};
@@ -35,6 +37,14 @@ impl VoucherStore for EmbeddedStore {
             let key =
                 connection_index_key(voucher.account_id, voucher.issued_at_ms, voucher.voucher_id);
             index.insert(&key, ()).map_err(redb_error)?;
+            if voucher.status == VoucherStatus::Issued {
+                let mut by_expiry = transaction
+                    .open_table(VOUCHERS_BY_EXPIRY)
+                    .map_err(redb_error)?;
+                by_expiry
+                    .insert(&time_id_key(voucher.expires_at_ms, voucher.voucher_id), ())
+                    .map_err(redb_error)?;
+            }
             Ok(voucher.clone())
         })
         .await
@@ -107,7 +117,34 @@ impl VoucherStore for EmbeddedStore {
             vouchers
                 .insert(voucher_id.as_bytes(), encode(&voucher)?.as_slice())
                 .map_err(redb_error)?;
+            if from == VoucherStatus::Issued {
+                let mut by_expiry = transaction
+                    .open_table(VOUCHERS_BY_EXPIRY)
+                    .map_err(redb_error)?;
+                by_expiry
+                    .remove(&time_id_key(voucher.expires_at_ms, voucher_id))
+                    .map_err(redb_error)?;
+            }
             Ok(VoucherTransition::Applied(voucher))
+        })
+        .await
+    }
+
+    async fn expired_vouchers(&self, now_ms: i64, limit: usize) -> StoreResult<Vec<Uuid>> {
+        let end = time_id_key(now_ms, Uuid::max());
+        self.read(move |transaction| {
+            let by_expiry = transaction
+                .open_table(VOUCHERS_BY_EXPIRY)
+                .map_err(redb_error)?;
+            by_expiry
+                .range::<&TimeIdKey>(..=&end)
+                .map_err(redb_error)?
+                .take(limit)
+                .map(|row| {
+                    let (key, _no_value) = row.map_err(redb_error)?;
+                    Ok(id_of_time_id_key(key.value()))
+                })
+                .collect()
         })
         .await
     }

@@ -63,6 +63,16 @@ pub(super) struct VoucherStatements {
     pub(super) select_vouchers_by_account: PreparedStatement,
     /// A bucket of a person's vouchers before a position, newest first.
     pub(super) select_vouchers_by_account_before: PreparedStatement,
+    /// Files an issued voucher under its expiry hour.
+    pub(super) insert_voucher_expiry: PreparedStatement,
+    /// The vouchers of one expiry hour due by a time.
+    pub(super) select_vouchers_due: PreparedStatement,
+    /// Unfiles a voucher that left `issued`.
+    pub(super) delete_voucher_expiry: PreparedStatement,
+    /// Where the expiry sweep starts.
+    pub(super) select_expiry_sweep: PreparedStatement,
+    /// Moves where the expiry sweep starts.
+    pub(super) update_expiry_sweep: PreparedStatement,
     /// Notes a release under way.
     pub(super) insert_pending_release: PreparedStatement,
     /// Reads the releases under way of one shard.
@@ -212,6 +222,29 @@ impl VoucherStatements {
                 "SELECT voucher_id FROM vouchers_by_account \
                  WHERE account_id = ? AND bucket = ? AND (issued_at_ms, voucher_id) < (?, ?) \
                  LIMIT ?",
+            )
+            .await?,
+            insert_voucher_expiry: idempotent(
+                "INSERT INTO vouchers_by_expiry (expiry_hour, expires_at_ms, voucher_id) \
+                 VALUES (?, ?, ?)",
+            )
+            .await?,
+            select_vouchers_due: idempotent(
+                "SELECT expires_at_ms, voucher_id FROM vouchers_by_expiry \
+                 WHERE expiry_hour = ? AND expires_at_ms <= ? LIMIT ?",
+            )
+            .await?,
+            delete_voucher_expiry: idempotent(
+                "DELETE FROM vouchers_by_expiry \
+                 WHERE expiry_hour = ? AND expires_at_ms = ? AND voucher_id = ?",
+            )
+            .await?,
+            select_expiry_sweep: idempotent(
+                "SELECT next_hour FROM voucher_expiry_sweep WHERE name = 'vouchers'",
+            )
+            .await?,
+            update_expiry_sweep: idempotent(
+                "UPDATE voucher_expiry_sweep SET next_hour = ? WHERE name = 'vouchers'",
             )
             .await?,
             insert_pending_release: conditional(

@@ -1,7 +1,10 @@
 //! [`VoucherStore`] on CQL: `vouchers` by id (the unchanging fields in a blob,
 //! the status in a column moved with `IF status = ?`), a person's list in
 //! `vouchers_by_account` (one partition per person and 30-day bucket, listed
-//! by `voucher_buckets`), and `pending_releases` in [`RELEASE_SHARDS`] shards.
+//! by `voucher_buckets`), `pending_releases` in [`RELEASE_SHARDS`] shards, and
+//! issued vouchers filed by expiry hour in `vouchers_by_expiry`, which the
+//! sweep reads from the first hour not yet found empty
+//! (`voucher_expiry_sweep`) and unfiles as their vouchers leave `issued`.
 //! The list rows are written before the voucher, so a listed id may name a
 //! voucher whose insert did not land; such rows are skipped.
 
@@ -20,6 +23,16 @@ const BUCKET_MS: i64 = 30 * 86_400_000;
 /// Partitions of `pending_releases`.
 const RELEASE_SHARDS: u8 = 16;
 
+/// Width of a `vouchers_by_expiry` partition (one hour, in ms).
+const EXPIRY_HOUR_MS: i64 = 3_600_000;
+/// Hours behind the sweep's present that it keeps looking at, so a voucher
+/// filed by a node whose clock runs a little behind is still found.
+const EXPIRY_MARGIN_HOURS: i64 = 2;
+/// Where a sweep with no recorded start begins: 31 days back.
+const FIRST_SWEEP_LOOKBACK_HOURS: i64 = 31 * 24;
+/// Expiry hours one call reads at most (an empty hour costs one read).
+const EXPIRY_HOURS_PER_CALL: i64 = 1_000;
+
 /// The bucket of a person's voucher list holding time `at_ms`.
 fn bucket_of(at_ms: i64) -> i64 {
     at_ms.div_euclid(BUCKET_MS)
@@ -29,6 +42,11 @@ fn bucket_of(at_ms: i64) -> i64 {
 fn release_shard(voucher_id: Uuid) -> i32 {
     let last_byte = voucher_id.as_bytes()[15];
     i32::from(last_byte % RELEASE_SHARDS)
+}
+
+/// The `vouchers_by_expiry` partition of an expiry time.
+fn expiry_hour_of(expires_at_ms: i64) -> i64 {
+    expires_at_ms.div_euclid(EXPIRY_HOUR_MS)
 }
 
 /// A voucher status from its stored name.
@@ -52,6 +70,17 @@ impl VoucherStore for ScyllaStore {
             (account_id, bucket, voucher.issued_at_ms, voucher.voucher_id),
         )
         .await?;
+        if voucher.status == VoucherStatus::Issued {
+            self.execute(
+                |connected| &connected.statements.vouchers.insert_voucher_expiry,
+                (
+                    expiry_hour_of(voucher.expires_at_ms),
+                    voucher.expires_at_ms,
+                    voucher.voucher_id,
+                ),
+            )
+            .await?;
+        }
         let inserted = self
             .execute_conditional(
                 |connected| &connected.statements.vouchers.insert_voucher,
@@ -184,6 +213,66 @@ impl VoucherStore for ScyllaStore {
             status_changed_at_ms: Some(at_ms),
             ..stored
         }))
+    }
+
+    async fn expired_vouchers(&self, now_ms: i64, limit: usize) -> StoreResult<Vec<Uuid>> {
+        let now_hour = expiry_hour_of(now_ms);
+        let recorded = self
+            .execute(
+                |connected| &connected.statements.vouchers.select_expiry_sweep,
+                (),
+            )
+            .await?;
+        let start = first_row::<(Option<i64>,)>(recorded, "expiry sweep")?
+            .and_then(|(next_hour,)| next_hour)
+            .unwrap_or(now_hour - FIRST_SWEEP_LOOKBACK_HOURS);
+        let mut due = Vec::new();
+        let mut next_start = start;
+        let last_hour = now_hour.min(start + EXPIRY_HOURS_PER_CALL);
+        for hour in start..=last_hour {
+            let wanted = i32::try_from(limit - due.len()).unwrap_or(i32::MAX);
+            let result = self
+                .execute(
+                    |connected| &connected.statements.vouchers.select_vouchers_due,
+                    (hour, now_ms, wanted),
+                )
+                .await?;
+            let mut still_issued = 0;
+            for (expires_at_ms, voucher_id) in rows::<(i64, Uuid)>(result, "voucher expiry")? {
+                let issued = self
+                    .voucher(voucher_id)
+                    .await?
+                    .is_some_and(|voucher| voucher.status == VoucherStatus::Issued);
+                if issued {
+                    due.push(voucher_id);
+                    still_issued += 1;
+                } else {
+                    // Cancelled, redeemed or expired meanwhile: unfiled now.
+                    self.execute(
+                        |connected| &connected.statements.vouchers.delete_voucher_expiry,
+                        (hour, expires_at_ms, voucher_id),
+                    )
+                    .await?;
+                }
+            }
+            // The start moves past an hour only while every hour before it was
+            // found empty, and never into the last hours, where a node whose
+            // clock runs behind may still file a voucher.
+            if still_issued == 0 && next_start == hour && hour < now_hour - EXPIRY_MARGIN_HOURS {
+                next_start = hour + 1;
+            }
+            if due.len() >= limit {
+                break;
+            }
+        }
+        if next_start != start {
+            self.execute(
+                |connected| &connected.statements.vouchers.update_expiry_sweep,
+                (next_start,),
+            )
+            .await?;
+        }
+        Ok(due)
     }
 
     async fn mark_pending_release(&self, release: PendingRelease) -> StoreResult<()> {
