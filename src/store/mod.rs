@@ -4,6 +4,7 @@
 
 pub(crate) mod embedded;
 mod instrumented;
+mod pledge_records;
 pub(crate) mod records;
 pub(crate) mod scylla;
 pub(crate) mod traits;
@@ -15,6 +16,7 @@ pub(crate) mod conformance;
 use std::path::Path;
 use std::sync::Arc;
 
+pub(crate) use pledge_records::*;
 pub(crate) use records::*;
 pub(crate) use traits::*;
 pub(crate) use voucher_records::*;
