@@ -40,6 +40,7 @@ const CONNECTION_REQUESTS: &str = "heyblue_connection_requests_total";
 const CONNECTIONS_ESTABLISHED: &str = "heyblue_connections_established_total";
 /// Redemptions answered, by outcome (`issued` or the refusal code).
 const REDEMPTIONS: &str = "heyblue_redemptions_total";
+const DONATIONS: &str = "heyblue_donations_total";
 const POINTS_CREDITED: &str = "heyblue_points_credited_total";
 const REQUESTS_PENDING: &str = "heyblue_connection_requests_pending";
 const REWARDS_WITHHELD: &str = "heyblue_connection_rewards_withheld_total";
@@ -193,6 +194,10 @@ fn describe_all() {
     describe_counter!(
         REDEMPTIONS,
         "redemptions answered, by outcome (issued or the refusal code)"
+    );
+    describe_counter!(
+        DONATIONS,
+        "donations answered, by outcome (pledged or the refusal code)"
     );
     describe_counter!(POINTS_CREDITED, "points credited for connections, by role");
     describe_counter!(
@@ -438,6 +443,15 @@ pub(crate) fn redemption_finished(answer: &crate::rewards::RedemptionAnswer) {
         crate::rewards::RedemptionAnswer::Refused(refusal) => refusal.code(),
     };
     counter!(REDEMPTIONS, "outcome" => outcome).increment(1);
+}
+
+/// A donation was answered for the first time.
+pub(crate) fn donation_finished(answer: &crate::rewards::DonationAnswer) {
+    let outcome = match answer {
+        crate::rewards::DonationAnswer::Pledged(_) => "pledged",
+        crate::rewards::DonationAnswer::Refused(refusal) => refusal.code(),
+    };
+    counter!(DONATIONS, "outcome" => outcome).increment(1);
 }
 
 /// A connection record was written.

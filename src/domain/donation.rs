@@ -90,11 +90,6 @@ impl Month {
     pub(crate) fn index(self) -> i64 {
         self.index
     }
-
-    /// The month with this index (as stored).
-    pub(crate) fn from_index(index: i64) -> Self {
-        Self { index }
-    }
 }
 
 impl fmt::Display for Month {
@@ -142,7 +137,7 @@ mod tests {
         assert_eq!(december.to_string(), "2026-12");
         assert_eq!(Month::holding(DEC_4_2026_MS), december);
         assert_eq!(Month::parse("1970-01").expect("epoch").index(), 0);
-        assert_eq!(Month::from_index(683), december);
+        assert_eq!(december.index(), 683);
         assert_eq!(Month::holding(1_709_164_800_000).to_string(), "2024-02");
         for bad in [
             "2026-13",

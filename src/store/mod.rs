@@ -81,6 +81,27 @@ pub(crate) async fn migrate(
     }
 }
 
+/// Opens the backend the config names and waits until it answers (one-shot
+/// commands: an unreachable cluster is an error, not a background retry).
+pub(crate) async fn open_now(
+    config: &StoreConfig,
+    data_dir: &Path,
+    environment: &EnvironmentVariables,
+) -> StoreResult<Arc<dyn Store>> {
+    match config {
+        StoreConfig::Embedded => Ok(Arc::new(embedded::EmbeddedStore::open(data_dir).await?)),
+        StoreConfig::Scylla(scylla_config) => {
+            let settings = scylla::Settings {
+                config: scylla_config.as_ref().clone(),
+                password: environment
+                    .get(&scylla_config.password_env)
+                    .map(str::to_owned),
+            };
+            Ok(Arc::new(scylla::ScyllaStore::connect(settings).await?))
+        }
+    }
+}
+
 /// Opens the backend the config names, wrapped so every call is measured. The
 /// Scylla backend returns at once and connects in the background (calls fail as
 /// unavailable until it has).

@@ -17,6 +17,7 @@ pub(crate) mod accounts;
 pub(crate) mod audit;
 pub(crate) mod catalog;
 pub(crate) mod connections;
+pub(crate) mod donating;
 pub(crate) mod lifecycle;
 pub(crate) mod otp;
 pub(crate) mod profiles;
@@ -155,6 +156,11 @@ macro_rules! store_conformance_tests {
             redeeming::concurrent_redemptions_never_exceed_the_per_person_limit,
             redeeming::concurrent_cancels_of_one_voucher_refund_once,
             redeeming::a_key_answers_the_same_and_is_not_reused,
+            donating::donations_are_written_once_and_updated_by_their_runner,
+            donating::pledges_are_listed_per_month_and_charity,
+            donating::settling_a_statement_twice_keeps_the_first_settlement,
+            donating::concurrent_donations_under_one_key_pledge_and_debit_once,
+            donating::concurrent_donations_by_one_person_stop_at_the_balance,
             lifecycle::ping_answers_until_close,
         );
     };
