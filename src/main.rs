@@ -91,10 +91,14 @@ fn main() -> ExitCode {
         }
     };
     let command = cli.command.unwrap_or(Command::Serve);
-    // Bench processes log to stderr (stdout carries the table or worker events).
+    // Bench processes log to stderr (stdout carries the table or worker
+    // events), and so does a statement (stdout carries the CSV or JSON).
     let bench_process = matches!(
         command,
-        Command::Bench(_) | Command::BenchWorker | Command::BenchEcho { .. }
+        Command::Bench(_)
+            | Command::BenchWorker
+            | Command::BenchEcho { .. }
+            | Command::Rewards { .. }
     );
     init_tracing(config.log.format, bench_process);
     let runtime = match tokio::runtime::Runtime::new() {
