@@ -34,6 +34,8 @@ pub(crate) enum AuditAction {
     CatalogEntryCreated,
     /// Replaced a catalog entry.
     CatalogEntryReplaced,
+    /// Marked a month's pledge statement settled.
+    StatementSettled,
 }
 
 impl AuditAction {
@@ -49,6 +51,7 @@ impl AuditAction {
             Self::NodeDrained => "node_drained",
             Self::CatalogEntryCreated => "catalog_entry_created",
             Self::CatalogEntryReplaced => "catalog_entry_replaced",
+            Self::StatementSettled => "statement_settled",
         }
     }
 }
@@ -68,6 +71,11 @@ impl AuditLog {
         Self { store, clock }
     }
 
+    /// How the audit log names the admin token used from `client`.
+    pub(crate) fn actor(client: IpAddr) -> String {
+        format!("admin_token@{client}")
+    }
+
     /// Records that the admin token, used from `client`, did `action` to
     /// `target` with the outcome `detail`.
     pub(crate) async fn record(
@@ -80,7 +88,7 @@ impl AuditLog {
         let entry = AuditEntry {
             entry_id: Uuid::new_v4(),
             at_ms: self.clock.now_ms(),
-            actor: format!("admin_token@{client}"),
+            actor: Self::actor(client),
             action: action.as_str().to_owned(),
             target,
             detail: detail.into(),

@@ -31,6 +31,11 @@ enum Command {
         #[command(subcommand)]
         what: ImportCommand,
     },
+    /// Rewards administration.
+    Rewards {
+        #[command(subcommand)]
+        what: RewardsCommand,
+    },
     /// Ask the node of this configuration to drain (hand its shards and clients
     /// to the other nodes) and stop, as SIGTERM does.
     Drain,
@@ -60,6 +65,21 @@ enum ImportCommand {
     },
 }
 
+#[derive(Debug, Subcommand)]
+enum RewardsCommand {
+    /// Print the pledge statement of a UTC month: per charity, the pledges,
+    /// points and dollars (read from the store of the configuration; with the
+    /// embedded store, stop the server first or use the admin API).
+    Statement {
+        /// The month, YYYY-MM (e.g. 2026-12).
+        #[arg(long)]
+        month: String,
+        /// Output format.
+        #[arg(long, value_enum, default_value = "csv")]
+        format: heyblue::StatementFormat,
+    },
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let environment = EnvironmentVariables::from_process();
@@ -71,10 +91,14 @@ fn main() -> ExitCode {
         }
     };
     let command = cli.command.unwrap_or(Command::Serve);
-    // Bench processes log to stderr (stdout carries the table or worker events).
+    // Bench processes log to stderr (stdout carries the table or worker
+    // events), and so does a statement (stdout carries the CSV or JSON).
     let bench_process = matches!(
         command,
-        Command::Bench(_) | Command::BenchWorker | Command::BenchEcho { .. }
+        Command::Bench(_)
+            | Command::BenchWorker
+            | Command::BenchEcho { .. }
+            | Command::Rewards { .. }
     );
     init_tracing(config.log.format, bench_process);
     let runtime = match tokio::runtime::Runtime::new() {
@@ -132,6 +156,14 @@ async fn run(
                 println!("nothing imported: fix the rows above or pass --skip-invalid");
                 Ok(ExitCode::from(1))
             }
+        }
+        Command::Rewards {
+            what: RewardsCommand::Statement { month, format },
+        } => {
+            let statement =
+                heyblue::rewards_statement(&config, &environment, &month, format).await?;
+            print!("{statement}");
+            Ok(ExitCode::SUCCESS)
         }
         Command::Drain => {
             let address = heyblue::request_drain(&config, &environment).await?;

@@ -41,6 +41,7 @@ const CONNECTIONS_ESTABLISHED: &str = "heyblue_connections_established_total";
 /// Redemptions answered, by outcome (`issued` or the refusal code).
 const REDEMPTIONS: &str = "heyblue_redemptions_total";
 const VOUCHER_CHANGES: &str = "heyblue_voucher_changes_total";
+const DONATIONS: &str = "heyblue_donations_total";
 const POINTS_CREDITED: &str = "heyblue_points_credited_total";
 const REQUESTS_PENDING: &str = "heyblue_connection_requests_pending";
 const REWARDS_WITHHELD: &str = "heyblue_connection_rewards_withheld_total";
@@ -198,6 +199,10 @@ fn describe_all() {
     describe_counter!(
         VOUCHER_CHANGES,
         "vouchers moved out of issued, by new status (cancelled, redeemed, expired)"
+    );
+    describe_counter!(
+        DONATIONS,
+        "donations answered, by outcome (pledged or the refusal code)"
     );
     describe_counter!(POINTS_CREDITED, "points credited for connections, by role");
     describe_counter!(
@@ -448,6 +453,15 @@ pub(crate) fn redemption_finished(answer: &crate::rewards::RedemptionAnswer) {
 /// `count` vouchers left `issued` for `to` (cancelled, redeemed or expired).
 pub(crate) fn vouchers_changed(to: crate::domain::voucher::VoucherStatus, count: usize) {
     counter!(VOUCHER_CHANGES, "to" => to.as_str()).increment(count as u64);
+}
+
+/// A donation was answered for the first time.
+pub(crate) fn donation_finished(answer: &crate::rewards::DonationAnswer) {
+    let outcome = match answer {
+        crate::rewards::DonationAnswer::Pledged(_) => "pledged",
+        crate::rewards::DonationAnswer::Refused(refusal) => refusal.code(),
+    };
+    counter!(DONATIONS, "outcome" => outcome).increment(1);
 }
 
 /// A connection record was written.

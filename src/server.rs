@@ -132,6 +132,11 @@ pub async fn serve(
         .trim_end_matches('/')
         .to_owned();
     let redemptions = crate::rewards::Redemptions::new(parts.store.clone(), clock);
+    let donations = crate::rewards::Donations::new(
+        parts.store.clone(),
+        clock,
+        config.rewards.dollars_per_point,
+    );
     let cluster = cluster_setup(&config, &environment, &public_base).await?;
     let presence = PresenceRuntime::start(
         config.presence.clone(),
@@ -150,6 +155,8 @@ pub async fn serve(
         connections: connections.clone(),
         catalog: crate::rewards::Catalog::new(parts.store.clone(), clock),
         redemptions: redemptions.clone(),
+        donations: donations.clone(),
+        statements: crate::rewards::Statements::new(parts.store.clone()),
         hub: Arc::new(presence.clone()),
         sockets: sockets.clone(),
         account_budgets: Arc::new(crate::gateway::ws::AccountBudgets::new(
@@ -196,6 +203,7 @@ pub async fn serve(
     let recovery_task = tokio::spawn(recover_connections(connections.clone(), root.clone()));
     let redemption_recovery_task = tokio::spawn(recover_redemptions(
         redemptions,
+        donations,
         redemption_recovery_grace_ms(&config),
         root.clone(),
     ));
@@ -428,12 +436,13 @@ fn redemption_recovery_grace_ms(config: &Config) -> i64 {
     request_limit_ms.saturating_mul(2).saturating_add(60_000)
 }
 
-/// Finishes redemptions and voucher releases left unfinished (a crash or a
-/// store failure mid-way) once they are `grace_ms` old, and expires vouchers
-/// whose lifetime ended: at start, then every minute, until `stop` is
+/// Finishes redemptions, voucher releases and donations left unfinished (a
+/// crash or a store failure mid-way) once they are `grace_ms` old, and expires
+/// vouchers whose lifetime ended: at start, then every minute, until `stop` is
 /// cancelled.
 async fn recover_redemptions(
     redemptions: crate::rewards::Redemptions,
+    donations: crate::rewards::Donations,
     grace_ms: i64,
     stop: CancellationToken,
 ) {
@@ -453,6 +462,11 @@ async fn recover_redemptions(
                 "unfinished redemptions and releases finished, unused vouchers expired"
             ),
             Err(error) => tracing::warn!(%error, "redemption recovery failed; retried later"),
+        }
+        match donations.recover(grace_ms).await {
+            Ok(0) => {}
+            Ok(finished) => tracing::info!(finished, "unfinished donations finished"),
+            Err(error) => tracing::warn!(%error, "donation recovery failed; retried later"),
         }
     }
 }

@@ -8,6 +8,7 @@ use async_trait::async_trait;
 use uuid::Uuid;
 
 use crate::domain::catalog::{Charity, Municipality, OfferKind, Retailer, RewardOffer};
+use crate::domain::donation::Month;
 use crate::domain::profile::{Profile, ProfileEvent};
 use crate::domain::voucher::{LimitWindow, Voucher, VoucherStatus};
 use crate::domain::{AccountId, Role};
@@ -34,6 +35,8 @@ pub(crate) enum FailPoint {
     InsertVoucher,
     /// `transition_voucher`.
     TransitionVoucher,
+    /// `update_donation`.
+    UpdateDonation,
 }
 
 /// Whether the failing call wrote before failing.
@@ -492,6 +495,63 @@ impl VoucherStore for FailingStore {
     }
     async fn clear_pending_release(&self, voucher_id: Uuid) -> StoreResult<()> {
         self.inner.clear_pending_release(voucher_id).await
+    }
+}
+
+#[async_trait]
+impl PledgeStore for FailingStore {
+    async fn insert_donation(&self, donation: &Donation) -> StoreResult<InsertDonationOutcome> {
+        self.inner.insert_donation(donation).await
+    }
+    async fn donation(
+        &self,
+        account_id: AccountId,
+        idempotency_key: &str,
+    ) -> StoreResult<Option<Donation>> {
+        self.inner.donation(account_id, idempotency_key).await
+    }
+    async fn update_donation(
+        &self,
+        donation: &Donation,
+        expected_attempt: u32,
+    ) -> StoreResult<bool> {
+        self.guarded(
+            FailPoint::UpdateDonation,
+            self.inner.update_donation(donation, expected_attempt),
+        )
+        .await
+    }
+    async fn started_donations(&self, limit: usize) -> StoreResult<Vec<Donation>> {
+        self.inner.started_donations(limit).await
+    }
+    async fn put_pledge(&self, pledge: &Pledge) -> StoreResult<()> {
+        self.inner.put_pledge(pledge).await
+    }
+    async fn remove_pledge(
+        &self,
+        month: Month,
+        charity_id: Uuid,
+        pledge_id: Uuid,
+    ) -> StoreResult<()> {
+        self.inner.remove_pledge(month, charity_id, pledge_id).await
+    }
+    async fn pledges(
+        &self,
+        month: Month,
+        charity_id: Uuid,
+        after: Option<Uuid>,
+        limit: usize,
+    ) -> StoreResult<Vec<Pledge>> {
+        self.inner.pledges(month, charity_id, after, limit).await
+    }
+    async fn settle_statement(
+        &self,
+        settlement: &StatementSettlement,
+    ) -> StoreResult<StatementSettlement> {
+        self.inner.settle_statement(settlement).await
+    }
+    async fn statement_settlement(&self, month: Month) -> StoreResult<Option<StatementSettlement>> {
+        self.inner.statement_settlement(month).await
     }
 }
 

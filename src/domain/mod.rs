@@ -1,10 +1,12 @@
 //! Pure rules and types: identifiers, roles, phone numbers, profiles and the events
 //! they are folded from, what text may be shown to others, the reward rules of
-//! connections, trophies and quotes, the rewards catalog, and vouchers. No I/O and no
+//! connections, trophies and quotes, the rewards catalog, vouchers, and
+//! donations to charities. No I/O and no
 //! actors here.
 
 pub(crate) mod catalog;
 pub(crate) mod connection;
+pub(crate) mod donation;
 pub(crate) mod ids;
 pub(crate) mod phone;
 pub(crate) mod profile;

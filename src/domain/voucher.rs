@@ -197,7 +197,7 @@ impl RedemptionRefusal {
     }
 }
 
-/// One idempotency key of a redemption or cancellation step.
+/// One idempotency key of a redemption, cancellation or donation step.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum StepKey {
     /// The ledger debit of a redemption.
@@ -212,6 +212,10 @@ pub(crate) enum StepKey {
     CancelRefund,
     /// The stock unit a cancelled voucher gives back.
     CancelStockReturn,
+    /// The ledger debit of a donation.
+    DonationDebit,
+    /// The ledger refund when a donation is refused after its debit.
+    DonationRefund,
 }
 
 impl StepKey {
@@ -223,10 +227,12 @@ impl StepKey {
             StepKey::StockReturn => b"heyblue:stock-return:",
             StepKey::CancelRefund => b"heyblue:cancel-refund:",
             StepKey::CancelStockReturn => b"heyblue:cancel-stock-return:",
+            StepKey::DonationDebit => b"heyblue:donation-debit:",
+            StepKey::DonationRefund => b"heyblue:donation-refund:",
         }
     }
 
-    /// The key of this step for redemption (or voucher) `id`.
+    /// The key of this step for redemption (voucher, donation) `id`.
     pub(crate) fn of(self, id: Uuid) -> Uuid {
         let mut hasher = Sha256::new();
         hasher.update(self.label());

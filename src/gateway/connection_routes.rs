@@ -45,6 +45,9 @@ pub(crate) struct LedgerEntryBody {
     /// The voucher it paid for or gave back, for redemptions and refunds.
     #[serde(skip_serializing_if = "Option::is_none")]
     voucher_id: Option<Uuid>,
+    /// The donation it paid, for donations.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    donation_id: Option<Uuid>,
     /// Balance after this entry.
     balance_after: i64,
 }
@@ -218,6 +221,9 @@ impl From<LedgerEntry> for LedgerEntryBody {
                     LedgerReason::Redemption | LedgerReason::Refund
                 )
             }),
+            donation_id: entry
+                .reference
+                .filter(|_| entry.reason == LedgerReason::Donation),
             balance_after: entry.balance_after,
         }
     }

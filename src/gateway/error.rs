@@ -10,7 +10,7 @@ use serde_json::json;
 use crate::connections::ConnectionError;
 use crate::identity::IdentityError;
 use crate::profiles::ProfileError;
-use crate::rewards::{CatalogError, VoucherError};
+use crate::rewards::{CatalogError, DonationError, StatementError, VoucherError};
 use crate::store::StoreError;
 
 /// An HTTP error answer.
@@ -164,6 +164,34 @@ impl From<CatalogError> for ApiError {
             }
             CatalogError::Contended => Self::new(StatusCode::CONFLICT, "conflict", message),
             CatalogError::Store(store) => store.into(),
+        }
+    }
+}
+
+impl From<DonationError> for ApiError {
+    fn from(error: DonationError) -> Self {
+        let message = error.to_string();
+        match error {
+            DonationError::PointsOutOfRange => Self::unprocessable("invalid_field", message),
+            DonationError::IdempotencyKeyReused => {
+                Self::unprocessable("idempotency_key_reused", message)
+            }
+            DonationError::InProgress => {
+                Self::new(StatusCode::CONFLICT, "donation_in_progress", message).retry_after(1)
+            }
+            DonationError::Store(store) => store.into(),
+        }
+    }
+}
+
+impl From<StatementError> for ApiError {
+    fn from(error: StatementError) -> Self {
+        let message = error.to_string();
+        match error {
+            StatementError::MonthNotOver => {
+                Self::new(StatusCode::CONFLICT, "month_not_over", message)
+            }
+            StatementError::Store(store) => store.into(),
         }
     }
 }

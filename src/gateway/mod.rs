@@ -2,7 +2,7 @@
 //! format, authentication extractors, the middleware every request passes
 //! (span, metrics, time limit, body limit, panic guard, `nosniff` and `no-store`
 //! headers), the rewards catalog (admin and browse), redemptions and the
-//! caller's vouchers, the WebSocket gateway
+//! caller's vouchers, donations and their monthly statements, the WebSocket gateway
 //! (`ws`, `GET /v1/ws`) and the metrics listener's router (`metrics_endpoint`).
 
 mod account_admin_routes;
@@ -13,6 +13,7 @@ mod catalog_routes;
 mod client_address;
 mod cluster_routes;
 mod connection_routes;
+mod donation_routes;
 mod error;
 mod headers;
 mod json_body;
@@ -23,6 +24,7 @@ mod paging;
 mod profile_routes;
 mod rewards_routes;
 mod route_routes;
+mod statement_routes;
 mod voucher_routes;
 pub(crate) mod ws;
 
@@ -43,7 +45,7 @@ use crate::domain::catalog::{Charity, Municipality, Retailer, RewardOffer};
 use crate::identity::IdentityService;
 use crate::presence::hub::SessionHub;
 use crate::presence::runtime::PresenceRuntime;
-use crate::rewards::{Catalog, CatalogEntry, Redemptions};
+use crate::rewards::{Catalog, CatalogEntry, Donations, Redemptions, Statements};
 use crate::store::Store;
 
 /// What every handler can reach.
@@ -61,6 +63,10 @@ pub(crate) struct AppState {
     pub(crate) catalog: Catalog,
     /// Redemptions and vouchers.
     pub(crate) redemptions: Redemptions,
+    /// Donations to charities.
+    pub(crate) donations: Donations,
+    /// Monthly pledge statements.
+    pub(crate) statements: Statements,
     /// Binds WebSockets to sessions.
     pub(crate) hub: Arc<dyn SessionHub>,
     /// The presence actors (route answers, sign-outs).
@@ -110,6 +116,7 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/v1/me/vouchers", get(voucher_routes::list))
         .route("/v1/me/vouchers/{id}", get(voucher_routes::get))
         .route("/v1/me/vouchers/{id}/cancel", post(voucher_routes::cancel))
+        .route("/v1/rewards/donations", post(donation_routes::donate))
         .layer(headers::no_store());
     let api = Router::new()
         .merge(private)
@@ -145,6 +152,14 @@ pub(crate) fn router(state: AppState) -> Router {
             post(account_admin_routes::remove_from_roster),
         )
         .route("/v1/admin/audit", get(account_admin_routes::audit_log))
+        .route(
+            "/v1/admin/rewards/statements",
+            get(statement_routes::statement),
+        )
+        .route(
+            "/v1/admin/rewards/statements/{month}/settle",
+            post(statement_routes::settle),
+        )
         .layer(DefaultBodyLimit::max(admin_routes::MAX_IMPORT_BYTES))
         .layer(headers::no_store());
     let catalog_admin = Router::new()

@@ -162,7 +162,7 @@ pub(crate) async fn cancel(
 }
 
 /// The `Idempotency-Key` of a request: required, 1–64 visible ASCII.
-fn idempotency_key(headers: &HeaderMap) -> Result<&str, ApiError> {
+pub(super) fn idempotency_key(headers: &HeaderMap) -> Result<&str, ApiError> {
     let Some(value) = headers.get(IDEMPOTENCY_KEY) else {
         return Err(ApiError::bad_request(
             "idempotency_key_required",

@@ -3,7 +3,10 @@
 //! with a tab or a carriage return can hide one), so a roster that is imported,
 //! then exported and opened, could run whatever a row carried. The roster
 //! import refuses such cells, except in the phone column, which is parsed as a
-//! phone number (so `+1 202 …` passes there and is stored as E.164).
+//! phone number (so `+1 202 …` passes there and is stored as E.164). CSV the
+//! server writes (pledge statements) defuses such cells instead.
+
+use std::borrow::Cow;
 
 /// Characters that open a formula (or hide one) at the start of a cell.
 const FORMULA_TRIGGERS: [char; 6] = ['=', '+', '-', '@', '\t', '\r'];
@@ -13,6 +16,16 @@ const FORMULA_TRIGGERS: [char; 6] = ['=', '+', '-', '@', '\t', '\r'];
 pub(crate) fn starts_formula(cell: &str) -> bool {
     let starts = |text: &str| text.starts_with(FORMULA_TRIGGERS);
     starts(cell) || starts(cell.trim())
+}
+
+/// `cell` as it may be written to a CSV file: a cell that opens a formula
+/// gets a leading apostrophe, which spreadsheets show as text.
+pub(crate) fn spreadsheet_safe(cell: &str) -> Cow<'_, str> {
+    if starts_formula(cell) {
+        Cow::Owned(format!("'{cell}"))
+    } else {
+        Cow::Borrowed(cell)
+    }
 }
 
 #[cfg(test)]
@@ -42,5 +55,12 @@ mod tests {
         ] {
             assert!(!starts_formula(cell), "{cell:?}");
         }
+    }
+
+    #[test]
+    fn written_cells_are_defused_with_an_apostrophe() {
+        assert_eq!(spreadsheet_safe("=1+1"), "'=1+1");
+        assert_eq!(spreadsheet_safe("-2"), "'-2");
+        assert_eq!(spreadsheet_safe("Food Bank"), "Food Bank");
     }
 }

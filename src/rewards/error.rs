@@ -1,5 +1,5 @@
-//! What can go wrong in the catalog and with vouchers, as the HTTP layer needs
-//! to tell it apart.
+//! What can go wrong in the catalog, with vouchers, donations and
+//! statements, as the HTTP layer needs to tell it apart.
 
 use crate::domain::catalog::FieldError;
 use crate::store::StoreError;
@@ -55,6 +55,37 @@ pub(crate) enum VoucherError {
     /// The voucher is not issued and unexpired (409 `voucher_not_cancellable`).
     #[error("only an issued voucher can be cancelled before it expires")]
     NotCancellable,
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// A donation that could not be served (refusals are answers, not errors).
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum DonationError {
+    /// `points` is outside the bounds of one donation (422 `invalid_field`).
+    #[error("points: must be {min} to {max}", min = crate::domain::donation::MIN_DONATION_POINTS, max = crate::domain::donation::MAX_DONATION_POINTS)]
+    PointsOutOfRange,
+    /// The `Idempotency-Key` was used by this account for another request
+    /// (422 `idempotency_key_reused`).
+    #[error("this Idempotency-Key was used for a different request")]
+    IdempotencyKeyReused,
+    /// The first request with this key is still being served (409
+    /// `donation_in_progress`); retry later for its answer.
+    #[error("the request with this Idempotency-Key is still being served, retry later")]
+    InProgress,
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// A statement request that could not be served.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum StatementError {
+    /// The month is not over yet, so it cannot be settled (409
+    /// `month_not_over`).
+    #[error("the month is not over yet: pledges may still be made in it")]
+    MonthNotOver,
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),

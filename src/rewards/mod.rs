@@ -7,16 +7,25 @@
 //! Points are redeemed for vouchers by [`Redemptions`] (`redemption`), which
 //! also lists and cancels them (`vouchers`) and expires unused ones whose
 //! lifetime ended (`expiry`); its failures are [`VoucherError`].
+//! Points are donated to charities by [`Donations`] (`donation`), and the
+//! pledges they make are totalled per month and charity and settled by
+//! [`Statements`] (`statement`); `statement_command` is `heyblue rewards
+//! statement`.
 
 mod admin;
 mod browse;
 mod cursor;
+mod donation;
 mod entries;
 mod error;
 mod expiry;
 mod redemption;
+mod statement;
+mod statement_command;
 mod vouchers;
 
+#[cfg(test)]
+mod donation_tests;
 #[cfg(test)]
 mod redemption_tests;
 #[cfg(test)]
@@ -28,9 +37,12 @@ use crate::clock::Clock;
 use crate::store::Store;
 
 pub(crate) use browse::BrowsedOffer;
+pub(crate) use donation::{DonateRequest, DonationAnswer, Donations};
 pub(crate) use entries::CatalogEntry;
-pub(crate) use error::{CatalogError, VoucherError};
+pub(crate) use error::{CatalogError, DonationError, StatementError, VoucherError};
 pub(crate) use redemption::{Recovered, RedeemRequest, RedemptionAnswer, Redemptions};
+pub(crate) use statement::Statements;
+pub use statement_command::{StatementCommandError, StatementFormat, rewards_statement};
 
 /// Largest page a client may ask for.
 pub(crate) const MAX_PAGE: usize = 50;

@@ -15,11 +15,13 @@ use super::{
     RefreshConsumption, RosterEntry, SecretHash, StoreResult, TokenFamily, TokenRecord,
     TrophyAward,
 };
+use super::{Donation, InsertDonationOutcome, Pledge, StatementSettlement};
 use super::{
     InsertRedemptionOutcome, LimitClaim, PendingRelease, Redemption, StockMove, StockOp,
     VoucherCursor, VoucherTransition,
 };
 use crate::domain::catalog::{Charity, Municipality, OfferKind, Retailer, RewardOffer};
+use crate::domain::donation::Month;
 use crate::domain::profile::{Profile, ProfileEvent};
 use crate::domain::voucher::{LimitWindow, Voucher, VoucherStatus};
 use crate::domain::{AccountId, Role};
@@ -599,6 +601,88 @@ impl VoucherStore for InstrumentedStore {
         self.timed(
             "clear_pending_release",
             self.inner.clear_pending_release(voucher_id),
+        )
+        .await
+    }
+}
+
+#[async_trait]
+impl PledgeStore for InstrumentedStore {
+    async fn insert_donation(&self, donation: &Donation) -> StoreResult<InsertDonationOutcome> {
+        self.timed("insert_donation", self.inner.insert_donation(donation))
+            .await
+    }
+
+    async fn donation(
+        &self,
+        account_id: AccountId,
+        idempotency_key: &str,
+    ) -> StoreResult<Option<Donation>> {
+        self.timed("donation", self.inner.donation(account_id, idempotency_key))
+            .await
+    }
+
+    async fn update_donation(
+        &self,
+        donation: &Donation,
+        expected_attempt: u32,
+    ) -> StoreResult<bool> {
+        self.timed(
+            "update_donation",
+            self.inner.update_donation(donation, expected_attempt),
+        )
+        .await
+    }
+
+    async fn started_donations(&self, limit: usize) -> StoreResult<Vec<Donation>> {
+        self.timed("started_donations", self.inner.started_donations(limit))
+            .await
+    }
+
+    async fn put_pledge(&self, pledge: &Pledge) -> StoreResult<()> {
+        self.timed("put_pledge", self.inner.put_pledge(pledge))
+            .await
+    }
+
+    async fn remove_pledge(
+        &self,
+        month: Month,
+        charity_id: uuid::Uuid,
+        pledge_id: uuid::Uuid,
+    ) -> StoreResult<()> {
+        self.timed(
+            "remove_pledge",
+            self.inner.remove_pledge(month, charity_id, pledge_id),
+        )
+        .await
+    }
+
+    async fn pledges(
+        &self,
+        month: Month,
+        charity_id: uuid::Uuid,
+        after: Option<uuid::Uuid>,
+        limit: usize,
+    ) -> StoreResult<Vec<Pledge>> {
+        self.timed(
+            "pledges",
+            self.inner.pledges(month, charity_id, after, limit),
+        )
+        .await
+    }
+
+    async fn settle_statement(
+        &self,
+        settlement: &StatementSettlement,
+    ) -> StoreResult<StatementSettlement> {
+        self.timed("settle_statement", self.inner.settle_statement(settlement))
+            .await
+    }
+
+    async fn statement_settlement(&self, month: Month) -> StoreResult<Option<StatementSettlement>> {
+        self.timed(
+            "statement_settlement",
+            self.inner.statement_settlement(month),
         )
         .await
     }

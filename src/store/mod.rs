@@ -4,6 +4,7 @@
 
 pub(crate) mod embedded;
 mod instrumented;
+mod pledge_records;
 pub(crate) mod records;
 pub(crate) mod scylla;
 pub(crate) mod traits;
@@ -15,6 +16,7 @@ pub(crate) mod conformance;
 use std::path::Path;
 use std::sync::Arc;
 
+pub(crate) use pledge_records::*;
 pub(crate) use records::*;
 pub(crate) use traits::*;
 pub(crate) use voucher_records::*;
@@ -75,6 +77,27 @@ pub(crate) async fn migrate(
                 scylla_config.keyspace,
                 scylla::SCHEMA_VERSION
             ))
+        }
+    }
+}
+
+/// Opens the backend the config names and waits until it answers (one-shot
+/// commands: an unreachable cluster is an error, not a background retry).
+pub(crate) async fn open_now(
+    config: &StoreConfig,
+    data_dir: &Path,
+    environment: &EnvironmentVariables,
+) -> StoreResult<Arc<dyn Store>> {
+    match config {
+        StoreConfig::Embedded => Ok(Arc::new(embedded::EmbeddedStore::open(data_dir).await?)),
+        StoreConfig::Scylla(scylla_config) => {
+            let settings = scylla::Settings {
+                config: scylla_config.as_ref().clone(),
+                password: environment
+                    .get(&scylla_config.password_env)
+                    .map(str::to_owned),
+            };
+            Ok(Arc::new(scylla::ScyllaStore::connect(settings).await?))
         }
     }
 }

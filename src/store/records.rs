@@ -238,8 +238,11 @@ pub(crate) enum LedgerReason {
     Adjustment,
     /// Debit for a voucher.
     Redemption,
-    /// Points given back: a voucher cancelled, or a redemption rolled back.
+    /// Points given back: a voucher cancelled, a redemption rolled back, or a
+    /// donation refused after its debit.
     Refund,
+    /// Debit for a donation to a charity.
+    Donation,
 }
 
 /// A ledger entry to append; the store numbers it and computes the balance.

@@ -4,7 +4,8 @@
 //! `put_otp_challenge`, `append_profile_event`, `insert_connection`,
 //! `append_ledger_entry`, `award_trophy`, `put_offer`, `insert_redemption`,
 //! `update_redemption`, `move_offer_stock`, `claim_limit_slot`,
-//! `insert_voucher`, `transition_voucher`) are atomic: of any number of
+//! `insert_voucher`, `transition_voucher`, `insert_donation`,
+//! `update_donation`, `settle_statement`) are atomic: of any number of
 //! concurrent callers exactly one succeeds.
 
 use async_trait::async_trait;
@@ -16,11 +17,13 @@ use super::{
     RefreshConsumption, RosterEntry, SecretHash, StoreResult, TokenFamily, TokenRecord,
     TrophyAward,
 };
+use super::{Donation, InsertDonationOutcome, Pledge, StatementSettlement};
 use super::{
     InsertRedemptionOutcome, LimitClaim, PendingRelease, Redemption, StockMove, StockOp,
     VoucherCursor, VoucherTransition,
 };
 use crate::domain::catalog::{Charity, Municipality, OfferKind, Retailer, RewardOffer};
+use crate::domain::donation::Month;
 use crate::domain::profile::{Profile, ProfileEvent};
 use crate::domain::voucher::{LimitWindow, Voucher, VoucherStatus};
 use crate::domain::{AccountId, Role};
@@ -367,6 +370,60 @@ pub(crate) trait VoucherStore: Send + Sync {
     async fn clear_pending_release(&self, voucher_id: uuid::Uuid) -> StoreResult<()>;
 }
 
+/// Donations and the statements they are settled by. Keys a CQL backend can
+/// serve with bounded partitions: a donation by (account, idempotency key);
+/// started donations in a fixed number of shards; the pledges of one (UTC
+/// month, charity), ordered by pledge id; a settlement by month.
+#[async_trait]
+pub(crate) trait PledgeStore: Send + Sync {
+    /// Writes `donation` unless its (account, key) has one, and lists it as
+    /// started. Atomic: of concurrent inserts of one key exactly one inserts.
+    async fn insert_donation(&self, donation: &Donation) -> StoreResult<InsertDonationOutcome>;
+    /// The donation of `account_id` under `idempotency_key`.
+    async fn donation(
+        &self,
+        account_id: AccountId,
+        idempotency_key: &str,
+    ) -> StoreResult<Option<Donation>>;
+    /// Replaces the stored donation with `donation` if the stored one is
+    /// still started at attempt `expected_attempt`; a finished one leaves the
+    /// started list. Returns whether it applied.
+    async fn update_donation(
+        &self,
+        donation: &Donation,
+        expected_attempt: u32,
+    ) -> StoreResult<bool>;
+    /// Up to `limit` started donations, in no particular order.
+    async fn started_donations(&self, limit: usize) -> StoreResult<Vec<Donation>>;
+    /// Lists `pledge` under its (month, charity); writing it again changes
+    /// nothing.
+    async fn put_pledge(&self, pledge: &Pledge) -> StoreResult<()>;
+    /// Takes a pledge off its (month, charity) list (idempotent).
+    async fn remove_pledge(
+        &self,
+        month: Month,
+        charity_id: uuid::Uuid,
+        pledge_id: uuid::Uuid,
+    ) -> StoreResult<()>;
+    /// Up to `limit` pledges of (`month`, `charity_id`) with ids after `after`
+    /// (from the first when `None`), in the backend's order of ids.
+    async fn pledges(
+        &self,
+        month: Month,
+        charity_id: uuid::Uuid,
+        after: Option<uuid::Uuid>,
+        limit: usize,
+    ) -> StoreResult<Vec<Pledge>>;
+    /// Records the settlement of its month unless one is recorded; returns
+    /// the stored settlement (this one, or the first).
+    async fn settle_statement(
+        &self,
+        settlement: &StatementSettlement,
+    ) -> StoreResult<StatementSettlement>;
+    /// The settlement of `month`, if it was settled.
+    async fn statement_settlement(&self, month: Month) -> StoreResult<Option<StatementSettlement>>;
+}
+
 /// Everything the server stores, behind one object.
 #[async_trait]
 pub(crate) trait Store:
@@ -382,6 +439,7 @@ pub(crate) trait Store:
     + CatalogStore
     + RedemptionStore
     + VoucherStore
+    + PledgeStore
     + std::fmt::Debug
 {
     /// Short backend name for metrics and logs (`embedded`, `scylla`).

@@ -8,6 +8,7 @@
 #![allow(dead_code)] // each test binary uses a different part of this module
 
 pub(crate) mod cluster;
+pub(crate) mod points;
 pub(crate) mod process;
 pub(crate) mod ws;
 

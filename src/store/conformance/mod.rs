@@ -17,6 +17,7 @@ pub(crate) mod accounts;
 pub(crate) mod audit;
 pub(crate) mod catalog;
 pub(crate) mod connections;
+pub(crate) mod donating;
 pub(crate) mod lifecycle;
 pub(crate) mod otp;
 pub(crate) mod profiles;
@@ -157,6 +158,11 @@ macro_rules! store_conformance_tests {
             redeeming::a_cancel_racing_the_expiry_sweep_refunds_once,
             redeeming::only_issued_vouchers_past_their_expiry_are_due,
             redeeming::a_key_answers_the_same_and_is_not_reused,
+            donating::donations_are_written_once_and_updated_by_their_runner,
+            donating::pledges_are_listed_per_month_and_charity,
+            donating::settling_a_statement_twice_keeps_the_first_settlement,
+            donating::concurrent_donations_under_one_key_pledge_and_debit_once,
+            donating::concurrent_donations_by_one_person_stop_at_the_balance,
             lifecycle::ping_answers_until_close,
         );
     };

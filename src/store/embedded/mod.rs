@@ -15,6 +15,7 @@ mod codec;
 mod connections;
 mod ledger;
 mod otp;
+mod pledges;
 mod profiles;
 mod redemptions;
 mod roster;

@@ -40,6 +40,11 @@ const AREA_INDEX_KEY_BYTES: usize = 3 + 1 + 8 + UUID_BYTES;
 /// big-endian window index, big-endian slot.
 const LIMIT_SLOT_KEY_BYTES: usize = UUID_BYTES * 2 + 1 + 8 + 4;
 
+/// Bytes in a pledge key: biased big-endian month index, charity id, pledge id.
+const PLEDGE_KEY_BYTES: usize = 8 + UUID_BYTES * 2;
+
+/// Key of a pledge under its (month, charity).
+pub(super) type PledgeKey = [u8; PLEDGE_KEY_BYTES];
 /// Key of a per-person limit slot.
 pub(super) type LimitSlotKey = [u8; LIMIT_SLOT_KEY_BYTES];
 /// Key of an area index row.
@@ -155,6 +160,17 @@ pub(super) const VOUCHERS_BY_EXPIRY: TableDefinition<&TimeIdKey, ()> =
 pub(super) const PENDING_RELEASES: TableDefinition<&UuidKey, i64> =
     TableDefinition::new("pending_releases");
 
+/// Donations by account id then idempotency key (as `REDEMPTIONS`).
+pub(super) const DONATIONS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("donations");
+/// The keys of `DONATIONS` rows still started, for the recovery pass.
+pub(super) const STARTED_DONATIONS: TableDefinition<&[u8], ()> =
+    TableDefinition::new("started_donations");
+/// Pledges by (month, charity, pledge id), for statements.
+pub(super) const PLEDGES: TableDefinition<&PledgeKey, &[u8]> = TableDefinition::new("pledges");
+/// Statement settlements by month index.
+pub(super) const STATEMENT_SETTLEMENTS: TableDefinition<i64, &[u8]> =
+    TableDefinition::new("statement_settlements");
+
 /// Creates every table, so read transactions never meet a missing one.
 pub(super) fn create_all(transaction: &WriteTransaction) -> StoreResult<()> {
     transaction.open_table(ACCOUNTS).map_err(redb_error)?;
@@ -208,6 +224,14 @@ pub(super) fn create_all(transaction: &WriteTransaction) -> StoreResult<()> {
         .map_err(redb_error)?;
     transaction
         .open_table(PENDING_RELEASES)
+        .map_err(redb_error)?;
+    transaction.open_table(DONATIONS).map_err(redb_error)?;
+    transaction
+        .open_table(STARTED_DONATIONS)
+        .map_err(redb_error)?;
+    transaction.open_table(PLEDGES).map_err(redb_error)?;
+    transaction
+        .open_table(STATEMENT_SETTLEMENTS)
         .map_err(redb_error)?;
     Ok(())
 }
@@ -380,4 +404,14 @@ pub(super) fn limit_slot_of(key: &LimitSlotKey) -> u32 {
     let mut slot = [0; 4];
     slot.copy_from_slice(&key[UUID_BYTES * 2 + 9..]);
     u32::from_be_bytes(slot)
+}
+
+/// The key of `pledge_id` under (`month_index`, `charity_id`); the nil and max
+/// ids bound the (month, charity) range.
+pub(super) fn pledge_key(month_index: i64, charity_id: Uuid, pledge_id: Uuid) -> PledgeKey {
+    let mut key = [0; PLEDGE_KEY_BYTES];
+    key[..8].copy_from_slice(&biased(month_index));
+    key[8..8 + UUID_BYTES].copy_from_slice(charity_id.as_bytes());
+    key[8 + UUID_BYTES..].copy_from_slice(pledge_id.as_bytes());
+    key
 }

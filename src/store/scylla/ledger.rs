@@ -73,6 +73,7 @@ fn reason_text(reason: LedgerReason) -> &'static str {
         LedgerReason::Adjustment => "adjustment",
         LedgerReason::Redemption => "redemption",
         LedgerReason::Refund => "refund",
+        LedgerReason::Donation => "donation",
     }
 }
 
@@ -83,6 +84,7 @@ fn reason_from_text(text: &str) -> StoreResult<LedgerReason> {
         "adjustment" => Ok(LedgerReason::Adjustment),
         "redemption" => Ok(LedgerReason::Redemption),
         "refund" => Ok(LedgerReason::Refund),
+        "donation" => Ok(LedgerReason::Donation),
         other => Err(corrupt(
             "ledger reason",
             format!("unknown reason {other:?}"),

@@ -19,6 +19,8 @@ mod connections;
 mod ledger;
 mod offers;
 mod otp;
+mod pledge_statements;
+mod pledges;
 mod profiles;
 mod redemptions;
 mod roster;

@@ -24,11 +24,11 @@ use crate::store::{
     StockOp, StoreError, StoreResult,
 };
 
-/// Partitions of `started_redemptions`.
-const STARTED_SHARDS: u8 = 16;
+/// Partitions of `started_redemptions` (and `started_donations`).
+pub(super) const STARTED_SHARDS: u8 = 16;
 
-/// The `started_redemptions` shard of a redemption.
-fn started_shard(account_id: AccountId, idempotency_key: &str) -> i32 {
+/// The `started_redemptions` (or `started_donations`) shard of a request.
+pub(super) fn started_shard(account_id: AccountId, idempotency_key: &str) -> i32 {
     let key_sum = idempotency_key
         .bytes()
         .fold(0_u8, |sum, byte| sum.wrapping_add(byte));
@@ -37,7 +37,7 @@ fn started_shard(account_id: AccountId, idempotency_key: &str) -> i32 {
 }
 
 /// A count or slot number as a CQL `int`.
-fn to_int(value: u32, what: &str) -> StoreResult<i32> {
+pub(super) fn to_int(value: u32, what: &str) -> StoreResult<i32> {
     i32::try_from(value).map_err(|_| StoreError::Backend(format!("{what} {value} is too large")))
 }
 

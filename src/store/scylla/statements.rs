@@ -8,6 +8,7 @@ use scylla::errors::PrepareError;
 use scylla::statement::prepared::PreparedStatement;
 
 use super::catalog_statements::CatalogStatements;
+use super::pledge_statements::PledgeStatements;
 use super::voucher_statements::VoucherStatements;
 
 /// The prepared statements, one field per query.
@@ -149,6 +150,8 @@ pub(super) struct Statements {
     pub(super) catalog: CatalogStatements,
     /// Redemptions, stock moves, limit slots and vouchers.
     pub(super) vouchers: VoucherStatements,
+    /// Donations, pledges and statement settlements.
+    pub(super) pledges: PledgeStatements,
 }
 
 /// Whether the driver may retry a statement.
@@ -520,6 +523,7 @@ impl Statements {
             ping: prepare("SELECT release_version FROM system.local", Idempotent).await?,
             catalog: CatalogStatements::prepare(session).await?,
             vouchers: VoucherStatements::prepare(session).await?,
+            pledges: PledgeStatements::prepare(session).await?,
         })
     }
 }
