@@ -31,6 +31,11 @@ enum Command {
         #[command(subcommand)]
         what: ImportCommand,
     },
+    /// Manage the voucher signing keys.
+    Keys {
+        #[command(subcommand)]
+        what: KeysCommand,
+    },
     /// Ask the node of this configuration to drain (hand its shards and clients
     /// to the other nodes) and stop, as SIGTERM does.
     Drain,
@@ -58,6 +63,15 @@ enum ImportCommand {
         #[arg(long)]
         skip_invalid: bool,
     },
+}
+
+#[derive(Debug, Subcommand)]
+enum KeysCommand {
+    /// Make a new voucher signing key active in the key file
+    /// (rewards.voucher_keys_file); the old one keeps verifying until its
+    /// vouchers expire. Running servers pick it up within
+    /// rewards.voucher_keys_reload_seconds.
+    Rotate,
 }
 
 fn main() -> ExitCode {
@@ -132,6 +146,19 @@ async fn run(
                 println!("nothing imported: fix the rows above or pass --skip-invalid");
                 Ok(ExitCode::from(1))
             }
+        }
+        Command::Keys {
+            what: KeysCommand::Rotate,
+        } => {
+            let rotation = heyblue::rotate_voucher_keys(&config)?;
+            println!("active voucher key: {}", rotation.new_kid);
+            if let Some(retired) = rotation.retired_kid {
+                println!("retired (still verifying): {retired}");
+            }
+            for dropped in rotation.dropped_kids {
+                println!("dropped (retired longer than a voucher lives): {dropped}");
+            }
+            Ok(ExitCode::SUCCESS)
         }
         Command::Drain => {
             let address = heyblue::request_drain(&config, &environment).await?;

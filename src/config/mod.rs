@@ -6,6 +6,7 @@ mod cluster;
 mod metrics;
 mod origins;
 mod overrides;
+mod rewards;
 mod scylla;
 
 use std::net::SocketAddr;
@@ -16,6 +17,7 @@ use serde::{Deserialize, Serialize};
 pub use cluster::{ClusterConfig, RegionConfig};
 pub use metrics::MetricsConfig;
 pub use overrides::EnvironmentVariables;
+pub use rewards::RewardsConfig;
 pub use scylla::{ConsistencyLevel, ReplicationConfig, ScyllaConfig, ScyllaTlsConfig};
 
 /// Everything the server can be told, with the defaults of `config/heyblue.example.toml`.
@@ -45,6 +47,8 @@ pub struct Config {
     pub presence: PresenceConfig,
     /// Connection requests, anti-farming rules and points.
     pub connections: ConnectionsConfig,
+    /// Voucher signing keys.
+    pub rewards: RewardsConfig,
     /// Log output.
     pub log: LogConfig,
     /// The Prometheus endpoint's own listener.
@@ -69,6 +73,7 @@ impl Default for Config {
             http: HttpConfig::default(),
             presence: PresenceConfig::default(),
             connections: ConnectionsConfig::default(),
+            rewards: RewardsConfig::default(),
             log: LogConfig::default(),
             metrics: MetricsConfig::default(),
             cluster: None,
@@ -547,6 +552,7 @@ impl Config {
         }
         self.presence.validate()?;
         self.connections.validate()?;
+        self.rewards.validate()?;
         self.metrics.validate(
             self.listen,
             self.cluster.as_ref().map(|cluster| cluster.listen),

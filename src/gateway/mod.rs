@@ -2,7 +2,8 @@
 //! format, authentication extractors, the middleware every request passes
 //! (span, metrics, time limit, body limit, panic guard, `nosniff` and `no-store`
 //! headers), the rewards catalog (admin and browse), redemptions and the
-//! caller's vouchers, the WebSocket gateway
+//! caller's vouchers (JSON with signed tokens, and QR codes), the public keys
+//! that verify voucher tokens, the WebSocket gateway
 //! (`ws`, `GET /v1/ws`) and the metrics listener's router (`metrics_endpoint`).
 
 mod account_admin_routes;
@@ -23,6 +24,8 @@ mod paging;
 mod profile_routes;
 mod rewards_routes;
 mod route_routes;
+mod voucher_key_routes;
+mod voucher_qr_routes;
 mod voucher_routes;
 pub(crate) mod ws;
 
@@ -43,6 +46,7 @@ use crate::domain::catalog::{Charity, Municipality, Retailer, RewardOffer};
 use crate::identity::IdentityService;
 use crate::presence::hub::SessionHub;
 use crate::presence::runtime::PresenceRuntime;
+use crate::rewards::signing::VoucherSigner;
 use crate::rewards::{Catalog, CatalogEntry, Redemptions};
 use crate::store::Store;
 
@@ -61,6 +65,8 @@ pub(crate) struct AppState {
     pub(crate) catalog: Catalog,
     /// Redemptions and vouchers.
     pub(crate) redemptions: Redemptions,
+    /// Signs voucher tokens and publishes the keys that verify them.
+    pub(crate) voucher_signer: VoucherSigner,
     /// Binds WebSockets to sessions.
     pub(crate) hub: Arc<dyn SessionHub>,
     /// The presence actors (route answers, sign-outs).
@@ -110,11 +116,14 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/v1/me/vouchers", get(voucher_routes::list))
         .route("/v1/me/vouchers/{id}", get(voucher_routes::get))
         .route("/v1/me/vouchers/{id}/cancel", post(voucher_routes::cancel))
+        .route("/v1/me/vouchers/{id}/qr.svg", get(voucher_qr_routes::svg))
+        .route("/v1/me/vouchers/{id}/qr.png", get(voucher_qr_routes::png))
         .layer(headers::no_store());
     let api = Router::new()
         .merge(private)
         .route("/v1/rewards/offers", get(rewards_routes::offers))
         .route("/v1/rewards/charities", get(rewards_routes::charities))
+        .route("/v1/rewards/keys", get(voucher_key_routes::keys))
         .route("/v1/ws", get(ws::upgrade))
         .layer(DefaultBodyLimit::max(max_body_bytes));
     let admin = Router::new()

@@ -7,6 +7,8 @@
 //! Points are redeemed for vouchers by [`Redemptions`] (`redemption`), which
 //! also lists and cancels them (`vouchers`) and expires unused ones whose
 //! lifetime ended (`expiry`); its failures are [`VoucherError`].
+//! Vouchers travel as signed tokens (`signing`: PASETO v4.public, keys with
+//! rotation) and as QR codes of those tokens (`qr`).
 
 mod admin;
 mod browse;
@@ -14,7 +16,9 @@ mod cursor;
 mod entries;
 mod error;
 mod expiry;
+mod qr;
 mod redemption;
+pub(crate) mod signing;
 mod vouchers;
 
 #[cfg(test)]
@@ -30,6 +34,7 @@ use crate::store::Store;
 pub(crate) use browse::BrowsedOffer;
 pub(crate) use entries::CatalogEntry;
 pub(crate) use error::{CatalogError, VoucherError};
+pub(crate) use qr::VoucherQr;
 pub(crate) use redemption::{Recovered, RedeemRequest, RedemptionAnswer, Redemptions};
 
 /// Largest page a client may ask for.
