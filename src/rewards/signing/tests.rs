@@ -216,8 +216,10 @@ fn a_key_stored_under_another_kid_is_refused() {
 #[test]
 fn a_running_signer_picks_up_a_rotated_file() {
     let dir = TempDir::new().unwrap();
-    let mut config = Config::default();
-    config.data_dir = dir.path().to_owned();
+    let config = Config {
+        data_dir: dir.path().to_owned(),
+        ..Config::default()
+    };
     let path = config.rewards.voucher_keys_path(&config.data_dir);
     let signer = VoucherSigner::open(&path, NOW_MS).unwrap();
     let voucher = voucher(NOW_MS + 400 * DAY_MS);
@@ -237,7 +239,7 @@ fn a_running_signer_picks_up_a_rotated_file() {
     );
     let published = signer.published(NOW_MS);
     assert_eq!(published.len(), 2);
-    assert_eq!(published[0].retired_at_ms.is_some(), true);
+    assert!(published[0].retired_at_ms.is_some());
     assert_eq!(published[1].kid, rotation.new_kid);
     let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode, 0o600, "the rotated file is owner-only too");
@@ -246,8 +248,10 @@ fn a_running_signer_picks_up_a_rotated_file() {
 #[test]
 fn an_interrupted_rotation_is_named() {
     let dir = TempDir::new().unwrap();
-    let mut config = Config::default();
-    config.data_dir = dir.path().to_owned();
+    let config = Config {
+        data_dir: dir.path().to_owned(),
+        ..Config::default()
+    };
     rotate_voucher_keys(&config).unwrap();
     std::fs::write(dir.path().join("voucher-keys.json.new"), "").unwrap();
     let error = rotate_voucher_keys(&config).unwrap_err();
