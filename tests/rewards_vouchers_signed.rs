@@ -400,7 +400,10 @@ async fn qr_codes_are_for_the_holder_only_and_a_cancelled_voucher_has_none() {
     // IHDR width: (17 + 4 × version + 8 quiet modules) × 8 px.
     let width = u32::from_be_bytes(image[16..20].try_into().unwrap());
     let version = (width / 8 - 8 - 17) / 4;
-    eprintln!("voucher qr: version {version}, {width} px png");
+    eprintln!(
+        "voucher qr: version {version}, {width} px png of {} bytes",
+        image.len()
+    );
     assert!(version <= 14, "version {version}");
 
     for image in ["qr.svg", "qr.png"] {
