@@ -103,28 +103,27 @@ pub(crate) struct FileStamp {
 /// The stamp of the file at `path` as it is now.
 pub(crate) fn stamp(path: &Path) -> Result<FileStamp, KeyFileError> {
     let metadata = std::fs::metadata(path).map_err(|source| io_error(path, source))?;
-    Ok(FileStamp {
+    Ok(stamp_of(&metadata))
+}
+
+fn stamp_of(metadata: &std::fs::Metadata) -> FileStamp {
+    FileStamp {
         inode: metadata.ino(),
         modified: (metadata.mtime(), metadata.mtime_nsec()),
         size: metadata.size(),
-    })
+    }
 }
 
-/// Reads the key set at `path`, with the stamp of the version read. `None`
+/// Reads the key set at `path`, with the stamp of the version read (taken
+/// before reading, so a change in between is seen at the next check). `None`
 /// when there is no file.
 pub(crate) fn read(path: &Path) -> Result<Option<(KeySet, FileStamp)>, KeyFileError> {
-    let before = match stamp(path) {
-        Ok(before) => before,
-        Err(KeyFileError::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
-            return Ok(None);
-        }
-        Err(error) => return Err(error),
+    let metadata = match std::fs::metadata(path) {
+        Ok(metadata) => metadata,
+        Err(source) if source.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(source) => return Err(io_error(path, source)),
     };
-    let mode = std::fs::metadata(path)
-        .map_err(|source| io_error(path, source))?
-        .permissions()
-        .mode()
-        & 0o777;
+    let mode = metadata.permissions().mode() & 0o777;
     if mode & GROUP_AND_OTHER_BITS != 0 {
         return Err(KeyFileError::Loose {
             path: path.display().to_string(),
@@ -136,7 +135,7 @@ pub(crate) fn read(path: &Path) -> Result<Option<(KeySet, FileStamp)>, KeyFileEr
         path: path.display().to_string(),
         problem,
     })?;
-    Ok(Some((keys, before)))
+    Ok(Some((keys, stamp_of(&metadata))))
 }
 
 /// Reads the key set at `path`, or generates one there when there is none.

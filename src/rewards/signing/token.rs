@@ -84,7 +84,7 @@ pub(crate) fn sign(keys: &KeySet, voucher: &Voucher) -> String {
 }
 
 /// The token of `voucher` signed with `key`.
-pub(crate) fn sign_with(key: &VoucherKey, voucher: &Voucher) -> String {
+fn sign_with(key: &VoucherKey, voucher: &Voucher) -> String {
     let payload = Payload {
         v: compact_id(voucher.voucher_id),
         o: compact_id(voucher.offer_id),
