@@ -16,8 +16,9 @@
 //! - `profiles`   profile commands and queries over the profile event log
 //! - `connections` established connections, points and trophies, exactly once
 //! - `rewards`    the rewards catalog: admin operations on it and what people browse;
-//!   redemptions of points for vouchers, and cancelling them; donations to
-//!   charities and the monthly pledge statements they are settled by
+//!   redemptions of points for vouchers, and cancelling them; vouchers as signed
+//!   PASETO tokens and QR codes, the signing keys and their rotation; donations
+//!   to charities and the monthly pledge statements they are settled by
 //! - `import`     CSV imports (the officer roster) with row-by-row validation reports
 //! - `store`      the `Store` traits and their backends (embedded redb by default)
 //! - `gateway`    the axum router: REST handlers, errors, auth, ops endpoints
@@ -69,5 +70,6 @@ pub use import::{ImportReport, RowProblem};
 pub use listener::{Listeners, bind_listener, bind_metrics_listener};
 pub use metrics::install_recorder;
 pub use rewards::{StatementCommandError, StatementFormat, rewards_statement};
+pub use rewards::signing::{KeyFileError, Rotation, rotate_voucher_keys};
 pub use server::{ImportFileError, ServeError, import_officers_file, migrate, serve};
 pub use store::StoreError;

@@ -36,6 +36,11 @@ enum Command {
         #[command(subcommand)]
         what: RewardsCommand,
     },
+    /// Manage the voucher signing keys.
+    Keys {
+        #[command(subcommand)]
+        what: KeysCommand,
+    },
     /// Ask the node of this configuration to drain (hand its shards and clients
     /// to the other nodes) and stop, as SIGTERM does.
     Drain,
@@ -78,6 +83,15 @@ enum RewardsCommand {
         #[arg(long, value_enum, default_value = "csv")]
         format: heyblue::StatementFormat,
     },
+}
+
+#[derive(Debug, Subcommand)]
+enum KeysCommand {
+    /// Make a new voucher signing key active in the key file
+    /// (rewards.voucher_keys_file); the old one keeps verifying until its
+    /// vouchers expire. Running servers pick it up within
+    /// rewards.voucher_keys_reload_seconds.
+    Rotate,
 }
 
 fn main() -> ExitCode {
@@ -163,6 +177,19 @@ async fn run(
             let statement =
                 heyblue::rewards_statement(&config, &environment, &month, format).await?;
             print!("{statement}");
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Keys {
+            what: KeysCommand::Rotate,
+        } => {
+            let rotation = heyblue::rotate_voucher_keys(&config)?;
+            println!("active voucher key: {}", rotation.new_kid);
+            if let Some(retired) = rotation.retired_kid {
+                println!("retired (still verifying): {retired}");
+            }
+            for dropped in rotation.dropped_kids {
+                println!("dropped (retired longer than a voucher lives): {dropped}");
+            }
             Ok(ExitCode::SUCCESS)
         }
         Command::Drain => {

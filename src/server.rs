@@ -1,4 +1,5 @@
-//! `serve()`: opens the store, loads the keys and tokens, starts the presence
+//! `serve()`: opens the store, loads the keys (the master key, the voucher
+//! signing keys, reloaded when their file changes) and tokens, starts the presence
 //! actors, builds the router, and serves the API and `/metrics` (each on its own
 //! listener) until the shutdown future resolves.
 //! Shutdown order: signal → cancel the root token → stop accepting, and every
@@ -34,6 +35,7 @@ use crate::listener::Listeners;
 use crate::presence::runtime::{ClusterSetup, PresenceRuntime, PresenceStartError};
 use crate::profiles::Profiles;
 use crate::proxy_protocol::ProxiedListener;
+use crate::rewards::signing::{VoucherSigner, watch_key_file};
 use crate::store::{self, Store, StoreError};
 
 /// How often incomplete connection records are looked for.
@@ -62,6 +64,9 @@ pub enum ServeError {
     /// The master key cannot be loaded.
     #[error(transparent)]
     Keys(#[from] KeyError),
+    /// The voucher signing key file is missing its directory, loose or corrupt.
+    #[error(transparent)]
+    VoucherKeys(#[from] crate::rewards::signing::KeyFileError),
     /// The SMS adapter cannot be built.
     #[error(transparent)]
     Sms(#[from] SmsSetupError),
@@ -96,6 +101,8 @@ pub async fn serve(
     check_cluster_secrets(&config, &environment)?;
     let parts = open_parts(&config, &environment).await?;
     let admin_token = load_admin_token(&config, &environment)?;
+    let voucher_keys_path = config.rewards.voucher_keys_path(&config.data_dir);
+    let voucher_signer = VoucherSigner::open(&voucher_keys_path, Clock::system().now_ms())?;
     let sms = sms::from_config(&config.sms, &environment)?;
     let clock = Clock::system();
     let identity = Arc::new(IdentityService::new(
@@ -157,6 +164,7 @@ pub async fn serve(
         redemptions: redemptions.clone(),
         donations: donations.clone(),
         statements: crate::rewards::Statements::new(parts.store.clone()),
+        voucher_signer: voucher_signer.clone(),
         hub: Arc::new(presence.clone()),
         sockets: sockets.clone(),
         account_budgets: Arc::new(crate::gateway::ws::AccountBudgets::new(
@@ -205,6 +213,11 @@ pub async fn serve(
         redemptions,
         donations,
         redemption_recovery_grace_ms(&config),
+        root.clone(),
+    ));
+    let voucher_keys_task = tokio::spawn(watch_key_file(
+        voucher_signer,
+        Duration::from_secs(config.rewards.voucher_keys_reload_seconds),
         root.clone(),
     ));
     let gauges_task = tokio::spawn(crate::metrics_snapshot::refresh_gauges(
@@ -257,6 +270,9 @@ pub async fn serve(
     }
     if let Err(error) = redemption_recovery_task.await {
         tracing::warn!(%error, "redemption recovery ended abnormally");
+    }
+    if let Err(error) = voucher_keys_task.await {
+        tracing::warn!(%error, "voucher key reloading ended abnormally");
     }
     if let Err(error) = gauges_task.await {
         tracing::warn!(%error, "gauge refresh ended abnormally");
@@ -317,6 +333,12 @@ fn check_cluster_secrets(
     let master_key_env = &config.identity.master_key_env;
     if environment.get(master_key_env).is_none_or(str::is_empty) {
         return Err(ClusterStartError::MasterKey(master_key_env.clone()));
+    }
+    if config.rewards.voucher_keys_file.is_none() {
+        tracing::warn!(
+            "rewards.voucher_keys_file is not set: this node signs vouchers with keys of its own \
+             data_dir, which the other nodes do not publish; name one shared file on every node"
+        );
     }
     if environment.get(&config.admin.token_env).is_none() {
         tracing::warn!(

@@ -1,6 +1,6 @@
 //! The `heyblue` binary as a user runs it: its version, config errors, the
-//! roster import command, and a served sign-in whose logs must not leak codes
-//! or tokens.
+//! roster import command, voucher key rotation and its refusal of a loose key
+//! file, and a served sign-in whose logs must not leak codes or tokens.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
@@ -100,6 +100,65 @@ fn import_command_reports_bad_rows_and_imports_nothing() {
     let stdout = String::from_utf8(output.stdout).unwrap();
     assert_eq!(output.status.code(), Some(0), "{stdout}");
     assert!(stdout.contains("imported: 1"), "{stdout}");
+}
+
+#[test]
+fn keys_rotate_names_the_keys_and_a_loose_key_file_stops_rotate_and_serve() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let data_dir = dir.path().join("data");
+    std::fs::create_dir(&data_dir).unwrap();
+    let rotate = || {
+        Command::new(BINARY)
+            .args(["keys", "rotate"])
+            .env("HEYBLUE_DATA_DIR", &data_dir)
+            .output()
+            .unwrap()
+    };
+    let first = rotate();
+    let printed = String::from_utf8(first.stdout).unwrap();
+    assert!(first.status.success(), "{printed}");
+    assert!(
+        printed
+            .lines()
+            .any(|line| line.starts_with("active voucher key: k4.pid.")),
+        "{printed}"
+    );
+    let second = rotate();
+    let printed = String::from_utf8(second.stdout).unwrap();
+    assert!(
+        printed.contains("retired (still verifying): k4.pid."),
+        "{printed}"
+    );
+    let key_file = data_dir.join("voucher-keys.json");
+    let secret_text = std::fs::read_to_string(&key_file).unwrap();
+    assert!(secret_text.contains("k4.secret."));
+
+    std::fs::set_permissions(&key_file, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let refused = rotate();
+    assert!(!refused.status.success());
+    let stderr = String::from_utf8(refused.stderr).unwrap();
+    assert!(
+        stderr.contains("mode 644") && stderr.contains("chmod 600"),
+        "{stderr}"
+    );
+
+    let serve = Command::new(BINARY)
+        .arg("serve")
+        .env("HEYBLUE_DATA_DIR", &data_dir)
+        .env("HEYBLUE_LISTEN", "127.0.0.1:0")
+        .env("HEYBLUE_METRICS__LISTEN", "127.0.0.1:0")
+        .env("HEYBLUE_ADMIN_TOKEN", "cli-test-admin-token-0123456789")
+        .output()
+        .unwrap();
+    assert!(!serve.status.success(), "a loose key file stops the server");
+    let stderr = String::from_utf8(serve.stderr).unwrap();
+    assert!(stderr.contains("voucher key file"), "{stderr}");
+    let logs = format!("{stderr}{}", String::from_utf8_lossy(&serve.stdout));
+    assert!(
+        !logs.contains("k4.secret."),
+        "secrets never printed: {logs}"
+    );
 }
 
 /// Serves, signs in, asks for a route, sends a location over a socket, stops with

@@ -47,7 +47,7 @@ pub struct Config {
     pub presence: PresenceConfig,
     /// Connection requests, anti-farming rules and points.
     pub connections: ConnectionsConfig,
-    /// What donated points are worth.
+    /// Donated points' worth and the voucher signing keys.
     pub rewards: RewardsConfig,
     /// Log output.
     pub log: LogConfig,

@@ -1,11 +1,17 @@
-//! The `[rewards]` section: what a point is worth when it is donated. The
-//! rate is a decimal written as a string (`"0.01"`), parsed exactly into a
-//! [`Decimal`]: money never passes through a float.
+//! The `[rewards]` section: what a point is worth when it is donated, where
+//! the voucher signing keys live, and how often a running server looks for a
+//! rotated key file. The rate is a decimal written as a string (`"0.01"`),
+//! parsed exactly into a [`Decimal`]: money never passes through a float.
+
+use std::path::{Path, PathBuf};
 
 use rust_decimal::Decimal;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use super::{ConfigError, invalid};
+
+/// File name of the voucher key set when `voucher_keys_file` is not set.
+const DEFAULT_KEYS_FILE: &str = "voucher-keys.json";
 
 /// Rewards settings.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
@@ -18,6 +24,14 @@ pub struct RewardsConfig {
         deserialize_with = "decimal_from_text"
     )]
     pub dollars_per_point: Decimal,
+    /// The voucher key set (Ed25519 secret keys, JSON, mode 0600). Absent:
+    /// `data_dir/voucher-keys.json`, generated on first start. Every node of a
+    /// cluster must name the same file (a shared mount), or their tokens
+    /// would not verify against the keys another node publishes.
+    pub voucher_keys_file: Option<PathBuf>,
+    /// How often a running server checks whether the key file changed
+    /// (`heyblue keys rotate`) and reloads it.
+    pub voucher_keys_reload_seconds: u64,
 }
 
 impl Default for RewardsConfig {
@@ -25,17 +39,42 @@ impl Default for RewardsConfig {
         Self {
             // One cent a point.
             dollars_per_point: Decimal::new(1, 2),
+            voucher_keys_file: None,
+            voucher_keys_reload_seconds: 5,
         }
     }
 }
 
 impl RewardsConfig {
-    /// A point must be worth something.
+    /// The key file: the configured one, else the default in `data_dir`.
+    pub fn voucher_keys_path(&self, data_dir: &Path) -> PathBuf {
+        self.voucher_keys_file
+            .clone()
+            .unwrap_or_else(|| data_dir.join(DEFAULT_KEYS_FILE))
+    }
+
+    /// A point must be worth something; the key settings must be usable.
     pub(super) fn validate(&self) -> Result<(), ConfigError> {
         if self.dollars_per_point <= Decimal::ZERO {
             return Err(invalid(
                 "rewards.dollars_per_point",
                 "must be greater than 0",
+            ));
+        }
+        if !(1..=3_600).contains(&self.voucher_keys_reload_seconds) {
+            return Err(invalid(
+                "rewards.voucher_keys_reload_seconds",
+                "must be 1 to 3600",
+            ));
+        }
+        if self
+            .voucher_keys_file
+            .as_ref()
+            .is_some_and(|path| path.as_os_str().is_empty())
+        {
+            return Err(invalid(
+                "rewards.voucher_keys_file",
+                "must name a file, or be left out for data_dir/voucher-keys.json",
             ));
         }
         Ok(())
@@ -72,6 +111,7 @@ fn decimal_from_text<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Decim
 
 #[cfg(test)]
 mod tests {
+    use std::path::Path;
     use std::str::FromStr;
 
     use rust_decimal::Decimal;
@@ -106,5 +146,34 @@ mod tests {
         }
         let unknown = Config::from_toml_str("[rewards]\ncents_per_point = 1\n").unwrap_err();
         assert!(unknown.to_string().contains("cents_per_point"), "{unknown}");
+    }
+
+    #[test]
+    fn the_key_file_defaults_to_the_data_dir_and_follows_the_environment() {
+        let defaults = Config::load(None, &EnvironmentVariables::default()).unwrap();
+        assert_eq!(
+            defaults.rewards.voucher_keys_path(Path::new("/srv/data")),
+            Path::new("/srv/data/voucher-keys.json")
+        );
+        let environment = EnvironmentVariables::from_pairs([(
+            "HEYBLUE_REWARDS__VOUCHER_KEYS_FILE",
+            "/mnt/shared/voucher-keys.json",
+        )]);
+        let overridden = Config::load(None, &environment).unwrap();
+        assert_eq!(
+            overridden.rewards.voucher_keys_path(Path::new("/srv/data")),
+            Path::new("/mnt/shared/voucher-keys.json")
+        );
+    }
+
+    #[test]
+    fn a_reload_interval_of_zero_is_refused() {
+        let error = Config::from_toml_str("[rewards]\nvoucher_keys_reload_seconds = 0\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains("rewards.voucher_keys_reload_seconds"),
+            "{error}"
+        );
     }
 }

@@ -154,6 +154,14 @@ pub(crate) struct Voucher {
     pub(crate) limit_slot: Option<LimitSlot>,
 }
 
+impl Voucher {
+    /// Whether it can be presented at `now_ms`: issued and not expired. Only
+    /// such a voucher gets a token and a QR code.
+    pub(crate) fn is_usable_at(&self, now_ms: i64) -> bool {
+        self.status == VoucherStatus::Issued && now_ms < self.expires_at_ms
+    }
+}
+
 /// Why a redemption was refused: each is a stable error code for clients.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

@@ -212,6 +212,9 @@ impl From<VoucherError> for ApiError {
             VoucherError::NotCancellable => {
                 Self::new(StatusCode::CONFLICT, "voucher_not_cancellable", message)
             }
+            VoucherError::NotUsable => {
+                Self::new(StatusCode::CONFLICT, "voucher_not_usable", message)
+            }
             VoucherError::Store(store) => store.into(),
         }
     }

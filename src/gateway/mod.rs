@@ -2,7 +2,9 @@
 //! format, authentication extractors, the middleware every request passes
 //! (span, metrics, time limit, body limit, panic guard, `nosniff` and `no-store`
 //! headers), the rewards catalog (admin and browse), redemptions and the
-//! caller's vouchers, donations and their monthly statements, the WebSocket gateway
+//! caller's vouchers (JSON with signed tokens, and QR codes), the public keys
+//! that verify voucher tokens, donations and their monthly statements, the
+//! counter endpoints of retailers and municipalities, the WebSocket gateway
 //! (`ws`, `GET /v1/ws`) and the metrics listener's router (`metrics_endpoint`).
 
 mod account_admin_routes;
@@ -25,6 +27,8 @@ mod profile_routes;
 mod rewards_routes;
 mod route_routes;
 mod statement_routes;
+mod voucher_key_routes;
+mod voucher_qr_routes;
 mod voucher_routes;
 pub(crate) mod ws;
 
@@ -45,6 +49,7 @@ use crate::domain::catalog::{Charity, Municipality, Retailer, RewardOffer};
 use crate::identity::IdentityService;
 use crate::presence::hub::SessionHub;
 use crate::presence::runtime::PresenceRuntime;
+use crate::rewards::signing::VoucherSigner;
 use crate::rewards::{Catalog, CatalogEntry, Donations, Redemptions, Statements};
 use crate::store::Store;
 
@@ -67,6 +72,8 @@ pub(crate) struct AppState {
     pub(crate) donations: Donations,
     /// Monthly pledge statements.
     pub(crate) statements: Statements,
+    /// Signs voucher tokens and publishes the keys that verify them.
+    pub(crate) voucher_signer: VoucherSigner,
     /// Binds WebSockets to sessions.
     pub(crate) hub: Arc<dyn SessionHub>,
     /// The presence actors (route answers, sign-outs).
@@ -117,11 +124,14 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/v1/me/vouchers/{id}", get(voucher_routes::get))
         .route("/v1/me/vouchers/{id}/cancel", post(voucher_routes::cancel))
         .route("/v1/rewards/donations", post(donation_routes::donate))
+        .route("/v1/me/vouchers/{id}/qr.svg", get(voucher_qr_routes::svg))
+        .route("/v1/me/vouchers/{id}/qr.png", get(voucher_qr_routes::png))
         .layer(headers::no_store());
     let api = Router::new()
         .merge(private)
         .route("/v1/rewards/offers", get(rewards_routes::offers))
         .route("/v1/rewards/charities", get(rewards_routes::charities))
+        .route("/v1/rewards/keys", get(voucher_key_routes::keys))
         .route("/v1/ws", get(ws::upgrade))
         .layer(DefaultBodyLimit::max(max_body_bytes));
     let admin = Router::new()

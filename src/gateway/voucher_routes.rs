@@ -1,6 +1,8 @@
 //! Redeeming points and the caller's vouchers: `POST /v1/rewards/redemptions`
 //! (with a required `Idempotency-Key`), `GET /v1/me/vouchers` (paged, newest
 //! first), `GET /v1/me/vouchers/{id}` and `POST /v1/me/vouchers/{id}/cancel`.
+//! A usable voucher's answer carries its signed `token`, signed when it is
+//! read with the key active then.
 
 use axum::Json;
 use axum::extract::{Path, Query, State};
@@ -57,6 +59,10 @@ pub(crate) struct VoucherBody {
     /// When the status last changed (Unix ms), once it has.
     #[serde(skip_serializing_if = "Option::is_none")]
     status_changed_at_ms: Option<i64>,
+    /// The PASETO v4.public token a retailer verifies; only while the voucher
+    /// is issued and unexpired.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    token: Option<String>,
 }
 
 /// `GET /v1/me/vouchers`.
@@ -94,7 +100,7 @@ pub(crate) async fn redeem(
         .await?;
     match answer {
         RedemptionAnswer::Issued(voucher) => {
-            Ok((StatusCode::CREATED, Json(VoucherBody::from(voucher))).into_response())
+            Ok((StatusCode::CREATED, Json(VoucherBody::new(&state, voucher))).into_response())
         }
         RedemptionAnswer::Refused(refusal) => Err(ApiError::new(
             StatusCode::CONFLICT,
@@ -128,7 +134,10 @@ pub(crate) async fn list(
         .flatten()
         .map(|last| time_cursor(last.issued_at_ms, last.voucher_id));
     Ok(Json(VouchersBody {
-        vouchers: vouchers.into_iter().map(VoucherBody::from).collect(),
+        vouchers: vouchers
+            .into_iter()
+            .map(|voucher| VoucherBody::new(&state, voucher))
+            .collect(),
         next_before,
     }))
 }
@@ -144,7 +153,7 @@ pub(crate) async fn get(
         .redemptions
         .voucher(caller.account_id, voucher_id)
         .await?;
-    Ok(Json(voucher.into()))
+    Ok(Json(VoucherBody::new(&state, voucher)))
 }
 
 /// Cancels one of the caller's vouchers and refunds its points.
@@ -158,7 +167,7 @@ pub(crate) async fn cancel(
         .redemptions
         .cancel(caller.account_id, voucher_id)
         .await?;
-    Ok(Json(voucher.into()))
+    Ok(Json(VoucherBody::new(&state, voucher)))
 }
 
 /// The `Idempotency-Key` of a request: required, 1–64 visible ASCII.
@@ -182,13 +191,17 @@ pub(super) fn idempotency_key(headers: &HeaderMap) -> Result<&str, ApiError> {
 }
 
 /// A voucher id from the path; anything else names no voucher.
-fn voucher_id(text: &str) -> Result<Uuid, ApiError> {
+pub(super) fn voucher_id(text: &str) -> Result<Uuid, ApiError> {
     text.parse()
         .map_err(|_| ApiError::from(VoucherError::NotFound))
 }
 
-impl From<Voucher> for VoucherBody {
-    fn from(voucher: Voucher) -> Self {
+impl VoucherBody {
+    /// The holder's view of `voucher`, with its token when it is usable now.
+    fn new(state: &AppState, voucher: Voucher) -> Self {
+        let token = voucher
+            .is_usable_at(state.clock.now_ms())
+            .then(|| state.voucher_signer.sign(&voucher));
         Self {
             voucher_id: voucher.voucher_id,
             offer_id: voucher.offer_id,
@@ -200,6 +213,7 @@ impl From<Voucher> for VoucherBody {
             expires_at_ms: voucher.expires_at_ms,
             status: voucher.status,
             status_changed_at_ms: voucher.status_changed_at_ms,
+            token,
         }
     }
 }

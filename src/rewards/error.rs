@@ -55,6 +55,10 @@ pub(crate) enum VoucherError {
     /// The voucher is not issued and unexpired (409 `voucher_not_cancellable`).
     #[error("only an issued voucher can be cancelled before it expires")]
     NotCancellable,
+    /// The voucher is cancelled or expired, so it has no token to show (409
+    /// `voucher_not_usable`).
+    #[error("only an issued voucher that has not expired can be shown")]
+    NotUsable,
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),

@@ -11,6 +11,8 @@
 //! pledges they make are totalled per month and charity and settled by
 //! [`Statements`] (`statement`); `statement_command` is `heyblue rewards
 //! statement`.
+//! Vouchers travel as signed tokens (`signing`: PASETO v4.public, keys with
+//! rotation) and as QR codes of those tokens (`qr`).
 
 mod admin;
 mod browse;
@@ -19,9 +21,11 @@ mod donation;
 mod entries;
 mod error;
 mod expiry;
+mod qr;
 mod redemption;
 mod statement;
 mod statement_command;
+pub(crate) mod signing;
 mod vouchers;
 
 #[cfg(test)]
@@ -40,6 +44,7 @@ pub(crate) use browse::BrowsedOffer;
 pub(crate) use donation::{DonateRequest, DonationAnswer, Donations};
 pub(crate) use entries::CatalogEntry;
 pub(crate) use error::{CatalogError, DonationError, StatementError, VoucherError};
+pub(crate) use qr::VoucherQr;
 pub(crate) use redemption::{Recovered, RedeemRequest, RedemptionAnswer, Redemptions};
 pub(crate) use statement::Statements;
 pub use statement_command::{StatementCommandError, StatementFormat, rewards_statement};

@@ -22,7 +22,8 @@ pub(crate) use charity::{Charity, CharityDraft};
 pub(crate) use fields::FieldError;
 pub(crate) use municipality::{Municipality, MunicipalityDraft};
 pub(crate) use offer::{
-    LimitPeriod, OfferDraft, OfferKind, PerPersonLimit, RewardOffer, check_scheme_area,
+    LimitPeriod, OfferDraft, OfferKind, PerPersonLimit, RewardOffer, VOUCHER_LIFETIME_MAX_SECONDS,
+    check_scheme_area,
 };
 pub(crate) use retailer::{Retailer, RetailerDraft};
 
