@@ -36,6 +36,10 @@ pub(crate) enum AuditAction {
     CatalogEntryReplaced,
     /// Marked a month's pledge statement settled.
     StatementSettled,
+    /// Created an API key of a retailer or municipality.
+    IssuerKeyCreated,
+    /// Revoked an API key of a retailer or municipality.
+    IssuerKeyRevoked,
 }
 
 impl AuditAction {
@@ -52,6 +56,8 @@ impl AuditAction {
             Self::CatalogEntryCreated => "catalog_entry_created",
             Self::CatalogEntryReplaced => "catalog_entry_replaced",
             Self::StatementSettled => "statement_settled",
+            Self::IssuerKeyCreated => "issuer_key_created",
+            Self::IssuerKeyRevoked => "issuer_key_revoked",
         }
     }
 }

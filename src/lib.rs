@@ -69,7 +69,7 @@ pub use config::{Config, ConfigError, EnvironmentVariables};
 pub use import::{ImportReport, RowProblem};
 pub use listener::{Listeners, bind_listener, bind_metrics_listener};
 pub use metrics::install_recorder;
-pub use rewards::{StatementCommandError, StatementFormat, rewards_statement};
 pub use rewards::signing::{KeyFileError, Rotation, rotate_voucher_keys};
+pub use rewards::{StatementCommandError, StatementFormat, rewards_statement};
 pub use server::{ImportFileError, ServeError, import_officers_file, migrate, serve};
 pub use store::StoreError;

@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use common::ws::{Format, WsClient, location};
+use common::points::earn_points;
 use common::{ADMIN_TOKEN, TestServer, error_code};
 use ed25519_dalek::{Signature, VerifyingKey};
 use serde_json::{Value, json};
@@ -20,9 +20,6 @@ use serde_json::{Value, json};
 const BINARY: &str = env!("CARGO_BIN_EXE_heyblue");
 const OFFICER_PHONE: &str = "+12125550202";
 const CITIZEN_PHONE: &str = "+12125550302";
-/// Times Square, and about 50 m north of it.
-const CITIZEN_AT: (f64, f64) = (40.758_0, -73.985_5);
-const OFFICER_AT: (f64, f64) = (40.758_45, -73.985_5);
 const DAY_MS: i64 = 86_400_000;
 /// The PASETO header of v4 public tokens.
 const HEADER: &str = "v4.public.";
@@ -177,38 +174,6 @@ async fn scene() -> Scene {
         offer_id: offer["id"].as_str().unwrap().to_owned(),
         dir,
     }
-}
-
-/// One accepted connection between the two, which credits both.
-async fn earn_points(server: &TestServer, officer_token: &str, citizen_token: &str) {
-    let ws_url = server.base_url.replace("http://", "ws://") + "/v1/ws";
-    let mut officer = WsClient::connect(&ws_url, Some(officer_token), Format::Json)
-        .await
-        .expect("officer socket");
-    officer.next_of("welcome").await;
-    officer.send(location(OFFICER_AT)).await;
-    officer.send(json!({ "t": "go_available" })).await;
-    officer.next_of("availability").await;
-    let mut citizen = WsClient::connect(&ws_url, Some(citizen_token), Format::Json)
-        .await
-        .expect("citizen socket");
-    citizen.next_of("welcome").await;
-    citizen.send(location(CITIZEN_AT)).await;
-    let mut handle = None;
-    while handle.is_none() {
-        let nearest = citizen.next_of("nearest").await;
-        handle = nearest["officer"]["handle"].as_str().map(str::to_owned);
-    }
-    citizen
-        .send(json!({ "t": "request_connection", "officer": handle, "op_id": "earn" }))
-        .await;
-    let request_id = citizen.next_of("request_update").await["request_id"].clone();
-    officer.next_of("connection_requested").await;
-    officer
-        .send(json!({ "t": "respond", "request_id": request_id, "accept": true }))
-        .await;
-    citizen.next_of("connection_established").await;
-    officer.next_of("connection_established").await;
 }
 
 async fn admin_create(server: &TestServer, collection: &str, body: Value) -> Value {

@@ -556,6 +556,27 @@ impl PledgeStore for FailingStore {
 }
 
 #[async_trait]
+impl IssuerKeyStore for FailingStore {
+    async fn insert_issuer_key(&self, key: &IssuerKey) -> StoreResult<()> {
+        self.inner.insert_issuer_key(key).await
+    }
+    async fn issuer_key_by_hash(&self, hash: &SecretHash) -> StoreResult<Option<IssuerKey>> {
+        self.inner.issuer_key_by_hash(hash).await
+    }
+    async fn issuer_keys_of(&self, issuer_id: Uuid) -> StoreResult<Vec<IssuerKey>> {
+        self.inner.issuer_keys_of(issuer_id).await
+    }
+    async fn revoke_issuer_key(
+        &self,
+        issuer_id: Uuid,
+        key_id: Uuid,
+        at_ms: i64,
+    ) -> StoreResult<Option<IssuerKey>> {
+        self.inner.revoke_issuer_key(issuer_id, key_id, at_ms).await
+    }
+}
+
+#[async_trait]
 impl Store for FailingStore {
     fn backend_name(&self) -> &'static str {
         "failing"

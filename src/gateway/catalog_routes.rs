@@ -122,7 +122,7 @@ pub(crate) fn page_size(limit: Option<usize>) -> Result<usize, ApiError> {
 }
 
 /// The id in the path; text that is no id names no entry (404).
-fn entry_id<Entry: CatalogEntry>(text: &str) -> Result<Uuid, ApiError> {
+pub(crate) fn entry_id<Entry: CatalogEntry>(text: &str) -> Result<Uuid, ApiError> {
     Uuid::parse_str(text).map_err(|_| {
         CatalogError::NotFound {
             code: Entry::NOT_FOUND_CODE,

@@ -15,9 +15,11 @@ mod catalog_routes;
 mod client_address;
 mod cluster_routes;
 mod connection_routes;
+mod counter_routes;
 mod donation_routes;
 mod error;
 mod headers;
+mod issuer_key_routes;
 mod json_body;
 pub(crate) mod metrics_endpoint;
 mod middleware;
@@ -132,6 +134,8 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/v1/rewards/offers", get(rewards_routes::offers))
         .route("/v1/rewards/charities", get(rewards_routes::charities))
         .route("/v1/rewards/keys", get(voucher_key_routes::keys))
+        .route("/v1/retailer/vouchers/verify", post(counter_routes::verify))
+        .route("/v1/retailer/vouchers/redeem", post(counter_routes::redeem))
         .route("/v1/ws", get(ws::upgrade))
         .layer(DefaultBodyLimit::max(max_body_bytes));
     let admin = Router::new()
@@ -177,6 +181,8 @@ pub(crate) fn router(state: AppState) -> Router {
         .merge(catalog_admin_routes::<Municipality>("municipalities"))
         .merge(catalog_admin_routes::<RewardOffer>("offers"))
         .merge(catalog_admin_routes::<Charity>("charities"))
+        .merge(issuer_key_routes::<Retailer>("retailers"))
+        .merge(issuer_key_routes::<Municipality>("municipalities"))
         .layer(DefaultBodyLimit::max(max_body_bytes))
         .layer(headers::no_store());
     let ops = Router::new()
@@ -219,6 +225,20 @@ fn catalog_admin_routes<Entry: CatalogEntry>(collection: &str) -> Router<AppStat
         .route(
             &format!("/v1/admin/catalog/{collection}/{{id}}"),
             get(catalog_routes::get::<Entry>).put(catalog_routes::replace::<Entry>),
+        )
+}
+
+/// The API-key routes of one kind of issuer under
+/// `/v1/admin/catalog/{collection}/{id}/keys`.
+fn issuer_key_routes<Entry: issuer_key_routes::Issuer>(collection: &str) -> Router<AppState> {
+    Router::new()
+        .route(
+            &format!("/v1/admin/catalog/{collection}/{{id}}/keys"),
+            post(issuer_key_routes::create::<Entry>).get(issuer_key_routes::list::<Entry>),
+        )
+        .route(
+            &format!("/v1/admin/catalog/{collection}/{{id}}/keys/{{key_id}}/revoke"),
+            post(issuer_key_routes::revoke::<Entry>),
         )
 }
 

@@ -54,7 +54,7 @@ pub(crate) struct VoucherBody {
     issued_at_ms: i64,
     /// End of usability, exclusive (Unix ms).
     expires_at_ms: i64,
-    /// `issued` or `cancelled`.
+    /// `issued`, `cancelled`, `redeemed` or `expired`.
     status: VoucherStatus,
     /// When the status last changed (Unix ms), once it has.
     #[serde(skip_serializing_if = "Option::is_none")]

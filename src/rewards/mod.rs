@@ -2,11 +2,13 @@
 //! admins create and replace retailers, municipalities, offers and schemes,
 //! and charities (`admin`, generic over [`CatalogEntry`] in `entries`), and
 //! signed-in people browse what is offered where they are (`browse`). Ids are
-//! random, times come from the [`Clock`], pages continue from opaque cursors
+//! random, times come from the [`Clock`], and admins give issuers API keys
+//! (`issuer_keys`). Pages continue from opaque cursors
 //! (`cursor`), and every failure a client can cause is a [`CatalogError`].
 //! Points are redeemed for vouchers by [`Redemptions`] (`redemption`), which
 //! also lists and cancels them (`vouchers`) and expires unused ones whose
-//! lifetime ended (`expiry`); its failures are [`VoucherError`].
+//! lifetime ended (`expiry`); issuers check and redeem them at the counter
+//! (`counter`). Its failures are [`VoucherError`].
 //! Points are donated to charities by [`Donations`] (`donation`), and the
 //! pledges they make are totalled per month and charity and settled by
 //! [`Statements`] (`statement`); `statement_command` is `heyblue rewards
@@ -16,16 +18,18 @@
 
 mod admin;
 mod browse;
+mod counter;
 mod cursor;
 mod donation;
 mod entries;
 mod error;
 mod expiry;
+mod issuer_keys;
 mod qr;
 mod redemption;
+pub(crate) mod signing;
 mod statement;
 mod statement_command;
-pub(crate) mod signing;
 mod vouchers;
 
 #[cfg(test)]
@@ -41,6 +45,7 @@ use crate::clock::Clock;
 use crate::store::Store;
 
 pub(crate) use browse::BrowsedOffer;
+pub(crate) use counter::{CounterAnswer, CounterVerdict};
 pub(crate) use donation::{DonateRequest, DonationAnswer, Donations};
 pub(crate) use entries::CatalogEntry;
 pub(crate) use error::{CatalogError, DonationError, StatementError, VoucherError};

@@ -17,7 +17,7 @@ use super::{
 };
 use super::{Donation, InsertDonationOutcome, Pledge, StatementSettlement};
 use super::{
-    InsertRedemptionOutcome, LimitClaim, PendingRelease, Redemption, StockMove, StockOp,
+    InsertRedemptionOutcome, IssuerKey, LimitClaim, PendingRelease, Redemption, StockMove, StockOp,
     VoucherCursor, VoucherTransition,
 };
 use crate::domain::catalog::{Charity, Municipality, OfferKind, Retailer, RewardOffer};
@@ -683,6 +683,37 @@ impl PledgeStore for InstrumentedStore {
         self.timed(
             "statement_settlement",
             self.inner.statement_settlement(month),
+        )
+        .await
+    }
+}
+
+#[async_trait]
+impl IssuerKeyStore for InstrumentedStore {
+    async fn insert_issuer_key(&self, key: &IssuerKey) -> StoreResult<()> {
+        self.timed("insert_issuer_key", self.inner.insert_issuer_key(key))
+            .await
+    }
+
+    async fn issuer_key_by_hash(&self, hash: &SecretHash) -> StoreResult<Option<IssuerKey>> {
+        self.timed("issuer_key_by_hash", self.inner.issuer_key_by_hash(hash))
+            .await
+    }
+
+    async fn issuer_keys_of(&self, issuer_id: uuid::Uuid) -> StoreResult<Vec<IssuerKey>> {
+        self.timed("issuer_keys_of", self.inner.issuer_keys_of(issuer_id))
+            .await
+    }
+
+    async fn revoke_issuer_key(
+        &self,
+        issuer_id: uuid::Uuid,
+        key_id: uuid::Uuid,
+        at_ms: i64,
+    ) -> StoreResult<Option<IssuerKey>> {
+        self.timed(
+            "revoke_issuer_key",
+            self.inner.revoke_issuer_key(issuer_id, key_id, at_ms),
         )
         .await
     }

@@ -19,7 +19,7 @@ use super::{
 };
 use super::{Donation, InsertDonationOutcome, Pledge, StatementSettlement};
 use super::{
-    InsertRedemptionOutcome, LimitClaim, PendingRelease, Redemption, StockMove, StockOp,
+    InsertRedemptionOutcome, IssuerKey, LimitClaim, PendingRelease, Redemption, StockMove, StockOp,
     VoucherCursor, VoucherTransition,
 };
 use crate::domain::catalog::{Charity, Municipality, OfferKind, Retailer, RewardOffer};
@@ -424,6 +424,25 @@ pub(crate) trait PledgeStore: Send + Sync {
     async fn statement_settlement(&self, month: Month) -> StoreResult<Option<StatementSettlement>>;
 }
 
+/// The API keys of voucher issuers.
+#[async_trait]
+pub(crate) trait IssuerKeyStore: Send + Sync {
+    /// Writes a new key (its id and hash are fresh random values).
+    async fn insert_issuer_key(&self, key: &IssuerKey) -> StoreResult<()>;
+    /// The key whose secret hashes to `hash`, revoked or not.
+    async fn issuer_key_by_hash(&self, hash: &SecretHash) -> StoreResult<Option<IssuerKey>>;
+    /// Every key of an issuer, oldest first.
+    async fn issuer_keys_of(&self, issuer_id: uuid::Uuid) -> StoreResult<Vec<IssuerKey>>;
+    /// Revokes the issuer's key `key_id` at `at_ms`; a revoked key keeps its
+    /// first revocation time. `None` when the issuer has no such key.
+    async fn revoke_issuer_key(
+        &self,
+        issuer_id: uuid::Uuid,
+        key_id: uuid::Uuid,
+        at_ms: i64,
+    ) -> StoreResult<Option<IssuerKey>>;
+}
+
 /// Everything the server stores, behind one object.
 #[async_trait]
 pub(crate) trait Store:
@@ -440,6 +459,7 @@ pub(crate) trait Store:
     + RedemptionStore
     + VoucherStore
     + PledgeStore
+    + IssuerKeyStore
     + std::fmt::Debug
 {
     /// Short backend name for metrics and logs (`embedded`, `scylla`).

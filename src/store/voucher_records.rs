@@ -1,10 +1,13 @@
 //! Records of the redemption machinery: a redemption (the idempotent intent and
-//! its answer), stock moves, per-person limit slots and voucher listings.
+//! its answer), stock moves, per-person limit slots, voucher listings, and the
+//! API keys issuers redeem vouchers with.
 
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use super::SecretHash;
 use crate::domain::AccountId;
+use crate::domain::catalog::OfferKind;
 use crate::domain::voucher::{RedemptionRefusal, Voucher};
 
 /// Where a redemption stands.
@@ -156,4 +159,26 @@ pub(crate) struct PendingRelease {
     pub(crate) voucher_id: Uuid,
     /// When the release was started (Unix ms).
     pub(crate) marked_at_ms: i64,
+}
+
+/// An issuer's API key as stored: a retailer's (or a municipality's) counter
+/// system checks and redeems the vouchers of its offers with it. The key is
+/// shown once when created; only its SHA-256 is kept.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct IssuerKey {
+    /// Stable id, shown in lists and used to revoke it.
+    pub(crate) key_id: Uuid,
+    /// Which table `issuer_id` names: offers are a retailer's, schemes a
+    /// municipality's.
+    pub(crate) kind: OfferKind,
+    /// The retailer or municipality the key acts for.
+    pub(crate) issuer_id: Uuid,
+    /// What the admin called it (e.g. "Till 2, Main St").
+    pub(crate) label: String,
+    /// SHA-256 of the key.
+    pub(crate) secret_hash: SecretHash,
+    /// Creation time (Unix ms).
+    pub(crate) created_at_ms: i64,
+    /// When it was revoked (Unix ms); `None` while it works.
+    pub(crate) revoked_at_ms: Option<i64>,
 }

@@ -21,11 +21,9 @@ use crate::config::Config;
 pub use key_file::KeyFileError;
 pub use key_set::Rotation;
 pub(crate) use signer::{PublishedKey, VoucherSigner, watch_key_file};
-#[cfg_attr(
-    not(test),
-    expect(unused_imports, reason = "the retailer endpoints will use them")
-)]
-pub(crate) use token::{Verification, VoucherClaims};
+pub(crate) use token::Verification;
+#[cfg(test)]
+pub(crate) use token::VoucherClaims;
 
 /// `heyblue keys rotate`: makes a new key active in the configured key file,
 /// retires the old one (it keeps verifying) and drops keys retired longer than

@@ -18,6 +18,7 @@ pub(crate) mod audit;
 pub(crate) mod catalog;
 pub(crate) mod connections;
 pub(crate) mod donating;
+pub(crate) mod issuer_keys;
 pub(crate) mod lifecycle;
 pub(crate) mod otp;
 pub(crate) mod profiles;
@@ -163,6 +164,8 @@ macro_rules! store_conformance_tests {
             donating::settling_a_statement_twice_keeps_the_first_settlement,
             donating::concurrent_donations_under_one_key_pledge_and_debit_once,
             donating::concurrent_donations_by_one_person_stop_at_the_balance,
+            redeeming::concurrent_redeems_of_one_voucher_at_the_counter_succeed_once,
+            issuer_keys::issuer_keys_are_found_listed_and_revoked_once,
             lifecycle::ping_answers_until_close,
         );
     };

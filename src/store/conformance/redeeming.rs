@@ -13,8 +13,8 @@ use crate::clock::Clock;
 use crate::domain::AccountId;
 use crate::domain::catalog::{LimitPeriod, OfferKind, PerPersonLimit, RewardOffer};
 use crate::domain::voucher::{RedemptionRefusal, VoucherStatus};
-use crate::rewards::{RedeemRequest, RedemptionAnswer, Redemptions, VoucherError};
-use crate::store::{LedgerAppend, LedgerReason, NewLedgerEntry, Store};
+use crate::rewards::{CounterVerdict, RedeemRequest, RedemptionAnswer, Redemptions, VoucherError};
+use crate::store::{IssuerKey, LedgerAppend, LedgerReason, NewLedgerEntry, SecretHash, Store};
 
 /// One day, in ms.
 const DAY_MS: i64 = 86_400_000;
@@ -482,4 +482,91 @@ pub(crate) async fn only_issued_vouchers_past_their_expiry_are_due(store: Arc<dy
     }
     assert_eq!(store.balance(person).await.expect("balance"), 500);
     assert_eq!(ledger_sum(&store, person).await, 500);
+}
+
+pub(crate) async fn concurrent_redeems_of_one_voucher_at_the_counter_succeed_once(
+    store: Arc<dyn Store>,
+) {
+    let limited = stored_offer(&store, Some(10), None).await;
+    let person = AccountId::random();
+    credit(&store, person, 120).await;
+    let redemptions = service(&store);
+    let Ok(RedemptionAnswer::Issued(voucher)) = redemptions
+        .redeem(person, "first", &request(&limited))
+        .await
+    else {
+        panic!("the redemption issues a voucher");
+    };
+    let counter_key = IssuerKey {
+        key_id: Uuid::new_v4(),
+        kind: limited.kind,
+        issuer_id: limited.issuer_id,
+        label: "Till 1".to_owned(),
+        secret_hash: SecretHash(rand::random()),
+        created_at_ms: NOW_MS,
+        revoked_at_ms: None,
+    };
+    let other_shop = IssuerKey {
+        issuer_id: Uuid::new_v4(),
+        ..counter_key.clone()
+    };
+    let answer = redemptions
+        .check_at_counter(&other_shop, voucher.voucher_id)
+        .await
+        .expect("check");
+    assert_eq!(answer.verdict, CounterVerdict::NotYours);
+    assert_eq!(
+        redemptions
+            .redeem_at_counter(&other_shop, voucher.voucher_id)
+            .await
+            .expect("redeem")
+            .verdict,
+        CounterVerdict::NotYours,
+        "another issuer cannot redeem it"
+    );
+
+    let voucher_id = voucher.voucher_id;
+    let results = race(&store, move |_store, _index| {
+        let redemptions = redemptions.clone();
+        let counter_key = counter_key.clone();
+        async move {
+            redemptions
+                .redeem_at_counter(&counter_key, voucher_id)
+                .await
+        }
+    })
+    .await;
+
+    let verdicts: Vec<CounterVerdict> = results
+        .iter()
+        .map(|(index, answer)| match answer {
+            Ok(answer) => answer.verdict,
+            Err(error) => panic!("caller {index}: {error}"),
+        })
+        .collect();
+    let redeemed = verdicts
+        .iter()
+        .filter(|verdict| **verdict == CounterVerdict::Redeemed)
+        .count();
+    assert_eq!(redeemed, 1, "exactly one redeem succeeds");
+    assert!(
+        verdicts.iter().all(|verdict| matches!(
+            verdict,
+            CounterVerdict::Redeemed | CounterVerdict::AlreadyRedeemed
+        )),
+        "{verdicts:?}"
+    );
+    let stored = store
+        .voucher(voucher_id)
+        .await
+        .expect("read")
+        .expect("voucher");
+    assert_eq!(stored.status, VoucherStatus::Redeemed);
+    assert_eq!(
+        store.balance(person).await.expect("balance"),
+        70,
+        "points stay spent"
+    );
+    let offer = store.offer(limited.id).await.expect("read").expect("offer");
+    assert_eq!(offer.remaining, Some(9), "the unit stays taken");
 }

@@ -156,6 +156,13 @@ pub(super) const VOUCHERS_BY_ACCOUNT: TableDefinition<&ConnectionIndexKey, ()> =
 /// removed when it leaves `issued`, so the sweep finds exactly the ones due.
 pub(super) const VOUCHERS_BY_EXPIRY: TableDefinition<&TimeIdKey, ()> =
     TableDefinition::new("vouchers_by_expiry");
+/// Issuers' API keys by the hash of their secret.
+pub(super) const ISSUER_KEYS: TableDefinition<&HashKey, &[u8]> =
+    TableDefinition::new("issuer_keys");
+/// Each issuer's keys: issuer id, then key id (the family index layout) → the
+/// key's hash.
+pub(super) const ISSUER_KEYS_BY_ISSUER: TableDefinition<&FamilyIndexKey, &HashKey> =
+    TableDefinition::new("issuer_keys_by_issuer");
 /// Voucher releases under way, by voucher id: when each was noted.
 pub(super) const PENDING_RELEASES: TableDefinition<&UuidKey, i64> =
     TableDefinition::new("pending_releases");
@@ -233,6 +240,10 @@ pub(super) fn create_all(transaction: &WriteTransaction) -> StoreResult<()> {
     transaction
         .open_table(STATEMENT_SETTLEMENTS)
         .map_err(redb_error)?;
+    transaction.open_table(ISSUER_KEYS).map_err(redb_error)?;
+    transaction
+        .open_table(ISSUER_KEYS_BY_ISSUER)
+        .map_err(redb_error)?;
     Ok(())
 }
 
@@ -241,6 +252,14 @@ pub(super) fn family_index_key(account_id: AccountId, family_id: Uuid) -> Family
     let mut key = [0; FAMILY_INDEX_KEY_BYTES];
     key[..UUID_BYTES].copy_from_slice(account_id.0.as_bytes());
     key[UUID_BYTES..].copy_from_slice(family_id.as_bytes());
+    key
+}
+
+/// The index row of an issuer's key: issuer id, then key id.
+pub(super) fn issuer_key_index_key(issuer_id: Uuid, key_id: Uuid) -> FamilyIndexKey {
+    let mut key = [0; FAMILY_INDEX_KEY_BYTES];
+    key[..UUID_BYTES].copy_from_slice(issuer_id.as_bytes());
+    key[UUID_BYTES..].copy_from_slice(key_id.as_bytes());
     key
 }
 

@@ -16,6 +16,7 @@ mod catalog_statements;
 mod codec;
 mod connect;
 mod connections;
+mod issuer_keys;
 mod ledger;
 mod offers;
 mod otp;

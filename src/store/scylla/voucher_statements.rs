@@ -73,6 +73,18 @@ pub(super) struct VoucherStatements {
     pub(super) select_expiry_sweep: PreparedStatement,
     /// Moves where the expiry sweep starts.
     pub(super) update_expiry_sweep: PreparedStatement,
+    /// Writes an issuer's key.
+    pub(super) insert_issuer_key: PreparedStatement,
+    /// Reads a key by its hash.
+    pub(super) select_issuer_key: PreparedStatement,
+    /// Lists a key under its issuer.
+    pub(super) insert_issuer_key_by_issuer: PreparedStatement,
+    /// The key hashes of an issuer.
+    pub(super) select_issuer_keys_by_issuer: PreparedStatement,
+    /// The key hash of one key of an issuer.
+    pub(super) select_issuer_key_hash: PreparedStatement,
+    /// Revokes a key: `IF revoked_at_ms = null`.
+    pub(super) revoke_issuer_key: PreparedStatement,
     /// Notes a release under way.
     pub(super) insert_pending_release: PreparedStatement,
     /// Reads the releases under way of one shard.
@@ -245,6 +257,30 @@ impl VoucherStatements {
             .await?,
             update_expiry_sweep: idempotent(
                 "UPDATE voucher_expiry_sweep SET next_hour = ? WHERE name = 'vouchers'",
+            )
+            .await?,
+            insert_issuer_key: idempotent(
+                "INSERT INTO issuer_keys (key_hash, revoked_at_ms, record) VALUES (?, ?, ?)",
+            )
+            .await?,
+            select_issuer_key: idempotent(
+                "SELECT revoked_at_ms, record FROM issuer_keys WHERE key_hash = ?",
+            )
+            .await?,
+            insert_issuer_key_by_issuer: idempotent(
+                "INSERT INTO issuer_keys_by_issuer (issuer_id, key_id, key_hash) VALUES (?, ?, ?)",
+            )
+            .await?,
+            select_issuer_keys_by_issuer: idempotent(
+                "SELECT key_hash FROM issuer_keys_by_issuer WHERE issuer_id = ?",
+            )
+            .await?,
+            select_issuer_key_hash: idempotent(
+                "SELECT key_hash FROM issuer_keys_by_issuer WHERE issuer_id = ? AND key_id = ?",
+            )
+            .await?,
+            revoke_issuer_key: conditional(
+                "UPDATE issuer_keys SET revoked_at_ms = ? WHERE key_hash = ? IF revoked_at_ms = null",
             )
             .await?,
             insert_pending_release: conditional(
