@@ -229,6 +229,22 @@ async fn a_retailer_verifies_and_redeems_its_vouchers_once_and_nothing_else() {
         "a redeemed voucher gives nothing back"
     );
 
+    // The holder's profile tells the story once: issued, then redeemed.
+    let events: Value = server.get_json("/v1/me/events?limit=50", &citizen).await;
+    let about_voucher = |kind: &str| {
+        events["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|event| {
+                event["kind"]["type"] == kind
+                    && event["kind"]["voucher_id"] == voucher["voucher_id"]
+            })
+            .count()
+    };
+    assert_eq!(about_voucher("voucher_issued"), 1, "{events}");
+    assert_eq!(about_voucher("voucher_redeemed"), 1, "{events}");
+
     // Many tills at once: exactly one redeems.
     let raced = redeem(&server, &citizen, &offer, "second").await;
     let raced_token = raced["token"].as_str().unwrap().to_owned();

@@ -163,6 +163,20 @@ async fn a_donation_debits_once_and_its_pledge_is_in_the_statement() {
     assert_eq!(points["entries"][0]["reason"], "donation");
     assert_eq!(points["entries"][0]["delta"], -60);
     assert_eq!(points["entries"][0]["donation_id"], donation["donation_id"]);
+    let events = scene
+        .server
+        .get_json("/v1/me/events?limit=50", &scene.citizen)
+        .await;
+    let made = events["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|event| {
+            event["kind"]["type"] == "donation_made"
+                && event["kind"]["donation_id"] == donation["donation_id"]
+        })
+        .count();
+    assert_eq!(made, 1, "the profile holds the donation once: {events}");
     let officer_gives = json!({ "charity_id": scene.charity_id, "points": 33 });
     let officer = scene
         .donate(&scene.officer, Some("d-1"), officer_gives)

@@ -130,7 +130,10 @@ pub(super) async fn assert_exactly_once(store: &Arc<FailingStore>, accounts: &[A
                 }
                 ProfileEventKind::ProfileCreated { .. }
                 | ProfileEventKind::ProfileUpdated(_)
-                | ProfileEventKind::RoleChanged { .. } => {}
+                | ProfileEventKind::RoleChanged { .. }
+                | ProfileEventKind::VoucherIssued { .. }
+                | ProfileEventKind::VoucherRedeemed { .. }
+                | ProfileEventKind::DonationMade { .. } => {}
             }
         }
         assert!(

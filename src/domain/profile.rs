@@ -91,6 +91,29 @@ pub(crate) enum ProfileEventKind {
         /// The connection that earned it.
         connection_id: uuid::Uuid,
     },
+    /// Points were redeemed for a voucher (once per voucher).
+    VoucherIssued {
+        /// The voucher (and redemption) id.
+        voucher_id: uuid::Uuid,
+        /// The offer or scheme.
+        offer_id: uuid::Uuid,
+        /// Points paid.
+        points: u32,
+    },
+    /// A voucher was redeemed at its issuer's counter (once per voucher).
+    VoucherRedeemed {
+        /// The voucher.
+        voucher_id: uuid::Uuid,
+    },
+    /// Points were donated to a charity (once per donation).
+    DonationMade {
+        /// The donation (and pledge) id.
+        donation_id: uuid::Uuid,
+        /// The charity.
+        charity_id: uuid::Uuid,
+        /// Points given.
+        points: u32,
+    },
 }
 
 /// A validated profile edit.
@@ -223,7 +246,11 @@ pub(crate) fn apply(profile: Option<Profile>, event: &ProfileEvent) -> Option<Pr
             Some(stamped(profile, event))
         }
         (
-            ProfileEventKind::ConnectionEstablished { .. } | ProfileEventKind::TrophyAwarded { .. },
+            ProfileEventKind::ConnectionEstablished { .. }
+            | ProfileEventKind::TrophyAwarded { .. }
+            | ProfileEventKind::VoucherIssued { .. }
+            | ProfileEventKind::VoucherRedeemed { .. }
+            | ProfileEventKind::DonationMade { .. },
             Some(profile),
         ) => Some(stamped(profile, event)),
     }

@@ -9,7 +9,9 @@
 use uuid::Uuid;
 
 use super::VoucherError;
+use super::profile_events::note_once;
 use super::redemption::Redemptions;
+use crate::domain::profile::ProfileEventKind;
 use crate::domain::voucher::{Voucher, VoucherStatus};
 use crate::store::{IssuerKey, VoucherTransition};
 
@@ -80,6 +82,10 @@ impl Redemptions {
         };
         let now_ms = self.clock.now_ms();
         let verdict = verdict_of(&voucher, now_ms);
+        if verdict == CounterVerdict::AlreadyRedeemed {
+            // A retried redeem whose first try stopped before the event.
+            self.note_redeemed(&voucher).await?;
+        }
         if verdict != CounterVerdict::Valid {
             return Ok(CounterAnswer {
                 verdict,
@@ -98,6 +104,7 @@ impl Redemptions {
         Ok(match transition {
             VoucherTransition::Applied(redeemed) => {
                 crate::metrics::vouchers_changed(VoucherStatus::Redeemed, 1);
+                self.note_redeemed(&redeemed).await?;
                 CounterAnswer {
                     verdict: CounterVerdict::Redeemed,
                     voucher: Some(redeemed),
@@ -110,6 +117,20 @@ impl Redemptions {
             },
             VoucherTransition::Refused(None) => not_yours(),
         })
+    }
+
+    /// Adds `voucher_redeemed` to the holder's profile, once.
+    async fn note_redeemed(&self, voucher: &Voucher) -> Result<(), VoucherError> {
+        let voucher_id = voucher.voucher_id;
+        note_once(
+            &self.profiles,
+            voucher.account_id,
+            ProfileEventKind::VoucherRedeemed { voucher_id },
+            |kind| matches!(kind, ProfileEventKind::VoucherRedeemed { voucher_id: seen } if *seen == voucher_id),
+            voucher.status_changed_at_ms.unwrap_or(voucher.issued_at_ms),
+        )
+        .await?;
+        Ok(())
     }
 
     /// The voucher, if it exists and was issued by `key`'s issuer.

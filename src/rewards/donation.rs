@@ -18,6 +18,9 @@
 //! and the donation refused. So a donation either completes, or leaves the
 //! balance as it was.
 
+use super::profile_events::note_once;
+use crate::domain::profile::ProfileEventKind;
+use crate::profiles::Profiles;
 use std::sync::Arc;
 
 use rust_decimal::Decimal;
@@ -64,6 +67,8 @@ pub(crate) struct Donations {
     clock: Clock,
     /// The configured value of a point, stamped on each donation.
     dollars_per_point: Decimal,
+    /// Where `donation_made` goes.
+    profiles: Profiles,
 }
 
 /// How a run of the steps ended.
@@ -74,6 +79,7 @@ impl Donations {
     /// `dollars_per_point`.
     pub(crate) fn new(store: Arc<dyn Store>, clock: Clock, dollars_per_point: Decimal) -> Self {
         Self {
+            profiles: Profiles::new(Arc::clone(&store), clock),
             store,
             clock,
             dollars_per_point,
@@ -143,6 +149,22 @@ impl Donations {
     /// answer.
     async fn run(&self, donation: Donation) -> Result<DonationAnswer, DonationError> {
         let outcome = self.take_steps(&donation).await?;
+        if outcome.is_ok() {
+            // Before the donation completes, so a recovery run adds it too.
+            let donation_id = donation.donation_id;
+            note_once(
+                &self.profiles,
+                donation.account_id,
+                ProfileEventKind::DonationMade {
+                    donation_id,
+                    charity_id: donation.charity_id,
+                    points: donation.points,
+                },
+                |kind| matches!(kind, ProfileEventKind::DonationMade { donation_id: seen, .. } if *seen == donation_id),
+                donation.requested_at_ms,
+            )
+            .await?;
+        }
         let finished = Donation {
             status: match outcome {
                 Ok(()) => DonationStatus::Completed,

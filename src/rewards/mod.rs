@@ -25,6 +25,7 @@ mod entries;
 mod error;
 mod expiry;
 mod issuer_keys;
+mod profile_events;
 mod qr;
 mod redemption;
 pub(crate) mod signing;

@@ -23,12 +23,15 @@ use uuid::Uuid;
 
 use super::VoucherError;
 use super::entries::issuer_of;
+use super::profile_events::note_once;
 use crate::clock::Clock;
 use crate::domain::AccountId;
 use crate::domain::catalog::{CatalogStatus, RewardOffer};
+use crate::domain::profile::ProfileEventKind;
 use crate::domain::voucher::{
     LimitSlot, LimitWindow, RedemptionRefusal, StepKey, Voucher, VoucherStatus,
 };
+use crate::profiles::Profiles;
 use crate::store::{
     InsertRedemptionOutcome, LedgerAppend, LedgerReason, LimitClaim, NewLedgerEntry, Redemption,
     RedemptionStatus, StockDirection, StockMove, StockOp, Store, StoreResult,
@@ -73,6 +76,8 @@ pub(crate) struct Redemptions {
     pub(super) store: Arc<dyn Store>,
     /// Request and status times.
     pub(super) clock: Clock,
+    /// Where `voucher_issued` and `voucher_redeemed` go.
+    pub(super) profiles: Profiles,
 }
 
 /// How a run of the steps ended.
@@ -81,7 +86,11 @@ type StepsOutcome = Result<Voucher, RedemptionRefusal>;
 impl Redemptions {
     /// The service over `store`, stamped with `clock`.
     pub(crate) fn new(store: Arc<dyn Store>, clock: Clock) -> Self {
-        Self { store, clock }
+        Self {
+            profiles: Profiles::new(Arc::clone(&store), clock),
+            store,
+            clock,
+        }
     }
 
     /// Redeems `request` for `account_id` under `idempotency_key`: the stored
@@ -169,6 +178,22 @@ impl Redemptions {
                 .voucher(voucher.voucher_id)
                 .await?
                 .unwrap_or_else(|| voucher.clone()));
+        }
+        if let Ok(voucher) = &outcome {
+            // Before the redemption completes, so a recovery run adds it too.
+            let voucher_id = voucher.voucher_id;
+            note_once(
+                &self.profiles,
+                voucher.account_id,
+                ProfileEventKind::VoucherIssued {
+                    voucher_id,
+                    offer_id: voucher.offer_id,
+                    points: voucher.points,
+                },
+                |kind| matches!(kind, ProfileEventKind::VoucherIssued { voucher_id: seen, .. } if *seen == voucher_id),
+                voucher.issued_at_ms,
+            )
+            .await?;
         }
         let (status, answer) = match outcome {
             Ok(voucher) => (
