@@ -35,6 +35,8 @@ mod vouchers;
 #[cfg(test)]
 mod donation_tests;
 #[cfg(test)]
+mod property_tests;
+#[cfg(test)]
 mod redemption_tests;
 #[cfg(test)]
 mod tests;
