@@ -60,8 +60,10 @@ const LIFETIME_SECONDS: u32 = 3_600;
 const PEOPLE: usize = 3;
 /// Keys each person draws from, so some are reused.
 const KEYS: usize = 6;
-/// The offers: (units, per-person limit, point cost).
-const OFFERS: [(Option<u32>, Option<(u32, LimitPeriod)>, u32); 4] = [
+/// An offer's units, per-person limit (count, period) and point cost.
+type OfferShape = (Option<u32>, Option<(u32, LimitPeriod)>, u32);
+/// The offers.
+const OFFERS: [OfferShape; 4] = [
     (Some(4), None, 20),
     (Some(3), Some((1, LimitPeriod::Day)), 30),
     (None, Some((2, LimitPeriod::Ever)), 10),
@@ -560,7 +562,7 @@ impl World {
         false
     }
 
-    /// The stored voucher (read past the failing wrapper's fail points).
+    /// The stored voucher (reads are never failed).
     async fn stored_voucher(&self, voucher_id: Uuid) -> crate::domain::voucher::Voucher {
         self.store
             .voucher(voucher_id)
