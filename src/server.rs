@@ -448,10 +448,13 @@ async fn recover_connections(connections: Connections, stop: CancellationToken) 
 }
 
 /// How old an unfinished redemption (or voucher release) must be before the
-/// recovery pass takes it over: twice the HTTP time limit and a minute more,
-/// so the request that started it has been cut off and its store calls have
-/// ended.
+/// recovery pass takes it over: `rewards.recovery_grace_seconds`, else twice
+/// the HTTP time limit and a minute more, so the request that started it has
+/// been cut off and its store calls have ended.
 fn redemption_recovery_grace_ms(config: &Config) -> i64 {
+    if let Some(seconds) = config.rewards.recovery_grace_seconds {
+        return i64::try_from(seconds).unwrap_or(i64::MAX / 1_000) * 1_000;
+    }
     let request_limit_ms = i64::try_from(config.http.request_timeout_seconds)
         .unwrap_or(i64::MAX / 4_000)
         .saturating_mul(1_000);

@@ -1,6 +1,7 @@
 //! The `[rewards]` section: what a point is worth when it is donated, where
-//! the voucher signing keys live, and how often a running server looks for a
-//! rotated key file. The rate is a decimal written as a string (`"0.01"`),
+//! the voucher signing keys live, how often a running server looks for a
+//! rotated key file, and how long an unfinished redemption waits before the
+//! recovery pass takes it over. The rate is a decimal written as a string (`"0.01"`),
 //! parsed exactly into a [`Decimal`]: money never passes through a float.
 
 use std::path::{Path, PathBuf};
@@ -32,6 +33,12 @@ pub struct RewardsConfig {
     /// How often a running server checks whether the key file changed
     /// (`heyblue keys rotate`) and reloads it.
     pub voucher_keys_reload_seconds: u64,
+    /// How old an unfinished redemption, voucher release or donation must be
+    /// before the recovery pass takes it over. Absent: twice
+    /// `http.request_timeout_seconds` plus 60, so the request that started it
+    /// has ended. Shorter is still exactly-once (steps are keyed, one runner
+    /// writes at a time) but may take over a request that is still running.
+    pub recovery_grace_seconds: Option<u64>,
 }
 
 impl Default for RewardsConfig {
@@ -41,6 +48,7 @@ impl Default for RewardsConfig {
             dollars_per_point: Decimal::new(1, 2),
             voucher_keys_file: None,
             voucher_keys_reload_seconds: 5,
+            recovery_grace_seconds: None,
         }
     }
 }
@@ -65,6 +73,15 @@ impl RewardsConfig {
             return Err(invalid(
                 "rewards.voucher_keys_reload_seconds",
                 "must be 1 to 3600",
+            ));
+        }
+        if self
+            .recovery_grace_seconds
+            .is_some_and(|seconds| seconds > 86_400)
+        {
+            return Err(invalid(
+                "rewards.recovery_grace_seconds",
+                "must be 0 to 86400, or left out for twice the request timeout plus 60",
             ));
         }
         if self
@@ -175,5 +192,18 @@ mod tests {
             error.contains("rewards.voucher_keys_reload_seconds"),
             "{error}"
         );
+    }
+
+    #[test]
+    fn the_recovery_grace_follows_the_request_timeout_unless_configured() {
+        let defaults = Config::from_toml_str("").expect("defaults");
+        assert_eq!(defaults.rewards.recovery_grace_seconds, None);
+        let configured =
+            Config::from_toml_str("[rewards]\nrecovery_grace_seconds = 0\n").expect("config");
+        assert_eq!(configured.rewards.recovery_grace_seconds, Some(0));
+        let error = Config::from_toml_str("[rewards]\nrecovery_grace_seconds = 86401\n")
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("rewards.recovery_grace_seconds"), "{error}");
     }
 }

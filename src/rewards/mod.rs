@@ -36,6 +36,8 @@ mod vouchers;
 #[cfg(test)]
 mod donation_tests;
 #[cfg(test)]
+mod property_tests;
+#[cfg(test)]
 mod redemption_tests;
 #[cfg(test)]
 mod tests;

@@ -1,6 +1,7 @@
 //! One `heyblue serve` process on 127.0.0.1 with the embedded store, free ports
 //! and the `file` SMS adapter, for tests that read the process from outside
-//! (its resident memory in `/proc/<pid>/status`). Killed when dropped.
+//! (its resident memory in `/proc/<pid>/status`) or kill it mid-request.
+//! Killed when dropped.
 
 use std::net::TcpListener;
 use std::path::Path;
@@ -19,7 +20,8 @@ pub(crate) struct ServerProcess {
 
 impl ServerProcess {
     /// Starts `heyblue serve` in `root` with `extra_toml` appended to its config
-    /// and waits until it is ready.
+    /// and waits until it is ready. A start in a root used before finds its
+    /// data again, and appends to its log.
     pub(crate) async fn start(root: &Path, extra_toml: &str) -> Self {
         let http_port = free_port();
         let metrics_port = free_port();
@@ -34,7 +36,11 @@ impl ServerProcess {
         );
         let config_file = root.join("heyblue.toml");
         std::fs::write(&config_file, config).unwrap();
-        let log = std::fs::File::create(root.join("server.log")).unwrap();
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(root.join("server.log"))
+            .unwrap();
         let child = Command::new(env!("CARGO_BIN_EXE_heyblue"))
             .arg("--config")
             .arg(&config_file)
@@ -54,6 +60,13 @@ impl ServerProcess {
         };
         process.api.wait_ready().await;
         process
+    }
+
+    /// Kills the process with SIGKILL, as a crash would (no shutdown path
+    /// runs), and waits until it is gone.
+    pub(crate) fn kill(&mut self) {
+        self.child.kill().expect("SIGKILL the server");
+        self.child.wait().expect("reap the server");
     }
 
     /// Resident memory of the process now, in KiB (`VmRSS`).
