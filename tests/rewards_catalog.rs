@@ -4,6 +4,7 @@
 
 mod common;
 
+use common::rewards::now_ms;
 use std::collections::BTreeSet;
 
 use common::{ADMIN_TOKEN, TestServer, error_code};
@@ -11,13 +12,6 @@ use serde_json::{Value, json};
 
 const CITIZEN: &str = "+12125550123";
 const DAY_MS: i64 = 86_400_000;
-
-fn now_ms() -> i64 {
-    let elapsed = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .expect("after 1970");
-    i64::try_from(elapsed.as_millis()).expect("fits")
-}
 
 async fn admin_send(
     server: &TestServer,

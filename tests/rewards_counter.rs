@@ -7,6 +7,7 @@
 mod common;
 
 use common::points::earn_points;
+use common::rewards::now_ms;
 use common::{ADMIN_TOKEN, TestServer, error_code};
 use futures::future::join_all;
 use serde_json::{Value, json};
@@ -16,13 +17,6 @@ const CITIZEN_PHONE: &str = "+12125550304";
 const DAY_MS: i64 = 86_400_000;
 /// Tills redeeming one voucher at the same moment.
 const RACING_TILLS: usize = 20;
-
-fn now_ms() -> i64 {
-    let elapsed = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .expect("after 1970");
-    i64::try_from(elapsed.as_millis()).expect("fits")
-}
 
 async fn admin_post(server: &TestServer, path: &str, body: Value) -> reqwest::Response {
     server

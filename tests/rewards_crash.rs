@@ -10,6 +10,7 @@
 
 mod common;
 
+use common::rewards::{now_ms, token_of};
 use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
@@ -54,17 +55,6 @@ enum Answer {
     Issued(String),
     /// A refusal, by code (`out_of_stock`, `insufficient_points`).
     Refused(String),
-}
-
-fn now_ms() -> i64 {
-    let elapsed = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .expect("after 1970");
-    i64::try_from(elapsed.as_millis()).expect("fits")
-}
-
-fn token_of(signed_in: &Value) -> String {
-    signed_in["access_token"].as_str().unwrap().to_owned()
 }
 
 async fn admin_post(server: &TestServer, path: &str, body: Value) -> Value {

@@ -7,6 +7,7 @@
 mod common;
 
 use common::points::earn_points;
+use common::rewards::token_of;
 use common::{ADMIN_TOKEN, TestServer, error_code};
 use serde_json::{Value, json};
 
@@ -54,10 +55,6 @@ async fn scene() -> Scene {
         suspended_id: suspended["id"].as_str().unwrap().to_owned(),
         _dir: dir,
     }
-}
-
-fn token_of(signed_in: &Value) -> String {
-    signed_in["access_token"].as_str().unwrap().to_owned()
 }
 
 async fn admin_create(server: &TestServer, name: &str, status: &str) -> Value {

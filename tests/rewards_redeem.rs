@@ -6,7 +6,8 @@
 mod common;
 
 use common::points::earn_points;
-use common::{ADMIN_TOKEN, TestServer, error_code};
+use common::rewards::{admin_create, now_ms, token_of};
+use common::{TestServer, error_code};
 use serde_json::{Value, json};
 
 const OFFICER_PHONE: &str = "+12125550201";
@@ -23,13 +24,6 @@ struct Scene {
     citizen: String,
     retailer_id: String,
     _dir: tempfile::TempDir,
-}
-
-fn now_ms() -> i64 {
-    let elapsed = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .expect("after 1970");
-    i64::try_from(elapsed.as_millis()).expect("fits")
 }
 
 async fn scene() -> Scene {
@@ -62,23 +56,6 @@ async fn scene() -> Scene {
         retailer_id: retailer["id"].as_str().unwrap().to_owned(),
         _dir: dir,
     }
-}
-
-fn token_of(signed_in: &Value) -> String {
-    signed_in["access_token"].as_str().unwrap().to_owned()
-}
-
-async fn admin_create(server: &TestServer, collection: &str, body: Value) -> Value {
-    let response = server
-        .http
-        .post(server.url(&format!("/v1/admin/catalog/{collection}")))
-        .bearer_auth(ADMIN_TOKEN)
-        .json(&body)
-        .send()
-        .await
-        .expect("request");
-    assert_eq!(response.status(), 201, "{collection}");
-    response.json().await.expect("created entry")
 }
 
 impl Scene {

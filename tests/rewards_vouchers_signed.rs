@@ -7,13 +7,14 @@
 
 mod common;
 
+use common::rewards::{admin_create, now_ms};
 use std::collections::HashMap;
 use std::time::Duration;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use common::points::earn_points;
-use common::{ADMIN_TOKEN, TestServer, error_code};
+use common::{TestServer, error_code};
 use ed25519_dalek::{Signature, VerifyingKey};
 use serde_json::{Value, json};
 
@@ -23,13 +24,6 @@ const CITIZEN_PHONE: &str = "+12125550302";
 const DAY_MS: i64 = 86_400_000;
 /// The PASETO header of v4 public tokens.
 const HEADER: &str = "v4.public.";
-
-fn now_ms() -> i64 {
-    let elapsed = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .expect("after 1970");
-    i64::try_from(elapsed.as_millis()).expect("fits")
-}
 
 // ---------------------------------------------------------------------------
 // The independent verifier: what a retailer's till would run.
@@ -174,19 +168,6 @@ async fn scene() -> Scene {
         offer_id: offer["id"].as_str().unwrap().to_owned(),
         dir,
     }
-}
-
-async fn admin_create(server: &TestServer, collection: &str, body: Value) -> Value {
-    let response = server
-        .http
-        .post(server.url(&format!("/v1/admin/catalog/{collection}")))
-        .bearer_auth(ADMIN_TOKEN)
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 201, "{collection}");
-    response.json().await.unwrap()
 }
 
 impl Scene {

@@ -10,6 +10,7 @@
 pub(crate) mod cluster;
 pub(crate) mod points;
 pub(crate) mod process;
+pub(crate) mod rewards;
 pub(crate) mod ws;
 
 use std::path::{Path, PathBuf};
