@@ -40,6 +40,8 @@ pub(crate) enum AuditAction {
     IssuerKeyCreated,
     /// Revoked an API key of a retailer or municipality.
     IssuerKeyRevoked,
+    /// Credited or debited a person's points.
+    PointsAdjusted,
 }
 
 impl AuditAction {
@@ -58,6 +60,7 @@ impl AuditAction {
             Self::StatementSettled => "statement_settled",
             Self::IssuerKeyCreated => "issuer_key_created",
             Self::IssuerKeyRevoked => "issuer_key_revoked",
+            Self::PointsAdjusted => "points_adjusted",
         }
     }
 }

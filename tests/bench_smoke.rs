@@ -1,7 +1,8 @@
 //! Short `heyblue bench` runs against a server it spawns: a few seconds each,
 //! small numbers. They fail if any pushed answer is wrong, if a session or a
-//! handshake round failed, if any credit is doubled or missing, or if the reports
-//! are missing. Figures are never asserted.
+//! handshake round failed, if any credit is doubled or missing, if a voucher is
+//! oversold, doubled or mis-debited, or if the reports are missing. Figures are
+//! never asserted.
 //!
 //! The runs go through the library entry (`heyblue::run_bench`). The bench starts
 //! its server, workers and echo server by running its own executable again, so this
@@ -44,7 +45,7 @@ fn main() -> ExitCode {
         }
         Some(_) | None => {}
     }
-    let tests: [(&str, SmokeTest); 7] = [
+    let tests: [(&str, SmokeTest); 8] = [
         (
             "city_every_pushed_answer_is_correct",
             city_every_pushed_answer_is_correct,
@@ -67,6 +68,10 @@ fn main() -> ExitCode {
             connect_spreads_sessions_over_the_listed_nodes,
         ),
         ("connect_urls_are_checked", connect_urls_are_checked),
+        (
+            "redeem_sells_the_stock_once_and_redeems_each_voucher_once",
+            redeem_sells_the_stock_once_and_redeems_each_voucher_once,
+        ),
     ];
     let filter = argv
         .iter()
@@ -232,6 +237,60 @@ fn handshake_credits_every_accepted_request_exactly_once(runtime: &tokio::runtim
     }
     assert!(table.contains("request→established p99"), "{table}");
     assert!(table.contains("credit check"), "{table}");
+}
+
+/// 40 citizens ask for 120 vouchers of 3 offers holding 30 each: 90 issued,
+/// 30 refused `out_of_stock`, every voucher redeemed once at the counter
+/// (a fifth of them by two tills at once), every balance and stock count right.
+fn redeem_sells_the_stock_once_and_redeems_each_voucher_once(runtime: &tokio::runtime::Runtime) {
+    let out = tempfile::tempdir().unwrap();
+    let args = [
+        "redeem",
+        "--spawn",
+        "--citizens",
+        "40",
+        "--redemptions-per-citizen",
+        "3",
+        "--offers",
+        "3",
+        "--duplicate-percent",
+        "20",
+    ];
+    let report = bench(runtime, &args, out.path()).expect("the redeem run completes");
+    let table = report.table();
+    assert!(report.all_correct(), "{table}");
+    assert!(table.contains("PASS: 0 oversold, 0 doubled"), "{table}");
+    let results = results(out.path());
+    let redeem = &results["runs"][0]["redeem"];
+    assert_eq!(redeem["setup"]["stock_per_offer"], 30, "{table}");
+    assert_eq!(redeem["issued"], 90, "{table}");
+    assert_eq!(
+        redeem["refused"],
+        serde_json::json!({ "out_of_stock": 30 }),
+        "{table}"
+    );
+    assert_eq!(redeem["errors"], 0, "{table}");
+    assert_eq!(redeem["counter_redeemed"], 90, "{table}");
+    assert_eq!(redeem["counter_errors"], 0, "{table}");
+    assert_eq!(redeem["duplicates_sent"], 18, "every fifth of 90: {table}");
+    assert_eq!(redeem["counter_refused_again"], 18, "{table}");
+    assert_eq!(redeem["redemption_latency"]["count"], 120, "{table}");
+    let audit = &redeem["audit"];
+    assert_eq!(audit["offers_checked"], 3, "{table}");
+    assert_eq!(audit["citizens_checked"], 40, "{table}");
+    assert_eq!(audit["vouchers_listed"], 90, "{table}");
+    for finding in [
+        "oversold",
+        "stock_mismatched",
+        "balance_mismatched",
+        "vouchers_missing",
+        "vouchers_unexpected",
+        "doubled",
+        "not_redeemed",
+        "unreadable",
+    ] {
+        assert_eq!(audit[finding], 0, "{finding}: {table}");
+    }
 }
 
 fn connect_with_the_echo_baseline(runtime: &tokio::runtime::Runtime) {

@@ -58,9 +58,29 @@ pub struct BenchArgs {
     /// city: simulated officers.
     #[arg(long, default_value_t = 100)]
     pub officers: u32,
-    /// city: simulated citizens.
+    /// city: simulated citizens; redeem: citizens redeeming.
     #[arg(long, default_value_t = 900)]
     pub citizens: u32,
+    /// redeem: offers of the one retailer (point costs 10, 20, 30 …).
+    #[arg(long, default_value_t = 4)]
+    pub offers: u32,
+    /// redeem: vouchers each offer may issue (0: three quarters of the demand,
+    /// spread over the offers, so some redemptions are refused `out_of_stock`).
+    #[arg(long, default_value_t = 0)]
+    pub stock: u32,
+    /// redeem: redemptions each citizen asks for (each citizen is credited
+    /// enough points for all of them).
+    #[arg(long, default_value_t = 3)]
+    pub redemptions_per_citizen: u32,
+    /// redeem: redemption requests in flight at once.
+    #[arg(long, default_value_t = 32)]
+    pub redeem_concurrency: u32,
+    /// redeem: counter redeems in flight at once (one till key each, at most 100).
+    #[arg(long, default_value_t = 8)]
+    pub counter_concurrency: u32,
+    /// redeem: share of vouchers two tills redeem at the same time, percent.
+    #[arg(long, default_value_t = 10)]
+    pub duplicate_percent: u32,
     /// city: how long people move; handshake: how long rounds are started (at most
     /// 14 minutes: availability windows last 15).
     #[arg(long, default_value_t = 30)]
@@ -127,6 +147,10 @@ pub enum Scenario {
     /// Citizens request connections and officers accept them at a target rate;
     /// latency, failures, and an audit of every credit through the REST API.
     Handshake,
+    /// Citizens redeem points from a few offers of limited stock while tills
+    /// redeem the vouchers; latency, rate, and an audit of every voucher,
+    /// balance and stock count through the API.
+    Redeem,
 }
 
 /// A baseline to measure in the same run.
@@ -145,6 +169,7 @@ impl Scenario {
             Scenario::Connect => "connect",
             Scenario::City => "city",
             Scenario::Handshake => "handshake",
+            Scenario::Redeem => "redeem",
         }
     }
 }

@@ -2,7 +2,8 @@
 //! finds) the server, imports the roster, runs the workers through the
 //! scenario's phases (sign-in, connect, then move, hold or handshake rounds and
 //! the credit check), then the same load against the baselines, and hands the
-//! figures to the report.
+//! figures to the report. The redeem scenario is HTTP only and runs here, with
+//! no worker processes.
 
 use std::time::Duration;
 
@@ -16,10 +17,12 @@ use super::movement::{PersonKind, Schedule};
 use super::net::{is_loopback_host, raise_open_file_limit, sockets_allowed};
 use super::pairs::{MAX_ROUNDS_PER_PAIR_PER_SECOND, Placement, RoundSchedule};
 use super::plan::{Command, HandshakePlan, Target, WorkerPlan, phone_number};
+use super::redeem::{Admin, run_redeem};
 use super::redis_baseline::{find_redis_server, run_redis_baseline};
 use super::report::{Memory, Report, RunResult};
 use super::session::unix_now_us;
 use super::spawn::{EVERY_ROUND_REWARDED, ServerSettings, spawn_echo, spawn_server};
+use super::stats::LatencyExport;
 
 /// The metrics listener of a node left at its default `[metrics] listen`.
 const DEFAULT_METRICS_URL: &str = "http://127.0.0.1:9464";
@@ -98,6 +101,15 @@ pub async fn run_bench(args: BenchArgs) -> Result<Report, BenchError> {
             ),
             None => remote_target(&args)?,
         };
+        if args.scenario == Scenario::Redeem {
+            let admin = Admin {
+                http: &http,
+                base_url: &base_url,
+                token: &admin_token,
+            };
+            runs.push(redeem_once(&args, admin, &sms_file).await?);
+            return finish(&args, open_file_limit, runs);
+        }
         super::signin::import_roster(&http, &base_url, &admin_token, officers, |index| {
             phone_number(PersonKind::Officer, index, args.phone_block)
         })
@@ -141,7 +153,16 @@ pub async fn run_bench(args: BenchArgs) -> Result<Report, BenchError> {
     if let Some(program) = &redis_server {
         runs.push(run_redis_baseline(program, &args, officers, citizens).await?);
     }
-    let report = Report::new(&args, open_file_limit, runs);
+    finish(&args, open_file_limit, runs)
+}
+
+/// Prints the table, writes the reports, and returns them.
+fn finish(
+    args: &BenchArgs,
+    open_file_limit: u64,
+    runs: Vec<RunResult>,
+) -> Result<Report, BenchError> {
+    let report = Report::new(args, open_file_limit, runs);
     print!("{}", report.table());
     if let Some(directory) = &args.out {
         report.write(directory).map_err(BenchError::Output)?;
@@ -190,6 +211,9 @@ fn validate(args: &BenchArgs) -> Result<(), BenchError> {
     }
     if args.scenario == Scenario::Handshake {
         validate_handshake(args)?;
+    }
+    if args.scenario == Scenario::Redeem {
+        validate_redeem(args)?;
     }
     if !args.connect_urls.is_empty() && args.scenario != Scenario::Connect {
         return usage(
@@ -267,6 +291,57 @@ fn validate_handshake(args: &BenchArgs) -> Result<(), BenchError> {
     Ok(())
 }
 
+fn validate_redeem(args: &BenchArgs) -> Result<(), BenchError> {
+    let usage = |message: &str| Err(BenchError::Usage(message.to_owned()));
+    if !args.baseline.is_empty() {
+        return usage("redeem has no baseline to compare with");
+    }
+    if args.citizens == 0 || args.redemptions_per_citizen == 0 {
+        return usage("redeem needs --citizens and --redemptions-per-citizen above 0");
+    }
+    if args.redemptions_per_citizen > 100 {
+        return usage("--redemptions-per-citizen must be at most 100");
+    }
+    if args.offers == 0 || args.offers > 100 {
+        return usage("--offers must be 1 to 100");
+    }
+    if args.redeem_concurrency == 0 || args.redeem_concurrency > 4_096 {
+        return usage("--redeem-concurrency must be 1 to 4096");
+    }
+    // One till key each; an issuer holds at most 100 keys.
+    if args.counter_concurrency == 0 || args.counter_concurrency > 100 {
+        return usage("--counter-concurrency must be 1 to 100");
+    }
+    if args.duplicate_percent > 100 {
+        return usage("--duplicate-percent must be 0 to 100");
+    }
+    Ok(())
+}
+
+/// Runs the redeem scenario and wraps its figures as a run.
+async fn redeem_once(
+    args: &BenchArgs,
+    admin: Admin<'_>,
+    sms_file: &std::path::Path,
+) -> Result<RunResult, BenchError> {
+    let (figures, phases) = run_redeem(args, admin, sms_file).await?;
+    let mut result = RunResult::new(
+        "heyblue",
+        args.scenario,
+        0,
+        args.citizens,
+        Default::default(),
+        &LatencyExport::default(),
+        phases,
+        0,
+        0.0,
+        Memory::new(&[], &[], 0),
+        Vec::new(),
+    );
+    result.redeem = Some(figures);
+    Ok(result)
+}
+
 /// The handshake's pairs: as asked, or one per accepted request per second.
 fn handshake_pairs(args: &BenchArgs) -> u32 {
     if args.pairs > 0 {
@@ -307,6 +382,7 @@ fn people(args: &BenchArgs) -> (u32, u32) {
             let pairs = handshake_pairs(args);
             (pairs, pairs)
         }
+        Scenario::Redeem => (0, args.citizens),
     }
 }
 

@@ -35,6 +35,8 @@ pub(crate) fn render(report: &Report) -> String {
         .filter_map(|run| {
             let histogram = if let Some(figures) = &run.handshake {
                 &figures.histogram
+            } else if let Some(figures) = &run.redeem {
+                &figures.redemption_histogram
             } else if let Some(figures) = &run.redis {
                 &figures.geosearch_histogram
             } else if run.counters.echoed > 0 {
@@ -49,6 +51,8 @@ pub(crate) fn render(report: &Report) -> String {
     if !latency_series.is_empty() {
         page.push_str(if report.scenario() == "handshake" {
             "<h2>Latency distribution (request_connection → both connection_established)</h2>"
+        } else if report.scenario() == "redeem" {
+            "<h2>Latency distribution (redemption request → answer)</h2>"
         } else {
             "<h2>Latency distribution (officer move → citizen push; echo round trip; redis GEOSEARCH round trip)</h2>"
         });

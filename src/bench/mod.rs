@@ -23,6 +23,9 @@
 //! - `audit`              the credit check: each person's REST view against the rounds seen
 //! - `tally`              handshake failures by kind, withheld rewards, the check's sums
 //! - `handshake_report`   the handshake's figures: JSON block, table rows, notes
+//! - `redeem`             redeem: catalog, credits, redemption workers and tills
+//! - `redeem_audit`       redeem: every voucher, balance and stock count read back
+//! - `redeem_report`      redeem: the figures, table rows and the pass rule
 //! - `world`              every officer's and the worker's citizens' recent positions, a grid
 //! - `truth`              is a pushed answer correct, and since when (latency)
 //! - `stats`              counters and HDR histograms that travel from workers
@@ -44,6 +47,9 @@ mod movement;
 mod net;
 mod pairs;
 mod plan;
+mod redeem;
+mod redeem_audit;
+mod redeem_report;
 mod redis_baseline;
 mod report;
 mod rounds;

@@ -9,6 +9,7 @@ use serde::Serialize;
 use super::cli::{BenchArgs, Scenario};
 use super::fleet::{Sample, ServerReading, total_resident_bytes};
 use super::handshake_report::HandshakeFigures;
+use super::redeem_report::RedeemFigures;
 use super::redis_baseline::RedisFigures;
 use super::stats::{CounterSnapshot, HistogramData, LatencyExport, Percentiles};
 
@@ -152,6 +153,8 @@ pub(crate) struct RunResult {
     pub(crate) timeline: Vec<Sample>,
     /// The handshake scenario's figures and credit check.
     pub(crate) handshake: Option<HandshakeFigures>,
+    /// The redeem scenario's figures and audit.
+    pub(crate) redeem: Option<RedeemFigures>,
     /// The Redis baseline's own figures (`--baseline redis`).
     pub(crate) redis: Option<RedisFigures>,
 }
@@ -209,6 +212,7 @@ impl RunResult {
             echo_histogram: latencies.echo_us.clone(),
             timeline,
             handshake: None,
+            redeem: None,
             redis: None,
         }
     }
@@ -227,6 +231,7 @@ impl RunResult {
                 .handshake
                 .as_ref()
                 .is_none_or(|figures| figures.passed(counters))
+            && self.redeem.as_ref().is_none_or(RedeemFigures::passed)
             && self
                 .redis
                 .as_ref()
@@ -377,6 +382,11 @@ impl Report {
                 format!("{value:.2} ms")
             }
         };
+        // No sockets in a redeem run: its own rows and verdict only.
+        if self.scenario == "redeem" {
+            self.redeem_rows(&mut text, &row);
+            return text;
+        }
         row(
             &mut text,
             "sessions connected",
@@ -568,6 +578,44 @@ impl Report {
         };
         let _ = writeln!(text, "{verdict}: {claim}");
         text
+    }
+
+    /// The redeem scenario's rows, notes and verdict.
+    fn redeem_rows(&self, text: &mut String, row: &dyn Fn(&mut String, &str, Vec<String>)) {
+        let tables: Vec<Vec<(&str, String)>> = self
+            .runs
+            .iter()
+            .filter_map(|run| run.redeem.as_ref().map(RedeemFigures::rows))
+            .collect();
+        if let Some(first) = tables.first() {
+            for (position, (name, _)) in first.iter().enumerate() {
+                let values = tables
+                    .iter()
+                    .map(|rows| {
+                        rows.get(position)
+                            .map_or_else(String::new, |row| row.1.clone())
+                    })
+                    .collect();
+                row(text, name, values);
+            }
+        }
+        for run in &self.runs {
+            let phases = run
+                .phases_ms
+                .iter()
+                .map(|(name, ms)| format!("{name} {ms} ms"))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let _ = writeln!(text, "  {}: phases: {phases}", run.label);
+            for line in run.redeem.iter().flat_map(RedeemFigures::notes) {
+                let _ = writeln!(text, "  {}: {line}", run.label);
+            }
+        }
+        let verdict = if self.all_correct() { "PASS" } else { "FAIL" };
+        let _ = writeln!(
+            text,
+            "{verdict}: 0 oversold, 0 doubled, every voucher, balance and stock count audited, no failures"
+        );
     }
 
     /// The Redis baseline's own rows and the ratios.

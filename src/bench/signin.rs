@@ -132,14 +132,23 @@ impl SmsTail {
     }
 }
 
+/// Who a sign-in signed in.
+#[derive(Debug, Clone)]
+pub(crate) struct SignedIn {
+    /// Bearer token for requests and sockets.
+    pub(crate) access_token: String,
+    /// The account, as the API names it (admin routes take it).
+    pub(crate) account_id: String,
+}
+
 /// Requests a code for `phone`, reads it from the SMS file and verifies it;
-/// returns the access token.
+/// returns the access token and the account.
 pub(crate) async fn sign_in(
     http: &reqwest::Client,
     base_url: &str,
     sms: &Mutex<SmsTail>,
     phone: &str,
-) -> Result<String, String> {
+) -> Result<SignedIn, String> {
     let response = http
         .post(format!("{base_url}/v1/auth/otp/request"))
         .json(&json!({ "phone": phone }))
@@ -176,10 +185,16 @@ pub(crate) async fn sign_in(
         .json()
         .await
         .map_err(|error| format!("verify answer is not JSON: {error}"))?;
-    body["access_token"]
-        .as_str()
-        .map(str::to_owned)
-        .ok_or_else(|| "verify answer has no access_token".to_owned())
+    let text = |field: &str| {
+        body[field]
+            .as_str()
+            .map(str::to_owned)
+            .ok_or_else(|| format!("verify answer has no {field}"))
+    };
+    Ok(SignedIn {
+        access_token: text("access_token")?,
+        account_id: text("account_id")?,
+    })
 }
 
 /// The node people sign in on.
@@ -211,7 +226,9 @@ pub(crate) async fn sign_in_people(
             let sms = &sms;
             async move {
                 let phone = phone_number(person.kind, person.index, target.phone_block);
-                let outcome = sign_in(http, target.base_url, sms, &phone).await;
+                let outcome = sign_in(http, target.base_url, sms, &phone)
+                    .await
+                    .map(|signed_in| signed_in.access_token);
                 match &outcome {
                     Ok(_) => bump(&counters.signed_in),
                     Err(_) => bump(&counters.sign_in_failures),

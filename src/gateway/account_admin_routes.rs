@@ -216,7 +216,9 @@ async fn close_and_audit(
 }
 
 /// The account id of the path; anything else is an unknown account.
-fn account_in_path(id: Result<Path<Uuid>, PathRejection>) -> Result<AccountId, ApiError> {
+pub(super) fn account_in_path(
+    id: Result<Path<Uuid>, PathRejection>,
+) -> Result<AccountId, ApiError> {
     let Path(id) = id.map_err(|_| {
         ApiError::new(
             axum::http::StatusCode::NOT_FOUND,

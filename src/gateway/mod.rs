@@ -1,8 +1,8 @@
 //! The HTTP face of the server: the axum router, its shared state, the error
 //! format, authentication extractors, the middleware every request passes
 //! (span, metrics, time limit, body limit, panic guard, `nosniff` and `no-store`
-//! headers), the rewards catalog (admin and browse), redemptions and the
-//! caller's vouchers (JSON with signed tokens, and QR codes), the public keys
+//! headers), admin point adjustments, the rewards catalog (admin and browse),
+//! redemptions and the caller's vouchers (JSON with signed tokens, and QR codes), the public keys
 //! that verify voucher tokens, donations and their monthly statements, the
 //! counter endpoints of retailers and municipalities, the WebSocket gateway
 //! (`ws`, `GET /v1/ws`) and the metrics listener's router (`metrics_endpoint`).
@@ -25,6 +25,7 @@ pub(crate) mod metrics_endpoint;
 mod middleware;
 mod ops_routes;
 mod paging;
+mod points_admin_routes;
 mod profile_routes;
 mod rewards_routes;
 mod route_routes;
@@ -160,6 +161,10 @@ pub(crate) fn router(state: AppState) -> Router {
         .route(
             "/v1/admin/accounts/{id}/sessions/revoke",
             post(account_admin_routes::revoke_sessions),
+        )
+        .route(
+            "/v1/admin/accounts/{id}/points",
+            post(points_admin_routes::adjust_points),
         )
         .route(
             "/v1/admin/roster/remove",
