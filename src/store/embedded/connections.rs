@@ -8,10 +8,10 @@ use uuid::Uuid;
 
 use super::EmbeddedStore;
 use super::codec::{decode, encode, get_record, redb_error};
+use super::person_lists::newest_first;
 use super::tables::{
-    CONNECTIONS, CONNECTIONS_BY_ACCOUNT, ConnectionIndexKey, DAILY_REWARDED,
-    INCOMPLETE_CONNECTIONS, PAIR_LAST_REWARDED, TROPHIES, connection_id_of, connection_index_key,
-    day_key, pair_key, trophy_key,
+    CONNECTIONS, CONNECTIONS_BY_ACCOUNT, DAILY_REWARDED, INCOMPLETE_CONNECTIONS,
+    PAIR_LAST_REWARDED, TROPHIES, connection_index_key, day_key, pair_key, trophy_key,
 };
 use crate::domain::AccountId;
 use crate::domain::connection::utc_day;
@@ -58,34 +58,16 @@ impl ConnectionStore for EmbeddedStore {
         before: Option<ConnectionCursor>,
         limit: usize,
     ) -> StoreResult<Vec<ConnectionRecord>> {
-        let first = connection_index_key(account_id, i64::MIN, Uuid::nil());
-        let end = match before {
-            Some(cursor) => {
-                connection_index_key(account_id, cursor.established_at_ms, cursor.connection_id)
-            }
-            None => connection_index_key(account_id, i64::MAX, Uuid::max()),
-        };
-        let end_inclusive = before.is_none();
+        let before = before.map(|cursor| (cursor.established_at_ms, cursor.connection_id));
         self.read(move |transaction| {
-            let index = transaction
-                .open_table(CONNECTIONS_BY_ACCOUNT)
-                .map_err(redb_error)?;
-            let connections = transaction.open_table(CONNECTIONS).map_err(redb_error)?;
-            let rows = if end_inclusive {
-                index.range::<&ConnectionIndexKey>(&first..=&end)
-            } else {
-                index.range::<&ConnectionIndexKey>(&first..&end)
-            }
-            .map_err(redb_error)?;
-            let mut page = Vec::new();
-            for row in rows.rev().take(limit) {
-                let (key, _) = row.map_err(redb_error)?;
-                let connection_id = connection_id_of(key.value());
-                if let Some(record) = get_record(&connections, connection_id.as_bytes())? {
-                    page.push(record);
-                }
-            }
-            Ok(page)
+            newest_first(
+                transaction,
+                CONNECTIONS_BY_ACCOUNT,
+                CONNECTIONS,
+                account_id,
+                before,
+                limit,
+            )
         })
         .await
     }

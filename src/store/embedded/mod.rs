@@ -16,6 +16,7 @@ mod connections;
 mod issuer_keys;
 mod ledger;
 mod otp;
+mod person_lists;
 mod pledges;
 mod profiles;
 mod redemptions;

@@ -10,9 +10,10 @@ use uuid::Uuid;
 
 use super::EmbeddedStore;
 use super::codec::{encode, get_record, redb_error};
+use super::person_lists::newest_first;
 use super::tables::{
-    ConnectionIndexKey, PENDING_RELEASES, TimeIdKey, VOUCHERS, VOUCHERS_BY_ACCOUNT,
-    VOUCHERS_BY_EXPIRY, connection_id_of, connection_index_key, id_of_time_id_key, time_id_key,
+    PENDING_RELEASES, TimeIdKey, VOUCHERS, VOUCHERS_BY_ACCOUNT, VOUCHERS_BY_EXPIRY,
+    connection_index_key, id_of_time_id_key, time_id_key,
 };
 use crate::domain::AccountId;
 use crate::domain::voucher::{Voucher, VoucherStatus};
@@ -64,34 +65,16 @@ impl VoucherStore for EmbeddedStore {
         before: Option<VoucherCursor>,
         limit: usize,
     ) -> StoreResult<Vec<Voucher>> {
-        let first = connection_index_key(account_id, i64::MIN, Uuid::nil());
-        let end = match before {
-            Some(cursor) => {
-                connection_index_key(account_id, cursor.issued_at_ms, cursor.voucher_id)
-            }
-            None => connection_index_key(account_id, i64::MAX, Uuid::max()),
-        };
-        let end_inclusive = before.is_none();
+        let before = before.map(|cursor| (cursor.issued_at_ms, cursor.voucher_id));
         self.read(move |transaction| {
-            let index = transaction
-                .open_table(VOUCHERS_BY_ACCOUNT)
-                .map_err(redb_error)?;
-            let vouchers = transaction.open_table(VOUCHERS).map_err(redb_error)?;
-            let rows = if end_inclusive {
-                index.range::<&ConnectionIndexKey>(&first..=&end)
-            } else {
-                index.range::<&ConnectionIndexKey>(&first..&end)
-            }
-            .map_err(redb_error)?;
-            let mut page = Vec::new();
-            for row in rows.rev().take(limit) {
-                let (key, _no_value) = row.map_err(redb_error)?;
-                let voucher_id = connection_id_of(key.value());
-                if let Some(voucher) = get_record(&vouchers, voucher_id.as_bytes())? {
-                    page.push(voucher);
-                }
-            }
-            Ok(page)
+            newest_first(
+                transaction,
+                VOUCHERS_BY_ACCOUNT,
+                VOUCHERS,
+                account_id,
+                before,
+                limit,
+            )
         })
         .await
     }
