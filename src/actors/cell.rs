@@ -1,24 +1,19 @@
-//! `Cell`: one per active H3 cell. Owns who is present in the cell (available
-//! officers and located citizens), publishes their positions into the node-local
-//! presence index, and after every officer change asks exactly the citizens whose
-//! answer may change to recheck it. Sent to by its `ZipShard` (which routes session
-//! commands); emits `RecheckNearest` to sessions. Stops when empty for
-//! `cell_idle_seconds`, after its shard confirms.
+//! `Cell`: one per active H3 cell. Knows who is in the cell (the sessions placed
+//! there, and officers of other nodes whose shard this node owns), for stats and
+//! passivation: it stops when empty for `cell_idle_seconds`, after its shard
+//! confirms. Positions never pass through it: sessions write the node-local index
+//! directly, so a cell is told only when someone enters or leaves it. Sent to by
+//! its `ZipShard`; emits only `CellIdle` to it.
 
 use std::collections::HashSet;
-use std::sync::Arc;
 use std::time::Duration;
 
 use h3o::CellIndex;
 use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
 
-use super::messages::{CellCommand, SessionAddr};
-use super::user_session::UserSessionMsg;
+use super::messages::CellCommand;
 use super::zip_shard::ZipShardMsg;
-use crate::cluster::link::ClusterLink;
-use crate::cluster::replica;
 use crate::domain::AccountId;
-use crate::presence::index::{Applied, PresenceIndex};
 
 /// The actor (stateless; everything lives in [`CellState`]).
 #[derive(Debug)]
@@ -29,12 +24,6 @@ pub(crate) struct Cell;
 pub(crate) struct CellArgs {
     /// The H3 cell it owns.
     pub(crate) cell: CellIndex,
-    /// The node-local index it publishes into.
-    pub(crate) index: Arc<PresenceIndex<SessionAddr>>,
-    /// Where applied officer changes are shared with the other nodes.
-    pub(crate) link: Arc<ClusterLink>,
-    /// Radius within which an officer change can matter to a citizen.
-    pub(crate) nearest_max_radius_m: f64,
     /// Stop after being empty this long.
     pub(crate) idle_after: Duration,
     /// Its shard, told when the cell is idle.
@@ -45,10 +34,8 @@ pub(crate) struct CellArgs {
 #[derive(Debug)]
 pub(crate) struct CellState {
     args: CellArgs,
-    /// Officers present and available here.
-    officers: HashSet<AccountId>,
-    /// Citizens present here.
-    citizens: HashSet<AccountId>,
+    /// Accounts placed here.
+    present: HashSet<AccountId>,
     /// Bumped whenever membership changes, so a stale idle check is ignored.
     membership_epoch: u64,
 }
@@ -80,8 +67,7 @@ impl Actor for Cell {
         crate::metrics::cell_started();
         let state = CellState {
             args,
-            officers: HashSet::new(),
-            citizens: HashSet::new(),
+            present: HashSet::new(),
             membership_epoch: 0,
         };
         schedule_idle_check(&myself, &state);
@@ -113,64 +99,13 @@ impl Actor for Cell {
 }
 
 fn on_command(myself: &ActorRef<CellMsg>, state: &mut CellState, command: CellCommand) {
-    let index = state.args.index.clone();
-    let radius = state.args.nearest_max_radius_m;
     let membership_changed = match command {
-        CellCommand::OfficerPresent { entry } => {
-            let account_id = entry.account_id;
-            let position = entry.position;
-            let shared = state.args.link.is_clustered().then(|| entry.clone());
-            if let Applied::Yes(previous) = index.upsert_officer(entry) {
-                if let Some(shared) = &shared {
-                    replica::share_upsert(&state.args.link, shared);
-                }
-                let mut positions = vec![position];
-                positions.extend(previous.map(|old| old.position));
-                notify(index.citizens_to_recheck(account_id, &positions, radius));
-            }
-            state.officers.insert(account_id)
-        }
-        CellCommand::OfficerDeparted { account_id } => state.officers.remove(&account_id),
-        CellCommand::OfficerGone {
-            account_id,
-            version,
-        } => {
-            if let Applied::Yes(removed) = index.remove_officer(account_id, version) {
-                replica::share_removal(&state.args.link, account_id, version);
-                if let Some(previous) = removed {
-                    notify(index.citizens_to_recheck(account_id, &[previous.position], radius));
-                }
-            }
-            state.officers.remove(&account_id)
-        }
-        CellCommand::CitizenPresent {
-            account_id,
-            position,
-            version,
-            session,
-        } => {
-            index.upsert_citizen(account_id, position, version, SessionAddr::Local(session));
-            state.citizens.insert(account_id)
-        }
-        CellCommand::CitizenDeparted { account_id } => state.citizens.remove(&account_id),
-        CellCommand::CitizenGone {
-            account_id,
-            version,
-        } => {
-            index.remove_citizen(account_id, version);
-            state.citizens.remove(&account_id)
-        }
+        CellCommand::Enter(account_id) => state.present.insert(account_id),
+        CellCommand::Leave(account_id) => state.present.remove(&account_id),
     };
     if membership_changed {
         state.membership_epoch += 1;
         schedule_idle_check(myself, state);
-    }
-}
-
-pub(crate) fn notify(sessions: Vec<SessionAddr>) {
-    for session in sessions {
-        // A session that stopped meanwhile has nothing left to recheck.
-        let _stopped = session.cast_local(UserSessionMsg::RecheckNearest);
     }
 }
 
@@ -192,7 +127,7 @@ fn on_stop_if_idle(myself: &ActorRef<CellMsg>, state: &CellState, reply: RpcRepl
 }
 
 fn is_empty(state: &CellState) -> bool {
-    state.officers.is_empty() && state.citizens.is_empty()
+    state.present.is_empty()
 }
 
 fn schedule_idle_check(myself: &ActorRef<CellMsg>, state: &CellState) {

@@ -1,14 +1,12 @@
-//! Messages shared by several actors: what a session tells its cell (through the
-//! cell's ZIP shard), the presence entries cells publish into the index, and the
-//! address of a session that may live on another node.
+//! Messages shared by several actors: who enters and leaves a cell (told through
+//! the cell's ZIP shard), and the address of a session that may live on another
+//! node.
 
 use std::sync::Arc;
 
 use ractor::{ActorRef, MessagingErr};
 
 use crate::domain::AccountId;
-use crate::geo::LatLng;
-use crate::presence::index::OfficerEntry;
 
 use super::user_session::UserSessionMsg;
 
@@ -64,49 +62,12 @@ impl SessionAddr {
     }
 }
 
-/// What a session tells the cell its position falls in. Every command carries the
-/// session's presence version, so commands that reach two cells out of order can
-/// never resurrect an older position.
-#[derive(Debug, Clone)]
+/// What a cell is told: who is in it. Cells are the unit of bookkeeping and
+/// passivation (a cell nobody is in stops); positions never pass through them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum CellCommand {
-    /// An available officer is in this cell, at `entry.position`.
-    OfficerPresent {
-        /// The officer as citizens will find them.
-        entry: OfficerEntry<SessionAddr>,
-    },
-    /// The officer moved on to another cell; its index entry now belongs there.
-    OfficerDeparted {
-        /// The officer.
-        account_id: AccountId,
-    },
-    /// The officer is no longer available: remove it from the index.
-    OfficerGone {
-        /// The officer.
-        account_id: AccountId,
-        /// Presence version of the removal.
-        version: u64,
-    },
-    /// A citizen is in this cell.
-    CitizenPresent {
-        /// The citizen.
-        account_id: AccountId,
-        /// Precise position (memory only).
-        position: LatLng,
-        /// Presence version of this position.
-        version: u64,
-        /// Where rechecks are sent.
-        session: SessionRef,
-    },
-    /// The citizen moved on to another cell.
-    CitizenDeparted {
-        /// The citizen.
-        account_id: AccountId,
-    },
-    /// The citizen is gone: remove it from the index.
-    CitizenGone {
-        /// The citizen.
-        account_id: AccountId,
-        /// Presence version of the removal.
-        version: u64,
-    },
+    /// The account's session is now placed in this cell.
+    Enter(AccountId),
+    /// The account's session left this cell (moved on, or ended).
+    Leave(AccountId),
 }

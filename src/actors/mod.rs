@@ -9,6 +9,7 @@
 pub(crate) mod cell;
 pub(crate) mod connection_request;
 pub(crate) mod messages;
+pub(crate) mod officer_presence;
 pub(crate) mod placement;
 pub(crate) mod request_limits;
 pub(crate) mod request_registry;

@@ -16,15 +16,16 @@ use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort, SupervisionEvent
 use ractor_cluster::NodeServerMessage;
 
 use super::messages::SessionAddr;
+use super::officer_presence::{self, Sharing};
 use super::session_supervisor::SessionSupervisorMsg;
 use super::zip_shard::{ZipShard, ZipShardArgs, ZipShardMsg};
 use crate::cluster::link::ClusterLink;
 use crate::cluster::membership::Membership;
 use crate::cluster::node;
-use crate::cluster::replica;
 use crate::cluster::wire::{NodeStatus, Wire};
 use crate::domain::AccountId;
 use crate::geo::ShardId;
+use crate::presence::index::OfficerChange;
 use crate::presence::services::PresenceServices;
 
 /// Live shards of this node, readable without asking `Placement`.
@@ -65,8 +66,6 @@ pub(crate) struct PlacementArgs {
     pub(crate) link: Arc<ClusterLink>,
     /// Published live shards.
     pub(crate) directory: ShardDirectory,
-    /// Radius within which an officer change can matter to a citizen.
-    pub(crate) nearest_max_radius_m: f64,
     /// Empty cells stop after this long.
     pub(crate) cell_idle_after: Duration,
     /// How long an officer of a lost node stays on the map.
@@ -244,14 +243,8 @@ async fn ensure_shard(
     if let Some(existing) = state.args.directory.get(&shard) {
         return Ok(existing.clone());
     }
-    let Some(services) = &state.services else {
-        return Err("presence is starting".to_owned());
-    };
     let args = ZipShardArgs {
         shard,
-        index: services.index.clone(),
-        link: state.args.link.clone(),
-        nearest_max_radius_m: state.args.nearest_max_radius_m,
         cell_idle_after: state.args.cell_idle_after,
     };
     let (actor, _handle) = Actor::spawn_linked(None, ZipShard, args, myself.get_cell())
@@ -398,7 +391,11 @@ fn on_orphan_grace_over(state: &PlacementState, account_id: AccountId, version: 
     });
     if unchanged {
         tracing::debug!("officer of a lost node did not come back within the grace");
-        replica::remove(services, account_id, version);
+        let change = OfficerChange::Remove {
+            account_id,
+            version,
+        };
+        officer_presence::apply(services, change, Sharing::LocalOnly);
     }
 }
 

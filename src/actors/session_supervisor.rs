@@ -15,10 +15,12 @@ use ractor::{
 };
 
 use super::messages::{SessionAddr, SessionRef};
+use super::officer_presence::{self, Sharing};
 use super::user_session::{UserSession, UserSessionArgs, UserSessionMsg};
 use crate::domain::AccountId;
 use crate::identity::Authenticated;
 use crate::presence::hub::AttachError;
+use crate::presence::index::OfficerChange;
 use crate::presence::outbound::OutboundSender;
 use crate::presence::services::PresenceServices;
 
@@ -259,14 +261,18 @@ fn on_sweep(state: &mut SessionSupervisorState) {
         .last_seen
         .forget_older_than(services.clock.now_ms() - LAST_SEEN_KEPT_MS);
     let index = &state.args.services.index;
-    let dropped = index.sweep(SessionAddr::is_alive);
-    if dropped.officers + dropped.citizens > 0 {
+    let swept = index.sweep(
+        SessionAddr::is_alive,
+        services.config.nearest_max_radius_meters,
+    );
+    if swept.counts.officers + swept.counts.citizens > 0 {
         tracing::info!(
-            officers = dropped.officers,
-            citizens = dropped.citizens,
+            officers = swept.counts.officers,
+            citizens = swept.counts.citizens,
             "swept presence of dead sessions"
         );
     }
+    officer_presence::notify(swept.recheck);
     state.sessions.retain(|_, session| {
         !matches!(
             session.get_status(),
@@ -287,20 +293,23 @@ fn forget(state: &mut SessionSupervisorState, actor_id: ActorId) -> Option<Accou
 
 /// Removes what a session that stopped without cleaning up left on the map.
 fn remove_presence(state: &SessionSupervisorState, account_id: AccountId, dead: ActorId) {
-    let index = &state.args.services.index;
-    let Some((position, version)) =
-        index.remove_if_dead(account_id, |session| session.is_actor(dead))
+    let services = &state.args.services;
+    let Some(version) = services
+        .index
+        .dead_entries_of(account_id, |session| session.is_actor(dead))
     else {
         return;
     };
     // Other nodes hold the officer too; this node is the one that saw it die.
     // A draining node's officers live on: they reconnect elsewhere in the grace.
-    if !state.args.services.link.is_draining() {
-        crate::cluster::replica::share_removal(&state.args.services.link, account_id, version);
-    }
-    let radius = state.args.services.config.nearest_max_radius_meters;
-    // The officer is gone from the index: its watchers recheck against the rest.
-    for session in index.citizens_to_recheck(account_id, &[position], radius) {
-        let _stopped = session.cast_local(UserSessionMsg::RecheckNearest);
-    }
+    let sharing = if services.link.is_draining() {
+        Sharing::LocalOnly
+    } else {
+        Sharing::WithPeers
+    };
+    let change = OfficerChange::Remove {
+        account_id,
+        version,
+    };
+    officer_presence::apply(services, change, sharing);
 }

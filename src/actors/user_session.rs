@@ -18,7 +18,6 @@ use std::sync::Arc;
 
 use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
 
-use super::messages::CellCommand;
 use super::session_supervisor::SessionSupervisorMsg;
 use crate::domain::{AccountId, Role};
 use crate::geo::LatLng;
@@ -380,9 +379,12 @@ pub(super) fn push_error(state: &UserSessionState, code: ErrorCode, message: &st
     );
 }
 
-/// Sends a command to the cell the session is placed in.
-pub(super) fn to_current_cell(state: &UserSessionState, command: CellCommand) {
+/// Applies an officer change where the session's cell's shard is owned.
+pub(super) fn officer_change_here(
+    state: &UserSessionState,
+    change: crate::presence::index::OfficerChange<super::messages::SessionAddr>,
+) {
     if let Some(placed) = &state.placed {
-        placed.send(&state.services.link, command);
+        placed.officer_change(&state.services, change);
     }
 }

@@ -1,22 +1,19 @@
 //! `ZipShard`: the supervisor of one ZIP-prefix area's cells (or an `h3:` area
-//! outside the US). Routes session commands to the cell they concern, spawning
+//! outside the US). Routes who enters and leaves a cell to that cell, spawning
 //! cells on demand and stopping idle ones; a cell that fails is dropped and rebuilt
-//! by the next command (presence is soft state: sessions re-send it with every
-//! update). Sent to by sessions; emits to its cells. Network-capable in a cluster,
-//! so it is the unit placement moves between nodes.
+//! by the next command (its membership is bookkeeping only; the map is the
+//! node-local index). Sent to by sessions and the node router; emits to its
+//! cells. It is the unit whose ownership placement moves between nodes.
 
 use std::collections::HashMap;
-use std::sync::Arc;
 use std::time::Duration;
 
 use h3o::CellIndex;
 use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort, SupervisionEvent};
 
 use super::cell::{Cell, CellArgs, CellMsg};
-use super::messages::{CellCommand, SessionAddr};
-use crate::cluster::link::ClusterLink;
+use super::messages::CellCommand;
 use crate::geo::ShardId;
-use crate::presence::index::PresenceIndex;
 
 /// How long a shard waits for a cell to confirm an idle stop.
 const STOP_CONFIRM_TIMEOUT: Duration = Duration::from_secs(2);
@@ -30,12 +27,6 @@ pub(crate) struct ZipShard;
 pub(crate) struct ZipShardArgs {
     /// The area it owns.
     pub(crate) shard: ShardId,
-    /// The node-local index its cells publish into.
-    pub(crate) index: Arc<PresenceIndex<SessionAddr>>,
-    /// Where applied officer changes are shared with the other nodes.
-    pub(crate) link: Arc<ClusterLink>,
-    /// Radius within which an officer change can matter to a citizen.
-    pub(crate) nearest_max_radius_m: f64,
     /// Empty cells stop after this long.
     pub(crate) cell_idle_after: Duration,
 }
@@ -158,9 +149,6 @@ async fn on_route(
         None => {
             let args = CellArgs {
                 cell,
-                index: state.args.index.clone(),
-                link: state.args.link.clone(),
-                nearest_max_radius_m: state.args.nearest_max_radius_m,
                 idle_after: state.args.cell_idle_after,
                 shard: myself.clone(),
             };

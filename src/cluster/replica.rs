@@ -9,10 +9,10 @@
 use std::sync::Arc;
 
 use super::wire::{OfficerReplica, Wire, WireOfficer};
-use crate::actors::cell::notify;
 use crate::actors::messages::SessionAddr;
+use crate::actors::officer_presence::{self, Sharing};
 use crate::domain::AccountId;
-use crate::presence::index::{Applied, OfficerEntry};
+use crate::presence::index::{OfficerChange, OfficerEntry};
 use crate::presence::services::PresenceServices;
 
 /// The address of a session living on `home`: the actor itself when `home` is
@@ -66,34 +66,21 @@ pub(crate) fn share_removal(
 
 /// Applies a peer's change to this node's map and rechecks affected citizens.
 pub(crate) fn apply(services: &PresenceServices, change: OfficerReplica) {
-    let index = &services.index;
-    let radius = services.config.nearest_max_radius_meters;
-    match change {
+    let change = match change {
         OfficerReplica::Upsert(officer) => {
             let session = session_at(services, &officer.home, officer.account_id);
             let Some(entry) = officer.into_entry(session) else {
                 return;
             };
-            let account_id = entry.account_id;
-            let position = entry.position;
-            if let Applied::Yes(previous) = index.upsert_officer(entry) {
-                let mut positions = vec![position];
-                positions.extend(previous.map(|old| old.position));
-                notify(index.citizens_to_recheck(account_id, &positions, radius));
-            }
+            OfficerChange::Upsert(entry)
         }
         OfficerReplica::Remove {
             account_id,
             version,
-        } => remove(services, account_id, version),
-    }
-}
-
-/// Removes an officer at `version` from this node's map and rechecks citizens.
-pub(crate) fn remove(services: &PresenceServices, account_id: AccountId, version: u64) {
-    let index = &services.index;
-    if let Applied::Yes(Some(previous)) = index.remove_officer(account_id, version) {
-        let radius = services.config.nearest_max_radius_meters;
-        notify(index.citizens_to_recheck(account_id, &[previous.position], radius));
-    }
+        } => OfficerChange::Remove {
+            account_id,
+            version,
+        },
+    };
+    officer_presence::apply(services, change, Sharing::LocalOnly);
 }

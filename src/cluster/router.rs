@@ -14,10 +14,12 @@ use super::link::{ROUTERS_GROUP, router_group, wire_kind};
 use super::replica;
 use super::wire::{OfficerCommand, Wire, WireFrame, WireObserved};
 use crate::actors::messages::{CellCommand, SessionAddr};
+use crate::actors::officer_presence::{self, Sharing};
 use crate::actors::placement::PlacementMsg;
 use crate::actors::request_registry::RequestRegistryMsg;
 use crate::actors::user_session::UserSessionMsg;
 use crate::actors::zip_shard::ZipShardMsg;
+use crate::presence::index::OfficerChange;
 use crate::presence::services::PresenceServices;
 use crate::proto::ServerMessage;
 
@@ -135,6 +137,8 @@ impl Actor for NodeRouter {
     }
 }
 
+/// An officer command for a shard this node owns: the change is applied to the
+/// map here and shared with every peer; the cell learns who entered or left it.
 async fn to_shard(
     services: &PresenceServices,
     shard: crate::geo::ShardId,
@@ -145,23 +149,29 @@ async fn to_shard(
         tracing::warn!("cluster command for an invalid cell dropped");
         return;
     };
-    let command = match command {
+    let membership = match command {
         OfficerCommand::Present(officer) => {
             let session = replica::session_at(services, &officer.home, officer.account_id);
             let Some(entry) = officer.into_entry(session) else {
                 tracing::warn!("cluster command with invalid coordinates dropped");
                 return;
             };
-            CellCommand::OfficerPresent { entry }
+            let account_id = entry.account_id;
+            officer_presence::apply(services, OfficerChange::Upsert(entry), Sharing::WithPeers);
+            CellCommand::Enter(account_id)
         }
-        OfficerCommand::Departed { account_id } => CellCommand::OfficerDeparted { account_id },
+        OfficerCommand::Departed { account_id } => CellCommand::Leave(account_id),
         OfficerCommand::Gone {
             account_id,
             version,
-        } => CellCommand::OfficerGone {
-            account_id,
-            version,
-        },
+        } => {
+            let change = OfficerChange::Remove {
+                account_id,
+                version,
+            };
+            officer_presence::apply(services, change, Sharing::WithPeers);
+            CellCommand::Leave(account_id)
+        }
     };
     let shard_actor = match services.shards.get(&shard) {
         Some(actor) => actor.clone(),
@@ -177,5 +187,8 @@ async fn to_shard(
             }
         },
     };
-    let _shard_gone = shard_actor.cast(ZipShardMsg::Route { cell, command });
+    let _shard_gone = shard_actor.cast(ZipShardMsg::Route {
+        cell,
+        command: membership,
+    });
 }

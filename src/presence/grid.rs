@@ -64,22 +64,23 @@ impl Grid {
         })
     }
 
-    /// The cells of ring `ring` around `center` (one cell for ring 0), each once.
+    /// The cells of ring `ring` around `center` (one cell for ring 0), each once,
+    /// without allocating: edge rows are a run of columns, the rows between
+    /// them only the ring's two side columns.
     pub(crate) fn ring_cells(self, center: GridKey, ring: u32) -> impl Iterator<Item = GridKey> {
         let radius = i64::from(ring);
         let columns = self.columns;
         let columns_in_ring = (2 * radius + 1).min(columns);
         (-radius..=radius).flat_map(move |row_offset| {
-            let on_edge_row = row_offset.abs() == radius;
-            let column_offsets: Vec<i64> = if on_edge_row {
-                (-radius..-radius + columns_in_ring).collect()
+            let (end, step) = if row_offset.abs() == radius {
+                (-radius + columns_in_ring, 1)
             } else if 2 * radius < columns {
-                vec![-radius, radius]
+                (radius + 1, (2 * radius) as usize)
             } else {
-                Vec::new()
+                (-radius, 1)
             };
-            column_offsets
-                .into_iter()
+            (-radius..end)
+                .step_by(step)
                 .filter_map(move |column_offset| self.offset(center, row_offset, column_offset))
         })
     }

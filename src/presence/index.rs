@@ -8,10 +8,16 @@
 //!
 //! `W` is whatever identifies a live session (its actor ref in the server, a plain
 //! value in tests); the index never calls it, it only hands it back.
+//!
+//! Officers change only through [`PresenceIndex::apply_officer_change`] (see
+//! `officer_change`), and citizens' answers are chosen and recorded only through
+//! [`PresenceIndex::answer_citizen`] (see `answer`): the two exclude each other,
+//! so no officer change can fall between a citizen's lookup and the recording of
+//! its answer unseen by both.
 
 use std::collections::HashSet;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
 
 use dashmap::DashMap;
 
@@ -19,6 +25,12 @@ use super::grid::{Grid, GridKey, MAX_RINGS, RingBounds};
 use crate::domain::AccountId;
 use crate::geo::{LatLng, distance_m};
 use crate::privacy::ShownPosition;
+
+mod answer;
+mod officer_change;
+
+pub(crate) use answer::AnswerRules;
+pub(crate) use officer_change::OfficerChange;
 
 /// An available officer as the index keeps it.
 #[derive(Debug, Clone, PartialEq)]
@@ -84,6 +96,15 @@ pub(crate) struct IndexCounts {
     pub(crate) citizens: usize,
 }
 
+/// What a sweep dropped, and who must recheck because of it.
+#[derive(Debug)]
+pub(crate) struct Swept<W> {
+    /// Officers and citizens dropped.
+    pub(crate) counts: IndexCounts,
+    /// Citizens whose answer may have changed.
+    pub(crate) recheck: Vec<W>,
+}
+
 /// Officers and citizens of this node, by position.
 #[derive(Debug)]
 pub(crate) struct PresenceIndex<W> {
@@ -105,6 +126,10 @@ pub(crate) struct PresenceIndex<W> {
     tombstones: DashMap<AccountId, u64>,
     /// Source of presence versions.
     next_version: AtomicU64,
+    /// Held exclusively while an officer change is applied and the citizens it
+    /// affects are found, shared while a citizen's answer is looked up and
+    /// recorded (see the module doc).
+    answers: RwLock<()>,
 }
 
 impl<W: Clone> Default for PresenceIndex<W> {
@@ -126,6 +151,7 @@ impl<W: Clone> PresenceIndex<W> {
             watchers: DashMap::new(),
             tombstones: DashMap::new(),
             next_version: AtomicU64::new(1),
+            answers: RwLock::new(()),
         }
     }
 
@@ -161,68 +187,59 @@ impl<W: Clone> PresenceIndex<W> {
             .collect()
     }
 
-    /// Places or moves an officer.
-    pub(crate) fn upsert_officer(&self, entry: OfficerEntry<W>) -> Applied<OfficerEntry<W>> {
+    /// Places or moves an officer. The grid slots move while the entry is
+    /// locked, so two writers of one officer never leave a stale slot behind.
+    fn upsert_officer(&self, entry: OfficerEntry<W>) -> Applied<OfficerEntry<W>> {
         self.observe_version(entry.version);
         if self.is_tombstoned(entry.account_id, entry.version) {
             return Applied::Stale;
         }
         let account_id = entry.account_id;
+        let point = entry.position.point();
+        let handle = entry.handle.clone();
+        let version = entry.version;
         let previous = match self.officers.entry(account_id) {
             dashmap::Entry::Occupied(mut occupied) => {
-                if occupied.get().version >= entry.version {
+                if occupied.get().version >= version {
                     return Applied::Stale;
                 }
-                Some(occupied.insert(entry.clone()))
+                let old = occupied.insert(entry);
+                self.unplace_officer(account_id, old.position.point());
+                if old.handle != handle {
+                    self.forget_handle(&old.handle, account_id);
+                }
+                self.place_officer(account_id, point, handle);
+                Some(old)
             }
             dashmap::Entry::Vacant(vacant) => {
-                vacant.insert(entry.clone());
+                vacant.insert(entry);
+                self.place_officer(account_id, point, handle);
                 None
             }
         };
-        if let Some(old) = &previous {
-            self.unplace_officer(account_id, old.position.point());
-            if old.handle != entry.handle {
-                self.forget_handle(&old.handle, account_id);
-            }
-        }
-        self.handles.insert(entry.handle.clone(), account_id);
-        for (grid, buckets) in [
-            (Grid::FINE, &self.officers_fine),
-            (Grid::COARSE, &self.officers_coarse),
-        ] {
-            buckets
-                .entry(grid.key(entry.position.point()))
-                .or_default()
-                .push((account_id, entry.position.point()));
-        }
-        if self.is_tombstoned(account_id, entry.version) {
+        if self.is_tombstoned(account_id, version) {
             // A removal with a newer version raced this write: it wins.
-            self.remove_officer(account_id, entry.version);
+            self.remove_officer(account_id, version);
             return Applied::Stale;
         }
         Applied::Yes(previous)
     }
 
     /// Removes an officer, unless a newer write happened.
-    pub(crate) fn remove_officer(
-        &self,
-        account_id: AccountId,
-        version: u64,
-    ) -> Applied<OfficerEntry<W>> {
+    fn remove_officer(&self, account_id: AccountId, version: u64) -> Applied<OfficerEntry<W>> {
         self.observe_version(version);
         self.tombstone(account_id, version);
-        let removed = self
-            .officers
-            .remove_if(&account_id, |_, entry| entry.version <= version);
-        match removed {
-            Some((_, old)) => {
+        match self.officers.entry(account_id) {
+            dashmap::Entry::Occupied(occupied) => {
+                if occupied.get().version > version {
+                    return Applied::Stale;
+                }
+                let old = occupied.remove();
                 self.unplace_officer(account_id, old.position.point());
                 self.forget_handle(&old.handle, account_id);
                 Applied::Yes(Some(old))
             }
-            None if self.officers.contains_key(&account_id) => Applied::Stale,
-            None => Applied::Yes(None),
+            dashmap::Entry::Vacant(_) => Applied::Yes(None),
         }
     }
 
@@ -265,6 +282,8 @@ impl<W: Clone> PresenceIndex<W> {
             );
         }
         let (_, account_id) = best?;
+        // Outside `answer_citizen` an officer may leave between the grid scan and
+        // this read; inside it no officer changes at all.
         let officer = self.officer(account_id)?;
         Some(NearestOfficer {
             distance_m: distance_m(point, officer.position.point()),
@@ -340,11 +359,7 @@ impl<W: Clone> PresenceIndex<W> {
 
     /// Records the answer a citizen was last given, so officer changes reach the
     /// citizens they can affect.
-    pub(crate) fn set_citizen_nearest(
-        &self,
-        citizen: AccountId,
-        nearest: Option<(AccountId, f64)>,
-    ) {
+    fn set_citizen_nearest(&self, citizen: AccountId, nearest: Option<(AccountId, f64)>) {
         let previous = match self.citizens.get_mut(&citizen) {
             Some(mut record) => std::mem::replace(&mut record.nearest, nearest),
             None => return,
@@ -364,7 +379,7 @@ impl<W: Clone> PresenceIndex<W> {
     /// at, left or moved between `shown` positions: those whose answer is that
     /// officer, and those within `max_radius_m` of a position that is closer to
     /// them than their current answer.
-    pub(crate) fn citizens_to_recheck(
+    fn citizens_to_recheck(
         &self,
         officer: AccountId,
         shown: &[ShownPosition],
@@ -421,8 +436,9 @@ impl<W: Clone> PresenceIndex<W> {
     }
 
     /// Drops every entry whose session `is_alive` says is gone (sessions that died
-    /// without cleaning up); returns how many officers and citizens were dropped.
-    pub(crate) fn sweep(&self, is_alive: impl Fn(&W) -> bool) -> IndexCounts {
+    /// without cleaning up): how many officers and citizens were dropped, and the
+    /// citizens whose answer named or may now miss a dropped officer.
+    pub(crate) fn sweep(&self, is_alive: impl Fn(&W) -> bool, max_radius_m: f64) -> Swept<W> {
         let dead_officers: Vec<(AccountId, u64)> = self
             .officers
             .iter()
@@ -435,32 +451,35 @@ impl<W: Clone> PresenceIndex<W> {
             .filter(|record| !is_alive(&record.session))
             .map(|record| (*record.key(), record.version))
             .collect();
-        for (account_id, version) in &dead_officers {
-            self.remove_officer(*account_id, *version);
-            self.watchers.remove(account_id);
-        }
         for (account_id, version) in &dead_citizens {
             self.remove_citizen(*account_id, *version);
         }
-        IndexCounts {
-            officers: dead_officers.len(),
-            citizens: dead_citizens.len(),
+        let mut recheck = Vec::new();
+        for (account_id, version) in &dead_officers {
+            let change = OfficerChange::Remove {
+                account_id: *account_id,
+                version: *version,
+            };
+            recheck.extend(self.apply_officer_change(change, max_radius_m).recheck);
+        }
+        Swept {
+            counts: IndexCounts {
+                officers: dead_officers.len(),
+                citizens: dead_citizens.len(),
+            },
+            recheck,
         }
     }
 
-    /// Removes the account's entries if they belong to a session `is_dead` says
-    /// is gone (a newer session of the same account keeps its own); returns the
-    /// position and version of a removed officer, whose neighbours need a recheck.
-    pub(crate) fn remove_if_dead(
+    /// Removes the account's citizen entry if it belongs to a session `is_dead`
+    /// says is gone (a newer session of the same account keeps its own), and
+    /// answers the version of its officer entry if that belongs to such a
+    /// session too: removing it is an officer change for the caller to apply.
+    pub(crate) fn dead_entries_of(
         &self,
         account_id: AccountId,
         is_dead: impl Fn(&W) -> bool,
-    ) -> Option<(ShownPosition, u64)> {
-        let officer_version = self
-            .officers
-            .get(&account_id)
-            .filter(|entry| is_dead(&entry.session))
-            .map(|entry| entry.version);
+    ) -> Option<u64> {
         let citizen_version = self
             .citizens
             .get(&account_id)
@@ -469,11 +488,10 @@ impl<W: Clone> PresenceIndex<W> {
         if let Some(version) = citizen_version {
             self.remove_citizen(account_id, version);
         }
-        let version = officer_version?;
-        match self.remove_officer(account_id, version) {
-            Applied::Yes(Some(previous)) => Some((previous.position, version)),
-            Applied::Yes(None) | Applied::Stale => None,
-        }
+        self.officers
+            .get(&account_id)
+            .filter(|entry| is_dead(&entry.session))
+            .map(|entry| entry.version)
     }
 
     /// Forgets removal versions below `version` (reordering windows are short;
@@ -492,6 +510,19 @@ impl<W: Clone> PresenceIndex<W> {
         let mut removed = self.tombstones.entry(account_id).or_insert(version);
         if *removed < version {
             *removed = version;
+        }
+    }
+
+    fn place_officer(&self, account_id: AccountId, position: LatLng, handle: Arc<str>) {
+        self.handles.insert(handle, account_id);
+        for (grid, buckets) in [
+            (Grid::FINE, &self.officers_fine),
+            (Grid::COARSE, &self.officers_coarse),
+        ] {
+            buckets
+                .entry(grid.key(position))
+                .or_default()
+                .push((account_id, position));
         }
     }
 

@@ -17,7 +17,7 @@ pub(crate) mod services;
 pub mod presence_bench_api {
     use std::sync::Arc;
 
-    use super::index::{OfficerEntry, PresenceIndex};
+    use super::index::{OfficerChange, OfficerEntry, PresenceIndex};
     use crate::domain::AccountId;
     use crate::geo::LatLng;
     use crate::privacy::ShownPosition;
@@ -36,7 +36,7 @@ pub mod presence_bench_api {
                 let Ok(position) = LatLng::new(*lat, *lng) else {
                     continue;
                 };
-                index.upsert_officer(OfficerEntry {
+                let entry = OfficerEntry {
                     account_id: AccountId(uuid::Uuid::from_u128(number as u128 + 1)),
                     handle: Arc::from(format!("o{number}")),
                     display_name: Arc::from("Officer"),
@@ -44,7 +44,8 @@ pub mod presence_bench_api {
                     available_until_ms: 0,
                     version: index.next_version(),
                     session: number as u32,
-                });
+                };
+                index.apply_officer_change(OfficerChange::Upsert(entry), 0.0);
             }
             Self { index }
         }

@@ -115,7 +115,6 @@ impl PresenceRuntime {
         let placement_args = PlacementArgs {
             link: link.clone(),
             directory: shards.clone(),
-            nearest_max_radius_m: config.nearest_max_radius_meters,
             cell_idle_after: Duration::from_secs(config.cell_idle_seconds),
             disconnect_grace: Duration::from_secs(config.disconnect_grace_seconds),
             cluster: cluster.role,

@@ -10,10 +10,11 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use ractor::ActorRef;
 use rand::Rng;
 
-use super::{UserSessionMsg, UserSessionState, placement, push, push_error, to_current_cell};
-use crate::actors::messages::{CellCommand, SessionAddr};
+use super::{UserSessionMsg, UserSessionState, officer_change_here, placement, push, push_error};
+use crate::actors::messages::SessionAddr;
 use crate::actors::request_registry::RequestRegistryMsg;
 use crate::domain::Role;
+use crate::presence::index::OfficerChange;
 use crate::proto::{AvailabilityEndReason, ErrorCode, ServerMessage};
 
 /// An open window.
@@ -137,9 +138,9 @@ pub(super) fn close_window_silently(state: &mut UserSessionState) -> bool {
             officer: state.account_id,
         });
     let version = state.services.index.next_version();
-    to_current_cell(
+    officer_change_here(
         state,
-        CellCommand::OfficerGone {
+        OfficerChange::Remove {
             account_id: state.account_id,
             version,
         },

@@ -7,9 +7,8 @@
 use super::{UserSessionState, push, push_latest_nearest};
 use crate::actors::messages::SessionAddr;
 use crate::domain::{AccountId, Role};
-use crate::geo::{self, LatLng};
-use crate::presence::index::NearestOfficer;
-use crate::privacy;
+use crate::geo;
+use crate::presence::index::{AnswerRules, NearestOfficer};
 use crate::proto::{OfficerView, ServerMessage};
 
 /// What the citizen was last told.
@@ -72,19 +71,18 @@ pub(super) fn recompute(state: &mut UserSessionState) {
         return;
     };
     let config = &state.services.config;
+    let rules = AnswerRules {
+        radius_m: config.nearest_max_radius_meters,
+        hysteresis_m: config.nearest_hysteresis_meters,
+    };
     let started = tokio::time::Instant::now();
-    let best = state
-        .services
-        .index
-        .nearest_officer(position, config.nearest_max_radius_meters);
-    crate::metrics::nearest_lookup(started.elapsed());
-    let chosen = with_hysteresis(state, position, best);
-    state.services.index.set_citizen_nearest(
+    let chosen = state.services.index.answer_citizen(
         state.account_id,
-        chosen
-            .as_ref()
-            .map(|nearest| (nearest.officer.account_id, nearest.distance_m)),
+        position,
+        state.answer.officer,
+        rules,
     );
+    crate::metrics::nearest_lookup(started.elapsed());
     state.answer.officer = chosen.as_ref().map(|nearest| nearest.officer.account_id);
     let view = chosen.as_ref().map(officer_view);
     if state.answer.pushed.as_ref() != Some(&view) {
@@ -104,37 +102,6 @@ pub(super) fn recompute(state: &mut UserSessionState) {
         chosen.as_ref().map(|nearest| nearest.distance_m),
         view,
     );
-}
-
-/// Keeps the current officer unless the best one is closer by more than the
-/// hysteresis (and the current one is still available and in range).
-fn with_hysteresis(
-    state: &UserSessionState,
-    position: LatLng,
-    best: Option<NearestOfficer<SessionAddr>>,
-) -> Option<NearestOfficer<SessionAddr>> {
-    let best = best?;
-    let config = &state.services.config;
-    let Some(current_id) = state.answer.officer else {
-        return Some(best);
-    };
-    if current_id == best.officer.account_id {
-        return Some(best);
-    }
-    let Some(current) = state.services.index.officer(current_id) else {
-        return Some(best);
-    };
-    let current_distance = privacy::distance_to_officer_m(position, current.position);
-    let keep_current = current_distance <= config.nearest_max_radius_meters
-        && best.distance_m + config.nearest_hysteresis_meters >= current_distance;
-    if keep_current {
-        Some(NearestOfficer {
-            officer: current,
-            distance_m: current_distance,
-        })
-    } else {
-        Some(best)
-    }
 }
 
 fn officer_view(nearest: &NearestOfficer<SessionAddr>) -> OfficerView {

@@ -1,8 +1,11 @@
 //! Where a session is on the map: its cell, the shard that owns the cell, and the
-//! presence it publishes there (an available officer's entry, a citizen's position).
-//! Officers publish to the cell on the node that owns its shard (which shares
-//! them with every node); citizens publish to their own node, the only one whose
-//! lookups need them. When owners change, officers re-register with the new one.
+//! presence it publishes (an available officer's entry, a citizen's position).
+//! Officers' changes are applied by the node that owns their shard (which shares
+//! them with every node): here, straight from the session, or on the owner,
+//! reached through the cluster. Citizens write their own node's map, the only one
+//! whose lookups need them. Positions never pass through cell actors; a cell is
+//! told only who enters and leaves it. When owners change, officers re-register
+//! with the new one.
 
 use std::sync::Arc;
 
@@ -11,14 +14,16 @@ use ractor::ActorRef;
 
 use super::{UserSessionMsg, UserSessionState, nearest, push_error};
 use crate::actors::messages::{CellCommand, SessionAddr};
+use crate::actors::officer_presence::{self, Sharing};
 use crate::actors::placement::PlacementMsg;
 use crate::actors::zip_shard::ZipShardMsg;
 use crate::cluster::link::ClusterLink;
 use crate::cluster::wire::{OfficerCommand, Wire, WireOfficer};
-use crate::domain::Role;
+use crate::domain::{AccountId, Role};
 use crate::geo::{self, LatLng, ShardId};
 use crate::metrics::LocationRefusal;
-use crate::presence::index::OfficerEntry;
+use crate::presence::index::{OfficerChange, OfficerEntry};
+use crate::presence::services::PresenceServices;
 use crate::privacy::{self, ShownPosition};
 use crate::proto::ErrorCode;
 
@@ -46,29 +51,72 @@ pub(crate) enum ShardRoute {
 }
 
 impl Placed {
-    /// Sends a command to this cell through its shard.
-    pub(crate) fn send(&self, link: &ClusterLink, command: CellCommand) {
-        let delivered = match &self.route {
-            ShardRoute::Local(shard) => shard
-                .cast(ZipShardMsg::Route {
-                    cell: self.cell,
-                    command,
-                })
-                .is_ok(),
-            ShardRoute::Remote(node) => match officer_command(link, command) {
-                Some(command) => link.send(
-                    node,
-                    &Wire::ToShard {
-                        shard: self.shard_id,
-                        cell: u64::from(self.cell),
-                        command,
-                    },
-                ),
-                None => true,
+    /// Applies an officer change where this cell's shard is owned: on this
+    /// node's map directly, or by sending it to the owning node.
+    pub(crate) fn officer_change(
+        &self,
+        services: &PresenceServices,
+        change: OfficerChange<SessionAddr>,
+    ) {
+        let node = match &self.route {
+            ShardRoute::Local(_) => {
+                officer_presence::apply(services, change, Sharing::WithPeers);
+                return;
+            }
+            ShardRoute::Remote(node) => node,
+        };
+        let link = &services.link;
+        let command = match change {
+            OfficerChange::Upsert(entry) => {
+                OfficerCommand::Present(WireOfficer::from_entry(&entry, link.node()))
+            }
+            OfficerChange::Remove {
+                account_id,
+                version,
+            } => OfficerCommand::Gone {
+                account_id,
+                version,
             },
         };
-        if !delivered {
-            tracing::warn!("zip shard unreachable; presence is re-sent with the next update");
+        self.to_owner(link, node, command);
+    }
+
+    /// Tells the cell the account is now in it (a remote owner learns it from
+    /// the officer's presence).
+    fn enter(&self, account_id: AccountId) {
+        if let ShardRoute::Local(shard) = &self.route {
+            self.to_local_shard(shard, CellCommand::Enter(account_id));
+        }
+    }
+
+    /// Tells the cell the account left it.
+    fn leave(&self, link: &ClusterLink, account_id: AccountId) {
+        match &self.route {
+            ShardRoute::Local(shard) => self.to_local_shard(shard, CellCommand::Leave(account_id)),
+            ShardRoute::Remote(node) => {
+                self.to_owner(link, node, OfficerCommand::Departed { account_id });
+            }
+        }
+    }
+
+    fn to_local_shard(&self, shard: &ActorRef<ZipShardMsg>, command: CellCommand) {
+        let route = ZipShardMsg::Route {
+            cell: self.cell,
+            command,
+        };
+        if shard.cast(route).is_err() {
+            tracing::warn!("zip shard unreachable; the cell is rebuilt with the next move");
+        }
+    }
+
+    fn to_owner(&self, link: &ClusterLink, node: &Arc<str>, command: OfficerCommand) {
+        let wire = Wire::ToShard {
+            shard: self.shard_id,
+            cell: u64::from(self.cell),
+            command,
+        };
+        if !link.send(node, &wire) {
+            tracing::warn!("shard owner unreachable; presence is re-sent with the next update");
         }
     }
 
@@ -78,28 +126,6 @@ impl Placed {
             ShardRoute::Local(_) => None,
             ShardRoute::Remote(node) => Some(node),
         }
-    }
-}
-
-/// The wire form of an officer's command; citizens' commands never leave the node.
-fn officer_command(link: &ClusterLink, command: CellCommand) -> Option<OfficerCommand> {
-    match command {
-        CellCommand::OfficerPresent { entry } => Some(OfficerCommand::Present(
-            WireOfficer::from_entry(&entry, link.node()),
-        )),
-        CellCommand::OfficerDeparted { account_id } => {
-            Some(OfficerCommand::Departed { account_id })
-        }
-        CellCommand::OfficerGone {
-            account_id,
-            version,
-        } => Some(OfficerCommand::Gone {
-            account_id,
-            version,
-        }),
-        CellCommand::CitizenPresent { .. }
-        | CellCommand::CitizenDeparted { .. }
-        | CellCommand::CitizenGone { .. } => None,
     }
 }
 
@@ -190,96 +216,67 @@ async fn move_to(state: &mut UserSessionState, cell: CellIndex) -> bool {
     let Some(placed) = place(state, cell).await else {
         return false;
     };
-    let previous = state.placed.replace(placed);
-    if let Some(previous) = previous {
-        depart(state, &previous);
+    placed.enter(state.account_id);
+    if let Some(previous) = state.placed.replace(placed) {
+        previous.leave(&state.services.link, state.account_id);
     }
     true
 }
 
-/// Publishes the session's presence in its cell: an available officer's entry at
-/// its shown position, or a citizen's position. Officers without a window
+/// Publishes the session's presence on the map: an available officer's entry at
+/// its shown position (where its shard is owned), or a citizen's position (on
+/// this node, the only one whose lookups need it). Officers without a window
 /// publish nothing.
 pub(super) fn publish(myself: &ActorRef<UserSessionMsg>, state: &UserSessionState) {
     let Some(placed) = &state.placed else {
         return;
     };
-    let version = state.services.index.next_version();
+    let services = &state.services;
+    let version = services.index.next_version();
     match state.role {
         Role::Officer => {
             let (Some(window), Some(shown)) = (&state.window, state.shown) else {
                 return;
             };
-            placed.send(
-                &state.services.link,
-                CellCommand::OfficerPresent {
-                    entry: OfficerEntry {
-                        account_id: state.account_id,
-                        handle: window.handle.clone(),
-                        display_name: state.display_name.clone(),
-                        position: shown,
-                        available_until_ms: window.until_ms,
-                        version,
-                        session: SessionAddr::Local(myself.clone()),
-                    },
-                },
-            );
+            let entry = OfficerEntry {
+                account_id: state.account_id,
+                handle: window.handle.clone(),
+                display_name: state.display_name.clone(),
+                position: shown,
+                available_until_ms: window.until_ms,
+                version,
+                session: SessionAddr::Local(myself.clone()),
+            };
+            placed.officer_change(services, OfficerChange::Upsert(entry));
         }
         Role::Citizen => {
             let Some(position) = state.position else {
                 return;
             };
-            // Written here, before the nearest lookup that follows, not only by
-            // the cell: an officer change applied after that lookup then always
-            // finds this citizen to recheck (the cell's own write is a no-op).
-            state.services.index.upsert_citizen(
+            // Written before the lookup that follows, so an officer change
+            // applied after that lookup finds this citizen to recheck.
+            services.index.upsert_citizen(
                 state.account_id,
                 position,
                 version,
                 SessionAddr::Local(myself.clone()),
             );
-            placed.send(
-                &state.services.link,
-                CellCommand::CitizenPresent {
-                    account_id: state.account_id,
-                    position,
-                    version,
-                    session: myself.clone(),
-                },
-            );
         }
     }
 }
 
-/// Leaves the map (the session stops): citizens are removed from the index.
-/// Officers' entries are removed when their window closes.
+/// Leaves the map (the session stops): a citizen's position goes at once; an
+/// officer's entry goes when its window closes.
 pub(super) fn leave(state: &mut UserSessionState) {
     let Some(placed) = state.placed.take() else {
         return;
     };
+    let services = &state.services;
     if state.role == Role::Citizen {
-        let version = state.services.index.next_version();
-        placed.send(
-            &state.services.link,
-            CellCommand::CitizenGone {
-                account_id: state.account_id,
-                version,
-            },
-        );
+        let version = services.index.next_version();
+        services.index.remove_citizen(state.account_id, version);
     }
-}
-
-fn depart(state: &UserSessionState, previous: &Placed) {
-    let command = match state.role {
-        Role::Officer if state.window.is_some() => CellCommand::OfficerDeparted {
-            account_id: state.account_id,
-        },
-        Role::Officer => return,
-        Role::Citizen => CellCommand::CitizenDeparted {
-            account_id: state.account_id,
-        },
-    };
-    previous.send(&state.services.link, command);
+    placed.leave(&services.link, state.account_id);
 }
 
 /// Shard owners changed: an officer whose shard moved re-registers with the new
@@ -306,8 +303,9 @@ pub(super) async fn on_owners_changed(
     let Some(placed) = place(state, current.cell).await else {
         return;
     };
+    placed.enter(state.account_id);
     state.placed = Some(placed);
-    depart(state, &current);
+    current.leave(&state.services.link, state.account_id);
     publish(myself, state);
 }
 

@@ -200,9 +200,9 @@ fn sweep_drops_entries_of_dead_sessions() {
     index.upsert_officer(officer(&index, 2, point(40.76, -73.99)));
     let version = index.next_version();
     index.upsert_citizen(account(3), point(40.75, -73.98), version, 3u32);
-    let dropped = index.sweep(|session| *session != 2 && *session != 3);
+    let dropped = index.sweep(|session| *session != 2 && *session != 3, 5_000.0);
     assert_eq!(
-        dropped,
+        dropped.counts,
         IndexCounts {
             officers: 1,
             citizens: 1
@@ -236,6 +236,6 @@ fn officers_are_found_by_handle_while_placed() {
     assert_eq!(index.officer_by_handle("h1-new"), None);
     let dead = officer(&index, 3, here);
     index.upsert_officer(dead);
-    index.sweep(|session| *session != 3);
+    index.sweep(|session| *session != 3, 5_000.0);
     assert_eq!(index.officer_by_handle("h3"), None);
 }
