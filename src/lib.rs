@@ -56,6 +56,7 @@ mod profiles;
 mod proto;
 mod proxy_protocol;
 mod rewards;
+mod runtime;
 mod server;
 mod store;
 

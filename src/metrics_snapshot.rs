@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
-use crate::presence::runtime::PresenceRuntime;
+use crate::runtime::PresenceRuntime;
 
 /// How often the gauges are refreshed (and so the most often actors are asked).
 pub(crate) const REFRESH_INTERVAL: Duration = Duration::from_secs(1);

@@ -32,10 +32,10 @@ use crate::identity::sms::{self, SmsSetupError};
 use crate::identity::{IdentityService, write_secret_file};
 use crate::import::{ImportMode, ImportReport, import_officers};
 use crate::listener::Listeners;
-use crate::presence::runtime::{ClusterSetup, PresenceRuntime, PresenceStartError};
 use crate::profiles::Profiles;
 use crate::proxy_protocol::ProxiedListener;
 use crate::rewards::signing::{VoucherSigner, watch_key_file};
+use crate::runtime::{ClusterSetup, PresenceRuntime, PresenceStartError};
 use crate::store::{self, Store, StoreError};
 
 /// How often incomplete connection records are looked for.

@@ -6,11 +6,13 @@
 //! is owned here, or a peer's applied change), and by the cleanup after a
 //! session that died.
 
+use std::sync::Arc;
+
 use super::messages::SessionAddr;
 use super::user_session::UserSessionMsg;
+use crate::cluster::link::ClusterLink;
 use crate::cluster::replica;
-use crate::presence::index::OfficerChange;
-use crate::presence::services::PresenceServices;
+use crate::presence::index::{OfficerChange, PresenceIndex};
 
 /// Whether an applied change goes to the other nodes too.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -22,28 +24,38 @@ pub(crate) enum Sharing {
     LocalOnly,
 }
 
-/// Applies `change` to this node's map; see the module doc.
-pub(crate) fn apply(
-    services: &PresenceServices,
-    change: OfficerChange<SessionAddr>,
-    sharing: Sharing,
-) {
-    let link = &services.link;
-    let shared = (sharing == Sharing::WithPeers && link.is_clustered()).then(|| change.clone());
-    let outcome = services
-        .index
-        .apply_officer_change(change, services.config.nearest_max_radius_meters);
-    if outcome.applied {
-        match shared {
-            Some(OfficerChange::Upsert(entry)) => replica::share_upsert(link, &entry),
-            Some(OfficerChange::Remove {
-                account_id,
-                version,
-            }) => replica::share_removal(link, account_id, version),
-            None => {}
+/// This node's map of officers, as officer changes need it.
+#[derive(Debug, Clone)]
+pub(crate) struct OfficerMap {
+    /// The node-local index.
+    pub(crate) index: Arc<PresenceIndex<SessionAddr>>,
+    /// Where applied changes are shared.
+    pub(crate) link: Arc<ClusterLink>,
+    /// Radius within which an officer change can matter to a citizen, metres.
+    pub(crate) radius_m: f64,
+}
+
+impl OfficerMap {
+    /// Applies `change` to this node's map; see the module doc.
+    pub(crate) fn apply(&self, change: OfficerChange<SessionAddr>, sharing: Sharing) {
+        let link = &self.link;
+        let shared = (sharing == Sharing::WithPeers && link.is_clustered()).then(|| change.clone());
+        let outcome = self.index.apply_officer_change(change, self.radius_m);
+        if outcome.applied {
+            match shared {
+                Some(OfficerChange::Upsert(entry)) => {
+                    let home = entry.session.remote_node().unwrap_or(link.node());
+                    replica::share_upsert(link, &entry, home);
+                }
+                Some(OfficerChange::Remove {
+                    account_id,
+                    version,
+                }) => replica::share_removal(link, account_id, version),
+                None => {}
+            }
         }
+        notify(outcome.recheck);
     }
-    notify(outcome.recheck);
 }
 
 /// Asks each session to recheck its answer.

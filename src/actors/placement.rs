@@ -16,8 +16,9 @@ use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort, SupervisionEvent
 use ractor_cluster::NodeServerMessage;
 
 use super::messages::SessionAddr;
-use super::officer_presence::{self, Sharing};
-use super::session_supervisor::SessionSupervisorMsg;
+use super::officer_presence::{OfficerMap, Sharing};
+use super::reach::LocalSessions;
+use super::user_session::UserSessionMsg;
 use super::zip_shard::{ZipShard, ZipShardArgs, ZipShardMsg};
 use crate::cluster::link::ClusterLink;
 use crate::cluster::membership::Membership;
@@ -26,7 +27,6 @@ use crate::cluster::wire::{NodeStatus, Wire};
 use crate::domain::AccountId;
 use crate::geo::ShardId;
 use crate::presence::index::OfficerChange;
-use crate::presence::services::PresenceServices;
 
 /// Live shards of this node, readable without asking `Placement`.
 pub(crate) type ShardDirectory = Arc<DashMap<ShardId, ActorRef<ZipShardMsg>>>;
@@ -66,6 +66,10 @@ pub(crate) struct PlacementArgs {
     pub(crate) link: Arc<ClusterLink>,
     /// Published live shards.
     pub(crate) directory: ShardDirectory,
+    /// This node's officers (those of a lost node leave it after the grace).
+    pub(crate) officers: OfficerMap,
+    /// This node's live sessions (told to re-register when owners change).
+    pub(crate) sessions: LocalSessions,
     /// Empty cells stop after this long.
     pub(crate) cell_idle_after: Duration,
     /// How long an officer of a lost node stays on the map.
@@ -79,8 +83,6 @@ pub(crate) struct PlacementArgs {
 pub(crate) struct PlacementState {
     args: PlacementArgs,
     membership: Option<Membership>,
-    /// Node services, once the runtime has them (cells need the index).
-    services: Option<Arc<PresenceServices>>,
     ticks: u64,
 }
 
@@ -98,8 +100,6 @@ pub(crate) struct NodeView {
 /// Placement's API.
 #[derive(Debug, ractor_cluster::RactorMessage)]
 pub(crate) enum PlacementMsg {
-    /// Hands over the node services (once, at start).
-    Start(Arc<PresenceServices>),
     /// The local shard actor for `shard`, spawned if needed.
     EnsureShard {
         /// The area.
@@ -145,13 +145,20 @@ impl Actor for Placement {
             .as_ref()
             .map(|cluster| Membership::new(cluster.me.clone(), cluster.peer_timeout));
         if let Some(cluster) = &args.cluster {
-            node::subscribe(&cluster.node_server, myself.clone());
+            let placement = myself.clone();
+            let on_event: node::LinkEvents = Box::new(move |event| {
+                let message = match event {
+                    node::LinkEvent::Lost(name) => PlacementMsg::PeerLinkLost(name),
+                    node::LinkEvent::Refused(address) => PlacementMsg::LinkRefused(address),
+                };
+                let _placement_gone = placement.cast(message);
+            });
+            node::subscribe(&cluster.node_server, on_event);
             myself.send_interval(cluster.heartbeat_interval, || PlacementMsg::Tick);
         }
         Ok(PlacementState {
             args,
             membership,
-            services: None,
             ticks: 0,
         })
     }
@@ -163,7 +170,6 @@ impl Actor for Placement {
         state: &mut Self::State,
     ) -> Result<(), ActorProcessingErr> {
         match message {
-            PlacementMsg::Start(services) => state.services = Some(services),
             PlacementMsg::EnsureShard { shard, reply } => {
                 let outcome = ensure_shard(&myself, state, shard).await;
                 let _caller_gone = reply.send(outcome);
@@ -285,10 +291,7 @@ fn on_tick(myself: &ActorRef<PlacementMsg>, state: &mut PlacementState) {
         return;
     };
     state.ticks += 1;
-    let sessions = state
-        .services
-        .as_ref()
-        .map_or(0, |services| services.session_count());
+    let sessions = state.args.sessions.len();
     let link = state.args.link.clone();
     let owned = state
         .args
@@ -329,11 +332,8 @@ fn on_membership_changed(
     lost: &[String],
 ) {
     publish_owners(state);
-    let Some(services) = &state.services else {
-        return;
-    };
     let lost: HashSet<&str> = lost.iter().map(String::as_str).collect();
-    let orphans = services.index.officers_where(|session| {
+    let orphans = state.args.officers.index.officers_where(|session| {
         session
             .remote_node()
             .is_some_and(|node| lost.contains(&**node))
@@ -375,18 +375,14 @@ fn publish_owners(state: &PlacementState) {
         .map(|owner| owner.name)
         .collect();
     tracing::info!(owners = ?owners, handed_off, "shard owners changed");
-    if let Some(services) = &state.services {
-        let _supervisor_gone = services
-            .supervisor()
-            .map(|supervisor| supervisor.cast(SessionSupervisorMsg::OwnersChanged));
+    for session in state.args.sessions.iter() {
+        let _stopped = session.cast(UserSessionMsg::OwnersChanged);
     }
 }
 
 fn on_orphan_grace_over(state: &PlacementState, account_id: AccountId, version: u64) {
-    let Some(services) = &state.services else {
-        return;
-    };
-    let unchanged = services.index.officer(account_id).is_some_and(|entry| {
+    let officers = &state.args.officers;
+    let unchanged = officers.index.officer(account_id).is_some_and(|entry| {
         entry.version == version && matches!(entry.session, SessionAddr::Remote(_))
     });
     if unchanged {
@@ -395,7 +391,7 @@ fn on_orphan_grace_over(state: &PlacementState, account_id: AccountId, version: 
             account_id,
             version,
         };
-        officer_presence::apply(services, change, Sharing::LocalOnly);
+        officers.apply(change, Sharing::LocalOnly);
     }
 }
 
@@ -426,10 +422,7 @@ fn node_views(state: &PlacementState) -> Vec<NodeView> {
             region: String::new(),
             public_url: link.public_url_of(link.node()).unwrap_or_default(),
             draining: link.is_draining(),
-            sessions: state
-                .services
-                .as_ref()
-                .map_or(0, |services| services.session_count() as u64),
+            sessions: state.args.sessions.len() as u64,
             shards: state.args.directory.len() as u64,
         }],
     };

@@ -18,6 +18,7 @@ use uuid::Uuid;
 
 use super::connection_request::{ConnectionRequest, ConnectionRequestArgs, ConnectionRequestMsg};
 use super::messages::{SessionAddr, SessionRef};
+use super::reach::SessionReach;
 use super::request_limits::{LimitRules, Refusal, RequestLimits};
 use super::user_session::UserSessionMsg;
 use crate::clock::Clock;
@@ -47,6 +48,8 @@ pub(crate) struct RequestContext {
     pub(crate) connections: Connections,
     /// Reaches officers whose session lives on another node.
     pub(crate) link: Arc<ClusterLink>,
+    /// Pushes to sessions wherever they live.
+    pub(crate) reach: SessionReach,
 }
 
 /// The actor.
@@ -532,7 +535,7 @@ fn on_block(
     };
     let until_ms = state.limits.block(officer, citizen, now_ms);
     crate::metrics::citizen_blocked();
-    let _session_gone = state.context.link.push(
+    let _session_gone = state.context.reach.push(
         &session,
         officer,
         ServerMessage::CitizenBlocked {
@@ -567,7 +570,7 @@ fn forward_block_or_refuse(
             return;
         }
     }
-    let _session_gone = link.push(
+    let _session_gone = state.context.reach.push(
         session,
         officer,
         ServerMessage::Error {
@@ -648,7 +651,7 @@ fn deliver(state: &mut RequestRegistryState, account_id: AccountId, message: Ser
     let Some(session) = state.sessions.get(&account_id) else {
         return;
     };
-    if !state.context.link.push(session, account_id, message) {
+    if !state.context.reach.push(session, account_id, message) {
         state.sessions.remove(&account_id);
     }
 }
@@ -710,7 +713,7 @@ fn forward_or_refuse(
         unknown_request(local);
         return;
     }
-    link.push(
+    state.context.reach.push(
         session,
         officer,
         ServerMessage::Error {

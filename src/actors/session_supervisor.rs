@@ -17,12 +17,12 @@ use ractor::{
 use super::messages::{SessionAddr, SessionRef};
 use super::officer_presence::{self, Sharing};
 use super::user_session::{UserSession, UserSessionArgs, UserSessionMsg};
+use crate::actors::services::PresenceServices;
 use crate::domain::AccountId;
 use crate::identity::Authenticated;
 use crate::presence::hub::AttachError;
 use crate::presence::index::OfficerChange;
 use crate::presence::outbound::OutboundSender;
-use crate::presence::services::PresenceServices;
 
 /// How long observed positions are kept (far beyond any freshness rule).
 const LAST_SEEN_KEPT_MS: i64 = 10 * 60_000;
@@ -82,8 +82,6 @@ pub(crate) enum SessionSupervisorMsg {
     },
     /// Timer: sweep presence left by dead sessions.
     Sweep,
-    /// Shard owners changed: every session re-registers its presence.
-    OwnersChanged,
     /// Counts, for tests and metrics.
     Stats(RpcReplyPort<SupervisorStats>),
     /// The live session of an account (tests kill it to check the cleanup).
@@ -115,7 +113,7 @@ impl Actor for SessionSupervisor {
     ) -> Result<Self::State, ActorProcessingErr> {
         myself.send_interval(args.sweep_interval, || SessionSupervisorMsg::Sweep);
         Ok(SessionSupervisorState {
-            sessions: args.services.sessions.clone(),
+            sessions: args.services.reach.sessions.clone(),
             args,
             accounts: HashMap::new(),
             previous_sweep_version: 0,
@@ -150,11 +148,6 @@ impl Actor for SessionSupervisor {
                 }
             }
             SessionSupervisorMsg::Sweep => on_sweep(state),
-            SessionSupervisorMsg::OwnersChanged => {
-                for session in state.sessions.iter() {
-                    let _stopped = session.cast(UserSessionMsg::OwnersChanged);
-                }
-            }
             #[cfg(test)]
             SessionSupervisorMsg::SessionOf { account_id, reply } => {
                 let session = state.sessions.get(&account_id).map(|entry| entry.clone());
@@ -311,5 +304,5 @@ fn remove_presence(state: &SessionSupervisorState, account_id: AccountId, dead: 
         account_id,
         version,
     };
-    officer_presence::apply(services, change, sharing);
+    services.officers.apply(change, sharing);
 }

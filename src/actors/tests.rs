@@ -13,13 +13,13 @@ use crate::geo::{LatLng, distance_m};
 use crate::identity::Authenticated;
 use crate::presence::hub::{SessionHub, SessionInbox};
 use crate::presence::outbound::{Outbound, OutboundReceiver, outbound_channel};
-use crate::presence::runtime::PresenceRuntime;
 use crate::privacy::ShownPosition;
 use crate::profiles::Profiles;
 use crate::proto::{
     AvailabilityEndReason, ClientMessage, CloseCode, ErrorCode, GoAvailable, LocationUpdate,
     OfficerView, ServerMessage,
 };
+use crate::runtime::PresenceRuntime;
 use crate::store::Store;
 use crate::store::embedded::EmbeddedStore;
 
@@ -59,7 +59,7 @@ pub(super) async fn node_with(
     let runtime = PresenceRuntime::start(
         config,
         connections_config,
-        crate::presence::runtime::ClusterSetup::single_node("test"),
+        crate::runtime::ClusterSetup::single_node("test"),
         clock,
         profiles.clone(),
         connections,

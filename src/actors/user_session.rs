@@ -19,10 +19,10 @@ use std::sync::Arc;
 use ractor::{Actor, ActorProcessingErr, ActorRef, RpcReplyPort};
 
 use super::session_supervisor::SessionSupervisorMsg;
+use crate::actors::services::PresenceServices;
 use crate::domain::{AccountId, Role};
 use crate::geo::LatLng;
 use crate::presence::outbound::OutboundSender;
-use crate::presence::services::PresenceServices;
 use crate::privacy::ShownPosition;
 use crate::proto::{AvailabilityEndReason, ClientMessage, ErrorCode, ServerMessage};
 

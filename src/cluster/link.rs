@@ -2,24 +2,19 @@
 //! readable without a message. It answers who owns a shard (from the owners
 //! `Placement` publishes after every membership change), sends a [`Wire`]
 //! message to one peer or all of them through their routers' process groups,
-//! and pushes to a session wherever it lives. On a node that runs alone it owns
+//! and remembers where connection requests came from. On a node that runs alone it owns
 //! every shard and never sends.
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, OnceLock, RwLock};
+use std::sync::{Arc, RwLock};
 
 use dashmap::DashMap;
 use ractor::{ActorRef, pg};
 
 use super::rendezvous::{self, Candidate};
-use super::router::RouterMsg;
-use super::wire::{Wire, WireFrame};
-use crate::actors::messages::{SessionAddr, SessionRef};
-use crate::actors::user_session::UserSessionMsg;
+use super::wire::{RouterMsg, Wire, WireFrame};
 use crate::config::RegionConfig;
-use crate::domain::AccountId;
 use crate::geo::ShardId;
-use crate::proto::ServerMessage;
 
 /// Request origins are pruned once this many are remembered.
 const REQUEST_ORIGINS_PRUNE_AT: usize = 4_096;
@@ -47,9 +42,6 @@ pub(crate) struct ClusterLink {
     /// Node holding each connection request pushed here from elsewhere, so an
     /// officer's answer finds its way back.
     request_origins: DashMap<uuid::Uuid, (Arc<str>, std::time::Instant)>,
-    /// Live sessions of this node by account (shared with the supervisor), for
-    /// pushes that arrive from other nodes.
-    local_sessions: OnceLock<Arc<DashMap<AccountId, SessionRef>>>,
 }
 
 impl ClusterLink {
@@ -71,7 +63,6 @@ impl ClusterLink {
             draining: AtomicBool::new(false),
             public_urls: DashMap::new(),
             request_origins: DashMap::new(),
-            local_sessions: OnceLock::new(),
         }
     }
 
@@ -88,19 +79,6 @@ impl ClusterLink {
     /// The region map.
     pub(crate) fn regions(&self) -> &[RegionConfig] {
         &self.regions
-    }
-
-    /// Hands over the supervisor's map of live sessions (once, at start).
-    pub(crate) fn attach_local_sessions(&self, sessions: Arc<DashMap<AccountId, SessionRef>>) {
-        let _already_set = self.local_sessions.set(sessions);
-    }
-
-    /// The live local session of an account.
-    pub(crate) fn local_session(&self, account_id: AccountId) -> Option<SessionRef> {
-        self.local_sessions
-            .get()?
-            .get(&account_id)
-            .map(|entry| entry.clone())
     }
 
     /// Replaces the nodes that may own shards; returns whether they changed.
@@ -212,30 +190,6 @@ impl ClusterLink {
             if router.cast(RouterMsg::Frame(frame.clone())).is_ok() {
                 crate::metrics::cluster_message_sent(wire_kind(wire));
             }
-        }
-    }
-
-    /// Pushes `message` to the account's session wherever it lives; false when
-    /// it is known to be gone.
-    pub(crate) fn push(
-        &self,
-        session: &SessionAddr,
-        account_id: AccountId,
-        message: ServerMessage,
-    ) -> bool {
-        match session {
-            SessionAddr::Local(actor) => actor.cast(UserSessionMsg::Push(message)).is_ok(),
-            SessionAddr::Remote(node) if **node == *self.node => self
-                .local_session(account_id)
-                .is_some_and(|actor| actor.cast(UserSessionMsg::Push(message)).is_ok()),
-            SessionAddr::Remote(node) => self.send(
-                node,
-                &Wire::Push {
-                    account_id,
-                    message,
-                    origin: self.node.to_string(),
-                },
-            ),
         }
     }
 }

@@ -1,8 +1,9 @@
 //! The cluster: nodes joined with ractor_cluster (cookie-authenticated, full
 //! mesh learned from seeds), each node's view of who owns which shard
-//! (rendezvous hashing by region over the live nodes), the one network-capable
-//! actor per node that carries messages between them, and the replicated map of
-//! available officers that keeps nearest answers exact across nodes.
+//! (rendezvous hashing by region over the live nodes), the messages nodes send
+//! each other and how they are sent (to the one network-capable actor per node,
+//! the actors' `NodeRouter`), and the sharing of applied officer changes that
+//! keeps every node's map whole. Transport only: no actor of presence lives here.
 
 pub(crate) mod drain_request;
 pub(crate) mod link;
@@ -10,5 +11,4 @@ pub(crate) mod membership;
 pub(crate) mod node;
 pub(crate) mod rendezvous;
 pub(crate) mod replica;
-pub(crate) mod router;
 pub(crate) mod wire;

@@ -12,7 +12,6 @@ use ractor::{Actor, ActorRef};
 use ractor_cluster::node::NodeConnectionMode;
 use ractor_cluster::{NodeEventSubscription, NodeServer, NodeServerMessage};
 
-use crate::actors::placement::PlacementMsg;
 use crate::config::ClusterConfig;
 
 /// How long the seed check waits for the node server.
@@ -68,13 +67,10 @@ pub(crate) async fn start_node_server(
     Ok(actor)
 }
 
-/// Sends node-session events to `Placement`.
-pub(crate) fn subscribe(
-    node_server: &ActorRef<NodeServerMessage>,
-    placement: ActorRef<PlacementMsg>,
-) {
+/// Hands link events of the node server to `on_event`.
+pub(crate) fn subscribe(node_server: &ActorRef<NodeServerMessage>, on_event: LinkEvents) {
     let subscription = SessionEvents {
-        placement,
+        on_event,
         authenticated: Mutex::new(HashSet::new()),
     };
     let _server_gone = node_server.cast(NodeServerMessage::SubscribeToEvents {
@@ -155,8 +151,20 @@ pub(crate) fn node_name_of(peer_name: &str) -> &str {
     peer_name.split('@').next().unwrap_or(peer_name)
 }
 
+/// What the node server reports about links to peers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum LinkEvent {
+    /// The authenticated link to the named node closed.
+    Lost(String),
+    /// A link closed before it authenticated (the peer's address).
+    Refused(String),
+}
+
+/// Where link events go.
+pub(crate) type LinkEvents = Box<dyn Fn(LinkEvent) + Send + Sync>;
+
 struct SessionEvents {
-    placement: ActorRef<PlacementMsg>,
+    on_event: LinkEvents,
     authenticated: Mutex<HashSet<u64>>,
 }
 
@@ -189,9 +197,7 @@ impl NodeEventSubscription for SessionEvents {
         if !was_authenticated {
             // Two nodes dialling each other at once also close one link early:
             // placement tells that apart from a refused peer before logging.
-            let _placement_gone = self
-                .placement
-                .cast(PlacementMsg::LinkRefused(session.peer_addr));
+            (self.on_event)(LinkEvent::Refused(session.peer_addr));
             return;
         }
         let Some(peer) = session.peer_name else {
@@ -199,6 +205,6 @@ impl NodeEventSubscription for SessionEvents {
         };
         tracing::info!(peer = %peer.name, "cluster link lost");
         let name = node_name_of(&peer.name).to_owned();
-        let _placement_gone = self.placement.cast(PlacementMsg::PeerLinkLost(name));
+        (self.on_event)(LinkEvent::Lost(name));
     }
 }

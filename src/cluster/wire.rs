@@ -212,6 +212,14 @@ impl WireOfficer {
     }
 }
 
+/// The only message of a node's router (the one network-capable actor): an
+/// encoded [`Wire`] value from a peer.
+#[derive(Debug, ractor_cluster::RactorClusterMessage)]
+pub(crate) enum RouterMsg {
+    /// One message.
+    Frame(WireFrame),
+}
+
 /// Encoded [`Wire`] bytes, the one field of the router's cluster message.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct WireFrame(pub(crate) Vec<u8>);

@@ -51,9 +51,9 @@ use crate::connections::Connections;
 use crate::domain::catalog::{Charity, Municipality, Retailer, RewardOffer};
 use crate::identity::IdentityService;
 use crate::presence::hub::SessionHub;
-use crate::presence::runtime::PresenceRuntime;
 use crate::rewards::signing::VoucherSigner;
 use crate::rewards::{Catalog, CatalogEntry, Donations, Redemptions, Statements};
+use crate::runtime::PresenceRuntime;
 use crate::store::Store;
 
 /// What every handler can reach.

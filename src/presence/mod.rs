@@ -1,15 +1,15 @@
-//! Live presence on this node, outside the actors: the link between a socket and
-//! its session, the hub that binds them, the node-local index of officers and
-//! citizens that nearest lookups read directly, and the runtime that starts and
-//! stops the actors, and the last observed position of each person.
+//! Live presence as data, below the actors: the link between a socket and its
+//! session, the hub trait that binds them, the node-local index of officers and
+//! citizens (with the one function for an officer change and the one for a
+//! citizen's answer), and the last observed position of each person. Nothing
+//! here names an actor: the actors (`crate::actors`) and the runtime that
+//! starts them build on this module, never the other way round.
 
 mod grid;
 pub(crate) mod hub;
 pub(crate) mod index;
 pub(crate) mod last_seen;
 pub(crate) mod outbound;
-pub(crate) mod runtime;
-pub(crate) mod services;
 
 /// What `benches/presence.rs` needs, behind public wrappers (the index stays
 /// crate-private). Not an API: hidden from docs and free to change.

@@ -14,8 +14,9 @@ use ractor::ActorRef;
 
 use super::{UserSessionMsg, UserSessionState, nearest, push_error};
 use crate::actors::messages::{CellCommand, SessionAddr};
-use crate::actors::officer_presence::{self, Sharing};
+use crate::actors::officer_presence::Sharing;
 use crate::actors::placement::PlacementMsg;
+use crate::actors::services::PresenceServices;
 use crate::actors::zip_shard::ZipShardMsg;
 use crate::cluster::link::ClusterLink;
 use crate::cluster::wire::{OfficerCommand, Wire, WireOfficer};
@@ -23,7 +24,6 @@ use crate::domain::{AccountId, Role};
 use crate::geo::{self, LatLng, ShardId};
 use crate::metrics::LocationRefusal;
 use crate::presence::index::{OfficerChange, OfficerEntry};
-use crate::presence::services::PresenceServices;
 use crate::privacy::{self, ShownPosition};
 use crate::proto::ErrorCode;
 
@@ -60,7 +60,7 @@ impl Placed {
     ) {
         let node = match &self.route {
             ShardRoute::Local(_) => {
-                officer_presence::apply(services, change, Sharing::WithPeers);
+                services.officers.apply(change, Sharing::WithPeers);
                 return;
             }
             ShardRoute::Remote(node) => node,

@@ -10,17 +10,17 @@ use std::sync::Arc;
 use h3o::CellIndex;
 use ractor::{Actor, ActorProcessingErr, ActorRef, pg};
 
-use super::link::{ROUTERS_GROUP, router_group, wire_kind};
+use super::messages::{CellCommand, SessionAddr};
+use super::officer_presence::Sharing;
+use super::placement::PlacementMsg;
 use super::replica;
-use super::wire::{OfficerCommand, Wire, WireFrame, WireObserved};
-use crate::actors::messages::{CellCommand, SessionAddr};
-use crate::actors::officer_presence::{self, Sharing};
-use crate::actors::placement::PlacementMsg;
-use crate::actors::request_registry::RequestRegistryMsg;
-use crate::actors::user_session::UserSessionMsg;
-use crate::actors::zip_shard::ZipShardMsg;
+use super::request_registry::RequestRegistryMsg;
+use super::services::PresenceServices;
+use super::user_session::UserSessionMsg;
+use super::zip_shard::ZipShardMsg;
+use crate::cluster::link::{ROUTERS_GROUP, router_group, wire_kind};
+use crate::cluster::wire::{OfficerCommand, RouterMsg, Wire, WireObserved};
 use crate::presence::index::OfficerChange;
-use crate::presence::services::PresenceServices;
 use crate::proto::ServerMessage;
 
 /// How long the router waits for placement to start a shard.
@@ -29,13 +29,6 @@ const ENSURE_SHARD_TIMEOUT_MS: u64 = 2_000;
 /// The actor.
 #[derive(Debug)]
 pub(crate) struct NodeRouter;
-
-/// The router's only message: an encoded [`Wire`] value from a peer.
-#[derive(Debug, ractor_cluster::RactorClusterMessage)]
-pub(crate) enum RouterMsg {
-    /// One message.
-    Frame(WireFrame),
-}
 
 impl Actor for NodeRouter {
     type Msg = RouterMsg;
@@ -89,7 +82,7 @@ impl Actor for NodeRouter {
                 {
                     services.link.remember_request_origin(*request_id, &origin);
                 }
-                if let Some(session) = services.link.local_session(account_id) {
+                if let Some(session) = services.reach.local_session(account_id) {
                     let _session_gone = session.cast(UserSessionMsg::Push(message));
                 }
             }
@@ -117,7 +110,7 @@ impl Actor for NodeRouter {
                 account_id,
                 sign_in,
             } => {
-                if let Some(session) = services.link.local_session(account_id) {
+                if let Some(session) = services.reach.local_session(account_id) {
                     let _session_gone = session.cast(UserSessionMsg::Revoked { sign_in });
                 }
             }
@@ -151,13 +144,15 @@ async fn to_shard(
     };
     let membership = match command {
         OfficerCommand::Present(officer) => {
-            let session = replica::session_at(services, &officer.home, officer.account_id);
+            let session = services.reach.session_at(&officer.home, officer.account_id);
             let Some(entry) = officer.into_entry(session) else {
                 tracing::warn!("cluster command with invalid coordinates dropped");
                 return;
             };
             let account_id = entry.account_id;
-            officer_presence::apply(services, OfficerChange::Upsert(entry), Sharing::WithPeers);
+            services
+                .officers
+                .apply(OfficerChange::Upsert(entry), Sharing::WithPeers);
             CellCommand::Enter(account_id)
         }
         OfficerCommand::Departed { account_id } => CellCommand::Leave(account_id),
@@ -169,7 +164,7 @@ async fn to_shard(
                 account_id,
                 version,
             };
-            officer_presence::apply(services, change, Sharing::WithPeers);
+            services.officers.apply(change, Sharing::WithPeers);
             CellCommand::Leave(account_id)
         }
     };

@@ -1,20 +1,20 @@
 //! What every session of a node shares: the presence rules, the index, the live
 //! shards, the placement actor, the cluster link, the clock, profiles, the last
 //! observed positions, the connection request registry and the live sessions.
+//! Built whole by the runtime before any session starts.
 
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
-use dashmap::DashMap;
 use ractor::ActorRef;
 
-use crate::actors::messages::{SessionAddr, SessionRef};
-use crate::actors::placement::{PlacementMsg, ShardDirectory};
-use crate::actors::request_registry::RequestRegistryMsg;
-use crate::actors::session_supervisor::SessionSupervisorMsg;
+use super::messages::SessionAddr;
+use super::officer_presence::OfficerMap;
+use super::placement::{PlacementMsg, ShardDirectory};
+use super::reach::SessionReach;
+use super::request_registry::RequestRegistryMsg;
 use crate::clock::Clock;
 use crate::cluster::link::ClusterLink;
 use crate::config::PresenceConfig;
-use crate::domain::AccountId;
 use crate::presence::index::PresenceIndex;
 use crate::presence::last_seen::LastSeen;
 use crate::profiles::Profiles;
@@ -28,6 +28,8 @@ pub(crate) struct PresenceServices {
     pub(crate) cell_resolution: h3o::Resolution,
     /// The node-local index.
     pub(crate) index: Arc<PresenceIndex<SessionAddr>>,
+    /// The index as officer changes reach it.
+    pub(crate) officers: OfficerMap,
     /// Live shards of this node.
     pub(crate) shards: ShardDirectory,
     /// Starts shards on first use.
@@ -42,20 +44,7 @@ pub(crate) struct PresenceServices {
     pub(crate) last_seen: Arc<LastSeen>,
     /// Pending connection requests of this node.
     pub(crate) requests: ActorRef<RequestRegistryMsg>,
-    /// Live sessions by account (written by the supervisor).
-    pub(crate) sessions: Arc<DashMap<AccountId, SessionRef>>,
-    /// The session supervisor, once started.
-    pub(crate) supervisor: OnceLock<ActorRef<SessionSupervisorMsg>>,
-}
-
-impl PresenceServices {
-    /// Live sessions on this node.
-    pub(crate) fn session_count(&self) -> usize {
-        self.sessions.len()
-    }
-
-    /// The session supervisor, once started.
-    pub(crate) fn supervisor(&self) -> Option<&ActorRef<SessionSupervisorMsg>> {
-        self.supervisor.get()
-    }
+    /// Live sessions by account (written by the supervisor), and the way to
+    /// sessions on other nodes.
+    pub(crate) reach: SessionReach,
 }

@@ -1,24 +1,26 @@
-//! Starts and stops the presence actors of one node, and is the handle the rest
+//! The composition root of live presence: builds a node's index, link and
+//! services, starts the presence actors in an order where each gets everything it
+//! needs at spawn (no actor waits for a later one), and is the handle the rest
 //! of the server holds: it attaches sockets (as the [`SessionHub`]), answers
-//! route and stats queries, and signs accounts out of their sockets.
+//! route and stats queries, signs accounts out of their sockets, and stops the
+//! actors.
 
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use dashmap::DashMap;
 use ractor::{Actor, ActorRef};
 
-use super::hub::{AttachError, SessionHub, SessionInbox};
-use super::index::PresenceIndex;
-use super::last_seen::LastSeen;
-use super::outbound::OutboundSender;
-use super::services::PresenceServices;
 use crate::actors::messages::{SessionAddr, SessionRef};
+use crate::actors::node_router::NodeRouter;
+use crate::actors::officer_presence::OfficerMap;
 use crate::actors::placement::{ClusterRole, NodeView, Placement, PlacementArgs, PlacementMsg};
+use crate::actors::reach::SessionReach;
 use crate::actors::request_registry::{
     RegistryStats, RequestContext, RequestRegistry, RequestRegistryMsg,
 };
+use crate::actors::services::PresenceServices;
 use crate::actors::session_supervisor::{
     SessionSupervisor, SessionSupervisorArgs, SessionSupervisorMsg, SupervisorStats,
 };
@@ -26,13 +28,16 @@ use crate::actors::user_session::UserSessionMsg;
 use crate::actors::zip_shard::ZipShardMsg;
 use crate::clock::Clock;
 use crate::cluster::link::ClusterLink;
-use crate::cluster::router::{NodeRouter, RouterMsg};
-use crate::cluster::wire::Wire;
+use crate::cluster::wire::{RouterMsg, Wire};
 use crate::config::{ConnectionsConfig, PresenceConfig};
 use crate::connections::Connections;
 use crate::domain::AccountId;
 use crate::geo::ShardId;
 use crate::identity::Authenticated;
+use crate::presence::hub::{AttachError, SessionHub, SessionInbox};
+use crate::presence::index::PresenceIndex;
+use crate::presence::last_seen::LastSeen;
+use crate::presence::outbound::OutboundSender;
 use crate::profiles::Profiles;
 
 /// How long an attach may wait for the supervisor.
@@ -112,9 +117,20 @@ impl PresenceRuntime {
         let shards = Arc::new(DashMap::new());
         let link = cluster.link;
         let clustered = cluster.role.is_some();
+        let reach = SessionReach {
+            link: link.clone(),
+            sessions: Arc::new(DashMap::new()),
+        };
+        let officers = OfficerMap {
+            index: index.clone(),
+            link: link.clone(),
+            radius_m: config.nearest_max_radius_meters,
+        };
         let placement_args = PlacementArgs {
             link: link.clone(),
             directory: shards.clone(),
+            officers: officers.clone(),
+            sessions: reach.sessions.clone(),
             cell_idle_after: Duration::from_secs(config.cell_idle_seconds),
             disconnect_grace: Duration::from_secs(config.disconnect_grace_seconds),
             cluster: cluster.role,
@@ -131,6 +147,7 @@ impl PresenceRuntime {
             clock,
             connections,
             link: link.clone(),
+            reach: reach.clone(),
         });
         let (requests, _handle) = Actor::spawn(None, RequestRegistry, request_context)
             .await
@@ -139,6 +156,7 @@ impl PresenceRuntime {
             config,
             cell_resolution,
             index,
+            officers,
             shards,
             placement: placement.clone(),
             link: link.clone(),
@@ -146,20 +164,14 @@ impl PresenceRuntime {
             profiles,
             last_seen,
             requests,
-            sessions: Arc::new(DashMap::new()),
-            supervisor: OnceLock::new(),
+            reach,
         });
-        link.attach_local_sessions(services.sessions.clone());
         let supervisor_args = SessionSupervisorArgs {
             services: services.clone(),
             sweep_interval,
         };
         let (supervisor, _handle) = Actor::spawn(None, SessionSupervisor, supervisor_args)
             .await
-            .map_err(|error| PresenceStartError::Spawn(error.to_string()))?;
-        let _already_set = services.supervisor.set(supervisor.clone());
-        placement
-            .cast(PlacementMsg::Start(services.clone()))
             .map_err(|error| PresenceStartError::Spawn(error.to_string()))?;
         let router = if clustered {
             let (router, _handle) = Actor::spawn(None, NodeRouter, services.clone())
