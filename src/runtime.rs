@@ -291,6 +291,13 @@ impl PresenceRuntime {
         }
     }
 
+    /// The services every session shares (for tests that start actors beside
+    /// the runtime's own).
+    #[cfg(test)]
+    pub(crate) fn services(&self) -> Arc<PresenceServices> {
+        self.services.clone()
+    }
+
     /// The live session of an account.
     #[cfg(test)]
     pub(crate) async fn session_of(&self, account_id: AccountId) -> Option<SessionRef> {

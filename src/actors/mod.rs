@@ -28,6 +28,8 @@ pub(crate) mod zip_shard;
 #[cfg(test)]
 mod privacy_tests;
 #[cfg(test)]
+mod probe_tests;
+#[cfg(test)]
 mod request_limit_tests;
 #[cfg(test)]
 mod request_tests;
