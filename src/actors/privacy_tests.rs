@@ -25,7 +25,7 @@ async fn received(client: &mut Client) -> Vec<ServerMessage> {
             }
             | ServerMessage::Nearby { officer } = &mut message
             {
-                officer.handle = "handle".to_owned();
+                officer.handle = "handle".into();
             }
             messages.push(message);
         }

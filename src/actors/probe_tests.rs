@@ -200,7 +200,7 @@ async fn the_router_turns_a_peer_officer_into_a_push_to_a_local_citizen() {
     let frame = WireFrame::encode(&Wire::Replica(OfficerReplica::Upsert(officer)));
     router.cast(RouterMsg::Frame(frame)).unwrap();
     let seen = citizen.expect_nearest().await.expect("the peer's officer");
-    assert_eq!(seen.handle, "o_peer");
-    assert_eq!(seen.display_name, "Officer 7");
+    assert_eq!(&*seen.handle, "o_peer");
+    assert_eq!(&*seen.display_name, "Officer 7");
     router.stop(None);
 }

@@ -54,7 +54,7 @@ async fn shown_handle(citizen: &mut Client) -> String {
             officer: Some(officer),
         } = citizen.next_message().await
         {
-            return officer.handle;
+            return officer.handle.to_string();
         }
     }
     panic!("no officer shown");

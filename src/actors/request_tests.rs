@@ -30,7 +30,7 @@ async fn state_of(client: &mut Client) -> (uuid::Uuid, RequestState) {
 
 async fn shown_handle(citizen: &mut Client) -> String {
     until(citizen, |message| match message {
-        ServerMessage::Nearest { officer } => officer.map(|officer| officer.handle),
+        ServerMessage::Nearest { officer } => officer.map(|officer| officer.handle.to_string()),
         _other => None,
     })
     .await

@@ -182,7 +182,7 @@ async fn citizen_sees_the_officer_then_a_nearby_alert() {
     let mut citizen = node.connect(Role::Citizen, "Ada").await;
     citizen.locate(TIMES_SQUARE);
     let seen = citizen.expect_nearest().await.expect("an officer is near");
-    assert_eq!(seen.display_name, "Officer Diaz");
+    assert_eq!(&*seen.display_name, "Officer Diaz");
     assert_eq!(seen.distance_band_m, 250, "from the cell centre, not 100");
     assert!(matches!(
         citizen.next_message().await,
@@ -504,7 +504,7 @@ mod against_brute_force {
                         (None, None) => {}
                         (Some(view), Some((tied, distance))) => {
                             assert!(
-                                tied.iter().any(|number| view.display_name == format!("Officer {number}")),
+                                tied.iter().any(|number| *view.display_name == *format!("Officer {number}")),
                                 "{} is not among officers {tied:?}",
                                 view.display_name
                             );

@@ -319,10 +319,10 @@ impl PairSetup {
             };
             *lock(&last_shown) = officer
                 .as_ref()
-                .map_or_else(|| "null".to_owned(), |view| view.display_name.clone());
+                .map_or_else(|| "null".to_owned(), |view| view.display_name.to_string());
             officer
                 .as_ref()
-                .is_some_and(|view| view.display_name == own_name)
+                .is_some_and(|view| *view.display_name == *own_name)
         })
         .await
         .map_err(|error| format!("{error} (last nearest shown: {})", lock(&last_shown)))?;
@@ -336,7 +336,7 @@ impl PairSetup {
             index: self.index,
             officer,
             citizen,
-            handle: view.handle,
+            handle: view.handle.to_string(),
             officer_at,
             citizen_at,
         })

@@ -114,8 +114,8 @@ pub mod proto_bench_api {
     pub fn nearest_push() -> Push {
         Push(ServerMessage::Nearest {
             officer: Some(OfficerView {
-                handle: "of_7Kq2mX9p".to_owned(),
-                display_name: "Officer Diaz".to_owned(),
+                handle: "of_7Kq2mX9p".into(),
+                display_name: "Officer Diaz".into(),
                 approx_lat: 40.713_1,
                 approx_lng: -74.006_2,
                 distance_band_m: 250,

@@ -3,6 +3,8 @@
 //! states. A view never holds a precise position or an account id: officers appear
 //! by opaque handle, at their resolution-9 cell centre, with a distance band.
 
+use std::sync::Arc;
+
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -165,9 +167,10 @@ impl ServerMessage {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub(crate) struct OfficerView {
     /// Opaque handle (not the account id), used in `request_connection`.
-    pub(crate) handle: String,
+    /// Shared with the map's entry, as is the name: a push copies no string.
+    pub(crate) handle: Arc<str>,
     /// The officer's display name.
-    pub(crate) display_name: String,
+    pub(crate) display_name: Arc<str>,
     /// Latitude of the centre of the officer's resolution-9 H3 cell, not their fix.
     pub(crate) approx_lat: f64,
     /// Longitude of the centre of the officer's resolution-9 H3 cell.

@@ -67,8 +67,8 @@ pub(super) fn request_id() -> Uuid {
 
 pub(super) fn officer_view() -> OfficerView {
     OfficerView {
-        handle: "of_7Kq2mX9p".to_owned(),
-        display_name: "Officer Diaz".to_owned(),
+        handle: "of_7Kq2mX9p".into(),
+        display_name: "Officer Diaz".into(),
         approx_lat: 40.7131,
         approx_lng: -74.0062,
         distance_band_m: 250,
@@ -167,7 +167,7 @@ pub(super) fn server_samples() -> Vec<ServerMessage> {
         ServerMessage::ConnectionEstablished {
             connection_id: request_id(),
             peer: PeerView {
-                display_name: "Officer Diaz".to_owned(),
+                display_name: "Officer Diaz".into(),
                 role: Role::Officer,
             },
             points: 0,

@@ -4,6 +4,8 @@
 //! (resolution-9 cell centres, see `privacy`), so the choice, the band, the alert
 //! and their timing are all computed from what the citizen may know.
 
+use std::sync::Arc;
+
 use super::{UserSessionState, push, push_latest_nearest};
 use crate::actors::messages::SessionAddr;
 use crate::domain::{AccountId, Role};
@@ -22,7 +24,7 @@ pub(crate) struct CitizenAnswer {
     pub(crate) nearby_armed: bool,
     /// Handles recently shown to the citizen, newest last: `request_connection`
     /// may name only these.
-    pub(crate) shown_handles: Vec<String>,
+    pub(crate) shown_handles: Vec<Arc<str>>,
 }
 
 /// How many recently shown handles a citizen may still request.
@@ -47,15 +49,15 @@ impl CitizenAnswer {
 
     /// Whether `handle` was shown to the citizen recently.
     pub(crate) fn was_shown(&self, handle: &str) -> bool {
-        self.shown_handles.iter().any(|shown| shown == handle)
+        self.shown_handles.iter().any(|shown| &**shown == handle)
     }
 
-    fn remember_shown(&mut self, handle: &str) {
+    fn remember_shown(&mut self, handle: &Arc<str>) {
         if self.shown_handles.last().is_some_and(|last| last == handle) {
             return;
         }
         self.shown_handles.retain(|shown| shown != handle);
-        self.shown_handles.push(handle.to_owned());
+        self.shown_handles.push(handle.clone());
         if self.shown_handles.len() > SHOWN_HANDLES_KEPT {
             self.shown_handles.remove(0);
         }
@@ -107,8 +109,8 @@ pub(super) fn recompute(state: &mut UserSessionState) {
 fn officer_view(nearest: &NearestOfficer<SessionAddr>) -> OfficerView {
     let approx = nearest.officer.position.point();
     OfficerView {
-        handle: nearest.officer.handle.to_string(),
-        display_name: nearest.officer.display_name.to_string(),
+        handle: nearest.officer.handle.clone(),
+        display_name: nearest.officer.display_name.clone(),
         approx_lat: approx.lat(),
         approx_lng: approx.lng(),
         distance_band_m: geo::distance_band_m(nearest.distance_m),

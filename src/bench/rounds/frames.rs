@@ -61,8 +61,8 @@ impl PairTask {
                 self.fail_round_or_count(&kind, &format!("{from:?} got {kind}: {message}"));
             }
             ServerMessage::Nearest { officer } if from == Who::Citizen => match officer {
-                Some(view) if view.display_name == officer_name(self.pair.index) => {
-                    self.pair.handle = view.handle;
+                Some(view) if *view.display_name == *officer_name(self.pair.index) => {
+                    self.pair.handle = view.handle.to_string();
                 }
                 Some(_) | None => self.stray(
                     "lost_own_officer",
