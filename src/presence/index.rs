@@ -87,6 +87,19 @@ const FINE_RINGS: u32 = 3;
 /// Positions bucketed by grid cell.
 type Buckets = DashMap<GridKey, Vec<(AccountId, LatLng)>>;
 
+/// A located citizen in the citizen grid, with its answer's distance.
+#[derive(Debug, Clone, Copy)]
+struct CitizenSlot {
+    account_id: AccountId,
+    position: LatLng,
+    /// Distance to the officer last answered (infinite: none), metres.
+    answer_m: f64,
+}
+
+/// A radius a hair below the one distances are computed with: the latitude gap
+/// times it never exceeds a true distance, whatever the rounding.
+const LAT_BOUND_RADIUS_M: f64 = 6_371_000.0;
+
 /// Entry counts, for stats and metrics.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub(crate) struct IndexCounts {
@@ -118,8 +131,8 @@ pub(crate) struct PresenceIndex<W> {
     officers_coarse: Buckets,
     /// Located citizens by account.
     citizens: DashMap<AccountId, CitizenRecord<W>>,
-    /// Citizen positions in the coarse grid.
-    citizen_grid: Buckets,
+    /// Citizens in the coarse grid.
+    citizen_grid: DashMap<GridKey, Vec<CitizenSlot>>,
     /// Officer → citizens whose last answer was that officer.
     watchers: DashMap<AccountId, HashSet<AccountId>>,
     /// Version of the last removal per account, so late writes stay removed.
@@ -324,13 +337,19 @@ impl<W: Clone> PresenceIndex<W> {
                 None
             }
         };
-        if let Some(old) = previous {
-            remove_slot(&self.citizen_grid, Grid::COARSE.key(old), account_id);
-        }
+        let answer_m = match previous {
+            Some(old) => take_citizen_slot(&self.citizen_grid, old, account_id)
+                .map_or(f64::INFINITY, |slot| slot.answer_m),
+            None => f64::INFINITY,
+        };
         self.citizen_grid
             .entry(Grid::COARSE.key(position))
             .or_default()
-            .push((account_id, position));
+            .push(CitizenSlot {
+                account_id,
+                position,
+                answer_m,
+            });
         Applied::Yes(previous)
     }
 
@@ -342,11 +361,7 @@ impl<W: Clone> PresenceIndex<W> {
             .remove_if(&account_id, |_, record| record.version <= version)
         {
             Some((_, old)) => {
-                remove_slot(
-                    &self.citizen_grid,
-                    Grid::COARSE.key(old.position),
-                    account_id,
-                );
+                take_citizen_slot(&self.citizen_grid, old.position, account_id);
                 if let Some((officer, _)) = old.nearest {
                     self.unwatch(officer, account_id);
                 }
@@ -360,10 +375,18 @@ impl<W: Clone> PresenceIndex<W> {
     /// Records the answer a citizen was last given, so officer changes reach the
     /// citizens they can affect.
     fn set_citizen_nearest(&self, citizen: AccountId, nearest: Option<(AccountId, f64)>) {
-        let previous = match self.citizens.get_mut(&citizen) {
-            Some(mut record) => std::mem::replace(&mut record.nearest, nearest),
+        let (previous, position) = match self.citizens.get_mut(&citizen) {
+            Some(mut record) => (
+                std::mem::replace(&mut record.nearest, nearest),
+                record.position,
+            ),
             None => return,
         };
+        if let Some(mut bucket) = self.citizen_grid.get_mut(&Grid::COARSE.key(position))
+            && let Some(slot) = bucket.iter_mut().find(|slot| slot.account_id == citizen)
+        {
+            slot.answer_m = nearest.map_or(f64::INFINITY, |(_, distance)| distance);
+        }
         if previous.map(|(officer, _)| officer) == nearest.map(|(officer, _)| officer) {
             return;
         }
@@ -377,52 +400,49 @@ impl<W: Clone> PresenceIndex<W> {
 
     /// Sessions of the citizens whose answer may change because `officer` appeared
     /// at, left or moved between `shown` positions: those whose answer is that
-    /// officer, and those within `max_radius_m` of a position that is closer to
-    /// them than their current answer.
+    /// officer, and those within `max_radius_m` of a position that is at least as
+    /// close to them as their current answer. Each citizen's grid slot carries
+    /// its answer's distance, and the latitude gap alone bounds a distance from
+    /// below, so most citizens of the rings scanned cost two subtractions.
     fn citizens_to_recheck(
         &self,
         officer: AccountId,
         shown: &[ShownPosition],
         max_radius_m: f64,
     ) -> Vec<W> {
-        let positions: Vec<LatLng> = shown.iter().map(|position| position.point()).collect();
-        let mut affected: HashSet<AccountId> = self
+        let mut affected: Vec<AccountId> = self
             .watchers
             .get(&officer)
-            .map(|watching| watching.clone())
+            .map(|watching| watching.iter().copied().collect())
             .unwrap_or_default();
         let grid = Grid::COARSE;
-        for position in &positions {
-            let center = grid.key(*position);
-            for ring in 0..=grid.rings_covering(*position, max_radius_m) {
+        for position in shown.iter().map(|position| position.point()) {
+            let center = grid.key(position);
+            let lat_radians = position.lat().to_radians();
+            for ring in 0..=grid.rings_covering(position, max_radius_m) {
                 for key in grid.ring_cells(center, ring) {
                     let Some(bucket) = self.citizen_grid.get(&key) else {
                         continue;
                     };
-                    for (citizen, citizen_position) in bucket.iter() {
-                        let distance = distance_m(*position, *citizen_position);
-                        if distance <= max_radius_m {
-                            affected.insert(*citizen);
+                    for slot in bucket.iter() {
+                        let reach_m = slot.answer_m.min(max_radius_m);
+                        let lat_gap_m = (slot.position.lat().to_radians() - lat_radians).abs()
+                            * LAT_BOUND_RADIUS_M;
+                        if lat_gap_m <= reach_m && distance_m(position, slot.position) <= reach_m {
+                            affected.push(slot.account_id);
                         }
                     }
                 }
             }
         }
+        affected.sort_unstable();
+        affected.dedup();
         affected
             .into_iter()
             .filter_map(|citizen| {
-                let record = self.citizens.get(&citizen)?;
-                let improves = positions.iter().any(|position| {
-                    let distance = distance_m(*position, record.position);
-                    distance <= max_radius_m
-                        && record
-                            .nearest
-                            .is_none_or(|(_, current)| distance <= current)
-                });
-                let watches = record
-                    .nearest
-                    .is_some_and(|(current, _)| current == officer);
-                (improves || watches).then(|| record.session.clone())
+                self.citizens
+                    .get(&citizen)
+                    .map(|record| record.session.clone())
             })
             .collect()
     }
@@ -594,6 +614,25 @@ fn search(
     }
     let limit = best.map_or(max_radius_m, |(distance, _)| distance.min(max_radius_m));
     bounds.ring_lower_bound_m(max_rings + 1) > limit
+}
+
+/// Removes and answers a citizen's slot from the bucket of `position`.
+fn take_citizen_slot(
+    grid: &DashMap<GridKey, Vec<CitizenSlot>>,
+    position: LatLng,
+    account_id: AccountId,
+) -> Option<CitizenSlot> {
+    let key = Grid::COARSE.key(position);
+    let mut bucket = grid.get_mut(&key)?;
+    let at = bucket
+        .iter()
+        .position(|slot| slot.account_id == account_id)?;
+    let slot = bucket.swap_remove(at);
+    if bucket.is_empty() {
+        drop(bucket);
+        grid.remove_if(&key, |_, bucket| bucket.is_empty());
+    }
+    Some(slot)
 }
 
 fn remove_slot(grid: &Buckets, key: GridKey, account_id: AccountId) {
