@@ -27,7 +27,9 @@
 //! - `redeem_audit`       redeem: every voucher, balance and stock count read back
 //! - `redeem_report`      redeem: the figures, table rows and the pass rule
 //! - `world`              every officer's and the worker's citizens' recent positions, a grid
-//! - `truth`              is a pushed answer correct, and since when (latency)
+//! - `truth`              is a pushed answer correct within a tolerance, and since when
+//! - `true_answer`        every citizen's true answer over time, by the server's rule
+//! - `change_latency`     truth change → push latency, and the changes never pushed
 //! - `stats`              counters and HDR histograms that travel from workers
 //! - `report`             summary table and `results.json`
 //! - `html`               `report.html` with inline SVG charts
@@ -36,6 +38,7 @@
 
 mod account_views;
 mod audit;
+mod change_latency;
 mod cli;
 mod coordinator;
 mod echo;
@@ -58,6 +61,7 @@ mod signin;
 mod spawn;
 mod stats;
 mod tally;
+mod true_answer;
 mod truth;
 mod worker;
 mod world;

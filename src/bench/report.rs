@@ -131,6 +131,13 @@ pub(crate) struct RunResult {
     pub(crate) pushes_per_s: f64,
     /// Share of pushes correct within the tolerance, percent.
     pub(crate) correct_percent: Option<f64>,
+    /// Share of truth changes a push showed while they were true (or the screen
+    /// showed already), percent.
+    pub(crate) truth_changes_pushed_percent: Option<f64>,
+    /// Truth change to the push that showed it (no tolerance window).
+    pub(crate) truth_change_latency: Percentiles,
+    /// How long the never-pushed truths lasted.
+    pub(crate) missed_lifetime: Percentiles,
     /// Upgrade to welcome.
     pub(crate) connect_latency: Percentiles,
     /// Officer move to citizen push.
@@ -145,6 +152,10 @@ pub(crate) struct RunResult {
     pub(crate) memory: Memory,
     /// A few wrong answers, described.
     pub(crate) wrong_samples: Vec<String>,
+    /// A few truth changes never pushed, described.
+    pub(crate) missed_samples: Vec<String>,
+    /// Raw truth change → push histogram (for the chart).
+    pub(crate) truth_change_histogram: HistogramData,
     /// Raw officer-move latency histogram (for the chart).
     pub(crate) officer_move_histogram: HistogramData,
     /// Raw echo histogram (for the chart).
@@ -201,6 +212,12 @@ impl RunResult {
             pushes_per_s: per_second(received, move_seconds),
             correct_percent: (checked > 0)
                 .then(|| counters.correct as f64 * 100.0 / checked as f64),
+            truth_changes_pushed_percent: (counters.truth_changes > 0).then(|| {
+                (counters.changes_pushed + counters.changes_already_shown) as f64 * 100.0
+                    / counters.truth_changes as f64
+            }),
+            truth_change_latency: Percentiles::of(&latencies.truth_change_us.to_histogram()),
+            missed_lifetime: Percentiles::of(&latencies.missed_lifetime_us.to_histogram()),
             connect_latency: Percentiles::of(&latencies.connect_us.to_histogram()),
             officer_move_latency: Percentiles::of(&latencies.officer_move_us.to_histogram()),
             citizen_move_latency: Percentiles::of(&latencies.citizen_move_us.to_histogram()),
@@ -208,6 +225,8 @@ impl RunResult {
             send_lateness: Percentiles::of(&latencies.send_lateness_us.to_histogram()),
             memory,
             wrong_samples: latencies.wrong_samples.clone(),
+            missed_samples: latencies.missed_samples.clone(),
+            truth_change_histogram: latencies.truth_change_us.clone(),
             officer_move_histogram: latencies.officer_move_us.clone(),
             echo_histogram: latencies.echo_us.clone(),
             timeline,
@@ -449,6 +468,71 @@ impl Report {
                 "pushes (echoes)/s",
                 each(&|run| format!("{:.0}", run.pushes_per_s)),
             );
+            let _ = writeln!(
+                text,
+                "truth change → push (every change of a citizen's true answer, no tolerance window)"
+            );
+            row(
+                &mut text,
+                "truth changes",
+                each(&|run| run.counters.truth_changes.to_string()),
+            );
+            row(
+                &mut text,
+                "pushed while true",
+                each(&|run| {
+                    run.truth_changes_pushed_percent
+                        .map_or_else(|| "-".to_owned(), |percent| format!("{percent:.2} %"))
+                }),
+            );
+            row(
+                &mut text,
+                "of which already on screen",
+                each(&|run| run.counters.changes_already_shown.to_string()),
+            );
+            row(
+                &mut text,
+                "missed",
+                each(&|run| run.counters.changes_missed.to_string()),
+            );
+            row(
+                &mut text,
+                "missed truths lasted p50 / max",
+                each(&|run| {
+                    format!(
+                        "{} / {}",
+                        ms(&run.missed_lifetime, run.missed_lifetime.p50_ms),
+                        ms(&run.missed_lifetime, run.missed_lifetime.max_ms)
+                    )
+                }),
+            );
+            for (name, pick) in [
+                ("truth change→push p50", 0),
+                ("truth change→push p90", 1),
+                ("truth change→push p99", 2),
+                ("truth change→push p99.9", 3),
+                ("truth change→push max", 4),
+            ] {
+                row(
+                    &mut text,
+                    name,
+                    each(&|run| {
+                        let latency = &run.truth_change_latency;
+                        let value = [
+                            latency.p50_ms,
+                            latency.p90_ms,
+                            latency.p99_ms,
+                            latency.p999_ms,
+                            latency.max_ms,
+                        ][pick];
+                        ms(latency, value)
+                    }),
+                );
+            }
+            let _ = writeln!(
+                text,
+                "pushes judged within the tolerance window (--tolerance-ms)"
+            );
             for (name, pick) in [
                 ("officer move→push p50", 0),
                 ("officer move→push p90", 1),
@@ -566,7 +650,7 @@ impl Report {
             }
         }
         for run in &self.runs {
-            for sample in &run.wrong_samples {
+            for sample in run.wrong_samples.iter().chain(&run.missed_samples) {
                 let _ = writeln!(text, "  {}: {sample}", run.label);
             }
         }
