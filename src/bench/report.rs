@@ -6,12 +6,13 @@ use std::path::Path;
 
 use serde::Serialize;
 
-use super::cli::{BenchArgs, Scenario};
+use super::cli::{BenchOptions, Scenario};
 use super::fleet::{Sample, ServerReading, total_resident_bytes};
 use super::handshake_report::HandshakeFigures;
 use super::redeem_report::RedeemFigures;
 use super::redis_baseline::RedisFigures;
 use super::stats::{CounterSnapshot, HistogramData, LatencyExport, Percentiles};
+use super::summary::Summary;
 
 /// Server memory around the idle sessions.
 #[derive(Debug, Clone, Serialize)]
@@ -127,6 +128,11 @@ pub(crate) struct RunResult {
     pub(crate) move_seconds: f64,
     /// Location frames written per second while moving.
     pub(crate) updates_per_s: f64,
+    /// Server CPU time (user + system) during the movement, microseconds
+    /// (`--profile`).
+    pub(crate) server_cpu_us: Option<u64>,
+    /// That CPU time per location update written, microseconds.
+    pub(crate) server_cpu_us_per_update: Option<f64>,
     /// `nearest` pushes (or echoes) received per second while moving.
     pub(crate) pushes_per_s: f64,
     /// Share of pushes correct within the tolerance, percent.
@@ -209,6 +215,8 @@ impl RunResult {
             connect_rate_per_s: per_second(counters.connected, connect_ms as f64 / 1000.0),
             move_seconds,
             updates_per_s: per_second(counters.updates_sent, move_seconds),
+            server_cpu_us: None,
+            server_cpu_us_per_update: None,
             pushes_per_s: per_second(received, move_seconds),
             correct_percent: (checked > 0)
                 .then(|| counters.correct as f64 * 100.0 / checked as f64),
@@ -234,6 +242,14 @@ impl RunResult {
             redeem: None,
             redis: None,
         }
+    }
+
+    /// Records the server's CPU time over the movement (`--profile`).
+    pub(crate) fn set_server_cpu(&mut self, cpu_us: Option<u64>) {
+        self.server_cpu_us = cpu_us;
+        self.server_cpu_us_per_update = cpu_us
+            .filter(|_| self.counters.updates_sent > 0)
+            .map(|cpu_us| cpu_us as f64 / self.counters.updates_sent as f64);
     }
 
     /// Whether every checked answer was right and nothing failed.
@@ -338,7 +354,7 @@ struct Machine {
 
 impl Report {
     /// A report over `runs`.
-    pub(crate) fn new(args: &BenchArgs, open_file_limit: u64, runs: Vec<RunResult>) -> Self {
+    pub(crate) fn new(args: &BenchOptions, open_file_limit: u64, runs: Vec<RunResult>) -> Self {
         Self {
             scenario: args.scenario.as_str().to_owned(),
             options: format!("{args:?}"),
@@ -369,28 +385,14 @@ impl Report {
 
     /// The summary table people read at the end.
     pub fn table(&self) -> String {
-        let mut text = String::new();
-        let _ = writeln!(text, "\n{} — {} CPUs", self.scenario, self.machine.cpus);
-        let header: Vec<&str> = self.runs.iter().map(|run| run.label.as_str()).collect();
-        let _ = writeln!(
-            text,
-            "{:<34}{}",
-            "",
-            header
-                .iter()
-                .map(|label| format!("  {label:>20}"))
-                .collect::<String>()
-        );
-        let row = |text: &mut String, name: &str, values: Vec<String>| {
-            let _ = writeln!(
-                text,
-                "{name:<34}{}",
-                values
-                    .iter()
-                    .map(|value| format!("  {value:>20}"))
-                    .collect::<String>()
-            );
-        };
+        self.summary().to_text()
+    }
+
+    /// The summary table's lines, for the terminal or `report.html`.
+    pub(crate) fn summary(&self) -> Summary {
+        let mut text = Summary::titled(format!("{} — {} CPUs", self.scenario, self.machine.cpus));
+        text.header(self.runs.iter().map(|run| run.label.clone()).collect());
+        let row = |text: &mut Summary, name: &str, values: Vec<String>| text.row(name, values);
         let each = |figure: &dyn Fn(&RunResult) -> String| {
             self.runs.iter().map(figure).collect::<Vec<_>>()
         };
@@ -463,15 +465,22 @@ impl Report {
                 "location updates/s",
                 each(&|run| format!("{:.0}", run.updates_per_s)),
             );
+            if self.runs.iter().any(|run| run.server_cpu_us.is_some()) {
+                row(
+                    &mut text,
+                    "server CPU per update",
+                    each(&|run| {
+                        run.server_cpu_us_per_update
+                            .map_or_else(|| "-".to_owned(), |cpu_us| format!("{cpu_us:.1} µs"))
+                    }),
+                );
+            }
             row(
                 &mut text,
                 "pushes (echoes)/s",
                 each(&|run| format!("{:.0}", run.pushes_per_s)),
             );
-            let _ = writeln!(
-                text,
-                "truth change → push (every change of a citizen's true answer, no tolerance window)"
-            );
+            text.section("truth change → push (every change of a citizen's true answer, no tolerance window)");
             row(
                 &mut text,
                 "truth changes",
@@ -529,10 +538,7 @@ impl Report {
                     }),
                 );
             }
-            let _ = writeln!(
-                text,
-                "pushes judged within the tolerance window (--tolerance-ms)"
-            );
+            text.section("pushes judged within the tolerance window (--tolerance-ms)");
             for (name, pick) in [
                 ("officer move→push p50", 0),
                 ("officer move→push p90", 1),
@@ -665,7 +671,7 @@ impl Report {
     }
 
     /// The redeem scenario's rows, notes and verdict.
-    fn redeem_rows(&self, text: &mut String, row: &dyn Fn(&mut String, &str, Vec<String>)) {
+    fn redeem_rows(&self, text: &mut Summary, row: &dyn Fn(&mut Summary, &str, Vec<String>)) {
         let tables: Vec<Vec<(&str, String)>> = self
             .runs
             .iter()
@@ -703,7 +709,7 @@ impl Report {
     }
 
     /// The Redis baseline's own rows and the ratios.
-    fn redis_rows(&self, text: &mut String, row: &dyn Fn(&mut String, &str, Vec<String>)) {
+    fn redis_rows(&self, text: &mut Summary, row: &dyn Fn(&mut Summary, &str, Vec<String>)) {
         let each = |figure: &dyn Fn(&RedisFigures) -> String| {
             self.runs
                 .iter()
