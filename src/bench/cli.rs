@@ -18,6 +18,9 @@ const DEFAULT_DURATION_SECONDS: u64 = 30;
 /// Load and correctness runs against a Hey Blue! node on this machine.
 #[derive(Debug, Clone, Args)]
 pub struct BenchArgs {
+    /// Where the server is; the bench's processes (before or after the scenario).
+    #[command(flatten)]
+    target: TargetArgs,
     /// What to run.
     #[command(subcommand)]
     scenario: ScenarioArgs,
@@ -44,55 +47,57 @@ pub(crate) enum ScenarioArgs {
 pub(crate) struct TargetArgs {
     /// Start a `heyblue serve` child on 127.0.0.1 (temporary data, `file` SMS
     /// adapter, nearest hysteresis from --hysteresis-meters).
-    #[arg(long, conflicts_with = "url")]
+    #[arg(long, global = true, conflicts_with = "url")]
     pub(crate) spawn: bool,
-    /// Base URL of a running node instead (http://127.x.y.z:port; loopback only).
+    /// Base URL of a running node instead (this or --spawn is required) (http://127.x.y.z:port; loopback only).
     /// It must use the `file` SMS adapter (see --sms-file) and allow many code
     /// requests per client IP.
-    #[arg(long, required_unless_present = "spawn")]
+    #[arg(long, global = true)]
     pub(crate) url: Option<String>,
     /// The metrics listeners (`[metrics] listen`) of the nodes that hold the
     /// sessions, as base URLs in the order of --connect-urls (or of the one --url
     /// node), where memory is read. Default for one node: http://127.0.0.1:9464.
-    #[arg(long, value_delimiter = ',', value_name = "URL", requires = "url")]
+    #[arg(long, global = true, value_delimiter = ',', value_name = "URL")]
     pub(crate) metrics_urls: Vec<String>,
     /// The running node's admin token (roster import).
-    #[arg(long, env = "HEYBLUE_ADMIN_TOKEN", hide_env_values = true)]
+    #[arg(
+        long,
+        global = true,
+        env = "HEYBLUE_ADMIN_TOKEN",
+        hide_env_values = true
+    )]
     pub(crate) admin_token: Option<String>,
     /// The running node's `file` SMS adapter output, to read sign-in codes from.
-    #[arg(long, value_name = "PATH")]
+    #[arg(long, global = true, value_name = "PATH")]
     pub(crate) sms_file: Option<PathBuf>,
     /// Block of phone numbers to use (0–9): pick a fresh one for each run against
     /// the same long-lived node (codes are limited per phone and hour).
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, global = true, default_value_t = 0)]
     pub(crate) phone_block: u32,
     /// Worker processes holding the client sockets (each may hold about as many
     /// sockets as its open-file limit).
-    #[arg(long, default_value_t = 1)]
+    #[arg(long, global = true, default_value_t = 1)]
     pub(crate) workers: u32,
     /// Loopback source addresses (127.0.x.y) to spread client sockets over.
-    #[arg(long, default_value_t = 64)]
+    #[arg(long, global = true, default_value_t = 64)]
     pub(crate) source_addresses: u32,
     /// Sockets each worker opens at the same time, at most.
-    #[arg(long, default_value_t = 256)]
+    #[arg(long, global = true, default_value_t = 256)]
     pub(crate) concurrency: u32,
     /// Write results.json and report.html into this directory.
-    #[arg(long, value_name = "DIR")]
+    #[arg(long, global = true, value_name = "DIR")]
     pub(crate) out: Option<PathBuf>,
     /// Seed of the trajectories.
-    #[arg(long, default_value_t = 1)]
+    #[arg(long, global = true, default_value_t = 1)]
     pub(crate) seed: u64,
     /// No live progress bar (plain phase lines instead).
-    #[arg(long)]
+    #[arg(long, global = true)]
     pub(crate) no_progress: bool,
 }
 
 /// `heyblue bench connect`.
 #[derive(Debug, Clone, Args)]
 pub(crate) struct ConnectArgs {
-    /// Where the server is; the bench's processes.
-    #[command(flatten)]
-    pub(crate) target: TargetArgs,
     /// Sessions to open (officers and citizens mixed).
     #[arg(long, default_value_t = 1_000)]
     pub(crate) sessions: u32,
@@ -109,7 +114,7 @@ pub(crate) struct ConnectArgs {
     /// comma-separated or the option repeated). Sessions go to them round-robin;
     /// sign-in and the roster import go to --url, which any node of the cluster
     /// answers. Memory is read from each of these nodes.
-    #[arg(long, value_delimiter = ',', value_name = "URL", requires = "url")]
+    #[arg(long, value_delimiter = ',', value_name = "URL")]
     pub(crate) connect_urls: Vec<String>,
     /// Also run the same load against a baseline server.
     #[arg(long, value_enum)]
@@ -119,9 +124,6 @@ pub(crate) struct ConnectArgs {
 /// `heyblue bench city`.
 #[derive(Debug, Clone, Args)]
 pub(crate) struct CityArgs {
-    /// Where the server is; the bench's processes.
-    #[command(flatten)]
-    pub(crate) target: TargetArgs,
     /// Simulated officers.
     #[arg(long, default_value_t = 100)]
     pub(crate) officers: u32,
@@ -157,7 +159,7 @@ pub(crate) struct CityArgs {
     #[arg(long)]
     pub(crate) profile: bool,
     /// The running server's process id, for --profile against --url.
-    #[arg(long, requires = "profile", conflicts_with = "spawn")]
+    #[arg(long, requires = "profile")]
     pub(crate) server_pid: Option<u32>,
     /// Also run the same load against a baseline server.
     #[arg(long, value_enum)]
@@ -167,9 +169,6 @@ pub(crate) struct CityArgs {
 /// `heyblue bench handshake`.
 #[derive(Debug, Clone, Args)]
 pub(crate) struct HandshakeArgs {
-    /// Where the server is; the bench's processes.
-    #[command(flatten)]
-    pub(crate) target: TargetArgs,
     /// Accepted connection requests per second to aim for (required).
     #[arg(long, default_value_t = 0.0)]
     pub(crate) rate: f64,
@@ -190,9 +189,6 @@ pub(crate) struct HandshakeArgs {
 /// `heyblue bench redeem`.
 #[derive(Debug, Clone, Args)]
 pub(crate) struct RedeemArgs {
-    /// Where the server is; the bench's processes.
-    #[command(flatten)]
-    pub(crate) target: TargetArgs,
     /// Citizens redeeming.
     #[arg(long, default_value_t = DEFAULT_CITIZENS)]
     pub(crate) citizens: u32,
@@ -335,6 +331,7 @@ pub(crate) struct BenchOptions {
 impl BenchArgs {
     /// The run's options.
     pub(crate) fn options(self) -> BenchOptions {
+        let target = self.target;
         match self.scenario {
             ScenarioArgs::Connect(connect) => BenchOptions {
                 sessions: connect.sessions,
@@ -343,7 +340,7 @@ impl BenchArgs {
                 hold_seconds: connect.hold_seconds,
                 connect_urls: connect.connect_urls,
                 baseline: connect.baseline,
-                ..BenchOptions::defaults(Scenario::Connect, connect.target)
+                ..BenchOptions::defaults(Scenario::Connect, target)
             },
             ScenarioArgs::City(city) => BenchOptions {
                 officers: city.officers,
@@ -358,14 +355,14 @@ impl BenchArgs {
                 profile: city.profile,
                 server_pid: city.server_pid,
                 baseline: city.baseline,
-                ..BenchOptions::defaults(Scenario::City, city.target)
+                ..BenchOptions::defaults(Scenario::City, target)
             },
             ScenarioArgs::Handshake(handshake) => BenchOptions {
                 rate: handshake.rate,
                 duration_seconds: handshake.duration_seconds,
                 pairs: handshake.pairs,
                 bbox: handshake.bbox,
-                ..BenchOptions::defaults(Scenario::Handshake, handshake.target)
+                ..BenchOptions::defaults(Scenario::Handshake, target)
             },
             ScenarioArgs::Redeem(redeem) => BenchOptions {
                 citizens: redeem.citizens,
@@ -375,7 +372,7 @@ impl BenchArgs {
                 redeem_concurrency: redeem.redeem_concurrency,
                 counter_concurrency: redeem.counter_concurrency,
                 duplicate_percent: redeem.duplicate_percent,
-                ..BenchOptions::defaults(Scenario::Redeem, redeem.target)
+                ..BenchOptions::defaults(Scenario::Redeem, target)
             },
         }
     }
@@ -463,12 +460,16 @@ mod tests {
         assert_eq!(handshake.rate, 20.0);
         assert!(parse(&["redeem", "--spawn", "--officers", "5"]).is_err());
         assert!(parse(&["connect", "--spawn", "--tolerance-ms", "5"]).is_err());
-        assert!(parse(&["city", "--url", "http://127.0.0.1:1", "--server-pid", "1"]).is_err());
+        assert!(parse(&["city", "--spawn", "--server-pid", "1"]).is_err());
+        let before = parse(&["--url", "http://127.0.0.1:1", "connect", "--sessions", "3"]).unwrap();
+        assert_eq!(before.url.as_deref(), Some("http://127.0.0.1:1"));
+        assert_eq!(before.sessions, 3);
     }
 
     #[test]
     fn help_lists_only_the_scenarios_options() {
         let mut command = CommandLine::command();
+        command.build();
         let city = command.find_subcommand_mut("city").unwrap();
         let help = city.render_long_help().to_string();
         assert!(help.contains("--tolerance-ms") && help.contains("--spawn"));

@@ -184,6 +184,19 @@ fn finish(
 
 fn validate(args: &BenchOptions) -> Result<(), BenchError> {
     let usage = |message: &str| Err(BenchError::Usage(message.to_owned()));
+    if !args.spawn && args.url.is_none() {
+        return usage("give --spawn or --url");
+    }
+    if args.spawn && !(args.connect_urls.is_empty() && args.metrics_urls.is_empty()) {
+        return usage(
+            "--connect-urls and --metrics-urls describe nodes started elsewhere: use --url",
+        );
+    }
+    if args.spawn && args.server_pid.is_some() {
+        return usage(
+            "--server-pid is for a server started elsewhere (--url); --spawn profiles its own",
+        );
+    }
     if args.workers == 0 || args.workers > 64 {
         return usage("--workers must be 1 to 64");
     }
