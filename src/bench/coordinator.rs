@@ -10,7 +10,8 @@ use std::time::Duration;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use super::BenchError;
-use super::cli::{Baseline, BenchArgs, Scenario};
+use super::cli::{Baseline, BenchArgs, BenchOptions, Scenario};
+use super::cpu::cpu_time_us;
 use super::fleet::{Fleet, MemoryProbe};
 use super::handshake_report::{HandshakeFigures, HandshakeSetup};
 use super::movement::{PersonKind, Schedule};
@@ -21,7 +22,7 @@ use super::redeem::{Admin, run_redeem};
 use super::redis_baseline::{find_redis_server, run_redis_baseline};
 use super::report::{Memory, Report, RunResult};
 use super::session::unix_now_us;
-use super::spawn::{EVERY_ROUND_REWARDED, ServerSettings, spawn_echo, spawn_server};
+use super::spawn::{EVERY_ROUND_REWARDED, ServerSettings, SpawnedServer, spawn_echo, spawn_server};
 use super::stats::LatencyExport;
 
 /// The metrics listener of a node left at its default `[metrics] listen`.
@@ -38,6 +39,7 @@ const MAX_HANDSHAKE_RATE: f64 = 100_000.0;
 
 /// Runs a bench and returns its report (already printed and written).
 pub async fn run_bench(args: BenchArgs) -> Result<Report, BenchError> {
+    let args = args.options();
     validate(&args)?;
     let (open_file_limit, hard_limit) = raise_open_file_limit();
     let (officers, citizens) = people(&args);
@@ -137,7 +139,16 @@ pub async fn run_bench(args: BenchArgs) -> Result<Report, BenchError> {
             nodes: node_urls.into_iter().zip(metrics_urls).collect(),
             http: http.clone(),
         };
-        runs.push(run_once(&args, "heyblue", target, probe, officers, citizens).await?);
+        let profile_pid = if args.profile {
+            spawned
+                .as_ref()
+                .and_then(SpawnedServer::pid)
+                .or(args.server_pid)
+        } else {
+            None
+        };
+        let people = (officers, citizens);
+        runs.push(run_once(&args, "heyblue", target, probe, people, profile_pid).await?);
     }
     if args.baseline.contains(&Baseline::Echo) {
         let echo = spawn_echo().await?;
@@ -148,7 +159,7 @@ pub async fn run_bench(args: BenchArgs) -> Result<Report, BenchError> {
         let target = Target::Echo {
             ws_url: echo.ws_url.clone(),
         };
-        runs.push(run_once(&args, "echo", target, probe, officers, citizens).await?);
+        runs.push(run_once(&args, "echo", target, probe, (officers, citizens), None).await?);
     }
     if let Some(program) = &redis_server {
         runs.push(run_redis_baseline(program, &args, officers, citizens).await?);
@@ -158,7 +169,7 @@ pub async fn run_bench(args: BenchArgs) -> Result<Report, BenchError> {
 
 /// Prints the table, writes the reports, and returns them.
 fn finish(
-    args: &BenchArgs,
+    args: &BenchOptions,
     open_file_limit: u64,
     runs: Vec<RunResult>,
 ) -> Result<Report, BenchError> {
@@ -171,8 +182,21 @@ fn finish(
     Ok(report)
 }
 
-fn validate(args: &BenchArgs) -> Result<(), BenchError> {
+fn validate(args: &BenchOptions) -> Result<(), BenchError> {
     let usage = |message: &str| Err(BenchError::Usage(message.to_owned()));
+    if !args.spawn && args.url.is_none() {
+        return usage("give --spawn or --url");
+    }
+    if args.spawn && !(args.connect_urls.is_empty() && args.metrics_urls.is_empty()) {
+        return usage(
+            "--connect-urls and --metrics-urls describe nodes started elsewhere: use --url",
+        );
+    }
+    if args.spawn && args.server_pid.is_some() {
+        return usage(
+            "--server-pid is for a server started elsewhere (--url); --spawn profiles its own",
+        );
+    }
     if args.workers == 0 || args.workers > 64 {
         return usage("--workers must be 1 to 64");
     }
@@ -226,7 +250,7 @@ fn validate(args: &BenchArgs) -> Result<(), BenchError> {
 
 /// The base URLs of --connect-urls, checked: each a loopback `http://host:port`,
 /// none twice. Empty when the option is not given.
-fn session_nodes(args: &BenchArgs) -> Result<Vec<String>, BenchError> {
+fn session_nodes(args: &BenchOptions) -> Result<Vec<String>, BenchError> {
     let mut nodes: Vec<String> = Vec::with_capacity(args.connect_urls.len());
     for url in &args.connect_urls {
         let base_url = loopback_base_url("--connect-urls", url)?;
@@ -242,7 +266,7 @@ fn session_nodes(args: &BenchArgs) -> Result<Vec<String>, BenchError> {
 
 /// The metrics listeners of the session nodes, in their order: `--metrics-urls`,
 /// or for one node the default metrics listener (127.0.0.1:9464).
-fn metrics_urls(args: &BenchArgs, session_nodes: usize) -> Result<Vec<String>, BenchError> {
+fn metrics_urls(args: &BenchOptions, session_nodes: usize) -> Result<Vec<String>, BenchError> {
     if args.metrics_urls.is_empty() {
         if session_nodes == 1 {
             return Ok(vec![DEFAULT_METRICS_URL.to_owned()]);
@@ -264,7 +288,7 @@ fn metrics_urls(args: &BenchArgs, session_nodes: usize) -> Result<Vec<String>, B
         .collect()
 }
 
-fn validate_handshake(args: &BenchArgs) -> Result<(), BenchError> {
+fn validate_handshake(args: &BenchOptions) -> Result<(), BenchError> {
     let usage = |message: String| Err(BenchError::Usage(message));
     if !(args.rate > 0.0 && args.rate <= MAX_HANDSHAKE_RATE) {
         return usage(
@@ -291,7 +315,7 @@ fn validate_handshake(args: &BenchArgs) -> Result<(), BenchError> {
     Ok(())
 }
 
-fn validate_redeem(args: &BenchArgs) -> Result<(), BenchError> {
+fn validate_redeem(args: &BenchOptions) -> Result<(), BenchError> {
     let usage = |message: &str| Err(BenchError::Usage(message.to_owned()));
     if !args.baseline.is_empty() {
         return usage("redeem has no baseline to compare with");
@@ -320,7 +344,7 @@ fn validate_redeem(args: &BenchArgs) -> Result<(), BenchError> {
 
 /// Runs the redeem scenario and wraps its figures as a run.
 async fn redeem_once(
-    args: &BenchArgs,
+    args: &BenchOptions,
     admin: Admin<'_>,
     sms_file: &std::path::Path,
 ) -> Result<RunResult, BenchError> {
@@ -343,7 +367,7 @@ async fn redeem_once(
 }
 
 /// The handshake's pairs: as asked, or one per accepted request per second.
-fn handshake_pairs(args: &BenchArgs) -> u32 {
+fn handshake_pairs(args: &BenchOptions) -> u32 {
     if args.pairs > 0 {
         return args.pairs;
     }
@@ -352,12 +376,12 @@ fn handshake_pairs(args: &BenchArgs) -> u32 {
 }
 
 /// Rounds in a handshake run.
-fn total_rounds(args: &BenchArgs) -> u64 {
+fn total_rounds(args: &BenchOptions) -> u64 {
     (args.rate * args.duration_seconds as f64).round() as u64
 }
 
 /// The connection rules in force during a handshake run, in words.
-fn rules_in_force(args: &BenchArgs) -> String {
+fn rules_in_force(args: &BenchOptions) -> String {
     if args.spawn {
         format!(
             "every round rewarded: the spawned server runs with [connections] {} (other rules at their defaults: request radius 500 m, co-location 250 m, positions at most 60 s old)",
@@ -369,7 +393,7 @@ fn rules_in_force(args: &BenchArgs) -> String {
 }
 
 /// Officers and citizens of the run.
-fn people(args: &BenchArgs) -> (u32, u32) {
+fn people(args: &BenchOptions) -> (u32, u32) {
     match args.scenario {
         Scenario::Connect => {
             let officers =
@@ -386,7 +410,7 @@ fn people(args: &BenchArgs) -> (u32, u32) {
     }
 }
 
-fn remote_target(args: &BenchArgs) -> Result<(String, String, std::path::PathBuf), BenchError> {
+fn remote_target(args: &BenchOptions) -> Result<(String, String, std::path::PathBuf), BenchError> {
     let Some(url) = &args.url else {
         return Err(BenchError::Usage("give --spawn or --url".to_owned()));
     };
@@ -440,12 +464,12 @@ fn redis_baseline_program(scenario: Scenario) -> Option<std::path::PathBuf> {
 }
 
 async fn run_once(
-    args: &BenchArgs,
+    args: &BenchOptions,
     label: &str,
     target: Target,
     probe: MemoryProbe,
-    officers: u32,
-    citizens: u32,
+    (officers, citizens): (u32, u32),
+    profile_pid: Option<u32>,
 ) -> Result<RunResult, BenchError> {
     let moving = args.scenario == Scenario::City;
     let handshake = if args.scenario == Scenario::Handshake {
@@ -488,6 +512,7 @@ async fn run_once(
     let memory_before = fleet.server_readings().await;
     let mut phases = vec![("sign_in".to_owned(), sign_in_ms)];
     let mut move_seconds = 0.0;
+    let mut server_cpu_us = None;
     let mut handshake_setup = None;
     let connect_ms;
     if let Some(plan) = handshake {
@@ -511,7 +536,15 @@ async fn run_once(
             interval_us,
             last_tick,
         };
+        let cpu_before_us = profile_pid.and_then(cpu_time_us);
         let move_ms = fleet.run(&Command::Move { schedule }, "move").await?;
+        let cpu_after_us = profile_pid.and_then(cpu_time_us);
+        server_cpu_us = cpu_before_us
+            .zip(cpu_after_us)
+            .map(|(before, after)| after.saturating_sub(before));
+        if args.profile && server_cpu_us.is_none() {
+            eprintln!("warning: --profile could not read the server's CPU time from /proc");
+        }
         phases.push(("move".to_owned(), move_ms));
         move_seconds = (last_tick * args.interval_ms) as f64 / 1000.0;
     } else {
@@ -537,6 +570,7 @@ async fn run_once(
         Memory::new(&memory_before, &memory_after, sessions_open),
         results.timeline,
     );
+    result.set_server_cpu(server_cpu_us);
     if let Some(setup) = handshake_setup {
         result.handshake = Some(HandshakeFigures::new(
             &setup,
@@ -551,7 +585,7 @@ async fn run_once(
 /// The handshake's phases after sign-in: set up the pairs, run the rounds, check
 /// the credits. Returns how long the setup took (ms) and the run's setup.
 async fn handshake_phases(
-    args: &BenchArgs,
+    args: &BenchOptions,
     fleet: &mut Fleet,
     phases: &mut Vec<(String, u64)>,
     plan: HandshakePlan,

@@ -1,12 +1,14 @@
 //! `report.html`: one self-contained page (no scripts, no external files) with
-//! hand-written SVG charts — latency percentiles, sessions and throughput over
-//! time (accepted requests for the handshake scenario), server memory over time —
-//! and the summary table.
+//! the summary as an HTML table and hand-written SVG charts — latency
+//! percentiles, sessions and throughput over time (accepted requests for the
+//! handshake scenario), server memory over time. Axes carry round tick values;
+//! legends sit below the plot, off the lines.
 
 use std::fmt::Write as _;
 
 use super::report::{Report, RunResult};
 use super::stats::HistogramData;
+use super::summary::escape;
 
 /// Chart size, pixels.
 const WIDTH: f64 = 640.0;
@@ -14,6 +16,16 @@ const WIDTH: f64 = 640.0;
 const HEIGHT: f64 = 260.0;
 /// Space for axis labels.
 const MARGIN: f64 = 48.0;
+/// Height of one legend line below a chart, pixels.
+const LEGEND_LINE: f64 = 16.0;
+/// The percentile axis: −log10(1 − q) at 90, 99, 99.9 and 99.99 %.
+const PERCENTILE_TICKS: [(f64, &str); 5] = [
+    (0.0, "0 %"),
+    (1.0, "90 %"),
+    (2.0, "99 %"),
+    (3.0, "99.9 %"),
+    (4.0, "99.99 %"),
+];
 /// Line colours per series.
 const COLOURS: [&str; 4] = ["#1f5fbf", "#d2691e", "#2e8b57", "#8b008b"];
 
@@ -23,12 +35,12 @@ pub(crate) fn render(report: &Report) -> String {
     page.push_str(
         "<!doctype html><html><head><meta charset=\"utf-8\"><title>heyblue bench</title>",
     );
-    page.push_str("<style>body{font-family:sans-serif;max-width:760px;margin:2em auto}pre{background:#f4f4f4;padding:1em;overflow-x:auto}svg{background:#fff;border:1px solid #ddd}</style></head><body>");
+    page.push_str("<style>body{font-family:sans-serif;max-width:760px;margin:2em auto}svg{background:#fff;border:1px solid #ddd}table.summary{border-collapse:collapse;font-size:14px}table.summary caption{text-align:left;font-weight:bold;padding:4px 0}table.summary th,table.summary td{padding:2px 10px;border-bottom:1px solid #eee}table.summary th{text-align:left;font-weight:normal}table.summary td{text-align:right;font-variant-numeric:tabular-nums}table.summary thead th{font-weight:bold;text-align:right}table.summary th.section{font-weight:bold;text-align:left;padding-top:10px;background:#f4f4f4}ul.notes{font-size:13px;overflow-wrap:anywhere}</style></head><body>");
     push(
         &mut page,
         format!("<h1>heyblue bench: {}</h1>", escape(report.scenario())),
     );
-    push(&mut page, format!("<pre>{}</pre>", escape(&report.table())));
+    page.push_str(&report.summary().to_html());
     let latency_series: Vec<(String, Vec<(f64, f64)>)> = report
         .runs()
         .iter()
@@ -41,6 +53,8 @@ pub(crate) fn render(report: &Report) -> String {
                 &figures.geosearch_histogram
             } else if run.counters.echoed > 0 {
                 &run.echo_histogram
+            } else if run.counters.truth_changes > 0 {
+                &run.truth_change_histogram
             } else {
                 &run.officer_move_histogram
             };
@@ -54,13 +68,9 @@ pub(crate) fn render(report: &Report) -> String {
         } else if report.scenario() == "redeem" {
             "<h2>Latency distribution (redemption request → answer)</h2>"
         } else {
-            "<h2>Latency distribution (officer move → citizen push; echo round trip; redis GEOSEARCH round trip)</h2>"
+            "<h2>Latency distribution (truth change → citizen push; echo round trip; redis GEOSEARCH round trip)</h2>"
         });
-        page.push_str(&chart(
-            &latency_series,
-            "percentile (log scale: 90, 99, 99.9 …)",
-            "ms",
-        ));
+        page.push_str(&chart(&latency_series, XAxis::Percentile, "ms"));
     }
     let sessions: Vec<(String, Vec<(f64, f64)>)> = report
         .runs()
@@ -73,7 +83,7 @@ pub(crate) fn render(report: &Report) -> String {
         })
         .collect();
     page.push_str("<h2>Sessions over time</h2>");
-    page.push_str(&chart(&sessions, "seconds", "sessions"));
+    page.push_str(&chart(&sessions, XAxis::Seconds, "sessions"));
     let throughput: Vec<(String, Vec<(f64, f64)>)> = report
         .runs()
         .iter()
@@ -103,7 +113,7 @@ pub(crate) fn render(report: &Report) -> String {
         )
         .collect();
     page.push_str("<h2>Throughput over time</h2>");
-    page.push_str(&chart(&throughput, "seconds", "per second"));
+    page.push_str(&chart(&throughput, XAxis::Seconds, "per second"));
     let memory: Vec<(String, Vec<(f64, f64)>)> = report
         .runs()
         .iter()
@@ -121,7 +131,7 @@ pub(crate) fn render(report: &Report) -> String {
         })
         .collect();
     page.push_str("<h2>Server memory</h2>");
-    page.push_str(&chart(&memory, "seconds", "MiB"));
+    page.push_str(&chart(&memory, XAxis::Seconds, "MiB"));
     page.push_str("</body></html>\n");
     page
 }
@@ -163,27 +173,41 @@ fn percentile_curve(data: &HistogramData) -> Vec<(f64, f64)> {
         .collect()
 }
 
-fn chart(series: &[(String, Vec<(f64, f64)>)], x_label: &str, y_label: &str) -> String {
+/// What a chart's x axis shows.
+#[derive(Debug, Clone, Copy)]
+enum XAxis {
+    /// Seconds since the run started, round ticks.
+    Seconds,
+    /// Percentiles on −log10(1 − q), ticks at 90, 99, 99.9 and 99.99 %.
+    Percentile,
+}
+
+fn chart(series: &[(String, Vec<(f64, f64)>)], x_axis: XAxis, y_label: &str) -> String {
     let points = series.iter().flat_map(|(_, points)| points.iter());
     let (mut x_max, mut y_max) = (0.0_f64, 0.0_f64);
     for &(x, y) in points {
         x_max = x_max.max(x);
         y_max = y_max.max(y);
     }
-    if x_max <= 0.0 {
-        x_max = 1.0;
-    }
-    if y_max <= 0.0 {
-        y_max = 1.0;
-    }
+    let x_ticks: Vec<(f64, String)> = match x_axis {
+        XAxis::Seconds => round_ticks(x_max),
+        XAxis::Percentile => PERCENTILE_TICKS
+            .iter()
+            .map(|&(x, label)| (x, label.to_owned()))
+            .collect(),
+    };
+    let y_ticks = round_ticks(y_max);
+    let x_end = x_ticks.last().map_or(1.0, |tick| tick.0).max(x_max);
+    let y_end = y_ticks.last().map_or(1.0, |tick| tick.0).max(y_max);
     let plot_width = WIDTH - 2.0 * MARGIN;
     let plot_height = HEIGHT - 2.0 * MARGIN;
-    let to_x = |x: f64| MARGIN + x / x_max * plot_width;
-    let to_y = |y: f64| HEIGHT - MARGIN - y / y_max * plot_height;
+    let to_x = |x: f64| MARGIN + x / x_end * plot_width;
+    let to_y = |y: f64| HEIGHT - MARGIN - y / y_end * plot_height;
+    let total_height = HEIGHT + LEGEND_LINE * series.len() as f64;
     let mut svg = String::new();
     let _ = write!(
         svg,
-        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{WIDTH}\" height=\"{HEIGHT}\" font-size=\"11\">"
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{WIDTH}\" height=\"{total_height}\" font-size=\"11\">"
     );
     let _ = write!(
         svg,
@@ -191,26 +215,38 @@ fn chart(series: &[(String, Vec<(f64, f64)>)], x_label: &str, y_label: &str) -> 
         bottom = HEIGHT - MARGIN,
         right = WIDTH - MARGIN
     );
-    for tick in 0..=4 {
-        let fraction = f64::from(tick) / 4.0;
+    for (x, label) in &x_ticks {
         let _ = write!(
             svg,
-            "<text x=\"{x:.1}\" y=\"{y:.1}\" text-anchor=\"middle\">{value}</text><text x=\"{lx:.1}\" y=\"{ly:.1}\" text-anchor=\"end\">{yvalue}</text>",
-            x = to_x(fraction * x_max),
-            y = HEIGHT - MARGIN + 14.0,
-            value = short(fraction * x_max),
-            lx = MARGIN - 4.0,
-            ly = to_y(fraction * y_max) + 4.0,
-            yvalue = short(fraction * y_max),
+            "<line x1=\"{px:.1}\" y1=\"{MARGIN}\" x2=\"{px:.1}\" y2=\"{bottom}\" stroke=\"#eee\"/><text x=\"{px:.1}\" y=\"{ty:.1}\" text-anchor=\"middle\">{}</text>",
+            escape(label),
+            px = to_x(*x),
+            bottom = HEIGHT - MARGIN,
+            ty = HEIGHT - MARGIN + 14.0,
         );
     }
+    for (y, label) in &y_ticks {
+        let _ = write!(
+            svg,
+            "<line x1=\"{MARGIN}\" y1=\"{py:.1}\" x2=\"{right}\" y2=\"{py:.1}\" stroke=\"#eee\"/><text x=\"{lx:.1}\" y=\"{ly:.1}\" text-anchor=\"end\">{}</text>",
+            escape(label),
+            py = to_y(*y),
+            right = WIDTH - MARGIN,
+            lx = MARGIN - 4.0,
+            ly = to_y(*y) + 4.0,
+        );
+    }
+    let x_label = match x_axis {
+        XAxis::Seconds => "seconds",
+        XAxis::Percentile => "percentile",
+    };
     let _ = write!(
         svg,
         "<text x=\"{x:.1}\" y=\"{y:.1}\" text-anchor=\"middle\">{}</text><text x=\"12\" y=\"{ly:.1}\" transform=\"rotate(-90 12 {ly:.1})\" text-anchor=\"middle\">{}</text>",
-        escape(x_label),
+        x_label,
         escape(y_label),
         x = WIDTH / 2.0,
-        y = HEIGHT - 10.0,
+        y = HEIGHT - MARGIN + 30.0,
         ly = HEIGHT / 2.0,
     );
     for (position, (name, points)) in series.iter().enumerate() {
@@ -224,32 +260,88 @@ fn chart(series: &[(String, Vec<(f64, f64)>)], x_label: &str, y_label: &str) -> 
             "<polyline fill=\"none\" stroke=\"{colour}\" stroke-width=\"1.5\" points=\"{}\"/>",
             path.join(" ")
         );
+        // The legend sits below the plot, one line per series.
+        let legend_y = HEIGHT + LEGEND_LINE * position as f64 - 4.0;
         let _ = write!(
             svg,
-            "<text x=\"{x:.1}\" y=\"{y:.1}\" fill=\"{colour}\">{}</text>",
+            "<line x1=\"{MARGIN}\" y1=\"{ly:.1}\" x2=\"{lx2:.1}\" y2=\"{ly:.1}\" stroke=\"{colour}\" stroke-width=\"3\"/><text x=\"{tx:.1}\" y=\"{ty:.1}\">{}</text>",
             escape(name),
-            x = MARGIN + 8.0,
-            y = MARGIN + 12.0 * (position as f64 + 1.0) - 20.0,
+            ly = legend_y - 4.0,
+            lx2 = MARGIN + 20.0,
+            tx = MARGIN + 26.0,
+            ty = legend_y,
         );
     }
     svg.push_str("</svg>");
     svg
 }
 
-fn short(value: f64) -> String {
-    if value >= 1_000_000.0 {
-        format!("{:.1}M", value / 1_000_000.0)
-    } else if value >= 1_000.0 {
-        format!("{:.1}k", value / 1_000.0)
-    } else if value >= 10.0 {
-        format!("{value:.0}")
+/// Round tick values from 0 to at least `max`: steps of 1, 2 or 5 × 10ⁿ, about
+/// five of them.
+fn round_ticks(max: f64) -> Vec<(f64, String)> {
+    let max = if max > 0.0 && max.is_finite() {
+        max
     } else {
-        format!("{value:.2}")
+        1.0
+    };
+    let rough = max / 5.0;
+    let magnitude = 10f64.powf(rough.log10().floor());
+    let step = [1.0, 2.0, 5.0, 10.0]
+        .into_iter()
+        .map(|factor| factor * magnitude)
+        .find(|step| *step >= rough)
+        .unwrap_or(10.0 * magnitude);
+    let count = (max / step).ceil() as u32;
+    (0..=count)
+        .map(|index| {
+            let value = f64::from(index) * step;
+            (value, short(value))
+        })
+        .collect()
+}
+
+fn short(value: f64) -> String {
+    let trimmed = |number: f64, unit: &str| {
+        let text = format!("{number:.2}");
+        let text = text.trim_end_matches('0').trim_end_matches('.');
+        format!("{text}{unit}")
+    };
+    if value >= 1_000_000.0 {
+        trimmed(value / 1_000_000.0, "M")
+    } else if value >= 1_000.0 {
+        trimmed(value / 1_000.0, "k")
+    } else {
+        trimmed(value, "")
     }
 }
 
-fn escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ticks_are_round() {
+        let labels = |max: f64| -> Vec<String> {
+            round_ticks(max)
+                .into_iter()
+                .map(|(_, label)| label)
+                .collect()
+        };
+        assert_eq!(labels(23.0), ["0", "5", "10", "15", "20", "25"]);
+        assert_eq!(labels(0.7), ["0", "0.2", "0.4", "0.6", "0.8"]);
+        assert_eq!(labels(9_300.0), ["0", "2k", "4k", "6k", "8k", "10k"]);
+        assert_eq!(labels(0.0), ["0", "0.2", "0.4", "0.6", "0.8", "1"]);
+    }
+
+    #[test]
+    fn the_percentile_axis_is_labelled_in_percent() {
+        let svg = chart(
+            &[("heyblue".to_owned(), vec![(0.0, 1.0), (4.0, 30.0)])],
+            XAxis::Percentile,
+            "ms",
+        );
+        for label in ["90 %", "99 %", "99.9 %", "99.99 %"] {
+            assert!(svg.contains(&format!(">{label}</text>")), "{label}");
+        }
+    }
 }

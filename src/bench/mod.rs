@@ -14,6 +14,7 @@
 //! - `session`            one simulated phone's socket and its push checks
 //! - `signin`             roster import and one-time-code sign-in via the `file` SMS adapter
 //! - `spawn`              child `heyblue serve` / echo server on 127.0.0.1
+//! - `cpu`                `--profile`: a server's CPU time from /proc
 //! - `net`                loopback source addresses, `IP_BIND_ADDRESS_NO_PORT`, open-file limit
 //! - `movement`           deterministic random-waypoint walkers and the send schedule
 //! - `pairs`              handshake: where the officer–citizen pairs stand, when rounds are due
@@ -27,17 +28,22 @@
 //! - `redeem_audit`       redeem: every voucher, balance and stock count read back
 //! - `redeem_report`      redeem: the figures, table rows and the pass rule
 //! - `world`              every officer's and the worker's citizens' recent positions, a grid
-//! - `truth`              is a pushed answer correct, and since when (latency)
+//! - `truth`              is a pushed answer correct within a tolerance, and since when
+//! - `true_answer`        every citizen's true answer over time, by the server's rule
+//! - `change_latency`     truth change → push latency, and the changes never pushed
 //! - `stats`              counters and HDR histograms that travel from workers
-//! - `report`             summary table and `results.json`
+//! - `report`             the figures of a run and `results.json`
+//! - `summary`            the summary table, as text or as an HTML table
 //! - `html`               `report.html` with inline SVG charts
 //! - `echo`               the bare tokio-tungstenite echo server of `--baseline echo`
 //! - `redis_baseline`     `--baseline redis`: a private redis-server and the city load as GEO commands
 
 mod account_views;
 mod audit;
+mod change_latency;
 mod cli;
 mod coordinator;
+mod cpu;
 mod echo;
 mod fleet;
 mod handshake;
@@ -57,7 +63,9 @@ mod session;
 mod signin;
 mod spawn;
 mod stats;
+mod summary;
 mod tally;
+mod true_answer;
 mod truth;
 mod worker;
 mod world;

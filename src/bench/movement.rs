@@ -30,7 +30,6 @@ pub struct BoundingBox {
 
 impl BoundingBox {
     /// Manhattan and Hoboken, across ZIP-shard borders (the bench's default).
-    #[cfg(test)]
     pub(crate) const MANHATTAN_AND_HOBOKEN: BoundingBox = BoundingBox {
         lat_min: 40.70,
         lng_min: -74.06,

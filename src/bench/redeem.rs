@@ -16,7 +16,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use super::BenchError;
-use super::cli::BenchArgs;
+use super::cli::BenchOptions;
 use super::movement::PersonKind;
 use super::plan::phone_number;
 use super::redeem_audit::{AuditInput, audit};
@@ -112,7 +112,7 @@ pub(crate) struct Admin<'run> {
 /// Runs the scenario against the node `admin` names; `sms_file` is its `file`
 /// SMS adapter's output. Returns the figures and the phase times (ms).
 pub(crate) async fn run_redeem(
-    args: &BenchArgs,
+    args: &BenchOptions,
     admin: Admin<'_>,
     sms_file: &Path,
 ) -> Result<(RedeemFigures, Vec<(String, u64)>), BenchError> {
@@ -230,7 +230,7 @@ async fn create_catalog(
 async fn sign_in_citizens(
     admin: Admin<'_>,
     sms_file: &Path,
-    args: &BenchArgs,
+    args: &BenchOptions,
 ) -> Result<Vec<Citizen>, BenchError> {
     let sms = tokio::sync::Mutex::new(SmsTail::from_end(sms_file));
     let outcomes: Vec<Result<Citizen, String>> = futures::stream::iter(0..args.citizens)

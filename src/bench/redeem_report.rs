@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use super::cli::BenchArgs;
+use super::cli::BenchOptions;
 use super::redeem_audit::RedeemAudit;
 use super::stats::{HistogramData, Percentiles};
 
@@ -33,7 +33,7 @@ pub(crate) struct RedeemSetup {
 
 impl RedeemSetup {
     /// The shape `args` asks for (validated by the coordinator).
-    pub(crate) fn of(args: &BenchArgs) -> Self {
+    pub(crate) fn of(args: &BenchOptions) -> Self {
         let demand = u64::from(args.citizens) * u64::from(args.redemptions_per_citizen);
         let stock_per_offer = if args.stock > 0 {
             args.stock

@@ -21,7 +21,7 @@ use tokio::process::{Child, Command};
 use tokio::time::Instant;
 
 use super::BenchError;
-use super::cli::{BenchArgs, Scenario};
+use super::cli::{BenchOptions, Scenario};
 use super::fleet::Sample;
 use super::movement::{PersonKind, Schedule, Walker};
 use super::report::{Memory, RunResult};
@@ -95,7 +95,7 @@ struct RedisServer {
 /// Runs the city load against a fresh `redis-server` and returns its figures.
 pub(crate) async fn run_redis_baseline(
     program: &Path,
-    args: &BenchArgs,
+    args: &BenchOptions,
     officers: u32,
     citizens: u32,
 ) -> Result<RunResult, BenchError> {

@@ -6,12 +6,13 @@ use std::path::Path;
 
 use serde::Serialize;
 
-use super::cli::{BenchArgs, Scenario};
+use super::cli::{BenchOptions, Scenario};
 use super::fleet::{Sample, ServerReading, total_resident_bytes};
 use super::handshake_report::HandshakeFigures;
 use super::redeem_report::RedeemFigures;
 use super::redis_baseline::RedisFigures;
 use super::stats::{CounterSnapshot, HistogramData, LatencyExport, Percentiles};
+use super::summary::Summary;
 
 /// Server memory around the idle sessions.
 #[derive(Debug, Clone, Serialize)]
@@ -127,10 +128,22 @@ pub(crate) struct RunResult {
     pub(crate) move_seconds: f64,
     /// Location frames written per second while moving.
     pub(crate) updates_per_s: f64,
+    /// Server CPU time (user + system) during the movement, microseconds
+    /// (`--profile`).
+    pub(crate) server_cpu_us: Option<u64>,
+    /// That CPU time per location update written, microseconds.
+    pub(crate) server_cpu_us_per_update: Option<f64>,
     /// `nearest` pushes (or echoes) received per second while moving.
     pub(crate) pushes_per_s: f64,
     /// Share of pushes correct within the tolerance, percent.
     pub(crate) correct_percent: Option<f64>,
+    /// Share of truth changes a push showed while they were true (or the screen
+    /// showed already), percent.
+    pub(crate) truth_changes_pushed_percent: Option<f64>,
+    /// Truth change to the push that showed it (no tolerance window).
+    pub(crate) truth_change_latency: Percentiles,
+    /// How long the never-pushed truths lasted.
+    pub(crate) missed_lifetime: Percentiles,
     /// Upgrade to welcome.
     pub(crate) connect_latency: Percentiles,
     /// Officer move to citizen push.
@@ -145,6 +158,10 @@ pub(crate) struct RunResult {
     pub(crate) memory: Memory,
     /// A few wrong answers, described.
     pub(crate) wrong_samples: Vec<String>,
+    /// A few truth changes never pushed, described.
+    pub(crate) missed_samples: Vec<String>,
+    /// Raw truth change → push histogram (for the chart).
+    pub(crate) truth_change_histogram: HistogramData,
     /// Raw officer-move latency histogram (for the chart).
     pub(crate) officer_move_histogram: HistogramData,
     /// Raw echo histogram (for the chart).
@@ -198,9 +215,17 @@ impl RunResult {
             connect_rate_per_s: per_second(counters.connected, connect_ms as f64 / 1000.0),
             move_seconds,
             updates_per_s: per_second(counters.updates_sent, move_seconds),
+            server_cpu_us: None,
+            server_cpu_us_per_update: None,
             pushes_per_s: per_second(received, move_seconds),
             correct_percent: (checked > 0)
                 .then(|| counters.correct as f64 * 100.0 / checked as f64),
+            truth_changes_pushed_percent: (counters.truth_changes > 0).then(|| {
+                (counters.changes_pushed + counters.changes_already_shown) as f64 * 100.0
+                    / counters.truth_changes as f64
+            }),
+            truth_change_latency: Percentiles::of(&latencies.truth_change_us.to_histogram()),
+            missed_lifetime: Percentiles::of(&latencies.missed_lifetime_us.to_histogram()),
             connect_latency: Percentiles::of(&latencies.connect_us.to_histogram()),
             officer_move_latency: Percentiles::of(&latencies.officer_move_us.to_histogram()),
             citizen_move_latency: Percentiles::of(&latencies.citizen_move_us.to_histogram()),
@@ -208,6 +233,8 @@ impl RunResult {
             send_lateness: Percentiles::of(&latencies.send_lateness_us.to_histogram()),
             memory,
             wrong_samples: latencies.wrong_samples.clone(),
+            missed_samples: latencies.missed_samples.clone(),
+            truth_change_histogram: latencies.truth_change_us.clone(),
             officer_move_histogram: latencies.officer_move_us.clone(),
             echo_histogram: latencies.echo_us.clone(),
             timeline,
@@ -215,6 +242,14 @@ impl RunResult {
             redeem: None,
             redis: None,
         }
+    }
+
+    /// Records the server's CPU time over the movement (`--profile`).
+    pub(crate) fn set_server_cpu(&mut self, cpu_us: Option<u64>) {
+        self.server_cpu_us = cpu_us;
+        self.server_cpu_us_per_update = cpu_us
+            .filter(|_| self.counters.updates_sent > 0)
+            .map(|cpu_us| cpu_us as f64 / self.counters.updates_sent as f64);
     }
 
     /// Whether every checked answer was right and nothing failed.
@@ -319,7 +354,7 @@ struct Machine {
 
 impl Report {
     /// A report over `runs`.
-    pub(crate) fn new(args: &BenchArgs, open_file_limit: u64, runs: Vec<RunResult>) -> Self {
+    pub(crate) fn new(args: &BenchOptions, open_file_limit: u64, runs: Vec<RunResult>) -> Self {
         Self {
             scenario: args.scenario.as_str().to_owned(),
             options: format!("{args:?}"),
@@ -350,28 +385,14 @@ impl Report {
 
     /// The summary table people read at the end.
     pub fn table(&self) -> String {
-        let mut text = String::new();
-        let _ = writeln!(text, "\n{} — {} CPUs", self.scenario, self.machine.cpus);
-        let header: Vec<&str> = self.runs.iter().map(|run| run.label.as_str()).collect();
-        let _ = writeln!(
-            text,
-            "{:<34}{}",
-            "",
-            header
-                .iter()
-                .map(|label| format!("  {label:>20}"))
-                .collect::<String>()
-        );
-        let row = |text: &mut String, name: &str, values: Vec<String>| {
-            let _ = writeln!(
-                text,
-                "{name:<34}{}",
-                values
-                    .iter()
-                    .map(|value| format!("  {value:>20}"))
-                    .collect::<String>()
-            );
-        };
+        self.summary().to_text()
+    }
+
+    /// The summary table's lines, for the terminal or `report.html`.
+    pub(crate) fn summary(&self) -> Summary {
+        let mut text = Summary::titled(format!("{} — {} CPUs", self.scenario, self.machine.cpus));
+        text.header(self.runs.iter().map(|run| run.label.clone()).collect());
+        let row = |text: &mut Summary, name: &str, values: Vec<String>| text.row(name, values);
         let each = |figure: &dyn Fn(&RunResult) -> String| {
             self.runs.iter().map(figure).collect::<Vec<_>>()
         };
@@ -444,11 +465,80 @@ impl Report {
                 "location updates/s",
                 each(&|run| format!("{:.0}", run.updates_per_s)),
             );
+            if self.runs.iter().any(|run| run.server_cpu_us.is_some()) {
+                row(
+                    &mut text,
+                    "server CPU per update",
+                    each(&|run| {
+                        run.server_cpu_us_per_update
+                            .map_or_else(|| "-".to_owned(), |cpu_us| format!("{cpu_us:.1} µs"))
+                    }),
+                );
+            }
             row(
                 &mut text,
                 "pushes (echoes)/s",
                 each(&|run| format!("{:.0}", run.pushes_per_s)),
             );
+            text.section("truth change → push (every change of a citizen's true answer, no tolerance window)");
+            row(
+                &mut text,
+                "truth changes",
+                each(&|run| run.counters.truth_changes.to_string()),
+            );
+            row(
+                &mut text,
+                "pushed while true",
+                each(&|run| {
+                    run.truth_changes_pushed_percent
+                        .map_or_else(|| "-".to_owned(), |percent| format!("{percent:.2} %"))
+                }),
+            );
+            row(
+                &mut text,
+                "of which already on screen",
+                each(&|run| run.counters.changes_already_shown.to_string()),
+            );
+            row(
+                &mut text,
+                "missed",
+                each(&|run| run.counters.changes_missed.to_string()),
+            );
+            row(
+                &mut text,
+                "missed truths lasted p50 / max",
+                each(&|run| {
+                    format!(
+                        "{} / {}",
+                        ms(&run.missed_lifetime, run.missed_lifetime.p50_ms),
+                        ms(&run.missed_lifetime, run.missed_lifetime.max_ms)
+                    )
+                }),
+            );
+            for (name, pick) in [
+                ("truth change→push p50", 0),
+                ("truth change→push p90", 1),
+                ("truth change→push p99", 2),
+                ("truth change→push p99.9", 3),
+                ("truth change→push max", 4),
+            ] {
+                row(
+                    &mut text,
+                    name,
+                    each(&|run| {
+                        let latency = &run.truth_change_latency;
+                        let value = [
+                            latency.p50_ms,
+                            latency.p90_ms,
+                            latency.p99_ms,
+                            latency.p999_ms,
+                            latency.max_ms,
+                        ][pick];
+                        ms(latency, value)
+                    }),
+                );
+            }
+            text.section("pushes judged within the tolerance window (--tolerance-ms)");
             for (name, pick) in [
                 ("officer move→push p50", 0),
                 ("officer move→push p90", 1),
@@ -566,7 +656,7 @@ impl Report {
             }
         }
         for run in &self.runs {
-            for sample in &run.wrong_samples {
+            for sample in run.wrong_samples.iter().chain(&run.missed_samples) {
                 let _ = writeln!(text, "  {}: {sample}", run.label);
             }
         }
@@ -581,7 +671,7 @@ impl Report {
     }
 
     /// The redeem scenario's rows, notes and verdict.
-    fn redeem_rows(&self, text: &mut String, row: &dyn Fn(&mut String, &str, Vec<String>)) {
+    fn redeem_rows(&self, text: &mut Summary, row: &dyn Fn(&mut Summary, &str, Vec<String>)) {
         let tables: Vec<Vec<(&str, String)>> = self
             .runs
             .iter()
@@ -619,7 +709,7 @@ impl Report {
     }
 
     /// The Redis baseline's own rows and the ratios.
-    fn redis_rows(&self, text: &mut String, row: &dyn Fn(&mut String, &str, Vec<String>)) {
+    fn redis_rows(&self, text: &mut Summary, row: &dyn Fn(&mut Summary, &str, Vec<String>)) {
         let each = |figure: &dyn Fn(&RedisFigures) -> String| {
             self.runs
                 .iter()

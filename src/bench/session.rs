@@ -17,6 +17,7 @@ use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::{Bytes, Message};
 
+use super::change_latency::Received;
 use super::movement::PersonKind;
 use super::net::{connect_from, source_address};
 use super::stats::{Counters, Latencies, bump, lock, record};
@@ -93,8 +94,9 @@ pub(crate) struct SessionContext {
     pub(crate) world: Option<Arc<RwLock<World>>>,
     /// The server's nearest rules and the tolerance.
     pub(crate) rules: Rules,
-    /// Each citizen's latest answer, for the final check.
-    pub(crate) answers: Mutex<std::collections::HashMap<u32, Answer>>,
+    /// Every push each citizen received, in arrival order: the last one is the
+    /// final check's answer, and all of them are timed against the truth changes.
+    pub(crate) pushes: Mutex<std::collections::HashMap<u32, Vec<Received>>>,
     /// Set once the worker closes its sockets: closes are no longer failures.
     pub(crate) finishing: AtomicBool,
     /// Talking to the echo baseline instead of a Hey Blue! node.
@@ -392,7 +394,13 @@ fn judge(
             }
         }
     }
-    lock(&context.answers).insert(citizen, answer);
+    lock(&context.pushes)
+        .entry(citizen)
+        .or_default()
+        .push(Received {
+            at_us: received_us,
+            answer,
+        });
 }
 
 /// Read access to the world, taking over a poisoned lock.

@@ -166,6 +166,13 @@ pub(crate) async fn spawn_echo() -> Result<SpawnedEcho, BenchError> {
     })
 }
 
+impl SpawnedServer {
+    /// The process id (for `--profile`).
+    pub(crate) fn pid(&self) -> Option<u32> {
+        self.process.id()
+    }
+}
+
 impl SpawnedEcho {
     /// The process id.
     pub(crate) fn pid(&self) -> Option<u32> {

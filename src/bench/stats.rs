@@ -42,6 +42,14 @@ pub(crate) struct Counters {
     pub(crate) wrong: AtomicU64,
     /// Correct pushes whose causing update could not be named.
     pub(crate) unattributed: AtomicU64,
+    /// Changes of a citizen's true answer during movement (see `change_latency`).
+    pub(crate) truth_changes: AtomicU64,
+    /// Truth changes a push showed while they were true.
+    pub(crate) changes_pushed: AtomicU64,
+    /// Truth changes the citizen's screen already showed.
+    pub(crate) changes_already_shown: AtomicU64,
+    /// Truth changes never shown while true.
+    pub(crate) changes_missed: AtomicU64,
     /// `nearby` alerts received.
     pub(crate) nearby: AtomicU64,
     /// `error` messages from the server.
@@ -91,6 +99,14 @@ pub(crate) struct CounterSnapshot {
     pub(crate) wrong: u64,
     /// See [`Counters::unattributed`].
     pub(crate) unattributed: u64,
+    /// See [`Counters::truth_changes`].
+    pub(crate) truth_changes: u64,
+    /// See [`Counters::changes_pushed`].
+    pub(crate) changes_pushed: u64,
+    /// See [`Counters::changes_already_shown`].
+    pub(crate) changes_already_shown: u64,
+    /// See [`Counters::changes_missed`].
+    pub(crate) changes_missed: u64,
     /// See [`Counters::nearby`].
     pub(crate) nearby: u64,
     /// See [`Counters::server_errors`].
@@ -134,6 +150,10 @@ impl Counters {
             stale: read(&self.stale),
             wrong: read(&self.wrong),
             unattributed: read(&self.unattributed),
+            truth_changes: read(&self.truth_changes),
+            changes_pushed: read(&self.changes_pushed),
+            changes_already_shown: read(&self.changes_already_shown),
+            changes_missed: read(&self.changes_missed),
             nearby: read(&self.nearby),
             server_errors: read(&self.server_errors),
             echoed: read(&self.echoed),
@@ -163,6 +183,10 @@ impl CounterSnapshot {
         self.stale += other.stale;
         self.wrong += other.wrong;
         self.unattributed += other.unattributed;
+        self.truth_changes += other.truth_changes;
+        self.changes_pushed += other.changes_pushed;
+        self.changes_already_shown += other.changes_already_shown;
+        self.changes_missed += other.changes_missed;
         self.nearby += other.nearby;
         self.server_errors += other.server_errors;
         self.echoed += other.echoed;
@@ -180,6 +204,7 @@ impl CounterSnapshot {
             + self.connect_failures
             + self.dropped
             + self.wrong
+            + self.changes_missed
             + self.server_errors
             + self.final_wrong
             + self.final_missing
@@ -206,8 +231,14 @@ pub(crate) struct Latencies {
     /// The officer's `respond` written to both sides' `connection_established`
     /// received: the server's accept and exactly-once writes, microseconds.
     pub(crate) accept_us: Mutex<Histogram<u64>>,
+    /// Truth change to the push that showed it, microseconds.
+    pub(crate) truth_change_us: Mutex<Histogram<u64>>,
+    /// How long each never-pushed truth lasted, microseconds.
+    pub(crate) missed_lifetime_us: Mutex<Histogram<u64>>,
     /// A few wrong answers, described.
     pub(crate) wrong_samples: Mutex<Vec<String>>,
+    /// A few truth changes never pushed, described.
+    pub(crate) missed_samples: Mutex<Vec<String>>,
 }
 
 impl Latencies {
@@ -222,7 +253,10 @@ impl Latencies {
             send_lateness_us: histogram(),
             handshake_us: histogram(),
             accept_us: histogram(),
+            truth_change_us: histogram(),
+            missed_lifetime_us: histogram(),
             wrong_samples: Mutex::new(Vec::new()),
+            missed_samples: Mutex::new(Vec::new()),
         }
     }
 
@@ -244,7 +278,10 @@ impl Latencies {
             send_lateness_us: HistogramData::from(&*lock(&self.send_lateness_us)),
             handshake_us: HistogramData::from(&*lock(&self.handshake_us)),
             accept_us: HistogramData::from(&*lock(&self.accept_us)),
+            truth_change_us: HistogramData::from(&*lock(&self.truth_change_us)),
+            missed_lifetime_us: HistogramData::from(&*lock(&self.missed_lifetime_us)),
             wrong_samples: lock(&self.wrong_samples).clone(),
+            missed_samples: lock(&self.missed_samples).clone(),
         }
     }
 }
@@ -293,8 +330,14 @@ pub(crate) struct LatencyExport {
     pub(crate) handshake_us: HistogramData,
     /// See [`Latencies::accept_us`].
     pub(crate) accept_us: HistogramData,
+    /// See [`Latencies::truth_change_us`].
+    pub(crate) truth_change_us: HistogramData,
+    /// See [`Latencies::missed_lifetime_us`].
+    pub(crate) missed_lifetime_us: HistogramData,
     /// See [`Latencies::wrong_samples`].
     pub(crate) wrong_samples: Vec<String>,
+    /// See [`Latencies::missed_samples`].
+    pub(crate) missed_samples: Vec<String>,
 }
 
 impl LatencyExport {
@@ -307,9 +350,14 @@ impl LatencyExport {
         self.send_lateness_us.merge(&other.send_lateness_us);
         self.handshake_us.merge(&other.handshake_us);
         self.accept_us.merge(&other.accept_us);
+        self.truth_change_us.merge(&other.truth_change_us);
+        self.missed_lifetime_us.merge(&other.missed_lifetime_us);
         self.wrong_samples
             .extend(other.wrong_samples.iter().cloned());
         self.wrong_samples.truncate(WRONG_SAMPLES_KEPT);
+        self.missed_samples
+            .extend(other.missed_samples.iter().cloned());
+        self.missed_samples.truncate(WRONG_SAMPLES_KEPT);
     }
 }
 

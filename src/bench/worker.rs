@@ -13,6 +13,7 @@ use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::sync::{Semaphore, mpsc};
 use tokio::task::{JoinError, JoinSet};
 
+use super::change_latency::{self, Replay};
 use super::handshake::{FleetTools, PairFleet};
 use super::movement::{PersonKind, Schedule};
 use super::net::{raise_open_file_limit, resolve};
@@ -24,7 +25,8 @@ use super::session::{
 };
 use super::signin::{SignInTarget, sign_in_people};
 use super::stats::{Counters, Latencies, bump, lock, record};
-use super::truth::{self, Rules, STALE_WINDOW_US, Verdict};
+use super::true_answer::NearestRule;
+use super::truth::{self, Answer, Rules, STALE_WINDOW_US, Verdict};
 use super::world::{World, WorldParams};
 use crate::proto::{ClientMessage, GoAvailable, ServerMessage};
 
@@ -216,7 +218,7 @@ impl Worker {
                 hysteresis_m: plan.hysteresis_m,
                 tolerance_us,
             },
-            answers: Mutex::new(HashMap::new()),
+            pushes: Mutex::new(HashMap::new()),
             finishing: std::sync::atomic::AtomicBool::new(false),
             echo,
         });
@@ -435,6 +437,55 @@ impl Worker {
             self.context.rules.tolerance_us + i64::try_from(SETTLE_EXTRA.as_micros()).unwrap_or(0);
         sleep_until_unix(last_send_us + settle_us).await;
         self.check_final_answers();
+        self.time_truth_changes(schedule).await
+    }
+
+    /// Replays the run's truth for this worker's citizens and times every change
+    /// of it against their pushes (`change_latency`). Citizens without a socket
+    /// are left out: the final check counts them.
+    async fn time_truth_changes(&self, schedule: Schedule) -> Result<(), String> {
+        let Some(world) = &self.context.world else {
+            return Ok(());
+        };
+        let replay = Replay {
+            params: *session::read(world).params(),
+            schedule,
+            officers: self.plan.officers,
+            rule: NearestRule {
+                radius_m: self.context.rules.radius_m,
+                hysteresis_m: self.context.rules.hysteresis_m,
+            },
+            end_us: unix_now_us(),
+        };
+        let mut pushes = std::mem::take(&mut *lock(&self.context.pushes));
+        for person in self.sessions.keys() {
+            if person.kind == PersonKind::Citizen {
+                pushes.entry(person.index).or_default();
+            }
+        }
+        pushes.retain(|citizen, _| {
+            self.sessions.contains_key(&Person {
+                kind: PersonKind::Citizen,
+                index: *citizen,
+            })
+        });
+        let tally = tokio::task::spawn_blocking(move || change_latency::measure(&replay, &pushes))
+            .await
+            .map_err(|error| format!("truth replay failed: {error}"))?;
+        let add = |counter: &std::sync::atomic::AtomicU64, count: u64| {
+            counter.fetch_add(count, Ordering::Relaxed);
+        };
+        add(&self.counters.truth_changes, tally.changes);
+        add(&self.counters.changes_pushed, tally.pushed);
+        add(&self.counters.changes_already_shown, tally.already_shown);
+        add(&self.counters.changes_missed, tally.missed);
+        lock(&self.latencies.truth_change_us)
+            .add(&tally.latency_us)
+            .map_err(|error| format!("truth change histogram: {error}"))?;
+        lock(&self.latencies.missed_lifetime_us)
+            .add(&tally.missed_lifetime_us)
+            .map_err(|error| format!("missed lifetime histogram: {error}"))?;
+        lock(&self.latencies.missed_samples).extend(tally.missed_samples);
         Ok(())
     }
 
@@ -445,7 +496,10 @@ impl Worker {
             return;
         };
         let now_us = unix_now_us();
-        let answers = lock(&self.context.answers).clone();
+        let answers: HashMap<u32, Answer> = lock(&self.context.pushes)
+            .iter()
+            .filter_map(|(&citizen, pushes)| Some((citizen, pushes.last()?.answer)))
+            .collect();
         let world = session::read(world);
         for person in self
             .sessions

@@ -1,0 +1,263 @@
+//! Truth change → push latency: what a citizen feels. After movement stops, a
+//! worker replays the run's ground truth (`true_answer`) and, for every change of
+//! each of its citizens' true answer, looks for the first push that shows it.
+//!
+//! - **Pushed**: a push showing the new answer (officer, band and shown cell)
+//!   arrived before the truth changed again (or the run ended); its latency runs
+//!   from the scheduled send of the update that made the answer true to the push's
+//!   arrival. No tolerance window caps it.
+//! - **Already shown**: the citizen's screen showed that answer when it became
+//!   true (the truth came back to what was last pushed); counted as pushed, not
+//!   timed.
+//! - **Missed**: never shown while it was true. How long it was true is kept, so
+//!   a reader can tell a flicker of a few milliseconds from a real miss.
+//!
+//! The replay runs after the measured phase, so it takes no CPU from the server
+//! while the latencies are measured. Latencies count from the scheduled send; how
+//! late the bench itself sent is reported beside them.
+
+use std::collections::HashMap;
+
+use hdrhistogram::Histogram;
+
+use super::movement::{PersonKind, Schedule};
+use super::stats::new_histogram;
+use super::true_answer::{NearestRule, TrueAnswer, TruthChange, TruthTracker};
+use super::truth::Answer;
+use super::world::{World, WorldParams};
+use crate::geo::LatLng;
+
+/// Missed changes kept word for word for the report.
+const MISSED_SAMPLES_KEPT: usize = 10;
+
+/// A push as a citizen received it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Received {
+    /// Arrival, Unix microseconds.
+    pub(crate) at_us: i64,
+    /// What it showed.
+    pub(crate) answer: Answer,
+}
+
+/// What the truth changes of some citizens came to.
+#[derive(Debug)]
+pub(crate) struct ChangeTally {
+    /// Changes of a true answer during movement.
+    pub(crate) changes: u64,
+    /// Changes a push showed while they were true.
+    pub(crate) pushed: u64,
+    /// Changes the screen already showed when they became true.
+    pub(crate) already_shown: u64,
+    /// Changes never shown while true.
+    pub(crate) missed: u64,
+    /// Change → push, microseconds.
+    pub(crate) latency_us: Histogram<u64>,
+    /// How long each missed answer was true, microseconds.
+    pub(crate) missed_lifetime_us: Histogram<u64>,
+    /// A few missed changes, described.
+    pub(crate) missed_samples: Vec<String>,
+}
+
+impl Default for ChangeTally {
+    fn default() -> Self {
+        Self {
+            changes: 0,
+            pushed: 0,
+            already_shown: 0,
+            missed: 0,
+            latency_us: new_histogram(),
+            missed_lifetime_us: new_histogram(),
+            missed_samples: Vec::new(),
+        }
+    }
+}
+
+/// The movement a worker replays.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Replay {
+    /// The world's parameters.
+    pub(crate) params: WorldParams,
+    /// When each tick was sent.
+    pub(crate) schedule: Schedule,
+    /// Officers in the run.
+    pub(crate) officers: u32,
+    /// The server's rule.
+    pub(crate) rule: NearestRule,
+    /// When the answers were last looked at (the end of the run), Unix µs.
+    pub(crate) end_us: i64,
+}
+
+/// Replays the run for `pushes`' citizens and tallies their truth changes.
+pub(crate) fn measure(replay: &Replay, pushes: &HashMap<u32, Vec<Received>>) -> ChangeTally {
+    let mut citizens: Vec<u32> = pushes.keys().copied().collect();
+    citizens.sort_unstable();
+    let timelines = truth_timelines(replay, &citizens, pushes);
+    let mut tally = ChangeTally::default();
+    for citizen in citizens {
+        let timeline = timelines.get(&citizen).map_or(&[][..], Vec::as_slice);
+        let received = pushes.get(&citizen).map_or(&[][..], Vec::as_slice);
+        tally_citizen(
+            &mut tally,
+            citizen,
+            timeline,
+            received,
+            replay.end_us,
+            replay.schedule.t0_us,
+        );
+    }
+    tally
+}
+
+/// Every citizen's truth from the start of movement to its last tick. The first
+/// entry of each is the truth when movement starts.
+fn truth_timelines(
+    replay: &Replay,
+    citizens: &[u32],
+    pushes: &HashMap<u32, Vec<Received>>,
+) -> HashMap<u32, Vec<TruthChange>> {
+    let params = WorldParams {
+        history_ticks: 2,
+        ..replay.params
+    };
+    let mut world = World::new(params, replay.officers, citizens);
+    world.start(replay.schedule);
+    let mut people: Vec<(i64, PersonKind, u32)> = (0..replay.officers)
+        .map(|index| (PersonKind::Officer, index))
+        .chain(citizens.iter().map(|&index| (PersonKind::Citizen, index)))
+        .map(|(kind, index)| {
+            (
+                Schedule::phase_us(params.interval_us, kind, index),
+                kind,
+                index,
+            )
+        })
+        .collect();
+    people.sort_by_key(|&(phase, kind, index)| (phase, kind == PersonKind::Citizen, index));
+    let shown_officer = |citizen: u32, at_us: i64| shown_at(pushes.get(&citizen), at_us);
+    let mut tracker = TruthTracker::new(replay.rule, replay.officers);
+    for &(_, kind, index) in &people {
+        feed(&mut tracker, &world, kind, index, 0);
+    }
+    tracker.settle(replay.schedule.t0_us - 1, &shown_officer);
+    for tick in 1..=replay.schedule.last_tick {
+        world.advance_to(tick);
+        for group in people.chunk_by(|first, second| first.0 == second.0) {
+            for &(_, kind, index) in group {
+                feed(&mut tracker, &world, kind, index, tick);
+            }
+            let sent_us = replay.schedule.send_time_us(group[0].0, tick);
+            tracker.settle(sent_us, &shown_officer);
+        }
+    }
+    tracker.into_timelines()
+}
+
+fn feed(tracker: &mut TruthTracker, world: &World, kind: PersonKind, index: u32, tick: u64) {
+    let Some(point) = world.position_at_tick(kind, index, tick) else {
+        return;
+    };
+    let Ok(position) = LatLng::new(point.lat, point.lng) else {
+        return;
+    };
+    match kind {
+        PersonKind::Officer => tracker.officer_at(index, position),
+        PersonKind::Citizen => tracker.citizen_at(index, position),
+    }
+}
+
+/// The officer of the last push received by `at_us`.
+fn shown_at(pushes: Option<&Vec<Received>>, at_us: i64) -> Option<u32> {
+    let pushes = pushes?;
+    let before = pushes.partition_point(|push| push.at_us <= at_us);
+    let last = pushes.get(before.checked_sub(1)?)?;
+    last.answer.officer.map(|(officer, _)| officer)
+}
+
+/// Tallies one citizen's changes (its timeline's entries after the first)
+/// against its pushes (in arrival order), up to `end_us`.
+pub(crate) fn tally_citizen(
+    tally: &mut ChangeTally,
+    citizen: u32,
+    timeline: &[TruthChange],
+    pushes: &[Received],
+    end_us: i64,
+    t0_us: i64,
+) {
+    for (position, change) in timeline.iter().enumerate().skip(1) {
+        let until_us = timeline.get(position + 1).map_or(end_us, |next| next.at_us);
+        tally.changes += 1;
+        let before = pushes.partition_point(|push| push.at_us <= change.at_us);
+        let on_screen = before
+            .checked_sub(1)
+            .and_then(|last| pushes.get(last))
+            .map(|push| push.answer);
+        if on_screen.is_some_and(|answer| shows(&answer, change.answer.as_ref())) {
+            tally.already_shown += 1;
+            continue;
+        }
+        let first_showing = pushes[before..]
+            .iter()
+            .take_while(|push| push.at_us < until_us)
+            .find(|push| shows(&push.answer, change.answer.as_ref()));
+        match first_showing {
+            Some(push) => {
+                tally.pushed += 1;
+                record(&mut tally.latency_us, push.at_us - change.at_us);
+            }
+            None => {
+                tally.missed += 1;
+                record(&mut tally.missed_lifetime_us, until_us - change.at_us);
+                if tally.missed_samples.len() < MISSED_SAMPLES_KEPT {
+                    tally.missed_samples.push(format!(
+                        "citizen {citizen}: truth became {} at +{:.3} s and stayed {:.0} ms; never pushed (screen: {})",
+                        describe_truth(change.answer.as_ref()),
+                        (change.at_us - t0_us) as f64 / 1e6,
+                        (until_us - change.at_us) as f64 / 1e3,
+                        on_screen.map_or_else(|| "nothing".to_owned(), describe_answer),
+                    ));
+                }
+            }
+        }
+    }
+}
+
+/// Whether a pushed answer shows the truth.
+fn shows(pushed: &Answer, truth: Option<&TrueAnswer>) -> bool {
+    match (pushed.officer, truth) {
+        (None, None) => true,
+        (Some((officer, band_m)), Some(truth)) => {
+            truth.officers.contains(&officer)
+                && band_m == truth.band_m
+                && pushed.shown_cell == Some(truth.cell)
+        }
+        (Some(_), None) | (None, Some(_)) => false,
+    }
+}
+
+fn describe_truth(truth: Option<&TrueAnswer>) -> String {
+    match truth {
+        None => "nobody".to_owned(),
+        Some(truth) => format!(
+            "officer {:?} in band {} m, cell {:x}",
+            truth.officers, truth.band_m, truth.cell
+        ),
+    }
+}
+
+fn describe_answer(answer: Answer) -> String {
+    match (answer.officer, answer.shown_cell) {
+        (Some((officer, band_m)), Some(cell)) => {
+            format!("officer {officer} in band {band_m} m, cell {cell:x}")
+        }
+        (Some((officer, band_m)), None) => format!("officer {officer} in band {band_m} m"),
+        (None, _) => "nobody".to_owned(),
+    }
+}
+
+fn record(histogram: &mut Histogram<u64>, value_us: i64) {
+    let value = u64::try_from(value_us.max(1)).unwrap_or(1);
+    histogram.saturating_record(value);
+}
+
+#[cfg(test)]
+mod tests;

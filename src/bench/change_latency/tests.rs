@@ -1,0 +1,180 @@
+use super::*;
+use crate::bench::movement::BoundingBox;
+use crate::bench::true_answer::TrueAnswer;
+
+const CENTRE: (f64, f64) = (40.7500, -73.9900);
+const METRES_PER_DEGREE: f64 = 111_195.0;
+
+fn at(north_m: f64) -> LatLng {
+    LatLng::new(CENTRE.0 + north_m / METRES_PER_DEGREE, CENTRE.1).unwrap()
+}
+
+/// A synthetic city: officer 1 overtakes officer 0 at 1 s, officer 0 comes
+/// back next to the citizen at 2 s, and the run ends at 3 s.
+fn timeline() -> Vec<TruthChange> {
+    let mut truth = TruthTracker::new(
+        NearestRule {
+            radius_m: 5_000.0,
+            hysteresis_m: 0.0,
+        },
+        2,
+    );
+    let nobody = |_citizen: u32, _at_us: i64| None;
+    truth.officer_at(0, at(3_000.0));
+    truth.officer_at(1, at(-4_000.0));
+    truth.citizen_at(7, at(0.0));
+    truth.settle(0, &nobody);
+    truth.officer_at(1, at(-1_000.0));
+    truth.settle(1_000_000, &nobody);
+    truth.officer_at(0, at(100.0));
+    truth.settle(2_000_000, &nobody);
+    truth.into_timelines().remove(&7).unwrap()
+}
+
+/// What a push showing `truth` looks like, received at `at_us`.
+fn push_of(truth: Option<&TrueAnswer>, at_us: i64) -> Received {
+    Received {
+        at_us,
+        answer: Answer {
+            officer: truth.map(|truth| (truth.officers[0], truth.band_m)),
+            shown_cell: truth.map(|truth| truth.cell),
+        },
+    }
+}
+
+fn tally(pushes: &[Received]) -> ChangeTally {
+    let mut tally = ChangeTally::default();
+    tally_citizen(&mut tally, 7, &timeline(), pushes, 3_000_000, 0);
+    tally
+}
+
+#[test]
+fn every_change_pushed_in_time_is_timed_from_its_update() {
+    let changes = timeline();
+    assert_eq!(changes.len(), 3);
+    let pushes = [
+        push_of(changes[0].answer.as_ref(), -400_000),
+        push_of(changes[1].answer.as_ref(), 1_012_000),
+        push_of(changes[2].answer.as_ref(), 2_150_000),
+    ];
+    let tally = tally(&pushes);
+    assert_eq!((tally.changes, tally.pushed, tally.missed), (2, 2, 0));
+    assert_eq!(tally.latency_us.len(), 2);
+    assert!(tally.latency_us.equivalent(tally.latency_us.min(), 12_000));
+    assert!(tally.latency_us.equivalent(tally.latency_us.max(), 150_000));
+}
+
+#[test]
+fn a_change_never_pushed_while_true_is_missed() {
+    let changes = timeline();
+    // The push for the first change comes after the truth changed again, and
+    // the second change is never pushed.
+    let pushes = [
+        push_of(changes[0].answer.as_ref(), -400_000),
+        push_of(changes[1].answer.as_ref(), 2_100_000),
+    ];
+    let tally = tally(&pushes);
+    assert_eq!((tally.changes, tally.pushed, tally.missed), (2, 0, 2));
+    assert_eq!(tally.missed_lifetime_us.len(), 2);
+    assert!(
+        tally
+            .missed_lifetime_us
+            .equivalent(tally.missed_lifetime_us.max(), 1_000_000)
+    );
+    assert_eq!(tally.missed_samples.len(), 2);
+    assert!(tally.missed_samples[0].contains("citizen 7"));
+}
+
+#[test]
+fn a_wrong_band_or_cell_does_not_count_as_shown() {
+    let changes = timeline();
+    let mut wrong_band = push_of(changes[1].answer.as_ref(), 1_010_000);
+    if let Some((_, band_m)) = &mut wrong_band.answer.officer {
+        *band_m += 1;
+    }
+    let mut wrong_cell = push_of(changes[1].answer.as_ref(), 1_020_000);
+    wrong_cell.answer.shown_cell = changes[0].answer.as_ref().map(|truth| truth.cell);
+    let tally = tally(&[wrong_band, wrong_cell]);
+    assert_eq!(tally.pushed, 0);
+    assert_eq!(tally.missed, 2);
+}
+
+#[test]
+fn a_truth_that_comes_back_to_the_screen_is_already_shown() {
+    let changes = timeline();
+    let pushes = [
+        push_of(changes[0].answer.as_ref(), -400_000),
+        push_of(changes[1].answer.as_ref(), 1_010_000),
+    ];
+    let mut back = changes[..2].to_vec();
+    back.push(TruthChange {
+        at_us: 2_000_000,
+        answer: changes[1].answer.clone(),
+    });
+    // The truth flips to officer 0 for 5 ms and back: the flip is missed, the
+    // return was on screen already.
+    back[2].answer = changes[0].answer.clone();
+    back.push(TruthChange {
+        at_us: 2_005_000,
+        answer: changes[1].answer.clone(),
+    });
+    let mut tally = ChangeTally::default();
+    tally_citizen(&mut tally, 7, &back, &pushes, 3_000_000, 0);
+    assert_eq!(tally.changes, 3);
+    assert_eq!((tally.pushed, tally.already_shown, tally.missed), (1, 1, 1));
+    assert!(
+        tally
+            .missed_lifetime_us
+            .equivalent(tally.missed_lifetime_us.max(), 5_000)
+    );
+}
+
+#[test]
+fn a_replayed_run_pushed_exactly_is_all_pushed() {
+    let params = WorldParams {
+        seed: 3,
+        bbox: BoundingBox::MANHATTAN_AND_HOBOKEN,
+        max_speed_mps: 12.0,
+        interval_us: 1_000_000,
+        history_ticks: 2,
+    };
+    let replay = Replay {
+        params,
+        schedule: Schedule {
+            t0_us: 10_000_000,
+            interval_us: 1_000_000,
+            last_tick: 60,
+        },
+        officers: 30,
+        rule: NearestRule {
+            radius_m: 5_000.0,
+            hysteresis_m: 100.0,
+        },
+        end_us: 72_000_000,
+    };
+    let citizens: Vec<u32> = (0..40).collect();
+    let no_pushes: HashMap<u32, Vec<Received>> = citizens
+        .iter()
+        .map(|&citizen| (citizen, Vec::new()))
+        .collect();
+    let timelines = truth_timelines(&replay, &citizens, &no_pushes);
+    // Push every change 0.5 ms after it became true, as a perfect server would.
+    let pushes: HashMap<u32, Vec<Received>> = timelines
+        .iter()
+        .map(|(&citizen, timeline)| {
+            let pushed = timeline
+                .iter()
+                .map(|change| push_of(change.answer.as_ref(), change.at_us + 500))
+                .collect();
+            (citizen, pushed)
+        })
+        .collect();
+    let tally = measure(&replay, &pushes);
+    assert!(tally.changes > 40, "only {} changes", tally.changes);
+    assert_eq!(tally.missed, 0, "{:?}", tally.missed_samples);
+    assert_eq!(tally.pushed, tally.changes);
+    assert!(tally.latency_us.equivalent(tally.latency_us.max(), 500));
+    // And with no pushes at all, every change is missed.
+    let silent = measure(&replay, &no_pushes);
+    assert_eq!(silent.missed, silent.changes);
+}
