@@ -1,6 +1,7 @@
 //! The reader loop of an attached socket. It owns the socket's read half and, in
-//! one `select!`, waits for: shutdown (close 1001), the writer task ending (the
-//! session closed the socket, or a write failed), the next frame, the pending
+//! one `select!`, waits for: shutdown (close 1001), the writer ending (the
+//! session closed the socket, or a write failed; the loop polls the writer, which
+//! runs in the same task), the next frame, the pending
 //! location falling due, and the idle deadline (close 4004 after
 //! `IDLE_TIMEOUT_SECONDS` without any frame, pongs included). Each frame is decoded
 //! in its own format; decode errors are answered with `error` and the session goes
@@ -10,11 +11,12 @@
 //! `presence.location_min_interval_ms`, and everything else goes to the session's
 //! inbox in arrival order.
 
+use std::future::Future;
+use std::pin::Pin;
 use std::time::Duration;
 
 use axum::extract::ws::Message;
 use futures::{Stream, StreamExt};
-use tokio::task::JoinHandle;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
@@ -88,8 +90,8 @@ pub(crate) enum ReaderExit {
     ConnectionLost,
     /// The socket must be closed with this code.
     Close(CloseCode),
-    /// The writer task ended first; its result.
-    WriterEnded(Result<WriterEnd, tokio::task::JoinError>),
+    /// The writer ended first; its result.
+    WriterEnded(WriterEnd),
 }
 
 /// What to do after a frame.
@@ -205,16 +207,18 @@ impl<'socket> Reader<'socket> {
         }
     }
 
-    /// Reads until the socket must end. `writer` is polled to notice the writer
-    /// task ending; once this returns `WriterEnded` it must not be polled again.
-    pub(crate) async fn run<R>(
+    /// Reads until the socket must end, driving `writer` meanwhile (also while a
+    /// `reauth` token is checked); once this returns `WriterEnded` the writer must
+    /// not be polled again.
+    pub(crate) async fn run<R, W>(
         &mut self,
         stream: &mut R,
-        writer: &mut JoinHandle<WriterEnd>,
+        mut writer: Pin<&mut W>,
         shutdown: &CancellationToken,
     ) -> ReaderExit
     where
         R: Stream<Item = Result<Message, axum::Error>> + Unpin,
+        W: Future<Output = WriterEnd>,
     {
         let idle_timeout = Duration::from_secs(IDLE_TIMEOUT_SECONDS);
         let idle = tokio::time::sleep(idle_timeout);
@@ -227,7 +231,7 @@ impl<'socket> Reader<'socket> {
             let mut flow = tokio::select! {
                 biased;
                 () = shutdown.cancelled() => Flow::Exit(ReaderExit::Close(CloseCode::GoingAway)),
-                ended = &mut *writer => Flow::Exit(ReaderExit::WriterEnded(ended)),
+                ended = writer.as_mut() => Flow::Exit(ReaderExit::WriterEnded(ended)),
                 received = stream.next() => {
                     idle.as_mut().reset(Instant::now() + idle_timeout);
                     self.on_received(received)
@@ -245,7 +249,11 @@ impl<'socket> Reader<'socket> {
                 }
             };
             if let Flow::Reauth(token) = flow {
-                flow = self.reauth(&token).await;
+                flow = tokio::select! {
+                    biased;
+                    ended = writer.as_mut() => Flow::Exit(ReaderExit::WriterEnded(ended)),
+                    checked = self.reauth(&token) => checked,
+                };
                 token_timer
                     .as_mut()
                     .reset(self.expiry.next_deadline(self.clock.now_ms()));

@@ -1,13 +1,13 @@
-//! The socket's writer task: the only code that writes to the socket once it is
-//! attached. It drains the socket's [`OutboundReceiver`] (a requested close first,
-//! then the latest `nearest`, then queued messages in order), encodes each message
-//! in the socket's current [`SharedFormat`], sends a WebSocket ping every
-//! `PING_INTERVAL_SECONDS`, and on `Outbound::Close(code)` sends the Close frame and
-//! ends. It also ends when told to stop (the client closed), when a write fails or
-//! times out, or when every sender is gone.
+//! The socket's writer: the only code that writes to the socket once it is
+//! attached. A future polled by the socket's own task next to the reader (one
+//! task per socket, not two), it drains the socket's [`OutboundReceiver`] (a
+//! requested close first, then the latest `nearest`, then queued messages in
+//! order), encodes each message in the socket's current [`SharedFormat`], sends a
+//! WebSocket ping every `PING_INTERVAL_SECONDS`, and on `Outbound::Close(code)`
+//! sends the Close frame and ends. It also ends when a write fails or times out,
+//! or when every sender is gone; the socket drops it to stop it.
 
 use std::fmt::Display;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
@@ -15,7 +15,6 @@ use axum::body::Bytes;
 use axum::extract::ws::{CloseFrame, Message};
 use futures::{Sink, SinkExt};
 use tokio::time::{Instant, MissedTickBehavior};
-use tokio_util::sync::CancellationToken;
 
 use crate::presence::outbound::{Outbound, OutboundReceiver};
 use crate::proto::limits::PING_INTERVAL_SECONDS;
@@ -28,18 +27,18 @@ pub(crate) const SEND_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The format the server writes in: the subprotocol's until the client's first
 /// frame, then the format of the client's most recent frame. Set by the reader,
-/// read by the writer at encoding time.
-#[derive(Debug, Clone)]
+/// read by the writer at encoding time (both run in the socket's task and borrow it).
+#[derive(Debug)]
 pub(crate) struct SharedFormat {
     /// True for MessagePack (binary frames), false for JSON (text frames).
-    message_pack: Arc<AtomicBool>,
+    message_pack: AtomicBool,
 }
 
 impl SharedFormat {
     /// Starts in `format`.
     pub(crate) fn new(format: WireFormat) -> Self {
         Self {
-            message_pack: Arc::new(AtomicBool::new(format == WireFormat::MessagePack)),
+            message_pack: AtomicBool::new(format == WireFormat::MessagePack),
         }
     }
 
@@ -59,12 +58,12 @@ impl SharedFormat {
     }
 }
 
-/// Why the writer task ended.
+/// Why the writer ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum WriterEnd {
     /// It sent (or tried to send) a Close frame with this code.
     Closed(CloseCode),
-    /// It was told to stop, or every sender is gone.
+    /// Every sender is gone.
     Stopped,
     /// A write failed or timed out: the connection is gone.
     Failed,
@@ -74,12 +73,11 @@ pub(crate) enum WriterEnd {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct WriteFailed;
 
-/// Runs the writer until a close, a stop, a failed write or the end of the link.
+/// Runs the writer until a close, a failed write or the end of the link.
 pub(crate) async fn run_writer<W>(
     mut sink: W,
     mut outbound: OutboundReceiver,
-    format: SharedFormat,
-    stop: CancellationToken,
+    format: &SharedFormat,
 ) -> WriterEnd
 where
     W: Sink<Message> + Unpin,
@@ -91,7 +89,6 @@ where
     loop {
         let next = tokio::select! {
             biased;
-            () = stop.cancelled() => return WriterEnd::Stopped,
             next = outbound.next() => next,
             _ = ping.tick() => {
                 if write(&mut sink, Message::Ping(Bytes::new())).await.is_err() {
