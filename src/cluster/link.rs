@@ -224,10 +224,12 @@ impl ClusterLink {
         message: ServerMessage,
     ) -> bool {
         match session {
-            SessionAddr::Local(actor) => actor.cast(UserSessionMsg::Push(message)).is_ok(),
+            SessionAddr::Local(actor) => {
+                actor.cast(UserSessionMsg::Push(Box::new(message))).is_ok()
+            }
             SessionAddr::Remote(node) if **node == *self.node => self
                 .local_session(account_id)
-                .is_some_and(|actor| actor.cast(UserSessionMsg::Push(message)).is_ok()),
+                .is_some_and(|actor| actor.cast(UserSessionMsg::Push(Box::new(message))).is_ok()),
             SessionAddr::Remote(node) => self.send(
                 node,
                 &Wire::Push {
