@@ -12,7 +12,7 @@
 //! inbox in arrival order.
 
 use std::future::Future;
-use std::pin::Pin;
+use std::pin::{Pin, pin};
 use std::time::Duration;
 
 use axum::extract::ws::Message;
@@ -103,6 +103,24 @@ enum Flow {
     Reauth(String),
     /// Stop the loop.
     Exit(ReaderExit),
+}
+
+/// What the reader's one timer waits for.
+#[derive(Debug, Clone, Copy)]
+struct Deadlines {
+    /// No frame since `IDLE_TIMEOUT_SECONDS`: close 4004.
+    idle: Instant,
+    /// The token's next event: the expiry notice, then the expiry.
+    token: Instant,
+    /// When the held-back location may go to the session, if one is held.
+    location: Option<Instant>,
+}
+
+impl Deadlines {
+    fn earliest(&self) -> Instant {
+        let earliest = self.idle.min(self.token);
+        self.location.map_or(earliest, |due| earliest.min(due))
+    }
 }
 
 /// Who the socket belongs to and how its tokens are checked.
@@ -221,47 +239,67 @@ impl<'socket> Reader<'socket> {
         W: Future<Output = WriterEnd>,
     {
         let idle_timeout = Duration::from_secs(IDLE_TIMEOUT_SECONDS);
-        let idle = tokio::time::sleep(idle_timeout);
-        tokio::pin!(idle);
-        // One timer for the token, pinned once: the notice, then the expiry.
-        let token_timer = tokio::time::sleep_until(self.expiry.next_deadline(self.clock.now_ms()));
-        tokio::pin!(token_timer);
+        let mut deadlines = Deadlines {
+            idle: Instant::now() + idle_timeout,
+            token: self.expiry.next_deadline(self.clock.now_ms()),
+            location: None,
+        };
+        // One timer for the idle timeout, the token (its notice, then its expiry)
+        // and the held-back location: set to the earliest, pinned once (every
+        // timer is kept in the socket's memory for its life).
+        let mut timer = pin!(tokio::time::sleep_until(deadlines.earliest()));
         loop {
-            let location_due_at = self.locations.due_at();
+            deadlines.location = self.locations.due_at();
+            let earliest = deadlines.earliest();
+            if timer.deadline() != earliest {
+                timer.as_mut().reset(earliest);
+            }
             let mut flow = tokio::select! {
                 biased;
                 () = shutdown.cancelled() => Flow::Exit(ReaderExit::Close(CloseCode::GoingAway)),
                 ended = writer.as_mut() => Flow::Exit(ReaderExit::WriterEnded(ended)),
                 received = stream.next() => {
-                    idle.as_mut().reset(Instant::now() + idle_timeout);
+                    deadlines.idle = Instant::now() + idle_timeout;
                     self.on_received(received)
                 }
-                () = tokio::time::sleep_until(location_due_at.unwrap_or_else(Instant::now)),
-                    if location_due_at.is_some() => self.release_location(),
-                () = &mut token_timer => {
-                    let flow = self.on_token_deadline();
-                    token_timer.as_mut().reset(self.expiry.next_deadline(self.clock.now_ms()));
-                    flow
-                }
-                () = &mut idle => {
-                    tracing::debug!(idle_seconds = IDLE_TIMEOUT_SECONDS, "client silent");
-                    Flow::Exit(ReaderExit::Close(CloseCode::HeartbeatTimeout))
-                }
+                () = timer.as_mut() => self.on_deadlines(&mut deadlines),
             };
             if let Flow::Reauth(token) = flow {
+                // Boxed: a check exists only while it runs.
                 flow = tokio::select! {
                     biased;
                     ended = writer.as_mut() => Flow::Exit(ReaderExit::WriterEnded(ended)),
-                    checked = self.reauth(&token) => checked,
+                    checked = Box::pin(self.reauth(&token)) => checked,
                 };
-                token_timer
-                    .as_mut()
-                    .reset(self.expiry.next_deadline(self.clock.now_ms()));
+                deadlines.token = self.expiry.next_deadline(self.clock.now_ms());
             }
             if let Flow::Exit(exit) = flow {
                 return exit;
             }
         }
+    }
+
+    /// The timer fired: releases a location that fell due, tells the client about
+    /// its token or closes at its expiry, and closes a silent socket, in that order.
+    fn on_deadlines(&mut self, deadlines: &mut Deadlines) -> Flow {
+        let now = Instant::now();
+        if deadlines.location.is_some_and(|due| due <= now)
+            && let flow @ Flow::Exit(_) = self.release_location()
+        {
+            return flow;
+        }
+        if deadlines.token <= now {
+            let flow = self.on_token_deadline();
+            deadlines.token = self.expiry.next_deadline(self.clock.now_ms());
+            if let Flow::Exit(_) = flow {
+                return flow;
+            }
+        }
+        if deadlines.idle <= now {
+            tracing::debug!(idle_seconds = IDLE_TIMEOUT_SECONDS, "client silent");
+            return Flow::Exit(ReaderExit::Close(CloseCode::HeartbeatTimeout));
+        }
+        Flow::Continue
     }
 
     fn on_received(&mut self, received: Option<Result<Message, axum::Error>>) -> Flow {

@@ -142,7 +142,9 @@ where
     let caller = match setup.admission {
         Admission::Authenticated(caller) => caller,
         Admission::AwaitHello(pending_slot) => {
-            let hello = await_hello(&mut sink, stream, &format, services).await;
+            // Boxed: the hello phase's state exists only while it runs, not for
+            // the socket's whole life.
+            let hello = Box::pin(await_hello(&mut sink, stream, &format, services)).await;
             drop(pending_slot);
             let caller = match hello {
                 Ok(caller) => caller,
