@@ -83,7 +83,7 @@ impl Actor for NodeRouter {
                     services.link.remember_request_origin(*request_id, &origin);
                 }
                 if let Some(session) = services.reach.local_session(account_id) {
-                    let _session_gone = session.cast(UserSessionMsg::Push(message));
+                    let _session_gone = session.cast(UserSessionMsg::Push(Box::new(message)));
                 }
             }
             Wire::Respond {

@@ -52,10 +52,12 @@ impl SessionReach {
     ) -> bool {
         let link = &self.link;
         match session {
-            SessionAddr::Local(actor) => actor.cast(UserSessionMsg::Push(message)).is_ok(),
+            SessionAddr::Local(actor) => {
+                actor.cast(UserSessionMsg::Push(Box::new(message))).is_ok()
+            }
             SessionAddr::Remote(node) if **node == **link.node() => self
                 .local_session(account_id)
-                .is_some_and(|actor| actor.cast(UserSessionMsg::Push(message)).is_ok()),
+                .is_some_and(|actor| actor.cast(UserSessionMsg::Push(Box::new(message))).is_ok()),
             SessionAddr::Remote(node) => link.send(
                 node,
                 &Wire::Push {

@@ -724,5 +724,5 @@ fn forward_or_refuse(
 }
 
 fn push(session: &SessionRef, message: ServerMessage) {
-    let _session_gone = session.cast(UserSessionMsg::Push(message));
+    let _session_gone = session.cast(UserSessionMsg::Push(Box::new(message)));
 }

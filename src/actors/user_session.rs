@@ -124,7 +124,9 @@ pub(crate) enum UserSessionMsg {
         sign_in: Option<uuid::Uuid>,
     },
     /// A push from elsewhere (connection requests) for this person's socket.
-    Push(ServerMessage),
+    /// Boxed: the largest variant by far, and rare; unboxed it would size every
+    /// message slot of the session's handler for the session's whole life.
+    Push(Box<ServerMessage>),
     /// Shard owners changed: re-register presence with the new owner.
     OwnersChanged,
 }
@@ -208,7 +210,7 @@ impl Actor for UserSession {
                 on_attach(state, outbound);
                 requests::announce_session(&myself, state);
             }
-            UserSessionMsg::Push(message) => push(state, message),
+            UserSessionMsg::Push(message) => push(state, *message),
             // The two async handlers are boxed: unboxed, their futures would sit
             // inside the actor's processing loop, allocated for the session's whole
             // life (~1.3 KB per idle session), not only while a message runs.

@@ -1,9 +1,10 @@
 //! `GET /v1/ws`: the WebSocket gateway. The upgrade handler authenticates (header
 //! or `hello`), the socket is attached to its session through the [`SessionHub`],
-//! and two loops run per socket: a reader that decodes, rate-limits and coalesces
-//! client frames into the session's inbox, and a writer task that drains the
-//! socket's outbound link and sends the heartbeat pings. Both are written against
-//! `futures::Sink`/`Stream` of axum messages, so unit tests drive them with channels.
+//! and two loops run per socket, side by side in the socket's one task: a reader
+//! that decodes, rate-limits and coalesces client frames into the session's inbox,
+//! and a writer that drains the socket's outbound link and sends the heartbeat
+//! pings. Both are written against `futures::Sink`/`Stream` of axum messages, so
+//! unit tests drive them with channels.
 //!
 //! - `upgrade`        the axum handler: header auth, subprotocol, buffer sizes, span
 //! - `socket`         one socket from upgrade to close: auth → attach → welcome → loops → detach
@@ -11,7 +12,7 @@
 //! - `pending`        sockets still waiting for `hello`, capped per client address
 //! - `account_budgets` sockets, control messages and refused frames per account per minute
 //! - `reader`         the reader loop: decode, rate limits, coalescing, idle timeout
-//! - `writer`         the writer task: outbound link → frames, pings, the Close frame
+//! - `writer`         the writer: outbound link → frames, pings, the Close frame
 //! - `rate`           the sliding-window limiter and the location coalescer
 //! - `auth`           the token check the socket loop needs (a seam for tests)
 //! - `outcome`        how an upgrade and a socket ended (metrics labels)

@@ -1,6 +1,7 @@
 //! The reader loop of an attached socket. It owns the socket's read half and, in
-//! one `select!`, waits for: shutdown (close 1001), the writer task ending (the
-//! session closed the socket, or a write failed), the next frame, the pending
+//! one `select!`, waits for: shutdown (close 1001), the writer ending (the
+//! session closed the socket, or a write failed; the loop polls the writer, which
+//! runs in the same task), the next frame, the pending
 //! location falling due, and the idle deadline (close 4004 after
 //! `IDLE_TIMEOUT_SECONDS` without any frame, pongs included). Each frame is decoded
 //! in its own format; decode errors are answered with `error` and the session goes
@@ -10,11 +11,12 @@
 //! `presence.location_min_interval_ms`, and everything else goes to the session's
 //! inbox in arrival order.
 
+use std::future::Future;
+use std::pin::{Pin, pin};
 use std::time::Duration;
 
 use axum::extract::ws::Message;
 use futures::{Stream, StreamExt};
-use tokio::task::JoinHandle;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
@@ -88,8 +90,8 @@ pub(crate) enum ReaderExit {
     ConnectionLost,
     /// The socket must be closed with this code.
     Close(CloseCode),
-    /// The writer task ended first; its result.
-    WriterEnded(Result<WriterEnd, tokio::task::JoinError>),
+    /// The writer ended first; its result.
+    WriterEnded(WriterEnd),
 }
 
 /// What to do after a frame.
@@ -101,6 +103,24 @@ enum Flow {
     Reauth(String),
     /// Stop the loop.
     Exit(ReaderExit),
+}
+
+/// What the reader's one timer waits for.
+#[derive(Debug, Clone, Copy)]
+struct Deadlines {
+    /// No frame since `IDLE_TIMEOUT_SECONDS`: close 4004.
+    idle: Instant,
+    /// The token's next event: the expiry notice, then the expiry.
+    token: Instant,
+    /// When the held-back location may go to the session, if one is held.
+    location: Option<Instant>,
+}
+
+impl Deadlines {
+    fn earliest(&self) -> Instant {
+        let earliest = self.idle.min(self.token);
+        self.location.map_or(earliest, |due| earliest.min(due))
+    }
 }
 
 /// Who the socket belongs to and how its tokens are checked.
@@ -205,55 +225,81 @@ impl<'socket> Reader<'socket> {
         }
     }
 
-    /// Reads until the socket must end. `writer` is polled to notice the writer
-    /// task ending; once this returns `WriterEnded` it must not be polled again.
-    pub(crate) async fn run<R>(
+    /// Reads until the socket must end, driving `writer` meanwhile (also while a
+    /// `reauth` token is checked); once this returns `WriterEnded` the writer must
+    /// not be polled again.
+    pub(crate) async fn run<R, W>(
         &mut self,
         stream: &mut R,
-        writer: &mut JoinHandle<WriterEnd>,
+        mut writer: Pin<&mut W>,
         shutdown: &CancellationToken,
     ) -> ReaderExit
     where
         R: Stream<Item = Result<Message, axum::Error>> + Unpin,
+        W: Future<Output = WriterEnd>,
     {
         let idle_timeout = Duration::from_secs(IDLE_TIMEOUT_SECONDS);
-        let idle = tokio::time::sleep(idle_timeout);
-        tokio::pin!(idle);
-        // One timer for the token, pinned once: the notice, then the expiry.
-        let token_timer = tokio::time::sleep_until(self.expiry.next_deadline(self.clock.now_ms()));
-        tokio::pin!(token_timer);
+        let mut deadlines = Deadlines {
+            idle: Instant::now() + idle_timeout,
+            token: self.expiry.next_deadline(self.clock.now_ms()),
+            location: None,
+        };
+        // One timer for the idle timeout, the token (its notice, then its expiry)
+        // and the held-back location: set to the earliest, pinned once (every
+        // timer is kept in the socket's memory for its life).
+        let mut timer = pin!(tokio::time::sleep_until(deadlines.earliest()));
         loop {
-            let location_due_at = self.locations.due_at();
+            deadlines.location = self.locations.due_at();
+            let earliest = deadlines.earliest();
+            if timer.deadline() != earliest {
+                timer.as_mut().reset(earliest);
+            }
             let mut flow = tokio::select! {
                 biased;
                 () = shutdown.cancelled() => Flow::Exit(ReaderExit::Close(CloseCode::GoingAway)),
-                ended = &mut *writer => Flow::Exit(ReaderExit::WriterEnded(ended)),
+                ended = writer.as_mut() => Flow::Exit(ReaderExit::WriterEnded(ended)),
                 received = stream.next() => {
-                    idle.as_mut().reset(Instant::now() + idle_timeout);
+                    deadlines.idle = Instant::now() + idle_timeout;
                     self.on_received(received)
                 }
-                () = tokio::time::sleep_until(location_due_at.unwrap_or_else(Instant::now)),
-                    if location_due_at.is_some() => self.release_location(),
-                () = &mut token_timer => {
-                    let flow = self.on_token_deadline();
-                    token_timer.as_mut().reset(self.expiry.next_deadline(self.clock.now_ms()));
-                    flow
-                }
-                () = &mut idle => {
-                    tracing::debug!(idle_seconds = IDLE_TIMEOUT_SECONDS, "client silent");
-                    Flow::Exit(ReaderExit::Close(CloseCode::HeartbeatTimeout))
-                }
+                () = timer.as_mut() => self.on_deadlines(&mut deadlines),
             };
             if let Flow::Reauth(token) = flow {
-                flow = self.reauth(&token).await;
-                token_timer
-                    .as_mut()
-                    .reset(self.expiry.next_deadline(self.clock.now_ms()));
+                // Boxed: a check exists only while it runs.
+                flow = tokio::select! {
+                    biased;
+                    ended = writer.as_mut() => Flow::Exit(ReaderExit::WriterEnded(ended)),
+                    checked = Box::pin(self.reauth(&token)) => checked,
+                };
+                deadlines.token = self.expiry.next_deadline(self.clock.now_ms());
             }
             if let Flow::Exit(exit) = flow {
                 return exit;
             }
         }
+    }
+
+    /// The timer fired: releases a location that fell due, tells the client about
+    /// its token or closes at its expiry, and closes a silent socket, in that order.
+    fn on_deadlines(&mut self, deadlines: &mut Deadlines) -> Flow {
+        let now = Instant::now();
+        if deadlines.location.is_some_and(|due| due <= now)
+            && let flow @ Flow::Exit(_) = self.release_location()
+        {
+            return flow;
+        }
+        if deadlines.token <= now {
+            let flow = self.on_token_deadline();
+            deadlines.token = self.expiry.next_deadline(self.clock.now_ms());
+            if let Flow::Exit(_) = flow {
+                return flow;
+            }
+        }
+        if deadlines.idle <= now {
+            tracing::debug!(idle_seconds = IDLE_TIMEOUT_SECONDS, "client silent");
+            return Flow::Exit(ReaderExit::Close(CloseCode::HeartbeatTimeout));
+        }
+        Flow::Continue
     }
 
     fn on_received(&mut self, received: Option<Result<Message, axum::Error>>) -> Flow {

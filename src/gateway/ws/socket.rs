@@ -1,22 +1,23 @@
 //! One upgraded socket, from the first frame to the last: authenticate (already
 //! done from the header, or `hello`), attach to the session through the hub,
-//! write `welcome` before anything the session queued, start the writer task, run
-//! the reader loop, then close, clean up, and after a server-sent Close wait
-//! briefly for the client's reply. On every exit path after `attach` the
+//! write `welcome` before anything the session queued, run the reader loop with
+//! the writer beside it in the same task (a second task per socket would cost
+//! ~1 KiB per idle session), then close, clean up, and after a server-sent Close
+//! wait briefly for the client's reply. On every exit path after `attach` the
 //! session's inbox is detached exactly once (a drop guard, so a cancelled or
-//! panicking socket detaches too) and the writer task is ended (awaited within a
-//! grace, aborted otherwise, and aborted on drop).
+//! panicking socket detaches too) and the writer is ended (given a grace to send
+//! a requested Close frame, dropped otherwise).
 
 use std::fmt::Display;
+use std::future::Future;
+use std::pin::{Pin, pin};
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::ws::Message;
 use futures::{Sink, Stream, StreamExt};
-use tokio::task::JoinHandle;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
-use tracing::Instrument;
 
 use super::account_budgets::AccountBudgets;
 use super::auth::TokenAuthenticator;
@@ -31,9 +32,9 @@ use crate::presence::hub::{SessionHub, SessionInbox};
 use crate::presence::outbound::outbound_channel;
 use crate::proto::{CloseCode, ServerMessage, WireFormat};
 
-/// How long the writer gets to send a requested Close frame (or notice a stop)
-/// before it is aborted. Bounded by the writer's own send timeout in practice;
-/// this guards the socket task against waiting on a stuck writer forever.
+/// How long the writer gets to send a requested Close frame before it is dropped.
+/// Bounded by the writer's own send timeout in practice; this guards the socket
+/// against waiting on a stuck writer forever.
 const WRITER_FINISH_GRACE: Duration = Duration::from_secs(15);
 
 /// After the server's Close frame: how long to wait for the client's Close reply
@@ -90,7 +91,7 @@ pub(crate) async fn run_socket<W, R>(
     services: SocketServices,
 ) -> SocketEnd
 where
-    W: Sink<Message> + Send + Unpin + 'static,
+    W: Sink<Message> + Unpin,
     W::Error: Display,
     R: Stream<Item = Result<Message, axum::Error>> + Unpin,
 {
@@ -133,7 +134,7 @@ async fn serve_socket<W, R>(
     services: &SocketServices,
 ) -> SocketEnd
 where
-    W: Sink<Message> + Send + Unpin + 'static,
+    W: Sink<Message> + Unpin,
     W::Error: Display,
     R: Stream<Item = Result<Message, axum::Error>> + Unpin,
 {
@@ -141,7 +142,9 @@ where
     let caller = match setup.admission {
         Admission::Authenticated(caller) => caller,
         Admission::AwaitHello(pending_slot) => {
-            let hello = await_hello(&mut sink, stream, &format, services).await;
+            // Boxed: the hello phase's state exists only while it runs, not for
+            // the socket's whole life.
+            let hello = Box::pin(await_hello(&mut sink, stream, &format, services)).await;
             drop(pending_slot);
             let caller = match hello {
                 Ok(caller) => caller,
@@ -183,7 +186,7 @@ where
     };
     crate::metrics::ws_connection(ConnectionOutcome::Accepted);
 
-    // Written here, before the writer starts, so it precedes anything the session
+    // Written here, before the writer runs, so it precedes anything the session
     // queued during `attach`; scoped so the message is not kept for the socket's life.
     let welcomed = {
         let welcome = ServerMessage::Welcome {
@@ -199,10 +202,7 @@ where
         return SocketEnd::ConnectionLost;
     }
 
-    let stop_writer = CancellationToken::new();
-    let mut writer = WriterTask(tokio::spawn(
-        run_writer(sink, receiver, format.clone(), stop_writer.clone()).in_current_span(),
-    ));
+    let mut writer = pin!(run_writer(sink, receiver, &format));
     let identity = SocketIdentity {
         caller,
         authenticator: services.authenticator.as_ref(),
@@ -216,25 +216,20 @@ where
         services.limits,
         identity,
     );
-    let exit = reader.run(stream, &mut writer.0, &services.shutdown).await;
+    let exit = reader
+        .run(stream, writer.as_mut(), &services.shutdown)
+        .await;
+    // On a client close or a lost connection the writer is dropped as it is: a
+    // frame it was still writing has no reader.
     let end = match exit {
         ReaderExit::WriterEnded(ended) => socket_end_of(ended),
         ReaderExit::Close(code) => {
             outbound.close(code);
-            writer.finish().await
+            finish_writer(writer).await
         }
-        ReaderExit::ClientClosed => {
-            stop_writer.cancel();
-            writer.finish().await;
-            SocketEnd::ClientClosed
-        }
-        ReaderExit::ConnectionLost => {
-            stop_writer.cancel();
-            writer.finish().await;
-            SocketEnd::ConnectionLost
-        }
+        ReaderExit::ClientClosed => SocketEnd::ClientClosed,
+        ReaderExit::ConnectionLost => SocketEnd::ConnectionLost,
     };
-    drop(writer);
     drop(inbox);
     end
 }
@@ -251,43 +246,28 @@ impl Drop for AttachedInbox {
     }
 }
 
-/// The writer task; aborted when dropped, so no socket leaves it behind.
-struct WriterTask(
-    /// The spawned writer.
-    JoinHandle<WriterEnd>,
-);
-
-impl WriterTask {
-    /// Waits for the writer to end, up to [`WRITER_FINISH_GRACE`].
-    async fn finish(&mut self) -> SocketEnd {
-        match tokio::time::timeout(WRITER_FINISH_GRACE, &mut self.0).await {
-            Ok(ended) => socket_end_of(ended),
-            Err(_) => {
-                tracing::debug!(
-                    grace_seconds = WRITER_FINISH_GRACE.as_secs(),
-                    "writer aborted"
-                );
-                self.0.abort();
-                SocketEnd::ConnectionLost
-            }
+/// Drives the writer to its end (the requested Close frame), up to
+/// [`WRITER_FINISH_GRACE`].
+async fn finish_writer<F>(writer: Pin<&mut F>) -> SocketEnd
+where
+    F: Future<Output = WriterEnd>,
+{
+    match tokio::time::timeout(WRITER_FINISH_GRACE, writer).await {
+        Ok(ended) => socket_end_of(ended),
+        Err(_) => {
+            tracing::debug!(
+                grace_seconds = WRITER_FINISH_GRACE.as_secs(),
+                "writer dropped"
+            );
+            SocketEnd::ConnectionLost
         }
-    }
-}
-
-impl Drop for WriterTask {
-    fn drop(&mut self) {
-        self.0.abort();
     }
 }
 
 /// How the socket ended, from the writer's side.
-fn socket_end_of(ended: Result<WriterEnd, tokio::task::JoinError>) -> SocketEnd {
+fn socket_end_of(ended: WriterEnd) -> SocketEnd {
     match ended {
-        Ok(WriterEnd::Closed(code)) => SocketEnd::Server(code),
-        Ok(WriterEnd::Stopped | WriterEnd::Failed) => SocketEnd::ConnectionLost,
-        Err(error) => {
-            tracing::warn!(%error, "socket writer failed");
-            SocketEnd::ConnectionLost
-        }
+        WriterEnd::Closed(code) => SocketEnd::Server(code),
+        WriterEnd::Stopped | WriterEnd::Failed => SocketEnd::ConnectionLost,
     }
 }

@@ -1,21 +1,22 @@
-//! The socket's writer task: the only code that writes to the socket once it is
-//! attached. It drains the socket's [`OutboundReceiver`] (a requested close first,
-//! then the latest `nearest`, then queued messages in order), encodes each message
-//! in the socket's current [`SharedFormat`], sends a WebSocket ping every
-//! `PING_INTERVAL_SECONDS`, and on `Outbound::Close(code)` sends the Close frame and
-//! ends. It also ends when told to stop (the client closed), when a write fails or
-//! times out, or when every sender is gone.
+//! The socket's writer: the only code that writes to the socket once it is
+//! attached. A future polled by the socket's own task next to the reader (one
+//! task per socket, not two), it drains the socket's [`OutboundReceiver`] (a
+//! requested close first, then the latest `nearest`, then queued messages in
+//! order), encodes each message in the socket's current [`SharedFormat`], sends a
+//! WebSocket ping every `PING_INTERVAL_SECONDS`, and on `Outbound::Close(code)`
+//! sends the Close frame and ends. It also ends when a write fails or times out,
+//! or when every sender is gone; the socket drops it to stop it.
 
 use std::fmt::Display;
-use std::sync::Arc;
+use std::pin::{Pin, pin};
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::task::Poll;
 use std::time::Duration;
 
 use axum::body::Bytes;
 use axum::extract::ws::{CloseFrame, Message};
 use futures::{Sink, SinkExt};
-use tokio::time::{Instant, MissedTickBehavior};
-use tokio_util::sync::CancellationToken;
+use tokio::time::{Instant, Sleep};
 
 use crate::presence::outbound::{Outbound, OutboundReceiver};
 use crate::proto::limits::PING_INTERVAL_SECONDS;
@@ -28,18 +29,18 @@ pub(crate) const SEND_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The format the server writes in: the subprotocol's until the client's first
 /// frame, then the format of the client's most recent frame. Set by the reader,
-/// read by the writer at encoding time.
-#[derive(Debug, Clone)]
+/// read by the writer at encoding time (both run in the socket's task and borrow it).
+#[derive(Debug)]
 pub(crate) struct SharedFormat {
     /// True for MessagePack (binary frames), false for JSON (text frames).
-    message_pack: Arc<AtomicBool>,
+    message_pack: AtomicBool,
 }
 
 impl SharedFormat {
     /// Starts in `format`.
     pub(crate) fn new(format: WireFormat) -> Self {
         Self {
-            message_pack: Arc::new(AtomicBool::new(format == WireFormat::MessagePack)),
+            message_pack: AtomicBool::new(format == WireFormat::MessagePack),
         }
     }
 
@@ -59,12 +60,12 @@ impl SharedFormat {
     }
 }
 
-/// Why the writer task ended.
+/// Why the writer ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum WriterEnd {
     /// It sent (or tried to send) a Close frame with this code.
     Closed(CloseCode),
-    /// It was told to stop, or every sender is gone.
+    /// Every sender is gone.
     Stopped,
     /// A write failed or timed out: the connection is gone.
     Failed,
@@ -74,48 +75,58 @@ pub(crate) enum WriterEnd {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct WriteFailed;
 
-/// Runs the writer until a close, a stop, a failed write or the end of the link.
+/// Runs the writer until a close, a failed write or the end of the link.
 pub(crate) async fn run_writer<W>(
     mut sink: W,
     mut outbound: OutboundReceiver,
-    format: SharedFormat,
-    stop: CancellationToken,
+    format: &SharedFormat,
 ) -> WriterEnd
 where
     W: Sink<Message> + Unpin,
     W::Error: Display,
 {
     let ping_period = Duration::from_secs(PING_INTERVAL_SECONDS);
-    let mut ping = tokio::time::interval_at(Instant::now() + ping_period, ping_period);
-    ping.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    let mut next_ping = Instant::now() + ping_period;
+    // One timer, not two: the next ping while idle, the send timeout while a
+    // frame is written (every timer is kept in the socket's memory for its life).
+    let mut timer = pin!(tokio::time::sleep_until(next_ping));
     loop {
         let next = tokio::select! {
             biased;
-            () = stop.cancelled() => return WriterEnd::Stopped,
             next = outbound.next() => next,
-            _ = ping.tick() => {
-                if write(&mut sink, Message::Ping(Bytes::new())).await.is_err() {
+            () = timer.as_mut() => {
+                if write_within(&mut sink, Message::Ping(Bytes::new()), timer.as_mut()).await.is_err() {
                     return WriterEnd::Failed;
                 }
+                next_ping = Instant::now() + ping_period;
+                timer.as_mut().reset(next_ping);
                 continue;
             }
         };
-        match next {
+        // Encoded before writing, so the message is not kept while the frame waits.
+        let frame = match next {
             None => return WriterEnd::Stopped,
             Some(Outbound::Close(code)) => {
                 // Best effort: the close is the end either way.
-                if send_close(&mut sink, code).await.is_err() {
+                if write_within(&mut sink, close_frame(code), timer.as_mut())
+                    .await
+                    .is_err()
+                {
                     tracing::debug!(code = code.code(), "close frame not delivered");
                 }
                 return WriterEnd::Closed(code);
             }
-            Some(Outbound::Message(message)) => {
-                if write_message(&mut sink, &message, format.get())
-                    .await
-                    .is_err()
-                {
-                    return WriterEnd::Failed;
-                }
+            Some(Outbound::Message(message)) => encode_frame(&message, format.get()),
+        };
+        if let Some(frame) = frame {
+            if write_within(&mut sink, frame, timer.as_mut())
+                .await
+                .is_err()
+            {
+                return WriterEnd::Failed;
+            }
+            if timer.deadline() != next_ping {
+                timer.as_mut().reset(next_ping);
             }
         }
     }
@@ -144,11 +155,15 @@ where
     W: Sink<Message> + Unpin,
     W::Error: Display,
 {
-    let frame = CloseFrame {
+    write(sink, close_frame(code)).await
+}
+
+/// The Close frame for `code`, with its reason name.
+fn close_frame(code: CloseCode) -> Message {
+    Message::Close(Some(CloseFrame {
         code: code.code(),
         reason: code.reason().into(),
-    };
-    write(sink, Message::Close(Some(frame))).await
+    }))
 }
 
 /// The frame for `message`: text for JSON, binary for MessagePack.
@@ -178,18 +193,42 @@ where
     W: Sink<Message> + Unpin,
     W::Error: Display,
 {
-    match tokio::time::timeout(SEND_TIMEOUT, sink.send(frame)).await {
-        Ok(Ok(())) => Ok(()),
-        Ok(Err(error)) => {
-            tracing::debug!(%error, "socket write failed");
-            Err(WriteFailed)
+    let timer = pin!(tokio::time::sleep(SEND_TIMEOUT));
+    write_within(sink, frame, timer).await
+}
+
+/// Writes and flushes one frame within [`SEND_TIMEOUT`], measured with `timer`
+/// (moved only when the write has to wait: most complete at once, and moving a
+/// timer takes the timer wheel's lock; the caller sets it back afterwards).
+async fn write_within<W>(
+    sink: &mut W,
+    frame: Message,
+    mut timer: Pin<&mut Sleep>,
+) -> Result<(), WriteFailed>
+where
+    W: Sink<Message> + Unpin,
+    W::Error: Display,
+{
+    let mut send = sink.send(frame);
+    let sent = match futures::poll!(&mut send) {
+        Poll::Ready(sent) => sent,
+        Poll::Pending => {
+            timer.as_mut().reset(Instant::now() + SEND_TIMEOUT);
+            tokio::select! {
+                biased;
+                sent = send => sent,
+                () = timer => {
+                    tracing::debug!(
+                        timeout_seconds = SEND_TIMEOUT.as_secs(),
+                        "socket write timed out"
+                    );
+                    return Err(WriteFailed);
+                }
+            }
         }
-        Err(_) => {
-            tracing::debug!(
-                timeout_seconds = SEND_TIMEOUT.as_secs(),
-                "socket write timed out"
-            );
-            Err(WriteFailed)
-        }
-    }
+    };
+    sent.map_err(|error| {
+        tracing::debug!(%error, "socket write failed");
+        WriteFailed
+    })
 }

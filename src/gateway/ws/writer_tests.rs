@@ -76,7 +76,7 @@ async fn a_dropped_socket_task_detaches_once_and_stops_its_writer() {
     assert_eq!(socket.detach_calls(), 1);
     assert!(
         socket.next_frame().await.is_none(),
-        "the writer task is gone with its sink"
+        "the writer is gone with its sink"
     );
     assert_eq!(socket.detach_calls(), 1);
 }
