@@ -405,7 +405,7 @@ impl Report {
         };
         // No sockets in a redeem run: its own rows and verdict only.
         if self.scenario == "redeem" {
-            self.redeem_rows(&mut text, &row);
+            self.redeem_rows(&mut text);
             return text;
         }
         row(
@@ -613,18 +613,7 @@ impl Report {
                     Some(figures.rows(&run.counters, &run.send_lateness))
                 })
                 .collect();
-            if let Some(first) = tables.first() {
-                for (position, (name, _)) in first.iter().enumerate() {
-                    let values = tables
-                        .iter()
-                        .map(|rows| {
-                            rows.get(position)
-                                .map_or_else(String::new, |row| row.1.clone())
-                        })
-                        .collect();
-                    row(&mut text, name, values);
-                }
-            }
+            text.rows_side_by_side(&tables);
             for run in &self.runs {
                 for line in run.handshake.iter().flat_map(HandshakeFigures::notes) {
                     let _ = writeln!(text, "  {}: {line}", run.label);
@@ -671,24 +660,13 @@ impl Report {
     }
 
     /// The redeem scenario's rows, notes and verdict.
-    fn redeem_rows(&self, text: &mut Summary, row: &dyn Fn(&mut Summary, &str, Vec<String>)) {
+    fn redeem_rows(&self, text: &mut Summary) {
         let tables: Vec<Vec<(&str, String)>> = self
             .runs
             .iter()
             .filter_map(|run| run.redeem.as_ref().map(RedeemFigures::rows))
             .collect();
-        if let Some(first) = tables.first() {
-            for (position, (name, _)) in first.iter().enumerate() {
-                let values = tables
-                    .iter()
-                    .map(|rows| {
-                        rows.get(position)
-                            .map_or_else(String::new, |row| row.1.clone())
-                    })
-                    .collect();
-                row(text, name, values);
-            }
-        }
+        text.rows_side_by_side(&tables);
         for run in &self.runs {
             let phases = run
                 .phases_ms

@@ -57,6 +57,24 @@ impl Summary {
         self.lines.push(Line::Row(name.to_owned(), values));
     }
 
+    /// One row per figure, one column per run: `tables` holds each run's
+    /// `(name, value)` rows, named as in the first run.
+    pub(crate) fn rows_side_by_side(&mut self, tables: &[Vec<(&str, String)>]) {
+        let Some(first) = tables.first() else {
+            return;
+        };
+        for (position, (name, _)) in first.iter().enumerate() {
+            let values = tables
+                .iter()
+                .map(|rows| {
+                    rows.get(position)
+                        .map_or_else(String::new, |row| row.1.clone())
+                })
+                .collect();
+            self.row(name, values);
+        }
+    }
+
     /// Aligned text, as printed at the end of a run.
     pub(crate) fn to_text(&self) -> String {
         let mut text = String::from("\n");
