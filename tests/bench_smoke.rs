@@ -195,6 +195,13 @@ fn city_every_pushed_answer_is_correct(runtime: &tokio::runtime::Runtime) -> Ran
     assert_eq!(counters["final_wrong"], 0, "{table}");
     assert_eq!(counters["final_missing"], 0, "{table}");
     assert_eq!(counters["final_checked"], 150, "{table}");
+    assert_eq!(counters["changes_missed"], 0, "{table}");
+    assert_eq!(
+        counters["truth_changes"].as_u64().unwrap(),
+        counters["changes_pushed"].as_u64().unwrap()
+            + counters["changes_already_shown"].as_u64().unwrap(),
+        "every change of a true answer was pushed: {table}"
+    );
     assert!(
         counters["correct"].as_u64().unwrap() >= 150,
         "every citizen got answers: {table}"

@@ -3,13 +3,15 @@
 //! each of its citizens' true answer, looks for the first push that shows it.
 //!
 //! - **Pushed**: a push showing the new answer (officer, band and shown cell)
-//!   arrived before the truth changed again (or the run ended); its latency runs
-//!   from the scheduled send of the update that made the answer true to the push's
-//!   arrival. No tolerance window caps it.
+//!   arrived before the truth changed again (or the run ended), or was the first
+//!   push after that change (it was on its way: the citizen saw the answer, late);
+//!   its latency runs from the scheduled send of the update that made the answer
+//!   true to the push's arrival. No tolerance window caps it.
 //! - **Already shown**: the citizen's screen showed that answer when it became
 //!   true (the truth came back to what was last pushed); counted as pushed, not
 //!   timed.
-//! - **Missed**: never shown while it was true. How long it was true is kept, so
+//! - **Missed**: never shown while it was true, nor by the push in flight when it
+//!   stopped being true. How long it was true is kept, so
 //!   a reader can tell a flicker of a few milliseconds from a real miss.
 //!
 //! The replay runs after the measured phase, so it takes no CPU from the server
@@ -133,12 +135,14 @@ fn truth_timelines(
         })
         .collect();
     people.sort_by_key(|&(phase, kind, index)| (phase, kind == PersonKind::Citizen, index));
-    let shown_officer = |citizen: u32, at_us: i64| shown_at(pushes.get(&citizen), at_us);
+    let server_pick = |citizen: u32, since_us: i64, tied: &[u32]| {
+        picked_among(pushes.get(&citizen), since_us, tied)
+    };
     let mut tracker = TruthTracker::new(replay.rule, replay.officers);
     for &(_, kind, index) in &people {
         feed(&mut tracker, &world, kind, index, 0);
     }
-    tracker.settle(replay.schedule.t0_us - 1, &shown_officer);
+    tracker.settle(replay.schedule.t0_us - 1, &server_pick);
     for tick in 1..=replay.schedule.last_tick {
         world.advance_to(tick);
         for group in people.chunk_by(|first, second| first.0 == second.0) {
@@ -146,7 +150,7 @@ fn truth_timelines(
                 feed(&mut tracker, &world, kind, index, tick);
             }
             let sent_us = replay.schedule.send_time_us(group[0].0, tick);
-            tracker.settle(sent_us, &shown_officer);
+            tracker.settle(sent_us, &server_pick);
         }
     }
     tracker.into_timelines()
@@ -165,12 +169,21 @@ fn feed(tracker: &mut TruthTracker, world: &World, kind: PersonKind, index: u32,
     }
 }
 
-/// The officer of the last push received by `at_us`.
-fn shown_at(pushes: Option<&Vec<Received>>, at_us: i64) -> Option<u32> {
+/// The officer among `tied` the server named for a tie that began at
+/// `since_us`: the one on screen then, else the first one pushed after.
+fn picked_among(pushes: Option<&Vec<Received>>, since_us: i64, tied: &[u32]) -> Option<u32> {
     let pushes = pushes?;
-    let before = pushes.partition_point(|push| push.at_us <= at_us);
-    let last = pushes.get(before.checked_sub(1)?)?;
-    last.answer.officer.map(|(officer, _)| officer)
+    let named = |push: &Received| {
+        push.answer
+            .officer
+            .map(|(officer, _)| officer)
+            .filter(|officer| tied.contains(officer))
+    };
+    let before = pushes.partition_point(|push| push.at_us <= since_us);
+    before
+        .checked_sub(1)
+        .and_then(|last| named(&pushes[last]))
+        .or_else(|| pushes[before..].iter().find_map(named))
 }
 
 /// Tallies one citizen's changes (its timeline's entries after the first)
@@ -195,9 +208,16 @@ pub(crate) fn tally_citizen(
             tally.already_shown += 1;
             continue;
         }
+        // The pushes that arrived while it was true, and the first one after: it
+        // may have been on its way when the truth changed again, and then the
+        // citizen did see this answer, late (its latency says how late).
+        let in_flight_at_end = pushes[before..]
+            .iter()
+            .position(|push| push.at_us >= until_us)
+            .map_or(pushes.len() - before, |first_after| first_after + 1);
         let first_showing = pushes[before..]
             .iter()
-            .take_while(|push| push.at_us < until_us)
+            .take(in_flight_at_end)
             .find(|push| shows(&push.answer, change.answer.as_ref()));
         match first_showing {
             Some(push) => {

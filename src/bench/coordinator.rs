@@ -503,7 +503,7 @@ async fn run_once(
             source_addresses: args.source_addresses,
             concurrency: args.concurrency,
             connect_rate_per_second: rate_per_worker,
-            handshake,
+            handshake: handshake.clone(),
         })
         .collect();
     let bar = progress_bar(args.no_progress, label);

@@ -14,7 +14,7 @@ use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
 use super::audit::{self, AuditSummary, Expected};
-use super::movement::PersonKind;
+use super::movement::{PersonKind, Point};
 use super::pairs::{Placement, RoundSchedule};
 use super::plan::officer_name;
 use super::rounds::{self, PairLog, ReadyPair, RoundsContext};
@@ -108,7 +108,8 @@ impl PairFleet {
             let setup = PairSetup {
                 index,
                 connector: tools.connector.clone(),
-                placement: self.placement,
+                officer_at: self.placement.officer(index),
+                citizen_at: self.placement.citizen(index),
                 tokens: (officer_token, citizen_token),
                 socket_numbers: (socket_numbers(), socket_numbers()),
                 latencies: tools.latencies.clone(),
@@ -273,8 +274,10 @@ struct PairSetup {
     index: u32,
     /// Opens sockets.
     connector: Connector,
-    /// Where the pair stands.
-    placement: Placement,
+    /// Where the officer stands.
+    officer_at: Point,
+    /// Where the citizen stands.
+    citizen_at: Point,
     /// The officer's and the citizen's access tokens.
     tokens: (String, String),
     /// The officer's and the citizen's socket numbers.
@@ -287,8 +290,7 @@ impl PairSetup {
     /// Officer first (located, available), then the citizen (located, shown the
     /// officer): the officer is in the index before the citizen's first answer.
     async fn run(self) -> Result<ReadyPair, String> {
-        let officer_at = self.placement.officer(self.index);
-        let citizen_at = self.placement.citizen(self.index);
+        let (officer_at, citizen_at) = (self.officer_at, self.citizen_at);
         let mut officer = self.open(self.socket_numbers.0, &self.tokens.0).await?;
         session::send(
             &mut officer,

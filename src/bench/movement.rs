@@ -36,6 +36,12 @@ impl BoundingBox {
         lat_max: 40.82,
         lng_max: -73.93,
     };
+
+    /// Whether `point` lies in the box (edges included).
+    pub(crate) fn contains(&self, point: Point) -> bool {
+        (self.lat_min..=self.lat_max).contains(&point.lat)
+            && (self.lng_min..=self.lng_max).contains(&point.lng)
+    }
 }
 
 impl FromStr for BoundingBox {

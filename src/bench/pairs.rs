@@ -1,100 +1,122 @@
 //! Where the handshake scenario's pairs stand and when each pair starts a round.
-//! Pair `p` is officer `p` and citizen `p`: the officer on a grid spot, the citizen
-//! a few metres north of it. Spots are far enough apart that every citizen's
-//! nearest officer is its own, and the pair is well inside the request radius and
-//! the co-location threshold. Round `k` of the run is due at `t0 + k / rate` and
-//! belongs to pair `k mod pairs`, so rounds are spread evenly over time and pairs.
+//! Pair `p` is officer `p` and citizen `p`: the officer on the centre of its own
+//! shown cell (resolution 9, see `privacy`), the citizen a few metres north of it.
+//! Citizens see officers at shown-cell centres, so with one officer per cell and
+//! the officer on the centre, a citizen's own officer is shown 10 m away and every
+//! other one at least a cell's width (about 300 m) away: its nearest officer is
+//! never in doubt. Round `k` of the run is due at `t0 + k / rate` and belongs to
+//! pair `k mod pairs`, so rounds are spread evenly over time and pairs.
+
+use std::collections::HashSet;
 
 use serde::{Deserialize, Serialize};
 
 use super::movement::{BoundingBox, Point};
+use crate::geo::LatLng;
+use crate::privacy::ShownPosition;
 
 /// Metres per degree of latitude.
 const METRES_PER_DEGREE: f64 = 111_320.0;
 /// How far north of its officer a citizen stands: well within the default request
-/// radius (500 m) and co-location threshold (250 m).
+/// radius (500 m) and co-location threshold (250 m), and far inside the officer's
+/// shown cell (its inner radius is about 150 m).
 const PAIR_DISTANCE_M: f64 = 10.0;
-/// Closest two spots may be: other officers stay several times farther from a
-/// citizen than its own, so the nearest answer is never in doubt.
-const MIN_SPACING_M: f64 = 60.0;
-/// Spots are no farther apart than this even when the box is roomy, so a run
-/// spans few ZIP shards and cells (as a busy neighbourhood would).
-const MAX_SPACING_M: f64 = 400.0;
+/// Step of the walk over the box that finds its shown cells: under half a cell's
+/// inner diameter (about 300 m), so no cell is stepped over.
+const CELL_SEARCH_STEP_M: f64 = 100.0;
 /// Most rounds one pair may start per second: each round costs each of the two
 /// sockets one control message, a socket may send 100 a minute
 /// (`CONTROL_MESSAGES_PER_MINUTE`), and some are kept for `go_available` and
 /// cancels.
 pub(crate) const MAX_ROUNDS_PER_PAIR_PER_SECOND: f64 = 1.5;
 
-/// The grid the pairs stand on.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+/// Where the pairs' officers stand: one shown-cell centre each.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub(crate) struct Placement {
-    /// Centre of spot 0 (south-west corner of the grid).
-    origin: Point,
-    /// Distance between neighbouring spots, metres.
-    spacing_m: f64,
-    /// Spots per row.
-    columns: u32,
+    /// Officer `p` stands on `spots[p]`, row by row from the box's south-west
+    /// corner, so a run covers a compact block of neighbouring cells.
+    spots: Vec<Point>,
 }
 
 impl Placement {
-    /// A grid of `pairs` spots filling `bbox`, or why it cannot hold them.
+    /// The first `pairs` shown cells of `bbox` (whole cells, centre and citizen
+    /// inside the box), or why the box holds fewer.
     pub(crate) fn new(bbox: &BoundingBox, pairs: u32) -> Result<Self, String> {
-        let mid_lat = (bbox.lat_min + bbox.lat_max) / 2.0;
-        let height_m = (bbox.lat_max - bbox.lat_min) * METRES_PER_DEGREE;
-        let width_m = (bbox.lng_max - bbox.lng_min) * metres_per_degree_lng(mid_lat);
-        let area_per_pair = height_m * width_m / f64::from(pairs.max(1));
-        let mut spacing_m = area_per_pair.sqrt().clamp(MIN_SPACING_M, MAX_SPACING_M);
-        // Whole rows and columns hold fewer spots than the area suggests: tighten
-        // the grid until they hold every pair.
-        let fits = |spacing_m: f64| {
-            let columns = (width_m / spacing_m).floor();
-            let rows = (height_m / spacing_m).floor();
-            columns >= 1.0 && rows >= 1.0 && columns * rows >= f64::from(pairs)
-        };
-        while !fits(spacing_m) && spacing_m > MIN_SPACING_M {
-            spacing_m = (spacing_m * 0.98).max(MIN_SPACING_M);
+        let wanted = usize::try_from(pairs).unwrap_or(usize::MAX);
+        let lat_step = CELL_SEARCH_STEP_M / METRES_PER_DEGREE;
+        let lng_step =
+            CELL_SEARCH_STEP_M / metres_per_degree_lng((bbox.lat_min + bbox.lat_max) / 2.0);
+        let mut seen = HashSet::new();
+        let mut spots = Vec::with_capacity(wanted.min(100_000));
+        let mut lat = bbox.lat_min;
+        'rows: while lat <= bbox.lat_max {
+            let mut lng = bbox.lng_min;
+            while lng <= bbox.lng_max {
+                if spots.len() >= wanted {
+                    break 'rows;
+                }
+                let shown = ShownPosition::of(LatLng::new(lat, lng).map_err(|e| e.to_string())?);
+                if seen.insert(shown.cell()) {
+                    let centre = shown.point();
+                    let spot = Point {
+                        lat: centre.lat(),
+                        lng: centre.lng(),
+                    };
+                    let citizen = citizen_of(spot);
+                    if bbox.contains(spot) && bbox.contains(citizen) {
+                        spots.push(spot);
+                    }
+                }
+                lng += lng_step;
+            }
+            lat += lat_step;
         }
-        if !fits(spacing_m) {
+        if spots.len() < wanted {
             return Err(format!(
-                "{pairs} pairs do not fit in --bbox {bbox} at {MIN_SPACING_M} m apart; use a larger box or fewer pairs"
+                "{pairs} pairs do not fit in --bbox {bbox}: it holds {} shown cells and each pair needs one; \
+                 use a larger box or fewer pairs",
+                spots.len()
             ));
         }
-        let columns = (width_m / spacing_m).floor() as u32;
-        let origin = Point {
-            lat: bbox.lat_min + spacing_m / 2.0 / METRES_PER_DEGREE,
-            lng: bbox.lng_min + spacing_m / 2.0 / metres_per_degree_lng(mid_lat),
-        };
-        Ok(Self {
-            origin,
-            spacing_m,
-            columns,
-        })
+        Ok(Self { spots })
     }
 
     /// Where officer `pair` stands.
     pub(crate) fn officer(&self, pair: u32) -> Point {
-        let row = pair / self.columns;
-        let column = pair % self.columns;
-        Point {
-            lat: self.origin.lat + f64::from(row) * self.spacing_m / METRES_PER_DEGREE,
-            lng: self.origin.lng
-                + f64::from(column) * self.spacing_m / metres_per_degree_lng(self.origin.lat),
-        }
+        let index = usize::try_from(pair).unwrap_or(usize::MAX);
+        self.spots[index]
     }
 
     /// Where citizen `pair` stands: a few metres north of its officer.
     pub(crate) fn citizen(&self, pair: u32) -> Point {
-        let officer = self.officer(pair);
-        Point {
-            lat: officer.lat + PAIR_DISTANCE_M / METRES_PER_DEGREE,
-            lng: officer.lng,
-        }
+        citizen_of(self.officer(pair))
     }
 
-    /// Distance between neighbouring spots, metres.
+    /// Distance from the first spot to its nearest neighbour, metres: the
+    /// centre-to-centre distance of shown cells here.
     pub(crate) fn spacing_m(&self) -> f64 {
-        self.spacing_m
+        let Some((&first, others)) = self.spots.split_first() else {
+            return 0.0;
+        };
+        others
+            .iter()
+            .map(|&other| metres_between(first, other))
+            .fold(f64::INFINITY, f64::min)
+            .min(f64::MAX)
+    }
+}
+
+fn citizen_of(officer: Point) -> Point {
+    Point {
+        lat: officer.lat + PAIR_DISTANCE_M / METRES_PER_DEGREE,
+        lng: officer.lng,
+    }
+}
+
+fn metres_between(from: Point, to: Point) -> f64 {
+    match (LatLng::new(from.lat, from.lng), LatLng::new(to.lat, to.lng)) {
+        (Ok(from), Ok(to)) => crate::geo::distance_m(from, to),
+        _ => f64::INFINITY,
     }
 }
 
@@ -132,7 +154,8 @@ impl RoundSchedule {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::geo::{LatLng, distance_m};
+    use crate::geo::distance_m;
+    use crate::privacy::distance_to_officer_m;
 
     const BOX: BoundingBox = BoundingBox::MANHATTAN_AND_HOBOKEN;
 
@@ -144,25 +167,43 @@ mod tests {
     }
 
     #[test]
-    fn every_citizen_is_nearest_to_its_own_officer_and_inside_the_box() {
-        for pairs in [1, 7, 1_000, 5_000] {
+    fn every_citizen_is_shown_its_own_officer_first_and_stands_in_the_box() {
+        for pairs in [1, 7, 1_000] {
             let placement = Placement::new(&BOX, pairs).unwrap();
-            let spots: Vec<(Point, Point)> = (0..pairs)
-                .map(|pair| (placement.officer(pair), placement.citizen(pair)))
+            let shown: Vec<ShownPosition> = (0..pairs)
+                .map(|pair| {
+                    let officer = placement.officer(pair);
+                    ShownPosition::of(LatLng::new(officer.lat, officer.lng).unwrap())
+                })
                 .collect();
-            for (officer, citizen) in &spots {
-                assert!((BOX.lat_min..=BOX.lat_max).contains(&citizen.lat));
-                assert!((BOX.lng_min..=BOX.lng_max).contains(&officer.lng));
-                let own = metres(*officer, *citizen);
+            let cells: HashSet<u64> = shown.iter().map(|position| position.cell()).collect();
+            assert_eq!(cells.len(), shown.len(), "one officer per shown cell");
+            for pair in 0..pairs {
+                let citizen = placement.citizen(pair);
+                assert!(BOX.contains(citizen) && BOX.contains(placement.officer(pair)));
+                let own = metres(placement.officer(pair), citizen);
                 assert!((own - PAIR_DISTANCE_M).abs() < 0.5, "{own} m");
+                let citizen = LatLng::new(citizen.lat, citizen.lng).unwrap();
+                let own_shown = distance_to_officer_m(citizen, shown[pair as usize]);
+                assert!(own_shown < 11.0, "own officer shown {own_shown} m away");
+                let nearest_other = shown
+                    .iter()
+                    .enumerate()
+                    .filter(|&(other, _)| other != pair as usize)
+                    .map(|(_, &position)| distance_to_officer_m(citizen, position))
+                    .fold(f64::INFINITY, f64::min);
+                assert!(
+                    nearest_other > 250.0,
+                    "another officer shown {nearest_other} m away"
+                );
             }
-            // Neighbours on the grid are the closest others.
-            let (officer, citizen) = spots[0];
-            for (other_officer, _) in spots.iter().skip(1).take(3) {
-                assert!(metres(*other_officer, citizen) > 4.0 * metres(officer, citizen));
-            }
-            assert!(placement.spacing_m() >= MIN_SPACING_M);
         }
+        let placement = Placement::new(&BOX, 2).unwrap();
+        assert!(
+            (250.0..450.0).contains(&placement.spacing_m()),
+            "{}",
+            placement.spacing_m()
+        );
     }
 
     #[test]
@@ -170,8 +211,8 @@ mod tests {
         let small = BoundingBox {
             lat_min: 40.70,
             lng_min: -74.00,
-            lat_max: 40.701,
-            lng_max: -73.999,
+            lat_max: 40.71,
+            lng_max: -73.99,
         };
         assert!(Placement::new(&small, 1).is_ok());
         assert!(Placement::new(&small, 100).is_err());

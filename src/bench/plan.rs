@@ -53,7 +53,7 @@ pub(crate) struct WorkerPlan {
 }
 
 /// What a worker needs to know for the handshake scenario.
-#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct HandshakePlan {
     /// Where the pairs stand.
     pub(crate) placement: Placement,

@@ -252,11 +252,13 @@ impl RunResult {
             .map(|cpu_us| cpu_us as f64 / self.counters.updates_sent as f64);
     }
 
-    /// Whether every checked answer was right and nothing failed.
+    /// Whether every checked answer was right, every change of a true answer
+    /// was pushed and nothing failed.
     pub(crate) fn all_correct(&self) -> bool {
         let counters = &self.counters;
         counters.wrong == 0
             && counters.stale == 0
+            && counters.changes_missed == 0
             && counters.final_wrong == 0
             && counters.final_missing == 0
             && counters.sign_in_failures == 0
@@ -488,7 +490,7 @@ impl Report {
             );
             row(
                 &mut text,
-                "pushed while true",
+                "pushed",
                 each(&|run| {
                     run.truth_changes_pushed_percent
                         .map_or_else(|| "-".to_owned(), |percent| format!("{percent:.2} %"))
@@ -653,7 +655,7 @@ impl Report {
         let claim = if self.scenario == "handshake" {
             "every round established, every credit exactly once, no failures"
         } else {
-            "every answer correct and no failures"
+            "every answer correct, every change of a true answer pushed, no failures"
         };
         let _ = writeln!(text, "{verdict}: {claim}");
         text

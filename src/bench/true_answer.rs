@@ -14,8 +14,11 @@
 //! **Ties.** Officers in the same shown cell are exactly as far from everyone. The
 //! server then names the one with the lowest account id, which the bench does not
 //! know, so a tied answer lists every tied officer and any of them is right. When
-//! the hysteresis later needs the one current officer, the tracker takes the one
-//! the citizen was shown (the server's pick), else the lowest index.
+//! the hysteresis later needs the one current officer, the tracker takes the
+//! server's pick for that tie: the tied officer on the citizen's screen when the
+//! tie began, else the first tied officer pushed after it began (that push may
+//! arrive only after the next update, so the screen at that moment cannot say),
+//! else the lowest index.
 //!
 //! **Time.** A position counts from its update's scheduled send; updates due at
 //! the same instant are applied together before the answers are re-evaluated, so
@@ -30,6 +33,10 @@ use crate::privacy::ShownPosition;
 const GRID_DEGREES: f64 = 0.004;
 /// Metres per degree of latitude, rounded down so grid bounds stay lower bounds.
 const METRES_PER_DEGREE_LOW: f64 = 110_000.0;
+
+/// `(citizen, since_us, tied)` → the officer among `tied` the server named for
+/// the tie that began at `since_us`, if it named one (see **Ties**).
+pub(crate) type ServerPick<'a> = dyn Fn(u32, i64, &[u32]) -> Option<u32> + 'a;
 
 /// A citizen's true answer: the officer(s) the server may name, the band and the
 /// shown cell; `None` is "nobody in range".
@@ -156,9 +163,10 @@ impl TruthTracker {
     }
 
     /// Re-evaluates every marked citizen at `at_us` and records changed answers.
-    /// `shown_officer(citizen, at_us)` is the officer the citizen was last shown,
-    /// which settles a tie the hysteresis needs broken.
-    pub(crate) fn settle(&mut self, at_us: i64, shown_officer: &dyn Fn(u32, i64) -> Option<u32>) {
+    /// `server_pick(citizen, since_us, tied)` is the officer among `tied` the
+    /// server named for the tie that began at `since_us`, which settles a tie the
+    /// hysteresis needs broken.
+    pub(crate) fn settle(&mut self, at_us: i64, server_pick: &ServerPick<'_>) {
         let mut marked: Vec<u32> = self
             .citizens
             .iter()
@@ -170,9 +178,13 @@ impl TruthTracker {
             let Some(citizen) = self.citizens.get(&index) else {
                 continue;
             };
-            let current = citizen.current().map(|answer| {
-                let shown = shown_officer(index, at_us).filter(|o| answer.officers.contains(o));
-                shown.unwrap_or(answer.officers[0])
+            let current = citizen.timeline.last().and_then(|last| {
+                let answer = last.answer.as_ref()?;
+                let picked = match answer.officers[..] {
+                    [only] => Some(only),
+                    ref tied => server_pick(index, last.at_us, tied),
+                };
+                Some(picked.unwrap_or(answer.officers[0]))
             });
             let answer = self.evaluate(citizen.position, current);
             let Some(citizen) = self.citizens.get_mut(&index) else {

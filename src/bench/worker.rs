@@ -236,9 +236,9 @@ impl Worker {
             sessions: HashMap::new(),
             tasks: JoinSet::new(),
             sockets_opened: 0,
-            pairs: plan
-                .handshake
-                .map(|handshake| PairFleet::new(handshake.placement, handshake.expect_rewards)),
+            pairs: plan.handshake.as_ref().map(|handshake| {
+                PairFleet::new(handshake.placement.clone(), handshake.expect_rewards)
+            }),
             plan,
         })
     }

@@ -11,13 +11,16 @@ use super::{Config, ConfigError};
 
 const PREFIX: &str = "HEYBLUE_";
 
-/// Variables of `scripts/test`, `scripts/cql-node` (the CQL node for tests) and
-/// `cluster/local`, which share the `HEYBLUE_` prefix but are not config keys.
-const TOOLING_PREFIXES: [&str; 4] = [
+/// Variables of `scripts/test`, `scripts/cql-node` (the CQL node for tests),
+/// `cluster/local` and `heyblue bench` (which a spawned server inherits), which
+/// share the `HEYBLUE_` prefix but are not config keys.
+const TOOLING_PREFIXES: [&str; 6] = [
     "HEYBLUE_SCYLLA_URI",
     "HEYBLUE_TEST_STORE",
     "HEYBLUE_CQL_NODE_",
     "HEYBLUE_CLUSTER_DIR",
+    "HEYBLUE_BENCH_",
+    "HEYBLUE_SKIP_",
 ];
 
 /// A snapshot of the process environment: the one seam through which the server

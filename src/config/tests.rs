@@ -131,6 +131,8 @@ fn test_tooling_variables_are_not_overrides() {
         ("HEYBLUE_SCYLLA_URI", "127.0.0.1:9042"),
         ("HEYBLUE_TEST_STORE", "scylla"),
         ("HEYBLUE_CQL_NODE_DIR", "/tmp/node"),
+        ("HEYBLUE_BENCH_SERVER_LOG", "info"),
+        ("HEYBLUE_SKIP_REDIS", "1"),
     ]);
     let config = Config::load(None, &environment).expect("tooling variables are ignored");
     assert_eq!(config.store, StoreConfig::Embedded);

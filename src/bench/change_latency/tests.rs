@@ -19,7 +19,7 @@ fn timeline() -> Vec<TruthChange> {
         },
         2,
     );
-    let nobody = |_citizen: u32, _at_us: i64| None;
+    let nobody = |_citizen: u32, _since_us: i64, _tied: &[u32]| None;
     truth.officer_at(0, at(3_000.0));
     truth.officer_at(1, at(-4_000.0));
     truth.citizen_at(7, at(0.0));
@@ -67,22 +67,52 @@ fn every_change_pushed_in_time_is_timed_from_its_update() {
 #[test]
 fn a_change_never_pushed_while_true_is_missed() {
     let changes = timeline();
-    // The push for the first change comes after the truth changed again, and
-    // the second change is never pushed.
+    // The first change is never pushed: the next push already shows the second.
     let pushes = [
         push_of(changes[0].answer.as_ref(), -400_000),
-        push_of(changes[1].answer.as_ref(), 2_100_000),
+        push_of(changes[2].answer.as_ref(), 2_100_000),
     ];
     let tally = tally(&pushes);
-    assert_eq!((tally.changes, tally.pushed, tally.missed), (2, 0, 2));
-    assert_eq!(tally.missed_lifetime_us.len(), 2);
+    assert_eq!((tally.changes, tally.pushed, tally.missed), (2, 1, 1));
+    assert_eq!(tally.missed_lifetime_us.len(), 1);
     assert!(
         tally
             .missed_lifetime_us
             .equivalent(tally.missed_lifetime_us.max(), 1_000_000)
     );
-    assert_eq!(tally.missed_samples.len(), 2);
+    assert_eq!(tally.missed_samples.len(), 1);
     assert!(tally.missed_samples[0].contains("citizen 7"));
+}
+
+#[test]
+fn a_push_on_its_way_when_the_truth_changed_again_is_late_not_missed() {
+    let changes = timeline();
+    // The first change's push arrives 100 ms after the truth moved on: the
+    // citizen saw it, 1.1 s after it became true.
+    let late = [
+        push_of(changes[0].answer.as_ref(), -400_000),
+        push_of(changes[1].answer.as_ref(), 2_100_000),
+        push_of(changes[2].answer.as_ref(), 2_200_000),
+    ];
+    let seen_late = tally(&late);
+    assert_eq!(
+        (seen_late.changes, seen_late.pushed, seen_late.missed),
+        (2, 2, 0)
+    );
+    assert!(
+        seen_late
+            .latency_us
+            .equivalent(seen_late.latency_us.max(), 1_100_000)
+    );
+    // Only the first push after the change can have been on its way: a push
+    // showing it after the next answer's push was never its answer.
+    let overtaken = [
+        push_of(changes[0].answer.as_ref(), -400_000),
+        push_of(changes[2].answer.as_ref(), 2_100_000),
+        push_of(changes[1].answer.as_ref(), 2_200_000),
+    ];
+    let tally = tally(&overtaken);
+    assert_eq!((tally.changes, tally.pushed, tally.missed), (2, 1, 1));
 }
 
 #[test]

@@ -19,7 +19,7 @@ fn tracker(hysteresis_m: f64) -> TruthTracker {
     )
 }
 
-fn nobody_shown(_citizen: u32, _at_us: i64) -> Option<u32> {
+fn nobody_shown(_citizen: u32, _since_us: i64, _tied: &[u32]) -> Option<u32> {
     None
 }
 
@@ -134,7 +134,10 @@ fn officers_in_one_shown_cell_tie_and_the_shown_one_is_kept() {
     // The server picked officer 1; officer 0 walks 300 m closer: within the
     // hysteresis, so the server keeps officer 1.
     truth.officer_at(0, at(700.0));
-    truth.settle(1_000, &|_citizen, _at_us| Some(1));
+    truth.settle(1_000, &|_citizen, since_us, tied: &[u32]| {
+        assert_eq!((since_us, tied), (0, &[0, 1][..]));
+        Some(1)
+    });
     assert_eq!(
         officers_over_time(truth),
         vec![(0, Some(vec![0, 1])), (1_000, Some(vec![1]))]
