@@ -133,8 +133,9 @@ pub(crate) struct CityArgs {
     /// How long people move.
     #[arg(long, default_value_t = DEFAULT_DURATION_SECONDS)]
     pub(crate) duration_seconds: u64,
-    /// Time between two positions of one person (the server coalesces anything
-    /// faster than 1000 ms per session).
+    /// Time between two positions of one person (a server coalesces anything
+    /// faster than its `presence.location_min_interval_ms`, 1000 ms by default;
+    /// a spawned server's follows this when it is shorter).
     #[arg(long, default_value_t = 1_000)]
     pub(crate) interval_ms: u64,
     /// Fastest walker or car, metres per second.

@@ -24,6 +24,7 @@ use super::report::{Memory, Report, RunResult};
 use super::session::unix_now_us;
 use super::spawn::{EVERY_ROUND_REWARDED, ServerSettings, SpawnedServer, spawn_echo, spawn_server};
 use super::stats::LatencyExport;
+use crate::proto::limits::LOCATION_MIN_INTERVAL_MS;
 
 /// The metrics listener of a node left at its default `[metrics] listen`.
 const DEFAULT_METRICS_URL: &str = "http://127.0.0.1:9464";
@@ -90,6 +91,7 @@ pub async fn run_bench(args: BenchArgs) -> Result<Report, BenchError> {
             let settings = ServerSettings {
                 hysteresis_m: args.hysteresis_meters,
                 reward_every_round: args.scenario == Scenario::Handshake,
+                location_interval_ms: args.interval_ms.min(LOCATION_MIN_INTERVAL_MS),
             };
             Some(spawn_server(&http, settings).await?)
         } else {

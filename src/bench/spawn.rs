@@ -28,6 +28,9 @@ pub(crate) struct ServerSettings {
     pub(crate) hysteresis_m: f64,
     /// Use [`EVERY_ROUND_REWARDED`] as the `[connections]` rules.
     pub(crate) reward_every_round: bool,
+    /// `presence.location_min_interval_ms`: the people's interval, so a run
+    /// faster than one update a second is not coalesced by the server.
+    pub(crate) location_interval_ms: u64,
 }
 
 /// A `heyblue serve` child.
@@ -86,10 +89,12 @@ access_token_ttl_seconds = 86400
 
 [presence]
 nearest_hysteresis_meters = {hysteresis_m}
+location_min_interval_ms = {location_interval_ms}
 
 [connections]
 {connections}"#,
         hysteresis_m = settings.hysteresis_m,
+        location_interval_ms = settings.location_interval_ms,
         connections = if settings.reward_every_round {
             EVERY_ROUND_REWARDED
         } else {
