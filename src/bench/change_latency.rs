@@ -23,6 +23,8 @@ use std::collections::HashMap;
 use hdrhistogram::Histogram;
 
 use super::movement::{PersonKind, Schedule};
+use super::send_log::SendTimes;
+use super::session::Person;
 use super::stats::new_histogram;
 use super::true_answer::{NearestRule, TrueAnswer, TruthChange, TruthTracker};
 use super::truth::Answer;
@@ -89,11 +91,16 @@ pub(crate) struct Replay {
     pub(crate) end_us: i64,
 }
 
-/// Replays the run for `pushes`' citizens and tallies their truth changes.
-pub(crate) fn measure(replay: &Replay, pushes: &HashMap<u32, Vec<Received>>) -> ChangeTally {
+/// Replays the run for `pushes`' citizens, with their updates and the
+/// officers' as they were `sent`, and tallies their truth changes.
+pub(crate) fn measure(
+    replay: &Replay,
+    pushes: &HashMap<u32, Vec<Received>>,
+    sent: &SendTimes,
+) -> ChangeTally {
     let mut citizens: Vec<u32> = pushes.keys().copied().collect();
     citizens.sort_unstable();
-    let timelines = truth_timelines(replay, &citizens, pushes);
+    let timelines = truth_timelines(replay, &citizens, pushes, sent);
     let mut tally = ChangeTally::default();
     for citizen in citizens {
         let timeline = timelines.get(&citizen).map_or(&[][..], Vec::as_slice);
@@ -111,47 +118,73 @@ pub(crate) fn measure(replay: &Replay, pushes: &HashMap<u32, Vec<Received>>) -> 
 }
 
 /// Every citizen's truth from the start of movement to its last tick. The first
-/// entry of each is the truth when movement starts.
+/// entry of each is the truth when movement starts; after it, each update counts
+/// from when it was written (see `send_log`), in the order they were written.
 fn truth_timelines(
     replay: &Replay,
     citizens: &[u32],
     pushes: &HashMap<u32, Vec<Received>>,
+    sent: &SendTimes,
 ) -> HashMap<u32, Vec<TruthChange>> {
+    let schedule = replay.schedule;
+    let interval_us = replay.params.interval_us.max(1);
+    let scheduled_us = |person: Person, tick: u64| {
+        schedule.send_time_us(
+            Schedule::phase_us(interval_us, person.kind, person.index),
+            tick,
+        )
+    };
+    // Positions are looked up by tick while updates are replayed by the time
+    // they were written: keep as many ticks as the latest write lagged.
+    let lag_ticks = sent.latest_lateness_us(scheduled_us) / interval_us;
     let params = WorldParams {
-        history_ticks: 2,
+        history_ticks: 2 + usize::try_from(lag_ticks).unwrap_or(usize::MAX / 2),
         ..replay.params
     };
     let mut world = World::new(params, replay.officers, citizens);
-    world.start(replay.schedule);
-    let mut people: Vec<(i64, PersonKind, u32)> = (0..replay.officers)
-        .map(|index| (PersonKind::Officer, index))
-        .chain(citizens.iter().map(|&index| (PersonKind::Citizen, index)))
-        .map(|(kind, index)| {
-            (
-                Schedule::phase_us(params.interval_us, kind, index),
-                kind,
-                index,
-            )
+    world.start(schedule);
+    let people: Vec<Person> = (0..replay.officers)
+        .map(|index| Person {
+            kind: PersonKind::Officer,
+            index,
         })
+        .chain(citizens.iter().map(|&index| Person {
+            kind: PersonKind::Citizen,
+            index,
+        }))
         .collect();
-    people.sort_by_key(|&(phase, kind, index)| (phase, kind == PersonKind::Citizen, index));
+    let mut updates: Vec<(i64, bool, u32, u64)> = Vec::new();
+    for tick in 1..=schedule.last_tick {
+        for &person in &people {
+            if let Some(at_us) = sent.sent_at(person, tick, scheduled_us(person, tick)) {
+                let is_citizen = person.kind == PersonKind::Citizen;
+                updates.push((at_us, is_citizen, person.index, tick));
+            }
+        }
+    }
+    updates.sort_unstable();
     let server_pick = |citizen: u32, since_us: i64, tied: &[u32]| {
         picked_among(pushes.get(&citizen), since_us, tied)
     };
     let mut tracker = TruthTracker::new(replay.rule, replay.officers);
-    for &(_, kind, index) in &people {
-        feed(&mut tracker, &world, kind, index, 0);
+    for person in &people {
+        feed(&mut tracker, &world, person.kind, person.index, 0);
     }
-    tracker.settle(replay.schedule.t0_us - 1, &server_pick);
-    for tick in 1..=replay.schedule.last_tick {
-        world.advance_to(tick);
-        for group in people.chunk_by(|first, second| first.0 == second.0) {
-            for &(_, kind, index) in group {
-                feed(&mut tracker, &world, kind, index, tick);
-            }
-            let sent_us = replay.schedule.send_time_us(group[0].0, tick);
-            tracker.settle(sent_us, &server_pick);
+    tracker.settle(schedule.t0_us - 1, &server_pick);
+    for group in updates.chunk_by(|first, second| first.0 == second.0) {
+        let newest_tick = group.iter().map(|update| update.3).max().unwrap_or(0);
+        if !world.has_tick(newest_tick) {
+            world.advance_to(newest_tick);
         }
+        for &(_, is_citizen, index, tick) in group {
+            let kind = if is_citizen {
+                PersonKind::Citizen
+            } else {
+                PersonKind::Officer
+            };
+            feed(&mut tracker, &world, kind, index, tick);
+        }
+        tracker.settle(group[0].0, &server_pick);
     }
     tracker.into_timelines()
 }

@@ -59,6 +59,7 @@ mod redeem_report;
 mod redis_baseline;
 mod report;
 mod rounds;
+mod send_log;
 mod session;
 mod signin;
 mod spawn;

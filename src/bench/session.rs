@@ -20,6 +20,7 @@ use tokio_tungstenite::tungstenite::{Bytes, Message};
 use super::change_latency::Received;
 use super::movement::PersonKind;
 use super::net::{connect_from, source_address};
+use super::send_log::SendLog;
 use super::stats::{Counters, Latencies, bump, lock, record};
 use super::truth::{self, Answer, Rules, Verdict};
 use super::world::World;
@@ -56,6 +57,8 @@ pub(crate) enum Outgoing {
     Frame {
         /// Encoded MessagePack.
         bytes: Vec<u8>,
+        /// The movement tick it belongs to.
+        tick: u64,
         /// When it was due, Unix microseconds.
         scheduled_us: i64,
     },
@@ -97,6 +100,8 @@ pub(crate) struct SessionContext {
     /// Every push each citizen received, in arrival order: the last one is the
     /// final check's answer, and all of them are timed against the truth changes.
     pub(crate) pushes: Mutex<std::collections::HashMap<u32, Vec<Received>>>,
+    /// When each location frame was written, for the truth replay.
+    pub(crate) sent: SendLog,
     /// Set once the worker closes its sockets: closes are no longer failures.
     pub(crate) finishing: AtomicBool,
     /// Talking to the echo baseline instead of a Hey Blue! node.
@@ -223,12 +228,13 @@ pub(crate) async fn run(
     loop {
         tokio::select! {
             command = outgoing.recv() => match command {
-                Some(Outgoing::Frame { bytes, scheduled_us }) => {
+                Some(Outgoing::Frame { bytes, tick, scheduled_us }) => {
                     let written_us = unix_now_us();
                     if send(&mut socket, bytes).await.is_err() {
                         note_drop(&context);
                         return;
                     }
+                    context.sent.record(person, tick, written_us);
                     bump(&context.counters.updates_sent);
                     record(&context.latencies.send_lateness_us, written_us - scheduled_us);
                     if context.echo {

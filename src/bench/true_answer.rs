@@ -99,6 +99,8 @@ pub(crate) struct TruthTracker {
     grid: HashMap<(i32, i32), Vec<u32>>,
     /// The citizens followed, by index.
     citizens: HashMap<u32, CitizenTruth>,
+    /// The citizens marked `dirty`, so settling does not scan every citizen.
+    marked: Vec<u32>,
 }
 
 impl TruthTracker {
@@ -109,6 +111,7 @@ impl TruthTracker {
             officers: vec![None; usize::try_from(officer_count).unwrap_or(0)],
             grid: HashMap::new(),
             citizens: HashMap::new(),
+            marked: Vec::new(),
         }
     }
 
@@ -138,7 +141,7 @@ impl TruthTracker {
             .or_default()
             .push(officer);
         let officers = &self.officers;
-        for citizen in self.citizens.values_mut() {
+        for (&index, citizen) in &mut self.citizens {
             let distance = distance_m(citizen.position, shown.point());
             let affected = match citizen.current() {
                 Some(answer) => {
@@ -147,7 +150,10 @@ impl TruthTracker {
                 }
                 None => distance <= self.rule.radius_m,
             };
-            citizen.dirty |= affected;
+            if affected && !citizen.dirty {
+                citizen.dirty = true;
+                self.marked.push(index);
+            }
         }
     }
 
@@ -156,10 +162,13 @@ impl TruthTracker {
         let entry = self.citizens.entry(citizen).or_insert(CitizenTruth {
             position,
             timeline: Vec::new(),
-            dirty: true,
+            dirty: false,
         });
         entry.position = position;
-        entry.dirty = true;
+        if !entry.dirty {
+            entry.dirty = true;
+            self.marked.push(citizen);
+        }
     }
 
     /// Re-evaluates every marked citizen at `at_us` and records changed answers.
@@ -167,13 +176,9 @@ impl TruthTracker {
     /// server named for the tie that began at `since_us`, which settles a tie the
     /// hysteresis needs broken.
     pub(crate) fn settle(&mut self, at_us: i64, server_pick: &ServerPick<'_>) {
-        let mut marked: Vec<u32> = self
-            .citizens
-            .iter()
-            .filter(|(_, citizen)| citizen.dirty)
-            .map(|(&index, _)| index)
-            .collect();
+        let mut marked = std::mem::take(&mut self.marked);
         marked.sort_unstable();
+        marked.dedup();
         for index in marked {
             let Some(citizen) = self.citizens.get(&index) else {
                 continue;

@@ -19,6 +19,7 @@ use super::movement::{PersonKind, Schedule};
 use super::net::{raise_open_file_limit, resolve};
 use super::pairs::RoundSchedule;
 use super::plan::{Command, Event, Target, WorkerPlan};
+use super::send_log::SendLog;
 use super::session::{
     self, Connector, Endpoint, Outgoing, Person, SessionContext, encode, location_frame,
     sleep_until_unix, unix_now_us,
@@ -219,6 +220,7 @@ impl Worker {
                 tolerance_us,
             },
             pushes: Mutex::new(HashMap::new()),
+            sent: SendLog::default(),
             finishing: std::sync::atomic::AtomicBool::new(false),
             echo,
         });
@@ -423,6 +425,7 @@ impl Worker {
                 let frame = location_frame(position.lat, position.lng, tick)?;
                 match sender.try_send(Outgoing::Frame {
                     bytes: frame,
+                    tick,
                     scheduled_us,
                 }) {
                     Ok(()) => {}
@@ -469,9 +472,14 @@ impl Worker {
                 index: *citizen,
             })
         });
-        let tally = tokio::task::spawn_blocking(move || change_latency::measure(&replay, &pushes))
-            .await
-            .map_err(|error| format!("truth replay failed: {error}"))?;
+        let sent = self
+            .context
+            .sent
+            .take(self.sessions.keys().copied().collect());
+        let tally =
+            tokio::task::spawn_blocking(move || change_latency::measure(&replay, &pushes, &sent))
+                .await
+                .map_err(|error| format!("truth replay failed: {error}"))?;
         let add = |counter: &std::sync::atomic::AtomicU64, count: u64| {
             counter.fetch_add(count, Ordering::Relaxed);
         };

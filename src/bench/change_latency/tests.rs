@@ -1,5 +1,6 @@
 use super::*;
 use crate::bench::movement::BoundingBox;
+use crate::bench::send_log::SendLog;
 use crate::bench::true_answer::TrueAnswer;
 
 const CENTRE: (f64, f64) = (40.7500, -73.9900);
@@ -187,7 +188,7 @@ fn a_replayed_run_pushed_exactly_is_all_pushed() {
         .iter()
         .map(|&citizen| (citizen, Vec::new()))
         .collect();
-    let timelines = truth_timelines(&replay, &citizens, &no_pushes);
+    let timelines = truth_timelines(&replay, &citizens, &no_pushes, &SendTimes::default());
     // Push every change 0.5 ms after it became true, as a perfect server would.
     let pushes: HashMap<u32, Vec<Received>> = timelines
         .iter()
@@ -199,12 +200,83 @@ fn a_replayed_run_pushed_exactly_is_all_pushed() {
             (citizen, pushed)
         })
         .collect();
-    let tally = measure(&replay, &pushes);
+    let tally = measure(&replay, &pushes, &SendTimes::default());
     assert!(tally.changes > 40, "only {} changes", tally.changes);
     assert_eq!(tally.missed, 0, "{:?}", tally.missed_samples);
     assert_eq!(tally.pushed, tally.changes);
     assert!(tally.latency_us.equivalent(tally.latency_us.max(), 500));
     // And with no pushes at all, every change is missed.
-    let silent = measure(&replay, &no_pushes);
+    let silent = measure(&replay, &no_pushes, &SendTimes::default());
     assert_eq!(silent.missed, silent.changes);
+}
+
+#[test]
+fn the_truth_counts_each_update_from_when_it_was_written() {
+    let params = WorldParams {
+        seed: 5,
+        bbox: BoundingBox::MANHATTAN_AND_HOBOKEN,
+        max_speed_mps: 12.0,
+        interval_us: 1_000_000,
+        history_ticks: 2,
+    };
+    let schedule = Schedule {
+        t0_us: 10_000_000,
+        interval_us: 1_000_000,
+        last_tick: 30,
+    };
+    let replay = Replay {
+        params,
+        schedule,
+        officers: 20,
+        rule: NearestRule {
+            radius_m: 5_000.0,
+            hysteresis_m: 0.0,
+        },
+        end_us: 45_000_000,
+    };
+    let citizens: Vec<u32> = (0..30).collect();
+    let no_pushes: HashMap<u32, Vec<Received>> = citizens
+        .iter()
+        .map(|&citizen| (citizen, Vec::new()))
+        .collect();
+    let planned = truth_timelines(&replay, &citizens, &no_pushes, &SendTimes::default());
+    // Every update written 1.5 intervals late: the same truths, 1.5 s later
+    // (and the replay keeps enough positions to follow the lag).
+    let log = SendLog::default();
+    let mut held = std::collections::HashSet::new();
+    let people = (0..20)
+        .map(|index| (PersonKind::Officer, index))
+        .chain(citizens.iter().map(|&index| (PersonKind::Citizen, index)));
+    for (kind, index) in people {
+        let person = Person { kind, index };
+        held.insert(person);
+        for tick in 1..=schedule.last_tick {
+            let due_us = schedule.send_time_us(Schedule::phase_us(1_000_000, kind, index), tick);
+            log.record(person, tick, due_us + 1_500_000);
+        }
+    }
+    let late = truth_timelines(&replay, &citizens, &no_pushes, &log.take(held.clone()));
+    let shifted = |timelines: &HashMap<u32, Vec<TruthChange>>, by_us: i64| {
+        let mut all: Vec<(u32, i64, Option<Vec<u32>>)> = timelines
+            .iter()
+            .flat_map(|(&citizen, timeline)| {
+                timeline.iter().skip(1).map(move |change| {
+                    let officers = change.answer.as_ref().map(|a| a.officers.clone());
+                    (citizen, change.at_us + by_us, officers)
+                })
+            })
+            .collect();
+        all.sort_by_key(|entry| (entry.0, entry.1));
+        all
+    };
+    assert!(shifted(&planned, 0).len() > 20);
+    assert_eq!(shifted(&planned, 1_500_000), shifted(&late, 0));
+    // Nothing written after the start: no truth ever changes.
+    let silent = truth_timelines(
+        &replay,
+        &citizens,
+        &no_pushes,
+        &SendLog::default().take(held),
+    );
+    assert!(silent.values().all(|timeline| timeline.len() == 1));
 }
