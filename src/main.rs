@@ -9,10 +9,6 @@ use clap::{Parser, Subcommand};
 use heyblue::config::LogFormat;
 use heyblue::{Config, EnvironmentVariables};
 
-/// mimalloc instead of the system allocator.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 /// Hey Blue! presence server.
 #[derive(Debug, Parser)]
 #[command(version = heyblue::version::LONG_VERSION, about)]
