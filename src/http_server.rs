@@ -272,7 +272,10 @@ mod tests {
             "max_connections_per_ip = 1\ntrusted_proxies = [\"10.0.0.0/8\"]",
         ));
         let _first = behind_proxy.admit(proxy).expect("first");
-        assert!(behind_proxy.admit(proxy).is_ok(), "a reverse proxy is not capped");
+        assert!(
+            behind_proxy.admit(proxy).is_ok(),
+            "a reverse proxy is not capped"
+        );
 
         let proxy_protocol = ConnectionLimits::from_config(&http_config(
             "max_connections_per_ip = 1\ntrusted_proxies = [\"10.0.0.0/8\"]\nproxy_protocol = true",
