@@ -25,6 +25,7 @@
 //! - `metrics`    every metric the server exports, described in one place
 //! - `metrics_snapshot` the gauges read from actors, refreshed once a second for scrapes
 //! - `listener`   the HTTP and WebSocket listener, bound with the configured backlog
+//! - `http_server` the API's connections: header read timeout, connections per client address
 //! - `server`     `serve()`: wires the pieces together and runs until shutdown
 //! - `bench`      `heyblue bench`: load and correctness client, workers, echo baseline, reports
 //! - `bench_api`  hidden public wrappers so `benches/` can reach crate-private hot paths
@@ -45,6 +46,7 @@ mod data_dir;
 mod domain;
 mod gateway;
 mod geo;
+mod http_server;
 mod identity;
 mod import;
 mod listener;

@@ -15,6 +15,8 @@ use crate::proto::{ClientMessageType, ErrorCode};
 
 const HTTP_REQUESTS: &str = "heyblue_http_requests_total";
 const HTTP_DURATION: &str = "heyblue_http_request_duration_seconds";
+const HTTP_CONNECTIONS_REFUSED: &str = "heyblue_http_connections_refused_total";
+const HTTP_CONNECTIONS_CLOSED: &str = "heyblue_http_connections_closed_total";
 const SIGN_INS: &str = "heyblue_sign_ins_total";
 const RESIDENT_MEMORY: &str = "heyblue_process_resident_memory_bytes";
 const BUILD_INFO: &str = "heyblue_build_info";
@@ -254,6 +256,14 @@ fn describe_all() {
         "citizens blocked by an officer for the rest of the day"
     );
     describe_counter!(
+        HTTP_CONNECTIONS_REFUSED,
+        "connections closed as soon as accepted, by reason (per_address_limit)"
+    );
+    describe_counter!(
+        HTTP_CONNECTIONS_CLOSED,
+        "connections the server closed while serving them, by reason (header_timeout)"
+    );
+    describe_counter!(
         SMS_REFUSED,
         "codes not texted, by reason (region, global_budget, prefix_budget)"
     );
@@ -271,6 +281,16 @@ fn describe_all() {
 /// An admin action was written to the audit log.
 pub(crate) fn admin_action(action: crate::audit::AuditAction) {
     counter!(ADMIN_ACTIONS, "action" => action.as_str()).increment(1);
+}
+
+/// An accepted connection was closed before being served.
+pub(crate) fn http_connection_refused(refusal: crate::http_server::ConnectionRefusal) {
+    counter!(HTTP_CONNECTIONS_REFUSED, "reason" => refusal.as_str()).increment(1);
+}
+
+/// The server closed a connection it was serving.
+pub(crate) fn http_connection_closed(close: crate::http_server::ConnectionClose) {
+    counter!(HTTP_CONNECTIONS_CLOSED, "reason" => close.as_str()).increment(1);
 }
 
 /// A code was not texted.

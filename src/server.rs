@@ -13,7 +13,6 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::connect_info::IntoMakeServiceWithConnectInfo;
 use axum::serve::ListenerExt;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
@@ -27,6 +26,7 @@ use crate::config::{Config, EnvironmentVariables};
 use crate::connections::{Connections, reward_rules};
 use crate::gateway::ws::SocketTasks;
 use crate::gateway::{self, AdminToken, AppState};
+use crate::http_server::{ConnectionLimits, serve_connections};
 use crate::identity::keys::{KeyError, ServerKeys};
 use crate::identity::sms::{self, SmsSetupError};
 use crate::identity::{IdentityService, write_secret_file};
@@ -172,7 +172,7 @@ pub async fn serve(
             crate::proto::limits::ERRORS_PER_MINUTE_BEFORE_CLOSE,
             config.presence.sockets_per_account_per_minute,
         )),
-        pending_sockets: crate::gateway::ws::PendingSockets::new(
+        pending_sockets: crate::gateway::address_slots::AddressSlots::new(
             config.http.max_pending_sockets_per_ip,
         ),
         presence: presence.clone(),
@@ -226,12 +226,13 @@ pub async fn serve(
     ));
     let metrics_task = tokio::spawn(serve_metrics(metrics_listener, root.clone()));
     let http_token = root.clone();
-    let app = gateway::router(state).into_make_service_with_connect_info::<SocketAddr>();
+    let app = gateway::router(state);
+    let limits = ConnectionLimits::from_config(&config.http);
     let mut http_task = if config.http.proxy_protocol {
         let proxied = ProxiedListener::new(listener, config.http.trusted_proxies.clone())?;
-        tokio::spawn(serve_http(proxied, app, http_token))
+        tokio::spawn(serve_http(proxied, app, limits, http_token))
     } else {
-        tokio::spawn(serve_http(listener, app, http_token))
+        tokio::spawn(serve_http(listener, app, limits, http_token))
     };
 
     let http_result = tokio::select! {
@@ -293,7 +294,8 @@ pub async fn serve(
 /// Serves the API on `listener` until `stop` is cancelled.
 async fn serve_http<L>(
     listener: L,
-    app: IntoMakeServiceWithConnectInfo<axum::Router, SocketAddr>,
+    app: axum::Router,
+    limits: ConnectionLimits,
     stop: CancellationToken,
 ) -> std::io::Result<()>
 where
@@ -307,9 +309,7 @@ where
             tracing::debug!(%error, "cannot set TCP_NODELAY on an accepted socket");
         }
     });
-    axum::serve(listener, app)
-        .with_graceful_shutdown(async move { stop.cancelled().await })
-        .await
+    serve_connections(listener, app, limits, stop).await
 }
 
 /// Serves `GET /metrics` on `listener` until `stop` is cancelled.

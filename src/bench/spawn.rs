@@ -87,6 +87,9 @@ sms_max_per_hour = 4000000000
 sms_max_per_prefix_per_hour = 4000000000
 access_token_ttl_seconds = 86400
 
+[http]
+max_connections_per_ip = 4000000000
+
 [presence]
 nearest_hysteresis_meters = {hysteresis_m}
 location_min_interval_ms = {location_interval_ms}

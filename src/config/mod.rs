@@ -224,6 +224,21 @@ pub struct HttpConfig {
     /// that one client address (an IPv4 address or an IPv6 /64) may hold at once;
     /// more are refused with 429 before upgrading.
     pub max_pending_sockets_per_ip: u32,
+    /// A client must send each request head (the request line and headers)
+    /// within this long: from accepting the connection for its first request,
+    /// and from the previous answer for the next one on a kept-alive
+    /// connection. Slower, silent or idle connections are closed, so a client
+    /// sending headers a byte at a time (slowloris) cannot hold a socket. An
+    /// upgraded WebSocket is not affected: it has its own heartbeat.
+    pub header_read_timeout_seconds: u64,
+    /// Connections one client address (an IPv4 address or an IPv6 /64) may
+    /// hold open at once, WebSockets included; more are closed as soon as
+    /// they are accepted. The address is the TCP peer's, or the PROXY
+    /// protocol header's with `proxy_protocol`. Peers in `trusted_proxies` are
+    /// not limited without `proxy_protocol` (a reverse proxy carries many
+    /// clients: cap them there). Generous by default, since mobile carriers
+    /// put many phones behind one address.
+    pub max_connections_per_ip: u32,
     /// Every connection to `listen` starts with a PROXY protocol v2 header
     /// (a TCP load balancer's), whose source address is the client. Only
     /// peers in `trusted_proxies` may connect then, so that list must not be
@@ -241,6 +256,8 @@ impl Default for HttpConfig {
             allowed_origins: Vec::new(),
             trusted_proxies: Vec::new(),
             max_pending_sockets_per_ip: 64,
+            header_read_timeout_seconds: 10,
+            max_connections_per_ip: 1_000,
             proxy_protocol: false,
         }
     }
@@ -545,6 +562,14 @@ impl Config {
             (
                 "http.max_pending_sockets_per_ip",
                 u64::from(self.http.max_pending_sockets_per_ip),
+            ),
+            (
+                "http.header_read_timeout_seconds",
+                self.http.header_read_timeout_seconds,
+            ),
+            (
+                "http.max_connections_per_ip",
+                u64::from(self.http.max_connections_per_ip),
             ),
         ];
         if let Some((key, _)) = positive.iter().find(|(_, value)| *value == 0) {

@@ -112,4 +112,21 @@ mod tests {
         assert!(!is_json(Some(&value("application/x-www-form-urlencoded"))));
         assert!(!is_json(Some(&value("application/jsonp"))));
     }
+
+    #[test]
+    fn a_body_nested_as_deep_as_the_body_limit_allows_is_refused_without_recursing() {
+        #[derive(Debug, serde::Deserialize)]
+        struct Lenient {
+            #[allow(dead_code)]
+            name: Option<String>,
+        }
+        let depth = 64 * 1024 - 16;
+        let mut under_a_skipped_field = b"{\"skipped\":".to_vec();
+        under_a_skipped_field.extend(std::iter::repeat_n(b'[', depth));
+        let error = decode::<Lenient>(&under_a_skipped_field).unwrap_err();
+        assert_eq!(error.code(), "malformed_json");
+        let bare: Vec<u8> = std::iter::repeat_n(b'[', depth).collect();
+        let error = decode::<serde_json::Value>(&bare).unwrap_err();
+        assert_eq!(error.code(), "malformed_json");
+    }
 }

@@ -8,6 +8,7 @@
 //! (`ws`, `GET /v1/ws`) and the metrics listener's router (`metrics_endpoint`).
 
 mod account_admin_routes;
+pub(crate) mod address_slots;
 mod admin_routes;
 mod auth_routes;
 mod bearer;
@@ -94,7 +95,7 @@ pub(crate) struct AppState {
     /// Per-account budgets of WebSocket sockets, control messages and refused frames.
     pub(crate) account_budgets: std::sync::Arc<ws::AccountBudgets>,
     /// Sockets waiting for `hello`, per client address.
-    pub(crate) pending_sockets: std::sync::Arc<ws::PendingSockets>,
+    pub(crate) pending_sockets: std::sync::Arc<address_slots::AddressSlots>,
     /// The audit log of admin actions.
     pub(crate) audit: crate::audit::AuditLog,
     /// Cancelled to drain and stop the node (`POST /v1/admin/drain`).

@@ -268,3 +268,29 @@ fn coordinates_are_checked_for_range_and_finiteness() {
     let error = decode_client(WireFormat::MessagePack, &frame).unwrap_err();
     assert_eq!(error.code(), "invalid_field");
 }
+
+#[test]
+fn frames_nested_as_deep_as_the_frame_allows_are_refused_without_recursing() {
+    // A frame of nothing but opening brackets, as deep as 16 KiB allows, under
+    // a field the decoder reads and under one it skips (`future_field`), in both
+    // formats: each is refused as malformed, and the test thread's stack survives.
+    let depth = MAX_FRAME_BYTES - 64;
+    for field in ["lat", "future_field"] {
+        let mut json = format!("{{\"t\":\"location\",\"{field}\":").into_bytes();
+        json.extend(std::iter::repeat_n(b'[', depth));
+        json.truncate(MAX_FRAME_BYTES);
+        let error = decode_client(WireFormat::Json, &json).unwrap_err();
+        assert_eq!(error.code(), "malformed_frame", "json under {field}");
+
+        // 0x82: a map of two entries; 0x91: an array of one element, repeated.
+        let mut msgpack = vec![0x82, 0xa1, b't', 0xa8];
+        msgpack.extend_from_slice(b"location");
+        msgpack.push(0xa0 | field.len() as u8);
+        msgpack.extend_from_slice(field.as_bytes());
+        msgpack.extend(std::iter::repeat_n(0x91, depth));
+        msgpack.push(0x00);
+        msgpack.truncate(MAX_FRAME_BYTES);
+        let error = decode_client(WireFormat::MessagePack, &msgpack).unwrap_err();
+        assert_eq!(error.code(), "malformed_frame", "msgpack under {field}");
+    }
+}

@@ -9,7 +9,6 @@
 //! - `upgrade`        the axum handler: header auth, subprotocol, buffer sizes, span
 //! - `socket`         one socket from upgrade to close: auth → attach → welcome → loops → detach
 //! - `hello`          the unauthenticated phase: a `hello` within 5 s, or a close
-//! - `pending`        sockets still waiting for `hello`, capped per client address
 //! - `account_budgets` sockets, control messages and refused frames per account per minute
 //! - `reader`         the reader loop: decode, rate limits, coalescing, idle timeout
 //! - `writer`         the writer: outbound link → frames, pings, the Close frame
@@ -27,7 +26,6 @@ mod hello;
 mod lifecycle;
 mod origin;
 mod outcome;
-mod pending;
 mod rate;
 mod reader;
 mod socket;
@@ -37,7 +35,6 @@ mod writer;
 pub(crate) use account_budgets::AccountBudgets;
 pub(crate) use lifecycle::SocketTasks;
 pub(crate) use outcome::{ConnectionOutcome, SocketEnd};
-pub(crate) use pending::PendingSockets;
 pub(crate) use upgrade::upgrade;
 
 #[cfg(test)]

@@ -23,10 +23,10 @@ use super::account_budgets::AccountBudgets;
 use super::auth::TokenAuthenticator;
 use super::hello::await_hello;
 use super::outcome::{ConnectionOutcome, SocketEnd};
-use super::pending::PendingSlot;
 use super::reader::{Reader, ReaderExit, SocketIdentity, SocketLimits};
 use super::writer::{SharedFormat, WriterEnd, run_writer, send_close, write_message};
 use crate::clock::Clock;
+use crate::gateway::address_slots::AddressSlot;
 use crate::identity::Authenticated;
 use crate::presence::hub::{SessionHub, SessionInbox};
 use crate::presence::outbound::outbound_channel;
@@ -52,7 +52,7 @@ pub(crate) enum Admission {
     Authenticated(Authenticated),
     /// No header: the first frame must be `hello`. The socket holds its client
     /// address's pending slot until then.
-    AwaitHello(PendingSlot),
+    AwaitHello(AddressSlot),
 }
 
 /// What one socket starts with.

@@ -22,11 +22,11 @@ use uuid::Uuid;
 use super::account_budgets::AccountBudgets;
 use super::auth::{AuthFailure, TokenAuthenticator};
 use super::outcome::SocketEnd;
-use super::pending::PendingSockets;
 use super::reader::SocketLimits;
 use super::socket::{Admission, SocketServices, SocketSetup, run_socket};
 use crate::clock::Clock;
 use crate::domain::{AccountId, Role};
+use crate::gateway::address_slots::AddressSlots;
 use crate::identity::Authenticated;
 use crate::presence::hub::{AttachError, SessionHub, SessionInbox};
 use crate::presence::outbound::OutboundSender;
@@ -224,7 +224,7 @@ impl Harness {
             admission: if options.header_auth {
                 Admission::Authenticated(caller())
             } else {
-                let pending = PendingSockets::new(1);
+                let pending = AddressSlots::new(1);
                 Admission::AwaitHello(pending.try_admit(Ipv4Addr::LOCALHOST.into()).unwrap())
             },
             initial_format: options.initial_format,

@@ -25,10 +25,10 @@ use tracing::Instrument;
 use super::auth::{AuthFailure, classify};
 use super::origin::check_origin;
 use super::outcome::ConnectionOutcome;
-use super::pending::PendingSlot;
 use super::reader::SocketLimits;
 use super::socket::{Admission, SocketServices, SocketSetup, run_socket};
 use crate::gateway::AppState;
+use crate::gateway::address_slots::AddressSlot;
 use crate::gateway::bearer::bearer_token;
 use crate::gateway::client_address::ClientAddress;
 use crate::gateway::error::ApiError;
@@ -141,7 +141,7 @@ fn admit_account(state: &AppState, caller: &Authenticated) -> Result<(), ApiErro
 }
 
 /// A pending slot of the client's address; 429 when it holds them all.
-fn admit_pending(state: &AppState, client: IpAddr) -> Result<PendingSlot, ApiError> {
+fn admit_pending(state: &AppState, client: IpAddr) -> Result<AddressSlot, ApiError> {
     state.pending_sockets.try_admit(client).ok_or_else(|| {
         crate::metrics::ws_connection(ConnectionOutcome::TooManyPending);
         ApiError::new(

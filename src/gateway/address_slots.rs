@@ -1,9 +1,10 @@
-//! Sockets upgraded without `Authorization` that have not sent their `hello` yet,
-//! counted per client address (`http.max_pending_sockets_per_ip`): until `hello`
-//! nobody is accountable for a socket, so one address must not hold thousands of
-//! them. A socket holds a [`PendingSlot`] from the upgrade until its `hello` is
-//! answered (or it ends); dropping the slot frees it. The table holds only
-//! addresses with a pending socket (an entry leaves with its last slot), so it is
+//! Places held per client address (an IPv4 address or an IPv6 /64), up to a
+//! limit: the API's open connections (`http.max_connections_per_ip`, taken at
+//! accept and held by the socket, WebSockets included) and WebSocket upgrades
+//! still waiting for their `hello` (`http.max_pending_sockets_per_ip`: until
+//! `hello` nobody is accountable for a socket). A holder keeps an
+//! [`AddressSlot`] and dropping it frees the place. The table holds only
+//! addresses with a place taken (an entry leaves with its last slot), so it is
 //! bounded by the open sockets themselves, and every step is O(1).
 
 use std::net::IpAddr;
@@ -13,17 +14,17 @@ use dashmap::DashMap;
 
 use crate::identity::AddressKey;
 
-/// Pending sockets per client address.
+/// Places taken per client address.
 #[derive(Debug)]
-pub(crate) struct PendingSockets {
+pub(crate) struct AddressSlots {
     /// The most one address may hold.
     per_address: u32,
-    /// Addresses with at least one pending socket, and how many.
+    /// Addresses with at least one place taken, and how many.
     counts: DashMap<AddressKey, u32>,
 }
 
-impl PendingSockets {
-    /// An empty table allowing `per_address` pending sockets per address.
+impl AddressSlots {
+    /// An empty table allowing `per_address` places per address.
     pub(crate) fn new(per_address: u32) -> Arc<Self> {
         Arc::new(Self {
             per_address,
@@ -31,22 +32,22 @@ impl PendingSockets {
         })
     }
 
-    /// A slot for one more pending socket of `client`, or `None` when the
-    /// address already holds its limit.
-    pub(crate) fn try_admit(self: &Arc<Self>, client: IpAddr) -> Option<PendingSlot> {
+    /// A slot for one more place of `client`, or `None` when the address
+    /// already holds its limit.
+    pub(crate) fn try_admit(self: &Arc<Self>, client: IpAddr) -> Option<AddressSlot> {
         let address = AddressKey::from(client);
         let mut count = self.counts.entry(address).or_insert(0);
         if *count >= self.per_address {
             return None;
         }
         *count += 1;
-        Some(PendingSlot {
+        Some(AddressSlot {
             table: Arc::clone(self),
             address,
         })
     }
 
-    /// Addresses with a pending socket.
+    /// Addresses with a place taken.
     #[cfg(test)]
     fn addresses(&self) -> usize {
         self.counts.len()
@@ -60,16 +61,16 @@ impl PendingSockets {
     }
 }
 
-/// One pending socket's place in its address's count; freed on drop.
+/// One place in its address's count; freed on drop.
 #[derive(Debug)]
-pub(crate) struct PendingSlot {
+pub(crate) struct AddressSlot {
     /// The table the slot was taken from.
-    table: Arc<PendingSockets>,
+    table: Arc<AddressSlots>,
     /// Whose slot.
     address: AddressKey,
 }
 
-impl Drop for PendingSlot {
+impl Drop for AddressSlot {
     fn drop(&mut self) {
         self.table.release(self.address);
     }
@@ -85,7 +86,7 @@ mod tests {
 
     #[test]
     fn an_address_holds_at_most_its_limit_and_dropping_frees_a_slot() {
-        let pending = PendingSockets::new(2);
+        let pending = AddressSlots::new(2);
         let first = pending.try_admit(address("127.0.0.2")).expect("first");
         let _second = pending.try_admit(address("127.0.0.2")).expect("second");
         assert!(pending.try_admit(address("127.0.0.2")).is_none());
@@ -99,7 +100,7 @@ mod tests {
 
     #[test]
     fn an_ipv6_64_is_one_client_and_empty_addresses_leave_the_table() {
-        let pending = PendingSockets::new(1);
+        let pending = AddressSlots::new(1);
         let slot = pending.try_admit(address("2001:db8::1")).expect("first");
         assert!(pending.try_admit(address("2001:db8::2")).is_none());
         assert_eq!(pending.addresses(), 1);
