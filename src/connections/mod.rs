@@ -424,4 +424,6 @@ pub(crate) mod failing_store;
 #[cfg(test)]
 mod property_tests;
 #[cfg(test)]
+mod race_tests;
+#[cfg(test)]
 mod tests;

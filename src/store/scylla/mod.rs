@@ -16,6 +16,8 @@ mod catalog_statements;
 mod codec;
 mod connect;
 mod connections;
+#[cfg(test)]
+pub(crate) mod faults;
 mod issuer_keys;
 mod ledger;
 mod offers;
@@ -33,7 +35,9 @@ mod voucher_statements;
 mod vouchers;
 
 #[cfg(test)]
-mod tests;
+mod fault_tests;
+#[cfg(test)]
+pub(crate) mod tests;
 
 use std::sync::{Arc, PoisonError, RwLock};
 use std::time::Duration;
@@ -64,6 +68,9 @@ pub(crate) struct ScyllaStore {
     stop: CancellationToken,
     /// The keyspace, for logs.
     keyspace: String,
+    /// Failures tests inject into statements.
+    #[cfg(test)]
+    faults: Arc<faults::Faults>,
 }
 
 /// Where the connection stands.
@@ -112,6 +119,8 @@ impl ScyllaStore {
             })),
             stop: CancellationToken::new(),
             keyspace: settings.config.keyspace.clone(),
+            #[cfg(test)]
+            faults: Arc::default(),
         }
     }
 
@@ -141,6 +150,10 @@ impl ScyllaStore {
         values: impl SerializeRow,
     ) -> StoreResult<QueryResult> {
         let connected = self.connected()?;
+        #[cfg(test)]
+        if let Some(injected) = self.faults.before_statement() {
+            return Err(injected);
+        }
         connected
             .session
             .execute_unpaged(statement(&connected), values)
@@ -156,7 +169,17 @@ impl ScyllaStore {
         what: &str,
     ) -> StoreResult<Conditional> {
         let result = self.execute(statement, values).await?;
+        #[cfg(test)]
+        if let Some(injected) = self.faults.after_conditional() {
+            return Err(injected);
+        }
         Conditional::from_result(result, what)
+    }
+
+    /// The faults tests inject into this store's statements.
+    #[cfg(test)]
+    pub(crate) fn faults(&self) -> &faults::Faults {
+        &self.faults
     }
 }
 
