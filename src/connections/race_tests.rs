@@ -16,9 +16,9 @@ use super::*;
 use crate::domain::connection::Observed;
 use crate::geo::LatLng;
 use crate::store::embedded::EmbeddedStore;
-use crate::store::{ConnectionStore, LedgerStore};
 use crate::store::scylla::ScyllaStore;
 use crate::store::scylla::tests::{KeyspaceDropper, cql_node_uri, test_settings};
+use crate::store::{ConnectionStore, LedgerStore};
 
 /// Accepts each node is sent at once in the daily-cap race.
 const OFFICERS_PER_NODE: usize = 6;
@@ -195,27 +195,42 @@ async fn a_failing_record_does_not_stop_recovery_of_the_others() {
         assert!(harness.connections.establish(&accepted).await.is_err());
         people.push((citizen, officer));
     }
-    assert_eq!(harness.store.incomplete_connections(10).await.unwrap().len(), 2);
+    assert_eq!(
+        harness
+            .store
+            .incomplete_connections(10)
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
 
     // The first record the pass takes fails again.
     harness
         .store
         .fail(FailPoint::AppendLedgerEntry, FailMode::Before, 0);
     let pass = harness.connections.recover().await;
-    let _pass = pass.expect("a failing record does not fail the pass");
-    let finished: Vec<AccountId> = people
-        .iter()
-        .map(|(citizen, _)| *citizen)
-        .collect();
+    let pass = pass.expect("a failing record does not fail the pass");
+    assert_eq!((pass.finished, pass.failed), (1, 1));
+    let finished: Vec<AccountId> = people.iter().map(|(citizen, _)| *citizen).collect();
     let mut balances = Vec::new();
     for citizen in &finished {
         balances.push(harness.store.balance(*citizen).await.unwrap());
     }
     balances.sort_unstable();
     assert_eq!(balances, vec![0, 10], "the other record was finished");
-    assert_eq!(harness.store.incomplete_connections(10).await.unwrap().len(), 1);
+    assert_eq!(
+        harness
+            .store
+            .incomplete_connections(10)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
 
-    let _next = harness.connections.recover().await.unwrap();
+    let next = harness.connections.recover().await.unwrap();
+    assert_eq!((next.finished, next.failed), (1, 0));
     for (citizen, officer) in people {
         assert_eq!(harness.store.balance(citizen).await.unwrap(), 10);
         assert_eq!(harness.store.balance(officer).await.unwrap(), 10);

@@ -54,7 +54,11 @@ async fn assert_appended_once(store: &ScyllaStore, entry: &NewLedgerEntry, case:
         LedgerAppend::Appended(stored) | LedgerAppend::Duplicate(stored) => stored,
         LedgerAppend::InsufficientBalance { .. } => panic!("{case}: a credit was refused"),
     };
-    assert_eq!((stored.seq, stored.balance_after), (1, entry.delta), "{case}");
+    assert_eq!(
+        (stored.seq, stored.balance_after),
+        (1, entry.delta),
+        "{case}"
+    );
     let page = store
         .ledger_page(entry.account_id, None, 10)
         .await
@@ -72,7 +76,11 @@ async fn assert_appended_once(store: &ScyllaStore, entry: &NewLedgerEntry, case:
     let LedgerAppend::Appended(next) = next else {
         panic!("{case}: a later entry was not appended: {next:?}");
     };
-    assert_eq!((next.seq, next.balance_after), (2, entry.delta + 1), "{case}");
+    assert_eq!(
+        (next.seq, next.balance_after),
+        (2, entry.delta + 1),
+        "{case}"
+    );
 }
 
 /// Whichever statement of an append fails (before the head moved, between the

@@ -15,8 +15,6 @@ struct Armed {
     fail_statement_after: Option<usize>,
     /// Conditional writes still to pass before one applies and then times out.
     time_out_conditional_after: Option<usize>,
-    /// Statements run (or failed) since the store was made.
-    statements_seen: usize,
 }
 
 /// The faults armed on one store.
@@ -52,15 +50,9 @@ impl Faults {
         armed.time_out_conditional_after = None;
     }
 
-    /// Statements run (or failed) so far.
-    pub(crate) fn statements_seen(&self) -> usize {
-        self.lock().statements_seen
-    }
-
     /// Called before every statement: the error to answer instead of running it.
     pub(super) fn before_statement(&self) -> Option<StoreError> {
         let mut armed = self.lock();
-        armed.statements_seen += 1;
         let fires = count_down(&mut armed.fail_statement_after);
         fires.then(|| StoreError::Unavailable("cql request failed: injected failure".to_owned()))
     }

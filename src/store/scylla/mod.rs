@@ -20,12 +20,14 @@ mod connections;
 pub(crate) mod faults;
 mod issuer_keys;
 mod ledger;
+mod ledger_statements;
 mod offers;
 mod otp;
 mod pledge_statements;
 mod pledges;
 mod profiles;
 mod redemptions;
+mod reward_claims;
 mod roster;
 mod statements;
 mod stock;
@@ -44,7 +46,9 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use scylla::response::query_result::QueryResult;
+use scylla::serialize::batch::BatchValues;
 use scylla::serialize::row::SerializeRow;
+use scylla::statement::batch::Batch;
 use scylla::statement::prepared::PreparedStatement;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
@@ -169,6 +173,31 @@ impl ScyllaStore {
         what: &str,
     ) -> StoreResult<Conditional> {
         let result = self.execute(statement, values).await?;
+        #[cfg(test)]
+        if let Some(injected) = self.faults.after_conditional() {
+            return Err(injected);
+        }
+        Conditional::from_result(result, what)
+    }
+
+    /// Runs a conditional batch (every statement on one partition) and returns
+    /// whether it applied.
+    async fn execute_conditional_batch(
+        &self,
+        batch: impl FnOnce(&Connected) -> &Batch,
+        values: impl BatchValues,
+        what: &str,
+    ) -> StoreResult<Conditional> {
+        let connected = self.connected()?;
+        #[cfg(test)]
+        if let Some(injected) = self.faults.before_statement() {
+            return Err(injected);
+        }
+        let result = connected
+            .session
+            .batch(batch(&connected), values)
+            .await
+            .map_err(execution_error)?;
         #[cfg(test)]
         if let Some(injected) = self.faults.after_conditional() {
             return Err(injected);
