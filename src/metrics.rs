@@ -45,6 +45,7 @@ const REDEMPTIONS: &str = "heyblue_redemptions_total";
 const VOUCHER_CHANGES: &str = "heyblue_voucher_changes_total";
 const DONATIONS: &str = "heyblue_donations_total";
 const POINTS_CREDITED: &str = "heyblue_points_credited_total";
+const CONNECTION_RECOVERY_FAILURES: &str = "heyblue_connection_recovery_failures_total";
 const REQUESTS_PENDING: &str = "heyblue_connection_requests_pending";
 const REWARDS_WITHHELD: &str = "heyblue_connection_rewards_withheld_total";
 const CLUSTER_NODES_UP: &str = "heyblue_cluster_nodes_up";
@@ -207,6 +208,10 @@ fn describe_all() {
         "donations answered, by outcome (pledged or the refusal code)"
     );
     describe_counter!(POINTS_CREDITED, "points credited for connections, by role");
+    describe_counter!(
+        CONNECTION_RECOVERY_FAILURES,
+        "incomplete connections the recovery pass could not finish (skipped, retried by the next pass)"
+    );
     describe_counter!(
         REWARDS_WITHHELD,
         "connection rewards withheld, per person, by anti-farming rule"
@@ -503,6 +508,11 @@ pub(crate) fn points_credited(peer_role: Role, points: i64) {
         Role::Officer => "citizen",
     };
     counter!(POINTS_CREDITED, "role" => role).increment(u64::try_from(points).unwrap_or(0));
+}
+
+/// The recovery pass could not finish an incomplete connection.
+pub(crate) fn connection_recovery_failed() {
+    counter!(CONNECTION_RECOVERY_FAILURES).increment(1);
 }
 
 /// A connection request ended (or was refused) with `outcome`.

@@ -440,8 +440,12 @@ async fn recover_connections(connections: Connections, stop: CancellationToken) 
             _ = interval.tick() => {}
         }
         match connections.recover().await {
-            Ok(0) => {}
-            Ok(finished) => tracing::info!(finished, "incomplete connections finished"),
+            Ok(pass) if pass.finished == 0 && pass.failed == 0 => {}
+            Ok(pass) => tracing::info!(
+                finished = pass.finished,
+                failed = pass.failed,
+                "incomplete connections recovered"
+            ),
             Err(error) => tracing::warn!(%error, "connection recovery failed; retried later"),
         }
     }

@@ -289,6 +289,30 @@ impl ConnectionStore for FailingStore {
             .rewarded_connections_on_day(account_id, day)
             .await
     }
+    async fn claim_daily_reward(
+        &self,
+        account_id: AccountId,
+        day: i64,
+        cap: u32,
+        connection_id: Uuid,
+    ) -> StoreResult<bool> {
+        self.inner
+            .claim_daily_reward(account_id, day, cap, connection_id)
+            .await
+    }
+    async fn claim_pair_reward(&self, claim: &PairRewardClaim) -> StoreResult<bool> {
+        self.inner.claim_pair_reward(claim).await
+    }
+    async fn release_pair_reward(
+        &self,
+        first: AccountId,
+        second: AccountId,
+        connection_id: Uuid,
+    ) -> StoreResult<()> {
+        self.inner
+            .release_pair_reward(first, second, connection_id)
+            .await
+    }
     async fn incomplete_connections(&self, limit: usize) -> StoreResult<Vec<ConnectionRecord>> {
         self.inner.incomplete_connections(limit).await
     }

@@ -8,6 +8,7 @@
 //! may fail; re-running the whole flow — a retried accept, a racing duplicate, or
 //! the recovery pass over incomplete records — converges to exactly one of each.
 
+use std::collections::HashSet;
 use std::sync::Arc;
 
 use uuid::Uuid;
@@ -15,8 +16,8 @@ use uuid::Uuid;
 use crate::clock::Clock;
 use crate::config::{ConnectionsConfig, PresenceConfig};
 use crate::domain::connection::{
-    Observed, RewardHistory, RewardRules, RewardWithheld, connection_credit_id, decide_rewards,
-    utc_day,
+    Observed, RewardHistory, RewardRules, RewardWithheld, co_location_failure,
+    connection_credit_id, decide_rewards, utc_day,
 };
 use crate::domain::profile::ProfileEventKind;
 use crate::domain::trophies::{CountedConnection, TrophyId, qualifying};
@@ -25,9 +26,9 @@ use crate::geo;
 use crate::profiles::{ProfileError, Profiles};
 use crate::store::{
     AwardOutcome, ConnectionCursor, ConnectionParty, ConnectionRecord, InsertConnectionOutcome,
-    LedgerAppend, LedgerEntry, LedgerReason, NewLedgerEntry, Store, StoreError, TrophyAward,
+    LedgerAppend, LedgerEntry, LedgerReason, NewLedgerEntry, PairRewardClaim, Store, StoreError,
+    TrophyAward,
 };
-use reward_locks::RewardLocks;
 
 /// How far before a record's (or award's) time the profile log is searched for an
 /// earlier copy of its event: covers clock skew between the writer and the record.
@@ -66,6 +67,15 @@ pub(crate) enum ConnectionError {
     /// A profile event could not be appended.
     #[error(transparent)]
     Profile(#[from] ProfileError),
+}
+
+/// What one recovery pass did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct RecoveryPass {
+    /// Records finished.
+    pub(crate) finished: usize,
+    /// Records that failed and were skipped (retried by the next pass).
+    pub(crate) failed: usize,
 }
 
 /// An accepted request, as the request actor hands it over.
@@ -122,9 +132,6 @@ pub(crate) struct Connections {
     clock: Clock,
     /// Who is rewarded.
     rules: RewardRules,
-    /// Serialises reward decisions per person on this node, so two connections of
-    /// one person accepted at once cannot both take the last reward of the day.
-    decisions: Arc<RewardLocks>,
 }
 
 impl Connections {
@@ -140,7 +147,6 @@ impl Connections {
             profiles,
             clock,
             rules,
-            decisions: Arc::new(RewardLocks::default()),
         }
     }
 
@@ -154,17 +160,41 @@ impl Connections {
     }
 
     /// Finishes every record whose credits are incomplete (after a crash or a
-    /// store failure mid-way); returns how many were finished.
-    pub(crate) async fn recover(&self) -> Result<usize, ConnectionError> {
-        let mut finished = 0;
+    /// store failure mid-way). A record that fails is logged, counted and
+    /// skipped for the rest of the pass (the next pass tries it again), so one
+    /// record that cannot be finished does not hold up the others. Fails only
+    /// when the incomplete records cannot be listed.
+    pub(crate) async fn recover(&self) -> Result<RecoveryPass, ConnectionError> {
+        let mut pass = RecoveryPass::default();
+        let mut failed_ids: HashSet<Uuid> = HashSet::new();
         loop {
-            let batch = self.store.incomplete_connections(RECOVERY_BATCH).await?;
-            for record in &batch {
-                self.finish(record).await?;
-                finished += 1;
+            // Failed records stay incomplete and are listed again: ask for
+            // enough to see a full batch past them.
+            let wanted = RECOVERY_BATCH + failed_ids.len();
+            let listed = self.store.incomplete_connections(wanted).await?;
+            let listed_all = listed.len() < wanted;
+            let mut progressed = false;
+            for record in &listed {
+                if failed_ids.contains(&record.connection_id) {
+                    continue;
+                }
+                progressed = true;
+                match self.finish(record).await {
+                    Ok(_) => pass.finished += 1,
+                    Err(error) => {
+                        tracing::warn!(
+                            connection_id = %record.connection_id,
+                            %error,
+                            "incomplete connection not finished; the next pass retries it"
+                        );
+                        crate::metrics::connection_recovery_failed();
+                        failed_ids.insert(record.connection_id);
+                        pass.failed += 1;
+                    }
+                }
             }
-            if batch.len() < RECOVERY_BATCH {
-                return Ok(finished);
+            if listed_all || !progressed {
+                return Ok(pass);
             }
         }
     }
@@ -209,28 +239,10 @@ impl Connections {
         &self,
         accepted: &AcceptedRequest,
     ) -> Result<ConnectionRecord, ConnectionError> {
-        let _deciding = self
-            .decisions
-            .lock_pair(accepted.citizen, accepted.officer)
-            .await;
         if let Some(existing) = self.store.connection(accepted.request_id).await? {
             return Ok(existing);
         }
-        let day = utc_day(accepted.accepted_at_ms);
-        let history = RewardHistory {
-            pair_last_rewarded_ms: self
-                .store
-                .last_rewarded_pair_connection_ms(accepted.citizen, accepted.officer)
-                .await?,
-            citizen_rewarded_today: self
-                .store
-                .rewarded_connections_on_day(accepted.citizen, day)
-                .await?,
-            officer_rewarded_today: self
-                .store
-                .rewarded_connections_on_day(accepted.officer, day)
-                .await?,
-        };
+        let history = self.claim_rewards(accepted).await?;
         let (citizen, officer) = decide_rewards(
             &self.rules,
             accepted.accepted_at_ms,
@@ -268,6 +280,92 @@ impl Connections {
             }
             InsertConnectionOutcome::Exists(existing) => Ok(*existing),
         }
+    }
+
+    /// Claims, in the store, what a reward of this connection needs: the pair's
+    /// reward, then each person's slot of the day. The claims are conditional
+    /// writes under the connection id, so the rules hold across nodes and a
+    /// retry finds its own claims. Returns the history the rules read: a
+    /// refused claim reads as a pair rewarded just now or a day already full.
+    /// Nothing is claimed when co-location fails; the pair's claim is given
+    /// back when neither person got a slot. A claim a crash leaves behind
+    /// (before the record is written) withholds one reward, never grants one.
+    async fn claim_rewards(
+        &self,
+        accepted: &AcceptedRequest,
+    ) -> Result<RewardHistory, ConnectionError> {
+        let cap = self.rules.daily_rewarded_connections;
+        let refused = RewardHistory {
+            pair_last_rewarded_ms: Some(accepted.accepted_at_ms),
+            citizen_rewarded_today: cap,
+            officer_rewarded_today: cap,
+        };
+        if co_location_failure(
+            &self.rules,
+            accepted.accepted_at_ms,
+            accepted.citizen_seen,
+            accepted.officer_seen,
+        )
+        .is_some()
+        {
+            return Ok(refused);
+        }
+        // The facts of written records lag the claims, never lead them: when
+        // they already refuse, no claim is needed.
+        let recorded_pair_reward = self
+            .store
+            .last_rewarded_pair_connection_ms(accepted.citizen, accepted.officer)
+            .await?;
+        if recorded_pair_reward
+            .is_some_and(|last| accepted.accepted_at_ms - last < self.rules.pair_cooldown_ms)
+        {
+            return Ok(refused);
+        }
+        let pair = PairRewardClaim {
+            first: accepted.citizen,
+            second: accepted.officer,
+            connection_id: accepted.request_id,
+            at_ms: accepted.accepted_at_ms,
+            cooldown_ms: self.rules.pair_cooldown_ms,
+        };
+        if !self.store.claim_pair_reward(&pair).await? {
+            return Ok(refused);
+        }
+        let day = utc_day(accepted.accepted_at_ms);
+        let citizen_held = self.claim_day_slot(accepted.citizen, day, accepted).await?;
+        let officer_held = self.claim_day_slot(accepted.officer, day, accepted).await?;
+        if !citizen_held && !officer_held {
+            self.store
+                .release_pair_reward(accepted.citizen, accepted.officer, accepted.request_id)
+                .await?;
+        }
+        Ok(RewardHistory {
+            pair_last_rewarded_ms: None,
+            citizen_rewarded_today: if citizen_held { 0 } else { cap },
+            officer_rewarded_today: if officer_held { 0 } else { cap },
+        })
+    }
+
+    /// Whether the connection holds one of the person's reward slots of the day.
+    async fn claim_day_slot(
+        &self,
+        account_id: AccountId,
+        day: i64,
+        accepted: &AcceptedRequest,
+    ) -> Result<bool, ConnectionError> {
+        let cap = self.rules.daily_rewarded_connections;
+        if self
+            .store
+            .rewarded_connections_on_day(account_id, day)
+            .await?
+            >= cap
+        {
+            return Ok(false);
+        }
+        Ok(self
+            .store
+            .claim_daily_reward(account_id, day, cap, accepted.request_id)
+            .await?)
     }
 
     /// The steps after the record, each idempotent, then the complete mark.
@@ -417,11 +515,11 @@ impl Connections {
     }
 }
 
-mod reward_locks;
-
 #[cfg(test)]
 pub(crate) mod failing_store;
 #[cfg(test)]
 mod property_tests;
+#[cfg(test)]
+mod race_tests;
 #[cfg(test)]
 mod tests;

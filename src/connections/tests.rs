@@ -282,8 +282,8 @@ async fn a_failure_between_the_record_and_the_credits_is_recovered_exactly_once(
     assert_eq!(harness.store.balance(citizen).await.unwrap(), 0);
     assert_exactly_once(&harness.store, &[citizen, officer]).await;
 
-    assert_eq!(harness.connections.recover().await.unwrap(), 1);
-    assert_eq!(harness.connections.recover().await.unwrap(), 0);
+    assert_eq!(harness.connections.recover().await.unwrap().finished, 1);
+    assert_eq!(harness.connections.recover().await.unwrap().finished, 0);
     for person in [citizen, officer] {
         assert_eq!(harness.store.balance(person).await.unwrap(), 10);
     }

@@ -117,6 +117,26 @@ fn shared_rule_failure(
     officer_seen: Option<Observed>,
     history: RewardHistory,
 ) -> Option<RewardWithheld> {
+    if let Some(withheld) = co_location_failure(rules, accepted_at_ms, citizen_seen, officer_seen) {
+        return Some(withheld);
+    }
+    if history
+        .pair_last_rewarded_ms
+        .is_some_and(|last| accepted_at_ms - last < rules.pair_cooldown_ms)
+    {
+        return Some(RewardWithheld::PairCooldown);
+    }
+    None
+}
+
+/// The co-location rules alone (fresh positions, then distance): the rules
+/// that withhold both rewards without reading any history.
+pub(crate) fn co_location_failure(
+    rules: &RewardRules,
+    accepted_at_ms: i64,
+    citizen_seen: Option<Observed>,
+    officer_seen: Option<Observed>,
+) -> Option<RewardWithheld> {
     let fresh = |seen: Option<Observed>| {
         seen.filter(|observed| accepted_at_ms - observed.at_ms <= rules.position_max_age_ms)
     };
@@ -125,12 +145,6 @@ fn shared_rule_failure(
     };
     if distance_m(citizen.position, officer.position) > rules.nearby_threshold_m {
         return Some(RewardWithheld::NotCoLocated);
-    }
-    if history
-        .pair_last_rewarded_ms
-        .is_some_and(|last| accepted_at_ms - last < rules.pair_cooldown_ms)
-    {
-        return Some(RewardWithheld::PairCooldown);
     }
     None
 }

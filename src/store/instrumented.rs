@@ -11,9 +11,9 @@ use super::traits::*;
 use super::{
     AccessGrant, Account, AppendOutcome, AreaListing, AreaPosition, AuditCursor, AuditEntry,
     AwardOutcome, ConnectionCursor, ConnectionRecord, CreateAccountOutcome,
-    InsertConnectionOutcome, LedgerAppend, LedgerEntry, NewLedgerEntry, OtpChallenge, PhoneHash,
-    RefreshConsumption, RosterEntry, SecretHash, StoreResult, TokenFamily, TokenRecord,
-    TrophyAward,
+    InsertConnectionOutcome, LedgerAppend, LedgerEntry, NewLedgerEntry, OtpChallenge,
+    PairRewardClaim, PhoneHash, RefreshConsumption, RosterEntry, SecretHash, StoreResult,
+    TokenFamily, TokenRecord, TrophyAward,
 };
 use super::{Donation, InsertDonationOutcome, Pledge, StatementSettlement};
 use super::{
@@ -301,6 +301,39 @@ impl ConnectionStore for InstrumentedStore {
         self.timed(
             "rewarded_connections_on_day",
             self.inner.rewarded_connections_on_day(account_id, day),
+        )
+        .await
+    }
+
+    async fn claim_daily_reward(
+        &self,
+        account_id: AccountId,
+        day: i64,
+        cap: u32,
+        connection_id: uuid::Uuid,
+    ) -> StoreResult<bool> {
+        self.timed(
+            "claim_daily_reward",
+            self.inner
+                .claim_daily_reward(account_id, day, cap, connection_id),
+        )
+        .await
+    }
+
+    async fn claim_pair_reward(&self, claim: &PairRewardClaim) -> StoreResult<bool> {
+        self.timed("claim_pair_reward", self.inner.claim_pair_reward(claim))
+            .await
+    }
+
+    async fn release_pair_reward(
+        &self,
+        first: AccountId,
+        second: AccountId,
+        connection_id: uuid::Uuid,
+    ) -> StoreResult<()> {
+        self.timed(
+            "release_pair_reward",
+            self.inner.release_pair_reward(first, second, connection_id),
         )
         .await
     }

@@ -228,6 +228,22 @@ pub(crate) struct ConnectionCursor {
     pub(crate) connection_id: Uuid,
 }
 
+/// A connection's claim on the reward of a pair: held by one connection at a
+/// time, and taken only when the holder's reward is at least the cooldown old.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct PairRewardClaim {
+    /// One person of the pair (either order).
+    pub(crate) first: AccountId,
+    /// The other person.
+    pub(crate) second: AccountId,
+    /// The connection claiming the reward.
+    pub(crate) connection_id: Uuid,
+    /// When it was established (Unix ms).
+    pub(crate) at_ms: i64,
+    /// How long a pair's reward blocks the next one (ms).
+    pub(crate) cooldown_ms: i64,
+}
+
 /// Why a ledger entry moved points.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

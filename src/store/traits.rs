@@ -13,9 +13,9 @@ use async_trait::async_trait;
 use super::{
     AccessGrant, Account, AppendOutcome, AreaListing, AreaPosition, AuditCursor, AuditEntry,
     AwardOutcome, ConnectionCursor, ConnectionRecord, CreateAccountOutcome,
-    InsertConnectionOutcome, LedgerAppend, LedgerEntry, NewLedgerEntry, OtpChallenge, PhoneHash,
-    RefreshConsumption, RosterEntry, SecretHash, StoreResult, TokenFamily, TokenRecord,
-    TrophyAward,
+    InsertConnectionOutcome, LedgerAppend, LedgerEntry, NewLedgerEntry, OtpChallenge,
+    PairRewardClaim, PhoneHash, RefreshConsumption, RosterEntry, SecretHash, StoreResult,
+    TokenFamily, TokenRecord, TrophyAward,
 };
 use super::{Donation, InsertDonationOutcome, Pledge, StatementSettlement};
 use super::{
@@ -170,6 +170,31 @@ pub(crate) trait ConnectionStore: Send + Sync {
         account_id: AccountId,
         day: i64,
     ) -> StoreResult<u32>;
+    /// Takes one of the `cap` reward slots of a person's UTC day `day` for
+    /// `connection_id` (a slot it holds already counts); false when other
+    /// connections hold all of them. Exact across nodes: of any number of
+    /// concurrent claims at most `cap` connections hold a slot.
+    async fn claim_daily_reward(
+        &self,
+        account_id: AccountId,
+        day: i64,
+        cap: u32,
+        connection_id: uuid::Uuid,
+    ) -> StoreResult<bool>;
+    /// Takes a pair's reward for the claiming connection unless another
+    /// connection holds it from less than the cooldown before the claim (or
+    /// from later); true when the claiming connection holds it (already or
+    /// now). Exact across nodes: of concurrent claims of one pair at most one
+    /// holds it.
+    async fn claim_pair_reward(&self, claim: &PairRewardClaim) -> StoreResult<bool>;
+    /// Gives back a pair's reward that `connection_id` holds, restoring the
+    /// connection that held it before.
+    async fn release_pair_reward(
+        &self,
+        first: AccountId,
+        second: AccountId,
+        connection_id: uuid::Uuid,
+    ) -> StoreResult<()>;
     /// Up to `limit` records whose credits are not yet marked complete, oldest id
     /// first (the recovery pass finishes them).
     async fn incomplete_connections(&self, limit: usize) -> StoreResult<Vec<ConnectionRecord>>;

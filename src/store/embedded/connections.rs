@@ -11,14 +11,26 @@ use super::codec::{decode, encode, get_record, redb_error};
 use super::person_lists::newest_first;
 use super::tables::{
     CONNECTIONS, CONNECTIONS_BY_ACCOUNT, DAILY_REWARDED, INCOMPLETE_CONNECTIONS,
-    PAIR_LAST_REWARDED, TROPHIES, connection_index_key, day_key, pair_key, trophy_key,
+    PAIR_LAST_REWARDED, PAIR_REWARD_CLAIMS, REWARD_DAY_SLOTS, TROPHIES, connection_index_key,
+    day_key, pair_key, trophy_key,
 };
 use crate::domain::AccountId;
 use crate::domain::connection::utc_day;
 use crate::store::{
     AwardOutcome, ConnectionCursor, ConnectionRecord, ConnectionStore, InsertConnectionOutcome,
-    StoreResult, TrophyAward, TrophyStore,
+    PairRewardClaim, StoreResult, TrophyAward, TrophyStore,
 };
+
+/// The connection holding a pair's reward, and the holder it replaced.
+#[derive(Debug, Clone, Copy, serde::Serialize, serde::Deserialize)]
+struct PairHolder {
+    /// The holding connection.
+    connection_id: Uuid,
+    /// When it was established (Unix ms).
+    at_ms: i64,
+    /// The holder before it (its id and time), restored by a release.
+    previous: Option<(Uuid, i64)>,
+}
 
 #[async_trait]
 impl ConnectionStore for EmbeddedStore {
@@ -102,6 +114,106 @@ impl ConnectionStore for EmbeddedStore {
                 .get(&key)
                 .map_err(redb_error)?
                 .map_or(0, |stored| stored.value()))
+        })
+        .await
+    }
+
+    async fn claim_daily_reward(
+        &self,
+        account_id: AccountId,
+        day: i64,
+        cap: u32,
+        connection_id: Uuid,
+    ) -> StoreResult<bool> {
+        let key = day_key(account_id, day);
+        self.write(move |transaction| {
+            let mut days = transaction
+                .open_table(REWARD_DAY_SLOTS)
+                .map_err(redb_error)?;
+            let mut holders: Vec<Uuid> = match days.get(&key).map_err(redb_error)? {
+                Some(stored) => decode(stored.value())?,
+                None => Vec::new(),
+            };
+            if holders.contains(&connection_id) {
+                return Ok(true);
+            }
+            if holders.len() >= usize::try_from(cap).unwrap_or(usize::MAX) {
+                return Ok(false);
+            }
+            holders.push(connection_id);
+            days.insert(&key, encode(&holders)?.as_slice())
+                .map_err(redb_error)?;
+            Ok(true)
+        })
+        .await
+    }
+
+    async fn claim_pair_reward(&self, claim: &PairRewardClaim) -> StoreResult<bool> {
+        let claim = *claim;
+        let key = pair_key(claim.first, claim.second);
+        self.write(move |transaction| {
+            let mut pairs = transaction
+                .open_table(PAIR_REWARD_CLAIMS)
+                .map_err(redb_error)?;
+            let held: Option<PairHolder> = match pairs.get(&key).map_err(redb_error)? {
+                Some(stored) => Some(decode(stored.value())?),
+                None => None,
+            };
+            if let Some(held) = held {
+                if held.connection_id == claim.connection_id {
+                    return Ok(true);
+                }
+                if claim.at_ms - held.at_ms < claim.cooldown_ms {
+                    return Ok(false);
+                }
+            }
+            let holder = PairHolder {
+                connection_id: claim.connection_id,
+                at_ms: claim.at_ms,
+                previous: held.map(|held| (held.connection_id, held.at_ms)),
+            };
+            pairs
+                .insert(&key, encode(&holder)?.as_slice())
+                .map_err(redb_error)?;
+            Ok(true)
+        })
+        .await
+    }
+
+    async fn release_pair_reward(
+        &self,
+        first: AccountId,
+        second: AccountId,
+        connection_id: Uuid,
+    ) -> StoreResult<()> {
+        let key = pair_key(first, second);
+        self.write(move |transaction| {
+            let mut pairs = transaction
+                .open_table(PAIR_REWARD_CLAIMS)
+                .map_err(redb_error)?;
+            let held: PairHolder = match pairs.get(&key).map_err(redb_error)? {
+                Some(stored) => decode(stored.value())?,
+                None => return Ok(()),
+            };
+            if held.connection_id != connection_id {
+                return Ok(());
+            }
+            match held.previous {
+                Some((previous_id, previous_at_ms)) => {
+                    let restored = PairHolder {
+                        connection_id: previous_id,
+                        at_ms: previous_at_ms,
+                        previous: None,
+                    };
+                    pairs
+                        .insert(&key, encode(&restored)?.as_slice())
+                        .map_err(redb_error)?;
+                }
+                None => {
+                    pairs.remove(&key).map_err(redb_error)?;
+                }
+            }
+            Ok(())
         })
         .await
     }

@@ -107,6 +107,14 @@ pub(super) const PAIR_LAST_REWARDED: TableDefinition<&PairKey, i64> =
 /// Rewarded connections per person and UTC day.
 pub(super) const DAILY_REWARDED: TableDefinition<&DayKey, u32> =
     TableDefinition::new("daily_rewarded");
+/// The connections holding a person's reward slots of one UTC day: a
+/// MessagePack list of ids, at most the daily cap long.
+pub(super) const REWARD_DAY_SLOTS: TableDefinition<&DayKey, &[u8]> =
+    TableDefinition::new("reward_day_slots");
+/// The connection holding each pair's reward and the one it replaced
+/// (MessagePack).
+pub(super) const PAIR_REWARD_CLAIMS: TableDefinition<&PairKey, &[u8]> =
+    TableDefinition::new("pair_reward_claims");
 /// Ledger entries by account id and sequence number.
 pub(super) const LEDGER: TableDefinition<&LedgerKey, &[u8]> = TableDefinition::new("ledger");
 /// The ledger key of each entry id: the idempotency index.
@@ -204,6 +212,12 @@ pub(super) fn create_all(transaction: &WriteTransaction) -> StoreResult<()> {
         .open_table(PAIR_LAST_REWARDED)
         .map_err(redb_error)?;
     transaction.open_table(DAILY_REWARDED).map_err(redb_error)?;
+    transaction
+        .open_table(REWARD_DAY_SLOTS)
+        .map_err(redb_error)?;
+    transaction
+        .open_table(PAIR_REWARD_CLAIMS)
+        .map_err(redb_error)?;
     transaction.open_table(LEDGER).map_err(redb_error)?;
     transaction.open_table(LEDGER_IDS).map_err(redb_error)?;
     transaction.open_table(BALANCES).map_err(redb_error)?;

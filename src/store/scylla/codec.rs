@@ -224,3 +224,14 @@ pub(super) fn decode_record<T: serde::de::DeserializeOwned>(
 ) -> StoreResult<T> {
     rmp_serde::from_slice(bytes).map_err(|error| corrupt(what, error))
 }
+
+/// Whether a conditional write that failed with `error` may still have applied:
+/// a timeout or a lost connection leaves the outcome unknown (the Paxos round
+/// may have been accepted), so the caller reads back at `SERIAL` before
+/// deciding; a request the cluster rejected did not apply.
+pub(super) fn may_have_applied(error: &StoreError) -> bool {
+    match error {
+        StoreError::Unavailable(_) => true,
+        StoreError::Backend(_) | StoreError::Corrupt(_) | StoreError::InUse { .. } => false,
+    }
+}

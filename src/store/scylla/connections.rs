@@ -27,7 +27,7 @@ use crate::domain::AccountId;
 use crate::domain::connection::{RewardWithheld, utc_day};
 use crate::store::{
     ConnectionCursor, ConnectionParty, ConnectionRecord, ConnectionStore, InsertConnectionOutcome,
-    StoreResult,
+    PairRewardClaim, StoreResult,
 };
 
 /// Width of a bucket of a person's connection list (30 days, in ms).
@@ -207,7 +207,7 @@ impl ScyllaStore {
 }
 
 /// The two accounts of a pair, smaller id first.
-fn ordered_pair(first: AccountId, second: AccountId) -> (AccountId, AccountId) {
+pub(super) fn ordered_pair(first: AccountId, second: AccountId) -> (AccountId, AccountId) {
     if first.0 <= second.0 {
         (first, second)
     } else {
@@ -355,6 +355,30 @@ impl ConnectionStore for ScyllaStore {
             .await?;
         let count = first_row::<(i64,)>(result, "rewarded count")?.map_or(0, |(count,)| count);
         u32::try_from(count).map_err(|error| corrupt("rewarded count", error))
+    }
+
+    async fn claim_daily_reward(
+        &self,
+        account_id: AccountId,
+        day: i64,
+        cap: u32,
+        connection_id: Uuid,
+    ) -> StoreResult<bool> {
+        self.claim_day_slot(account_id, day, cap, connection_id)
+            .await
+    }
+
+    async fn claim_pair_reward(&self, claim: &PairRewardClaim) -> StoreResult<bool> {
+        self.claim_pair(claim).await
+    }
+
+    async fn release_pair_reward(
+        &self,
+        first: AccountId,
+        second: AccountId,
+        connection_id: Uuid,
+    ) -> StoreResult<()> {
+        self.release_pair(first, second, connection_id).await
     }
 
     async fn incomplete_connections(&self, limit: usize) -> StoreResult<Vec<ConnectionRecord>> {

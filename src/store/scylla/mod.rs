@@ -16,14 +16,18 @@ mod catalog_statements;
 mod codec;
 mod connect;
 mod connections;
+#[cfg(test)]
+pub(crate) mod faults;
 mod issuer_keys;
 mod ledger;
+mod ledger_statements;
 mod offers;
 mod otp;
 mod pledge_statements;
 mod pledges;
 mod profiles;
 mod redemptions;
+mod reward_claims;
 mod roster;
 mod statements;
 mod stock;
@@ -33,14 +37,18 @@ mod voucher_statements;
 mod vouchers;
 
 #[cfg(test)]
-mod tests;
+mod fault_tests;
+#[cfg(test)]
+pub(crate) mod tests;
 
 use std::sync::{Arc, PoisonError, RwLock};
 use std::time::Duration;
 
 use async_trait::async_trait;
 use scylla::response::query_result::QueryResult;
+use scylla::serialize::batch::BatchValues;
 use scylla::serialize::row::SerializeRow;
+use scylla::statement::batch::Batch;
 use scylla::statement::prepared::PreparedStatement;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
@@ -64,6 +72,9 @@ pub(crate) struct ScyllaStore {
     stop: CancellationToken,
     /// The keyspace, for logs.
     keyspace: String,
+    /// Failures tests inject into statements.
+    #[cfg(test)]
+    faults: Arc<faults::Faults>,
 }
 
 /// Where the connection stands.
@@ -112,6 +123,8 @@ impl ScyllaStore {
             })),
             stop: CancellationToken::new(),
             keyspace: settings.config.keyspace.clone(),
+            #[cfg(test)]
+            faults: Arc::default(),
         }
     }
 
@@ -141,6 +154,10 @@ impl ScyllaStore {
         values: impl SerializeRow,
     ) -> StoreResult<QueryResult> {
         let connected = self.connected()?;
+        #[cfg(test)]
+        if let Some(injected) = self.faults.before_statement() {
+            return Err(injected);
+        }
         connected
             .session
             .execute_unpaged(statement(&connected), values)
@@ -156,7 +173,42 @@ impl ScyllaStore {
         what: &str,
     ) -> StoreResult<Conditional> {
         let result = self.execute(statement, values).await?;
+        #[cfg(test)]
+        if let Some(injected) = self.faults.after_conditional() {
+            return Err(injected);
+        }
         Conditional::from_result(result, what)
+    }
+
+    /// Runs a conditional batch (every statement on one partition) and returns
+    /// whether it applied.
+    async fn execute_conditional_batch(
+        &self,
+        batch: impl FnOnce(&Connected) -> &Batch,
+        values: impl BatchValues,
+        what: &str,
+    ) -> StoreResult<Conditional> {
+        let connected = self.connected()?;
+        #[cfg(test)]
+        if let Some(injected) = self.faults.before_statement() {
+            return Err(injected);
+        }
+        let result = connected
+            .session
+            .batch(batch(&connected), values)
+            .await
+            .map_err(execution_error)?;
+        #[cfg(test)]
+        if let Some(injected) = self.faults.after_conditional() {
+            return Err(injected);
+        }
+        Conditional::from_result(result, what)
+    }
+
+    /// The faults tests inject into this store's statements.
+    #[cfg(test)]
+    pub(crate) fn faults(&self) -> &faults::Faults {
+        &self.faults
     }
 }
 

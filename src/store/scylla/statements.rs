@@ -8,6 +8,7 @@ use scylla::errors::PrepareError;
 use scylla::statement::prepared::PreparedStatement;
 
 use super::catalog_statements::CatalogStatements;
+use super::ledger_statements::LedgerStatements;
 use super::pledge_statements::PledgeStatements;
 use super::voucher_statements::VoucherStatements;
 
@@ -44,6 +45,9 @@ pub(super) struct Statements {
     pub(super) select_token: PreparedStatement,
     /// Consumes an unconsumed refresh token: `IF kind = 'refresh' AND consumed_at_ms = null`.
     pub(super) consume_token: PreparedStatement,
+    /// Reads when a token was consumed, at `SERIAL` (a consumption whose answer
+    /// was lost is visible now or never applies).
+    pub(super) select_token_consumed_serial: PreparedStatement,
     /// Reads the challenge of a phone.
     pub(super) select_otp: PreparedStatement,
     /// Writes a first challenge: `IF NOT EXISTS`.
@@ -106,20 +110,10 @@ pub(super) struct Statements {
     pub(super) select_incomplete: PreparedStatement,
     /// Removes a connection's incomplete mark.
     pub(super) delete_incomplete: PreparedStatement,
-    /// Claims a ledger entry id: `IF NOT EXISTS`.
-    pub(super) claim_ledger_entry: PreparedStatement,
-    /// Reads a ledger entry by id.
+    /// Reads a ledger entry by id in `ledger_entry_ids` (before version 5).
     pub(super) select_ledger_entry_id: PreparedStatement,
-    /// Gives up an unplaced claim (a refused debit): `IF seq = null`.
-    pub(super) release_ledger_entry: PreparedStatement,
-    /// Records the seq and balance an entry id was appended at.
-    pub(super) place_ledger_entry: PreparedStatement,
-    /// Reads the head of an account's ledger.
+    /// Reads an account's head in `ledger_heads` (before version 5).
     pub(super) select_ledger_head: PreparedStatement,
-    /// Starts an account's ledger with its first entry: `IF NOT EXISTS`.
-    pub(super) insert_ledger_head: PreparedStatement,
-    /// Moves the head of a ledger by one entry: `IF seq = ?`.
-    pub(super) advance_ledger_head: PreparedStatement,
     /// Writes a ledger entry at its seq.
     pub(super) insert_ledger_entry: PreparedStatement,
     /// Reads the newest entries of one ledger bucket below a seq.
@@ -152,6 +146,8 @@ pub(super) struct Statements {
     pub(super) vouchers: VoucherStatements,
     /// Donations, pledges and statement settlements.
     pub(super) pledges: PledgeStatements,
+    /// The ledger and the reward claims.
+    pub(super) ledger: LedgerStatements,
 }
 
 /// Whether the driver may retry a statement.
@@ -161,15 +157,20 @@ enum Retry {
     Idempotent,
     /// Conditional writes: answered once, never retried blindly.
     Conditional,
+    /// Reads at `SERIAL`, which decide what a conditional write did.
+    SerialRead,
 }
 
 impl Statements {
     /// Prepares every statement on `session` (already using the keyspace).
     pub(super) async fn prepare(session: &Session) -> Result<Self, PrepareError> {
-        use Retry::{Conditional, Idempotent};
+        use Retry::{Conditional, Idempotent, SerialRead};
         let prepare = |text: &'static str, retry: Retry| async move {
             let mut statement = session.prepare(text).await?;
-            statement.set_is_idempotent(matches!(retry, Idempotent));
+            statement.set_is_idempotent(matches!(retry, Idempotent | SerialRead));
+            if matches!(retry, SerialRead) {
+                statement.set_consistency(scylla::statement::Consistency::Serial);
+            }
             Ok::<_, PrepareError>(statement)
         };
         Ok(Self {
@@ -254,6 +255,11 @@ impl Statements {
                 "UPDATE tokens USING TTL ? SET consumed_at_ms = ? WHERE token_hash = ? \
                  IF kind = 'refresh' AND consumed_at_ms = null",
                 Conditional,
+            )
+            .await?,
+            select_token_consumed_serial: prepare(
+                "SELECT kind, consumed_at_ms FROM tokens WHERE token_hash = ?",
+                SerialRead,
             )
             .await?,
             select_otp: prepare(
@@ -422,39 +428,14 @@ impl Statements {
                 Idempotent,
             )
             .await?,
-            claim_ledger_entry: prepare(
-                "INSERT INTO ledger_entry_ids (entry_id, account_id, at_ms, delta, reason, reference) VALUES (?, ?, ?, ?, ?, ?) IF NOT EXISTS",
-                Conditional,
-            )
-            .await?,
             select_ledger_entry_id: prepare(
                 "SELECT account_id, at_ms, delta, reason, reference, seq, balance_after FROM ledger_entry_ids WHERE entry_id = ?",
-                Idempotent,
-            )
-            .await?,
-            release_ledger_entry: prepare(
-                "DELETE FROM ledger_entry_ids WHERE entry_id = ? IF seq = null",
-                Conditional,
-            )
-            .await?,
-            place_ledger_entry: prepare(
-                "UPDATE ledger_entry_ids SET seq = ?, balance_after = ? WHERE entry_id = ?",
                 Idempotent,
             )
             .await?,
             select_ledger_head: prepare(
                 "SELECT seq, balance, entry_id, at_ms, delta, reason, reference FROM ledger_heads WHERE account_id = ?",
                 Idempotent,
-            )
-            .await?,
-            insert_ledger_head: prepare(
-                "INSERT INTO ledger_heads (account_id, seq, balance, entry_id, at_ms, delta, reason, reference) VALUES (?, ?, ?, ?, ?, ?, ?, ?) IF NOT EXISTS",
-                Conditional,
-            )
-            .await?,
-            advance_ledger_head: prepare(
-                "UPDATE ledger_heads SET seq = ?, balance = ?, entry_id = ?, at_ms = ?, delta = ?, reason = ?, reference = ? WHERE account_id = ? IF seq = ?",
-                Conditional,
             )
             .await?,
             insert_ledger_entry: prepare(
@@ -524,6 +505,7 @@ impl Statements {
             catalog: CatalogStatements::prepare(session).await?,
             vouchers: VoucherStatements::prepare(session).await?,
             pledges: PledgeStatements::prepare(session).await?,
+            ledger: LedgerStatements::prepare(session).await?,
         })
     }
 }

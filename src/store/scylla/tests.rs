@@ -14,7 +14,7 @@ use crate::store::conformance::{Fixture, store_conformance_tests};
 const URI_VARIABLE: &str = "HEYBLUE_SCYLLA_URI";
 
 /// The one place these tests read the process environment.
-fn cql_node_uri() -> Option<String> {
+pub(crate) fn cql_node_uri() -> Option<String> {
     std::env::var(URI_VARIABLE)
         .ok()
         .filter(|uri| !uri.trim().is_empty())
@@ -67,9 +67,9 @@ async fn fresh_store() -> Option<Fixture> {
 
 /// Drops a test keyspace when the case ends, so a long-lived node does not fill
 /// its heap with the tables of finished cases.
-struct KeyspaceDropper {
+pub(crate) struct KeyspaceDropper {
     /// The keyspace and how to reach its node.
-    settings: Settings,
+    pub(crate) settings: Settings,
 }
 
 impl Drop for KeyspaceDropper {

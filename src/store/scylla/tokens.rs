@@ -2,17 +2,22 @@
 //! by hash with a TTL of their expiry plus [`TOKEN_RETENTION_MS`] (readers check
 //! expiry, so the TTL only reclaims space and `purge_expired_tokens` has nothing
 //! to do). Consuming a refresh token and revoking a family are conditional
-//! writes, so the first caller wins.
+//! writes, so the first caller wins. A consumption whose answer is lost (a
+//! timeout: maybe applied) is decided by reading the token back at `SERIAL`:
+//! the consumption time it wrote identifies its own write.
 
 use async_trait::async_trait;
 use scylla::value::MaybeUnset;
 use uuid::Uuid;
 
 use super::ScyllaStore;
-use super::codec::{first_row, rows, token_kind_from_text, token_kind_text, ttl_seconds};
+use super::codec::{
+    first_row, may_have_applied, rows, token_kind_from_text, token_kind_text, ttl_seconds,
+};
 use crate::domain::AccountId;
 use crate::store::{
-    RefreshConsumption, SecretHash, StoreResult, TokenFamily, TokenKind, TokenRecord, TokenStore,
+    RefreshConsumption, SecretHash, StoreError, StoreResult, TokenFamily, TokenKind, TokenRecord,
+    TokenStore,
 };
 
 /// How long a token row outlives its expiry, so that a late refresh attempt is
@@ -41,6 +46,42 @@ fn set_or_unset(value: Option<i64>) -> MaybeUnset<i64> {
 }
 
 impl ScyllaStore {
+    /// Decides a consumption whose answer was lost (maybe applied) by reading
+    /// the token at `SERIAL`: consumed at this call's time means this call
+    /// consumed it (so a client retrying after a timeout is not taken for a
+    /// thief); consumed at another time means another call did; unconsumed
+    /// means the write did not apply and never will, so the error stands.
+    async fn unanswered_consumption(
+        &self,
+        hash: &SecretHash,
+        record: TokenRecord,
+        at_ms: i64,
+        error: StoreError,
+    ) -> StoreResult<RefreshConsumption> {
+        tracing::debug!(%error, "refresh token consumption unanswered; reading back");
+        let result = self
+            .execute(
+                |connected| &connected.statements.select_token_consumed_serial,
+                (hash.0.as_slice(),),
+            )
+            .await?;
+        let Some((_kind, consumed_at_ms)) = first_row::<(String, Option<i64>)>(result, "token")?
+        else {
+            // The row expired meanwhile.
+            return Ok(RefreshConsumption::Unknown);
+        };
+        match consumed_at_ms {
+            Some(consumed_at_ms) if consumed_at_ms == at_ms => {
+                Ok(RefreshConsumption::Consumed(record))
+            }
+            Some(consumed_at_ms) => Ok(RefreshConsumption::AlreadyConsumed(TokenRecord {
+                consumed_at_ms: Some(consumed_at_ms),
+                ..record
+            })),
+            None => Err(error),
+        }
+    }
+
     /// The token with this hash and the remaining TTL of its row in seconds.
     async fn token_with_ttl(
         &self,
@@ -195,13 +236,22 @@ impl TokenStore for ScyllaStore {
         }
         // The new cell expires with the rest of the row (TTL 0 would mean never).
         let remaining_ttl = ttl.unwrap_or(0).max(1);
-        let consumption = self
+        let consumption = match self
             .execute_conditional(
                 |connected| &connected.statements.consume_token,
                 (remaining_ttl, at_ms, hash.0.as_slice()),
                 "refresh token consumption",
             )
-            .await?;
+            .await
+        {
+            Ok(consumption) => consumption,
+            Err(error) if may_have_applied(&error) => {
+                return self
+                    .unanswered_consumption(hash, record, at_ms, error)
+                    .await;
+            }
+            Err(error) => return Err(error),
+        };
         if consumption.applied {
             return Ok(RefreshConsumption::Consumed(record));
         }
