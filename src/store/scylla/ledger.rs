@@ -131,6 +131,7 @@ fn bucket_of(seq: u64) -> StoreResult<i64> {
     to_bigint(seq / ENTRIES_PER_BUCKET, "ledger bucket")
 }
 
+/// A ledger entry from its columns, in `EntryRow` order.
 fn entry_from_row(account_id: AccountId, row: EntryRow) -> StoreResult<LedgerEntry> {
     let (seq, entry_id, at_ms, delta, reason, reference, balance_after) = row;
     Ok(LedgerEntry {
@@ -168,16 +169,10 @@ fn head_from_row(account_id: AccountId, row: HeadRow) -> StoreResult<Option<Head
         return Ok(None);
     };
     Ok(Some(Head {
-        last: LedgerEntry {
-            entry_id,
+        last: entry_from_row(
             account_id,
-            seq: from_bigint(seq, "ledger seq")?,
-            at_ms,
-            delta,
-            reason: reason_from_text(&reason)?,
-            reference,
-            balance_after: balance,
-        },
+            (seq, entry_id, at_ms, delta, reason, reference, balance),
+        )?,
         legacy_ids: legacy_ids.unwrap_or(false),
         seeded: true,
     }))
@@ -209,16 +204,10 @@ impl ScyllaStore {
         };
         let (seq, balance, entry_id, at_ms, delta, reason, reference) = row;
         Ok(Some(Head {
-            last: LedgerEntry {
-                entry_id,
+            last: entry_from_row(
                 account_id,
-                seq: from_bigint(seq, "ledger seq")?,
-                at_ms,
-                delta,
-                reason: reason_from_text(&reason)?,
-                reference,
-                balance_after: balance,
-            },
+                (seq, entry_id, at_ms, delta, reason, reference, balance),
+            )?,
             legacy_ids: true,
             seeded: false,
         }))
@@ -290,16 +279,18 @@ impl ScyllaStore {
             return Ok(None);
         };
         Ok(Some(WrittenEntry {
-            entry: LedgerEntry {
-                entry_id,
+            entry: entry_from_row(
                 account_id,
-                seq: from_bigint(seq, "ledger seq")?,
-                at_ms,
-                delta,
-                reason: reason_from_text(&reason)?,
-                reference,
-                balance_after,
-            },
+                (
+                    seq,
+                    entry_id,
+                    at_ms,
+                    delta,
+                    reason,
+                    reference,
+                    balance_after,
+                ),
+            )?,
             writer,
         }))
     }
@@ -328,16 +319,18 @@ impl ScyllaStore {
         if owner != account_id.0 {
             return Ok(None);
         }
-        Ok(Some(LedgerEntry {
-            entry_id,
+        Ok(Some(entry_from_row(
             account_id,
-            seq: from_bigint(seq, "ledger seq")?,
-            at_ms,
-            delta,
-            reason: reason_from_text(&reason)?,
-            reference,
-            balance_after,
-        }))
+            (
+                seq,
+                entry_id,
+                at_ms,
+                delta,
+                reason,
+                reference,
+                balance_after,
+            ),
+        )?))
     }
 
     /// Writes an entry at its seq in `ledger_entries` (idempotent).
