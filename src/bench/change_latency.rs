@@ -153,12 +153,18 @@ fn truth_timelines(
             index,
         }))
         .collect();
-    let mut updates: Vec<(i64, bool, u32, u64)> = Vec::new();
+    let mut updates: Vec<Update> = Vec::new();
     for tick in 1..=schedule.last_tick {
         for &person in &people {
-            if let Some(at_us) = sent.sent_at(person, tick, scheduled_us(person, tick)) {
-                let is_citizen = person.kind == PersonKind::Citizen;
-                updates.push((at_us, is_citizen, person.index, tick));
+            let due_us = scheduled_us(person, tick);
+            if let Some(written_us) = sent.sent_at(person, tick, due_us) {
+                updates.push(Update {
+                    written_us,
+                    due_us,
+                    is_citizen: person.kind == PersonKind::Citizen,
+                    index: person.index,
+                    tick,
+                });
             }
         }
     }
@@ -171,22 +177,46 @@ fn truth_timelines(
         feed(&mut tracker, &world, person.kind, person.index, 0);
     }
     tracker.settle(schedule.t0_us - 1, &server_pick);
-    for group in updates.chunk_by(|first, second| first.0 == second.0) {
-        let newest_tick = group.iter().map(|update| update.3).max().unwrap_or(0);
+    for burst in bursts(&updates) {
+        let newest_tick = burst.iter().map(|update| update.tick).max().unwrap_or(0);
         if !world.has_tick(newest_tick) {
             world.advance_to(newest_tick);
         }
-        for &(_, is_citizen, index, tick) in group {
-            let kind = if is_citizen {
+        for update in burst {
+            let kind = if update.is_citizen {
                 PersonKind::Citizen
             } else {
                 PersonKind::Officer
             };
-            feed(&mut tracker, &world, kind, index, tick);
+            feed(&mut tracker, &world, kind, update.index, update.tick);
         }
-        tracker.settle(group[0].0, &server_pick);
+        tracker.settle(burst[0].written_us, &server_pick);
     }
     tracker.into_timelines()
+}
+
+/// Updates (sorted by write) in the groups the replay applies together: those
+/// due in the same slot go out in one burst, microseconds apart, so they are
+/// applied together, from the burst's first write, and no answer exists only
+/// between two frames of one burst.
+fn bursts(updates: &[Update]) -> impl Iterator<Item = &[Update]> {
+    updates.chunk_by(|first, second| first.due_us == second.due_us)
+}
+
+/// One location update as the replay applies it; ordered by when it was
+/// written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+struct Update {
+    /// When its frame was written (or, for another worker's person, due), Unix µs.
+    written_us: i64,
+    /// When it was due, Unix µs.
+    due_us: i64,
+    /// A citizen's (officers' first among updates written together).
+    is_citizen: bool,
+    /// The person's index within its kind.
+    index: u32,
+    /// Its movement tick.
+    tick: u64,
 }
 
 fn feed(tracker: &mut TruthTracker, world: &World, kind: PersonKind, index: u32, tick: u64) {

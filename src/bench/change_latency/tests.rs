@@ -212,22 +212,30 @@ fn a_replayed_run_pushed_exactly_is_all_pushed() {
 
 #[test]
 fn the_truth_counts_each_update_from_when_it_was_written() {
+    // A crowded square kilometre and a 100 ms interval: many updates are due
+    // in the same millisecond slot, and answers change often.
+    let interval_us = 100_000;
     let params = WorldParams {
         seed: 5,
-        bbox: BoundingBox::MANHATTAN_AND_HOBOKEN,
+        bbox: BoundingBox {
+            lat_min: 40.750,
+            lng_min: -73.990,
+            lat_max: 40.759,
+            lng_max: -73.978,
+        },
         max_speed_mps: 12.0,
-        interval_us: 1_000_000,
+        interval_us,
         history_ticks: 2,
     };
     let schedule = Schedule {
         t0_us: 10_000_000,
-        interval_us: 1_000_000,
-        last_tick: 30,
+        interval_us,
+        last_tick: 100,
     };
     let replay = Replay {
         params,
         schedule,
-        officers: 20,
+        officers: 40,
         rule: NearestRule {
             radius_m: 5_000.0,
             hysteresis_m: 0.0,
@@ -240,19 +248,23 @@ fn the_truth_counts_each_update_from_when_it_was_written() {
         .map(|&citizen| (citizen, Vec::new()))
         .collect();
     let planned = truth_timelines(&replay, &citizens, &no_pushes, &SendTimes::default());
-    // Every update written 1.5 intervals late: the same truths, 1.5 s later
-    // (and the replay keeps enough positions to follow the lag).
+    // Every update written 1.5 intervals late, the frames of one burst up to
+    // 0.2 ms apart and in another order than planned: the same truths, 150 ms
+    // later (the replay keeps enough positions to follow the lag, and applies a
+    // burst together).
     let log = SendLog::default();
     let mut held = std::collections::HashSet::new();
-    let people = (0..20)
+    let people = (0..40)
         .map(|index| (PersonKind::Officer, index))
         .chain(citizens.iter().map(|&index| (PersonKind::Citizen, index)));
     for (kind, index) in people {
         let person = Person { kind, index };
         held.insert(person);
         for tick in 1..=schedule.last_tick {
-            let due_us = schedule.send_time_us(Schedule::phase_us(1_000_000, kind, index), tick);
-            log.record(person, tick, due_us + 1_500_000);
+            let due_us = schedule.send_time_us(Schedule::phase_us(interval_us, kind, index), tick);
+            let jitter_us =
+                i64::from((index * 37 + u32::from(kind == PersonKind::Officer) * 101) % 200);
+            log.record(person, tick, due_us + 150_000 + jitter_us);
         }
     }
     let late = truth_timelines(&replay, &citizens, &no_pushes, &log.take(held.clone()));
@@ -262,7 +274,7 @@ fn the_truth_counts_each_update_from_when_it_was_written() {
             .flat_map(|(&citizen, timeline)| {
                 timeline.iter().skip(1).map(move |change| {
                     let officers = change.answer.as_ref().map(|a| a.officers.clone());
-                    (citizen, change.at_us + by_us, officers)
+                    (citizen, (change.at_us + by_us) / 1_000, officers)
                 })
             })
             .collect();
@@ -270,7 +282,7 @@ fn the_truth_counts_each_update_from_when_it_was_written() {
         all
     };
     assert!(shifted(&planned, 0).len() > 20);
-    assert_eq!(shifted(&planned, 1_500_000), shifted(&late, 0));
+    assert_eq!(shifted(&planned, 150_000), shifted(&late, 0));
     // Nothing written after the start: no truth ever changes.
     let silent = truth_timelines(
         &replay,
@@ -279,4 +291,27 @@ fn the_truth_counts_each_update_from_when_it_was_written() {
         &SendLog::default().take(held),
     );
     assert!(silent.values().all(|timeline| timeline.len() == 1));
+}
+
+#[test]
+fn updates_due_together_are_applied_together_whatever_their_write_order() {
+    let update = |written_us: i64, due_us: i64, index: u32| Update {
+        written_us,
+        due_us,
+        is_citizen: index % 2 == 1,
+        index,
+        tick: 1,
+    };
+    let mut updates = vec![
+        update(1_020, 1_000, 2),
+        update(1_005, 1_000, 1),
+        update(2_400, 2_000, 4),
+        update(1_010, 1_000, 3),
+        update(2_300, 2_000, 5),
+    ];
+    updates.sort_unstable();
+    let groups: Vec<Vec<u32>> = bursts(&updates)
+        .map(|burst| burst.iter().map(|update| update.index).collect())
+        .collect();
+    assert_eq!(groups, vec![vec![1, 3, 2], vec![5, 4]]);
 }
