@@ -58,7 +58,7 @@ fn main() -> ExitCode {
         }
         Some(_) | None => {}
     }
-    let tests: [(&str, SmokeTest); 8] = [
+    let tests: [(&str, SmokeTest); 9] = [
         (
             "city_every_pushed_answer_is_correct",
             city_every_pushed_answer_is_correct,
@@ -66,6 +66,10 @@ fn main() -> ExitCode {
         (
             "handshake_credits_every_accepted_request_exactly_once",
             handshake_credits_every_accepted_request_exactly_once,
+        ),
+        (
+            "handshake_survives_the_server_killed_repeatedly",
+            handshake_survives_the_server_killed_repeatedly,
         ),
         (
             "connect_with_the_echo_baseline",
@@ -211,6 +215,63 @@ fn city_every_pushed_answer_is_correct(runtime: &tokio::runtime::Runtime) -> Ran
         "people moved: {table}"
     );
     assert!(table.contains("officer move→push p99"), "{table}");
+    Ran::Passed
+}
+
+/// Chaos at small scale: the spawned server is killed with SIGKILL every 3 s of
+/// the rounds and restarted on the same data; every pair reconnects on its own,
+/// and every connection the server established is credited exactly once on both
+/// sides, including those a kill cut off mid-round.
+fn handshake_survives_the_server_killed_repeatedly(runtime: &tokio::runtime::Runtime) -> Ran {
+    let out = tempfile::tempdir().unwrap();
+    let args = [
+        "handshake",
+        "--spawn",
+        "--rate",
+        "10",
+        "--pairs",
+        "10",
+        "--duration-seconds",
+        "10",
+        "--kill-every-seconds",
+        "3",
+    ];
+    let report = bench(runtime, &args, out.path()).expect("the chaos run completes");
+    let table = report.table();
+    assert!(report.all_correct(), "{table}");
+    let results = results(out.path());
+    let run = &results["runs"][0];
+    let handshake = &run["handshake"];
+    let kills = handshake["chaos"]["kills"].as_u64().unwrap();
+    assert!(kills >= 3, "killed {kills} times: {table}");
+    assert!(
+        handshake["reconnections"].as_u64().unwrap() >= 10,
+        "every pair reconnected at least once: {table}"
+    );
+    let counters = &run["counters"];
+    let interrupted = handshake["failures"]["interrupted"].as_u64().unwrap_or(0);
+    assert_eq!(
+        counters["rounds_established"].as_u64().unwrap() + interrupted,
+        100,
+        "{table}"
+    );
+    let check = &handshake["credit_check"];
+    assert_eq!(check["people"], 20, "{table}");
+    assert_eq!(check["accepted"], check["records_found"], "{table}");
+    assert_eq!(check["credits_due"], check["credits_found"], "{table}");
+    for problem in [
+        "records_missing",
+        "records_doubled",
+        "credits_missing",
+        "credits_doubled",
+        "points_mismatched",
+        "unexpected",
+        "balance_mismatched",
+        "one_sided",
+        "unreadable",
+    ] {
+        assert_eq!(check[problem], 0, "{problem}: {table}");
+    }
     Ran::Passed
 }
 

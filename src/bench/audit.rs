@@ -65,6 +65,8 @@ pub(crate) struct AuditSummary {
     /// People whose balance is not the sum of their ledger, or whose ledger's
     /// running balance or sequence numbers have a gap.
     pub(crate) balance_mismatched: u64,
+    /// Abandoned requests established on one side of the pair only.
+    pub(crate) one_sided: u64,
     /// A few problems, described.
     pub(crate) samples: Vec<String>,
 }
@@ -87,6 +89,7 @@ impl AuditSummary {
             && self.points_mismatched == 0
             && self.unexpected == 0
             && self.balance_mismatched == 0
+            && self.one_sided == 0
     }
 
     /// Adds another worker's check.
@@ -105,6 +108,7 @@ impl AuditSummary {
         self.unexpected += other.unexpected;
         self.late_established += other.late_established;
         self.balance_mismatched += other.balance_mismatched;
+        self.one_sided += other.one_sided;
         for sample in &other.samples {
             self.keep(sample.clone());
         }
@@ -123,13 +127,15 @@ impl AuditSummary {
     }
 }
 
-/// Checks one person's view (`who` names them in the samples).
+/// Checks one person's view (`who` names them in the samples); returns the
+/// abandoned requests the server established for them after all (see
+/// [`check_both_sides`]).
 pub(crate) fn check(
     who: &str,
     expected: &Expected,
     view: &AccountView,
     summary: &mut AuditSummary,
-) {
+) -> HashSet<Uuid> {
     summary.people += 1;
     let mut records: HashMap<Uuid, Vec<i64>> = HashMap::new();
     for row in &view.connections {
@@ -194,22 +200,48 @@ pub(crate) fn check(
     for (connection_id, &told) in &expected.accepted {
         check_accepted(who, *connection_id, told, &records, &credits, summary);
     }
+    let mut established_late = HashSet::new();
     for connection_id in &expected.abandoned {
         if records.contains_key(connection_id) {
             summary.late_established += 1;
+            established_late.insert(*connection_id);
         }
         let record_points = records.get(connection_id).and_then(|listed| listed.first());
         let credited = credits.get(connection_id).and_then(|deltas| deltas.first());
-        if let Some(&delta) = credited
-            && record_points != Some(&delta)
-        {
-            summary.points_mismatched += 1;
-            summary.keep(format!(
-                "{who}: abandoned request {connection_id} credited {delta} but its record says {record_points:?}"
-            ));
+        match (record_points, credited) {
+            (Some(&points), None) if points > 0 => {
+                summary.credits_missing += 1;
+                summary.keep(format!(
+                    "{who}: abandoned request {connection_id} was established with {points} points but never credited"
+                ));
+            }
+            (_, Some(&delta)) if record_points != Some(&delta) => {
+                summary.points_mismatched += 1;
+                summary.keep(format!(
+                    "{who}: abandoned request {connection_id} credited {delta} but its record says {record_points:?}"
+                ));
+            }
+            _ => {}
         }
     }
     check_balance(who, view, summary);
+    established_late
+}
+
+/// A connection is established for both people or for neither: an abandoned
+/// request the server established for one side of `pair` only is counted.
+pub(crate) fn check_both_sides(
+    pair: &str,
+    officer_late: &HashSet<Uuid>,
+    citizen_late: &HashSet<Uuid>,
+    summary: &mut AuditSummary,
+) {
+    for connection_id in officer_late.symmetric_difference(citizen_late) {
+        summary.one_sided += 1;
+        summary.keep(format!(
+            "{pair}: connection {connection_id} was established for one side only"
+        ));
+    }
 }
 
 fn check_accepted(
@@ -354,7 +386,7 @@ mod tests {
 
     fn audit(expected: &Expected, view: &AccountView) -> AuditSummary {
         let mut summary = AuditSummary::default();
-        check("citizen 0", expected, view, &mut summary);
+        let _established_late = check("citizen 0", expected, view, &mut summary);
         summary
     }
 
@@ -430,6 +462,35 @@ mod tests {
         let summary = audit(&expected(&[(1, 10)], &[8]), &old);
         assert!(summary.passed(), "{summary:?}");
         assert_eq!(summary.late_established, 1);
+    }
+
+    #[test]
+    fn an_abandoned_request_established_but_never_credited_fails() {
+        let summary = audit(&expected(&[], &[8]), &view(vec![record(8, 10)], &[]));
+        assert_eq!(summary.credits_missing, 1, "{summary:?}");
+        assert!(!summary.passed());
+    }
+
+    #[test]
+    fn an_abandoned_request_established_for_one_side_only_fails() {
+        let abandoned = expected(&[], &[8, 9]);
+        let mut summary = AuditSummary::default();
+        let officer_late = check(
+            "officer 0",
+            &abandoned,
+            &view(vec![record(8, 10), record(9, 10)], &[(8, 10), (9, 10)]),
+            &mut summary,
+        );
+        let citizen_late = check(
+            "citizen 0",
+            &abandoned,
+            &view(vec![record(8, 10)], &[(8, 10)]),
+            &mut summary,
+        );
+        assert!(summary.passed(), "{summary:?}");
+        check_both_sides("pair 0", &officer_late, &citizen_late, &mut summary);
+        assert_eq!(summary.one_sided, 1, "{summary:?}");
+        assert!(!summary.passed());
     }
 
     #[test]

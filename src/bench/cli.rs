@@ -185,6 +185,11 @@ pub(crate) struct HandshakeArgs {
     /// Where the pairs stand: `lat_min,lng_min,lat_max,lng_max`.
     #[arg(long, default_value = DEFAULT_BBOX)]
     pub(crate) bbox: BoundingBox,
+    /// Chaos: every this many seconds of the rounds, kill the spawned server with
+    /// SIGKILL and start it again on the same data (needs --spawn). Pairs
+    /// reconnect on their own and carry on; the credit check must still pass.
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    pub(crate) kill_every_seconds: Option<u64>,
 }
 
 /// `heyblue bench redeem`.
@@ -297,6 +302,8 @@ pub(crate) struct BenchOptions {
     pub(crate) duration_seconds: u64,
     /// See [`HandshakeArgs::pairs`].
     pub(crate) pairs: u32,
+    /// See [`HandshakeArgs::kill_every_seconds`].
+    pub(crate) kill_every_seconds: Option<u64>,
     /// See [`CityArgs::interval_ms`].
     pub(crate) interval_ms: u64,
     /// See [`CityArgs::max_speed_mps`].
@@ -363,6 +370,7 @@ impl BenchArgs {
                 duration_seconds: handshake.duration_seconds,
                 pairs: handshake.pairs,
                 bbox: handshake.bbox,
+                kill_every_seconds: handshake.kill_every_seconds,
                 ..BenchOptions::defaults(Scenario::Handshake, target)
             },
             ScenarioArgs::Redeem(redeem) => BenchOptions {
@@ -405,6 +413,7 @@ impl BenchOptions {
             duplicate_percent: 10,
             duration_seconds: DEFAULT_DURATION_SECONDS,
             pairs: 0,
+            kill_every_seconds: None,
             interval_ms: 1_000,
             max_speed_mps: 12.0,
             bbox: BoundingBox::MANHATTAN_AND_HOBOKEN,

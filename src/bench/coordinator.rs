@@ -10,6 +10,7 @@ use std::time::Duration;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use super::BenchError;
+use super::chaos::kill_repeatedly_during;
 use super::cli::{Baseline, BenchArgs, BenchOptions, Scenario};
 use super::cpu::cpu_time_us;
 use super::fleet::{Fleet, MemoryProbe};
@@ -87,7 +88,7 @@ pub async fn run_bench(args: BenchArgs) -> Result<Report, BenchError> {
 
     let mut runs = Vec::new();
     {
-        let spawned = if args.spawn {
+        let mut spawned = if args.spawn {
             let settings = ServerSettings {
                 hysteresis_m: args.hysteresis_meters,
                 reward_every_round: args.scenario == Scenario::Handshake,
@@ -150,7 +151,15 @@ pub async fn run_bench(args: BenchArgs) -> Result<Report, BenchError> {
             None
         };
         let people = (officers, citizens);
-        runs.push(run_once(&args, "heyblue", target, probe, people, profile_pid).await?);
+        let chaos = spawned
+            .as_mut()
+            .zip(args.kill_every_seconds)
+            .map(|(server, every)| Chaos {
+                server,
+                http: &http,
+                every: Duration::from_secs(every),
+            });
+        runs.push(run_once(&args, "heyblue", target, probe, people, profile_pid, chaos).await?);
     }
     if args.baseline.contains(&Baseline::Echo) {
         let echo = spawn_echo().await?;
@@ -161,7 +170,18 @@ pub async fn run_bench(args: BenchArgs) -> Result<Report, BenchError> {
         let target = Target::Echo {
             ws_url: echo.ws_url.clone(),
         };
-        runs.push(run_once(&args, "echo", target, probe, (officers, citizens), None).await?);
+        runs.push(
+            run_once(
+                &args,
+                "echo",
+                target,
+                probe,
+                (officers, citizens),
+                None,
+                None,
+            )
+            .await?,
+        );
     }
     if let Some(program) = &redis_server {
         runs.push(run_redis_baseline(program, &args, officers, citizens).await?);
@@ -312,6 +332,11 @@ fn validate_handshake(args: &BenchOptions) -> Result<(), BenchError> {
     }
     if total_rounds(args) == 0 {
         return usage("--rate × --duration-seconds gives no round to run".to_owned());
+    }
+    if args.kill_every_seconds.is_some() && !args.spawn {
+        return usage(
+            "--kill-every-seconds kills the server the bench spawned: it needs --spawn".to_owned(),
+        );
     }
     Placement::new(&args.bbox, pairs).map_err(BenchError::Usage)?;
     Ok(())
@@ -472,12 +497,14 @@ async fn run_once(
     probe: MemoryProbe,
     (officers, citizens): (u32, u32),
     profile_pid: Option<u32>,
+    chaos: Option<Chaos<'_>>,
 ) -> Result<RunResult, BenchError> {
     let moving = args.scenario == Scenario::City;
     let handshake = if args.scenario == Scenario::Handshake {
         Some(HandshakePlan {
             placement: Placement::new(&args.bbox, officers).map_err(BenchError::Usage)?,
             expect_rewards: args.spawn,
+            reconnect: args.kill_every_seconds.is_some(),
         })
     } else {
         None
@@ -518,7 +545,8 @@ async fn run_once(
     let mut handshake_setup = None;
     let connect_ms;
     if let Some(plan) = handshake {
-        let (pairs_ms, setup) = handshake_phases(args, &mut fleet, &mut phases, plan).await?;
+        let (pairs_ms, setup) =
+            handshake_phases(args, &mut fleet, &mut phases, plan, chaos).await?;
         connect_ms = pairs_ms;
         handshake_setup = Some(setup);
     } else if moving {
@@ -584,6 +612,17 @@ async fn run_once(
     Ok(result)
 }
 
+/// The spawned server to kill and restart during the rounds, and how often.
+#[derive(Debug)]
+struct Chaos<'run> {
+    /// The server.
+    server: &'run mut SpawnedServer,
+    /// Asks it whether it is ready again.
+    http: &'run reqwest::Client,
+    /// Time between two kills.
+    every: Duration,
+}
+
 /// The handshake's phases after sign-in: set up the pairs, run the rounds, check
 /// the credits. Returns how long the setup took (ms) and the run's setup.
 async fn handshake_phases(
@@ -591,6 +630,7 @@ async fn handshake_phases(
     fleet: &mut Fleet,
     phases: &mut Vec<(String, u64)>,
     plan: HandshakePlan,
+    chaos: Option<Chaos<'_>>,
 ) -> Result<(u64, HandshakeSetup), BenchError> {
     let pairs_ms = fleet.run(&Command::ConnectPairs, "connect_pairs").await?;
     phases.push(("connect_pairs".to_owned(), pairs_ms));
@@ -601,7 +641,19 @@ async fn handshake_phases(
         total_rounds: total_rounds(args),
         pairs,
     };
-    let rounds_ms = fleet.run(&Command::Rounds { schedule }, "rounds").await?;
+    let command = Command::Rounds { schedule };
+    let rounds = fleet.run(&command, "rounds");
+    let (rounds_ms, chaos) = match chaos {
+        Some(Chaos {
+            server,
+            http,
+            every,
+        }) => {
+            let (rounds_ms, figures) = kill_repeatedly_during(rounds, server, http, every).await;
+            (rounds_ms?, Some(figures?))
+        }
+        None => (rounds.await?, None),
+    };
     phases.push(("rounds".to_owned(), rounds_ms));
     let audit_ms = fleet.run(&Command::Audit, "credit_check").await?;
     phases.push(("credit_check".to_owned(), audit_ms));
@@ -612,6 +664,7 @@ async fn handshake_phases(
         t0_us: schedule.t0_us,
         spacing_m: plan.placement.spacing_m(),
         rules: rules_in_force(args),
+        chaos,
     };
     Ok((pairs_ms, setup))
 }

@@ -4,7 +4,7 @@
 //! participant's points and connections through the REST API for the credit check
 //! (see `audit`), and closes the sockets at the end.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
@@ -12,6 +12,7 @@ use std::time::Duration;
 use futures::StreamExt;
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
+use uuid::Uuid;
 
 use super::audit::{self, AuditSummary, Expected};
 use super::movement::{PersonKind, Point};
@@ -35,6 +36,9 @@ pub(crate) struct PairFleet {
     placement: Placement,
     /// Whether the server rewards every round (a withheld reward is a failure).
     expect_rewards: bool,
+    /// Whether a pair whose socket fails sets itself up again and carries on
+    /// (the server is being killed and restarted on purpose).
+    reconnect: bool,
     /// Pairs set up and waiting for their rounds.
     ready: Vec<ReadyPair>,
     /// Pairs that could not be set up (their rounds count as failed).
@@ -62,10 +66,11 @@ pub(crate) struct FleetTools<'worker> {
 
 impl PairFleet {
     /// No pairs yet.
-    pub(crate) fn new(placement: Placement, expect_rewards: bool) -> Self {
+    pub(crate) fn new(placement: Placement, expect_rewards: bool, reconnect: bool) -> Self {
         Self {
             placement,
             expect_rewards,
+            reconnect,
             ready: Vec::new(),
             not_ready: Vec::new(),
             logs: Vec::new(),
@@ -114,8 +119,15 @@ impl PairFleet {
                 socket_numbers: (socket_numbers(), socket_numbers()),
                 latencies: tools.latencies.clone(),
             };
+            let reconnect = self.reconnect;
             setups.spawn(async move {
-                let outcome = setup.run().await;
+                let setup = Arc::new(setup);
+                let outcome = setup.run().await.map(|mut pair| {
+                    if reconnect {
+                        pair.redial = Some(setup);
+                    }
+                    pair
+                });
                 drop(permit);
                 (index, outcome)
             });
@@ -200,24 +212,39 @@ impl PairFleet {
                 people.push((who, token, self.expected(log, kind)));
             }
         }
-        let checked: Vec<AuditSummary> = futures::stream::iter(people)
+        let checked: Vec<(Person, AuditSummary, HashSet<Uuid>)> = futures::stream::iter(people)
             .map(|(who, token, expected)| {
                 let http = &http;
                 async move {
                     let name = format!("{:?} {}", who.kind, who.index).to_lowercase();
                     let mut summary = AuditSummary::default();
-                    match super::account_views::read(http, base_url, &token).await {
-                        Ok(view) => audit::check(&name, &expected, &view, &mut summary),
-                        Err(error) => summary.unreadable(&name, &error),
-                    }
-                    summary
+                    let established_late =
+                        match super::account_views::read(http, base_url, &token).await {
+                            Ok(view) => audit::check(&name, &expected, &view, &mut summary),
+                            Err(error) => {
+                                summary.unreadable(&name, &error);
+                                HashSet::new()
+                            }
+                        };
+                    (who, summary, established_late)
                 }
             })
             .buffer_unordered(AUDIT_CONCURRENCY)
             .collect()
             .await;
-        for summary in &checked {
-            self.tally.audit.merge(summary);
+        let mut late_by_pair: HashMap<u32, [HashSet<Uuid>; 2]> = HashMap::new();
+        for (who, summary, established_late) in checked {
+            self.tally.audit.merge(&summary);
+            let side = usize::from(who.kind == PersonKind::Citizen);
+            late_by_pair.entry(who.index).or_default()[side] = established_late;
+        }
+        for (index, [officer_late, citizen_late]) in &late_by_pair {
+            audit::check_both_sides(
+                &format!("pair {index}"),
+                officer_late,
+                citizen_late,
+                &mut self.tally.audit,
+            );
         }
         Ok(())
     }
@@ -267,9 +294,9 @@ impl PairFleet {
     }
 }
 
-/// One pair's setup.
+/// One pair's setup (kept by the pair when it may have to set itself up again).
 #[derive(Debug)]
-struct PairSetup {
+pub(crate) struct PairSetup {
     /// The pair.
     index: u32,
     /// Opens sockets.
@@ -289,7 +316,7 @@ struct PairSetup {
 impl PairSetup {
     /// Officer first (located, available), then the citizen (located, shown the
     /// officer): the officer is in the index before the citizen's first answer.
-    async fn run(self) -> Result<ReadyPair, String> {
+    pub(crate) async fn run(&self) -> Result<ReadyPair, String> {
         let (officer_at, citizen_at) = (self.officer_at, self.citizen_at);
         let mut officer = self.open(self.socket_numbers.0, &self.tokens.0).await?;
         session::send(
@@ -341,6 +368,7 @@ impl PairSetup {
             handle: view.handle.to_string(),
             officer_at,
             citizen_at,
+            redial: None,
         })
     }
 

@@ -8,6 +8,8 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use super::audit::AuditSummary;
+use super::chaos::ChaosFigures;
+use super::rounds::INTERRUPTED;
 use super::stats::{CounterSnapshot, HistogramData, LatencyExport, Percentiles};
 use super::tally::HandshakeTally;
 
@@ -26,6 +28,8 @@ pub(crate) struct HandshakeSetup {
     pub(crate) spacing_m: f64,
     /// The connection rules in force, in words.
     pub(crate) rules: String,
+    /// What the chaos did, when the server was killed during the rounds.
+    pub(crate) chaos: Option<ChaosFigures>,
 }
 
 /// What a handshake run measured and found.
@@ -56,6 +60,10 @@ pub(crate) struct HandshakeFigures {
     pub(crate) credit_check: AuditSummary,
     /// Raw request → established histogram (for the chart).
     pub(crate) histogram: HistogramData,
+    /// What the chaos did, when the server was killed during the rounds.
+    pub(crate) chaos: Option<ChaosFigures>,
+    /// Times a pair set itself up again after its sockets failed.
+    pub(crate) reconnections: u64,
 }
 
 impl HandshakeFigures {
@@ -86,14 +94,24 @@ impl HandshakeFigures {
             withheld: tally.withheld,
             credit_check: tally.audit,
             histogram: latencies.handshake_us.clone(),
+            chaos: setup.chaos.clone(),
+            reconnections: tally.reconnections,
         }
     }
 
-    /// Every scheduled round established, nothing failed, every credit exactly once.
+    /// Every scheduled round established, nothing failed, every credit exactly
+    /// once. Under chaos, rounds cut off by a kill (`interrupted`) are the only
+    /// failures allowed, and the server must have been killed at least once.
     pub(crate) fn passed(&self, counters: &CounterSnapshot) -> bool {
-        self.failures.is_empty()
-            && counters.rounds_failed == 0
-            && counters.rounds_established == self.rounds_scheduled
+        let interrupted = match &self.chaos {
+            Some(chaos) if chaos.kills == 0 => return false,
+            Some(_) => self.failures.get(INTERRUPTED).copied().unwrap_or(0),
+            None => 0,
+        };
+        let other_failures = self.failures.values().sum::<u64>() - interrupted;
+        other_failures == 0
+            && counters.rounds_failed == interrupted
+            && counters.rounds_established + interrupted == self.rounds_scheduled
             && self.credit_check.passed()
     }
 
@@ -151,6 +169,14 @@ impl HandshakeFigures {
             ),
             ("failed rounds", counters.rounds_failed.to_string()),
             (
+                "server kills / longest restart",
+                self.chaos.as_ref().map_or_else(
+                    || "-".to_owned(),
+                    |chaos| format!("{} / {} ms", chaos.kills, chaos.longest_restart_ms()),
+                ),
+            ),
+            ("pair reconnections", self.reconnections.to_string()),
+            (
                 "withheld rewards",
                 self.withheld.values().sum::<u64>().to_string(),
             ),
@@ -168,8 +194,11 @@ impl HandshakeFigures {
                 format!("{} / {}", audit.doubled(), audit.missing()),
             ),
             (
-                "points off / unexpected",
-                format!("{} / {}", audit.points_mismatched, audit.unexpected),
+                "points off / unexpected / one-sided",
+                format!(
+                    "{} / {} / {}",
+                    audit.points_mismatched, audit.unexpected, audit.one_sided
+                ),
             ),
             (
                 "balance ≠ sum of ledger",

@@ -41,6 +41,7 @@
 mod account_views;
 mod audit;
 mod change_latency;
+mod chaos;
 mod cli;
 mod coordinator;
 mod cpu;

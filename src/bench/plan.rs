@@ -60,6 +60,9 @@ pub(crate) struct HandshakePlan {
     /// The server rewards every round (a spawned server): a withheld reward is a
     /// failure. Against a running node its own rules decide.
     pub(crate) expect_rewards: bool,
+    /// Pairs whose sockets fail set themselves up again and carry on (the
+    /// spawned server is killed and restarted during the rounds).
+    pub(crate) reconnect: bool,
 }
 
 /// The server a worker talks to.

@@ -17,6 +17,7 @@ use futures::StreamExt;
 use tokio_tungstenite::tungstenite::Message;
 use uuid::Uuid;
 
+use super::handshake::PairSetup;
 use super::movement::Point;
 use super::pairs::RoundSchedule;
 use super::session::{self, Socket, encode, location_frame, sleep_until_unix, unix_now_us};
@@ -27,6 +28,15 @@ use crate::proto::{CancelRequest, ClientMessage, RequestConnection};
 
 mod frames;
 
+/// The failure kind of a round cut off by its sockets failing.
+pub(crate) const INTERRUPTED: &str = "interrupted";
+/// How long a pair whose socket failed keeps trying to set itself up again.
+const REDIAL_LIMIT: Duration = Duration::from_secs(60);
+/// The first pause between two tries to set a pair up again; it doubles up to
+/// [`REDIAL_PAUSE_MAX`].
+const REDIAL_PAUSE: Duration = Duration::from_millis(100);
+/// The longest pause between two tries.
+const REDIAL_PAUSE_MAX: Duration = Duration::from_secs(2);
 /// A round not established within this long has failed (`timeout`).
 const ROUND_TIMEOUT: Duration = Duration::from_secs(10);
 /// How often both positions are sent again: well inside the server's default
@@ -48,6 +58,8 @@ pub(crate) struct ReadyPair {
     pub(crate) officer_at: Point,
     /// Where the citizen stands.
     pub(crate) citizen_at: Point,
+    /// How to set the pair up again when a socket fails, when it should.
+    pub(crate) redial: Option<Arc<PairSetup>>,
 }
 
 /// What the rounds of all pairs of a worker share.
@@ -223,7 +235,9 @@ pub(crate) async fn run(pair: ReadyPair, context: Arc<RoundsContext>) -> PairLog
                 outcome
             }
         };
-        if let Err(message) = outcome {
+        if let Err(message) = outcome
+            && let Err(message) = task.set_up_again(&message).await
+        {
             return task.give_up(&message, rounds.count());
         }
     }
@@ -265,11 +279,7 @@ impl PairTask {
     /// The round ran out of time: give up on it (and withdraw it while pending, as
     /// an app would, so the next round is not refused as `request_pending`).
     async fn time_out(&mut self) -> Result<(), String> {
-        let pending = self.in_flight.as_ref().and_then(|round| {
-            (round.respond_written_us.is_none() && !round.citizen_accepted)
-                .then_some(round.request_id)
-                .flatten()
-        });
+        let pending = self.pending_request();
         self.fail_round(
             "timeout",
             &format!("not established within {ROUND_TIMEOUT:?}"),
@@ -279,6 +289,16 @@ impl PairTask {
             session::send(&mut self.pair.citizen, frame).await?;
         }
         Ok(())
+    }
+
+    /// The request of the round in flight while it is still pending (named, not
+    /// yet answered).
+    fn pending_request(&self) -> Option<Uuid> {
+        self.in_flight.as_ref().and_then(|round| {
+            (round.respond_written_us.is_none() && !round.citizen_accepted)
+                .then_some(round.request_id)
+                .flatten()
+        })
     }
 
     /// Fails the round in flight, or counts a failure outside any round.
@@ -326,6 +346,46 @@ impl PairTask {
             location_frame(citizen.lat, citizen.lng, self.refreshes)?,
         )
         .await
+    }
+
+    /// A socket failed with `message`: when the pair may redial, the round in
+    /// flight fails as `interrupted` (the server may still establish it, once)
+    /// and the pair sets itself up again on new sockets, as an app reconnects;
+    /// rounds due meanwhile start late. `Err` when it may not or could not.
+    async fn set_up_again(&mut self, message: &str) -> Result<(), String> {
+        let Some(setup) = self.pair.redial.clone() else {
+            return Err(message.to_owned());
+        };
+        // A request still pending on a server that lived on would refuse the
+        // next one as `request_pending`: withdraw it on the new socket.
+        let pending = self.pending_request();
+        if self.in_flight.is_some() {
+            self.fail_round(INTERRUPTED, message);
+        }
+        let deadline = tokio::time::Instant::now() + REDIAL_LIMIT;
+        let mut pause = REDIAL_PAUSE;
+        loop {
+            tokio::time::sleep(pause).await;
+            match setup.run().await {
+                Ok(mut pair) => {
+                    pair.redial = Some(setup);
+                    self.pair = pair;
+                    self.tally.reconnections += 1;
+                    if let Some(request_id) = pending {
+                        let frame =
+                            encode(&ClientMessage::CancelRequest(CancelRequest { request_id }))?;
+                        session::send(&mut self.pair.citizen, frame).await?;
+                    }
+                    return Ok(());
+                }
+                Err(error) if tokio::time::Instant::now() >= deadline => {
+                    return Err(format!(
+                        "{message}; not set up again within {REDIAL_LIMIT:?}: {error}"
+                    ));
+                }
+                Err(_) => pause = (pause * 2).min(REDIAL_PAUSE_MAX),
+            }
+        }
     }
 
     /// A socket failed: the round in flight and the rounds left fail with it.

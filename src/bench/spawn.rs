@@ -13,6 +13,8 @@ use tokio::process::{Child, Command};
 
 use super::BenchError;
 
+/// The spawned server's output, in its directory.
+const SERVER_LOG: &str = "server.log";
 /// How long a child may take to answer its first request.
 const READY_TIMEOUT: Duration = Duration::from_secs(30);
 /// The `[connections]` rules under which every round of the handshake scenario is
@@ -46,6 +48,8 @@ pub(crate) struct SpawnedServer {
     pub(crate) admin_token: String,
     /// The process (killed on drop).
     process: Child,
+    /// Its config, to start it again.
+    config_file: PathBuf,
     /// Data directory, config and logs; removed on drop.
     directory: tempfile::TempDir,
 }
@@ -109,12 +113,38 @@ location_min_interval_ms = {location_interval_ms}
     std::fs::write(&config_file, config)
         .map_err(|error| BenchError::Setup(format!("cannot write the server config: {error}")))?;
     let admin_token = format!("bench-admin-{}", uuid::Uuid::new_v4().simple());
-    let log = log_file(directory.path(), "server.log")?;
-    let child = Command::new(current_exe()?)
+    let child = start_server_process(directory.path(), &config_file, &admin_token)?;
+    let base_url = format!("http://127.0.0.1:{port}");
+    let mut server = SpawnedServer {
+        base_url,
+        metrics_url: format!("http://127.0.0.1:{metrics_port}"),
+        sms_file,
+        admin_token,
+        process: child,
+        config_file,
+        directory,
+    };
+    server.wait_ready(http).await?;
+    Ok(server)
+}
+
+/// Starts `heyblue serve` on the config in `directory`, its output appended to
+/// `server.log` there (a restart keeps the earlier lines).
+fn start_server_process(
+    directory: &Path,
+    config_file: &Path,
+    admin_token: &str,
+) -> Result<Child, BenchError> {
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(directory.join(SERVER_LOG))
+        .map_err(setup_io)?;
+    Command::new(current_exe()?)
         .arg("--config")
-        .arg(&config_file)
+        .arg(config_file)
         .arg("serve")
-        .env("HEYBLUE_ADMIN_TOKEN", &admin_token)
+        .env("HEYBLUE_ADMIN_TOKEN", admin_token)
         .env(
             "RUST_LOG",
             std::env::var("HEYBLUE_BENCH_SERVER_LOG").unwrap_or_else(|_| "warn".to_owned()),
@@ -124,23 +154,7 @@ location_min_interval_ms = {location_interval_ms}
         .stderr(log)
         .kill_on_drop(true)
         .spawn()
-        .map_err(|error| BenchError::Setup(format!("cannot start the server: {error}")))?;
-    let base_url = format!("http://127.0.0.1:{port}");
-    let mut server = SpawnedServer {
-        base_url,
-        metrics_url: format!("http://127.0.0.1:{metrics_port}"),
-        sms_file,
-        admin_token,
-        process: child,
-        directory,
-    };
-    let ready_url = format!("{}/readyz", server.base_url);
-    if let Err(error) = wait_ready(http, &ready_url, &mut server.process).await {
-        let log =
-            std::fs::read_to_string(server.directory.path().join("server.log")).unwrap_or_default();
-        return Err(BenchError::Setup(format!("{error}; server log:\n{log}")));
-    }
-    Ok(server)
+        .map_err(|error| BenchError::Setup(format!("cannot start the server: {error}")))
 }
 
 /// Starts the echo server and waits until it accepts connections.
@@ -178,6 +192,32 @@ impl SpawnedServer {
     /// The process id (for `--profile`).
     pub(crate) fn pid(&self) -> Option<u32> {
         self.process.id()
+    }
+
+    /// Kills the server with SIGKILL (no drain, no flush: a crash) and starts it
+    /// again on the same data, port and config; returns once `/readyz` answers.
+    pub(crate) async fn kill_and_restart(
+        &mut self,
+        http: &reqwest::Client,
+    ) -> Result<(), BenchError> {
+        self.process
+            .kill()
+            .await
+            .map_err(|error| BenchError::Setup(format!("cannot kill the server: {error}")))?;
+        self.process =
+            start_server_process(self.directory.path(), &self.config_file, &self.admin_token)?;
+        self.wait_ready(http).await
+    }
+
+    async fn wait_ready(&mut self, http: &reqwest::Client) -> Result<(), BenchError> {
+        let ready_url = format!("{}/readyz", self.base_url);
+        wait_ready(http, &ready_url, &mut self.process)
+            .await
+            .map_err(|error| {
+                let log = std::fs::read_to_string(self.directory.path().join(SERVER_LOG))
+                    .unwrap_or_default();
+                BenchError::Setup(format!("{error}; server log:\n{log}"))
+            })
     }
 }
 
@@ -221,10 +261,6 @@ fn scratch_directory() -> Result<tempfile::TempDir, BenchError> {
     };
     directory
         .map_err(|error| BenchError::Setup(format!("cannot create a temporary directory: {error}")))
-}
-
-fn log_file(directory: &Path, name: &str) -> Result<std::fs::File, BenchError> {
-    std::fs::File::create(directory.join(name)).map_err(setup_io)
 }
 
 fn setup_io(error: std::io::Error) -> BenchError {

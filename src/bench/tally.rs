@@ -19,6 +19,8 @@ pub(crate) struct HandshakeTally {
     pub(crate) withheld: BTreeMap<String, u64>,
     /// When the last round was established, Unix microseconds.
     pub(crate) last_established_us: Option<i64>,
+    /// Times a pair set itself up again after a socket failed.
+    pub(crate) reconnections: u64,
     /// The credit check.
     pub(crate) audit: AuditSummary,
 }
@@ -60,6 +62,7 @@ impl HandshakeTally {
         if let Some(at_us) = other.last_established_us {
             self.established_at(at_us);
         }
+        self.reconnections += other.reconnections;
         self.audit.merge(&other.audit);
     }
 }

@@ -239,7 +239,11 @@ impl Worker {
             tasks: JoinSet::new(),
             sockets_opened: 0,
             pairs: plan.handshake.as_ref().map(|handshake| {
-                PairFleet::new(handshake.placement.clone(), handshake.expect_rewards)
+                PairFleet::new(
+                    handshake.placement.clone(),
+                    handshake.expect_rewards,
+                    handshake.reconnect,
+                )
             }),
             plan,
         })
