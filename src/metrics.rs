@@ -412,6 +412,7 @@ pub(crate) fn store_call(
         let kind = match error {
             crate::store::StoreError::Unavailable(_) => "unavailable",
             crate::store::StoreError::InUse { .. } => "in_use",
+            crate::store::StoreError::StorageFailed(_) => "storage_failed",
             crate::store::StoreError::Corrupt(_) => "corrupt",
             crate::store::StoreError::Backend(_) => "backend",
         };

@@ -124,6 +124,15 @@ impl From<StoreError> for ApiError {
                 )
                 .retry_after(5)
             }
+            StoreError::StorageFailed(_) => {
+                tracing::error!(%error, "the data directory's disk failed; nothing was written");
+                Self::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "store_unavailable",
+                    "storage is unavailable, try again shortly",
+                )
+                .retry_after(5)
+            }
             StoreError::InUse { .. } | StoreError::Corrupt(_) | StoreError::Backend(_) => {
                 Self::internal(&error)
             }

@@ -35,6 +35,11 @@ pub enum StoreError {
         /// The data directory.
         path: String,
     },
+    /// The disk under the data directory failed a read or write (full, or an
+    /// I/O error): nothing was written; the request may be retried once space
+    /// or the disk is back (the embedded store reopens itself).
+    #[error("data directory storage failed: {0}")]
+    StorageFailed(String),
     /// Stored bytes could not be decoded.
     #[error("stored record is corrupt: {0}")]
     Corrupt(String),

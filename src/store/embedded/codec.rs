@@ -35,12 +35,21 @@ pub(super) fn get_record<const N: usize, T: DeserializeOwned>(
     decode(stored.value()).map(Some)
 }
 
-/// Maps a redb error: damaged storage is `Corrupt`, anything else `Backend`.
-/// (A held lock is recognised where the database is opened, where the data
-/// directory is known.)
+/// Maps a redb error: damaged storage is `Corrupt`; a failed read or write of
+/// the file (a full disk above all), and every call after one (redb refuses all
+/// work until the database is reopened), is `StorageFailed`; anything else
+/// `Backend`. (A held lock is recognised where the database is opened, where
+/// the data directory is known.)
 pub(super) fn redb_error(error: impl Into<redb::Error>) -> StoreError {
     match error.into() {
         redb::Error::Corrupted(detail) => StoreError::Corrupt(detail),
+        redb::Error::Io(io) if io.kind() == std::io::ErrorKind::StorageFull => {
+            StoreError::StorageFailed(format!("no space left on the disk: {io}"))
+        }
+        redb::Error::Io(io) => StoreError::StorageFailed(format!("i/o error: {io}")),
+        redb::Error::PreviousIo => StoreError::StorageFailed(
+            "an earlier i/o error stopped the database; it is being reopened".to_owned(),
+        ),
         other => StoreError::Backend(format!("redb: {other}")),
     }
 }

@@ -30,7 +30,9 @@ mod writer;
 mod tests;
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use redb::{Database, DatabaseError, ReadTransaction, ReadableDatabase, WriteTransaction};
@@ -41,13 +43,23 @@ use writer::Writer;
 
 /// Name of the database file inside the data directory.
 const DATABASE_FILE_NAME: &str = "heyblue.redb";
+/// After a disk failure, how long to wait between two tries to reopen.
+const REOPEN_PAUSE: Duration = Duration::from_secs(1);
 
 /// The redb-backed store.
 #[derive(Debug)]
 pub(crate) struct EmbeddedStore {
     /// The open database and its writer; `None` once [`Store::close`] has run, so
-    /// later calls fail instead of reopening.
+    /// later calls fail instead of reopening, and while a reopen is under way.
     open: Mutex<Option<OpenDatabase>>,
+    /// A read or write of the file failed (a full disk above all). redb then
+    /// refuses all work until the database is reopened, so the next call
+    /// reopens it first, at most once per [`REOPEN_PAUSE`].
+    disk_failed: AtomicBool,
+    /// When a reopen was last tried.
+    last_reopen: Mutex<Option<Instant>>,
+    /// [`Store::close`] has run: never reopen.
+    closed: AtomicBool,
     /// The database file, for log and error messages.
     path: PathBuf,
 }
@@ -78,23 +90,18 @@ impl EmbeddedStore {
             ))
         })?;
         let path = data_dir.join(DATABASE_FILE_NAME);
-        create_owner_only(&path).map_err(|error| {
-            StoreError::Backend(format!("cannot create {}: {error}", path.display()))
-        })?;
-        let database = Database::create(&path).map_err(|error| match error {
-            DatabaseError::DatabaseAlreadyOpen => StoreError::InUse {
+        let open = open_database(&path).map_err(|error| match error {
+            StoreError::InUse { .. } => StoreError::InUse {
                 path: data_dir.display().to_string(),
             },
-            other => redb_error(other),
+            other => other,
         })?;
-        let transaction = database.begin_write().map_err(redb_error)?;
-        tables::create_all(&transaction)?;
-        transaction.commit().map_err(redb_error)?;
         tracing::info!(path = %path.display(), "embedded store opened");
-        let database = Arc::new(database);
-        let writer = Arc::new(Writer::new(Arc::clone(&database)));
         Ok(Self {
-            open: Mutex::new(Some(OpenDatabase { database, writer })),
+            open: Mutex::new(Some(open)),
+            disk_failed: AtomicBool::new(false),
+            last_reopen: Mutex::new(None),
+            closed: AtomicBool::new(false),
             path,
         })
     }
@@ -115,7 +122,68 @@ impl EmbeddedStore {
             .unwrap_or_else(PoisonError::into_inner)
             .as_ref()
             .map(pick)
-            .ok_or_else(|| StoreError::Unavailable("embedded store is closed".to_owned()))
+            .ok_or_else(|| {
+                if self.disk_failed.load(Ordering::Acquire) {
+                    StoreError::StorageFailed(
+                        "the database is being reopened after a disk failure".to_owned(),
+                    )
+                } else {
+                    StoreError::Unavailable("embedded store is closed".to_owned())
+                }
+            })
+    }
+
+    /// Notes a disk failure in `outcome`, so the next call reopens the database.
+    fn watch<T>(&self, outcome: &StoreResult<T>) {
+        if let Err(StoreError::StorageFailed(cause)) = outcome
+            && !self.disk_failed.swap(true, Ordering::AcqRel)
+        {
+            tracing::error!(
+                path = %self.path.display(),
+                %cause,
+                "embedded store: the disk failed; writes are refused until the database reopens"
+            );
+        }
+    }
+
+    /// After a disk failure: closes the database and opens it again (redb
+    /// refuses all work until then), once the operations holding it have ended.
+    /// Nothing committed is lost: a failed commit wrote nothing that counts.
+    async fn reopen_after_disk_failure(&self) -> StoreResult<()> {
+        if !self.disk_failed.load(Ordering::Acquire) || self.closed.load(Ordering::Acquire) {
+            return Ok(());
+        }
+        {
+            let mut last = self
+                .last_reopen
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            if last.is_some_and(|at| at.elapsed() < REOPEN_PAUSE) {
+                return Err(StoreError::StorageFailed(
+                    "the disk failed; the database reopens shortly".to_owned(),
+                ));
+            }
+            *last = Some(Instant::now());
+        }
+        let taken = self
+            .open
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        let path = self.path.clone();
+        let reopened = tokio::task::spawn_blocking(move || reopen(taken, &path))
+            .await
+            .map_err(|error| StoreError::Backend(format!("embedded store task failed: {error}")))?;
+        let (open, outcome) = match reopened {
+            Ok(open) => (Some(open), Ok(())),
+            Err((open, error)) => (open, Err(error)),
+        };
+        *self.open.lock().unwrap_or_else(PoisonError::into_inner) = open;
+        if outcome.is_ok() {
+            self.disk_failed.store(false, Ordering::Release);
+            tracing::info!(path = %self.path.display(), "embedded store reopened after a disk failure");
+        }
+        outcome
     }
 
     /// Runs `operation` in a read transaction on the blocking pool.
@@ -124,12 +192,15 @@ impl EmbeddedStore {
         T: Send + 'static,
         F: FnOnce(&ReadTransaction) -> StoreResult<T> + Send + 'static,
     {
+        self.reopen_after_disk_failure().await?;
         let database = self.database()?;
-        run_blocking(move || {
+        let outcome = run_blocking(move || {
             let transaction = database.begin_read().map_err(redb_error)?;
             operation(&transaction)
         })
-        .await
+        .await;
+        self.watch(&outcome);
+        outcome
     }
 
     /// Runs `operation` in a write transaction on the blocking pool and answers once
@@ -141,8 +212,60 @@ impl EmbeddedStore {
         T: Send + 'static,
         F: FnMut(&WriteTransaction) -> StoreResult<T> + Send + 'static,
     {
-        self.writer()?.write(operation).await
+        self.reopen_after_disk_failure().await?;
+        let outcome = self.writer()?.write(operation).await;
+        self.watch(&outcome);
+        outcome
     }
+}
+
+/// Opens (creating if missing) the database at `path` with every table.
+fn open_database(path: &Path) -> StoreResult<OpenDatabase> {
+    create_owner_only(path).map_err(|error| {
+        StoreError::Backend(format!("cannot create {}: {error}", path.display()))
+    })?;
+    let database = Database::create(path).map_err(|error| match error {
+        DatabaseError::DatabaseAlreadyOpen => StoreError::InUse {
+            path: path.display().to_string(),
+        },
+        other => redb_error(other),
+    })?;
+    let transaction = database.begin_write().map_err(redb_error)?;
+    tables::create_all(&transaction)?;
+    transaction.commit().map_err(redb_error)?;
+    let database = Arc::new(database);
+    let writer = Arc::new(Writer::new(Arc::clone(&database)));
+    Ok(OpenDatabase { database, writer })
+}
+
+/// Closes `open` (when no operation holds it any more) and opens the file again.
+/// On failure, gives back what is still open (to try again later) and why.
+fn reopen(
+    open: Option<OpenDatabase>,
+    path: &Path,
+) -> Result<OpenDatabase, (Option<OpenDatabase>, StoreError)> {
+    let busy = || {
+        StoreError::StorageFailed(
+            "the disk failed; the database reopens once running operations end".to_owned(),
+        )
+    };
+    if let Some(OpenDatabase { database, writer }) = open {
+        // Dropping the writer waits for its drainer (queued writes are answered).
+        let writer = match Arc::try_unwrap(writer) {
+            Ok(writer) => writer,
+            Err(writer) => return Err((Some(OpenDatabase { database, writer }), busy())),
+        };
+        drop(writer);
+        match Arc::try_unwrap(database) {
+            // Dropping closes the file and releases its lock.
+            Ok(database) => drop(database),
+            Err(database) => {
+                let writer = Arc::new(Writer::new(Arc::clone(&database)));
+                return Err((Some(OpenDatabase { database, writer }), busy()));
+            }
+        }
+    }
+    open_database(path).map_err(|error| (None, error))
 }
 
 /// Runs blocking store work on tokio's blocking pool, inside the caller's span.
@@ -168,6 +291,7 @@ impl Store for EmbeddedStore {
     }
 
     async fn close(&self) -> StoreResult<()> {
+        self.closed.store(true, Ordering::Release);
         let taken = self
             .open
             .lock()

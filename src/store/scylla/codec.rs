@@ -232,6 +232,9 @@ pub(super) fn decode_record<T: serde::de::DeserializeOwned>(
 pub(super) fn may_have_applied(error: &StoreError) -> bool {
     match error {
         StoreError::Unavailable(_) => true,
-        StoreError::Backend(_) | StoreError::Corrupt(_) | StoreError::InUse { .. } => false,
+        StoreError::Backend(_)
+        | StoreError::Corrupt(_)
+        | StoreError::InUse { .. }
+        | StoreError::StorageFailed(_) => false,
     }
 }
