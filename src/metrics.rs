@@ -19,6 +19,9 @@ const HTTP_CONNECTIONS_REFUSED: &str = "heyblue_http_connections_refused_total";
 const HTTP_CONNECTIONS_CLOSED: &str = "heyblue_http_connections_closed_total";
 const SIGN_INS: &str = "heyblue_sign_ins_total";
 const RESIDENT_MEMORY: &str = "heyblue_process_resident_memory_bytes";
+const OPEN_FILES: &str = "heyblue_process_open_files";
+const TASKS_ALIVE: &str = "heyblue_runtime_tasks_alive";
+const OUTBOUND_PENDING: &str = "heyblue_ws_outbound_pending_messages";
 const BUILD_INFO: &str = "heyblue_build_info";
 const SESSIONS_ACTIVE: &str = "heyblue_sessions_active";
 const CELLS_ACTIVE: &str = "heyblue_cells_active";
@@ -131,6 +134,15 @@ fn describe_all() {
         RESIDENT_MEMORY,
         metrics::Unit::Bytes,
         "resident memory of the server process"
+    );
+    describe_gauge!(
+        OPEN_FILES,
+        "file descriptors the server process holds (sockets included)"
+    );
+    describe_gauge!(TASKS_ALIVE, "tokio tasks alive in the server's runtime");
+    describe_gauge!(
+        OUTBOUND_PENDING,
+        "messages queued for sockets and not yet taken by their writers"
     );
     describe_gauge!(
         BUILD_INFO,
@@ -452,11 +464,19 @@ pub(crate) fn ws_socket_ended(end: SocketEnd) {
     counter!(WS_CLOSES, "code" => end.as_str()).increment(1);
 }
 
-/// Refreshes the process gauges (once a second, by `metrics_snapshot`).
+/// Refreshes the process gauges (once a second, by `metrics_snapshot`): what a
+/// soak run watches for growth.
 pub(crate) fn refresh_process_gauges() {
     if let Some(bytes) = resident_memory_bytes() {
         gauge!(RESIDENT_MEMORY).set(bytes as f64);
     }
+    if let Ok(entries) = std::fs::read_dir("/proc/self/fd") {
+        gauge!(OPEN_FILES).set(entries.count() as f64);
+    }
+    if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+        gauge!(TASKS_ALIVE).set(runtime.metrics().num_alive_tasks() as f64);
+    }
+    gauge!(OUTBOUND_PENDING).set(crate::presence::outbound::pending_messages() as f64);
 }
 
 /// Resident set size from `/proc/self/status` (Linux); `None` elsewhere.

@@ -14,6 +14,7 @@ use tokio::sync::mpsc;
 
 use super::BenchError;
 use super::plan::{Command, Event, WorkerPlan};
+use super::resources::ServerResources;
 use super::stats::{CounterSnapshot, LatencyExport};
 use super::tally::HandshakeTally;
 
@@ -49,6 +50,9 @@ pub(crate) struct ServerReading {
     /// Sessions the node counts open (`heyblue_sessions_active`, all roles); `None`
     /// for a child that does not export it.
     pub(crate) sessions: Option<u64>,
+    /// Open files, tasks, actors and pending outbound messages; `None` for a
+    /// child that does not export them.
+    pub(crate) resources: Option<ServerResources>,
 }
 
 impl MemoryProbe {
@@ -67,6 +71,7 @@ impl MemoryProbe {
                 server: format!("pid {pid}"),
                 resident_bytes: super::spawn::resident_memory_of(*pid),
                 sessions: None,
+                resources: None,
             }],
         }
     }
@@ -91,12 +96,14 @@ async fn scrape_node(http: &reqwest::Client, base_url: &str, metrics_url: &str) 
             server,
             resident_bytes: None,
             sessions: None,
+            resources: None,
         };
     };
     ServerReading {
         server,
         resident_bytes: metric_sum(&text, "heyblue_process_resident_memory_bytes"),
         sessions: metric_sum(&text, "heyblue_sessions_active"),
+        resources: ServerResources::from_metrics_page(&text, metric_sum),
     }
 }
 
@@ -131,6 +138,8 @@ pub(crate) struct Sample {
     pub(crate) counters: CounterSnapshot,
     /// The server's resident memory (a cluster's: summed over its nodes), bytes.
     pub(crate) server_rss_bytes: Option<u64>,
+    /// The server's other resources (a cluster's: summed over its nodes).
+    pub(crate) server_resources: Option<ServerResources>,
 }
 
 /// What the workers reported at the end, added up.
@@ -372,7 +381,10 @@ impl Fleet {
 
     async fn sample(&mut self, phase: &str) {
         let counters = self.totals();
-        let server_rss_bytes = total_resident_bytes(&self.probe.read().await);
+        let readings = self.probe.read().await;
+        let server_rss_bytes = total_resident_bytes(&readings);
+        let server_resources =
+            ServerResources::total(readings.iter().map(|reading| reading.resources.as_ref()));
         let t_s = self.started.elapsed().as_secs_f64();
         let previous = self
             .timeline
@@ -420,6 +432,7 @@ impl Fleet {
             phase: phase.to_owned(),
             counters,
             server_rss_bytes,
+            server_resources,
         });
     }
 }
@@ -449,6 +462,7 @@ mod tests {
             server: "127.0.0.1:8080".to_owned(),
             resident_bytes,
             sessions: None,
+            resources: None,
         };
         assert_eq!(
             total_resident_bytes(&[reading(Some(1)), reading(Some(2))]),

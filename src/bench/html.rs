@@ -7,6 +7,7 @@
 use std::fmt::Write as _;
 
 use super::report::{Report, RunResult};
+use super::resources::CHARTED;
 use super::stats::HistogramData;
 use super::summary::escape;
 
@@ -132,6 +133,31 @@ pub(crate) fn render(report: &Report) -> String {
         .collect();
     page.push_str("<h2>Server memory</h2>");
     page.push_str(&chart(&memory, XAxis::Seconds, "MiB"));
+    for (title, figure) in CHARTED {
+        let series: Vec<(String, Vec<(f64, f64)>)> = report
+            .runs()
+            .iter()
+            .map(|run| {
+                let points = run
+                    .timeline
+                    .iter()
+                    .filter_map(|sample| {
+                        sample
+                            .server_resources
+                            .as_ref()
+                            .map(|resources| (sample.t_s, figure(resources) as f64))
+                    })
+                    .collect();
+                (format!("{} server", run.label), points)
+            })
+            .filter(|(_, points): &(String, Vec<(f64, f64)>)| !points.is_empty())
+            .collect();
+        if series.is_empty() {
+            continue;
+        }
+        push(&mut page, format!("<h2>Server {title}</h2>"));
+        page.push_str(&chart(&series, XAxis::Seconds, "count"));
+    }
     page.push_str("</body></html>\n");
     page
 }

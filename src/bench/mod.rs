@@ -59,6 +59,7 @@ mod redeem_audit;
 mod redeem_report;
 mod redis_baseline;
 mod report;
+mod resources;
 mod rounds;
 mod send_log;
 mod session;

@@ -437,6 +437,7 @@ async fn sample_until_done(
             phase: "move".to_owned(),
             counters: counters.snapshot(),
             server_rss_bytes: resident(server),
+            server_resources: None,
         });
     };
     sample(&mut timeline);
@@ -536,6 +537,7 @@ fn redis_reading(resident_bytes: Option<u64>) -> crate::bench::fleet::ServerRead
         server: "redis-server".to_owned(),
         resident_bytes,
         sessions: None,
+        resources: None,
     }
 }
 

@@ -11,8 +11,12 @@ use super::fleet::{Sample, ServerReading, total_resident_bytes};
 use super::handshake_report::HandshakeFigures;
 use super::redeem_report::RedeemFigures;
 use super::redis_baseline::RedisFigures;
+use super::resources::{Drift, drifts};
 use super::stats::{CounterSnapshot, HistogramData, LatencyExport, Percentiles};
 use super::summary::Summary;
+
+/// The phases under load, whose samples tell whether the server stays flat.
+const LOAD_PHASES: [&str; 3] = ["move", "rounds", "hold"];
 
 /// Server memory around the idle sessions.
 #[derive(Debug, Clone, Serialize)]
@@ -168,6 +172,9 @@ pub(crate) struct RunResult {
     pub(crate) echo_histogram: HistogramData,
     /// Once-a-second samples.
     pub(crate) timeline: Vec<Sample>,
+    /// How the server's memory, files, tasks, actors and pending messages moved
+    /// from warm-up to the end of the load phase (empty for short runs).
+    pub(crate) resource_drift: Vec<Drift>,
     /// The handshake scenario's figures and credit check.
     pub(crate) handshake: Option<HandshakeFigures>,
     /// The redeem scenario's figures and audit.
@@ -237,6 +244,13 @@ impl RunResult {
             truth_change_histogram: latencies.truth_change_us.clone(),
             officer_move_histogram: latencies.officer_move_us.clone(),
             echo_histogram: latencies.echo_us.clone(),
+            resource_drift: drifts(
+                &timeline
+                    .iter()
+                    .filter(|sample| LOAD_PHASES.contains(&sample.phase.as_str()))
+                    .map(|sample| (sample.server_rss_bytes, sample.server_resources))
+                    .collect::<Vec<_>>(),
+            ),
             timeline,
             handshake: None,
             redeem: None,
@@ -620,6 +634,26 @@ impl Report {
                 for line in run.handshake.iter().flat_map(HandshakeFigures::notes) {
                     let _ = writeln!(text, "  {}: {line}", run.label);
                 }
+            }
+        }
+        for run in &self.runs {
+            if !run.resource_drift.is_empty() {
+                let figures = run
+                    .resource_drift
+                    .iter()
+                    .map(|drift| {
+                        format!(
+                            "{} {:.0} → {:.0}",
+                            drift.figure, drift.after_warm_up, drift.at_end
+                        )
+                    })
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                let _ = writeln!(
+                    text,
+                    "  {}: server after warm-up → at the end (medians of the 2nd and last sixth): {figures}",
+                    run.label
+                );
             }
         }
         for run in &self.runs {

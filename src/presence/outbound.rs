@@ -7,6 +7,7 @@
 //! messages.
 
 use std::collections::VecDeque;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use tokio::sync::Notify;
@@ -16,6 +17,20 @@ use crate::proto::{CloseCode, ServerMessage};
 /// Messages queued per socket before the client counts as too slow: room for a
 /// full minute of rate-limited control answers in one burst.
 pub(crate) const OUTBOUND_QUEUE_CAPACITY: usize = 256;
+
+/// Messages queued (or waiting in a "latest nearest" slot) on every socket of
+/// the process, not yet taken by their writers: exported as a gauge, so a soak
+/// run shows whether slow readers make the server buffer more and more.
+static PENDING_MESSAGES: AtomicI64 = AtomicI64::new(0);
+
+/// Messages waiting for their socket's writer, over the whole process.
+pub(crate) fn pending_messages() -> i64 {
+    PENDING_MESSAGES.load(Ordering::Relaxed)
+}
+
+fn count_pending(change: i64) {
+    PENDING_MESSAGES.fetch_add(change, Ordering::Relaxed);
+}
 
 /// What the writer does next.
 #[derive(Debug, Clone, PartialEq)]
@@ -124,6 +139,7 @@ impl OutboundSender {
             return Err(OutboundError::Full);
         }
         pending.queue.push_back(message);
+        count_pending(1);
         drop(pending);
         self.link.wake_writer.notify_one();
         Ok(())
@@ -135,7 +151,9 @@ impl OutboundSender {
         if pending.receiver_gone {
             return Err(OutboundError::Closed);
         }
-        pending.latest_nearest = Some(message);
+        if pending.latest_nearest.replace(message).is_none() {
+            count_pending(1);
+        }
         drop(pending);
         self.link.wake_writer.notify_one();
         Ok(())
@@ -205,6 +223,7 @@ impl OutboundReceiver {
             return Some(Some(Outbound::Close(code)));
         }
         if let Some(message) = pending.latest_nearest.take() {
+            count_pending(-1);
             return Some(Some(Outbound::Message(message)));
         }
         if let Some(message) = pending.take_queued() {
@@ -221,6 +240,7 @@ impl Pending {
     /// The oldest queued message; an emptied queue gives its buffer back.
     fn take_queued(&mut self) -> Option<ServerMessage> {
         let message = self.queue.pop_front()?;
+        count_pending(-1);
         if self.queue.is_empty() {
             self.queue = VecDeque::new();
         }
@@ -232,6 +252,8 @@ impl Drop for OutboundReceiver {
     fn drop(&mut self) {
         let mut pending = self.link.lock();
         pending.receiver_gone = true;
+        let dropped = pending.queue.len() + usize::from(pending.latest_nearest.is_some());
+        count_pending(-i64::try_from(dropped).unwrap_or(i64::MAX));
         pending.queue = VecDeque::new();
         pending.latest_nearest = None;
     }
