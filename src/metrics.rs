@@ -58,6 +58,7 @@ const CLUSTER_PLACEMENT_CHANGES: &str = "heyblue_cluster_placement_changes_total
 const CLUSTER_MESSAGES_SENT: &str = "heyblue_cluster_messages_sent_total";
 const CLUSTER_MESSAGES_RECEIVED: &str = "heyblue_cluster_messages_received_total";
 const CLUSTER_MESSAGES_DROPPED: &str = "heyblue_cluster_messages_dropped_total";
+const CLUSTER_MESSAGES_SHED: &str = "heyblue_cluster_messages_shed_total";
 const LOCATIONS_REFUSED: &str = "heyblue_locations_refused_total";
 const REQUESTS_LIMITED: &str = "heyblue_connection_requests_limited_total";
 const CITIZENS_BLOCKED: &str = "heyblue_citizens_blocked_total";
@@ -255,6 +256,10 @@ fn describe_all() {
     describe_counter!(
         CLUSTER_MESSAGES_DROPPED,
         "messages for a node no live link reaches, by kind"
+    );
+    describe_counter!(
+        CLUSTER_MESSAGES_SHED,
+        "peers' messages shed because the router's queue was full, by kind"
     );
     describe_counter!(
         WS_CLOSES,
@@ -571,6 +576,11 @@ pub(crate) fn cluster_message_received(kind: &'static str) {
 /// A message found no link to its node.
 pub(crate) fn cluster_message_dropped(kind: &'static str) {
     counter!(CLUSTER_MESSAGES_DROPPED, "kind" => kind).increment(1);
+}
+
+/// A peer's message was shed: the router's queue was full (see `cluster::intake`).
+pub(crate) fn cluster_message_shed(kind: &'static str) {
+    counter!(CLUSTER_MESSAGES_SHED, "kind" => kind).increment(1);
 }
 
 /// Why a citizen's location was not used.

@@ -13,7 +13,7 @@ use dashmap::DashMap;
 use ractor::{Actor, ActorRef};
 
 use crate::actors::messages::{SessionAddr, SessionRef};
-use crate::actors::node_router::NodeRouter;
+use crate::actors::node_router::{NodeRouter, RouterArgs};
 use crate::actors::officer_presence::OfficerMap;
 use crate::actors::placement::{ClusterRole, NodeView, Placement, PlacementArgs, PlacementMsg};
 use crate::actors::reach::SessionReach;
@@ -174,9 +174,10 @@ impl PresenceRuntime {
             .await
             .map_err(|error| PresenceStartError::Spawn(error.to_string()))?;
         let router = if clustered {
-            let (router, _handle) = Actor::spawn(None, NodeRouter, services.clone())
-                .await
-                .map_err(|error| PresenceStartError::Spawn(error.to_string()))?;
+            let (router, _handle) =
+                Actor::spawn(None, NodeRouter, RouterArgs::new(services.clone()))
+                    .await
+                    .map_err(|error| PresenceStartError::Spawn(error.to_string()))?;
             Some(router)
         } else {
             None

@@ -3,7 +3,8 @@
 //! only once its last member has been gone for the idle time; a `ZipShard` starts
 //! cells on first entry and stops idle ones; `Placement` starts each shard once
 //! and describes the node; the `NodeRouter` turns a peer's officer change into a
-//! push to a local citizen.
+//! push to a local citizen, and sheds what a flooding peer sends beyond its
+//! queue while still doing the rest.
 
 use std::marker::PhantomData;
 use std::sync::Arc;
@@ -15,7 +16,7 @@ use tokio::sync::mpsc;
 
 use super::cell::{Cell, CellArgs, CellMsg};
 use super::messages::CellCommand;
-use super::node_router::NodeRouter;
+use super::node_router::{NodeRouter, RouterArgs};
 use super::officer_presence::OfficerMap;
 use super::placement::{Placement, PlacementArgs, PlacementMsg};
 use super::tests::{TIMES_SQUARE, node, north_of_times_square};
@@ -183,9 +184,10 @@ async fn the_router_turns_a_peer_officer_into_a_push_to_a_local_citizen() {
     let mut citizen = node.connect(Role::Citizen, "Citizen").await;
     citizen.locate(TIMES_SQUARE);
     assert_eq!(citizen.expect_nearest().await, None);
-    let (router, _handle) = Actor::spawn(None, NodeRouter, node.runtime.services())
-        .await
-        .unwrap();
+    let (router, _handle) =
+        Actor::spawn(None, NodeRouter, RouterArgs::new(node.runtime.services()))
+            .await
+            .unwrap();
     let shown = ShownPosition::of(LatLng::new(TIMES_SQUARE.0, TIMES_SQUARE.1).unwrap());
     let officer = WireOfficer {
         account_id: AccountId::random(),
@@ -202,5 +204,58 @@ async fn the_router_turns_a_peer_officer_into_a_push_to_a_local_citizen() {
     let seen = citizen.expect_nearest().await.expect("the peer's officer");
     assert_eq!(&*seen.handle, "o_peer");
     assert_eq!(&*seen.display_name, "Officer 7");
+    router.stop(None);
+}
+
+#[tokio::test]
+async fn a_flooding_peer_is_shed_beyond_the_routers_queue_and_the_router_keeps_working() {
+    const FLOOD: usize = 20_000;
+    const CAPACITY: usize = 64;
+    let mut node = node(PresenceConfig::default()).await;
+    let mut citizen = node.connect(Role::Citizen, "Citizen").await;
+    citizen.locate(TIMES_SQUARE);
+    assert_eq!(citizen.expect_nearest().await, None);
+    let args = RouterArgs::with_capacity(node.runtime.services(), CAPACITY);
+    let intake = args.intake();
+    let (router, _handle) = Actor::spawn(None, NodeRouter, args).await.unwrap();
+    // Pushes for people this node does not hold, as fast as casts go: the
+    // mailbox takes them all at once, the router offers each to its queue.
+    let nobody = WireFrame::encode(&Wire::Push {
+        account_id: AccountId::random(),
+        message: crate::proto::ServerMessage::Nearest { officer: None },
+        origin: "peer".to_owned(),
+    });
+    for _ in 0..FLOOD {
+        router.cast(RouterMsg::Frame(nobody.clone())).unwrap();
+    }
+    // The flood is over once the router has offered every frame: then a
+    // frame sent after it reaches the citizen.
+    let shown = ShownPosition::of(LatLng::new(TIMES_SQUARE.0, TIMES_SQUARE.1).unwrap());
+    let officer = WireOfficer {
+        account_id: AccountId::random(),
+        handle: "o_after_flood".to_owned(),
+        display_name: "Officer 8".to_owned(),
+        lat: shown.point().lat(),
+        lng: shown.point().lng(),
+        available_until_ms: i64::MAX,
+        version: 1,
+        home: "peer".to_owned(),
+    };
+    let replica = WireFrame::encode(&Wire::Replica(OfficerReplica::Upsert(officer)));
+    let mut seen = None;
+    for _ in 0..50 {
+        router.cast(RouterMsg::Frame(replica.clone())).unwrap();
+        if let Ok(Some(view)) =
+            tokio::time::timeout(Duration::from_millis(100), citizen.expect_nearest()).await
+        {
+            seen = Some(view);
+            break;
+        }
+    }
+    let seen = seen.expect("the router still works after the flood");
+    assert_eq!(&*seen.handle, "o_after_flood");
+    let shed = usize::try_from(intake.shed()).unwrap();
+    assert!(shed > 0, "a flood beyond the queue is shed");
+    assert!(shed <= FLOOD, "only flood frames were shed ({shed})");
     router.stop(None);
 }

@@ -6,6 +6,7 @@
 //! keeps every node's map whole. Transport only: no actor of presence lives here.
 
 pub(crate) mod drain_request;
+pub(crate) mod intake;
 pub(crate) mod link;
 pub(crate) mod membership;
 pub(crate) mod node;
