@@ -218,6 +218,23 @@ fn city_every_pushed_answer_is_correct(runtime: &tokio::runtime::Runtime) -> Ran
     Ran::Passed
 }
 
+/// Every problem count of a handshake's credit check is zero.
+fn assert_no_credit_problems(check: &Value, table: &str) {
+    for problem in [
+        "records_missing",
+        "records_doubled",
+        "credits_missing",
+        "credits_doubled",
+        "points_mismatched",
+        "unexpected",
+        "balance_mismatched",
+        "one_sided",
+        "unreadable",
+    ] {
+        assert_eq!(check[problem], 0, "{problem}: {table}");
+    }
+}
+
 /// Chaos at small scale: the spawned server is killed with SIGKILL every 3 s of
 /// the rounds and restarted on the same data; every pair reconnects on its own,
 /// and every connection the server established is credited exactly once on both
@@ -259,19 +276,7 @@ fn handshake_survives_the_server_killed_repeatedly(runtime: &tokio::runtime::Run
     assert_eq!(check["people"], 20, "{table}");
     assert_eq!(check["accepted"], check["records_found"], "{table}");
     assert_eq!(check["credits_due"], check["credits_found"], "{table}");
-    for problem in [
-        "records_missing",
-        "records_doubled",
-        "credits_missing",
-        "credits_doubled",
-        "points_mismatched",
-        "unexpected",
-        "balance_mismatched",
-        "one_sided",
-        "unreadable",
-    ] {
-        assert_eq!(check[problem], 0, "{problem}: {table}");
-    }
+    assert_no_credit_problems(check, &table);
     Ran::Passed
 }
 
@@ -313,18 +318,7 @@ fn handshake_credits_every_accepted_request_exactly_once(runtime: &tokio::runtim
         assert_eq!(check[due], 180, "{table}");
         assert_eq!(check[found], 180, "{table}");
     }
-    for problem in [
-        "records_missing",
-        "records_doubled",
-        "credits_missing",
-        "credits_doubled",
-        "points_mismatched",
-        "unexpected",
-        "balance_mismatched",
-        "unreadable",
-    ] {
-        assert_eq!(check[problem], 0, "{problem}: {table}");
-    }
+    assert_no_credit_problems(check, &table);
     assert!(table.contains("request→established p99"), "{table}");
     assert!(table.contains("credit check"), "{table}");
     Ran::Passed

@@ -119,15 +119,11 @@ pub(crate) fn render(report: &Report) -> String {
         .runs()
         .iter()
         .map(|run| {
-            let points = run
-                .timeline
-                .iter()
-                .filter_map(|sample| {
-                    sample
-                        .server_rss_bytes
-                        .map(|bytes| (sample.t_s, bytes as f64 / 1_048_576.0))
-                })
-                .collect();
+            let points = sampled(run, |sample| {
+                sample
+                    .server_rss_bytes
+                    .map(|bytes| bytes as f64 / 1_048_576.0)
+            });
             (format!("{} server RSS", run.label), points)
         })
         .collect();
@@ -138,19 +134,15 @@ pub(crate) fn render(report: &Report) -> String {
             .runs()
             .iter()
             .map(|run| {
-                let points = run
-                    .timeline
-                    .iter()
-                    .filter_map(|sample| {
-                        sample
-                            .server_resources
-                            .as_ref()
-                            .map(|resources| (sample.t_s, figure(resources) as f64))
-                    })
-                    .collect();
+                let points = sampled(run, |sample| {
+                    sample
+                        .server_resources
+                        .as_ref()
+                        .map(|resources| figure(resources) as f64)
+                });
                 (format!("{} server", run.label), points)
             })
-            .filter(|(_, points): &(String, Vec<(f64, f64)>)| !points.is_empty())
+            .filter(|(_, points)| !points.is_empty())
             .collect();
         if series.is_empty() {
             continue;
@@ -170,6 +162,17 @@ fn series(run: &RunResult, value: impl Fn(&super::fleet::Sample) -> f64) -> Vec<
     run.timeline
         .iter()
         .map(|sample| (sample.t_s, value(sample)))
+        .collect()
+}
+
+/// The timeline's samples that have `value`, against seconds.
+fn sampled(
+    run: &RunResult,
+    value: impl Fn(&super::fleet::Sample) -> Option<f64>,
+) -> Vec<(f64, f64)> {
+    run.timeline
+        .iter()
+        .filter_map(|sample| value(sample).map(|value| (sample.t_s, value)))
         .collect()
 }
 
