@@ -313,13 +313,17 @@ impl ConnectionStore for FailingStore {
             .release_pair_reward(first, second, connection_id)
             .await
     }
-    async fn incomplete_connections(&self, limit: usize) -> StoreResult<Vec<ConnectionRecord>> {
-        self.inner.incomplete_connections(limit).await
+    async fn incomplete_connections(
+        &self,
+        now_ms: i64,
+        limit: usize,
+    ) -> StoreResult<Vec<ConnectionRecord>> {
+        self.inner.incomplete_connections(now_ms, limit).await
     }
-    async fn complete_connection(&self, connection_id: Uuid) -> StoreResult<()> {
+    async fn complete_connection(&self, record: &ConnectionRecord) -> StoreResult<()> {
         self.guarded(
             FailPoint::CompleteConnection,
-            self.inner.complete_connection(connection_id),
+            self.inner.complete_connection(record),
         )
         .await
     }

@@ -195,12 +195,18 @@ pub(crate) trait ConnectionStore: Send + Sync {
         second: AccountId,
         connection_id: uuid::Uuid,
     ) -> StoreResult<()>;
-    /// Up to `limit` records whose credits are not yet marked complete, oldest id
-    /// first (the recovery pass finishes them).
-    async fn incomplete_connections(&self, limit: usize) -> StoreResult<Vec<ConnectionRecord>>;
+    /// Up to `limit` records whose credits are not yet marked complete, as of
+    /// `now_ms`, in an order that stays the same from one call to the next
+    /// (the recovery pass finishes them). A backend may skip marks written
+    /// more than an hour after their connection's time (see docs/storage.md).
+    async fn incomplete_connections(
+        &self,
+        now_ms: i64,
+        limit: usize,
+    ) -> StoreResult<Vec<ConnectionRecord>>;
     /// Marks a record's credits, profile events and trophies complete
     /// (idempotent).
-    async fn complete_connection(&self, connection_id: uuid::Uuid) -> StoreResult<()>;
+    async fn complete_connection(&self, record: &ConnectionRecord) -> StoreResult<()>;
 }
 
 /// The points ledger: append-only entries with idempotency keys; the balance is

@@ -17,7 +17,7 @@ use crate::config::{ConsistencyLevel, ReplicationConfig, ScyllaConfig, ScyllaTls
 use crate::store::StoreError;
 
 /// The schema version this binary writes and understands (see `schema.cql`).
-pub(crate) const SCHEMA_VERSION: i32 = 5;
+pub(crate) const SCHEMA_VERSION: i32 = 6;
 
 /// Name of this binary's row in `schema_version`.
 const SCHEMA_COMPONENT: &str = "heyblue";
@@ -95,6 +95,17 @@ pub(super) async fn connect(settings: &Settings) -> Result<Connected, ConnectErr
     let statements = Statements::prepare(&session)
         .await
         .map_err(|error| ConnectError::Retryable(format!("cannot prepare statements: {error}")))?;
+    // Not fatal: a node that cannot move them now serves anyway (the marks
+    // stay where they are and the next connect tries again), rather than
+    // staying down over a queue only the recovery pass reads.
+    match super::incomplete::move_legacy_marks(&session).await {
+        Ok(0) => {}
+        Ok(moved) => tracing::info!(moved, "incomplete connection marks moved to time buckets"),
+        Err(error) => tracing::warn!(
+            %error,
+            "incomplete connection marks of schema version 5 not moved; retried at next connect"
+        ),
+    }
     Ok(Connected {
         session,
         statements,

@@ -10,6 +10,7 @@ use scylla::statement::prepared::PreparedStatement;
 use super::catalog_statements::CatalogStatements;
 use super::ledger_statements::LedgerStatements;
 use super::pledge_statements::PledgeStatements;
+use super::queue_statements::QueueStatements;
 use super::voucher_statements::VoucherStatements;
 
 /// The prepared statements, one field per query.
@@ -104,12 +105,6 @@ pub(super) struct Statements {
     pub(super) insert_rewarded_on_day: PreparedStatement,
     /// Counts the connections that rewarded a person on a day.
     pub(super) count_rewarded_on_day: PreparedStatement,
-    /// Marks a connection's credits incomplete.
-    pub(super) insert_incomplete: PreparedStatement,
-    /// Reads the lowest incomplete connection ids of one shard.
-    pub(super) select_incomplete: PreparedStatement,
-    /// Removes a connection's incomplete mark.
-    pub(super) delete_incomplete: PreparedStatement,
     /// Reads a ledger entry by id in `ledger_entry_ids` (before version 5).
     pub(super) select_ledger_entry_id: PreparedStatement,
     /// Reads an account's head in `ledger_heads` (before version 5).
@@ -148,6 +143,8 @@ pub(super) struct Statements {
     pub(super) pledges: PledgeStatements,
     /// The ledger and the reward claims.
     pub(super) ledger: LedgerStatements,
+    /// The time-bucketed queues and their cursors.
+    pub(super) queues: QueueStatements,
 }
 
 /// Whether the driver may retry a statement.
@@ -413,21 +410,6 @@ impl Statements {
                 Idempotent,
             )
             .await?,
-            insert_incomplete: prepare(
-                "INSERT INTO incomplete_connections (shard, connection_id) VALUES (?, ?)",
-                Idempotent,
-            )
-            .await?,
-            select_incomplete: prepare(
-                "SELECT connection_id FROM incomplete_connections WHERE shard = ? LIMIT ?",
-                Idempotent,
-            )
-            .await?,
-            delete_incomplete: prepare(
-                "DELETE FROM incomplete_connections WHERE shard = ? AND connection_id = ?",
-                Idempotent,
-            )
-            .await?,
             select_ledger_entry_id: prepare(
                 "SELECT account_id, at_ms, delta, reason, reference, seq, balance_after FROM ledger_entry_ids WHERE entry_id = ?",
                 Idempotent,
@@ -506,6 +488,7 @@ impl Statements {
             vouchers: VoucherStatements::prepare(session).await?,
             pledges: PledgeStatements::prepare(session).await?,
             ledger: LedgerStatements::prepare(session).await?,
+            queues: QueueStatements::prepare(session).await?,
         })
     }
 }

@@ -1,0 +1,210 @@
+//! Growth bounds of the CQL store, measured on a real node: what an operator
+//! would see in the node's own counters (tombstones scanned per read, rows per
+//! partition, TTLs) after a long run of ordinary use. Each case runs in its own
+//! keyspace, so the node's per-table counters are this case's alone.
+
+use std::sync::Arc;
+
+use uuid::Uuid;
+
+use super::ScyllaStore;
+use super::tests::{KeyspaceDropper, cql_node_uri, test_settings};
+use crate::domain::AccountId;
+use crate::store::{ConnectionParty, ConnectionRecord, ConnectionStore};
+
+/// A connected store on a fresh keyspace and the guard dropping it, or `None`
+/// without a node.
+async fn fresh_store(case: &str) -> Option<(Arc<ScyllaStore>, KeyspaceDropper)> {
+    let Some(uri) = cql_node_uri() else {
+        eprintln!("SKIPPED scylla bound test {case}: HEYBLUE_SCYLLA_URI is unset");
+        return None;
+    };
+    let settings = test_settings(&uri);
+    let dropper = KeyspaceDropper {
+        settings: settings.clone(),
+    };
+    let store = ScyllaStore::connect(settings).await.expect("connect");
+    Some((Arc::new(store), dropper))
+}
+
+/// The most tombstones one read of any table of the store's keyspace scanned,
+/// as the node counts them (`system_views.tombstones_per_read`).
+async fn most_tombstones_scanned_by_one_read(store: &ScyllaStore) -> i64 {
+    let connected = store.connected().expect("connected");
+    let rows = connected
+        .session
+        .query_unpaged(
+            "SELECT table_name, max FROM system_views.tombstones_per_read WHERE keyspace_name = ?",
+            (store.keyspace.as_str(),),
+        )
+        .await
+        .expect("read the node's tombstone counters")
+        .into_rows_result()
+        .expect("rows");
+    rows.rows::<(String, f64)>()
+        .expect("typed rows")
+        .map(|row| row.expect("row"))
+        .map(|(table, max)| {
+            eprintln!("{table}: at most {max} tombstones per read");
+            // The node keeps whole counts in a float column.
+            #[allow(clippy::cast_possible_truncation)]
+            let whole = max.round() as i64;
+            whole
+        })
+        .max()
+        .unwrap_or(0)
+}
+
+/// A connection between two new people at `at_ms`, with points.
+fn connection_at(at_ms: i64) -> ConnectionRecord {
+    let party = |account_id| ConnectionParty {
+        account_id,
+        points: 10,
+        withheld: None,
+    };
+    ConnectionRecord {
+        connection_id: Uuid::new_v4(),
+        citizen: party(AccountId::random()),
+        officer: party(AccountId::random()),
+        established_at_ms: at_ms,
+        cell_r7: None,
+        zip: None,
+    }
+}
+
+/// A day of connections, one a minute, each completed at once, with a
+/// recovery listing every minute as the server runs it: no listing scans more
+/// than a few minutes' worth of completed marks, however many the day left
+/// behind (before the queue was bucketed by time, each of its 16 partitions
+/// held a sixteenth of every completion since the last compaction, and every
+/// listing scanned them all).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn recovery_listings_scan_only_recent_completed_marks() {
+    let Some((store, _dropper)) = fresh_store("recovery listings").await else {
+        return;
+    };
+    let day_start_ms = 1_780_000_000_000;
+    let minutes = 24 * 60;
+    for minute in 0..minutes {
+        let now_ms = day_start_ms + minute * 60_000;
+        let record = connection_at(now_ms);
+        store.insert_connection(&record).await.expect("insert");
+        store.complete_connection(&record).await.expect("complete");
+        let incomplete = store
+            .incomplete_connections(now_ms, 10)
+            .await
+            .expect("list");
+        assert!(incomplete.is_empty(), "every connection was completed");
+    }
+
+    let scanned = most_tombstones_scanned_by_one_read(&store).await;
+
+    // One bucket holds ten minutes of marks: ten a day at this rate.
+    assert!(
+        scanned <= 20,
+        "a recovery listing scanned {scanned} tombstones after {minutes} completed connections"
+    );
+}
+
+/// A connection left incomplete for days holds the cursor at its bucket: a
+/// listing three days later still finds it, and once it is completed the
+/// cursor moves on to the last hour.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_mark_left_for_days_is_still_listed() {
+    let Some((store, _dropper)) = fresh_store("old marks").await else {
+        return;
+    };
+    let established_ms = 1_780_000_000_000;
+    let stuck = connection_at(established_ms);
+    store.insert_connection(&stuck).await.expect("insert");
+    let listed = store
+        .incomplete_connections(established_ms, 10)
+        .await
+        .expect("list");
+    assert_eq!(listed, vec![stuck.clone()]);
+
+    let three_days_later_ms = established_ms + 3 * 86_400_000;
+    let listed = store
+        .incomplete_connections(three_days_later_ms, 10)
+        .await
+        .expect("list");
+    assert_eq!(
+        listed,
+        vec![stuck.clone()],
+        "an old mark is never passed over"
+    );
+
+    store.complete_connection(&stuck).await.expect("complete");
+    let fresh = connection_at(three_days_later_ms);
+    store.insert_connection(&fresh).await.expect("insert");
+    let listed = store
+        .incomplete_connections(three_days_later_ms, 10)
+        .await
+        .expect("list");
+    assert_eq!(listed, vec![fresh]);
+}
+
+/// Marks written by a node of schema version 5 (in `incomplete_connections`)
+/// are moved into the time buckets when a node connects, however old, and
+/// listed from there.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn marks_of_schema_version_5_are_moved_at_connect() {
+    let Some(uri) = cql_node_uri() else {
+        eprintln!("SKIPPED scylla bound test legacy marks: HEYBLUE_SCYLLA_URI is unset");
+        return;
+    };
+    let settings = test_settings(&uri);
+    let _dropper = KeyspaceDropper {
+        settings: settings.clone(),
+    };
+    let store = ScyllaStore::connect(settings.clone())
+        .await
+        .expect("connect");
+    let now_ms = 1_780_000_000_000;
+    // A recent pass has moved the cursor to the last hour.
+    assert!(
+        store
+            .incomplete_connections(now_ms, 10)
+            .await
+            .expect("list")
+            .is_empty()
+    );
+    // A version-5 node wrote a connection ten days ago and stopped before its
+    // credits: the record and a mark in the older table, none in the buckets.
+    let old = connection_at(now_ms - 10 * 86_400_000);
+    store.insert_connection(&old).await.expect("insert");
+    store.complete_connection(&old).await.expect("unmark");
+    let connected = store.connected().expect("connected");
+    connected
+        .session
+        .query_unpaged(
+            "INSERT INTO incomplete_connections (shard, connection_id) VALUES (?, ?)",
+            (3_i32, old.connection_id.as_bytes().as_slice()),
+        )
+        .await
+        .expect("write a version-5 mark");
+    assert!(
+        store
+            .incomplete_connections(now_ms, 10)
+            .await
+            .expect("list")
+            .is_empty(),
+        "not moved before a node connects"
+    );
+
+    let upgraded = ScyllaStore::connect(settings).await.expect("reconnect");
+
+    let listed = upgraded
+        .incomplete_connections(now_ms, 10)
+        .await
+        .expect("list");
+    assert_eq!(listed, vec![old.clone()]);
+    upgraded.complete_connection(&old).await.expect("complete");
+    assert!(
+        upgraded
+            .incomplete_connections(now_ms, 10)
+            .await
+            .expect("list")
+            .is_empty()
+    );
+}
