@@ -144,8 +144,12 @@ impl AccountStore for FailingStore {
 
 #[async_trait]
 impl TokenStore for FailingStore {
-    async fn insert_token_family(&self, family: &TokenFamily) -> StoreResult<()> {
-        self.inner.insert_token_family(family).await
+    async fn insert_token_family(
+        &self,
+        family: &TokenFamily,
+        live_until_ms: i64,
+    ) -> StoreResult<()> {
+        self.inner.insert_token_family(family, live_until_ms).await
     }
     async fn token_family(&self, family_id: Uuid) -> StoreResult<Option<TokenFamily>> {
         self.inner.token_family(family_id).await

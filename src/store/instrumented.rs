@@ -97,10 +97,14 @@ impl AccountStore for InstrumentedStore {
 
 #[async_trait]
 impl TokenStore for InstrumentedStore {
-    async fn insert_token_family(&self, family: &TokenFamily) -> StoreResult<()> {
+    async fn insert_token_family(
+        &self,
+        family: &TokenFamily,
+        live_until_ms: i64,
+    ) -> StoreResult<()> {
         self.timed(
             "insert_token_family",
-            self.inner.insert_token_family(family),
+            self.inner.insert_token_family(family, live_until_ms),
         )
         .await
     }

@@ -51,8 +51,16 @@ pub(crate) trait AccountStore: Send + Sync {
 /// Token families and tokens.
 #[async_trait]
 pub(crate) trait TokenStore: Send + Sync {
-    /// Records a new sign-in.
-    async fn insert_token_family(&self, family: &TokenFamily) -> StoreResult<()>;
+    /// Records a sign-in, or keeps a recorded one longer: the family is kept
+    /// at least until `live_until_ms` (the expiry of its newest refresh
+    /// token), then dropped once no token of it is left (a TTL on CQL,
+    /// `purge_expired_tokens` on the embedded store). Never clears a
+    /// revocation.
+    async fn insert_token_family(
+        &self,
+        family: &TokenFamily,
+        live_until_ms: i64,
+    ) -> StoreResult<()>;
     /// The family with this id.
     async fn token_family(&self, family_id: uuid::Uuid) -> StoreResult<Option<TokenFamily>>;
     /// Marks a family revoked (idempotent: the first revocation time is kept).

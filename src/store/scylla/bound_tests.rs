@@ -208,3 +208,128 @@ async fn marks_of_schema_version_5_are_moved_at_connect() {
             .is_empty()
     );
 }
+
+/// The remaining TTL (seconds) of the cell a one-row query selects.
+async fn ttl_of(
+    store: &ScyllaStore,
+    query: &str,
+    values: impl scylla::serialize::row::SerializeRow,
+) -> Option<i64> {
+    let connected = store.connected().expect("connected");
+    let (ttl,): (Option<i32>,) = connected
+        .session
+        .query_unpaged(query, values)
+        .await
+        .expect("select ttl")
+        .into_rows_result()
+        .expect("rows")
+        .single_row()
+        .expect("one row");
+    ttl.map(i64::from)
+}
+
+/// A sign-in's rows (by id and under its account) expire a day after its
+/// newest refresh token, so an account's family list holds only the sign-ins
+/// that may still be used; a revocation outlives the rows it revokes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sign_in_rows_expire_with_their_newest_refresh_token() {
+    use crate::store::{SecretHash, TokenFamily, TokenKind, TokenRecord, TokenStore};
+
+    let Some((store, _dropper)) = fresh_store("sign-in ttl").await else {
+        return;
+    };
+    let now_ms = crate::clock::Clock::system().now_ms();
+    let family = TokenFamily {
+        family_id: Uuid::new_v4(),
+        account_id: AccountId::random(),
+        created_at_ms: now_ms,
+        revoked_at_ms: None,
+    };
+    let refresh_expiry_ms = now_ms + 3_600_000;
+    store
+        .insert_token_family(&family, refresh_expiry_ms)
+        .await
+        .expect("sign in");
+    store
+        .insert_token(&TokenRecord {
+            token_hash: SecretHash([9; 32]),
+            kind: TokenKind::Refresh,
+            family_id: family.family_id,
+            account_id: family.account_id,
+            issued_at_ms: now_ms,
+            expires_at_ms: refresh_expiry_ms,
+            consumed_at_ms: None,
+        })
+        .await
+        .expect("refresh token");
+
+    let by_id = ttl_of(
+        &store,
+        "SELECT TTL(account_id) FROM token_families WHERE family_id = ?",
+        (family.family_id,),
+    )
+    .await;
+    let by_account = ttl_of(
+        &store,
+        "SELECT TTL(created_at_ms) FROM token_families_by_account \
+         WHERE account_id = ? AND family_id = ?",
+        (family.account_id.0, family.family_id),
+    )
+    .await;
+
+    let expected = 3_600 + 86_400;
+    for ttl in [by_id, by_account] {
+        let ttl = ttl.expect("a sign-in's rows expire");
+        assert!((expected - 60..=expected).contains(&ttl), "ttl {ttl}");
+    }
+
+    // A rotation keeps the sign-in as long as the refresh token it issues.
+    store
+        .insert_token_family(&family, now_ms + 30 * 86_400_000)
+        .await
+        .expect("rotate");
+    let rotated = ttl_of(
+        &store,
+        "SELECT TTL(created_at_ms) FROM token_families_by_account \
+         WHERE account_id = ? AND family_id = ?",
+        (family.account_id.0, family.family_id),
+    )
+    .await
+    .expect("ttl");
+    let expected = 31 * 86_400;
+    assert!(
+        (expected - 60..=expected).contains(&rotated),
+        "ttl {rotated}"
+    );
+
+    // Revoked, it stays revoked for as long as any of its rows lives.
+    store
+        .revoke_token_family(family.family_id, now_ms)
+        .await
+        .expect("revoke");
+    let revoked = ttl_of(
+        &store,
+        "SELECT TTL(revoked_at_ms) FROM token_families WHERE family_id = ?",
+        (family.family_id,),
+    )
+    .await
+    .expect("ttl");
+    assert!(revoked > rotated + 30 * 86_400, "revocation ttl {revoked}");
+    let revoked = ttl_of(
+        &store,
+        "SELECT TTL(revoked_at_ms) FROM token_families_by_account \
+         WHERE account_id = ? AND family_id = ?",
+        (family.account_id.0, family.family_id),
+    )
+    .await
+    .expect("ttl");
+    assert!(revoked > rotated + 30 * 86_400, "revocation ttl {revoked}");
+    assert_eq!(
+        store
+            .token_families_of(family.account_id)
+            .await
+            .expect("families")
+            .len(),
+        1
+    );
+}

@@ -28,15 +28,16 @@ pub(super) struct Statements {
     pub(super) select_account_id_by_phone: PreparedStatement,
     /// Changes the role of an existing account: `IF EXISTS`.
     pub(super) update_account_role: PreparedStatement,
-    /// Writes a token family by id.
+    /// Writes a token family by id, with a TTL.
     pub(super) insert_family: PreparedStatement,
-    /// Writes a token family under its account.
+    /// Writes a token family under its account, with a TTL.
     pub(super) insert_family_by_account: PreparedStatement,
     /// Reads a token family by id.
     pub(super) select_family: PreparedStatement,
     /// Reads every family of an account.
     pub(super) select_families_of: PreparedStatement,
-    /// Revokes a family unless it is revoked: `IF revoked_at_ms = null`.
+    /// Revokes a family unless it is revoked: `IF revoked_at_ms = null`, with
+    /// a TTL longer than any family's.
     pub(super) revoke_family: PreparedStatement,
     /// Copies the revocation time to the per-account table.
     pub(super) revoke_family_by_account: PreparedStatement,
@@ -202,13 +203,14 @@ impl Statements {
             .await?,
             insert_family: prepare(
                 "INSERT INTO token_families (family_id, account_id, created_at_ms, revoked_at_ms) \
-                 VALUES (?, ?, ?, ?)",
+                 VALUES (?, ?, ?, ?) USING TTL ?",
                 Idempotent,
             )
             .await?,
             insert_family_by_account: prepare(
                 "INSERT INTO token_families_by_account \
-                 (account_id, family_id, created_at_ms, revoked_at_ms) VALUES (?, ?, ?, ?)",
+                 (account_id, family_id, created_at_ms, revoked_at_ms) VALUES (?, ?, ?, ?) \
+                 USING TTL ?",
                 Idempotent,
             )
             .await?,
@@ -225,13 +227,13 @@ impl Statements {
             )
             .await?,
             revoke_family: prepare(
-                "UPDATE token_families SET revoked_at_ms = ? WHERE family_id = ? \
+                "UPDATE token_families USING TTL ? SET revoked_at_ms = ? WHERE family_id = ? \
                  IF revoked_at_ms = null",
                 Conditional,
             )
             .await?,
             revoke_family_by_account: prepare(
-                "UPDATE token_families_by_account SET revoked_at_ms = ? \
+                "UPDATE token_families_by_account USING TTL ? SET revoked_at_ms = ? \
                  WHERE account_id = ? AND family_id = ?",
                 Idempotent,
             )
