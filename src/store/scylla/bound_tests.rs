@@ -333,3 +333,122 @@ async fn sign_in_rows_expire_with_their_newest_refresh_token() {
         1
     );
 }
+
+/// An import adds to the roster's size and a removal takes from it, and
+/// reading the size never scans the roster (the node counts no range read of
+/// the table).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_roster_size_is_kept_without_scanning_the_roster() {
+    use crate::store::{PhoneHash, RosterEntry, RosterStore};
+
+    let Some((store, _dropper)) = fresh_store("roster size").await else {
+        return;
+    };
+    let entry = |index: u32| {
+        let mut hash = [0; 32];
+        hash[..4].copy_from_slice(&index.to_be_bytes());
+        RosterEntry {
+            phone_hash: PhoneHash(hash),
+            phone_sealed: vec![1; 40],
+            display_name: format!("Officer {index}"),
+            badge: format!("{index}"),
+            department: "Central".to_owned(),
+            updated_at_ms: 1_780_000_000_000,
+        }
+    };
+    let first_import: Vec<RosterEntry> = (0..250).map(entry).collect();
+    store
+        .upsert_roster_entries(&first_import)
+        .await
+        .expect("import");
+    assert_eq!(store.roster_size().await.expect("size"), 250);
+    // The same officers again and ten new ones.
+    let second_import: Vec<RosterEntry> = (200..260).map(entry).collect();
+    store
+        .upsert_roster_entries(&second_import)
+        .await
+        .expect("import again");
+    for index in 0..5 {
+        assert!(
+            store
+                .remove_roster_entry(&entry(index).phone_hash)
+                .await
+                .expect("remove")
+        );
+    }
+    assert!(
+        !store
+            .remove_roster_entry(&entry(0).phone_hash)
+            .await
+            .expect("remove twice")
+    );
+
+    assert_eq!(store.roster_size().await.expect("size"), 255);
+
+    let connected = store.connected().expect("connected");
+    let scans: Vec<(String, i64)> = connected
+        .session
+        .query_unpaged(
+            "SELECT table_name, count FROM system_views.local_scan_latency \
+             WHERE keyspace_name = ?",
+            (store.keyspace.as_str(),),
+        )
+        .await
+        .expect("read the node's scan counters")
+        .into_rows_result()
+        .expect("rows")
+        .rows::<(String, i64)>()
+        .expect("typed rows")
+        .map(|row| row.expect("row"))
+        .filter(|(table, count)| table.as_str() == "roster" && *count > 0)
+        .collect();
+    assert!(scans.is_empty(), "the roster was scanned: {scans:?}");
+}
+
+/// A keyspace written before schema version 6 has officers on its roster but
+/// no size counted: the first node to connect after the upgrade counts them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_roster_size_is_counted_once_at_the_upgrade() {
+    use crate::store::RosterStore;
+
+    let Some(uri) = cql_node_uri() else {
+        eprintln!("SKIPPED scylla bound test roster upgrade: HEYBLUE_SCYLLA_URI is unset");
+        return;
+    };
+    let settings = test_settings(&uri);
+    let _dropper = KeyspaceDropper {
+        settings: settings.clone(),
+    };
+    let store = ScyllaStore::connect(settings.clone())
+        .await
+        .expect("connect");
+    let connected = store.connected().expect("connected");
+    // What a version-5 node left: three officers, no counter.
+    for byte in 1..=3_u8 {
+        connected
+            .session
+            .query_unpaged(
+                "INSERT INTO roster (phone_hash, phone_sealed, display_name, badge, department, \
+                 updated_at_ms) VALUES (?, ?, 'Officer', '1', 'Central', 0)",
+                (vec![byte; 32], vec![1_u8; 40]),
+            )
+            .await
+            .expect("write a version-5 roster row");
+    }
+    connected
+        .session
+        .query_unpaged(
+            "UPDATE schema_version SET version = 5 WHERE component = 'heyblue'",
+            (),
+        )
+        .await
+        .expect("pretend the keyspace is at version 5");
+    assert_eq!(store.roster_size().await.expect("size"), 0);
+
+    let upgraded = ScyllaStore::connect(settings.clone())
+        .await
+        .expect("upgrade");
+    assert_eq!(upgraded.roster_size().await.expect("size"), 3);
+    let again = ScyllaStore::connect(settings).await.expect("reconnect");
+    assert_eq!(again.roster_size().await.expect("size"), 3, "counted once");
+}

@@ -91,13 +91,18 @@ pub(super) async fn connect(settings: &Settings) -> Result<Connected, ConnectErr
         .use_keyspace(config.keyspace.as_str(), false)
         .await
         .map_err(|error| ConnectError::Retryable(format!("cannot use keyspace: {error}")))?;
-    apply_schema(&session).await?;
+    let stored_version = apply_schema(&session).await?;
     let statements = Statements::prepare(&session)
         .await
         .map_err(|error| ConnectError::Retryable(format!("cannot prepare statements: {error}")))?;
     // Not fatal: a node that cannot move them now serves anyway (the marks
     // stay where they are and the next connect tries again), rather than
     // staying down over a queue only the recovery pass reads.
+    if stored_version.is_some_and(|version| version < 6)
+        && let Err(error) = super::roster::seed_roster_size(&session).await
+    {
+        tracing::warn!(%error, "roster size not counted; it reads low until counted");
+    }
     match super::incomplete::move_legacy_marks(&session).await {
         Ok(0) => {}
         Ok(moved) => tracing::info!(moved, "incomplete connection marks moved to time buckets"),
@@ -177,8 +182,9 @@ fn replication_map(replication: &ReplicationConfig) -> String {
     }
 }
 
-/// Creates every table (idempotent), refusing a keyspace written by a newer binary.
-async fn apply_schema(session: &Session) -> Result<(), ConnectError> {
+/// Creates every table (idempotent), refusing a keyspace written by a newer
+/// binary; returns the version the keyspace had before (`None`: new).
+async fn apply_schema(session: &Session) -> Result<Option<i32>, ConnectError> {
     let statements = schema_statements();
     let Some((version_table, tables)) = statements.split_first() else {
         return Err(ConnectError::Refused("schema.cql is empty".to_owned()));
@@ -226,7 +232,7 @@ async fn apply_schema(session: &Session) -> Result<(), ConnectError> {
             "scylla schema migrated"
         );
     }
-    Ok(())
+    Ok(stored_version)
 }
 
 async fn run_schema_statement(session: &Session, statement: &str) -> Result<(), ConnectError> {

@@ -60,8 +60,12 @@ pub(super) struct Statements {
     pub(super) upsert_roster: PreparedStatement,
     /// Reads the roster entry of a phone.
     pub(super) select_roster: PreparedStatement,
-    /// Counts roster entries.
-    pub(super) count_roster: PreparedStatement,
+    /// Reads which of some phones are on the roster (`IN`, one partition each).
+    pub(super) select_roster_present: PreparedStatement,
+    /// Reads the roster's size (a counter).
+    pub(super) select_roster_size: PreparedStatement,
+    /// Adds to (or takes from) the roster's size. Not idempotent: a counter.
+    pub(super) add_roster_size: PreparedStatement,
     /// Records that an account's event bucket holds events.
     pub(super) insert_event_bucket: PreparedStatement,
     /// Appends an event at a free seq: `IF NOT EXISTS`.
@@ -293,7 +297,21 @@ impl Statements {
                 Idempotent,
             )
             .await?,
-            count_roster: prepare("SELECT COUNT(*) FROM roster", Idempotent).await?,
+            select_roster_present: prepare(
+                "SELECT phone_hash FROM roster WHERE phone_hash IN ?",
+                Idempotent,
+            )
+            .await?,
+            select_roster_size: prepare(
+                "SELECT officers FROM roster_size WHERE name = 'roster'",
+                Idempotent,
+            )
+            .await?,
+            add_roster_size: prepare(
+                "UPDATE roster_size SET officers = officers + ? WHERE name = 'roster'",
+                Conditional,
+            )
+            .await?,
             insert_event_bucket: prepare(
                 "INSERT INTO profile_event_buckets (account_id, bucket) VALUES (?, ?)",
                 Idempotent,
