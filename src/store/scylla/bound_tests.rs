@@ -452,3 +452,82 @@ async fn the_roster_size_is_counted_once_at_the_upgrade() {
     let again = ScyllaStore::connect(settings).await.expect("reconnect");
     assert_eq!(again.roster_size().await.expect("size"), 3, "counted once");
 }
+
+/// Rows read only for a day, a cooldown or an offer's window carry a TTL: a
+/// rewarded connection's day row and pair row, and a per-person limit slot of
+/// a day window.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn day_scoped_rows_carry_a_ttl() {
+    use crate::domain::catalog::LimitPeriod;
+    use crate::domain::voucher::LimitWindow;
+    use crate::store::RedemptionStore;
+
+    let Some((store, _dropper)) = fresh_store("day ttl").await else {
+        return;
+    };
+    let now_ms = crate::clock::Clock::system().now_ms();
+    let record = connection_at(now_ms);
+    store.insert_connection(&record).await.expect("insert");
+    let (first, second) =
+        super::connections::ordered_pair(record.citizen.account_id, record.officer.account_id);
+    let pair_row = ttl_of(
+        &store,
+        "SELECT TTL(established_at_ms) FROM pair_last_rewarded \
+         WHERE first_id = ? AND second_id = ?",
+        (first.0, second.0),
+    )
+    .await;
+    let offer_id = Uuid::new_v4();
+    let window = LimitWindow::holding(LimitPeriod::Day, now_ms);
+    store
+        .claim_limit_slot(
+            record.citizen.account_id,
+            offer_id,
+            window,
+            1,
+            Uuid::new_v4(),
+        )
+        .await
+        .expect("claim");
+    let slot_row = ttl_of(
+        &store,
+        "SELECT TTL(holder) FROM limit_slots \
+         WHERE account_id = ? AND offer_id = ? AND limit_window = ? AND slot = 0",
+        (record.citizen.account_id.0, offer_id, window.key_text()),
+    )
+    .await;
+
+    // rewarded_connections_by_day has key columns only: its TTL is the
+    // table's default.
+    let connected = store.connected().expect("connected");
+    let (day_table_ttl,): (i32,) = connected
+        .session
+        .query_unpaged(
+            "SELECT default_time_to_live FROM system_schema.tables \
+             WHERE keyspace_name = ? AND table_name = 'rewarded_connections_by_day'",
+            (store.keyspace.as_str(),),
+        )
+        .await
+        .expect("read the table's options")
+        .into_rows_result()
+        .expect("rows")
+        .single_row()
+        .expect("one row");
+
+    let two_days = 2 * 86_400;
+    assert_eq!(
+        i64::from(day_table_ttl),
+        two_days,
+        "rewarded_connections_by_day"
+    );
+    let pair_ttl = pair_row.expect("pair_last_rewarded rows carry a ttl");
+    assert!(
+        (8 * 86_400 - 60..=8 * 86_400).contains(&pair_ttl),
+        "pair_last_rewarded ttl {pair_ttl}"
+    );
+    let slot_ttl = slot_row.expect("limit_slots rows carry a ttl");
+    assert!(
+        (two_days - 60..=two_days).contains(&slot_ttl),
+        "limit_slots ttl {slot_ttl}"
+    );
+}

@@ -208,10 +208,16 @@ async fn apply_schema(session: &Session) -> Result<Option<i32>, ConnectError> {
              {SCHEMA_VERSION} of this heyblue binary: run a newer heyblue"
         )));
     }
+    let migrating = stored_version != Some(SCHEMA_VERSION);
     for statement in tables {
+        // Table options are changed once, by the connect that migrates:
+        // applying them again would be a schema change on every start.
+        if statement.starts_with("ALTER TABLE") && !migrating {
+            continue;
+        }
         run_schema_statement(session, statement).await?;
     }
-    if stored_version != Some(SCHEMA_VERSION) {
+    if migrating {
         let now_ms = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |elapsed| {
@@ -313,11 +319,10 @@ mod tests {
         let statements = schema_statements();
         assert!(statements[0].contains("schema_version"));
         assert!(statements.len() >= 10);
-        assert!(
-            statements
-                .iter()
-                .all(|statement| statement.starts_with("CREATE TABLE IF NOT EXISTS"))
-        );
+        assert!(statements.iter().all(|statement| {
+            statement.starts_with("CREATE TABLE IF NOT EXISTS")
+                || statement.starts_with("ALTER TABLE")
+        }));
     }
 
     #[test]
