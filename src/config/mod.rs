@@ -14,6 +14,11 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+/// Longest refresh token lifetime accepted (`identity.refresh_token_ttl_days`):
+/// the CQL store keeps a revocation a month longer than this, so a revoked
+/// sign-in cannot outlive its revocation.
+pub(crate) const MAX_REFRESH_TOKEN_TTL_DAYS: u64 = 365;
+
 pub use cluster::{ClusterConfig, RegionConfig};
 pub use metrics::MetricsConfig;
 pub use overrides::EnvironmentVariables;
@@ -574,6 +579,12 @@ impl Config {
         ];
         if let Some((key, _)) = positive.iter().find(|(_, value)| *value == 0) {
             return Err(invalid(key, "must be greater than 0"));
+        }
+        if self.identity.refresh_token_ttl_days > MAX_REFRESH_TOKEN_TTL_DAYS {
+            return Err(invalid(
+                "identity.refresh_token_ttl_days",
+                "must be at most 365: a revoked sign-in is kept only that long",
+            ));
         }
         self.presence.validate()?;
         self.connections.validate()?;

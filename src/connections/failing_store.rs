@@ -144,8 +144,12 @@ impl AccountStore for FailingStore {
 
 #[async_trait]
 impl TokenStore for FailingStore {
-    async fn insert_token_family(&self, family: &TokenFamily) -> StoreResult<()> {
-        self.inner.insert_token_family(family).await
+    async fn insert_token_family(
+        &self,
+        family: &TokenFamily,
+        live_until_ms: i64,
+    ) -> StoreResult<()> {
+        self.inner.insert_token_family(family, live_until_ms).await
     }
     async fn token_family(&self, family_id: Uuid) -> StoreResult<Option<TokenFamily>> {
         self.inner.token_family(family_id).await
@@ -313,13 +317,17 @@ impl ConnectionStore for FailingStore {
             .release_pair_reward(first, second, connection_id)
             .await
     }
-    async fn incomplete_connections(&self, limit: usize) -> StoreResult<Vec<ConnectionRecord>> {
-        self.inner.incomplete_connections(limit).await
+    async fn incomplete_connections(
+        &self,
+        now_ms: i64,
+        limit: usize,
+    ) -> StoreResult<Vec<ConnectionRecord>> {
+        self.inner.incomplete_connections(now_ms, limit).await
     }
-    async fn complete_connection(&self, connection_id: Uuid) -> StoreResult<()> {
+    async fn complete_connection(&self, record: &ConnectionRecord) -> StoreResult<()> {
         self.guarded(
             FailPoint::CompleteConnection,
-            self.inner.complete_connection(connection_id),
+            self.inner.complete_connection(record),
         )
         .await
     }

@@ -171,7 +171,10 @@ impl Connections {
             // Failed records stay incomplete and are listed again: ask for
             // enough to see a full batch past them.
             let wanted = RECOVERY_BATCH + failed_ids.len();
-            let listed = self.store.incomplete_connections(wanted).await?;
+            let listed = self
+                .store
+                .incomplete_connections(self.clock.now_ms(), wanted)
+                .await?;
             let listed_all = listed.len() < wanted;
             let mut progressed = false;
             for record in &listed {
@@ -376,7 +379,7 @@ impl Connections {
         let officer = self
             .finish_party(record, &record.officer, Role::Citizen)
             .await?;
-        self.store.complete_connection(record.connection_id).await?;
+        self.store.complete_connection(record).await?;
         Ok(Established {
             record: record.clone(),
             citizen,

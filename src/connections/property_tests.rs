@@ -99,7 +99,7 @@ async fn run(steps: Vec<Step>) {
     assert!(
         harness
             .store
-            .incomplete_connections(10)
+            .incomplete_connections(harness.clock.now_ms(), 10)
             .await
             .unwrap()
             .is_empty()

@@ -198,7 +198,7 @@ async fn a_failing_record_does_not_stop_recovery_of_the_others() {
     assert_eq!(
         harness
             .store
-            .incomplete_connections(10)
+            .incomplete_connections(harness.clock.now_ms(), 10)
             .await
             .unwrap()
             .len(),
@@ -222,7 +222,7 @@ async fn a_failing_record_does_not_stop_recovery_of_the_others() {
     assert_eq!(
         harness
             .store
-            .incomplete_connections(10)
+            .incomplete_connections(harness.clock.now_ms(), 10)
             .await
             .unwrap()
             .len(),

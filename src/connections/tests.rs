@@ -102,7 +102,7 @@ impl Harness {
 /// and one event per person (incomplete ones at most that).
 pub(super) async fn assert_exactly_once(store: &Arc<FailingStore>, accounts: &[AccountId]) {
     let incomplete: HashSet<Uuid> = store
-        .incomplete_connections(usize::MAX)
+        .incomplete_connections(1_800_000_000_000, usize::MAX)
         .await
         .unwrap()
         .iter()
@@ -211,7 +211,7 @@ async fn establishing_credits_both_once_and_a_rerun_changes_nothing() {
     assert!(
         harness
             .store
-            .incomplete_connections(10)
+            .incomplete_connections(harness.clock.now_ms(), 10)
             .await
             .unwrap()
             .is_empty()

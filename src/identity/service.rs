@@ -484,7 +484,10 @@ impl IdentityService {
             created_at_ms: self.clock.now_ms(),
             revoked_at_ms: None,
         };
-        self.store.insert_token_family(&family).await?;
+        let live_until_ms = family.created_at_ms + self.refresh_lifetime_ms();
+        self.store
+            .insert_token_family(&family, live_until_ms)
+            .await?;
         self.issue_pair(account.id, account.role, family.family_id)
             .await
     }
@@ -507,7 +510,7 @@ impl IdentityService {
             (
                 &refresh_token,
                 TokenKind::Refresh,
-                seconds_to_ms(self.config.refresh_token_ttl_days * 86_400),
+                self.refresh_lifetime_ms(),
             ),
         ];
         for (token, kind, lifetime_ms) in lifetimes {
@@ -556,7 +559,7 @@ impl IdentityService {
         if record.kind != TokenKind::Refresh || now_ms >= record.expires_at_ms {
             return Err(IdentityError::InvalidToken);
         }
-        self.ensure_family_active(record.family_id).await?;
+        let family = self.ensure_family_active(record.family_id).await?;
         let account = self
             .store
             .account(record.account_id)
@@ -565,6 +568,11 @@ impl IdentityService {
         if account.disabled_at_ms.is_some() {
             return Err(IdentityError::AccountDisabled);
         }
+        // The family lives as long as its newest refresh token: kept longer
+        // before the token is issued, so no token outlives its family.
+        self.store
+            .insert_token_family(&family, now_ms + self.refresh_lifetime_ms())
+            .await?;
         self.issue_pair(account.id, account.role, record.family_id)
             .await
     }
@@ -635,12 +643,16 @@ impl IdentityService {
         })
     }
 
-    async fn ensure_family_active(&self, family_id: Uuid) -> Result<(), IdentityError> {
-        if is_active(self.store.token_family(family_id).await?.as_ref()) {
-            Ok(())
-        } else {
-            Err(IdentityError::InvalidToken)
+    async fn ensure_family_active(&self, family_id: Uuid) -> Result<TokenFamily, IdentityError> {
+        match self.store.token_family(family_id).await? {
+            Some(family) if is_active(Some(&family)) => Ok(family),
+            Some(_) | None => Err(IdentityError::InvalidToken),
         }
+    }
+
+    /// How long a refresh token (and so its family) lives.
+    fn refresh_lifetime_ms(&self) -> i64 {
+        seconds_to_ms(self.config.refresh_token_ttl_days.saturating_mul(86_400))
     }
 
     /// Profile commands, for the HTTP handlers.

@@ -97,10 +97,14 @@ impl AccountStore for InstrumentedStore {
 
 #[async_trait]
 impl TokenStore for InstrumentedStore {
-    async fn insert_token_family(&self, family: &TokenFamily) -> StoreResult<()> {
+    async fn insert_token_family(
+        &self,
+        family: &TokenFamily,
+        live_until_ms: i64,
+    ) -> StoreResult<()> {
         self.timed(
             "insert_token_family",
-            self.inner.insert_token_family(family),
+            self.inner.insert_token_family(family, live_until_ms),
         )
         .await
     }
@@ -338,18 +342,22 @@ impl ConnectionStore for InstrumentedStore {
         .await
     }
 
-    async fn incomplete_connections(&self, limit: usize) -> StoreResult<Vec<ConnectionRecord>> {
+    async fn incomplete_connections(
+        &self,
+        now_ms: i64,
+        limit: usize,
+    ) -> StoreResult<Vec<ConnectionRecord>> {
         self.timed(
             "incomplete_connections",
-            self.inner.incomplete_connections(limit),
+            self.inner.incomplete_connections(now_ms, limit),
         )
         .await
     }
 
-    async fn complete_connection(&self, connection_id: uuid::Uuid) -> StoreResult<()> {
+    async fn complete_connection(&self, record: &ConnectionRecord) -> StoreResult<()> {
         self.timed(
             "complete_connection",
-            self.inner.complete_connection(connection_id),
+            self.inner.complete_connection(record),
         )
         .await
     }

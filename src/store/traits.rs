@@ -51,8 +51,16 @@ pub(crate) trait AccountStore: Send + Sync {
 /// Token families and tokens.
 #[async_trait]
 pub(crate) trait TokenStore: Send + Sync {
-    /// Records a new sign-in.
-    async fn insert_token_family(&self, family: &TokenFamily) -> StoreResult<()>;
+    /// Records a sign-in, or keeps a recorded one longer: the family is kept
+    /// at least until `live_until_ms` (the expiry of its newest refresh
+    /// token), then dropped once no token of it is left (a TTL on CQL,
+    /// `purge_expired_tokens` on the embedded store). Never clears a
+    /// revocation.
+    async fn insert_token_family(
+        &self,
+        family: &TokenFamily,
+        live_until_ms: i64,
+    ) -> StoreResult<()>;
     /// The family with this id.
     async fn token_family(&self, family_id: uuid::Uuid) -> StoreResult<Option<TokenFamily>>;
     /// Marks a family revoked (idempotent: the first revocation time is kept).
@@ -195,12 +203,18 @@ pub(crate) trait ConnectionStore: Send + Sync {
         second: AccountId,
         connection_id: uuid::Uuid,
     ) -> StoreResult<()>;
-    /// Up to `limit` records whose credits are not yet marked complete, oldest id
-    /// first (the recovery pass finishes them).
-    async fn incomplete_connections(&self, limit: usize) -> StoreResult<Vec<ConnectionRecord>>;
+    /// Up to `limit` records whose credits are not yet marked complete, as of
+    /// `now_ms`, in an order that stays the same from one call to the next
+    /// (the recovery pass finishes them). A backend may skip marks written
+    /// more than an hour after their connection's time (see docs/storage.md).
+    async fn incomplete_connections(
+        &self,
+        now_ms: i64,
+        limit: usize,
+    ) -> StoreResult<Vec<ConnectionRecord>>;
     /// Marks a record's credits, profile events and trophies complete
     /// (idempotent).
-    async fn complete_connection(&self, connection_id: uuid::Uuid) -> StoreResult<()>;
+    async fn complete_connection(&self, record: &ConnectionRecord) -> StoreResult<()>;
 }
 
 /// The points ledger: append-only entries with idempotency keys; the balance is

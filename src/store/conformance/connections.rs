@@ -195,21 +195,24 @@ pub(crate) async fn records_are_incomplete_until_completed(store: Arc<dyn Store>
     let second = record(AccountId::random(), AccountId::random(), NOW_MS, 10);
     store.insert_connection(&first).await.expect("insert");
     store.insert_connection(&second).await.expect("insert");
-    let mut incomplete = store.incomplete_connections(10).await.expect("read");
+    let mut incomplete = store
+        .incomplete_connections(NOW_MS, 10)
+        .await
+        .expect("read");
     incomplete.sort_by_key(|record| record.connection_id);
     let mut expected = vec![first.clone(), second.clone()];
     expected.sort_by_key(|record| record.connection_id);
     assert_eq!(incomplete, expected);
+    store.complete_connection(&first).await.expect("complete");
     store
-        .complete_connection(first.connection_id)
-        .await
-        .expect("complete");
-    store
-        .complete_connection(first.connection_id)
+        .complete_connection(&first)
         .await
         .expect("complete twice");
     assert_eq!(
-        store.incomplete_connections(10).await.expect("read"),
+        store
+            .incomplete_connections(NOW_MS, 10)
+            .await
+            .expect("read"),
         vec![second]
     );
 }

@@ -10,6 +10,9 @@ use super::{CONCURRENT_CALLERS, race};
 use crate::domain::AccountId;
 use crate::store::{AccessGrant, RefreshConsumption, Store, TokenKind};
 
+/// How long the sign-ins of these cases are kept at least: a day.
+const DAY_MS: i64 = 86_400_000;
+
 /// Families are read back by id and listed per account, revoked or not.
 pub(crate) async fn token_families_are_stored_and_listed_per_account(store: Arc<dyn Store>) {
     let alice = AccountId::random();
@@ -17,7 +20,10 @@ pub(crate) async fn token_families_are_stored_and_listed_per_account(store: Arc<
     let mut alice_families = vec![family(alice), family(alice)];
     let bob_family = family(bob);
     for stored in alice_families.iter().chain([&bob_family]) {
-        store.insert_token_family(stored).await.expect("insert");
+        store
+            .insert_token_family(stored, NOW_MS + DAY_MS)
+            .await
+            .expect("insert");
     }
     store
         .revoke_token_family(alice_families[1].family_id, NOW_MS)
@@ -59,7 +65,10 @@ pub(crate) async fn revoking_a_family_is_idempotent_and_keeps_the_first_time(
     store: Arc<dyn Store>,
 ) {
     let sign_in = family(AccountId::random());
-    store.insert_token_family(&sign_in).await.expect("insert");
+    store
+        .insert_token_family(&sign_in, NOW_MS + DAY_MS)
+        .await
+        .expect("insert");
 
     store
         .revoke_token_family(sign_in.family_id, NOW_MS + 10)
@@ -201,7 +210,10 @@ pub(crate) async fn an_access_grant_reads_the_token_its_family_and_account(store
     let holder = account(phone(41));
     store.create_account(&holder).await.expect("account");
     let sign_in = family(holder.id);
-    store.insert_token_family(&sign_in).await.expect("family");
+    store
+        .insert_token_family(&sign_in, NOW_MS + DAY_MS)
+        .await
+        .expect("family");
     let access = token(secret(41), TokenKind::Access, &sign_in);
     store.insert_token(&access).await.expect("token");
     let orphan = token(secret(42), TokenKind::Access, &family(AccountId::random()));

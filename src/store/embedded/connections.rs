@@ -218,7 +218,13 @@ impl ConnectionStore for EmbeddedStore {
         .await
     }
 
-    async fn incomplete_connections(&self, limit: usize) -> StoreResult<Vec<ConnectionRecord>> {
+    async fn incomplete_connections(
+        &self,
+        _now_ms: i64,
+        limit: usize,
+    ) -> StoreResult<Vec<ConnectionRecord>> {
+        // redb deletes in place: the table holds the open marks and nothing
+        // else, so the whole of it is read.
         self.read(move |transaction| {
             let incomplete = transaction
                 .open_table(INCOMPLETE_CONNECTIONS)
@@ -236,7 +242,8 @@ impl ConnectionStore for EmbeddedStore {
         .await
     }
 
-    async fn complete_connection(&self, connection_id: Uuid) -> StoreResult<()> {
+    async fn complete_connection(&self, record: &ConnectionRecord) -> StoreResult<()> {
+        let connection_id = record.connection_id;
         self.write(move |transaction| {
             let mut incomplete = transaction
                 .open_table(INCOMPLETE_CONNECTIONS)

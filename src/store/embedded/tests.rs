@@ -13,8 +13,8 @@ use crate::domain::profile::{ProfileEvent, ProfileEventKind};
 use crate::domain::{AccountId, Role};
 use crate::store::conformance::{Fixture, store_conformance_tests};
 use crate::store::{
-    Account, AccountStore, PhoneHash, ProfileStore, SecretHash, Store, StoreError, TokenKind,
-    TokenRecord, TokenStore,
+    Account, AccountStore, PhoneHash, ProfileStore, SecretHash, Store, StoreError, TokenFamily,
+    TokenKind, TokenRecord, TokenStore,
 };
 
 /// A fresh store in its own temporary directory, for the contract suite.
@@ -235,6 +235,75 @@ async fn purging_removes_only_expired_tokens() {
     );
     assert_eq!(
         store.token(&live.token_hash).await.expect("read"),
+        Some(live)
+    );
+}
+
+/// Writes a sign-in and one refresh token of it.
+async fn sign_in_with_token(
+    store: &EmbeddedStore,
+    family: &TokenFamily,
+    hash_byte: u8,
+    expires_at_ms: i64,
+) {
+    store
+        .insert_token_family(family, expires_at_ms)
+        .await
+        .expect("sign in");
+    let token = TokenRecord {
+        family_id: family.family_id,
+        account_id: family.account_id,
+        kind: TokenKind::Refresh,
+        ..sample_token(hash_byte, expires_at_ms)
+    };
+    store.insert_token(&token).await.expect("token");
+}
+
+/// After many sign-ins whose tokens have all expired, the hourly purge leaves
+/// the account's family list holding only the sign-ins still usable.
+#[tokio::test]
+async fn purging_drops_sign_ins_whose_tokens_all_expired() {
+    let data_dir = TempDir::new().expect("temporary directory");
+    let store = open(data_dir.path()).await;
+    let account_id = AccountId::random();
+    let now_ms = 1_800_000_000_000;
+    let day_ms = 86_400_000;
+    let sign_in = |created_at_ms: i64| TokenFamily {
+        family_id: uuid::Uuid::new_v4(),
+        account_id,
+        created_at_ms,
+        revoked_at_ms: None,
+    };
+    // A year of daily sign-ins, each over after its thirty days.
+    for day in 0..100_u8 {
+        let created_at_ms = now_ms - (400 - i64::from(day)) * day_ms;
+        let family = sign_in(created_at_ms);
+        sign_in_with_token(&store, &family, day, created_at_ms + 30 * day_ms).await;
+    }
+    let live = sign_in(now_ms - day_ms);
+    sign_in_with_token(&store, &live, 200, now_ms + 29 * day_ms).await;
+    // Signed in a moment ago, its tokens not written yet.
+    let starting = sign_in(now_ms);
+    store
+        .insert_token_family(&starting, now_ms + 30 * day_ms)
+        .await
+        .expect("sign in");
+
+    store.purge_expired_tokens(now_ms).await.expect("purge");
+
+    let mut left: Vec<_> = store
+        .token_families_of(account_id)
+        .await
+        .expect("families")
+        .into_iter()
+        .map(|family| family.family_id)
+        .collect();
+    left.sort_unstable();
+    let mut expected = vec![live.family_id, starting.family_id];
+    expected.sort_unstable();
+    assert_eq!(left, expected);
+    assert_eq!(
+        store.token_family(live.family_id).await.expect("read"),
         Some(live)
     );
 }

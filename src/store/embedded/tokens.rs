@@ -1,8 +1,12 @@
 //! [`TokenStore`] on redb: token families with a per-account index, and tokens
-//! under the hash of their secret.
+//! under the hash of their secret. The hourly purge deletes expired tokens,
+//! then the families no token is left of (and their index rows), so an
+//! account's family list holds only sign-ins that can still be used.
+
+use std::collections::HashSet;
 
 use async_trait::async_trait;
-use redb::ReadTransaction;
+use redb::{ReadTransaction, ReadableTable, WriteTransaction};
 use uuid::Uuid;
 
 use super::EmbeddedStore;
@@ -17,10 +21,20 @@ use crate::store::{
     TokenRecord, TokenStore,
 };
 
+/// How long a new family is kept without tokens (a day): it is written just
+/// before its first tokens.
+const NEW_FAMILY_GRACE_MS: i64 = 86_400_000;
+
 #[async_trait]
 impl TokenStore for EmbeddedStore {
-    async fn insert_token_family(&self, family: &TokenFamily) -> StoreResult<()> {
-        let encoded = encode(family)?;
+    async fn insert_token_family(
+        &self,
+        family: &TokenFamily,
+        _live_until_ms: i64,
+    ) -> StoreResult<()> {
+        // A family lives here while a token of it does (see the purge), so
+        // the time it must live until is not stored.
+        let family = family.clone();
         let family_id = family.family_id;
         let index_key = family_index_key(family.account_id, family_id);
         self.write(move |transaction| {
@@ -28,8 +42,16 @@ impl TokenStore for EmbeddedStore {
             let mut index = transaction
                 .open_table(FAMILIES_BY_ACCOUNT)
                 .map_err(redb_error)?;
+            let stored: Option<TokenFamily> = get_record(&families, family_id.as_bytes())?;
+            let revoked_at_ms = stored
+                .and_then(|stored| stored.revoked_at_ms)
+                .or(family.revoked_at_ms);
+            let written = TokenFamily {
+                revoked_at_ms,
+                ..family
+            };
             families
-                .insert(family_id.as_bytes(), encoded.as_slice())
+                .insert(family_id.as_bytes(), encode(&written)?.as_slice())
                 .map_err(redb_error)?;
             index.insert(&index_key, ()).map_err(redb_error)?;
             Ok(())
@@ -144,20 +166,25 @@ impl TokenStore for EmbeddedStore {
         .await
     }
 
-    /// Deletes tokens that expire at or before `now_ms`, returning how many. Expired
-    /// tokens are harmless (readers check expiry); this only reclaims space.
+    /// Deletes tokens that expire at or before `now_ms`, returning how many,
+    /// then the families no token is left of. Expired tokens are harmless
+    /// (readers check expiry); this only reclaims space.
     async fn purge_expired_tokens(&self, now_ms: i64) -> StoreResult<u64> {
         self.write(move |transaction| {
             let mut tokens = transaction.open_table(TOKENS).map_err(redb_error)?;
             let mut undecodable = None;
             let mut removed: u64 = 0;
+            let mut families_in_use = HashSet::new();
             tokens
                 .retain(|_hash, bytes| match decode::<TokenRecord>(bytes) {
                     Ok(token) if token.expires_at_ms <= now_ms => {
                         removed += 1;
                         false
                     }
-                    Ok(_unexpired) => true,
+                    Ok(unexpired) => {
+                        families_in_use.insert(unexpired.family_id);
+                        true
+                    }
                     Err(error) => {
                         undecodable.get_or_insert(error);
                         true
@@ -167,10 +194,44 @@ impl TokenStore for EmbeddedStore {
             if let Some(error) = undecodable {
                 return Err(error);
             }
+            purge_unused_families(transaction, &families_in_use, now_ms)?;
             Ok(removed)
         })
         .await
     }
+}
+
+/// Deletes the families (and their index rows) that no token is left of,
+/// except those created within [`NEW_FAMILY_GRACE_MS`], whose first tokens may
+/// not be written yet.
+fn purge_unused_families(
+    transaction: &WriteTransaction,
+    families_in_use: &HashSet<Uuid>,
+    now_ms: i64,
+) -> StoreResult<()> {
+    let mut families = transaction.open_table(TOKEN_FAMILIES).map_err(redb_error)?;
+    let mut index = transaction
+        .open_table(FAMILIES_BY_ACCOUNT)
+        .map_err(redb_error)?;
+    let mut unused = Vec::new();
+    for row in families.iter().map_err(redb_error)? {
+        let (_key, bytes) = row.map_err(redb_error)?;
+        let family: TokenFamily = decode(bytes.value())?;
+        if !families_in_use.contains(&family.family_id)
+            && family.created_at_ms < now_ms - NEW_FAMILY_GRACE_MS
+        {
+            unused.push(family);
+        }
+    }
+    for family in unused {
+        families
+            .remove(family.family_id.as_bytes())
+            .map_err(redb_error)?;
+        index
+            .remove(&family_index_key(family.account_id, family.family_id))
+            .map_err(redb_error)?;
+    }
+    Ok(())
 }
 
 /// The token under `hash`, its family and its account, in one read transaction.

@@ -17,7 +17,7 @@ use crate::config::{ConsistencyLevel, ReplicationConfig, ScyllaConfig, ScyllaTls
 use crate::store::StoreError;
 
 /// The schema version this binary writes and understands (see `schema.cql`).
-pub(crate) const SCHEMA_VERSION: i32 = 5;
+pub(crate) const SCHEMA_VERSION: i32 = 6;
 
 /// Name of this binary's row in `schema_version`.
 const SCHEMA_COMPONENT: &str = "heyblue";
@@ -91,10 +91,26 @@ pub(super) async fn connect(settings: &Settings) -> Result<Connected, ConnectErr
         .use_keyspace(config.keyspace.as_str(), false)
         .await
         .map_err(|error| ConnectError::Retryable(format!("cannot use keyspace: {error}")))?;
-    apply_schema(&session).await?;
+    let stored_version = apply_schema(&session).await?;
     let statements = Statements::prepare(&session)
         .await
         .map_err(|error| ConnectError::Retryable(format!("cannot prepare statements: {error}")))?;
+    // Not fatal: a node that cannot move them now serves anyway (the marks
+    // stay where they are and the next connect tries again), rather than
+    // staying down over a queue only the recovery pass reads.
+    if stored_version.is_some_and(|version| version < 6)
+        && let Err(error) = super::roster::seed_roster_size(&session).await
+    {
+        tracing::warn!(%error, "roster size not counted; it reads low until counted");
+    }
+    match super::incomplete::move_legacy_marks(&session).await {
+        Ok(0) => {}
+        Ok(moved) => tracing::info!(moved, "incomplete connection marks moved to time buckets"),
+        Err(error) => tracing::warn!(
+            %error,
+            "incomplete connection marks of schema version 5 not moved; retried at next connect"
+        ),
+    }
     Ok(Connected {
         session,
         statements,
@@ -166,8 +182,9 @@ fn replication_map(replication: &ReplicationConfig) -> String {
     }
 }
 
-/// Creates every table (idempotent), refusing a keyspace written by a newer binary.
-async fn apply_schema(session: &Session) -> Result<(), ConnectError> {
+/// Creates every table (idempotent), refusing a keyspace written by a newer
+/// binary; returns the version the keyspace had before (`None`: new).
+async fn apply_schema(session: &Session) -> Result<Option<i32>, ConnectError> {
     let statements = schema_statements();
     let Some((version_table, tables)) = statements.split_first() else {
         return Err(ConnectError::Refused("schema.cql is empty".to_owned()));
@@ -191,10 +208,16 @@ async fn apply_schema(session: &Session) -> Result<(), ConnectError> {
              {SCHEMA_VERSION} of this heyblue binary: run a newer heyblue"
         )));
     }
+    let migrating = stored_version != Some(SCHEMA_VERSION);
     for statement in tables {
+        // Table options are changed once, by the connect that migrates:
+        // applying them again would be a schema change on every start.
+        if statement.starts_with("ALTER TABLE") && !migrating {
+            continue;
+        }
         run_schema_statement(session, statement).await?;
     }
-    if stored_version != Some(SCHEMA_VERSION) {
+    if migrating {
         let now_ms = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |elapsed| {
@@ -215,7 +238,7 @@ async fn apply_schema(session: &Session) -> Result<(), ConnectError> {
             "scylla schema migrated"
         );
     }
-    Ok(())
+    Ok(stored_version)
 }
 
 async fn run_schema_statement(session: &Session, statement: &str) -> Result<(), ConnectError> {
@@ -296,11 +319,10 @@ mod tests {
         let statements = schema_statements();
         assert!(statements[0].contains("schema_version"));
         assert!(statements.len() >= 10);
-        assert!(
-            statements
-                .iter()
-                .all(|statement| statement.starts_with("CREATE TABLE IF NOT EXISTS"))
-        );
+        assert!(statements.iter().all(|statement| {
+            statement.starts_with("CREATE TABLE IF NOT EXISTS")
+                || statement.starts_with("ALTER TABLE")
+        }));
     }
 
     #[test]

@@ -11,8 +11,8 @@
 //! * `rewarded_connections_by_day`, one row per rewarded connection under
 //!   (person, UTC day), counted with `COUNT(*)` (a partition is bounded by the
 //!   daily cap), so a rewritten fact is not counted twice;
-//! * `incomplete_connections`, in [`INCOMPLETE_SHARDS`] shards, deleted by
-//!   `complete_connection`.
+//! * the incomplete mark, in the time-bucketed queue of `super::incomplete`,
+//!   deleted by `complete_connection`.
 //!
 //! Last, `facts_written` is set on the record. An insert that finds the record
 //! stored without it (its writer stopped between the two steps) writes the facts
@@ -32,9 +32,6 @@ use crate::store::{
 
 /// Width of a bucket of a person's connection list (30 days, in ms).
 const BUCKET_MS: i64 = 30 * 86_400_000;
-
-/// Partitions of `incomplete_connections`.
-const INCOMPLETE_SHARDS: u8 = 16;
 
 /// Columns of `SELECT ... FROM connections`.
 type ConnectionRow = (
@@ -61,12 +58,6 @@ struct StoredConnection {
 /// The bucket of a person's connection list holding time `at_ms`.
 fn bucket_of(at_ms: i64) -> i64 {
     at_ms.div_euclid(BUCKET_MS)
-}
-
-/// The `incomplete_connections` shard of a connection.
-fn shard_of(connection_id: Uuid) -> i32 {
-    let last_byte = connection_id.as_bytes().last().copied().unwrap_or(0);
-    i32::from(last_byte % INCOMPLETE_SHARDS)
 }
 
 /// The stored name of a withheld reward.
@@ -189,14 +180,7 @@ impl ScyllaStore {
             )
             .await?;
         }
-        self.execute(
-            |connected| &connected.statements.insert_incomplete,
-            (
-                shard_of(record.connection_id),
-                record.connection_id.as_bytes().as_slice(),
-            ),
-        )
-        .await?;
+        self.write_incomplete_mark(record).await?;
         self.execute(
             |connected| &connected.statements.mark_connection_facts_written,
             (record.connection_id,),
@@ -381,42 +365,15 @@ impl ConnectionStore for ScyllaStore {
         self.release_pair(first, second, connection_id).await
     }
 
-    async fn incomplete_connections(&self, limit: usize) -> StoreResult<Vec<ConnectionRecord>> {
-        let wanted = i32::try_from(limit).unwrap_or(i32::MAX);
-        let mut ids = Vec::new();
-        if limit == 0 {
-            return Ok(Vec::new());
-        }
-        for shard in 0..INCOMPLETE_SHARDS {
-            let result = self
-                .execute(
-                    |connected| &connected.statements.select_incomplete,
-                    (i32::from(shard), wanted),
-                )
-                .await?;
-            for (bytes,) in rows::<(Vec<u8>,)>(result, "incomplete connection")? {
-                let id = Uuid::from_slice(&bytes)
-                    .map_err(|error| corrupt("incomplete connection", error))?;
-                ids.push(id);
-            }
-        }
-        ids.sort_unstable();
-        ids.truncate(limit);
-        let mut records = Vec::with_capacity(ids.len());
-        for connection_id in ids {
-            if let Some(record) = self.connection(connection_id).await? {
-                records.push(record);
-            }
-        }
-        Ok(records)
+    async fn incomplete_connections(
+        &self,
+        now_ms: i64,
+        limit: usize,
+    ) -> StoreResult<Vec<ConnectionRecord>> {
+        self.list_incomplete(now_ms, limit).await
     }
 
-    async fn complete_connection(&self, connection_id: Uuid) -> StoreResult<()> {
-        self.execute(
-            |connected| &connected.statements.delete_incomplete,
-            (shard_of(connection_id), connection_id.as_bytes().as_slice()),
-        )
-        .await?;
-        Ok(())
+    async fn complete_connection(&self, record: &ConnectionRecord) -> StoreResult<()> {
+        self.delete_incomplete_mark(record).await
     }
 }

@@ -152,7 +152,10 @@ async fn a_refresh_consumption_timing_out_after_applying_is_not_a_reuse() {
         created_at_ms: now_ms,
         revoked_at_ms: None,
     };
-    store.insert_token_family(&family).await.expect("family");
+    store
+        .insert_token_family(&family, family.created_at_ms + 86_400_000)
+        .await
+        .expect("family");
     let token = TokenRecord {
         token_hash: SecretHash([7; 32]),
         kind: TokenKind::Refresh,

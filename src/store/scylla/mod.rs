@@ -18,6 +18,7 @@ mod connect;
 mod connections;
 #[cfg(test)]
 pub(crate) mod faults;
+mod incomplete;
 mod issuer_keys;
 mod ledger;
 mod ledger_statements;
@@ -26,6 +27,7 @@ mod otp;
 mod pledge_statements;
 mod pledges;
 mod profiles;
+mod queue_statements;
 mod redemptions;
 mod reward_claims;
 mod roster;
@@ -36,6 +38,8 @@ mod trophies;
 mod voucher_statements;
 mod vouchers;
 
+#[cfg(test)]
+mod bound_tests;
 #[cfg(test)]
 mod fault_tests;
 #[cfg(test)]

@@ -10,7 +10,8 @@
 //! * stock moves in `stock`;
 //! * `limit_slots`, one partition per (account, offer, window) holding at most
 //!   the limit count of rows, each taken with `IF NOT EXISTS` and freed with
-//!   `IF holder = ?`.
+//!   `IF holder = ?`; a slot of a day or month window expires a day after its
+//!   window ends at the latest ([`slot_ttl_seconds`]).
 
 use async_trait::async_trait;
 use uuid::Uuid;
@@ -18,6 +19,7 @@ use uuid::Uuid;
 use super::ScyllaStore;
 use super::codec::{corrupt, decode_record, encode_record, first_row, rows};
 use crate::domain::AccountId;
+use crate::domain::catalog::LimitPeriod;
 use crate::domain::voucher::LimitWindow;
 use crate::store::{
     InsertRedemptionOutcome, LimitClaim, Redemption, RedemptionStatus, RedemptionStore, StockMove,
@@ -58,6 +60,19 @@ impl ScyllaStore {
         )
         .await?;
         Ok(())
+    }
+}
+
+/// How long a limit slot is kept: only its window reads it, so a day or a
+/// month and a day more than the window can last (from the claim, which
+/// falls inside the window); a slot of the offer's whole life is kept.
+fn slot_ttl_seconds(window: LimitWindow) -> i32 {
+    const DAY_SECONDS: i32 = 86_400;
+    match window.per {
+        LimitPeriod::Day => 2 * DAY_SECONDS,
+        LimitPeriod::Month => 32 * DAY_SECONDS,
+        // TTL 0: the row never expires.
+        LimitPeriod::Ever => 0,
     }
 }
 
@@ -211,6 +226,7 @@ impl RedemptionStore for ScyllaStore {
                         window_key.as_str(),
                         to_int(free, "limit slot")?,
                         holder,
+                        slot_ttl_seconds(window),
                     ),
                     "limit slot claim",
                 )

@@ -10,6 +10,7 @@ use scylla::statement::prepared::PreparedStatement;
 use super::catalog_statements::CatalogStatements;
 use super::ledger_statements::LedgerStatements;
 use super::pledge_statements::PledgeStatements;
+use super::queue_statements::QueueStatements;
 use super::voucher_statements::VoucherStatements;
 
 /// The prepared statements, one field per query.
@@ -27,15 +28,16 @@ pub(super) struct Statements {
     pub(super) select_account_id_by_phone: PreparedStatement,
     /// Changes the role of an existing account: `IF EXISTS`.
     pub(super) update_account_role: PreparedStatement,
-    /// Writes a token family by id.
+    /// Writes a token family by id, with a TTL.
     pub(super) insert_family: PreparedStatement,
-    /// Writes a token family under its account.
+    /// Writes a token family under its account, with a TTL.
     pub(super) insert_family_by_account: PreparedStatement,
     /// Reads a token family by id.
     pub(super) select_family: PreparedStatement,
     /// Reads every family of an account.
     pub(super) select_families_of: PreparedStatement,
-    /// Revokes a family unless it is revoked: `IF revoked_at_ms = null`.
+    /// Revokes a family unless it is revoked: `IF revoked_at_ms = null`, with
+    /// a TTL longer than any family's.
     pub(super) revoke_family: PreparedStatement,
     /// Copies the revocation time to the per-account table.
     pub(super) revoke_family_by_account: PreparedStatement,
@@ -58,8 +60,12 @@ pub(super) struct Statements {
     pub(super) upsert_roster: PreparedStatement,
     /// Reads the roster entry of a phone.
     pub(super) select_roster: PreparedStatement,
-    /// Counts roster entries.
-    pub(super) count_roster: PreparedStatement,
+    /// Reads which of some phones are on the roster (`IN`, one partition each).
+    pub(super) select_roster_present: PreparedStatement,
+    /// Reads the roster's size (a counter).
+    pub(super) select_roster_size: PreparedStatement,
+    /// Adds to (or takes from) the roster's size. Not idempotent: a counter.
+    pub(super) add_roster_size: PreparedStatement,
     /// Records that an account's event bucket holds events.
     pub(super) insert_event_bucket: PreparedStatement,
     /// Appends an event at a free seq: `IF NOT EXISTS`.
@@ -104,12 +110,6 @@ pub(super) struct Statements {
     pub(super) insert_rewarded_on_day: PreparedStatement,
     /// Counts the connections that rewarded a person on a day.
     pub(super) count_rewarded_on_day: PreparedStatement,
-    /// Marks a connection's credits incomplete.
-    pub(super) insert_incomplete: PreparedStatement,
-    /// Reads the lowest incomplete connection ids of one shard.
-    pub(super) select_incomplete: PreparedStatement,
-    /// Removes a connection's incomplete mark.
-    pub(super) delete_incomplete: PreparedStatement,
     /// Reads a ledger entry by id in `ledger_entry_ids` (before version 5).
     pub(super) select_ledger_entry_id: PreparedStatement,
     /// Reads an account's head in `ledger_heads` (before version 5).
@@ -148,6 +148,8 @@ pub(super) struct Statements {
     pub(super) pledges: PledgeStatements,
     /// The ledger and the reward claims.
     pub(super) ledger: LedgerStatements,
+    /// The time-bucketed queues and their cursors.
+    pub(super) queues: QueueStatements,
 }
 
 /// Whether the driver may retry a statement.
@@ -205,13 +207,14 @@ impl Statements {
             .await?,
             insert_family: prepare(
                 "INSERT INTO token_families (family_id, account_id, created_at_ms, revoked_at_ms) \
-                 VALUES (?, ?, ?, ?)",
+                 VALUES (?, ?, ?, ?) USING TTL ?",
                 Idempotent,
             )
             .await?,
             insert_family_by_account: prepare(
                 "INSERT INTO token_families_by_account \
-                 (account_id, family_id, created_at_ms, revoked_at_ms) VALUES (?, ?, ?, ?)",
+                 (account_id, family_id, created_at_ms, revoked_at_ms) VALUES (?, ?, ?, ?) \
+                 USING TTL ?",
                 Idempotent,
             )
             .await?,
@@ -228,13 +231,13 @@ impl Statements {
             )
             .await?,
             revoke_family: prepare(
-                "UPDATE token_families SET revoked_at_ms = ? WHERE family_id = ? \
+                "UPDATE token_families USING TTL ? SET revoked_at_ms = ? WHERE family_id = ? \
                  IF revoked_at_ms = null",
                 Conditional,
             )
             .await?,
             revoke_family_by_account: prepare(
-                "UPDATE token_families_by_account SET revoked_at_ms = ? \
+                "UPDATE token_families_by_account USING TTL ? SET revoked_at_ms = ? \
                  WHERE account_id = ? AND family_id = ?",
                 Idempotent,
             )
@@ -294,7 +297,21 @@ impl Statements {
                 Idempotent,
             )
             .await?,
-            count_roster: prepare("SELECT COUNT(*) FROM roster", Idempotent).await?,
+            select_roster_present: prepare(
+                "SELECT phone_hash FROM roster WHERE phone_hash IN ?",
+                Idempotent,
+            )
+            .await?,
+            select_roster_size: prepare(
+                "SELECT officers FROM roster_size WHERE name = 'roster'",
+                Idempotent,
+            )
+            .await?,
+            add_roster_size: prepare(
+                "UPDATE roster_size SET officers = officers + ? WHERE name = 'roster'",
+                Conditional,
+            )
+            .await?,
             insert_event_bucket: prepare(
                 "INSERT INTO profile_event_buckets (account_id, bucket) VALUES (?, ?)",
                 Idempotent,
@@ -413,21 +430,6 @@ impl Statements {
                 Idempotent,
             )
             .await?,
-            insert_incomplete: prepare(
-                "INSERT INTO incomplete_connections (shard, connection_id) VALUES (?, ?)",
-                Idempotent,
-            )
-            .await?,
-            select_incomplete: prepare(
-                "SELECT connection_id FROM incomplete_connections WHERE shard = ? LIMIT ?",
-                Idempotent,
-            )
-            .await?,
-            delete_incomplete: prepare(
-                "DELETE FROM incomplete_connections WHERE shard = ? AND connection_id = ?",
-                Idempotent,
-            )
-            .await?,
             select_ledger_entry_id: prepare(
                 "SELECT account_id, at_ms, delta, reason, reference, seq, balance_after FROM ledger_entry_ids WHERE entry_id = ?",
                 Idempotent,
@@ -506,6 +508,7 @@ impl Statements {
             vouchers: VoucherStatements::prepare(session).await?,
             pledges: PledgeStatements::prepare(session).await?,
             ledger: LedgerStatements::prepare(session).await?,
+            queues: QueueStatements::prepare(session).await?,
         })
     }
 }

@@ -1,7 +1,10 @@
 //! [`TokenStore`] on CQL: `token_families` by id and by account, and `tokens`
-//! by hash with a TTL of their expiry plus [`TOKEN_RETENTION_MS`] (readers check
-//! expiry, so the TTL only reclaims space and `purge_expired_tokens` has nothing
-//! to do). Consuming a refresh token and revoking a family are conditional
+//! by hash, each with a TTL of an expiry plus [`TOKEN_RETENTION_MS`] (readers
+//! check expiry, so the TTL only reclaims space and `purge_expired_tokens` has
+//! nothing to do). A family's rows live until its newest refresh token's
+//! expiry (each rotation writes them again with a later one); a revocation
+//! is written with [`REVOCATION_TTL_SECONDS`], longer than any family's TTL,
+//! so a revoked family never reappears unrevoked. Consuming a refresh token and revoking a family are conditional
 //! writes, so the first caller wins. A consumption whose answer is lost (a
 //! timeout: maybe applied) is decided by reading the token back at `SERIAL`:
 //! the consumption time it wrote identifies its own write.
@@ -23,6 +26,15 @@ use crate::store::{
 /// How long a token row outlives its expiry, so that a late refresh attempt is
 /// still recognised as a reuse of a known token (one day).
 const TOKEN_RETENTION_MS: i64 = 86_400_000;
+
+/// How long a revocation is kept: longer than a family can live (a refresh
+/// token lives at most `MAX_REFRESH_TOKEN_TTL_DAYS`, plus the retention day)
+/// with a month to spare for a rotation that read the family just before it
+/// was revoked. When it ends, the family's own rows have ended.
+const REVOCATION_TTL_SECONDS: i32 = {
+    let days = crate::config::MAX_REFRESH_TOKEN_TTL_DAYS as i32 + 31;
+    days * 86_400
+};
 
 /// Columns of `SELECT ... FROM token_families[_by_account]`.
 type FamilyRow = (Uuid, Uuid, i64, Option<i64>);
@@ -112,8 +124,13 @@ impl ScyllaStore {
 
 #[async_trait]
 impl TokenStore for ScyllaStore {
-    async fn insert_token_family(&self, family: &TokenFamily) -> StoreResult<()> {
+    async fn insert_token_family(
+        &self,
+        family: &TokenFamily,
+        live_until_ms: i64,
+    ) -> StoreResult<()> {
         let revoked_at_ms = set_or_unset(family.revoked_at_ms);
+        let ttl = ttl_seconds(live_until_ms, TOKEN_RETENTION_MS).min(REVOCATION_TTL_SECONDS);
         self.execute(
             |connected| &connected.statements.insert_family,
             (
@@ -121,6 +138,7 @@ impl TokenStore for ScyllaStore {
                 family.account_id.0,
                 family.created_at_ms,
                 revoked_at_ms,
+                ttl,
             ),
         )
         .await?;
@@ -131,6 +149,7 @@ impl TokenStore for ScyllaStore {
                 family.family_id,
                 family.created_at_ms,
                 revoked_at_ms,
+                ttl,
             ),
         )
         .await?;
@@ -157,7 +176,7 @@ impl TokenStore for ScyllaStore {
                 let revocation = self
                     .execute_conditional(
                         |connected| &connected.statements.revoke_family,
-                        (at_ms, family_id),
+                        (REVOCATION_TTL_SECONDS, at_ms, family_id),
                         "family revocation",
                     )
                     .await?;
@@ -172,7 +191,12 @@ impl TokenStore for ScyllaStore {
         // writes is completed by the next attempt.
         self.execute(
             |connected| &connected.statements.revoke_family_by_account,
-            (revoked_at_ms, family.account_id.0, family_id),
+            (
+                REVOCATION_TTL_SECONDS,
+                revoked_at_ms,
+                family.account_id.0,
+                family_id,
+            ),
         )
         .await?;
         Ok(())

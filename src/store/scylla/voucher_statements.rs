@@ -41,7 +41,7 @@ pub(super) struct VoucherStatements {
     pub(super) select_stock_op: PreparedStatement,
     /// Reads the slots of one (account, offer, window).
     pub(super) select_limit_slots: PreparedStatement,
-    /// Takes a slot: `IF NOT EXISTS`.
+    /// Takes a slot: `IF NOT EXISTS`, with a TTL of its window.
     pub(super) claim_limit_slot: PreparedStatement,
     /// Frees a slot: `IF holder = ?`.
     pub(super) release_limit_slot: PreparedStatement,
@@ -186,7 +186,7 @@ impl VoucherStatements {
             .await?,
             claim_limit_slot: conditional(
                 "INSERT INTO limit_slots (account_id, offer_id, limit_window, slot, holder) \
-                 VALUES (?, ?, ?, ?, ?) IF NOT EXISTS",
+                 VALUES (?, ?, ?, ?, ?) IF NOT EXISTS USING TTL ?",
             )
             .await?,
             release_limit_slot: conditional(

@@ -1,0 +1,68 @@
+//! The statements of the time-bucketed queues (schema version 6): the marks of
+//! connections whose credits are not complete (`incomplete_connections_by_time`)
+//! and the cursor rows (`queue_cursors`) saying where a recovery pass starts.
+//! The cursor moves by compare-and-set, so a pass that advances it and a node
+//! moving older marks in (which lowers it) cannot undo each other.
+
+use scylla::client::session::Session;
+use scylla::errors::PrepareError;
+use scylla::statement::prepared::PreparedStatement;
+
+/// The prepared statements, one field per query.
+#[derive(Debug)]
+pub(super) struct QueueStatements {
+    /// Writes a connection's incomplete mark in its bucket.
+    pub(super) insert_incomplete: PreparedStatement,
+    /// Reads the first marks of one bucket, in id order.
+    pub(super) select_incomplete: PreparedStatement,
+    /// Removes a connection's incomplete mark.
+    pub(super) delete_incomplete: PreparedStatement,
+    /// Reads where a queue's pass starts.
+    pub(super) select_cursor: PreparedStatement,
+    /// Writes a queue's first cursor: `IF NOT EXISTS`.
+    pub(super) insert_cursor: PreparedStatement,
+    /// Moves a queue's cursor from the value read: `IF next_bucket = ?`.
+    pub(super) move_cursor: PreparedStatement,
+}
+
+impl QueueStatements {
+    /// Prepares every statement on `session` (already using the keyspace).
+    pub(super) async fn prepare(session: &Session) -> Result<Self, PrepareError> {
+        let idempotent = |text: &'static str| async move {
+            let mut statement = session.prepare(text).await?;
+            statement.set_is_idempotent(true);
+            Ok::<_, PrepareError>(statement)
+        };
+        // Conditional writes are never retried blindly: a retried Paxos round
+        // may report "not applied" for its own earlier success.
+        let conditional = |text: &'static str| async move {
+            let mut statement = session.prepare(text).await?;
+            statement.set_is_idempotent(false);
+            Ok::<_, PrepareError>(statement)
+        };
+        Ok(Self {
+            insert_incomplete: idempotent(
+                "INSERT INTO incomplete_connections_by_time (bucket, connection_id) VALUES (?, ?)",
+            )
+            .await?,
+            select_incomplete: idempotent(
+                "SELECT connection_id FROM incomplete_connections_by_time WHERE bucket = ? LIMIT ?",
+            )
+            .await?,
+            delete_incomplete: idempotent(
+                "DELETE FROM incomplete_connections_by_time WHERE bucket = ? AND connection_id = ?",
+            )
+            .await?,
+            select_cursor: idempotent("SELECT next_bucket FROM queue_cursors WHERE queue = ?")
+                .await?,
+            insert_cursor: conditional(
+                "INSERT INTO queue_cursors (queue, next_bucket) VALUES (?, ?) IF NOT EXISTS",
+            )
+            .await?,
+            move_cursor: conditional(
+                "UPDATE queue_cursors SET next_bucket = ? WHERE queue = ? IF next_bucket = ?",
+            )
+            .await?,
+        })
+    }
+}
