@@ -29,11 +29,14 @@
 //! - `server`     `serve()`: wires the pieces together and runs until shutdown
 //! - `bench`      `heyblue bench`: load and correctness client, workers, echo baseline, reports
 //! - `bench_api`  hidden public wrappers so `benches/` can reach crate-private hot paths
+//! - `fuzz_api`   hidden public entry points for the fuzz targets and their corpus replay
 
 pub mod config;
 
 #[doc(hidden)]
 pub mod bench_api;
+#[doc(hidden)]
+pub mod fuzz_api;
 pub mod version;
 
 mod actors;

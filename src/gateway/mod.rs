@@ -44,7 +44,7 @@ use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
 use tokio_util::sync::CancellationToken;
 
-pub(crate) use bearer::AdminToken;
+pub(crate) use bearer::{AdminToken, bearer_token};
 
 use crate::clock::Clock;
 use crate::config::Config;

@@ -537,11 +537,8 @@ impl IdentityService {
 
     /// Trades a refresh token for a new pair; a second use revokes the sign-in.
     pub(crate) async fn refresh(&self, refresh_token: &str) -> Result<SignedIn, IdentityError> {
-        if refresh_token.len() > tokens::MAX_TOKEN_CHARS {
-            return Err(IdentityError::InvalidToken);
-        }
+        let hash = tokens::offered_token_hash(refresh_token).ok_or(IdentityError::InvalidToken)?;
         let now_ms = self.clock.now_ms();
-        let hash = keys::token_hash(refresh_token);
         let record = match self.store.consume_refresh_token(&hash, now_ms).await? {
             RefreshConsumption::Consumed(record) => record,
             RefreshConsumption::AlreadyConsumed(record) => {
@@ -616,12 +613,10 @@ impl IdentityService {
         &self,
         access_token: &str,
     ) -> Result<Authenticated, IdentityError> {
-        if access_token.len() > tokens::MAX_TOKEN_CHARS {
-            return Err(IdentityError::InvalidToken);
-        }
+        let hash = tokens::offered_token_hash(access_token).ok_or(IdentityError::InvalidToken)?;
         let grant = self
             .store
-            .access_grant(&keys::token_hash(access_token))
+            .access_grant(&hash)
             .await?
             .ok_or(IdentityError::InvalidToken)?;
         let record = grant.token;

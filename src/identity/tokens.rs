@@ -5,7 +5,8 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use rand::Rng;
 
-use crate::store::TokenKind;
+use super::keys;
+use crate::store::{SecretHash, TokenKind};
 
 /// Prefix of access tokens.
 const ACCESS_PREFIX: &str = "hba_";
@@ -22,6 +23,16 @@ pub(crate) fn generate(kind: TokenKind) -> String {
         TokenKind::Refresh => REFRESH_PREFIX,
     };
     format!("{prefix}{}", URL_SAFE_NO_PAD.encode(secret))
+}
+
+/// The store key of a token a client offered, or `None` when the text is too
+/// long to be one this server minted. Checked before hashing, so an oversized
+/// token costs nothing and never reaches the store.
+pub(crate) fn offered_token_hash(token: &str) -> Option<SecretHash> {
+    if token.len() > MAX_TOKEN_CHARS {
+        return None;
+    }
+    Some(keys::token_hash(token))
 }
 
 /// A fresh 6-digit one-time code, uniformly drawn.
@@ -47,6 +58,14 @@ mod tests {
         assert_ne!(first, second);
         assert_eq!(first.len(), 4 + 43);
         assert!(first.len() <= MAX_TOKEN_CHARS);
+    }
+
+    #[test]
+    fn only_token_sized_text_has_a_store_key() {
+        let token = generate(TokenKind::Access);
+        assert!(offered_token_hash(&token).is_some());
+        assert!(offered_token_hash(&"a".repeat(MAX_TOKEN_CHARS)).is_some());
+        assert!(offered_token_hash(&"a".repeat(MAX_TOKEN_CHARS + 1)).is_none());
     }
 
     #[test]

@@ -9,5 +9,5 @@ mod officers;
 
 pub(crate) use csv_cell::spreadsheet_safe;
 
-pub(crate) use officers::{ImportMode, import_officers};
+pub(crate) use officers::{ImportMode, import_officers, parse as parse_officer_roster};
 pub use officers::{ImportReport, RowProblem};

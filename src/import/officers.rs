@@ -130,13 +130,24 @@ struct OfficerRow {
 
 /// Everything learnt from reading the file.
 #[derive(Debug, Default)]
-struct Parsed {
-    rows_read: u64,
+pub(crate) struct Parsed {
+    /// Data rows read, readable or not.
+    pub(crate) rows_read: u64,
+    /// Rows that passed validation, duplicates left out.
     valid: Vec<OfficerRow>,
-    problems: Vec<RowProblem>,
+    /// Every problem, in file order.
+    pub(crate) problems: Vec<RowProblem>,
 }
 
-fn parse(csv_bytes: &[u8], phone_region: phonenumber::country::Id) -> Parsed {
+impl Parsed {
+    /// Rows that passed validation.
+    pub(crate) fn valid_rows(&self) -> usize {
+        self.valid.len()
+    }
+}
+
+/// Reads and validates the roster file without writing anything.
+pub(crate) fn parse(csv_bytes: &[u8], phone_region: phonenumber::country::Id) -> Parsed {
     let mut parsed = Parsed::default();
     let mut reader = csv::ReaderBuilder::new()
         .trim(csv::Trim::Headers)

@@ -19,11 +19,12 @@ use crate::clock::Clock;
 use crate::config::Config;
 
 pub use key_file::KeyFileError;
+pub(crate) use key_set::KeySet;
 pub use key_set::Rotation;
 pub(crate) use signer::{PublishedKey, VoucherSigner, watch_key_file};
-pub(crate) use token::Verification;
 #[cfg(test)]
 pub(crate) use token::VoucherClaims;
+pub(crate) use token::{Verification, verify as verify_token};
 
 /// `heyblue keys rotate`: makes a new key active in the configured key file,
 /// retires the old one (it keeps verifying) and drops keys retired longer than

@@ -104,6 +104,18 @@ fn an_altered_token_fails_and_garbage_is_malformed() {
 }
 
 #[test]
+fn surrounding_whitespace_is_ignored_and_oversized_text_is_malformed_unread() {
+    let keys = KeySet::generate(NOW_MS).unwrap();
+    let signed = token::sign(&keys, &voucher(NOW_MS + DAY_MS));
+    claims_of(token::verify(&keys, &format!(" {signed}\n"), NOW_MS));
+    let padded = format!("{signed}{}", "A".repeat(token::MAX_TOKEN_BYTES));
+    assert_eq!(
+        token::verify(&keys, &padded, NOW_MS),
+        Verification::Malformed
+    );
+}
+
+#[test]
 fn a_token_of_another_key_set_names_an_unknown_key() {
     let ours = KeySet::generate(NOW_MS).unwrap();
     let theirs = KeySet::generate(NOW_MS).unwrap();

@@ -19,6 +19,11 @@ use super::key_set::{KeySet, VoucherKey};
 use crate::domain::catalog::OfferKind;
 use crate::domain::voucher::Voucher;
 
+/// Longest token text verified, in bytes, after trimming: a voucher token is
+/// about 300 characters, and anything far longer is refused before it is
+/// decoded, so a presented token costs bounded work whatever its size.
+pub(crate) const MAX_TOKEN_BYTES: usize = 1_024;
+
 /// What a voucher token asserts, as read back from a verified token.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct VoucherClaims {
@@ -102,9 +107,14 @@ fn sign_with(key: &VoucherKey, voucher: &Voucher) -> String {
     PublicToken::sign(&key.secret, &message, Some(&footer), None).unwrap_or_default()
 }
 
-/// Checks `token` against the keys that can still verify at `now_ms`.
+/// Checks `token` (surrounding whitespace ignored) against the keys that can
+/// still verify at `now_ms`.
 pub(crate) fn verify(keys: &KeySet, token: &str, now_ms: i64) -> Verification {
-    let Ok(untrusted) = UntrustedToken::<Public, V4>::try_from(token) else {
+    let trimmed = token.trim();
+    if trimmed.len() > MAX_TOKEN_BYTES {
+        return Verification::Malformed;
+    }
+    let Ok(untrusted) = UntrustedToken::<Public, V4>::try_from(trimmed) else {
         return Verification::Malformed;
     };
     let Ok(footer) = serde_json::from_slice::<Footer>(untrusted.untrusted_footer()) else {
