@@ -8,8 +8,13 @@
 use std::process::Command;
 
 fn main() {
-    println!("cargo:rerun-if-changed=.git/HEAD");
-    println!("cargo:rerun-if-changed=.git/index");
+    // Where git keeps them: in a linked worktree `.git` is a file, and a path
+    // that does not exist would make cargo run this script on every build.
+    for file in ["HEAD", "index"] {
+        let path =
+            git(&["rev-parse", "--git-path", file]).unwrap_or_else(|| format!(".git/{file}"));
+        println!("cargo:rerun-if-changed={path}");
+    }
     println!("cargo:rerun-if-env-changed=SOURCE_DATE_EPOCH");
     let revision = git(&["rev-parse", "--short=12", "HEAD"]).unwrap_or_else(|| "unknown".into());
     let dirty = git(&["status", "--porcelain", "--untracked-files=no"])
