@@ -149,17 +149,10 @@ async fn a_mark_left_for_days_is_still_listed() {
 /// listed from there.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn marks_of_schema_version_5_are_moved_at_connect() {
-    let Some(uri) = cql_node_uri() else {
-        eprintln!("SKIPPED scylla bound test legacy marks: HEYBLUE_SCYLLA_URI is unset");
+    let Some((store, dropper)) = fresh_store("legacy marks").await else {
         return;
     };
-    let settings = test_settings(&uri);
-    let _dropper = KeyspaceDropper {
-        settings: settings.clone(),
-    };
-    let store = ScyllaStore::connect(settings.clone())
-        .await
-        .expect("connect");
+    let settings = dropper.settings.clone();
     let now_ms = 1_780_000_000_000;
     // A recent pass has moved the cursor to the last hour.
     assert!(
@@ -411,17 +404,10 @@ async fn the_roster_size_is_kept_without_scanning_the_roster() {
 async fn the_roster_size_is_counted_once_at_the_upgrade() {
     use crate::store::RosterStore;
 
-    let Some(uri) = cql_node_uri() else {
-        eprintln!("SKIPPED scylla bound test roster upgrade: HEYBLUE_SCYLLA_URI is unset");
+    let Some((store, dropper)) = fresh_store("roster upgrade").await else {
         return;
     };
-    let settings = test_settings(&uri);
-    let _dropper = KeyspaceDropper {
-        settings: settings.clone(),
-    };
-    let store = ScyllaStore::connect(settings.clone())
-        .await
-        .expect("connect");
+    let settings = dropper.settings.clone();
     let connected = store.connected().expect("connected");
     // What a version-5 node left: three officers, no counter.
     for byte in 1..=3_u8 {
