@@ -2,6 +2,7 @@
 //! chosen call once — before it reaches the store (nothing written) or after
 //! (written, but the caller sees an error, like a crash before the answer).
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use async_trait::async_trait;
@@ -10,6 +11,7 @@ use uuid::Uuid;
 use crate::domain::catalog::{Charity, Municipality, OfferKind, Retailer, RewardOffer};
 use crate::domain::donation::Month;
 use crate::domain::profile::{Profile, ProfileEvent};
+use crate::domain::trophy_marks::{MarkChanges, TrophyMark};
 use crate::domain::voucher::{LimitWindow, Voucher, VoucherStatus};
 use crate::domain::{AccountId, Role};
 use crate::store::*;
@@ -25,6 +27,8 @@ pub(crate) enum FailPoint {
     AppendProfileEvent,
     /// `award_trophy`.
     AwardTrophy,
+    /// `change_trophy_marks`.
+    ChangeTrophyMarks,
     /// `complete_connection`.
     CompleteConnection,
     /// `update_redemption`.
@@ -55,6 +59,8 @@ pub(crate) struct FailingStore {
     inner: Arc<dyn Store>,
     /// The armed failure: point, mode, and how many matching calls pass first.
     armed: Mutex<Option<(FailPoint, FailMode, usize)>>,
+    /// How many times `connections_of` was called: whole-history reads.
+    history_reads: AtomicUsize,
 }
 
 impl FailingStore {
@@ -63,7 +69,13 @@ impl FailingStore {
         Self {
             inner,
             armed: Mutex::new(None),
+            history_reads: AtomicUsize::new(0),
         }
+    }
+
+    /// How many times a person's connection list was read so far.
+    pub(crate) fn history_reads(&self) -> usize {
+        self.history_reads.load(Ordering::Relaxed)
     }
 
     /// Fails the call at `point` after `skip` matching calls succeed.
@@ -273,6 +285,7 @@ impl ConnectionStore for FailingStore {
         before: Option<ConnectionCursor>,
         limit: usize,
     ) -> StoreResult<Vec<ConnectionRecord>> {
+        self.history_reads.fetch_add(1, Ordering::Relaxed);
         self.inner.connections_of(account_id, before, limit).await
     }
     async fn last_rewarded_pair_connection_ms(
@@ -363,6 +376,20 @@ impl TrophyStore for FailingStore {
     }
     async fn trophies_of(&self, account_id: AccountId) -> StoreResult<Vec<TrophyAward>> {
         self.inner.trophies_of(account_id).await
+    }
+    async fn trophy_marks(&self, account_id: AccountId) -> StoreResult<Vec<TrophyMark>> {
+        self.inner.trophy_marks(account_id).await
+    }
+    async fn change_trophy_marks(
+        &self,
+        account_id: AccountId,
+        changes: &MarkChanges,
+    ) -> StoreResult<()> {
+        self.guarded(
+            FailPoint::ChangeTrophyMarks,
+            self.inner.change_trophy_marks(account_id, changes),
+        )
+        .await
     }
 }
 

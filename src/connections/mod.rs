@@ -20,7 +20,8 @@ use crate::domain::connection::{
     connection_credit_id, decide_rewards, utc_day,
 };
 use crate::domain::profile::ProfileEventKind;
-use crate::domain::trophies::{CountedConnection, TrophyId, qualifying};
+use crate::domain::trophies::{CountedConnection, TrophyId};
+use crate::domain::trophy_marks::TrophyMarks;
 use crate::domain::{AccountId, Role};
 use crate::geo;
 use crate::profiles::{ProfileError, Profiles};
@@ -466,24 +467,10 @@ impl Connections {
         if open.is_empty() {
             return Ok(Vec::new());
         }
-        let history: Vec<CountedConnection> = self
-            .store
-            .connections_of(party.account_id, None, usize::MAX)
-            .await?
-            .into_iter()
-            .filter(|past| past.established_at_ms <= record.established_at_ms)
-            .filter_map(|past| {
-                let mine = past.party(party.account_id)?;
-                let peer = past.peer_of(party.account_id)?;
-                (mine.points > 0).then(|| CountedConnection {
-                    at_ms: past.established_at_ms,
-                    peer: peer.account_id,
-                    zip: past.zip.clone(),
-                })
-            })
-            .collect();
+        let marks = self.count_toward_trophies(record, party).await?;
         let mut awarded_now = Vec::new();
-        for trophy in qualifying(&history)
+        for trophy in marks
+            .qualifying()
             .into_iter()
             .filter(|trophy| open.contains(trophy))
         {
@@ -516,6 +503,50 @@ impl Connections {
         }
         Ok(awarded_now)
     }
+
+    /// Counts `record` into the party's trophy marks and returns them. A
+    /// person with no marks yet (new, or connected before marks existed) is
+    /// counted from their recorded history, once; after that a check reads and
+    /// writes a few marks, however long the history.
+    async fn count_toward_trophies(
+        &self,
+        record: &ConnectionRecord,
+        party: &ConnectionParty,
+    ) -> Result<TrophyMarks, ConnectionError> {
+        let mut marks = TrophyMarks::from_stored(self.store.trophy_marks(party.account_id).await?);
+        let counted: Vec<CountedConnection> = if marks.is_empty() {
+            self.store
+                .connections_of(party.account_id, None, usize::MAX)
+                .await?
+                .into_iter()
+                .rev()
+                .filter_map(|past| counted_for(&past, party.account_id))
+                .collect()
+        } else {
+            counted_for(record, party.account_id).into_iter().collect()
+        };
+        let before = marks.clone();
+        for connection in &counted {
+            marks.count(connection);
+        }
+        self.store
+            .change_trophy_marks(party.account_id, &marks.changes_since(&before))
+            .await?;
+        Ok(marks)
+    }
+}
+
+/// `record` as the trophy rules count it for `account`: only when it earned
+/// `account` points.
+fn counted_for(record: &ConnectionRecord, account: AccountId) -> Option<CountedConnection> {
+    let mine = record.party(account)?;
+    let peer = record.peer_of(account)?;
+    (mine.points > 0).then(|| CountedConnection {
+        connection_id: record.connection_id,
+        at_ms: record.established_at_ms,
+        peer: peer.account_id,
+        zip: record.zip.clone(),
+    })
 }
 
 #[cfg(test)]

@@ -12,6 +12,7 @@ use uuid::Uuid;
 use super::failing_store::{FailMode, FailPoint, FailingStore};
 use super::*;
 use crate::domain::connection::Observed;
+use crate::domain::trophy_marks::MarkChanges;
 use crate::geo::LatLng;
 use crate::store::embedded::EmbeddedStore;
 use crate::store::{ConnectionStore, LedgerStore, ProfileStore, TrophyStore};
@@ -483,4 +484,71 @@ async fn three_zips_and_a_week_streak_are_each_awarded_once() {
     let held = harness.store.trophies_of(citizen).await.unwrap();
     assert_eq!(held.len(), 5);
     assert_exactly_once(&harness.store, &[citizen, officer]).await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn trophy_checks_read_a_history_once_however_long_it_grows() {
+    let harness = harness().await;
+    let citizen = harness.person(Role::Citizen).await;
+    let mut people = vec![citizen];
+    for _ in 0..12 {
+        let officer = harness.person(Role::Officer).await;
+        people.push(officer);
+        harness.connect(citizen, officer, TIMES_SQUARE).await;
+    }
+    // Each person's first rewarded connection reads their (one-connection)
+    // history; nothing reads it after that.
+    assert_eq!(harness.store.history_reads(), people.len());
+    let marks = harness.store.trophy_marks(citizen).await.unwrap();
+    assert!(marks.len() <= 10 + 5 + 3 + 7, "{} marks", marks.len());
+    assert_exactly_once(&harness.store, &people).await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_person_without_marks_is_counted_from_their_history() {
+    let harness = harness().await;
+    let citizen = harness.person(Role::Citizen).await;
+    let mut awarded = Vec::new();
+    for index in 0..9 {
+        let officer = harness.person(Role::Officer).await;
+        collect(
+            &mut awarded,
+            &harness.connect(citizen, officer, TIMES_SQUARE).await,
+        );
+        if index % 4 == 3 {
+            tokio::time::advance(DAY).await;
+        }
+    }
+    // As a person who connected before marks were kept.
+    let held = harness.store.trophy_marks(citizen).await.unwrap();
+    let forget_all = MarkChanges {
+        add: Vec::new(),
+        forget: held,
+    };
+    harness
+        .store
+        .change_trophy_marks(citizen, &forget_all)
+        .await
+        .unwrap();
+    assert!(
+        harness
+            .store
+            .trophy_marks(citizen)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let officer = harness.person(Role::Officer).await;
+    collect(
+        &mut awarded,
+        &harness.connect(citizen, officer, TIMES_SQUARE).await,
+    );
+    assert_eq!(
+        awarded,
+        vec![
+            TrophyId::FirstConnection,
+            TrophyId::FivePeople,
+            TrophyId::TenConnections
+        ]
+    );
 }

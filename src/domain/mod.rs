@@ -14,6 +14,7 @@ pub(crate) mod quotes;
 pub(crate) mod role;
 pub(crate) mod shown_text;
 pub(crate) mod trophies;
+pub(crate) mod trophy_marks;
 pub(crate) mod voucher;
 
 pub(crate) use ids::AccountId;

@@ -23,6 +23,7 @@ use super::{
 use crate::domain::catalog::{Charity, Municipality, OfferKind, Retailer, RewardOffer};
 use crate::domain::donation::Month;
 use crate::domain::profile::{Profile, ProfileEvent};
+use crate::domain::trophy_marks::{MarkChanges, TrophyMark};
 use crate::domain::voucher::{LimitWindow, Voucher, VoucherStatus};
 use crate::domain::{AccountId, Role};
 
@@ -398,6 +399,23 @@ impl TrophyStore for InstrumentedStore {
     async fn trophies_of(&self, account_id: AccountId) -> StoreResult<Vec<TrophyAward>> {
         self.timed("trophies_of", self.inner.trophies_of(account_id))
             .await
+    }
+
+    async fn trophy_marks(&self, account_id: AccountId) -> StoreResult<Vec<TrophyMark>> {
+        self.timed("trophy_marks", self.inner.trophy_marks(account_id))
+            .await
+    }
+
+    async fn change_trophy_marks(
+        &self,
+        account_id: AccountId,
+        changes: &MarkChanges,
+    ) -> StoreResult<()> {
+        self.timed(
+            "change_trophy_marks",
+            self.inner.change_trophy_marks(account_id, changes),
+        )
+        .await
     }
 }
 

@@ -25,6 +25,7 @@ use super::{
 use crate::domain::catalog::{Charity, Municipality, OfferKind, Retailer, RewardOffer};
 use crate::domain::donation::Month;
 use crate::domain::profile::{Profile, ProfileEvent};
+use crate::domain::trophy_marks::{MarkChanges, TrophyMark};
 use crate::domain::voucher::{LimitWindow, Voucher, VoucherStatus};
 use crate::domain::{AccountId, Role};
 
@@ -242,6 +243,16 @@ pub(crate) trait TrophyStore: Send + Sync {
     async fn award_trophy(&self, award: &TrophyAward) -> StoreResult<AwardOutcome>;
     /// Every trophy the person holds, oldest first.
     async fn trophies_of(&self, account_id: AccountId) -> StoreResult<Vec<TrophyAward>>;
+    /// The person's trophy marks (`domain::trophy_marks`): a few rows, however
+    /// many connections the person made.
+    async fn trophy_marks(&self, account_id: AccountId) -> StoreResult<Vec<TrophyMark>>;
+    /// Adds and forgets marks of the person. Adding a held mark or forgetting
+    /// an absent one changes nothing, so a rerun is harmless.
+    async fn change_trophy_marks(
+        &self,
+        account_id: AccountId,
+        changes: &MarkChanges,
+    ) -> StoreResult<()>;
 }
 
 /// The rewards catalog: retailers, municipalities, charities and offers, each

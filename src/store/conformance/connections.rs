@@ -2,7 +2,7 @@
 //! [`LedgerStore`](crate::store::LedgerStore) and
 //! [`TrophyStore`](crate::store::TrophyStore): records once per id, reward facts,
 //! the incomplete mark, idempotent ledger appends with a derived balance, and
-//! trophies held once.
+//! trophies held once, and trophy marks as a set per person.
 
 use std::sync::Arc;
 
@@ -13,6 +13,7 @@ use super::{CONCURRENT_CALLERS, race};
 use crate::domain::AccountId;
 use crate::domain::connection::RewardWithheld;
 use crate::domain::trophies::TrophyId;
+use crate::domain::trophy_marks::{MarkChanges, TrophyMark};
 use crate::store::{
     AwardOutcome, ConnectionCursor, ConnectionParty, ConnectionRecord, InsertConnectionOutcome,
     LedgerAppend, LedgerReason, NewLedgerEntry, Store, TrophyAward,
@@ -354,4 +355,45 @@ pub(crate) async fn trophies_are_awarded_once(store: Arc<dyn Store>) {
             .expect("read")
             .is_empty()
     );
+}
+
+/// Trophy marks are a set per person: added once however often, forgotten
+/// when told, kept apart between people, and read back as written.
+pub(crate) async fn trophy_marks_are_a_set_per_person(store: Arc<dyn Store>) {
+    let account = AccountId::random();
+    let peer = AccountId::random();
+    let marks = vec![
+        TrophyMark::Connection(Uuid::new_v4()),
+        TrophyMark::Peer(peer),
+        TrophyMark::Zip("10036".to_owned()),
+        TrophyMark::Day(20_400),
+        TrophyMark::Day(20_401),
+    ];
+    let add = MarkChanges {
+        add: marks.clone(),
+        forget: Vec::new(),
+    };
+    store.change_trophy_marks(account, &add).await.expect("add");
+    store
+        .change_trophy_marks(account, &add)
+        .await
+        .expect("add again");
+    let mut read = store.trophy_marks(account).await.expect("read");
+    read.sort();
+    let mut expected = marks.clone();
+    expected.sort();
+    assert_eq!(read, expected);
+    let forget = MarkChanges {
+        add: vec![TrophyMark::Day(20_402)],
+        forget: vec![TrophyMark::Day(20_400), TrophyMark::Zip("99999".to_owned())],
+    };
+    store
+        .change_trophy_marks(account, &forget)
+        .await
+        .expect("forget");
+    let read = store.trophy_marks(account).await.expect("read");
+    assert_eq!(read.len(), marks.len());
+    assert!(!read.contains(&TrophyMark::Day(20_400)));
+    assert!(read.contains(&TrophyMark::Day(20_402)));
+    assert!(store.trophy_marks(peer).await.expect("read").is_empty());
 }

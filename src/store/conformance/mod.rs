@@ -136,6 +136,7 @@ macro_rules! store_conformance_tests {
             connections::ledger_pages_newest_first,
             connections::concurrent_duplicate_appends_append_exactly_once,
             connections::trophies_are_awarded_once,
+            connections::trophy_marks_are_a_set_per_person,
             catalog::catalog_entities_are_put_read_and_replaced,
             catalog::catalog_lists_page_through_every_entity_once,
             catalog::creating_an_offer_is_conditional_on_its_absence,

@@ -1,4 +1,4 @@
-//! [`ConnectionStore`] and [`TrophyStore`] on redb. Inserting a connection writes
+//! [`ConnectionStore`] on redb. Inserting a connection writes
 //! the record, both people's index rows, the pair's last reward, both people's
 //! daily counters and the incomplete mark in one write transaction.
 
@@ -11,14 +11,14 @@ use super::codec::{decode, encode, get_record, redb_error};
 use super::person_lists::newest_first;
 use super::tables::{
     CONNECTIONS, CONNECTIONS_BY_ACCOUNT, DAILY_REWARDED, INCOMPLETE_CONNECTIONS,
-    PAIR_LAST_REWARDED, PAIR_REWARD_CLAIMS, REWARD_DAY_SLOTS, TROPHIES, connection_index_key,
-    day_key, pair_key, trophy_key,
+    PAIR_LAST_REWARDED, PAIR_REWARD_CLAIMS, REWARD_DAY_SLOTS, connection_index_key, day_key,
+    pair_key,
 };
 use crate::domain::AccountId;
 use crate::domain::connection::utc_day;
 use crate::store::{
-    AwardOutcome, ConnectionCursor, ConnectionRecord, ConnectionStore, InsertConnectionOutcome,
-    PairRewardClaim, StoreResult, TrophyAward, TrophyStore,
+    ConnectionCursor, ConnectionRecord, ConnectionStore, InsertConnectionOutcome, PairRewardClaim,
+    StoreResult,
 };
 
 /// The connection holding a pair's reward, and the holder it replaced.
@@ -306,46 +306,4 @@ fn write_connection_facts(
         .insert(record.connection_id.as_bytes(), ())
         .map_err(redb_error)?;
     Ok(())
-}
-
-#[async_trait]
-impl TrophyStore for EmbeddedStore {
-    async fn award_trophy(&self, award: &TrophyAward) -> StoreResult<AwardOutcome> {
-        let key = trophy_key(award.account_id, award.trophy.as_str());
-        let encoded = encode(award)?;
-        self.write(move |transaction| {
-            let mut trophies = transaction.open_table(TROPHIES).map_err(redb_error)?;
-            if let Some(stored) = trophies.get(key.as_slice()).map_err(redb_error)? {
-                return Ok(AwardOutcome::AlreadyHeld(decode(stored.value())?));
-            }
-            trophies
-                .insert(key.as_slice(), encoded.as_slice())
-                .map_err(redb_error)?;
-            Ok(AwardOutcome::Awarded)
-        })
-        .await
-    }
-
-    async fn trophies_of(&self, account_id: AccountId) -> StoreResult<Vec<TrophyAward>> {
-        let start = account_id.0.as_bytes().to_vec();
-        let end = {
-            let mut end = start.clone();
-            end.push(0xff);
-            end
-        };
-        self.read(move |transaction| {
-            let trophies = transaction.open_table(TROPHIES).map_err(redb_error)?;
-            let mut awards: Vec<TrophyAward> = Vec::new();
-            for row in trophies
-                .range::<&[u8]>(start.as_slice()..end.as_slice())
-                .map_err(redb_error)?
-            {
-                let (_key, value) = row.map_err(redb_error)?;
-                awards.push(decode(value.value())?);
-            }
-            awards.sort_by_key(|award| (award.awarded_at_ms, award.trophy));
-            Ok(awards)
-        })
-        .await
-    }
 }

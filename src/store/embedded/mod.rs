@@ -23,6 +23,7 @@ mod redemptions;
 mod roster;
 mod tables;
 mod tokens;
+mod trophies;
 mod vouchers;
 mod writer;
 

@@ -8,11 +8,12 @@ use uuid::Uuid;
 use super::codec::redb_error;
 use crate::domain::AccountId;
 use crate::domain::catalog::{LimitPeriod, OfferKind};
+use crate::domain::trophy_marks::TrophyMark;
 use crate::domain::voucher::LimitWindow;
 use crate::store::{AreaPosition, StoreResult};
 
 /// Bytes in a UUID key (account id, token family id).
-const UUID_BYTES: usize = 16;
+pub(super) const UUID_BYTES: usize = 16;
 /// Bytes in a hash key (phone hash, secret hash).
 const HASH_BYTES: usize = 32;
 /// Bytes in a family index key: account id, then family id.
@@ -125,6 +126,9 @@ pub(super) const LEDGER_IDS: TableDefinition<&UuidKey, &LedgerKey> =
 pub(super) const BALANCES: TableDefinition<&UuidKey, (i64, u64)> = TableDefinition::new("balances");
 /// Trophies by account id followed by the trophy's wire id.
 pub(super) const TROPHIES: TableDefinition<&[u8], &[u8]> = TableDefinition::new("trophies");
+/// Trophy marks by account id, the mark's kind, a zero byte and its value
+/// (`domain::trophy_marks`): a few rows per person.
+pub(super) const TROPHY_MARKS: TableDefinition<&[u8], ()> = TableDefinition::new("trophy_marks");
 
 /// The audit log, by time then entry id (so a reverse scan is newest first).
 pub(super) const AUDIT_LOG: TableDefinition<&TimeIdKey, &[u8]> = TableDefinition::new("audit_log");
@@ -222,6 +226,7 @@ pub(super) fn create_all(transaction: &WriteTransaction) -> StoreResult<()> {
     transaction.open_table(LEDGER_IDS).map_err(redb_error)?;
     transaction.open_table(BALANCES).map_err(redb_error)?;
     transaction.open_table(TROPHIES).map_err(redb_error)?;
+    transaction.open_table(TROPHY_MARKS).map_err(redb_error)?;
     transaction.open_table(AUDIT_LOG).map_err(redb_error)?;
     transaction.open_table(RETAILERS).map_err(redb_error)?;
     transaction.open_table(MUNICIPALITIES).map_err(redb_error)?;
@@ -383,6 +388,18 @@ pub(super) fn trophy_key(account_id: AccountId, trophy: &str) -> Vec<u8> {
     let mut key = Vec::with_capacity(UUID_BYTES + trophy.len());
     key.extend_from_slice(account_id.0.as_bytes());
     key.extend_from_slice(trophy.as_bytes());
+    key
+}
+
+/// The key of a trophy mark: account id, kind, a zero byte, value.
+pub(super) fn trophy_mark_key(account_id: AccountId, mark: &TrophyMark) -> Vec<u8> {
+    let kind = mark.kind();
+    let value = mark.value();
+    let mut key = Vec::with_capacity(UUID_BYTES + kind.len() + 1 + value.len());
+    key.extend_from_slice(account_id.0.as_bytes());
+    key.extend_from_slice(kind.as_bytes());
+    key.push(0);
+    key.extend_from_slice(value.as_bytes());
     key
 }
 

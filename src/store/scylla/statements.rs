@@ -122,6 +122,12 @@ pub(super) struct Statements {
     pub(super) award_trophy: PreparedStatement,
     /// Reads every trophy a person holds.
     pub(super) select_trophies: PreparedStatement,
+    /// Adds one trophy mark.
+    pub(super) insert_trophy_mark: PreparedStatement,
+    /// Forgets one trophy mark.
+    pub(super) delete_trophy_mark: PreparedStatement,
+    /// Every trophy mark of a person.
+    pub(super) select_trophy_marks: PreparedStatement,
     /// Reads whether an account is disabled.
     pub(super) select_account_status: PreparedStatement,
     /// Marks an account disabled (a time) or enabled (null).
@@ -457,6 +463,21 @@ impl Statements {
             .await?,
             select_trophies: prepare(
                 "SELECT trophy, awarded_at_ms, connection_id FROM trophies WHERE account_id = ?",
+                Idempotent,
+            )
+            .await?,
+            insert_trophy_mark: prepare(
+                "INSERT INTO trophy_marks (account_id, kind, mark) VALUES (?, ?, ?)",
+                Idempotent,
+            )
+            .await?,
+            delete_trophy_mark: prepare(
+                "DELETE FROM trophy_marks WHERE account_id = ? AND kind = ? AND mark = ?",
+                Idempotent,
+            )
+            .await?,
+            select_trophy_marks: prepare(
+                "SELECT kind, mark FROM trophy_marks WHERE account_id = ?",
                 Idempotent,
             )
             .await?,

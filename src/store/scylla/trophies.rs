@@ -1,14 +1,18 @@
 //! [`TrophyStore`] on CQL: `trophies` keyed by (account, trophy), one small
 //! partition per person (at most one row per kind of trophy), awarded with
-//! `IF NOT EXISTS` so a person holds each trophy once.
+//! `IF NOT EXISTS` so a person holds each trophy once; `trophy_marks` keyed by
+//! (account, kind, mark), one partition of a few rows per person, each mark
+//! written or deleted on its own (a set: reruns are harmless).
 
 use async_trait::async_trait;
+use futures::future::try_join_all;
 use uuid::Uuid;
 
 use super::ScyllaStore;
 use super::codec::{corrupt, rows};
 use crate::domain::AccountId;
 use crate::domain::trophies::TrophyId;
+use crate::domain::trophy_marks::{MarkChanges, TrophyMark};
 use crate::store::{AwardOutcome, StoreResult, TrophyAward, TrophyStore};
 
 /// Columns of `SELECT ... FROM trophies`.
@@ -74,5 +78,43 @@ impl TrophyStore for ScyllaStore {
             .collect::<StoreResult<Vec<_>>>()?;
         awards.sort_by_key(|award| (award.awarded_at_ms, award.trophy));
         Ok(awards)
+    }
+
+    async fn trophy_marks(&self, account_id: AccountId) -> StoreResult<Vec<TrophyMark>> {
+        let result = self
+            .execute(
+                |connected| &connected.statements.select_trophy_marks,
+                (account_id.0,),
+            )
+            .await?;
+        rows::<(String, String)>(result, "trophy mark")?
+            .into_iter()
+            .map(|(kind, value)| {
+                TrophyMark::from_stored(&kind, &value)
+                    .ok_or_else(|| corrupt("trophy mark", format!("unreadable {kind} mark")))
+            })
+            .collect()
+    }
+
+    async fn change_trophy_marks(
+        &self,
+        account_id: AccountId,
+        changes: &MarkChanges,
+    ) -> StoreResult<()> {
+        let added = changes.add.iter().map(|mark| {
+            self.execute(
+                |connected| &connected.statements.insert_trophy_mark,
+                (account_id.0, mark.kind(), mark.value()),
+            )
+        });
+        try_join_all(added).await?;
+        let forgotten = changes.forget.iter().map(|mark| {
+            self.execute(
+                |connected| &connected.statements.delete_trophy_mark,
+                (account_id.0, mark.kind(), mark.value()),
+            )
+        });
+        try_join_all(forgotten).await?;
+        Ok(())
     }
 }
