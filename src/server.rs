@@ -24,6 +24,7 @@ use crate::cluster::node::{ClusterStartError, start_node_server};
 use crate::cluster::wire::NodeStatus;
 use crate::config::{Config, EnvironmentVariables};
 use crate::connections::{Connections, reward_rules};
+use crate::domain::phone::PhoneRegions;
 use crate::gateway::ws::SocketTasks;
 use crate::gateway::{self, AdminToken, AppState};
 use crate::http_server::{ConnectionLimits, serve_connections};
@@ -180,7 +181,7 @@ pub async fn serve(
         ws_url: Arc::from(ws_url.as_str()),
         admin_token,
         clock,
-        phone_region: parts.phone_region,
+        phone_regions: parts.phone_regions.clone(),
         stop_requested: stop_requested.clone(),
     };
     tracing::info!(address = %local_address, metrics_address = %metrics_address, store = parts.store.backend_name(), "serving");
@@ -504,7 +505,7 @@ async fn recover_redemptions(
 struct Parts {
     store: Arc<dyn Store>,
     keys: Arc<ServerKeys>,
-    phone_region: phonenumber::country::Id,
+    phone_regions: PhoneRegions,
 }
 
 async fn open_parts(
@@ -521,15 +522,23 @@ async fn open_parts(
         &config.identity.master_key_env,
         &config.data_dir,
     )?);
-    let phone_region = config
-        .identity
-        .default_phone_region
-        .parse()
-        .unwrap_or(phonenumber::country::Id::US);
+    let phone_regions = crate::identity::phone_regions(&config.identity);
+    let warming = phone_regions.clone();
+    let started = std::time::Instant::now();
+    // Paid once here rather than by the first people to sign in.
+    if tokio::task::spawn_blocking(move || warming.warm_up())
+        .await
+        .is_ok()
+    {
+        tracing::debug!(
+            elapsed_ms = started.elapsed().as_millis(),
+            "phone number patterns compiled"
+        );
+    }
     Ok(Parts {
         store,
         keys,
-        phone_region,
+        phone_regions,
     })
 }
 
@@ -596,7 +605,7 @@ pub async fn import_officers_file(
         parts.store.as_ref(),
         &parts.keys,
         Clock::system(),
-        parts.phone_region,
+        &parts.phone_regions,
         &csv_bytes,
         mode,
     )

@@ -45,7 +45,7 @@ pub(crate) async fn import_officer_roster(
         state.store.as_ref(),
         state.identity.keys(),
         state.clock,
-        state.phone_region,
+        &state.phone_regions,
         &body,
         mode,
     )

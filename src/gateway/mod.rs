@@ -50,6 +50,7 @@ use crate::clock::Clock;
 use crate::config::Config;
 use crate::connections::Connections;
 use crate::domain::catalog::{Charity, Municipality, Retailer, RewardOffer};
+use crate::domain::phone::PhoneRegions;
 use crate::identity::IdentityService;
 use crate::presence::hub::SessionHub;
 use crate::rewards::signing::VoucherSigner;
@@ -89,7 +90,7 @@ pub(crate) struct AppState {
     /// Time source.
     pub(crate) clock: Clock,
     /// Region for national-format phone numbers (roster imports).
-    pub(crate) phone_region: phonenumber::country::Id,
+    pub(crate) phone_regions: PhoneRegions,
     /// Open WebSocket tasks and their shutdown signal, so `serve()` can close them.
     pub(crate) sockets: ws::SocketTasks,
     /// Per-account budgets of WebSocket sockets, control messages and refused frames.

@@ -192,7 +192,11 @@ mod tests {
     use super::*;
 
     fn phone() -> PhoneNumber {
-        PhoneNumber::parse("+12125550123", phonenumber::country::Id::US).unwrap()
+        PhoneNumber::parse(
+            "+12125550123",
+            &crate::domain::phone::PhoneRegions::only(phonenumber::country::Id::US),
+        )
+        .unwrap()
     }
 
     #[test]

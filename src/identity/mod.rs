@@ -16,7 +16,9 @@ mod window_limiter;
 pub(crate) use account_control::{AccountSummary, RosterRemoval};
 pub(crate) use ip_limits::AddressKey;
 pub(crate) use secret_file::write_new as write_secret_file;
-pub(crate) use service::{Authenticated, IdentityError, IdentityService, SignInLimit, SignedIn};
+pub(crate) use service::{
+    Authenticated, IdentityError, IdentityService, SignInLimit, SignedIn, phone_regions,
+};
 pub(crate) use sms_budget::SmsRefusal;
 
 #[cfg(test)]

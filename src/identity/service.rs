@@ -14,7 +14,7 @@ use super::tokens;
 use super::window_limiter::WindowLimiter;
 use crate::clock::Clock;
 use crate::config::IdentityConfig;
-use crate::domain::phone::{PhoneError, PhoneNumber};
+use crate::domain::phone::{PhoneError, PhoneNumber, PhoneRegions};
 use crate::domain::{AccountId, Role};
 use crate::profiles::{ProfileError, Profiles};
 use crate::store::{
@@ -176,7 +176,7 @@ pub(crate) struct IdentityService {
     /// Lifetimes and limits.
     config: IdentityConfig,
     /// Region for national-format numbers.
-    phone_region: phonenumber::country::Id,
+    phone_regions: PhoneRegions,
     /// Code requests per client address.
     ip_limiter: WindowLimiter<AddressKey>,
     /// Wrong codes per client address, across phones.
@@ -189,6 +189,23 @@ pub(crate) struct IdentityService {
     phone_locks: PhoneLocks,
 }
 
+/// How this server reads phone numbers: numbers without a country code in
+/// `identity.default_phone_region`, and only countries codes are texted to
+/// (`identity.sms_allowed_regions`): an officer or citizen elsewhere could not
+/// receive a code to sign in, so their numbers are refused when read.
+pub(crate) fn phone_regions(config: &IdentityConfig) -> PhoneRegions {
+    let default = config
+        .default_phone_region
+        .parse()
+        .unwrap_or(phonenumber::country::Id::US);
+    let served: Vec<phonenumber::country::Id> = config
+        .sms_allowed_regions
+        .iter()
+        .filter_map(|region| region.parse().ok())
+        .collect();
+    PhoneRegions::new(default, &served)
+}
+
 impl IdentityService {
     /// A service over `store`; `config` was validated (its region parses).
     pub(crate) fn new(
@@ -198,10 +215,7 @@ impl IdentityService {
         clock: Clock,
         config: IdentityConfig,
     ) -> Self {
-        let phone_region = config
-            .default_phone_region
-            .parse()
-            .unwrap_or(phonenumber::country::Id::US);
+        let phone_regions = phone_regions(&config);
         Self {
             profiles: Profiles::new(store.clone(), clock),
             ip_limiter: WindowLimiter::new(config.otp_max_per_ip_per_hour, MAX_ADDRESSES),
@@ -220,7 +234,7 @@ impl IdentityService {
             sms,
             clock,
             config,
-            phone_region,
+            phone_regions,
         }
     }
 
@@ -231,7 +245,10 @@ impl IdentityService {
 
     /// Parses a phone as this server reads them.
     pub(crate) fn parse_phone(&self, input: &str) -> Result<PhoneNumber, IdentityError> {
-        PhoneNumber::parse(input, self.phone_region).map_err(IdentityError::InvalidPhone)
+        PhoneNumber::parse(input, &self.phone_regions).map_err(|error| match error {
+            PhoneError::NotServed => IdentityError::PhoneRegionNotAllowed,
+            other => IdentityError::InvalidPhone(other),
+        })
     }
 
     /// Sends a fresh code to `phone_input`, within the per-phone and per-IP limits.

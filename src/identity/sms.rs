@@ -246,7 +246,11 @@ mod tests {
     }
 
     fn phone() -> PhoneNumber {
-        PhoneNumber::parse("+12125550123", phonenumber::country::Id::US).unwrap()
+        PhoneNumber::parse(
+            "+12125550123",
+            &crate::domain::phone::PhoneRegions::only(phonenumber::country::Id::US),
+        )
+        .unwrap()
     }
 
     #[tokio::test]

@@ -152,7 +152,14 @@ mod tests {
     use super::*;
 
     fn phone(text: &str) -> PhoneNumber {
-        PhoneNumber::parse(text, phonenumber::country::Id::US).unwrap()
+        PhoneNumber::parse(
+            text,
+            &crate::domain::phone::PhoneRegions::new(
+                phonenumber::country::Id::US,
+                &[phonenumber::country::Id::GB],
+            ),
+        )
+        .unwrap()
     }
 
     fn budget(max_per_hour: u32, max_per_prefix: u32) -> SmsBudget {

@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use super::csv_cell::starts_formula;
 use crate::clock::Clock;
-use crate::domain::phone::PhoneNumber;
+use crate::domain::phone::{PhoneNumber, PhoneRegions};
 use crate::domain::shown_text::{self, LineBreaks};
 use crate::identity::keys::ServerKeys;
 use crate::store::{RosterEntry, Store, StoreError};
@@ -82,11 +82,11 @@ pub(crate) async fn import_officers(
     store: &dyn Store,
     keys: &ServerKeys,
     clock: Clock,
-    phone_region: phonenumber::country::Id,
+    phone_regions: &PhoneRegions,
     csv_bytes: &[u8],
     mode: ImportMode,
 ) -> Result<ImportReport, StoreError> {
-    let parsed = parse(csv_bytes, phone_region);
+    let parsed = parse(csv_bytes, phone_regions);
     let rows_read = parsed.rows_read;
     let valid_rows = parsed.valid.len() as u64;
     let has_problems = !parsed.problems.is_empty();
@@ -147,7 +147,7 @@ impl Parsed {
 }
 
 /// Reads and validates the roster file without writing anything.
-pub(crate) fn parse(csv_bytes: &[u8], phone_region: phonenumber::country::Id) -> Parsed {
+pub(crate) fn parse(csv_bytes: &[u8], phone_regions: &PhoneRegions) -> Parsed {
     let mut parsed = Parsed::default();
     let mut reader = csv::ReaderBuilder::new()
         .trim(csv::Trim::Headers)
@@ -200,7 +200,7 @@ pub(crate) fn parse(csv_bytes: &[u8], phone_region: phonenumber::country::Id) ->
         let row = record
             .position()
             .map_or(parsed.rows_read + 1, |position| position.line());
-        match validate_row(&record, row, phone_region) {
+        match validate_row(&record, row, phone_regions) {
             Ok(valid) => {
                 let e164 = valid.phone.as_e164().to_owned();
                 if let Some(first_row) = first_row_of_phone.get(&e164) {
@@ -223,7 +223,7 @@ pub(crate) fn parse(csv_bytes: &[u8], phone_region: phonenumber::country::Id) ->
 fn validate_row(
     record: &csv::StringRecord,
     row: u64,
-    phone_region: phonenumber::country::Id,
+    phone_regions: &PhoneRegions,
 ) -> Result<OfficerRow, Vec<RowProblem>> {
     let problem = |column: &str, text: String| RowProblem {
         row,
@@ -247,7 +247,7 @@ fn validate_row(
             ));
         }
     }
-    let phone = PhoneNumber::parse(record[0].trim(), phone_region)
+    let phone = PhoneNumber::parse(record[0].trim(), phone_regions)
         .map_err(|error| problems.push(problem("phone", error.to_string())))
         .ok();
     let name_chars = record[1].trim().chars().count();

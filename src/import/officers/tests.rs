@@ -3,7 +3,9 @@ use std::sync::Arc;
 use super::*;
 use crate::store::embedded::EmbeddedStore;
 
-const US: phonenumber::country::Id = phonenumber::country::Id::US;
+fn us() -> PhoneRegions {
+    PhoneRegions::only(phonenumber::country::Id::US)
+}
 
 async fn store() -> (Arc<dyn Store>, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
@@ -30,7 +32,7 @@ async fn valid_file_is_imported() {
         store.as_ref(),
         &keys,
         Clock::system(),
-        US,
+        &us(),
         GOOD.as_bytes(),
         ImportMode::AllOrNothing,
     )
@@ -40,7 +42,7 @@ async fn valid_file_is_imported() {
     assert_eq!(report.imported, 2);
     assert!(report.problems.is_empty());
     assert_eq!(store.roster_size().await.unwrap(), 2);
-    let chen = PhoneNumber::parse("+12125550102", US).unwrap();
+    let chen = PhoneNumber::parse("+12125550102", &us()).unwrap();
     let entry = store
         .roster_entry(&keys.phone_hash(&chen))
         .await
@@ -57,7 +59,7 @@ async fn bad_rows_are_reported_and_nothing_is_imported() {
         store.as_ref(),
         &keys,
         Clock::system(),
-        US,
+        &us(),
         MIXED.as_bytes(),
         ImportMode::AllOrNothing,
     )
@@ -96,7 +98,7 @@ async fn skip_invalid_imports_the_good_rows() {
         store.as_ref(),
         &keys,
         Clock::system(),
-        US,
+        &us(),
         MIXED.as_bytes(),
         ImportMode::SkipInvalid,
     )
@@ -115,7 +117,7 @@ async fn wrong_header_is_reported() {
         store.as_ref(),
         &keys,
         Clock::system(),
-        US,
+        &us(),
         b"name,phone\nx,y\n",
         ImportMode::SkipInvalid,
     )
