@@ -86,6 +86,25 @@ impl LimitWindow {
         Self { per, index }
     }
 
+    /// When the window ends (Unix ms); `None` for an offer's whole life.
+    pub(crate) fn ends_at_ms(&self) -> Option<i64> {
+        match self.per {
+            LimitPeriod::Day => self.index.checked_add(1)?.checked_mul(MS_PER_DAY),
+            LimitPeriod::Month => {
+                let next = self.index.checked_add(1)?;
+                let year = i32::try_from(next.div_euclid(12).checked_add(1970)?).ok()?;
+                let month = u32::try_from(next.rem_euclid(12) + 1).ok()?;
+                let first = chrono::NaiveDate::from_ymd_opt(year, month, 1)?;
+                let epoch = chrono::NaiveDate::from_ymd_opt(1970, 1, 1)?;
+                first
+                    .signed_duration_since(epoch)
+                    .num_days()
+                    .checked_mul(MS_PER_DAY)
+            }
+            LimitPeriod::Ever => None,
+        }
+    }
+
     /// A stable text key, e.g. `day:20426`, `month:683`, `ever:0`.
     pub(crate) fn key_text(&self) -> String {
         format!("{}:{}", self.per.as_str(), self.index)
@@ -268,6 +287,21 @@ mod tests {
 
     /// 2026-12-04T12:00:00Z.
     const DEC_4_2026_MS: i64 = 1_796_385_600_000;
+
+    #[test]
+    fn windows_end_where_the_next_one_starts() {
+        // 2027-01-01T00:00:00Z and 2024-03-01T00:00:00Z.
+        let january_2027_ms = 1_798_761_600_000;
+        let march_2024_ms = 1_709_251_200_000;
+        let december = LimitWindow::holding(LimitPeriod::Month, DEC_4_2026_MS);
+        assert_eq!(december.ends_at_ms(), Some(january_2027_ms));
+        let february = LimitWindow::holding(LimitPeriod::Month, march_2024_ms - 1);
+        assert_eq!(february.ends_at_ms(), Some(march_2024_ms));
+        let day = LimitWindow::holding(LimitPeriod::Day, DEC_4_2026_MS);
+        assert_eq!(day.ends_at_ms(), Some(DEC_4_2026_MS + MS_PER_DAY / 2));
+        let ever = LimitWindow::holding(LimitPeriod::Ever, DEC_4_2026_MS);
+        assert_eq!(ever.ends_at_ms(), None);
+    }
 
     #[test]
     fn windows_follow_the_utc_calendar() {

@@ -80,6 +80,8 @@ pub(crate) trait TokenStore: Send + Sync {
     ) -> StoreResult<RefreshConsumption>;
     /// Deletes tokens that expired at or before `now_ms`, returning how many.
     /// Expired tokens are harmless (readers check expiry); this reclaims space.
+    /// The embedded store also removes here the rows that CQL expires with
+    /// TTLs (day-scoped reward rows, pair claims, limit slots, stock moves).
     async fn purge_expired_tokens(&self, now_ms: i64) -> StoreResult<u64>;
 }
 

@@ -8,6 +8,7 @@ use uuid::Uuid;
 
 use super::EmbeddedStore;
 use super::codec::{decode, encode, get_record, redb_error};
+use super::expiry::{self, Expiring};
 use super::person_lists::newest_first;
 use super::tables::{
     CONNECTIONS, CONNECTIONS_BY_ACCOUNT, DAILY_REWARDED, INCOMPLETE_CONNECTIONS,
@@ -23,11 +24,11 @@ use crate::store::{
 
 /// The connection holding a pair's reward, and the holder it replaced.
 #[derive(Debug, Clone, Copy, serde::Serialize, serde::Deserialize)]
-struct PairHolder {
+pub(super) struct PairHolder {
     /// The holding connection.
     connection_id: Uuid,
     /// When it was established (Unix ms).
-    at_ms: i64,
+    pub(super) at_ms: i64,
     /// The holder before it (its id and time), restored by a release.
     previous: Option<(Uuid, i64)>,
 }
@@ -143,6 +144,13 @@ impl ConnectionStore for EmbeddedStore {
             holders.push(connection_id);
             days.insert(&key, encode(&holders)?.as_slice())
                 .map_err(redb_error)?;
+            expiry::file(
+                transaction,
+                Expiring::RewardDaySlots,
+                &key,
+                expiry::day_rows_expire_at_ms(day),
+                0,
+            )?;
             Ok(true)
         })
         .await
@@ -175,6 +183,13 @@ impl ConnectionStore for EmbeddedStore {
             pairs
                 .insert(&key, encode(&holder)?.as_slice())
                 .map_err(redb_error)?;
+            expiry::file(
+                transaction,
+                Expiring::PairRewardClaims,
+                &key,
+                expiry::pair_claim_expires_at_ms(claim.at_ms, claim.cooldown_ms),
+                claim.at_ms,
+            )?;
             Ok(true)
         })
         .await
@@ -282,6 +297,13 @@ fn write_connection_facts(
                 .map_or(0, |stored| stored.value());
             days.insert(&key, count.saturating_add(1))
                 .map_err(redb_error)?;
+            expiry::file(
+                transaction,
+                Expiring::DailyRewarded,
+                &key,
+                expiry::day_rows_expire_at_ms(day),
+                0,
+            )?;
         }
     }
     if record.parties().iter().any(|party| party.points > 0) {
@@ -297,6 +319,13 @@ fn write_connection_facts(
             pairs
                 .insert(&key, record.established_at_ms)
                 .map_err(redb_error)?;
+            expiry::file(
+                transaction,
+                Expiring::PairLastRewarded,
+                &key,
+                expiry::pair_last_rewarded_expires_at_ms(record.established_at_ms),
+                record.established_at_ms,
+            )?;
         }
     }
     let mut incomplete = transaction

@@ -13,6 +13,9 @@ mod audit;
 mod catalog;
 mod codec;
 mod connections;
+mod expiry;
+#[cfg(test)]
+mod expiry_tests;
 mod issuer_keys;
 mod ledger;
 mod otp;

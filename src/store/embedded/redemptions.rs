@@ -9,6 +9,7 @@ use uuid::Uuid;
 
 use super::EmbeddedStore;
 use super::codec::{decode, encode, get_record, redb_error};
+use super::expiry::{self, Expiring};
 use super::tables::{
     LIMIT_SLOTS, LimitSlotKey, REDEMPTIONS, REWARD_OFFERS, STARTED_REDEMPTIONS, STOCK_OPS,
     limit_slot_key, limit_slot_of, redemption_key,
@@ -141,6 +142,13 @@ impl RedemptionStore for EmbeddedStore {
                 .insert(op.offer_id.as_bytes(), encode(&offer)?.as_slice())
                 .map_err(redb_error)?;
             ops.insert(op.op_id.as_bytes(), after).map_err(redb_error)?;
+            expiry::file(
+                transaction,
+                Expiring::StockOps,
+                op.op_id.as_bytes(),
+                expiry::stock_op_expires_at_ms(op.at_ms),
+                0,
+            )?;
             Ok(StockMove::Applied { remaining: after })
         })
         .await
@@ -175,6 +183,9 @@ impl RedemptionStore for EmbeddedStore {
             };
             let key = limit_slot_key(account_id, offer_id, window, free);
             slots.insert(&key, holder.as_bytes()).map_err(redb_error)?;
+            if let Some(expires_at_ms) = expiry::limit_slot_expires_at_ms(window) {
+                expiry::file(transaction, Expiring::LimitSlots, &key, expires_at_ms, 0)?;
+            }
             Ok(LimitClaim::Held { slot: free })
         })
         .await

@@ -126,6 +126,9 @@ pub(super) const LEDGER_IDS: TableDefinition<&UuidKey, &LedgerKey> =
 pub(super) const BALANCES: TableDefinition<&UuidKey, (i64, u64)> = TableDefinition::new("balances");
 /// Trophies by account id followed by the trophy's wire id.
 pub(super) const TROPHIES: TableDefinition<&[u8], &[u8]> = TableDefinition::new("trophies");
+/// Rows filed for removal (`expiry`): the time they stop mattering, the
+/// table's tag and the row's key, to the time the row held when filed.
+pub(super) const EXPIRING_ROWS: TableDefinition<&[u8], i64> = TableDefinition::new("expiring_rows");
 /// Trophy marks by account id, the mark's kind, a zero byte and its value
 /// (`domain::trophy_marks`): a few rows per person.
 pub(super) const TROPHY_MARKS: TableDefinition<&[u8], ()> = TableDefinition::new("trophy_marks");
@@ -227,6 +230,7 @@ pub(super) fn create_all(transaction: &WriteTransaction) -> StoreResult<()> {
     transaction.open_table(BALANCES).map_err(redb_error)?;
     transaction.open_table(TROPHIES).map_err(redb_error)?;
     transaction.open_table(TROPHY_MARKS).map_err(redb_error)?;
+    transaction.open_table(EXPIRING_ROWS).map_err(redb_error)?;
     transaction.open_table(AUDIT_LOG).map_err(redb_error)?;
     transaction.open_table(RETAILERS).map_err(redb_error)?;
     transaction.open_table(MUNICIPALITIES).map_err(redb_error)?;
@@ -298,7 +302,7 @@ pub(super) fn profile_event_key(account_id: AccountId, seq: u64) -> ProfileEvent
 }
 
 /// An i64 as big-endian bytes that sort like the numbers (sign bit flipped).
-fn biased(value: i64) -> [u8; 8] {
+pub(super) fn biased(value: i64) -> [u8; 8] {
     ((value as u64) ^ (1 << 63)).to_be_bytes()
 }
 

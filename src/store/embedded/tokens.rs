@@ -11,6 +11,7 @@ use uuid::Uuid;
 
 use super::EmbeddedStore;
 use super::codec::{decode, encode, get_record, redb_error};
+use super::expiry;
 use super::tables::{
     ACCOUNTS, FAMILIES_BY_ACCOUNT, FamilyIndexKey, TOKEN_FAMILIES, TOKENS, family_id_of,
     family_index_key,
@@ -168,8 +169,17 @@ impl TokenStore for EmbeddedStore {
 
     /// Deletes tokens that expire at or before `now_ms`, returning how many,
     /// then the families no token is left of. Expired tokens are harmless
-    /// (readers check expiry); this only reclaims space.
+    /// (readers check expiry); this only reclaims space. Then removes the
+    /// other rows past their life (`expiry`), a batch per transaction.
     async fn purge_expired_tokens(&self, now_ms: i64) -> StoreResult<u64> {
+        loop {
+            let due = self
+                .write(move |transaction| expiry::sweep_due(transaction, now_ms))
+                .await?;
+            if due < expiry::SWEEP_BATCH {
+                break;
+            }
+        }
         self.write(move |transaction| {
             let mut tokens = transaction.open_table(TOKENS).map_err(redb_error)?;
             let mut undecodable = None;
