@@ -480,8 +480,8 @@ impl RedemptionStore for FailingStore {
         )
         .await
     }
-    async fn started_redemptions(&self, limit: usize) -> StoreResult<Vec<Redemption>> {
-        self.inner.started_redemptions(limit).await
+    async fn started_redemptions(&self, now_ms: i64, limit: usize) -> StoreResult<Vec<Redemption>> {
+        self.inner.started_redemptions(now_ms, limit).await
     }
     async fn move_offer_stock(&self, op: &StockOp) -> StoreResult<StockMove> {
         self.guarded(FailPoint::MoveOfferStock, self.inner.move_offer_stock(op))
@@ -549,8 +549,12 @@ impl VoucherStore for FailingStore {
     async fn mark_pending_release(&self, release: PendingRelease) -> StoreResult<()> {
         self.inner.mark_pending_release(release).await
     }
-    async fn pending_releases(&self, limit: usize) -> StoreResult<Vec<PendingRelease>> {
-        self.inner.pending_releases(limit).await
+    async fn pending_releases(
+        &self,
+        now_ms: i64,
+        limit: usize,
+    ) -> StoreResult<Vec<PendingRelease>> {
+        self.inner.pending_releases(now_ms, limit).await
     }
     async fn clear_pending_release(&self, voucher_id: Uuid) -> StoreResult<()> {
         self.inner.clear_pending_release(voucher_id).await
@@ -580,8 +584,8 @@ impl PledgeStore for FailingStore {
         )
         .await
     }
-    async fn started_donations(&self, limit: usize) -> StoreResult<Vec<Donation>> {
-        self.inner.started_donations(limit).await
+    async fn started_donations(&self, now_ms: i64, limit: usize) -> StoreResult<Vec<Donation>> {
+        self.inner.started_donations(now_ms, limit).await
     }
     async fn put_pledge(&self, pledge: &Pledge) -> StoreResult<()> {
         self.inner.put_pledge(pledge).await

@@ -122,7 +122,7 @@ impl Donations {
     pub(crate) async fn recover(&self, grace_ms: i64) -> Result<usize, DonationError> {
         let now_ms = self.clock.now_ms();
         let mut finished = 0;
-        for stale in self.store.started_donations(RECOVERY_BATCH).await? {
+        for stale in self.store.started_donations(now_ms, RECOVERY_BATCH).await? {
             if now_ms - stale.attempt_started_at_ms < grace_ms {
                 continue;
             }

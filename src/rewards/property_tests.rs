@@ -682,13 +682,25 @@ impl World {
             let store = &self.store;
             assert!(
                 store
-                    .started_redemptions(10)
+                    .started_redemptions(self.clock.now_ms(), 10)
                     .await
                     .expect("read")
                     .is_empty()
             );
-            assert!(store.started_donations(10).await.expect("read").is_empty());
-            assert!(store.pending_releases(10).await.expect("read").is_empty());
+            assert!(
+                store
+                    .started_donations(self.clock.now_ms(), 10)
+                    .await
+                    .expect("read")
+                    .is_empty()
+            );
+            assert!(
+                store
+                    .pending_releases(self.clock.now_ms(), 10)
+                    .await
+                    .expect("read")
+                    .is_empty()
+            );
         }
     }
 }

@@ -127,7 +127,11 @@ impl Redemptions {
     pub(crate) async fn recover(&self, grace_ms: i64) -> Result<Recovered, VoucherError> {
         let now_ms = self.clock.now_ms();
         let mut recovered = Recovered::default();
-        for stale in self.store.started_redemptions(RECOVERY_BATCH).await? {
+        for stale in self
+            .store
+            .started_redemptions(now_ms, RECOVERY_BATCH)
+            .await?
+        {
             if now_ms - stale.attempt_started_at_ms < grace_ms {
                 continue;
             }
@@ -147,7 +151,7 @@ impl Redemptions {
             self.run(taken_over).await?;
             recovered.redemptions += 1;
         }
-        for pending in self.store.pending_releases(RECOVERY_BATCH).await? {
+        for pending in self.store.pending_releases(now_ms, RECOVERY_BATCH).await? {
             if now_ms - pending.marked_at_ms < grace_ms {
                 continue;
             }

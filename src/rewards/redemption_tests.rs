@@ -79,7 +79,7 @@ impl Setup {
         );
         assert!(
             self.store
-                .started_redemptions(10)
+                .started_redemptions(self.redemptions.clock.now_ms(), 10)
                 .await
                 .expect("started")
                 .is_empty(),
@@ -111,7 +111,11 @@ async fn a_redemption_interrupted_after_any_step_is_completed_once() {
     ] {
         let setup = setup().await;
         setup.redeem_failing(point).await;
-        let started = setup.store.started_redemptions(10).await.expect("started");
+        let started = setup
+            .store
+            .started_redemptions(setup.redemptions.clock.now_ms(), 10)
+            .await
+            .expect("started");
         assert_eq!(started.len(), 1, "{point:?}: left started");
         assert!(
             matches!(
@@ -221,7 +225,7 @@ async fn a_young_redemption_is_left_to_its_runner() {
     assert_eq!(
         setup
             .store
-            .started_redemptions(10)
+            .started_redemptions(setup.redemptions.clock.now_ms(), 10)
             .await
             .expect("started")
             .len(),

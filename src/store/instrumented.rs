@@ -554,9 +554,12 @@ impl RedemptionStore for InstrumentedStore {
         .await
     }
 
-    async fn started_redemptions(&self, limit: usize) -> StoreResult<Vec<Redemption>> {
-        self.timed("started_redemptions", self.inner.started_redemptions(limit))
-            .await
+    async fn started_redemptions(&self, now_ms: i64, limit: usize) -> StoreResult<Vec<Redemption>> {
+        self.timed(
+            "started_redemptions",
+            self.inner.started_redemptions(now_ms, limit),
+        )
+        .await
     }
 
     async fn move_offer_stock(&self, op: &StockOp) -> StoreResult<StockMove> {
@@ -651,9 +654,16 @@ impl VoucherStore for InstrumentedStore {
         .await
     }
 
-    async fn pending_releases(&self, limit: usize) -> StoreResult<Vec<PendingRelease>> {
-        self.timed("pending_releases", self.inner.pending_releases(limit))
-            .await
+    async fn pending_releases(
+        &self,
+        now_ms: i64,
+        limit: usize,
+    ) -> StoreResult<Vec<PendingRelease>> {
+        self.timed(
+            "pending_releases",
+            self.inner.pending_releases(now_ms, limit),
+        )
+        .await
     }
 
     async fn clear_pending_release(&self, voucher_id: uuid::Uuid) -> StoreResult<()> {
@@ -693,9 +703,12 @@ impl PledgeStore for InstrumentedStore {
         .await
     }
 
-    async fn started_donations(&self, limit: usize) -> StoreResult<Vec<Donation>> {
-        self.timed("started_donations", self.inner.started_donations(limit))
-            .await
+    async fn started_donations(&self, now_ms: i64, limit: usize) -> StoreResult<Vec<Donation>> {
+        self.timed(
+            "started_donations",
+            self.inner.started_donations(now_ms, limit),
+        )
+        .await
     }
 
     async fn put_pledge(&self, pledge: &Pledge) -> StoreResult<()> {

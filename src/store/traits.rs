@@ -355,8 +355,9 @@ pub(crate) trait RedemptionStore: Send + Sync {
         redemption: &Redemption,
         expected_attempt: u32,
     ) -> StoreResult<bool>;
-    /// Up to `limit` started redemptions, in no particular order.
-    async fn started_redemptions(&self, limit: usize) -> StoreResult<Vec<Redemption>>;
+    /// Up to `limit` started redemptions, in no particular order, as of
+    /// `now_ms` (a CQL store reads its time buckets up to then).
+    async fn started_redemptions(&self, now_ms: i64, limit: usize) -> StoreResult<Vec<Redemption>>;
     /// Moves one unit of the offer's `remaining` stock, at most once per
     /// `op.op_id`: a take never takes the last unit twice, and a move is never
     /// applied twice, however calls race or are retried. A conditional write,
@@ -416,8 +417,9 @@ pub(crate) trait VoucherStore: Send + Sync {
     async fn expired_vouchers(&self, now_ms: i64, limit: usize) -> StoreResult<Vec<uuid::Uuid>>;
     /// Notes that the voucher's release is under way (idempotent).
     async fn mark_pending_release(&self, release: PendingRelease) -> StoreResult<()>;
-    /// Up to `limit` noted releases, in no particular order.
-    async fn pending_releases(&self, limit: usize) -> StoreResult<Vec<PendingRelease>>;
+    /// Up to `limit` noted releases, in no particular order, as of `now_ms`.
+    async fn pending_releases(&self, now_ms: i64, limit: usize)
+    -> StoreResult<Vec<PendingRelease>>;
     /// Forgets a noted release (idempotent).
     async fn clear_pending_release(&self, voucher_id: uuid::Uuid) -> StoreResult<()>;
 }
@@ -445,8 +447,8 @@ pub(crate) trait PledgeStore: Send + Sync {
         donation: &Donation,
         expected_attempt: u32,
     ) -> StoreResult<bool>;
-    /// Up to `limit` started donations, in no particular order.
-    async fn started_donations(&self, limit: usize) -> StoreResult<Vec<Donation>>;
+    /// Up to `limit` started donations, in no particular order, as of `now_ms`.
+    async fn started_donations(&self, now_ms: i64, limit: usize) -> StoreResult<Vec<Donation>>;
     /// Lists `pledge` under its (month, charity); writing it again changes
     /// nothing.
     async fn put_pledge(&self, pledge: &Pledge) -> StoreResult<()>;

@@ -75,7 +75,7 @@ pub(crate) async fn donations_are_written_once_and_updated_by_their_runner(store
         store.insert_donation(&second).await.expect("insert again"),
         InsertDonationOutcome::Exists(Box::new(first.clone()))
     );
-    let listed = store.started_donations(10).await.expect("started");
+    let listed = store.started_donations(NOW_MS, 10).await.expect("started");
     assert!(listed.contains(&first));
 
     let taken_over = Donation {
@@ -110,7 +110,7 @@ pub(crate) async fn donations_are_written_once_and_updated_by_their_runner(store
         store.donation(person, "k").await.expect("read"),
         Some(completed)
     );
-    let listed = store.started_donations(10).await.expect("started");
+    let listed = store.started_donations(NOW_MS, 10).await.expect("started");
     assert!(listed.iter().all(|donation| donation.account_id != person));
 }
 

@@ -296,7 +296,7 @@ pub(crate) async fn concurrent_cancels_of_one_voucher_refund_once(store: Arc<dyn
     assert_eq!(stored.remaining, Some(10), "the unit is back");
     assert!(
         store
-            .pending_releases(10)
+            .pending_releases(NOW_MS, 10)
             .await
             .expect("pending")
             .is_empty()

@@ -91,7 +91,7 @@ pub(crate) async fn redemptions_are_written_once_and_updated_by_their_runner(
         "keys are per account"
     );
     let started: Vec<Uuid> = store
-        .started_redemptions(100)
+        .started_redemptions(NOW_MS, 100)
         .await
         .expect("started")
         .iter()
@@ -132,7 +132,7 @@ pub(crate) async fn redemptions_are_written_once_and_updated_by_their_runner(
         Some(finished.clone())
     );
     let started_after: Vec<Uuid> = store
-        .started_redemptions(100)
+        .started_redemptions(NOW_MS, 100)
         .await
         .expect("started")
         .iter()
@@ -458,7 +458,7 @@ pub(crate) async fn pending_releases_are_noted_listed_and_cleared(store: Arc<dyn
         })
         .await
         .expect("mark again");
-    let mut pending = store.pending_releases(10).await.expect("list");
+    let mut pending = store.pending_releases(NOW_MS, 10).await.expect("list");
     pending.sort_by_key(|release| release.marked_at_ms);
     assert_eq!(
         pending,
@@ -474,7 +474,7 @@ pub(crate) async fn pending_releases_are_noted_listed_and_cleared(store: Arc<dyn
         .await
         .expect("clear again");
     assert_eq!(
-        store.pending_releases(10).await.expect("list"),
+        store.pending_releases(NOW_MS, 10).await.expect("list"),
         vec![second]
     );
 }

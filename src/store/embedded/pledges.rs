@@ -92,7 +92,7 @@ impl PledgeStore for EmbeddedStore {
         .await
     }
 
-    async fn started_donations(&self, limit: usize) -> StoreResult<Vec<Donation>> {
+    async fn started_donations(&self, _now_ms: i64, limit: usize) -> StoreResult<Vec<Donation>> {
         self.read(move |transaction| {
             let started = transaction
                 .open_table(STARTED_DONATIONS)

@@ -97,7 +97,11 @@ impl RedemptionStore for EmbeddedStore {
         .await
     }
 
-    async fn started_redemptions(&self, limit: usize) -> StoreResult<Vec<Redemption>> {
+    async fn started_redemptions(
+        &self,
+        _now_ms: i64,
+        limit: usize,
+    ) -> StoreResult<Vec<Redemption>> {
         self.read(move |transaction| {
             let started = transaction
                 .open_table(STARTED_REDEMPTIONS)

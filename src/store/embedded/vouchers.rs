@@ -151,7 +151,11 @@ impl VoucherStore for EmbeddedStore {
         .await
     }
 
-    async fn pending_releases(&self, limit: usize) -> StoreResult<Vec<PendingRelease>> {
+    async fn pending_releases(
+        &self,
+        _now_ms: i64,
+        limit: usize,
+    ) -> StoreResult<Vec<PendingRelease>> {
         self.read(move |transaction| {
             let pending = transaction
                 .open_table(PENDING_RELEASES)

@@ -14,7 +14,7 @@ use crate::store::{ConnectionParty, ConnectionRecord, ConnectionStore};
 
 /// A connected store on a fresh keyspace and the guard dropping it, or `None`
 /// without a node.
-async fn fresh_store(case: &str) -> Option<(Arc<ScyllaStore>, KeyspaceDropper)> {
+pub(super) async fn fresh_store(case: &str) -> Option<(Arc<ScyllaStore>, KeyspaceDropper)> {
     let Some(uri) = cql_node_uri() else {
         eprintln!("SKIPPED scylla bound test {case}: HEYBLUE_SCYLLA_URI is unset");
         return None;
@@ -29,7 +29,7 @@ async fn fresh_store(case: &str) -> Option<(Arc<ScyllaStore>, KeyspaceDropper)> 
 
 /// The most tombstones one read of any table of the store's keyspace scanned,
 /// as the node counts them (`system_views.tombstones_per_read`).
-async fn most_tombstones_scanned_by_one_read(store: &ScyllaStore) -> i64 {
+pub(super) async fn most_tombstones_scanned_by_one_read(store: &ScyllaStore) -> i64 {
     let connected = store.connected().expect("connected");
     let rows = connected
         .session

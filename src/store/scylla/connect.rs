@@ -111,6 +111,14 @@ pub(super) async fn connect(settings: &Settings) -> Result<Connected, ConnectErr
             "incomplete connection marks of schema version 5 not moved; retried at next connect"
         ),
     }
+    match super::time_queue::move_legacy_items(&session).await {
+        Ok(0) => {}
+        Ok(moved) => tracing::info!(moved, "recovery queue rows moved to time buckets"),
+        Err(error) => tracing::warn!(
+            %error,
+            "recovery queue rows of schema version 6 not moved; retried at next connect"
+        ),
+    }
     Ok(Connected {
         session,
         statements,

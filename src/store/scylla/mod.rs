@@ -33,6 +33,7 @@ mod reward_claims;
 mod roster;
 mod statements;
 mod stock;
+mod time_queue;
 mod tokens;
 mod trophies;
 mod voucher_statements;
@@ -42,6 +43,8 @@ mod vouchers;
 mod bound_tests;
 #[cfg(test)]
 mod fault_tests;
+#[cfg(test)]
+mod queue_bound_tests;
 #[cfg(test)]
 pub(crate) mod tests;
 

@@ -16,12 +16,6 @@ pub(super) struct PledgeStatements {
     pub(super) select_donation: PreparedStatement,
     /// Replaces a donation: `IF status = 'started' AND attempt = ?`.
     pub(super) update_donation: PreparedStatement,
-    /// Lists a donation as started.
-    pub(super) insert_started: PreparedStatement,
-    /// Reads the started donations of one shard.
-    pub(super) select_started: PreparedStatement,
-    /// Removes a donation from the started list.
-    pub(super) delete_started: PreparedStatement,
     /// Lists a pledge under its (month, charity).
     pub(super) insert_pledge: PreparedStatement,
     /// Takes a pledge off its list.
@@ -69,21 +63,6 @@ impl PledgeStatements {
                 "UPDATE donations SET status = ?, attempt = ?, record = ? \
                  WHERE account_id = ? AND idempotency_key = ? \
                  IF status = 'started' AND attempt = ?",
-            )
-            .await?,
-            insert_started: idempotent(
-                "INSERT INTO started_donations (shard, account_id, idempotency_key) \
-                 VALUES (?, ?, ?)",
-            )
-            .await?,
-            select_started: idempotent(
-                "SELECT account_id, idempotency_key FROM started_donations \
-                 WHERE shard = ? LIMIT ?",
-            )
-            .await?,
-            delete_started: idempotent(
-                "DELETE FROM started_donations \
-                 WHERE shard = ? AND account_id = ? AND idempotency_key = ?",
             )
             .await?,
             insert_pledge: idempotent(

@@ -4,9 +4,10 @@
 //!   `IF NOT EXISTS` and moved with `IF status = 'started' AND attempt = ?`,
 //!   the record whole in a blob beside the two tested columns (as
 //!   `redemptions`);
-//! * `started_donations`, in the same number of shards as started
-//!   redemptions, written before the donation and removed once it finishes (a
-//!   row whose donation is missing or finished is skipped and removed);
+//! * the `started_donations` queue of `queued_by_time` (`time_queue`), under
+//!   the request's time, written before the donation and removed once it
+//!   finishes (an item whose donation is missing or finished is skipped and
+//!   removed);
 //! * `pledges`, one partition per (month, charity), one row per pledge by id;
 //! * `statement_settlements` by month, written with `IF NOT EXISTS`.
 
@@ -15,7 +16,8 @@ use uuid::Uuid;
 
 use super::ScyllaStore;
 use super::codec::{corrupt, decode_record, encode_record, first_row, rows};
-use super::redemptions::{STARTED_SHARDS, started_shard, to_int};
+use super::redemptions::to_int;
+use super::time_queue::{Queue, bucket_of, request_item, request_of_item};
 use crate::domain::AccountId;
 use crate::domain::donation::Month;
 use crate::store::{
@@ -23,35 +25,16 @@ use crate::store::{
     StoreResult,
 };
 
-impl ScyllaStore {
-    /// Removes a donation from the started list.
-    async fn unlist_started_donation(
-        &self,
-        account_id: AccountId,
-        idempotency_key: &str,
-    ) -> StoreResult<()> {
-        self.execute(
-            |connected| &connected.statements.pledges.delete_started,
-            (
-                started_shard(account_id, idempotency_key),
-                account_id.0,
-                idempotency_key,
-            ),
-        )
-        .await?;
-        Ok(())
-    }
-}
-
 #[async_trait]
 impl PledgeStore for ScyllaStore {
     async fn insert_donation(&self, donation: &Donation) -> StoreResult<InsertDonationOutcome> {
         let account_id = donation.account_id;
         let key = donation.idempotency_key.as_str();
         // Listed first, so a started donation is always listed.
-        self.execute(
-            |connected| &connected.statements.pledges.insert_started,
-            (started_shard(account_id, key), account_id.0, key),
+        self.enqueue(
+            Queue::StartedDonations,
+            donation.requested_at_ms,
+            &request_item(account_id, key),
         )
         .await?;
         let inserted = self
@@ -116,36 +99,31 @@ impl PledgeStore for ScyllaStore {
             )
             .await?;
         if updated.applied && donation.status != DonationStatus::Started {
-            self.unlist_started_donation(account_id, key).await?;
+            self.dequeue(
+                Queue::StartedDonations,
+                bucket_of(donation.requested_at_ms),
+                &request_item(account_id, key),
+            )
+            .await?;
         }
         Ok(updated.applied)
     }
 
-    async fn started_donations(&self, limit: usize) -> StoreResult<Vec<Donation>> {
-        let wanted = i32::try_from(limit).unwrap_or(i32::MAX);
+    async fn started_donations(&self, now_ms: i64, limit: usize) -> StoreResult<Vec<Donation>> {
         let mut found = Vec::new();
-        for shard in 0..STARTED_SHARDS {
-            if found.len() >= limit {
-                break;
-            }
-            let result = self
-                .execute(
-                    |connected| &connected.statements.pledges.select_started,
-                    (i32::from(shard), wanted),
-                )
-                .await?;
-            for (account_id, key) in rows::<(Uuid, String)>(result, "started donation")? {
-                let account_id = AccountId(account_id);
-                match self.donation(account_id, &key).await? {
-                    Some(donation) if donation.status == DonationStatus::Started => {
-                        found.push(donation);
-                    }
-                    // Finished, or its insert never landed: the row is stale.
-                    Some(_) | None => self.unlist_started_donation(account_id, &key).await?,
+        for queued in self.queued(Queue::StartedDonations, now_ms, limit).await? {
+            let (account_id, key) = request_of_item(&queued.item)?;
+            match self.donation(account_id, &key).await? {
+                Some(donation) if donation.status == DonationStatus::Started => {
+                    found.push(donation);
+                }
+                // Finished, or its insert never landed: the item is stale.
+                Some(_) | None => {
+                    self.dequeue(Queue::StartedDonations, queued.bucket, &queued.item)
+                        .await?;
                 }
             }
         }
-        found.truncate(limit);
         Ok(found)
     }
 

@@ -1,6 +1,8 @@
-//! The statements of the time-bucketed queues (schema version 6): the marks of
-//! connections whose credits are not complete (`incomplete_connections_by_time`)
-//! and the cursor rows (`queue_cursors`) saying where a recovery pass starts.
+//! The statements of the time-bucketed queues: the marks of connections whose
+//! credits are not complete (`incomplete_connections_by_time`, schema version
+//! 6), the started redemptions and donations and the release notes
+//! (`queued_by_time`, `release_notes`, version 7), and the cursor rows
+//! (`queue_cursors`) saying where a recovery pass starts.
 //! The cursor moves by compare-and-set, so a pass that advances it and a node
 //! moving older marks in (which lowers it) cannot undo each other.
 
@@ -17,6 +19,18 @@ pub(super) struct QueueStatements {
     pub(super) select_incomplete: PreparedStatement,
     /// Removes a connection's incomplete mark.
     pub(super) delete_incomplete: PreparedStatement,
+    /// Files an item in a queue's bucket.
+    pub(super) insert_queued: PreparedStatement,
+    /// Reads the first items of one bucket of a queue, in byte order.
+    pub(super) select_queued: PreparedStatement,
+    /// Removes an item from a queue's bucket.
+    pub(super) delete_queued: PreparedStatement,
+    /// Notes a voucher's release: `IF NOT EXISTS`, the first note is kept.
+    pub(super) insert_release_note: PreparedStatement,
+    /// Reads a voucher's release note.
+    pub(super) select_release_note: PreparedStatement,
+    /// Drops a voucher's release note.
+    pub(super) delete_release_note: PreparedStatement,
     /// Reads where a queue's pass starts.
     pub(super) select_cursor: PreparedStatement,
     /// Writes a queue's first cursor: `IF NOT EXISTS`.
@@ -53,6 +67,28 @@ impl QueueStatements {
                 "DELETE FROM incomplete_connections_by_time WHERE bucket = ? AND connection_id = ?",
             )
             .await?,
+            insert_queued: idempotent(
+                "INSERT INTO queued_by_time (queue, bucket, item, at_ms) VALUES (?, ?, ?, ?)",
+            )
+            .await?,
+            select_queued: idempotent(
+                "SELECT item, at_ms FROM queued_by_time WHERE queue = ? AND bucket = ? LIMIT ?",
+            )
+            .await?,
+            delete_queued: idempotent(
+                "DELETE FROM queued_by_time WHERE queue = ? AND bucket = ? AND item = ?",
+            )
+            .await?,
+            insert_release_note: conditional(
+                "INSERT INTO release_notes (voucher_id, marked_at_ms) VALUES (?, ?) IF NOT EXISTS",
+            )
+            .await?,
+            select_release_note: idempotent(
+                "SELECT marked_at_ms FROM release_notes WHERE voucher_id = ?",
+            )
+            .await?,
+            delete_release_note: idempotent("DELETE FROM release_notes WHERE voucher_id = ?")
+                .await?,
             select_cursor: idempotent("SELECT next_bucket FROM queue_cursors WHERE queue = ?")
                 .await?,
             insert_cursor: conditional(

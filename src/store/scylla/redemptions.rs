@@ -3,10 +3,10 @@
 //! * `redemptions`, one row per (account, idempotency key), written with
 //!   `IF NOT EXISTS` and moved with `IF status = 'started' AND attempt = ?`;
 //!   the record is kept whole in a blob beside the two tested columns;
-//! * `started_redemptions`, in [`STARTED_SHARDS`] shards, written before the
-//!   redemption (so a started redemption is always listed; a row whose
-//!   redemption is missing or finished is skipped and removed) and removed
-//!   once it finishes;
+//! * the `started_redemptions` queue of `queued_by_time` (`time_queue`), under
+//!   the request's time, written before the redemption (so a started
+//!   redemption is always listed; an item whose redemption is missing or
+//!   finished is skipped and removed) and removed once it finishes;
 //! * stock moves in `stock`;
 //! * `limit_slots`, one partition per (account, offer, window) holding at most
 //!   the limit count of rows, each taken with `IF NOT EXISTS` and freed with
@@ -18,6 +18,7 @@ use uuid::Uuid;
 
 use super::ScyllaStore;
 use super::codec::{corrupt, decode_record, encode_record, first_row, rows};
+use super::time_queue::{Queue, bucket_of, request_item, request_of_item};
 use crate::domain::AccountId;
 use crate::domain::catalog::LimitPeriod;
 use crate::domain::voucher::LimitWindow;
@@ -26,41 +27,9 @@ use crate::store::{
     StockOp, StoreError, StoreResult,
 };
 
-/// Partitions of `started_redemptions` (and `started_donations`).
-pub(super) const STARTED_SHARDS: u8 = 16;
-
-/// The `started_redemptions` (or `started_donations`) shard of a request.
-pub(super) fn started_shard(account_id: AccountId, idempotency_key: &str) -> i32 {
-    let key_sum = idempotency_key
-        .bytes()
-        .fold(0_u8, |sum, byte| sum.wrapping_add(byte));
-    let account_byte = account_id.0.as_bytes()[15];
-    i32::from(account_byte.wrapping_add(key_sum) % STARTED_SHARDS)
-}
-
 /// A count or slot number as a CQL `int`.
 pub(super) fn to_int(value: u32, what: &str) -> StoreResult<i32> {
     i32::try_from(value).map_err(|_| StoreError::Backend(format!("{what} {value} is too large")))
-}
-
-impl ScyllaStore {
-    /// Removes a redemption from the started list.
-    async fn unlist_started(
-        &self,
-        account_id: AccountId,
-        idempotency_key: &str,
-    ) -> StoreResult<()> {
-        self.execute(
-            |connected| &connected.statements.vouchers.delete_started,
-            (
-                started_shard(account_id, idempotency_key),
-                account_id.0,
-                idempotency_key,
-            ),
-        )
-        .await?;
-        Ok(())
-    }
 }
 
 /// How long a limit slot is kept: only its window reads it, so a day or a
@@ -84,9 +53,10 @@ impl RedemptionStore for ScyllaStore {
     ) -> StoreResult<InsertRedemptionOutcome> {
         let account_id = redemption.account_id;
         let key = redemption.idempotency_key.as_str();
-        self.execute(
-            |connected| &connected.statements.vouchers.insert_started,
-            (started_shard(account_id, key), account_id.0, key),
+        self.enqueue(
+            Queue::StartedRedemptions,
+            redemption.requested_at_ms,
+            &request_item(account_id, key),
         )
         .await?;
         let inserted = self
@@ -151,36 +121,34 @@ impl RedemptionStore for ScyllaStore {
             )
             .await?;
         if updated.applied && redemption.status != RedemptionStatus::Started {
-            self.unlist_started(account_id, key).await?;
+            self.dequeue(
+                Queue::StartedRedemptions,
+                bucket_of(redemption.requested_at_ms),
+                &request_item(account_id, key),
+            )
+            .await?;
         }
         Ok(updated.applied)
     }
 
-    async fn started_redemptions(&self, limit: usize) -> StoreResult<Vec<Redemption>> {
-        let wanted = i32::try_from(limit).unwrap_or(i32::MAX);
+    async fn started_redemptions(&self, now_ms: i64, limit: usize) -> StoreResult<Vec<Redemption>> {
         let mut found = Vec::new();
-        for shard in 0..STARTED_SHARDS {
-            if found.len() >= limit {
-                break;
-            }
-            let result = self
-                .execute(
-                    |connected| &connected.statements.vouchers.select_started,
-                    (i32::from(shard), wanted),
-                )
-                .await?;
-            for (account_id, key) in rows::<(Uuid, String)>(result, "started redemption")? {
-                let account_id = AccountId(account_id);
-                match self.redemption(account_id, &key).await? {
-                    Some(redemption) if redemption.status == RedemptionStatus::Started => {
-                        found.push(redemption);
-                    }
-                    // Finished, or its insert never landed: the row is stale.
-                    Some(_) | None => self.unlist_started(account_id, &key).await?,
+        for queued in self
+            .queued(Queue::StartedRedemptions, now_ms, limit)
+            .await?
+        {
+            let (account_id, key) = request_of_item(&queued.item)?;
+            match self.redemption(account_id, &key).await? {
+                Some(redemption) if redemption.status == RedemptionStatus::Started => {
+                    found.push(redemption);
+                }
+                // Finished, or its insert never landed: the item is stale.
+                Some(_) | None => {
+                    self.dequeue(Queue::StartedRedemptions, queued.bucket, &queued.item)
+                        .await?;
                 }
             }
         }
-        found.truncate(limit);
         Ok(found)
     }
 

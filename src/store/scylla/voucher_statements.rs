@@ -16,12 +16,6 @@ pub(super) struct VoucherStatements {
     pub(super) select_redemption: PreparedStatement,
     /// Replaces a redemption: `IF status = 'started' AND attempt = ?`.
     pub(super) update_redemption: PreparedStatement,
-    /// Lists a redemption as started.
-    pub(super) insert_started: PreparedStatement,
-    /// Reads the started redemptions of one shard.
-    pub(super) select_started: PreparedStatement,
-    /// Removes a redemption from the started list.
-    pub(super) delete_started: PreparedStatement,
     /// Claims an offer's stock-move row: `IF NOT EXISTS`.
     pub(super) claim_stock_move: PreparedStatement,
     /// Records what a claimed move will change: `IF op_id = ?`.
@@ -85,12 +79,6 @@ pub(super) struct VoucherStatements {
     pub(super) select_issuer_key_hash: PreparedStatement,
     /// Revokes a key: `IF revoked_at_ms = null`.
     pub(super) revoke_issuer_key: PreparedStatement,
-    /// Notes a release under way.
-    pub(super) insert_pending_release: PreparedStatement,
-    /// Reads the releases under way of one shard.
-    pub(super) select_pending_releases: PreparedStatement,
-    /// Forgets a release.
-    pub(super) delete_pending_release: PreparedStatement,
 }
 
 impl VoucherStatements {
@@ -126,21 +114,6 @@ impl VoucherStatements {
                 "UPDATE redemptions SET status = ?, attempt = ?, record = ? \
                  WHERE account_id = ? AND idempotency_key = ? \
                  IF status = 'started' AND attempt = ?",
-            )
-            .await?,
-            insert_started: idempotent(
-                "INSERT INTO started_redemptions (shard, account_id, idempotency_key) \
-                 VALUES (?, ?, ?)",
-            )
-            .await?,
-            select_started: idempotent(
-                "SELECT account_id, idempotency_key FROM started_redemptions \
-                 WHERE shard = ? LIMIT ?",
-            )
-            .await?,
-            delete_started: idempotent(
-                "DELETE FROM started_redemptions \
-                 WHERE shard = ? AND account_id = ? AND idempotency_key = ?",
             )
             .await?,
             claim_stock_move: conditional(
@@ -281,19 +254,6 @@ impl VoucherStatements {
             .await?,
             revoke_issuer_key: conditional(
                 "UPDATE issuer_keys SET revoked_at_ms = ? WHERE key_hash = ? IF revoked_at_ms = null",
-            )
-            .await?,
-            insert_pending_release: conditional(
-                "INSERT INTO pending_releases (shard, voucher_id, marked_at_ms) \
-                 VALUES (?, ?, ?) IF NOT EXISTS",
-            )
-            .await?,
-            select_pending_releases: idempotent(
-                "SELECT voucher_id, marked_at_ms FROM pending_releases WHERE shard = ? LIMIT ?",
-            )
-            .await?,
-            delete_pending_release: idempotent(
-                "DELETE FROM pending_releases WHERE shard = ? AND voucher_id = ?",
             )
             .await?,
         })

@@ -1,7 +1,8 @@
 //! [`VoucherStore`] on CQL: `vouchers` by id (the unchanging fields in a blob,
 //! the status in a column moved with `IF status = ?`), a person's list in
 //! `vouchers_by_account` (one partition per person and 30-day bucket, listed
-//! by `voucher_buckets`), `pending_releases` in [`RELEASE_SHARDS`] shards, and
+//! by `voucher_buckets`), release notes in `release_notes` with their items in
+//! the `pending_releases` queue of `queued_by_time` (`time_queue`), and
 //! issued vouchers filed by expiry hour in `vouchers_by_expiry`, which the
 //! sweep reads from the first hour not yet found empty
 //! (`voucher_expiry_sweep`) and unfiles as their vouchers leave `issued`.
@@ -13,15 +14,13 @@ use uuid::Uuid;
 
 use super::ScyllaStore;
 use super::codec::{corrupt, decode_record, encode_record, first_row, rows};
+use super::time_queue::{Queue, bucket_of as queue_bucket_of};
 use crate::domain::AccountId;
 use crate::domain::voucher::{Voucher, VoucherStatus};
 use crate::store::{PendingRelease, StoreResult, VoucherCursor, VoucherStore, VoucherTransition};
 
 /// Width of a bucket of a person's voucher list (30 days, in ms).
 const BUCKET_MS: i64 = 30 * 86_400_000;
-
-/// Partitions of `pending_releases`.
-const RELEASE_SHARDS: u8 = 16;
 
 /// Width of a `vouchers_by_expiry` partition (one hour, in ms).
 const EXPIRY_HOUR_MS: i64 = 3_600_000;
@@ -36,12 +35,6 @@ const EXPIRY_HOURS_PER_CALL: i64 = 1_000;
 /// The bucket of a person's voucher list holding time `at_ms`.
 fn bucket_of(at_ms: i64) -> i64 {
     at_ms.div_euclid(BUCKET_MS)
-}
-
-/// The `pending_releases` shard of a voucher.
-fn release_shard(voucher_id: Uuid) -> i32 {
-    let last_byte = voucher_id.as_bytes()[15];
-    i32::from(last_byte % RELEASE_SHARDS)
 }
 
 /// The `vouchers_by_expiry` partition of an expiry time.
@@ -276,49 +269,77 @@ impl VoucherStore for ScyllaStore {
     }
 
     async fn mark_pending_release(&self, release: PendingRelease) -> StoreResult<()> {
-        self.execute_conditional(
-            |connected| &connected.statements.vouchers.insert_pending_release,
-            (
-                release_shard(release.voucher_id),
-                release.voucher_id,
-                release.marked_at_ms,
-            ),
-            "pending release",
+        // The note first: an item is only ever filed under its note's time,
+        // so clearing the note by voucher finds the item.
+        let noted = self
+            .execute_conditional(
+                |connected| &connected.statements.queues.insert_release_note,
+                (release.voucher_id, release.marked_at_ms),
+                "release note",
+            )
+            .await?;
+        let marked_at_ms = if noted.applied {
+            release.marked_at_ms
+        } else {
+            noted
+                .current_bigint("marked_at_ms")
+                .ok_or_else(|| corrupt("release note", "refused without the stored note"))?
+        };
+        self.enqueue(
+            Queue::PendingReleases,
+            marked_at_ms,
+            release.voucher_id.as_bytes(),
         )
-        .await?;
-        Ok(())
+        .await
     }
 
-    async fn pending_releases(&self, limit: usize) -> StoreResult<Vec<PendingRelease>> {
-        let wanted = i32::try_from(limit).unwrap_or(i32::MAX);
+    async fn pending_releases(
+        &self,
+        now_ms: i64,
+        limit: usize,
+    ) -> StoreResult<Vec<PendingRelease>> {
         let mut found = Vec::new();
-        for shard in 0..RELEASE_SHARDS {
-            if found.len() >= limit {
-                break;
-            }
-            let result = self
-                .execute(
-                    |connected| &connected.statements.vouchers.select_pending_releases,
-                    (i32::from(shard), wanted),
-                )
-                .await?;
-            for (voucher_id, marked_at_ms) in rows::<(Uuid, i64)>(result, "pending release")? {
+        for queued in self.queued(Queue::PendingReleases, now_ms, limit).await? {
+            let voucher_id =
+                Uuid::from_slice(&queued.item).map_err(|error| corrupt("release item", error))?;
+            if self.release_note_bucket(voucher_id).await? == Some(queued.bucket) {
                 found.push(PendingRelease {
                     voucher_id,
-                    marked_at_ms,
+                    marked_at_ms: queued.at_ms,
                 });
+            } else {
+                // Cleared, or not its note's item: stale.
+                self.dequeue(Queue::PendingReleases, queued.bucket, &queued.item)
+                    .await?;
             }
         }
-        found.truncate(limit);
         Ok(found)
     }
 
     async fn clear_pending_release(&self, voucher_id: Uuid) -> StoreResult<()> {
+        if let Some(bucket) = self.release_note_bucket(voucher_id).await? {
+            self.dequeue(Queue::PendingReleases, bucket, voucher_id.as_bytes())
+                .await?;
+        }
         self.execute(
-            |connected| &connected.statements.vouchers.delete_pending_release,
-            (release_shard(voucher_id), voucher_id),
+            |connected| &connected.statements.queues.delete_release_note,
+            (voucher_id,),
         )
         .await?;
         Ok(())
+    }
+}
+
+impl ScyllaStore {
+    /// The queue bucket of a voucher's release note, if it has one.
+    async fn release_note_bucket(&self, voucher_id: Uuid) -> StoreResult<Option<i64>> {
+        let result = self
+            .execute(
+                |connected| &connected.statements.queues.select_release_note,
+                (voucher_id,),
+            )
+            .await?;
+        Ok(first_row::<(i64,)>(result, "release note")?
+            .map(|(marked_at_ms,)| queue_bucket_of(marked_at_ms)))
     }
 }
