@@ -16,7 +16,7 @@ use pasetors::version4::PublicToken;
 use crate::config::Config;
 use crate::gateway::bearer_token;
 use crate::identity::tokens;
-use crate::import::parse_officer_roster;
+use crate::import::{ImportFormat, ImportKind, Validation, check_bytes};
 use crate::proto::{ServerMessage, WireFormat, decode_client, encode_server};
 use crate::rewards::signing::{KeySet, Verification, verify_token};
 
@@ -146,9 +146,14 @@ pub fn config_toml(input: &[u8]) -> Outcome {
 /// An officer roster CSV, read and validated row by row with US as the
 /// default phone region, as an import does before it writes anything.
 pub fn roster_csv(input: &[u8]) -> Outcome {
-    let parsed = parse_officer_roster(input, phonenumber::country::Id::US);
-    debug_assert!(parsed.valid_rows() as u64 <= parsed.rows_read);
-    if parsed.problems.is_empty() {
+    let keys = crate::identity::keys::ServerKeys::derive(&[7; 32]);
+    let validation = Validation {
+        keys: &keys,
+        phone_region: phonenumber::country::Id::US,
+    };
+    let checked = check_bytes(ImportKind::Officers, ImportFormat::Csv, input, validation);
+    debug_assert!(checked.valid_rows <= checked.rows_read);
+    if checked.problems.is_empty() {
         Outcome::Accepted
     } else {
         Outcome::Refused

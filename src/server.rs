@@ -30,13 +30,16 @@ use crate::http_server::{ConnectionLimits, serve_connections};
 use crate::identity::keys::{KeyError, ServerKeys};
 use crate::identity::sms::{self, SmsSetupError};
 use crate::identity::{IdentityService, write_secret_file};
-use crate::import::{ImportMode, ImportReport, import_officers};
+use crate::import::{
+    ApplyContext, ImportFormat, ImportKind, ImportReport, ImportRequest, run_import,
+};
 use crate::listener::Listeners;
 use crate::profiles::Profiles;
 use crate::proxy_protocol::ProxiedListener;
 use crate::rewards::signing::{VoucherSigner, watch_key_file};
 use crate::runtime::{ClusterSetup, PresenceRuntime, PresenceStartError};
 use crate::store::{self, Store, StoreError};
+use tracing::Instrument;
 
 /// How often incomplete connection records are looked for.
 const CONNECTION_RECOVERY_INTERVAL: Duration = Duration::from_secs(60);
@@ -154,6 +157,17 @@ pub async fn serve(
         connections.clone(),
     )
     .await?;
+    let imports = ApplyContext {
+        store: parts.store.clone(),
+        keys: Arc::clone(identity.keys()),
+        phone_region: parts.phone_region,
+        clock,
+        departures: Arc::new(gateway::RosterDepartures {
+            identity: identity.clone(),
+            presence: Some(presence.clone()),
+        }),
+    };
+    tokio::spawn(recover_imports(imports).instrument(tracing::info_span!("import_recovery")));
     let ws_url = format!("{public_base}/v1/ws");
     let state = AppState {
         config: config.clone(),
@@ -573,40 +587,105 @@ pub async fn migrate(
     Ok(store::migrate(&config.store, &config.data_dir, environment).await?)
 }
 
-/// `heyblue import officers FILE`: validates and imports a roster file straight
-/// into the store (the embedded store must not be open in a running server: use
-/// `POST /v1/admin/import/officers` then).
-pub async fn import_officers_file(
+/// Applies the import runs an earlier process committed but did not finish.
+async fn recover_imports(context: ApplyContext) {
+    match crate::import::recover(&context).await {
+        Ok(0) => {}
+        Ok(finished) => tracing::info!(finished, "interrupted imports finished"),
+        Err(error) => tracing::warn!(%error, "import recovery failed; retried at the next start"),
+    }
+}
+
+/// What `heyblue import` asks.
+#[derive(Debug, Clone)]
+pub struct ImportFileOptions {
+    /// What the file holds.
+    pub kind: ImportKind,
+    /// How it is written; from the extension when `None`.
+    pub format: Option<ImportFormat>,
+    /// Import the valid rows even when others are invalid.
+    pub skip_invalid: bool,
+    /// Validate and report only.
+    pub dry_run: bool,
+    /// Show a progress bar on stderr.
+    pub progress: bool,
+}
+
+/// `heyblue import KIND FILE`: validates and imports a file straight into the
+/// store, streaming it (the embedded store must not be open in a running
+/// server: use `POST /v1/admin/import/{kind}` then). Interrupted runs of
+/// earlier processes are finished first.
+pub async fn import_file(
     config: &Config,
     environment: &EnvironmentVariables,
-    csv_path: &Path,
-    skip_invalid: bool,
+    path: &Path,
+    options: ImportFileOptions,
 ) -> Result<ImportReport, ImportFileError> {
-    let csv_bytes = std::fs::read(csv_path).map_err(|source| ImportFileError::Read {
-        path: csv_path.display().to_string(),
+    let read_error = |source| ImportFileError::Read {
+        path: path.display().to_string(),
         source,
-    })?;
-    let parts = open_parts(config, environment).await?;
-    let mode = if skip_invalid {
-        ImportMode::SkipInvalid
-    } else {
-        ImportMode::AllOrNothing
     };
-    let report = import_officers(
-        parts.store.as_ref(),
-        &parts.keys,
-        Clock::system(),
-        parts.phone_region,
-        &csv_bytes,
-        mode,
+    let format = options
+        .format
+        .or_else(|| ImportFormat::from_extension(path))
+        .ok_or_else(|| ImportFileError::UnknownFormat {
+            path: path.display().to_string(),
+        })?;
+    let file = std::fs::File::open(path).map_err(read_error)?;
+    let file_bytes = file.metadata().map_err(read_error)?.len();
+    let parts = open_parts(config, environment).await?;
+    let sms = sms::from_config(&config.sms, environment)?;
+    let clock = Clock::system();
+    let identity = Arc::new(IdentityService::new(
+        parts.store.clone(),
+        Arc::clone(&parts.keys),
+        sms,
+        clock,
+        config.identity.clone(),
+    ));
+    let context = ApplyContext {
+        store: parts.store.clone(),
+        keys: parts.keys,
+        phone_region: parts.phone_region,
+        clock,
+        departures: Arc::new(gateway::RosterDepartures {
+            identity,
+            presence: None,
+        }),
+    };
+    let recovered = crate::import::recover(&context)
+        .await
+        .map_err(ServeError::Store)?;
+    if recovered > 0 {
+        tracing::info!(recovered, "interrupted imports finished");
+    }
+    let bytes_read = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let bar = options
+        .progress
+        .then(|| crate::import::progress_bar(file_bytes, Arc::clone(&bytes_read)));
+    let request = ImportRequest {
+        kind: options.kind,
+        format,
+        skip_invalid: options.skip_invalid,
+        dry_run: options.dry_run,
+        actor: "cli".to_owned(),
+    };
+    let report = run_import(
+        &context,
+        request,
+        Box::new(std::io::BufReader::with_capacity(1 << 16, file)),
+        bytes_read,
     )
-    .await
-    .map_err(ServeError::Store)?;
+    .await;
+    if let Some(bar) = bar {
+        bar.finish();
+    }
+    let report = report.map_err(ServeError::Store)?;
     parts.store.close().await.map_err(ServeError::Store)?;
     Ok(report)
 }
 
-/// Why a roster file could not be imported.
+/// Why a file could not be imported.
 #[derive(Debug, thiserror::Error)]
 pub enum ImportFileError {
     /// The CSV file cannot be read.
@@ -617,7 +696,16 @@ pub enum ImportFileError {
         /// The I/O failure.
         source: std::io::Error,
     },
+    /// Neither `--format` nor the file's extension says CSV or NDJSON.
+    #[error("cannot tell the format of {path}: name it .csv or .ndjson, or pass --format")]
+    UnknownFormat {
+        /// The file.
+        path: String,
+    },
     /// The store or keys cannot be opened.
     #[error(transparent)]
     Setup(#[from] ServeError),
+    /// The SMS adapter cannot be set up.
+    #[error(transparent)]
+    Sms(#[from] SmsSetupError),
 }

@@ -3,6 +3,7 @@
 //! `Arc<dyn Store>`. The embedded redb backend is the zero-setup default.
 
 pub(crate) mod embedded;
+mod import_records;
 mod instrumented;
 mod pledge_records;
 pub(crate) mod records;
@@ -16,6 +17,7 @@ pub(crate) mod conformance;
 use std::path::Path;
 use std::sync::Arc;
 
+pub(crate) use import_records::*;
 pub(crate) use pledge_records::*;
 pub(crate) use records::*;
 pub(crate) use traits::*;

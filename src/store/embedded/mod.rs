@@ -13,6 +13,7 @@ mod audit;
 mod catalog;
 mod codec;
 mod connections;
+mod imports;
 mod issuer_keys;
 mod ledger;
 mod otp;
