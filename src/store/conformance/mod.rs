@@ -18,6 +18,7 @@ pub(crate) mod audit;
 pub(crate) mod catalog;
 pub(crate) mod connections;
 pub(crate) mod donating;
+pub(crate) mod imports;
 pub(crate) mod issuer_keys;
 pub(crate) mod lifecycle;
 pub(crate) mod otp;
@@ -123,6 +124,9 @@ macro_rules! store_conformance_tests {
             roster::roster_entries_are_upserted_by_phone,
             roster::roster_entries_are_removed_by_phone,
             audit::audit_entries_page_newest_first_across_days,
+            imports::import_runs_are_kept_and_paged_newest_first,
+            imports::staged_import_chunks_live_until_dropped,
+            imports::import_refs_are_kept_per_kind,
             profiles::appending_an_event_is_conditional_on_its_seq,
             profiles::profile_events_page_newest_first,
             profiles::concurrent_appends_at_one_seq_append_exactly_once,
