@@ -39,10 +39,13 @@ use crate::proxy_protocol::ProxiedListener;
 use crate::rewards::signing::{VoucherSigner, watch_key_file};
 use crate::runtime::{ClusterSetup, PresenceRuntime, PresenceStartError};
 use crate::store::{self, Store, StoreError};
+use tokio::task::JoinHandle;
 use tracing::Instrument;
 
 /// How often incomplete connection records are looked for.
 const CONNECTION_RECOVERY_INTERVAL: Duration = Duration::from_secs(60);
+/// Pause between two tries of import recovery while the store cannot be read.
+const IMPORT_RECOVERY_RETRY: Duration = Duration::from_secs(2);
 /// How long a drain waits for sockets to deliver their 4010 close.
 const DRAIN_CLOSE_WAIT: Duration = Duration::from_secs(3);
 /// How often expired tokens are deleted from the store.
@@ -102,7 +105,7 @@ pub async fn serve(
 ) -> Result<(), ServeError> {
     let config = Arc::new(config);
     check_cluster_secrets(&config, &environment)?;
-    let parts = open_parts(&config, &environment).await?;
+    let parts = open_parts(&config, &environment, StoreOpening::Background).await?;
     let admin_token = load_admin_token(&config, &environment)?;
     let voucher_keys_path = config.rewards.voucher_keys_path(&config.data_dir);
     let voucher_signer = VoucherSigner::open(&voucher_keys_path, Clock::system().now_ms())?;
@@ -167,7 +170,11 @@ pub async fn serve(
             presence: Some(presence.clone()),
         }),
     };
-    tokio::spawn(recover_imports(imports).instrument(tracing::info_span!("import_recovery")));
+    // Before serving: a run committed by a process that died is visible whole
+    // from the first request on.
+    let import_recovery_task = recover_imports(imports, root.clone())
+        .instrument(tracing::info_span!("import_recovery"))
+        .await;
     let ws_url = format!("{public_base}/v1/ws");
     let state = AppState {
         config: config.clone(),
@@ -285,6 +292,11 @@ pub async fn serve(
     }
     if let Err(error) = redemption_recovery_task.await {
         tracing::warn!(%error, "redemption recovery ended abnormally");
+    }
+    if let Some(task) = import_recovery_task
+        && let Err(error) = task.await
+    {
+        tracing::warn!(%error, "import recovery ended abnormally");
     }
     if let Err(error) = voucher_keys_task.await {
         tracing::warn!(%error, "voucher key reloading ended abnormally");
@@ -521,15 +533,31 @@ struct Parts {
     phone_region: phonenumber::country::Id,
 }
 
+/// How the store is opened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum StoreOpening {
+    /// Serving: a CQL store connects in the background (calls fail as
+    /// unavailable until it has).
+    Background,
+    /// One-shot commands: wait until the store answers.
+    Now,
+}
+
 async fn open_parts(
     config: &Config,
     environment: &EnvironmentVariables,
+    opening: StoreOpening,
 ) -> Result<Parts, ServeError> {
     crate::data_dir::prepare(&config.data_dir).map_err(|source| ServeError::DataDir {
         path: config.data_dir.display().to_string(),
         source,
     })?;
-    let store = store::open(&config.store, &config.data_dir, environment).await?;
+    let store = match opening {
+        StoreOpening::Background => {
+            store::open(&config.store, &config.data_dir, environment).await?
+        }
+        StoreOpening::Now => store::open_now(&config.store, &config.data_dir, environment).await?,
+    };
     let keys = Arc::new(ServerKeys::load(
         environment,
         &config.identity.master_key_env,
@@ -587,12 +615,37 @@ pub async fn migrate(
     Ok(store::migrate(&config.store, &config.data_dir, environment).await?)
 }
 
-/// Applies the import runs an earlier process committed but did not finish.
-async fn recover_imports(context: ApplyContext) {
+/// Applies the import runs an earlier process committed but did not finish:
+/// once before serving (so with the embedded store they are whole from the
+/// first request), then, if the store could not be read yet (a CQL cluster
+/// still connecting), again every [`IMPORT_RECOVERY_RETRY`] until it can.
+async fn recover_imports(context: ApplyContext, stop: CancellationToken) -> Option<JoinHandle<()>> {
     match crate::import::recover(&context).await {
-        Ok(0) => {}
-        Ok(finished) => tracing::info!(finished, "interrupted imports finished"),
-        Err(error) => tracing::warn!(%error, "import recovery failed; retried at the next start"),
+        Ok(finished) => {
+            if finished > 0 {
+                tracing::info!(finished, "interrupted imports finished");
+            }
+            None
+        }
+        Err(error) => {
+            tracing::warn!(%error, "import recovery failed; retrying");
+            let retries = async move {
+                loop {
+                    tokio::select! {
+                        () = stop.cancelled() => return,
+                        () = tokio::time::sleep(IMPORT_RECOVERY_RETRY) => {}
+                    }
+                    match crate::import::recover(&context).await {
+                        Ok(finished) => {
+                            tracing::info!(finished, "interrupted imports finished");
+                            return;
+                        }
+                        Err(error) => tracing::warn!(%error, "import recovery failed; retrying"),
+                    }
+                }
+            };
+            Some(tokio::spawn(retries.in_current_span()))
+        }
     }
 }
 
@@ -633,7 +686,7 @@ pub async fn import_file(
         })?;
     let file = std::fs::File::open(path).map_err(read_error)?;
     let file_bytes = file.metadata().map_err(read_error)?.len();
-    let parts = open_parts(config, environment).await?;
+    let parts = open_parts(config, environment, StoreOpening::Now).await?;
     let sms = sms::from_config(&config.sms, environment)?;
     let clock = Clock::system();
     let identity = Arc::new(IdentityService::new(

@@ -117,6 +117,7 @@ pub(crate) async fn run_import(
         report_json: encode_report(&report),
     };
     context.store.put_import_run(&record).await?;
+    tracing::info!(%run_id, kind = %request.kind, "import staging");
     let mut run = Run {
         context,
         request,
@@ -445,6 +446,7 @@ impl Run<'_> {
         // The commit point: from here the run is applied to the end, by this
         // process or by the recovery pass of the next one.
         self.context.store.put_import_run(&self.record).await?;
+        tracing::info!(run_id = %self.record.run_id, staged_chunks = self.record.staged_chunks, "import committed");
         apply_run(self.context, &mut self.record).await?;
         self.report.outcome = ImportOutcome::Applied;
         self.count_roster().await?;
