@@ -7,6 +7,7 @@
 //! - `cells`, `entities`, `officers`: validate a row into what it writes.
 //! - `report`: the Frictionless-style report of a run.
 //! - `pipeline`: one run: validate, stage under the run id, commit.
+//! - `check`: the same checks without the store (fuzzing).
 //! - `progress`: the CLI's progress bar.
 //! - `apply`: apply a committed run; recover interrupted ones.
 //! - `csv_cell`: cells spreadsheets would run as formulas.
@@ -16,6 +17,7 @@
 
 mod apply;
 mod cells;
+mod check;
 mod csv_cell;
 mod entities;
 mod officers;
@@ -29,9 +31,10 @@ mod source;
 mod tests;
 
 pub(crate) use apply::{ApplyContext, OfficerDepartures, recover};
+pub(crate) use check::check_bytes;
 pub(crate) use csv_cell::spreadsheet_safe;
 pub(crate) use entities::Validation;
-pub(crate) use pipeline::{ImportRequest, check_bytes, run_import};
+pub(crate) use pipeline::{ImportRequest, run_import};
 pub use progress::ImportProgress;
 pub(crate) use progress::progress_bar;
 pub use report::{ImportOutcome, ImportReport, ProblemCode, RowProblem};

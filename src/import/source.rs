@@ -314,7 +314,6 @@ fn read_ndjson<R: Read>(
     let mut line = Vec::new();
     let mut row = 0_u64;
     let mut batch = Vec::with_capacity(BATCH_ROWS);
-    let mut seen_required = vec![false; columns.len()];
     loop {
         line.clear();
         if lines.read_until(b'\n', &mut line)? == 0 {
@@ -342,7 +341,7 @@ fn read_ndjson<R: Read>(
                 match serde_json::from_str::<serde_json::Value>(text) {
                     Ok(serde_json::Value::Object(object)) => {
                         raw.unreadable = false;
-                        read_object(&object, kind, &mut raw, &mut seen_required);
+                        read_object(&object, kind, &mut raw);
                     }
                     Ok(_) | Err(_) => raw.problems.push(RowProblem::of_row(
                         row,
@@ -368,7 +367,6 @@ fn read_object(
     object: &serde_json::Map<String, serde_json::Value>,
     kind: ImportKind,
     raw: &mut RawRow,
-    seen: &mut [bool],
 ) {
     let columns = kind.columns();
     for (key, value) in object {
@@ -381,7 +379,6 @@ fn read_object(
             ));
             continue;
         };
-        seen[position] = true;
         let text = match value {
             serde_json::Value::Null => None,
             serde_json::Value::String(text) => Some(text.clone()),
