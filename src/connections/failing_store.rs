@@ -407,6 +407,12 @@ impl CatalogStore for FailingStore {
     ) -> StoreResult<bool> {
         self.inner.put_offer(offer, previous).await
     }
+    async fn put_offers(
+        &self,
+        offers: &[(RewardOffer, Option<RewardOffer>)],
+    ) -> StoreResult<Vec<bool>> {
+        self.inner.put_offers(offers).await
+    }
     async fn offer(&self, id: Uuid) -> StoreResult<Option<RewardOffer>> {
         self.inner.offer(id).await
     }

@@ -179,8 +179,19 @@ async fn apply_rows(context: &ApplyContext, rows: &[StagedRow]) -> Result<(), St
     if !on_roster.is_empty() {
         context.store.upsert_roster_entries(&on_roster).await?;
     }
+    let offers: Vec<&StagedOffer> = rows
+        .iter()
+        .filter_map(|row| match &row.entity {
+            StagedEntity::Offer(offer) => Some(offer),
+            StagedEntity::Officer(_) | StagedEntity::Retailer(_) | StagedEntity::Charity(_) => None,
+        })
+        .collect();
+    if !offers.is_empty() {
+        apply_offers(context.store.as_ref(), &offers, now_ms).await?;
+    }
     let writes: Vec<_> = rows
         .iter()
+        .filter(|row| !matches!(row.entity, StagedEntity::Offer(_)))
         .map(|row| apply_row(context, &row.entity, now_ms))
         .collect();
     futures::stream::iter(writes)
@@ -231,8 +242,59 @@ async fn apply_row(
             written.updated_at_ms = now_ms;
             store.put_charity(&written).await
         }
+        // Chunks write their offers in a batch; a lone offer is written alone.
         StagedEntity::Offer(offer) => apply_offer(store, offer, now_ms).await,
     }
+}
+
+/// Writes a chunk's offers in one batch (one transaction on the embedded
+/// store): each read first, those that differ written conditionally together;
+/// an offer whose stock moved in between is retried on its own.
+async fn apply_offers(
+    store: &dyn Store,
+    offers: &[&StagedOffer],
+    now_ms: i64,
+) -> Result<(), StoreError> {
+    let reads: Vec<_> = offers.iter().map(|offer| store.offer(offer.id)).collect();
+    let previous: Vec<_> = futures::stream::iter(reads)
+        .buffered(APPLY_CONCURRENCY)
+        .try_collect()
+        .await?;
+    let mut batch = Vec::with_capacity(offers.len());
+    let mut batched = Vec::with_capacity(offers.len());
+    for (offer, previous) in offers.iter().zip(previous) {
+        if previous
+            .as_ref()
+            .is_some_and(|previous| offer.matches(previous))
+        {
+            continue;
+        }
+        let stamps = Stamps {
+            created_at_ms: previous
+                .as_ref()
+                .map_or(now_ms, |previous| previous.created_at_ms),
+            updated_at_ms: now_ms,
+        };
+        match offer
+            .draft()
+            .into_offer(offer.id, stamps, previous.as_ref())
+        {
+            Ok(written) => {
+                batch.push((written, previous));
+                batched.push(*offer);
+            }
+            Err(error) => {
+                tracing::warn!(offer_id = %offer.id, %error, "imported offer not applied");
+            }
+        }
+    }
+    let applied = store.put_offers(&batch).await?;
+    for (offer, applied) in batched.into_iter().zip(applied) {
+        if !applied {
+            apply_offer(store, offer, now_ms).await?;
+        }
+    }
+    Ok(())
 }
 
 /// An officer row marked inactive: off the roster, and their sessions end.

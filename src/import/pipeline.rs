@@ -11,6 +11,7 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
 
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 use tokio::sync::mpsc;
 use uuid::Uuid;
 
@@ -66,8 +67,10 @@ struct Run<'context> {
     record: ImportRun,
     /// The report being built.
     report: ImportReport,
-    /// First line of each key seen so far (duplicate keys).
-    first_row_of_key: HashMap<Box<str>, u64>,
+    /// First line of each key seen so far (duplicate keys), by a 128-bit
+    /// digest of the key: a million keys take about 30 MiB, and two keys
+    /// sharing a digest would take some 10^19 rows.
+    first_row_of_key: HashMap<u128, u64>,
     /// Retailers resolved so far: external id → retailer id (`None`: unknown).
     retailers: HashMap<String, Option<Uuid>>,
     /// Municipalities read so far: id → area (`None`: unknown).
@@ -214,7 +217,8 @@ impl Run<'_> {
             if let Some(candidate) = &checked
                 && problems.is_empty()
             {
-                if let Some(first_row) = self.first_row_of_key.get(candidate.key.as_str()) {
+                let digest = key_digest(&candidate.key);
+                if let Some(first_row) = self.first_row_of_key.get(&digest) {
                     problems.push(RowProblem::at(
                         raw.row,
                         kind.key_column(),
@@ -222,8 +226,7 @@ impl Run<'_> {
                         format!("duplicate {}, also on row {first_row}", kind.key_column()),
                     ));
                 } else {
-                    self.first_row_of_key
-                        .insert(candidate.key.clone().into_boxed_str(), raw.row);
+                    self.first_row_of_key.insert(digest, raw.row);
                 }
             }
             match checked {
@@ -461,4 +464,12 @@ impl Run<'_> {
         }
         Ok(())
     }
+}
+
+/// The first 128 bits of the SHA-256 of `key`.
+fn key_digest(key: &str) -> u128 {
+    let digest = Sha256::digest(key.as_bytes());
+    let mut first = [0; 16];
+    first.copy_from_slice(&digest[..16]);
+    u128::from_be_bytes(first)
 }

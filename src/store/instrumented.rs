@@ -471,6 +471,14 @@ impl CatalogStore for InstrumentedStore {
             .await
     }
 
+    async fn put_offers(
+        &self,
+        offers: &[(RewardOffer, Option<RewardOffer>)],
+    ) -> StoreResult<Vec<bool>> {
+        self.timed("put_offers", self.inner.put_offers(offers))
+            .await
+    }
+
     async fn offer(&self, id: uuid::Uuid) -> StoreResult<Option<RewardOffer>> {
         self.timed("offer", self.inner.offer(id)).await
     }

@@ -294,6 +294,19 @@ pub(crate) trait CatalogStore: Send + Sync {
         offer: &RewardOffer,
         previous: Option<&RewardOffer>,
     ) -> StoreResult<bool>;
+    /// Writes each `(offer, previous)` as [`Self::put_offer`] does, returning
+    /// whether each applied, in order. Bulk loads call it; a backend may write
+    /// the offers together (the embedded store: one transaction).
+    async fn put_offers(
+        &self,
+        offers: &[(RewardOffer, Option<RewardOffer>)],
+    ) -> StoreResult<Vec<bool>> {
+        let mut applied = Vec::with_capacity(offers.len());
+        for (offer, previous) in offers {
+            applied.push(self.put_offer(offer, previous.as_ref()).await?);
+        }
+        Ok(applied)
+    }
     /// The offer with this id.
     async fn offer(&self, id: uuid::Uuid) -> StoreResult<Option<RewardOffer>>;
     /// Up to `limit` offers after `after`, as [`Self::retailers`].

@@ -143,6 +143,7 @@ macro_rules! store_conformance_tests {
             catalog::catalog_entities_are_put_read_and_replaced,
             catalog::catalog_lists_page_through_every_entity_once,
             catalog::creating_an_offer_is_conditional_on_its_absence,
+            catalog::offers_are_written_in_batches_each_conditionally,
             catalog::replacing_an_offer_needs_the_version_and_stock_it_read,
             catalog::offers_in_area_list_one_prefix_and_kind_by_end_of_validity,
             catalog::area_listings_continue_after_a_position,
