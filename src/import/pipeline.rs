@@ -419,6 +419,9 @@ impl Run<'_> {
 
     /// Decides the run: refused, dry, or committed and applied.
     async fn finish(&mut self) -> Result<ImportReport, StoreError> {
+        // References are checked per batch after the rows' own checks: put
+        // their problems back in file order (stable, so a row keeps its order).
+        self.report.problems.sort_by_key(|problem| problem.row);
         self.stage_pending().await?;
         let refused = self.fatal || (self.report.has_problems() && !self.request.skip_invalid);
         let state = if refused {

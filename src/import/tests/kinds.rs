@@ -164,8 +164,8 @@ o-4,shop-0001,Coffee,One coffee,50,10001,2026-01-01,2027-01-01,86400\n";
         found(&report),
         vec![
             (2, Some("point_cost"), ProblemCode::TypeError),
-            (4, Some("valid_from"), ProblemCode::TypeError),
             (3, Some("retailer_ref"), ProblemCode::UnknownReference),
+            (4, Some("valid_from"), ProblemCode::TypeError),
         ],
         "{report}"
     );

@@ -3,6 +3,7 @@
 //! and the documentation's schema tables.
 
 mod bad_input;
+mod every_code;
 mod kinds;
 mod officers;
 
