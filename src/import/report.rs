@@ -142,7 +142,7 @@ pub struct ImportReport {
     pub updated: u64,
     /// Valid rows identical to what their key last wrote: not rewritten.
     pub unchanged: u64,
-    /// Problems, in file order (at most [`MAX_LISTED_PROBLEMS`]).
+    /// Problems, in file order (at most `MAX_LISTED_PROBLEMS`, 1,000).
     pub problems: Vec<RowProblem>,
     /// Problems found but not listed.
     pub problems_omitted: u64,
