@@ -279,3 +279,37 @@ async fn formula_text_in_the_catalog_is_stored_as_text() {
         "'=Formula Bakery"
     );
 }
+
+#[tokio::test]
+async fn a_corrected_row_of_each_kind_is_updated_in_place() {
+    let corrections = [
+        (ImportKind::Officers, "Officer Diaz", "Officer Díaz"),
+        (ImportKind::Retailers, "Corner Cafe", "Corner Café"),
+        (ImportKind::Offers, "Free coffee", "Free tea"),
+        (ImportKind::Schemes, "Pool pass", "Pool day pass"),
+        (
+            ImportKind::Charities,
+            "City Food Bank",
+            "City Food Bank Inc",
+        ),
+    ];
+    for (kind, before, after) in corrections {
+        let fixture = fixture().await;
+        prerequisites(&fixture, kind).await;
+        let first = import(&fixture, kind, &sample(kind), Flags::default()).await;
+        let corrected = String::from_utf8(sample(kind))
+            .unwrap()
+            .replacen(before, after, 1);
+        let report = import(&fixture, kind, corrected.as_bytes(), Flags::default()).await;
+        assert_eq!(
+            (report.created, report.updated, report.unchanged),
+            (0, 1, first.rows_read - 1),
+            "{kind}: {report}"
+        );
+        assert_eq!(
+            stored(&fixture, kind).await as u64,
+            first.rows_read,
+            "{kind}"
+        );
+    }
+}
