@@ -28,6 +28,8 @@ pub(crate) enum AuditAction {
     RosterRemoved,
     /// Imported an officer roster.
     RosterImported,
+    /// Imported retailers, offers, schemes or charities.
+    DataImported,
     /// Asked this node to drain.
     NodeDrained,
     /// Created a catalog entry (retailer, municipality, offer, charity).
@@ -54,6 +56,7 @@ impl AuditAction {
             Self::SessionsRevoked => "sessions_revoked",
             Self::RosterRemoved => "roster_removed",
             Self::RosterImported => "roster_imported",
+            Self::DataImported => "data_imported",
             Self::NodeDrained => "node_drained",
             Self::CatalogEntryCreated => "catalog_entry_created",
             Self::CatalogEntryReplaced => "catalog_entry_replaced",

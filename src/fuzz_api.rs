@@ -17,7 +17,7 @@ use crate::config::Config;
 use crate::domain::phone::PhoneRegions;
 use crate::gateway::bearer_token;
 use crate::identity::tokens;
-use crate::import::parse_officer_roster;
+use crate::import::{ImportFormat, ImportKind, Validation, check_bytes};
 use crate::proto::{ServerMessage, WireFormat, decode_client, encode_server};
 use crate::rewards::signing::{KeySet, Verification, verify_token};
 
@@ -148,9 +148,14 @@ pub fn config_toml(input: &[u8]) -> Outcome {
 /// configuration's phone regions, warmed up as a server warms them at start,
 /// as an import does before it writes anything.
 pub fn roster_csv(input: &[u8]) -> Outcome {
-    let parsed = parse_officer_roster(input, roster_phone_regions());
-    debug_assert!(parsed.valid_rows() as u64 <= parsed.rows_read);
-    if parsed.problems.is_empty() {
+    let keys = crate::identity::keys::ServerKeys::derive(&[7; 32]);
+    let validation = Validation {
+        keys: &keys,
+        phone_regions: roster_phone_regions(),
+    };
+    let checked = check_bytes(ImportKind::Officers, ImportFormat::Csv, input, validation);
+    debug_assert!(checked.valid_rows <= checked.rows_read);
+    if checked.problems.is_empty() {
         Outcome::Accepted
     } else {
         Outcome::Refused

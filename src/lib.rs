@@ -19,7 +19,7 @@
 //!   redemptions of points for vouchers, and cancelling them; vouchers as signed
 //!   PASETO tokens and QR codes, the signing keys and their rotation; donations
 //!   to charities and the monthly pledge statements they are settled by
-//! - `import`     CSV imports (the officer roster) with row-by-row validation reports
+//! - `import`     admin data loading: five kinds, CSV or NDJSON, validated row by row, atomic runs
 //! - `store`      the `Store` traits and their backends (embedded redb by default)
 //! - `gateway`    the axum router: REST handlers, errors, auth, ops endpoints
 //! - `metrics`    every metric the server exports, described in one place
@@ -72,10 +72,12 @@ pub use bench::{
 pub use clock::Clock;
 pub use cluster::drain_request::{DrainRequestError, request_drain};
 pub use config::{Config, ConfigError, EnvironmentVariables};
-pub use import::{ImportReport, RowProblem};
+pub use import::{
+    ImportFormat, ImportKind, ImportOutcome, ImportProgress, ImportReport, ProblemCode, RowProblem,
+};
 pub use listener::{Listeners, bind_listener, bind_metrics_listener};
 pub use metrics::install_recorder;
 pub use rewards::signing::{KeyFileError, Rotation, rotate_voucher_keys};
 pub use rewards::{StatementCommandError, StatementFormat, rewards_statement};
-pub use server::{ImportFileError, ServeError, import_officers_file, migrate, serve};
+pub use server::{ImportFileError, ImportFileOptions, ServeError, import_file, migrate, serve};
 pub use store::StoreError;

@@ -26,11 +26,10 @@ enum Command {
     Serve,
     /// Apply the store schema (Scylla: keyspace, tables, schema version) and exit.
     Migrate,
-    /// Import data from files.
-    Import {
-        #[command(subcommand)]
-        what: ImportCommand,
-    },
+    /// Import officers, retailers, offers, schemes or charities from a CSV or
+    /// NDJSON file (see docs/imports.md). Exit code 1 when rows are invalid
+    /// and nothing was written.
+    Import(ImportArgs),
     /// Rewards administration.
     Rewards {
         #[command(subcommand)]
@@ -58,16 +57,25 @@ enum Command {
     },
 }
 
-#[derive(Debug, Subcommand)]
-enum ImportCommand {
-    /// Import the officer roster: CSV with columns phone,display_name,badge,department.
-    Officers {
-        /// The CSV file.
-        file: PathBuf,
-        /// Import the valid rows even if some rows are invalid.
-        #[arg(long)]
-        skip_invalid: bool,
-    },
+#[derive(Debug, clap::Args)]
+struct ImportArgs {
+    /// What the file holds.
+    #[arg(value_enum)]
+    kind: heyblue::ImportKind,
+    /// The file.
+    file: PathBuf,
+    /// csv or ndjson; from the file's extension when absent.
+    #[arg(long, value_enum)]
+    format: Option<heyblue::ImportFormat>,
+    /// Import the valid rows even if some rows are invalid.
+    #[arg(long)]
+    skip_invalid: bool,
+    /// Validate and report what would change, writing nothing.
+    #[arg(long)]
+    dry_run: bool,
+    /// Also write the report as JSON to this file.
+    #[arg(long, value_name = "PATH")]
+    report_json: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -158,17 +166,26 @@ async fn run(
             println!("{report}");
             Ok(ExitCode::SUCCESS)
         }
-        Command::Import {
-            what: ImportCommand::Officers { file, skip_invalid },
-        } => {
-            let report =
-                heyblue::import_officers_file(&config, &environment, &file, skip_invalid).await?;
+        Command::Import(args) => {
+            let options = heyblue::ImportFileOptions {
+                kind: args.kind,
+                format: args.format,
+                skip_invalid: args.skip_invalid,
+                dry_run: args.dry_run,
+                progress: std::io::IsTerminal::is_terminal(&std::io::stderr()),
+            };
+            let report = heyblue::import_file(&config, &environment, &args.file, options).await?;
             print!("{report}");
-            if report.problems.is_empty() || skip_invalid {
-                Ok(ExitCode::SUCCESS)
-            } else {
+            if let Some(path) = &args.report_json {
+                let json = serde_json::to_vec_pretty(&report)?;
+                std::fs::write(path, json)
+                    .with_context(|| format!("cannot write {}", path.display()))?;
+            }
+            if report.outcome == heyblue::ImportOutcome::Rejected {
                 println!("nothing imported: fix the rows above or pass --skip-invalid");
                 Ok(ExitCode::from(1))
+            } else {
+                Ok(ExitCode::SUCCESS)
             }
         }
         Command::Rewards {

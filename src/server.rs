@@ -31,16 +31,22 @@ use crate::http_server::{ConnectionLimits, serve_connections};
 use crate::identity::keys::{KeyError, ServerKeys};
 use crate::identity::sms::{self, SmsSetupError};
 use crate::identity::{IdentityService, write_secret_file};
-use crate::import::{ImportMode, ImportReport, import_officers};
+use crate::import::{
+    ApplyContext, ImportFormat, ImportKind, ImportReport, ImportRequest, run_import,
+};
 use crate::listener::Listeners;
 use crate::profiles::Profiles;
 use crate::proxy_protocol::ProxiedListener;
 use crate::rewards::signing::{VoucherSigner, watch_key_file};
 use crate::runtime::{ClusterSetup, PresenceRuntime, PresenceStartError};
 use crate::store::{self, Store, StoreError};
+use tokio::task::JoinHandle;
+use tracing::Instrument;
 
 /// How often incomplete connection records are looked for.
 const CONNECTION_RECOVERY_INTERVAL: Duration = Duration::from_secs(60);
+/// Pause between two tries of import recovery while the store cannot be read.
+const IMPORT_RECOVERY_RETRY: Duration = Duration::from_secs(2);
 /// How long a drain waits for sockets to deliver their 4010 close.
 const DRAIN_CLOSE_WAIT: Duration = Duration::from_secs(3);
 /// How often expired tokens are deleted from the store.
@@ -100,7 +106,7 @@ pub async fn serve(
 ) -> Result<(), ServeError> {
     let config = Arc::new(config);
     check_cluster_secrets(&config, &environment)?;
-    let parts = open_parts(&config, &environment).await?;
+    let parts = open_parts(&config, &environment, StoreOpening::Background).await?;
     let admin_token = load_admin_token(&config, &environment)?;
     let voucher_keys_path = config.rewards.voucher_keys_path(&config.data_dir);
     let voucher_signer = VoucherSigner::open(&voucher_keys_path, Clock::system().now_ms())?;
@@ -155,6 +161,21 @@ pub async fn serve(
         connections.clone(),
     )
     .await?;
+    let imports = ApplyContext {
+        store: parts.store.clone(),
+        keys: Arc::clone(identity.keys()),
+        phone_regions: parts.phone_regions.clone(),
+        clock,
+        departures: Arc::new(gateway::RosterDepartures {
+            identity: identity.clone(),
+            presence: Some(presence.clone()),
+        }),
+    };
+    // Before serving: a run committed by a process that died is visible whole
+    // from the first request on.
+    let import_recovery_task = recover_imports(imports, root.clone())
+        .instrument(tracing::info_span!("import_recovery"))
+        .await;
     let ws_url = format!("{public_base}/v1/ws");
     let state = AppState {
         config: config.clone(),
@@ -272,6 +293,11 @@ pub async fn serve(
     }
     if let Err(error) = redemption_recovery_task.await {
         tracing::warn!(%error, "redemption recovery ended abnormally");
+    }
+    if let Some(task) = import_recovery_task
+        && let Err(error) = task.await
+    {
+        tracing::warn!(%error, "import recovery ended abnormally");
     }
     if let Err(error) = voucher_keys_task.await {
         tracing::warn!(%error, "voucher key reloading ended abnormally");
@@ -508,15 +534,31 @@ struct Parts {
     phone_regions: PhoneRegions,
 }
 
+/// How the store is opened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum StoreOpening {
+    /// Serving: a CQL store connects in the background (calls fail as
+    /// unavailable until it has).
+    Background,
+    /// One-shot commands: wait until the store answers.
+    Now,
+}
+
 async fn open_parts(
     config: &Config,
     environment: &EnvironmentVariables,
+    opening: StoreOpening,
 ) -> Result<Parts, ServeError> {
     crate::data_dir::prepare(&config.data_dir).map_err(|source| ServeError::DataDir {
         path: config.data_dir.display().to_string(),
         source,
     })?;
-    let store = store::open(&config.store, &config.data_dir, environment).await?;
+    let store = match opening {
+        StoreOpening::Background => {
+            store::open(&config.store, &config.data_dir, environment).await?
+        }
+        StoreOpening::Now => store::open_now(&config.store, &config.data_dir, environment).await?,
+    };
     let keys = Arc::new(ServerKeys::load(
         environment,
         &config.identity.master_key_env,
@@ -582,40 +624,130 @@ pub async fn migrate(
     Ok(store::migrate(&config.store, &config.data_dir, environment).await?)
 }
 
-/// `heyblue import officers FILE`: validates and imports a roster file straight
-/// into the store (the embedded store must not be open in a running server: use
-/// `POST /v1/admin/import/officers` then).
-pub async fn import_officers_file(
+/// Applies the import runs an earlier process committed but did not finish:
+/// once before serving (so with the embedded store they are whole from the
+/// first request), then, if the store could not be read yet (a CQL cluster
+/// still connecting), again every [`IMPORT_RECOVERY_RETRY`] until it can.
+async fn recover_imports(context: ApplyContext, stop: CancellationToken) -> Option<JoinHandle<()>> {
+    match crate::import::recover(&context).await {
+        Ok(finished) => {
+            if finished > 0 {
+                tracing::info!(finished, "interrupted imports finished");
+            }
+            None
+        }
+        Err(error) => {
+            tracing::warn!(%error, "import recovery failed; retrying");
+            let retries = async move {
+                loop {
+                    tokio::select! {
+                        () = stop.cancelled() => return,
+                        () = tokio::time::sleep(IMPORT_RECOVERY_RETRY) => {}
+                    }
+                    match crate::import::recover(&context).await {
+                        Ok(finished) => {
+                            tracing::info!(finished, "interrupted imports finished");
+                            return;
+                        }
+                        Err(error) => tracing::warn!(%error, "import recovery failed; retrying"),
+                    }
+                }
+            };
+            Some(tokio::spawn(retries.in_current_span()))
+        }
+    }
+}
+
+/// What `heyblue import` asks.
+#[derive(Debug, Clone)]
+pub struct ImportFileOptions {
+    /// What the file holds.
+    pub kind: ImportKind,
+    /// How it is written; from the extension when `None`.
+    pub format: Option<ImportFormat>,
+    /// Import the valid rows even when others are invalid.
+    pub skip_invalid: bool,
+    /// Validate and report only.
+    pub dry_run: bool,
+    /// Show a progress bar on stderr.
+    pub progress: bool,
+}
+
+/// `heyblue import KIND FILE`: validates and imports a file straight into the
+/// store, streaming it (the embedded store must not be open in a running
+/// server: use `POST /v1/admin/import/{kind}` then). Interrupted runs of
+/// earlier processes are finished first.
+pub async fn import_file(
     config: &Config,
     environment: &EnvironmentVariables,
-    csv_path: &Path,
-    skip_invalid: bool,
+    path: &Path,
+    options: ImportFileOptions,
 ) -> Result<ImportReport, ImportFileError> {
-    let csv_bytes = std::fs::read(csv_path).map_err(|source| ImportFileError::Read {
-        path: csv_path.display().to_string(),
+    let read_error = |source| ImportFileError::Read {
+        path: path.display().to_string(),
         source,
-    })?;
-    let parts = open_parts(config, environment).await?;
-    let mode = if skip_invalid {
-        ImportMode::SkipInvalid
-    } else {
-        ImportMode::AllOrNothing
     };
-    let report = import_officers(
-        parts.store.as_ref(),
-        &parts.keys,
-        Clock::system(),
-        &parts.phone_regions,
-        &csv_bytes,
-        mode,
+    let format = options
+        .format
+        .or_else(|| ImportFormat::from_extension(path))
+        .ok_or_else(|| ImportFileError::UnknownFormat {
+            path: path.display().to_string(),
+        })?;
+    let file = std::fs::File::open(path).map_err(read_error)?;
+    let file_bytes = file.metadata().map_err(read_error)?.len();
+    let parts = open_parts(config, environment, StoreOpening::Now).await?;
+    let sms = sms::from_config(&config.sms, environment)?;
+    let clock = Clock::system();
+    let identity = Arc::new(IdentityService::new(
+        parts.store.clone(),
+        Arc::clone(&parts.keys),
+        sms,
+        clock,
+        config.identity.clone(),
+    ));
+    let context = ApplyContext {
+        store: parts.store.clone(),
+        keys: parts.keys,
+        phone_regions: parts.phone_regions.clone(),
+        clock,
+        departures: Arc::new(gateway::RosterDepartures {
+            identity,
+            presence: None,
+        }),
+    };
+    let recovered = crate::import::recover(&context)
+        .await
+        .map_err(ServeError::Store)?;
+    if recovered > 0 {
+        tracing::info!(recovered, "interrupted imports finished");
+    }
+    let bytes_read = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let bar = options
+        .progress
+        .then(|| crate::import::progress_bar(file_bytes, Arc::clone(&bytes_read)));
+    let request = ImportRequest {
+        kind: options.kind,
+        format,
+        skip_invalid: options.skip_invalid,
+        dry_run: options.dry_run,
+        actor: "cli".to_owned(),
+    };
+    let report = run_import(
+        &context,
+        request,
+        Box::new(std::io::BufReader::with_capacity(1 << 16, file)),
+        bytes_read,
     )
-    .await
-    .map_err(ServeError::Store)?;
+    .await;
+    if let Some(bar) = bar {
+        bar.finish();
+    }
+    let report = report.map_err(ServeError::Store)?;
     parts.store.close().await.map_err(ServeError::Store)?;
     Ok(report)
 }
 
-/// Why a roster file could not be imported.
+/// Why a file could not be imported.
 #[derive(Debug, thiserror::Error)]
 pub enum ImportFileError {
     /// The CSV file cannot be read.
@@ -626,7 +758,16 @@ pub enum ImportFileError {
         /// The I/O failure.
         source: std::io::Error,
     },
+    /// Neither `--format` nor the file's extension says CSV or NDJSON.
+    #[error("cannot tell the format of {path}: name it .csv or .ndjson, or pass --format")]
+    UnknownFormat {
+        /// The file.
+        path: String,
+    },
     /// The store or keys cannot be opened.
     #[error(transparent)]
     Setup(#[from] ServeError),
+    /// The SMS adapter cannot be set up.
+    #[error(transparent)]
+    Sms(#[from] SmsSetupError),
 }

@@ -84,12 +84,19 @@ fn import_command_reports_bad_rows_and_imports_nothing() {
         .unwrap();
     let stdout = String::from_utf8(output.stdout).unwrap();
     assert_eq!(output.status.code(), Some(1), "{stdout}");
+    assert!(stdout.contains("rejected: nothing written"), "{stdout}");
     assert!(
-        stdout.contains("rows read: 3, imported: 0, skipped: 3"),
+        stdout.contains("rows read: 3, valid: 1, invalid: 2"),
         "{stdout}"
     );
-    assert!(stdout.contains("row 3, column phone:"), "{stdout}");
-    assert!(stdout.contains("row 4, column display_name:"), "{stdout}");
+    assert!(
+        stdout.contains("      3  phone         constraint_error"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("      4  display_name  missing_value"),
+        "{stdout}"
+    );
 
     let output = Command::new(BINARY)
         .args(["import", "officers", "--skip-invalid"])
@@ -99,7 +106,25 @@ fn import_command_reports_bad_rows_and_imports_nothing() {
         .unwrap();
     let stdout = String::from_utf8(output.stdout).unwrap();
     assert_eq!(output.status.code(), Some(0), "{stdout}");
-    assert!(stdout.contains("imported: 1"), "{stdout}");
+    assert!(stdout.contains(": applied"), "{stdout}");
+    assert!(stdout.contains("created: 1"), "{stdout}");
+    assert!(stdout.contains("officers on the roster: 1"), "{stdout}");
+
+    let report_json = dir.path().join("report.json");
+    let output = Command::new(BINARY)
+        .args(["import", "officers", "--dry-run", "--report-json"])
+        .arg(&report_json)
+        .arg(&csv)
+        .env("HEYBLUE_DATA_DIR", dir.path().join("data"))
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    assert_eq!(output.status.code(), Some(1), "{stdout}");
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&report_json).unwrap()).unwrap();
+    assert_eq!(report["outcome"], "rejected");
+    assert_eq!(report["unchanged"], 1, "{report}");
+    assert_eq!(report["problems"][0]["code"], "constraint_error");
 }
 
 #[test]

@@ -346,7 +346,8 @@ async fn roster_import_with_bad_rows_reports_and_imports_nothing() {
     assert_eq!(response.status(), 422);
     let body: Value = response.json().await.unwrap();
     assert_eq!(body["error"]["code"], "invalid_rows");
-    assert_eq!(body["error"]["report"]["imported"], 0);
+    assert_eq!(body["error"]["report"]["outcome"], "rejected");
+    assert_eq!(body["error"]["report"]["created"], 1);
     assert_eq!(body["error"]["report"]["problems"][0]["row"], 3);
     assert_eq!(body["error"]["report"]["problems"][0]["column"], "phone");
     let officer = server.sign_in(OFFICER).await;

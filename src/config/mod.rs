@@ -131,12 +131,17 @@ pub struct AdminConfig {
     /// Environment variable holding the admin bearer token; when unset or empty a
     /// token is generated into `data_dir/admin.token` (mode 0600) on first start.
     pub token_env: String,
+    /// Largest import file accepted by `POST /v1/admin/import/{kind}`; a larger
+    /// body is refused with 413 while it streams in (bigger files: the
+    /// `heyblue import` command, which has no limit).
+    pub max_import_bytes: u64,
 }
 
 impl Default for AdminConfig {
     fn default() -> Self {
         Self {
             token_env: "HEYBLUE_ADMIN_TOKEN".to_owned(),
+            max_import_bytes: 256 * 1024 * 1024,
         }
     }
 }

@@ -434,6 +434,12 @@ impl CatalogStore for FailingStore {
     ) -> StoreResult<bool> {
         self.inner.put_offer(offer, previous).await
     }
+    async fn put_offers(
+        &self,
+        offers: &[(RewardOffer, Option<RewardOffer>)],
+    ) -> StoreResult<Vec<bool>> {
+        self.inner.put_offers(offers).await
+    }
     async fn offer(&self, id: Uuid) -> StoreResult<Option<RewardOffer>> {
         self.inner.offer(id).await
     }
@@ -636,6 +642,42 @@ impl IssuerKeyStore for FailingStore {
         at_ms: i64,
     ) -> StoreResult<Option<IssuerKey>> {
         self.inner.revoke_issuer_key(issuer_id, key_id, at_ms).await
+    }
+}
+
+#[async_trait]
+impl ImportStore for FailingStore {
+    async fn put_import_run(&self, run: &ImportRun) -> StoreResult<()> {
+        self.inner.put_import_run(run).await
+    }
+    async fn import_run(&self, run_id: Uuid) -> StoreResult<Option<ImportRun>> {
+        self.inner.import_run(run_id).await
+    }
+    async fn import_runs(
+        &self,
+        before: Option<ImportRunCursor>,
+        limit: usize,
+    ) -> StoreResult<Vec<ImportRun>> {
+        self.inner.import_runs(before, limit).await
+    }
+    async fn stage_import_chunk(&self, run_id: Uuid, chunk: u64, rows: &[u8]) -> StoreResult<()> {
+        self.inner.stage_import_chunk(run_id, chunk, rows).await
+    }
+    async fn staged_import_chunk(&self, run_id: Uuid, chunk: u64) -> StoreResult<Option<Vec<u8>>> {
+        self.inner.staged_import_chunk(run_id, chunk).await
+    }
+    async fn drop_staged_import(&self, run_id: Uuid, chunks: u64) -> StoreResult<()> {
+        self.inner.drop_staged_import(run_id, chunks).await
+    }
+    async fn import_refs(
+        &self,
+        kind: &str,
+        refs: &[String],
+    ) -> StoreResult<Vec<Option<ImportRef>>> {
+        self.inner.import_refs(kind, refs).await
+    }
+    async fn put_import_refs(&self, kind: &str, refs: &[(String, ImportRef)]) -> StoreResult<()> {
+        self.inner.put_import_refs(kind, refs).await
     }
 }
 

@@ -1,76 +1,174 @@
-//! `/v1/admin/import/*`: imports, behind the admin token, each written to the
-//! audit log.
+//! `/v1/admin/import/{kind}` and `/v1/admin/imports`: data imports behind the
+//! admin token, each run recorded and written to the audit log. The body is
+//! streamed to a temporary file under the data directory (refused with 413
+//! past `admin.max_import_bytes`), then read by the import pipeline; the run
+//! itself is spawned, so a client that hangs up mid-import never leaves a
+//! committed run half applied.
 
+use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
+
+use async_trait::async_trait;
 use axum::Json;
-use axum::body::Bytes;
-use axum::extract::{Query, State};
-use serde::Deserialize;
+use axum::body::Body;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use futures::StreamExt;
+use serde::{Deserialize, Serialize};
+use std::io::Write;
+use uuid::Uuid;
 
 use super::AppState;
 use super::bearer::Admin;
 use super::client_address::ClientAddress;
 use super::error::ApiError;
+use super::paging::{PageQuery, page, parse_time_cursor, time_cursor};
 use crate::audit::AuditAction;
-use crate::import::{ImportMode, ImportReport, import_officers};
+use crate::identity::IdentityService;
+use crate::import::{
+    ApplyContext, ImportFormat, ImportKind, ImportReport, ImportRequest, OfficerDepartures,
+    run_import,
+};
+use crate::runtime::PresenceRuntime;
+use crate::store::{ImportRun, ImportRunCursor, PhoneHash, StoreError};
 
-/// Largest roster file accepted (about 100,000 rows).
-pub(crate) const MAX_IMPORT_BYTES: usize = 16 * 1024 * 1024;
-
-/// Query of `POST /v1/admin/import/officers`.
+/// Query of `POST /v1/admin/import/{kind}`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct ImportQuery {
     /// Import the valid rows even when others are invalid.
     #[serde(default)]
     skip_invalid: bool,
+    /// Validate and report only.
+    #[serde(default)]
+    dry_run: bool,
+    /// `csv` or `ndjson`, when the content type does not say.
+    format: Option<ImportFormat>,
 }
 
-/// Imports a roster CSV body (`phone,display_name,badge,department`).
-pub(crate) async fn import_officer_roster(
+/// Officers an import takes off the roster: the account becomes a citizen's,
+/// its sign-ins are revoked, and its sockets close at once wherever they are
+/// (which ends an open availability window).
+#[derive(Debug)]
+pub(crate) struct RosterDepartures {
+    /// Demotes the account and revokes its sign-ins.
+    pub(crate) identity: Arc<IdentityService>,
+    /// Closes the sockets (absent in the CLI, which serves none: a running
+    /// server sees the revoked sign-ins on their next use).
+    pub(crate) presence: Option<PresenceRuntime>,
+}
+
+#[async_trait]
+impl OfficerDepartures for RosterDepartures {
+    async fn officer_left(&self, phone_hash: &PhoneHash) -> Result<(), StoreError> {
+        let removal = self
+            .identity
+            .demote_officer(phone_hash, true)
+            .await
+            .map_err(|error| match error {
+                crate::identity::IdentityError::Store(store) => store,
+                other => StoreError::Backend(other.to_string()),
+            })?;
+        if let (Some(account_id), Some(presence)) = (removal.account_id, &self.presence) {
+            presence.revoke(account_id, None);
+        }
+        Ok(())
+    }
+}
+
+/// `POST /v1/admin/import/{kind}?skip_invalid=&dry_run=&format=`: imports the
+/// body (CSV or NDJSON, from the content type or `format`). 200 with the
+/// report when applied or dry; 422 with it when rows are invalid and nothing
+/// was written; 413 past the size limit.
+pub(crate) async fn import(
     State(state): State<AppState>,
     _admin: Admin,
     ClientAddress(client): ClientAddress,
-    query: Result<Query<ImportQuery>, axum::extract::rejection::QueryRejection>,
-    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
+    Path(kind): Path<String>,
+    query: Result<Query<ImportQuery>, QueryRejection>,
+    headers: HeaderMap,
+    body: Body,
 ) -> Result<Json<ImportReport>, ApiError> {
     let Query(query) =
         query.map_err(|rejection| ApiError::bad_request("invalid_query", rejection.body_text()))?;
-    let body = body.map_err(|rejection| super::json_body::body_rejection(rejection.status()))?;
-    let mode = if query.skip_invalid {
-        ImportMode::SkipInvalid
-    } else {
-        ImportMode::AllOrNothing
+    let kind = ImportKind::from_text(&kind).ok_or_else(unknown_kind)?;
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .and_then(ImportFormat::from_content_type);
+    let format = query.format.or(content_type).ok_or_else(|| {
+        ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "send text/csv or application/x-ndjson (or pass format=csv|ndjson)",
+        )
+    })?;
+    let file = receive_body(&state, body).await?;
+    let input = file.reopen().map_err(|error| ApiError::internal(&error))?;
+    let context = ApplyContext {
+        store: state.store.clone(),
+        keys: Arc::clone(state.identity.keys()),
+        phone_regions: state.phone_regions.clone(),
+        clock: state.clock,
+        departures: Arc::new(RosterDepartures {
+            identity: state.identity.clone(),
+            presence: Some(state.presence.clone()),
+        }),
     };
-    let report = import_officers(
-        state.store.as_ref(),
-        state.identity.keys(),
-        state.clock,
-        &state.phone_regions,
-        &body,
-        mode,
-    )
-    .await?;
+    let request = ImportRequest {
+        kind,
+        format,
+        skip_invalid: query.skip_invalid,
+        dry_run: query.dry_run,
+        actor: format!("admin@{client}"),
+    };
+    // Spawned: the run ends even if the client hangs up (the file stays
+    // until it does, owned by the task).
+    let report = tokio::spawn(async move {
+        let report = run_import(
+            &context,
+            request,
+            Box::new(std::io::BufReader::new(input)),
+            Arc::new(AtomicU64::new(0)),
+        )
+        .await;
+        drop(file);
+        report
+    })
+    .await
+    .map_err(|error| ApiError::internal(&error))??;
     tracing::info!(
+        kind = %report.kind,
+        run_id = %report.run_id,
         rows_read = report.rows_read,
-        imported = report.imported,
-        problems = report.problems.len(),
-        "officer roster import"
+        invalid = report.invalid,
+        outcome = ?report.outcome,
+        "import run"
     );
+    let action = if kind == ImportKind::Officers {
+        AuditAction::RosterImported
+    } else {
+        AuditAction::DataImported
+    };
     state
         .audit
         .record(
             client,
-            AuditAction::RosterImported,
+            action,
             None,
             format!(
-                "{} row(s) read, {} imported, {} problem(s)",
+                "{kind} run {}: {} row(s) read, {} created, {} updated, {} problem(s), {:?}",
+                report.run_id,
                 report.rows_read,
-                report.imported,
-                report.problems.len()
+                report.created,
+                report.updated,
+                report.problems.len() as u64 + report.problems_omitted,
+                report.outcome
             ),
         )
         .await?;
-    if mode == ImportMode::AllOrNothing && !report.problems.is_empty() {
+    if report.outcome == crate::import::ImportOutcome::Rejected {
         let details = serde_json::to_value(&report)
             .map(|report| serde_json::json!({ "report": report }))
             .unwrap_or_default();
@@ -78,10 +176,161 @@ pub(crate) async fn import_officer_roster(
             "invalid_rows",
             format!(
                 "{} problem(s) found, nothing imported (pass skip_invalid=true to import the valid rows)",
-                report.problems.len()
+                report.problems.len() as u64 + report.problems_omitted
             ),
         )
         .with_details(details));
     }
     Ok(Json(report))
+}
+
+/// Streams `body` into a temporary file, refusing it past the limit.
+async fn receive_body(state: &AppState, body: Body) -> Result<tempfile::NamedTempFile, ApiError> {
+    let limit = state.config.admin.max_import_bytes;
+    let directory = state.config.data_dir.clone();
+    let mut file = tokio::task::spawn_blocking(move || tempfile::NamedTempFile::new_in(directory))
+        .await
+        .map_err(|error| ApiError::internal(&error))?
+        .map_err(|error| ApiError::internal(&error))?;
+    let mut received: u64 = 0;
+    let mut stream = body.into_data_stream();
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk
+            .map_err(|_| ApiError::bad_request("invalid_body", "request body could not be read"))?;
+        received += chunk.len() as u64;
+        if received > limit {
+            return Err(ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload_too_large",
+                format!(
+                    "import files sent to the API are limited to {limit} bytes (admin.max_import_bytes); use `heyblue import` for larger ones"
+                ),
+            ));
+        }
+        // Small writes to a local file: cheap enough on the async thread.
+        file.write_all(&chunk)
+            .map_err(|error| ApiError::internal(&error))?;
+    }
+    file.flush().map_err(|error| ApiError::internal(&error))?;
+    Ok(file)
+}
+
+/// A recorded run as listed.
+#[derive(Debug, Serialize)]
+pub(crate) struct RunBody {
+    /// Its id.
+    run_id: Uuid,
+    /// What was imported.
+    kind: String,
+    /// Who ran it.
+    actor: String,
+    /// When it started (Unix ms).
+    started_at_ms: i64,
+    /// When it ended (Unix ms).
+    finished_at_ms: Option<i64>,
+    /// Where it stands (`applied`, `rejected`, ...).
+    state: &'static str,
+    /// Its report.
+    report: serde_json::Value,
+}
+
+impl From<ImportRun> for RunBody {
+    fn from(run: ImportRun) -> Self {
+        Self {
+            run_id: run.run_id,
+            kind: run.kind,
+            actor: run.actor,
+            started_at_ms: run.started_at_ms,
+            finished_at_ms: run.finished_at_ms,
+            state: run.state.as_str(),
+            report: serde_json::from_str(&run.report_json).unwrap_or_default(),
+        }
+    }
+}
+
+/// A page of runs.
+#[derive(Debug, Serialize)]
+pub(crate) struct RunPageBody {
+    /// Newest first.
+    runs: Vec<RunBody>,
+    /// Cursor of the next page, while more may follow.
+    next_before: Option<String>,
+}
+
+/// `GET /v1/admin/imports?before=&limit=`: import runs, newest first.
+pub(crate) async fn list_imports(
+    State(state): State<AppState>,
+    _admin: Admin,
+    query: Result<Query<PageQuery>, QueryRejection>,
+) -> Result<Json<RunPageBody>, ApiError> {
+    let (before, limit) = page(query)?;
+    let before = before
+        .map(|text| {
+            parse_time_cursor(&text).map(|(started_at_ms, run_id)| ImportRunCursor {
+                started_at_ms,
+                run_id,
+            })
+        })
+        .transpose()?;
+    let runs = state.store.import_runs(before, limit).await?;
+    let next_before = (runs.len() == limit)
+        .then(|| runs.last())
+        .flatten()
+        .map(|last| time_cursor(last.started_at_ms, last.run_id));
+    Ok(Json(RunPageBody {
+        runs: runs.into_iter().map(RunBody::from).collect(),
+        next_before,
+    }))
+}
+
+/// `GET /v1/admin/imports/{id}`: one run with its report.
+pub(crate) async fn get_import(
+    State(state): State<AppState>,
+    _admin: Admin,
+    Path(run_id): Path<String>,
+) -> Result<Json<RunBody>, ApiError> {
+    let not_found = || {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            "import_not_found",
+            "no import run has this id",
+        )
+    };
+    let run_id: Uuid = run_id.parse().map_err(|_| not_found())?;
+    let run = state
+        .store
+        .import_run(run_id)
+        .await?
+        .ok_or_else(not_found)?;
+    Ok(Json(RunBody::from(run)))
+}
+
+/// The schema of one kind, as served.
+#[derive(Debug, Serialize)]
+pub(crate) struct SchemaBody {
+    /// The kind.
+    kind: ImportKind,
+    /// Its columns, key first.
+    columns: &'static [crate::import::Column],
+}
+
+/// `GET /v1/admin/import/{kind}/schema`: the columns of a kind (as
+/// docs/imports.md lists them), for tools that build files.
+pub(crate) async fn import_schema(
+    _admin: Admin,
+    Path(kind): Path<String>,
+) -> Result<Json<SchemaBody>, ApiError> {
+    let kind = ImportKind::from_text(&kind).ok_or_else(unknown_kind)?;
+    Ok(Json(SchemaBody {
+        kind,
+        columns: kind.columns(),
+    }))
+}
+
+fn unknown_kind() -> ApiError {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        "unknown_import_kind",
+        "imports are officers, retailers, offers, schemes or charities",
+    )
 }

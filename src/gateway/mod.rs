@@ -10,6 +10,7 @@
 mod account_admin_routes;
 pub(crate) mod address_slots;
 mod admin_routes;
+pub(crate) use admin_routes::RosterDepartures;
 mod auth_routes;
 mod bearer;
 mod catalog_routes;
@@ -142,10 +143,12 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/v1/ws", get(ws::upgrade))
         .layer(DefaultBodyLimit::max(max_body_bytes));
     let admin = Router::new()
+        .route("/v1/admin/imports", get(admin_routes::list_imports))
         .route(
-            "/v1/admin/import/officers",
-            post(admin_routes::import_officer_roster),
+            "/v1/admin/import/{kind}/schema",
+            get(admin_routes::import_schema),
         )
+        .route("/v1/admin/imports/{id}", get(admin_routes::get_import))
         .route("/v1/admin/cluster", get(cluster_routes::cluster))
         .route("/v1/admin/drain", post(cluster_routes::drain))
         .route(
@@ -181,7 +184,12 @@ pub(crate) fn router(state: AppState) -> Router {
             "/v1/admin/rewards/statements/{month}/settle",
             post(statement_routes::settle),
         )
-        .layer(DefaultBodyLimit::max(admin_routes::MAX_IMPORT_BYTES))
+        .layer(DefaultBodyLimit::max(max_body_bytes))
+        .layer(headers::no_store());
+    // Import files stream to disk under their own limit (admin.max_import_bytes).
+    let imports = Router::new()
+        .route("/v1/admin/import/{kind}", post(admin_routes::import))
+        .layer(DefaultBodyLimit::disable())
         .layer(headers::no_store());
     let catalog_admin = Router::new()
         .merge(catalog_admin_routes::<Retailer>("retailers"))
@@ -199,6 +207,7 @@ pub(crate) fn router(state: AppState) -> Router {
     Router::new()
         .merge(api)
         .merge(admin)
+        .merge(imports)
         .merge(catalog_admin)
         .merge(ops)
         .fallback(middleware::not_found)

@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use super::{IdentityError, IdentityService};
 use crate::domain::{AccountId, Role};
-use crate::store::Account;
+use crate::store::{Account, PhoneHash};
 
 /// Whether an account may sign in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -117,21 +117,35 @@ impl IdentityService {
         let phone = self.parse_phone(phone_input)?;
         let phone_hash = self.keys.phone_hash(&phone);
         let removed_from_roster = self.store.remove_roster_entry(&phone_hash).await?;
+        let removal = self
+            .demote_officer(&phone_hash, removed_from_roster)
+            .await?;
+        if removal.account_id.is_none() && !removed_from_roster {
+            return Err(IdentityError::NotOnRoster);
+        }
+        Ok(removal)
+    }
+
+    /// The account of a phone just taken off the roster (`removed_from_roster`
+    /// says whether it was on it) becomes a citizen's, its sign-ins revoked;
+    /// nothing happens to a phone without an officer's account. Also what an
+    /// imported roster row marked inactive does.
+    pub(crate) async fn demote_officer(
+        &self,
+        phone_hash: &PhoneHash,
+        removed_from_roster: bool,
+    ) -> Result<RosterRemoval, IdentityError> {
         let officer = self
             .store
-            .account_by_phone(&phone_hash)
+            .account_by_phone(phone_hash)
             .await?
             .filter(|account| account.role == Role::Officer);
         let Some(officer) = officer else {
-            return if removed_from_roster {
-                Ok(RosterRemoval {
-                    account_id: None,
-                    removed_from_roster,
-                    revoked_sign_ins: 0,
-                })
-            } else {
-                Err(IdentityError::NotOnRoster)
-            };
+            return Ok(RosterRemoval {
+                account_id: None,
+                removed_from_roster,
+                revoked_sign_ins: 0,
+            });
         };
         let revoked_sign_ins = self.revoke_sign_ins(officer.id).await?;
         self.profiles.change_role(officer.id, Role::Citizen).await?;

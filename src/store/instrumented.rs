@@ -16,6 +16,7 @@ use super::{
     TokenFamily, TokenRecord, TrophyAward,
 };
 use super::{Donation, InsertDonationOutcome, Pledge, StatementSettlement};
+use super::{ImportRef, ImportRun, ImportRunCursor};
 use super::{
     InsertRedemptionOutcome, IssuerKey, LimitClaim, PendingRelease, Redemption, StockMove, StockOp,
     VoucherCursor, VoucherTransition,
@@ -488,6 +489,14 @@ impl CatalogStore for InstrumentedStore {
             .await
     }
 
+    async fn put_offers(
+        &self,
+        offers: &[(RewardOffer, Option<RewardOffer>)],
+    ) -> StoreResult<Vec<bool>> {
+        self.timed("put_offers", self.inner.put_offers(offers))
+            .await
+    }
+
     async fn offer(&self, id: uuid::Uuid) -> StoreResult<Option<RewardOffer>> {
         self.timed("offer", self.inner.offer(id)).await
     }
@@ -807,6 +816,75 @@ impl Store for InstrumentedStore {
 
     async fn access_grant(&self, hash: &SecretHash) -> StoreResult<Option<AccessGrant>> {
         self.timed("access_grant", self.inner.access_grant(hash))
+            .await
+    }
+}
+
+#[async_trait]
+impl ImportStore for InstrumentedStore {
+    async fn put_import_run(&self, run: &ImportRun) -> StoreResult<()> {
+        self.timed("put_import_run", self.inner.put_import_run(run))
+            .await
+    }
+
+    async fn import_run(&self, run_id: uuid::Uuid) -> StoreResult<Option<ImportRun>> {
+        self.timed("import_run", self.inner.import_run(run_id))
+            .await
+    }
+
+    async fn import_runs(
+        &self,
+        before: Option<ImportRunCursor>,
+        limit: usize,
+    ) -> StoreResult<Vec<ImportRun>> {
+        self.timed("import_runs", self.inner.import_runs(before, limit))
+            .await
+    }
+
+    async fn stage_import_chunk(
+        &self,
+        run_id: uuid::Uuid,
+        chunk: u64,
+        rows: &[u8],
+    ) -> StoreResult<()> {
+        self.timed(
+            "stage_import_chunk",
+            self.inner.stage_import_chunk(run_id, chunk, rows),
+        )
+        .await
+    }
+
+    async fn staged_import_chunk(
+        &self,
+        run_id: uuid::Uuid,
+        chunk: u64,
+    ) -> StoreResult<Option<Vec<u8>>> {
+        self.timed(
+            "staged_import_chunk",
+            self.inner.staged_import_chunk(run_id, chunk),
+        )
+        .await
+    }
+
+    async fn drop_staged_import(&self, run_id: uuid::Uuid, chunks: u64) -> StoreResult<()> {
+        self.timed(
+            "drop_staged_import",
+            self.inner.drop_staged_import(run_id, chunks),
+        )
+        .await
+    }
+
+    async fn import_refs(
+        &self,
+        kind: &str,
+        refs: &[String],
+    ) -> StoreResult<Vec<Option<ImportRef>>> {
+        self.timed("import_refs", self.inner.import_refs(kind, refs))
+            .await
+    }
+
+    async fn put_import_refs(&self, kind: &str, refs: &[(String, ImportRef)]) -> StoreResult<()> {
+        self.timed("put_import_refs", self.inner.put_import_refs(kind, refs))
             .await
     }
 }

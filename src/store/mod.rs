@@ -3,6 +3,7 @@
 //! `Arc<dyn Store>`. The embedded redb backend is the zero-setup default.
 
 pub(crate) mod embedded;
+mod import_records;
 mod instrumented;
 mod pledge_records;
 pub(crate) mod records;
@@ -16,6 +17,7 @@ pub(crate) mod conformance;
 use std::path::Path;
 use std::sync::Arc;
 
+pub(crate) use import_records::*;
 pub(crate) use pledge_records::*;
 pub(crate) use records::*;
 pub(crate) use traits::*;
@@ -87,14 +89,17 @@ pub(crate) async fn migrate(
 }
 
 /// Opens the backend the config names and waits until it answers (one-shot
-/// commands: an unreachable cluster is an error, not a background retry).
+/// commands: an unreachable cluster is an error, not a background retry; the
+/// embedded store keeps a small page cache, as the command reads the data once).
 pub(crate) async fn open_now(
     config: &StoreConfig,
     data_dir: &Path,
     environment: &EnvironmentVariables,
 ) -> StoreResult<Arc<dyn Store>> {
     match config {
-        StoreConfig::Embedded => Ok(Arc::new(embedded::EmbeddedStore::open(data_dir).await?)),
+        StoreConfig::Embedded => Ok(Arc::new(
+            embedded::EmbeddedStore::open_with(data_dir, embedded::CacheBudget::OneShot).await?,
+        )),
         StoreConfig::Scylla(scylla_config) => {
             let settings = scylla::Settings {
                 config: scylla_config.as_ref().clone(),

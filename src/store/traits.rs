@@ -18,6 +18,7 @@ use super::{
     TokenFamily, TokenRecord, TrophyAward,
 };
 use super::{Donation, InsertDonationOutcome, Pledge, StatementSettlement};
+use super::{ImportRef, ImportRun, ImportRunCursor};
 use super::{
     InsertRedemptionOutcome, IssuerKey, LimitClaim, PendingRelease, Redemption, StockMove, StockOp,
     VoucherCursor, VoucherTransition,
@@ -306,6 +307,19 @@ pub(crate) trait CatalogStore: Send + Sync {
         offer: &RewardOffer,
         previous: Option<&RewardOffer>,
     ) -> StoreResult<bool>;
+    /// Writes each `(offer, previous)` as [`Self::put_offer`] does, returning
+    /// whether each applied, in order. Bulk loads call it; a backend may write
+    /// the offers together (the embedded store: one transaction).
+    async fn put_offers(
+        &self,
+        offers: &[(RewardOffer, Option<RewardOffer>)],
+    ) -> StoreResult<Vec<bool>> {
+        let mut applied = Vec::with_capacity(offers.len());
+        for (offer, previous) in offers {
+            applied.push(self.put_offer(offer, previous.as_ref()).await?);
+        }
+        Ok(applied)
+    }
     /// The offer with this id.
     async fn offer(&self, id: uuid::Uuid) -> StoreResult<Option<RewardOffer>>;
     /// Up to `limit` offers after `after`, as [`Self::retailers`].
@@ -497,6 +511,46 @@ pub(crate) trait IssuerKeyStore: Send + Sync {
     ) -> StoreResult<Option<IssuerKey>>;
 }
 
+/// The import pipeline's records: runs, the chunks of rows a run stages
+/// before it commits, and external ids. Keys a CQL backend can serve with
+/// bounded partitions: a run by id; a staged chunk by (run, chunk number); an
+/// external id by (kind, ref). Runs are few (one per file an admin loads), so
+/// listing them reads them all.
+#[async_trait]
+pub(crate) trait ImportStore: Send + Sync {
+    /// Writes a run, replacing the one with its id.
+    async fn put_import_run(&self, run: &ImportRun) -> StoreResult<()>;
+    /// The run with this id.
+    async fn import_run(&self, run_id: uuid::Uuid) -> StoreResult<Option<ImportRun>>;
+    /// Up to `limit` runs strictly older than `before` (all when `None`),
+    /// newest first (by start time, then id).
+    async fn import_runs(
+        &self,
+        before: Option<ImportRunCursor>,
+        limit: usize,
+    ) -> StoreResult<Vec<ImportRun>>;
+    /// Stores chunk `chunk` of a run's staged rows (opaque bytes), replacing it.
+    async fn stage_import_chunk(
+        &self,
+        run_id: uuid::Uuid,
+        chunk: u64,
+        rows: &[u8],
+    ) -> StoreResult<()>;
+    /// Chunk `chunk` of a run's staged rows.
+    async fn staged_import_chunk(
+        &self,
+        run_id: uuid::Uuid,
+        chunk: u64,
+    ) -> StoreResult<Option<Vec<u8>>>;
+    /// Drops the first `chunks` staged chunks of a run (idempotent).
+    async fn drop_staged_import(&self, run_id: uuid::Uuid, chunks: u64) -> StoreResult<()>;
+    /// What each of `refs` of `kind` last wrote, in the order asked.
+    async fn import_refs(&self, kind: &str, refs: &[String])
+    -> StoreResult<Vec<Option<ImportRef>>>;
+    /// Records what external ids of `kind` wrote, replacing earlier records.
+    async fn put_import_refs(&self, kind: &str, refs: &[(String, ImportRef)]) -> StoreResult<()>;
+}
+
 /// Everything the server stores, behind one object.
 #[async_trait]
 pub(crate) trait Store:
@@ -514,6 +568,7 @@ pub(crate) trait Store:
     + VoucherStore
     + PledgeStore
     + IssuerKeyStore
+    + ImportStore
     + std::fmt::Debug
 {
     /// Short backend name for metrics and logs (`embedded`, `scylla`).

@@ -187,6 +187,31 @@ pub(crate) async fn creating_an_offer_is_conditional_on_its_absence(store: Arc<d
     assert_eq!(store.offer(first.id).await.expect("read"), Some(first));
 }
 
+/// A batch of offer writes applies each as `put_offer` would, in order: a
+/// create, a replacement from the stored version, and a stale one refused.
+pub(crate) async fn offers_are_written_in_batches_each_conditionally(store: Arc<dyn Store>) {
+    let stored = offer(OfferKind::Offer, &["100"], NOW_MS + HOUR_MS, Some(5));
+    assert!(store.put_offer(&stored, None).await.expect("create"));
+    let created = offer(OfferKind::Offer, &["10001"], NOW_MS + HOUR_MS, None);
+    let mut replaced = stored.clone();
+    replaced.title = "Replaced".to_owned();
+    replaced.version = stored.version + 1;
+    let mut stale = stored.clone();
+    stale.title = "Stale".to_owned();
+    stale.version = stored.version + 2;
+    let applied = store
+        .put_offers(&[
+            (created.clone(), None),
+            (replaced.clone(), Some(stored.clone())),
+            (stale, Some(stored.clone())),
+        ])
+        .await
+        .expect("batch");
+    assert_eq!(applied, vec![true, true, false]);
+    assert_eq!(store.offer(created.id).await.expect("read"), Some(created));
+    assert_eq!(store.offer(stored.id).await.expect("read"), Some(replaced));
+}
+
 /// A replacement applies only from the stored version and stock: a stale
 /// version, or stock that moved since it was read, refuses it. Unlimited stock
 /// (no count) is matched too.

@@ -18,6 +18,7 @@ pub(crate) mod audit;
 pub(crate) mod catalog;
 pub(crate) mod connections;
 pub(crate) mod donating;
+pub(crate) mod imports;
 pub(crate) mod issuer_keys;
 pub(crate) mod lifecycle;
 pub(crate) mod otp;
@@ -123,6 +124,9 @@ macro_rules! store_conformance_tests {
             roster::roster_entries_are_upserted_by_phone,
             roster::roster_entries_are_removed_by_phone,
             audit::audit_entries_page_newest_first_across_days,
+            imports::import_runs_are_kept_and_paged_newest_first,
+            imports::staged_import_chunks_live_until_dropped,
+            imports::import_refs_are_kept_per_kind,
             profiles::appending_an_event_is_conditional_on_its_seq,
             profiles::profile_events_page_newest_first,
             profiles::concurrent_appends_at_one_seq_append_exactly_once,
@@ -140,6 +144,7 @@ macro_rules! store_conformance_tests {
             catalog::catalog_entities_are_put_read_and_replaced,
             catalog::catalog_lists_page_through_every_entity_once,
             catalog::creating_an_offer_is_conditional_on_its_absence,
+            catalog::offers_are_written_in_batches_each_conditionally,
             catalog::replacing_an_offer_needs_the_version_and_stock_it_read,
             catalog::offers_in_area_list_one_prefix_and_kind_by_end_of_validity,
             catalog::area_listings_continue_after_a_position,

@@ -6,7 +6,7 @@
 use std::ops::Bound;
 
 use async_trait::async_trait;
-use redb::TableDefinition;
+use redb::{TableDefinition, WriteTransaction};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use uuid::Uuid;
@@ -146,35 +146,25 @@ impl CatalogStore for EmbeddedStore {
         offer: &RewardOffer,
         previous: Option<&RewardOffer>,
     ) -> StoreResult<bool> {
-        let offer = offer.clone();
-        let encoded = encode(&offer)?;
-        let expected = previous.map(|previous| (previous.version, previous.remaining));
+        let write = OfferWrite::new(offer, previous)?;
+        self.write(move |transaction| write.apply(transaction))
+            .await
+    }
+
+    async fn put_offers(
+        &self,
+        offers: &[(RewardOffer, Option<RewardOffer>)],
+    ) -> StoreResult<Vec<bool>> {
+        let writes = offers
+            .iter()
+            .map(|(offer, previous)| OfferWrite::new(offer, previous.as_ref()))
+            .collect::<StoreResult<Vec<_>>>()?;
+        // One transaction: one commit for the whole batch.
         self.write(move |transaction| {
-            let mut offers = transaction.open_table(REWARD_OFFERS).map_err(redb_error)?;
-            let stored: Option<RewardOffer> = get_record(&offers, offer.id.as_bytes())?;
-            let applies = match (&stored, expected) {
-                (None, None) => true,
-                (Some(stored), Some((version, remaining))) => {
-                    stored.version == version && stored.remaining == remaining
-                }
-                (Some(_), None) | (None, Some(_)) => false,
-            };
-            if !applies {
-                return Ok(false);
-            }
-            let mut index = transaction
-                .open_table(REWARD_OFFERS_BY_AREA)
-                .map_err(redb_error)?;
-            for key in stored.iter().flat_map(area_index_keys) {
-                index.remove(&key).map_err(redb_error)?;
-            }
-            for key in area_index_keys(&offer) {
-                index.insert(&key, ()).map_err(redb_error)?;
-            }
-            offers
-                .insert(offer.id.as_bytes(), encoded.as_slice())
-                .map_err(redb_error)?;
-            Ok(true)
+            writes
+                .iter()
+                .map(|write| write.apply(transaction))
+                .collect()
         })
         .await
     }
@@ -223,5 +213,57 @@ impl CatalogStore for EmbeddedStore {
             Ok(listings)
         })
         .await
+    }
+}
+
+/// One conditional offer write, encoded ahead of the transaction.
+struct OfferWrite {
+    /// The offer to store.
+    offer: RewardOffer,
+    /// Its encoding.
+    encoded: Vec<u8>,
+    /// The `version` and `remaining` the stored offer must have (`None`: no
+    /// offer may be stored).
+    expected: Option<(u64, Option<u32>)>,
+}
+
+impl OfferWrite {
+    fn new(offer: &RewardOffer, previous: Option<&RewardOffer>) -> StoreResult<Self> {
+        Ok(Self {
+            offer: offer.clone(),
+            encoded: encode(offer)?,
+            expected: previous.map(|previous| (previous.version, previous.remaining)),
+        })
+    }
+
+    /// Writes the offer and moves its area rows if the stored one is as
+    /// expected; returns whether it did.
+    fn apply(&self, transaction: &WriteTransaction) -> StoreResult<bool> {
+        let offer = &self.offer;
+        let mut offers = transaction.open_table(REWARD_OFFERS).map_err(redb_error)?;
+        let stored: Option<RewardOffer> = get_record(&offers, offer.id.as_bytes())?;
+        let applies = match (&stored, self.expected) {
+            (None, None) => true,
+            (Some(stored), Some((version, remaining))) => {
+                stored.version == version && stored.remaining == remaining
+            }
+            (Some(_), None) | (None, Some(_)) => false,
+        };
+        if !applies {
+            return Ok(false);
+        }
+        let mut index = transaction
+            .open_table(REWARD_OFFERS_BY_AREA)
+            .map_err(redb_error)?;
+        for key in stored.iter().flat_map(area_index_keys) {
+            index.remove(&key).map_err(redb_error)?;
+        }
+        for key in area_index_keys(offer) {
+            index.insert(&key, ()).map_err(redb_error)?;
+        }
+        offers
+            .insert(offer.id.as_bytes(), self.encoded.as_slice())
+            .map_err(redb_error)?;
+        Ok(true)
     }
 }

@@ -16,6 +16,7 @@ mod connections;
 mod expiry;
 #[cfg(test)]
 mod expiry_tests;
+mod imports;
 mod issuer_keys;
 mod ledger;
 mod otp;
@@ -66,7 +67,25 @@ pub(crate) struct EmbeddedStore {
     closed: AtomicBool,
     /// The database file, for log and error messages.
     path: PathBuf,
+    /// redb's page cache budget, kept for reopens.
+    cache: CacheBudget,
 }
+
+/// How much memory redb may keep as its page cache (it grows as pages are
+/// used, up to the budget).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum CacheBudget {
+    /// redb's default (1 GiB): the server, whose working set is read again
+    /// and again.
+    Serving,
+    /// [`ONE_SHOT_CACHE_BYTES`]: one-shot commands (`heyblue import`, a
+    /// statement) that stream through the data once, so their memory stays
+    /// bounded whatever the size of the store or the file.
+    OneShot,
+}
+
+/// The page cache of one-shot commands.
+const ONE_SHOT_CACHE_BYTES: usize = 32 * 1024 * 1024;
 
 /// An open database: readers share it on the blocking pool, writes go through
 /// the writer queue.
@@ -82,11 +101,16 @@ impl EmbeddedStore {
     /// Opens (creating if missing) `data_dir/heyblue.redb`. Fails with
     /// [`StoreError::InUse`] while another process or handle has it open.
     pub(crate) async fn open(data_dir: &Path) -> StoreResult<Self> {
-        let data_dir = data_dir.to_path_buf();
-        run_blocking(move || Self::open_blocking(&data_dir)).await
+        Self::open_with(data_dir, CacheBudget::Serving).await
     }
 
-    fn open_blocking(data_dir: &Path) -> StoreResult<Self> {
+    /// Opens the store as [`Self::open`] does, with a page cache of `cache`.
+    pub(crate) async fn open_with(data_dir: &Path, cache: CacheBudget) -> StoreResult<Self> {
+        let data_dir = data_dir.to_path_buf();
+        run_blocking(move || Self::open_blocking(&data_dir, cache)).await
+    }
+
+    fn open_blocking(data_dir: &Path, cache: CacheBudget) -> StoreResult<Self> {
         std::fs::create_dir_all(data_dir).map_err(|error| {
             StoreError::Backend(format!(
                 "cannot create data directory {}: {error}",
@@ -94,7 +118,7 @@ impl EmbeddedStore {
             ))
         })?;
         let path = data_dir.join(DATABASE_FILE_NAME);
-        let open = open_database(&path).map_err(|error| match error {
+        let open = open_database(&path, cache).map_err(|error| match error {
             StoreError::InUse { .. } => StoreError::InUse {
                 path: data_dir.display().to_string(),
             },
@@ -107,6 +131,7 @@ impl EmbeddedStore {
             last_reopen: Mutex::new(None),
             closed: AtomicBool::new(false),
             path,
+            cache,
         })
     }
 
@@ -175,7 +200,8 @@ impl EmbeddedStore {
             .unwrap_or_else(PoisonError::into_inner)
             .take();
         let path = self.path.clone();
-        let reopened = tokio::task::spawn_blocking(move || reopen(taken, &path))
+        let cache = self.cache;
+        let reopened = tokio::task::spawn_blocking(move || reopen(taken, &path, cache))
             .await
             .map_err(|error| StoreError::Backend(format!("embedded store task failed: {error}")))?;
         let (open, outcome) = match reopened {
@@ -224,11 +250,15 @@ impl EmbeddedStore {
 }
 
 /// Opens (creating if missing) the database at `path` with every table.
-fn open_database(path: &Path) -> StoreResult<OpenDatabase> {
+fn open_database(path: &Path, cache: CacheBudget) -> StoreResult<OpenDatabase> {
     create_owner_only(path).map_err(|error| {
         StoreError::Backend(format!("cannot create {}: {error}", path.display()))
     })?;
-    let database = Database::create(path).map_err(|error| match error {
+    let mut builder = redb::Builder::new();
+    if cache == CacheBudget::OneShot {
+        builder.set_cache_size(ONE_SHOT_CACHE_BYTES);
+    }
+    let database = builder.create(path).map_err(|error| match error {
         DatabaseError::DatabaseAlreadyOpen => StoreError::InUse {
             path: path.display().to_string(),
         },
@@ -247,6 +277,7 @@ fn open_database(path: &Path) -> StoreResult<OpenDatabase> {
 fn reopen(
     open: Option<OpenDatabase>,
     path: &Path,
+    cache: CacheBudget,
 ) -> Result<OpenDatabase, (Option<OpenDatabase>, StoreError)> {
     let busy = || {
         StoreError::StorageFailed(
@@ -269,7 +300,7 @@ fn reopen(
             }
         }
     }
-    open_database(path).map_err(|error| (None, error))
+    open_database(path, cache).map_err(|error| (None, error))
 }
 
 /// Runs blocking store work on tokio's blocking pool, inside the caller's span.

@@ -46,6 +46,8 @@ const PLEDGE_KEY_BYTES: usize = 8 + UUID_BYTES * 2;
 
 /// Key of a pledge under its (month, charity).
 pub(super) type PledgeKey = [u8; PLEDGE_KEY_BYTES];
+/// Key of a staged import chunk: run id, big-endian chunk number.
+pub(super) type StagedChunkKey = [u8; UUID_BYTES + 8];
 /// Key of a per-person limit slot.
 pub(super) type LimitSlotKey = [u8; LIMIT_SLOT_KEY_BYTES];
 /// Key of an area index row.
@@ -178,6 +180,17 @@ pub(super) const ISSUER_KEYS: TableDefinition<&HashKey, &[u8]> =
 /// key's hash.
 pub(super) const ISSUER_KEYS_BY_ISSUER: TableDefinition<&FamilyIndexKey, &HashKey> =
     TableDefinition::new("issuer_keys_by_issuer");
+/// Import runs by start time then id (listed newest first).
+pub(super) const IMPORT_RUNS: TableDefinition<&TimeIdKey, &[u8]> =
+    TableDefinition::new("import_runs");
+/// Where each import run is stored in [`IMPORT_RUNS`], by run id.
+pub(super) const IMPORT_RUN_KEYS: TableDefinition<&UuidKey, &TimeIdKey> =
+    TableDefinition::new("import_run_keys");
+/// Staged chunks of import runs, by run id then big-endian chunk number.
+pub(super) const IMPORT_STAGED: TableDefinition<&StagedChunkKey, &[u8]> =
+    TableDefinition::new("import_staged");
+/// External ids of imported rows, by `kind`, a NUL, then the ref.
+pub(super) const IMPORT_REFS: TableDefinition<&str, &[u8]> = TableDefinition::new("import_refs");
 /// Voucher releases under way, by voucher id: when each was noted.
 pub(super) const PENDING_RELEASES: TableDefinition<&UuidKey, i64> =
     TableDefinition::new("pending_releases");
@@ -232,6 +245,12 @@ pub(super) fn create_all(transaction: &WriteTransaction) -> StoreResult<()> {
     transaction.open_table(TROPHY_MARKS).map_err(redb_error)?;
     transaction.open_table(EXPIRING_ROWS).map_err(redb_error)?;
     transaction.open_table(AUDIT_LOG).map_err(redb_error)?;
+    transaction.open_table(IMPORT_RUNS).map_err(redb_error)?;
+    transaction
+        .open_table(IMPORT_RUN_KEYS)
+        .map_err(redb_error)?;
+    transaction.open_table(IMPORT_STAGED).map_err(redb_error)?;
+    transaction.open_table(IMPORT_REFS).map_err(redb_error)?;
     transaction.open_table(RETAILERS).map_err(redb_error)?;
     transaction.open_table(MUNICIPALITIES).map_err(redb_error)?;
     transaction.open_table(CHARITIES).map_err(redb_error)?;
@@ -467,5 +486,13 @@ pub(super) fn pledge_key(month_index: i64, charity_id: Uuid, pledge_id: Uuid) ->
     key[..8].copy_from_slice(&biased(month_index));
     key[8..8 + UUID_BYTES].copy_from_slice(charity_id.as_bytes());
     key[8 + UUID_BYTES..].copy_from_slice(pledge_id.as_bytes());
+    key
+}
+
+/// Key of chunk `chunk` of run `run_id`.
+pub(super) fn staged_chunk_key(run_id: Uuid, chunk: u64) -> StagedChunkKey {
+    let mut key = [0; UUID_BYTES + 8];
+    key[..UUID_BYTES].copy_from_slice(run_id.as_bytes());
+    key[UUID_BYTES..].copy_from_slice(&chunk.to_be_bytes());
     key
 }

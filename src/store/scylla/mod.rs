@@ -18,6 +18,8 @@ mod connect;
 mod connections;
 #[cfg(test)]
 pub(crate) mod faults;
+mod import_statements;
+mod imports;
 mod incomplete;
 mod issuer_keys;
 mod ledger;

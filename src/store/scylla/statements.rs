@@ -8,6 +8,7 @@ use scylla::errors::PrepareError;
 use scylla::statement::prepared::PreparedStatement;
 
 use super::catalog_statements::CatalogStatements;
+use super::import_statements::ImportStatements;
 use super::ledger_statements::LedgerStatements;
 use super::pledge_statements::PledgeStatements;
 use super::queue_statements::QueueStatements;
@@ -156,6 +157,8 @@ pub(super) struct Statements {
     pub(super) ledger: LedgerStatements,
     /// The time-bucketed queues and their cursors.
     pub(super) queues: QueueStatements,
+    /// Import runs, staged chunks and external ids.
+    pub(super) imports: ImportStatements,
 }
 
 /// Whether the driver may retry a statement.
@@ -530,6 +533,7 @@ impl Statements {
             pledges: PledgeStatements::prepare(session).await?,
             ledger: LedgerStatements::prepare(session).await?,
             queues: QueueStatements::prepare(session).await?,
+            imports: ImportStatements::prepare(session).await?,
         })
     }
 }
