@@ -3,7 +3,7 @@
 //! and the `active` column.
 
 use super::*;
-use crate::domain::phone::PhoneNumber;
+use crate::domain::phone::{PhoneNumber, PhoneRegions};
 
 const US: phonenumber::country::Id = phonenumber::country::Id::US;
 
@@ -32,7 +32,7 @@ async fn valid_file_is_imported() {
     assert_eq!(report.created, 2);
     assert!(report.problems.is_empty());
     assert_eq!(report.roster_size, Some(2));
-    let chen = PhoneNumber::parse("+12125550102", US).unwrap();
+    let chen = PhoneNumber::parse("+12125550102", &PhoneRegions::only(US)).unwrap();
     let entry = fixture
         .context
         .store
@@ -140,7 +140,7 @@ async fn an_inactive_officer_leaves_the_roster_and_their_sessions_end() {
     .await;
     assert_eq!((report.updated, report.unchanged), (1, 1), "{report}");
     assert_eq!(report.roster_size, Some(1));
-    let diaz = PhoneNumber::parse("+12125550101", US).unwrap();
+    let diaz = PhoneNumber::parse("+12125550101", &PhoneRegions::only(US)).unwrap();
     let diaz_hash = fixture.context.keys.phone_hash(&diaz);
     assert!(
         fixture
