@@ -17,7 +17,7 @@ use super::officers::OfficerRow;
 use super::pipeline::StagedRow;
 use super::report::{ImportOutcome, ImportReport};
 use crate::clock::Clock;
-use crate::domain::catalog::Stamps;
+use crate::domain::catalog::{Charity, Retailer, Stamps};
 use crate::domain::phone::PhoneRegions;
 use crate::identity::keys::ServerKeys;
 use crate::store::{ImportRef, ImportRun, ImportRunState, PhoneHash, Store, StoreError};
@@ -202,6 +202,38 @@ async fn apply_rows(context: &ApplyContext, rows: &[StagedRow]) -> Result<(), St
     Ok(())
 }
 
+/// `staged` as it is written over `stored` at `now_ms`: the stored creation
+/// time kept, `now_ms` as the new version's time; `None` when the stored
+/// record already holds exactly it (an unchanged row is not rewritten).
+fn restamped<T: Clone + PartialEq>(
+    staged: &T,
+    stored: Option<&T>,
+    now_ms: i64,
+    stamps_of: impl Fn(&T) -> Stamps,
+    set_stamps: impl Fn(&mut T, Stamps),
+) -> Option<T> {
+    let kept = stored.map_or(
+        Stamps {
+            created_at_ms: now_ms,
+            updated_at_ms: now_ms,
+        },
+        &stamps_of,
+    );
+    let mut written = staged.clone();
+    set_stamps(&mut written, kept);
+    if stored == Some(&written) {
+        return None;
+    }
+    set_stamps(
+        &mut written,
+        Stamps {
+            created_at_ms: kept.created_at_ms,
+            updated_at_ms: now_ms,
+        },
+    );
+    Some(written)
+}
+
 /// Writes one row (active roster rows are written by the chunk).
 async fn apply_row(
     context: &ApplyContext,
@@ -213,35 +245,33 @@ async fn apply_row(
         StagedEntity::Officer(officer) => officer_departure(context, officer).await,
         StagedEntity::Retailer(retailer) => {
             let stored = store.retailer(retailer.id).await?;
-            let created_at_ms = stored
-                .as_ref()
-                .map_or(now_ms, |stored| stored.created_at_ms);
-            let mut written = retailer.clone();
-            written.created_at_ms = created_at_ms;
-            written.updated_at_ms = stored
-                .as_ref()
-                .map_or(now_ms, |stored| stored.updated_at_ms);
-            if stored.as_ref() == Some(&written) {
-                return Ok(());
+            let stamps = |stored: &Retailer| Stamps {
+                created_at_ms: stored.created_at_ms,
+                updated_at_ms: stored.updated_at_ms,
+            };
+            let written = restamped(retailer, stored.as_ref(), now_ms, stamps, |row, stamps| {
+                row.created_at_ms = stamps.created_at_ms;
+                row.updated_at_ms = stamps.updated_at_ms;
+            });
+            match written {
+                Some(written) => store.put_retailer(&written).await,
+                None => Ok(()),
             }
-            written.updated_at_ms = now_ms;
-            store.put_retailer(&written).await
         }
         StagedEntity::Charity(charity) => {
             let stored = store.charity(charity.id).await?;
-            let created_at_ms = stored
-                .as_ref()
-                .map_or(now_ms, |stored| stored.created_at_ms);
-            let mut written = charity.clone();
-            written.created_at_ms = created_at_ms;
-            written.updated_at_ms = stored
-                .as_ref()
-                .map_or(now_ms, |stored| stored.updated_at_ms);
-            if stored.as_ref() == Some(&written) {
-                return Ok(());
+            let stamps = |stored: &Charity| Stamps {
+                created_at_ms: stored.created_at_ms,
+                updated_at_ms: stored.updated_at_ms,
+            };
+            let written = restamped(charity, stored.as_ref(), now_ms, stamps, |row, stamps| {
+                row.created_at_ms = stamps.created_at_ms;
+                row.updated_at_ms = stamps.updated_at_ms;
+            });
+            match written {
+                Some(written) => store.put_charity(&written).await,
+                None => Ok(()),
             }
-            written.updated_at_ms = now_ms;
-            store.put_charity(&written).await
         }
         // Chunks write their offers in a batch; a lone offer is written alone.
         StagedEntity::Offer(offer) => apply_offer(store, offer, now_ms).await,
