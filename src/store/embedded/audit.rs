@@ -2,7 +2,8 @@
 //! reverse range scan.
 
 use async_trait::async_trait;
-use redb::ReadableTable;
+use redb::{ReadTransaction, ReadableTable, TableDefinition};
+use uuid::Uuid;
 
 use super::EmbeddedStore;
 use super::codec::{decode, encode, redb_error};
@@ -30,24 +31,35 @@ impl AuditStore for EmbeddedStore {
         before: Option<AuditCursor>,
         limit: usize,
     ) -> StoreResult<Vec<AuditEntry>> {
-        self.read(move |transaction| {
-            let log = transaction.open_table(AUDIT_LOG).map_err(redb_error)?;
-            let rows = match before {
-                Some(cursor) => {
-                    let end = time_id_key(cursor.at_ms, cursor.entry_id);
-                    log.range::<&TimeIdKey>(..&end)
-                }
-                None => log.range::<&TimeIdKey>(..),
-            }
-            .map_err(redb_error)?;
-            rows.rev()
-                .take(limit)
-                .map(|row| {
-                    let (_key, value) = row.map_err(redb_error)?;
-                    decode(value.value())
-                })
-                .collect()
-        })
-        .await
+        let before = before.map(|cursor| (cursor.at_ms, cursor.entry_id));
+        self.read(move |transaction| newest_by_time(transaction, AUDIT_LOG, before, limit))
+            .await
     }
+}
+
+/// Up to `limit` records of a table keyed by time then id, newest first,
+/// strictly before the (time, id) `before` when given: the audit log and the
+/// import runs.
+pub(super) fn newest_by_time<T: serde::de::DeserializeOwned>(
+    transaction: &ReadTransaction,
+    definition: TableDefinition<&TimeIdKey, &[u8]>,
+    before: Option<(i64, Uuid)>,
+    limit: usize,
+) -> StoreResult<Vec<T>> {
+    let table = transaction.open_table(definition).map_err(redb_error)?;
+    let rows = match before {
+        Some((at_ms, id)) => {
+            let end = time_id_key(at_ms, id);
+            table.range::<&TimeIdKey>(..&end)
+        }
+        None => table.range::<&TimeIdKey>(..),
+    }
+    .map_err(redb_error)?;
+    rows.rev()
+        .take(limit)
+        .map(|row| {
+            let (_key, value) = row.map_err(redb_error)?;
+            decode(value.value())
+        })
+        .collect()
 }

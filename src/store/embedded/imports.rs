@@ -5,10 +5,10 @@ use async_trait::async_trait;
 use uuid::Uuid;
 
 use super::EmbeddedStore;
+use super::audit::newest_by_time;
 use super::codec::{decode, encode, redb_error};
 use super::tables::{
-    IMPORT_REFS, IMPORT_RUN_KEYS, IMPORT_RUNS, IMPORT_STAGED, TimeIdKey, staged_chunk_key,
-    time_id_key,
+    IMPORT_REFS, IMPORT_RUN_KEYS, IMPORT_RUNS, IMPORT_STAGED, staged_chunk_key, time_id_key,
 };
 use crate::store::{ImportRef, ImportRun, ImportRunCursor, ImportStore, StoreResult};
 
@@ -60,25 +60,9 @@ impl ImportStore for EmbeddedStore {
         before: Option<ImportRunCursor>,
         limit: usize,
     ) -> StoreResult<Vec<ImportRun>> {
-        self.read(move |transaction| {
-            let runs = transaction.open_table(IMPORT_RUNS).map_err(redb_error)?;
-            let rows = match before {
-                Some(cursor) => {
-                    let end = time_id_key(cursor.started_at_ms, cursor.run_id);
-                    runs.range::<&TimeIdKey>(..&end)
-                }
-                None => runs.range::<&TimeIdKey>(..),
-            }
-            .map_err(redb_error)?;
-            rows.rev()
-                .take(limit)
-                .map(|row| {
-                    let (_key, value) = row.map_err(redb_error)?;
-                    decode(value.value())
-                })
-                .collect()
-        })
-        .await
+        let before = before.map(|cursor| (cursor.started_at_ms, cursor.run_id));
+        self.read(move |transaction| newest_by_time(transaction, IMPORT_RUNS, before, limit))
+            .await
     }
 
     async fn stage_import_chunk(&self, run_id: Uuid, chunk: u64, rows: &[u8]) -> StoreResult<()> {
