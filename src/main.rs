@@ -13,9 +13,12 @@ use heyblue::{Config, EnvironmentVariables};
 #[derive(Debug, Parser)]
 #[command(version = heyblue::version::LONG_VERSION, about)]
 struct Cli {
-    /// TOML config file (see config/heyblue.example.toml); defaults apply without one.
+    /// TOML config file (see config/heyblue.example.toml); defaults apply
+    /// without one. Given more than once, later files' keys replace earlier
+    /// ones' (tables merge, arrays are replaced): e.g. a node config, then a
+    /// region map from cluster/regions/.
     #[arg(long, global = true, value_name = "PATH")]
-    config: Option<PathBuf>,
+    config: Vec<PathBuf>,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -105,7 +108,7 @@ enum KeysCommand {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let environment = EnvironmentVariables::from_process();
-    let config = match Config::load(cli.config.as_deref(), &environment) {
+    let config = match Config::load_layers(cli.config.iter().map(PathBuf::as_path), &environment) {
         Ok(config) => config,
         Err(error) => {
             eprintln!("heyblue: {error}");

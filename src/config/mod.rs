@@ -3,6 +3,7 @@
 //! immutable [`Config`]. Every option name carries its unit.
 
 mod cluster;
+mod layers;
 mod metrics;
 mod origins;
 mod overrides;
@@ -493,10 +494,20 @@ impl Config {
         path: Option<&Path>,
         environment: &EnvironmentVariables,
     ) -> Result<Self, ConfigError> {
-        let mut table = match path {
-            Some(path) => read_table(path)?,
-            None => toml::Table::new(),
-        };
+        Self::load_layers(path, environment)
+    }
+
+    /// Reads `paths` in order, each one's keys replacing the earlier ones'
+    /// (tables merge key by key, arrays are replaced whole), then applies the
+    /// `HEYBLUE_*` overrides and validates the result.
+    pub fn load_layers<'a>(
+        paths: impl IntoIterator<Item = &'a Path>,
+        environment: &EnvironmentVariables,
+    ) -> Result<Self, ConfigError> {
+        let mut table = toml::Table::new();
+        for path in paths {
+            layers::merge(&mut table, read_table(path)?);
+        }
         overrides::apply(&mut table, environment)?;
         Self::from_table(table)
     }

@@ -197,3 +197,66 @@ fn secrets_and_tool_variables_are_never_read_as_keys() {
     );
     assert!(config.is_ok(), "{config:?}");
 }
+
+#[test]
+fn every_shipped_region_map_layers_over_a_node_config_for_each_of_its_regions() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let node = root.join("config/cluster-node.example.toml");
+    let mut maps: Vec<PathBuf> = std::fs::read_dir(root.join("cluster/regions"))
+        .expect("cluster/regions")
+        .map(|entry| entry.expect("entry").path())
+        .filter(|path| {
+            path.extension()
+                .is_some_and(|extension| extension == "toml")
+        })
+        .collect();
+    maps.sort();
+    assert!(maps.len() >= 3, "{maps:?}");
+    for map in maps {
+        let alone = Config::load(Some(&map), &EnvironmentVariables::default())
+            .unwrap_or_else(|error| panic!("{}: {error}", map.display()));
+        assert!(!alone.regions.is_empty(), "{}", map.display());
+        for region in &alone.regions {
+            let layered = Config::load_layers(
+                [node.as_path(), map.as_path()],
+                &environment(&[("HEYBLUE_CLUSTER__REGION", &region.name)]),
+            )
+            .unwrap_or_else(|error| panic!("{} as {}: {error}", map.display(), region.name));
+            assert_eq!(layered.regions, alone.regions, "{}", map.display());
+            assert!(
+                layered.cluster.is_some(),
+                "the node config's cluster section is kept"
+            );
+        }
+    }
+}
+
+#[test]
+fn a_later_config_file_replaces_the_keys_it_names_and_keeps_the_others() {
+    let directory = tempfile::tempdir().expect("temp dir");
+    let base = directory.path().join("base.toml");
+    let site = directory.path().join("site.toml");
+    std::fs::write(
+        &base,
+        "listen = \"127.0.0.1:9000\"\n[identity]\notp_ttl_seconds = 60\n",
+    )
+    .expect("write base");
+    std::fs::write(&site, "[identity]\notp_ttl_seconds = 90\n").expect("write site");
+    let config = Config::load_layers(
+        [base.as_path(), site.as_path()],
+        &EnvironmentVariables::default(),
+    )
+    .expect("layers load");
+    assert_eq!(config.listen.to_string(), "127.0.0.1:9000");
+    assert_eq!(config.identity.otp_ttl_seconds, 90);
+    let error = Config::load_layers(
+        [
+            base.as_path(),
+            directory.path().join("missing.toml").as_path(),
+        ],
+        &EnvironmentVariables::default(),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(error.contains("missing.toml"), "{error}");
+}
