@@ -286,11 +286,8 @@ async fn apply_offers(
     offers: &[&StagedOffer],
     now_ms: i64,
 ) -> Result<(), StoreError> {
-    let reads: Vec<_> = offers.iter().map(|offer| store.offer(offer.id)).collect();
-    let previous: Vec<_> = futures::stream::iter(reads)
-        .buffered(APPLY_CONCURRENCY)
-        .try_collect()
-        .await?;
+    let ids: Vec<_> = offers.iter().map(|offer| offer.id).collect();
+    let previous = store.offers_by_id(&ids).await?;
     let mut batch = Vec::with_capacity(offers.len());
     let mut batched = Vec::with_capacity(offers.len());
     for (offer, previous) in offers.iter().zip(previous) {

@@ -501,6 +501,11 @@ impl CatalogStore for InstrumentedStore {
         self.timed("offer", self.inner.offer(id)).await
     }
 
+    async fn offers_by_id(&self, ids: &[uuid::Uuid]) -> StoreResult<Vec<Option<RewardOffer>>> {
+        self.timed("offers_by_id", self.inner.offers_by_id(ids))
+            .await
+    }
+
     async fn offers(
         &self,
         after: Option<uuid::Uuid>,

@@ -30,6 +30,9 @@ use crate::domain::trophy_marks::{MarkChanges, TrophyMark};
 use crate::domain::voucher::{LimitWindow, Voucher, VoucherStatus};
 use crate::domain::{AccountId, Role};
 
+/// Offers read at once by the default [`CatalogStore::offers_by_id`].
+const OFFER_READS_AT_ONCE: usize = 32;
+
 /// Accounts and the phone index.
 #[async_trait]
 pub(crate) trait AccountStore: Send + Sync {
@@ -322,6 +325,17 @@ pub(crate) trait CatalogStore: Send + Sync {
     }
     /// The offer with this id.
     async fn offer(&self, id: uuid::Uuid) -> StoreResult<Option<RewardOffer>>;
+    /// The offers with these ids, in order (`None` where there is none). Bulk
+    /// loads call it; a backend may read them together (the embedded store:
+    /// one read transaction), the others read them a few at a time.
+    async fn offers_by_id(&self, ids: &[uuid::Uuid]) -> StoreResult<Vec<Option<RewardOffer>>> {
+        use futures::{StreamExt, TryStreamExt};
+        let reads: Vec<_> = ids.iter().map(|id| self.offer(*id)).collect();
+        futures::stream::iter(reads)
+            .buffered(OFFER_READS_AT_ONCE)
+            .try_collect()
+            .await
+    }
     /// Up to `limit` offers after `after`, as [`Self::retailers`].
     async fn offers(
         &self,

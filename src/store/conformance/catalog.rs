@@ -208,6 +208,14 @@ pub(crate) async fn offers_are_written_in_batches_each_conditionally(store: Arc<
         .await
         .expect("batch");
     assert_eq!(applied, vec![true, true, false]);
+    assert_eq!(
+        store
+            .offers_by_id(&[created.id, uuid::Uuid::new_v4(), stored.id])
+            .await
+            .expect("read together"),
+        vec![Some(created.clone()), None, Some(replaced.clone())],
+        "offers read together come back in the order asked, None where absent"
+    );
     assert_eq!(store.offer(created.id).await.expect("read"), Some(created));
     assert_eq!(store.offer(stored.id).await.expect("read"), Some(replaced));
 }

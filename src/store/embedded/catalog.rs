@@ -173,6 +173,17 @@ impl CatalogStore for EmbeddedStore {
         self.catalog_record(REWARD_OFFERS, id).await
     }
 
+    async fn offers_by_id(&self, ids: &[Uuid]) -> StoreResult<Vec<Option<RewardOffer>>> {
+        let ids = ids.to_vec();
+        self.read(move |transaction| {
+            let records = transaction.open_table(REWARD_OFFERS).map_err(redb_error)?;
+            ids.iter()
+                .map(|id| get_record(&records, id.as_bytes()))
+                .collect()
+        })
+        .await
+    }
+
     async fn offers(&self, after: Option<Uuid>, limit: usize) -> StoreResult<Vec<RewardOffer>> {
         self.catalog_page(REWARD_OFFERS, after, limit).await
     }
