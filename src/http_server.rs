@@ -42,6 +42,7 @@ use tower::ServiceExt;
 
 use crate::config::HttpConfig;
 use crate::gateway::address_slots::{AddressSlot, AddressSlots};
+use crate::tls::ReloadingAcceptor;
 
 /// Why a connection was closed by the server before it was served.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -64,6 +65,11 @@ impl ConnectionRefusal {
 pub(crate) enum ConnectionClose {
     /// No complete request head within `http.header_read_timeout_seconds`.
     HeaderTimeout,
+    /// No TLS handshake within `http.header_read_timeout_seconds`.
+    TlsHandshakeTimeout,
+    /// The TLS handshake failed (plain HTTP on the TLS port, a client that
+    /// does not trust the certificate, no common protocol version).
+    TlsHandshakeFailed,
 }
 
 impl ConnectionClose {
@@ -71,6 +77,8 @@ impl ConnectionClose {
     pub(crate) fn as_str(self) -> &'static str {
         match self {
             ConnectionClose::HeaderTimeout => "header_timeout",
+            ConnectionClose::TlsHandshakeTimeout => "tls_handshake_timeout",
+            ConnectionClose::TlsHandshakeFailed => "tls_handshake_failed",
         }
     }
 }
@@ -116,11 +124,14 @@ impl ConnectionLimits {
 }
 
 /// Serves `router` on the connections `listener` accepts until `stop` is
-/// cancelled, then waits until every connection has closed.
+/// cancelled, then waits until every connection has closed. With `tls`, each
+/// connection first completes a TLS handshake, within the header read
+/// timeout.
 pub(crate) async fn serve_connections<L>(
     mut listener: L,
     router: Router,
     limits: ConnectionLimits,
+    tls: Option<Arc<ReloadingAcceptor>>,
     stop: CancellationToken,
 ) -> io::Result<()>
 where
@@ -130,6 +141,7 @@ where
     builder
         .timer(TokioTimer::new())
         .header_read_timeout(limits.header_read_timeout);
+    let handshake_timeout = limits.header_read_timeout;
     let connections = TaskTracker::new();
     loop {
         let (stream, client) = tokio::select! {
@@ -151,14 +163,36 @@ where
                 request.extensions_mut().insert(ConnectInfo(client));
                 request
             });
-        let io = TokioIo::new(CountedStream {
+        let stream = CountedStream {
             stream,
             _slot: slot,
-        });
-        let connection = builder
-            .serve_connection(io, TowerToHyperService::new(service))
-            .with_upgrades();
-        connections.spawn(serve_connection(connection, stop.clone()));
+        };
+        let service = TowerToHyperService::new(service);
+        let builder = builder.clone();
+        let stop = stop.clone();
+        match &tls {
+            None => connections.spawn(serve_connection(builder, stream, service, stop)),
+            Some(tls) => {
+                let acceptor = tls.acceptor();
+                connections.spawn(async move {
+                    match tokio::time::timeout(handshake_timeout, acceptor.accept(stream)).await {
+                        Ok(Ok(stream)) => serve_connection(builder, stream, service, stop).await,
+                        Ok(Err(error)) => {
+                            crate::metrics::http_connection_closed(
+                                ConnectionClose::TlsHandshakeFailed,
+                            );
+                            tracing::debug!(%client, %error, "TLS handshake failed");
+                        }
+                        Err(_elapsed) => {
+                            crate::metrics::http_connection_closed(
+                                ConnectionClose::TlsHandshakeTimeout,
+                            );
+                            tracing::debug!(%client, "no TLS handshake in time");
+                        }
+                    }
+                })
+            }
+        };
     }
     connections.close();
     connections.wait().await;
@@ -167,13 +201,19 @@ where
 
 /// Drives one connection to its end; once `stop` is cancelled, lets it finish
 /// the request under way and closes it.
-async fn serve_connection<S>(
-    connection: hyper::server::conn::http1::UpgradeableConnection<TokioIo<CountedStream>, S>,
+async fn serve_connection<I, S>(
+    builder: hyper::server::conn::http1::Builder,
+    stream: I,
+    service: S,
     stop: CancellationToken,
 ) where
+    I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     S: hyper::service::HttpService<Incoming, ResBody = Body>,
     S::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
+    let connection = builder
+        .serve_connection(TokioIo::new(stream), service)
+        .with_upgrades();
     let mut connection = pin!(connection);
     let ended = tokio::select! {
         ended = connection.as_mut() => ended,

@@ -64,6 +64,7 @@ mod rewards;
 mod runtime;
 mod server;
 mod store;
+mod tls;
 
 pub use bench::{
     Baseline, BenchArgs, BenchError, BoundingBox, Report as BenchReport, Scenario, run_bench,

@@ -17,6 +17,7 @@ const HTTP_REQUESTS: &str = "heyblue_http_requests_total";
 const HTTP_DURATION: &str = "heyblue_http_request_duration_seconds";
 const HTTP_CONNECTIONS_REFUSED: &str = "heyblue_http_connections_refused_total";
 const HTTP_CONNECTIONS_CLOSED: &str = "heyblue_http_connections_closed_total";
+const TLS_CERTIFICATE_RELOADS: &str = "heyblue_tls_certificate_reloads_total";
 const SIGN_INS: &str = "heyblue_sign_ins_total";
 const RESIDENT_MEMORY: &str = "heyblue_process_resident_memory_bytes";
 const OPEN_FILES: &str = "heyblue_process_open_files";
@@ -283,7 +284,11 @@ fn describe_all() {
     );
     describe_counter!(
         HTTP_CONNECTIONS_CLOSED,
-        "connections the server closed while serving them, by reason (header_timeout)"
+        "connections the server closed while serving them, by reason (header_timeout, tls_handshake_timeout, tls_handshake_failed)"
+    );
+    describe_counter!(
+        TLS_CERTIFICATE_RELOADS,
+        "TLS certificate reloads (file change or SIGHUP), by outcome (ok, error: the previous certificate stays)"
     );
     describe_counter!(
         SMS_REFUSED,
@@ -313,6 +318,12 @@ pub(crate) fn http_connection_refused(refusal: crate::http_server::ConnectionRef
 /// The server closed a connection it was serving.
 pub(crate) fn http_connection_closed(close: crate::http_server::ConnectionClose) {
     counter!(HTTP_CONNECTIONS_CLOSED, "reason" => close.as_str()).increment(1);
+}
+
+/// The TLS certificate files were read again.
+pub(crate) fn tls_certificate_reloaded(ok: bool) {
+    let outcome = if ok { "ok" } else { "error" };
+    counter!(TLS_CERTIFICATE_RELOADS, "outcome" => outcome).increment(1);
 }
 
 /// A code was not texted.

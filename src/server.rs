@@ -40,6 +40,7 @@ use crate::proxy_protocol::ProxiedListener;
 use crate::rewards::signing::{VoucherSigner, watch_key_file};
 use crate::runtime::{ClusterSetup, PresenceRuntime, PresenceStartError};
 use crate::store::{self, Store, StoreError};
+use crate::tls::{ReloadingAcceptor, watch_certificate_files};
 use tokio::task::JoinHandle;
 use tracing::Instrument;
 
@@ -91,6 +92,9 @@ pub enum ServeError {
     /// The cluster port could not start.
     #[error(transparent)]
     Cluster(#[from] ClusterStartError),
+    /// The TLS certificate or key cannot be served.
+    #[error("cannot serve TLS: {0}")]
+    Tls(#[from] crate::tls::TlsError),
     /// The listener failed.
     #[error("http server failed: {0}")]
     Http(#[from] std::io::Error),
@@ -106,6 +110,12 @@ pub async fn serve(
 ) -> Result<(), ServeError> {
     let config = Arc::new(config);
     check_cluster_secrets(&config, &environment)?;
+    let tls = config
+        .http
+        .tls
+        .as_ref()
+        .map(ReloadingAcceptor::load)
+        .transpose()?;
     let parts = open_parts(&config, &environment, StoreOpening::Background).await?;
     let admin_token = load_admin_token(&config, &environment)?;
     let voucher_keys_path = config.rewards.voucher_keys_path(&config.data_dir);
@@ -142,7 +152,10 @@ pub async fn serve(
     let public_base = config
         .public_url
         .clone()
-        .unwrap_or_else(|| format!("ws://{local_address}"))
+        .unwrap_or_else(|| {
+            let scheme = if tls.is_some() { "wss" } else { "ws" };
+            format!("{scheme}://{local_address}")
+        })
         .trim_end_matches('/')
         .to_owned();
     let redemptions = crate::rewards::Redemptions::new(parts.store.clone(), clock);
@@ -248,13 +261,37 @@ pub async fn serve(
     ));
     let metrics_task = tokio::spawn(serve_metrics(metrics_listener, root.clone()));
     let http_token = root.clone();
-    let app = gateway::router(state);
+    let mut app = gateway::router(state);
+    let mut tls_tasks = Vec::new();
+    if let (Some(acceptor), Some(settings)) = (&tls, &config.http.tls) {
+        app = gateway::https::with_hsts(app, settings.hsts_max_age_seconds);
+        tls_tasks.push(tokio::spawn(watch_certificate_files(
+            Arc::clone(acceptor),
+            root.clone(),
+        )));
+        if let Some(address) = settings.redirect_listen {
+            let redirect_listener = crate::listener::bind_listener(address, 1024)?;
+            let target = redirect_target(config.public_url.as_deref(), local_address.port());
+            let redirects = serve_connections(
+                redirect_listener,
+                gateway::https::redirect_router(target),
+                ConnectionLimits::from_config(&config.http),
+                None,
+                root.clone(),
+            );
+            tls_tasks.push(tokio::spawn(async move {
+                if let Err(error) = redirects.await {
+                    tracing::warn!(%error, "HTTPS redirect listener failed");
+                }
+            }));
+        }
+    }
     let limits = ConnectionLimits::from_config(&config.http);
     let mut http_task = if config.http.proxy_protocol {
         let proxied = ProxiedListener::new(listener, config.http.trusted_proxies.clone())?;
-        tokio::spawn(serve_http(proxied, app, limits, http_token))
+        tokio::spawn(serve_http(proxied, app, limits, tls, http_token))
     } else {
-        tokio::spawn(serve_http(listener, app, limits, http_token))
+        tokio::spawn(serve_http(listener, app, limits, tls, http_token))
     };
 
     let http_result = tokio::select! {
@@ -305,6 +342,11 @@ pub async fn serve(
     if let Err(error) = gauges_task.await {
         tracing::warn!(%error, "gauge refresh ended abnormally");
     }
+    for task in tls_tasks {
+        if let Err(error) = task.await {
+            tracing::warn!(%error, "TLS certificate watch or redirect listener ended abnormally");
+        }
+    }
     match metrics_task.await {
         Ok(Ok(())) => {}
         Ok(Err(error)) => tracing::warn!(%error, "metrics listener failed"),
@@ -323,6 +365,7 @@ async fn serve_http<L>(
     listener: L,
     app: axum::Router,
     limits: ConnectionLimits,
+    tls: Option<Arc<ReloadingAcceptor>>,
     stop: CancellationToken,
 ) -> std::io::Result<()>
 where
@@ -336,7 +379,20 @@ where
             tracing::debug!(%error, "cannot set TCP_NODELAY on an accepted socket");
         }
     });
-    serve_connections(listener, app, limits, stop).await
+    serve_connections(listener, app, limits, tls, stop).await
+}
+
+/// Where the redirect listener sends plain HTTP requests: the public URL's
+/// host when one is configured, else the request's host on `https_port`.
+fn redirect_target(public_url: Option<&str>, https_port: u16) -> gateway::https::RedirectTarget {
+    let authority = public_url
+        .and_then(|url| url.split_once("://"))
+        .map(|(_scheme, rest)| rest.split('/').next().unwrap_or_default())
+        .filter(|authority| !authority.is_empty());
+    match authority {
+        Some(authority) => gateway::https::RedirectTarget::Authority(authority.to_owned()),
+        None => gateway::https::RedirectTarget::HostOnPort(https_port),
+    }
 }
 
 /// Serves `GET /metrics` on `listener` until `stop` is cancelled.

@@ -9,6 +9,7 @@ mod origins;
 mod overrides;
 mod rewards;
 mod scylla;
+mod tls;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -25,6 +26,7 @@ pub use metrics::MetricsConfig;
 pub use overrides::EnvironmentVariables;
 pub use rewards::RewardsConfig;
 pub use scylla::{ConsistencyLevel, ReplicationConfig, ScyllaConfig, ScyllaTlsConfig};
+pub use tls::TlsConfig;
 
 /// Everything the server can be told, with the defaults of `config/heyblue.example.toml`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -255,6 +257,9 @@ pub struct HttpConfig {
     /// peers in `trusted_proxies` may connect then, so that list must not be
     /// empty; connections without a valid header are closed.
     pub proxy_protocol: bool,
+    /// HTTPS and WSS on `listen` (`[http.tls]`); plain HTTP without it (behind
+    /// a proxy that terminates TLS, or on a trusted network).
+    pub tls: Option<TlsConfig>,
 }
 
 impl Default for HttpConfig {
@@ -270,6 +275,7 @@ impl Default for HttpConfig {
             header_read_timeout_seconds: 10,
             max_connections_per_ip: 1_000,
             proxy_protocol: false,
+            tls: None,
         }
     }
 }
@@ -610,6 +616,9 @@ impl Config {
             self.cluster.as_ref().map(|cluster| cluster.listen),
         )?;
         origins::validate_allowed_origins(&self.http.allowed_origins)?;
+        if let Some(tls) = &self.http.tls {
+            tls.validate(self.listen)?;
+        }
         if self.http.proxy_protocol && self.http.trusted_proxies.is_empty() {
             return Err(invalid(
                 "http.proxy_protocol",

@@ -21,6 +21,7 @@ mod counter_routes;
 mod donation_routes;
 mod error;
 mod headers;
+pub(crate) mod https;
 mod issuer_key_routes;
 mod json_body;
 pub(crate) mod metrics_endpoint;
