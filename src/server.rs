@@ -217,6 +217,10 @@ pub async fn serve(
         clock,
         phone_regions: parts.phone_regions.clone(),
         stop_requested: stop_requested.clone(),
+        exports: Arc::new(crate::identity::window_limiter::WindowLimiter::new(
+            gateway::EXPORTS_PER_HOUR,
+            gateway::EXPORT_LIMITER_KEYS,
+        )),
     };
     tracing::info!(address = %local_address, metrics_address = %metrics_address, store = parts.store.backend_name(), "serving");
 

@@ -163,15 +163,7 @@ pub(crate) async fn trophies(
 ) -> Result<Json<TrophiesBody>, ApiError> {
     let awards = state.connections.trophies(caller.account_id).await?;
     Ok(Json(TrophiesBody {
-        trophies: awards
-            .into_iter()
-            .map(|award| TrophyBody {
-                trophy: award.trophy.as_str(),
-                title: award.trophy.title(),
-                description: award.trophy.description(),
-                awarded_at_ms: award.awarded_at_ms,
-            })
-            .collect(),
+        trophies: awards.into_iter().map(TrophyBody::from).collect(),
     }))
 }
 
@@ -182,6 +174,27 @@ fn parse_cursor(text: &str) -> Result<ConnectionCursor, ApiError> {
         established_at_ms,
         connection_id,
     })
+}
+
+impl ConnectionBody {
+    /// `record` as `account_id` sees it (`None` when not theirs).
+    pub(super) fn of(
+        record: &ConnectionRecord,
+        account_id: crate::domain::AccountId,
+    ) -> Option<Self> {
+        connection_body(record, account_id)
+    }
+}
+
+impl From<crate::store::TrophyAward> for TrophyBody {
+    fn from(award: crate::store::TrophyAward) -> Self {
+        Self {
+            trophy: award.trophy.as_str(),
+            title: award.trophy.title(),
+            description: award.trophy.description(),
+            awarded_at_ms: award.awarded_at_ms,
+        }
+    }
 }
 
 fn connection_body(

@@ -11,6 +11,7 @@ mod account_admin_routes;
 pub(crate) mod address_slots;
 mod admin_routes;
 pub(crate) use admin_routes::RosterDepartures;
+pub(crate) use export_routes::{EXPORT_LIMITER_KEYS, EXPORTS_PER_HOUR};
 mod auth_routes;
 mod bearer;
 mod catalog_routes;
@@ -20,6 +21,7 @@ mod connection_routes;
 mod counter_routes;
 mod donation_routes;
 mod error;
+mod export_routes;
 mod headers;
 pub(crate) mod https;
 mod issuer_key_routes;
@@ -103,6 +105,9 @@ pub(crate) struct AppState {
     pub(crate) audit: crate::audit::AuditLog,
     /// Cancelled to drain and stop the node (`POST /v1/admin/drain`).
     pub(crate) stop_requested: CancellationToken,
+    /// `GET /v1/me/export` calls per account per hour.
+    pub(crate) exports:
+        std::sync::Arc<crate::identity::window_limiter::WindowLimiter<crate::domain::AccountId>>,
 }
 
 /// The whole HTTP API.
@@ -124,6 +129,7 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/v1/me/points", get(connection_routes::points))
         .route("/v1/me/connections", get(connection_routes::connections))
         .route("/v1/me/trophies", get(connection_routes::trophies))
+        .route("/v1/me/export", get(export_routes::export))
         // Its answer names the caller's ZIP, derived from where they are.
         .route("/v1/route", get(route_routes::route))
         .route("/v1/rewards/redemptions", post(voucher_routes::redeem))

@@ -198,7 +198,7 @@ pub(super) fn voucher_id(text: &str) -> Result<Uuid, ApiError> {
 
 impl VoucherBody {
     /// The holder's view of `voucher`, with its token when it is usable now.
-    fn new(state: &AppState, voucher: Voucher) -> Self {
+    pub(super) fn new(state: &AppState, voucher: Voucher) -> Self {
         let token = voucher
             .is_usable_at(state.clock.now_ms())
             .then(|| state.voucher_signer.sign(&voucher));

@@ -135,8 +135,7 @@ impl ServerKeys {
     }
 
     /// Opens a sealed phone; `None` if it was sealed with another key or altered.
-    /// (Only tests read phones back today; nothing in the server needs to.)
-    #[cfg(test)]
+    /// (Read back only for the person's own export.)
     pub(crate) fn open_phone(&self, sealed: &[u8]) -> Option<String> {
         if sealed.len() <= NONCE_BYTES {
             return None;

@@ -11,7 +11,7 @@ mod service;
 pub(crate) mod sms;
 mod sms_budget;
 pub(crate) mod tokens;
-mod window_limiter;
+pub(crate) mod window_limiter;
 
 pub(crate) use account_control::{AccountSummary, RosterRemoval};
 pub(crate) use ip_limits::AddressKey;
