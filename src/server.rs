@@ -460,7 +460,14 @@ async fn cluster_setup(
         .filter(|cookie| !cookie.is_empty())
         .ok_or_else(|| ClusterStartError::Cookie(cluster.cookie_env.clone()))?
         .to_owned();
-    let node_server = start_node_server(&config.node_name, cluster, cookie).await?;
+    let link_tls = cluster
+        .tls
+        .as_ref()
+        .map(crate::tls::ClusterLinkTls::load)
+        .transpose()
+        .map_err(ClusterStartError::Tls)?;
+    let node_server =
+        start_node_server(&config.node_name, cluster, cookie, link_tls.as_ref()).await?;
     let advertised = format!("{}:{}", cluster.advertised_host(), cluster.listen.port());
     tracing::info!(cluster_address = %advertised, region, seeds = cluster.seeds.len(), "cluster port open");
     let role = ClusterRole {
@@ -478,6 +485,7 @@ async fn cluster_setup(
         advertised,
         listen: cluster.listen,
         node_server,
+        link_tls,
     };
     Ok(ClusterSetup {
         link,

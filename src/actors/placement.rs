@@ -57,6 +57,8 @@ pub(crate) struct ClusterRole {
     pub(crate) listen: std::net::SocketAddr,
     /// The ractor_cluster node server.
     pub(crate) node_server: ActorRef<NodeServerMessage>,
+    /// Mutual TLS of the links (`[cluster.tls]`), for dialing seeds.
+    pub(crate) link_tls: Option<crate::tls::ClusterLinkTls>,
 }
 
 /// What placement starts with.
@@ -319,6 +321,7 @@ fn on_tick(myself: &ActorRef<PlacementMsg>, state: &mut PlacementState) {
                 &cluster.seeds,
                 &cluster.advertised,
                 cluster.listen,
+                cluster.link_tls.as_ref(),
             )
             .await;
         });

@@ -1,5 +1,6 @@
 //! Joining the cluster: starts ractor_cluster's `NodeServer` on the cluster port
-//! (transitive mode, so one seed is enough to reach every node), subscribes to
+//! (transitive mode, so one seed is enough to reach every node; with
+//! `[cluster.tls]`, mutual TLS and every node dialing its seeds), subscribes to
 //! its session events (a lost link tells `Placement` at once; a peer that never
 //! authenticates is logged — usually a wrong cookie), and dials the seeds that
 //! have no open session, again on every call, since ractor_cluster does not
@@ -10,9 +11,12 @@ use std::sync::Mutex;
 
 use ractor::{Actor, ActorRef};
 use ractor_cluster::node::NodeConnectionMode;
-use ractor_cluster::{NodeEventSubscription, NodeServer, NodeServerMessage};
+use ractor_cluster::{
+    IncomingEncryptionMode, NodeEventSubscription, NodeServer, NodeServerMessage,
+};
 
 use crate::config::ClusterConfig;
+use crate::tls::{ClusterLinkTls, seed_server_name};
 
 /// How long the seed check waits for the node server.
 const SESSIONS_TIMEOUT_MS: u64 = 1_000;
@@ -37,13 +41,19 @@ pub enum ClusterStartError {
     /// The node server did not start.
     #[error("cluster port could not start: {0}")]
     Spawn(String),
+    /// `[cluster.tls]` cannot be served.
+    #[error("cluster.tls: {0}")]
+    Tls(#[from] crate::tls::TlsError),
 }
 
-/// Starts the node server for `config` with `cookie`.
+/// Starts the node server for `config` with `cookie`; with `tls`, links are
+/// accepted only over mutual TLS, and not dialed transitively (ractor_cluster
+/// dials learned peers in plain TCP): every node dials its seeds itself.
 pub(crate) async fn start_node_server(
     node_name: &str,
     config: &ClusterConfig,
     cookie: String,
+    tls: Option<&ClusterLinkTls>,
 ) -> Result<ActorRef<NodeServerMessage>, ClusterStartError> {
     // ractor_cluster reports a busy port as a panic inside an actor; say it plainly.
     drop(
@@ -57,8 +67,12 @@ pub(crate) async fn start_node_server(
         cookie,
         node_name.to_owned(),
         config.advertised_host(),
-        None,
-        Some(NodeConnectionMode::Transitive),
+        tls.map(|tls| IncomingEncryptionMode::Tls(tls.acceptor.clone())),
+        Some(if tls.is_some() {
+            NodeConnectionMode::Isolated
+        } else {
+            NodeConnectionMode::Transitive
+        }),
     )
     .with_listen_addr(config.listen.ip());
     let (actor, _handle) = Actor::spawn(None, server, ())
@@ -86,6 +100,7 @@ pub(crate) async fn dial_missing_seeds(
     seeds: &[String],
     own: &str,
     listen: std::net::SocketAddr,
+    tls: Option<&ClusterLinkTls>,
 ) {
     let Ok(sessions) = ractor::call_t!(
         node_server,
@@ -109,7 +124,23 @@ pub(crate) async fn dial_missing_seeds(
         if is_self {
             continue;
         }
-        if let Err(error) = ractor_cluster::client_connect(node_server, seed.as_str()).await {
+        let dialed = match tls {
+            None => ractor_cluster::client_connect(node_server, seed.as_str()).await,
+            Some(tls) => {
+                let Some(name) = seed_server_name(seed) else {
+                    tracing::warn!(seed = %seed, "cluster seed has no usable host name for TLS");
+                    continue;
+                };
+                ractor_cluster::client_connect_enc(
+                    node_server,
+                    seed.as_str(),
+                    tls.connector.clone(),
+                    name,
+                )
+                .await
+            }
+        };
+        if let Err(error) = dialed {
             tracing::debug!(seed = %seed, %error, "cluster seed not reachable yet");
         }
     }

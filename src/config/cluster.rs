@@ -39,6 +39,26 @@ pub struct ClusterConfig {
     /// so officers' presence reaches the new owners first.
     #[serde(default = "default_drain_handoff_ms")]
     pub drain_handoff_ms: u64,
+    /// Encrypts the cluster links and authenticates both ends by a cluster CA
+    /// (`[cluster.tls]`); plain TCP with the cookie only without it.
+    #[serde(default)]
+    pub tls: Option<ClusterTlsConfig>,
+}
+
+/// Mutual TLS on the cluster port: every node presents a certificate signed
+/// by the cluster CA, for the host its peers dial (`advertise_host`), and
+/// accepts only peers presenting one. Nodes then dial every seed themselves
+/// (ractor_cluster's transitive dialing is plain TCP): list every node in
+/// `seeds`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct ClusterTlsConfig {
+    /// PEM file of the cluster CA (the only issuer trusted on the cluster port).
+    pub ca_file: std::path::PathBuf,
+    /// This node's certificate chain, PEM, issued by the cluster CA.
+    pub certificate_chain_file: std::path::PathBuf,
+    /// Its private key, PEM.
+    pub private_key_file: std::path::PathBuf,
 }
 
 /// One region: a label and the ZIP prefixes (1 to 3 digits) whose shards it holds.

@@ -21,7 +21,7 @@ use serde::{Deserialize, Serialize};
 /// sign-in cannot outlive its revocation.
 pub(crate) const MAX_REFRESH_TOKEN_TTL_DAYS: u64 = 365;
 
-pub use cluster::{ClusterConfig, RegionConfig};
+pub use cluster::{ClusterConfig, ClusterTlsConfig, RegionConfig};
 pub use metrics::MetricsConfig;
 pub use overrides::EnvironmentVariables;
 pub use rewards::RewardsConfig;

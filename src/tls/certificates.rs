@@ -31,8 +31,7 @@ const ALPN_HTTP_1_1: &[u8] = b"http/1.1";
 /// A server configuration serving the chain and key `tls` names.
 pub(super) fn server_config(tls: &TlsConfig) -> Result<Arc<rustls::ServerConfig>, TlsError> {
     let chain = read_chain(&tls.certificate_chain_file)?;
-    let key = PrivateKeyDer::from_pem_file(&tls.private_key_file)
-        .map_err(|error| file_error(&tls.private_key_file, &error.to_string()))?;
+    let key = read_key(&tls.private_key_file)?;
     let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
     let mut config = rustls::ServerConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
@@ -44,7 +43,8 @@ pub(super) fn server_config(tls: &TlsConfig) -> Result<Arc<rustls::ServerConfig>
     Ok(Arc::new(config))
 }
 
-fn read_chain(path: &Path) -> Result<Vec<CertificateDer<'static>>, TlsError> {
+/// The certificates of the PEM file at `path` (at least one).
+pub(super) fn read_chain(path: &Path) -> Result<Vec<CertificateDer<'static>>, TlsError> {
     let chain = CertificateDer::pem_file_iter(path)
         .map_err(|error| file_error(path, &error.to_string()))?
         .collect::<Result<Vec<_>, _>>()
@@ -53,6 +53,11 @@ fn read_chain(path: &Path) -> Result<Vec<CertificateDer<'static>>, TlsError> {
         return Err(file_error(path, "holds no certificate"));
     }
     Ok(chain)
+}
+
+/// The private key of the PEM file at `path`.
+pub(super) fn read_key(path: &Path) -> Result<PrivateKeyDer<'static>, TlsError> {
+    PrivateKeyDer::from_pem_file(path).map_err(|error| file_error(path, &error.to_string()))
 }
 
 fn file_error(path: &Path, problem: &str) -> TlsError {

@@ -141,6 +141,16 @@ impl ClusterPlan {
 
     /// Starts node `index` with `cookie` and waits until it is ready.
     pub(crate) async fn start_with_cookie(&self, index: usize, cookie: &str) -> ClusterNode {
+        self.start_node(index, cookie, &self.extra_toml).await
+    }
+
+    /// Starts node `index` with `extra_toml` instead of the plan's and waits
+    /// until it is ready.
+    pub(crate) async fn start_with_extra(&self, index: usize, extra_toml: &str) -> ClusterNode {
+        self.start_node(index, COOKIE, extra_toml).await
+    }
+
+    async fn start_node(&self, index: usize, cookie: &str, extra_toml: &str) -> ClusterNode {
         let spec = &self.specs[index];
         let (http_port, cluster_port, metrics_port) = self.ports[index];
         let host = format!("127.0.0.{}", spec.host);
@@ -191,7 +201,7 @@ drain_handoff_ms = 500
             sms = sms_file.display(),
             seeds = seeds.join(", "),
             region = spec.region,
-            extra = self.extra_toml,
+            extra = extra_toml,
         );
         std::fs::create_dir_all(&self.root).unwrap();
         let config_file = self.root.join(format!("{}.toml", spec.name));
