@@ -630,6 +630,7 @@ async fn open_parts(
     let keys = Arc::new(ServerKeys::load(
         environment,
         &config.identity.master_key_env,
+        config.identity.master_key_file.as_deref(),
         &config.data_dir,
     )?);
     let phone_regions = crate::identity::phone_regions(&config.identity);

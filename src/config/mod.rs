@@ -186,6 +186,11 @@ pub struct IdentityConfig {
     /// encrypts and hashes phone numbers; when unset a key is generated into
     /// `data_dir/master.key` (mode 0600). Every node of a cluster needs the same key.
     pub master_key_env: String,
+    /// A file holding the master key (64 hex digits), read when
+    /// `master_key_env`'s variable is unset, instead of `data_dir/master.key`:
+    /// keeps the key off the data directory's disk and out of its backups.
+    /// It must exist (a key is never generated there).
+    pub master_key_file: Option<PathBuf>,
 }
 
 impl Default for IdentityConfig {
@@ -205,6 +210,7 @@ impl Default for IdentityConfig {
             sms_max_per_hour: 1000,
             sms_max_per_prefix_per_hour: 20,
             master_key_env: "HEYBLUE_MASTER_KEY".to_owned(),
+            master_key_file: None,
         }
     }
 }

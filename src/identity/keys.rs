@@ -63,17 +63,41 @@ pub enum KeyError {
     },
 }
 
+/// Logs a warning when the key file at `path` may be read by other users.
+fn warn_if_readable_by_others(path: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    if let Ok(metadata) = std::fs::metadata(path)
+        && metadata.permissions().mode() & 0o077 != 0
+    {
+        tracing::warn!(path = %path.display(), "the master key file is readable by other users: chmod 600 it");
+    }
+}
+
 impl ServerKeys {
     /// Loads the master key from `environment[variable]`, else from
-    /// `data_dir/master.key`, generating that file on first start.
+    /// `key_file` (which must exist: a key is never made up in a place an
+    /// operator chose), else from `data_dir/master.key`, generating that
+    /// file on first start.
     pub(crate) fn load(
         environment: &EnvironmentVariables,
         variable: &str,
+        key_file: Option<&Path>,
         data_dir: &Path,
     ) -> Result<Self, KeyError> {
         if let Some(hex_key) = environment.get(variable) {
             let master = parse_key(hex_key).ok_or_else(|| KeyError::BadEnvironmentKey {
                 variable: variable.to_owned(),
+            })?;
+            return Ok(Self::derive(&master));
+        }
+        if let Some(path) = key_file {
+            let text = std::fs::read_to_string(path).map_err(|source| KeyError::Io {
+                path: path.display().to_string(),
+                source,
+            })?;
+            warn_if_readable_by_others(path);
+            let master = parse_key(&text).ok_or_else(|| KeyError::BadKeyFile {
+                path: path.display().to_string(),
             })?;
             return Ok(Self::derive(&master));
         }
@@ -222,21 +246,68 @@ mod tests {
         use std::os::unix::fs::PermissionsExt;
         let dir = tempfile::tempdir().unwrap();
         let environment = EnvironmentVariables::default();
-        let first = ServerKeys::load(&environment, "HEYBLUE_MASTER_KEY", dir.path()).unwrap();
+        let first = ServerKeys::load(&environment, "HEYBLUE_MASTER_KEY", None, dir.path()).unwrap();
         let mode = std::fs::metadata(dir.path().join(MASTER_KEY_FILE))
             .unwrap()
             .permissions()
             .mode();
         assert_eq!(mode & 0o777, 0o600);
-        let second = ServerKeys::load(&environment, "HEYBLUE_MASTER_KEY", dir.path()).unwrap();
+        let second =
+            ServerKeys::load(&environment, "HEYBLUE_MASTER_KEY", None, dir.path()).unwrap();
         assert_eq!(first.phone_hash(&phone()), second.phone_hash(&phone()));
+    }
+
+    #[test]
+    fn a_key_file_outside_the_data_directory_is_read_and_never_made_up() {
+        let data_dir = tempfile::tempdir().unwrap();
+        let elsewhere = tempfile::tempdir().unwrap();
+        let key_file = elsewhere.path().join("master.key");
+        let environment = EnvironmentVariables::default();
+
+        let missing = ServerKeys::load(
+            &environment,
+            "HEYBLUE_MASTER_KEY",
+            Some(&key_file),
+            data_dir.path(),
+        );
+        assert!(missing.is_err(), "a missing key file is an error");
+        assert!(!key_file.exists() && !data_dir.path().join(MASTER_KEY_FILE).exists());
+
+        std::fs::write(&key_file, format!("{}\n", hex::encode([7; 32]))).unwrap();
+        let keys = ServerKeys::load(
+            &environment,
+            "HEYBLUE_MASTER_KEY",
+            Some(&key_file),
+            data_dir.path(),
+        )
+        .unwrap();
+        assert_eq!(
+            keys.phone_hash(&phone()),
+            ServerKeys::derive(&[7; 32]).phone_hash(&phone())
+        );
+        assert!(!data_dir.path().join(MASTER_KEY_FILE).exists());
+
+        // The environment still wins over the file.
+        let from_environment =
+            EnvironmentVariables::from_pairs([("HEYBLUE_MASTER_KEY", hex::encode([9; 32]))]);
+        let keys = ServerKeys::load(
+            &from_environment,
+            "HEYBLUE_MASTER_KEY",
+            Some(&key_file),
+            data_dir.path(),
+        )
+        .unwrap();
+        assert_eq!(
+            keys.phone_hash(&phone()),
+            ServerKeys::derive(&[9; 32]).phone_hash(&phone())
+        );
     }
 
     #[test]
     fn malformed_environment_key_is_refused() {
         let dir = tempfile::tempdir().unwrap();
         let environment = EnvironmentVariables::from_pairs([("KEY", "not-hex")]);
-        let error = ServerKeys::load(&environment, "KEY", dir.path()).unwrap_err();
+        let error = ServerKeys::load(&environment, "KEY", None, dir.path()).unwrap_err();
         assert!(error.to_string().contains("64 hex digits"));
     }
 }
