@@ -112,6 +112,10 @@ pub(crate) enum RefreshConsumption {
     Unknown,
 }
 
+/// How long a phone's one-time-code state outlives its code (one day, past
+/// the one-hour window of the per-phone send limit); both stores then drop it.
+pub(crate) const OTP_RETENTION_MS: i64 = 86_400_000;
+
 /// The one-time-code state of one phone, versioned for compare-and-set.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct OtpChallenge {

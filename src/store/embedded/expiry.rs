@@ -1,6 +1,7 @@
 //! Rows of the embedded store that matter only for a while — a day's reward
 //! count and slots, a pair's last reward and reward claim, a limit slot of a
-//! day or month window, a stock move's idempotency mark — are filed in
+//! day or month window, a stock move's idempotency mark, a phone's one-time
+//! code state — are filed in
 //! `expiring_rows` under the time they stop mattering, in the transaction that
 //! writes them, for the spans the CQL store gives the same rows as TTLs. The
 //! hourly sweep (`purge_expired_tokens`) removes what is due, reading only due
@@ -14,11 +15,11 @@ use redb::{ReadableTable, WriteTransaction};
 use super::codec::{decode, redb_error};
 use super::connections::PairHolder;
 use super::tables::{
-    DAILY_REWARDED, DayKey, EXPIRING_ROWS, LIMIT_SLOTS, LimitSlotKey, PAIR_LAST_REWARDED,
-    PAIR_REWARD_CLAIMS, PairKey, REWARD_DAY_SLOTS, STOCK_OPS, UuidKey, biased,
+    DAILY_REWARDED, DayKey, EXPIRING_ROWS, HashKey, LIMIT_SLOTS, LimitSlotKey, OTP_CHALLENGES,
+    PAIR_LAST_REWARDED, PAIR_REWARD_CLAIMS, PairKey, REWARD_DAY_SLOTS, STOCK_OPS, UuidKey, biased,
 };
 use crate::domain::voucher::LimitWindow;
-use crate::store::StoreResult;
+use crate::store::{OTP_RETENTION_MS, OtpChallenge, StoreResult};
 
 /// Due rows removed per write transaction: keeps writers waiting briefly.
 pub(super) const SWEEP_BATCH: usize = 10_000;
@@ -43,6 +44,12 @@ pub(super) fn pair_last_rewarded_expires_at_ms(at_ms: i64) -> i64 {
 /// day more (CQL: the same TTL).
 pub(super) fn pair_claim_expires_at_ms(at_ms: i64, cooldown_ms: i64) -> i64 {
     at_ms.saturating_add(cooldown_ms).saturating_add(DAY_MS)
+}
+
+/// When a phone's one-time-code state stops mattering: a day after its code
+/// expires, past the hourly send limits it carries (CQL: the same TTL).
+pub(super) fn otp_challenge_expires_at_ms(code_expires_at_ms: i64) -> i64 {
+    code_expires_at_ms.saturating_add(OTP_RETENTION_MS)
 }
 
 /// When a stock move's idempotency mark stops mattering (CQL: thirty days).
@@ -73,16 +80,19 @@ pub(super) enum Expiring {
     LimitSlots,
     /// `stock_ops`: a stock move's idempotency mark.
     StockOps,
+    /// `otp_challenges`: a phone's one-time-code state (version: its version).
+    OtpChallenges,
 }
 
 impl Expiring {
-    const ALL: [Expiring; 6] = [
+    const ALL: [Expiring; 7] = [
         Expiring::DailyRewarded,
         Expiring::RewardDaySlots,
         Expiring::PairLastRewarded,
         Expiring::PairRewardClaims,
         Expiring::LimitSlots,
         Expiring::StockOps,
+        Expiring::OtpChallenges,
     ];
 
     fn tag(self) -> u8 {
@@ -93,6 +103,7 @@ impl Expiring {
             Expiring::PairRewardClaims => 4,
             Expiring::LimitSlots => 5,
             Expiring::StockOps => 6,
+            Expiring::OtpChallenges => 7,
         }
     }
 
@@ -205,6 +216,21 @@ fn remove_row(
             if let Ok(key) = <&UuidKey>::try_from(row_key) {
                 let mut rows = transaction.open_table(STOCK_OPS).map_err(redb_error)?;
                 rows.remove(key).map_err(redb_error)?;
+            }
+        }
+        Expiring::OtpChallenges => {
+            if let Ok(key) = <&HashKey>::try_from(row_key) {
+                let mut rows = transaction.open_table(OTP_CHALLENGES).map_err(redb_error)?;
+                let stored: Option<OtpChallenge> = match rows.get(key).map_err(redb_error)? {
+                    Some(stored) => Some(decode(stored.value())?),
+                    None => None,
+                };
+                // A challenge written again since was filed again, later.
+                if stored.is_some_and(|challenge| {
+                    i64::try_from(challenge.version).is_ok_and(|stored| stored <= version)
+                }) {
+                    rows.remove(key).map_err(redb_error)?;
+                }
             }
         }
     }

@@ -205,3 +205,68 @@ async fn a_pair_rewarded_again_keeps_its_rows_past_the_first_life() {
     );
     assert_eq!(filed_entries(&store).await, 0, "every entry swept");
 }
+
+#[tokio::test]
+async fn a_phones_code_state_leaves_a_day_after_its_code_and_a_newer_one_stays() {
+    use crate::store::{OtpChallenge, OtpStore, PhoneHash};
+    let dir = tempfile::tempdir().unwrap();
+    let store = EmbeddedStore::open(dir.path()).await.unwrap();
+    let challenge = |version: u64, expires_at_ms: i64| OtpChallenge {
+        code_hash: None,
+        expires_at_ms,
+        failed_attempts: 0,
+        recent_sends_ms: vec![expires_at_ms - 300_000],
+        version,
+    };
+    let (gone, renewed) = (PhoneHash([1; 32]), PhoneHash([2; 32]));
+    let expires = NOW_MS + 5 * 60_000;
+    assert!(
+        store
+            .put_otp_challenge(&gone, &challenge(1, expires), None)
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .put_otp_challenge(&renewed, &challenge(1, expires), None)
+            .await
+            .unwrap()
+    );
+    // The second phone asks again two days later: its state lives on.
+    let later = expires + 2 * DAY_MS;
+    assert!(
+        store
+            .put_otp_challenge(&renewed, &challenge(2, later), Some(1))
+            .await
+            .unwrap()
+    );
+
+    store
+        .purge_expired_tokens(expires + DAY_MS - 1)
+        .await
+        .unwrap();
+    assert!(
+        store.otp_challenge(&gone).await.unwrap().is_some(),
+        "kept a day past the code"
+    );
+    store
+        .purge_expired_tokens(expires + DAY_MS + 1)
+        .await
+        .unwrap();
+    assert_eq!(store.otp_challenge(&gone).await.unwrap(), None);
+    assert_eq!(
+        store
+            .otp_challenge(&renewed)
+            .await
+            .unwrap()
+            .map(|state| state.version),
+        Some(2),
+        "a challenge written again since stays"
+    );
+    store
+        .purge_expired_tokens(later + DAY_MS + 1)
+        .await
+        .unwrap();
+    assert_eq!(store.otp_challenge(&renewed).await.unwrap(), None);
+    assert_eq!(filed_entries(&store).await, 0);
+}

@@ -1,10 +1,12 @@
 //! [`OtpStore`] on redb: one challenge per phone, written by compare-and-set on
-//! its version inside one write transaction.
+//! its version inside one write transaction, and filed for removal a day
+//! after its code expires (the hourly sweep, as CQL's TTL does).
 
 use async_trait::async_trait;
 
 use super::EmbeddedStore;
 use super::codec::{encode, get_record, redb_error};
+use super::expiry::{self, Expiring};
 use super::tables::OTP_CHALLENGES;
 use crate::store::{OtpChallenge, OtpStore, PhoneHash, StoreResult};
 
@@ -31,6 +33,8 @@ impl OtpStore for EmbeddedStore {
         );
         let phone = *phone;
         let encoded = encode(challenge)?;
+        let expires_at_ms = challenge.expires_at_ms;
+        let version = i64::try_from(challenge.version).unwrap_or(i64::MAX);
         self.write(move |transaction| {
             let mut challenges = transaction.open_table(OTP_CHALLENGES).map_err(redb_error)?;
             let stored: Option<OtpChallenge> = get_record(&challenges, &phone.0)?;
@@ -41,6 +45,13 @@ impl OtpStore for EmbeddedStore {
             challenges
                 .insert(&phone.0, encoded.as_slice())
                 .map_err(redb_error)?;
+            expiry::file(
+                transaction,
+                Expiring::OtpChallenges,
+                &phone.0,
+                expiry::otp_challenge_expires_at_ms(expires_at_ms),
+                version,
+            )?;
             Ok(true)
         })
         .await

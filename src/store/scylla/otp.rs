@@ -7,11 +7,7 @@ use async_trait::async_trait;
 
 use super::ScyllaStore;
 use super::codec::{corrupt, first_row, from_bigint, hash32, to_bigint, ttl_seconds};
-use crate::store::{OtpChallenge, OtpStore, PhoneHash, SecretHash, StoreResult};
-
-/// How long a challenge outlives its code (one day, past the one-hour window of
-/// the per-phone send limit).
-const OTP_RETENTION_MS: i64 = 86_400_000;
+use crate::store::{OTP_RETENTION_MS, OtpChallenge, OtpStore, PhoneHash, SecretHash, StoreResult};
 
 /// Columns of `SELECT ... FROM otp_challenges`.
 type ChallengeRow = (Option<Vec<u8>>, i64, i32, Option<Vec<i64>>, i64);
