@@ -92,72 +92,55 @@ pub(crate) async fn export(
         )
     })?;
     let mut complete = true;
+    let state = &state;
 
     let profile = state.identity.profiles().get(account_id).await.ok();
-    let mut profile_events = Vec::new();
-    let mut before = None;
-    loop {
-        let page = state
-            .identity
-            .profiles()
-            .events(account_id, before, PAGE)
-            .await?;
-        before = page.last().map(|event| event.seq).filter(|seq| *seq > 1);
-        let full = page.len() == PAGE;
-        profile_events.extend(page);
-        if !full || before.is_none() {
-            break;
-        }
-        if profile_events.len() >= MAX_ITEMS {
-            complete = false;
-            break;
-        }
-    }
-
-    let mut ledger = Vec::new();
-    // The balance as of the first page, the newest entries.
-    let mut balance = None;
-    let mut before = None;
-    loop {
-        let (current, page) = state.connections.points(account_id, before, PAGE).await?;
-        balance.get_or_insert(current);
-        before = page.last().map(|entry| entry.seq).filter(|seq| *seq > 1);
-        let full = page.len() == PAGE;
-        ledger.extend(page.into_iter().map(LedgerEntryBody::from));
-        if !full || before.is_none() {
-            break;
-        }
-        if ledger.len() >= MAX_ITEMS {
-            complete = false;
-            break;
-        }
-    }
-
-    let mut connections = Vec::new();
-    let mut cursor = None;
-    loop {
-        let page = state
-            .connections
-            .connections(account_id, cursor, PAGE)
-            .await?;
-        cursor = page.last().map(|last| ConnectionCursor {
-            established_at_ms: last.established_at_ms,
-            connection_id: last.connection_id,
-        });
-        let full = page.len() == PAGE;
-        connections.extend(
-            page.iter()
-                .filter_map(|record| ConnectionBody::of(record, account_id)),
-        );
-        if !full {
-            break;
-        }
-        if connections.len() >= MAX_ITEMS {
-            complete = false;
-            break;
-        }
-    }
-
+    let profile_events = read_all(
+        |before| async move {
+            Ok(state
+                .identity
+                .profiles()
+                .events(account_id, before, PAGE)
+                .await?)
+        },
+        |event: &ProfileEvent| (event.seq > 1).then_some(event.seq),
+        &mut complete,
+    )
+    .await?;
+    // The balance as read before the ledger: entries written meanwhile show
+    // in the ledger, never the other way round.
+    let balance = state.store.balance(account_id).await?;
+    let ledger = read_all(
+        |before| async move {
+            let (_balance, entries) = state.connections.points(account_id, before, PAGE).await?;
+            Ok(entries)
+        },
+        |entry| (entry.seq > 1).then_some(entry.seq),
+        &mut complete,
+    )
+    .await?
+    .into_iter()
+    .map(LedgerEntryBody::from)
+    .collect();
+    let connections = read_all(
+        |before| async move {
+            Ok(state
+                .connections
+                .connections(account_id, before, PAGE)
+                .await?)
+        },
+        |last| {
+            Some(ConnectionCursor {
+                established_at_ms: last.established_at_ms,
+                connection_id: last.connection_id,
+            })
+        },
+        &mut complete,
+    )
+    .await?
+    .iter()
+    .filter_map(|record| ConnectionBody::of(record, account_id))
+    .collect();
     let trophies = state
         .connections
         .trophies(account_id)
@@ -165,28 +148,20 @@ pub(crate) async fn export(
         .into_iter()
         .map(TrophyBody::from)
         .collect();
-
-    let mut vouchers = Vec::new();
-    let mut cursor = None;
-    loop {
-        let page = state.redemptions.vouchers(account_id, cursor, PAGE).await?;
-        cursor = page.last().map(|last| VoucherCursor {
-            issued_at_ms: last.issued_at_ms,
-            voucher_id: last.voucher_id,
-        });
-        let full = page.len() == PAGE;
-        vouchers.extend(
-            page.into_iter()
-                .map(|voucher| VoucherBody::new(&state, voucher)),
-        );
-        if !full {
-            break;
-        }
-        if vouchers.len() >= MAX_ITEMS {
-            complete = false;
-            break;
-        }
-    }
+    let vouchers = read_all(
+        |before| async move { Ok(state.redemptions.vouchers(account_id, before, PAGE).await?) },
+        |last| {
+            Some(VoucherCursor {
+                issued_at_ms: last.issued_at_ms,
+                voucher_id: last.voucher_id,
+            })
+        },
+        &mut complete,
+    )
+    .await?
+    .into_iter()
+    .map(|voucher| VoucherBody::new(state, voucher))
+    .collect();
 
     Ok(Json(ExportBody {
         exported_at_ms: now_ms,
@@ -200,10 +175,40 @@ pub(crate) async fn export(
         },
         profile: profile.map(ProfileBody::from),
         profile_events,
-        balance: balance.unwrap_or_default(),
+        balance,
         ledger,
         connections,
         trophies,
         vouchers,
     }))
+}
+
+/// Every item of a list read newest first, page by page: `read_page` reads
+/// the page before a cursor, `cursor_after` makes the cursor past an item
+/// (`None` when nothing is older). Stops at [`MAX_ITEMS`], clearing
+/// `complete`.
+async fn read_all<T, C, Page>(
+    read_page: impl Fn(Option<C>) -> Page,
+    cursor_after: impl Fn(&T) -> Option<C>,
+    complete: &mut bool,
+) -> Result<Vec<T>, ApiError>
+where
+    Page: std::future::Future<Output = Result<Vec<T>, ApiError>>,
+{
+    let mut items = Vec::new();
+    let mut cursor = None;
+    loop {
+        let page = read_page(cursor.take()).await?;
+        let full = page.len() == PAGE;
+        let next = page.last().and_then(&cursor_after);
+        items.extend(page);
+        match next {
+            Some(next) if full => cursor = Some(next),
+            Some(_) | None => return Ok(items),
+        }
+        if items.len() >= MAX_ITEMS {
+            *complete = false;
+            return Ok(items);
+        }
+    }
 }
