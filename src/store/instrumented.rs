@@ -27,6 +27,7 @@ use crate::domain::profile::{Profile, ProfileEvent};
 use crate::domain::trophy_marks::{MarkChanges, TrophyMark};
 use crate::domain::voucher::{LimitWindow, Voucher, VoucherStatus};
 use crate::domain::{AccountId, Role};
+use crate::outbox::delivery::{DeliveryState, OutboxDelivery};
 
 /// A backend whose calls are timed and counted.
 #[derive(Debug)]
@@ -795,6 +796,52 @@ impl IssuerKeyStore for InstrumentedStore {
         self.timed(
             "revoke_issuer_key",
             self.inner.revoke_issuer_key(issuer_id, key_id, at_ms),
+        )
+        .await
+    }
+}
+
+#[async_trait]
+impl OutboxStore for InstrumentedStore {
+    async fn outbox_delivery(&self, message_id: uuid::Uuid) -> StoreResult<Option<OutboxDelivery>> {
+        self.timed("outbox_delivery", self.inner.outbox_delivery(message_id))
+            .await
+    }
+
+    async fn due_outbox_deliveries(
+        &self,
+        now_ms: i64,
+        limit: usize,
+    ) -> StoreResult<Vec<OutboxDelivery>> {
+        self.timed(
+            "due_outbox_deliveries",
+            self.inner.due_outbox_deliveries(now_ms, limit),
+        )
+        .await
+    }
+
+    async fn replace_outbox_delivery(
+        &self,
+        expected_version: u64,
+        delivery: &OutboxDelivery,
+    ) -> StoreResult<bool> {
+        self.timed(
+            "replace_outbox_delivery",
+            self.inner
+                .replace_outbox_delivery(expected_version, delivery),
+        )
+        .await
+    }
+
+    async fn outbox_deliveries(
+        &self,
+        state: DeliveryState,
+        now_ms: i64,
+        limit: usize,
+    ) -> StoreResult<Vec<OutboxDelivery>> {
+        self.timed(
+            "outbox_deliveries",
+            self.inner.outbox_deliveries(state, now_ms, limit),
         )
         .await
     }

@@ -26,6 +26,8 @@ mod ledger;
 mod ledger_statements;
 mod offers;
 mod otp;
+mod outbox;
+mod outbox_statements;
 mod pledge_statements;
 mod pledges;
 mod profiles;
