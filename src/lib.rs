@@ -56,8 +56,6 @@ mod import;
 mod listener;
 mod metrics;
 mod metrics_snapshot;
-// Only the store and its tests use the outbox until its sender is wired in.
-#[cfg_attr(not(test), allow(dead_code))]
 mod outbox;
 mod presence;
 mod privacy;

@@ -15,6 +15,7 @@ use crate::domain::trophy_marks::{MarkChanges, TrophyMark};
 use crate::domain::voucher::{LimitWindow, Voucher, VoucherStatus};
 use crate::domain::{AccountId, Role};
 use crate::outbox::delivery::{DeliveryState, OutboxDelivery};
+use crate::outbox::endpoint::EndpointRecord;
 use crate::store::*;
 
 /// A write the store can be told to fail.
@@ -710,6 +711,12 @@ impl OutboxStore for FailingStore {
         limit: usize,
     ) -> StoreResult<Vec<OutboxDelivery>> {
         self.inner.outbox_deliveries(state, now_ms, limit).await
+    }
+    async fn put_outbox_endpoint(&self, endpoint: &EndpointRecord) -> StoreResult<()> {
+        self.inner.put_outbox_endpoint(endpoint).await
+    }
+    async fn outbox_endpoints(&self) -> StoreResult<Vec<EndpointRecord>> {
+        self.inner.outbox_endpoints().await
     }
 }
 

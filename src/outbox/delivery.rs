@@ -40,6 +40,18 @@ impl DeliveryState {
         }
     }
 
+    /// The state with this name.
+    pub(crate) fn from_name(name: &str) -> Option<Self> {
+        [
+            DeliveryState::Pending,
+            DeliveryState::Failed,
+            DeliveryState::Delivered,
+            DeliveryState::Dead,
+        ]
+        .into_iter()
+        .find(|state| state.as_str() == name)
+    }
+
     /// Whether a delivery in this state is still to be sent.
     pub(crate) fn is_open(self) -> bool {
         match self {

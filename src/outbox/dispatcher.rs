@@ -15,12 +15,14 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
+use super::admin::EndpointAdmin;
 use super::delivery::{AttemptOutcome, OutboxDelivery};
 use super::endpoint::EndpointRegistry;
 use super::lease;
 use super::schedule::RetrySchedule;
 use super::sender::{AttemptResult, Sender};
 use crate::clock::Clock;
+use crate::identity::keys::ServerKeys;
 use crate::store::{Store, StoreResult};
 
 /// How the loop runs.
@@ -43,8 +45,12 @@ pub(crate) struct DispatchSettings {
 pub(crate) struct Dispatcher {
     /// Where deliveries are read and settled.
     store: Arc<dyn Store>,
-    /// The endpoints.
+    /// The endpoints, opened; reloaded from the store before each pass.
     endpoints: Arc<EndpointRegistry>,
+    /// Opens the endpoints' sealed secrets.
+    keys: Arc<ServerKeys>,
+    /// Writes an endpoint disabled when it answers 410 Gone.
+    admin: EndpointAdmin,
     /// The HTTP sender.
     sender: Sender,
     /// Time, pausable in tests.
@@ -72,14 +78,16 @@ impl Dispatcher {
     /// A dispatcher over these collaborators.
     pub(crate) fn new(
         store: Arc<dyn Store>,
-        endpoints: Arc<EndpointRegistry>,
+        keys: Arc<ServerKeys>,
         sender: Sender,
         clock: Clock,
         settings: DispatchSettings,
     ) -> Self {
         Self {
+            admin: EndpointAdmin::new(Arc::clone(&store), Arc::clone(&keys), false),
             store,
-            endpoints,
+            endpoints: Arc::new(EndpointRegistry::default()),
+            keys,
             sender,
             clock,
             settings,
@@ -109,6 +117,7 @@ impl Dispatcher {
     /// One pass: takes and sends up to a batch of due deliveries.
     pub(crate) async fn run_once(&self) -> StoreResult<PassStats> {
         let mut stats = PassStats::default();
+        self.reload_endpoints().await?;
         let now_ms = self.clock.now_ms();
         let due = self
             .store
@@ -127,6 +136,21 @@ impl Dispatcher {
             self.deliver(claimed, &mut stats).await?;
         }
         Ok(stats)
+    }
+
+    /// Replaces the registry with the stored endpoints, opened.
+    async fn reload_endpoints(&self) -> StoreResult<()> {
+        let mut opened = Vec::new();
+        for record in self.store.outbox_endpoints().await? {
+            match record.open(&self.keys) {
+                Some(endpoint) => opened.push(endpoint),
+                None => {
+                    tracing::warn!(endpoint_id = %record.id, "outbox endpoint secret cannot be opened: skipped");
+                }
+            }
+        }
+        self.endpoints.replace_all(opened);
+        Ok(())
     }
 
     /// Sends a claimed delivery to the endpoints it has not reached and
@@ -148,8 +172,7 @@ impl Dispatcher {
                 AttemptResult::Delivered => claimed.done_endpoints.push(endpoint.id),
                 AttemptResult::Gone => {
                     if self.endpoints.disable(endpoint.id) {
-                        tracing::warn!(endpoint_id = %endpoint.id, "outbox endpoint answered 410 gone: disabled");
-                        crate::metrics::outbox_endpoint_disabled();
+                        self.disable_gone(endpoint.id).await;
                     }
                     claimed.done_endpoints.push(endpoint.id);
                 }
@@ -186,5 +209,24 @@ impl Dispatcher {
             None => stats.lost += 1,
         }
         Ok(())
+    }
+
+    /// Disables an endpoint that answered 410 Gone, in the store, and tells
+    /// the admin (log and metric; the endpoint listing shows the reason).
+    async fn disable_gone(&self, endpoint_id: Uuid) {
+        let reason = Some("answered 410 gone".to_owned());
+        match self
+            .admin
+            .set_enabled(endpoint_id, false, reason, self.clock.now_ms())
+            .await
+        {
+            Ok(_) => {
+                tracing::warn!(%endpoint_id, "outbox endpoint answered 410 gone: disabled");
+                crate::metrics::outbox_endpoint_disabled();
+            }
+            Err(error) => {
+                tracing::warn!(%endpoint_id, %error, "outbox endpoint answered 410 gone but was not disabled");
+            }
+        }
     }
 }

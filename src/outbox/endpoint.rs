@@ -1,15 +1,65 @@
 //! Endpoints the outbox sends to: a URL, the event types subscribed, the
 //! signing secret (and, for 24 hours after a rotation, the one before it, so
-//! both signatures are sent), and whether it is enabled. The registry is the
-//! sender's view of them; an endpoint answering 410 Gone is disabled in it.
+//! both signatures are sent), and whether it is enabled. They are stored as
+//! [`EndpointRecord`]s with their secrets sealed (`ServerKeys`); the registry
+//! is a node's opened copy, reloaded from the store before each pass.
 
 use std::sync::{PoisonError, RwLock};
 
 use reqwest::Url;
+use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::message::EventType;
 use super::signature::SigningSecret;
+use crate::identity::keys::ServerKeys;
+
+/// An endpoint as stored: its secrets sealed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct EndpointRecord {
+    /// Its id.
+    pub(crate) id: Uuid,
+    /// Where messages are posted (checked when it was written).
+    pub(crate) url: String,
+    /// The event types it receives.
+    pub(crate) event_types: Vec<EventType>,
+    /// The current secret, sealed.
+    pub(crate) sealed_secret: Vec<u8>,
+    /// The secret before the last rotation, sealed, and until when it signs.
+    pub(crate) sealed_previous_secret: Option<(Vec<u8>, i64)>,
+    /// Whether it receives messages.
+    pub(crate) enabled: bool,
+    /// Why it was disabled by the server (410 Gone), for the admin.
+    pub(crate) disabled_reason: Option<String>,
+    /// When it was created (Unix ms).
+    pub(crate) created_at_ms: i64,
+    /// When it last changed (Unix ms).
+    pub(crate) updated_at_ms: i64,
+}
+
+impl EndpointRecord {
+    /// The endpoint with its secrets opened; `None` when its URL or a secret
+    /// cannot be read (sealed under another master key).
+    pub(crate) fn open(&self, keys: &ServerKeys) -> Option<Endpoint> {
+        let url = Url::parse(&self.url).ok()?;
+        let secret = SigningSecret::from_bytes(keys.open_webhook_secret(&self.sealed_secret)?);
+        let previous_secret = match &self.sealed_previous_secret {
+            Some((sealed, until_ms)) => Some((
+                SigningSecret::from_bytes(keys.open_webhook_secret(sealed)?),
+                *until_ms,
+            )),
+            None => None,
+        };
+        Some(Endpoint {
+            id: self.id,
+            url,
+            event_types: self.event_types.clone(),
+            secret,
+            previous_secret,
+            enabled: self.enabled,
+        })
+    }
+}
 
 /// How long a rotated-out secret keeps signing (24 h, in ms).
 pub(crate) const ROTATION_OVERLAP_MS: i64 = 24 * 3_600_000;
@@ -48,13 +98,6 @@ impl Endpoint {
         }
         secrets
     }
-
-    /// Replaces the secret with `new`, keeping the old one signing for
-    /// [`ROTATION_OVERLAP_MS`] from `now_ms`.
-    pub(crate) fn rotate(&mut self, new: SigningSecret, now_ms: i64) {
-        let old = std::mem::replace(&mut self.secret, new);
-        self.previous_secret = Some((old, now_ms.saturating_add(ROTATION_OVERLAP_MS)));
-    }
 }
 
 /// The endpoints known to this node.
@@ -65,13 +108,6 @@ pub(crate) struct EndpointRegistry {
 }
 
 impl EndpointRegistry {
-    /// A registry holding `endpoints`.
-    pub(crate) fn new(endpoints: Vec<Endpoint>) -> Self {
-        Self {
-            endpoints: RwLock::new(endpoints),
-        }
-    }
-
     /// The endpoints that receive `event_type` now.
     pub(crate) fn subscribed(&self, event_type: EventType) -> Vec<Endpoint> {
         self.endpoints
@@ -83,14 +119,12 @@ impl EndpointRegistry {
             .collect()
     }
 
-    /// Adds or replaces an endpoint (by id).
-    pub(crate) fn put(&self, endpoint: Endpoint) {
-        let mut endpoints = self
+    /// Replaces every endpoint (a reload from the store).
+    pub(crate) fn replace_all(&self, endpoints: Vec<Endpoint>) {
+        *self
             .endpoints
             .write()
-            .unwrap_or_else(PoisonError::into_inner);
-        endpoints.retain(|stored| stored.id != endpoint.id);
-        endpoints.push(endpoint);
+            .unwrap_or_else(PoisonError::into_inner) = endpoints;
     }
 
     /// Disables an endpoint; whether it was enabled.
@@ -103,16 +137,6 @@ impl EndpointRegistry {
             return false;
         };
         std::mem::replace(&mut endpoint.enabled, false)
-    }
-
-    /// The endpoint with this id.
-    pub(crate) fn get(&self, id: Uuid) -> Option<Endpoint> {
-        self.endpoints
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .iter()
-            .find(|endpoint| endpoint.id == id)
-            .cloned()
     }
 }
 
@@ -132,7 +156,8 @@ mod tests {
         };
         let old = endpoint.secret.clone();
         let new = SigningSecret::generate();
-        endpoint.rotate(new.clone(), 1_000);
+        endpoint.secret = new.clone();
+        endpoint.previous_secret = Some((old.clone(), 1_000 + ROTATION_OVERLAP_MS));
         assert_eq!(endpoint.signing_secrets(1_000), vec![&new, &old]);
         assert_eq!(
             endpoint.signing_secrets(1_000 + ROTATION_OVERLAP_MS),

@@ -12,7 +12,9 @@
 //! - `endpoint` endpoints: URL, event types, secrets and their rotation
 //! - `sender`   one signed HTTP attempt and how it ended
 //! - `dispatcher` the per-node loop: take due deliveries, send, settle
+//! - `admin`    endpoint administration: create, list, rotate, enable, disable
 
+pub(crate) mod admin;
 pub(crate) mod delivery;
 pub(crate) mod destination;
 pub(crate) mod dispatcher;
@@ -25,3 +27,48 @@ pub(crate) mod signature;
 
 #[cfg(test)]
 mod tests;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
+
+use crate::clock::Clock;
+use crate::config::OutboxConfig;
+use crate::identity::keys::ServerKeys;
+use crate::store::Store;
+
+/// Starts this node's sending loop when the config says it sends; it stops
+/// when `stop` is cancelled.
+pub(crate) fn start(
+    config: &OutboxConfig,
+    store: Arc<dyn Store>,
+    keys: Arc<ServerKeys>,
+    clock: Clock,
+    stop: CancellationToken,
+) -> Result<Option<JoinHandle<()>>, sender::ClientError> {
+    if !config.send {
+        return Ok(None);
+    }
+    let sender = sender::Sender::new(config.allow_private_destinations)?;
+    let settings = dispatcher::DispatchSettings {
+        node_id: uuid::Uuid::new_v4(),
+        lease: Duration::from_secs(config.lease_seconds),
+        poll_interval: Duration::from_millis(config.poll_interval_ms),
+        batch: config.batch_size,
+        schedule: schedule::RetrySchedule {
+            delays: config
+                .retry_delays_seconds
+                .iter()
+                .map(|seconds| Duration::from_secs(*seconds))
+                .collect(),
+            jitter: config.retry_jitter,
+        },
+    };
+    let node_id = settings.node_id;
+    let dispatcher = dispatcher::Dispatcher::new(store, keys, sender, clock, settings);
+    let span = tracing::info_span!("outbox", %node_id);
+    Ok(Some(tokio::spawn(dispatcher.run(stop).instrument(span))))
+}

@@ -19,9 +19,10 @@ use tempfile::TempDir;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
+use super::admin::{EndpointAdmin, NewEndpoint};
 use super::delivery::{DeliveryState, OutboxDelivery};
 use super::dispatcher::{DispatchSettings, Dispatcher};
-use super::endpoint::{Endpoint, EndpointRegistry};
+use super::endpoint::Endpoint;
 use super::lease::{self, ReplayOutcome};
 use super::message::{EventType, message_id};
 use super::schedule::RetrySchedule;
@@ -29,6 +30,7 @@ use super::sender::{AttemptResult, FailureClass, Sender};
 use super::signature::SigningSecret;
 use crate::clock::Clock;
 use crate::domain::AccountId;
+use crate::identity::keys::ServerKeys;
 use crate::store::embedded::EmbeddedStore;
 use crate::store::{ConnectionParty, ConnectionRecord, Store};
 
@@ -54,7 +56,7 @@ struct Received {
 struct ReceiverState {
     mode: Arc<Mutex<Mode>>,
     received: Arc<Mutex<Vec<Received>>>,
-    secret_text: String,
+    secret_text: Arc<Mutex<String>>,
 }
 
 /// A receiver on 127.0.0.1 and its URL.
@@ -64,11 +66,11 @@ struct Receiver {
 }
 
 impl Receiver {
-    async fn start(secret_text: String) -> Self {
+    async fn start() -> Self {
         let state = ReceiverState {
             mode: Arc::new(Mutex::new(Mode::Accept)),
             received: Arc::new(Mutex::new(Vec::new())),
-            secret_text,
+            secret_text: Arc::new(Mutex::new(String::new())),
         };
         let app = axum::Router::new()
             .route("/hook", post(receive))
@@ -82,6 +84,16 @@ impl Receiver {
             state,
             url: format!("http://{address}/hook"),
         }
+    }
+
+    /// The secret the receiver verifies with (it learns it as an admin
+    /// would, from the text shown once).
+    fn set_secret(&self, secret_text: &str) {
+        *self
+            .state
+            .secret_text
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = secret_text.to_owned();
     }
 
     fn set_mode(&self, mode: Mode) {
@@ -111,8 +123,13 @@ async fn receive(State(state): State<ReceiverState>, headers: HeaderMap, body: S
     };
     let webhook_id = header("webhook-id");
     let timestamp = header("webhook-timestamp");
+    let secret_text = state
+        .secret_text
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .clone();
     let verified = verify(
-        &state.secret_text,
+        &secret_text,
         &webhook_id,
         &timestamp,
         &body,
@@ -167,10 +184,10 @@ fn verify(secret_text: &str, id: &str, timestamp: &str, body: &str, header: &str
     })
 }
 
-/// A store, an endpoint registry and a dispatcher sending to one receiver.
+/// A store, an endpoint and a dispatcher sending to one receiver.
 struct Harness {
     store: Arc<dyn Store>,
-    endpoints: Arc<EndpointRegistry>,
+    admin: EndpointAdmin,
     endpoint_id: Uuid,
     dispatcher: Dispatcher,
     clock: Clock,
@@ -178,20 +195,25 @@ struct Harness {
 }
 
 impl Harness {
-    async fn start(receiver: &Receiver, secret: SigningSecret, attempt_timeout: Duration) -> Self {
+    async fn start(receiver: &Receiver, attempt_timeout: Duration) -> Self {
         let data_dir = TempDir::new().expect("temporary directory");
         let store: Arc<dyn Store> =
             Arc::new(EmbeddedStore::open(data_dir.path()).await.expect("open"));
-        let endpoint_id = Uuid::new_v4();
-        let endpoints = Arc::new(EndpointRegistry::new(vec![Endpoint {
-            id: endpoint_id,
-            url: reqwest::Url::parse(&receiver.url).expect("url"),
-            event_types: vec![EventType::ConnectionCompleted],
-            secret,
-            previous_secret: None,
-            enabled: true,
-        }]));
+        let keys = Arc::new(ServerKeys::derive(&[7; 32]));
         let clock = Clock::starting_at(1_767_225_600_000);
+        let admin = EndpointAdmin::new(Arc::clone(&store), Arc::clone(&keys), true);
+        let (endpoint, secret_text) = admin
+            .create(
+                NewEndpoint {
+                    url: receiver.url.clone(),
+                    event_types: vec!["connection.completed".to_owned()],
+                    enabled: true,
+                },
+                clock.now_ms(),
+            )
+            .await
+            .expect("endpoint");
+        receiver.set_secret(&secret_text);
         let settings = DispatchSettings {
             node_id: Uuid::new_v4(),
             lease: Duration::from_secs(60),
@@ -203,17 +225,11 @@ impl Harness {
             },
         };
         let sender = Sender::with_timeout(true, attempt_timeout).expect("client");
-        let dispatcher = Dispatcher::new(
-            Arc::clone(&store),
-            Arc::clone(&endpoints),
-            sender,
-            clock,
-            settings,
-        );
+        let dispatcher = Dispatcher::new(Arc::clone(&store), keys, sender, clock, settings);
         Self {
             store,
-            endpoints,
-            endpoint_id,
+            admin,
+            endpoint_id: endpoint.id,
             dispatcher,
             clock,
             _data_dir: data_dir,
@@ -256,10 +272,9 @@ impl Harness {
 
 #[tokio::test(start_paused = true)]
 async fn failed_attempts_follow_the_schedule_then_dead_letter_and_replay() {
-    let secret = SigningSecret::generate();
-    let receiver = Receiver::start(secret.to_text()).await;
+    let receiver = Receiver::start().await;
     receiver.set_mode(Mode::Fail);
-    let harness = Harness::start(&receiver, secret, Duration::from_secs(15)).await;
+    let harness = Harness::start(&receiver, Duration::from_secs(15)).await;
     let id = harness.connect().await;
     let started_seconds = harness.clock.now_ms() / 1_000;
     loop {
@@ -316,9 +331,8 @@ async fn failed_attempts_follow_the_schedule_then_dead_letter_and_replay() {
 
 #[tokio::test]
 async fn hangs_and_redirects_fail_and_410_disables_the_endpoint() {
-    let secret = SigningSecret::generate();
-    let receiver = Receiver::start(secret.to_text()).await;
-    let harness = Harness::start(&receiver, secret, Duration::from_millis(500)).await;
+    let receiver = Receiver::start().await;
+    let harness = Harness::start(&receiver, Duration::from_millis(500)).await;
 
     receiver.set_mode(Mode::Redirect);
     let redirected = harness.connect().await;
@@ -335,7 +349,7 @@ async fn hangs_and_redirects_fail_and_410_disables_the_endpoint() {
 
     receiver.set_mode(Mode::Hang);
     let hung = harness.connect().await;
-    // Both are due (the first retry of the redirected one comes 5 s later).
+    // Only the new one is due: the redirected one's retry comes 5 s later.
     let stats = harness.dispatcher.run_once().await.expect("pass");
     assert_eq!(stats.failed, 1);
     assert_eq!(harness.delivery(hung).await.state, DeliveryState::Failed);
@@ -344,11 +358,16 @@ async fn hangs_and_redirects_fail_and_410_disables_the_endpoint() {
     let gone = harness.connect().await;
     harness.dispatcher.run_once().await.expect("pass");
     assert_eq!(harness.delivery(gone).await.state, DeliveryState::Delivered);
-    let endpoint = harness
-        .endpoints
-        .get(harness.endpoint_id)
+    let endpoints = harness.admin.list().await.expect("endpoints");
+    let endpoint = endpoints
+        .iter()
+        .find(|endpoint| endpoint.id == harness.endpoint_id)
         .expect("endpoint");
     assert!(!endpoint.enabled, "410 disables the endpoint");
+    assert_eq!(
+        endpoint.disabled_reason.as_deref(),
+        Some("answered 410 gone")
+    );
     let before = receiver.received().len();
     let unsent = harness.connect().await;
     harness.dispatcher.run_once().await.expect("pass");
@@ -366,15 +385,15 @@ async fn hangs_and_redirects_fail_and_410_disables_the_endpoint() {
 
 #[tokio::test]
 async fn a_rotated_secret_still_verifies_for_a_day() {
-    let old = SigningSecret::generate();
-    let receiver = Receiver::start(old.to_text()).await;
-    let harness = Harness::start(&receiver, old.clone(), Duration::from_secs(5)).await;
-    let mut endpoint = harness
-        .endpoints
-        .get(harness.endpoint_id)
-        .expect("endpoint");
-    endpoint.rotate(SigningSecret::generate(), harness.clock.now_ms());
-    harness.endpoints.put(endpoint);
+    let receiver = Receiver::start().await;
+    let harness = Harness::start(&receiver, Duration::from_secs(5)).await;
+    // The receiver keeps the old secret: the new one is not configured there yet.
+    let new_secret = harness
+        .admin
+        .rotate(harness.endpoint_id, harness.clock.now_ms())
+        .await
+        .expect("rotate");
+    assert!(new_secret.starts_with("whsec_"));
     let id = harness.connect().await;
     harness.dispatcher.run_once().await.expect("pass");
     assert_eq!(harness.delivery(id).await.state, DeliveryState::Delivered);
@@ -389,7 +408,8 @@ async fn a_rotated_secret_still_verifies_for_a_day() {
 #[tokio::test]
 async fn loopback_destinations_are_refused_unless_allowed() {
     let secret = SigningSecret::generate();
-    let receiver = Receiver::start(secret.to_text()).await;
+    let receiver = Receiver::start().await;
+    receiver.set_secret(&secret.to_text());
     let guarded = Sender::new(false).expect("client");
     let endpoint = |url: &str| Endpoint {
         id: Uuid::new_v4(),
@@ -431,9 +451,8 @@ async fn loopback_destinations_are_refused_unless_allowed() {
 
 #[tokio::test]
 async fn the_loop_delivers_what_comes_due_and_stops_on_shutdown() {
-    let secret = SigningSecret::generate();
-    let receiver = Receiver::start(secret.to_text()).await;
-    let harness = Harness::start(&receiver, secret, Duration::from_secs(5)).await;
+    let receiver = Receiver::start().await;
+    let harness = Harness::start(&receiver, Duration::from_secs(5)).await;
     let shutdown = CancellationToken::new();
     let running = tokio::spawn(harness.dispatcher.clone().run(shutdown.clone()));
     let ids = [harness.connect().await, harness.connect().await];

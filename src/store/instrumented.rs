@@ -28,6 +28,7 @@ use crate::domain::trophy_marks::{MarkChanges, TrophyMark};
 use crate::domain::voucher::{LimitWindow, Voucher, VoucherStatus};
 use crate::domain::{AccountId, Role};
 use crate::outbox::delivery::{DeliveryState, OutboxDelivery};
+use crate::outbox::endpoint::EndpointRecord;
 
 /// A backend whose calls are timed and counted.
 #[derive(Debug)]
@@ -844,6 +845,19 @@ impl OutboxStore for InstrumentedStore {
             self.inner.outbox_deliveries(state, now_ms, limit),
         )
         .await
+    }
+
+    async fn put_outbox_endpoint(&self, endpoint: &EndpointRecord) -> StoreResult<()> {
+        self.timed(
+            "put_outbox_endpoint",
+            self.inner.put_outbox_endpoint(endpoint),
+        )
+        .await
+    }
+
+    async fn outbox_endpoints(&self) -> StoreResult<Vec<EndpointRecord>> {
+        self.timed("outbox_endpoints", self.inner.outbox_endpoints())
+            .await
     }
 }
 

@@ -30,6 +30,7 @@ use crate::domain::trophy_marks::{MarkChanges, TrophyMark};
 use crate::domain::voucher::{LimitWindow, Voucher, VoucherStatus};
 use crate::domain::{AccountId, Role};
 use crate::outbox::delivery::{DeliveryState, OutboxDelivery};
+use crate::outbox::endpoint::EndpointRecord;
 
 /// Accounts and the phone index.
 #[async_trait]
@@ -583,6 +584,10 @@ pub(crate) trait OutboxStore: Send + Sync {
         now_ms: i64,
         limit: usize,
     ) -> StoreResult<Vec<OutboxDelivery>>;
+    /// Writes an endpoint, replacing the one with its id.
+    async fn put_outbox_endpoint(&self, endpoint: &EndpointRecord) -> StoreResult<()>;
+    /// Every endpoint (an admin-made, short list).
+    async fn outbox_endpoints(&self) -> StoreResult<Vec<EndpointRecord>>;
 }
 
 /// Everything the server stores, behind one object.

@@ -9,8 +9,9 @@ use uuid::Uuid;
 
 use super::EmbeddedStore;
 use super::codec::{decode, encode, get_record, redb_error};
-use super::tables::{OUTBOX_DELIVERIES, OUTBOX_DUE, TimeIdKey, time_id_key};
+use super::tables::{OUTBOX_DELIVERIES, OUTBOX_DUE, OUTBOX_ENDPOINTS, TimeIdKey, time_id_key};
 use crate::outbox::delivery::{DeliveryState, OutboxDelivery};
+use crate::outbox::endpoint::EndpointRecord;
 use crate::outbox::message::OutboxMessage;
 use crate::store::{OutboxStore, StoreResult};
 
@@ -143,6 +144,36 @@ impl OutboxStore for EmbeddedStore {
                 )
             });
             found.truncate(limit);
+            Ok(found)
+        })
+        .await
+    }
+
+    async fn put_outbox_endpoint(&self, endpoint: &EndpointRecord) -> StoreResult<()> {
+        let key = *endpoint.id.as_bytes();
+        let encoded = encode(endpoint)?;
+        self.write(move |transaction| {
+            let mut endpoints = transaction
+                .open_table(OUTBOX_ENDPOINTS)
+                .map_err(redb_error)?;
+            endpoints
+                .insert(&key, encoded.as_slice())
+                .map_err(redb_error)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn outbox_endpoints(&self) -> StoreResult<Vec<EndpointRecord>> {
+        self.read(move |transaction| {
+            let endpoints = transaction
+                .open_table(OUTBOX_ENDPOINTS)
+                .map_err(redb_error)?;
+            let mut found = Vec::new();
+            for row in endpoints.iter().map_err(redb_error)? {
+                let (_, value) = row.map_err(redb_error)?;
+                found.push(decode(value.value())?);
+            }
             Ok(found)
         })
         .await

@@ -212,6 +212,10 @@ pub(super) const OUTBOX_DELIVERIES: TableDefinition<&UuidKey, &[u8]> =
 /// Open outbox deliveries by (next attempt time, message id): the due queue.
 pub(super) const OUTBOX_DUE: TableDefinition<&TimeIdKey, ()> = TableDefinition::new("outbox_due");
 
+/// Outbox endpoints by id (secrets sealed).
+pub(super) const OUTBOX_ENDPOINTS: TableDefinition<&UuidKey, &[u8]> =
+    TableDefinition::new("outbox_endpoints");
+
 /// Creates every table, so read transactions never meet a missing one.
 pub(super) fn create_all(transaction: &WriteTransaction) -> StoreResult<()> {
     transaction.open_table(ACCOUNTS).map_err(redb_error)?;
@@ -261,6 +265,9 @@ pub(super) fn create_all(transaction: &WriteTransaction) -> StoreResult<()> {
         .open_table(OUTBOX_DELIVERIES)
         .map_err(redb_error)?;
     transaction.open_table(OUTBOX_DUE).map_err(redb_error)?;
+    transaction
+        .open_table(OUTBOX_ENDPOINTS)
+        .map_err(redb_error)?;
     transaction.open_table(RETAILERS).map_err(redb_error)?;
     transaction.open_table(MUNICIPALITIES).map_err(redb_error)?;
     transaction.open_table(CHARITIES).map_err(redb_error)?;

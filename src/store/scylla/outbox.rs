@@ -21,6 +21,7 @@ use super::codec::{
 use super::time_queue::{FIRST_LOOKBACK_MS, LATE_MS, bucket_of};
 use crate::domain::connection::utc_day;
 use crate::outbox::delivery::{DeliveryState, OutboxDelivery};
+use crate::outbox::endpoint::EndpointRecord;
 use crate::outbox::message::OutboxMessage;
 use crate::store::{OutboxStore, StoreResult};
 
@@ -257,5 +258,27 @@ impl OutboxStore for ScyllaStore {
             }
         }
         Ok(found)
+    }
+
+    async fn put_outbox_endpoint(&self, endpoint: &EndpointRecord) -> StoreResult<()> {
+        self.execute(
+            |connected| &connected.statements.outbox.upsert_endpoint,
+            (endpoint.id, encode_record(endpoint, "outbox endpoint")?),
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn outbox_endpoints(&self) -> StoreResult<Vec<EndpointRecord>> {
+        let result = self
+            .execute(
+                |connected| &connected.statements.outbox.select_endpoints,
+                (),
+            )
+            .await?;
+        rows::<(Vec<u8>,)>(result, "outbox endpoint")?
+            .into_iter()
+            .map(|(record,)| decode_record(&record, "outbox endpoint"))
+            .collect()
     }
 }

@@ -27,6 +27,10 @@ pub(super) struct OutboxStatements {
     pub(super) select_by_state: PreparedStatement,
     /// Removes a delivery's row under a state and day.
     pub(super) delete_by_state: PreparedStatement,
+    /// Writes an endpoint.
+    pub(super) upsert_endpoint: PreparedStatement,
+    /// Reads every endpoint (they are few).
+    pub(super) select_endpoints: PreparedStatement,
 }
 
 impl OutboxStatements {
@@ -87,6 +91,11 @@ impl OutboxStatements {
                  AND message_id = ?",
             )
             .await?,
+            upsert_endpoint: idempotent(
+                "INSERT INTO outbox_endpoints (endpoint_id, record) VALUES (?, ?)",
+            )
+            .await?,
+            select_endpoints: idempotent("SELECT record FROM outbox_endpoints").await?,
         })
     }
 }
