@@ -1,6 +1,6 @@
 //! What the outbox carries: a message recorded with the fact that causes it
-//! (a connection completed, a trophy awarded, a donation made), its event
-//! type, and its stable id.
+//! (a connection completed, a trophy awarded; donations are to come), its
+//! event type, and its stable id.
 //!
 //! The id is derived from the event type and the fact's own key, so writing
 //! the same fact again (a retried insert, a recovery pass) names the same
@@ -11,7 +11,7 @@ use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use crate::domain::connection::utc_day;
-use crate::store::ConnectionRecord;
+use crate::store::{ConnectionRecord, TrophyAward};
 
 /// The kinds of fact the outbox carries, each a subscribable event type.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -110,6 +110,37 @@ pub(crate) fn connection_completed(record: &ConnectionRecord) -> OutboxMessage {
         event_type: EventType::ConnectionCompleted,
         fact_key,
         created_at_ms: record.established_at_ms,
+        body: serde_json::to_string(&body).unwrap_or_else(|_unserialisable| String::from("{}")),
+    }
+}
+
+/// The body of a `trophy.awarded` message: which trophy, and the UTC day.
+/// Not who: what is shared about people is decided when the post is written.
+#[derive(Debug, Serialize)]
+struct TrophyAwardedBody {
+    /// The event type's name.
+    #[serde(rename = "type")]
+    event_type: &'static str,
+    /// The trophy's id.
+    trophy: &'static str,
+    /// Days since the Unix epoch (UTC) of the award.
+    day: i64,
+}
+
+/// The message an award causes; a person holds a trophy once, so the
+/// person and the trophy name the fact.
+pub(crate) fn trophy_awarded(award: &TrophyAward) -> OutboxMessage {
+    let fact_key = format!("{}/{}", award.account_id.0, award.trophy.as_str());
+    let body = TrophyAwardedBody {
+        event_type: EventType::TrophyAwarded.as_str(),
+        trophy: award.trophy.as_str(),
+        day: utc_day(award.awarded_at_ms),
+    };
+    OutboxMessage {
+        message_id: message_id(EventType::TrophyAwarded, &fact_key),
+        event_type: EventType::TrophyAwarded,
+        fact_key,
+        created_at_ms: award.awarded_at_ms,
         body: serde_json::to_string(&body).unwrap_or_else(|_unserialisable| String::from("{}")),
     }
 }

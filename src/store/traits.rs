@@ -244,7 +244,9 @@ pub(crate) trait LedgerStore: Send + Sync {
 /// Trophies, each held at most once per person.
 #[async_trait]
 pub(crate) trait TrophyStore: Send + Sync {
-    /// Awards the trophy unless the person holds it (atomic insert-if-absent).
+    /// Awards the trophy unless the person holds it (atomic insert-if-absent),
+    /// with its `trophy.awarded` outbox delivery (written again, if missing,
+    /// when the award is repeated for the same connection).
     async fn award_trophy(&self, award: &TrophyAward) -> StoreResult<AwardOutcome>;
     /// Every trophy the person holds, oldest first.
     async fn trophies_of(&self, account_id: AccountId) -> StoreResult<Vec<TrophyAward>>;

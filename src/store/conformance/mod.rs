@@ -178,6 +178,8 @@ macro_rules! store_conformance_tests {
             outbox::concurrent_claims_of_one_delivery_take_it_once,
             outbox::an_expired_lease_is_taken_over_and_its_holder_cannot_settle,
             outbox::failures_retry_when_scheduled_and_dead_letters_replay,
+            outbox::an_award_writes_its_trophy_delivery_once,
+            outbox::endpoints_are_put_and_listed,
         );
     };
     (@cases $suite:ident, $fresh_store:expr; $($area:ident::$case:ident),+ $(,)?) => {

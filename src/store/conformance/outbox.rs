@@ -11,10 +11,14 @@ use uuid::Uuid;
 use super::race;
 use super::samples::NOW_MS;
 use crate::domain::AccountId;
+use crate::domain::trophies::TrophyId;
 use crate::outbox::delivery::{AttemptOutcome, DeliveryState, OutboxDelivery};
+use crate::outbox::endpoint::EndpointRecord;
 use crate::outbox::lease::{self, ReplayOutcome};
 use crate::outbox::message::{EventType, message_id};
-use crate::store::{ConnectionParty, ConnectionRecord, InsertConnectionOutcome, Store};
+use crate::store::{
+    AwardOutcome, ConnectionParty, ConnectionRecord, InsertConnectionOutcome, Store, TrophyAward,
+};
 
 /// How long a sample lease lasts.
 const LEASE_MS: i64 = 30_000;
@@ -299,5 +303,64 @@ pub(crate) async fn failures_retry_when_scheduled_and_dead_letters_replay(store:
             .await
             .expect("replay"),
         ReplayOutcome::NotFound
+    );
+}
+
+pub(crate) async fn an_award_writes_its_trophy_delivery_once(store: Arc<dyn Store>) {
+    let award = TrophyAward {
+        account_id: AccountId(Uuid::new_v4()),
+        trophy: TrophyId::ALL[0],
+        awarded_at_ms: NOW_MS,
+        connection_id: Uuid::new_v4(),
+    };
+    let fact_key = format!("{}/{}", award.account_id.0, award.trophy.as_str());
+    let id = message_id(EventType::TrophyAwarded, &fact_key);
+    assert_eq!(
+        store.award_trophy(&award).await.expect("award"),
+        AwardOutcome::Awarded
+    );
+    let written = store
+        .outbox_delivery(id)
+        .await
+        .expect("read")
+        .expect("written");
+    assert_eq!(written.message.event_type, EventType::TrophyAwarded);
+    assert!(written.message.body.contains(award.trophy.as_str()));
+    let again = TrophyAward {
+        awarded_at_ms: NOW_MS + 5,
+        ..award.clone()
+    };
+    assert!(matches!(
+        store.award_trophy(&again).await.expect("award"),
+        AwardOutcome::AlreadyHeld(_)
+    ));
+    let kept = store
+        .outbox_delivery(id)
+        .await
+        .expect("read")
+        .expect("kept");
+    assert_eq!(kept, written);
+}
+
+pub(crate) async fn endpoints_are_put_and_listed(store: Arc<dyn Store>) {
+    assert!(store.outbox_endpoints().await.expect("list").is_empty());
+    let mut endpoint = EndpointRecord {
+        id: Uuid::new_v4(),
+        url: "https://hooks.example.com/heyblue".to_owned(),
+        event_types: vec![EventType::ConnectionCompleted],
+        sealed_secret: vec![1; 56],
+        sealed_previous_secret: None,
+        enabled: true,
+        disabled_reason: None,
+        created_at_ms: NOW_MS,
+        updated_at_ms: NOW_MS,
+    };
+    store.put_outbox_endpoint(&endpoint).await.expect("put");
+    endpoint.enabled = false;
+    endpoint.disabled_reason = Some("answered 410 gone".to_owned());
+    store.put_outbox_endpoint(&endpoint).await.expect("replace");
+    assert_eq!(
+        store.outbox_endpoints().await.expect("list"),
+        vec![endpoint]
     );
 }
