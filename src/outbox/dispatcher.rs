@@ -12,6 +12,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use rand::seq::SliceRandom;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
@@ -119,10 +120,14 @@ impl Dispatcher {
         let mut stats = PassStats::default();
         self.reload_endpoints().await?;
         let now_ms = self.clock.now_ms();
-        let due = self
+        let mut due = self
             .store
             .due_outbox_deliveries(now_ms, self.settings.batch)
             .await?;
+        // Nodes read the same front of the queue: each tries it in its own
+        // order, so they mostly take different deliveries instead of racing
+        // for the same ones.
+        due.shuffle(&mut rand::rng());
         for read in due {
             let now_ms = self.clock.now_ms();
             let until_ms = now_ms

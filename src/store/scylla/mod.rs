@@ -48,6 +48,8 @@ mod bound_tests;
 #[cfg(test)]
 mod fault_tests;
 #[cfg(test)]
+mod outbox_backlog_tests;
+#[cfg(test)]
 mod queue_bound_tests;
 #[cfg(test)]
 pub(crate) mod tests;
