@@ -469,3 +469,51 @@ async fn the_loop_delivers_what_comes_due_and_stops_on_shutdown() {
     }
     assert_eq!(receiver.received().len(), 2);
 }
+
+/// A throughput figure for docs/benchmarks.md, run on demand
+/// (`HEYBLUE_BENCH_OUTBOX=<deliveries>`): deliveries per second to the local
+/// receiver from one node on the embedded store, and the store's share: the
+/// same backlog settled with the endpoint disabled (claim and settle, no
+/// request).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn throughput_to_a_local_receiver() {
+    let Some(total) = std::env::var("HEYBLUE_BENCH_OUTBOX")
+        .ok()
+        .and_then(|text| text.parse::<usize>().ok())
+    else {
+        eprintln!("SKIPPED outbox throughput: set HEYBLUE_BENCH_OUTBOX=<deliveries>");
+        return;
+    };
+    let receiver = Receiver::start().await;
+    for sending in [true, false] {
+        let harness = Harness::start(&receiver, Duration::from_secs(15)).await;
+        if !sending {
+            harness
+                .admin
+                .set_enabled(harness.endpoint_id, false, None, harness.clock.now_ms())
+                .await
+                .expect("disable");
+        }
+        for _ in 0..total {
+            harness.connect().await;
+        }
+        let started = tokio::time::Instant::now();
+        let mut settled = 0;
+        while settled < total {
+            let stats = harness.dispatcher.run_once().await.expect("pass");
+            assert!(stats.claimed > 0, "work left but none due");
+            settled += stats.delivered;
+        }
+        let seconds = started.elapsed().as_secs_f64();
+        eprintln!(
+            "outbox throughput (embedded, {}): {total} in {seconds:.2} s = {:.0}/s, {:.0} us each",
+            if sending {
+                "sent to the local receiver"
+            } else {
+                "store only"
+            },
+            total as f64 / seconds,
+            seconds * 1e6 / total as f64,
+        );
+    }
+}
