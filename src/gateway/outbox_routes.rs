@@ -13,8 +13,10 @@ use uuid::Uuid;
 
 use super::AppState;
 use super::bearer::Admin;
+use super::client_address::ClientAddress;
 use super::error::ApiError;
 use super::json_body::ApiJson;
+use crate::audit::AuditAction;
 use crate::outbox::admin::{EndpointAdmin, EndpointError, NewEndpoint};
 use crate::outbox::delivery::{DeliveryState, OutboxDelivery};
 use crate::outbox::endpoint::EndpointRecord;
@@ -108,11 +110,21 @@ pub(crate) async fn list(
 pub(crate) async fn replay(
     State(state): State<AppState>,
     _admin: Admin,
+    ClientAddress(client): ClientAddress,
     id: Result<Path<Uuid>, PathRejection>,
 ) -> Result<(StatusCode, Json<DeliveryView>), ApiError> {
     let Path(id) = id.map_err(|_invalid| ApiError::not_found())?;
     match lease::replay(&*state.store, id, state.clock.now_ms()).await? {
         ReplayOutcome::Replayed(delivery) => {
+            state
+                .audit
+                .record(
+                    client,
+                    AuditAction::OutboxReplayed,
+                    None,
+                    format!("delivery {id}"),
+                )
+                .await?;
             Ok((StatusCode::ACCEPTED, Json(DeliveryView::from(&*delivery))))
         }
         ReplayOutcome::NotFound => Err(ApiError::not_found()),
@@ -136,8 +148,18 @@ pub(crate) struct ReplayCount {
 pub(crate) async fn replay_dead(
     State(state): State<AppState>,
     _admin: Admin,
+    ClientAddress(client): ClientAddress,
 ) -> Result<(StatusCode, Json<ReplayCount>), ApiError> {
     let replayed = lease::replay_dead(&*state.store, state.clock.now_ms(), MAX_LIMIT).await?;
+    state
+        .audit
+        .record(
+            client,
+            AuditAction::OutboxReplayed,
+            None,
+            format!("{replayed} dead letters"),
+        )
+        .await?;
     Ok((StatusCode::ACCEPTED, Json(ReplayCount { replayed })))
 }
 
@@ -208,6 +230,7 @@ fn endpoint_admin(state: &AppState) -> EndpointAdmin {
 pub(crate) async fn create_endpoint(
     State(state): State<AppState>,
     _admin: Admin,
+    ClientAddress(client): ClientAddress,
     ApiJson(body): ApiJson<CreateBody>,
 ) -> Result<(StatusCode, Json<EndpointView>), ApiError> {
     let request = NewEndpoint {
@@ -217,6 +240,15 @@ pub(crate) async fn create_endpoint(
     };
     let (record, secret) = endpoint_admin(&state)
         .create(request, state.clock.now_ms())
+        .await?;
+    state
+        .audit
+        .record(
+            client,
+            AuditAction::OutboxEndpointCreated,
+            None,
+            format!("endpoint {} {}", record.id, record.url),
+        )
         .await?;
     Ok((
         StatusCode::CREATED,
@@ -250,11 +282,21 @@ pub(crate) async fn list_endpoints(
 pub(crate) async fn rotate_endpoint(
     State(state): State<AppState>,
     _admin: Admin,
+    ClientAddress(client): ClientAddress,
     id: Result<Path<Uuid>, PathRejection>,
 ) -> Result<Json<EndpointView>, ApiError> {
     let Path(id) = id.map_err(|_invalid| ApiError::not_found())?;
     let admin = endpoint_admin(&state);
     let secret = admin.rotate(id, state.clock.now_ms()).await?;
+    state
+        .audit
+        .record(
+            client,
+            AuditAction::OutboxEndpointRotated,
+            None,
+            format!("endpoint {id}"),
+        )
+        .await?;
     let record = admin
         .list()
         .await?
@@ -268,23 +310,26 @@ pub(crate) async fn rotate_endpoint(
 pub(crate) async fn enable_endpoint(
     state: State<AppState>,
     admin: Admin,
+    client: ClientAddress,
     id: Result<Path<Uuid>, PathRejection>,
 ) -> Result<Json<EndpointView>, ApiError> {
-    set_enabled(state, admin, id, true).await
+    set_enabled(state, admin, client, id, true).await
 }
 
 /// `POST /v1/admin/outbox/endpoints/{id}/disable`.
 pub(crate) async fn disable_endpoint(
     state: State<AppState>,
     admin: Admin,
+    client: ClientAddress,
     id: Result<Path<Uuid>, PathRejection>,
 ) -> Result<Json<EndpointView>, ApiError> {
-    set_enabled(state, admin, id, false).await
+    set_enabled(state, admin, client, id, false).await
 }
 
 async fn set_enabled(
     State(state): State<AppState>,
     _admin: Admin,
+    ClientAddress(client): ClientAddress,
     id: Result<Path<Uuid>, PathRejection>,
     enabled: bool,
 ) -> Result<Json<EndpointView>, ApiError> {
@@ -292,6 +337,16 @@ async fn set_enabled(
     let reason = (!enabled).then(|| "disabled by an admin".to_owned());
     let record = endpoint_admin(&state)
         .set_enabled(id, enabled, reason, state.clock.now_ms())
+        .await?;
+    let detail = if enabled { "enabled" } else { "disabled" };
+    state
+        .audit
+        .record(
+            client,
+            AuditAction::OutboxEndpointChanged,
+            None,
+            format!("endpoint {id} {detail}"),
+        )
         .await?;
     Ok(Json(EndpointView::new(&record, None)))
 }
