@@ -44,6 +44,14 @@ pub(crate) enum AuditAction {
     IssuerKeyRevoked,
     /// Credited or debited a person's points.
     PointsAdjusted,
+    /// Created an outbox endpoint.
+    OutboxEndpointCreated,
+    /// Rotated an outbox endpoint's signing secret.
+    OutboxEndpointRotated,
+    /// Enabled or disabled an outbox endpoint.
+    OutboxEndpointChanged,
+    /// Replayed outbox deliveries.
+    OutboxReplayed,
 }
 
 impl AuditAction {
@@ -64,6 +72,10 @@ impl AuditAction {
             Self::IssuerKeyCreated => "issuer_key_created",
             Self::IssuerKeyRevoked => "issuer_key_revoked",
             Self::PointsAdjusted => "points_adjusted",
+            Self::OutboxEndpointCreated => "outbox_endpoint_created",
+            Self::OutboxEndpointRotated => "outbox_endpoint_rotated",
+            Self::OutboxEndpointChanged => "outbox_endpoint_changed",
+            Self::OutboxReplayed => "outbox_replayed",
         }
     }
 }

@@ -19,6 +19,7 @@
 //!   redemptions of points for vouchers, and cancelling them; vouchers as signed
 //!   PASETO tokens and QR codes, the signing keys and their rotation; donations
 //!   to charities and the monthly pledge statements they are settled by
+//! - `outbox`     the transactional outbox: deliveries written with their facts, leased, settled
 //! - `import`     admin data loading: five kinds, CSV or NDJSON, validated row by row, atomic runs
 //! - `store`      the `Store` traits and their backends (embedded redb by default)
 //! - `gateway`    the axum router: REST handlers, errors, auth, ops endpoints
@@ -55,6 +56,7 @@ mod import;
 mod listener;
 mod metrics;
 mod metrics_snapshot;
+mod outbox;
 mod presence;
 mod privacy;
 mod profiles;

@@ -29,6 +29,9 @@ const CELLS_ACTIVE: &str = "heyblue_cells_active";
 const SHARDS_ACTIVE: &str = "heyblue_shards_active";
 const LOCATION_UPDATES: &str = "heyblue_location_updates_total";
 const PUSHES: &str = "heyblue_pushes_total";
+const OUTBOX_ATTEMPTS: &str = "heyblue_outbox_attempts_total";
+const OUTBOX_ATTEMPT_DURATION: &str = "heyblue_outbox_attempt_duration_seconds";
+const OUTBOX_ENDPOINTS_DISABLED: &str = "heyblue_outbox_endpoints_disabled_total";
 const NEAREST_LOOKUP: &str = "heyblue_nearest_lookup_duration_seconds";
 const AVAILABILITY_OPENED: &str = "heyblue_availability_windows_opened_total";
 const AVAILABILITY_ENDED: &str = "heyblue_availability_windows_ended_total";
@@ -125,6 +128,19 @@ pub fn install_recorder() -> PrometheusHandle {
 }
 
 fn describe_all() {
+    describe_counter!(
+        OUTBOX_ATTEMPTS,
+        "outbox delivery attempts by endpoint (an admin-made, bounded set) and result"
+    );
+    describe_histogram!(
+        OUTBOX_ATTEMPT_DURATION,
+        metrics::Unit::Seconds,
+        "outbox delivery attempt latency by endpoint"
+    );
+    describe_counter!(
+        OUTBOX_ENDPOINTS_DISABLED,
+        "outbox endpoints disabled because they answered 410 gone"
+    );
     describe_counter!(HTTP_REQUESTS, "HTTP requests by route, method and status");
     describe_histogram!(
         HTTP_DURATION,
@@ -393,6 +409,28 @@ pub(crate) fn shard_stopped() {
 /// A session handled a location update.
 pub(crate) fn location_update(role: Role) {
     counter!(LOCATION_UPDATES, "role" => role.as_str()).increment(1);
+}
+
+/// One outbox attempt to `endpoint_id` ended with `result` after `elapsed`.
+pub(crate) fn outbox_attempt(
+    endpoint_id: uuid::Uuid,
+    result: &crate::outbox::sender::AttemptResult,
+    elapsed: Duration,
+) {
+    use crate::outbox::sender::AttemptResult;
+    let label = match result {
+        AttemptResult::Delivered => "delivered",
+        AttemptResult::Gone => "gone",
+        AttemptResult::Failed { class, .. } => class.as_str(),
+    };
+    let endpoint = endpoint_id.to_string();
+    counter!(OUTBOX_ATTEMPTS, "endpoint" => endpoint.clone(), "result" => label).increment(1);
+    histogram!(OUTBOX_ATTEMPT_DURATION, "endpoint" => endpoint).record(elapsed.as_secs_f64());
+}
+
+/// An outbox endpoint answered 410 Gone and was disabled.
+pub(crate) fn outbox_endpoint_disabled() {
+    counter!(OUTBOX_ENDPOINTS_DISABLED).increment(1);
 }
 
 /// A message was queued for a socket.

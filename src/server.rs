@@ -95,6 +95,9 @@ pub enum ServeError {
     /// The TLS certificate or key cannot be served.
     #[error("cannot serve TLS: {0}")]
     Tls(#[from] crate::tls::TlsError),
+    /// The outbox's HTTP client cannot be built.
+    #[error("{0}")]
+    Outbox(String),
     /// The listener failed.
     #[error("http server failed: {0}")]
     Http(#[from] std::io::Error),
@@ -263,6 +266,14 @@ pub async fn serve(
         presence.clone(),
         root.clone(),
     ));
+    let outbox_task = crate::outbox::start(
+        &config.outbox,
+        parts.store.clone(),
+        Arc::clone(state.identity.keys()),
+        clock,
+        root.clone(),
+    )
+    .map_err(|error| ServeError::Outbox(error.to_string()))?;
     let metrics_task = tokio::spawn(serve_metrics(metrics_listener, root.clone()));
     let http_token = root.clone();
     let mut app = gateway::router(state);
@@ -342,6 +353,11 @@ pub async fn serve(
     }
     if let Err(error) = voucher_keys_task.await {
         tracing::warn!(%error, "voucher key reloading ended abnormally");
+    }
+    if let Some(task) = outbox_task
+        && let Err(error) = task.await
+    {
+        tracing::warn!(%error, "outbox sending ended abnormally");
     }
     if let Err(error) = gauges_task.await {
         tracing::warn!(%error, "gauge refresh ended abnormally");

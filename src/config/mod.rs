@@ -6,6 +6,7 @@ mod cluster;
 mod layers;
 mod metrics;
 mod origins;
+mod outbox;
 mod overrides;
 mod rewards;
 mod scylla;
@@ -23,6 +24,7 @@ pub(crate) const MAX_REFRESH_TOKEN_TTL_DAYS: u64 = 365;
 
 pub use cluster::{ClusterConfig, ClusterTlsConfig, RegionConfig};
 pub use metrics::MetricsConfig;
+pub use outbox::OutboxConfig;
 pub use overrides::EnvironmentVariables;
 pub use rewards::RewardsConfig;
 pub use scylla::{ConsistencyLevel, ReplicationConfig, ScyllaConfig, ScyllaTlsConfig};
@@ -61,6 +63,8 @@ pub struct Config {
     pub log: LogConfig,
     /// The Prometheus endpoint's own listener.
     pub metrics: MetricsConfig,
+    /// How the outbox sends webhooks and notifications.
+    pub outbox: OutboxConfig,
     /// How this node joins a cluster; absent, it runs alone.
     pub cluster: Option<ClusterConfig>,
     /// Regions by ZIP prefix, for pinning shards to nodes of a region.
@@ -84,6 +88,7 @@ impl Default for Config {
             rewards: RewardsConfig::default(),
             log: LogConfig::default(),
             metrics: MetricsConfig::default(),
+            outbox: OutboxConfig::default(),
             cluster: None,
             regions: Vec::new(),
         }
@@ -617,6 +622,7 @@ impl Config {
         self.presence.validate()?;
         self.connections.validate()?;
         self.rewards.validate()?;
+        self.outbox.validate()?;
         self.metrics.validate(
             self.listen,
             self.cluster.as_ref().map(|cluster| cluster.listen),

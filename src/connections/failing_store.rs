@@ -14,6 +14,8 @@ use crate::domain::profile::{Profile, ProfileEvent};
 use crate::domain::trophy_marks::{MarkChanges, TrophyMark};
 use crate::domain::voucher::{LimitWindow, Voucher, VoucherStatus};
 use crate::domain::{AccountId, Role};
+use crate::outbox::delivery::{DeliveryState, OutboxDelivery};
+use crate::outbox::endpoint::EndpointRecord;
 use crate::store::*;
 
 /// A write the store can be told to fail.
@@ -678,6 +680,43 @@ impl ImportStore for FailingStore {
     }
     async fn put_import_refs(&self, kind: &str, refs: &[(String, ImportRef)]) -> StoreResult<()> {
         self.inner.put_import_refs(kind, refs).await
+    }
+}
+
+#[async_trait]
+impl OutboxStore for FailingStore {
+    async fn outbox_delivery(&self, message_id: Uuid) -> StoreResult<Option<OutboxDelivery>> {
+        self.inner.outbox_delivery(message_id).await
+    }
+    async fn due_outbox_deliveries(
+        &self,
+        now_ms: i64,
+        limit: usize,
+    ) -> StoreResult<Vec<OutboxDelivery>> {
+        self.inner.due_outbox_deliveries(now_ms, limit).await
+    }
+    async fn replace_outbox_delivery(
+        &self,
+        expected_version: u64,
+        delivery: &OutboxDelivery,
+    ) -> StoreResult<bool> {
+        self.inner
+            .replace_outbox_delivery(expected_version, delivery)
+            .await
+    }
+    async fn outbox_deliveries(
+        &self,
+        state: DeliveryState,
+        now_ms: i64,
+        limit: usize,
+    ) -> StoreResult<Vec<OutboxDelivery>> {
+        self.inner.outbox_deliveries(state, now_ms, limit).await
+    }
+    async fn put_outbox_endpoint(&self, endpoint: &EndpointRecord) -> StoreResult<()> {
+        self.inner.put_outbox_endpoint(endpoint).await
+    }
+    async fn outbox_endpoints(&self) -> StoreResult<Vec<EndpointRecord>> {
+        self.inner.outbox_endpoints().await
     }
 }
 

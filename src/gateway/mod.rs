@@ -29,6 +29,7 @@ mod json_body;
 pub(crate) mod metrics_endpoint;
 mod middleware;
 mod ops_routes;
+mod outbox_routes;
 mod paging;
 mod points_admin_routes;
 mod profile_routes;
@@ -183,6 +184,28 @@ pub(crate) fn router(state: AppState) -> Router {
             post(account_admin_routes::remove_from_roster),
         )
         .route("/v1/admin/audit", get(account_admin_routes::audit_log))
+        .route("/v1/admin/outbox", get(outbox_routes::list))
+        .route(
+            "/v1/admin/outbox/replay-dead",
+            post(outbox_routes::replay_dead),
+        )
+        .route("/v1/admin/outbox/{id}/replay", post(outbox_routes::replay))
+        .route(
+            "/v1/admin/outbox/endpoints",
+            post(outbox_routes::create_endpoint).get(outbox_routes::list_endpoints),
+        )
+        .route(
+            "/v1/admin/outbox/endpoints/{id}/rotate",
+            post(outbox_routes::rotate_endpoint),
+        )
+        .route(
+            "/v1/admin/outbox/endpoints/{id}/enable",
+            post(outbox_routes::enable_endpoint),
+        )
+        .route(
+            "/v1/admin/outbox/endpoints/{id}/disable",
+            post(outbox_routes::disable_endpoint),
+        )
         .route(
             "/v1/admin/rewards/statements",
             get(statement_routes::statement),

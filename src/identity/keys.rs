@@ -30,6 +30,8 @@ pub(crate) struct ServerKeys {
     phone_seal_key: [u8; 32],
     /// Key of one-time-code hashes.
     code_hash_key: [u8; 32],
+    /// AEAD key sealing stored webhook signing secrets.
+    webhook_seal_key: [u8; 32],
 }
 
 impl std::fmt::Debug for ServerKeys {
@@ -133,6 +135,7 @@ impl ServerKeys {
             phone_hash_key: keyed_hash(master, &[b"heyblue phone hash v1"]),
             phone_seal_key: keyed_hash(master, &[b"heyblue phone seal v1"]),
             code_hash_key: keyed_hash(master, &[b"heyblue otp code v1"]),
+            webhook_seal_key: keyed_hash(master, &[b"heyblue webhook secret seal v1"]),
         }
     }
 
@@ -170,6 +173,32 @@ impl ServerKeys {
             .decrypt(XNonce::from_slice(nonce_bytes), ciphertext)
             .ok()?;
         String::from_utf8(plaintext).ok()
+    }
+
+    /// A webhook signing secret encrypted with a random nonce:
+    /// `nonce || ciphertext`, as phones are sealed.
+    pub(crate) fn seal_webhook_secret(&self, secret: &[u8]) -> Vec<u8> {
+        let cipher = XChaCha20Poly1305::new((&self.webhook_seal_key).into());
+        let nonce_bytes: [u8; NONCE_BYTES] = rand::rng().random();
+        let nonce = XNonce::from(nonce_bytes);
+        // Encryption into a Vec cannot fail for inputs far below the AEAD size limit.
+        let ciphertext = cipher.encrypt(&nonce, secret).unwrap_or_default();
+        let mut sealed = nonce_bytes.to_vec();
+        sealed.extend_from_slice(&ciphertext);
+        sealed
+    }
+
+    /// Opens a sealed webhook secret; `None` if it was sealed with another
+    /// key or altered.
+    pub(crate) fn open_webhook_secret(&self, sealed: &[u8]) -> Option<Vec<u8>> {
+        if sealed.len() <= NONCE_BYTES {
+            return None;
+        }
+        let (nonce_bytes, ciphertext) = sealed.split_at(NONCE_BYTES);
+        let cipher = XChaCha20Poly1305::new((&self.webhook_seal_key).into());
+        cipher
+            .decrypt(XNonce::from_slice(nonce_bytes), ciphertext)
+            .ok()
     }
 
     /// Hash of a one-time code, bound to the phone it was sent to.

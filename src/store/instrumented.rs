@@ -27,6 +27,8 @@ use crate::domain::profile::{Profile, ProfileEvent};
 use crate::domain::trophy_marks::{MarkChanges, TrophyMark};
 use crate::domain::voucher::{LimitWindow, Voucher, VoucherStatus};
 use crate::domain::{AccountId, Role};
+use crate::outbox::delivery::{DeliveryState, OutboxDelivery};
+use crate::outbox::endpoint::EndpointRecord;
 
 /// A backend whose calls are timed and counted.
 #[derive(Debug)]
@@ -802,6 +804,65 @@ impl IssuerKeyStore for InstrumentedStore {
             self.inner.revoke_issuer_key(issuer_id, key_id, at_ms),
         )
         .await
+    }
+}
+
+#[async_trait]
+impl OutboxStore for InstrumentedStore {
+    async fn outbox_delivery(&self, message_id: uuid::Uuid) -> StoreResult<Option<OutboxDelivery>> {
+        self.timed("outbox_delivery", self.inner.outbox_delivery(message_id))
+            .await
+    }
+
+    async fn due_outbox_deliveries(
+        &self,
+        now_ms: i64,
+        limit: usize,
+    ) -> StoreResult<Vec<OutboxDelivery>> {
+        self.timed(
+            "due_outbox_deliveries",
+            self.inner.due_outbox_deliveries(now_ms, limit),
+        )
+        .await
+    }
+
+    async fn replace_outbox_delivery(
+        &self,
+        expected_version: u64,
+        delivery: &OutboxDelivery,
+    ) -> StoreResult<bool> {
+        self.timed(
+            "replace_outbox_delivery",
+            self.inner
+                .replace_outbox_delivery(expected_version, delivery),
+        )
+        .await
+    }
+
+    async fn outbox_deliveries(
+        &self,
+        state: DeliveryState,
+        now_ms: i64,
+        limit: usize,
+    ) -> StoreResult<Vec<OutboxDelivery>> {
+        self.timed(
+            "outbox_deliveries",
+            self.inner.outbox_deliveries(state, now_ms, limit),
+        )
+        .await
+    }
+
+    async fn put_outbox_endpoint(&self, endpoint: &EndpointRecord) -> StoreResult<()> {
+        self.timed(
+            "put_outbox_endpoint",
+            self.inner.put_outbox_endpoint(endpoint),
+        )
+        .await
+    }
+
+    async fn outbox_endpoints(&self) -> StoreResult<Vec<EndpointRecord>> {
+        self.timed("outbox_endpoints", self.inner.outbox_endpoints())
+            .await
     }
 }
 

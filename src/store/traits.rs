@@ -5,7 +5,7 @@
 //! `append_ledger_entry`, `award_trophy`, `put_offer`, `insert_redemption`,
 //! `update_redemption`, `move_offer_stock`, `claim_limit_slot`,
 //! `insert_voucher`, `transition_voucher`, `insert_donation`,
-//! `update_donation`, `settle_statement`) are atomic: of any number of
+//! `update_donation`, `settle_statement`, `replace_outbox_delivery`) are atomic: of any number of
 //! concurrent callers exactly one succeeds.
 
 use async_trait::async_trait;
@@ -29,6 +29,8 @@ use crate::domain::profile::{Profile, ProfileEvent};
 use crate::domain::trophy_marks::{MarkChanges, TrophyMark};
 use crate::domain::voucher::{LimitWindow, Voucher, VoucherStatus};
 use crate::domain::{AccountId, Role};
+use crate::outbox::delivery::{DeliveryState, OutboxDelivery};
+use crate::outbox::endpoint::EndpointRecord;
 
 /// Offers read at once by the default [`CatalogStore::offers_by_id`].
 const OFFER_READS_AT_ONCE: usize = 32;
@@ -245,7 +247,9 @@ pub(crate) trait LedgerStore: Send + Sync {
 /// Trophies, each held at most once per person.
 #[async_trait]
 pub(crate) trait TrophyStore: Send + Sync {
-    /// Awards the trophy unless the person holds it (atomic insert-if-absent).
+    /// Awards the trophy unless the person holds it (atomic insert-if-absent),
+    /// with its `trophy.awarded` outbox delivery (written again, if missing,
+    /// when the award is repeated for the same connection).
     async fn award_trophy(&self, award: &TrophyAward) -> StoreResult<AwardOutcome>;
     /// Every trophy the person holds, oldest first.
     async fn trophies_of(&self, account_id: AccountId) -> StoreResult<Vec<TrophyAward>>;
@@ -565,6 +569,43 @@ pub(crate) trait ImportStore: Send + Sync {
     async fn put_import_refs(&self, kind: &str, refs: &[(String, ImportRef)]) -> StoreResult<()>;
 }
 
+/// The transactional outbox (`crate::outbox`): a delivery is written by the
+/// same operation as its fact (`insert_connection` writes the
+/// `connection.completed` delivery), and changes only by compare-and-set on
+/// its version, so of concurrent changes from one version exactly one applies.
+#[async_trait]
+pub(crate) trait OutboxStore: Send + Sync {
+    /// The delivery of message `message_id`.
+    async fn outbox_delivery(&self, message_id: uuid::Uuid) -> StoreResult<Option<OutboxDelivery>>;
+    /// Up to `limit` open deliveries due at `now_ms` and held by no live
+    /// lease, about earliest first (by `OutboxDelivery::due_at_ms`).
+    async fn due_outbox_deliveries(
+        &self,
+        now_ms: i64,
+        limit: usize,
+    ) -> StoreResult<Vec<OutboxDelivery>>;
+    /// Replaces the stored delivery with `delivery` if the stored version is
+    /// `expected_version`; whether it applied (false also when none is stored).
+    async fn replace_outbox_delivery(
+        &self,
+        expected_version: u64,
+        delivery: &OutboxDelivery,
+    ) -> StoreResult<bool>;
+    /// Up to `limit` deliveries in `state`, newest first by when each entered
+    /// it (an admin listing; a backend may leave out those that entered it
+    /// more than 30 days before `now_ms`).
+    async fn outbox_deliveries(
+        &self,
+        state: DeliveryState,
+        now_ms: i64,
+        limit: usize,
+    ) -> StoreResult<Vec<OutboxDelivery>>;
+    /// Writes an endpoint, replacing the one with its id.
+    async fn put_outbox_endpoint(&self, endpoint: &EndpointRecord) -> StoreResult<()>;
+    /// Every endpoint (an admin-made, short list).
+    async fn outbox_endpoints(&self) -> StoreResult<Vec<EndpointRecord>>;
+}
+
 /// Everything the server stores, behind one object.
 #[async_trait]
 pub(crate) trait Store:
@@ -583,6 +624,7 @@ pub(crate) trait Store:
     + PledgeStore
     + IssuerKeyStore
     + ImportStore
+    + OutboxStore
     + std::fmt::Debug
 {
     /// Short backend name for metrics and logs (`embedded`, `scylla`).

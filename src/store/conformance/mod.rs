@@ -22,6 +22,7 @@ pub(crate) mod imports;
 pub(crate) mod issuer_keys;
 pub(crate) mod lifecycle;
 pub(crate) mod otp;
+pub(crate) mod outbox;
 pub(crate) mod profiles;
 pub(crate) mod redeeming;
 pub(crate) mod redemptions;
@@ -173,6 +174,12 @@ macro_rules! store_conformance_tests {
             redeeming::concurrent_redeems_of_one_voucher_at_the_counter_succeed_once,
             issuer_keys::issuer_keys_are_found_listed_and_revoked_once,
             lifecycle::ping_answers_until_close,
+            outbox::a_connection_writes_its_delivery_once,
+            outbox::concurrent_claims_of_one_delivery_take_it_once,
+            outbox::an_expired_lease_is_taken_over_and_its_holder_cannot_settle,
+            outbox::failures_retry_when_scheduled_and_dead_letters_replay,
+            outbox::an_award_writes_its_trophy_delivery_once,
+            outbox::endpoints_are_put_and_listed,
         );
     };
     (@cases $suite:ident, $fresh_store:expr; $($area:ident::$case:ident),+ $(,)?) => {

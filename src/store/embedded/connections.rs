@@ -1,6 +1,7 @@
 //! [`ConnectionStore`] on redb. Inserting a connection writes
 //! the record, both people's index rows, the pair's last reward, both people's
-//! daily counters and the incomplete mark in one write transaction.
+//! daily counters, the incomplete mark and the outbox delivery of the
+//! connection in one write transaction.
 
 use async_trait::async_trait;
 use redb::{ReadableTable, WriteTransaction};
@@ -9,6 +10,7 @@ use uuid::Uuid;
 use super::EmbeddedStore;
 use super::codec::{decode, encode, get_record, redb_error};
 use super::expiry::{self, Expiring};
+use super::outbox::write_outbox_message;
 use super::person_lists::newest_first;
 use super::tables::{
     CONNECTIONS, CONNECTIONS_BY_ACCOUNT, DAILY_REWARDED, INCOMPLETE_CONNECTIONS,
@@ -17,6 +19,7 @@ use super::tables::{
 };
 use crate::domain::AccountId;
 use crate::domain::connection::utc_day;
+use crate::outbox;
 use crate::store::{
     ConnectionCursor, ConnectionRecord, ConnectionStore, InsertConnectionOutcome, PairRewardClaim,
     StoreResult,
@@ -52,6 +55,7 @@ impl ConnectionStore for EmbeddedStore {
                 .map_err(redb_error)?;
             drop(connections);
             write_connection_facts(transaction, &record)?;
+            write_outbox_message(transaction, outbox::message::connection_completed(&record))?;
             Ok(InsertConnectionOutcome::Inserted)
         })
         .await

@@ -20,6 +20,7 @@ mod imports;
 mod issuer_keys;
 mod ledger;
 mod otp;
+mod outbox;
 mod person_lists;
 mod pledges;
 mod profiles;

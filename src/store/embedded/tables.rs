@@ -206,6 +206,16 @@ pub(super) const PLEDGES: TableDefinition<&PledgeKey, &[u8]> = TableDefinition::
 pub(super) const STATEMENT_SETTLEMENTS: TableDefinition<i64, &[u8]> =
     TableDefinition::new("statement_settlements");
 
+/// Outbox deliveries by message id (`crate::outbox`).
+pub(super) const OUTBOX_DELIVERIES: TableDefinition<&UuidKey, &[u8]> =
+    TableDefinition::new("outbox_deliveries");
+/// Open outbox deliveries by (next attempt time, message id): the due queue.
+pub(super) const OUTBOX_DUE: TableDefinition<&TimeIdKey, ()> = TableDefinition::new("outbox_due");
+
+/// Outbox endpoints by id (secrets sealed).
+pub(super) const OUTBOX_ENDPOINTS: TableDefinition<&UuidKey, &[u8]> =
+    TableDefinition::new("outbox_endpoints");
+
 /// Creates every table, so read transactions never meet a missing one.
 pub(super) fn create_all(transaction: &WriteTransaction) -> StoreResult<()> {
     transaction.open_table(ACCOUNTS).map_err(redb_error)?;
@@ -251,6 +261,13 @@ pub(super) fn create_all(transaction: &WriteTransaction) -> StoreResult<()> {
         .map_err(redb_error)?;
     transaction.open_table(IMPORT_STAGED).map_err(redb_error)?;
     transaction.open_table(IMPORT_REFS).map_err(redb_error)?;
+    transaction
+        .open_table(OUTBOX_DELIVERIES)
+        .map_err(redb_error)?;
+    transaction.open_table(OUTBOX_DUE).map_err(redb_error)?;
+    transaction
+        .open_table(OUTBOX_ENDPOINTS)
+        .map_err(redb_error)?;
     transaction.open_table(RETAILERS).map_err(redb_error)?;
     transaction.open_table(MUNICIPALITIES).map_err(redb_error)?;
     transaction.open_table(CHARITIES).map_err(redb_error)?;

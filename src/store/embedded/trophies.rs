@@ -1,4 +1,5 @@
-//! [`TrophyStore`] on redb: awards by (account, trophy), inserted if absent,
+//! [`TrophyStore`] on redb: awards by (account, trophy), inserted if absent
+//! with their `trophy.awarded` outbox delivery in the same transaction,
 //! and each person's trophy marks by (account, kind, value), read by one range
 //! scan of the person's prefix and changed in one write transaction.
 
@@ -7,9 +8,11 @@ use redb::ReadableTable;
 
 use super::EmbeddedStore;
 use super::codec::{decode, encode, redb_error};
+use super::outbox::write_outbox_message;
 use super::tables::{TROPHIES, TROPHY_MARKS, UUID_BYTES, trophy_key, trophy_mark_key};
 use crate::domain::AccountId;
 use crate::domain::trophy_marks::{MarkChanges, TrophyMark};
+use crate::outbox;
 use crate::store::{AwardOutcome, StoreError, StoreResult, TrophyAward, TrophyStore};
 
 #[async_trait]
@@ -17,6 +20,7 @@ impl TrophyStore for EmbeddedStore {
     async fn award_trophy(&self, award: &TrophyAward) -> StoreResult<AwardOutcome> {
         let key = trophy_key(award.account_id, award.trophy.as_str());
         let encoded = encode(award)?;
+        let award = award.clone();
         self.write(move |transaction| {
             let mut trophies = transaction.open_table(TROPHIES).map_err(redb_error)?;
             if let Some(stored) = trophies.get(key.as_slice()).map_err(redb_error)? {
@@ -25,6 +29,8 @@ impl TrophyStore for EmbeddedStore {
             trophies
                 .insert(key.as_slice(), encoded.as_slice())
                 .map_err(redb_error)?;
+            drop(trophies);
+            write_outbox_message(transaction, outbox::message::trophy_awarded(&award))?;
             Ok(AwardOutcome::Awarded)
         })
         .await

@@ -12,7 +12,9 @@
 //!   (person, UTC day), counted with `COUNT(*)` (a partition is bounded by the
 //!   daily cap), so a rewritten fact is not counted twice;
 //! * the incomplete mark, in the time-bucketed queue of `super::incomplete`,
-//!   deleted by `complete_connection`.
+//!   deleted by `complete_connection`;
+//! * the `connection.completed` outbox delivery (`super::outbox`), written
+//!   `IF NOT EXISTS` so writing the facts again leaves it as it stands.
 //!
 //! Last, `facts_written` is set on the record. An insert that finds the record
 //! stored without it (its writer stopped between the two steps) writes the facts
@@ -25,6 +27,7 @@ use super::ScyllaStore;
 use super::codec::{corrupt, first_row, from_bigint, rows, to_bigint};
 use crate::domain::AccountId;
 use crate::domain::connection::{RewardWithheld, utc_day};
+use crate::outbox;
 use crate::store::{
     ConnectionCursor, ConnectionParty, ConnectionRecord, ConnectionStore, InsertConnectionOutcome,
     PairRewardClaim, StoreResult,
@@ -181,6 +184,8 @@ impl ScyllaStore {
             .await?;
         }
         self.write_incomplete_mark(record).await?;
+        self.write_outbox_message(outbox::message::connection_completed(record))
+            .await?;
         self.execute(
             |connected| &connected.statements.mark_connection_facts_written,
             (record.connection_id,),

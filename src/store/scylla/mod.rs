@@ -26,6 +26,8 @@ mod ledger;
 mod ledger_statements;
 mod offers;
 mod otp;
+mod outbox;
+mod outbox_statements;
 mod pledge_statements;
 mod pledges;
 mod profiles;
@@ -45,6 +47,8 @@ mod vouchers;
 mod bound_tests;
 #[cfg(test)]
 mod fault_tests;
+#[cfg(test)]
+mod outbox_backlog_tests;
 #[cfg(test)]
 mod queue_bound_tests;
 #[cfg(test)]

@@ -10,6 +10,7 @@ use scylla::statement::prepared::PreparedStatement;
 use super::catalog_statements::CatalogStatements;
 use super::import_statements::ImportStatements;
 use super::ledger_statements::LedgerStatements;
+use super::outbox_statements::OutboxStatements;
 use super::pledge_statements::PledgeStatements;
 use super::queue_statements::QueueStatements;
 use super::voucher_statements::VoucherStatements;
@@ -159,6 +160,8 @@ pub(super) struct Statements {
     pub(super) queues: QueueStatements,
     /// Import runs, staged chunks and external ids.
     pub(super) imports: ImportStatements,
+    /// The transactional outbox.
+    pub(super) outbox: OutboxStatements,
 }
 
 /// Whether the driver may retry a statement.
@@ -534,6 +537,7 @@ impl Statements {
             ledger: LedgerStatements::prepare(session).await?,
             queues: QueueStatements::prepare(session).await?,
             imports: ImportStatements::prepare(session).await?,
+            outbox: OutboxStatements::prepare(session).await?,
         })
     }
 }

@@ -2,7 +2,11 @@
 //! partition per person (at most one row per kind of trophy), awarded with
 //! `IF NOT EXISTS` so a person holds each trophy once; `trophy_marks` keyed by
 //! (account, kind, mark), one partition of a few rows per person, each mark
-//! written or deleted on its own (a set: reruns are harmless).
+//! written or deleted on its own (a set: reruns are harmless). The award's
+//! `trophy.awarded` outbox delivery follows the award, and is written again
+//! (`IF NOT EXISTS`) when the same connection's recovery awards it again, so
+//! a writer that stopped between the two leaves no award without delivery
+//! once its connection is complete.
 
 use async_trait::async_trait;
 use futures::future::try_join_all;
@@ -13,6 +17,7 @@ use super::codec::{corrupt, rows};
 use crate::domain::AccountId;
 use crate::domain::trophies::TrophyId;
 use crate::domain::trophy_marks::{MarkChanges, TrophyMark};
+use crate::outbox;
 use crate::store::{AwardOutcome, StoreResult, TrophyAward, TrophyStore};
 
 /// Columns of `SELECT ... FROM trophies`.
@@ -42,6 +47,8 @@ impl TrophyStore for ScyllaStore {
             )
             .await?;
         if outcome.applied {
+            self.write_outbox_message(outbox::message::trophy_awarded(award))
+                .await?;
             return Ok(AwardOutcome::Awarded);
         }
         let (Some(awarded_at_ms), Some(connection_id)) = (
@@ -50,12 +57,19 @@ impl TrophyStore for ScyllaStore {
         ) else {
             return Err(corrupt("trophy award", "refused without the stored award"));
         };
-        Ok(AwardOutcome::AlreadyHeld(TrophyAward {
+        let held = TrophyAward {
             account_id: award.account_id,
             trophy: award.trophy,
             awarded_at_ms,
             connection_id,
-        }))
+        };
+        if held.connection_id == award.connection_id {
+            // The same fact awarded again (its connection's recovery pass):
+            // its delivery may not be written yet if its writer stopped.
+            self.write_outbox_message(outbox::message::trophy_awarded(&held))
+                .await?;
+        }
+        Ok(AwardOutcome::AlreadyHeld(held))
     }
 
     async fn trophies_of(&self, account_id: AccountId) -> StoreResult<Vec<TrophyAward>> {
