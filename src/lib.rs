@@ -20,6 +20,7 @@
 //!   PASETO tokens and QR codes, the signing keys and their rotation; donations
 //!   to charities and the monthly pledge statements they are settled by
 //! - `import`     admin data loading: five kinds, CSV or NDJSON, validated row by row, atomic runs
+//! - `reports`    aggregates by day, hour, area and role, kept as records are written; rebuilds
 //! - `store`      the `Store` traits and their backends (embedded redb by default)
 //! - `gateway`    the axum router: REST handlers, errors, auth, ops endpoints
 //! - `metrics`    every metric the server exports, described in one place
@@ -60,6 +61,7 @@ mod privacy;
 mod profiles;
 mod proto;
 mod proxy_protocol;
+mod reports;
 mod rewards;
 mod runtime;
 mod server;
@@ -77,6 +79,7 @@ pub use import::{
 };
 pub use listener::{Listeners, bind_listener, bind_metrics_listener};
 pub use metrics::install_recorder;
+pub use reports::{RebuildCommandError, rebuild_reports};
 pub use rewards::signing::{KeyFileError, Rotation, rotate_voucher_keys};
 pub use rewards::{StatementCommandError, StatementFormat, rewards_statement};
 pub use server::{ImportFileError, ImportFileOptions, ServeError, import_file, migrate, serve};

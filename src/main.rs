@@ -35,6 +35,11 @@ enum Command {
         #[command(subcommand)]
         what: RewardsCommand,
     },
+    /// Report aggregates (see docs/reports.md).
+    Reports {
+        #[command(subcommand)]
+        what: ReportsCommand,
+    },
     /// Manage the voucher signing keys.
     Keys {
         #[command(subcommand)]
@@ -94,6 +99,18 @@ enum RewardsCommand {
 }
 
 #[derive(Debug, Subcommand)]
+enum ReportsCommand {
+    /// Recompute the report aggregates from the records (after a bug fix),
+    /// from a UTC day on (from the first record's day when absent). With the
+    /// embedded store, stop the server first.
+    Rebuild {
+        /// The first UTC day to recompute, YYYY-MM-DD.
+        #[arg(long)]
+        from: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
 enum KeysCommand {
     /// Make a new voucher signing key active in the key file
     /// (rewards.voucher_keys_file); the old one keeps verifying until its
@@ -121,6 +138,7 @@ fn main() -> ExitCode {
             | Command::BenchWorker
             | Command::BenchEcho { .. }
             | Command::Rewards { .. }
+            | Command::Reports { .. }
     );
     init_tracing(config.log.format, bench_process);
     let runtime = match tokio::runtime::Runtime::new() {
@@ -194,6 +212,13 @@ async fn run(
             let statement =
                 heyblue::rewards_statement(&config, &environment, &month, format).await?;
             print!("{statement}");
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Reports {
+            what: ReportsCommand::Rebuild { from },
+        } => {
+            let summary = heyblue::rebuild_reports(&config, &environment, from.as_deref()).await?;
+            println!("{summary}");
             Ok(ExitCode::SUCCESS)
         }
         Command::Keys {

@@ -124,6 +124,11 @@ fn default_webhook_timeout_seconds() -> u64 {
     10
 }
 
+/// Report counts below it are withheld unless configured otherwise.
+const DEFAULT_REPORT_CELL_COUNT: u32 = 11;
+/// The smallest threshold of withheld report counts configuration may set.
+const LEAST_REPORT_CELL_COUNT: u32 = 5;
+
 /// Admin API access.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -135,6 +140,9 @@ pub struct AdminConfig {
     /// body is refused with 413 while it streams in (bigger files: the
     /// `heyblue import` command, which has no limit).
     pub max_import_bytes: u64,
+    /// Report counts below this are withheld (published as `null` with a
+    /// flag, see docs/reports.md); never below 5.
+    pub min_report_cell_count: u32,
 }
 
 impl Default for AdminConfig {
@@ -142,6 +150,7 @@ impl Default for AdminConfig {
         Self {
             token_env: "HEYBLUE_ADMIN_TOKEN".to_owned(),
             max_import_bytes: 256 * 1024 * 1024,
+            min_report_cell_count: DEFAULT_REPORT_CELL_COUNT,
         }
     }
 }
@@ -643,6 +652,12 @@ impl Config {
                     "nodes of a cluster share one store: set [store] type = \"scylla\"",
                 ));
             }
+        }
+        if self.admin.min_report_cell_count < LEAST_REPORT_CELL_COUNT {
+            return Err(invalid(
+                "admin.min_report_cell_count",
+                "must be at least 5: smaller published counts can identify people",
+            ));
         }
         cluster::validate_regions(&self.regions)?;
         match &self.store {

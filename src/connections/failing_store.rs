@@ -14,6 +14,7 @@ use crate::domain::profile::{Profile, ProfileEvent};
 use crate::domain::trophy_marks::{MarkChanges, TrophyMark};
 use crate::domain::voucher::{LimitWindow, Voucher, VoucherStatus};
 use crate::domain::{AccountId, Role};
+use crate::store::report_records::{AreaLevel, ReportCell, ReportFact, ReportMetric};
 use crate::store::*;
 
 /// A write the store can be told to fail.
@@ -678,6 +679,41 @@ impl ImportStore for FailingStore {
     }
     async fn put_import_refs(&self, kind: &str, refs: &[(String, ImportRef)]) -> StoreResult<()> {
         self.inner.put_import_refs(kind, refs).await
+    }
+}
+
+#[async_trait]
+impl ReportStore for FailingStore {
+    async fn report_cells(
+        &self,
+        metric: ReportMetric,
+        level: AreaLevel,
+        from_day: i64,
+        to_day: i64,
+    ) -> StoreResult<Vec<ReportCell>> {
+        self.inner
+            .report_cells(metric, level, from_day, to_day)
+            .await
+    }
+    async fn add_report_facts(&self, facts: &[ReportFact]) -> StoreResult<()> {
+        self.inner.add_report_facts(facts).await
+    }
+    async fn clear_report_cells(&self, from_day: i64, to_day: i64) -> StoreResult<()> {
+        self.inner.clear_report_cells(from_day, to_day).await
+    }
+    async fn scan_connections(
+        &self,
+        cursor: Option<Vec<u8>>,
+        limit: usize,
+    ) -> StoreResult<ScanPage<ConnectionRecord>> {
+        self.inner.scan_connections(cursor, limit).await
+    }
+    async fn scan_ledger_entries(
+        &self,
+        cursor: Option<Vec<u8>>,
+        limit: usize,
+    ) -> StoreResult<ScanPage<LedgerEntry>> {
+        self.inner.scan_ledger_entries(cursor, limit).await
     }
 }
 

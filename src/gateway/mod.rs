@@ -29,6 +29,7 @@ mod ops_routes;
 mod paging;
 mod points_admin_routes;
 mod profile_routes;
+mod report_routes;
 mod rewards_routes;
 mod route_routes;
 mod statement_routes;
@@ -176,6 +177,7 @@ pub(crate) fn router(state: AppState) -> Router {
             post(account_admin_routes::remove_from_roster),
         )
         .route("/v1/admin/audit", get(account_admin_routes::audit_log))
+        .route("/v1/admin/reports/{metric}", get(report_routes::report_of))
         .route(
             "/v1/admin/rewards/statements",
             get(statement_routes::statement),

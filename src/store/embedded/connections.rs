@@ -52,6 +52,7 @@ impl ConnectionStore for EmbeddedStore {
                 .map_err(redb_error)?;
             drop(connections);
             write_connection_facts(transaction, &record)?;
+            super::reports::add_connection_facts(transaction, &record)?;
             Ok(InsertConnectionOutcome::Inserted)
         })
         .await

@@ -31,6 +31,8 @@ mod pledges;
 mod profiles;
 mod queue_statements;
 mod redemptions;
+mod report_statements;
+mod reports;
 mod reward_claims;
 mod roster;
 mod statements;

@@ -12,6 +12,7 @@ use super::import_statements::ImportStatements;
 use super::ledger_statements::LedgerStatements;
 use super::pledge_statements::PledgeStatements;
 use super::queue_statements::QueueStatements;
+use super::report_statements::ReportStatements;
 use super::voucher_statements::VoucherStatements;
 
 /// The prepared statements, one field per query.
@@ -155,6 +156,8 @@ pub(super) struct Statements {
     pub(super) pledges: PledgeStatements,
     /// The ledger and the reward claims.
     pub(super) ledger: LedgerStatements,
+    /// The statements of report facts.
+    pub(super) reports: ReportStatements,
     /// The time-bucketed queues and their cursors.
     pub(super) queues: QueueStatements,
     /// Import runs, staged chunks and external ids.
@@ -534,6 +537,7 @@ impl Statements {
             ledger: LedgerStatements::prepare(session).await?,
             queues: QueueStatements::prepare(session).await?,
             imports: ImportStatements::prepare(session).await?,
+            reports: ReportStatements::prepare(session).await?,
         })
     }
 }
