@@ -40,6 +40,23 @@ enum Command {
         #[command(subcommand)]
         what: ReportsCommand,
     },
+    /// Write de-identified connection-level facts (Parquet, CSV and a
+    /// manifest) for the data team (see docs/reports.md).
+    Export {
+        /// First UTC day, YYYY-MM-DD.
+        #[arg(long)]
+        from: String,
+        /// Last UTC day, YYYY-MM-DD (inclusive).
+        #[arg(long)]
+        to: String,
+        /// The directory to write (created if missing).
+        #[arg(long)]
+        out: std::path::PathBuf,
+        /// Name participants as earlier stable exports did, so exports can
+        /// be joined (the key is kept in the data directory).
+        #[arg(long)]
+        stable_pseudonyms: bool,
+    },
     /// Manage the voucher signing keys.
     Keys {
         #[command(subcommand)]
@@ -139,6 +156,7 @@ fn main() -> ExitCode {
             | Command::BenchEcho { .. }
             | Command::Rewards { .. }
             | Command::Reports { .. }
+            | Command::Export { .. }
     );
     init_tracing(config.log.format, bench_process);
     let runtime = match tokio::runtime::Runtime::new() {
@@ -218,6 +236,22 @@ async fn run(
             what: ReportsCommand::Rebuild { from },
         } => {
             let summary = heyblue::rebuild_reports(&config, &environment, from.as_deref()).await?;
+            println!("{summary}");
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Export {
+            from,
+            to,
+            out,
+            stable_pseudonyms,
+        } => {
+            let options = heyblue::ExportOptions {
+                from: &from,
+                to: &to,
+                out: &out,
+                stable_pseudonyms,
+            };
+            let summary = heyblue::export_connections(&config, &environment, options).await?;
             println!("{summary}");
             Ok(ExitCode::SUCCESS)
         }
