@@ -7,7 +7,7 @@ mod common;
 
 use common::points::earn_points;
 use common::rewards::token_of;
-use common::{ADMIN_TOKEN, TestServer, error_code};
+use common::{ADMIN_TOKEN, ANALYST_TOKEN, TestServer, error_code};
 use serde_json::Value;
 
 const OFFICER_PHONE: &str = "+12125550209";
@@ -110,7 +110,7 @@ async fn connections_are_reported_by_area_and_role_with_small_counts_withheld() 
 }
 
 #[tokio::test]
-async fn reports_need_the_admin_token_and_a_known_metric() {
+async fn reports_need_the_admin_token_or_the_analyst_key_and_a_known_metric() {
     let dir = tempfile::tempdir().unwrap();
     let server = TestServer::start(dir.path()).await;
     let anonymous = server
@@ -131,6 +131,34 @@ async fn reports_need_the_admin_token_and_a_known_metric() {
         error_code(unknown).await,
         (404, "unknown_metric".to_owned())
     );
+    let analyst = server
+        .http
+        .get(server.url("/v1/admin/reports/connections?area=nation"))
+        .bearer_auth(ANALYST_TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(analyst.status(), 200, "the analyst key reads reports");
+    let analyst_elsewhere = server
+        .http
+        .get(server.url("/v1/admin/audit"))
+        .bearer_auth(ANALYST_TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        error_code(analyst_elsewhere).await,
+        (403, "forbidden".to_owned()),
+        "and nothing else"
+    );
+    let stranger = server
+        .http
+        .get(server.url("/v1/admin/reports/connections"))
+        .bearer_auth("not-a-key")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(error_code(stranger).await, (403, "forbidden".to_owned()));
     let backwards = server
         .http
         .get(server.url("/v1/admin/reports/connections?from=2026-12-05&to=2026-12-01"))

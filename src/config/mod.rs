@@ -140,6 +140,10 @@ pub struct AdminConfig {
     /// body is refused with 413 while it streams in (bigger files: the
     /// `heyblue import` command, which has no limit).
     pub max_import_bytes: u64,
+    /// Environment variable holding the read-only analyst key, which reads
+    /// reports (`GET /v1/admin/reports/...`) and nothing else; no analyst
+    /// key when it is unset or empty.
+    pub analyst_token_env: String,
     /// Report counts below this are withheld (published as `null` with a
     /// flag, see docs/reports.md); never below 5.
     pub min_report_cell_count: u32,
@@ -150,6 +154,7 @@ impl Default for AdminConfig {
         Self {
             token_env: "HEYBLUE_ADMIN_TOKEN".to_owned(),
             max_import_bytes: 256 * 1024 * 1024,
+            analyst_token_env: "HEYBLUE_ANALYST_TOKEN".to_owned(),
             min_report_cell_count: DEFAULT_REPORT_CELL_COUNT,
         }
     }

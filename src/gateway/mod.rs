@@ -89,6 +89,9 @@ pub(crate) struct AppState {
     pub(crate) ws_url: Arc<str>,
     /// The admin bearer token.
     pub(crate) admin_token: AdminToken,
+    /// The read-only analyst key, which reads reports only (none when not
+    /// configured).
+    pub(crate) analyst_token: Option<AdminToken>,
     /// Time source.
     pub(crate) clock: Clock,
     /// Region for national-format phone numbers (roster imports).

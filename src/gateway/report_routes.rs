@@ -1,5 +1,5 @@
 //! `GET /v1/admin/reports/{metric}`: a report of the aggregates behind the
-//! admin token, as JSON, or as CSV with `Accept: text/csv` or a `.csv`
+//! admin token or the read-only analyst key, as JSON, or as CSV with `Accept: text/csv` or a `.csv`
 //! suffix on the metric. Every count goes through disclosure control
 //! (docs/reports.md).
 
@@ -11,7 +11,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
 use super::AppState;
-use super::bearer::Admin;
+use super::bearer::ReportReader;
 use super::error::ApiError;
 use crate::domain::connection::utc_day;
 use crate::reports::{AreaBy, GroupBy, MAX_SPAN_DAYS, ReportRequest, parse_day, report};
@@ -62,7 +62,7 @@ fn wants_csv(headers: &HeaderMap) -> bool {
 /// The report of one metric.
 pub(crate) async fn report_of(
     State(state): State<AppState>,
-    _admin: Admin,
+    _reader: ReportReader,
     headers: HeaderMap,
     Path(metric): Path<String>,
     query: Result<Query<ReportQuery>, QueryRejection>,
