@@ -140,6 +140,7 @@ pub(crate) async fn scans_list_every_record_once(store: Arc<dyn Store>) {
     let mut cursor = None;
     loop {
         let page = store.scan_connections(cursor, 5).await.expect("scan");
+        assert!(page.records.len() <= 5, "a page holds at most the limit");
         for record in page.records {
             assert!(scanned.insert(record.connection_id), "scanned twice");
         }

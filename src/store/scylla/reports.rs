@@ -20,7 +20,8 @@ use crate::store::report_facts::fold_facts;
 use crate::store::report_records::{AreaLevel, ReportCell, ReportFact, ReportMetric, ReportRole};
 use crate::store::{ConnectionRecord, LedgerEntry, ReportStore, ScanPage, StoreResult};
 
-/// Rows of a page of a scan over a whole table.
+/// Rows of a page of a scan over a whole table when the caller's limit
+/// does not fit a page size.
 pub(super) const SCAN_PAGE_ROWS: i32 = 1_000;
 /// Days read at once by a report.
 const CONCURRENT_DAYS: usize = 16;
@@ -123,16 +124,19 @@ impl ScyllaStore {
             .collect()
     }
 
-    /// One page of a paged statement.
+    /// One page of at most `limit` rows of a paged statement.
     async fn scan_page(
         &self,
         statement: impl FnOnce(&super::Connected) -> &scylla::statement::prepared::PreparedStatement,
         cursor: Option<Vec<u8>>,
+        limit: usize,
     ) -> StoreResult<(scylla::response::query_result::QueryResult, Option<Vec<u8>>)> {
         let connected = self.connected()?;
+        let mut paged = statement(&connected).clone();
+        paged.set_page_size(i32::try_from(limit.max(1)).unwrap_or(SCAN_PAGE_ROWS));
         let (result, response) = connected
             .session
-            .execute_single_page(statement(&connected), (), paging_state(cursor))
+            .execute_single_page(&paged, (), paging_state(cursor))
             .await
             .map_err(super::codec::execution_error)?;
         Ok((result, next_cursor(response)))
@@ -184,12 +188,13 @@ impl ReportStore for ScyllaStore {
     async fn scan_connections(
         &self,
         cursor: Option<Vec<u8>>,
-        _limit: usize,
+        limit: usize,
     ) -> StoreResult<ScanPage<ConnectionRecord>> {
         let (result, next) = self
             .scan_page(
                 |connected| &connected.statements.reports.scan_connections,
                 cursor,
+                limit,
             )
             .await?;
         let records = rows::<ScannedConnectionRow>(result, "connection")?
@@ -218,12 +223,13 @@ impl ReportStore for ScyllaStore {
     async fn scan_ledger_entries(
         &self,
         cursor: Option<Vec<u8>>,
-        _limit: usize,
+        limit: usize,
     ) -> StoreResult<ScanPage<LedgerEntry>> {
         let (result, next) = self
             .scan_page(
                 |connected| &connected.statements.reports.scan_ledger_entries,
                 cursor,
+                limit,
             )
             .await?;
         let records = rows::<ScannedEntryRow>(result, "ledger entry")?
