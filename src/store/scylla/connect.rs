@@ -92,7 +92,9 @@ pub(super) async fn connect(settings: &Settings) -> Result<Connected, ConnectErr
         .await
         .map_err(|error| ConnectError::Retryable(format!("cannot use keyspace: {error}")))?;
     let stored_version = apply_schema(&session).await?;
-    let statements = Statements::prepare(&session)
+    // Boxed: the future of every statement's preparation is large, and a
+    // caller awaiting a connect on a small stack must not hold it inline.
+    let statements = Box::pin(Statements::prepare(&session))
         .await
         .map_err(|error| ConnectError::Retryable(format!("cannot prepare statements: {error}")))?;
     // Not fatal: a node that cannot move them now serves anyway (the marks
