@@ -21,6 +21,8 @@
 //!   to charities and the monthly pledge statements they are settled by
 //! - `outbox`     the transactional outbox: deliveries written with their facts, leased, settled
 //! - `import`     admin data loading: five kinds, CSV or NDJSON, validated row by row, atomic runs
+//! - `reports`    aggregates by day, hour, area and role, kept as records are written; rebuilds;
+//!   the report API's queries and disclosure control; de-identified exports
 //! - `store`      the `Store` traits and their backends (embedded redb by default)
 //! - `gateway`    the axum router: REST handlers, errors, auth, ops endpoints
 //! - `metrics`    every metric the server exports, described in one place
@@ -62,6 +64,7 @@ mod privacy;
 mod profiles;
 mod proto;
 mod proxy_protocol;
+mod reports;
 mod rewards;
 mod runtime;
 mod server;
@@ -80,6 +83,10 @@ pub use import::{
 };
 pub use listener::{Listeners, bind_listener, bind_metrics_listener};
 pub use metrics::install_recorder;
+pub use reports::{
+    ExportCommandError, ExportOptions, ExportWriteError, RebuildCommandError, export_connections,
+    rebuild_reports,
+};
 pub use rewards::signing::{KeyFileError, Rotation, rotate_voucher_keys};
 pub use rewards::{StatementCommandError, StatementFormat, rewards_statement};
 pub use server::{ImportFileError, ImportFileOptions, ServeError, import_file, migrate, serve};

@@ -38,6 +38,28 @@ enum Command {
         #[command(subcommand)]
         what: RewardsCommand,
     },
+    /// Report aggregates (see docs/reports.md).
+    Reports {
+        #[command(subcommand)]
+        what: ReportsCommand,
+    },
+    /// Write de-identified connection-level facts (Parquet, CSV and a
+    /// manifest) for the data team (see docs/reports.md).
+    Export {
+        /// First UTC day, YYYY-MM-DD.
+        #[arg(long)]
+        from: String,
+        /// Last UTC day, YYYY-MM-DD (inclusive).
+        #[arg(long)]
+        to: String,
+        /// The directory to write (created if missing).
+        #[arg(long)]
+        out: std::path::PathBuf,
+        /// Name participants as earlier stable exports did, so exports can
+        /// be joined (the key is kept in the data directory).
+        #[arg(long)]
+        stable_pseudonyms: bool,
+    },
     /// Manage the voucher signing keys.
     Keys {
         #[command(subcommand)]
@@ -97,6 +119,18 @@ enum RewardsCommand {
 }
 
 #[derive(Debug, Subcommand)]
+enum ReportsCommand {
+    /// Recompute the report aggregates from the records (after a bug fix),
+    /// from a UTC day on (from the first record's day when absent). With the
+    /// embedded store, stop the server first.
+    Rebuild {
+        /// The first UTC day to recompute, YYYY-MM-DD.
+        #[arg(long)]
+        from: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
 enum KeysCommand {
     /// Make a new voucher signing key active in the key file
     /// (rewards.voucher_keys_file); the old one keeps verifying until its
@@ -124,6 +158,8 @@ fn main() -> ExitCode {
             | Command::BenchWorker
             | Command::BenchEcho { .. }
             | Command::Rewards { .. }
+            | Command::Reports { .. }
+            | Command::Export { .. }
     );
     init_tracing(config.log.format, bench_process);
     let runtime = match tokio::runtime::Runtime::new() {
@@ -197,6 +233,29 @@ async fn run(
             let statement =
                 heyblue::rewards_statement(&config, &environment, &month, format).await?;
             print!("{statement}");
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Reports {
+            what: ReportsCommand::Rebuild { from },
+        } => {
+            let summary = heyblue::rebuild_reports(&config, &environment, from.as_deref()).await?;
+            println!("{summary}");
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Export {
+            from,
+            to,
+            out,
+            stable_pseudonyms,
+        } => {
+            let options = heyblue::ExportOptions {
+                from: &from,
+                to: &to,
+                out: &out,
+                stable_pseudonyms,
+            };
+            let summary = heyblue::export_connections(&config, &environment, options).await?;
+            println!("{summary}");
             Ok(ExitCode::SUCCESS)
         }
         Command::Keys {

@@ -121,6 +121,10 @@ pub async fn serve(
         .transpose()?;
     let parts = open_parts(&config, &environment, StoreOpening::Background).await?;
     let admin_token = load_admin_token(&config, &environment)?;
+    let analyst_token = environment
+        .get(&config.admin.analyst_token_env)
+        .filter(|token| !token.trim().is_empty())
+        .map(AdminToken::new);
     let voucher_keys_path = config.rewards.voucher_keys_path(&config.data_dir);
     let voucher_signer = VoucherSigner::open(&voucher_keys_path, Clock::system().now_ms())?;
     let sms = sms::from_config(&config.sms, &environment)?;
@@ -217,6 +221,7 @@ pub async fn serve(
         audit: crate::audit::AuditLog::new(parts.store.clone(), clock),
         ws_url: Arc::from(ws_url.as_str()),
         admin_token,
+        analyst_token,
         clock,
         phone_regions: parts.phone_regions.clone(),
         stop_requested: stop_requested.clone(),

@@ -306,3 +306,52 @@ async fn logs_never_hold_codes_or_tokens_and_sigterm_stops_cleanly() {
     assert!(!text.contains("40.7589123"), "location in logs: {text}");
     assert!(!text.contains("73.9851234"), "location in logs: {text}");
 }
+
+#[test]
+fn reports_rebuild_and_export_run_on_an_empty_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let run = |args: &[&str]| {
+        Command::new(BINARY)
+            .args(args)
+            .env("HEYBLUE_DATA_DIR", &data)
+            .output()
+            .unwrap()
+    };
+    let rebuilt = run(&["reports", "rebuild"]);
+    let stdout = String::from_utf8(rebuilt.stdout).unwrap();
+    assert_eq!(rebuilt.status.code(), Some(0), "{stdout}");
+    assert!(stdout.contains("no records to rebuild"), "{stdout}");
+    let bad_day = run(&["reports", "rebuild", "--from", "12/01/2026"]);
+    assert_ne!(bad_day.status.code(), Some(0));
+    let stderr = String::from_utf8(bad_day.stderr).unwrap();
+    assert!(stderr.contains("YYYY-MM-DD"), "{stderr}");
+
+    let out = dir.path().join("export");
+    let exported = run(&[
+        "export",
+        "--from",
+        "2026-12-01",
+        "--to",
+        "2026-12-31",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    let stdout = String::from_utf8(exported.stdout).unwrap();
+    assert_eq!(exported.status.code(), Some(0), "{stdout}");
+    assert!(stdout.starts_with("0 rows exported"), "{stdout}");
+    let csv = std::fs::read_to_string(out.join("connections.csv")).unwrap();
+    assert_eq!(
+        csv,
+        "day,hour,connection,role,participant,area,area_level,points\r\n"
+    );
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("manifest.json")).unwrap()).unwrap();
+    assert_eq!(manifest["to"], "2026-12-31");
+    assert_eq!(manifest["files"][0]["name"], "connections.parquet");
+    assert!(
+        std::fs::read(out.join("connections.parquet"))
+            .unwrap()
+            .starts_with(b"PAR1")
+    );
+}

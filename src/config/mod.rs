@@ -132,6 +132,11 @@ fn default_webhook_timeout_seconds() -> u64 {
     10
 }
 
+/// Report counts below it are withheld unless configured otherwise.
+const DEFAULT_REPORT_CELL_COUNT: u32 = 11;
+/// The smallest threshold of withheld report counts configuration may set.
+const LEAST_REPORT_CELL_COUNT: u32 = 5;
+
 /// Admin API access.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -143,6 +148,13 @@ pub struct AdminConfig {
     /// body is refused with 413 while it streams in (bigger files: the
     /// `heyblue import` command, which has no limit).
     pub max_import_bytes: u64,
+    /// Environment variable holding the read-only analyst key, which reads
+    /// reports (`GET /v1/admin/reports/...`) and nothing else; no analyst
+    /// key when it is unset or empty.
+    pub analyst_token_env: String,
+    /// Report counts below this are withheld (published as `null` with a
+    /// flag, see docs/reports.md); never below 5.
+    pub min_report_cell_count: u32,
 }
 
 impl Default for AdminConfig {
@@ -150,6 +162,8 @@ impl Default for AdminConfig {
         Self {
             token_env: "HEYBLUE_ADMIN_TOKEN".to_owned(),
             max_import_bytes: 256 * 1024 * 1024,
+            analyst_token_env: "HEYBLUE_ANALYST_TOKEN".to_owned(),
+            min_report_cell_count: DEFAULT_REPORT_CELL_COUNT,
         }
     }
 }
@@ -675,6 +689,12 @@ impl Config {
                     "nodes of a cluster share one store: set [store] type = \"scylla\"",
                 ));
             }
+        }
+        if self.admin.min_report_cell_count < LEAST_REPORT_CELL_COUNT {
+            return Err(invalid(
+                "admin.min_report_cell_count",
+                "must be at least 5: smaller published counts can identify people",
+            ));
         }
         cluster::validate_regions(&self.regions)?;
         match &self.store {

@@ -61,6 +61,20 @@ fn zero_limits_are_rejected() {
 }
 
 #[test]
+fn report_thresholds_below_five_are_refused() {
+    assert_eq!(Config::default().admin.min_report_cell_count, 11);
+    let five = Config::from_toml_str("[admin]\nmin_report_cell_count = 5\n").expect("valid");
+    assert_eq!(five.admin.min_report_cell_count, 5);
+    let error = Config::from_toml_str("[admin]\nmin_report_cell_count = 4\n").unwrap_err();
+    assert!(
+        error
+            .to_string()
+            .contains("admin.min_report_cell_count`: must be at least 5"),
+        "{error}"
+    );
+}
+
+#[test]
 fn tagged_store_and_sms_sections_parse() {
     let config = Config::from_toml_str(
         "[sms]\ntype = \"file\"\npath = \"/tmp/codes.jsonl\"\n[store]\ntype = \"embedded\"\n",

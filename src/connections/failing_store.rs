@@ -16,6 +16,7 @@ use crate::domain::voucher::{LimitWindow, Voucher, VoucherStatus};
 use crate::domain::{AccountId, Role};
 use crate::outbox::delivery::{DeliveryState, OutboxDelivery};
 use crate::outbox::endpoint::EndpointRecord;
+use crate::store::report_records::{AreaLevel, ReportCell, ReportFact, ReportMetric};
 use crate::store::*;
 
 /// A write the store can be told to fail.
@@ -717,6 +718,41 @@ impl OutboxStore for FailingStore {
     }
     async fn outbox_endpoints(&self) -> StoreResult<Vec<EndpointRecord>> {
         self.inner.outbox_endpoints().await
+    }
+}
+
+#[async_trait]
+impl ReportStore for FailingStore {
+    async fn report_cells(
+        &self,
+        metric: ReportMetric,
+        level: AreaLevel,
+        from_day: i64,
+        to_day: i64,
+    ) -> StoreResult<Vec<ReportCell>> {
+        self.inner
+            .report_cells(metric, level, from_day, to_day)
+            .await
+    }
+    async fn add_report_facts(&self, facts: &[ReportFact]) -> StoreResult<()> {
+        self.inner.add_report_facts(facts).await
+    }
+    async fn clear_report_cells(&self, from_day: i64, to_day: i64) -> StoreResult<()> {
+        self.inner.clear_report_cells(from_day, to_day).await
+    }
+    async fn scan_connections(
+        &self,
+        cursor: Option<Vec<u8>>,
+        limit: usize,
+    ) -> StoreResult<ScanPage<ConnectionRecord>> {
+        self.inner.scan_connections(cursor, limit).await
+    }
+    async fn scan_ledger_entries(
+        &self,
+        cursor: Option<Vec<u8>>,
+        limit: usize,
+    ) -> StoreResult<ScanPage<LedgerEntry>> {
+        self.inner.scan_ledger_entries(cursor, limit).await
     }
 }
 

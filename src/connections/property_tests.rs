@@ -1,7 +1,8 @@
 //! Random sequences of accepts, duplicate accepts, injected store failures and
 //! recovery passes; after every step the ledger and profile invariants hold
 //! (balance = sum of entries, no entry twice, no complete record without its
-//! credits and events), and after a final recovery every record is complete.
+//! credits and events) and the report aggregates equal a recomputation from
+//! the records, and after a final recovery every record is complete.
 
 use proptest::prelude::*;
 use uuid::Uuid;
@@ -9,6 +10,7 @@ use uuid::Uuid;
 use super::failing_store::{FailMode, FailPoint};
 use super::tests::{Harness, TIMES_SQUARE, assert_exactly_once, harness};
 use crate::domain::{AccountId, Role};
+use crate::reports::check::assert_reports_match_records;
 use crate::store::ConnectionStore;
 
 /// One step of a scenario.
@@ -93,6 +95,8 @@ async fn run(steps: Vec<Step>) {
             Step::Wait => tokio::time::advance(std::time::Duration::from_secs(3600)).await,
         }
         assert_exactly_once(&harness.store, &everyone).await;
+        let today = crate::domain::connection::utc_day(harness.clock.now_ms());
+        assert_reports_match_records(harness.store.as_ref(), today).await;
     }
     harness.store.disarm();
     harness.connections.recover().await.unwrap();
@@ -105,6 +109,8 @@ async fn run(steps: Vec<Step>) {
             .is_empty()
     );
     assert_exactly_once(&harness.store, &everyone).await;
+    let today = crate::domain::connection::utc_day(harness.clock.now_ms());
+    assert_reports_match_records(harness.store.as_ref(), today).await;
 }
 
 proptest! {

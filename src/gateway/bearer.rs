@@ -47,6 +47,32 @@ impl FromRequestParts<AppState> for Admin {
     }
 }
 
+/// A request carrying the admin token or the read-only analyst key: what
+/// reading reports needs.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ReportReader;
+
+impl FromRequestParts<AppState> for ReportReader {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let token = bearer_token(&parts.headers)?;
+        let analyst = state
+            .analyst_token
+            .as_ref()
+            .is_some_and(|analyst| analyst.matches(token));
+        if analyst || state.admin_token.matches(token) {
+            Ok(ReportReader)
+        } else {
+            Err(ApiError::new(
+                axum::http::StatusCode::FORBIDDEN,
+                "forbidden",
+                "this endpoint needs the admin token or the analyst key",
+            ))
+        }
+    }
+}
+
 /// The admin token, kept only as its hash.
 #[derive(Clone)]
 pub(crate) struct AdminToken {

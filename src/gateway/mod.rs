@@ -33,6 +33,7 @@ mod outbox_routes;
 mod paging;
 mod points_admin_routes;
 mod profile_routes;
+mod report_routes;
 mod rewards_routes;
 mod route_routes;
 mod statement_routes;
@@ -92,6 +93,9 @@ pub(crate) struct AppState {
     pub(crate) ws_url: Arc<str>,
     /// The admin bearer token.
     pub(crate) admin_token: AdminToken,
+    /// The read-only analyst key, which reads reports only (none when not
+    /// configured).
+    pub(crate) analyst_token: Option<AdminToken>,
     /// Time source.
     pub(crate) clock: Clock,
     /// Region for national-format phone numbers (roster imports).
@@ -206,6 +210,7 @@ pub(crate) fn router(state: AppState) -> Router {
             "/v1/admin/outbox/endpoints/{id}/disable",
             post(outbox_routes::disable_endpoint),
         )
+        .route("/v1/admin/reports/{metric}", get(report_routes::report_of))
         .route(
             "/v1/admin/rewards/statements",
             get(statement_routes::statement),

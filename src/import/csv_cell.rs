@@ -4,7 +4,7 @@
 //! then exported and opened, could run whatever a row carried. The roster
 //! import refuses such cells, except in the phone column, which is parsed as a
 //! phone number (so `+1 202 …` passes there and is stored as E.164). CSV the
-//! server writes (pledge statements) defuses such cells instead.
+//! server writes (pledge statements, reports) defuses such cells instead.
 
 use std::borrow::Cow;
 
@@ -25,6 +25,17 @@ pub(crate) fn spreadsheet_safe(cell: &str) -> Cow<'_, str> {
         Cow::Owned(format!("'{cell}"))
     } else {
         Cow::Borrowed(cell)
+    }
+}
+
+/// One CSV cell as the server writes it: defused if it opens a formula,
+/// quoted if it holds a comma, a quote or a line break (RFC 4180).
+pub(crate) fn csv_text_cell(cell: &str) -> String {
+    let safe = spreadsheet_safe(cell);
+    if safe.contains([',', '"', '\r', '\n']) {
+        format!("\"{}\"", safe.replace('"', "\"\""))
+    } else {
+        safe.into_owned()
     }
 }
 

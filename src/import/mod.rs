@@ -32,6 +32,8 @@ mod tests;
 
 pub(crate) use apply::{ApplyContext, OfficerDepartures, recover};
 pub(crate) use check::check_bytes;
+pub(crate) use csv_cell::csv_text_cell;
+#[cfg(test)]
 pub(crate) use csv_cell::spreadsheet_safe;
 pub(crate) use entities::Validation;
 pub(crate) use pipeline::{ImportRequest, run_import};

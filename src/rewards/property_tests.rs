@@ -17,7 +17,9 @@
 //! - a voucher answers `Redeemed` at the counter at most once, only when it
 //!   was `issued` just before, and stays `redeemed`;
 //! - a key answers the same voucher or refusal on every replay, and a store
-//!   error surfaces only from a step the armed failure tripped in.
+//!   error surfaces only from a step the armed failure tripped in;
+//! - the report aggregates (points redeemed, donated, refunded) equal a
+//!   recomputation from the records.
 //!
 //! After a recovery pass that succeeds on both services (and at the end, once
 //! disarmed), the inequalities above are equalities, and nothing is left
@@ -47,6 +49,7 @@ use crate::domain::catalog::{
 };
 use crate::domain::donation::DonationRefusal;
 use crate::domain::voucher::{LimitWindow, RedemptionRefusal, VoucherStatus};
+use crate::reports::check::assert_reports_match_records;
 use crate::store::embedded::EmbeddedStore;
 use crate::store::{
     DonationStatus, IssuerKey, LedgerReason, NewLedgerEntry, SecretHash, Store, StoreError,
@@ -727,6 +730,8 @@ async fn run(steps: Vec<Step>) {
     for step in &steps {
         world.take(step).await;
         world.check_books(false).await;
+        let today = crate::domain::connection::utc_day(world.clock.now_ms());
+        assert_reports_match_records(world.store.as_ref(), today).await;
     }
     world.failing.disarm();
     assert!(
@@ -734,6 +739,8 @@ async fn run(steps: Vec<Step>) {
         "a recovery without failures finishes"
     );
     world.check_books(true).await;
+    let today = crate::domain::connection::utc_day(world.clock.now_ms());
+    assert_reports_match_records(world.store.as_ref(), today).await;
 }
 
 proptest! {

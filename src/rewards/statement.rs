@@ -11,9 +11,10 @@ use rust_decimal::Decimal;
 use serde::{Serialize, Serializer};
 use uuid::Uuid;
 
+use crate::import::csv_text_cell as csv_cell;
+
 use super::StatementError;
 use crate::domain::donation::{Month, statement_dollars};
-use crate::import::spreadsheet_safe;
 use crate::store::{StatementSettlement, Store, StoreResult};
 
 /// Charities and pledges read per store call.
@@ -201,17 +202,6 @@ impl Statement {
             text.push_str("\r\n");
         }
         text
-    }
-}
-
-/// One CSV cell: defused if it opens a formula, quoted if it holds a comma,
-/// a quote or a line break (RFC 4180).
-fn csv_cell(cell: &str) -> String {
-    let safe = spreadsheet_safe(cell);
-    if safe.contains([',', '"', '\r', '\n']) {
-        format!("\"{}\"", safe.replace('"', "\"\""))
-    } else {
-        safe.into_owned()
     }
 }
 

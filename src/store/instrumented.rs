@@ -2,6 +2,8 @@
 //! and operation (bounded labels: the operation is the trait method's name). It
 //! wraps whichever backend the config chose, so both report the same metrics.
 
+mod reports;
+
 use std::future::Future;
 use std::sync::Arc;
 

@@ -7,6 +7,8 @@ mod import_records;
 mod instrumented;
 mod pledge_records;
 pub(crate) mod records;
+pub(crate) mod report_facts;
+pub(crate) mod report_records;
 pub(crate) mod scylla;
 pub(crate) mod traits;
 mod voucher_records;
@@ -48,6 +50,15 @@ pub enum StoreError {
     /// Any other backend failure.
     #[error("store failure: {0}")]
     Backend(String),
+}
+
+/// One page of a scan over all records of a kind.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ScanPage<T> {
+    /// The records, in the backend's order.
+    pub(crate) records: Vec<T>,
+    /// Where the next page starts; `None` after the last page.
+    pub(crate) next: Option<Vec<u8>>,
 }
 
 /// Result of a store operation.

@@ -23,6 +23,10 @@ use super::{
     InsertRedemptionOutcome, IssuerKey, LimitClaim, PendingRelease, Redemption, StockMove, StockOp,
     VoucherCursor, VoucherTransition,
 };
+use super::{
+    ScanPage,
+    report_records::{AreaLevel, ReportCell, ReportFact, ReportMetric},
+};
 use crate::domain::catalog::{Charity, Municipality, OfferKind, Retailer, RewardOffer};
 use crate::domain::donation::Month;
 use crate::domain::profile::{Profile, ProfileEvent};
@@ -606,6 +610,43 @@ pub(crate) trait OutboxStore: Send + Sync {
     async fn outbox_endpoints(&self) -> StoreResult<Vec<EndpointRecord>>;
 }
 
+/// Report aggregates, maintained as records are written: the facts of a
+/// connection are added by `insert_connection`, those of a ledger entry by
+/// `append_ledger_entry` (see `store::report_facts`). Each fact counts once,
+/// by its id, however often it is written; a `participants` cell counts each
+/// person once. Keys a CQL backend can serve with bounded partitions: the
+/// cells or facts of one (metric, UTC day).
+#[async_trait]
+pub(crate) trait ReportStore: Send + Sync {
+    /// The cells of `metric` at `level` on UTC days `from_day..=to_day`, in
+    /// no particular order; cells with nothing counted are absent.
+    async fn report_cells(
+        &self,
+        metric: ReportMetric,
+        level: AreaLevel,
+        from_day: i64,
+        to_day: i64,
+    ) -> StoreResult<Vec<ReportCell>>;
+    /// Adds the facts not counted yet (a rebuild writes them again with it).
+    async fn add_report_facts(&self, facts: &[ReportFact]) -> StoreResult<()>;
+    /// Forgets every cell and counted fact of UTC days `from_day..=to_day`,
+    /// so a rebuild can count them again from the records.
+    async fn clear_report_cells(&self, from_day: i64, to_day: i64) -> StoreResult<()>;
+    /// Up to `limit` connection records after `cursor` (from the first when
+    /// `None`), in the backend's order; the page says where to continue.
+    async fn scan_connections(
+        &self,
+        cursor: Option<Vec<u8>>,
+        limit: usize,
+    ) -> StoreResult<ScanPage<ConnectionRecord>>;
+    /// Up to `limit` ledger entries after `cursor`, as [`Self::scan_connections`].
+    async fn scan_ledger_entries(
+        &self,
+        cursor: Option<Vec<u8>>,
+        limit: usize,
+    ) -> StoreResult<ScanPage<LedgerEntry>>;
+}
+
 /// Everything the server stores, behind one object.
 #[async_trait]
 pub(crate) trait Store:
@@ -625,6 +666,7 @@ pub(crate) trait Store:
     + IssuerKeyStore
     + ImportStore
     + OutboxStore
+    + ReportStore
     + std::fmt::Debug
 {
     /// Short backend name for metrics and logs (`embedded`, `scylla`).

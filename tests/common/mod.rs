@@ -24,6 +24,9 @@ use tokio::task::JoinHandle;
 /// The admin token every test server accepts.
 pub(crate) const ADMIN_TOKEN: &str = "test-admin-token-0123456789";
 
+/// The read-only analyst key every test server accepts (reports only).
+pub(crate) const ANALYST_TOKEN: &str = "test-analyst-token-0123456789";
+
 /// Says that a test was skipped and why, on the process's stderr past the test
 /// harness's capture, so a skip is seen even when every test passes.
 pub(crate) fn report_skip(reason: &str) {
@@ -108,7 +111,10 @@ impl TestServer {
         let metrics = heyblue::bind_metrics_listener(config.metrics.listen).unwrap();
         let metrics_address = metrics.local_addr().unwrap();
         let listeners = heyblue::Listeners { api, metrics };
-        let environment = EnvironmentVariables::from_pairs([("HEYBLUE_ADMIN_TOKEN", ADMIN_TOKEN)]);
+        let environment = EnvironmentVariables::from_pairs([
+            ("HEYBLUE_ADMIN_TOKEN", ADMIN_TOKEN),
+            ("HEYBLUE_ANALYST_TOKEN", ANALYST_TOKEN),
+        ]);
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(heyblue::serve(listeners, config, environment, async move {
             let _ = stopped.await;

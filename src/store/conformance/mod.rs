@@ -26,6 +26,7 @@ pub(crate) mod outbox;
 pub(crate) mod profiles;
 pub(crate) mod redeeming;
 pub(crate) mod redemptions;
+pub(crate) mod reports;
 pub(crate) mod roster;
 mod samples;
 pub(crate) mod tokens;
@@ -173,6 +174,9 @@ macro_rules! store_conformance_tests {
             donating::concurrent_donations_by_one_person_stop_at_the_balance,
             redeeming::concurrent_redeems_of_one_voucher_at_the_counter_succeed_once,
             issuer_keys::issuer_keys_are_found_listed_and_revoked_once,
+            reports::report_facts_count_once_at_every_level,
+            reports::scans_list_every_record_once,
+            reports::a_rebuild_gives_the_same_cells_back,
             lifecycle::ping_answers_until_close,
             outbox::a_connection_writes_its_delivery_once,
             outbox::concurrent_claims_of_one_delivery_take_it_once,

@@ -56,6 +56,7 @@ impl ConnectionStore for EmbeddedStore {
             drop(connections);
             write_connection_facts(transaction, &record)?;
             write_outbox_message(transaction, outbox::message::connection_completed(&record))?;
+            super::reports::add_connection_facts(transaction, &record)?;
             Ok(InsertConnectionOutcome::Inserted)
         })
         .await

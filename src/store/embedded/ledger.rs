@@ -9,6 +9,7 @@ use super::EmbeddedStore;
 use super::codec::{decode, encode, get_record, redb_error};
 use super::tables::{BALANCES, LEDGER, LEDGER_IDS, LedgerKey, ledger_key};
 use crate::domain::AccountId;
+use crate::store::report_facts::ledger_facts;
 use crate::store::{LedgerAppend, LedgerEntry, LedgerStore, NewLedgerEntry, StoreResult};
 
 #[async_trait]
@@ -53,6 +54,8 @@ impl LedgerStore for EmbeddedStore {
             balances
                 .insert(&account, (balance_after, stored.seq))
                 .map_err(redb_error)?;
+            drop((ledger, ids, balances));
+            super::reports::add_facts(transaction, &ledger_facts(&stored))?;
             Ok(LedgerAppend::Appended(stored))
         })
         .await

@@ -25,6 +25,7 @@ mod person_lists;
 mod pledges;
 mod profiles;
 mod redemptions;
+mod reports;
 mod roster;
 mod tables;
 mod tokens;

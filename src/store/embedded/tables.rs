@@ -303,7 +303,7 @@ pub(super) fn create_all(transaction: &WriteTransaction) -> StoreResult<()> {
     transaction
         .open_table(ISSUER_KEYS_BY_ISSUER)
         .map_err(redb_error)?;
-    Ok(())
+    super::reports::create_tables(transaction)
 }
 
 /// The family index key of `family_id` under `account_id`.

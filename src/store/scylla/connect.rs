@@ -17,7 +17,7 @@ use crate::config::{ConsistencyLevel, ReplicationConfig, ScyllaConfig, ScyllaTls
 use crate::store::StoreError;
 
 /// The schema version this binary writes and understands (see `schema.cql`).
-pub(crate) const SCHEMA_VERSION: i32 = 8;
+pub(crate) const SCHEMA_VERSION: i32 = 9;
 
 /// Name of this binary's row in `schema_version`.
 const SCHEMA_COMPONENT: &str = "heyblue";
@@ -92,7 +92,9 @@ pub(super) async fn connect(settings: &Settings) -> Result<Connected, ConnectErr
         .await
         .map_err(|error| ConnectError::Retryable(format!("cannot use keyspace: {error}")))?;
     let stored_version = apply_schema(&session).await?;
-    let statements = Statements::prepare(&session)
+    // Boxed: the future of every statement's preparation is large, and a
+    // caller awaiting a connect on a small stack must not hold it inline.
+    let statements = Box::pin(Statements::prepare(&session))
         .await
         .map_err(|error| ConnectError::Retryable(format!("cannot prepare statements: {error}")))?;
     // Not fatal: a node that cannot move them now serves anyway (the marks

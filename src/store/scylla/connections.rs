@@ -28,6 +28,7 @@ use super::codec::{corrupt, first_row, from_bigint, rows, to_bigint};
 use crate::domain::AccountId;
 use crate::domain::connection::{RewardWithheld, utc_day};
 use crate::outbox;
+use crate::store::report_facts::connection_facts;
 use crate::store::{
     ConnectionCursor, ConnectionParty, ConnectionRecord, ConnectionStore, InsertConnectionOutcome,
     PairRewardClaim, StoreResult,
@@ -37,7 +38,7 @@ use crate::store::{
 const BUCKET_MS: i64 = 30 * 86_400_000;
 
 /// Columns of `SELECT ... FROM connections`.
-type ConnectionRow = (
+pub(super) type ConnectionRow = (
     Uuid,
     i64,
     Option<String>,
@@ -51,9 +52,9 @@ type ConnectionRow = (
 );
 
 /// A stored record and whether its facts are all written.
-struct StoredConnection {
+pub(super) struct StoredConnection {
     /// The record.
-    record: ConnectionRecord,
+    pub(super) record: ConnectionRecord,
     /// Whether the index rows, reward facts and incomplete mark are written.
     facts_written: bool,
 }
@@ -85,7 +86,10 @@ fn withheld_from_text(text: Option<String>) -> StoreResult<Option<RewardWithheld
     }
 }
 
-fn connection_from_row(connection_id: Uuid, row: ConnectionRow) -> StoreResult<StoredConnection> {
+pub(super) fn connection_from_row(
+    connection_id: Uuid,
+    row: ConnectionRow,
+) -> StoreResult<StoredConnection> {
     let (
         citizen_id,
         citizen_points,
@@ -186,6 +190,7 @@ impl ScyllaStore {
         self.write_incomplete_mark(record).await?;
         self.write_outbox_message(outbox::message::connection_completed(record))
             .await?;
+        self.write_report_facts(&connection_facts(record)).await?;
         self.execute(
             |connected| &connected.statements.mark_connection_facts_written,
             (record.connection_id,),

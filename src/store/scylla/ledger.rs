@@ -29,6 +29,7 @@ use uuid::Uuid;
 use super::ScyllaStore;
 use super::codec::{corrupt, first_row, from_bigint, may_have_applied, rows, to_bigint};
 use crate::domain::AccountId;
+use crate::store::report_facts::ledger_facts;
 use crate::store::{
     LedgerAppend, LedgerEntry, LedgerReason, LedgerStore, NewLedgerEntry, StoreError, StoreResult,
 };
@@ -79,7 +80,7 @@ type LegacyEntryIdRow = (
 );
 
 /// Columns of `SELECT ... FROM ledger_entries`.
-type EntryRow = (i64, Uuid, i64, i64, String, Option<Uuid>, i64);
+pub(super) type EntryRow = (i64, Uuid, i64, i64, String, Option<Uuid>, i64);
 
 /// An account's head as an append sees it.
 struct Head {
@@ -132,7 +133,7 @@ fn bucket_of(seq: u64) -> StoreResult<i64> {
 }
 
 /// A ledger entry from its columns, in `EntryRow` order.
-fn entry_from_row(account_id: AccountId, row: EntryRow) -> StoreResult<LedgerEntry> {
+pub(super) fn entry_from_row(account_id: AccountId, row: EntryRow) -> StoreResult<LedgerEntry> {
     let (seq, entry_id, at_ms, delta, reason, reference, balance_after) = row;
     Ok(LedgerEntry {
         entry_id,
@@ -350,7 +351,7 @@ impl ScyllaStore {
             ),
         )
         .await?;
-        Ok(())
+        self.write_report_facts(&ledger_facts(entry)).await
     }
 
     /// Writes an appended entry into `ledger_entries`. The balance has moved

@@ -33,6 +33,8 @@ mod pledges;
 mod profiles;
 mod queue_statements;
 mod redemptions;
+mod report_statements;
+mod reports;
 mod reward_claims;
 mod roster;
 mod statements;

@@ -13,6 +13,7 @@ use super::ledger_statements::LedgerStatements;
 use super::outbox_statements::OutboxStatements;
 use super::pledge_statements::PledgeStatements;
 use super::queue_statements::QueueStatements;
+use super::report_statements::ReportStatements;
 use super::voucher_statements::VoucherStatements;
 
 /// The prepared statements, one field per query.
@@ -156,6 +157,8 @@ pub(super) struct Statements {
     pub(super) pledges: PledgeStatements,
     /// The ledger and the reward claims.
     pub(super) ledger: LedgerStatements,
+    /// The statements of report facts.
+    pub(super) reports: ReportStatements,
     /// The time-bucketed queues and their cursors.
     pub(super) queues: QueueStatements,
     /// Import runs, staged chunks and external ids.
@@ -538,6 +541,7 @@ impl Statements {
             queues: QueueStatements::prepare(session).await?,
             imports: ImportStatements::prepare(session).await?,
             outbox: OutboxStatements::prepare(session).await?,
+            reports: ReportStatements::prepare(session).await?,
         })
     }
 }

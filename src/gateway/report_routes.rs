@@ -1,0 +1,139 @@
+//! `GET /v1/admin/reports/{metric}`: a report of the aggregates behind the
+//! admin token or the read-only analyst key, as JSON, or as CSV with `Accept: text/csv` or a `.csv`
+//! suffix on the metric. Every count goes through disclosure control
+//! (docs/reports.md).
+
+use axum::Json;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, header};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+
+use super::AppState;
+use super::bearer::ReportReader;
+use super::error::ApiError;
+use crate::domain::connection::utc_day;
+use crate::reports::{AreaBy, GroupBy, MAX_SPAN_DAYS, ReportRequest, parse_day, report};
+use crate::store::report_records::{ReportMetric, ReportRole};
+
+/// Top areas listed when the query does not say.
+const DEFAULT_TOP: usize = 10;
+/// The most top areas a query may ask for.
+const MAX_TOP: usize = 100;
+/// Days covered when the query names no start.
+const DEFAULT_SPAN_DAYS: i64 = 30;
+
+/// Query of `GET /v1/admin/reports/{metric}`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ReportQuery {
+    /// First UTC day, `YYYY-MM-DD` (default: 29 days before `to`).
+    from: Option<String>,
+    /// Last UTC day, `YYYY-MM-DD` (default: today).
+    to: Option<String>,
+    /// `day` (default), `week`, `month` or `hour_of_day`.
+    group_by: Option<GroupBy>,
+    /// `zip`, `zip3` (default), `region` or `nation`.
+    area: Option<AreaBy>,
+    /// `citizen`, `officer` or `all` (default).
+    role: Option<String>,
+    /// How many top areas to list (default 10, at most 100).
+    top: Option<usize>,
+}
+
+fn day_of(text: &str, field: &str) -> Result<i64, ApiError> {
+    parse_day(text).ok_or_else(|| {
+        ApiError::bad_request(
+            "invalid_query",
+            format!("{field} must be a UTC day written YYYY-MM-DD"),
+        )
+    })
+}
+
+/// Whether the client asked for CSV.
+fn wants_csv(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::ACCEPT)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|accept| accept.contains("text/csv"))
+}
+
+/// The report of one metric.
+pub(crate) async fn report_of(
+    State(state): State<AppState>,
+    _reader: ReportReader,
+    headers: HeaderMap,
+    Path(metric): Path<String>,
+    query: Result<Query<ReportQuery>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    let Query(query) =
+        query.map_err(|rejection| ApiError::bad_request("invalid_query", rejection.body_text()))?;
+    let (name, csv) = match metric.strip_suffix(".csv") {
+        Some(name) => (name, true),
+        None => (metric.as_str(), wants_csv(&headers)),
+    };
+    let metric = ReportMetric::parse(name).ok_or_else(|| {
+        ApiError::new(
+            axum::http::StatusCode::NOT_FOUND,
+            "unknown_metric",
+            "no such report metric",
+        )
+    })?;
+    let to_day = match &query.to {
+        Some(text) => day_of(text, "to")?,
+        None => utc_day(state.clock.now_ms()),
+    };
+    let from_day = match &query.from {
+        Some(text) => day_of(text, "from")?,
+        None => to_day - (DEFAULT_SPAN_DAYS - 1),
+    };
+    if from_day > to_day || to_day - from_day >= MAX_SPAN_DAYS {
+        return Err(ApiError::bad_request(
+            "invalid_query",
+            format!("from must be on or before to, at most {MAX_SPAN_DAYS} days apart"),
+        ));
+    }
+    let role = match query.role.as_deref() {
+        None => ReportRole::All,
+        Some(name) => ReportRole::parse(name).ok_or_else(|| {
+            ApiError::bad_request("invalid_query", "role must be citizen, officer or all")
+        })?,
+    };
+    let request = ReportRequest {
+        metric,
+        from_day,
+        to_day,
+        group_by: query.group_by.unwrap_or(GroupBy::Day),
+        area_by: query.area.unwrap_or(AreaBy::Zip3),
+        role,
+        top: query.top.unwrap_or(DEFAULT_TOP).min(MAX_TOP),
+    };
+    let published = report(
+        state.store.as_ref(),
+        &request,
+        &state.config.regions,
+        state.config.admin.min_report_cell_count,
+    )
+    .await?;
+    Ok(if csv {
+        (
+            [
+                (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
+                (
+                    header::CONTENT_DISPOSITION,
+                    format!(
+                        "attachment; filename=\"{}-{}-{}.csv\"",
+                        metric.as_str(),
+                        published.from,
+                        published.to
+                    ),
+                ),
+            ],
+            published.to_csv(),
+        )
+            .into_response()
+    } else {
+        Json(published).into_response()
+    })
+}

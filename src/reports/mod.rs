@@ -1,0 +1,32 @@
+//! Reports: aggregates of connections and points by (UTC day, hour), area
+//! and role, maintained by the store as records are written (see
+//! `store::report_facts`), and recomputed from the records by
+//! `heyblue reports rebuild` after a bug fix; reports read from them and
+//! published under disclosure control (docs/reports.md); `heyblue export`
+//! writes de-identified connection-level facts for the data team.
+
+mod disclosure;
+mod export_command;
+mod export_files;
+mod export_rows;
+mod query;
+mod rebuild;
+mod rebuild_command;
+
+#[cfg(test)]
+pub(crate) mod check;
+#[cfg(test)]
+mod disclosure_tests;
+#[cfg(test)]
+mod export_tests;
+#[cfg(test)]
+mod query_tests;
+#[cfg(test)]
+mod tests;
+
+pub use export_command::{ExportCommandError, ExportOptions, export_connections};
+pub use export_files::ExportWriteError;
+pub(crate) use query::{AreaBy, GroupBy, MAX_SPAN_DAYS, ReportRequest, report};
+pub(crate) use rebuild::rebuild;
+pub(crate) use rebuild_command::parse_day;
+pub use rebuild_command::{RebuildCommandError, rebuild_reports};

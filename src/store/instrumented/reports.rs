@@ -1,0 +1,62 @@
+//! [`ReportStore`] of the measuring decorator: each call timed under its
+//! method's name, like every other store call.
+
+use async_trait::async_trait;
+
+use super::InstrumentedStore;
+use crate::store::report_records::{AreaLevel, ReportCell, ReportFact, ReportMetric};
+use crate::store::{ConnectionRecord, LedgerEntry, ReportStore, ScanPage, StoreResult};
+
+#[async_trait]
+impl ReportStore for InstrumentedStore {
+    async fn report_cells(
+        &self,
+        metric: ReportMetric,
+        level: AreaLevel,
+        from_day: i64,
+        to_day: i64,
+    ) -> StoreResult<Vec<ReportCell>> {
+        self.timed(
+            "report_cells",
+            self.inner.report_cells(metric, level, from_day, to_day),
+        )
+        .await
+    }
+
+    async fn add_report_facts(&self, facts: &[ReportFact]) -> StoreResult<()> {
+        self.timed("add_report_facts", self.inner.add_report_facts(facts))
+            .await
+    }
+
+    async fn clear_report_cells(&self, from_day: i64, to_day: i64) -> StoreResult<()> {
+        self.timed(
+            "clear_report_cells",
+            self.inner.clear_report_cells(from_day, to_day),
+        )
+        .await
+    }
+
+    async fn scan_connections(
+        &self,
+        cursor: Option<Vec<u8>>,
+        limit: usize,
+    ) -> StoreResult<ScanPage<ConnectionRecord>> {
+        self.timed(
+            "scan_connections",
+            self.inner.scan_connections(cursor, limit),
+        )
+        .await
+    }
+
+    async fn scan_ledger_entries(
+        &self,
+        cursor: Option<Vec<u8>>,
+        limit: usize,
+    ) -> StoreResult<ScanPage<LedgerEntry>> {
+        self.timed(
+            "scan_ledger_entries",
+            self.inner.scan_ledger_entries(cursor, limit),
+        )
+        .await
+    }
+}

@@ -1,0 +1,106 @@
+//! The facts each stored record gives reports, and the fold of facts into
+//! cells: what a backend maintains as records are written, what
+//! `heyblue reports rebuild` recomputes, and what tests compare against.
+
+use std::collections::{BTreeMap, BTreeSet, HashSet};
+
+use super::report_records::{CellKey, ReportCell, ReportFact, ReportMetric, ReportRole, fact_id};
+use super::{ConnectionRecord, LedgerEntry, LedgerReason};
+use crate::domain::{AccountId, Role};
+
+/// The facts of an established connection: the connection itself (once for
+/// everyone and once per role), each person as a participant, and the points
+/// credited to each person who got some.
+pub(crate) fn connection_facts(record: &ConnectionRecord) -> Vec<ReportFact> {
+    let fact = |metric: ReportMetric, tag: &str, roles: Vec<ReportRole>, amount: i64| ReportFact {
+        fact_id: fact_id(record.connection_id, metric, tag),
+        metric,
+        at_ms: record.established_at_ms,
+        zip: record.zip.clone(),
+        roles,
+        amount,
+        person: None,
+    };
+    let mut facts = vec![fact(
+        ReportMetric::Connections,
+        "",
+        vec![ReportRole::All, ReportRole::Citizen, ReportRole::Officer],
+        1,
+    )];
+    for (role, party) in [
+        (Role::Citizen, &record.citizen),
+        (Role::Officer, &record.officer),
+    ] {
+        let roles = vec![ReportRole::All, ReportRole::from(role)];
+        facts.push(ReportFact {
+            person: Some(party.account_id),
+            ..fact(ReportMetric::Participants, role.as_str(), roles.clone(), 1)
+        });
+        if party.points > 0 {
+            facts.push(fact(
+                ReportMetric::PointsCredited,
+                role.as_str(),
+                roles,
+                party.points,
+            ));
+        }
+    }
+    facts
+}
+
+/// The facts of a ledger entry: debits for vouchers and donations and
+/// refunds (connection credits are counted from the connection record, which
+/// knows where it happened; adjustments are not reported). The ledger does
+/// not know where or in which role, so these count for everyone, nationally.
+pub(crate) fn ledger_facts(entry: &LedgerEntry) -> Vec<ReportFact> {
+    let metric = match entry.reason {
+        LedgerReason::Redemption => ReportMetric::PointsRedeemed,
+        LedgerReason::Donation => ReportMetric::PointsDonated,
+        LedgerReason::Refund => ReportMetric::PointsRefunded,
+        LedgerReason::Connection | LedgerReason::Adjustment => return Vec::new(),
+    };
+    vec![ReportFact {
+        fact_id: fact_id(entry.entry_id, metric, ""),
+        metric,
+        at_ms: entry.at_ms,
+        zip: None,
+        roles: vec![ReportRole::All],
+        amount: entry.delta.abs(),
+        person: None,
+    }]
+}
+
+/// The cells of `facts`, each fact counted once however often it appears
+/// (by `fact_id`), people counted once per `participants` cell. Cells with
+/// nothing in them are absent.
+pub(crate) fn fold_facts<'a>(facts: impl IntoIterator<Item = &'a ReportFact>) -> Vec<ReportCell> {
+    let mut seen = HashSet::new();
+    let mut sums: BTreeMap<CellKey, i64> = BTreeMap::new();
+    let mut people: BTreeMap<CellKey, BTreeSet<AccountId>> = BTreeMap::new();
+    for fact in facts {
+        if !seen.insert(fact.fact_id) {
+            continue;
+        }
+        for key in fact.cell_keys() {
+            match (fact.metric.is_distinct(), fact.person) {
+                (true, Some(person)) => {
+                    people.entry(key).or_default().insert(person);
+                }
+                (true, None) => {}
+                (false, _) => *sums.entry(key).or_default() += fact.amount,
+            }
+        }
+    }
+    let counted = people.into_iter().map(|(key, persons)| {
+        let value = i64::try_from(persons.len()).unwrap_or(i64::MAX);
+        (key, value)
+    });
+    let mut cells: Vec<ReportCell> = sums
+        .into_iter()
+        .chain(counted)
+        .filter(|(_, value)| *value != 0)
+        .map(|(key, value)| ReportCell { key, value })
+        .collect();
+    cells.sort_by(|left, right| left.key.cmp(&right.key));
+    cells
+}

@@ -1,0 +1,285 @@
+//! Report aggregates as the store keeps them. Every event a report counts
+//! (a connection, a ledger entry) becomes one or more [`ReportFact`]s, each
+//! with an id derived from the event, and a fact adds to the cells of its
+//! (UTC day, hour) at three area levels (ZIP, 3-digit ZIP, nation) and under
+//! each role it counts for. A cell of `participants` counts distinct people.
+//! Regions are not stored: they are unions of 3-digit ZIPs from the config,
+//! summed when a report is read.
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+use crate::domain::{AccountId, Role};
+
+/// Milliseconds in an hour.
+const MS_PER_HOUR: i64 = 3_600_000;
+/// Hours in a day.
+const HOURS_PER_DAY: i64 = 24;
+
+/// What a report counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum ReportMetric {
+    /// Connections established.
+    Connections,
+    /// Distinct people who took part in a connection (per cell).
+    Participants,
+    /// Points credited for connections.
+    PointsCredited,
+    /// Points debited for vouchers.
+    PointsRedeemed,
+    /// Points debited for donations.
+    PointsDonated,
+    /// Points given back.
+    PointsRefunded,
+}
+
+impl ReportMetric {
+    /// Every metric, in a fixed order.
+    pub(crate) const ALL: [ReportMetric; 6] = [
+        ReportMetric::Connections,
+        ReportMetric::Participants,
+        ReportMetric::PointsCredited,
+        ReportMetric::PointsRedeemed,
+        ReportMetric::PointsDonated,
+        ReportMetric::PointsRefunded,
+    ];
+
+    /// The URL and storage name.
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            ReportMetric::Connections => "connections",
+            ReportMetric::Participants => "participants",
+            ReportMetric::PointsCredited => "points_credited",
+            ReportMetric::PointsRedeemed => "points_redeemed",
+            ReportMetric::PointsDonated => "points_donated",
+            ReportMetric::PointsRefunded => "points_refunded",
+        }
+    }
+
+    /// The metric with this name.
+    pub(crate) fn parse(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|metric| metric.as_str() == name)
+    }
+
+    /// A one-byte tag for keys.
+    pub(crate) fn tag(self) -> u8 {
+        match self {
+            ReportMetric::Connections => 1,
+            ReportMetric::Participants => 2,
+            ReportMetric::PointsCredited => 3,
+            ReportMetric::PointsRedeemed => 4,
+            ReportMetric::PointsDonated => 5,
+            ReportMetric::PointsRefunded => 6,
+        }
+    }
+
+    /// Whether its cells count distinct people rather than add amounts.
+    pub(crate) fn is_distinct(self) -> bool {
+        self == ReportMetric::Participants
+    }
+}
+
+/// The role a cell counts for: everyone, or one role.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum ReportRole {
+    /// Everyone (a connection counts once here, not once per person).
+    All,
+    /// Citizens.
+    Citizen,
+    /// Officers.
+    Officer,
+}
+
+impl ReportRole {
+    /// The URL and storage name.
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            ReportRole::All => "all",
+            ReportRole::Citizen => "citizen",
+            ReportRole::Officer => "officer",
+        }
+    }
+
+    /// The role with this name.
+    pub(crate) fn parse(name: &str) -> Option<Self> {
+        [ReportRole::All, ReportRole::Citizen, ReportRole::Officer]
+            .into_iter()
+            .find(|role| role.as_str() == name)
+    }
+
+    /// A one-byte tag for keys.
+    pub(crate) fn tag(self) -> u8 {
+        match self {
+            ReportRole::All => 0,
+            ReportRole::Citizen => 1,
+            ReportRole::Officer => 2,
+        }
+    }
+
+    /// The role with this tag.
+    pub(crate) fn from_tag(tag: u8) -> Option<Self> {
+        [ReportRole::All, ReportRole::Citizen, ReportRole::Officer]
+            .into_iter()
+            .find(|role| role.tag() == tag)
+    }
+}
+
+impl From<Role> for ReportRole {
+    fn from(role: Role) -> Self {
+        match role {
+            Role::Citizen => ReportRole::Citizen,
+            Role::Officer => ReportRole::Officer,
+        }
+    }
+}
+
+/// How fine a stored cell's area is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum AreaLevel {
+    /// A 5-digit ZIP: never finer.
+    Zip,
+    /// A 3-digit ZIP prefix.
+    Zip3,
+    /// The whole nation (area `""`), which also counts events with no ZIP.
+    Nation,
+}
+
+impl AreaLevel {
+    /// Every stored level.
+    pub(crate) const ALL: [AreaLevel; 3] = [AreaLevel::Zip, AreaLevel::Zip3, AreaLevel::Nation];
+
+    /// A one-byte tag for keys.
+    pub(crate) fn tag(self) -> u8 {
+        match self {
+            AreaLevel::Zip => 0,
+            AreaLevel::Zip3 => 1,
+            AreaLevel::Nation => 2,
+        }
+    }
+
+    /// The level with this tag.
+    pub(crate) fn from_tag(tag: u8) -> Option<Self> {
+        Self::ALL.into_iter().find(|level| level.tag() == tag)
+    }
+
+    /// The area of `zip` at this level; `None` when the level needs a ZIP
+    /// and there is none.
+    pub(crate) fn area_of(self, zip: Option<&str>) -> Option<String> {
+        match self {
+            AreaLevel::Zip => zip.map(str::to_owned),
+            AreaLevel::Zip3 => zip.map(|zip| zip[..3].to_owned()),
+            AreaLevel::Nation => Some(String::new()),
+        }
+    }
+}
+
+/// A 5-digit ZIP, or `None` for anything else (an event without a US ZIP
+/// counts only at the nation level).
+pub(crate) fn report_zip(zip: Option<&str>) -> Option<&str> {
+    zip.filter(|zip| zip.len() == 5 && zip.bytes().all(|byte| byte.is_ascii_digit()))
+}
+
+/// One counted thing, derived from a stored record.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct ReportFact {
+    /// Derived from the event, the metric and the role: the same event
+    /// always gives the same ids, so a fact written twice is one fact.
+    pub(crate) fact_id: Uuid,
+    /// What it counts.
+    pub(crate) metric: ReportMetric,
+    /// When the event happened (Unix ms).
+    pub(crate) at_ms: i64,
+    /// The 5-digit ZIP where it happened, if known.
+    pub(crate) zip: Option<String>,
+    /// The roles it counts for.
+    pub(crate) roles: Vec<ReportRole>,
+    /// How much it adds (1 for a count, points for points).
+    pub(crate) amount: i64,
+    /// For `participants`: the person counted once per cell.
+    pub(crate) person: Option<AccountId>,
+}
+
+impl ReportFact {
+    /// Its UTC day (days since the Unix epoch).
+    pub(crate) fn day(&self) -> i64 {
+        self.at_ms.div_euclid(MS_PER_HOUR * HOURS_PER_DAY)
+    }
+
+    /// Its UTC hour of day (0..=23).
+    pub(crate) fn hour(&self) -> u8 {
+        hour_of(self.at_ms)
+    }
+
+    /// The cells it adds to: every (level, area) it has, under every role.
+    pub(crate) fn cell_keys(&self) -> Vec<CellKey> {
+        let zip = report_zip(self.zip.as_deref());
+        let mut keys = Vec::with_capacity(AreaLevel::ALL.len() * self.roles.len());
+        for level in AreaLevel::ALL {
+            let Some(area) = level.area_of(zip) else {
+                continue;
+            };
+            for role in &self.roles {
+                keys.push(CellKey {
+                    metric: self.metric,
+                    level,
+                    day: self.day(),
+                    hour: self.hour(),
+                    area: area.clone(),
+                    role: *role,
+                });
+            }
+        }
+        keys
+    }
+}
+
+/// The UTC hour of day of a time.
+pub(crate) fn hour_of(at_ms: i64) -> u8 {
+    let hour = at_ms.div_euclid(MS_PER_HOUR).rem_euclid(HOURS_PER_DAY);
+    u8::try_from(hour).unwrap_or(0)
+}
+
+/// A fact id: the first 16 bytes of SHA-256 over the event id and a tag
+/// naming the metric and role, so ids of one event never collide.
+pub(crate) fn fact_id(event_id: Uuid, metric: ReportMetric, tag: &str) -> Uuid {
+    let mut hasher = Sha256::new();
+    hasher.update(b"heyblue report fact\0");
+    hasher.update(event_id.as_bytes());
+    hasher.update(metric.as_str().as_bytes());
+    hasher.update([0]);
+    hasher.update(tag.as_bytes());
+    let digest = hasher.finalize();
+    let mut bytes = [0_u8; 16];
+    bytes.copy_from_slice(&digest[..16]);
+    Uuid::from_bytes(bytes)
+}
+
+/// Where a cell is: metric, area level and area, (day, hour), role.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub(crate) struct CellKey {
+    /// What it counts.
+    pub(crate) metric: ReportMetric,
+    /// How fine its area is.
+    pub(crate) level: AreaLevel,
+    /// UTC day.
+    pub(crate) day: i64,
+    /// UTC hour of day.
+    pub(crate) hour: u8,
+    /// The ZIP, the 3-digit ZIP, or `""` for the nation.
+    pub(crate) area: String,
+    /// Whom it counts.
+    pub(crate) role: ReportRole,
+}
+
+/// One stored aggregate.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ReportCell {
+    /// Where it is.
+    pub(crate) key: CellKey,
+    /// Its count or sum.
+    pub(crate) value: i64,
+}

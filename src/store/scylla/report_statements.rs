@@ -1,0 +1,63 @@
+//! The prepared statements of report facts (schema version 9). Kept apart
+//! from `statements` so each file holds one area of the schema.
+
+use scylla::client::session::Session;
+use scylla::errors::PrepareError;
+use scylla::statement::prepared::PreparedStatement;
+
+/// The statements, one field per query.
+#[derive(Debug)]
+pub(super) struct ReportStatements {
+    /// Writes a fact under its (metric, day): an idempotent upsert.
+    pub(super) insert_fact: PreparedStatement,
+    /// Reads every fact of a (metric, day).
+    pub(super) select_facts: PreparedStatement,
+    /// Drops every fact of a (metric, day).
+    pub(super) delete_facts: PreparedStatement,
+    /// Pages through every connection record.
+    pub(super) scan_connections: PreparedStatement,
+    /// Pages through every listed ledger entry.
+    pub(super) scan_ledger_entries: PreparedStatement,
+}
+
+impl ReportStatements {
+    /// Prepares every statement on `session`.
+    pub(super) async fn prepare(session: &Session) -> Result<Self, PrepareError> {
+        let idempotent = |text: &'static str| async move {
+            let mut statement = session.prepare(text).await?;
+            statement.set_is_idempotent(true);
+            Ok::<_, PrepareError>(statement)
+        };
+        let paged = |text: &'static str| async move {
+            let mut statement = session.prepare(text).await?;
+            statement.set_is_idempotent(true);
+            statement.set_page_size(super::reports::SCAN_PAGE_ROWS);
+            Ok::<_, PrepareError>(statement)
+        };
+        Ok(Self {
+            insert_fact: idempotent(
+                "INSERT INTO report_facts (metric, day, fact_id, at_ms, zip, roles, amount, person) \
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            )
+            .await?,
+            select_facts: idempotent(
+                "SELECT fact_id, at_ms, zip, roles, amount, person FROM report_facts \
+                 WHERE metric = ? AND day = ?",
+            )
+            .await?,
+            delete_facts: idempotent("DELETE FROM report_facts WHERE metric = ? AND day = ?")
+                .await?,
+            scan_connections: paged(
+                "SELECT connection_id, citizen_id, citizen_points, citizen_withheld, officer_id, \
+                 officer_points, officer_withheld, established_at_ms, cell_r7, zip, facts_written \
+                 FROM connections",
+            )
+            .await?,
+            scan_ledger_entries: paged(
+                "SELECT account_id, seq, entry_id, at_ms, delta, reason, reference, balance_after \
+                 FROM ledger_entries",
+            )
+            .await?,
+        })
+    }
+}

@@ -1,0 +1,245 @@
+//! [`ReportStore`] on CQL. A fact is one row of `report_facts` under its
+//! (metric, UTC day), keyed by its id: writing it again (a retried insert, a
+//! recovery pass, the next ledger append listing an entry, a rebuild)
+//! rewrites the same row, so it is counted once. The facts of a connection
+//! are written with its other facts before `facts_written` is set; the facts
+//! of a ledger entry with its row in `ledger_entries`. A report folds the
+//! rows of each day it covers into cells (`store::report_facts::fold_facts`).
+
+use async_trait::async_trait;
+use futures::stream::{self, StreamExt, TryStreamExt};
+use scylla::response::{PagingState, PagingStateResponse};
+use uuid::Uuid;
+
+use super::ScyllaStore;
+use super::codec::{corrupt, rows};
+use super::connections::{ConnectionRow, connection_from_row};
+use super::ledger::{EntryRow, entry_from_row};
+use crate::domain::AccountId;
+use crate::store::report_facts::fold_facts;
+use crate::store::report_records::{AreaLevel, ReportCell, ReportFact, ReportMetric, ReportRole};
+use crate::store::{ConnectionRecord, LedgerEntry, ReportStore, ScanPage, StoreResult};
+
+/// Rows of a page of a scan over a whole table when the caller's limit
+/// does not fit a page size.
+pub(super) const SCAN_PAGE_ROWS: i32 = 1_000;
+/// Days read at once by a report.
+const CONCURRENT_DAYS: usize = 16;
+
+/// Columns of `SELECT ... FROM report_facts`.
+type FactRow = (Uuid, i64, Option<String>, String, i64, Option<Uuid>);
+
+/// Columns of the scan of `connections`: the id, then [`ConnectionRow`].
+type ScannedConnectionRow = (
+    Uuid,
+    Uuid,
+    i64,
+    Option<String>,
+    Uuid,
+    i64,
+    Option<String>,
+    i64,
+    Option<i64>,
+    Option<String>,
+    Option<bool>,
+);
+
+/// Columns of the scan of `ledger_entries`: the account, then [`EntryRow`].
+type ScannedEntryRow = (Uuid, i64, Uuid, i64, i64, String, Option<Uuid>, i64);
+
+/// The stored form of a fact's roles: their names, comma-separated.
+fn roles_text(roles: &[ReportRole]) -> String {
+    roles
+        .iter()
+        .map(|role| role.as_str())
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+fn fact_from_row(metric: ReportMetric, row: FactRow) -> StoreResult<ReportFact> {
+    let (fact_id, at_ms, zip, roles, amount, person) = row;
+    let roles = roles
+        .split(',')
+        .map(|name| ReportRole::parse(name).ok_or_else(|| corrupt("report fact role", name)))
+        .collect::<StoreResult<Vec<_>>>()?;
+    Ok(ReportFact {
+        fact_id,
+        metric,
+        at_ms,
+        zip,
+        roles,
+        amount,
+        person: person.map(AccountId),
+    })
+}
+
+/// The driver's paging state from a scan cursor.
+fn paging_state(cursor: Option<Vec<u8>>) -> PagingState {
+    cursor.map_or_else(PagingState::start, PagingState::new_from_raw_bytes)
+}
+
+/// The scan cursor of the driver's answer about further pages.
+fn next_cursor(response: PagingStateResponse) -> Option<Vec<u8>> {
+    match response {
+        PagingStateResponse::HasMorePages { state } => {
+            state.as_bytes_slice().map(|bytes| bytes.to_vec())
+        }
+        PagingStateResponse::NoMorePages => None,
+    }
+}
+
+impl ScyllaStore {
+    /// Writes each fact's row (idempotent upserts).
+    pub(super) async fn write_report_facts(&self, facts: &[ReportFact]) -> StoreResult<()> {
+        for fact in facts {
+            self.execute(
+                |connected| &connected.statements.reports.insert_fact,
+                (
+                    fact.metric.as_str(),
+                    fact.day(),
+                    fact.fact_id,
+                    fact.at_ms,
+                    fact.zip.as_deref(),
+                    roles_text(&fact.roles),
+                    fact.amount,
+                    fact.person.map(|person| person.0),
+                ),
+            )
+            .await?;
+        }
+        Ok(())
+    }
+
+    /// Every fact of (`metric`, `day`).
+    async fn facts_of_day(&self, metric: ReportMetric, day: i64) -> StoreResult<Vec<ReportFact>> {
+        let result = self
+            .execute(
+                |connected| &connected.statements.reports.select_facts,
+                (metric.as_str(), day),
+            )
+            .await?;
+        rows::<FactRow>(result, "report fact")?
+            .into_iter()
+            .map(|row| fact_from_row(metric, row))
+            .collect()
+    }
+
+    /// One page of at most `limit` rows of a paged statement.
+    async fn scan_page(
+        &self,
+        statement: impl FnOnce(&super::Connected) -> &scylla::statement::prepared::PreparedStatement,
+        cursor: Option<Vec<u8>>,
+        limit: usize,
+    ) -> StoreResult<(scylla::response::query_result::QueryResult, Option<Vec<u8>>)> {
+        let connected = self.connected()?;
+        let mut paged = statement(&connected).clone();
+        paged.set_page_size(i32::try_from(limit.max(1)).unwrap_or(SCAN_PAGE_ROWS));
+        let (result, response) = connected
+            .session
+            .execute_single_page(&paged, (), paging_state(cursor))
+            .await
+            .map_err(super::codec::execution_error)?;
+        Ok((result, next_cursor(response)))
+    }
+}
+
+#[async_trait]
+impl ReportStore for ScyllaStore {
+    async fn report_cells(
+        &self,
+        metric: ReportMetric,
+        level: AreaLevel,
+        from_day: i64,
+        to_day: i64,
+    ) -> StoreResult<Vec<ReportCell>> {
+        let days: Vec<Vec<ReportFact>> = stream::iter(from_day..=to_day)
+            .map(|day| self.facts_of_day(metric, day))
+            .buffer_unordered(CONCURRENT_DAYS)
+            .try_collect()
+            .await?;
+        let mut cells = Vec::new();
+        for facts in &days {
+            cells.extend(
+                fold_facts(facts)
+                    .into_iter()
+                    .filter(|cell| cell.key.level == level),
+            );
+        }
+        Ok(cells)
+    }
+
+    async fn add_report_facts(&self, facts: &[ReportFact]) -> StoreResult<()> {
+        self.write_report_facts(facts).await
+    }
+
+    async fn clear_report_cells(&self, from_day: i64, to_day: i64) -> StoreResult<()> {
+        for metric in ReportMetric::ALL {
+            for day in from_day..=to_day {
+                self.execute(
+                    |connected| &connected.statements.reports.delete_facts,
+                    (metric.as_str(), day),
+                )
+                .await?;
+            }
+        }
+        Ok(())
+    }
+
+    async fn scan_connections(
+        &self,
+        cursor: Option<Vec<u8>>,
+        limit: usize,
+    ) -> StoreResult<ScanPage<ConnectionRecord>> {
+        let (result, next) = self
+            .scan_page(
+                |connected| &connected.statements.reports.scan_connections,
+                cursor,
+                limit,
+            )
+            .await?;
+        let records = rows::<ScannedConnectionRow>(result, "connection")?
+            .into_iter()
+            .map(|row| {
+                let (id, citizen, points, withheld, officer, officer_points, officer_withheld) =
+                    (row.0, row.1, row.2, row.3, row.4, row.5, row.6);
+                let stored: ConnectionRow = (
+                    citizen,
+                    points,
+                    withheld,
+                    officer,
+                    officer_points,
+                    officer_withheld,
+                    row.7,
+                    row.8,
+                    row.9,
+                    row.10,
+                );
+                connection_from_row(id, stored).map(|stored| stored.record)
+            })
+            .collect::<StoreResult<Vec<_>>>()?;
+        Ok(ScanPage { records, next })
+    }
+
+    async fn scan_ledger_entries(
+        &self,
+        cursor: Option<Vec<u8>>,
+        limit: usize,
+    ) -> StoreResult<ScanPage<LedgerEntry>> {
+        let (result, next) = self
+            .scan_page(
+                |connected| &connected.statements.reports.scan_ledger_entries,
+                cursor,
+                limit,
+            )
+            .await?;
+        let records = rows::<ScannedEntryRow>(result, "ledger entry")?
+            .into_iter()
+            .map(|row| {
+                let (account_id, seq, entry_id, at_ms, delta, reason, reference, balance) = row;
+                let stored: EntryRow = (seq, entry_id, at_ms, delta, reason, reference, balance);
+                entry_from_row(AccountId(account_id), stored)
+            })
+            .collect::<StoreResult<Vec<_>>>()?;
+        Ok(ScanPage { records, next })
+    }
+}
