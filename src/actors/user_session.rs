@@ -360,12 +360,12 @@ pub(super) fn push(state: &UserSessionState, message: ServerMessage) {
     }
 }
 
-/// Offers a `nearest` answer to the socket; it replaces one not yet written.
-pub(super) fn push_latest_nearest(state: &UserSessionState, message: ServerMessage) {
+/// Offers a `nearest` answer to the socket, after those not yet written.
+pub(super) fn push_nearest(state: &UserSessionState, message: ServerMessage) {
     let Some(outbound) = &state.outbound else {
         return;
     };
-    if outbound.send_latest_nearest(message).is_ok() {
+    if outbound.send_nearest(message).is_ok() {
         crate::metrics::push_sent("nearest");
     }
 }

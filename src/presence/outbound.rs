@@ -1,10 +1,11 @@
 //! The link from a session to its socket's writer: a bounded queue for ordinary
-//! messages, a one-slot "latest nearest" that a newer answer overwrites (a slow
-//! client never makes the server buffer stale positions), and a close request
-//! that gets through even when the queue is full. All three sit behind one lock
-//! in one allocation, with one wake-up for the writer: a link costs an idle
-//! socket a few hundred bytes, and the queue's buffer exists only while it holds
-//! messages.
+//! messages, a short run of `nearest` answers not yet written (every answer of a
+//! burst is delivered in order, but a slow client never makes the server buffer
+//! more than [`NEAREST_BURST`] of them: the newest then overwrites the last), and
+//! a close request that gets through even when the queue is full. All three sit
+//! behind one lock in one allocation, with one wake-up for the writer: a link
+//! costs an idle socket a few hundred bytes, and the buffers exist only while
+//! they hold messages.
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -18,7 +19,14 @@ use crate::proto::{CloseCode, ServerMessage};
 /// full minute of rate-limited control answers in one burst.
 pub(crate) const OUTBOUND_QUEUE_CAPACITY: usize = 256;
 
-/// Messages queued (or waiting in a "latest nearest" slot) on every socket of
+/// `nearest` answers kept for a socket's writer before a newer one overwrites
+/// the newest kept. Answers that change faster than the writer runs (two
+/// officers' frames handled microseconds apart) are each true for a moment, and
+/// the client sees each of them; a client too slow to read them gets the
+/// oldest few and the newest, never an unbounded backlog of stale positions.
+pub(crate) const NEAREST_BURST: usize = 4;
+
+/// Messages queued (or waiting among the `nearest` answers) on every socket of
 /// the process, not yet taken by their writers: exported as a gauge, so a soak
 /// run shows whether slow readers make the server buffer more and more.
 static PENDING_MESSAGES: AtomicI64 = AtomicI64::new(0);
@@ -68,8 +76,9 @@ struct Pending {
     /// Ordinary messages, in order. Its buffer is released whenever it empties,
     /// so an idle socket holds none.
     queue: VecDeque<ServerMessage>,
-    /// The latest `nearest` answer not yet written.
-    latest_nearest: Option<ServerMessage>,
+    /// `nearest` answers not yet written, oldest first, at most
+    /// [`NEAREST_BURST`]. Its buffer is released whenever it empties.
+    nearest: VecDeque<ServerMessage>,
     /// The close code requested, if any (the first request wins).
     close: Option<CloseCode>,
     /// Live `OutboundSender`s: at zero the writer ends once it has written the rest.
@@ -145,14 +154,18 @@ impl OutboundSender {
         Ok(())
     }
 
-    /// Replaces the pending `nearest` answer with a newer one.
-    pub(crate) fn send_latest_nearest(&self, message: ServerMessage) -> Result<(), OutboundError> {
+    /// Adds a `nearest` answer after those not yet written; when
+    /// [`NEAREST_BURST`] are waiting, it replaces the newest of them.
+    pub(crate) fn send_nearest(&self, message: ServerMessage) -> Result<(), OutboundError> {
         let mut pending = self.link.lock();
         if pending.receiver_gone {
             return Err(OutboundError::Closed);
         }
-        if pending.latest_nearest.replace(message).is_none() {
+        if pending.nearest.len() < NEAREST_BURST {
+            pending.nearest.push_back(message);
             count_pending(1);
+        } else if let Some(newest) = pending.nearest.back_mut() {
+            *newest = message;
         }
         drop(pending);
         self.link.wake_writer.notify_one();
@@ -195,8 +208,8 @@ impl Drop for OutboundSender {
 
 impl OutboundReceiver {
     /// The next thing to do: once a close is requested, the messages already
-    /// queued and then the close; otherwise the latest `nearest` answer, then
-    /// queued messages in order. `None` when every sender is gone and nothing is
+    /// queued and then the close; otherwise the waiting `nearest` answers, then
+    /// queued messages, each in order. `None` when every sender is gone and nothing is
     /// left. Cancel-safe: nothing is taken from the link until it is returned.
     pub(crate) async fn next(&mut self) -> Option<Outbound> {
         loop {
@@ -222,8 +235,7 @@ impl OutboundReceiver {
             }
             return Some(Some(Outbound::Close(code)));
         }
-        if let Some(message) = pending.latest_nearest.take() {
-            count_pending(-1);
+        if let Some(message) = pending.take_nearest() {
             return Some(Some(Outbound::Message(message)));
         }
         if let Some(message) = pending.take_queued() {
@@ -239,22 +251,36 @@ impl OutboundReceiver {
 impl Pending {
     /// The oldest queued message; an emptied queue gives its buffer back.
     fn take_queued(&mut self) -> Option<ServerMessage> {
-        let message = self.queue.pop_front()?;
-        count_pending(-1);
-        if self.queue.is_empty() {
-            self.queue = VecDeque::new();
-        }
-        Some(message)
+        take_front(&mut self.queue)
     }
+
+    /// The oldest `nearest` answer not yet written.
+    fn take_nearest(&mut self) -> Option<ServerMessage> {
+        take_front(&mut self.nearest)
+    }
+}
+
+/// The front of `messages`; an emptied buffer is given back, so an idle socket
+/// holds none.
+fn take_front(messages: &mut VecDeque<ServerMessage>) -> Option<ServerMessage> {
+    let message = messages.pop_front()?;
+    count_pending(-1);
+    if messages.is_empty() {
+        *messages = VecDeque::new();
+    }
+    Some(message)
 }
 
 impl Drop for OutboundReceiver {
     fn drop(&mut self) {
         let mut pending = self.link.lock();
         pending.receiver_gone = true;
-        let dropped = pending.queue.len() + usize::from(pending.latest_nearest.is_some());
+        let dropped = pending.queue.len() + pending.nearest.len();
         count_pending(-i64::try_from(dropped).unwrap_or(i64::MAX));
         pending.queue = VecDeque::new();
-        pending.latest_nearest = None;
+        pending.nearest = VecDeque::new();
     }
 }
+
+#[cfg(test)]
+mod tests;

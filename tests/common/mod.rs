@@ -52,8 +52,14 @@ pub(crate) fn store_section(root: &Path) -> String {
     let keyspace = match std::fs::read_to_string(&keyspace_file) {
         Ok(keyspace) => keyspace,
         Err(_) => {
+            static SWEEP: std::sync::Once = std::sync::Once::new();
+            SWEEP.call_once(|| drop_keyspaces_of_ended_processes(&uri));
             let unique = uuid::Uuid::new_v4().simple().to_string();
-            let keyspace = format!("heyblue_it_{}", &unique[..16]);
+            let keyspace = format!(
+                "{TEST_KEYSPACE_PREFIX}{}_{}",
+                std::process::id(),
+                &unique[..16]
+            );
             std::fs::create_dir_all(root).expect("test root");
             std::fs::write(&keyspace_file, &keyspace).expect("remember the keyspace");
             keyspace
@@ -67,6 +73,69 @@ pub(crate) fn store_section(root: &Path) -> String {
         "[store]\ntype = \"scylla\"\nnodes = [{}]\nkeyspace = \"{keyspace}\"\nrequest_timeout_seconds = 5\n",
         nodes.join(", ")
     )
+}
+
+/// Test keyspaces are named `heyblue_it_<pid>_<random>`: a keyspace whose
+/// process has ended is garbage, whoever made it.
+const TEST_KEYSPACE_PREFIX: &str = "heyblue_it_";
+
+/// Drops the test keyspaces left by test processes that have ended (a test
+/// binary's servers outlive no test, but restart tests need their keyspace
+/// until the binary ends). Without it, the keyspaces of a whole run pile up on
+/// the CQL node and their table metadata fills its heap. Keyspaces of live
+/// processes, such as another run's on a shared node, are left alone.
+fn drop_keyspaces_of_ended_processes(uri: &str) {
+    let node = uri.split(',').next().unwrap_or_default().trim().to_owned();
+    let swept = std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .ok()?;
+        runtime.block_on(async move {
+            let session = scylla::client::session_builder::SessionBuilder::new()
+                .known_node(node)
+                .build()
+                .await
+                .ok()?;
+            let rows = session
+                .query_unpaged("SELECT keyspace_name FROM system_schema.keyspaces", ())
+                .await
+                .ok()?
+                .into_rows_result()
+                .ok()?;
+            let names: Vec<String> = rows
+                .rows::<(String,)>()
+                .ok()?
+                .filter_map(Result::ok)
+                .map(|(name,)| name)
+                .collect();
+            let mut dropped = 0_usize;
+            for name in names {
+                let Some(pid) = name
+                    .strip_prefix(TEST_KEYSPACE_PREFIX)
+                    .and_then(|rest| rest.split('_').next())
+                    .and_then(|pid| pid.parse::<u32>().ok())
+                else {
+                    continue;
+                };
+                if Path::new(&format!("/proc/{pid}")).exists() {
+                    continue;
+                }
+                if session
+                    .query_unpaged(format!("DROP KEYSPACE IF EXISTS {name}"), ())
+                    .await
+                    .is_ok()
+                {
+                    dropped += 1;
+                }
+            }
+            Some(dropped)
+        })
+    })
+    .join();
+    if !matches!(swept, Ok(Some(_))) {
+        eprintln!("old test keyspaces could not be listed or dropped");
+    }
 }
 
 /// A server running inside the test process.

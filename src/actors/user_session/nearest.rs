@@ -6,7 +6,7 @@
 
 use std::sync::Arc;
 
-use super::{UserSessionState, push, push_latest_nearest};
+use super::{UserSessionState, push, push_nearest};
 use crate::actors::messages::SessionAddr;
 use crate::domain::{AccountId, Role};
 use crate::geo;
@@ -88,7 +88,7 @@ pub(super) fn recompute(state: &mut UserSessionState) {
     state.answer.officer = chosen.as_ref().map(|nearest| nearest.officer.account_id);
     let view = chosen.as_ref().map(officer_view);
     if state.answer.pushed.as_ref() != Some(&view) {
-        push_latest_nearest(
+        push_nearest(
             state,
             ServerMessage::Nearest {
                 officer: view.clone(),

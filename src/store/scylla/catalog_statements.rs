@@ -3,6 +3,7 @@
 //! replacements) and the area index. Kept apart from `statements` so each file
 //! holds one area of the schema.
 
+use super::prepare::Preparer;
 use scylla::client::session::Session;
 use scylla::errors::PrepareError;
 use scylla::statement::prepared::PreparedStatement;
@@ -71,65 +72,59 @@ pub(super) struct CatalogStatements {
 impl CatalogStatements {
     /// Prepares every catalog statement on `session`.
     pub(super) async fn prepare(session: &Session) -> Result<Self, PrepareError> {
-        let idempotent = |text: String| async move {
-            let mut statement = session.prepare(text).await?;
-            statement.set_is_idempotent(true);
-            Ok::<_, PrepareError>(statement)
-        };
-        let conditional = |text: String| async move {
-            let mut statement = session.prepare(text).await?;
-            statement.set_is_idempotent(false);
-            Ok::<_, PrepareError>(statement)
-        };
+        let prepare = Preparer(session);
         let paged = |table: &'static str, key: &'static str, columns: &'static str| async move {
             Ok::<_, PrepareError>(PagedSelect {
-                first: idempotent(format!("SELECT {columns} FROM {table} LIMIT ?")).await?,
-                after: idempotent(format!(
-                    "SELECT {columns} FROM {table} WHERE token({key}) > token(?) LIMIT ?"
-                ))
-                .await?,
+                first: prepare
+                    .idempotent(format!("SELECT {columns} FROM {table} LIMIT ?"))
+                    .await?,
+                after: prepare
+                    .idempotent(format!(
+                        "SELECT {columns} FROM {table} WHERE token({key}) > token(?) LIMIT ?"
+                    ))
+                    .await?,
             })
         };
         let markers = |columns: &str| vec!["?"; columns.split(',').count()].join(", ");
         Ok(Self {
-            upsert_retailer: idempotent(format!(
+            upsert_retailer: prepare.idempotent(format!(
                 "INSERT INTO retailers ({RETAILER_COLUMNS}) VALUES ({})",
                 markers(RETAILER_COLUMNS)
             ))
             .await?,
-            select_retailer: idempotent(format!(
+            select_retailer: prepare.idempotent(format!(
                 "SELECT {RETAILER_COLUMNS} FROM retailers WHERE retailer_id = ?"
             ))
             .await?,
             retailer_pages: paged("retailers", "retailer_id", RETAILER_COLUMNS).await?,
-            upsert_municipality: idempotent(format!(
+            upsert_municipality: prepare.idempotent(format!(
                 "INSERT INTO municipalities ({MUNICIPALITY_COLUMNS}) VALUES ({})",
                 markers(MUNICIPALITY_COLUMNS)
             ))
             .await?,
-            select_municipality: idempotent(format!(
+            select_municipality: prepare.idempotent(format!(
                 "SELECT {MUNICIPALITY_COLUMNS} FROM municipalities WHERE municipality_id = ?"
             ))
             .await?,
             municipality_pages: paged("municipalities", "municipality_id", MUNICIPALITY_COLUMNS)
                 .await?,
-            upsert_charity: idempotent(format!(
+            upsert_charity: prepare.idempotent(format!(
                 "INSERT INTO charities ({CHARITY_COLUMNS}) VALUES ({})",
                 markers(CHARITY_COLUMNS)
             ))
             .await?,
-            select_charity: idempotent(format!(
+            select_charity: prepare.idempotent(format!(
                 "SELECT {CHARITY_COLUMNS} FROM charities WHERE charity_id = ?"
             ))
             .await?,
             charity_pages: paged("charities", "charity_id", CHARITY_COLUMNS).await?,
-            insert_offer: conditional(format!(
+            insert_offer: prepare.conditional(format!(
                 "INSERT INTO reward_offers ({OFFER_COLUMNS}) VALUES ({}) IF NOT EXISTS",
                 markers(OFFER_COLUMNS)
             ))
             .await?,
             // Named markers: `remaining` is both set and tested.
-            replace_offer: conditional(
+            replace_offer: prepare.conditional(
                 "UPDATE reward_offers SET kind = :kind, issuer_id = :issuer_id, title = :title, \
                  description = :description, point_cost = :point_cost, area = :area, \
                  valid_from_ms = :valid_from_ms, valid_until_ms = :valid_until_ms, \
@@ -142,24 +137,24 @@ impl CatalogStatements {
                     .to_owned(),
             )
             .await?,
-            select_offer: idempotent(format!(
+            select_offer: prepare.idempotent(format!(
                 "SELECT {OFFER_COLUMNS} FROM reward_offers WHERE offer_id = ?"
             ))
             .await?,
             offer_pages: paged("reward_offers", "offer_id", OFFER_COLUMNS).await?,
-            insert_area_row: idempotent(
+            insert_area_row: prepare.idempotent(
                 "INSERT INTO reward_offers_by_area (zip_prefix, kind, valid_until_ms, offer_id) \
                  VALUES (?, ?, ?, ?)"
                     .to_owned(),
             )
             .await?,
-            delete_area_row: idempotent(
+            delete_area_row: prepare.idempotent(
                 "DELETE FROM reward_offers_by_area WHERE zip_prefix = ? AND kind = ? \
                  AND valid_until_ms = ? AND offer_id = ?"
                     .to_owned(),
             )
             .await?,
-            select_area_rows: idempotent(
+            select_area_rows: prepare.idempotent(
                 "SELECT valid_until_ms, offer_id FROM reward_offers_by_area \
                  WHERE zip_prefix = ? AND kind = ? AND (valid_until_ms, offer_id) > (?, ?) \
                  LIMIT ?"

@@ -2,6 +2,7 @@
 //! staged chunks by (run, chunk), external ids by (kind, ref). Every write is
 //! a plain upsert, so each is idempotent and safe to retry.
 
+use super::prepare::Preparer;
 use scylla::client::session::Session;
 use scylla::errors::PrepareError;
 use scylla::statement::prepared::PreparedStatement;
@@ -30,31 +31,31 @@ pub(super) struct ImportStatements {
 impl ImportStatements {
     /// Prepares every statement on `session` (already using the keyspace).
     pub(super) async fn prepare(session: &Session) -> Result<Self, PrepareError> {
-        let idempotent = |text: &'static str| async move {
-            let mut statement = session.prepare(text).await?;
-            statement.set_is_idempotent(true);
-            Ok::<_, PrepareError>(statement)
-        };
+        let prepare = Preparer(session);
         Ok(Self {
-            upsert_run: idempotent(
-                "INSERT INTO import_runs (run_id, started_at_ms, record) VALUES (?, ?, ?)",
-            )
-            .await?,
-            select_run: idempotent("SELECT record FROM import_runs WHERE run_id = ?").await?,
-            select_runs: idempotent("SELECT record FROM import_runs").await?,
-            upsert_staged: idempotent(
-                "INSERT INTO import_staged (run_id, chunk, rows) VALUES (?, ?, ?)",
-            )
-            .await?,
-            select_staged: idempotent(
-                "SELECT rows FROM import_staged WHERE run_id = ? AND chunk = ?",
-            )
-            .await?,
-            delete_staged: idempotent("DELETE FROM import_staged WHERE run_id = ? AND chunk = ?")
+            upsert_run: prepare
+                .idempotent(
+                    "INSERT INTO import_runs (run_id, started_at_ms, record) VALUES (?, ?, ?)",
+                )
                 .await?,
-            upsert_ref: idempotent("INSERT INTO import_refs (kind, ref, record) VALUES (?, ?, ?)")
+            select_run: prepare
+                .idempotent("SELECT record FROM import_runs WHERE run_id = ?")
                 .await?,
-            select_ref: idempotent("SELECT record FROM import_refs WHERE kind = ? AND ref = ?")
+            select_runs: prepare.idempotent("SELECT record FROM import_runs").await?,
+            upsert_staged: prepare
+                .idempotent("INSERT INTO import_staged (run_id, chunk, rows) VALUES (?, ?, ?)")
+                .await?,
+            select_staged: prepare
+                .idempotent("SELECT rows FROM import_staged WHERE run_id = ? AND chunk = ?")
+                .await?,
+            delete_staged: prepare
+                .idempotent("DELETE FROM import_staged WHERE run_id = ? AND chunk = ?")
+                .await?,
+            upsert_ref: prepare
+                .idempotent("INSERT INTO import_refs (kind, ref, record) VALUES (?, ?, ?)")
+                .await?,
+            select_ref: prepare
+                .idempotent("SELECT record FROM import_refs WHERE kind = ? AND ref = ?")
                 .await?,
         })
     }

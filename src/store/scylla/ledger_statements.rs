@@ -5,9 +5,9 @@
 //! decide what a refused or unanswered one did run at `SERIAL`, which also
 //! finishes any Paxos round still open on the partition.
 
+use super::prepare::Preparer;
 use scylla::client::session::Session;
 use scylla::errors::PrepareError;
-use scylla::statement::Consistency;
 use scylla::statement::batch::{Batch, BatchType};
 use scylla::statement::prepared::PreparedStatement;
 
@@ -60,23 +60,8 @@ const ADVANCE_HEAD: &str = "UPDATE ledger_accounts SET seq = ?, balance = ?, las
 impl LedgerStatements {
     /// Prepares every statement on `session`.
     pub(super) async fn prepare(session: &Session) -> Result<Self, PrepareError> {
-        let idempotent = |text: String| async move {
-            let mut statement = session.prepare(text).await?;
-            statement.set_is_idempotent(true);
-            Ok::<_, PrepareError>(statement)
-        };
-        let conditional = |text: String| async move {
-            let mut statement = session.prepare(text).await?;
-            statement.set_is_idempotent(false);
-            Ok::<_, PrepareError>(statement)
-        };
-        let serial = |text: String| async move {
-            let mut statement = session.prepare(text).await?;
-            statement.set_is_idempotent(true);
-            statement.set_consistency(Consistency::Serial);
-            Ok::<_, PrepareError>(statement)
-        };
-        let insert_entry = conditional(
+        let prepare = Preparer(session);
+        let insert_entry = prepare.conditional(
             "INSERT INTO ledger_accounts (account_id, entry_id, entry_seq, at_ms, delta, reason, \
              reference, balance_after, writer) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) IF NOT EXISTS"
                 .to_owned(),
@@ -92,20 +77,25 @@ impl LedgerStatements {
         };
         let append_after = batch(vec![
             insert_entry.clone(),
-            conditional(format!("{ADVANCE_HEAD} IF seq = ?")).await?,
+            prepare
+                .conditional(format!("{ADVANCE_HEAD} IF seq = ?"))
+                .await?,
         ]);
         let append_first = batch(vec![
             insert_entry,
-            conditional(format!("{ADVANCE_HEAD} IF seq = null")).await?,
+            prepare
+                .conditional(format!("{ADVANCE_HEAD} IF seq = null"))
+                .await?,
         ]);
-        let seed_from_legacy = batch(vec![
-            idempotent(
+        let seed_from_legacy =
+            batch(vec![
+            prepare.idempotent(
                 "INSERT INTO ledger_accounts (account_id, entry_id, entry_seq, at_ms, delta, \
                  reason, reference, balance_after) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
                     .to_owned(),
             )
             .await?,
-            conditional(
+            prepare.conditional(
                 "UPDATE ledger_accounts SET seq = ?, balance = ?, last_entry_id = ?, \
                  last_at_ms = ?, last_delta = ?, last_reason = ?, last_reference = ?, \
                  legacy_ids = true WHERE account_id = ? IF seq = null"
@@ -114,13 +104,13 @@ impl LedgerStatements {
             .await?,
         ]);
         Ok(Self {
-            select_head: idempotent(
+            select_head: prepare.idempotent(
                 "SELECT seq, balance, last_entry_id, last_at_ms, last_delta, last_reason, \
                  last_reference, legacy_ids FROM ledger_accounts WHERE account_id = ? LIMIT 1"
                     .to_owned(),
             )
             .await?,
-            select_entry_serial: serial(
+            select_entry_serial: prepare.serial(
                 "SELECT entry_seq, at_ms, delta, reason, reference, balance_after, writer \
                  FROM ledger_accounts WHERE account_id = ? AND entry_id = ?"
                     .to_owned(),
@@ -129,38 +119,38 @@ impl LedgerStatements {
             append_after,
             append_first,
             seed_from_legacy,
-            select_day_slots: serial(
+            select_day_slots: prepare.serial(
                 "SELECT slot, connection_id FROM reward_day_slots WHERE account_id = ? AND day = ?"
                     .to_owned(),
             )
             .await?,
-            claim_day_slot: conditional(
+            claim_day_slot: prepare.conditional(
                 "INSERT INTO reward_day_slots (account_id, day, slot, connection_id) \
                  VALUES (?, ?, ?, ?) IF NOT EXISTS USING TTL ?"
                     .to_owned(),
             )
             .await?,
-            select_pair_claim: serial(
+            select_pair_claim: prepare.serial(
                 "SELECT connection_id, at_ms, previous_connection_id, previous_at_ms \
                  FROM pair_reward_claims WHERE first_id = ? AND second_id = ?"
                     .to_owned(),
             )
             .await?,
-            claim_pair: conditional(
+            claim_pair: prepare.conditional(
                 "UPDATE pair_reward_claims USING TTL ? SET connection_id = ?, at_ms = ?, \
                  previous_connection_id = ?, previous_at_ms = ? \
                  WHERE first_id = ? AND second_id = ? IF connection_id = ?"
                     .to_owned(),
             )
             .await?,
-            claim_free_pair: conditional(
+            claim_free_pair: prepare.conditional(
                 "UPDATE pair_reward_claims USING TTL ? SET connection_id = ?, at_ms = ?, \
                  previous_connection_id = null, previous_at_ms = null \
                  WHERE first_id = ? AND second_id = ? IF connection_id = null"
                     .to_owned(),
             )
             .await?,
-            release_pair: conditional(
+            release_pair: prepare.conditional(
                 "UPDATE pair_reward_claims USING TTL ? SET connection_id = ?, at_ms = ?, \
                  previous_connection_id = null, previous_at_ms = null \
                  WHERE first_id = ? AND second_id = ? IF connection_id = ?"

@@ -30,6 +30,7 @@ mod outbox;
 mod outbox_statements;
 mod pledge_statements;
 mod pledges;
+mod prepare;
 mod profiles;
 mod queue_statements;
 mod redemptions;

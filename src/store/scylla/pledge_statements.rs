@@ -2,9 +2,9 @@
 //! (schema version 4). Kept apart from `statements` so each file holds one
 //! area of the schema.
 
+use super::prepare::Preparer;
 use scylla::client::session::Session;
 use scylla::errors::PrepareError;
-use scylla::statement::Consistency;
 use scylla::statement::prepared::PreparedStatement;
 
 /// The statements, one field per query.
@@ -33,60 +33,45 @@ pub(super) struct PledgeStatements {
 impl PledgeStatements {
     /// Prepares every statement on `session`.
     pub(super) async fn prepare(session: &Session) -> Result<Self, PrepareError> {
-        let idempotent = |text: &'static str| async move {
-            let mut statement = session.prepare(text).await?;
-            statement.set_is_idempotent(true);
-            Ok::<_, PrepareError>(statement)
-        };
-        let conditional = |text: &'static str| async move {
-            let mut statement = session.prepare(text).await?;
-            statement.set_is_idempotent(false);
-            Ok::<_, PrepareError>(statement)
-        };
-        let serial = |text: &'static str| async move {
-            let mut statement = session.prepare(text).await?;
-            statement.set_is_idempotent(true);
-            statement.set_consistency(Consistency::Serial);
-            Ok::<_, PrepareError>(statement)
-        };
+        let prepare = Preparer(session);
         Ok(Self {
-            insert_donation: conditional(
+            insert_donation: prepare.conditional(
                 "INSERT INTO donations (account_id, idempotency_key, status, attempt, record) \
                  VALUES (?, ?, ?, ?, ?) IF NOT EXISTS",
             )
             .await?,
-            select_donation: serial(
+            select_donation: prepare.serial(
                 "SELECT record FROM donations WHERE account_id = ? AND idempotency_key = ?",
             )
             .await?,
-            update_donation: conditional(
+            update_donation: prepare.conditional(
                 "UPDATE donations SET status = ?, attempt = ?, record = ? \
                  WHERE account_id = ? AND idempotency_key = ? \
                  IF status = 'started' AND attempt = ?",
             )
             .await?,
-            insert_pledge: idempotent(
+            insert_pledge: prepare.idempotent(
                 "INSERT INTO pledges (month, charity_id, pledge_id, record) VALUES (?, ?, ?, ?)",
             )
             .await?,
-            delete_pledge: idempotent(
+            delete_pledge: prepare.idempotent(
                 "DELETE FROM pledges WHERE month = ? AND charity_id = ? AND pledge_id = ?",
             )
             .await?,
-            select_pledges: idempotent(
+            select_pledges: prepare.idempotent(
                 "SELECT record FROM pledges WHERE month = ? AND charity_id = ? LIMIT ?",
             )
             .await?,
-            select_pledges_after: idempotent(
+            select_pledges_after: prepare.idempotent(
                 "SELECT record FROM pledges \
                  WHERE month = ? AND charity_id = ? AND pledge_id > ? LIMIT ?",
             )
             .await?,
-            insert_settlement: conditional(
+            insert_settlement: prepare.conditional(
                 "INSERT INTO statement_settlements (month, record) VALUES (?, ?) IF NOT EXISTS",
             )
             .await?,
-            select_settlement: serial("SELECT record FROM statement_settlements WHERE month = ?")
+            select_settlement: prepare.serial("SELECT record FROM statement_settlements WHERE month = ?")
                 .await?,
         })
     }

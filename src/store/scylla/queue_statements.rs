@@ -6,6 +6,7 @@
 //! The cursor moves by compare-and-set, so a pass that advances it and a node
 //! moving older marks in (which lowers it) cannot undo each other.
 
+use super::prepare::Preparer;
 use scylla::client::session::Session;
 use scylla::errors::PrepareError;
 use scylla::statement::prepared::PreparedStatement;
@@ -42,60 +43,49 @@ pub(super) struct QueueStatements {
 impl QueueStatements {
     /// Prepares every statement on `session` (already using the keyspace).
     pub(super) async fn prepare(session: &Session) -> Result<Self, PrepareError> {
-        let idempotent = |text: &'static str| async move {
-            let mut statement = session.prepare(text).await?;
-            statement.set_is_idempotent(true);
-            Ok::<_, PrepareError>(statement)
-        };
-        // Conditional writes are never retried blindly: a retried Paxos round
-        // may report "not applied" for its own earlier success.
-        let conditional = |text: &'static str| async move {
-            let mut statement = session.prepare(text).await?;
-            statement.set_is_idempotent(false);
-            Ok::<_, PrepareError>(statement)
-        };
+        let prepare = Preparer(session);
         Ok(Self {
-            insert_incomplete: idempotent(
+            insert_incomplete: prepare.idempotent(
                 "INSERT INTO incomplete_connections_by_time (bucket, connection_id) VALUES (?, ?)",
             )
             .await?,
-            select_incomplete: idempotent(
+            select_incomplete: prepare.idempotent(
                 "SELECT connection_id FROM incomplete_connections_by_time WHERE bucket = ? LIMIT ?",
             )
             .await?,
-            delete_incomplete: idempotent(
+            delete_incomplete: prepare.idempotent(
                 "DELETE FROM incomplete_connections_by_time WHERE bucket = ? AND connection_id = ?",
             )
             .await?,
-            insert_queued: idempotent(
+            insert_queued: prepare.idempotent(
                 "INSERT INTO queued_by_time (queue, bucket, item, at_ms) VALUES (?, ?, ?, ?)",
             )
             .await?,
-            select_queued: idempotent(
+            select_queued: prepare.idempotent(
                 "SELECT item, at_ms FROM queued_by_time WHERE queue = ? AND bucket = ? LIMIT ?",
             )
             .await?,
-            delete_queued: idempotent(
+            delete_queued: prepare.idempotent(
                 "DELETE FROM queued_by_time WHERE queue = ? AND bucket = ? AND item = ?",
             )
             .await?,
-            insert_release_note: conditional(
+            insert_release_note: prepare.conditional(
                 "INSERT INTO release_notes (voucher_id, marked_at_ms) VALUES (?, ?) IF NOT EXISTS",
             )
             .await?,
-            select_release_note: idempotent(
+            select_release_note: prepare.idempotent(
                 "SELECT marked_at_ms FROM release_notes WHERE voucher_id = ?",
             )
             .await?,
-            delete_release_note: idempotent("DELETE FROM release_notes WHERE voucher_id = ?")
+            delete_release_note: prepare.idempotent("DELETE FROM release_notes WHERE voucher_id = ?")
                 .await?,
-            select_cursor: idempotent("SELECT next_bucket FROM queue_cursors WHERE queue = ?")
+            select_cursor: prepare.idempotent("SELECT next_bucket FROM queue_cursors WHERE queue = ?")
                 .await?,
-            insert_cursor: conditional(
+            insert_cursor: prepare.conditional(
                 "INSERT INTO queue_cursors (queue, next_bucket) VALUES (?, ?) IF NOT EXISTS",
             )
             .await?,
-            move_cursor: conditional(
+            move_cursor: prepare.conditional(
                 "UPDATE queue_cursors SET next_bucket = ? WHERE queue = ? IF next_bucket = ?",
             )
             .await?,

@@ -1,6 +1,7 @@
 //! The prepared statements of report facts (schema version 9). Kept apart
 //! from `statements` so each file holds one area of the schema.
 
+use super::prepare::Preparer;
 use scylla::client::session::Session;
 use scylla::errors::PrepareError;
 use scylla::statement::prepared::PreparedStatement;
@@ -23,11 +24,7 @@ pub(super) struct ReportStatements {
 impl ReportStatements {
     /// Prepares every statement on `session`.
     pub(super) async fn prepare(session: &Session) -> Result<Self, PrepareError> {
-        let idempotent = |text: &'static str| async move {
-            let mut statement = session.prepare(text).await?;
-            statement.set_is_idempotent(true);
-            Ok::<_, PrepareError>(statement)
-        };
+        let prepare = Preparer(session);
         let paged = |text: &'static str| async move {
             let mut statement = session.prepare(text).await?;
             statement.set_is_idempotent(true);
@@ -35,17 +32,17 @@ impl ReportStatements {
             Ok::<_, PrepareError>(statement)
         };
         Ok(Self {
-            insert_fact: idempotent(
+            insert_fact: prepare.idempotent(
                 "INSERT INTO report_facts (metric, day, fact_id, at_ms, zip, roles, amount, person) \
                  VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             )
             .await?,
-            select_facts: idempotent(
+            select_facts: prepare.idempotent(
                 "SELECT fact_id, at_ms, zip, roles, amount, person FROM report_facts \
                  WHERE metric = ? AND day = ?",
             )
             .await?,
-            delete_facts: idempotent("DELETE FROM report_facts WHERE metric = ? AND day = ?")
+            delete_facts: prepare.idempotent("DELETE FROM report_facts WHERE metric = ? AND day = ?")
                 .await?,
             scan_connections: paged(
                 "SELECT connection_id, citizen_id, citizen_points, citizen_withheld, officer_id, \

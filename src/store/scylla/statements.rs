@@ -3,6 +3,7 @@
 //! another connection or node; conditional writes (`IF ...`) are not, since a
 //! retried Paxos round may report "not applied" for its own earlier success.
 
+use super::prepare::Preparer;
 use scylla::client::session::Session;
 use scylla::errors::PrepareError;
 use scylla::statement::prepared::PreparedStatement;
@@ -182,13 +183,13 @@ impl Statements {
     /// Prepares every statement on `session` (already using the keyspace).
     pub(super) async fn prepare(session: &Session) -> Result<Self, PrepareError> {
         use Retry::{Conditional, Idempotent, SerialRead};
+        let preparer = Preparer(session);
         let prepare = |text: &'static str, retry: Retry| async move {
-            let mut statement = session.prepare(text).await?;
-            statement.set_is_idempotent(matches!(retry, Idempotent | SerialRead));
-            if matches!(retry, SerialRead) {
-                statement.set_consistency(scylla::statement::Consistency::Serial);
+            match retry {
+                Idempotent => preparer.idempotent(text).await,
+                Conditional => preparer.conditional(text).await,
+                SerialRead => preparer.serial(text).await,
             }
-            Ok::<_, PrepareError>(statement)
         };
         Ok(Self {
             insert_account: prepare(

@@ -2,9 +2,9 @@
 //! vouchers (schema version 4). Kept apart from `statements` so each file holds
 //! one area of the schema.
 
+use super::prepare::Preparer;
 use scylla::client::session::Session;
 use scylla::errors::PrepareError;
-use scylla::statement::Consistency;
 use scylla::statement::prepared::PreparedStatement;
 
 /// The statements, one field per query.
@@ -84,175 +84,160 @@ pub(super) struct VoucherStatements {
 impl VoucherStatements {
     /// Prepares every statement on `session`.
     pub(super) async fn prepare(session: &Session) -> Result<Self, PrepareError> {
-        let idempotent = |text: &'static str| async move {
-            let mut statement = session.prepare(text).await?;
-            statement.set_is_idempotent(true);
-            Ok::<_, PrepareError>(statement)
-        };
-        let conditional = |text: &'static str| async move {
-            let mut statement = session.prepare(text).await?;
-            statement.set_is_idempotent(false);
-            Ok::<_, PrepareError>(statement)
-        };
-        let serial = |text: &'static str| async move {
-            let mut statement = session.prepare(text).await?;
-            statement.set_is_idempotent(true);
-            statement.set_consistency(Consistency::Serial);
-            Ok::<_, PrepareError>(statement)
-        };
+        let prepare = Preparer(session);
         Ok(Self {
-            insert_redemption: conditional(
+            insert_redemption: prepare.conditional(
                 "INSERT INTO redemptions (account_id, idempotency_key, status, attempt, record) \
                  VALUES (?, ?, ?, ?, ?) IF NOT EXISTS",
             )
             .await?,
-            select_redemption: idempotent(
+            select_redemption: prepare.idempotent(
                 "SELECT record FROM redemptions WHERE account_id = ? AND idempotency_key = ?",
             )
             .await?,
-            update_redemption: conditional(
+            update_redemption: prepare.conditional(
                 "UPDATE redemptions SET status = ?, attempt = ?, record = ? \
                  WHERE account_id = ? AND idempotency_key = ? \
                  IF status = 'started' AND attempt = ?",
             )
             .await?,
-            claim_stock_move: conditional(
+            claim_stock_move: prepare.conditional(
                 "INSERT INTO offer_stock_moves (offer_id, op_id, claimed_at_ms) \
                  VALUES (?, ?, ?) IF NOT EXISTS",
             )
             .await?,
-            plan_stock_move: conditional(
+            plan_stock_move: prepare.conditional(
                 "UPDATE offer_stock_moves SET from_remaining = ?, to_remaining = ? \
                  WHERE offer_id = ? IF op_id = ?",
             )
             .await?,
-            release_stock_move: conditional(
+            release_stock_move: prepare.conditional(
                 "DELETE FROM offer_stock_moves WHERE offer_id = ? IF op_id = ?",
             )
             .await?,
-            select_stock_move: serial(
+            select_stock_move: prepare.serial(
                 "SELECT op_id, from_remaining, to_remaining, claimed_at_ms \
                  FROM offer_stock_moves WHERE offer_id = ?",
             )
             .await?,
-            select_remaining: serial(
+            select_remaining: prepare.serial(
                 "SELECT total_quantity, remaining FROM reward_offers WHERE offer_id = ?",
             )
             .await?,
-            set_remaining: conditional(
+            set_remaining: prepare.conditional(
                 "UPDATE reward_offers SET remaining = ? WHERE offer_id = ? IF remaining = ?",
             )
             .await?,
-            insert_stock_op: idempotent(
+            insert_stock_op: prepare.idempotent(
                 "INSERT INTO offer_stock_ops (op_id, offer_id, remaining_after) \
                  VALUES (?, ?, ?) USING TTL 2592000",
             )
             .await?,
-            select_stock_op: idempotent(
+            select_stock_op: prepare.idempotent(
                 "SELECT remaining_after FROM offer_stock_ops WHERE op_id = ?",
             )
             .await?,
-            select_limit_slots: idempotent(
+            select_limit_slots: prepare.idempotent(
                 "SELECT slot, holder FROM limit_slots \
                  WHERE account_id = ? AND offer_id = ? AND limit_window = ?",
             )
             .await?,
-            claim_limit_slot: conditional(
+            claim_limit_slot: prepare.conditional(
                 "INSERT INTO limit_slots (account_id, offer_id, limit_window, slot, holder) \
                  VALUES (?, ?, ?, ?, ?) IF NOT EXISTS USING TTL ?",
             )
             .await?,
-            release_limit_slot: conditional(
+            release_limit_slot: prepare.conditional(
                 "DELETE FROM limit_slots WHERE account_id = ? AND offer_id = ? \
                  AND limit_window = ? AND slot = ? IF holder = ?",
             )
             .await?,
-            insert_voucher: conditional(
+            insert_voucher: prepare.conditional(
                 "INSERT INTO vouchers (voucher_id, status, status_changed_at_ms, record) \
                  VALUES (?, ?, ?, ?) IF NOT EXISTS",
             )
             .await?,
-            select_voucher: idempotent(
+            select_voucher: prepare.idempotent(
                 "SELECT status, status_changed_at_ms, record FROM vouchers WHERE voucher_id = ?",
             )
             .await?,
-            transition_voucher: conditional(
+            transition_voucher: prepare.conditional(
                 "UPDATE vouchers SET status = ?, status_changed_at_ms = ? \
                  WHERE voucher_id = ? IF status = ?",
             )
             .await?,
-            insert_voucher_bucket: idempotent(
+            insert_voucher_bucket: prepare.idempotent(
                 "INSERT INTO voucher_buckets (account_id, bucket) VALUES (?, ?)",
             )
             .await?,
-            select_voucher_buckets: idempotent(
+            select_voucher_buckets: prepare.idempotent(
                 "SELECT bucket FROM voucher_buckets WHERE account_id = ?",
             )
             .await?,
-            select_voucher_buckets_up_to: idempotent(
+            select_voucher_buckets_up_to: prepare.idempotent(
                 "SELECT bucket FROM voucher_buckets WHERE account_id = ? AND bucket <= ?",
             )
             .await?,
-            insert_voucher_by_account: idempotent(
+            insert_voucher_by_account: prepare.idempotent(
                 "INSERT INTO vouchers_by_account (account_id, bucket, issued_at_ms, voucher_id) \
                  VALUES (?, ?, ?, ?)",
             )
             .await?,
-            select_vouchers_by_account: idempotent(
+            select_vouchers_by_account: prepare.idempotent(
                 "SELECT voucher_id FROM vouchers_by_account \
                  WHERE account_id = ? AND bucket = ? LIMIT ?",
             )
             .await?,
-            select_vouchers_by_account_before: idempotent(
+            select_vouchers_by_account_before: prepare.idempotent(
                 "SELECT voucher_id FROM vouchers_by_account \
                  WHERE account_id = ? AND bucket = ? AND (issued_at_ms, voucher_id) < (?, ?) \
                  LIMIT ?",
             )
             .await?,
-            insert_voucher_expiry: idempotent(
+            insert_voucher_expiry: prepare.idempotent(
                 "INSERT INTO vouchers_by_expiry (expiry_hour, expires_at_ms, voucher_id) \
                  VALUES (?, ?, ?)",
             )
             .await?,
-            select_vouchers_due: idempotent(
+            select_vouchers_due: prepare.idempotent(
                 "SELECT expires_at_ms, voucher_id FROM vouchers_by_expiry \
                  WHERE expiry_hour = ? AND expires_at_ms <= ? LIMIT ?",
             )
             .await?,
-            delete_voucher_expiry: idempotent(
+            delete_voucher_expiry: prepare.idempotent(
                 "DELETE FROM vouchers_by_expiry \
                  WHERE expiry_hour = ? AND expires_at_ms = ? AND voucher_id = ?",
             )
             .await?,
-            select_expiry_sweep: idempotent(
+            select_expiry_sweep: prepare.idempotent(
                 "SELECT next_hour FROM voucher_expiry_sweep WHERE name = 'vouchers'",
             )
             .await?,
-            update_expiry_sweep: idempotent(
+            update_expiry_sweep: prepare.idempotent(
                 "UPDATE voucher_expiry_sweep SET next_hour = ? WHERE name = 'vouchers'",
             )
             .await?,
-            insert_issuer_key: idempotent(
+            insert_issuer_key: prepare.idempotent(
                 "INSERT INTO issuer_keys (key_hash, revoked_at_ms, record) VALUES (?, ?, ?)",
             )
             .await?,
-            select_issuer_key: idempotent(
+            select_issuer_key: prepare.idempotent(
                 "SELECT revoked_at_ms, record FROM issuer_keys WHERE key_hash = ?",
             )
             .await?,
-            insert_issuer_key_by_issuer: idempotent(
+            insert_issuer_key_by_issuer: prepare.idempotent(
                 "INSERT INTO issuer_keys_by_issuer (issuer_id, key_id, key_hash) VALUES (?, ?, ?)",
             )
             .await?,
-            select_issuer_keys_by_issuer: idempotent(
+            select_issuer_keys_by_issuer: prepare.idempotent(
                 "SELECT key_hash FROM issuer_keys_by_issuer WHERE issuer_id = ?",
             )
             .await?,
-            select_issuer_key_hash: idempotent(
+            select_issuer_key_hash: prepare.idempotent(
                 "SELECT key_hash FROM issuer_keys_by_issuer WHERE issuer_id = ? AND key_id = ?",
             )
             .await?,
-            revoke_issuer_key: conditional(
+            revoke_issuer_key: prepare.conditional(
                 "UPDATE issuer_keys SET revoked_at_ms = ? WHERE key_hash = ? IF revoked_at_ms = null",
             )
             .await?,
