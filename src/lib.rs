@@ -91,3 +91,6 @@ pub use rewards::signing::{KeyFileError, Rotation, rotate_voucher_keys};
 pub use rewards::{StatementCommandError, StatementFormat, rewards_statement};
 pub use server::{ImportFileError, ImportFileOptions, ServeError, import_file, migrate, serve};
 pub use store::StoreError;
+/// Which tables of a stopped embedded store hold some bytes (erasure checks).
+#[doc(hidden)]
+pub use store::embedded::row_scan::{RowScan, scan_rows};

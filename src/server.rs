@@ -256,6 +256,10 @@ pub async fn serve(
         root.clone(),
     ));
     let recovery_task = tokio::spawn(recover_connections(connections.clone(), root.clone()));
+    let deletion_task = tokio::spawn(finish_account_deletions(
+        state.identity.clone(),
+        root.clone(),
+    ));
     let redemption_recovery_task = tokio::spawn(recover_redemptions(
         redemptions,
         donations,
@@ -347,6 +351,9 @@ pub async fn serve(
     }
     if let Err(error) = recovery_task.await {
         tracing::warn!(%error, "connection recovery ended abnormally");
+    }
+    if let Err(error) = deletion_task.await {
+        tracing::warn!(%error, "account deletion sweep ended abnormally");
     }
     if let Err(error) = redemption_recovery_task.await {
         tracing::warn!(%error, "redemption recovery ended abnormally");
@@ -540,6 +547,24 @@ async fn sweep_expired_tokens(store: Arc<dyn Store>, clock: Clock, stop: Cancell
         match store.purge_expired_tokens(clock.now_ms()).await {
             Ok(removed) => tracing::debug!(removed, "expired tokens deleted"),
             Err(error) => tracing::warn!(%error, "expired token sweep failed"),
+        }
+    }
+}
+
+/// Finishes account deletions a stopped node left under way: every minute,
+/// until `stop` is cancelled.
+async fn finish_account_deletions(identity: Arc<IdentityService>, stop: CancellationToken) {
+    let mut interval = tokio::time::interval(CONNECTION_RECOVERY_INTERVAL);
+    interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    loop {
+        tokio::select! {
+            () = stop.cancelled() => return,
+            _ = interval.tick() => {}
+        }
+        match identity.finish_account_deletions().await {
+            Ok(0) => {}
+            Ok(finished) => tracing::info!(finished, "interrupted account deletions finished"),
+            Err(error) => tracing::warn!(%error, "account deletion sweep failed; retried later"),
         }
     }
 }

@@ -155,6 +155,18 @@ impl AccountStore for FailingStore {
     ) -> StoreResult<bool> {
         self.inner.set_account_disabled(id, disabled_at_ms).await
     }
+    async fn record_account_deletion(&self, id: AccountId, started_at_ms: i64) -> StoreResult<()> {
+        self.inner.record_account_deletion(id, started_at_ms).await
+    }
+    async fn account_deletions(&self, limit: usize) -> StoreResult<Vec<(AccountId, i64)>> {
+        self.inner.account_deletions(limit).await
+    }
+    async fn erase_account_phone(&self, id: AccountId) -> StoreResult<bool> {
+        self.inner.erase_account_phone(id).await
+    }
+    async fn finish_account_deletion(&self, id: AccountId) -> StoreResult<()> {
+        self.inner.finish_account_deletion(id).await
+    }
 }
 
 #[async_trait]
@@ -264,6 +276,9 @@ impl ProfileStore for FailingStore {
     }
     async fn put_profile(&self, profile: &Profile) -> StoreResult<()> {
         self.inner.put_profile(profile).await
+    }
+    async fn replace_profile_event(&self, event: &ProfileEvent) -> StoreResult<()> {
+        self.inner.replace_profile_event(event).await
     }
 }
 

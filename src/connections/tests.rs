@@ -134,7 +134,8 @@ pub(super) async fn assert_exactly_once(store: &Arc<FailingStore>, accounts: &[A
                 | ProfileEventKind::RoleChanged { .. }
                 | ProfileEventKind::VoucherIssued { .. }
                 | ProfileEventKind::VoucherRedeemed { .. }
-                | ProfileEventKind::DonationMade { .. } => {}
+                | ProfileEventKind::DonationMade { .. }
+                | ProfileEventKind::AccountDeleted => {}
             }
         }
         assert!(

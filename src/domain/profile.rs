@@ -114,6 +114,44 @@ pub(crate) enum ProfileEventKind {
         /// Points given.
         points: u32,
     },
+    /// The person deleted their account: the view keeps no personal field, and
+    /// the personal fields of every earlier event are erased in place (the one
+    /// exception to "never rewritten", see [`ProfileEventKind::erased`]).
+    AccountDeleted,
+}
+
+/// The display name of a deleted account, as the other side of a connection
+/// sees it.
+pub(crate) const DELETED_DISPLAY_NAME: &str = "a deleted user";
+
+impl ProfileEventKind {
+    /// This event with its personal fields (name, bio, avatar) erased, or
+    /// `None` when it holds none. Erasing twice changes nothing.
+    pub(crate) fn erased(&self) -> Option<ProfileEventKind> {
+        match self {
+            ProfileEventKind::ProfileCreated { display_name, role }
+                if display_name != DELETED_DISPLAY_NAME =>
+            {
+                Some(ProfileEventKind::ProfileCreated {
+                    display_name: DELETED_DISPLAY_NAME.to_owned(),
+                    role: *role,
+                })
+            }
+            ProfileEventKind::ProfileUpdated(changes) => {
+                let erased = ProfileChanges {
+                    display_name: changes
+                        .display_name
+                        .as_ref()
+                        .map(|_| DELETED_DISPLAY_NAME.to_owned()),
+                    bio: changes.bio.as_ref().map(|_| String::new()),
+                    avatar_url: changes.avatar_url.as_ref().map(|_| None),
+                    share_to_social: changes.share_to_social,
+                };
+                (erased != *changes).then_some(ProfileEventKind::ProfileUpdated(erased))
+            }
+            _ => None,
+        }
+    }
 }
 
 /// A validated profile edit.
@@ -245,6 +283,16 @@ pub(crate) fn apply(profile: Option<Profile>, event: &ProfileEvent) -> Option<Pr
             profile.role = *role;
             Some(stamped(profile, event))
         }
+        (ProfileEventKind::AccountDeleted, Some(profile)) => Some(stamped(
+            Profile {
+                display_name: DELETED_DISPLAY_NAME.to_owned(),
+                bio: String::new(),
+                avatar_url: None,
+                share_to_social: false,
+                ..profile
+            },
+            event,
+        )),
         (
             ProfileEventKind::ConnectionEstablished { .. }
             | ProfileEventKind::TrophyAwarded { .. }

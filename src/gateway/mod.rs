@@ -8,6 +8,7 @@
 //! (`ws`, `GET /v1/ws`) and the metrics listener's router (`metrics_endpoint`).
 
 mod account_admin_routes;
+mod account_deletion_routes;
 pub(crate) mod address_slots;
 mod admin_routes;
 pub(crate) use admin_routes::RosterDepartures;
@@ -47,7 +48,7 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 use tokio_util::sync::CancellationToken;
 
 pub(crate) use bearer::{AdminToken, bearer_token};
@@ -135,6 +136,7 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/v1/me/connections", get(connection_routes::connections))
         .route("/v1/me/trophies", get(connection_routes::trophies))
         .route("/v1/me/export", get(export_routes::export))
+        .route("/v1/me", delete(account_deletion_routes::delete_me))
         // Its answer names the caller's ZIP, derived from where they are.
         .route("/v1/route", get(route_routes::route))
         .route("/v1/rewards/redemptions", post(voucher_routes::redeem))

@@ -3,6 +3,7 @@
 //! detection, logout, and bearer-token authentication.
 
 mod account_control;
+mod deletion;
 mod ip_limits;
 pub(crate) mod keys;
 mod phone_locks;

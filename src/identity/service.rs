@@ -369,40 +369,49 @@ impl IdentityService {
         client: IpAddr,
     ) -> Result<SignedIn, IdentityError> {
         let phone = self.parse_phone(phone_input)?;
-        if !tokens::is_code_shaped(code) {
-            return Err(IdentityError::MalformedCode);
-        }
         let phone_hash = self.keys.phone_hash(&phone);
-        let address = AddressKey::from(client);
-        {
-            let _turn = self.phone_locks.lock(&phone_hash).await;
-            let now_ms = self.clock.now_ms();
-            self.address_failures
-                .check(address, now_ms)
-                .map_err(|retry_after| limited(SignInLimit::AddressFailures, retry_after))?;
-            self.phone_failures
-                .check(phone_hash, now_ms)
-                .map_err(|retry_after| limited(SignInLimit::PhoneFailures, retry_after))?;
-            let outcome = self.consume_code(&phone_hash, code).await;
-            if let Err(
-                IdentityError::NoCodeOutstanding
-                | IdentityError::CodeExpired
-                | IdentityError::WrongCode { .. }
-                | IdentityError::CodeAttemptsExhausted,
-            ) = &outcome
-            {
-                // Counted even past a budget's end: the refusal above stops the next one.
-                let _address_counted = self.address_failures.try_count(address, now_ms);
-                let _phone_counted = self.phone_failures.try_count(phone_hash, now_ms);
-            }
-            outcome?;
-        }
+        self.check_code(&phone_hash, code, client).await?;
         let account = self.account_for_sign_in(&phone, &phone_hash).await?;
         // Checked only after the code: without it nobody learns the account's state.
         if account.disabled_at_ms.is_some() {
             return Err(IdentityError::AccountDisabled);
         }
         self.issue_new_family(&account).await
+    }
+
+    /// Consumes the phone's outstanding code if `code` is it, under the
+    /// per-address and per-phone limits on wrong codes.
+    pub(super) async fn check_code(
+        &self,
+        phone_hash: &PhoneHash,
+        code: &str,
+        client: IpAddr,
+    ) -> Result<(), IdentityError> {
+        if !tokens::is_code_shaped(code) {
+            return Err(IdentityError::MalformedCode);
+        }
+        let address = AddressKey::from(client);
+        let _turn = self.phone_locks.lock(phone_hash).await;
+        let now_ms = self.clock.now_ms();
+        self.address_failures
+            .check(address, now_ms)
+            .map_err(|retry_after| limited(SignInLimit::AddressFailures, retry_after))?;
+        self.phone_failures
+            .check(*phone_hash, now_ms)
+            .map_err(|retry_after| limited(SignInLimit::PhoneFailures, retry_after))?;
+        let outcome = self.consume_code(phone_hash, code).await;
+        if let Err(
+            IdentityError::NoCodeOutstanding
+            | IdentityError::CodeExpired
+            | IdentityError::WrongCode { .. }
+            | IdentityError::CodeAttemptsExhausted,
+        ) = &outcome
+        {
+            // Counted even past a budget's end: the refusal above stops the next one.
+            let _address_counted = self.address_failures.try_count(address, now_ms);
+            let _phone_counted = self.phone_failures.try_count(*phone_hash, now_ms);
+        }
+        outcome
     }
 
     async fn consume_code(&self, phone_hash: &PhoneHash, code: &str) -> Result<(), IdentityError> {

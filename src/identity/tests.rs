@@ -406,3 +406,65 @@ async fn logout_revokes_only_that_sign_in() {
         .await
         .unwrap();
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_deletion_interrupted_after_its_start_is_finished_by_the_sweep() {
+    let harness = harness().await;
+    let signed_in = sign_in(&harness, PHONE).await;
+    let account_id = signed_in.account_id;
+    let profiles = harness.service.profiles();
+    profiles
+        .update(
+            account_id,
+            crate::domain::profile::ProfileChanges {
+                display_name: Some("Ada Lovegood".into()),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    // The node stopped right after noting the deletion and disabling the
+    // account, before any erasure.
+    let started_at_ms = harness.service.clock.now_ms();
+    harness
+        .store
+        .record_account_deletion(account_id, started_at_ms)
+        .await
+        .unwrap();
+    harness
+        .store
+        .set_account_disabled(account_id, Some(started_at_ms))
+        .await
+        .unwrap();
+
+    assert_eq!(
+        harness.service.finish_account_deletions().await.unwrap(),
+        0,
+        "a deletion just started belongs to its request"
+    );
+    tokio::time::advance(Duration::from_secs(180)).await;
+    assert_eq!(harness.service.finish_account_deletions().await.unwrap(), 1);
+    assert_eq!(harness.service.finish_account_deletions().await.unwrap(), 0);
+
+    let profile = profiles.get(account_id).await.unwrap();
+    assert_eq!(
+        profile.display_name,
+        crate::domain::profile::DELETED_DISPLAY_NAME
+    );
+    let events = profiles.events(account_id, None, 100).await.unwrap();
+    assert!(
+        !format!("{events:?}").contains("Ada Lovegood"),
+        "{events:?}"
+    );
+    let account = harness.store.account(account_id).await.unwrap().unwrap();
+    assert!(account.phone_sealed.is_empty());
+    assert!(
+        harness
+            .service
+            .authenticate(&signed_in.access_token)
+            .await
+            .is_err()
+    );
+    let again = sign_in(&harness, PHONE).await;
+    assert_ne!(again.account_id, account_id, "the phone signs up afresh");
+}

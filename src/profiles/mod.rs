@@ -3,6 +3,8 @@
 //! rewritten after each append. Appends use optimistic concurrency on the event
 //! sequence number, so concurrent edits never lose an event.
 
+mod erasure;
+
 use std::sync::Arc;
 
 use crate::clock::Clock;

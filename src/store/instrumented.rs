@@ -99,6 +99,32 @@ impl AccountStore for InstrumentedStore {
         )
         .await
     }
+
+    async fn record_account_deletion(&self, id: AccountId, started_at_ms: i64) -> StoreResult<()> {
+        self.timed(
+            "record_account_deletion",
+            self.inner.record_account_deletion(id, started_at_ms),
+        )
+        .await
+    }
+
+    async fn account_deletions(&self, limit: usize) -> StoreResult<Vec<(AccountId, i64)>> {
+        self.timed("account_deletions", self.inner.account_deletions(limit))
+            .await
+    }
+
+    async fn erase_account_phone(&self, id: AccountId) -> StoreResult<bool> {
+        self.timed("erase_account_phone", self.inner.erase_account_phone(id))
+            .await
+    }
+
+    async fn finish_account_deletion(&self, id: AccountId) -> StoreResult<()> {
+        self.timed(
+            "finish_account_deletion",
+            self.inner.finish_account_deletion(id),
+        )
+        .await
+    }
 }
 
 #[async_trait]
@@ -260,6 +286,14 @@ impl ProfileStore for InstrumentedStore {
     async fn put_profile(&self, profile: &Profile) -> StoreResult<()> {
         self.timed("put_profile", self.inner.put_profile(profile))
             .await
+    }
+
+    async fn replace_profile_event(&self, event: &ProfileEvent) -> StoreResult<()> {
+        self.timed(
+            "replace_profile_event",
+            self.inner.replace_profile_event(event),
+        )
+        .await
     }
 }
 

@@ -57,6 +57,18 @@ pub(crate) trait AccountStore: Send + Sync {
         id: AccountId,
         disabled_at_ms: Option<i64>,
     ) -> StoreResult<bool>;
+    /// Notes that the account's deletion started at `started_at_ms`, so it is
+    /// finished even if this process stops before it is (idempotent).
+    async fn record_account_deletion(&self, id: AccountId, started_at_ms: i64) -> StoreResult<()>;
+    /// Up to `limit` deletions started and not finished, with their start times.
+    async fn account_deletions(&self, limit: usize) -> StoreResult<Vec<(AccountId, i64)>>;
+    /// Forgets the account's phone: the phone index entry (if it still names
+    /// this account), the one-time-code state of the phone, and the hash and
+    /// sealed number on the account (both left empty). The phone may then sign
+    /// up afresh. Idempotent; false if there is no such account.
+    async fn erase_account_phone(&self, id: AccountId) -> StoreResult<bool>;
+    /// Marks the account's deletion finished (idempotent).
+    async fn finish_account_deletion(&self, id: AccountId) -> StoreResult<()>;
 }
 
 /// Token families and tokens.
@@ -154,6 +166,9 @@ pub(crate) trait ProfileStore: Send + Sync {
     async fn profile(&self, account_id: AccountId) -> StoreResult<Option<Profile>>;
     /// Stores a view unless a newer one (higher `version`) is stored.
     async fn put_profile(&self, profile: &Profile) -> StoreResult<()>;
+    /// Overwrites the stored event at `event.seq` (which must exist) with
+    /// `event`: used only to erase personal fields when an account is deleted.
+    async fn replace_profile_event(&self, event: &ProfileEvent) -> StoreResult<()>;
 }
 
 /// Established connections and the per-person and per-pair facts the

@@ -105,3 +105,62 @@ fn bio_and_avatar_rules() {
     };
     assert!(good.validated().is_ok());
 }
+
+#[test]
+fn erasing_keeps_the_log_shape_and_drops_every_personal_field() {
+    let events = vec![
+        event(
+            1,
+            ProfileEventKind::ProfileCreated {
+                display_name: "Citizen 0000".into(),
+                role: Role::Citizen,
+            },
+        ),
+        event(
+            2,
+            ProfileEventKind::ProfileUpdated(ProfileChanges {
+                display_name: Some("Ada".into()),
+                bio: Some("hello".into()),
+                avatar_url: Some(Some("https://cdn.example.com/a.png".into())),
+                share_to_social: Some(true),
+            }),
+        ),
+        event(
+            3,
+            ProfileEventKind::RoleChanged {
+                role: Role::Officer,
+            },
+        ),
+        event(4, ProfileEventKind::AccountDeleted),
+    ];
+    let erased: Vec<ProfileEvent> = events
+        .iter()
+        .map(|event| ProfileEvent {
+            kind: event.kind.erased().unwrap_or_else(|| event.kind.clone()),
+            ..event.clone()
+        })
+        .collect();
+    let text = format!("{erased:?}");
+    for personal in ["Citizen 0000", "Ada", "hello", "cdn.example.com"] {
+        assert!(!text.contains(personal), "{personal} is erased: {text}");
+    }
+    assert_eq!(erased.len(), 4, "no event is removed");
+    assert!(
+        erased.iter().all(|event| event.kind.erased().is_none()),
+        "erasing twice changes nothing"
+    );
+    assert_eq!(
+        events[2].kind.erased(),
+        None,
+        "a role change holds nothing personal"
+    );
+    for log in [&events, &erased] {
+        let profile = fold(log).expect("created");
+        assert_eq!(profile.display_name, DELETED_DISPLAY_NAME);
+        assert_eq!(profile.bio, "");
+        assert_eq!(profile.avatar_url, None);
+        assert!(!profile.share_to_social, "a deleted account shares nothing");
+        assert_eq!(profile.role, Role::Officer, "the role stays for the books");
+        assert_eq!(profile.version, 4);
+    }
+}

@@ -17,6 +17,7 @@ pub(crate) mod accounts;
 pub(crate) mod audit;
 pub(crate) mod catalog;
 pub(crate) mod connections;
+pub(crate) mod deletion;
 pub(crate) mod donating;
 pub(crate) mod imports;
 pub(crate) mod issuer_keys;
@@ -112,6 +113,9 @@ macro_rules! store_conformance_tests {
             accounts::accounts_are_found_by_id_and_by_phone,
             accounts::set_account_role_changes_existing_accounts_only,
             accounts::accounts_are_disabled_and_enabled,
+            deletion::deletions_under_way_are_listed_until_finished,
+            deletion::erasing_a_phone_frees_it_and_forgets_its_code,
+            deletion::a_profile_event_is_rewritten_in_place,
             tokens::token_families_are_stored_and_listed_per_account,
             tokens::revoking_a_family_is_idempotent_and_keeps_the_first_time,
             tokens::tokens_are_found_by_hash_even_when_expired,

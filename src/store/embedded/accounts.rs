@@ -6,7 +6,7 @@ use redb::ReadableTable;
 
 use super::EmbeddedStore;
 use super::codec::{encode, get_record, redb_error};
-use super::tables::{ACCOUNT_IDS_BY_PHONE, ACCOUNTS, UuidKey};
+use super::tables::{ACCOUNT_DELETIONS, ACCOUNT_IDS_BY_PHONE, ACCOUNTS, OTP_CHALLENGES, UuidKey};
 use crate::domain::{AccountId, Role};
 use crate::store::{
     Account, AccountStore, CreateAccountOutcome, PhoneHash, StoreError, StoreResult,
@@ -77,6 +77,86 @@ impl AccountStore for EmbeddedStore {
     ) -> StoreResult<bool> {
         self.update_account(id, move |account| account.disabled_at_ms = disabled_at_ms)
             .await
+    }
+
+    async fn record_account_deletion(&self, id: AccountId, started_at_ms: i64) -> StoreResult<()> {
+        self.write(move |transaction| {
+            let mut deletions = transaction
+                .open_table(ACCOUNT_DELETIONS)
+                .map_err(redb_error)?;
+            if deletions
+                .get(id.0.as_bytes())
+                .map_err(redb_error)?
+                .is_none()
+            {
+                deletions
+                    .insert(id.0.as_bytes(), started_at_ms)
+                    .map_err(redb_error)?;
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    async fn account_deletions(&self, limit: usize) -> StoreResult<Vec<(AccountId, i64)>> {
+        self.read(move |transaction| {
+            let deletions = transaction
+                .open_table(ACCOUNT_DELETIONS)
+                .map_err(redb_error)?;
+            deletions
+                .iter()
+                .map_err(redb_error)?
+                .take(limit)
+                .map(|stored| {
+                    let (key, started_at_ms) = stored.map_err(redb_error)?;
+                    Ok((
+                        AccountId(uuid::Uuid::from_bytes(*key.value())),
+                        started_at_ms.value(),
+                    ))
+                })
+                .collect()
+        })
+        .await
+    }
+
+    async fn erase_account_phone(&self, id: AccountId) -> StoreResult<bool> {
+        self.write(move |transaction| {
+            let mut accounts = transaction.open_table(ACCOUNTS).map_err(redb_error)?;
+            let Some(mut account): Option<Account> = get_record(&accounts, id.0.as_bytes())? else {
+                return Ok(false);
+            };
+            let phone = account.phone_hash;
+            let mut phone_index = transaction
+                .open_table(ACCOUNT_IDS_BY_PHONE)
+                .map_err(redb_error)?;
+            let names_this_account = phone_index
+                .get(&phone.0)
+                .map_err(redb_error)?
+                .is_some_and(|stored| stored.value() == id.0.as_bytes());
+            if names_this_account {
+                phone_index.remove(&phone.0).map_err(redb_error)?;
+                let mut challenges = transaction.open_table(OTP_CHALLENGES).map_err(redb_error)?;
+                challenges.remove(&phone.0).map_err(redb_error)?;
+            }
+            account.phone_hash = PhoneHash([0; 32]);
+            account.phone_sealed = Vec::new();
+            accounts
+                .insert(id.0.as_bytes(), encode(&account)?.as_slice())
+                .map_err(redb_error)?;
+            Ok(true)
+        })
+        .await
+    }
+
+    async fn finish_account_deletion(&self, id: AccountId) -> StoreResult<()> {
+        self.write(move |transaction| {
+            let mut deletions = transaction
+                .open_table(ACCOUNT_DELETIONS)
+                .map_err(redb_error)?;
+            deletions.remove(id.0.as_bytes()).map_err(redb_error)?;
+            Ok(())
+        })
+        .await
     }
 }
 

@@ -27,6 +27,7 @@ mod profiles;
 mod redemptions;
 mod reports;
 mod roster;
+pub(crate) mod row_scan;
 mod tables;
 mod tokens;
 mod trophies;

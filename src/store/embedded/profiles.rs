@@ -74,6 +74,21 @@ impl ProfileStore for EmbeddedStore {
         .await
     }
 
+    async fn replace_profile_event(&self, event: &ProfileEvent) -> StoreResult<()> {
+        let key = profile_event_key(event.account_id, event.seq);
+        let encoded = encode(event)?;
+        self.write(move |transaction| {
+            let mut events = transaction.open_table(PROFILE_EVENTS).map_err(redb_error)?;
+            if events.get(&key).map_err(redb_error)?.is_some() {
+                events
+                    .insert(&key, encoded.as_slice())
+                    .map_err(redb_error)?;
+            }
+            Ok(())
+        })
+        .await
+    }
+
     async fn put_profile(&self, profile: &Profile) -> StoreResult<()> {
         let account_id = profile.account_id;
         let version = profile.version;

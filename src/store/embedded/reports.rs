@@ -35,11 +35,14 @@ type PersonKeyBytes = [u8; PERSON_KEY_BYTES];
 type FactKeyBytes = [u8; FACT_KEY_BYTES];
 
 /// Report cells: their count or sum.
-const REPORT_CELLS: TableDefinition<&CellKeyBytes, i64> = TableDefinition::new("report_cells");
+pub(super) const REPORT_CELLS: TableDefinition<&CellKeyBytes, i64> =
+    TableDefinition::new("report_cells");
 /// The people counted in each `participants` cell.
-const REPORT_PEOPLE: TableDefinition<&PersonKeyBytes, ()> = TableDefinition::new("report_people");
+pub(super) const REPORT_PEOPLE: TableDefinition<&PersonKeyBytes, ()> =
+    TableDefinition::new("report_people");
 /// The facts counted, by day.
-const REPORT_FACTS: TableDefinition<&FactKeyBytes, ()> = TableDefinition::new("report_facts");
+pub(super) const REPORT_FACTS: TableDefinition<&FactKeyBytes, ()> =
+    TableDefinition::new("report_facts");
 
 /// Creates the report tables.
 pub(super) fn create_tables(transaction: &WriteTransaction) -> StoreResult<()> {

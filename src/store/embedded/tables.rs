@@ -94,6 +94,9 @@ pub(super) const PROFILE_EVENTS: TableDefinition<&ProfileEventKey, &[u8]> =
     TableDefinition::new("profile_events");
 /// Profile views by account id.
 pub(super) const PROFILES: TableDefinition<&UuidKey, &[u8]> = TableDefinition::new("profiles");
+/// Account deletions started and not finished: account id → start time.
+pub(super) const ACCOUNT_DELETIONS: TableDefinition<&UuidKey, i64> =
+    TableDefinition::new("account_deletions");
 
 /// Connection records by connection (request) id.
 pub(super) const CONNECTIONS: TableDefinition<&UuidKey, &[u8]> =
@@ -231,6 +234,9 @@ pub(super) fn create_all(transaction: &WriteTransaction) -> StoreResult<()> {
     transaction.open_table(ROSTER).map_err(redb_error)?;
     transaction.open_table(PROFILE_EVENTS).map_err(redb_error)?;
     transaction.open_table(PROFILES).map_err(redb_error)?;
+    transaction
+        .open_table(ACCOUNT_DELETIONS)
+        .map_err(redb_error)?;
     transaction.open_table(CONNECTIONS).map_err(redb_error)?;
     transaction
         .open_table(CONNECTIONS_BY_ACCOUNT)

@@ -8,7 +8,7 @@ use async_trait::async_trait;
 use uuid::Uuid;
 
 use super::ScyllaStore;
-use super::codec::{corrupt, first_row, hash32, role_from_text, role_text};
+use super::codec::{corrupt, first_row, hash32, role_from_text, role_text, rows};
 use crate::domain::{AccountId, Role};
 use crate::store::{Account, AccountStore, CreateAccountOutcome, PhoneHash, StoreResult};
 
@@ -125,5 +125,66 @@ impl AccountStore for ScyllaStore {
         )
         .await?;
         Ok(true)
+    }
+
+    async fn record_account_deletion(&self, id: AccountId, started_at_ms: i64) -> StoreResult<()> {
+        self.execute(
+            |connected| &connected.statements.deletion.insert_deletion,
+            (id.0, started_at_ms),
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn account_deletions(&self, limit: usize) -> StoreResult<Vec<(AccountId, i64)>> {
+        let limit = i32::try_from(limit).unwrap_or(i32::MAX);
+        let result = self
+            .execute(
+                |connected| &connected.statements.deletion.select_deletions,
+                (limit,),
+            )
+            .await?;
+        Ok(rows::<(Uuid, i64)>(result, "account deletions")?
+            .into_iter()
+            .map(|(account_id, started_at_ms)| (AccountId(account_id), started_at_ms))
+            .collect())
+    }
+
+    async fn erase_account_phone(&self, id: AccountId) -> StoreResult<bool> {
+        let Some(account) = self.account(id).await? else {
+            return Ok(false);
+        };
+        let phone = account.phone_hash;
+        if phone.0 != [0; 32] {
+            let released = self
+                .execute_conditional(
+                    |connected| &connected.statements.deletion.release_phone,
+                    (phone.0.as_slice(), id.0),
+                    "phone release",
+                )
+                .await?;
+            if released.applied {
+                self.execute(
+                    |connected| &connected.statements.deletion.delete_otp_challenge,
+                    (phone.0.as_slice(),),
+                )
+                .await?;
+            }
+        }
+        self.execute(
+            |connected| &connected.statements.deletion.erase_account_phone,
+            ([0_u8; 32].as_slice(), [0_u8; 0].as_slice(), id.0),
+        )
+        .await?;
+        Ok(true)
+    }
+
+    async fn finish_account_deletion(&self, id: AccountId) -> StoreResult<()> {
+        self.execute(
+            |connected| &connected.statements.deletion.delete_deletion,
+            (id.0,),
+        )
+        .await?;
+        Ok(())
     }
 }

@@ -97,6 +97,23 @@ impl ProfileStore for ScyllaStore {
         })
     }
 
+    async fn replace_profile_event(&self, event: &ProfileEvent) -> StoreResult<()> {
+        let bucket = bucket_of(event.seq)?;
+        let seq = to_bigint(event.seq, "profile event seq")?;
+        let kind = serde_json::to_string(&event.kind).map_err(|error| {
+            StoreError::Backend(format!("cannot encode profile event: {error}"))
+        })?;
+        // Conditional like the append, so both writes of the row are ordered by
+        // Paxos; a missing row stays missing.
+        self.execute_conditional(
+            |connected| &connected.statements.deletion.replace_event,
+            (kind, event.account_id.0, bucket, seq),
+            "profile event rewrite",
+        )
+        .await?;
+        Ok(())
+    }
+
     async fn profile_events(
         &self,
         account_id: AccountId,

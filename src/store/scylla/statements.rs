@@ -9,6 +9,7 @@ use scylla::errors::PrepareError;
 use scylla::statement::prepared::PreparedStatement;
 
 use super::catalog_statements::CatalogStatements;
+use super::deletion_statements::DeletionStatements;
 use super::import_statements::ImportStatements;
 use super::ledger_statements::LedgerStatements;
 use super::outbox_statements::OutboxStatements;
@@ -166,6 +167,8 @@ pub(super) struct Statements {
     pub(super) imports: ImportStatements,
     /// The transactional outbox.
     pub(super) outbox: OutboxStatements,
+    /// Account deletion.
+    pub(super) deletion: DeletionStatements,
 }
 
 /// Whether the driver may retry a statement.
@@ -543,6 +546,7 @@ impl Statements {
             imports: ImportStatements::prepare(session).await?,
             outbox: OutboxStatements::prepare(session).await?,
             reports: ReportStatements::prepare(session).await?,
+            deletion: DeletionStatements::prepare(session).await?,
         })
     }
 }
