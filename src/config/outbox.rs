@@ -4,6 +4,8 @@
 //! whether loopback and private addresses may be reached (off: the SSRF
 //! guard; on only for local receivers in development and tests).
 
+use std::path::PathBuf;
+
 use serde::{Deserialize, Serialize};
 
 use super::{ConfigError, invalid};
@@ -28,6 +30,10 @@ pub struct OutboxConfig {
     pub retry_delays_seconds: Vec<u64>,
     /// Fraction (0 to 1) by which each retry delay randomly varies.
     pub retry_jitter: f64,
+    /// The social file: post templates by event type and 3-digit ZIP place
+    /// names (docs/outbox.md); the built-in templates and no place names
+    /// when unset. Read and checked at startup.
+    pub social_file: Option<PathBuf>,
 }
 
 impl Default for OutboxConfig {
@@ -40,6 +46,7 @@ impl Default for OutboxConfig {
             batch_size: 100,
             retry_delays_seconds: vec![5, 300, 1_800, 7_200, 18_000, 36_000, 36_000],
             retry_jitter: 0.2,
+            social_file: None,
         }
     }
 }

@@ -22,6 +22,7 @@ use super::endpoint::EndpointRegistry;
 use super::lease;
 use super::schedule::RetrySchedule;
 use super::sender::{AttemptResult, Sender};
+use super::social::compose::{Composed, Composer};
 use crate::clock::Clock;
 use crate::identity::keys::ServerKeys;
 use crate::store::{Store, StoreResult};
@@ -54,10 +55,23 @@ pub(crate) struct Dispatcher {
     admin: EndpointAdmin,
     /// The HTTP sender.
     sender: Sender,
+    /// Writes each attempt's body (the social post), or cancels it.
+    composer: BodyComposer,
     /// Time, pausable in tests.
     clock: Clock,
     /// How it runs.
     settings: DispatchSettings,
+}
+
+/// How a delivery's body is written before each attempt.
+#[derive(Debug, Clone)]
+pub(crate) enum BodyComposer {
+    /// Social posts under the consent rules.
+    Social(Composer),
+    /// The recorded body as it is: for tests of the sending machinery,
+    /// whose facts have no people behind them.
+    #[cfg(test)]
+    Recorded,
 }
 
 /// What one pass did.
@@ -73,6 +87,8 @@ pub(crate) struct PassStats {
     pub(crate) dead: usize,
     /// Settlements refused because the lease was lost meanwhile.
     pub(crate) lost: usize,
+    /// Deliveries cancelled (a post without consent).
+    pub(crate) cancelled: usize,
 }
 
 impl Dispatcher {
@@ -81,6 +97,7 @@ impl Dispatcher {
         store: Arc<dyn Store>,
         keys: Arc<ServerKeys>,
         sender: Sender,
+        composer: BodyComposer,
         clock: Clock,
         settings: DispatchSettings,
     ) -> Self {
@@ -90,6 +107,7 @@ impl Dispatcher {
             endpoints: Arc::new(EndpointRegistry::default()),
             keys,
             sender,
+            composer,
             clock,
             settings,
         }
@@ -162,15 +180,28 @@ impl Dispatcher {
     /// settles it.
     async fn deliver(&self, mut claimed: OutboxDelivery, stats: &mut PassStats) -> StoreResult<()> {
         let event_type = claimed.message.event_type;
-        let mut first_failure = None;
-        for endpoint in self.endpoints.subscribed(event_type) {
-            if claimed.done_endpoints.contains(&endpoint.id) {
-                continue;
+        let endpoints: Vec<_> = self
+            .endpoints
+            .subscribed(event_type)
+            .into_iter()
+            .filter(|endpoint| !claimed.done_endpoints.contains(&endpoint.id))
+            .collect();
+        // Nobody to send to: nothing is composed (nor any profile read).
+        let mut sent = claimed.message.clone();
+        if !endpoints.is_empty() {
+            match self.compose(&claimed).await? {
+                Composed::Send(body) => sent.body = body,
+                Composed::Cancel(reason) => {
+                    return self.cancel(&claimed, reason, stats).await;
+                }
             }
+        }
+        let mut first_failure = None;
+        for endpoint in endpoints {
             let started = tokio::time::Instant::now();
             let result = self
                 .sender
-                .send(&endpoint, &claimed.message, self.clock.now_ms())
+                .send(&endpoint, &sent, self.clock.now_ms())
                 .await;
             crate::metrics::outbox_attempt(endpoint.id, &result, started.elapsed());
             match result {
@@ -210,7 +241,39 @@ impl Dispatcher {
                 | super::delivery::DeliveryState::Pending => {
                     stats.failed += 1;
                 }
+                super::delivery::DeliveryState::Cancelled => stats.cancelled += 1,
             },
+            None => stats.lost += 1,
+        }
+        Ok(())
+    }
+
+    /// The body of the next attempt.
+    async fn compose(&self, claimed: &OutboxDelivery) -> StoreResult<Composed> {
+        match &self.composer {
+            BodyComposer::Social(composer) => composer.compose(&claimed.message).await,
+            #[cfg(test)]
+            BodyComposer::Recorded => Ok(Composed::Send(claimed.message.body.clone())),
+        }
+    }
+
+    /// Settles a delivery that must never be sent.
+    async fn cancel(
+        &self,
+        claimed: &OutboxDelivery,
+        reason: &'static str,
+        stats: &mut PassStats,
+    ) -> StoreResult<()> {
+        let outcome = AttemptOutcome::Cancelled {
+            at_ms: self.clock.now_ms(),
+            reason: reason.to_owned(),
+        };
+        match lease::settle(&*self.store, claimed, &outcome).await? {
+            Some(_) => {
+                tracing::debug!(message_id = %claimed.message.message_id, reason, "outbox post cancelled");
+                crate::metrics::outbox_cancelled(claimed.message.event_type);
+                stats.cancelled += 1;
+            }
             None => stats.lost += 1,
         }
         Ok(())

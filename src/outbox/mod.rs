@@ -13,6 +13,7 @@
 //! - `sender`   one signed HTTP attempt and how it ended
 //! - `dispatcher` the per-node loop: take due deliveries, send, settle
 //! - `admin`    endpoint administration: create, list, rotate, enable, disable
+//! - `social`   social posts: consent, templates, the text of each attempt
 
 pub(crate) mod admin;
 pub(crate) mod delivery;
@@ -24,7 +25,10 @@ pub(crate) mod message;
 pub(crate) mod schedule;
 pub(crate) mod sender;
 pub(crate) mod signature;
+pub(crate) mod social;
 
+#[cfg(test)]
+mod social_tests;
 #[cfg(test)]
 mod tests;
 
@@ -40,15 +44,31 @@ use crate::config::OutboxConfig;
 use crate::identity::keys::ServerKeys;
 use crate::store::Store;
 
+/// Why the outbox cannot start.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum StartError {
+    /// The HTTP client cannot be built.
+    #[error(transparent)]
+    Client(#[from] sender::ClientError),
+    /// The social file cannot be used.
+    #[error(transparent)]
+    SocialFile(#[from] social::file::SocialFileError),
+}
+
 /// Starts this node's sending loop when the config says it sends; it stops
-/// when `stop` is cancelled.
+/// when `stop` is cancelled. The social file is read and checked on every
+/// node, sending or not, so a broken one is found wherever it is deployed.
 pub(crate) fn start(
     config: &OutboxConfig,
     store: Arc<dyn Store>,
     keys: Arc<ServerKeys>,
     clock: Clock,
     stop: CancellationToken,
-) -> Result<Option<JoinHandle<()>>, sender::ClientError> {
+) -> Result<Option<JoinHandle<()>>, StartError> {
+    let social_settings = match &config.social_file {
+        Some(path) => social::file::SocialSettings::load(path)?,
+        None => social::file::SocialSettings::defaults(),
+    };
     if !config.send {
         return Ok(None);
     }
@@ -68,7 +88,11 @@ pub(crate) fn start(
         },
     };
     let node_id = settings.node_id;
-    let dispatcher = dispatcher::Dispatcher::new(store, keys, sender, clock, settings);
+    let composer = dispatcher::BodyComposer::Social(social::compose::Composer::new(
+        Arc::clone(&store),
+        Arc::new(social_settings),
+    ));
+    let dispatcher = dispatcher::Dispatcher::new(store, keys, sender, composer, clock, settings);
     let span = tracing::info_span!("outbox", %node_id);
     Ok(Some(tokio::spawn(dispatcher.run(stop).instrument(span))))
 }

@@ -21,7 +21,7 @@ use uuid::Uuid;
 
 use super::admin::{EndpointAdmin, NewEndpoint};
 use super::delivery::{DeliveryState, OutboxDelivery};
-use super::dispatcher::{DispatchSettings, Dispatcher};
+use super::dispatcher::{BodyComposer, DispatchSettings, Dispatcher};
 use super::endpoint::Endpoint;
 use super::lease::{self, ReplayOutcome};
 use super::message::{EventType, message_id};
@@ -36,7 +36,7 @@ use crate::store::{ConnectionParty, ConnectionRecord, Store};
 
 /// How the receiver answers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Mode {
+pub(super) enum Mode {
     Accept,
     Fail,
     Hang,
@@ -46,10 +46,11 @@ enum Mode {
 
 /// One request the receiver got.
 #[derive(Debug, Clone)]
-struct Received {
-    webhook_id: String,
-    timestamp_seconds: i64,
-    verified: bool,
+pub(super) struct Received {
+    pub(super) webhook_id: String,
+    pub(super) timestamp_seconds: i64,
+    pub(super) verified: bool,
+    pub(super) body: String,
 }
 
 #[derive(Debug, Clone)]
@@ -60,13 +61,13 @@ struct ReceiverState {
 }
 
 /// A receiver on 127.0.0.1 and its URL.
-struct Receiver {
+pub(super) struct Receiver {
     state: ReceiverState,
-    url: String,
+    pub(super) url: String,
 }
 
 impl Receiver {
-    async fn start() -> Self {
+    pub(super) async fn start() -> Self {
         let state = ReceiverState {
             mode: Arc::new(Mutex::new(Mode::Accept)),
             received: Arc::new(Mutex::new(Vec::new())),
@@ -88,7 +89,7 @@ impl Receiver {
 
     /// The secret the receiver verifies with (it learns it as an admin
     /// would, from the text shown once).
-    fn set_secret(&self, secret_text: &str) {
+    pub(super) fn set_secret(&self, secret_text: &str) {
         *self
             .state
             .secret_text
@@ -96,7 +97,7 @@ impl Receiver {
             .unwrap_or_else(PoisonError::into_inner) = secret_text.to_owned();
     }
 
-    fn set_mode(&self, mode: Mode) {
+    pub(super) fn set_mode(&self, mode: Mode) {
         *self
             .state
             .mode
@@ -104,7 +105,7 @@ impl Receiver {
             .unwrap_or_else(PoisonError::into_inner) = mode;
     }
 
-    fn received(&self) -> Vec<Received> {
+    pub(super) fn received(&self) -> Vec<Received> {
         self.state
             .received
             .lock()
@@ -143,6 +144,7 @@ async fn receive(State(state): State<ReceiverState>, headers: HeaderMap, body: S
             webhook_id,
             timestamp_seconds: timestamp.parse().unwrap_or(-1),
             verified,
+            body,
         });
     let mode = *state.mode.lock().unwrap_or_else(PoisonError::into_inner);
     match mode {
@@ -225,7 +227,14 @@ impl Harness {
             },
         };
         let sender = Sender::with_timeout(true, attempt_timeout).expect("client");
-        let dispatcher = Dispatcher::new(Arc::clone(&store), keys, sender, clock, settings);
+        let dispatcher = Dispatcher::new(
+            Arc::clone(&store),
+            keys,
+            sender,
+            BodyComposer::Recorded,
+            clock,
+            settings,
+        );
         Self {
             store,
             admin,

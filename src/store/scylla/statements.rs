@@ -362,21 +362,21 @@ impl Statements {
             .await?,
             select_profile: prepare(
                 "SELECT display_name, bio, avatar_url, share_to_social, role, created_at_ms, \
-                 updated_at_ms, version FROM profiles WHERE account_id = ?",
+                 updated_at_ms, version, share_name FROM profiles WHERE account_id = ?",
                 Idempotent,
             )
             .await?,
             update_profile_if_not_newer: prepare(
                 "UPDATE profiles SET display_name = ?, bio = ?, avatar_url = ?, \
-                 share_to_social = ?, role = ?, created_at_ms = ?, updated_at_ms = ?, version = ? \
-                 WHERE account_id = ? IF version <= ?",
+                 share_to_social = ?, role = ?, created_at_ms = ?, updated_at_ms = ?, version = ?, \
+                 share_name = ? WHERE account_id = ? IF version <= ?",
                 Conditional,
             )
             .await?,
             insert_profile_if_absent: prepare(
                 "INSERT INTO profiles (account_id, display_name, bio, avatar_url, \
-                 share_to_social, role, created_at_ms, updated_at_ms, version) \
-                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) IF NOT EXISTS",
+                 share_to_social, role, created_at_ms, updated_at_ms, version, share_name) \
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) IF NOT EXISTS",
                 Conditional,
             )
             .await?,

@@ -1,0 +1,208 @@
+//! The body actually sent for a delivery: the recorded body, plus the post
+//! text (`"post"`) when the people in the fact consent to sharing it
+//! ([`consent`](super::consent)), or a cancellation when they do not.
+//!
+//! The recorded body names nobody; names, the place and the quote are looked
+//! up when each attempt is made, so a withdrawn consent holds from the next
+//! attempt on. A connection is posted only if both people consent; each is
+//! named only if they agreed to be named, otherwise "an officer" / "a
+//! neighbour". The place is at most the city of the 3-digit ZIP.
+
+use std::sync::Arc;
+
+use uuid::Uuid;
+
+use super::consent::{Consent, consent};
+use super::file::SocialSettings;
+use super::templates::PostContext;
+use crate::domain::connection::utc_day;
+use crate::domain::trophies::TrophyId;
+use crate::domain::{AccountId, Role};
+use crate::outbox::message::{EventType, OutboxMessage};
+use crate::store::{Store, StoreResult};
+
+/// What to do with a delivery's next attempt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Composed {
+    /// Send this body.
+    Send(String),
+    /// Send nothing, ever: the post is not allowed (why, for admins).
+    Cancel(&'static str),
+}
+
+/// Writes posts from the store's facts and profiles.
+#[derive(Debug, Clone)]
+pub(crate) struct Composer {
+    /// Where facts and profiles are read.
+    store: Arc<dyn Store>,
+    /// Templates and place names.
+    settings: Arc<SocialSettings>,
+}
+
+impl Composer {
+    /// A composer reading `store`, writing with `settings`.
+    pub(crate) fn new(store: Arc<dyn Store>, settings: Arc<SocialSettings>) -> Self {
+        Self { store, settings }
+    }
+
+    /// The body for `message`'s next attempt, or its cancellation.
+    pub(crate) async fn compose(&self, message: &OutboxMessage) -> StoreResult<Composed> {
+        let Ok(serde_json::Value::Object(mut body)) =
+            serde_json::from_str::<serde_json::Value>(&message.body)
+        else {
+            return Ok(Composed::Cancel("recorded body is not a json object"));
+        };
+        let context = match message.event_type {
+            EventType::ConnectionCompleted => self.connection_context(message).await?,
+            EventType::TrophyAwarded => self.trophy_context(message, &body).await?,
+            EventType::DonationMade => self.donation_context(message, &body).await?,
+        };
+        let context = match context {
+            Ok(context) => context,
+            Err(reason) => return Ok(Composed::Cancel(reason)),
+        };
+        let post = match self.settings.templates.render(message.event_type, &context) {
+            Ok(post) => post,
+            Err(error) => {
+                tracing::warn!(message_id = %message.message_id, %error, "social post template failed");
+                return Ok(Composed::Cancel("post template failed"));
+            }
+        };
+        body.insert("post".to_owned(), serde_json::Value::String(post));
+        Ok(match serde_json::to_string(&body) {
+            Ok(text) => Composed::Send(text),
+            Err(_unserialisable) => Composed::Cancel("body cannot be encoded"),
+        })
+    }
+
+    async fn connection_context(
+        &self,
+        message: &OutboxMessage,
+    ) -> StoreResult<Result<PostContext, &'static str>> {
+        let Ok(connection_id) = message.fact_key.parse::<Uuid>() else {
+            return Ok(Err("fact key is not a connection id"));
+        };
+        let Some(record) = self.store.connection(connection_id).await? else {
+            return Ok(Err("connection not found"));
+        };
+        let at_ms = record.established_at_ms;
+        let citizen = consent(&*self.store, record.citizen.account_id, at_ms).await?;
+        let officer = consent(&*self.store, record.officer.account_id, at_ms).await?;
+        let (citizen, officer) = match (citizen, officer) {
+            (Consent::Shared { name: citizen, .. }, Consent::Shared { name: officer, .. }) => {
+                (citizen, officer)
+            }
+            (Consent::Refused(reason), _) | (_, Consent::Refused(reason)) => {
+                return Ok(Err(reason));
+            }
+        };
+        let place = record
+            .zip
+            .as_deref()
+            .and_then(|zip| zip.get(..3))
+            .and_then(|zip3| self.settings.places.get(zip3))
+            .cloned();
+        Ok(Ok(PostContext {
+            day: day_text(utc_day(at_ms)),
+            citizen: Some(citizen.unwrap_or_else(|| role_noun(Role::Citizen).to_owned())),
+            officer: Some(officer.unwrap_or_else(|| role_noun(Role::Officer).to_owned())),
+            quote: Some(crate::domain::quotes::quote_for(connection_id).to_owned()),
+            place,
+            ..PostContext::default()
+        }))
+    }
+
+    async fn trophy_context(
+        &self,
+        message: &OutboxMessage,
+        body: &serde_json::Map<String, serde_json::Value>,
+    ) -> StoreResult<Result<PostContext, &'static str>> {
+        let Some(account_id) = account_of(&message.fact_key) else {
+            return Ok(Err("fact key names no person"));
+        };
+        let Some(trophy) = body
+            .get("trophy")
+            .and_then(|trophy| serde_json::from_value::<TrophyId>(trophy.clone()).ok())
+        else {
+            return Ok(Err("body names no trophy"));
+        };
+        let person = match person(&*self.store, account_id, message.created_at_ms).await? {
+            Ok(person) => person,
+            Err(reason) => return Ok(Err(reason)),
+        };
+        Ok(Ok(PostContext {
+            day: day_text(utc_day(message.created_at_ms)),
+            person: Some(person),
+            trophy: Some(trophy.title().to_owned()),
+            ..PostContext::default()
+        }))
+    }
+
+    async fn donation_context(
+        &self,
+        message: &OutboxMessage,
+        body: &serde_json::Map<String, serde_json::Value>,
+    ) -> StoreResult<Result<PostContext, &'static str>> {
+        let Some(account_id) = account_of(&message.fact_key) else {
+            return Ok(Err("fact key names no person"));
+        };
+        let points = body
+            .get("points")
+            .and_then(serde_json::Value::as_u64)
+            .and_then(|points| u32::try_from(points).ok());
+        let charity = body
+            .get("charity")
+            .and_then(serde_json::Value::as_str)
+            .map(str::to_owned);
+        let (Some(points), Some(charity)) = (points, charity) else {
+            return Ok(Err("body names no gift"));
+        };
+        let person = match person(&*self.store, account_id, message.created_at_ms).await? {
+            Ok(person) => person,
+            Err(reason) => return Ok(Err(reason)),
+        };
+        Ok(Ok(PostContext {
+            day: day_text(utc_day(message.created_at_ms)),
+            person: Some(person),
+            points: Some(points),
+            charity: Some(charity),
+            ..PostContext::default()
+        }))
+    }
+}
+
+/// How a person is called in a post about their own fact.
+async fn person(
+    store: &dyn Store,
+    account_id: AccountId,
+    at_ms: i64,
+) -> StoreResult<Result<String, &'static str>> {
+    Ok(match consent(store, account_id, at_ms).await? {
+        Consent::Shared { name, role } => Ok(name.unwrap_or_else(|| role_noun(role).to_owned())),
+        Consent::Refused(reason) => Err(reason),
+    })
+}
+
+/// The person in a fact keyed `{account}/...`.
+fn account_of(fact_key: &str) -> Option<AccountId> {
+    let account = fact_key.split('/').next()?;
+    account.parse::<Uuid>().ok().map(AccountId)
+}
+
+/// An unnamed person, by role.
+pub(crate) fn role_noun(role: Role) -> &'static str {
+    match role {
+        Role::Citizen => "a neighbour",
+        Role::Officer => "an officer",
+    }
+}
+
+/// `YYYY-MM-DD` of a UTC day (days since the Unix epoch).
+fn day_text(day: i64) -> String {
+    chrono::NaiveDate::from_ymd_opt(1970, 1, 1)
+        .and_then(|epoch| epoch.checked_add_signed(chrono::TimeDelta::try_days(day)?))
+        .map_or_else(
+            || day.to_string(),
+            |date| date.format("%Y-%m-%d").to_string(),
+        )
+}
