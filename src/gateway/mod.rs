@@ -19,6 +19,7 @@ mod client_address;
 mod cluster_routes;
 mod connection_routes;
 mod counter_routes;
+mod device_routes;
 mod donation_routes;
 mod error;
 mod export_routes;
@@ -135,6 +136,11 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/v1/me/connections", get(connection_routes::connections))
         .route("/v1/me/trophies", get(connection_routes::trophies))
         .route("/v1/me/export", get(export_routes::export))
+        .route("/v1/me/devices", post(device_routes::register))
+        .route(
+            "/v1/me/devices/{device_id}",
+            axum::routing::delete(device_routes::remove),
+        )
         // Its answer names the caller's ZIP, derived from where they are.
         .route("/v1/route", get(route_routes::route))
         .route("/v1/rewards/redemptions", post(voucher_routes::redeem))

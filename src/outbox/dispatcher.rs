@@ -188,15 +188,20 @@ impl Dispatcher {
             .collect();
         // Nobody to send to: nothing is composed (nor any profile read).
         let mut sent = claimed.message.clone();
+        let mut first_failure = None;
+        let mut endpoints = endpoints;
         if !endpoints.is_empty() {
             match self.compose(&claimed).await? {
                 Composed::Send(body) => sent.body = body,
                 Composed::Cancel(reason) => {
                     return self.cancel(&claimed, reason, stats).await;
                 }
+                Composed::Wait(reason) => {
+                    first_failure = Some(reason.to_owned());
+                    endpoints.clear();
+                }
             }
         }
-        let mut first_failure = None;
         for endpoint in endpoints {
             let started = tokio::time::Instant::now();
             let result = self

@@ -1,6 +1,6 @@
 //! What the outbox carries: a message recorded with the fact that causes it
-//! (a connection completed, a trophy awarded; donations are to come), its
-//! event type, and its stable id.
+//! (a connection completed, a trophy awarded, a donation made), its event
+//! type, and its stable id.
 //!
 //! The id is derived from the event type and the fact's own key, so writing
 //! the same fact again (a retried insert, a recovery pass) names the same
@@ -11,7 +11,7 @@ use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use crate::domain::connection::utc_day;
-use crate::store::{ConnectionRecord, TrophyAward};
+use crate::store::{ConnectionRecord, Donation, TrophyAward};
 
 /// The kinds of fact the outbox carries, each a subscribable event type.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -141,6 +141,48 @@ pub(crate) fn trophy_awarded(award: &TrophyAward) -> OutboxMessage {
         event_type: EventType::TrophyAwarded,
         fact_key,
         created_at_ms: award.awarded_at_ms,
+        body: serde_json::to_string(&body).unwrap_or_else(|_unserialisable| String::from("{}")),
+    }
+}
+
+/// The body of a `donation.made` message: the donation, the charity, the
+/// points and the UTC day. Not who: decided when the post is written.
+#[derive(Debug, Serialize)]
+struct DonationMadeBody {
+    /// The event type's name.
+    #[serde(rename = "type")]
+    event_type: &'static str,
+    /// The donation (and pledge) id.
+    donation_id: Uuid,
+    /// The charity given to.
+    charity_id: Uuid,
+    /// Points given.
+    points: u32,
+    /// Days since the Unix epoch (UTC) of the request.
+    day: i64,
+}
+
+/// The fact key of a donation: its person and the client's key, which
+/// find the donation in the store.
+pub(crate) fn donation_fact_key(donation: &Donation) -> String {
+    format!("{}/{}", donation.account_id.0, donation.idempotency_key)
+}
+
+/// The message a completed donation causes.
+pub(crate) fn donation_made(donation: &Donation) -> OutboxMessage {
+    let fact_key = donation_fact_key(donation);
+    let body = DonationMadeBody {
+        event_type: EventType::DonationMade.as_str(),
+        donation_id: donation.donation_id,
+        charity_id: donation.charity_id,
+        points: donation.points,
+        day: utc_day(donation.requested_at_ms),
+    };
+    OutboxMessage {
+        message_id: message_id(EventType::DonationMade, &fact_key),
+        event_type: EventType::DonationMade,
+        fact_key,
+        created_at_ms: donation.requested_at_ms,
         body: serde_json::to_string(&body).unwrap_or_else(|_unserialisable| String::from("{}")),
     }
 }

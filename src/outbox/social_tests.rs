@@ -26,7 +26,11 @@ use crate::domain::{AccountId, Role};
 use crate::identity::keys::ServerKeys;
 use crate::profiles::Profiles;
 use crate::store::embedded::EmbeddedStore;
-use crate::store::{ConnectionParty, ConnectionRecord, Store, TrophyAward};
+use crate::domain::catalog::{CatalogStatus, Charity};
+use crate::outbox::message::donation_fact_key;
+use crate::store::{
+    ConnectionParty, ConnectionRecord, Donation, DonationStatus, Store, TrophyAward,
+};
 
 /// 2026-01-01T00:00:00Z.
 const START_MS: i64 = 1_767_225_600_000;
@@ -352,6 +356,74 @@ async fn a_trophy_post_names_its_holder_only_with_consent() {
             posts,
             vec![format!(
                 "Hey Blue! {expected} earned the Regular trophy on 2026-01-01."
+            )]
+        );
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_donation_post_names_the_charity_and_the_donor_only_with_consent() {
+    let receiver = Receiver::start().await;
+    let harness = Harness::start(&receiver).await;
+    let charity = Charity {
+        id: Uuid::new_v4(),
+        name: "City Food Bank".to_owned(),
+        ein: "12-3456789".to_owned(),
+        description: String::new(),
+        status: CatalogStatus::Active,
+        created_at_ms: START_MS,
+        updated_at_ms: START_MS,
+    };
+    harness.store.put_charity(&charity).await.expect("charity");
+    let mut cases = Vec::new();
+    for choice in CHOICES {
+        let donor = harness.person("Cy Park", Role::Officer, choice).await;
+        later().await;
+        let started = Donation {
+            account_id: donor,
+            idempotency_key: "gift".to_owned(),
+            donation_id: Uuid::new_v4(),
+            charity_id: charity.id,
+            points: 30,
+            dollars_per_point: rust_decimal::Decimal::new(1, 2),
+            requested_at_ms: harness.clock.now_ms(),
+            attempt: 0,
+            attempt_started_at_ms: harness.clock.now_ms(),
+            status: DonationStatus::Started,
+            refusal: None,
+        };
+        harness.store.insert_donation(&started).await.expect("insert");
+        let completed = Donation {
+            status: DonationStatus::Completed,
+            ..started.clone()
+        };
+        assert!(
+            harness
+                .store
+                .update_donation(&completed, 0)
+                .await
+                .expect("complete")
+        );
+        let id = message_id(EventType::DonationMade, &donation_fact_key(&completed));
+        cases.push((choice, id));
+    }
+    harness.pass().await;
+    let received = receiver.received();
+    for (choice, id) in cases {
+        let posts = posts_of(&received, id);
+        let donor = match choice {
+            Choice::Private => {
+                assert!(posts.is_empty());
+                assert_eq!(harness.state(id).await, DeliveryState::Cancelled);
+                continue;
+            }
+            Choice::Anonymous => "an officer",
+            Choice::Named => "Cy Park",
+        };
+        assert_eq!(
+            posts,
+            vec![format!(
+                "Hey Blue! {donor} gave 30 points to City Food Bank on 2026-01-01."
             )]
         );
     }

@@ -610,6 +610,22 @@ pub(crate) trait OutboxStore: Send + Sync {
     async fn outbox_endpoints(&self) -> StoreResult<Vec<EndpointRecord>>;
 }
 
+/// Push devices (`domain::device`), a few per account: a partition per
+/// account on CQL.
+#[async_trait]
+pub(crate) trait DeviceStore: Send + Sync {
+    /// Writes `device`, replacing the account's device with its id.
+    async fn put_device(&self, device: &crate::domain::device::Device) -> StoreResult<()>;
+    /// Every device of `account_id`.
+    async fn devices_of(
+        &self,
+        account_id: AccountId,
+    ) -> StoreResult<Vec<crate::domain::device::Device>>;
+    /// Removes one of the account's devices (idempotent).
+    async fn remove_device(&self, account_id: AccountId, device_id: uuid::Uuid)
+    -> StoreResult<()>;
+}
+
 /// Report aggregates, maintained as records are written: the facts of a
 /// connection are added by `insert_connection`, those of a ledger entry by
 /// `append_ledger_entry` (see `store::report_facts`). Each fact counts once,
@@ -666,6 +682,7 @@ pub(crate) trait Store:
     + IssuerKeyStore
     + ImportStore
     + OutboxStore
+    + DeviceStore
     + ReportStore
     + std::fmt::Debug
 {

@@ -19,7 +19,7 @@ use crate::domain::connection::utc_day;
 use crate::domain::trophies::TrophyId;
 use crate::domain::{AccountId, Role};
 use crate::outbox::message::{EventType, OutboxMessage};
-use crate::store::{Store, StoreResult};
+use crate::store::{DonationStatus, Store, StoreResult};
 
 /// What to do with a delivery's next attempt.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -28,6 +28,9 @@ pub(crate) enum Composed {
     Send(String),
     /// Send nothing, ever: the post is not allowed (why, for admins).
     Cancel(&'static str),
+    /// Send nothing yet: the fact is not final (a donation still being
+    /// made); try again on the retry schedule.
+    Wait(&'static str),
 }
 
 /// Writes posts from the store's facts and profiles.
@@ -59,7 +62,8 @@ impl Composer {
         };
         let context = match context {
             Ok(context) => context,
-            Err(reason) => return Ok(Composed::Cancel(reason)),
+            Err(Unposted::Cancel(reason)) => return Ok(Composed::Cancel(reason)),
+            Err(Unposted::Wait(reason)) => return Ok(Composed::Wait(reason)),
         };
         let post = match self.settings.templates.render(message.event_type, &context) {
             Ok(post) => post,
@@ -78,12 +82,12 @@ impl Composer {
     async fn connection_context(
         &self,
         message: &OutboxMessage,
-    ) -> StoreResult<Result<PostContext, &'static str>> {
+    ) -> StoreResult<Result<PostContext, Unposted>> {
         let Ok(connection_id) = message.fact_key.parse::<Uuid>() else {
-            return Ok(Err("fact key is not a connection id"));
+            return Ok(Err(Unposted::Cancel("fact key is not a connection id")));
         };
         let Some(record) = self.store.connection(connection_id).await? else {
-            return Ok(Err("connection not found"));
+            return Ok(Err(Unposted::Cancel("connection not found")));
         };
         let at_ms = record.established_at_ms;
         let citizen = consent(&*self.store, record.citizen.account_id, at_ms).await?;
@@ -93,7 +97,7 @@ impl Composer {
                 (citizen, officer)
             }
             (Consent::Refused(reason), _) | (_, Consent::Refused(reason)) => {
-                return Ok(Err(reason));
+                return Ok(Err(Unposted::Cancel(reason)));
             }
         };
         let place = record
@@ -116,19 +120,19 @@ impl Composer {
         &self,
         message: &OutboxMessage,
         body: &serde_json::Map<String, serde_json::Value>,
-    ) -> StoreResult<Result<PostContext, &'static str>> {
+    ) -> StoreResult<Result<PostContext, Unposted>> {
         let Some(account_id) = account_of(&message.fact_key) else {
-            return Ok(Err("fact key names no person"));
+            return Ok(Err(Unposted::Cancel("fact key names no person")));
         };
         let Some(trophy) = body
             .get("trophy")
             .and_then(|trophy| serde_json::from_value::<TrophyId>(trophy.clone()).ok())
         else {
-            return Ok(Err("body names no trophy"));
+            return Ok(Err(Unposted::Cancel("body names no trophy")));
         };
         let person = match person(&*self.store, account_id, message.created_at_ms).await? {
             Ok(person) => person,
-            Err(reason) => return Ok(Err(reason)),
+            Err(reason) => return Ok(Err(Unposted::Cancel(reason))),
         };
         Ok(Ok(PostContext {
             day: day_text(utc_day(message.created_at_ms)),
@@ -142,33 +146,60 @@ impl Composer {
         &self,
         message: &OutboxMessage,
         body: &serde_json::Map<String, serde_json::Value>,
-    ) -> StoreResult<Result<PostContext, &'static str>> {
-        let Some(account_id) = account_of(&message.fact_key) else {
-            return Ok(Err("fact key names no person"));
+    ) -> StoreResult<Result<PostContext, Unposted>> {
+        let Some((account, idempotency_key)) = message.fact_key.split_once('/') else {
+            return Ok(Err(Unposted::Cancel("fact key names no donation")));
         };
+        let Ok(account_id) = account.parse::<Uuid>().map(AccountId) else {
+            return Ok(Err(Unposted::Cancel("fact key names no person")));
+        };
+        match self.store.donation(account_id, idempotency_key).await? {
+            Some(donation) => match donation.status {
+                DonationStatus::Completed => {}
+                DonationStatus::Started => {
+                    return Ok(Err(Unposted::Wait("donation not completed yet")));
+                }
+                DonationStatus::Refused => {
+                    return Ok(Err(Unposted::Cancel("donation refused")));
+                }
+            },
+            None => return Ok(Err(Unposted::Cancel("donation not found"))),
+        }
         let points = body
             .get("points")
             .and_then(serde_json::Value::as_u64)
             .and_then(|points| u32::try_from(points).ok());
-        let charity = body
-            .get("charity")
+        let charity_id = body
+            .get("charity_id")
             .and_then(serde_json::Value::as_str)
-            .map(str::to_owned);
-        let (Some(points), Some(charity)) = (points, charity) else {
-            return Ok(Err("body names no gift"));
+            .and_then(|id| id.parse::<Uuid>().ok());
+        let (Some(points), Some(charity_id)) = (points, charity_id) else {
+            return Ok(Err(Unposted::Cancel("body names no gift")));
+        };
+        let Some(charity) = self.store.charity(charity_id).await? else {
+            return Ok(Err(Unposted::Cancel("charity not found")));
         };
         let person = match person(&*self.store, account_id, message.created_at_ms).await? {
             Ok(person) => person,
-            Err(reason) => return Ok(Err(reason)),
+            Err(reason) => return Ok(Err(Unposted::Cancel(reason))),
         };
         Ok(Ok(PostContext {
             day: day_text(utc_day(message.created_at_ms)),
             person: Some(person),
             points: Some(points),
-            charity: Some(charity),
+            charity: Some(charity.name),
             ..PostContext::default()
         }))
     }
+}
+
+/// Why a context could not be written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Unposted {
+    /// Never to be posted.
+    Cancel(&'static str),
+    /// Not yet.
+    Wait(&'static str),
 }
 
 /// How a person is called in a post about their own fact.

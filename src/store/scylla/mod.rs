@@ -16,6 +16,7 @@ mod catalog_statements;
 mod codec;
 mod connect;
 mod connections;
+mod devices;
 #[cfg(test)]
 pub(crate) mod faults;
 mod import_statements;

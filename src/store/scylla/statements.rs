@@ -8,6 +8,7 @@ use scylla::errors::PrepareError;
 use scylla::statement::prepared::PreparedStatement;
 
 use super::catalog_statements::CatalogStatements;
+use super::devices::DeviceStatements;
 use super::import_statements::ImportStatements;
 use super::ledger_statements::LedgerStatements;
 use super::outbox_statements::OutboxStatements;
@@ -165,6 +166,8 @@ pub(super) struct Statements {
     pub(super) imports: ImportStatements,
     /// The transactional outbox.
     pub(super) outbox: OutboxStatements,
+    /// Push devices.
+    pub(super) devices: DeviceStatements,
 }
 
 /// Whether the driver may retry a statement.
@@ -541,6 +544,7 @@ impl Statements {
             queues: QueueStatements::prepare(session).await?,
             imports: ImportStatements::prepare(session).await?,
             outbox: OutboxStatements::prepare(session).await?,
+            devices: DeviceStatements::prepare(session).await?,
             reports: ReportStatements::prepare(session).await?,
         })
     }
