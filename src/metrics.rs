@@ -33,6 +33,7 @@ const OUTBOX_ATTEMPTS: &str = "heyblue_outbox_attempts_total";
 const OUTBOX_ATTEMPT_DURATION: &str = "heyblue_outbox_attempt_duration_seconds";
 const OUTBOX_ENDPOINTS_DISABLED: &str = "heyblue_outbox_endpoints_disabled_total";
 const OUTBOX_CANCELLED: &str = "heyblue_outbox_cancelled_total";
+const PUSH_NOTIFICATIONS_QUEUED: &str = "heyblue_push_notifications_queued_total";
 const NEAREST_LOOKUP: &str = "heyblue_nearest_lookup_duration_seconds";
 const AVAILABILITY_OPENED: &str = "heyblue_availability_windows_opened_total";
 const AVAILABILITY_ENDED: &str = "heyblue_availability_windows_ended_total";
@@ -141,6 +142,10 @@ fn describe_all() {
     describe_counter!(
         OUTBOX_ENDPOINTS_DISABLED,
         "outbox endpoints disabled because they answered 410 gone"
+    );
+    describe_counter!(
+        PUSH_NOTIFICATIONS_QUEUED,
+        "push notifications queued for officers whose app was not connected, by kind"
     );
     describe_counter!(
         OUTBOX_CANCELLED,
@@ -436,6 +441,11 @@ pub(crate) fn outbox_attempt(
 /// An outbox endpoint answered 410 Gone and was disabled.
 pub(crate) fn outbox_endpoint_disabled() {
     counter!(OUTBOX_ENDPOINTS_DISABLED).increment(1);
+}
+
+/// A push notification was queued.
+pub(crate) fn push_notification_queued(kind: crate::outbox::message::PushKind) {
+    counter!(PUSH_NOTIFICATIONS_QUEUED, "kind" => kind.as_str()).increment(1);
 }
 
 /// A social post was cancelled for want of consent.

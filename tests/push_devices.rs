@@ -10,6 +10,8 @@ use common::{TestServer, error_code};
 use serde_json::{Value, json};
 
 const PHONE: &str = "+12125550411";
+/// One phone signs in more than once within a minute.
+const QUICK_CODES: &str = "[identity]\notp_min_interval_seconds = 0\n";
 
 async fn register(server: &TestServer, token: &str, body: Value) -> reqwest::Response {
     server
@@ -34,7 +36,7 @@ async fn exported_devices(server: &TestServer, token: &str) -> Vec<Value> {
 #[tokio::test]
 async fn devices_are_checked_bounded_exported_and_removed_on_logout() {
     let dir = tempfile::tempdir().unwrap();
-    let server = TestServer::start(dir.path()).await;
+    let server = TestServer::start_with(dir.path(), QUICK_CODES).await;
     let phone_one = token_of(&server.sign_in(PHONE).await);
     let phone_two = token_of(&server.sign_in(PHONE).await);
 
@@ -64,13 +66,26 @@ async fn devices_are_checked_bounded_exported_and_removed_on_logout() {
     assert_eq!(second.status(), 201);
 
     for (body, field) in [
-        (json!({ "platform": "web", "token": push_token(2) }), "platform"),
+        (
+            json!({ "platform": "web", "token": push_token(2) }),
+            "platform",
+        ),
         (json!({ "platform": "ios", "token": "short" }), "token"),
-        (json!({ "platform": "ios", "token": "a b c d e f g h i j k l" }), "token"),
-        (json!({ "platform": "ios", "token": "x".repeat(513) }), "token"),
+        (
+            json!({ "platform": "ios", "token": "a b c d e f g h i j k l" }),
+            "token",
+        ),
+        (
+            json!({ "platform": "ios", "token": "x".repeat(513) }),
+            "token",
+        ),
     ] {
         let response = register(&server, &phone_one, body).await;
-        assert_eq!(error_code(response).await, (422, "invalid_field".to_owned()), "{field}");
+        assert_eq!(
+            error_code(response).await,
+            (422, "invalid_field".to_owned()),
+            "{field}"
+        );
     }
     let extra = register(
         &server,

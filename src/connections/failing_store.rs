@@ -702,6 +702,12 @@ impl DeviceStore for FailingStore {
 
 #[async_trait]
 impl OutboxStore for FailingStore {
+    async fn enqueue_outbox_message(
+        &self,
+        message: &crate::outbox::message::OutboxMessage,
+    ) -> StoreResult<()> {
+        self.inner.enqueue_outbox_message(message).await
+    }
     async fn outbox_delivery(&self, message_id: Uuid) -> StoreResult<Option<OutboxDelivery>> {
         self.inner.outbox_delivery(message_id).await
     }

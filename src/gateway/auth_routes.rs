@@ -95,8 +95,7 @@ pub(crate) async fn logout_everywhere(
     let revoked = state.identity.logout_everywhere(&caller).await?;
     state.presence.revoke(caller.account_id, None);
     // No sign-in is left to receive pushes.
-    super::device_routes::remove_signed_in_devices(&*state.store, caller.account_id, None)
-        .await?;
+    super::device_routes::remove_signed_in_devices(&*state.store, caller.account_id, None).await?;
     Ok(Json(json!({ "revoked_sign_ins": revoked })))
 }
 

@@ -209,6 +209,10 @@ pub(crate) fn router(state: AppState) -> Router {
             post(outbox_routes::rotate_endpoint),
         )
         .route(
+            "/v1/admin/outbox/endpoints/{id}/replay-dead",
+            post(outbox_routes::replay_dead_for_endpoint),
+        )
+        .route(
             "/v1/admin/outbox/endpoints/{id}/enable",
             post(outbox_routes::enable_endpoint),
         )

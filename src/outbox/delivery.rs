@@ -221,6 +221,15 @@ impl OutboxDelivery {
         settled
     }
 
+    /// The record of a dead letter sent again from its first attempt to the
+    /// endpoints it has not reached (a replay for one failing endpoint: the
+    /// endpoints that took it are not sent it twice), due at `now_ms`.
+    pub(crate) fn replayed_to_unreached(&self, now_ms: i64) -> Self {
+        let mut replayed = self.replayed(now_ms);
+        replayed.done_endpoints = self.done_endpoints.clone();
+        replayed
+    }
+
     /// The record sent again from the start (a replay of a dead letter, or
     /// of a delivered message), due at `now_ms`.
     pub(crate) fn replayed(&self, now_ms: i64) -> Self {

@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
+use crate::domain::AccountId;
 use crate::domain::connection::utc_day;
 use crate::store::{ConnectionRecord, Donation, TrophyAward};
 
@@ -23,11 +24,21 @@ pub(crate) enum EventType {
     TrophyAwarded,
     /// A person donated points to a charity.
     DonationMade,
+    /// A push notification to an officer whose app is not connected.
+    PushNotification,
 }
 
 impl EventType {
     /// Every event type, in a fixed order.
-    pub(crate) const ALL: [EventType; 3] = [
+    pub(crate) const ALL: [EventType; 4] = [
+        EventType::ConnectionCompleted,
+        EventType::TrophyAwarded,
+        EventType::DonationMade,
+        EventType::PushNotification,
+    ];
+
+    /// The event types that are social posts (consent rules, templates).
+    pub(crate) const SOCIAL: [EventType; 3] = [
         EventType::ConnectionCompleted,
         EventType::TrophyAwarded,
         EventType::DonationMade,
@@ -39,6 +50,7 @@ impl EventType {
             EventType::ConnectionCompleted => "connection.completed",
             EventType::TrophyAwarded => "trophy.awarded",
             EventType::DonationMade => "donation.made",
+            EventType::PushNotification => "notification.push",
         }
     }
 
@@ -183,6 +195,75 @@ pub(crate) fn donation_made(donation: &Donation) -> OutboxMessage {
         event_type: EventType::DonationMade,
         fact_key,
         created_at_ms: donation.requested_at_ms,
+        body: serde_json::to_string(&body).unwrap_or_else(|_unserialisable| String::from("{}")),
+    }
+}
+
+/// What a push notification is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum PushKind {
+    /// Someone asked to connect while the officer's app was not connected.
+    ConnectionRequested,
+    /// The officer's availability window ended while the app was not
+    /// connected.
+    AvailabilityEnded,
+}
+
+impl PushKind {
+    /// The wire name.
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            PushKind::ConnectionRequested => "connection_requested",
+            PushKind::AvailabilityEnded => "availability_ended",
+        }
+    }
+
+    /// The text a lock screen shows: nothing about who or where.
+    pub(crate) fn alert(self) -> &'static str {
+        match self {
+            PushKind::ConnectionRequested => "Someone nearby would like to say hello.",
+            PushKind::AvailabilityEnded => "You are no longer shown as available.",
+        }
+    }
+}
+
+/// The body of a `notification.push` message: what it is about, the lock
+/// screen text and when it stops mattering. The devices are added when it
+/// is sent; no name, place or account is in it.
+#[derive(Debug, Serialize)]
+struct PushBody {
+    /// The event type's name.
+    #[serde(rename = "type")]
+    event_type: &'static str,
+    /// What it is about.
+    kind: PushKind,
+    /// The lock screen text.
+    alert: &'static str,
+    /// When it stops mattering (Unix ms): a gateway may drop it after.
+    expires_at_ms: i64,
+}
+
+/// A push to `account_id` about `kind` of `reference` (a request id).
+pub(crate) fn push_notification(
+    account_id: AccountId,
+    kind: PushKind,
+    reference: Uuid,
+    at_ms: i64,
+    expires_at_ms: i64,
+) -> OutboxMessage {
+    let fact_key = format!("{}/{}/{reference}", account_id.0, kind.as_str());
+    let body = PushBody {
+        event_type: EventType::PushNotification.as_str(),
+        kind,
+        alert: kind.alert(),
+        expires_at_ms,
+    };
+    OutboxMessage {
+        message_id: message_id(EventType::PushNotification, &fact_key),
+        event_type: EventType::PushNotification,
+        fact_key,
+        created_at_ms: at_ms,
         body: serde_json::to_string(&body).unwrap_or_else(|_unserialisable| String::from("{}")),
     }
 }

@@ -14,6 +14,7 @@
 //! - `dispatcher` the per-node loop: take due deliveries, send, settle
 //! - `admin`    endpoint administration: create, list, rotate, enable, disable
 //! - `social`   social posts: consent, templates, the text of each attempt
+//! - `push`     push notifications queued for officers not connected
 
 pub(crate) mod admin;
 pub(crate) mod delivery;
@@ -22,6 +23,7 @@ pub(crate) mod dispatcher;
 pub(crate) mod endpoint;
 pub(crate) mod lease;
 pub(crate) mod message;
+pub(crate) mod push;
 pub(crate) mod schedule;
 pub(crate) mod sender;
 pub(crate) mod signature;
@@ -91,6 +93,7 @@ pub(crate) fn start(
     let composer = dispatcher::BodyComposer::Social(social::compose::Composer::new(
         Arc::clone(&store),
         Arc::new(social_settings),
+        clock,
     ));
     let dispatcher = dispatcher::Dispatcher::new(store, keys, sender, composer, clock, settings);
     let span = tracing::info_span!("outbox", %node_id);

@@ -1,6 +1,7 @@
 //! Social posts end to end against the local receiver: who consents, who is
 //! named, what is cancelled, and what the post says, for every combination
-//! of the two people's choices.
+//! of the two people's choices. Also push notifications: sent with the
+//! devices registered when they go out, and nothing personal.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -19,15 +20,16 @@ use super::social::compose::Composer;
 use super::social::file::SocialSettings;
 use super::tests::{Mode, Received, Receiver};
 use crate::clock::Clock;
+use crate::domain::catalog::{CatalogStatus, Charity};
+use crate::domain::device::{Device, Platform, device_id};
 use crate::domain::profile::ProfileChanges;
 use crate::domain::quotes::quote_for;
 use crate::domain::trophies::TrophyId;
 use crate::domain::{AccountId, Role};
 use crate::identity::keys::ServerKeys;
+use crate::outbox::message::{PushKind, donation_fact_key, push_notification};
 use crate::profiles::Profiles;
 use crate::store::embedded::EmbeddedStore;
-use crate::domain::catalog::{CatalogStatus, Charity};
-use crate::outbox::message::donation_fact_key;
 use crate::store::{
     ConnectionParty, ConnectionRecord, Donation, DonationStatus, Store, TrophyAward,
 };
@@ -81,7 +83,7 @@ impl Harness {
         receiver.set_secret(&secret_text);
         let social = SocialSettings::from_toml_str("[places]\n\"100\" = \"New York\"\n")
             .expect("social file");
-        let composer = Composer::new(Arc::clone(&store), Arc::new(social));
+        let composer = Composer::new(Arc::clone(&store), Arc::new(social), clock);
         let settings = DispatchSettings {
             node_id: Uuid::new_v4(),
             lease: Duration::from_secs(60),
@@ -392,7 +394,11 @@ async fn a_donation_post_names_the_charity_and_the_donor_only_with_consent() {
             status: DonationStatus::Started,
             refusal: None,
         };
-        harness.store.insert_donation(&started).await.expect("insert");
+        harness
+            .store
+            .insert_donation(&started)
+            .await
+            .expect("insert");
         let completed = Donation {
             status: DonationStatus::Completed,
             ..started.clone()
@@ -427,4 +433,106 @@ async fn a_donation_post_names_the_charity_and_the_donor_only_with_consent() {
             )]
         );
     }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_push_goes_to_the_registered_devices_and_says_nothing_personal() {
+    let receiver = Receiver::start().await;
+    let harness = Harness::start(&receiver).await;
+    let officer = harness
+        .person("Bo Diaz", Role::Officer, Choice::Private)
+        .await;
+    let family_id = Uuid::new_v4();
+    for (platform, token) in [
+        (Platform::Ios, "apns-0123456789abcdef"),
+        (Platform::Android, "fcm:0123456789abcdef"),
+    ] {
+        let device = Device {
+            account_id: officer,
+            device_id: device_id(officer, token),
+            platform,
+            token: token.to_owned(),
+            family_id,
+            registered_at_ms: harness.clock.now_ms(),
+        };
+        harness.store.put_device(&device).await.expect("device");
+    }
+    let without_devices = harness
+        .person("Cy Park", Role::Officer, Choice::Named)
+        .await;
+    let now_ms = harness.clock.now_ms();
+    let request_id = Uuid::new_v4();
+    let push = |account_id, expires_at_ms| {
+        push_notification(
+            account_id,
+            PushKind::ConnectionRequested,
+            request_id,
+            now_ms,
+            expires_at_ms,
+        )
+    };
+    let sent = push(officer, now_ms + 60_000);
+    let unheard = push(without_devices, now_ms + 60_000);
+    for message in [&sent, &unheard] {
+        harness
+            .store
+            .enqueue_outbox_message(message)
+            .await
+            .expect("queue");
+    }
+    // Queued twice (a retried request): one delivery.
+    harness
+        .store
+        .enqueue_outbox_message(&sent)
+        .await
+        .expect("queue again");
+    harness.pass().await;
+
+    let received = receiver.received();
+    let pushes: Vec<&Received> = received
+        .iter()
+        .filter(|request| request.webhook_id == sent.message_id.to_string())
+        .collect();
+    assert_eq!(pushes.len(), 1);
+    assert!(pushes[0].verified);
+    let body: Value = serde_json::from_str(&pushes[0].body).expect("json");
+    assert_eq!(body["type"], "notification.push");
+    assert_eq!(body["kind"], "connection_requested");
+    assert_eq!(body["alert"], "Someone nearby would like to say hello.");
+    let devices = body["devices"].as_array().expect("devices");
+    assert_eq!(devices.len(), 2);
+    assert!(devices.iter().any(|device| device["platform"] == "ios"
+        && device["token"] == "apns-0123456789abcdef"));
+    for personal in ["Bo Diaz", &officer.0.to_string(), &request_id.to_string()] {
+        assert!(
+            !pushes[0].body.contains(personal),
+            "{personal} is not on a lock screen: {}",
+            pushes[0].body
+        );
+    }
+    assert_eq!(
+        harness.state(unheard.message_id).await,
+        DeliveryState::Cancelled
+    );
+
+    // A push that comes due after its request expired is not sent.
+    let late = push_notification(
+        officer,
+        PushKind::ConnectionRequested,
+        Uuid::new_v4(),
+        now_ms,
+        now_ms + 1_000,
+    );
+    harness
+        .store
+        .enqueue_outbox_message(&late)
+        .await
+        .expect("queue");
+    tokio::time::advance(Duration::from_secs(2)).await;
+    harness.pass().await;
+    assert_eq!(
+        harness.state(late.message_id).await,
+        DeliveryState::Cancelled
+    );
+    assert_eq!(receiver.received().len(), received.len());
 }

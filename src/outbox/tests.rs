@@ -526,3 +526,74 @@ async fn throughput_to_a_local_receiver() {
         );
     }
 }
+
+#[tokio::test(start_paused = true)]
+async fn one_endpoints_dead_letters_replay_to_it_alone() {
+    let reached = Receiver::start().await;
+    let harness = Harness::start(&reached, Duration::from_secs(15)).await;
+    let failing = Receiver::start().await;
+    failing.set_mode(Mode::Fail);
+    let (failing_endpoint, secret_text) = harness
+        .admin
+        .create(
+            NewEndpoint {
+                url: failing.url.clone(),
+                event_types: vec!["connection.completed".to_owned()],
+                enabled: true,
+            },
+            harness.clock.now_ms(),
+        )
+        .await
+        .expect("endpoint");
+    failing.set_secret(&secret_text);
+    let id = harness.connect().await;
+    loop {
+        harness.dispatcher.run_once().await.expect("pass");
+        let delivery = harness.delivery(id).await;
+        if delivery.state == DeliveryState::Dead {
+            break;
+        }
+        let wait_ms = delivery.next_attempt_at_ms - harness.clock.now_ms();
+        tokio::time::advance(Duration::from_millis(
+            u64::try_from(wait_ms.max(0)).expect("wait"),
+        ))
+        .await;
+    }
+    assert_eq!(
+        reached.received().len(),
+        1,
+        "the working endpoint took it once"
+    );
+    assert_eq!(failing.received().len(), 8);
+
+    // The endpoint that took it has nothing to replay.
+    let working = harness
+        .admin
+        .list()
+        .await
+        .expect("list")
+        .into_iter()
+        .find(|record| record.id == harness.endpoint_id)
+        .expect("working endpoint");
+    let now_ms = harness.clock.now_ms();
+    assert_eq!(
+        lease::replay_dead_for_endpoint(&*harness.store, &working, now_ms, 100)
+            .await
+            .expect("replay"),
+        0
+    );
+    failing.set_mode(Mode::Accept);
+    let replayed = lease::replay_dead_for_endpoint(&*harness.store, &failing_endpoint, now_ms, 100)
+        .await
+        .expect("replay");
+    assert_eq!(replayed, 1);
+    harness.dispatcher.run_once().await.expect("pass");
+    assert_eq!(harness.delivery(id).await.state, DeliveryState::Delivered);
+    assert_eq!(failing.received().len(), 9);
+    assert_eq!(
+        failing.received()[8].webhook_id,
+        id.to_string(),
+        "a replay keeps the id"
+    );
+    assert_eq!(reached.received().len(), 1, "not sent twice to the other");
+}

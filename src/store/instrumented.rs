@@ -812,7 +812,8 @@ impl IssuerKeyStore for InstrumentedStore {
 #[async_trait]
 impl DeviceStore for InstrumentedStore {
     async fn put_device(&self, device: &crate::domain::device::Device) -> StoreResult<()> {
-        self.timed("put_device", self.inner.put_device(device)).await
+        self.timed("put_device", self.inner.put_device(device))
+            .await
     }
 
     async fn devices_of(
@@ -834,6 +835,17 @@ impl DeviceStore for InstrumentedStore {
 
 #[async_trait]
 impl OutboxStore for InstrumentedStore {
+    async fn enqueue_outbox_message(
+        &self,
+        message: &crate::outbox::message::OutboxMessage,
+    ) -> StoreResult<()> {
+        self.timed(
+            "enqueue_outbox_message",
+            self.inner.enqueue_outbox_message(message),
+        )
+        .await
+    }
+
     async fn outbox_delivery(&self, message_id: uuid::Uuid) -> StoreResult<Option<OutboxDelivery>> {
         self.timed("outbox_delivery", self.inner.outbox_delivery(message_id))
             .await

@@ -35,6 +35,7 @@ use crate::domain::voucher::{LimitWindow, Voucher, VoucherStatus};
 use crate::domain::{AccountId, Role};
 use crate::outbox::delivery::{DeliveryState, OutboxDelivery};
 use crate::outbox::endpoint::EndpointRecord;
+use crate::outbox::message::OutboxMessage;
 
 /// Offers read at once by the default [`CatalogStore::offers_by_id`].
 const OFFER_READS_AT_ONCE: usize = 32;
@@ -604,6 +605,9 @@ pub(crate) trait OutboxStore: Send + Sync {
         now_ms: i64,
         limit: usize,
     ) -> StoreResult<Vec<OutboxDelivery>>;
+    /// Writes the delivery of a message that has no stored fact of its own
+    /// (a push notification), unless one with its id is stored.
+    async fn enqueue_outbox_message(&self, message: &OutboxMessage) -> StoreResult<()>;
     /// Writes an endpoint, replacing the one with its id.
     async fn put_outbox_endpoint(&self, endpoint: &EndpointRecord) -> StoreResult<()>;
     /// Every endpoint (an admin-made, short list).
@@ -622,8 +626,7 @@ pub(crate) trait DeviceStore: Send + Sync {
         account_id: AccountId,
     ) -> StoreResult<Vec<crate::domain::device::Device>>;
     /// Removes one of the account's devices (idempotent).
-    async fn remove_device(&self, account_id: AccountId, device_id: uuid::Uuid)
-    -> StoreResult<()>;
+    async fn remove_device(&self, account_id: AccountId, device_id: uuid::Uuid) -> StoreResult<()>;
 }
 
 /// Report aggregates, maintained as records are written: the facts of a

@@ -7,6 +7,9 @@
 //! attempt on. A connection is posted only if both people consent; each is
 //! named only if they agreed to be named, otherwise "an officer" / "a
 //! neighbour". The place is at most the city of the 3-digit ZIP.
+//!
+//! A push notification is not a post: no consent rule, no template; its
+//! body gets the person's registered devices, read at each attempt.
 
 use std::sync::Arc;
 
@@ -40,12 +43,22 @@ pub(crate) struct Composer {
     store: Arc<dyn Store>,
     /// Templates and place names.
     settings: Arc<SocialSettings>,
+    /// Whether a push has expired.
+    clock: crate::clock::Clock,
 }
 
 impl Composer {
     /// A composer reading `store`, writing with `settings`.
-    pub(crate) fn new(store: Arc<dyn Store>, settings: Arc<SocialSettings>) -> Self {
-        Self { store, settings }
+    pub(crate) fn new(
+        store: Arc<dyn Store>,
+        settings: Arc<SocialSettings>,
+        clock: crate::clock::Clock,
+    ) -> Self {
+        Self {
+            store,
+            settings,
+            clock,
+        }
     }
 
     /// The body for `message`'s next attempt, or its cancellation.
@@ -59,6 +72,7 @@ impl Composer {
             EventType::ConnectionCompleted => self.connection_context(message).await?,
             EventType::TrophyAwarded => self.trophy_context(message, &body).await?,
             EventType::DonationMade => self.donation_context(message, &body).await?,
+            EventType::PushNotification => return self.push(message, body).await,
         };
         let context = match context {
             Ok(context) => context,
@@ -77,6 +91,47 @@ impl Composer {
             Ok(text) => Composed::Send(text),
             Err(_unserialisable) => Composed::Cancel("body cannot be encoded"),
         })
+    }
+
+    /// A push: the recorded body with the account's devices, read now (so
+    /// a device removed at logout is not sent to); cancelled when it has
+    /// none or the push expired.
+    async fn push(
+        &self,
+        message: &OutboxMessage,
+        mut body: serde_json::Map<String, serde_json::Value>,
+    ) -> StoreResult<Composed> {
+        let Some(account_id) = account_of(&message.fact_key) else {
+            return Ok(Composed::Cancel("fact key names no person"));
+        };
+        let expired = body
+            .get("expires_at_ms")
+            .and_then(serde_json::Value::as_i64)
+            .is_some_and(|expires_at_ms| expires_at_ms <= self.now_ms());
+        if expired {
+            return Ok(Composed::Cancel("push expired"));
+        }
+        let devices: Vec<serde_json::Value> = self
+            .store
+            .devices_of(account_id)
+            .await?
+            .into_iter()
+            .map(|device| {
+                serde_json::json!({ "platform": device.platform.as_str(), "token": device.token })
+            })
+            .collect();
+        if devices.is_empty() {
+            return Ok(Composed::Cancel("no devices registered"));
+        }
+        body.insert("devices".to_owned(), serde_json::Value::Array(devices));
+        Ok(match serde_json::to_string(&body) {
+            Ok(text) => Composed::Send(text),
+            Err(_unserialisable) => Composed::Cancel("body cannot be encoded"),
+        })
+    }
+
+    fn now_ms(&self) -> i64 {
+        self.clock.now_ms()
     }
 
     async fn connection_context(

@@ -86,8 +86,8 @@ impl PostContext {
 /// Why the templates cannot be used.
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum TemplateError {
-    /// A key is not an event type.
-    #[error("templates.\"{0}\": not an event type")]
+    /// A key is not a social event type.
+    #[error("templates.\"{0}\": not an event type with a post")]
     UnknownEventType(String),
     /// A template is too long.
     #[error("templates.\"{0}\": longer than {MAX_TEMPLATE_BYTES} bytes")]
@@ -119,7 +119,9 @@ impl PostTemplates {
         environment.set_fuel(Some(FUEL_PER_RENDER));
         environment.set_recursion_limit(16);
         for name in overrides.keys() {
-            if EventType::from_name(name).is_none() {
+            if !EventType::from_name(name)
+                .is_some_and(|event_type| EventType::SOCIAL.contains(&event_type))
+            {
                 return Err(TemplateError::UnknownEventType(name.clone()));
             }
         }
@@ -179,7 +181,7 @@ impl PostTemplates {
     /// found now.
     fn check_samples(&self) -> Result<(), TemplateError> {
         let long_name = "N".repeat(crate::domain::profile::DISPLAY_NAME_MAX_CHARS);
-        for event_type in EventType::ALL {
+        for event_type in EventType::SOCIAL {
             for full in [true, false] {
                 let name = |anonymous: &str| {
                     if full {
@@ -207,6 +209,8 @@ impl PostTemplates {
                         charity: Some("N".repeat(crate::domain::profile::DISPLAY_NAME_MAX_CHARS)),
                         ..sample_day()
                     },
+                    // Not a post: its text is fixed.
+                    EventType::PushNotification => continue,
                 };
                 self.render(event_type, &context)?;
             }

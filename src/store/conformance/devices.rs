@@ -58,5 +58,8 @@ pub(crate) async fn devices_are_kept_per_account_and_removed(store: Arc<dyn Stor
         .await
         .expect("remove again");
     assert_eq!(store.devices_of(owner).await.expect("read"), vec![tablet]);
-    assert_eq!(store.devices_of(other).await.expect("read"), vec![elsewhere]);
+    assert_eq!(
+        store.devices_of(other).await.expect("read"),
+        vec![elsewhere]
+    );
 }

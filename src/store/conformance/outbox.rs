@@ -374,7 +374,12 @@ pub(crate) async fn a_completed_donation_writes_its_delivery_once(store: Arc<dyn
         .expect("read")
         .expect("written");
     assert_eq!(written.message.event_type, EventType::DonationMade);
-    assert!(written.message.body.contains(&started.donation_id.to_string()));
+    assert!(
+        written
+            .message
+            .body
+            .contains(&started.donation_id.to_string())
+    );
     assert!(written.message.body.contains("\"points\":30"));
     // A second completion is refused and leaves the delivery as it stands.
     assert!(!store.update_donation(&completed, 0).await.expect("update"));
