@@ -141,7 +141,7 @@ fn describe_all() {
     );
     describe_counter!(
         OUTBOX_ENDPOINTS_DISABLED,
-        "outbox endpoints disabled because they answered 410 gone"
+        "outbox endpoints the server disabled, by reason (gone: answered 410; failing: every attempt failed for outbox.disable_after_failing_hours)"
     );
     describe_counter!(
         PUSH_NOTIFICATIONS_QUEUED,
@@ -438,9 +438,10 @@ pub(crate) fn outbox_attempt(
     histogram!(OUTBOX_ATTEMPT_DURATION, "endpoint" => endpoint).record(elapsed.as_secs_f64());
 }
 
-/// An outbox endpoint answered 410 Gone and was disabled.
-pub(crate) fn outbox_endpoint_disabled() {
-    counter!(OUTBOX_ENDPOINTS_DISABLED).increment(1);
+/// The server disabled an outbox endpoint (`gone`: it answered 410;
+/// `failing`: every attempt failed for `outbox.disable_after_failing_hours`).
+pub(crate) fn outbox_endpoint_disabled(reason: &'static str) {
+    counter!(OUTBOX_ENDPOINTS_DISABLED, "reason" => reason).increment(1);
 }
 
 /// A push notification was queued.

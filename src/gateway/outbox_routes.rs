@@ -224,6 +224,8 @@ pub(crate) struct EndpointView {
     disabled_reason: Option<String>,
     /// Until when the secret before the last rotation still signs (Unix ms).
     previous_secret_until_ms: Option<i64>,
+    /// Since when every attempt to it has failed (Unix ms), if it is failing.
+    failing_since_ms: Option<i64>,
     /// The signing secret, in the answer that created or rotated it only.
     #[serde(skip_serializing_if = "Option::is_none")]
     secret: Option<String>,
@@ -245,6 +247,7 @@ impl EndpointView {
                 .sealed_previous_secret
                 .as_ref()
                 .map(|(_, until_ms)| *until_ms),
+            failing_since_ms: record.failing_since_ms,
             secret,
         }
     }

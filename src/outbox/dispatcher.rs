@@ -3,8 +3,10 @@
 //! subscribed to its event type that it has not reached yet, and settles it:
 //! delivered when all are reached, otherwise failed with the next attempt
 //! from the [`RetrySchedule`], or dead when the schedule is spent. An
-//! endpoint answering 410 Gone is disabled (logged and counted) and not sent
-//! to again. A message no endpoint wants is settled delivered at once.
+//! endpoint answering 410 Gone, or failing every attempt for
+//! `disable_after_failing` (5 days), is disabled (logged and counted) and
+//! not sent to again. A message no endpoint wants is settled delivered at
+//! once.
 //!
 //! Several nodes run this loop on one store: the lease keeps a delivery with
 //! one of them at a time, and a dead node's leases expire into the others'.
@@ -18,7 +20,7 @@ use uuid::Uuid;
 
 use super::admin::EndpointAdmin;
 use super::delivery::{AttemptOutcome, OutboxDelivery};
-use super::endpoint::EndpointRegistry;
+use super::endpoint::{EndpointRegistry, FailingStreak};
 use super::lease;
 use super::schedule::RetrySchedule;
 use super::sender::{AttemptResult, Sender};
@@ -40,6 +42,8 @@ pub(crate) struct DispatchSettings {
     pub(crate) batch: usize,
     /// When failed deliveries are tried again.
     pub(crate) schedule: RetrySchedule,
+    /// How long an endpoint may fail every attempt before it is disabled.
+    pub(crate) disable_after_failing: Duration,
 }
 
 /// The sending loop's collaborators.
@@ -61,6 +65,24 @@ pub(crate) struct Dispatcher {
     clock: Clock,
     /// How it runs.
     settings: DispatchSettings,
+}
+
+/// Why the server disabled an endpoint (a metric label).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum DisableReason {
+    /// It answered 410 Gone.
+    Gone,
+    /// Every attempt failed for `disable_after_failing`.
+    Failing,
+}
+
+impl DisableReason {
+    fn as_str(self) -> &'static str {
+        match self {
+            DisableReason::Gone => "gone",
+            DisableReason::Failing => "failing",
+        }
+    }
 }
 
 /// How a delivery's body is written before each attempt.
@@ -210,7 +232,12 @@ impl Dispatcher {
                 .await;
             crate::metrics::outbox_attempt(endpoint.id, &result, started.elapsed());
             match result {
-                AttemptResult::Delivered => claimed.done_endpoints.push(endpoint.id),
+                AttemptResult::Delivered => {
+                    claimed.done_endpoints.push(endpoint.id);
+                    if self.endpoints.note_success(endpoint.id) {
+                        self.record_streak(endpoint.id, None).await;
+                    }
+                }
                 AttemptResult::Gone => {
                     if self.endpoints.disable(endpoint.id) {
                         self.disable_gone(endpoint.id).await;
@@ -220,6 +247,7 @@ impl Dispatcher {
                 AttemptResult::Failed { class, detail } => {
                     tracing::debug!(endpoint_id = %endpoint.id, class = class.as_str(), detail, "outbox attempt failed");
                     first_failure.get_or_insert(detail);
+                    self.note_failure(endpoint.id).await;
                 }
             }
         }
@@ -287,18 +315,68 @@ impl Dispatcher {
     /// Disables an endpoint that answered 410 Gone, in the store, and tells
     /// the admin (log and metric; the endpoint listing shows the reason).
     async fn disable_gone(&self, endpoint_id: Uuid) {
-        let reason = Some("answered 410 gone".to_owned());
+        self.disable(
+            endpoint_id,
+            DisableReason::Gone,
+            "answered 410 gone".to_owned(),
+        )
+        .await;
+    }
+
+    /// Starts an endpoint's failing streak, or disables it once the streak
+    /// is older than `disable_after_failing`.
+    async fn note_failure(&self, endpoint_id: Uuid) {
+        let now_ms = self.clock.now_ms();
+        match self.endpoints.note_failure(endpoint_id, now_ms) {
+            FailingStreak::Started => self.record_streak(endpoint_id, Some(now_ms)).await,
+            FailingStreak::Since(since_ms) => {
+                let limit_ms = i64::try_from(self.settings.disable_after_failing.as_millis())
+                    .unwrap_or(i64::MAX);
+                if now_ms.saturating_sub(since_ms) >= limit_ms
+                    && self.endpoints.disable(endpoint_id)
+                {
+                    let hours = self.settings.disable_after_failing.as_secs() / 3_600;
+                    self.disable(
+                        endpoint_id,
+                        DisableReason::Failing,
+                        format!("every attempt failed for {hours} hours"),
+                    )
+                    .await;
+                }
+            }
+        }
+    }
+
+    /// Writes where an endpoint's failing streak stands.
+    async fn record_streak(&self, endpoint_id: Uuid, failing_since_ms: Option<i64>) {
+        if let Err(error) = self
+            .admin
+            .set_failing_since(endpoint_id, failing_since_ms)
+            .await
+        {
+            tracing::warn!(%endpoint_id, %error, "outbox endpoint failing streak not recorded");
+        }
+    }
+
+    /// Disables an endpoint in the store and tells the admin: a warning in
+    /// the log, the metric, and the reason in the endpoint listing.
+    async fn disable(&self, endpoint_id: Uuid, why: DisableReason, reason: String) {
         match self
             .admin
-            .set_enabled(endpoint_id, false, reason, self.clock.now_ms())
+            .set_enabled(
+                endpoint_id,
+                false,
+                Some(reason.clone()),
+                self.clock.now_ms(),
+            )
             .await
         {
             Ok(_) => {
-                tracing::warn!(%endpoint_id, "outbox endpoint answered 410 gone: disabled");
-                crate::metrics::outbox_endpoint_disabled();
+                tracing::warn!(%endpoint_id, reason, "outbox endpoint disabled");
+                crate::metrics::outbox_endpoint_disabled(why.as_str());
             }
             Err(error) => {
-                tracing::warn!(%endpoint_id, %error, "outbox endpoint answered 410 gone but was not disabled");
+                tracing::warn!(%endpoint_id, %error, reason, "outbox endpoint to disable was not disabled");
             }
         }
     }

@@ -88,6 +88,9 @@ pub(crate) fn start(
                 .collect(),
             jitter: config.retry_jitter,
         },
+        disable_after_failing: Duration::from_secs(
+            config.disable_after_failing_hours.saturating_mul(3_600),
+        ),
     };
     let node_id = settings.node_id;
     let composer = dispatcher::BodyComposer::Social(social::compose::Composer::new(

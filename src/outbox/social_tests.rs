@@ -93,6 +93,7 @@ impl Harness {
                 jitter: 0.0,
                 ..RetrySchedule::default()
             },
+            disable_after_failing: Duration::from_secs(120 * 3_600),
         };
         let sender = Sender::new(true).expect("client");
         let dispatcher = Dispatcher::new(
@@ -535,4 +536,34 @@ async fn a_push_goes_to_the_registered_devices_and_says_nothing_personal() {
         DeliveryState::Cancelled
     );
     assert_eq!(receiver.received().len(), received.len());
+}
+
+#[tokio::test]
+async fn a_broken_social_file_stops_the_outbox_at_startup_naming_the_template() {
+    let data_dir = TempDir::new().expect("temporary directory");
+    let store: Arc<dyn Store> = Arc::new(EmbeddedStore::open(data_dir.path()).await.expect("open"));
+    let file_dir = TempDir::new().expect("temporary directory");
+    let path = file_dir.path().join("social.toml");
+    std::fs::write(
+        &path,
+        "[templates]\n\"trophy.awarded\" = \"{{ persn }} won\"\n",
+    )
+    .expect("write");
+    let config = crate::config::OutboxConfig {
+        // Checked on a node that does not send, too.
+        send: false,
+        social_file: Some(path),
+        ..crate::config::OutboxConfig::default()
+    };
+    let error = super::start(
+        &config,
+        store,
+        Arc::new(ServerKeys::derive(&[7; 32])),
+        Clock::starting_at(START_MS),
+        tokio_util::sync::CancellationToken::new(),
+    )
+    .expect_err("refused");
+    let message = error.to_string();
+    assert!(message.contains("social.toml"), "{message}");
+    assert!(message.contains("trophy.awarded"), "{message}");
 }

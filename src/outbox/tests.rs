@@ -225,6 +225,7 @@ impl Harness {
                 jitter: 0.0,
                 ..RetrySchedule::default()
             },
+            disable_after_failing: Duration::from_secs(120 * 3_600),
         };
         let sender = Sender::with_timeout(true, attempt_timeout).expect("client");
         let dispatcher = Dispatcher::new(
@@ -427,6 +428,7 @@ async fn loopback_destinations_are_refused_unless_allowed() {
         secret: secret.clone(),
         previous_secret: None,
         enabled: true,
+        failing_since_ms: None,
     };
     let message = super::message::OutboxMessage {
         message_id: Uuid::new_v4(),
@@ -596,4 +598,74 @@ async fn one_endpoints_dead_letters_replay_to_it_alone() {
         "a replay keeps the id"
     );
     assert_eq!(reached.received().len(), 1, "not sent twice to the other");
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_endpoint_failing_everything_for_five_days_is_disabled() {
+    let receiver = Receiver::start().await;
+    receiver.set_mode(Mode::Fail);
+    let harness = Harness::start(&receiver, Duration::from_secs(15)).await;
+    let endpoint = |harness: &Harness| {
+        let admin = harness.admin.clone();
+        let id = harness.endpoint_id;
+        async move {
+            admin
+                .list()
+                .await
+                .expect("list")
+                .into_iter()
+                .find(|record| record.id == id)
+                .expect("endpoint")
+        }
+    };
+    let hour = Duration::from_secs(3_600);
+    let started_ms = harness.clock.now_ms();
+    harness.connect().await;
+    harness.dispatcher.run_once().await.expect("pass");
+    assert_eq!(endpoint(&harness).await.failing_since_ms, Some(started_ms));
+
+    // A success ends the streak.
+    tokio::time::advance(hour * 72).await;
+    receiver.set_mode(Mode::Accept);
+    harness.connect().await;
+    harness.dispatcher.run_once().await.expect("pass");
+    assert_eq!(endpoint(&harness).await.failing_since_ms, None);
+
+    // Failing again: four days in it is still enabled, five days in it is not.
+    receiver.set_mode(Mode::Fail);
+    let streak_ms = harness.clock.now_ms();
+    harness.connect().await;
+    harness.dispatcher.run_once().await.expect("pass");
+    tokio::time::advance(hour * 96).await;
+    harness.connect().await;
+    harness.dispatcher.run_once().await.expect("pass");
+    let still = endpoint(&harness).await;
+    assert!(still.enabled);
+    assert_eq!(still.failing_since_ms, Some(streak_ms));
+    tokio::time::advance(hour * 24).await;
+    let id = harness.connect().await;
+    harness.dispatcher.run_once().await.expect("pass");
+    let disabled = endpoint(&harness).await;
+    assert!(!disabled.enabled);
+    assert_eq!(
+        disabled.disabled_reason.as_deref(),
+        Some("every attempt failed for 120 hours")
+    );
+    let sent = receiver.received().len();
+    tokio::time::advance(Duration::from_secs(5)).await;
+    harness.dispatcher.run_once().await.expect("pass");
+    assert_eq!(
+        receiver.received().len(),
+        sent,
+        "nothing more is sent to it"
+    );
+    assert_eq!(harness.delivery(id).await.state, DeliveryState::Delivered);
+
+    // Enabled again by the admin: a fresh start.
+    let enabled = harness
+        .admin
+        .set_enabled(harness.endpoint_id, true, None, harness.clock.now_ms())
+        .await
+        .expect("enable");
+    assert_eq!(enabled.failing_since_ms, None);
 }

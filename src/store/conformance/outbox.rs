@@ -418,6 +418,7 @@ pub(crate) async fn endpoints_are_put_and_listed(store: Arc<dyn Store>) {
         disabled_reason: None,
         created_at_ms: NOW_MS,
         updated_at_ms: NOW_MS,
+        failing_since_ms: Some(NOW_MS),
     };
     store.put_outbox_endpoint(&endpoint).await.expect("put");
     endpoint.enabled = false;

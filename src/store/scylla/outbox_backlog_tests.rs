@@ -90,6 +90,7 @@ fn node(store: Arc<dyn Store>, keys: &Arc<ServerKeys>) -> Dispatcher {
         poll_interval: Duration::from_millis(50),
         batch: 50,
         schedule: RetrySchedule::default(),
+        disable_after_failing: Duration::from_secs(120 * 3_600),
     };
     let sender = Sender::new(true).expect("client");
     Dispatcher::new(
