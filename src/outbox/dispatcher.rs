@@ -202,7 +202,7 @@ impl Dispatcher {
     /// settles it.
     async fn deliver(&self, mut claimed: OutboxDelivery, stats: &mut PassStats) -> StoreResult<()> {
         let event_type = claimed.message.event_type;
-        let endpoints: Vec<_> = self
+        let mut endpoints: Vec<_> = self
             .endpoints
             .subscribed(event_type)
             .into_iter()
@@ -211,7 +211,6 @@ impl Dispatcher {
         // Nobody to send to: nothing is composed (nor any profile read).
         let mut sent = claimed.message.clone();
         let mut first_failure = None;
-        let mut endpoints = endpoints;
         if !endpoints.is_empty() {
             match self.compose(&claimed).await? {
                 Composed::Send(body) => sent.body = body,
