@@ -32,6 +32,8 @@ const PUSHES: &str = "heyblue_pushes_total";
 const OUTBOX_ATTEMPTS: &str = "heyblue_outbox_attempts_total";
 const OUTBOX_ATTEMPT_DURATION: &str = "heyblue_outbox_attempt_duration_seconds";
 const OUTBOX_ENDPOINTS_DISABLED: &str = "heyblue_outbox_endpoints_disabled_total";
+const OUTBOX_CANCELLED: &str = "heyblue_outbox_cancelled_total";
+const PUSH_NOTIFICATIONS_QUEUED: &str = "heyblue_push_notifications_queued_total";
 const NEAREST_LOOKUP: &str = "heyblue_nearest_lookup_duration_seconds";
 const AVAILABILITY_OPENED: &str = "heyblue_availability_windows_opened_total";
 const AVAILABILITY_ENDED: &str = "heyblue_availability_windows_ended_total";
@@ -139,7 +141,15 @@ fn describe_all() {
     );
     describe_counter!(
         OUTBOX_ENDPOINTS_DISABLED,
-        "outbox endpoints disabled because they answered 410 gone"
+        "outbox endpoints the server disabled, by reason (gone: answered 410; failing: every attempt failed for outbox.disable_after_failing_hours)"
+    );
+    describe_counter!(
+        PUSH_NOTIFICATIONS_QUEUED,
+        "push notifications queued for officers whose app was not connected, by kind"
+    );
+    describe_counter!(
+        OUTBOX_CANCELLED,
+        "outbox deliveries cancelled because the people in them did not consent to the post, by event type"
     );
     describe_counter!(HTTP_REQUESTS, "HTTP requests by route, method and status");
     describe_histogram!(
@@ -428,9 +438,20 @@ pub(crate) fn outbox_attempt(
     histogram!(OUTBOX_ATTEMPT_DURATION, "endpoint" => endpoint).record(elapsed.as_secs_f64());
 }
 
-/// An outbox endpoint answered 410 Gone and was disabled.
-pub(crate) fn outbox_endpoint_disabled() {
-    counter!(OUTBOX_ENDPOINTS_DISABLED).increment(1);
+/// The server disabled an outbox endpoint (`gone`: it answered 410;
+/// `failing`: every attempt failed for `outbox.disable_after_failing_hours`).
+pub(crate) fn outbox_endpoint_disabled(reason: &'static str) {
+    counter!(OUTBOX_ENDPOINTS_DISABLED, "reason" => reason).increment(1);
+}
+
+/// A push notification was queued.
+pub(crate) fn push_notification_queued(kind: crate::outbox::message::PushKind) {
+    counter!(PUSH_NOTIFICATIONS_QUEUED, "kind" => kind.as_str()).increment(1);
+}
+
+/// A social post was cancelled for want of consent.
+pub(crate) fn outbox_cancelled(event_type: crate::outbox::message::EventType) {
+    counter!(OUTBOX_CANCELLED, "event_type" => event_type.as_str()).increment(1);
 }
 
 /// A message was queued for a socket.

@@ -1,7 +1,7 @@
 //! `DELETE /v1/me`: a person deletes their account with a fresh one-time code.
 //! Afterwards their sign-ins are refused and their socket is closed, no row of
 //! the store (embedded, or every table of the CQL keyspace) holds their name,
-//! bio or phone, the other party still sees the connection, and the phone
+//! bio, phone or push token, the other party still sees the connection, and the phone
 //! signs up afresh as a new account.
 
 mod common;
@@ -16,6 +16,7 @@ const OFFICER_PHONE: &str = "+12125550212";
 const CITIZEN_PHONE: &str = "+12125550312";
 const CITIZEN_NAME: &str = "Zelda Quackenbush";
 const CITIZEN_BIO: &str = "Walks her beagle past the bakery at dawn";
+const PUSH_TOKEN: &str = "push-token-zelda-0123456789";
 
 async fn delete_me(server: &TestServer, token: &str, code: &str) -> reqwest::Response {
     server
@@ -62,6 +63,15 @@ async fn a_deleted_account_leaves_no_personal_field_in_any_row() {
         .await
         .unwrap();
     assert_eq!(edited.status(), 200);
+    let device = server
+        .http
+        .post(server.url("/v1/me/devices"))
+        .bearer_auth(&citizen)
+        .json(&json!({ "platform": "ios", "token": PUSH_TOKEN }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(device.status(), 201);
     earn_points(&server, &officer, &citizen).await;
     let ws_url = server.base_url.replace("http://", "ws://") + "/v1/ws";
     let mut socket = WsClient::connect(&ws_url, Some(&citizen), Format::Json)
@@ -125,7 +135,7 @@ async fn a_deleted_account_leaves_no_personal_field_in_any_row() {
     let keyspace = std::fs::read_to_string(dir.path().join("scylla_keyspace")).ok();
     let data_dir = server.data_dir.clone();
     server.stop().await;
-    let needles = [CITIZEN_NAME, CITIZEN_BIO, CITIZEN_PHONE];
+    let needles = [CITIZEN_NAME, CITIZEN_BIO, CITIZEN_PHONE, PUSH_TOKEN];
     if test_store_is_scylla() {
         let keyspace = keyspace.expect("a scylla test server names its keyspace");
         let holding = cql_tables_holding(&keyspace, &needles).await;

@@ -146,6 +146,18 @@ async fn crash_and_deliver() {
         .secret
         .lock()
         .unwrap_or_else(PoisonError::into_inner) = secret.to_owned();
+    // Both people share their connections (a post needs both consents).
+    for token in [&officer, &citizen] {
+        let shared = server
+            .http
+            .patch(server.url("/v1/me/profile"))
+            .bearer_auth(token)
+            .json(&json!({ "share_to_social": true }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(shared.status(), 200);
+    }
     earn_points(server, &officer, &citizen).await;
     let pending = server
         .get_json("/v1/admin/outbox?state=pending", ADMIN_TOKEN)
@@ -195,6 +207,12 @@ async fn crash_and_deliver() {
     for (_, body, _) in &inbox {
         let body: Value = serde_json::from_str(body).unwrap();
         assert_eq!(body["type"], "connection.completed");
+        assert!(
+            body["post"]
+                .as_str()
+                .is_some_and(|post| post.contains("an officer and a neighbour")),
+            "the post names nobody who did not agree: {body}"
+        );
         let named = body["connection_id"].as_str().unwrap();
         assert!(held.contains(named), "no delivery without its fact");
     }

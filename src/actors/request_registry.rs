@@ -648,11 +648,33 @@ impl RemoveIfEq for HashMap<AccountId, Uuid> {
 }
 
 fn deliver(state: &mut RequestRegistryState, account_id: AccountId, message: ServerMessage) {
-    let Some(session) = state.sessions.get(&account_id) else {
-        return;
+    // An officer who cannot be told on a socket is told through the push
+    // gateway (the outbox's `notification.push`).
+    let unreachable_request = if let ServerMessage::ConnectionRequested {
+        request_id,
+        expires_at_ms,
+        ..
+    } = &message
+    {
+        Some((*request_id, *expires_at_ms))
+    } else {
+        None
     };
-    if !state.context.reach.push(session, account_id, message) {
-        state.sessions.remove(&account_id);
+    let delivered = match state.sessions.get(&account_id) {
+        Some(session) => {
+            let pushed = state.context.reach.push(session, account_id, message);
+            if !pushed {
+                state.sessions.remove(&account_id);
+            }
+            pushed
+        }
+        None => false,
+    };
+    if let (false, Some((request_id, expires_at_ms))) = (delivered, unreachable_request) {
+        state
+            .context
+            .connections
+            .push_unreachable_request(account_id, request_id, expires_at_ms);
     }
 }
 

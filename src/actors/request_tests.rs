@@ -110,3 +110,69 @@ async fn an_accept_credits_both_and_a_duplicate_changes_nothing() {
     .await;
     assert_eq!(balance, 10);
 }
+
+/// The push notifications queued for `account_id`, by kind, once the
+/// background writes have landed.
+async fn queued_pushes(node: &super::tests::Node, expected: usize) -> Vec<String> {
+    use crate::outbox::delivery::DeliveryState;
+    use crate::outbox::message::EventType;
+    for _ in 0..100 {
+        let pending = node
+            .profiles
+            .store()
+            .outbox_deliveries(DeliveryState::Pending, i64::MAX / 2, 100)
+            .await
+            .expect("list");
+        let kinds: Vec<String> = pending
+            .iter()
+            .filter(|delivery| delivery.message.event_type == EventType::PushNotification)
+            .map(|delivery| {
+                let body: serde_json::Value =
+                    serde_json::from_str(&delivery.message.body).expect("json");
+                body["kind"].as_str().unwrap_or_default().to_owned()
+            })
+            .collect();
+        if kinds.len() >= expected {
+            return kinds;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    Vec::new()
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_officer_away_from_the_socket_is_pushed_the_request_and_the_window_end() {
+    let mut node = node(config()).await;
+    let mut officer = available_officer(&mut node, north_of_times_square(200.0)).await;
+    officer.next_message().await;
+    let mut citizen = node.connect(Role::Citizen, "Ada").await;
+    citizen.locate(TIMES_SQUARE);
+    let handle = shown_handle(&mut citizen).await;
+    // Connected: told on the socket, no push.
+    request(&citizen, &handle);
+    let (first_request, _) = state_of(&mut citizen).await;
+    until(&mut officer, |message| match message {
+        ServerMessage::ConnectionRequested { .. } => Some(()),
+        _other => None,
+    })
+    .await;
+    assert!(queued_pushes(&node, 0).await.is_empty());
+    citizen.send(ClientMessage::CancelRequest(crate::proto::CancelRequest {
+        request_id: first_request,
+    }));
+    state_of(&mut citizen).await;
+
+    // The app goes to the background (socket gone, window kept in grace):
+    // another citizen's request is pushed, and so is the window's end.
+    officer.inbox.detach();
+    let mut second = node.connect(Role::Citizen, "Bea").await;
+    second.locate(TIMES_SQUARE);
+    let handle = shown_handle(&mut second).await;
+    request(&second, &handle);
+    assert_eq!(state_of(&mut second).await.1, RequestState::Pending);
+    assert_eq!(queued_pushes(&node, 1).await, vec!["connection_requested"]);
+    tokio::time::sleep(Duration::from_secs(31)).await;
+    let mut kinds = queued_pushes(&node, 2).await;
+    kinds.sort();
+    assert_eq!(kinds, vec!["availability_ended", "connection_requested"]);
+}

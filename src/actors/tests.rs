@@ -32,7 +32,7 @@ pub(super) fn north_of_times_square(meters: f64) -> (f64, f64) {
 
 pub(super) struct Node {
     pub(super) runtime: PresenceRuntime,
-    profiles: Profiles,
+    pub(super) profiles: Profiles,
     next_connection: u64,
     _dir: tempfile::TempDir,
 }

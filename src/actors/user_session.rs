@@ -351,13 +351,57 @@ async fn on_client(
 
 /// Queues a message on the socket, if one is attached.
 pub(super) fn push(state: &UserSessionState, message: ServerMessage) {
-    let Some(outbound) = &state.outbound else {
-        return;
-    };
     let kind = message.type_name();
-    if outbound.send(message).is_ok() {
+    let when_unheard = background_push(state, &message);
+    let sent = state
+        .outbound
+        .as_ref()
+        .is_some_and(|outbound| outbound.send(message).is_ok());
+    if sent {
         crate::metrics::push_sent(kind);
+        return;
     }
+    // No socket to hand it to: an officer hears of a request, or of the
+    // end of their window, through the push gateway.
+    if let Some((push_kind, reference, expires_at_ms)) = when_unheard {
+        crate::outbox::push::queue(
+            state.services.profiles.store(),
+            state.account_id,
+            push_kind,
+            reference,
+            state.services.clock.now_ms(),
+            expires_at_ms,
+        );
+    }
+}
+
+/// The push notification `message` becomes when no socket takes it: its
+/// kind, what it is about and when it stops mattering.
+fn background_push(
+    state: &UserSessionState,
+    message: &ServerMessage,
+) -> Option<(crate::outbox::message::PushKind, uuid::Uuid, i64)> {
+    use crate::outbox::message::PushKind;
+    if state.role != Role::Officer {
+        return None;
+    }
+    if let ServerMessage::ConnectionRequested {
+        request_id,
+        expires_at_ms,
+        ..
+    } = message
+    {
+        return Some((PushKind::ConnectionRequested, *request_id, *expires_at_ms));
+    }
+    if let ServerMessage::AvailabilityEnded { .. } = message {
+        let now_ms = state.services.clock.now_ms();
+        return Some((
+            PushKind::AvailabilityEnded,
+            uuid::Uuid::new_v4(),
+            now_ms.saturating_add(crate::outbox::push::AVAILABILITY_PUSH_MS),
+        ));
+    }
+    None
 }
 
 /// Offers a `nearest` answer to the socket, after those not yet written.

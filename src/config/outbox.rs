@@ -4,6 +4,8 @@
 //! whether loopback and private addresses may be reached (off: the SSRF
 //! guard; on only for local receivers in development and tests).
 
+use std::path::PathBuf;
+
 use serde::{Deserialize, Serialize};
 
 use super::{ConfigError, invalid};
@@ -28,6 +30,13 @@ pub struct OutboxConfig {
     pub retry_delays_seconds: Vec<u64>,
     /// Fraction (0 to 1) by which each retry delay randomly varies.
     pub retry_jitter: f64,
+    /// An endpoint whose every attempt fails for this long is disabled
+    /// (the admin is told by a warning, a metric and its listing).
+    pub disable_after_failing_hours: u64,
+    /// The social file: post templates by event type and 3-digit ZIP place
+    /// names (docs/outbox.md); the built-in templates and no place names
+    /// when unset. Read and checked at startup.
+    pub social_file: Option<PathBuf>,
 }
 
 impl Default for OutboxConfig {
@@ -40,6 +49,8 @@ impl Default for OutboxConfig {
             batch_size: 100,
             retry_delays_seconds: vec![5, 300, 1_800, 7_200, 18_000, 36_000, 36_000],
             retry_jitter: 0.2,
+            disable_after_failing_hours: 120,
+            social_file: None,
         }
     }
 }
@@ -58,6 +69,12 @@ impl OutboxConfig {
         }
         if self.batch_size == 0 {
             return Err(invalid("outbox.batch_size", "must be positive"));
+        }
+        if self.disable_after_failing_hours == 0 {
+            return Err(invalid(
+                "outbox.disable_after_failing_hours",
+                "must be positive",
+            ));
         }
         if !(0.0..=1.0).contains(&self.retry_jitter) {
             return Err(invalid("outbox.retry_jitter", "must be between 0 and 1"));

@@ -700,7 +700,29 @@ impl ImportStore for FailingStore {
 }
 
 #[async_trait]
+impl DeviceStore for FailingStore {
+    async fn put_device(&self, device: &crate::domain::device::Device) -> StoreResult<()> {
+        self.inner.put_device(device).await
+    }
+    async fn devices_of(
+        &self,
+        account_id: AccountId,
+    ) -> StoreResult<Vec<crate::domain::device::Device>> {
+        self.inner.devices_of(account_id).await
+    }
+    async fn remove_device(&self, account_id: AccountId, device_id: Uuid) -> StoreResult<()> {
+        self.inner.remove_device(account_id, device_id).await
+    }
+}
+
+#[async_trait]
 impl OutboxStore for FailingStore {
+    async fn enqueue_outbox_message(
+        &self,
+        message: &crate::outbox::message::OutboxMessage,
+    ) -> StoreResult<()> {
+        self.inner.enqueue_outbox_message(message).await
+    }
     async fn outbox_delivery(&self, message_id: Uuid) -> StoreResult<Option<OutboxDelivery>> {
         self.inner.outbox_delivery(message_id).await
     }

@@ -217,6 +217,25 @@ impl Connections {
         Ok((self.store.balance(account_id).await?, entries))
     }
 
+    /// Queues a push notification to an officer whose app could not be
+    /// told on a socket of request `request_id` (it matters until
+    /// `expires_at_ms`).
+    pub(crate) fn push_unreachable_request(
+        &self,
+        officer: AccountId,
+        request_id: Uuid,
+        expires_at_ms: i64,
+    ) {
+        crate::outbox::push::queue(
+            &self.store,
+            officer,
+            crate::outbox::message::PushKind::ConnectionRequested,
+            request_id,
+            self.clock.now_ms(),
+            expires_at_ms,
+        );
+    }
+
     /// A page of the person's connections, newest first.
     pub(crate) async fn connections(
         &self,

@@ -6,6 +6,7 @@
 
 pub(crate) mod catalog;
 pub(crate) mod connection;
+pub(crate) mod device;
 pub(crate) mod donation;
 pub(crate) mod ids;
 pub(crate) mod phone;

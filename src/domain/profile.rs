@@ -29,6 +29,11 @@ pub(crate) struct Profile {
     pub(crate) avatar_url: Option<String>,
     /// Whether established connections may be shared to social media.
     pub(crate) share_to_social: bool,
+    /// Whether a social post may name this person (their display name);
+    /// otherwise it says "an officer" or "a neighbour". Only read when
+    /// `share_to_social` is on.
+    #[serde(default)]
+    pub(crate) share_name: bool,
     /// Role at the time of the latest role event.
     pub(crate) role: Role,
     /// When the profile was created (Unix ms).
@@ -146,6 +151,7 @@ impl ProfileEventKind {
                     bio: changes.bio.as_ref().map(|_| String::new()),
                     avatar_url: changes.avatar_url.as_ref().map(|_| None),
                     share_to_social: changes.share_to_social,
+                    share_name: changes.share_name,
                 };
                 (erased != *changes).then_some(ProfileEventKind::ProfileUpdated(erased))
             }
@@ -169,6 +175,9 @@ pub(crate) struct ProfileChanges {
     /// New sharing choice.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) share_to_social: Option<bool>,
+    /// New naming choice for social posts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) share_name: Option<bool>,
 }
 
 /// A profile field that failed validation.
@@ -257,6 +266,7 @@ pub(crate) fn apply(profile: Option<Profile>, event: &ProfileEvent) -> Option<Pr
             bio: String::new(),
             avatar_url: None,
             share_to_social: false,
+            share_name: false,
             role: *role,
             created_at_ms: event.at_ms,
             updated_at_ms: event.at_ms,
@@ -277,6 +287,9 @@ pub(crate) fn apply(profile: Option<Profile>, event: &ProfileEvent) -> Option<Pr
             if let Some(share) = changes.share_to_social {
                 profile.share_to_social = share;
             }
+            if let Some(share_name) = changes.share_name {
+                profile.share_name = share_name;
+            }
             Some(stamped(profile, event))
         }
         (ProfileEventKind::RoleChanged { role }, Some(mut profile)) => {
@@ -289,6 +302,7 @@ pub(crate) fn apply(profile: Option<Profile>, event: &ProfileEvent) -> Option<Pr
                 bio: String::new(),
                 avatar_url: None,
                 share_to_social: false,
+                share_name: false,
                 ..profile
             },
             event,

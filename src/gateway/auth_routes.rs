@@ -94,6 +94,8 @@ pub(crate) async fn logout_everywhere(
 ) -> Result<Json<Value>, ApiError> {
     let revoked = state.identity.logout_everywhere(&caller).await?;
     state.presence.revoke(caller.account_id, None);
+    // No sign-in is left to receive pushes.
+    super::device_routes::remove_signed_in_devices(&*state.store, caller.account_id, None).await?;
     Ok(Json(json!({ "revoked_sign_ins": revoked })))
 }
 
@@ -103,6 +105,13 @@ pub(crate) async fn logout(
     Caller(caller): Caller,
 ) -> Result<StatusCode, ApiError> {
     state.identity.logout(&caller).await?;
+    // The phone of this sign-in gets no more pushes.
+    super::device_routes::remove_signed_in_devices(
+        &*state.store,
+        caller.account_id,
+        Some(caller.family_id),
+    )
+    .await?;
     // The socket open with this sign-in closes (wherever it is) and an open
     // window ends.
     state

@@ -1,7 +1,8 @@
 //! `GET /v1/me/export`: everything the server holds about the caller, in one
 //! JSON document: the account (with the phone, unsealed for its owner), the
 //! profile and every event of it, the ledger with the balance, connections
-//! (place as a ZIP at most), trophies and vouchers. Donations are the ledger
+//! (place as a ZIP at most), trophies, vouchers and push devices (with their
+//! tokens). Donations are the ledger
 //! entries of reason `donation`. Costly, so limited per account per hour;
 //! each list is read page by page and capped, with `complete` saying whether
 //! anything was left out.
@@ -52,6 +53,8 @@ pub(crate) struct ExportBody {
     trophies: Vec<TrophyBody>,
     /// Every voucher, newest first.
     vouchers: Vec<VoucherBody>,
+    /// Every registered push device, with its token.
+    devices: Vec<super::device_routes::ExportedDevice>,
 }
 
 /// The account record as its owner sees it.
@@ -162,6 +165,7 @@ pub(crate) async fn export(
     .into_iter()
     .map(|voucher| VoucherBody::new(state, voucher))
     .collect();
+    let devices = super::device_routes::devices_for_export(&*state.store, account_id).await?;
 
     Ok(Json(ExportBody {
         exported_at_ms: now_ms,
@@ -180,6 +184,7 @@ pub(crate) async fn export(
         connections,
         trophies,
         vouchers,
+        devices,
     }))
 }
 

@@ -20,6 +20,7 @@ mod client_address;
 mod cluster_routes;
 mod connection_routes;
 mod counter_routes;
+mod device_routes;
 mod donation_routes;
 mod error;
 mod export_routes;
@@ -137,6 +138,8 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/v1/me/trophies", get(connection_routes::trophies))
         .route("/v1/me/export", get(export_routes::export))
         .route("/v1/me", delete(account_deletion_routes::delete_me))
+        .route("/v1/me/devices", post(device_routes::register))
+        .route("/v1/me/devices/{device_id}", delete(device_routes::remove))
         // Its answer names the caller's ZIP, derived from where they are.
         .route("/v1/route", get(route_routes::route))
         .route("/v1/rewards/redemptions", post(voucher_routes::redeem))
@@ -203,6 +206,10 @@ pub(crate) fn router(state: AppState) -> Router {
         .route(
             "/v1/admin/outbox/endpoints/{id}/rotate",
             post(outbox_routes::rotate_endpoint),
+        )
+        .route(
+            "/v1/admin/outbox/endpoints/{id}/replay-dead",
+            post(outbox_routes::replay_dead_for_endpoint),
         )
         .route(
             "/v1/admin/outbox/endpoints/{id}/enable",

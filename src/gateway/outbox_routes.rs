@@ -1,7 +1,8 @@
 //! The outbox's admin API, behind the admin token: deliveries by state
 //! (`GET /v1/admin/outbox?state=`), replaying one (`POST
 //! /v1/admin/outbox/{id}/replay`) or the dead letters (`POST
-//! /v1/admin/outbox/replay-dead`), and endpoints: create (the secret is in
+//! /v1/admin/outbox/replay-dead`, or those of one endpoint: `POST
+//! /v1/admin/outbox/endpoints/{id}/replay-dead`), and endpoints: create (the secret is in
 //! that answer only), list, rotate the secret, enable, disable.
 
 use axum::Json;
@@ -163,6 +164,38 @@ pub(crate) async fn replay_dead(
     Ok((StatusCode::ACCEPTED, Json(ReplayCount { replayed })))
 }
 
+/// `POST /v1/admin/outbox/endpoints/{id}/replay-dead`: the dead letters
+/// (up to [`MAX_LIMIT`], newest first) this endpoint did not take, sent
+/// again to the endpoints each has not reached. 404 for an unknown endpoint.
+pub(crate) async fn replay_dead_for_endpoint(
+    State(state): State<AppState>,
+    _admin: Admin,
+    ClientAddress(client): ClientAddress,
+    id: Result<Path<Uuid>, PathRejection>,
+) -> Result<(StatusCode, Json<ReplayCount>), ApiError> {
+    let Path(id) = id.map_err(|_invalid| ApiError::not_found())?;
+    let endpoint = state
+        .store
+        .outbox_endpoints()
+        .await?
+        .into_iter()
+        .find(|record| record.id == id)
+        .ok_or_else(ApiError::not_found)?;
+    let replayed =
+        lease::replay_dead_for_endpoint(&*state.store, &endpoint, state.clock.now_ms(), MAX_LIMIT)
+            .await?;
+    state
+        .audit
+        .record(
+            client,
+            AuditAction::OutboxReplayed,
+            None,
+            format!("{replayed} dead letters of endpoint {id}"),
+        )
+        .await?;
+    Ok((StatusCode::ACCEPTED, Json(ReplayCount { replayed })))
+}
+
 /// `POST /v1/admin/outbox/endpoints` body.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -191,6 +224,8 @@ pub(crate) struct EndpointView {
     disabled_reason: Option<String>,
     /// Until when the secret before the last rotation still signs (Unix ms).
     previous_secret_until_ms: Option<i64>,
+    /// Since when every attempt to it has failed (Unix ms), if it is failing.
+    failing_since_ms: Option<i64>,
     /// The signing secret, in the answer that created or rotated it only.
     #[serde(skip_serializing_if = "Option::is_none")]
     secret: Option<String>,
@@ -212,6 +247,7 @@ impl EndpointView {
                 .sealed_previous_secret
                 .as_ref()
                 .map(|(_, until_ms)| *until_ms),
+            failing_since_ms: record.failing_since_ms,
             secret,
         }
     }

@@ -30,6 +30,9 @@ pub(crate) struct ProfilePatch {
     /// Opt in or out of sharing connections to social media.
     #[serde(default)]
     share_to_social: Option<bool>,
+    /// Allow or refuse being named in social posts.
+    #[serde(default)]
+    share_name: Option<bool>,
 }
 
 /// Tells an absent field (`None`) from an explicit null (`Some(None)`).
@@ -47,6 +50,7 @@ pub(crate) struct ProfileBody {
     bio: String,
     avatar_url: Option<String>,
     share_to_social: bool,
+    share_name: bool,
     role: &'static str,
     created_at_ms: i64,
     updated_at_ms: i64,
@@ -60,6 +64,7 @@ impl From<Profile> for ProfileBody {
             bio: profile.bio,
             avatar_url: profile.avatar_url,
             share_to_social: profile.share_to_social,
+            share_name: profile.share_name,
             role: profile.role.as_str(),
             created_at_ms: profile.created_at_ms,
             updated_at_ms: profile.updated_at_ms,
@@ -107,6 +112,7 @@ pub(crate) async fn patch_profile(
         bio: patch.bio,
         avatar_url: patch.avatar_url,
         share_to_social: patch.share_to_social,
+        share_name: patch.share_name,
     }
     .validated()
     .map_err(|error| ApiError::unprocessable("invalid_field", error.to_string()))?;

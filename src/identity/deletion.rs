@@ -1,7 +1,8 @@
 //! Deleting an account at its owner's request. The owner proves it with a
 //! fresh one-time code; the account is then disabled (its tokens refused at
-//! once), its sign-ins revoked, the personal fields of its profile erased in
-//! place, and its phone forgotten, so the number may sign up afresh. The
+//! once), its sign-ins revoked, its push devices removed, the personal fields
+//! of its profile erased in place (which also withdraws consent to social
+//! posts not yet sent), and its phone forgotten, so the number may sign up afresh. The
 //! ledger, connection records and report facts stay under the account id,
 //! which names nobody once the phone and profile are gone. Each step is
 //! idempotent and the deletion is noted in the store before the first one, so
@@ -69,6 +70,11 @@ impl IdentityService {
     /// The steps after the account is disabled, each idempotent.
     async fn finish_account_deletion(&self, account_id: AccountId) -> Result<(), IdentityError> {
         self.revoke_sign_ins(account_id).await?;
+        for device in self.store.devices_of(account_id).await? {
+            self.store
+                .remove_device(account_id, device.device_id)
+                .await?;
+        }
         self.profiles.erase(account_id).await?;
         self.store.erase_account_phone(account_id).await?;
         self.store.finish_account_deletion(account_id).await?;

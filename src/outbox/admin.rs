@@ -96,6 +96,7 @@ impl EndpointAdmin {
             disabled_reason: None,
             created_at_ms: now_ms,
             updated_at_ms: now_ms,
+            failing_since_ms: None,
         };
         self.store.put_outbox_endpoint(&record).await?;
         Ok((record, secret.to_text()))
@@ -134,7 +135,24 @@ impl EndpointAdmin {
         let mut record = self.find(id).await?;
         record.enabled = enabled;
         record.disabled_reason = if enabled { None } else { reason };
+        if enabled {
+            // Enabled again: its failing streak starts afresh.
+            record.failing_since_ms = None;
+        }
         record.updated_at_ms = now_ms;
+        self.store.put_outbox_endpoint(&record).await?;
+        Ok(record)
+    }
+
+    /// Records since when every attempt to `id` has failed (`None`: it
+    /// succeeded again).
+    pub(crate) async fn set_failing_since(
+        &self,
+        id: Uuid,
+        failing_since_ms: Option<i64>,
+    ) -> Result<EndpointRecord, EndpointError> {
+        let mut record = self.find(id).await?;
+        record.failing_since_ms = failing_since_ms;
         self.store.put_outbox_endpoint(&record).await?;
         Ok(record)
     }

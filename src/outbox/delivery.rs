@@ -27,6 +27,9 @@ pub(crate) enum DeliveryState {
     Delivered,
     /// Every attempt failed: a dead letter, sent again only by a replay.
     Dead,
+    /// Never to be sent: a social post the people in it did not (or no
+    /// longer) consent to.
+    Cancelled,
 }
 
 impl DeliveryState {
@@ -37,6 +40,7 @@ impl DeliveryState {
             DeliveryState::Failed => "failed",
             DeliveryState::Delivered => "delivered",
             DeliveryState::Dead => "dead",
+            DeliveryState::Cancelled => "cancelled",
         }
     }
 
@@ -47,6 +51,7 @@ impl DeliveryState {
             DeliveryState::Failed,
             DeliveryState::Delivered,
             DeliveryState::Dead,
+            DeliveryState::Cancelled,
         ]
         .into_iter()
         .find(|state| state.as_str() == name)
@@ -56,7 +61,7 @@ impl DeliveryState {
     pub(crate) fn is_open(self) -> bool {
         match self {
             DeliveryState::Pending | DeliveryState::Failed => true,
-            DeliveryState::Delivered | DeliveryState::Dead => false,
+            DeliveryState::Delivered | DeliveryState::Dead | DeliveryState::Cancelled => false,
         }
     }
 }
@@ -114,6 +119,13 @@ pub(crate) enum AttemptOutcome {
         /// The next attempt's time, if the schedule has one left.
         retry_at_ms: Option<i64>,
     },
+    /// Not sent, and never to be: the post is not allowed.
+    Cancelled {
+        /// When (Unix ms).
+        at_ms: i64,
+        /// Why, for admins.
+        reason: String,
+    },
 }
 
 impl OutboxDelivery {
@@ -170,7 +182,9 @@ impl OutboxDelivery {
         settled.version += 1;
         settled.attempts = self.attempts.saturating_add(1);
         let at_ms = match outcome {
-            AttemptOutcome::Delivered { at_ms } | AttemptOutcome::Failed { at_ms, .. } => *at_ms,
+            AttemptOutcome::Delivered { at_ms }
+            | AttemptOutcome::Failed { at_ms, .. }
+            | AttemptOutcome::Cancelled { at_ms, .. } => *at_ms,
         };
         match outcome {
             AttemptOutcome::Delivered { at_ms } => {
@@ -195,11 +209,25 @@ impl OutboxDelivery {
                     }
                 }
             }
+            AttemptOutcome::Cancelled { at_ms, reason } => {
+                settled.state = DeliveryState::Cancelled;
+                settled.settled_at_ms = Some(*at_ms);
+                settled.last_error = Some(reason.clone());
+            }
         }
         if settled.state != self.state {
             settled.state_since_ms = at_ms;
         }
         settled
+    }
+
+    /// The record of a dead letter sent again from its first attempt to the
+    /// endpoints it has not reached (a replay for one failing endpoint: the
+    /// endpoints that took it are not sent it twice), due at `now_ms`.
+    pub(crate) fn replayed_to_unreached(&self, now_ms: i64) -> Self {
+        let mut replayed = self.replayed(now_ms);
+        replayed.done_endpoints = self.done_endpoints.clone();
+        replayed
     }
 
     /// The record sent again from the start (a replay of a dead letter, or

@@ -3,8 +3,10 @@
 //! subscribed to its event type that it has not reached yet, and settles it:
 //! delivered when all are reached, otherwise failed with the next attempt
 //! from the [`RetrySchedule`], or dead when the schedule is spent. An
-//! endpoint answering 410 Gone is disabled (logged and counted) and not sent
-//! to again. A message no endpoint wants is settled delivered at once.
+//! endpoint answering 410 Gone, or failing every attempt for
+//! `disable_after_failing` (5 days), is disabled (logged and counted) and
+//! not sent to again. A message no endpoint wants is settled delivered at
+//! once.
 //!
 //! Several nodes run this loop on one store: the lease keeps a delivery with
 //! one of them at a time, and a dead node's leases expire into the others'.
@@ -18,10 +20,11 @@ use uuid::Uuid;
 
 use super::admin::EndpointAdmin;
 use super::delivery::{AttemptOutcome, OutboxDelivery};
-use super::endpoint::EndpointRegistry;
+use super::endpoint::{EndpointRegistry, FailingStreak};
 use super::lease;
 use super::schedule::RetrySchedule;
 use super::sender::{AttemptResult, Sender};
+use super::social::compose::{Composed, Composer};
 use crate::clock::Clock;
 use crate::identity::keys::ServerKeys;
 use crate::store::{Store, StoreResult};
@@ -39,6 +42,8 @@ pub(crate) struct DispatchSettings {
     pub(crate) batch: usize,
     /// When failed deliveries are tried again.
     pub(crate) schedule: RetrySchedule,
+    /// How long an endpoint may fail every attempt before it is disabled.
+    pub(crate) disable_after_failing: Duration,
 }
 
 /// The sending loop's collaborators.
@@ -54,10 +59,41 @@ pub(crate) struct Dispatcher {
     admin: EndpointAdmin,
     /// The HTTP sender.
     sender: Sender,
+    /// Writes each attempt's body (the social post), or cancels it.
+    composer: BodyComposer,
     /// Time, pausable in tests.
     clock: Clock,
     /// How it runs.
     settings: DispatchSettings,
+}
+
+/// Why the server disabled an endpoint (a metric label).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum DisableReason {
+    /// It answered 410 Gone.
+    Gone,
+    /// Every attempt failed for `disable_after_failing`.
+    Failing,
+}
+
+impl DisableReason {
+    fn as_str(self) -> &'static str {
+        match self {
+            DisableReason::Gone => "gone",
+            DisableReason::Failing => "failing",
+        }
+    }
+}
+
+/// How a delivery's body is written before each attempt.
+#[derive(Debug, Clone)]
+pub(crate) enum BodyComposer {
+    /// Social posts under the consent rules.
+    Social(Composer),
+    /// The recorded body as it is: for tests of the sending machinery,
+    /// whose facts have no people behind them.
+    #[cfg(test)]
+    Recorded,
 }
 
 /// What one pass did.
@@ -73,6 +109,8 @@ pub(crate) struct PassStats {
     pub(crate) dead: usize,
     /// Settlements refused because the lease was lost meanwhile.
     pub(crate) lost: usize,
+    /// Deliveries cancelled (a post without consent).
+    pub(crate) cancelled: usize,
 }
 
 impl Dispatcher {
@@ -81,6 +119,7 @@ impl Dispatcher {
         store: Arc<dyn Store>,
         keys: Arc<ServerKeys>,
         sender: Sender,
+        composer: BodyComposer,
         clock: Clock,
         settings: DispatchSettings,
     ) -> Self {
@@ -90,6 +129,7 @@ impl Dispatcher {
             endpoints: Arc::new(EndpointRegistry::default()),
             keys,
             sender,
+            composer,
             clock,
             settings,
         }
@@ -162,19 +202,41 @@ impl Dispatcher {
     /// settles it.
     async fn deliver(&self, mut claimed: OutboxDelivery, stats: &mut PassStats) -> StoreResult<()> {
         let event_type = claimed.message.event_type;
+        let mut endpoints: Vec<_> = self
+            .endpoints
+            .subscribed(event_type)
+            .into_iter()
+            .filter(|endpoint| !claimed.done_endpoints.contains(&endpoint.id))
+            .collect();
+        // Nobody to send to: nothing is composed (nor any profile read).
+        let mut sent = claimed.message.clone();
         let mut first_failure = None;
-        for endpoint in self.endpoints.subscribed(event_type) {
-            if claimed.done_endpoints.contains(&endpoint.id) {
-                continue;
+        if !endpoints.is_empty() {
+            match self.compose(&claimed).await? {
+                Composed::Send(body) => sent.body = body,
+                Composed::Cancel(reason) => {
+                    return self.cancel(&claimed, reason, stats).await;
+                }
+                Composed::Wait(reason) => {
+                    first_failure = Some(reason.to_owned());
+                    endpoints.clear();
+                }
             }
+        }
+        for endpoint in endpoints {
             let started = tokio::time::Instant::now();
             let result = self
                 .sender
-                .send(&endpoint, &claimed.message, self.clock.now_ms())
+                .send(&endpoint, &sent, self.clock.now_ms())
                 .await;
             crate::metrics::outbox_attempt(endpoint.id, &result, started.elapsed());
             match result {
-                AttemptResult::Delivered => claimed.done_endpoints.push(endpoint.id),
+                AttemptResult::Delivered => {
+                    claimed.done_endpoints.push(endpoint.id);
+                    if self.endpoints.note_success(endpoint.id) {
+                        self.record_streak(endpoint.id, None).await;
+                    }
+                }
                 AttemptResult::Gone => {
                     if self.endpoints.disable(endpoint.id) {
                         self.disable_gone(endpoint.id).await;
@@ -184,6 +246,7 @@ impl Dispatcher {
                 AttemptResult::Failed { class, detail } => {
                     tracing::debug!(endpoint_id = %endpoint.id, class = class.as_str(), detail, "outbox attempt failed");
                     first_failure.get_or_insert(detail);
+                    self.note_failure(endpoint.id).await;
                 }
             }
         }
@@ -210,7 +273,39 @@ impl Dispatcher {
                 | super::delivery::DeliveryState::Pending => {
                     stats.failed += 1;
                 }
+                super::delivery::DeliveryState::Cancelled => stats.cancelled += 1,
             },
+            None => stats.lost += 1,
+        }
+        Ok(())
+    }
+
+    /// The body of the next attempt.
+    async fn compose(&self, claimed: &OutboxDelivery) -> StoreResult<Composed> {
+        match &self.composer {
+            BodyComposer::Social(composer) => composer.compose(&claimed.message).await,
+            #[cfg(test)]
+            BodyComposer::Recorded => Ok(Composed::Send(claimed.message.body.clone())),
+        }
+    }
+
+    /// Settles a delivery that must never be sent.
+    async fn cancel(
+        &self,
+        claimed: &OutboxDelivery,
+        reason: &'static str,
+        stats: &mut PassStats,
+    ) -> StoreResult<()> {
+        let outcome = AttemptOutcome::Cancelled {
+            at_ms: self.clock.now_ms(),
+            reason: reason.to_owned(),
+        };
+        match lease::settle(&*self.store, claimed, &outcome).await? {
+            Some(_) => {
+                tracing::debug!(message_id = %claimed.message.message_id, reason, "outbox post cancelled");
+                crate::metrics::outbox_cancelled(claimed.message.event_type);
+                stats.cancelled += 1;
+            }
             None => stats.lost += 1,
         }
         Ok(())
@@ -219,18 +314,68 @@ impl Dispatcher {
     /// Disables an endpoint that answered 410 Gone, in the store, and tells
     /// the admin (log and metric; the endpoint listing shows the reason).
     async fn disable_gone(&self, endpoint_id: Uuid) {
-        let reason = Some("answered 410 gone".to_owned());
+        self.disable(
+            endpoint_id,
+            DisableReason::Gone,
+            "answered 410 gone".to_owned(),
+        )
+        .await;
+    }
+
+    /// Starts an endpoint's failing streak, or disables it once the streak
+    /// is older than `disable_after_failing`.
+    async fn note_failure(&self, endpoint_id: Uuid) {
+        let now_ms = self.clock.now_ms();
+        match self.endpoints.note_failure(endpoint_id, now_ms) {
+            FailingStreak::Started => self.record_streak(endpoint_id, Some(now_ms)).await,
+            FailingStreak::Since(since_ms) => {
+                let limit_ms = i64::try_from(self.settings.disable_after_failing.as_millis())
+                    .unwrap_or(i64::MAX);
+                if now_ms.saturating_sub(since_ms) >= limit_ms
+                    && self.endpoints.disable(endpoint_id)
+                {
+                    let hours = self.settings.disable_after_failing.as_secs() / 3_600;
+                    self.disable(
+                        endpoint_id,
+                        DisableReason::Failing,
+                        format!("every attempt failed for {hours} hours"),
+                    )
+                    .await;
+                }
+            }
+        }
+    }
+
+    /// Writes where an endpoint's failing streak stands.
+    async fn record_streak(&self, endpoint_id: Uuid, failing_since_ms: Option<i64>) {
+        if let Err(error) = self
+            .admin
+            .set_failing_since(endpoint_id, failing_since_ms)
+            .await
+        {
+            tracing::warn!(%endpoint_id, %error, "outbox endpoint failing streak not recorded");
+        }
+    }
+
+    /// Disables an endpoint in the store and tells the admin: a warning in
+    /// the log, the metric, and the reason in the endpoint listing.
+    async fn disable(&self, endpoint_id: Uuid, why: DisableReason, reason: String) {
         match self
             .admin
-            .set_enabled(endpoint_id, false, reason, self.clock.now_ms())
+            .set_enabled(
+                endpoint_id,
+                false,
+                Some(reason.clone()),
+                self.clock.now_ms(),
+            )
             .await
         {
             Ok(_) => {
-                tracing::warn!(%endpoint_id, "outbox endpoint answered 410 gone: disabled");
-                crate::metrics::outbox_endpoint_disabled();
+                tracing::warn!(%endpoint_id, reason, "outbox endpoint disabled");
+                crate::metrics::outbox_endpoint_disabled(why.as_str());
             }
             Err(error) => {
-                tracing::warn!(%endpoint_id, %error, "outbox endpoint answered 410 gone but was not disabled");
+                tracing::warn!(%endpoint_id, %error, reason, "outbox endpoint to disable was not disabled");
             }
         }
     }

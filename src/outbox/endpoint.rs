@@ -35,6 +35,10 @@ pub(crate) struct EndpointRecord {
     pub(crate) created_at_ms: i64,
     /// When it last changed (Unix ms).
     pub(crate) updated_at_ms: i64,
+    /// Since when every attempt to it has failed (Unix ms); cleared by a
+    /// success. Past `outbox.disable_after_failing_hours` it is disabled.
+    #[serde(default)]
+    pub(crate) failing_since_ms: Option<i64>,
 }
 
 impl EndpointRecord {
@@ -57,6 +61,7 @@ impl EndpointRecord {
             secret,
             previous_secret,
             enabled: self.enabled,
+            failing_since_ms: self.failing_since_ms,
         })
     }
 }
@@ -80,6 +85,17 @@ pub(crate) struct Endpoint {
     pub(crate) previous_secret: Option<(SigningSecret, i64)>,
     /// Whether it receives messages.
     pub(crate) enabled: bool,
+    /// Since when every attempt to it has failed (Unix ms).
+    pub(crate) failing_since_ms: Option<i64>,
+}
+
+/// What a failed attempt means for its endpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum FailingStreak {
+    /// The first failure after a success (or ever): the streak starts now.
+    Started,
+    /// Failing since then (Unix ms).
+    Since(i64),
 }
 
 impl Endpoint {
@@ -127,6 +143,37 @@ impl EndpointRegistry {
             .unwrap_or_else(PoisonError::into_inner) = endpoints;
     }
 
+    /// Notes a success of `id`; whether it ended a failing streak.
+    pub(crate) fn note_success(&self, id: Uuid) -> bool {
+        let mut endpoints = self
+            .endpoints
+            .write()
+            .unwrap_or_else(PoisonError::into_inner);
+        endpoints
+            .iter_mut()
+            .find(|endpoint| endpoint.id == id)
+            .and_then(|endpoint| endpoint.failing_since_ms.take())
+            .is_some()
+    }
+
+    /// Notes a failure of `id` at `now_ms`.
+    pub(crate) fn note_failure(&self, id: Uuid, now_ms: i64) -> FailingStreak {
+        let mut endpoints = self
+            .endpoints
+            .write()
+            .unwrap_or_else(PoisonError::into_inner);
+        let Some(endpoint) = endpoints.iter_mut().find(|endpoint| endpoint.id == id) else {
+            return FailingStreak::Started;
+        };
+        match endpoint.failing_since_ms {
+            Some(since_ms) => FailingStreak::Since(since_ms),
+            None => {
+                endpoint.failing_since_ms = Some(now_ms);
+                FailingStreak::Started
+            }
+        }
+    }
+
     /// Disables an endpoint; whether it was enabled.
     pub(crate) fn disable(&self, id: Uuid) -> bool {
         let mut endpoints = self
@@ -153,6 +200,7 @@ mod tests {
             secret: SigningSecret::generate(),
             previous_secret: None,
             enabled: true,
+            failing_since_ms: None,
         };
         let old = endpoint.secret.clone();
         let new = SigningSecret::generate();

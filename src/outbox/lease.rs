@@ -96,3 +96,30 @@ pub(crate) async fn replay_dead(
     }
     Ok(replayed)
 }
+
+/// Replays up to `limit` dead letters that `endpoint` did not take (of the
+/// event types it subscribes to), each to the endpoints it has not reached;
+/// how many it replayed. For an endpoint back after an outage.
+pub(crate) async fn replay_dead_for_endpoint(
+    store: &dyn OutboxStore,
+    endpoint: &super::endpoint::EndpointRecord,
+    now_ms: i64,
+    limit: usize,
+) -> StoreResult<usize> {
+    let mut replayed = 0;
+    for dead in store
+        .outbox_deliveries(DeliveryState::Dead, now_ms, limit)
+        .await?
+    {
+        let missed = endpoint.event_types.contains(&dead.message.event_type)
+            && !dead.done_endpoints.contains(&endpoint.id);
+        if !missed {
+            continue;
+        }
+        let again = dead.replayed_to_unreached(now_ms);
+        if store.replace_outbox_delivery(dead.version, &again).await? {
+            replayed += 1;
+        }
+    }
+    Ok(replayed)
+}

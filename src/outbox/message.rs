@@ -1,6 +1,6 @@
 //! What the outbox carries: a message recorded with the fact that causes it
-//! (a connection completed, a trophy awarded; donations are to come), its
-//! event type, and its stable id.
+//! (a connection completed, a trophy awarded, a donation made), its event
+//! type, and its stable id.
 //!
 //! The id is derived from the event type and the fact's own key, so writing
 //! the same fact again (a retried insert, a recovery pass) names the same
@@ -10,8 +10,9 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
+use crate::domain::AccountId;
 use crate::domain::connection::utc_day;
-use crate::store::{ConnectionRecord, TrophyAward};
+use crate::store::{ConnectionRecord, Donation, TrophyAward};
 
 /// The kinds of fact the outbox carries, each a subscribable event type.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -23,11 +24,21 @@ pub(crate) enum EventType {
     TrophyAwarded,
     /// A person donated points to a charity.
     DonationMade,
+    /// A push notification to an officer whose app is not connected.
+    PushNotification,
 }
 
 impl EventType {
     /// Every event type, in a fixed order.
-    pub(crate) const ALL: [EventType; 3] = [
+    pub(crate) const ALL: [EventType; 4] = [
+        EventType::ConnectionCompleted,
+        EventType::TrophyAwarded,
+        EventType::DonationMade,
+        EventType::PushNotification,
+    ];
+
+    /// The event types that are social posts (consent rules, templates).
+    pub(crate) const SOCIAL: [EventType; 3] = [
         EventType::ConnectionCompleted,
         EventType::TrophyAwarded,
         EventType::DonationMade,
@@ -39,6 +50,7 @@ impl EventType {
             EventType::ConnectionCompleted => "connection.completed",
             EventType::TrophyAwarded => "trophy.awarded",
             EventType::DonationMade => "donation.made",
+            EventType::PushNotification => "notification.push",
         }
     }
 
@@ -141,6 +153,117 @@ pub(crate) fn trophy_awarded(award: &TrophyAward) -> OutboxMessage {
         event_type: EventType::TrophyAwarded,
         fact_key,
         created_at_ms: award.awarded_at_ms,
+        body: serde_json::to_string(&body).unwrap_or_else(|_unserialisable| String::from("{}")),
+    }
+}
+
+/// The body of a `donation.made` message: the donation, the charity, the
+/// points and the UTC day. Not who: decided when the post is written.
+#[derive(Debug, Serialize)]
+struct DonationMadeBody {
+    /// The event type's name.
+    #[serde(rename = "type")]
+    event_type: &'static str,
+    /// The donation (and pledge) id.
+    donation_id: Uuid,
+    /// The charity given to.
+    charity_id: Uuid,
+    /// Points given.
+    points: u32,
+    /// Days since the Unix epoch (UTC) of the request.
+    day: i64,
+}
+
+/// The fact key of a donation: its person and the client's key, which
+/// find the donation in the store.
+pub(crate) fn donation_fact_key(donation: &Donation) -> String {
+    format!("{}/{}", donation.account_id.0, donation.idempotency_key)
+}
+
+/// The message a completed donation causes.
+pub(crate) fn donation_made(donation: &Donation) -> OutboxMessage {
+    let fact_key = donation_fact_key(donation);
+    let body = DonationMadeBody {
+        event_type: EventType::DonationMade.as_str(),
+        donation_id: donation.donation_id,
+        charity_id: donation.charity_id,
+        points: donation.points,
+        day: utc_day(donation.requested_at_ms),
+    };
+    OutboxMessage {
+        message_id: message_id(EventType::DonationMade, &fact_key),
+        event_type: EventType::DonationMade,
+        fact_key,
+        created_at_ms: donation.requested_at_ms,
+        body: serde_json::to_string(&body).unwrap_or_else(|_unserialisable| String::from("{}")),
+    }
+}
+
+/// What a push notification is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum PushKind {
+    /// Someone asked to connect while the officer's app was not connected.
+    ConnectionRequested,
+    /// The officer's availability window ended while the app was not
+    /// connected.
+    AvailabilityEnded,
+}
+
+impl PushKind {
+    /// The wire name.
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            PushKind::ConnectionRequested => "connection_requested",
+            PushKind::AvailabilityEnded => "availability_ended",
+        }
+    }
+
+    /// The text a lock screen shows: nothing about who or where.
+    pub(crate) fn alert(self) -> &'static str {
+        match self {
+            PushKind::ConnectionRequested => "Someone nearby would like to say hello.",
+            PushKind::AvailabilityEnded => "You are no longer shown as available.",
+        }
+    }
+}
+
+/// The body of a `notification.push` message: what it is about, the lock
+/// screen text and when it stops mattering. The devices are added when it
+/// is sent; no name, place or account is in it.
+#[derive(Debug, Serialize)]
+struct PushBody {
+    /// The event type's name.
+    #[serde(rename = "type")]
+    event_type: &'static str,
+    /// What it is about.
+    kind: PushKind,
+    /// The lock screen text.
+    alert: &'static str,
+    /// When it stops mattering (Unix ms): a gateway may drop it after.
+    expires_at_ms: i64,
+}
+
+/// A push to `account_id` about `kind` of `reference` (a request id).
+pub(crate) fn push_notification(
+    account_id: AccountId,
+    kind: PushKind,
+    reference: Uuid,
+    at_ms: i64,
+    expires_at_ms: i64,
+) -> OutboxMessage {
+    let fact_key = format!("{}/{}/{reference}", account_id.0, kind.as_str());
+    let body = PushBody {
+        event_type: EventType::PushNotification.as_str(),
+        kind,
+        alert: kind.alert(),
+        expires_at_ms,
+    };
+    OutboxMessage {
+        message_id: message_id(EventType::PushNotification, &fact_key),
+        event_type: EventType::PushNotification,
+        fact_key,
+        created_at_ms: at_ms,
         body: serde_json::to_string(&body).unwrap_or_else(|_unserialisable| String::from("{}")),
     }
 }

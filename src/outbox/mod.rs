@@ -13,6 +13,8 @@
 //! - `sender`   one signed HTTP attempt and how it ended
 //! - `dispatcher` the per-node loop: take due deliveries, send, settle
 //! - `admin`    endpoint administration: create, list, rotate, enable, disable
+//! - `social`   social posts: consent, templates, the text of each attempt
+//! - `push`     push notifications queued for officers not connected
 
 pub(crate) mod admin;
 pub(crate) mod delivery;
@@ -21,10 +23,14 @@ pub(crate) mod dispatcher;
 pub(crate) mod endpoint;
 pub(crate) mod lease;
 pub(crate) mod message;
+pub(crate) mod push;
 pub(crate) mod schedule;
 pub(crate) mod sender;
 pub(crate) mod signature;
+pub(crate) mod social;
 
+#[cfg(test)]
+mod social_tests;
 #[cfg(test)]
 mod tests;
 
@@ -40,15 +46,31 @@ use crate::config::OutboxConfig;
 use crate::identity::keys::ServerKeys;
 use crate::store::Store;
 
+/// Why the outbox cannot start.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum StartError {
+    /// The HTTP client cannot be built.
+    #[error(transparent)]
+    Client(#[from] sender::ClientError),
+    /// The social file cannot be used.
+    #[error(transparent)]
+    SocialFile(#[from] social::file::SocialFileError),
+}
+
 /// Starts this node's sending loop when the config says it sends; it stops
-/// when `stop` is cancelled.
+/// when `stop` is cancelled. The social file is read and checked on every
+/// node, sending or not, so a broken one is found wherever it is deployed.
 pub(crate) fn start(
     config: &OutboxConfig,
     store: Arc<dyn Store>,
     keys: Arc<ServerKeys>,
     clock: Clock,
     stop: CancellationToken,
-) -> Result<Option<JoinHandle<()>>, sender::ClientError> {
+) -> Result<Option<JoinHandle<()>>, StartError> {
+    let social_settings = match &config.social_file {
+        Some(path) => social::file::SocialSettings::load(path)?,
+        None => social::file::SocialSettings::defaults(),
+    };
     if !config.send {
         return Ok(None);
     }
@@ -66,9 +88,17 @@ pub(crate) fn start(
                 .collect(),
             jitter: config.retry_jitter,
         },
+        disable_after_failing: Duration::from_secs(
+            config.disable_after_failing_hours.saturating_mul(3_600),
+        ),
     };
     let node_id = settings.node_id;
-    let dispatcher = dispatcher::Dispatcher::new(store, keys, sender, clock, settings);
+    let composer = dispatcher::BodyComposer::Social(social::compose::Composer::new(
+        Arc::clone(&store),
+        Arc::new(social_settings),
+        clock,
+    ));
+    let dispatcher = dispatcher::Dispatcher::new(store, keys, sender, composer, clock, settings);
     let span = tracing::info_span!("outbox", %node_id);
     Ok(Some(tokio::spawn(dispatcher.run(stop).instrument(span))))
 }

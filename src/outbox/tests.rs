@@ -21,7 +21,7 @@ use uuid::Uuid;
 
 use super::admin::{EndpointAdmin, NewEndpoint};
 use super::delivery::{DeliveryState, OutboxDelivery};
-use super::dispatcher::{DispatchSettings, Dispatcher};
+use super::dispatcher::{BodyComposer, DispatchSettings, Dispatcher};
 use super::endpoint::Endpoint;
 use super::lease::{self, ReplayOutcome};
 use super::message::{EventType, message_id};
@@ -36,7 +36,7 @@ use crate::store::{ConnectionParty, ConnectionRecord, Store};
 
 /// How the receiver answers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Mode {
+pub(super) enum Mode {
     Accept,
     Fail,
     Hang,
@@ -46,10 +46,11 @@ enum Mode {
 
 /// One request the receiver got.
 #[derive(Debug, Clone)]
-struct Received {
-    webhook_id: String,
-    timestamp_seconds: i64,
-    verified: bool,
+pub(super) struct Received {
+    pub(super) webhook_id: String,
+    pub(super) timestamp_seconds: i64,
+    pub(super) verified: bool,
+    pub(super) body: String,
 }
 
 #[derive(Debug, Clone)]
@@ -60,13 +61,13 @@ struct ReceiverState {
 }
 
 /// A receiver on 127.0.0.1 and its URL.
-struct Receiver {
+pub(super) struct Receiver {
     state: ReceiverState,
-    url: String,
+    pub(super) url: String,
 }
 
 impl Receiver {
-    async fn start() -> Self {
+    pub(super) async fn start() -> Self {
         let state = ReceiverState {
             mode: Arc::new(Mutex::new(Mode::Accept)),
             received: Arc::new(Mutex::new(Vec::new())),
@@ -88,7 +89,7 @@ impl Receiver {
 
     /// The secret the receiver verifies with (it learns it as an admin
     /// would, from the text shown once).
-    fn set_secret(&self, secret_text: &str) {
+    pub(super) fn set_secret(&self, secret_text: &str) {
         *self
             .state
             .secret_text
@@ -96,7 +97,7 @@ impl Receiver {
             .unwrap_or_else(PoisonError::into_inner) = secret_text.to_owned();
     }
 
-    fn set_mode(&self, mode: Mode) {
+    pub(super) fn set_mode(&self, mode: Mode) {
         *self
             .state
             .mode
@@ -104,7 +105,7 @@ impl Receiver {
             .unwrap_or_else(PoisonError::into_inner) = mode;
     }
 
-    fn received(&self) -> Vec<Received> {
+    pub(super) fn received(&self) -> Vec<Received> {
         self.state
             .received
             .lock()
@@ -143,6 +144,7 @@ async fn receive(State(state): State<ReceiverState>, headers: HeaderMap, body: S
             webhook_id,
             timestamp_seconds: timestamp.parse().unwrap_or(-1),
             verified,
+            body,
         });
     let mode = *state.mode.lock().unwrap_or_else(PoisonError::into_inner);
     match mode {
@@ -223,9 +225,17 @@ impl Harness {
                 jitter: 0.0,
                 ..RetrySchedule::default()
             },
+            disable_after_failing: Duration::from_secs(120 * 3_600),
         };
         let sender = Sender::with_timeout(true, attempt_timeout).expect("client");
-        let dispatcher = Dispatcher::new(Arc::clone(&store), keys, sender, clock, settings);
+        let dispatcher = Dispatcher::new(
+            Arc::clone(&store),
+            keys,
+            sender,
+            BodyComposer::Recorded,
+            clock,
+            settings,
+        );
         Self {
             store,
             admin,
@@ -418,6 +428,7 @@ async fn loopback_destinations_are_refused_unless_allowed() {
         secret: secret.clone(),
         previous_secret: None,
         enabled: true,
+        failing_since_ms: None,
     };
     let message = super::message::OutboxMessage {
         message_id: Uuid::new_v4(),
@@ -516,4 +527,145 @@ async fn throughput_to_a_local_receiver() {
             seconds * 1e6 / total as f64,
         );
     }
+}
+
+#[tokio::test(start_paused = true)]
+async fn one_endpoints_dead_letters_replay_to_it_alone() {
+    let reached = Receiver::start().await;
+    let harness = Harness::start(&reached, Duration::from_secs(15)).await;
+    let failing = Receiver::start().await;
+    failing.set_mode(Mode::Fail);
+    let (failing_endpoint, secret_text) = harness
+        .admin
+        .create(
+            NewEndpoint {
+                url: failing.url.clone(),
+                event_types: vec!["connection.completed".to_owned()],
+                enabled: true,
+            },
+            harness.clock.now_ms(),
+        )
+        .await
+        .expect("endpoint");
+    failing.set_secret(&secret_text);
+    let id = harness.connect().await;
+    loop {
+        harness.dispatcher.run_once().await.expect("pass");
+        let delivery = harness.delivery(id).await;
+        if delivery.state == DeliveryState::Dead {
+            break;
+        }
+        let wait_ms = delivery.next_attempt_at_ms - harness.clock.now_ms();
+        tokio::time::advance(Duration::from_millis(
+            u64::try_from(wait_ms.max(0)).expect("wait"),
+        ))
+        .await;
+    }
+    assert_eq!(
+        reached.received().len(),
+        1,
+        "the working endpoint took it once"
+    );
+    assert_eq!(failing.received().len(), 8);
+
+    // The endpoint that took it has nothing to replay.
+    let working = harness
+        .admin
+        .list()
+        .await
+        .expect("list")
+        .into_iter()
+        .find(|record| record.id == harness.endpoint_id)
+        .expect("working endpoint");
+    let now_ms = harness.clock.now_ms();
+    assert_eq!(
+        lease::replay_dead_for_endpoint(&*harness.store, &working, now_ms, 100)
+            .await
+            .expect("replay"),
+        0
+    );
+    failing.set_mode(Mode::Accept);
+    let replayed = lease::replay_dead_for_endpoint(&*harness.store, &failing_endpoint, now_ms, 100)
+        .await
+        .expect("replay");
+    assert_eq!(replayed, 1);
+    harness.dispatcher.run_once().await.expect("pass");
+    assert_eq!(harness.delivery(id).await.state, DeliveryState::Delivered);
+    assert_eq!(failing.received().len(), 9);
+    assert_eq!(
+        failing.received()[8].webhook_id,
+        id.to_string(),
+        "a replay keeps the id"
+    );
+    assert_eq!(reached.received().len(), 1, "not sent twice to the other");
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_endpoint_failing_everything_for_five_days_is_disabled() {
+    let receiver = Receiver::start().await;
+    receiver.set_mode(Mode::Fail);
+    let harness = Harness::start(&receiver, Duration::from_secs(15)).await;
+    let endpoint = |harness: &Harness| {
+        let admin = harness.admin.clone();
+        let id = harness.endpoint_id;
+        async move {
+            admin
+                .list()
+                .await
+                .expect("list")
+                .into_iter()
+                .find(|record| record.id == id)
+                .expect("endpoint")
+        }
+    };
+    let hour = Duration::from_secs(3_600);
+    let started_ms = harness.clock.now_ms();
+    harness.connect().await;
+    harness.dispatcher.run_once().await.expect("pass");
+    assert_eq!(endpoint(&harness).await.failing_since_ms, Some(started_ms));
+
+    // A success ends the streak.
+    tokio::time::advance(hour * 72).await;
+    receiver.set_mode(Mode::Accept);
+    harness.connect().await;
+    harness.dispatcher.run_once().await.expect("pass");
+    assert_eq!(endpoint(&harness).await.failing_since_ms, None);
+
+    // Failing again: four days in it is still enabled, five days in it is not.
+    receiver.set_mode(Mode::Fail);
+    let streak_ms = harness.clock.now_ms();
+    harness.connect().await;
+    harness.dispatcher.run_once().await.expect("pass");
+    tokio::time::advance(hour * 96).await;
+    harness.connect().await;
+    harness.dispatcher.run_once().await.expect("pass");
+    let still = endpoint(&harness).await;
+    assert!(still.enabled);
+    assert_eq!(still.failing_since_ms, Some(streak_ms));
+    tokio::time::advance(hour * 24).await;
+    let id = harness.connect().await;
+    harness.dispatcher.run_once().await.expect("pass");
+    let disabled = endpoint(&harness).await;
+    assert!(!disabled.enabled);
+    assert_eq!(
+        disabled.disabled_reason.as_deref(),
+        Some("every attempt failed for 120 hours")
+    );
+    let sent = receiver.received().len();
+    tokio::time::advance(Duration::from_secs(5)).await;
+    harness.dispatcher.run_once().await.expect("pass");
+    assert_eq!(
+        receiver.received().len(),
+        sent,
+        "nothing more is sent to it"
+    );
+    assert_eq!(harness.delivery(id).await.state, DeliveryState::Delivered);
+
+    // Enabled again by the admin: a fresh start.
+    let enabled = harness
+        .admin
+        .set_enabled(harness.endpoint_id, true, None, harness.clock.now_ms())
+        .await
+        .expect("enable");
+    assert_eq!(enabled.failing_since_ms, None);
 }

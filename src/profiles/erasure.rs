@@ -20,6 +20,7 @@ fn is_erased(profile: &Profile) -> bool {
         && profile.bio.is_empty()
         && profile.avatar_url.is_none()
         && !profile.share_to_social
+        && !profile.share_name
 }
 
 impl Profiles {

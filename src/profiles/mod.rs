@@ -57,6 +57,12 @@ impl Profiles {
         Self { store, clock }
     }
 
+    /// The store behind them (for what a session writes besides profile
+    /// events: a push queued when its socket is away).
+    pub(crate) fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
     /// Writes the `profile_created` event of a new account (idempotent: an
     /// existing profile is returned as it is).
     pub(crate) async fn create(

@@ -844,7 +844,42 @@ impl IssuerKeyStore for InstrumentedStore {
 }
 
 #[async_trait]
+impl DeviceStore for InstrumentedStore {
+    async fn put_device(&self, device: &crate::domain::device::Device) -> StoreResult<()> {
+        self.timed("put_device", self.inner.put_device(device))
+            .await
+    }
+
+    async fn devices_of(
+        &self,
+        account_id: AccountId,
+    ) -> StoreResult<Vec<crate::domain::device::Device>> {
+        self.timed("devices_of", self.inner.devices_of(account_id))
+            .await
+    }
+
+    async fn remove_device(&self, account_id: AccountId, device_id: uuid::Uuid) -> StoreResult<()> {
+        self.timed(
+            "remove_device",
+            self.inner.remove_device(account_id, device_id),
+        )
+        .await
+    }
+}
+
+#[async_trait]
 impl OutboxStore for InstrumentedStore {
+    async fn enqueue_outbox_message(
+        &self,
+        message: &crate::outbox::message::OutboxMessage,
+    ) -> StoreResult<()> {
+        self.timed(
+            "enqueue_outbox_message",
+            self.inner.enqueue_outbox_message(message),
+        )
+        .await
+    }
+
     async fn outbox_delivery(&self, message_id: uuid::Uuid) -> StoreResult<Option<OutboxDelivery>> {
         self.timed("outbox_delivery", self.inner.outbox_delivery(message_id))
             .await

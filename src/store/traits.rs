@@ -35,6 +35,7 @@ use crate::domain::voucher::{LimitWindow, Voucher, VoucherStatus};
 use crate::domain::{AccountId, Role};
 use crate::outbox::delivery::{DeliveryState, OutboxDelivery};
 use crate::outbox::endpoint::EndpointRecord;
+use crate::outbox::message::OutboxMessage;
 
 /// Offers read at once by the default [`CatalogStore::offers_by_id`].
 const OFFER_READS_AT_ONCE: usize = 32;
@@ -619,10 +620,28 @@ pub(crate) trait OutboxStore: Send + Sync {
         now_ms: i64,
         limit: usize,
     ) -> StoreResult<Vec<OutboxDelivery>>;
+    /// Writes the delivery of a message that has no stored fact of its own
+    /// (a push notification), unless one with its id is stored.
+    async fn enqueue_outbox_message(&self, message: &OutboxMessage) -> StoreResult<()>;
     /// Writes an endpoint, replacing the one with its id.
     async fn put_outbox_endpoint(&self, endpoint: &EndpointRecord) -> StoreResult<()>;
     /// Every endpoint (an admin-made, short list).
     async fn outbox_endpoints(&self) -> StoreResult<Vec<EndpointRecord>>;
+}
+
+/// Push devices (`domain::device`), a few per account: a partition per
+/// account on CQL.
+#[async_trait]
+pub(crate) trait DeviceStore: Send + Sync {
+    /// Writes `device`, replacing the account's device with its id.
+    async fn put_device(&self, device: &crate::domain::device::Device) -> StoreResult<()>;
+    /// Every device of `account_id`.
+    async fn devices_of(
+        &self,
+        account_id: AccountId,
+    ) -> StoreResult<Vec<crate::domain::device::Device>>;
+    /// Removes one of the account's devices (idempotent).
+    async fn remove_device(&self, account_id: AccountId, device_id: uuid::Uuid) -> StoreResult<()>;
 }
 
 /// Report aggregates, maintained as records are written: the facts of a
@@ -681,6 +700,7 @@ pub(crate) trait Store:
     + IssuerKeyStore
     + ImportStore
     + OutboxStore
+    + DeviceStore
     + ReportStore
     + std::fmt::Debug
 {

@@ -123,6 +123,7 @@ fn erasing_keeps_the_log_shape_and_drops_every_personal_field() {
                 bio: Some("hello".into()),
                 avatar_url: Some(Some("https://cdn.example.com/a.png".into())),
                 share_to_social: Some(true),
+                share_name: Some(true),
             }),
         ),
         event(
@@ -160,6 +161,7 @@ fn erasing_keeps_the_log_shape_and_drops_every_personal_field() {
         assert_eq!(profile.bio, "");
         assert_eq!(profile.avatar_url, None);
         assert!(!profile.share_to_social, "a deleted account shares nothing");
+        assert!(!profile.share_name);
         assert_eq!(profile.role, Role::Officer, "the role stays for the books");
         assert_eq!(profile.version, 4);
     }

@@ -18,6 +18,7 @@ pub(crate) mod audit;
 pub(crate) mod catalog;
 pub(crate) mod connections;
 pub(crate) mod deletion;
+pub(crate) mod devices;
 pub(crate) mod donating;
 pub(crate) mod imports;
 pub(crate) mod issuer_keys;
@@ -187,7 +188,9 @@ macro_rules! store_conformance_tests {
             outbox::an_expired_lease_is_taken_over_and_its_holder_cannot_settle,
             outbox::failures_retry_when_scheduled_and_dead_letters_replay,
             outbox::an_award_writes_its_trophy_delivery_once,
+            outbox::a_completed_donation_writes_its_delivery_once,
             outbox::endpoints_are_put_and_listed,
+            devices::devices_are_kept_per_account_and_removed,
         );
     };
     (@cases $suite:ident, $fresh_store:expr; $($area:ident::$case:ident),+ $(,)?) => {

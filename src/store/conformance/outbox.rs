@@ -17,7 +17,8 @@ use crate::outbox::endpoint::EndpointRecord;
 use crate::outbox::lease::{self, ReplayOutcome};
 use crate::outbox::message::{EventType, message_id};
 use crate::store::{
-    AwardOutcome, ConnectionParty, ConnectionRecord, InsertConnectionOutcome, Store, TrophyAward,
+    AwardOutcome, ConnectionParty, ConnectionRecord, Donation, DonationStatus,
+    InsertConnectionOutcome, Store, TrophyAward,
 };
 
 /// How long a sample lease lasts.
@@ -342,6 +343,69 @@ pub(crate) async fn an_award_writes_its_trophy_delivery_once(store: Arc<dyn Stor
     assert_eq!(kept, written);
 }
 
+pub(crate) async fn a_completed_donation_writes_its_delivery_once(store: Arc<dyn Store>) {
+    let started = Donation {
+        account_id: AccountId(Uuid::new_v4()),
+        idempotency_key: "gift/1".to_owned(),
+        donation_id: Uuid::new_v4(),
+        charity_id: Uuid::new_v4(),
+        points: 30,
+        dollars_per_point: rust_decimal::Decimal::new(1, 2),
+        requested_at_ms: NOW_MS,
+        attempt: 0,
+        attempt_started_at_ms: NOW_MS,
+        status: DonationStatus::Started,
+        refusal: None,
+    };
+    let id = message_id(
+        EventType::DonationMade,
+        &crate::outbox::message::donation_fact_key(&started),
+    );
+    store.insert_donation(&started).await.expect("insert");
+    assert_eq!(store.outbox_delivery(id).await.expect("read"), None);
+    let completed = Donation {
+        status: DonationStatus::Completed,
+        ..started.clone()
+    };
+    assert!(store.update_donation(&completed, 0).await.expect("update"));
+    let written = store
+        .outbox_delivery(id)
+        .await
+        .expect("read")
+        .expect("written");
+    assert_eq!(written.message.event_type, EventType::DonationMade);
+    assert!(
+        written
+            .message
+            .body
+            .contains(&started.donation_id.to_string())
+    );
+    assert!(written.message.body.contains("\"points\":30"));
+    // A second completion is refused and leaves the delivery as it stands.
+    assert!(!store.update_donation(&completed, 0).await.expect("update"));
+    assert_eq!(
+        store.outbox_delivery(id).await.expect("read"),
+        Some(written)
+    );
+    // A refused donation has no delivery.
+    let refused = Donation {
+        idempotency_key: "gift/2".to_owned(),
+        donation_id: Uuid::new_v4(),
+        ..started.clone()
+    };
+    store.insert_donation(&refused).await.expect("insert");
+    let refused = Donation {
+        status: DonationStatus::Refused,
+        ..refused
+    };
+    assert!(store.update_donation(&refused, 0).await.expect("update"));
+    let refused_id = message_id(
+        EventType::DonationMade,
+        &crate::outbox::message::donation_fact_key(&refused),
+    );
+    assert_eq!(store.outbox_delivery(refused_id).await.expect("read"), None);
+}
+
 pub(crate) async fn endpoints_are_put_and_listed(store: Arc<dyn Store>) {
     assert!(store.outbox_endpoints().await.expect("list").is_empty());
     let mut endpoint = EndpointRecord {
@@ -354,6 +418,7 @@ pub(crate) async fn endpoints_are_put_and_listed(store: Arc<dyn Store>) {
         disabled_reason: None,
         created_at_ms: NOW_MS,
         updated_at_ms: NOW_MS,
+        failing_since_ms: Some(NOW_MS),
     };
     store.put_outbox_endpoint(&endpoint).await.expect("put");
     endpoint.enabled = false;

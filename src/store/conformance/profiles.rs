@@ -151,14 +151,17 @@ pub(crate) async fn put_profile_keeps_the_newest_version(store: Arc<dyn Store>) 
         Some(profile(account_id, 2, "Two again"))
     );
 
-    store
-        .put_profile(&profile(account_id, 3, "Three"))
-        .await
-        .expect("put newer");
-    assert_eq!(
-        store.profile(account_id).await.expect("read"),
-        Some(profile(account_id, 3, "Three"))
-    );
+    // Both sharing choices are kept, on an insert and on a replacement.
+    let mut three = profile(account_id, 3, "Three");
+    three.share_to_social = true;
+    three.share_name = true;
+    store.put_profile(&three).await.expect("put newer");
+    assert_eq!(store.profile(account_id).await.expect("read"), Some(three));
+    let fresh = AccountId::random();
+    let mut named = profile(fresh, 1, "Named");
+    named.share_name = true;
+    store.put_profile(&named).await.expect("put");
+    assert_eq!(store.profile(fresh).await.expect("read"), Some(named));
     assert_eq!(
         store.profile(AccountId::random()).await.expect("read"),
         None

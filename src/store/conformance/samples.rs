@@ -113,6 +113,7 @@ pub(super) fn profile(account_id: AccountId, version: u64, display_name: &str) -
         bio: String::new(),
         avatar_url: None,
         share_to_social: false,
+        share_name: false,
         role: Role::Citizen,
         created_at_ms: NOW_MS,
         updated_at_ms: NOW_MS,

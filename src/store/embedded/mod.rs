@@ -13,6 +13,7 @@ mod audit;
 mod catalog;
 mod codec;
 mod connections;
+mod devices;
 mod expiry;
 #[cfg(test)]
 mod expiry_tests;

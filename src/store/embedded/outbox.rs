@@ -43,6 +43,12 @@ pub(super) fn write_outbox_message(
 
 #[async_trait]
 impl OutboxStore for EmbeddedStore {
+    async fn enqueue_outbox_message(&self, message: &OutboxMessage) -> StoreResult<()> {
+        let message = message.clone();
+        self.write(move |transaction| write_outbox_message(transaction, message.clone()))
+            .await
+    }
+
     async fn outbox_delivery(&self, message_id: Uuid) -> StoreResult<Option<OutboxDelivery>> {
         self.read(move |transaction| {
             let deliveries = transaction

@@ -1,6 +1,7 @@
 //! [`PledgeStore`] on redb. Every conditional write reads and writes in one
 //! write transaction: a donation and its started mark together, a settlement
-//! after finding none.
+//! after finding none, a completed donation and its `donation.made` outbox
+//! delivery together.
 
 use async_trait::async_trait;
 use redb::ReadableTable;
@@ -8,6 +9,7 @@ use uuid::Uuid;
 
 use super::EmbeddedStore;
 use super::codec::{decode, encode, redb_error};
+use super::outbox::write_outbox_message;
 use super::tables::{
     DONATIONS, PLEDGES, PledgeKey, STARTED_DONATIONS, STATEMENT_SETTLEMENTS, pledge_key,
     redemption_key,
@@ -65,6 +67,8 @@ impl PledgeStore for EmbeddedStore {
         let key = redemption_key(donation.account_id, &donation.idempotency_key);
         let encoded = encode(donation)?;
         let finished = donation.status != DonationStatus::Started;
+        let message = (donation.status == DonationStatus::Completed)
+            .then(|| crate::outbox::message::donation_made(donation));
         self.write(move |transaction| {
             let mut donations = transaction.open_table(DONATIONS).map_err(redb_error)?;
             let stored: Option<Donation> =
@@ -86,6 +90,9 @@ impl PledgeStore for EmbeddedStore {
                     .open_table(STARTED_DONATIONS)
                     .map_err(redb_error)?;
                 started.remove(key.as_slice()).map_err(redb_error)?;
+            }
+            if let Some(message) = message.clone() {
+                write_outbox_message(transaction, message)?;
             }
             Ok(true)
         })

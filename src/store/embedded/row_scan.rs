@@ -86,6 +86,7 @@ pub fn scan_rows(data_dir: &Path, needles: &[&[u8]]) -> StoreResult<RowScan> {
     scan.table(OUTBOX_DELIVERIES)?;
     scan.table(OUTBOX_DUE)?;
     scan.table(OUTBOX_ENDPOINTS)?;
+    scan.table(DEVICES)?;
     scan.table(REPORT_CELLS)?;
     scan.table(REPORT_PEOPLE)?;
     scan.table(REPORT_FACTS)?;

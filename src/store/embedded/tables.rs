@@ -219,6 +219,9 @@ pub(super) const OUTBOX_DUE: TableDefinition<&TimeIdKey, ()> = TableDefinition::
 pub(super) const OUTBOX_ENDPOINTS: TableDefinition<&UuidKey, &[u8]> =
     TableDefinition::new("outbox_endpoints");
 
+/// Push devices by (account id, device id).
+pub(super) const DEVICES: TableDefinition<&[u8; 32], &[u8]> = TableDefinition::new("devices");
+
 /// Creates every table, so read transactions never meet a missing one.
 pub(super) fn create_all(transaction: &WriteTransaction) -> StoreResult<()> {
     transaction.open_table(ACCOUNTS).map_err(redb_error)?;
@@ -271,6 +274,7 @@ pub(super) fn create_all(transaction: &WriteTransaction) -> StoreResult<()> {
         .open_table(OUTBOX_DELIVERIES)
         .map_err(redb_error)?;
     transaction.open_table(OUTBOX_DUE).map_err(redb_error)?;
+    transaction.open_table(DEVICES).map_err(redb_error)?;
     transaction
         .open_table(OUTBOX_ENDPOINTS)
         .map_err(redb_error)?;

@@ -17,7 +17,7 @@ use crate::config::{ConsistencyLevel, ReplicationConfig, ScyllaConfig, ScyllaTls
 use crate::store::StoreError;
 
 /// The schema version this binary writes and understands (see `schema.cql`).
-pub(crate) const SCHEMA_VERSION: i32 = 10;
+pub(crate) const SCHEMA_VERSION: i32 = 11;
 
 /// Name of this binary's row in `schema_version`.
 const SCHEMA_COMPONENT: &str = "heyblue";
@@ -225,7 +225,14 @@ async fn apply_schema(session: &Session) -> Result<Option<i32>, ConnectError> {
         if statement.starts_with("ALTER TABLE") && !migrating {
             continue;
         }
-        run_schema_statement(session, statement).await?;
+        match run_schema_statement(session, statement).await {
+            Ok(()) => {}
+            // Two nodes migrating at once both add a column; the second
+            // finds it there, which is the state it wanted.
+            Err(ConnectError::Retryable(message))
+                if statement.contains(" ADD ") && column_exists(&message) => {}
+            Err(error) => return Err(error),
+        }
     }
     if migrating {
         let now_ms = std::time::SystemTime::now()
@@ -249,6 +256,12 @@ async fn apply_schema(session: &Session) -> Result<Option<i32>, ConnectError> {
         );
     }
     Ok(stored_version)
+}
+
+/// Whether a schema error says the column being added is there already
+/// (Scylla and Cassandra word it differently).
+fn column_exists(message: &str) -> bool {
+    message.contains("conflicts with an existing column") || message.contains("already exists")
 }
 
 async fn run_schema_statement(session: &Session, statement: &str) -> Result<(), ConnectError> {

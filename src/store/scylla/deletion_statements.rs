@@ -1,4 +1,4 @@
-//! The prepared statements of account deletion (schema version 10): the list
+//! The prepared statements of account deletion (schema version 11): the list
 //! of deletions under way and the rows that forget a phone and rewrite an
 //! event. Kept apart from `statements` so each file holds one area of the
 //! schema.

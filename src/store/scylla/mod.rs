@@ -17,6 +17,7 @@ mod codec;
 mod connect;
 mod connections;
 mod deletion_statements;
+mod devices;
 #[cfg(test)]
 pub(crate) mod faults;
 mod import_statements;

@@ -135,6 +135,10 @@ impl ScyllaStore {
 
 #[async_trait]
 impl OutboxStore for ScyllaStore {
+    async fn enqueue_outbox_message(&self, message: &OutboxMessage) -> StoreResult<()> {
+        self.write_outbox_message(message.clone()).await
+    }
+
     async fn outbox_delivery(&self, message_id: Uuid) -> StoreResult<Option<OutboxDelivery>> {
         self.stored_delivery(message_id).await
     }

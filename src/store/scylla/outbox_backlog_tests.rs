@@ -22,7 +22,7 @@ use crate::clock::Clock;
 use crate::identity::keys::ServerKeys;
 use crate::outbox::admin::{EndpointAdmin, NewEndpoint};
 use crate::outbox::delivery::DeliveryState;
-use crate::outbox::dispatcher::{DispatchSettings, Dispatcher};
+use crate::outbox::dispatcher::{BodyComposer, DispatchSettings, Dispatcher};
 use crate::outbox::message::{EventType, OutboxMessage, message_id};
 use crate::outbox::schedule::RetrySchedule;
 use crate::outbox::sender::Sender;
@@ -90,9 +90,17 @@ fn node(store: Arc<dyn Store>, keys: &Arc<ServerKeys>) -> Dispatcher {
         poll_interval: Duration::from_millis(50),
         batch: 50,
         schedule: RetrySchedule::default(),
+        disable_after_failing: Duration::from_secs(120 * 3_600),
     };
     let sender = Sender::new(true).expect("client");
-    Dispatcher::new(store, Arc::clone(keys), sender, Clock::system(), settings)
+    Dispatcher::new(
+        store,
+        Arc::clone(keys),
+        sender,
+        BodyComposer::Recorded,
+        Clock::system(),
+        settings,
+    )
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

@@ -9,7 +9,9 @@
 //!   finishes (an item whose donation is missing or finished is skipped and
 //!   removed);
 //! * `pledges`, one partition per (month, charity), one row per pledge by id;
-//! * `statement_settlements` by month, written with `IF NOT EXISTS`.
+//! * `statement_settlements` by month, written with `IF NOT EXISTS`;
+//! * a completed donation's `donation.made` outbox delivery, written just
+//!   before the update that completes it.
 
 use async_trait::async_trait;
 use uuid::Uuid;
@@ -84,6 +86,15 @@ impl PledgeStore for ScyllaStore {
     ) -> StoreResult<bool> {
         let account_id = donation.account_id;
         let key = donation.idempotency_key.as_str();
+        if donation.status == DonationStatus::Completed {
+            // Written first (IF NOT EXISTS), so a writer stopping between the
+            // two leaves a delivery whose donation is still started: the
+            // recovery pass finishes the donation, and the delivery is sent
+            // only once its donation reads completed (it waits while started
+            // and is cancelled if refused). The other order could lose it.
+            self.write_outbox_message(crate::outbox::message::donation_made(donation))
+                .await?;
+        }
         let updated = self
             .execute_conditional(
                 |connected| &connected.statements.pledges.update_donation,

@@ -25,7 +25,17 @@ const PUT_PROFILE_ATTEMPTS: usize = 5;
 type EventRow = (i64, i64, String);
 
 /// Columns of `SELECT ... FROM profiles`.
-type ProfileRow = (String, String, Option<String>, bool, String, i64, i64, i64);
+type ProfileRow = (
+    String,
+    String,
+    Option<String>,
+    bool,
+    String,
+    i64,
+    i64,
+    i64,
+    Option<bool>,
+);
 
 /// The bucket holding `seq`.
 fn bucket_of(seq: u64) -> StoreResult<i64> {
@@ -54,6 +64,7 @@ fn profile_from_row(account_id: AccountId, row: ProfileRow) -> StoreResult<Profi
         created_at_ms,
         updated_at_ms,
         version,
+        share_name,
     ) = row;
     Ok(Profile {
         account_id,
@@ -61,6 +72,8 @@ fn profile_from_row(account_id: AccountId, row: ProfileRow) -> StoreResult<Profi
         bio,
         avatar_url,
         share_to_social,
+        // Rows written before the column existed hold null: not named.
+        share_name: share_name.unwrap_or(false),
         role: role_from_text(&role)?,
         created_at_ms,
         updated_at_ms,
@@ -204,6 +217,7 @@ impl ProfileStore for ScyllaStore {
                         profile.created_at_ms,
                         profile.updated_at_ms,
                         version,
+                        profile.share_name,
                         account_id,
                         version,
                     ),
@@ -227,6 +241,7 @@ impl ProfileStore for ScyllaStore {
                         profile.created_at_ms,
                         profile.updated_at_ms,
                         version,
+                        profile.share_name,
                     ),
                     "profile",
                 )

@@ -10,6 +10,7 @@ use scylla::statement::prepared::PreparedStatement;
 
 use super::catalog_statements::CatalogStatements;
 use super::deletion_statements::DeletionStatements;
+use super::devices::DeviceStatements;
 use super::import_statements::ImportStatements;
 use super::ledger_statements::LedgerStatements;
 use super::outbox_statements::OutboxStatements;
@@ -169,6 +170,8 @@ pub(super) struct Statements {
     pub(super) outbox: OutboxStatements,
     /// Account deletion.
     pub(super) deletion: DeletionStatements,
+    /// Push devices.
+    pub(super) devices: DeviceStatements,
 }
 
 /// Whether the driver may retry a statement.
@@ -366,21 +369,21 @@ impl Statements {
             .await?,
             select_profile: prepare(
                 "SELECT display_name, bio, avatar_url, share_to_social, role, created_at_ms, \
-                 updated_at_ms, version FROM profiles WHERE account_id = ?",
+                 updated_at_ms, version, share_name FROM profiles WHERE account_id = ?",
                 Idempotent,
             )
             .await?,
             update_profile_if_not_newer: prepare(
                 "UPDATE profiles SET display_name = ?, bio = ?, avatar_url = ?, \
-                 share_to_social = ?, role = ?, created_at_ms = ?, updated_at_ms = ?, version = ? \
-                 WHERE account_id = ? IF version <= ?",
+                 share_to_social = ?, role = ?, created_at_ms = ?, updated_at_ms = ?, version = ?, \
+                 share_name = ? WHERE account_id = ? IF version <= ?",
                 Conditional,
             )
             .await?,
             insert_profile_if_absent: prepare(
                 "INSERT INTO profiles (account_id, display_name, bio, avatar_url, \
-                 share_to_social, role, created_at_ms, updated_at_ms, version) \
-                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) IF NOT EXISTS",
+                 share_to_social, role, created_at_ms, updated_at_ms, version, share_name) \
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) IF NOT EXISTS",
                 Conditional,
             )
             .await?,
@@ -545,6 +548,7 @@ impl Statements {
             queues: QueueStatements::prepare(session).await?,
             imports: ImportStatements::prepare(session).await?,
             outbox: OutboxStatements::prepare(session).await?,
+            devices: DeviceStatements::prepare(session).await?,
             reports: ReportStatements::prepare(session).await?,
             deletion: DeletionStatements::prepare(session).await?,
         })
