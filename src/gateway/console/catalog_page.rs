@@ -46,8 +46,19 @@ async fn entries<Entry: CatalogEntry>(
     Ok((items, page.next_cursor))
 }
 
-/// A cell's text: scalars as written, lists and objects summarised.
-fn cell(value: &Value) -> String {
+/// Columns shown first when an entry has them.
+const FIRST_COLUMNS: [&str; 3] = ["name", "status", "title"];
+
+/// A cell's text: times (`*_at_ms`) as UTC, scalars as written, lists and
+/// objects summarised.
+fn cell(column: &str, value: &Value) -> String {
+    if column.ends_with("_at_ms")
+        && let Some(time) = value
+            .as_i64()
+            .and_then(chrono::DateTime::from_timestamp_millis)
+    {
+        return time.format("%Y-%m-%d %H:%M UTC").to_string();
+    }
     match value {
         Value::Null => String::new(),
         Value::String(text) => text.clone(),
@@ -60,11 +71,22 @@ fn cell(value: &Value) -> String {
 
 /// The entries as a table whose columns are the first entry's fields.
 fn table(title: &str, items: &[Value]) -> Markup {
-    let columns: Vec<String> = items
+    let keys: Vec<&String> = items
         .first()
         .and_then(Value::as_object)
-        .map(|fields| fields.keys().take(MAX_COLUMNS).cloned().collect())
+        .map(|fields| fields.keys().collect())
         .unwrap_or_default();
+    let mut columns: Vec<String> = FIRST_COLUMNS
+        .iter()
+        .filter(|first| keys.iter().any(|key| key == first))
+        .map(|first| (*first).to_owned())
+        .collect();
+    columns.extend(
+        keys.iter()
+            .filter(|key| !FIRST_COLUMNS.contains(&key.as_str()))
+            .map(|key| (*key).clone()),
+    );
+    columns.truncate(MAX_COLUMNS);
     html! {
         div.scroll {
             table #catalog {
@@ -72,7 +94,7 @@ fn table(title: &str, items: &[Value]) -> Markup {
                 thead { tr { @for column in &columns { th scope="col" { (column) } } } }
                 tbody {
                     @for item in items {
-                        tr { @for column in &columns { td { (cell(item.get(column).unwrap_or(&Value::Null))) } } }
+                        tr { @for column in &columns { td { (cell(column, item.get(column).unwrap_or(&Value::Null))) } } }
                     }
                     @if items.is_empty() { tr { td { "None yet: add them with an import or the catalog API." } } }
                 }
@@ -134,7 +156,6 @@ fn body(collection: &str, title: &str, items: &[Value], next: Option<String>) ->
                 }
             }
         }
-        h2 { (title) }
         (table(title, items))
         @if let Some(next) = next {
             form method="get" action=(format!("/admin/catalog/{collection}")) {

@@ -14,7 +14,7 @@ use super::page::{ConsoleError, Section, frame, grouped, published, respond};
 use super::session::ConsoleUser;
 use crate::gateway::AppState;
 use crate::gateway::report_routes::{ReportQuery, request_of};
-use crate::reports::{AreaBy, GroupBy, Report, report};
+use crate::reports::{AreaBy, GroupBy, Report, day_text, parse_day, report};
 use crate::store::report_records::ReportMetric;
 
 /// Areas the map may draw (every 3-digit prefix fits).
@@ -45,30 +45,33 @@ async fn report_of(
     .await?)
 }
 
-/// The rows of a nation-wide report as (period, published value).
+/// The rows of a nation-wide daily report as (day, published value), every
+/// day of its span listed: a day without a row had nothing (0, which is
+/// never withheld).
 fn series(report: &Report) -> Vec<(String, Option<i64>)> {
-    report
-        .rows
-        .iter()
-        .map(|row| (row.period.clone(), row.count.value))
-        .collect()
-}
-
-/// Redeemed plus donated per period; withheld when either is.
-fn spent(redeemed: &Report, donated: &Report) -> Vec<(String, Option<i64>)> {
-    let donated: std::collections::BTreeMap<&str, Option<i64>> = donated
+    let values: std::collections::BTreeMap<&str, Option<i64>> = report
         .rows
         .iter()
         .map(|row| (row.period.as_str(), row.count.value))
         .collect();
-    redeemed
-        .rows
-        .iter()
-        .map(|row| {
-            let other = donated.get(row.period.as_str()).copied().unwrap_or(Some(0));
-            let sum = row.count.value.zip(other).map(|(a, b)| a + b);
-            (row.period.clone(), sum)
+    let (Some(from_day), Some(to_day)) = (parse_day(&report.from), parse_day(&report.to)) else {
+        return Vec::new();
+    };
+    (from_day..=to_day)
+        .map(|day| {
+            let name = day_text(day);
+            let value = values.get(name.as_str()).copied().unwrap_or(Some(0));
+            (name, value)
         })
+        .collect()
+}
+
+/// Redeemed plus donated per day; withheld when either is.
+fn spent(redeemed: &Report, donated: &Report) -> Vec<(String, Option<i64>)> {
+    series(redeemed)
+        .into_iter()
+        .zip(series(donated))
+        .map(|((day, vouchers), (_, donations))| (day, vouchers.zip(donations).map(|(a, b)| a + b)))
         .collect()
 }
 

@@ -21,8 +21,8 @@ use crate::import::{ImportFormat, ImportKind, ImportOutcome, ImportReport, Impor
 /// The longest text field of the form (not the file).
 const MAX_FIELD_BYTES: usize = 256;
 
-/// The upload form.
-fn form(user: &ConsoleUser) -> Markup {
+/// The upload form, `chosen` selected.
+fn form(user: &ConsoleUser, chosen: ImportKind) -> Markup {
     html! {
         form.stack method="post" action="/admin/import" enctype="multipart/form-data" {
             input type="hidden" name="csrf" value=(user.csrf);
@@ -30,7 +30,9 @@ fn form(user: &ConsoleUser) -> Markup {
                 div {
                     label for="kind" { "What the file holds" }
                     select #kind name="kind" {
-                        @for kind in ImportKind::ALL { option value=(kind.as_str()) { (kind.as_str()) } }
+                        @for kind in ImportKind::ALL {
+                            option value=(kind.as_str()) selected[kind == chosen] { (kind.as_str()) }
+                        }
                     }
                 }
                 div {
@@ -64,7 +66,12 @@ fn form(user: &ConsoleUser) -> Markup {
 pub(crate) async fn show(ConsoleAdmin(user): ConsoleAdmin) -> Response {
     respond(
         StatusCode::OK,
-        frame("Import", Section::Import, Some(&user), form(&user)),
+        frame(
+            "Import",
+            Section::Import,
+            Some(&user),
+            form(&user, ImportKind::Officers),
+        ),
     )
 }
 
@@ -169,7 +176,7 @@ pub(crate) async fn upload(
     let body = html! {
         (report_view(&report))
         h2 { "Import another file" }
-        (form(&user))
+        (form(&user, kind))
     };
     Ok(respond(
         StatusCode::OK,

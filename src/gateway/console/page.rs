@@ -102,18 +102,22 @@ pub(crate) fn frame(
 
 /// A page as an HTML answer with the console's headers.
 pub(crate) fn respond(status: StatusCode, page: Markup) -> Response {
-    with_headers((status, page.into_string()).into_response())
+    with_headers(
+        (
+            status,
+            [(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/html; charset=utf-8"),
+            )],
+            page.into_string(),
+        )
+            .into_response(),
+    )
 }
 
 /// Adds the console's headers to an answer.
 pub(crate) fn with_headers(mut response: Response) -> Response {
     let headers = response.headers_mut();
-    if !headers.contains_key(header::CONTENT_TYPE) {
-        headers.insert(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("text/html; charset=utf-8"),
-        );
-    }
     headers.insert(
         header::CONTENT_SECURITY_POLICY,
         HeaderValue::from_static(CONTENT_SECURITY_POLICY),
