@@ -404,6 +404,9 @@ async fn the_console_works_in_a_real_browser() {
     browser.goto(&server.url("/admin/cluster")).await.unwrap();
     assert!(text_of(&browser, "#nodes").await.contains("this node"));
     screenshot(&browser, "08-cluster").await;
+    browser.goto(&server.url("/admin/outbox")).await.unwrap();
+    assert!(text_of(&browser, "#deliveries").await.contains("None."));
+    screenshot(&browser, "08b-outbox").await;
 
     // Signing out ends the session on the server too.
     browser
@@ -444,4 +447,65 @@ async fn the_console_works_in_a_real_browser() {
 
     browser.close().await.unwrap();
     drop(driver);
+}
+
+/// The login form's cookie (`name=value`) and the token it pairs with.
+async fn login_form(server: &TestServer) -> (String, String) {
+    let page = server
+        .http
+        .get(server.url("/admin/login"))
+        .send()
+        .await
+        .unwrap();
+    let cookie = page.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    let html = page.text().await.unwrap();
+    let token = html
+        .split("name=\"login_token\" value=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap()
+        .to_owned();
+    (cookie, token)
+}
+
+async fn post_login(server: &TestServer, cookie: Option<&str>, token: &str, key: &str) -> u16 {
+    let mut request = server
+        .http
+        .post(server.url("/admin/login"))
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .body(format!("login_token={token}&key={key}"));
+    if let Some(cookie) = cookie {
+        request = request.header("Cookie", cookie);
+    }
+    request.send().await.unwrap().status().as_u16()
+}
+
+#[tokio::test]
+async fn login_needs_its_own_form_and_attempts_are_limited_per_address() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(dir.path()).await;
+    let (cookie, token) = login_form(&server).await;
+    assert!(cookie.starts_with("heyblue_console_login="));
+    assert_eq!(
+        post_login(&server, None, &token, ADMIN_TOKEN).await,
+        403,
+        "a form posted without the browser's login cookie (another site's)"
+    );
+    for _ in 1..20 {
+        assert_eq!(
+            post_login(&server, Some(&cookie), &token, "guess").await,
+            401
+        );
+    }
+    assert_eq!(
+        post_login(&server, Some(&cookie), &token, ADMIN_TOKEN).await,
+        429,
+        "the 21st attempt within the hour is refused, right key or not"
+    );
 }

@@ -8,6 +8,9 @@ use maud::{Markup, html};
 use super::page::{grouped, published};
 use crate::geo::zip3_positions;
 
+/// One series: (period, published value).
+type Series = [(String, Option<i64>)];
+
 /// Drawing width of every chart (the SVG scales to its box).
 const WIDTH: f64 = 640.0;
 /// Height of the plot charts.
@@ -150,7 +153,7 @@ fn polylines(series: &[(String, Option<i64>)], max: i64, step: f64) -> Vec<Strin
 }
 
 /// The numbers behind a chart, folded away, for those who cannot see it.
-fn data_table(title: &str, columns: &[(&str, &[(String, Option<i64>)])]) -> Markup {
+fn data_table(title: &str, columns: &[(&str, &Series)]) -> Markup {
     let periods = columns.first().map(|(_, points)| *points).unwrap_or(&[]);
     html! {
         details {

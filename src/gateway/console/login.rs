@@ -86,6 +86,7 @@ pub(crate) async fn sign_in(
     let now_ms = state.clock.now_ms();
     if let Err(retry_after_seconds) = state.console.count_login(client, now_ms) {
         tracing::warn!(%client, "console login attempts over the limit");
+        crate::metrics::console_sign_in("limited");
         return Err(ConsoleError::Page {
             status: StatusCode::TOO_MANY_REQUESTS,
             message: "Too many sign-in attempts from this address. Try again later.".to_owned(),
@@ -96,6 +97,7 @@ pub(crate) async fn sign_in(
         .console
         .login_form_matches(&headers, &form.login_token)
     {
+        crate::metrics::console_sign_in("expired_form");
         return Ok(login_page(
             &state,
             StatusCode::FORBIDDEN,
@@ -118,6 +120,7 @@ pub(crate) async fn sign_in(
     };
     let Some(role) = role else {
         tracing::info!(%client, "console sign-in refused");
+        crate::metrics::console_sign_in("refused");
         return Ok(login_page(
             &state,
             StatusCode::UNAUTHORIZED,
@@ -132,6 +135,7 @@ pub(crate) async fn sign_in(
         });
     };
     tracing::info!(%client, role = role.as_str(), "console sign-in");
+    crate::metrics::console_sign_in(role.as_str());
     let mut response = with_headers(Redirect::to("/admin").into_response());
     for cookie in cookies {
         if let Ok(value) = HeaderValue::from_str(&cookie) {

@@ -1,7 +1,8 @@
 //! The admin console at `/admin`: server-rendered pages (HTML, one
 //! stylesheet, SVG charts drawn on the server, no scripts) behind a login with
 //! the admin token or the analyst key: the dashboard, the reports with CSV
-//! download, the import form, the catalog lists and the cluster view. The
+//! download, the import form, the catalog lists, the cluster view and the
+//! outbox (read-only). The
 //! analyst sees the dashboard and the reports only. See docs/admin-console.md.
 
 mod catalog_page;
@@ -10,6 +11,7 @@ mod cluster_page;
 mod dashboard;
 mod import_page;
 mod login;
+mod outbox_page;
 mod page;
 mod report_pages;
 mod session;
@@ -60,6 +62,7 @@ pub(crate) fn router(max_body_bytes: usize) -> Router<AppState> {
         .route("/admin/reports.csv", get(report_pages::csv))
         .route("/admin/catalog/{collection}", get(catalog_page::page))
         .route("/admin/cluster", get(cluster_page::page))
+        .route("/admin/outbox", get(outbox_page::page))
         .layer(DefaultBodyLimit::max(max_body_bytes))
         .layer(headers::no_store());
     let upload = Router::new()

@@ -30,12 +30,14 @@ pub(crate) enum Section {
     Catalog,
     /// `/admin/cluster`.
     Cluster,
+    /// `/admin/outbox`.
+    Outbox,
     /// The login page and errors.
     None,
 }
 
 /// Navigation entries: path, label, section, whether the analyst sees it.
-const NAVIGATION: [(&str, &str, Section, bool); 5] = [
+const NAVIGATION: [(&str, &str, Section, bool); 6] = [
     ("/admin", "Dashboard", Section::Dashboard, true),
     ("/admin/reports", "Reports", Section::Reports, true),
     ("/admin/import", "Import", Section::Import, false),
@@ -46,6 +48,7 @@ const NAVIGATION: [(&str, &str, Section, bool); 5] = [
         false,
     ),
     ("/admin/cluster", "Cluster", Section::Cluster, false),
+    ("/admin/outbox", "Outbox", Section::Outbox, false),
 ];
 
 /// A whole page: `user` is absent on the login page.
@@ -221,7 +224,7 @@ pub(crate) fn grouped(value: i64) -> String {
     let digits = value.unsigned_abs().to_string();
     let mut text = String::new();
     for (position, digit) in digits.chars().enumerate() {
-        if position > 0 && (digits.len() - position) % 3 == 0 {
+        if position > 0 && (digits.len() - position).is_multiple_of(3) {
             text.push(',');
         }
         text.push(digit);
