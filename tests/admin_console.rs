@@ -426,6 +426,28 @@ async fn the_console_works_in_a_real_browser() {
         .unwrap();
     assert_eq!(after_logout.url().path(), "/admin/login");
 
+    let audit: Value = server
+        .http
+        .get(server.url("/v1/admin/audit"))
+        .bearer_auth(ADMIN_TOKEN)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let actions: Vec<&str> = audit["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|entry| entry["action"].as_str())
+        .collect();
+    assert_eq!(
+        actions[..3],
+        ["console_signed_out", "data_imported", "console_signed_in"],
+        "newest first: {actions:?}"
+    );
+
     // The analyst: the dashboard and the reports, no import.
     sign_in(&server, &browser, ANALYST_TOKEN, "/admin").await;
     assert_eq!(

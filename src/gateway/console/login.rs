@@ -13,6 +13,7 @@ use serde::Deserialize;
 
 use super::page::{ConsoleError, Section, frame, respond, with_headers};
 use super::session::{ConsoleRole, ConsoleUser};
+use crate::audit::AuditAction;
 use crate::gateway::AppState;
 use crate::gateway::client_address::ClientAddress;
 
@@ -136,6 +137,15 @@ pub(crate) async fn sign_in(
     };
     tracing::info!(%client, role = role.as_str(), "console sign-in");
     crate::metrics::console_sign_in(role.as_str());
+    state
+        .audit
+        .record(
+            client,
+            AuditAction::ConsoleSignedIn,
+            None,
+            format!("role {}", role.as_str()),
+        )
+        .await?;
     let mut response = with_headers(Redirect::to("/admin").into_response());
     for cookie in cookies {
         if let Ok(value) = HeaderValue::from_str(&cookie) {
@@ -149,11 +159,21 @@ pub(crate) async fn sign_in(
 pub(crate) async fn sign_out(
     State(state): State<AppState>,
     user: ConsoleUser,
+    ClientAddress(client): ClientAddress,
     headers: HeaderMap,
     Form(form): Form<TokenForm>,
 ) -> Result<Response, ConsoleError> {
     user.check_csrf(&form.csrf)?;
     let cleared = state.console.end(&headers);
+    state
+        .audit
+        .record(
+            client,
+            AuditAction::ConsoleSignedOut,
+            None,
+            format!("role {}", user.role.as_str()),
+        )
+        .await?;
     let mut response = with_headers(Redirect::to("/admin/login").into_response());
     if let Ok(value) = HeaderValue::from_str(&cleared) {
         response.headers_mut().append(header::SET_COOKIE, value);
