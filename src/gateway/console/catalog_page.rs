@@ -110,8 +110,8 @@ pub(crate) async fn page(
     Path(collection): Path<String>,
     query: Result<Query<PageQuery>, QueryRejection>,
 ) -> Result<Response, ConsoleError> {
-    let (cursor, limit) = page_query(query)?;
-    let cursor = cursor.as_deref();
+    let (after, limit) = page_query(query)?;
+    let cursor = after.as_deref();
     let (items, next) = match collection.as_str() {
         "retailers" => entries::<Retailer>(&state, cursor, limit).await?,
         "municipalities" => entries::<Municipality>(&state, cursor, limit).await?,

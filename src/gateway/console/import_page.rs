@@ -78,8 +78,8 @@ pub(crate) async fn show(ConsoleAdmin(user): ConsoleAdmin) -> Response {
 /// A short text field, refused past [`MAX_FIELD_BYTES`].
 async fn small_text(mut field: Field<'_>) -> Result<String, ConsoleError> {
     let mut bytes = Vec::new();
-    while let Some(chunk) = field.next().await {
-        let chunk = chunk.map_err(|error| ConsoleError::bad_request(error.body_text()))?;
+    while let Some(received) = field.next().await {
+        let chunk = received.map_err(|error| ConsoleError::bad_request(error.body_text()))?;
         bytes.extend_from_slice(&chunk);
         if bytes.len() > MAX_FIELD_BYTES {
             return Err(ConsoleError::bad_request("a form field is too long"));

@@ -132,9 +132,10 @@ fn select(id: &str, label: &str, options: &[&str], current: &str) -> Markup {
 pub(crate) async fn page(
     State(state): State<AppState>,
     user: ConsoleUser,
-    form: Result<Query<ReportForm>, QueryRejection>,
+    query: Result<Query<ReportForm>, QueryRejection>,
 ) -> Result<Response, ConsoleError> {
-    let Query(form) = form.map_err(|rejection| ConsoleError::bad_request(rejection.body_text()))?;
+    let Query(form) =
+        query.map_err(|rejection| ConsoleError::bad_request(rejection.body_text()))?;
     let published_report = run(&state, &form).await?;
     let metrics: Vec<&str> = ReportMetric::ALL
         .iter()
@@ -220,9 +221,10 @@ pub(crate) async fn page(
 pub(crate) async fn csv(
     State(state): State<AppState>,
     _user: ConsoleUser,
-    form: Result<Query<ReportForm>, QueryRejection>,
+    query: Result<Query<ReportForm>, QueryRejection>,
 ) -> Result<Response, ConsoleError> {
-    let Query(form) = form.map_err(|rejection| ConsoleError::bad_request(rejection.body_text()))?;
+    let Query(form) =
+        query.map_err(|rejection| ConsoleError::bad_request(rejection.body_text()))?;
     let published_report = run(&state, &form).await?;
     Ok(with_headers(csv_response(&published_report)))
 }
