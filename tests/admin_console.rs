@@ -71,6 +71,9 @@ impl Driver {
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .kill_on_drop(true)
+            // Its own process group, which the browsers it starts join, so
+            // that dropping the driver (a failed assertion too) stops them.
+            .process_group(0)
             .spawn()
             .expect("chromedriver starts");
         let url = format!("http://127.0.0.1:{port}");
@@ -102,6 +105,14 @@ impl Driver {
 
 impl Drop for Driver {
     fn drop(&mut self) {
+        if let Some(group) = self.child.id() {
+            let stopped = std::process::Command::new("kill")
+                .args(["-KILL", "--", &format!("-{group}")])
+                .status();
+            if !stopped.is_ok_and(|status| status.success()) {
+                eprintln!("the chromedriver process group {group} could not be stopped");
+            }
+        }
         if let Err(error) = self.child.start_kill() {
             eprintln!("chromedriver could not be stopped: {error}");
         }
