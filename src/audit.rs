@@ -52,6 +52,10 @@ pub(crate) enum AuditAction {
     OutboxEndpointChanged,
     /// Replayed outbox deliveries.
     OutboxReplayed,
+    /// Signed in to the admin console (the detail names the role).
+    ConsoleSignedIn,
+    /// Signed out of the admin console.
+    ConsoleSignedOut,
 }
 
 impl AuditAction {
@@ -76,6 +80,8 @@ impl AuditAction {
             Self::OutboxEndpointRotated => "outbox_endpoint_rotated",
             Self::OutboxEndpointChanged => "outbox_endpoint_changed",
             Self::OutboxReplayed => "outbox_replayed",
+            Self::ConsoleSignedIn => "console_signed_in",
+            Self::ConsoleSignedOut => "console_signed_out",
         }
     }
 }

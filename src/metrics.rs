@@ -19,6 +19,7 @@ const HTTP_CONNECTIONS_REFUSED: &str = "heyblue_http_connections_refused_total";
 const HTTP_CONNECTIONS_CLOSED: &str = "heyblue_http_connections_closed_total";
 const TLS_CERTIFICATE_RELOADS: &str = "heyblue_tls_certificate_reloads_total";
 const SIGN_INS: &str = "heyblue_sign_ins_total";
+const CONSOLE_SIGN_INS: &str = "heyblue_console_sign_ins_total";
 const RESIDENT_MEMORY: &str = "heyblue_process_resident_memory_bytes";
 const OPEN_FILES: &str = "heyblue_process_open_files";
 const TASKS_ALIVE: &str = "heyblue_runtime_tasks_alive";
@@ -158,6 +159,10 @@ fn describe_all() {
         "HTTP request latency by route and method"
     );
     describe_counter!(SIGN_INS, "completed sign-ins by role");
+    describe_counter!(
+        CONSOLE_SIGN_INS,
+        "admin console sign-in attempts by outcome (admin, analyst, refused, expired_form, limited)"
+    );
     describe_gauge!(
         RESIDENT_MEMORY,
         metrics::Unit::Bytes,
@@ -350,6 +355,12 @@ pub(crate) fn http_connection_closed(close: crate::http_server::ConnectionClose)
 pub(crate) fn tls_certificate_reloaded(ok: bool) {
     let outcome = if ok { "ok" } else { "error" };
     counter!(TLS_CERTIFICATE_RELOADS, "outcome" => outcome).increment(1);
+}
+
+/// A console sign-in attempt ended so (`admin`, `analyst`, `refused`,
+/// `expired_form`, `limited`).
+pub(crate) fn console_sign_in(outcome: &'static str) {
+    counter!(CONSOLE_SIGN_INS, "outcome" => outcome).increment(1);
 }
 
 /// A code was not texted.

@@ -225,6 +225,9 @@ pub async fn serve(
         clock,
         phone_regions: parts.phone_regions.clone(),
         stop_requested: stop_requested.clone(),
+        console: Arc::new(crate::gateway::console::ConsoleSessions::new(
+            config.http.tls.is_some(),
+        )),
         exports: Arc::new(crate::identity::window_limiter::WindowLimiter::new(
             gateway::EXPORTS_PER_HOUR,
             gateway::EXPORT_LIMITER_KEYS,

@@ -104,7 +104,41 @@ pub(crate) async fn import(
             "send text/csv or application/x-ndjson (or pass format=csv|ndjson)",
         )
     })?;
-    let file = receive_body(&state, body).await?;
+    let file = receive_stream(&state, body.into_data_stream()).await?;
+    let request = ImportRequest {
+        kind,
+        format,
+        skip_invalid: query.skip_invalid,
+        dry_run: query.dry_run,
+        actor: format!("admin@{client}"),
+    };
+    let report = run_received_import(&state, client, request, file).await?;
+    if report.outcome == crate::import::ImportOutcome::Rejected {
+        let details = serde_json::to_value(&report)
+            .map(|report| serde_json::json!({ "report": report }))
+            .unwrap_or_default();
+        return Err(ApiError::unprocessable(
+            "invalid_rows",
+            format!(
+                "{} problem(s) found, nothing imported (pass skip_invalid=true to import the valid rows)",
+                report.problems.len() as u64 + report.problems_omitted
+            ),
+        )
+        .with_details(details));
+    }
+    Ok(Json(report))
+}
+
+/// Runs an import of a received file (from the API or the console's upload
+/// form) and writes it to the audit log; returns the report whatever the
+/// outcome.
+pub(crate) async fn run_received_import(
+    state: &AppState,
+    client: std::net::IpAddr,
+    request: ImportRequest,
+    file: tempfile::NamedTempFile,
+) -> Result<ImportReport, ApiError> {
+    let kind = request.kind;
     let input = file.reopen().map_err(|error| ApiError::internal(&error))?;
     let context = ApplyContext {
         store: state.store.clone(),
@@ -115,13 +149,6 @@ pub(crate) async fn import(
             identity: state.identity.clone(),
             presence: Some(state.presence.clone()),
         }),
-    };
-    let request = ImportRequest {
-        kind,
-        format,
-        skip_invalid: query.skip_invalid,
-        dry_run: query.dry_run,
-        actor: format!("admin@{client}"),
     };
     // Spawned: the run ends even if the client hangs up (the file stays
     // until it does, owned by the task).
@@ -168,24 +195,18 @@ pub(crate) async fn import(
             ),
         )
         .await?;
-    if report.outcome == crate::import::ImportOutcome::Rejected {
-        let details = serde_json::to_value(&report)
-            .map(|report| serde_json::json!({ "report": report }))
-            .unwrap_or_default();
-        return Err(ApiError::unprocessable(
-            "invalid_rows",
-            format!(
-                "{} problem(s) found, nothing imported (pass skip_invalid=true to import the valid rows)",
-                report.problems.len() as u64 + report.problems_omitted
-            ),
-        )
-        .with_details(details));
-    }
-    Ok(Json(report))
+    Ok(report)
 }
 
-/// Streams `body` into a temporary file, refusing it past the limit.
-async fn receive_body(state: &AppState, body: Body) -> Result<tempfile::NamedTempFile, ApiError> {
+/// Streams a body (or an uploaded file) into a temporary file, refusing it past the limit.
+pub(crate) async fn receive_stream<Chunks, Chunk, Failure>(
+    state: &AppState,
+    mut stream: Chunks,
+) -> Result<tempfile::NamedTempFile, ApiError>
+where
+    Chunks: futures::Stream<Item = Result<Chunk, Failure>> + Unpin,
+    Chunk: AsRef<[u8]>,
+{
     let limit = state.config.admin.max_import_bytes;
     let directory = state.config.data_dir.clone();
     let mut file = tokio::task::spawn_blocking(move || tempfile::NamedTempFile::new_in(directory))
@@ -193,11 +214,11 @@ async fn receive_body(state: &AppState, body: Body) -> Result<tempfile::NamedTem
         .map_err(|error| ApiError::internal(&error))?
         .map_err(|error| ApiError::internal(&error))?;
     let mut received: u64 = 0;
-    let mut stream = body.into_data_stream();
     while let Some(chunk) = stream.next().await {
         let chunk = chunk
             .map_err(|_| ApiError::bad_request("invalid_body", "request body could not be read"))?;
-        received += chunk.len() as u64;
+        let bytes = chunk.as_ref();
+        received += bytes.len() as u64;
         if received > limit {
             return Err(ApiError::new(
                 StatusCode::PAYLOAD_TOO_LARGE,
@@ -208,7 +229,7 @@ async fn receive_body(state: &AppState, body: Body) -> Result<tempfile::NamedTem
             ));
         }
         // Small writes to a local file: cheap enough on the async thread.
-        file.write_all(&chunk)
+        file.write_all(bytes)
             .map_err(|error| ApiError::internal(&error))?;
     }
     file.flush().map_err(|error| ApiError::internal(&error))?;

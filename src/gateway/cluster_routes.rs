@@ -18,36 +18,41 @@ use crate::audit::AuditAction;
 #[derive(Debug, Serialize)]
 pub(crate) struct ClusterView {
     /// The node answering.
-    node: String,
+    pub(crate) node: String,
     /// Whether the node runs in a cluster.
-    clustered: bool,
+    pub(crate) clustered: bool,
     /// Every node heard from, this one first.
-    nodes: Vec<NodeEntry>,
+    pub(crate) nodes: Vec<NodeEntry>,
     /// Region label → ZIP prefixes.
-    regions: BTreeMap<String, Vec<String>>,
+    pub(crate) regions: BTreeMap<String, Vec<String>>,
 }
 
 /// One node.
 #[derive(Debug, Serialize)]
 pub(crate) struct NodeEntry {
     /// Node name.
-    name: String,
+    pub(crate) name: String,
     /// Region label.
-    region: String,
+    pub(crate) region: String,
     /// Base WebSocket URL clients are sent to.
-    public_url: String,
+    pub(crate) public_url: String,
     /// `up` (owns shards), `draining` (serving its sockets, owning nothing).
-    state: &'static str,
+    pub(crate) state: &'static str,
     /// Whether this is the node answering.
-    this_node: bool,
+    pub(crate) this_node: bool,
     /// Live shards the node owns (from its last heartbeat).
-    shards_owned: u64,
+    pub(crate) shards_owned: u64,
     /// Live sessions on the node (from its last heartbeat).
-    sessions: u64,
+    pub(crate) sessions: u64,
 }
 
 /// `GET /v1/admin/cluster`.
 pub(crate) async fn cluster(State(state): State<AppState>, _admin: Admin) -> Json<ClusterView> {
+    Json(cluster_view(&state).await)
+}
+
+/// The cluster as this node sees it (the API's answer and the console's page).
+pub(crate) async fn cluster_view(state: &AppState) -> ClusterView {
     let nodes = state
         .presence
         .cluster_nodes()
@@ -70,12 +75,12 @@ pub(crate) async fn cluster(State(state): State<AppState>, _admin: Admin) -> Jso
             .or_default()
             .extend(region.zip_prefixes.iter().cloned());
     }
-    Json(ClusterView {
+    ClusterView {
         node: state.presence.node_name().to_owned(),
         clustered: state.config.cluster.is_some(),
         nodes,
         regions,
-    })
+    }
 }
 
 /// `POST /v1/admin/drain`: starts the same drain-and-stop as SIGTERM; answers

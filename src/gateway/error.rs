@@ -40,6 +40,21 @@ impl ApiError {
         }
     }
 
+    /// Its status.
+    pub(crate) fn status(&self) -> StatusCode {
+        self.status
+    }
+
+    /// Its explanation.
+    pub(crate) fn message(&self) -> &str {
+        &self.message
+    }
+
+    /// Its `Retry-After`, when it has one.
+    pub(crate) fn retry_after_seconds(&self) -> Option<u64> {
+        self.retry_after_seconds
+    }
+
     /// 400: the body is not what the endpoint reads.
     pub(crate) fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, code, message)

@@ -4,7 +4,8 @@
 //! headers), admin point adjustments, the rewards catalog (admin and browse),
 //! redemptions and the caller's vouchers (JSON with signed tokens, and QR codes), the public keys
 //! that verify voucher tokens, donations and their monthly statements, the
-//! counter endpoints of retailers and municipalities, the WebSocket gateway
+//! counter endpoints of retailers and municipalities, the admin console in
+//! the browser (`console`, `/admin`), the WebSocket gateway
 //! (`ws`, `GET /v1/ws`) and the metrics listener's router (`metrics_endpoint`).
 
 mod account_admin_routes;
@@ -19,6 +20,7 @@ mod catalog_routes;
 mod client_address;
 mod cluster_routes;
 mod connection_routes;
+pub(crate) mod console;
 mod counter_routes;
 mod device_routes;
 mod donation_routes;
@@ -112,6 +114,8 @@ pub(crate) struct AppState {
     pub(crate) audit: crate::audit::AuditLog,
     /// Cancelled to drain and stop the node (`POST /v1/admin/drain`).
     pub(crate) stop_requested: CancellationToken,
+    /// The admin console's sessions and login limiter.
+    pub(crate) console: Arc<console::ConsoleSessions>,
     /// `GET /v1/me/export` calls per account per hour.
     pub(crate) exports:
         std::sync::Arc<crate::identity::window_limiter::WindowLimiter<crate::domain::AccountId>>,
@@ -254,6 +258,7 @@ pub(crate) fn router(state: AppState) -> Router {
         .merge(imports)
         .merge(catalog_admin)
         .merge(ops)
+        .merge(console::router(max_body_bytes))
         .fallback(middleware::not_found)
         .method_not_allowed_fallback(middleware::method_not_allowed)
         .layer(axum::middleware::from_fn_with_state(

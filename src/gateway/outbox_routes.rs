@@ -40,21 +40,21 @@ pub(crate) struct ListQuery {
 #[derive(Debug, Serialize)]
 pub(crate) struct DeliveryView {
     /// The message id (the `webhook-id`).
-    id: Uuid,
+    pub(crate) id: Uuid,
     /// The event type.
-    event_type: &'static str,
+    pub(crate) event_type: &'static str,
     /// Where it stands.
-    state: &'static str,
+    pub(crate) state: &'static str,
     /// Attempts made.
-    attempts: u32,
+    pub(crate) attempts: u32,
     /// When the fact happened (Unix ms).
-    created_at_ms: i64,
+    pub(crate) created_at_ms: i64,
     /// When it may be sent next (Unix ms), while open.
-    next_attempt_at_ms: Option<i64>,
+    pub(crate) next_attempt_at_ms: Option<i64>,
     /// When it was delivered or dead-lettered (Unix ms).
-    settled_at_ms: Option<i64>,
+    pub(crate) settled_at_ms: Option<i64>,
     /// Why the last attempt failed.
-    last_error: Option<String>,
+    pub(crate) last_error: Option<String>,
 }
 
 impl From<&OutboxDelivery> for DeliveryView {
@@ -213,26 +213,26 @@ pub(crate) struct CreateBody {
 #[derive(Debug, Serialize)]
 pub(crate) struct EndpointView {
     /// Its id.
-    id: Uuid,
+    pub(crate) id: Uuid,
     /// Its URL.
-    url: String,
+    pub(crate) url: String,
     /// Event types it receives.
-    event_types: Vec<&'static str>,
+    pub(crate) event_types: Vec<&'static str>,
     /// Whether it receives messages.
-    enabled: bool,
+    pub(crate) enabled: bool,
     /// Why the server disabled it.
-    disabled_reason: Option<String>,
+    pub(crate) disabled_reason: Option<String>,
     /// Until when the secret before the last rotation still signs (Unix ms).
-    previous_secret_until_ms: Option<i64>,
+    pub(crate) previous_secret_until_ms: Option<i64>,
     /// Since when every attempt to it has failed (Unix ms), if it is failing.
-    failing_since_ms: Option<i64>,
+    pub(crate) failing_since_ms: Option<i64>,
     /// The signing secret, in the answer that created or rotated it only.
     #[serde(skip_serializing_if = "Option::is_none")]
-    secret: Option<String>,
+    pub(crate) secret: Option<String>,
 }
 
 impl EndpointView {
-    fn new(record: &EndpointRecord, secret: Option<String>) -> Self {
+    pub(crate) fn new(record: &EndpointRecord, secret: Option<String>) -> Self {
         Self {
             id: record.id,
             url: record.url.clone(),
@@ -254,7 +254,7 @@ impl EndpointView {
 }
 
 /// Endpoint administration for this request.
-fn endpoint_admin(state: &AppState) -> EndpointAdmin {
+pub(crate) fn endpoint_admin(state: &AppState) -> EndpointAdmin {
     EndpointAdmin::new(
         state.store.clone(),
         std::sync::Arc::clone(state.identity.keys()),

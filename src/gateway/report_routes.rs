@@ -25,21 +25,21 @@ const MAX_TOP: usize = 100;
 const DEFAULT_SPAN_DAYS: i64 = 30;
 
 /// Query of `GET /v1/admin/reports/{metric}`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct ReportQuery {
     /// First UTC day, `YYYY-MM-DD` (default: 29 days before `to`).
-    from: Option<String>,
+    pub(crate) from: Option<String>,
     /// Last UTC day, `YYYY-MM-DD` (default: today).
-    to: Option<String>,
+    pub(crate) to: Option<String>,
     /// `day` (default), `week`, `month` or `hour_of_day`.
-    group_by: Option<GroupBy>,
+    pub(crate) group_by: Option<GroupBy>,
     /// `zip`, `zip3` (default), `region` or `nation`.
-    area: Option<AreaBy>,
+    pub(crate) area: Option<AreaBy>,
     /// `citizen`, `officer` or `all` (default).
-    role: Option<String>,
+    pub(crate) role: Option<String>,
     /// How many top areas to list (default 10, at most 100).
-    top: Option<usize>,
+    pub(crate) top: Option<usize>,
 }
 
 fn day_of(text: &str, field: &str) -> Result<i64, ApiError> {
@@ -57,6 +57,44 @@ fn wants_csv(headers: &HeaderMap) -> bool {
         .get(header::ACCEPT)
         .and_then(|value| value.to_str().ok())
         .is_some_and(|accept| accept.contains("text/csv"))
+}
+
+/// The report `query` asks for of `metric`, validated (shared with the
+/// console's report pages).
+pub(crate) fn request_of(
+    state: &AppState,
+    metric: ReportMetric,
+    query: &ReportQuery,
+) -> Result<ReportRequest, ApiError> {
+    let to_day = match &query.to {
+        Some(text) => day_of(text, "to")?,
+        None => utc_day(state.clock.now_ms()),
+    };
+    let from_day = match &query.from {
+        Some(text) => day_of(text, "from")?,
+        None => to_day - (DEFAULT_SPAN_DAYS - 1),
+    };
+    if from_day > to_day || to_day - from_day >= MAX_SPAN_DAYS {
+        return Err(ApiError::bad_request(
+            "invalid_query",
+            format!("from must be on or before to, at most {MAX_SPAN_DAYS} days apart"),
+        ));
+    }
+    let role = match query.role.as_deref() {
+        None => ReportRole::All,
+        Some(name) => ReportRole::parse(name).ok_or_else(|| {
+            ApiError::bad_request("invalid_query", "role must be citizen, officer or all")
+        })?,
+    };
+    Ok(ReportRequest {
+        metric,
+        from_day,
+        to_day,
+        group_by: query.group_by.unwrap_or(GroupBy::Day),
+        area_by: query.area.unwrap_or(AreaBy::Zip3),
+        role,
+        top: query.top.unwrap_or(DEFAULT_TOP).min(MAX_TOP),
+    })
 }
 
 /// The report of one metric.
@@ -80,35 +118,7 @@ pub(crate) async fn report_of(
             "no such report metric",
         )
     })?;
-    let to_day = match &query.to {
-        Some(text) => day_of(text, "to")?,
-        None => utc_day(state.clock.now_ms()),
-    };
-    let from_day = match &query.from {
-        Some(text) => day_of(text, "from")?,
-        None => to_day - (DEFAULT_SPAN_DAYS - 1),
-    };
-    if from_day > to_day || to_day - from_day >= MAX_SPAN_DAYS {
-        return Err(ApiError::bad_request(
-            "invalid_query",
-            format!("from must be on or before to, at most {MAX_SPAN_DAYS} days apart"),
-        ));
-    }
-    let role = match query.role.as_deref() {
-        None => ReportRole::All,
-        Some(name) => ReportRole::parse(name).ok_or_else(|| {
-            ApiError::bad_request("invalid_query", "role must be citizen, officer or all")
-        })?,
-    };
-    let request = ReportRequest {
-        metric,
-        from_day,
-        to_day,
-        group_by: query.group_by.unwrap_or(GroupBy::Day),
-        area_by: query.area.unwrap_or(AreaBy::Zip3),
-        role,
-        top: query.top.unwrap_or(DEFAULT_TOP).min(MAX_TOP),
-    };
+    let request = request_of(&state, metric, &query)?;
     let published = report(
         state.store.as_ref(),
         &request,
@@ -117,23 +127,28 @@ pub(crate) async fn report_of(
     )
     .await?;
     Ok(if csv {
-        (
-            [
-                (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
-                (
-                    header::CONTENT_DISPOSITION,
-                    format!(
-                        "attachment; filename=\"{}-{}-{}.csv\"",
-                        metric.as_str(),
-                        published.from,
-                        published.to
-                    ),
-                ),
-            ],
-            published.to_csv(),
-        )
-            .into_response()
+        csv_response(&published)
     } else {
         Json(published).into_response()
     })
+}
+
+/// A report as a CSV download named after its metric and span.
+pub(crate) fn csv_response(published: &crate::reports::Report) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!(
+                    "attachment; filename=\"{}-{}-{}.csv\"",
+                    published.metric.as_str(),
+                    published.from,
+                    published.to
+                ),
+            ),
+        ],
+        published.to_csv(),
+    )
+        .into_response()
 }

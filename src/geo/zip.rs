@@ -133,6 +133,28 @@ pub(crate) fn zip_centroid(zip: Zip) -> Option<LatLng> {
     ZIP_INDEX.centroid(zip)
 }
 
+/// The mean position (latitude, longitude in degrees) of the ZIP centroids of
+/// each 3-digit prefix, sorted by prefix: where the console's map draws a
+/// 3-digit area. A plain mean of degrees: no prefix straddles the antimeridian
+/// far enough for it to matter on a national map.
+pub(crate) fn zip3_positions() -> &'static [(u16, f64, f64)] {
+    static POSITIONS: LazyLock<Vec<(u16, f64, f64)>> = LazyLock::new(|| {
+        let mut sums: std::collections::BTreeMap<u16, (f64, f64, u32)> = Default::default();
+        for entry in &ZIP_INDEX.entries {
+            let sum = sums.entry(entry.zip.prefix3()).or_default();
+            sum.0 += entry.centroid.lat();
+            sum.1 += entry.centroid.lng();
+            sum.2 += 1;
+        }
+        sums.into_iter()
+            .map(|(prefix, (lat, lng, count))| {
+                (prefix, lat / f64::from(count), lng / f64::from(count))
+            })
+            .collect()
+    });
+    &POSITIONS
+}
+
 /// Parses the embedded data now rather than on the first lookup, so a server pays the
 /// cost (tens of milliseconds) at startup; returns how many ZIPs were loaded.
 pub(crate) fn preload_zip_index() -> usize {

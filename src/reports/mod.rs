@@ -26,7 +26,7 @@ mod tests;
 
 pub use export_command::{ExportCommandError, ExportOptions, export_connections};
 pub use export_files::ExportWriteError;
-pub(crate) use query::{AreaBy, GroupBy, MAX_SPAN_DAYS, ReportRequest, report};
+pub(crate) use query::{AreaBy, GroupBy, MAX_SPAN_DAYS, Report, ReportRequest, report};
 pub(crate) use rebuild::rebuild;
-pub(crate) use rebuild_command::parse_day;
 pub use rebuild_command::{RebuildCommandError, rebuild_reports};
+pub(crate) use rebuild_command::{day_text, parse_day};
