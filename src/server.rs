@@ -540,49 +540,51 @@ async fn drain(presence: &PresenceRuntime, sockets: &SocketTasks, handoff: Durat
 
 /// Deletes expired tokens every hour until `stop` is cancelled.
 async fn sweep_expired_tokens(store: Arc<dyn Store>, clock: Clock, stop: CancellationToken) {
-    let mut interval = tokio::time::interval(TOKEN_SWEEP_INTERVAL);
+    every(TOKEN_SWEEP_INTERVAL, stop, || async {
+        match store.purge_expired_tokens(clock.now_ms()).await {
+            Ok(removed) => tracing::debug!(removed, "expired tokens deleted"),
+            Err(error) => tracing::warn!(%error, "expired token sweep failed"),
+        }
+    })
+    .await;
+}
+
+/// Runs `pass` at once and then every `period` until `stop` is cancelled; a
+/// pass that overruns delays the next one rather than queueing more.
+async fn every<Pass, Run>(period: Duration, stop: CancellationToken, mut pass: Pass)
+where
+    Pass: FnMut() -> Run,
+    Run: std::future::Future<Output = ()>,
+{
+    let mut interval = tokio::time::interval(period);
     interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     loop {
         tokio::select! {
             () = stop.cancelled() => return,
             _ = interval.tick() => {}
         }
-        match store.purge_expired_tokens(clock.now_ms()).await {
-            Ok(removed) => tracing::debug!(removed, "expired tokens deleted"),
-            Err(error) => tracing::warn!(%error, "expired token sweep failed"),
-        }
+        pass().await;
     }
 }
 
 /// Finishes account deletions a stopped node left under way: every minute,
 /// until `stop` is cancelled.
 async fn finish_account_deletions(identity: Arc<IdentityService>, stop: CancellationToken) {
-    let mut interval = tokio::time::interval(CONNECTION_RECOVERY_INTERVAL);
-    interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
-    loop {
-        tokio::select! {
-            () = stop.cancelled() => return,
-            _ = interval.tick() => {}
-        }
+    every(CONNECTION_RECOVERY_INTERVAL, stop, || async {
         match identity.finish_account_deletions().await {
             Ok(0) => {}
             Ok(finished) => tracing::info!(finished, "interrupted account deletions finished"),
             Err(error) => tracing::warn!(%error, "account deletion sweep failed; retried later"),
         }
-    }
+    })
+    .await;
 }
 
 /// Finishes connection records left incomplete (a crash or a store failure
 /// between the record and its credits): once at start, then every minute, until
 /// `stop` is cancelled.
 async fn recover_connections(connections: Connections, stop: CancellationToken) {
-    let mut interval = tokio::time::interval(CONNECTION_RECOVERY_INTERVAL);
-    interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
-    loop {
-        tokio::select! {
-            () = stop.cancelled() => return,
-            _ = interval.tick() => {}
-        }
+    every(CONNECTION_RECOVERY_INTERVAL, stop, || async {
         match connections.recover().await {
             Ok(pass) if pass.finished == 0 && pass.failed == 0 => {}
             Ok(pass) => tracing::info!(
@@ -592,7 +594,8 @@ async fn recover_connections(connections: Connections, stop: CancellationToken) 
             ),
             Err(error) => tracing::warn!(%error, "connection recovery failed; retried later"),
         }
-    }
+    })
+    .await;
 }
 
 /// How old an unfinished redemption (or voucher release) must be before the
@@ -619,13 +622,7 @@ async fn recover_redemptions(
     grace_ms: i64,
     stop: CancellationToken,
 ) {
-    let mut interval = tokio::time::interval(CONNECTION_RECOVERY_INTERVAL);
-    interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
-    loop {
-        tokio::select! {
-            () = stop.cancelled() => return,
-            _ = interval.tick() => {}
-        }
+    every(CONNECTION_RECOVERY_INTERVAL, stop, || async {
         match redemptions.recover(grace_ms).await {
             Ok(recovered) if recovered == crate::rewards::Recovered::default() => {}
             Ok(recovered) => tracing::info!(
@@ -641,7 +638,8 @@ async fn recover_redemptions(
             Ok(finished) => tracing::info!(finished, "unfinished donations finished"),
             Err(error) => tracing::warn!(%error, "donation recovery failed; retried later"),
         }
-    }
+    })
+    .await;
 }
 
 /// The pieces both `serve` and the CLI import need.

@@ -254,33 +254,14 @@ impl Drop for ClusterPlan {
     /// Drops the test keyspace (after the nodes, which tests declare later and
     /// so drop first): a long test run would otherwise fill the CQL node's heap.
     fn drop(&mut self) {
-        let node = self
-            .cql_uri
-            .split(',')
-            .next()
-            .unwrap_or_default()
-            .trim()
-            .to_owned();
         let keyspace = self.keyspace.clone();
-        let dropped = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .ok()?;
-            runtime.block_on(async move {
-                let session = scylla::client::session_builder::SessionBuilder::new()
-                    .known_node(node)
-                    .build()
-                    .await
-                    .ok()?;
-                session
-                    .query_unpaged(format!("DROP KEYSPACE IF EXISTS {keyspace}"), ())
-                    .await
-                    .ok()
-            })
-        })
-        .join();
-        if !matches!(dropped, Ok(Some(_))) {
+        let dropped = super::on_cql_node(&self.cql_uri, move |session| async move {
+            session
+                .query_unpaged(format!("DROP KEYSPACE IF EXISTS {keyspace}"), ())
+                .await
+                .ok()
+        });
+        if dropped.is_none() {
             eprintln!("test keyspace {} was not dropped", self.keyspace);
         }
     }

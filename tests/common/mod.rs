@@ -85,8 +85,57 @@ const TEST_KEYSPACE_PREFIX: &str = "heyblue_it_";
 /// the CQL node and their table metadata fills its heap. Keyspaces of live
 /// processes, such as another run's on a shared node, are left alone.
 fn drop_keyspaces_of_ended_processes(uri: &str) {
+    let swept = on_cql_node(uri, |session| async move {
+        let rows = session
+            .query_unpaged("SELECT keyspace_name FROM system_schema.keyspaces", ())
+            .await
+            .ok()?
+            .into_rows_result()
+            .ok()?;
+        let names: Vec<String> = rows
+            .rows::<(String,)>()
+            .ok()?
+            .filter_map(Result::ok)
+            .map(|(name,)| name)
+            .collect();
+        let mut dropped = 0_usize;
+        for name in names {
+            let Some(pid) = name
+                .strip_prefix(TEST_KEYSPACE_PREFIX)
+                .and_then(|rest| rest.split('_').next())
+                .and_then(|pid| pid.parse::<u32>().ok())
+            else {
+                continue;
+            };
+            if Path::new(&format!("/proc/{pid}")).exists() {
+                continue;
+            }
+            if session
+                .query_unpaged(format!("DROP KEYSPACE IF EXISTS {name}"), ())
+                .await
+                .is_ok()
+            {
+                dropped += 1;
+            }
+        }
+        Some(dropped)
+    });
+    if swept.is_none() {
+        eprintln!("old test keyspaces could not be listed or dropped");
+    }
+}
+
+/// Runs `work` with a session on the first node `uri` names, on a thread and
+/// runtime of its own (callers may be in a `Drop`, or on a runtime that must
+/// not block); `None` when the node cannot be reached or `work` gives up.
+pub(crate) fn on_cql_node<T, Work, Run>(uri: &str, work: Work) -> Option<T>
+where
+    T: Send + 'static,
+    Work: FnOnce(scylla::client::session::Session) -> Run + Send + 'static,
+    Run: std::future::Future<Output = Option<T>>,
+{
     let node = uri.split(',').next().unwrap_or_default().trim().to_owned();
-    let swept = std::thread::spawn(move || {
+    std::thread::spawn(move || {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
@@ -97,45 +146,12 @@ fn drop_keyspaces_of_ended_processes(uri: &str) {
                 .build()
                 .await
                 .ok()?;
-            let rows = session
-                .query_unpaged("SELECT keyspace_name FROM system_schema.keyspaces", ())
-                .await
-                .ok()?
-                .into_rows_result()
-                .ok()?;
-            let names: Vec<String> = rows
-                .rows::<(String,)>()
-                .ok()?
-                .filter_map(Result::ok)
-                .map(|(name,)| name)
-                .collect();
-            let mut dropped = 0_usize;
-            for name in names {
-                let Some(pid) = name
-                    .strip_prefix(TEST_KEYSPACE_PREFIX)
-                    .and_then(|rest| rest.split('_').next())
-                    .and_then(|pid| pid.parse::<u32>().ok())
-                else {
-                    continue;
-                };
-                if Path::new(&format!("/proc/{pid}")).exists() {
-                    continue;
-                }
-                if session
-                    .query_unpaged(format!("DROP KEYSPACE IF EXISTS {name}"), ())
-                    .await
-                    .is_ok()
-                {
-                    dropped += 1;
-                }
-            }
-            Some(dropped)
+            work(session).await
         })
     })
-    .join();
-    if !matches!(swept, Ok(Some(_))) {
-        eprintln!("old test keyspaces could not be listed or dropped");
-    }
+    .join()
+    .ok()
+    .flatten()
 }
 
 /// A server running inside the test process.

@@ -3,6 +3,7 @@
 //! whole in a blob. The statements are prepared here, apart from the other
 //! tables', with the schema block that adds the table.
 
+use super::prepare::Preparer;
 use async_trait::async_trait;
 use scylla::client::session::Session;
 use scylla::errors::PrepareError;
@@ -29,19 +30,16 @@ pub(super) struct DeviceStatements {
 impl DeviceStatements {
     /// Prepares every statement on `session` (already using the keyspace).
     pub(super) async fn prepare(session: &Session) -> Result<Self, PrepareError> {
-        let idempotent = |text: &'static str| async move {
-            let mut statement = session.prepare(text).await?;
-            statement.set_is_idempotent(true);
-            Ok::<_, PrepareError>(statement)
-        };
+        let prepare = Preparer(session);
         Ok(Self {
-            upsert: idempotent(
-                "INSERT INTO devices (account_id, device_id, record) VALUES (?, ?, ?)",
-            )
-            .await?,
-            select_of_account: idempotent("SELECT record FROM devices WHERE account_id = ?")
+            upsert: prepare
+                .idempotent("INSERT INTO devices (account_id, device_id, record) VALUES (?, ?, ?)")
                 .await?,
-            delete: idempotent("DELETE FROM devices WHERE account_id = ? AND device_id = ?")
+            select_of_account: prepare
+                .idempotent("SELECT record FROM devices WHERE account_id = ?")
+                .await?,
+            delete: prepare
+                .idempotent("DELETE FROM devices WHERE account_id = ? AND device_id = ?")
                 .await?,
         })
     }

@@ -2,6 +2,7 @@
 //! by message id, changed by conditional writes on their version; the due
 //! queue by bucket and time; the by-state listing rows.
 
+use super::prepare::Preparer;
 use scylla::client::session::Session;
 use scylla::errors::PrepareError;
 use scylla::statement::prepared::PreparedStatement;
@@ -36,66 +37,63 @@ pub(super) struct OutboxStatements {
 impl OutboxStatements {
     /// Prepares every statement on `session` (already using the keyspace).
     pub(super) async fn prepare(session: &Session) -> Result<Self, PrepareError> {
-        let idempotent = |text: &'static str| async move {
-            let mut statement = session.prepare(text).await?;
-            statement.set_is_idempotent(true);
-            Ok::<_, PrepareError>(statement)
-        };
-        // Conditional writes are never retried blindly: a retried Paxos round
-        // may report "not applied" for its own earlier success.
-        let conditional = |text: &'static str| async move {
-            let mut statement = session.prepare(text).await?;
-            statement.set_is_idempotent(false);
-            Ok::<_, PrepareError>(statement)
-        };
+        let prepare = Preparer(session);
         Ok(Self {
-            insert_delivery: conditional(
-                "INSERT INTO outbox_deliveries (message_id, version, record) VALUES (?, ?, ?) \
+            insert_delivery: prepare
+                .conditional(
+                    "INSERT INTO outbox_deliveries (message_id, version, record) VALUES (?, ?, ?) \
                  IF NOT EXISTS",
-            )
-            .await?,
-            select_delivery: idempotent(
-                "SELECT version, record FROM outbox_deliveries WHERE message_id = ?",
-            )
-            .await?,
-            replace_delivery: conditional(
-                "UPDATE outbox_deliveries SET version = ?, record = ? WHERE message_id = ? \
+                )
+                .await?,
+            select_delivery: prepare
+                .idempotent("SELECT version, record FROM outbox_deliveries WHERE message_id = ?")
+                .await?,
+            replace_delivery: prepare
+                .conditional(
+                    "UPDATE outbox_deliveries SET version = ?, record = ? WHERE message_id = ? \
                  IF version = ?",
-            )
-            .await?,
-            insert_due: idempotent(
-                "INSERT INTO outbox_due (bucket, due_at_ms, message_id) VALUES (?, ?, ?)",
-            )
-            .await?,
-            select_due: idempotent(
-                "SELECT due_at_ms, message_id FROM outbox_due WHERE bucket = ? \
+                )
+                .await?,
+            insert_due: prepare
+                .idempotent(
+                    "INSERT INTO outbox_due (bucket, due_at_ms, message_id) VALUES (?, ?, ?)",
+                )
+                .await?,
+            select_due: prepare
+                .idempotent(
+                    "SELECT due_at_ms, message_id FROM outbox_due WHERE bucket = ? \
                  AND due_at_ms <= ? LIMIT ?",
-            )
-            .await?,
-            delete_due: idempotent(
-                "DELETE FROM outbox_due WHERE bucket = ? AND due_at_ms = ? AND message_id = ?",
-            )
-            .await?,
-            insert_by_state: idempotent(
-                "INSERT INTO outbox_by_state (state, day, since_ms, message_id) \
+                )
+                .await?,
+            delete_due: prepare
+                .idempotent(
+                    "DELETE FROM outbox_due WHERE bucket = ? AND due_at_ms = ? AND message_id = ?",
+                )
+                .await?,
+            insert_by_state: prepare
+                .idempotent(
+                    "INSERT INTO outbox_by_state (state, day, since_ms, message_id) \
                  VALUES (?, ?, ?, ?)",
-            )
-            .await?,
-            select_by_state: idempotent(
-                "SELECT since_ms, message_id FROM outbox_by_state WHERE state = ? AND day = ? \
+                )
+                .await?,
+            select_by_state: prepare
+                .idempotent(
+                    "SELECT since_ms, message_id FROM outbox_by_state WHERE state = ? AND day = ? \
                  LIMIT ?",
-            )
-            .await?,
-            delete_by_state: idempotent(
-                "DELETE FROM outbox_by_state WHERE state = ? AND day = ? AND since_ms = ? \
+                )
+                .await?,
+            delete_by_state: prepare
+                .idempotent(
+                    "DELETE FROM outbox_by_state WHERE state = ? AND day = ? AND since_ms = ? \
                  AND message_id = ?",
-            )
-            .await?,
-            upsert_endpoint: idempotent(
-                "INSERT INTO outbox_endpoints (endpoint_id, record) VALUES (?, ?)",
-            )
-            .await?,
-            select_endpoints: idempotent("SELECT record FROM outbox_endpoints").await?,
+                )
+                .await?,
+            upsert_endpoint: prepare
+                .idempotent("INSERT INTO outbox_endpoints (endpoint_id, record) VALUES (?, ?)")
+                .await?,
+            select_endpoints: prepare
+                .idempotent("SELECT record FROM outbox_endpoints")
+                .await?,
         })
     }
 }
