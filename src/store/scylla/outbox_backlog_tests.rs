@@ -242,5 +242,19 @@ async fn two_nodes_work_off_a_backlog_and_one_survives_the_other() {
         )
         .await
         .expect("list");
+    if delivered.len() != total {
+        for state in [
+            DeliveryState::Pending,
+            DeliveryState::Failed,
+            DeliveryState::Dead,
+            DeliveryState::Cancelled,
+        ] {
+            let left = first
+                .outbox_deliveries(state, Clock::system().now_ms(), 10)
+                .await
+                .expect("list");
+            eprintln!("not delivered, {}: {left:?}", state.as_str());
+        }
+    }
     assert_eq!(delivered.len(), total, "every delivery settled delivered");
 }
