@@ -146,8 +146,8 @@ impl OutboxDelivery {
     }
 
     /// When it may next be taken (Unix ms): its next attempt, or the end of
-    /// the lease holding it, whichever is later. The stores key their due
-    /// queues by it, so a leased delivery leaves the front of the queue.
+    /// the lease holding it, whichever is later. The embedded store keys its
+    /// due queue by it, so a leased delivery leaves the front of the queue.
     pub(crate) fn due_at_ms(&self) -> i64 {
         match self.lease {
             Some(lease) => self.next_attempt_at_ms.max(lease.until_ms),

@@ -185,6 +185,7 @@ macro_rules! store_conformance_tests {
             lifecycle::ping_answers_until_close,
             outbox::a_connection_writes_its_delivery_once,
             outbox::concurrent_claims_of_one_delivery_take_it_once,
+            outbox::deliveries_in_flight_hide_none_of_the_due_ones,
             outbox::an_expired_lease_is_taken_over_and_its_holder_cannot_settle,
             outbox::failures_retry_when_scheduled_and_dead_letters_replay,
             outbox::an_award_writes_its_trophy_delivery_once,

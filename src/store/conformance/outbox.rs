@@ -140,6 +140,39 @@ pub(crate) async fn concurrent_claims_of_one_delivery_take_it_once(store: Arc<dy
     assert_eq!(stored, winners[0]);
 }
 
+/// Many deliveries in flight ahead of a few due ones (all of one time) hide
+/// none of them, whatever the listing's limit.
+pub(crate) async fn deliveries_in_flight_hide_none_of_the_due_ones(store: Arc<dyn Store>) {
+    const IN_FLIGHT: usize = 240;
+    const DUE: usize = 10;
+    for _ in 0..IN_FLIGHT + DUE {
+        connected(&store).await;
+    }
+    let node = Uuid::new_v4();
+    let listed = store
+        .due_outbox_deliveries(NOW_MS, IN_FLIGHT + DUE)
+        .await
+        .expect("due");
+    assert_eq!(listed.len(), IN_FLIGHT + DUE);
+    for delivery in &listed[..IN_FLIGHT] {
+        lease::claim(&*store, delivery, node, NOW_MS, NOW_MS + LEASE_MS)
+            .await
+            .expect("claim")
+            .expect("due");
+    }
+    let mut left = ids(&listed[IN_FLIGHT..]);
+    left.sort();
+    let first = store.due_outbox_deliveries(NOW_MS, 1).await.expect("due");
+    assert_eq!(first.len(), 1, "the one asked for, past those in flight");
+    assert!(left.contains(&first[0].message.message_id));
+    let mut all = ids(&store
+        .due_outbox_deliveries(NOW_MS, IN_FLIGHT + DUE)
+        .await
+        .expect("due"));
+    all.sort();
+    assert_eq!(all, left, "exactly the ones not in flight");
+}
+
 pub(crate) async fn an_expired_lease_is_taken_over_and_its_holder_cannot_settle(
     store: Arc<dyn Store>,
 ) {

@@ -55,6 +55,8 @@ mod fault_tests;
 #[cfg(test)]
 mod outbox_backlog_tests;
 #[cfg(test)]
+mod outbox_queue_tests;
+#[cfg(test)]
 mod queue_bound_tests;
 #[cfg(test)]
 pub(crate) mod tests;
@@ -64,6 +66,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use scylla::response::query_result::QueryResult;
+use scylla::response::{PagingState, PagingStateResponse};
 use scylla::serialize::batch::BatchValues;
 use scylla::serialize::row::SerializeRow;
 use scylla::statement::batch::Batch;
@@ -181,6 +184,38 @@ impl ScyllaStore {
             .execute_unpaged(statement(&connected), values)
             .await
             .map_err(execution_error)
+    }
+
+    /// Runs a prepared statement for one page of at most `page_rows` rows,
+    /// from `cursor` (`None`: the first page); returns the page and the
+    /// cursor of the next one, `None` after the last.
+    async fn execute_page(
+        &self,
+        statement: impl FnOnce(&Connected) -> &PreparedStatement,
+        values: impl SerializeRow,
+        cursor: Option<Vec<u8>>,
+        page_rows: usize,
+    ) -> StoreResult<(QueryResult, Option<Vec<u8>>)> {
+        let connected = self.connected()?;
+        #[cfg(test)]
+        if let Some(injected) = self.faults.before_statement() {
+            return Err(injected);
+        }
+        let mut paged = statement(&connected).clone();
+        paged.set_page_size(i32::try_from(page_rows.max(1)).unwrap_or(i32::MAX));
+        let paging = cursor.map_or_else(PagingState::start, PagingState::new_from_raw_bytes);
+        let (result, response) = connected
+            .session
+            .execute_single_page(&paged, values, paging)
+            .await
+            .map_err(execution_error)?;
+        let next = match response {
+            PagingStateResponse::HasMorePages { state } => {
+                state.as_bytes_slice().map(|bytes| bytes.to_vec())
+            }
+            PagingStateResponse::NoMorePages => None,
+        };
+        Ok((result, next))
     }
 
     /// Runs a conditional statement (`IF ...`) and returns whether it applied.

@@ -7,9 +7,17 @@
 //! Two index tables are kept around each change in a fixed order: rows for
 //! where the delivery goes (its due-queue row, its by-state row) are written
 //! before the conditional write, rows for where it was are deleted after.
-//! A crash in between leaves a stale row, which readers skip (they check the
-//! record), never an open delivery missing from the due queue. Stale due rows
-//! older than [`LATE_MS`] are deleted by the listing that meets them.
+//! A crash in between, or a lost race, leaves a stale row, which readers skip
+//! (they check the record), never an open delivery missing from the due
+//! queue. Stale due rows older than [`LATE_MS`] are deleted by the listing
+//! that meets them, and a listing pages past every stale or leased row of a
+//! bucket, so no number of them hides a due delivery behind them.
+//!
+//! The due queue files a delivery under its next attempt, not under the end
+//! of its lease as the embedded store does: taking a lease is then one
+//! conditional write and nothing else, so the nodes racing for the same
+//! deliveries leave no stale rows behind. The price is that a listing reads
+//! the deliveries in flight (at most each node's batch) again on each pass.
 
 use async_trait::async_trait;
 use uuid::Uuid;
@@ -27,6 +35,10 @@ use crate::store::{OutboxStore, StoreResult};
 
 /// The cursor row of the due queue in `queue_cursors`.
 const QUEUE_NAME: &str = "outbox_due";
+
+/// Rows of the due queue read per page, at the least: enough to page past
+/// the deliveries in flight in one read.
+const DUE_PAGE_ROWS: usize = 200;
 
 /// Days of `outbox_by_state` an admin listing reads back from today.
 const LISTING_DAYS: i64 = 30;
@@ -53,7 +65,7 @@ impl ScyllaStore {
     async fn file_delivery(&self, delivery: &OutboxDelivery) -> StoreResult<()> {
         let id = delivery.message.message_id;
         if delivery.state.is_open() {
-            let due_at_ms = delivery.due_at_ms();
+            let due_at_ms = queued_at_ms(delivery);
             self.execute(
                 |connected| &connected.statements.outbox.insert_due,
                 (bucket_of(due_at_ms), due_at_ms, id),
@@ -81,9 +93,9 @@ impl ScyllaStore {
         after: &OutboxDelivery,
     ) -> StoreResult<()> {
         let id = before.message.message_id;
-        let due_moved = !after.state.is_open() || after.due_at_ms() != before.due_at_ms();
+        let due_moved = !after.state.is_open() || queued_at_ms(after) != queued_at_ms(before);
         if before.state.is_open() && due_moved {
-            self.delete_due_row(before.due_at_ms(), id).await?;
+            self.delete_due_row(queued_at_ms(before), id).await?;
         }
         if before.state != after.state || before.state_since_ms != after.state_since_ms {
             self.execute(
@@ -133,6 +145,12 @@ impl ScyllaStore {
     }
 }
 
+/// Where the due queue files an open delivery: its next attempt (leases
+/// leave the queue alone).
+fn queued_at_ms(delivery: &OutboxDelivery) -> i64 {
+    delivery.next_attempt_at_ms
+}
+
 #[async_trait]
 impl OutboxStore for ScyllaStore {
     async fn enqueue_outbox_message(&self, message: &OutboxMessage) -> StoreResult<()> {
@@ -157,32 +175,45 @@ impl OutboxStore for ScyllaStore {
         let settled_before = bucket_of(now_ms - LATE_MS);
         let mut next_start = start;
         for bucket in start..=bucket_of(now_ms) {
-            let wanted = i32::try_from(limit - found.len()).unwrap_or(i32::MAX);
-            let result = self
-                .execute(
-                    |connected| &connected.statements.outbox.select_due,
-                    (bucket, now_ms, wanted),
-                )
-                .await?;
-            let due_rows = rows::<(i64, Uuid)>(result, "outbox due row")?;
-            // Every row of a bucket this old is due by now: none read, none left.
-            if due_rows.is_empty() && next_start == bucket && bucket < settled_before {
-                next_start = bucket + 1;
-            }
-            for (due_at_ms, id) in due_rows {
-                let delivery = self.stored_delivery(id).await?;
-                let current = delivery.filter(|delivery| {
-                    delivery.state.is_open() && delivery.due_at_ms() == due_at_ms
-                });
-                match current {
-                    Some(delivery) => found.push(delivery),
-                    // A stale row: its writer lost its race or stopped. Past
-                    // the time any writer may still be about to use it, drop it.
-                    None if due_at_ms < now_ms - LATE_MS => {
-                        self.delete_due_row(due_at_ms, id).await?;
+            let mut bucket_read = 0_usize;
+            let mut cursor = None;
+            loop {
+                let (result, next) = self
+                    .execute_page(
+                        |connected| &connected.statements.outbox.select_due,
+                        (bucket, now_ms),
+                        cursor,
+                        (limit - found.len()).max(DUE_PAGE_ROWS),
+                    )
+                    .await?;
+                let due_rows = rows::<(i64, Uuid)>(result, "outbox due row")?;
+                bucket_read += due_rows.len();
+                for (due_at_ms, id) in due_rows {
+                    let delivery = self.stored_delivery(id).await?;
+                    let current = delivery.filter(|delivery| {
+                        delivery.state.is_open() && queued_at_ms(delivery) == due_at_ms
+                    });
+                    match current {
+                        Some(delivery) if delivery.is_due(now_ms) => found.push(delivery),
+                        // Leased by a node whose lease is live.
+                        Some(_) => {}
+                        // A stale row: its writer lost its race or stopped.
+                        // Past the time any writer may still be about to use
+                        // it, drop it.
+                        None if due_at_ms < now_ms - LATE_MS => {
+                            self.delete_due_row(due_at_ms, id).await?;
+                        }
+                        None => {}
                     }
-                    None => {}
                 }
+                cursor = next;
+                if cursor.is_none() || found.len() >= limit {
+                    break;
+                }
+            }
+            // Every row of a bucket this old is due by now: none read, none left.
+            if bucket_read == 0 && next_start == bucket && bucket < settled_before {
+                next_start = bucket + 1;
             }
             if found.len() >= limit {
                 break;
@@ -192,7 +223,7 @@ impl OutboxStore for ScyllaStore {
             self.advance_queue_cursor(QUEUE_NAME, stored_start, next_start)
                 .await;
         }
-        found.retain(|delivery| delivery.is_due(now_ms));
+        found.truncate(limit);
         Ok(found)
     }
 

@@ -62,7 +62,7 @@ impl OutboxStatements {
             select_due: prepare
                 .idempotent(
                     "SELECT due_at_ms, message_id FROM outbox_due WHERE bucket = ? \
-                 AND due_at_ms <= ? LIMIT ?",
+                 AND due_at_ms <= ?",
                 )
                 .await?,
             delete_due: prepare

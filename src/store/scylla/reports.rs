@@ -8,7 +8,6 @@
 
 use async_trait::async_trait;
 use futures::stream::{self, StreamExt, TryStreamExt};
-use scylla::response::{PagingState, PagingStateResponse};
 use uuid::Uuid;
 
 use super::ScyllaStore;
@@ -73,21 +72,6 @@ fn fact_from_row(metric: ReportMetric, row: FactRow) -> StoreResult<ReportFact> 
     })
 }
 
-/// The driver's paging state from a scan cursor.
-fn paging_state(cursor: Option<Vec<u8>>) -> PagingState {
-    cursor.map_or_else(PagingState::start, PagingState::new_from_raw_bytes)
-}
-
-/// The scan cursor of the driver's answer about further pages.
-fn next_cursor(response: PagingStateResponse) -> Option<Vec<u8>> {
-    match response {
-        PagingStateResponse::HasMorePages { state } => {
-            state.as_bytes_slice().map(|bytes| bytes.to_vec())
-        }
-        PagingStateResponse::NoMorePages => None,
-    }
-}
-
 impl ScyllaStore {
     /// Writes each fact's row (idempotent upserts).
     pub(super) async fn write_report_facts(&self, facts: &[ReportFact]) -> StoreResult<()> {
@@ -122,24 +106,6 @@ impl ScyllaStore {
             .into_iter()
             .map(|row| fact_from_row(metric, row))
             .collect()
-    }
-
-    /// One page of at most `limit` rows of a paged statement.
-    async fn scan_page(
-        &self,
-        statement: impl FnOnce(&super::Connected) -> &scylla::statement::prepared::PreparedStatement,
-        cursor: Option<Vec<u8>>,
-        limit: usize,
-    ) -> StoreResult<(scylla::response::query_result::QueryResult, Option<Vec<u8>>)> {
-        let connected = self.connected()?;
-        let mut paged = statement(&connected).clone();
-        paged.set_page_size(i32::try_from(limit.max(1)).unwrap_or(SCAN_PAGE_ROWS));
-        let (result, response) = connected
-            .session
-            .execute_single_page(&paged, (), paging_state(cursor))
-            .await
-            .map_err(super::codec::execution_error)?;
-        Ok((result, next_cursor(response)))
     }
 }
 
@@ -191,8 +157,9 @@ impl ReportStore for ScyllaStore {
         limit: usize,
     ) -> StoreResult<ScanPage<ConnectionRecord>> {
         let (result, next) = self
-            .scan_page(
+            .execute_page(
                 |connected| &connected.statements.reports.scan_connections,
+                (),
                 cursor,
                 limit,
             )
@@ -226,8 +193,9 @@ impl ReportStore for ScyllaStore {
         limit: usize,
     ) -> StoreResult<ScanPage<LedgerEntry>> {
         let (result, next) = self
-            .scan_page(
+            .execute_page(
                 |connected| &connected.statements.reports.scan_ledger_entries,
+                (),
                 cursor,
                 limit,
             )
