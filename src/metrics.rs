@@ -34,6 +34,9 @@ const OUTBOX_ATTEMPTS: &str = "heyblue_outbox_attempts_total";
 const OUTBOX_ATTEMPT_DURATION: &str = "heyblue_outbox_attempt_duration_seconds";
 const OUTBOX_ENDPOINTS_DISABLED: &str = "heyblue_outbox_endpoints_disabled_total";
 const OUTBOX_CANCELLED: &str = "heyblue_outbox_cancelled_total";
+const OUTBOX_DEFERRED: &str = "heyblue_outbox_deferred_total";
+const OUTBOX_QUEUE_DEPTH: &str = "heyblue_outbox_queue_depth";
+const OUTBOX_OLDEST_UNDELIVERED: &str = "heyblue_outbox_oldest_undelivered_seconds";
 const PUSH_NOTIFICATIONS_QUEUED: &str = "heyblue_push_notifications_queued_total";
 const NEAREST_LOOKUP: &str = "heyblue_nearest_lookup_duration_seconds";
 const AVAILABILITY_OPENED: &str = "heyblue_availability_windows_opened_total";
@@ -143,6 +146,19 @@ fn describe_all() {
     describe_counter!(
         OUTBOX_ENDPOINTS_DISABLED,
         "outbox endpoints the server disabled, by reason (gone: answered 410; failing: every attempt failed for outbox.disable_after_failing_hours)"
+    );
+    describe_counter!(
+        OUTBOX_DEFERRED,
+        "outbox deliveries held back by their endpoint's rate limit, by endpoint"
+    );
+    describe_gauge!(
+        OUTBOX_QUEUE_DEPTH,
+        "open outbox deliveries (pending or failed with a retry) still to reach each enabled endpoint, counted every 30 s by each sending node up to outbox.backlog_scan_limit per state"
+    );
+    describe_gauge!(
+        OUTBOX_OLDEST_UNDELIVERED,
+        metrics::Unit::Seconds,
+        "age of the oldest open outbox delivery still to reach each enabled endpoint (0 when none)"
     );
     describe_counter!(
         PUSH_NOTIFICATIONS_QUEUED,
@@ -453,6 +469,19 @@ pub(crate) fn outbox_attempt(
 /// `failing`: every attempt failed for `outbox.disable_after_failing_hours`).
 pub(crate) fn outbox_endpoint_disabled(reason: &'static str) {
     counter!(OUTBOX_ENDPOINTS_DISABLED, "reason" => reason).increment(1);
+}
+
+/// A delivery to `endpoint_id` was held back by its rate limit.
+pub(crate) fn outbox_deferred(endpoint_id: uuid::Uuid) {
+    counter!(OUTBOX_DEFERRED, "endpoint" => endpoint_id.to_string()).increment(1);
+}
+
+/// What is left to send to `endpoint_id`: open deliveries and the age of the
+/// oldest.
+pub(crate) fn outbox_backlog(endpoint_id: uuid::Uuid, depth: usize, oldest: Duration) {
+    let endpoint = endpoint_id.to_string();
+    gauge!(OUTBOX_QUEUE_DEPTH, "endpoint" => endpoint.clone()).set(depth as f64);
+    gauge!(OUTBOX_OLDEST_UNDELIVERED, "endpoint" => endpoint).set(oldest.as_secs_f64());
 }
 
 /// A push notification was queued.

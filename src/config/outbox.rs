@@ -26,6 +26,13 @@ pub struct OutboxConfig {
     pub poll_interval_ms: u64,
     /// Deliveries taken per look.
     pub batch_size: usize,
+    /// Deliveries of a look sent at once (each to its endpoints in turn):
+    /// a slow endpoint holds up only its own deliveries, and the store's
+    /// writes of a look are committed together.
+    pub concurrency: usize,
+    /// Open deliveries of each state read every 30 s for the per-endpoint
+    /// backlog gauges; a longer backlog counts as this many.
+    pub backlog_scan_limit: usize,
     /// Delays before attempts 2, 3, ...; after the last, a dead letter.
     pub retry_delays_seconds: Vec<u64>,
     /// Fraction (0 to 1) by which each retry delay randomly varies.
@@ -47,6 +54,8 @@ impl Default for OutboxConfig {
             lease_seconds: 120,
             poll_interval_ms: 1_000,
             batch_size: 100,
+            concurrency: 16,
+            backlog_scan_limit: 10_000,
             retry_delays_seconds: vec![5, 300, 1_800, 7_200, 18_000, 36_000, 36_000],
             retry_jitter: 0.2,
             disable_after_failing_hours: 120,
@@ -69,6 +78,15 @@ impl OutboxConfig {
         }
         if self.batch_size == 0 {
             return Err(invalid("outbox.batch_size", "must be positive"));
+        }
+        if !(1..=256).contains(&self.concurrency) {
+            return Err(invalid("outbox.concurrency", "must be from 1 to 256"));
+        }
+        if !(1..=100_000).contains(&self.backlog_scan_limit) {
+            return Err(invalid(
+                "outbox.backlog_scan_limit",
+                "must be from 1 to 100000",
+            ));
         }
         if self.disable_after_failing_hours == 0 {
             return Err(invalid(

@@ -51,7 +51,7 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::routing::{delete, get, post};
+use axum::routing::{delete, get, patch, post};
 use tokio_util::sync::CancellationToken;
 
 pub(crate) use bearer::{AdminToken, bearer_token};
@@ -214,6 +214,10 @@ pub(crate) fn router(state: AppState) -> Router {
         .route(
             "/v1/admin/outbox/endpoints/{id}/replay-dead",
             post(outbox_routes::replay_dead_for_endpoint),
+        )
+        .route(
+            "/v1/admin/outbox/endpoints/{id}",
+            patch(outbox_routes::patch_endpoint),
         )
         .route(
             "/v1/admin/outbox/endpoints/{id}/enable",

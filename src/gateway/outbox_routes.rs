@@ -3,7 +3,8 @@
 //! /v1/admin/outbox/{id}/replay`) or the dead letters (`POST
 //! /v1/admin/outbox/replay-dead`, or those of one endpoint: `POST
 //! /v1/admin/outbox/endpoints/{id}/replay-dead`), and endpoints: create (the secret is in
-//! that answer only), list, rotate the secret, enable, disable.
+//! that answer only), list, rotate the secret, enable, disable, and set or
+//! lift the rate limit (`PATCH /v1/admin/outbox/endpoints/{id}`).
 
 use axum::Json;
 use axum::extract::rejection::PathRejection;
@@ -206,6 +207,18 @@ pub(crate) struct CreateBody {
     event_types: Vec<String>,
     /// Whether it starts enabled (true when absent).
     enabled: Option<bool>,
+    /// At most this many messages a second from each sending node (none
+    /// when absent).
+    rate_limit_per_second: Option<u32>,
+}
+
+/// `PATCH /v1/admin/outbox/endpoints/{id}` body: the rate limit, `null` to
+/// lift it.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct PatchBody {
+    /// The new limit; `null` lifts it.
+    rate_limit_per_second: Option<u32>,
 }
 
 /// An endpoint as the admin API shows it: never its secrets, except the
@@ -226,6 +239,8 @@ pub(crate) struct EndpointView {
     pub(crate) previous_secret_until_ms: Option<i64>,
     /// Since when every attempt to it has failed (Unix ms), if it is failing.
     pub(crate) failing_since_ms: Option<i64>,
+    /// At most this many messages a second from each sending node.
+    pub(crate) rate_limit_per_second: Option<u32>,
     /// The signing secret, in the answer that created or rotated it only.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) secret: Option<String>,
@@ -248,6 +263,7 @@ impl EndpointView {
                 .as_ref()
                 .map(|(_, until_ms)| *until_ms),
             failing_since_ms: record.failing_since_ms,
+            rate_limit_per_second: record.rate_limit_per_second,
             secret,
         }
     }
@@ -273,6 +289,7 @@ pub(crate) async fn create_endpoint(
         url: body.url,
         event_types: body.event_types,
         enabled: body.enabled.unwrap_or(true),
+        rate_limit_per_second: body.rate_limit_per_second,
     };
     let (record, secret) = endpoint_admin(&state)
         .create(request, state.clock.now_ms())
@@ -342,6 +359,29 @@ pub(crate) async fn rotate_endpoint(
     Ok(Json(EndpointView::new(&record, Some(secret))))
 }
 
+/// `PATCH /v1/admin/outbox/endpoints/{id}`: sets or lifts the rate limit.
+pub(crate) async fn patch_endpoint(
+    State(state): State<AppState>,
+    _admin: Admin,
+    ClientAddress(client): ClientAddress,
+    id: Result<Path<Uuid>, PathRejection>,
+    ApiJson(body): ApiJson<PatchBody>,
+) -> Result<Json<EndpointView>, ApiError> {
+    let Path(id) = id.map_err(|_invalid| ApiError::not_found())?;
+    let record = endpoint_admin(&state)
+        .set_rate_limit(id, body.rate_limit_per_second, state.clock.now_ms())
+        .await?;
+    let detail = match body.rate_limit_per_second {
+        Some(per_second) => format!("endpoint {id} limited to {per_second}/s"),
+        None => format!("endpoint {id} limit lifted"),
+    };
+    state
+        .audit
+        .record(client, AuditAction::OutboxEndpointChanged, None, detail)
+        .await?;
+    Ok(Json(EndpointView::new(&record, None)))
+}
+
 /// `POST /v1/admin/outbox/endpoints/{id}/enable`.
 pub(crate) async fn enable_endpoint(
     state: State<AppState>,
@@ -395,6 +435,7 @@ impl From<EndpointError> for ApiError {
             EndpointError::UnknownEventType(_) | EndpointError::NoEventTypes => {
                 Self::unprocessable("invalid_event_types", message)
             }
+            EndpointError::RateLimit => Self::unprocessable("invalid_rate_limit", message),
             EndpointError::NotFound => Self::not_found(),
             EndpointError::Store(store) => store.into(),
         }

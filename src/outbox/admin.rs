@@ -1,7 +1,7 @@
 //! What admins do with endpoints: create one (its secret generated and shown
 //! once, stored sealed), list them (never with secrets), rotate a secret (the
 //! old one keeps signing for 24 hours, the new one is shown once), enable or
-//! disable one. The HTTP routes (`gateway::outbox_routes`) call these.
+//! disable one, set or lift its rate limit. The HTTP routes (`gateway::outbox_routes`) call these.
 
 use std::sync::Arc;
 
@@ -26,6 +26,9 @@ pub(crate) enum EndpointError {
     /// No event type is subscribed.
     #[error("an endpoint subscribes to at least one event type")]
     NoEventTypes,
+    /// The rate limit is out of range.
+    #[error("rate_limit_per_second is from 1 to {MAX_RATE_LIMIT_PER_SECOND}")]
+    RateLimit,
     /// No endpoint has this id.
     #[error("no such endpoint")]
     NotFound,
@@ -33,6 +36,10 @@ pub(crate) enum EndpointError {
     #[error(transparent)]
     Store(#[from] StoreError),
 }
+
+/// The highest rate limit an endpoint may have (a second's messages); one
+/// millisecond apart is as close as the sending loop paces them.
+pub(crate) const MAX_RATE_LIMIT_PER_SECOND: u32 = 1_000;
 
 /// What an admin asks for when creating an endpoint.
 #[derive(Debug, Clone)]
@@ -43,6 +50,18 @@ pub(crate) struct NewEndpoint {
     pub(crate) event_types: Vec<String>,
     /// Whether it starts enabled.
     pub(crate) enabled: bool,
+    /// At most this many messages a second from each sending node.
+    pub(crate) rate_limit_per_second: Option<u32>,
+}
+
+/// The limit, if it is in range.
+fn checked_rate_limit(per_second: Option<u32>) -> Result<Option<u32>, EndpointError> {
+    match per_second {
+        Some(per_second) if !(1..=MAX_RATE_LIMIT_PER_SECOND).contains(&per_second) => {
+            Err(EndpointError::RateLimit)
+        }
+        _ => Ok(per_second),
+    }
 }
 
 /// Endpoint administration over the store.
@@ -74,6 +93,7 @@ impl EndpointAdmin {
     ) -> Result<(EndpointRecord, String), EndpointError> {
         let url = parse_endpoint_url(&request.url)?;
         check_literal_host(&url, self.allow_private)?;
+        let rate_limit_per_second = checked_rate_limit(request.rate_limit_per_second)?;
         let mut event_types = Vec::new();
         for name in &request.event_types {
             let event_type = EventType::from_name(name)
@@ -97,6 +117,7 @@ impl EndpointAdmin {
             created_at_ms: now_ms,
             updated_at_ms: now_ms,
             failing_since_ms: None,
+            rate_limit_per_second,
         };
         self.store.put_outbox_endpoint(&record).await?;
         Ok((record, secret.to_text()))
@@ -139,6 +160,21 @@ impl EndpointAdmin {
             // Enabled again: its failing streak starts afresh.
             record.failing_since_ms = None;
         }
+        record.updated_at_ms = now_ms;
+        self.store.put_outbox_endpoint(&record).await?;
+        Ok(record)
+    }
+
+    /// Sets or lifts (`None`) an endpoint's rate limit.
+    pub(crate) async fn set_rate_limit(
+        &self,
+        id: Uuid,
+        per_second: Option<u32>,
+        now_ms: i64,
+    ) -> Result<EndpointRecord, EndpointError> {
+        let per_second = checked_rate_limit(per_second)?;
+        let mut record = self.find(id).await?;
+        record.rate_limit_per_second = per_second;
         record.updated_at_ms = now_ms;
         self.store.put_outbox_endpoint(&record).await?;
         Ok(record)

@@ -126,6 +126,12 @@ pub(crate) enum AttemptOutcome {
         /// Why, for admins.
         reason: String,
     },
+    /// Held back by an endpoint's rate limit: taken again at `until_ms`,
+    /// with no attempt counted (the endpoints reached are kept).
+    Deferred {
+        /// Until when (Unix ms).
+        until_ms: i64,
+    },
 }
 
 impl OutboxDelivery {
@@ -180,17 +186,12 @@ impl OutboxDelivery {
         let mut settled = self.clone();
         settled.lease = None;
         settled.version += 1;
-        settled.attempts = self.attempts.saturating_add(1);
         let at_ms = match outcome {
-            AttemptOutcome::Delivered { at_ms }
-            | AttemptOutcome::Failed { at_ms, .. }
-            | AttemptOutcome::Cancelled { at_ms, .. } => *at_ms,
-        };
-        match outcome {
             AttemptOutcome::Delivered { at_ms } => {
                 settled.state = DeliveryState::Delivered;
                 settled.settled_at_ms = Some(*at_ms);
                 settled.last_error = None;
+                *at_ms
             }
             AttemptOutcome::Failed {
                 at_ms,
@@ -208,13 +209,21 @@ impl OutboxDelivery {
                         settled.settled_at_ms = Some(*at_ms);
                     }
                 }
+                *at_ms
             }
             AttemptOutcome::Cancelled { at_ms, reason } => {
                 settled.state = DeliveryState::Cancelled;
                 settled.settled_at_ms = Some(*at_ms);
                 settled.last_error = Some(reason.clone());
+                *at_ms
             }
-        }
+            // Not an attempt: same state, same count, a later time.
+            AttemptOutcome::Deferred { until_ms } => {
+                settled.next_attempt_at_ms = *until_ms;
+                return settled;
+            }
+        };
+        settled.attempts = self.attempts.saturating_add(1);
         if settled.state != self.state {
             settled.state_since_ms = at_ms;
         }
@@ -271,6 +280,22 @@ mod tests {
         let taken_over = claimed.claimed(second, 31_000, 61_000).expect("expired");
         assert_eq!(taken_over.lease.map(|lease| lease.holder), Some(second));
         assert_eq!(taken_over.version, 2);
+    }
+
+    #[test]
+    fn a_deferral_counts_no_attempt_and_keeps_what_was_reached() {
+        let reached = Uuid::new_v4();
+        let mut claimed = delivery()
+            .claimed(Uuid::new_v4(), 1_000, 2_000)
+            .expect("due");
+        claimed.done_endpoints.push(reached);
+        let deferred = claimed.settled(&AttemptOutcome::Deferred { until_ms: 4_000 });
+        assert_eq!(deferred.state, DeliveryState::Pending);
+        assert_eq!(deferred.attempts, 0);
+        assert_eq!(deferred.lease, None);
+        assert_eq!(deferred.done_endpoints, vec![reached]);
+        assert!(!deferred.is_due(3_999));
+        assert!(deferred.is_due(4_000));
     }
 
     #[test]

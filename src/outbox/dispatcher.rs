@@ -6,7 +6,10 @@
 //! endpoint answering 410 Gone, or failing every attempt for
 //! `disable_after_failing` (5 days), is disabled (logged and counted) and
 //! not sent to again. A message no endpoint wants is settled delivered at
-//! once.
+//! once. Up to `concurrency` deliveries of a pass are under way at once, and
+//! an endpoint with a rate limit is paced ([`Pacer`]): a delivery it cannot
+//! take yet is deferred, no attempt counted. Every [`BACKLOG_INTERVAL`] the
+//! loop sets the per-endpoint backlog gauges (`backlog`).
 //!
 //! Several nodes run this loop on one store: the lease keeps a delivery with
 //! one of them at a time, and a dead node's leases expire into the others'.
@@ -14,6 +17,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use futures::StreamExt;
 use rand::seq::SliceRandom;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
@@ -22,6 +26,7 @@ use super::admin::EndpointAdmin;
 use super::delivery::{AttemptOutcome, OutboxDelivery};
 use super::endpoint::{EndpointRegistry, FailingStreak};
 use super::lease;
+use super::pacing::{Pacer, Pacing};
 use super::schedule::RetrySchedule;
 use super::sender::{AttemptResult, Sender};
 use super::social::compose::{Composed, Composer};
@@ -40,6 +45,10 @@ pub(crate) struct DispatchSettings {
     pub(crate) poll_interval: Duration,
     /// Deliveries taken per poll.
     pub(crate) batch: usize,
+    /// Deliveries of a poll under way at once.
+    pub(crate) concurrency: usize,
+    /// Open deliveries of each state read for the backlog gauges.
+    pub(crate) backlog_scan_limit: usize,
     /// When failed deliveries are tried again.
     pub(crate) schedule: RetrySchedule,
     /// How long an endpoint may fail every attempt before it is disabled.
@@ -53,6 +62,8 @@ pub(crate) struct Dispatcher {
     store: Arc<dyn Store>,
     /// The endpoints, opened; reloaded from the store before each pass.
     endpoints: Arc<EndpointRegistry>,
+    /// The pace of each endpoint with a rate limit.
+    pacer: Arc<Pacer>,
     /// Opens the endpoints' sealed secrets.
     keys: Arc<ServerKeys>,
     /// Writes an endpoint disabled when it answers 410 Gone.
@@ -111,7 +122,27 @@ pub(crate) struct PassStats {
     pub(crate) lost: usize,
     /// Deliveries cancelled (a post without consent).
     pub(crate) cancelled: usize,
+    /// Deliveries held back by an endpoint's rate limit.
+    pub(crate) deferred: usize,
 }
+
+impl PassStats {
+    /// Both counts together.
+    fn add(self, other: Self) -> Self {
+        Self {
+            claimed: self.claimed + other.claimed,
+            delivered: self.delivered + other.delivered,
+            failed: self.failed + other.failed,
+            dead: self.dead + other.dead,
+            lost: self.lost + other.lost,
+            cancelled: self.cancelled + other.cancelled,
+            deferred: self.deferred + other.deferred,
+        }
+    }
+}
+
+/// How often the loop sets the per-endpoint backlog gauges.
+const BACKLOG_INTERVAL: Duration = Duration::from_secs(30);
 
 impl Dispatcher {
     /// A dispatcher over these collaborators.
@@ -127,6 +158,7 @@ impl Dispatcher {
             admin: EndpointAdmin::new(Arc::clone(&store), Arc::clone(&keys), false),
             store,
             endpoints: Arc::new(EndpointRegistry::default()),
+            pacer: Arc::new(Pacer::default()),
             keys,
             sender,
             composer,
@@ -137,6 +169,7 @@ impl Dispatcher {
 
     /// Polls until `shutdown`, then returns after the pass under way.
     pub(crate) async fn run(self, shutdown: CancellationToken) {
+        let mut backlog_due = tokio::time::Instant::now();
         loop {
             let busy = match self.run_once().await {
                 Ok(stats) => stats.claimed > 0,
@@ -145,6 +178,10 @@ impl Dispatcher {
                     false
                 }
             };
+            if tokio::time::Instant::now() >= backlog_due {
+                self.set_backlog_gauges().await;
+                backlog_due = tokio::time::Instant::now() + BACKLOG_INTERVAL;
+            }
             if busy {
                 continue;
             }
@@ -155,9 +192,9 @@ impl Dispatcher {
         }
     }
 
-    /// One pass: takes and sends up to a batch of due deliveries.
+    /// One pass: takes and sends up to a batch of due deliveries,
+    /// `concurrency` at a time.
     pub(crate) async fn run_once(&self) -> StoreResult<PassStats> {
-        let mut stats = PassStats::default();
         self.reload_endpoints().await?;
         let now_ms = self.clock.now_ms();
         let mut due = self
@@ -168,19 +205,71 @@ impl Dispatcher {
         // order, so they mostly take different deliveries instead of racing
         // for the same ones.
         due.shuffle(&mut rand::rng());
-        for read in due {
-            let now_ms = self.clock.now_ms();
-            let until_ms = now_ms
-                .saturating_add(i64::try_from(self.settings.lease.as_millis()).unwrap_or(i64::MAX));
-            let Some(claimed) =
-                lease::claim(&*self.store, &read, self.settings.node_id, now_ms, until_ms).await?
-            else {
-                continue;
-            };
-            stats.claimed += 1;
-            self.deliver(claimed, &mut stats).await?;
+        let outcomes: Vec<StoreResult<PassStats>> = futures::stream::iter(due)
+            .map(|read| self.take_and_deliver(read))
+            .buffer_unordered(self.settings.concurrency.max(1))
+            .collect()
+            .await;
+        let mut stats = PassStats::default();
+        let mut first_error = None;
+        for outcome in outcomes {
+            match outcome {
+                Ok(one) => stats = stats.add(one),
+                Err(error) => {
+                    first_error.get_or_insert(error);
+                }
+            }
         }
+        match first_error {
+            Some(error) => Err(error),
+            None => Ok(stats),
+        }
+    }
+
+    /// Takes one delivery read as due with a lease and, if this node got
+    /// it, sends and settles it.
+    async fn take_and_deliver(&self, read: OutboxDelivery) -> StoreResult<PassStats> {
+        let mut stats = PassStats::default();
+        let now_ms = self.clock.now_ms();
+        let until_ms = now_ms
+            .saturating_add(i64::try_from(self.settings.lease.as_millis()).unwrap_or(i64::MAX));
+        let Some(claimed) =
+            lease::claim(&*self.store, &read, self.settings.node_id, now_ms, until_ms).await?
+        else {
+            return Ok(stats);
+        };
+        stats.claimed += 1;
+        self.deliver(claimed, &mut stats).await?;
         Ok(stats)
+    }
+
+    /// Sets the per-endpoint backlog gauges; a store failure leaves them as
+    /// they were.
+    async fn set_backlog_gauges(&self) {
+        let endpoints = self.endpoints.all();
+        match super::backlog::measure(
+            &*self.store,
+            &endpoints,
+            self.clock.now_ms(),
+            self.settings.backlog_scan_limit,
+        )
+        .await
+        {
+            Ok(backlogs) => {
+                for backlog in backlogs {
+                    crate::metrics::outbox_backlog(
+                        backlog.endpoint_id,
+                        backlog.depth,
+                        backlog.oldest,
+                    );
+                }
+                // A disabled endpoint is sent nothing: nothing waits for it.
+                for endpoint in endpoints.iter().filter(|endpoint| !endpoint.enabled) {
+                    crate::metrics::outbox_backlog(endpoint.id, 0, Duration::ZERO);
+                }
+            }
+            Err(error) => tracing::warn!(%error, "outbox backlog not measured"),
+        }
     }
 
     /// Replaces the registry with the stored endpoints, opened.
@@ -194,6 +283,11 @@ impl Dispatcher {
                 }
             }
         }
+        self.pacer.retain(|id| {
+            opened
+                .iter()
+                .any(|endpoint| endpoint.id == id && endpoint.rate_limit_per_second.is_some())
+        });
         self.endpoints.replace_all(opened);
         Ok(())
     }
@@ -211,6 +305,7 @@ impl Dispatcher {
         // Nobody to send to: nothing is composed (nor any profile read).
         let mut sent = claimed.message.clone();
         let mut first_failure = None;
+        let mut deferred_until: Option<i64> = None;
         if !endpoints.is_empty() {
             match self.compose(&claimed).await? {
                 Composed::Send(body) => sent.body = body,
@@ -224,6 +319,15 @@ impl Dispatcher {
             }
         }
         for endpoint in endpoints {
+            if let Some(per_second) = endpoint.rate_limit_per_second
+                && let Pacing::DeferUntil(at_ms) =
+                    self.pacer
+                        .admit(endpoint.id, per_second, self.clock.now_ms())
+            {
+                crate::metrics::outbox_deferred(endpoint.id);
+                deferred_until = Some(deferred_until.map_or(at_ms, |until| until.max(at_ms)));
+                continue;
+            }
             let started = tokio::time::Instant::now();
             let result = self
                 .sender
@@ -251,9 +355,11 @@ impl Dispatcher {
             }
         }
         let now_ms = self.clock.now_ms();
-        let outcome = match first_failure {
-            None => AttemptOutcome::Delivered { at_ms: now_ms },
-            Some(error) => AttemptOutcome::Failed {
+        let outcome = match (first_failure, deferred_until) {
+            (None, None) => AttemptOutcome::Delivered { at_ms: now_ms },
+            // Held back by a rate limit, nothing failed: no attempt counted.
+            (None, Some(until_ms)) => AttemptOutcome::Deferred { until_ms },
+            (Some(error), _) => AttemptOutcome::Failed {
                 at_ms: now_ms,
                 error,
                 retry_at_ms: self
@@ -271,7 +377,11 @@ impl Dispatcher {
                 }
                 super::delivery::DeliveryState::Failed
                 | super::delivery::DeliveryState::Pending => {
-                    stats.failed += 1;
+                    if matches!(outcome, AttemptOutcome::Deferred { .. }) {
+                        stats.deferred += 1;
+                    } else {
+                        stats.failed += 1;
+                    }
                 }
                 super::delivery::DeliveryState::Cancelled => stats.cancelled += 1,
             },

@@ -39,6 +39,9 @@ pub(crate) struct EndpointRecord {
     /// success. Past `outbox.disable_after_failing_hours` it is disabled.
     #[serde(default)]
     pub(crate) failing_since_ms: Option<i64>,
+    /// At most this many messages a second from each sending node.
+    #[serde(default)]
+    pub(crate) rate_limit_per_second: Option<u32>,
 }
 
 impl EndpointRecord {
@@ -62,6 +65,7 @@ impl EndpointRecord {
             previous_secret,
             enabled: self.enabled,
             failing_since_ms: self.failing_since_ms,
+            rate_limit_per_second: self.rate_limit_per_second,
         })
     }
 }
@@ -87,6 +91,8 @@ pub(crate) struct Endpoint {
     pub(crate) enabled: bool,
     /// Since when every attempt to it has failed (Unix ms).
     pub(crate) failing_since_ms: Option<i64>,
+    /// At most this many messages a second from each sending node.
+    pub(crate) rate_limit_per_second: Option<u32>,
 }
 
 /// What a failed attempt means for its endpoint.
@@ -133,6 +139,14 @@ impl EndpointRegistry {
             .filter(|endpoint| endpoint.wants(event_type))
             .cloned()
             .collect()
+    }
+
+    /// Every endpoint, enabled or not.
+    pub(crate) fn all(&self) -> Vec<Endpoint> {
+        self.endpoints
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
     }
 
     /// Replaces every endpoint (a reload from the store).
@@ -201,6 +215,7 @@ mod tests {
             previous_secret: None,
             enabled: true,
             failing_since_ms: None,
+            rate_limit_per_second: None,
         };
         let old = endpoint.secret.clone();
         let new = SigningSecret::generate();

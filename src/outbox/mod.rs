@@ -17,18 +17,22 @@
 //! - `push`     push notifications queued for officers not connected
 
 pub(crate) mod admin;
+mod backlog;
 pub(crate) mod delivery;
 pub(crate) mod destination;
 pub(crate) mod dispatcher;
 pub(crate) mod endpoint;
 pub(crate) mod lease;
 pub(crate) mod message;
+mod pacing;
 pub(crate) mod push;
 pub(crate) mod schedule;
 pub(crate) mod sender;
 pub(crate) mod signature;
 pub(crate) mod social;
 
+#[cfg(test)]
+mod rate_limit_tests;
 #[cfg(test)]
 mod social_tests;
 #[cfg(test)]
@@ -80,6 +84,8 @@ pub(crate) fn start(
         lease: Duration::from_secs(config.lease_seconds),
         poll_interval: Duration::from_millis(config.poll_interval_ms),
         batch: config.batch_size,
+        concurrency: config.concurrency,
+        backlog_scan_limit: config.backlog_scan_limit,
         schedule: schedule::RetrySchedule {
             delays: config
                 .retry_delays_seconds

@@ -75,6 +75,7 @@ impl Harness {
                         .map(|event_type| event_type.as_str().to_owned())
                         .collect(),
                     enabled: true,
+                    rate_limit_per_second: None,
                 },
                 clock.now_ms(),
             )
@@ -89,6 +90,8 @@ impl Harness {
             lease: Duration::from_secs(60),
             poll_interval: Duration::from_millis(50),
             batch: 100,
+            concurrency: 16,
+            backlog_scan_limit: 10_000,
             schedule: RetrySchedule {
                 jitter: 0.0,
                 ..RetrySchedule::default()

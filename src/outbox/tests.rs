@@ -51,6 +51,8 @@ pub(super) struct Received {
     pub(super) timestamp_seconds: i64,
     pub(super) verified: bool,
     pub(super) body: String,
+    /// When it arrived (the test's clock, paused or not).
+    pub(super) at: tokio::time::Instant,
 }
 
 #[derive(Debug, Clone)]
@@ -145,6 +147,7 @@ async fn receive(State(state): State<ReceiverState>, headers: HeaderMap, body: S
             timestamp_seconds: timestamp.parse().unwrap_or(-1),
             verified,
             body,
+            at: tokio::time::Instant::now(),
         });
     let mode = *state.mode.lock().unwrap_or_else(PoisonError::into_inner);
     match mode {
@@ -187,17 +190,17 @@ fn verify(secret_text: &str, id: &str, timestamp: &str, body: &str, header: &str
 }
 
 /// A store, an endpoint and a dispatcher sending to one receiver.
-struct Harness {
-    store: Arc<dyn Store>,
-    admin: EndpointAdmin,
-    endpoint_id: Uuid,
-    dispatcher: Dispatcher,
-    clock: Clock,
+pub(super) struct Harness {
+    pub(super) store: Arc<dyn Store>,
+    pub(super) admin: EndpointAdmin,
+    pub(super) endpoint_id: Uuid,
+    pub(super) dispatcher: Dispatcher,
+    pub(super) clock: Clock,
     _data_dir: TempDir,
 }
 
 impl Harness {
-    async fn start(receiver: &Receiver, attempt_timeout: Duration) -> Self {
+    pub(super) async fn start(receiver: &Receiver, attempt_timeout: Duration) -> Self {
         let data_dir = TempDir::new().expect("temporary directory");
         let store: Arc<dyn Store> =
             Arc::new(EmbeddedStore::open(data_dir.path()).await.expect("open"));
@@ -210,6 +213,7 @@ impl Harness {
                     url: receiver.url.clone(),
                     event_types: vec!["connection.completed".to_owned()],
                     enabled: true,
+                    rate_limit_per_second: None,
                 },
                 clock.now_ms(),
             )
@@ -221,6 +225,8 @@ impl Harness {
             lease: Duration::from_secs(60),
             poll_interval: Duration::from_millis(50),
             batch: 100,
+            concurrency: 16,
+            backlog_scan_limit: 10_000,
             schedule: RetrySchedule {
                 jitter: 0.0,
                 ..RetrySchedule::default()
@@ -247,7 +253,7 @@ impl Harness {
     }
 
     /// Inserts a connection now and returns its message id.
-    async fn connect(&self) -> Uuid {
+    pub(super) async fn connect(&self) -> Uuid {
         let record = ConnectionRecord {
             connection_id: Uuid::new_v4(),
             citizen: ConnectionParty {
@@ -271,7 +277,7 @@ impl Harness {
         )
     }
 
-    async fn delivery(&self, id: Uuid) -> OutboxDelivery {
+    pub(super) async fn delivery(&self, id: Uuid) -> OutboxDelivery {
         self.store
             .outbox_delivery(id)
             .await
@@ -429,6 +435,7 @@ async fn loopback_destinations_are_refused_unless_allowed() {
         previous_secret: None,
         enabled: true,
         failing_since_ms: None,
+        rate_limit_per_second: None,
     };
     let message = super::message::OutboxMessage {
         message_id: Uuid::new_v4(),
@@ -542,6 +549,7 @@ async fn one_endpoints_dead_letters_replay_to_it_alone() {
                 url: failing.url.clone(),
                 event_types: vec!["connection.completed".to_owned()],
                 enabled: true,
+                rate_limit_per_second: None,
             },
             harness.clock.now_ms(),
         )

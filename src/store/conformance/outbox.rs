@@ -452,6 +452,7 @@ pub(crate) async fn endpoints_are_put_and_listed(store: Arc<dyn Store>) {
         created_at_ms: NOW_MS,
         updated_at_ms: NOW_MS,
         failing_since_ms: Some(NOW_MS),
+        rate_limit_per_second: None,
     };
     store.put_outbox_endpoint(&endpoint).await.expect("put");
     endpoint.enabled = false;

@@ -89,6 +89,8 @@ fn node(store: Arc<dyn Store>, keys: &Arc<ServerKeys>) -> Dispatcher {
         lease: Duration::from_secs(5),
         poll_interval: Duration::from_millis(50),
         batch: 50,
+        concurrency: 16,
+        backlog_scan_limit: 10_000,
         schedule: RetrySchedule::default(),
         disable_after_failing: Duration::from_secs(120 * 3_600),
     };
@@ -139,6 +141,7 @@ async fn two_nodes_work_off_a_backlog_and_one_survives_the_other() {
                 url,
                 event_types: vec!["connection.completed".to_owned()],
                 enabled: true,
+                rate_limit_per_second: None,
             },
             Clock::system().now_ms(),
         )
