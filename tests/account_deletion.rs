@@ -2,11 +2,13 @@
 //! Afterwards their sign-ins are refused and their socket is closed, no row of
 //! the store (embedded, or every table of the CQL keyspace) holds their name,
 //! bio, phone or push token, the other party still sees the connection, and the phone
-//! signs up afresh as a new account.
+//! signs up afresh as a new account. The reports read the same before and after,
+//! and no line of the server's log, at debug level, ever names the person.
 
 mod common;
 
 use common::points::earn_points;
+use common::process::ServerProcess;
 use common::rewards::token_of;
 use common::ws::{Format, WsClient};
 use common::{TestServer, error_code, test_store_is_scylla};
@@ -217,6 +219,91 @@ async fn cql_tables_holding(keyspace: &str, needles: &[&str]) -> Vec<String> {
         }
     }
     holding
+}
+
+/// Citizens who connect with the officer in the reports test: enough for
+/// every count to clear the reports' floor of 5.
+const REPORTED_CITIZENS: [&str; 5] = [
+    "+12125550331",
+    "+12125550332",
+    "+12125550333",
+    "+12125550334",
+    "+12125550335",
+];
+
+/// The parts of a report a deletion must not change.
+async fn report_numbers(server: &TestServer, query: &str) -> Value {
+    let report = server
+        .get_json(&format!("/v1/admin/reports/{query}"), common::ADMIN_TOKEN)
+        .await;
+    json!({ "rows": report["rows"], "total": report["total"] })
+}
+
+#[tokio::test]
+async fn a_deletion_leaves_the_reports_as_they_were_and_no_log_line_names_the_person() {
+    let root = tempfile::tempdir().unwrap();
+    let mut process = ServerProcess::start_logging(
+        root.path(),
+        "[identity]\notp_min_interval_seconds = 0\n\
+         [admin]\nmin_report_cell_count = 5\n",
+        "debug",
+    )
+    .await;
+    let server = &process.api;
+    let roster =
+        format!("phone,display_name,badge,department\n{OFFICER_PHONE},Officer B,442,NYPD\n");
+    assert_eq!(server.import_roster(&roster).await.status(), 200);
+    let officer = token_of(&server.sign_in(OFFICER_PHONE).await);
+    let mut deleted = String::new();
+    for (index, phone) in REPORTED_CITIZENS.into_iter().enumerate() {
+        let citizen = token_of(&server.sign_in(phone).await);
+        if index == 0 {
+            let edited = server
+                .http
+                .patch(server.url("/v1/me/profile"))
+                .bearer_auth(&citizen)
+                .json(&json!({ "display_name": CITIZEN_NAME, "bio": CITIZEN_BIO }))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(edited.status(), 200);
+            deleted = citizen.clone();
+        }
+        earn_points(server, &officer, &citizen).await;
+    }
+    let queries = [
+        "connections?area=nation",
+        "participants?area=zip&role=citizen",
+        "points_credited?area=zip3&role=citizen",
+    ];
+    let mut before = Vec::new();
+    for query in queries {
+        before.push(report_numbers(server, query).await);
+    }
+    assert_eq!(before[0]["total"]["value"], 5, "{before:?}");
+
+    let code = request_code(server, REPORTED_CITIZENS[0]).await;
+    let answer = delete_me(server, &deleted, &code).await;
+    assert_eq!(answer.status(), 204);
+    for (query, before) in queries.into_iter().zip(&before) {
+        assert_eq!(
+            &report_numbers(server, query).await,
+            before,
+            "{query} after the deletion"
+        );
+    }
+    process.kill();
+
+    let log = std::fs::read_to_string(root.path().join("server.log")).unwrap();
+    assert!(
+        log.lines().count() > 20,
+        "the log was written at debug level"
+    );
+    let phone = REPORTED_CITIZENS[0];
+    for needle in [phone, &phone[1..], &phone[2..], CITIZEN_NAME, CITIZEN_BIO] {
+        let naming: Vec<&str> = log.lines().filter(|line| line.contains(needle)).collect();
+        assert!(naming.is_empty(), "log lines name the person: {naming:?}");
+    }
 }
 
 #[tokio::test]

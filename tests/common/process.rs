@@ -23,6 +23,12 @@ impl ServerProcess {
     /// and waits until it is ready. A start in a root used before finds its
     /// data again, and appends to its log.
     pub(crate) async fn start(root: &Path, extra_toml: &str) -> Self {
+        Self::start_logging(root, extra_toml, "warn").await
+    }
+
+    /// As [`ServerProcess::start`], logging at `rust_log` (a `RUST_LOG`
+    /// filter) to `root/server.log`.
+    pub(crate) async fn start_logging(root: &Path, extra_toml: &str, rust_log: &str) -> Self {
         let http_port = free_port();
         let metrics_port = free_port();
         let data_dir = root.join("data");
@@ -46,7 +52,7 @@ impl ServerProcess {
             .arg(&config_file)
             .arg("serve")
             .env("HEYBLUE_ADMIN_TOKEN", ADMIN_TOKEN)
-            .env("RUST_LOG", "warn")
+            .env("RUST_LOG", rust_log)
             .stdin(Stdio::null())
             .stdout(log.try_clone().unwrap())
             .stderr(log)
