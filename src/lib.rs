@@ -89,7 +89,9 @@ pub use reports::{
 };
 pub use rewards::signing::{KeyFileError, Rotation, rotate_voucher_keys};
 pub use rewards::{StatementCommandError, StatementFormat, rewards_statement};
-pub use server::{ImportFileError, ImportFileOptions, ServeError, import_file, migrate, serve};
+pub use server::{
+    ImportFileError, ImportFileOptions, ServeError, import_file, migrate, rotate_master_key, serve,
+};
 pub use store::StoreError;
 /// Which tables of a stopped embedded store hold some bytes (erasure checks).
 #[doc(hidden)]

@@ -60,7 +60,7 @@ enum Command {
         #[arg(long)]
         stable_pseudonyms: bool,
     },
-    /// Manage the voucher signing keys.
+    /// Manage the voucher signing keys and the master key.
     Keys {
         #[command(subcommand)]
         what: KeysCommand,
@@ -137,6 +137,12 @@ enum KeysCommand {
     /// vouchers expire. Running servers pick it up within
     /// rewards.voucher_keys_reload_seconds.
     Rotate,
+    /// Move every phone, roster entry and webhook secret sealed or hashed
+    /// under the previous master key (identity.previous_master_key_env or
+    /// previous_master_key_file) to the current one; safe to run again and
+    /// while servers run on a CQL store (servers loading both keys also do
+    /// it when they start). See docs/operations.md.
+    RotateMaster,
 }
 
 fn main() -> ExitCode {
@@ -269,6 +275,13 @@ async fn run(
             for dropped in rotation.dropped_kids {
                 println!("dropped (retired longer than a voucher lives): {dropped}");
             }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Keys {
+            what: KeysCommand::RotateMaster,
+        } => {
+            let summary = heyblue::rotate_master_key(&config, &environment).await?;
+            println!("{summary}");
             Ok(ExitCode::SUCCESS)
         }
         Command::Drain => {

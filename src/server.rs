@@ -98,6 +98,13 @@ pub enum ServeError {
     /// The outbox's HTTP client cannot be built.
     #[error("{0}")]
     Outbox(String),
+    /// `heyblue keys rotate-master` without the key being replaced.
+    #[error(
+        "no previous master key: set the variable named by identity.previous_master_key_env \
+         (HEYBLUE_PREVIOUS_MASTER_KEY) or identity.previous_master_key_file to the key being \
+         replaced, and the current key to the new one"
+    )]
+    NoPreviousMasterKey,
     /// The listener failed.
     #[error("http server failed: {0}")]
     Http(#[from] std::io::Error),
@@ -120,6 +127,12 @@ pub async fn serve(
         .map(ReloadingAcceptor::load)
         .transpose()?;
     let parts = open_parts(&config, &environment, StoreOpening::Background).await?;
+    if parts.keys.rotating() {
+        tokio::spawn(move_to_current_key(
+            parts.store.clone(),
+            Arc::clone(&parts.keys),
+        ));
+    }
     let admin_token = load_admin_token(&config, &environment)?;
     let analyst_token = environment
         .get(&config.admin.analyst_token_env)
@@ -674,12 +687,20 @@ async fn open_parts(
         }
         StoreOpening::Now => store::open_now(&config.store, &config.data_dir, environment).await?,
     };
-    let keys = Arc::new(ServerKeys::load(
+    let mut keys = ServerKeys::load(
         environment,
         &config.identity.master_key_env,
         config.identity.master_key_file.as_deref(),
         &config.data_dir,
-    )?);
+    )?;
+    if let Some(previous) = ServerKeys::load_previous_master(
+        environment,
+        &config.identity.previous_master_key_env,
+        config.identity.previous_master_key_file.as_deref(),
+    )? {
+        keys = keys.with_previous(&previous);
+    }
+    let keys = Arc::new(keys);
     let phone_regions = crate::identity::phone_regions(&config.identity);
     let warming = phone_regions.clone();
     let started = std::time::Instant::now();
@@ -726,6 +747,51 @@ fn load_admin_token(
         }
         Err(error) => Err(file_error(error)),
     }
+}
+
+/// While a previous master key is loaded, moves every record to the current
+/// one in the background, trying again a minute later if the store fails.
+async fn move_to_current_key(store: Arc<dyn Store>, keys: Arc<ServerKeys>) {
+    loop {
+        match crate::identity::rekey::rekey_all(store.as_ref(), &keys).await {
+            Ok(report) => {
+                tracing::info!(?report, "records moved to the current master key");
+                return;
+            }
+            Err(error) => {
+                tracing::warn!(%error, "moving records to the current master key failed; retrying");
+                tokio::time::sleep(Duration::from_secs(60)).await;
+            }
+        }
+    }
+}
+
+/// `heyblue keys rotate-master`: moves every record sealed or hashed under
+/// the previous master key to the current one, and reports what it did.
+pub async fn rotate_master_key(
+    config: &Config,
+    environment: &EnvironmentVariables,
+) -> Result<String, ServeError> {
+    let parts = open_parts(config, environment, StoreOpening::Now).await?;
+    if !parts.keys.rotating() {
+        parts.store.close().await?;
+        return Err(ServeError::NoPreviousMasterKey);
+    }
+    let report = crate::identity::rekey::rekey_all(parts.store.as_ref(), &parts.keys).await;
+    parts.store.close().await?;
+    let report = report?;
+    Ok(format!(
+        "accounts: {} moved, {} already current, {} left; roster: {} moved, {} already \
+         current, {} left; outbox endpoints: {} moved, {} left",
+        report.accounts_moved,
+        report.accounts_current,
+        report.accounts_left,
+        report.roster_moved,
+        report.roster_current,
+        report.roster_left,
+        report.endpoints_moved,
+        report.endpoints_left,
+    ))
 }
 
 /// `heyblue migrate`: applies the store schema and reports what was done.

@@ -210,6 +210,13 @@ pub struct IdentityConfig {
     /// keeps the key off the data directory's disk and out of its backups.
     /// It must exist (a key is never generated there).
     pub master_key_file: Option<PathBuf>,
+    /// Environment variable holding the master key before the current one,
+    /// set only while the key is rotated: records sealed or hashed under it
+    /// are still read, and moved to the current key (docs/operations.md).
+    pub previous_master_key_env: String,
+    /// A file holding the previous master key, read when
+    /// `previous_master_key_env`'s variable is unset. It must exist.
+    pub previous_master_key_file: Option<PathBuf>,
 }
 
 impl Default for IdentityConfig {
@@ -230,6 +237,8 @@ impl Default for IdentityConfig {
             sms_max_per_prefix_per_hour: 20,
             master_key_env: "HEYBLUE_MASTER_KEY".to_owned(),
             master_key_file: None,
+            previous_master_key_env: "HEYBLUE_PREVIOUS_MASTER_KEY".to_owned(),
+            previous_master_key_file: None,
         }
     }
 }

@@ -700,6 +700,33 @@ impl ImportStore for FailingStore {
 }
 
 #[async_trait]
+impl crate::store::KeyRotationStore for FailingStore {
+    async fn scan_accounts(
+        &self,
+        cursor: Option<Vec<u8>>,
+        limit: usize,
+    ) -> StoreResult<crate::store::ScanPage<Account>> {
+        self.inner.scan_accounts(cursor, limit).await
+    }
+    async fn scan_roster(
+        &self,
+        cursor: Option<Vec<u8>>,
+        limit: usize,
+    ) -> StoreResult<crate::store::ScanPage<RosterEntry>> {
+        self.inner.scan_roster(cursor, limit).await
+    }
+    async fn rekey_account_phone(
+        &self,
+        id: AccountId,
+        from: PhoneHash,
+        to: PhoneHash,
+        sealed: Vec<u8>,
+    ) -> StoreResult<bool> {
+        self.inner.rekey_account_phone(id, from, to, sealed).await
+    }
+}
+
+#[async_trait]
 impl DeviceStore for FailingStore {
     async fn put_device(&self, device: &crate::domain::device::Device) -> StoreResult<()> {
         self.inner.put_device(device).await

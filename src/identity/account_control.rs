@@ -63,11 +63,17 @@ impl IdentityService {
         phone_input: &str,
     ) -> Result<AccountSummary, IdentityError> {
         let phone = self.parse_phone(phone_input)?;
-        let account = self
+        let mut found = self
             .store
             .account_by_phone(&self.keys.phone_hash(&phone))
-            .await?
-            .ok_or(IdentityError::AccountNotFound)?;
+            .await?;
+        if found.is_none()
+            && let Some(previous) = self.keys.previous_phone_hash(&phone)
+        {
+            // A rotation of the master key has not moved it yet.
+            found = self.store.account_by_phone(&previous).await?;
+        }
+        let account = found.ok_or(IdentityError::AccountNotFound)?;
         Ok(AccountSummary::from(&account))
     }
 
@@ -116,10 +122,20 @@ impl IdentityService {
     ) -> Result<RosterRemoval, IdentityError> {
         let phone = self.parse_phone(phone_input)?;
         let phone_hash = self.keys.phone_hash(&phone);
-        let removed_from_roster = self.store.remove_roster_entry(&phone_hash).await?;
-        let removal = self
+        let previous_hash = self.keys.previous_phone_hash(&phone);
+        let mut removed_from_roster = self.store.remove_roster_entry(&phone_hash).await?;
+        if let Some(previous) = &previous_hash {
+            // An entry a rotation of the master key has not moved yet.
+            removed_from_roster |= self.store.remove_roster_entry(previous).await?;
+        }
+        let mut removal = self
             .demote_officer(&phone_hash, removed_from_roster)
             .await?;
+        if removal.account_id.is_none()
+            && let Some(previous) = &previous_hash
+        {
+            removal = self.demote_officer(previous, removed_from_roster).await?;
+        }
         if removal.account_id.is_none() && !removed_from_roster {
             return Err(IdentityError::NotOnRoster);
         }

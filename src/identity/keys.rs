@@ -2,6 +2,12 @@
 //! phones, the AEAD key that seals them, and the key that hashes one-time codes.
 //! The master key comes from the environment (every node of a cluster needs the
 //! same one) or is generated once into `data_dir/master.key` with mode 0600.
+//!
+//! While the master key is rotated, the one before it is loaded too
+//! (`identity.previous_master_key_env` / `previous_master_key_file`): new
+//! seals and hashes use the current key, opens fall back to the previous
+//! one, and lookups by phone try the previous hash after the current
+//! (`identity::rekey` moves every record over; docs/operations.md).
 
 use std::path::Path;
 
@@ -22,8 +28,30 @@ const NONCE_BYTES: usize = 24;
 /// File holding a generated master key, hex encoded.
 pub(crate) const MASTER_KEY_FILE: &str = "master.key";
 
-/// Keys derived from the master key; never logged (no `Debug` of the bytes).
+/// Keys derived from the master key, and from the one before it while a
+/// rotation runs; never logged (no `Debug` of the bytes).
 pub(crate) struct ServerKeys {
+    /// The keys of the current master key: every new seal and hash.
+    current: PurposeKeys,
+    /// The keys of the previous master key, while a rotation runs.
+    previous: Option<PurposeKeys>,
+}
+
+/// A stored phone moved to the current key ([`ServerKeys::reseal_phone`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ResealedPhone {
+    /// Its lookup key under the current key.
+    pub(crate) hash: PhoneHash,
+    /// Sealed with the current key.
+    pub(crate) sealed: Vec<u8>,
+    /// Whether the stored seal was the current key's already.
+    pub(crate) was_current: bool,
+    /// Its lookup key under the previous key, while a rotation runs.
+    pub(crate) previous_hash: Option<PhoneHash>,
+}
+
+/// The purpose keys derived from one master key.
+struct PurposeKeys {
     /// Key of the phone lookup hash.
     phone_hash_key: [u8; 32],
     /// AEAD key sealing stored phone numbers.
@@ -129,8 +157,140 @@ impl ServerKeys {
         Ok(Self::derive(&master))
     }
 
+    /// The previous master key while a rotation runs: from
+    /// `environment[variable]`, else from `key_file` (which must exist);
+    /// `None` when neither is set.
+    pub(crate) fn load_previous_master(
+        environment: &EnvironmentVariables,
+        variable: &str,
+        key_file: Option<&Path>,
+    ) -> Result<Option<[u8; 32]>, KeyError> {
+        if let Some(hex_key) = environment.get(variable) {
+            return parse_key(hex_key)
+                .map(Some)
+                .ok_or_else(|| KeyError::BadEnvironmentKey {
+                    variable: variable.to_owned(),
+                });
+        }
+        let Some(path) = key_file else {
+            return Ok(None);
+        };
+        let text = std::fs::read_to_string(path).map_err(|source| KeyError::Io {
+            path: path.display().to_string(),
+            source,
+        })?;
+        warn_if_readable_by_others(path);
+        parse_key(&text)
+            .map(Some)
+            .ok_or_else(|| KeyError::BadKeyFile {
+                path: path.display().to_string(),
+            })
+    }
+
     /// Derives the purpose keys from a master key.
     pub(crate) fn derive(master: &[u8; 32]) -> Self {
+        Self {
+            current: PurposeKeys::derive(master),
+            previous: None,
+        }
+    }
+
+    /// These keys, with the previous master key's to fall back on while a
+    /// rotation runs.
+    pub(crate) fn with_previous(mut self, previous_master: &[u8; 32]) -> Self {
+        self.previous = Some(PurposeKeys::derive(previous_master));
+        self
+    }
+
+    /// Whether a previous master key is loaded (a rotation runs).
+    pub(crate) fn rotating(&self) -> bool {
+        self.previous.is_some()
+    }
+
+    /// The lookup key of a phone.
+    pub(crate) fn phone_hash(&self, phone: &PhoneNumber) -> PhoneHash {
+        self.current.phone_hash(phone)
+    }
+
+    /// The phone's lookup key under the previous master key, while a
+    /// rotation runs: where records not moved yet are found.
+    pub(crate) fn previous_phone_hash(&self, phone: &PhoneNumber) -> Option<PhoneHash> {
+        self.previous.as_ref().map(|keys| keys.phone_hash(phone))
+    }
+
+    /// The phone encrypted with a random nonce: `nonce || ciphertext`.
+    pub(crate) fn seal_phone(&self, phone: &PhoneNumber) -> Vec<u8> {
+        seal(&self.current.phone_seal_key, phone.as_e164().as_bytes())
+    }
+
+    /// Opens a sealed phone; `None` if it was sealed with another key or altered.
+    /// (Read back only for the person's own export, and to move it to a new key.)
+    pub(crate) fn open_phone(&self, sealed: &[u8]) -> Option<String> {
+        self.open_phone_sealed(sealed).map(|(phone, _)| phone)
+    }
+
+    /// Opens a sealed phone, and says whether it was sealed with the current
+    /// key (not the previous one).
+    pub(crate) fn open_phone_sealed(&self, sealed: &[u8]) -> Option<(String, bool)> {
+        let text = |bytes: Vec<u8>| String::from_utf8(bytes).ok();
+        if let Some(plain) = open(&self.current.phone_seal_key, sealed) {
+            return text(plain).map(|phone| (phone, true));
+        }
+        let previous = self.previous.as_ref()?;
+        text(open(&previous.phone_seal_key, sealed)?).map(|phone| (phone, false))
+    }
+
+    /// A sealed phone as the current key has it: its lookup key and seal,
+    /// whether it was sealed with the current key already, and its lookup
+    /// key under the previous key. `None` when neither key opens it.
+    pub(crate) fn reseal_phone(&self, sealed: &[u8]) -> Option<ResealedPhone> {
+        let (e164, was_current) = self.open_phone_sealed(sealed)?;
+        Some(ResealedPhone {
+            hash: self.current.hash_e164(&e164),
+            sealed: if was_current {
+                sealed.to_vec()
+            } else {
+                seal(&self.current.phone_seal_key, e164.as_bytes())
+            },
+            was_current,
+            previous_hash: self.previous.as_ref().map(|keys| keys.hash_e164(&e164)),
+        })
+    }
+
+    /// A webhook signing secret encrypted with a random nonce:
+    /// `nonce || ciphertext`, as phones are sealed.
+    pub(crate) fn seal_webhook_secret(&self, secret: &[u8]) -> Vec<u8> {
+        seal(&self.current.webhook_seal_key, secret)
+    }
+
+    /// Opens a sealed webhook secret; `None` if it was sealed with another
+    /// key or altered.
+    pub(crate) fn open_webhook_secret(&self, sealed: &[u8]) -> Option<Vec<u8>> {
+        self.open_webhook_secret_sealed(sealed)
+            .map(|(secret, _)| secret)
+    }
+
+    /// Opens a sealed webhook secret, and says whether it was sealed with the
+    /// current key.
+    pub(crate) fn open_webhook_secret_sealed(&self, sealed: &[u8]) -> Option<(Vec<u8>, bool)> {
+        if let Some(plain) = open(&self.current.webhook_seal_key, sealed) {
+            return Some((plain, true));
+        }
+        let previous = self.previous.as_ref()?;
+        open(&previous.webhook_seal_key, sealed).map(|plain| (plain, false))
+    }
+
+    /// Hash of a one-time code, bound to the phone it was sent to.
+    pub(crate) fn code_hash(&self, phone: &PhoneHash, code: &str) -> SecretHash {
+        SecretHash(keyed_hash(
+            &self.current.code_hash_key,
+            &[&phone.0, code.as_bytes()],
+        ))
+    }
+}
+
+impl PurposeKeys {
+    fn derive(master: &[u8; 32]) -> Self {
         Self {
             phone_hash_key: keyed_hash(master, &[b"heyblue phone hash v1"]),
             phone_seal_key: keyed_hash(master, &[b"heyblue phone seal v1"]),
@@ -139,75 +299,36 @@ impl ServerKeys {
         }
     }
 
-    /// The lookup key of a phone.
-    pub(crate) fn phone_hash(&self, phone: &PhoneNumber) -> PhoneHash {
-        PhoneHash(keyed_hash(
-            &self.phone_hash_key,
-            &[phone.as_e164().as_bytes()],
-        ))
+    fn phone_hash(&self, phone: &PhoneNumber) -> PhoneHash {
+        self.hash_e164(phone.as_e164())
     }
 
-    /// The phone encrypted with a random nonce: `nonce || ciphertext`.
-    pub(crate) fn seal_phone(&self, phone: &PhoneNumber) -> Vec<u8> {
-        let cipher = XChaCha20Poly1305::new((&self.phone_seal_key).into());
-        let nonce_bytes: [u8; NONCE_BYTES] = rand::rng().random();
-        let nonce = XNonce::from(nonce_bytes);
-        // Encryption into a Vec cannot fail for inputs far below the AEAD size limit.
-        let ciphertext = cipher
-            .encrypt(&nonce, phone.as_e164().as_bytes())
-            .unwrap_or_default();
-        let mut sealed = nonce_bytes.to_vec();
-        sealed.extend_from_slice(&ciphertext);
-        sealed
+    fn hash_e164(&self, e164: &str) -> PhoneHash {
+        PhoneHash(keyed_hash(&self.phone_hash_key, &[e164.as_bytes()]))
     }
+}
 
-    /// Opens a sealed phone; `None` if it was sealed with another key or altered.
-    /// (Read back only for the person's own export.)
-    pub(crate) fn open_phone(&self, sealed: &[u8]) -> Option<String> {
-        if sealed.len() <= NONCE_BYTES {
-            return None;
-        }
-        let (nonce_bytes, ciphertext) = sealed.split_at(NONCE_BYTES);
-        let cipher = XChaCha20Poly1305::new((&self.phone_seal_key).into());
-        let plaintext = cipher
-            .decrypt(XNonce::from_slice(nonce_bytes), ciphertext)
-            .ok()?;
-        String::from_utf8(plaintext).ok()
-    }
+/// `plain` encrypted under `key` with a random nonce: `nonce || ciphertext`.
+fn seal(key: &[u8; 32], plain: &[u8]) -> Vec<u8> {
+    let cipher = XChaCha20Poly1305::new(key.into());
+    let nonce_bytes: [u8; NONCE_BYTES] = rand::rng().random();
+    let nonce = XNonce::from(nonce_bytes);
+    // Encryption into a Vec cannot fail for inputs far below the AEAD size limit.
+    let ciphertext = cipher.encrypt(&nonce, plain).unwrap_or_default();
+    let mut sealed = nonce_bytes.to_vec();
+    sealed.extend_from_slice(&ciphertext);
+    sealed
+}
 
-    /// A webhook signing secret encrypted with a random nonce:
-    /// `nonce || ciphertext`, as phones are sealed.
-    pub(crate) fn seal_webhook_secret(&self, secret: &[u8]) -> Vec<u8> {
-        let cipher = XChaCha20Poly1305::new((&self.webhook_seal_key).into());
-        let nonce_bytes: [u8; NONCE_BYTES] = rand::rng().random();
-        let nonce = XNonce::from(nonce_bytes);
-        // Encryption into a Vec cannot fail for inputs far below the AEAD size limit.
-        let ciphertext = cipher.encrypt(&nonce, secret).unwrap_or_default();
-        let mut sealed = nonce_bytes.to_vec();
-        sealed.extend_from_slice(&ciphertext);
-        sealed
+/// What `seal` sealed under `key`; `None` under another key or altered.
+fn open(key: &[u8; 32], sealed: &[u8]) -> Option<Vec<u8>> {
+    if sealed.len() <= NONCE_BYTES {
+        return None;
     }
-
-    /// Opens a sealed webhook secret; `None` if it was sealed with another
-    /// key or altered.
-    pub(crate) fn open_webhook_secret(&self, sealed: &[u8]) -> Option<Vec<u8>> {
-        if sealed.len() <= NONCE_BYTES {
-            return None;
-        }
-        let (nonce_bytes, ciphertext) = sealed.split_at(NONCE_BYTES);
-        let cipher = XChaCha20Poly1305::new((&self.webhook_seal_key).into());
-        cipher
-            .decrypt(XNonce::from_slice(nonce_bytes), ciphertext)
-            .ok()
-    }
-
-    /// Hash of a one-time code, bound to the phone it was sent to.
-    pub(crate) fn code_hash(&self, phone: &PhoneHash, code: &str) -> SecretHash {
-        SecretHash(keyed_hash(
-            &self.code_hash_key,
-            &[&phone.0, code.as_bytes()],
-        ))
-    }
+    let (nonce_bytes, ciphertext) = sealed.split_at(NONCE_BYTES);
+    XChaCha20Poly1305::new(key.into())
+        .decrypt(XNonce::from_slice(nonce_bytes), ciphertext)
+        .ok()
 }
 
 /// SHA-256 of a high-entropy secret (a token): enough, since tokens cannot be guessed.
@@ -258,6 +379,41 @@ mod tests {
         assert!(!sealed.windows(4).any(|window| window == b"2125"));
         assert_eq!(keys.open_phone(&sealed).as_deref(), Some("+12125550123"));
         assert_eq!(ServerKeys::derive(&[8; 32]).open_phone(&sealed), None);
+    }
+
+    #[test]
+    fn during_a_rotation_the_previous_key_still_opens_and_finds() {
+        let old = ServerKeys::derive(&[1; 32]);
+        let sealed_phone = old.seal_phone(&phone());
+        let sealed_secret = old.seal_webhook_secret(b"whsec-bytes");
+        let rotating = ServerKeys::derive(&[2; 32]).with_previous(&[1; 32]);
+        assert!(rotating.rotating());
+        assert_eq!(
+            rotating.open_phone_sealed(&sealed_phone),
+            Some(("+12125550123".to_owned(), false)),
+            "opened with the previous key"
+        );
+        let resealed = rotating.seal_phone(&phone());
+        assert_eq!(
+            rotating
+                .open_phone_sealed(&resealed)
+                .map(|(_, current)| current),
+            Some(true)
+        );
+        assert_eq!(
+            rotating.open_webhook_secret_sealed(&sealed_secret),
+            Some((b"whsec-bytes".to_vec(), false))
+        );
+        assert_eq!(
+            rotating.previous_phone_hash(&phone()),
+            Some(old.phone_hash(&phone()))
+        );
+        assert_ne!(rotating.phone_hash(&phone()), old.phone_hash(&phone()));
+        // Once the rotation is over, the old seals no longer open.
+        let after = ServerKeys::derive(&[2; 32]);
+        assert!(!after.rotating());
+        assert_eq!(after.open_phone(&sealed_phone), None);
+        assert_eq!(after.previous_phone_hash(&phone()), None);
     }
 
     #[test]

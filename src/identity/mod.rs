@@ -7,6 +7,7 @@ mod deletion;
 mod ip_limits;
 pub(crate) mod keys;
 mod phone_locks;
+pub(crate) mod rekey;
 mod secret_file;
 mod service;
 pub(crate) mod sms;

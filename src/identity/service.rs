@@ -461,7 +461,15 @@ impl IdentityService {
         phone: &PhoneNumber,
         phone_hash: &PhoneHash,
     ) -> Result<Account, IdentityError> {
-        let roster_entry = self.store.roster_entry(phone_hash).await?;
+        let previous_hash = self.keys.previous_phone_hash(phone);
+        let roster_entry = match self.store.roster_entry(phone_hash).await? {
+            Some(entry) => Some(entry),
+            // A rotation of the master key has not moved it yet.
+            None => match &previous_hash {
+                Some(previous) => self.store.roster_entry(previous).await?,
+                None => None,
+            },
+        };
         let roster_role = if roster_entry.is_some() {
             Role::Officer
         } else {
@@ -469,20 +477,13 @@ impl IdentityService {
         };
         let mut account = match self.store.account_by_phone(phone_hash).await? {
             Some(existing) => existing,
-            None => {
-                let candidate = Account {
-                    id: AccountId::random(),
-                    phone_hash: *phone_hash,
-                    phone_sealed: self.keys.seal_phone(phone),
-                    role: roster_role,
-                    created_at_ms: self.clock.now_ms(),
-                    disabled_at_ms: None,
-                };
-                match self.store.create_account(&candidate).await? {
-                    CreateAccountOutcome::Created => candidate,
-                    CreateAccountOutcome::PhoneTaken(existing) => existing,
-                }
-            }
+            None => match self
+                .account_under_previous_key(phone, previous_hash)
+                .await?
+            {
+                Some(moved) => moved,
+                None => self.create_account(phone, phone_hash, roster_role).await?,
+            },
         };
         let display_name = match &roster_entry {
             Some(entry) => entry.display_name.clone(),
@@ -501,6 +502,54 @@ impl IdentityService {
             self.profiles.change_role(account.id, roster_role).await?;
         }
         Ok(account)
+    }
+
+    /// The account of `phone` under the previous master key while a rotation
+    /// runs, moved to the current key on the way.
+    async fn account_under_previous_key(
+        &self,
+        phone: &PhoneNumber,
+        previous_hash: Option<PhoneHash>,
+    ) -> Result<Option<Account>, IdentityError> {
+        let Some(previous_hash) = previous_hash else {
+            return Ok(None);
+        };
+        let Some(mut account) = self.store.account_by_phone(&previous_hash).await? else {
+            return Ok(None);
+        };
+        let current_hash = self.keys.phone_hash(phone);
+        let sealed = self.keys.seal_phone(phone);
+        if self
+            .store
+            .rekey_account_phone(account.id, previous_hash, current_hash, sealed.clone())
+            .await?
+        {
+            account.phone_hash = current_hash;
+            account.phone_sealed = sealed;
+        }
+        Ok(Some(account))
+    }
+
+    /// A new account for a verified phone; the one that won a race for the
+    /// phone if another sign-in created it first.
+    async fn create_account(
+        &self,
+        phone: &PhoneNumber,
+        phone_hash: &PhoneHash,
+        role: Role,
+    ) -> Result<Account, IdentityError> {
+        let candidate = Account {
+            id: AccountId::random(),
+            phone_hash: *phone_hash,
+            phone_sealed: self.keys.seal_phone(phone),
+            role,
+            created_at_ms: self.clock.now_ms(),
+            disabled_at_ms: None,
+        };
+        Ok(match self.store.create_account(&candidate).await? {
+            CreateAccountOutcome::Created => candidate,
+            CreateAccountOutcome::PhoneTaken(existing) => existing,
+        })
     }
 
     async fn issue_new_family(&self, account: &Account) -> Result<SignedIn, IdentityError> {

@@ -868,6 +868,41 @@ impl DeviceStore for InstrumentedStore {
 }
 
 #[async_trait]
+impl crate::store::KeyRotationStore for InstrumentedStore {
+    async fn scan_accounts(
+        &self,
+        cursor: Option<Vec<u8>>,
+        limit: usize,
+    ) -> StoreResult<crate::store::ScanPage<crate::store::Account>> {
+        self.timed("scan_accounts", self.inner.scan_accounts(cursor, limit))
+            .await
+    }
+
+    async fn scan_roster(
+        &self,
+        cursor: Option<Vec<u8>>,
+        limit: usize,
+    ) -> StoreResult<crate::store::ScanPage<crate::store::RosterEntry>> {
+        self.timed("scan_roster", self.inner.scan_roster(cursor, limit))
+            .await
+    }
+
+    async fn rekey_account_phone(
+        &self,
+        id: AccountId,
+        from: crate::store::PhoneHash,
+        to: crate::store::PhoneHash,
+        sealed: Vec<u8>,
+    ) -> StoreResult<bool> {
+        self.timed(
+            "rekey_account_phone",
+            self.inner.rekey_account_phone(id, from, to, sealed),
+        )
+        .await
+    }
+}
+
+#[async_trait]
 impl OutboxStore for InstrumentedStore {
     async fn enqueue_outbox_message(
         &self,

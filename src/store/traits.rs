@@ -681,6 +681,37 @@ pub(crate) trait ReportStore: Send + Sync {
     ) -> StoreResult<ScanPage<LedgerEntry>>;
 }
 
+/// Moving records to a new master key (`identity::rekey`): every account and
+/// roster entry read page by page, and an account's phone moved to its
+/// lookup key and seal under the new key.
+#[async_trait]
+pub(crate) trait KeyRotationStore: Send + Sync {
+    /// Up to `limit` accounts after `cursor` (from the first when `None`), in
+    /// the backend's order; the page says where to continue.
+    async fn scan_accounts(
+        &self,
+        cursor: Option<Vec<u8>>,
+        limit: usize,
+    ) -> StoreResult<ScanPage<Account>>;
+    /// Up to `limit` roster entries after `cursor`, as [`Self::scan_accounts`].
+    async fn scan_roster(
+        &self,
+        cursor: Option<Vec<u8>>,
+        limit: usize,
+    ) -> StoreResult<ScanPage<RosterEntry>>;
+    /// Moves account `id`'s phone from lookup key `from` to `to`, sealed as
+    /// `sealed`: the phone index names it under `to` and no longer under
+    /// `from`. False when the account is gone or no longer under `from`, or
+    /// when `to` already names another account (nothing is changed then).
+    async fn rekey_account_phone(
+        &self,
+        id: AccountId,
+        from: PhoneHash,
+        to: PhoneHash,
+        sealed: Vec<u8>,
+    ) -> StoreResult<bool>;
+}
+
 /// Everything the server stores, behind one object.
 #[async_trait]
 pub(crate) trait Store:
@@ -702,6 +733,7 @@ pub(crate) trait Store:
     + OutboxStore
     + DeviceStore
     + ReportStore
+    + KeyRotationStore
     + std::fmt::Debug
 {
     /// Short backend name for metrics and logs (`embedded`, `scylla`).

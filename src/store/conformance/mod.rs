@@ -22,6 +22,7 @@ pub(crate) mod devices;
 pub(crate) mod donating;
 pub(crate) mod imports;
 pub(crate) mod issuer_keys;
+pub(crate) mod key_rotation;
 pub(crate) mod lifecycle;
 pub(crate) mod otp;
 pub(crate) mod outbox;
@@ -129,6 +130,8 @@ macro_rules! store_conformance_tests {
             otp::a_challenge_write_needs_the_stored_version,
             otp::concurrent_writes_from_one_version_apply_exactly_once,
             roster::roster_entries_are_upserted_by_phone,
+            key_rotation::scans_list_every_account_and_roster_entry_once,
+            key_rotation::a_phone_moves_to_its_new_key_only_from_its_old_one,
             roster::roster_entries_are_removed_by_phone,
             audit::audit_entries_page_newest_first_across_days,
             imports::import_runs_are_kept_and_paged_newest_first,

@@ -19,6 +19,7 @@ mod expiry;
 mod expiry_tests;
 mod imports;
 mod issuer_keys;
+mod key_rotation;
 mod ledger;
 mod otp;
 mod outbox;

@@ -197,7 +197,7 @@ fn remove_from<const N: usize, V: redb::Value + 'static>(
 }
 
 /// Scans the records of `table` after `cursor` (a key), decoding each.
-fn scan_records<const N: usize, T: serde::de::DeserializeOwned>(
+pub(super) fn scan_records<const N: usize, T: serde::de::DeserializeOwned>(
     transaction: &redb::ReadTransaction,
     table: TableDefinition<&'static [u8; N], &'static [u8]>,
     cursor: Option<Vec<u8>>,

@@ -13,9 +13,12 @@ use crate::domain::{AccountId, Role};
 use crate::store::{Account, AccountStore, CreateAccountOutcome, PhoneHash, StoreResult};
 
 /// Columns of `SELECT ... FROM accounts`.
-type AccountRow = (Uuid, Vec<u8>, Vec<u8>, String, i64);
+pub(super) type AccountRow = (Uuid, Vec<u8>, Vec<u8>, String, i64);
 
-fn account_from_row(row: AccountRow, disabled_at_ms: Option<i64>) -> StoreResult<Account> {
+pub(super) fn account_from_row(
+    row: AccountRow,
+    disabled_at_ms: Option<i64>,
+) -> StoreResult<Account> {
     let (account_id, phone_hash, phone_sealed, role, created_at_ms) = row;
     Ok(Account {
         id: AccountId(account_id),

@@ -24,6 +24,8 @@ mod import_statements;
 mod imports;
 mod incomplete;
 mod issuer_keys;
+mod key_rotation;
+mod key_rotation_statements;
 mod ledger;
 mod ledger_statements;
 mod offers;

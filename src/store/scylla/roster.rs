@@ -20,7 +20,7 @@ use crate::store::{PhoneHash, RosterEntry, RosterStore, StoreResult};
 const ROSTER_BATCH_ENTRIES: usize = 100;
 
 /// Columns of `SELECT ... FROM roster`.
-type RosterRow = (Vec<u8>, Vec<u8>, String, String, String, i64);
+pub(super) type RosterRow = (Vec<u8>, Vec<u8>, String, String, String, i64);
 
 #[async_trait]
 impl RosterStore for ScyllaStore {

@@ -12,6 +12,7 @@ use super::catalog_statements::CatalogStatements;
 use super::deletion_statements::DeletionStatements;
 use super::devices::DeviceStatements;
 use super::import_statements::ImportStatements;
+use super::key_rotation_statements::KeyRotationStatements;
 use super::ledger_statements::LedgerStatements;
 use super::outbox_statements::OutboxStatements;
 use super::pledge_statements::PledgeStatements;
@@ -170,6 +171,8 @@ pub(super) struct Statements {
     pub(super) outbox: OutboxStatements,
     /// Account deletion.
     pub(super) deletion: DeletionStatements,
+    /// Master-key rotation.
+    pub(super) key_rotation: KeyRotationStatements,
     /// Push devices.
     pub(super) devices: DeviceStatements,
 }
@@ -551,6 +554,7 @@ impl Statements {
             devices: DeviceStatements::prepare(session).await?,
             reports: ReportStatements::prepare(session).await?,
             deletion: DeletionStatements::prepare(session).await?,
+            key_rotation: KeyRotationStatements::prepare(session).await?,
         })
     }
 }

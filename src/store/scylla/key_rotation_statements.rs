@@ -1,0 +1,47 @@
+//! The prepared statements of a master-key rotation: full scans of
+//! `accounts` and `roster` (paged by the driver) and the write that gives an
+//! account its phone's new lookup key and seal. Kept apart from `statements`
+//! so each file holds one area of the schema.
+
+use scylla::client::session::Session;
+use scylla::errors::PrepareError;
+use scylla::statement::prepared::PreparedStatement;
+
+use super::prepare::Preparer;
+
+/// The statements, one field per query.
+#[derive(Debug)]
+pub(super) struct KeyRotationStatements {
+    /// Reads every account, a page at a time.
+    pub(super) scan_accounts: PreparedStatement,
+    /// Reads every roster entry, a page at a time.
+    pub(super) scan_roster: PreparedStatement,
+    /// Sets an account's phone lookup key and sealed number.
+    pub(super) set_account_phone: PreparedStatement,
+}
+
+impl KeyRotationStatements {
+    /// Prepares every statement on `session`.
+    pub(super) async fn prepare(session: &Session) -> Result<Self, PrepareError> {
+        let prepare = Preparer(session);
+        Ok(Self {
+            scan_accounts: prepare
+                .idempotent(
+                    "SELECT account_id, phone_hash, phone_sealed, role, created_at_ms \
+                     FROM accounts",
+                )
+                .await?,
+            scan_roster: prepare
+                .idempotent(
+                    "SELECT phone_hash, phone_sealed, display_name, badge, department, \
+                     updated_at_ms FROM roster",
+                )
+                .await?,
+            set_account_phone: prepare
+                .idempotent(
+                    "UPDATE accounts SET phone_hash = ?, phone_sealed = ? WHERE account_id = ?",
+                )
+                .await?,
+        })
+    }
+}
