@@ -468,3 +468,71 @@ async fn a_deletion_interrupted_after_its_start_is_finished_by_the_sweep() {
     let again = sign_in(&harness, PHONE).await;
     assert_ne!(again.account_id, account_id, "the phone signs up afresh");
 }
+
+#[tokio::test(start_paused = true)]
+async fn after_a_key_change_with_the_old_key_loaded_people_keep_their_account_and_role() {
+    let before = harness().await;
+    let old_keys = ServerKeys::derive(&[3; 32]);
+    let regions = crate::domain::phone::PhoneRegions::only(phonenumber::country::Id::US);
+    let officer_phone = PhoneNumber::parse("+1 212 555 0144", &regions).unwrap();
+    before
+        .store
+        .upsert_roster_entries(&[RosterEntry {
+            phone_hash: old_keys.phone_hash(&officer_phone),
+            phone_sealed: old_keys.seal_phone(&officer_phone),
+            display_name: "Officer Diaz".into(),
+            badge: "4411".into(),
+            department: "NYPD".into(),
+            updated_at_ms: 0,
+        }])
+        .await
+        .unwrap();
+    let citizen = sign_in(&before, PHONE).await;
+    let officer = sign_in(&before, "+1 212 555 0144").await;
+    assert_eq!(officer.role, Role::Officer);
+
+    let rotated_keys = Arc::new(ServerKeys::derive(&[4; 32]).with_previous(&[3; 32]));
+    let after = Harness {
+        service: IdentityService::new(
+            before.store.clone(),
+            Arc::clone(&rotated_keys),
+            Box::new(before.sms.clone()),
+            Clock::starting_at(1_700_000_100_000),
+            IdentityConfig::default(),
+        ),
+        store: before.store.clone(),
+        sms: before.sms.clone(),
+        _dir: tempfile::tempdir().unwrap(),
+    };
+    let citizen_again = sign_in(&after, PHONE).await;
+    assert_eq!(citizen_again.account_id, citizen.account_id);
+    let officer_again = sign_in(&after, "+1 212 555 0144").await;
+    assert_eq!(officer_again.account_id, officer.account_id);
+    assert_eq!(
+        officer_again.role,
+        Role::Officer,
+        "the roster entry under the old key counts"
+    );
+
+    // Each account found under the old key was moved to the new one.
+    let phone = PhoneNumber::parse(PHONE, &regions).unwrap();
+    let moved = after
+        .store
+        .account_by_phone(&rotated_keys.phone_hash(&phone))
+        .await
+        .unwrap()
+        .expect("under the new key");
+    assert_eq!(moved.id, citizen.account_id);
+    assert_eq!(
+        rotated_keys.open_phone_sealed(&moved.phone_sealed),
+        Some(("+12125550123".to_owned(), true))
+    );
+    assert_eq!(
+        after
+            .store
+            .account_by_phone(&old_keys.phone_hash(&phone))
+            .await
+            .unwrap(),
+        None
+    );
+}
