@@ -31,6 +31,19 @@ async fn delete_me(server: &TestServer, token: &str, code: &str) -> reqwest::Res
         .unwrap()
 }
 
+/// Gives the citizen signed in with `token` the name and bio the scans look for.
+async fn name_the_citizen(server: &TestServer, token: &str) {
+    let edited = server
+        .http
+        .patch(server.url("/v1/me/profile"))
+        .bearer_auth(token)
+        .json(&json!({ "display_name": CITIZEN_NAME, "bio": CITIZEN_BIO }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(edited.status(), 200);
+}
+
 async fn request_code(server: &TestServer, phone: &str) -> String {
     let response = server
         .post_json("/v1/auth/otp/request", json!({ "phone": phone }))
@@ -56,15 +69,7 @@ async fn a_deleted_account_leaves_no_personal_field_in_any_row() {
     let citizen = token_of(&signed_in);
     let old_account = signed_in["account_id"].as_str().unwrap().to_owned();
     let refresh = signed_in["refresh_token"].as_str().unwrap().to_owned();
-    let edited = server
-        .http
-        .patch(server.url("/v1/me/profile"))
-        .bearer_auth(&citizen)
-        .json(&json!({ "display_name": CITIZEN_NAME, "bio": CITIZEN_BIO }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(edited.status(), 200);
+    name_the_citizen(&server, &citizen).await;
     let device = server
         .http
         .post(server.url("/v1/me/devices"))
@@ -258,15 +263,7 @@ async fn a_deletion_leaves_the_reports_as_they_were_and_no_log_line_names_the_pe
     for (index, phone) in REPORTED_CITIZENS.into_iter().enumerate() {
         let citizen = token_of(&server.sign_in(phone).await);
         if index == 0 {
-            let edited = server
-                .http
-                .patch(server.url("/v1/me/profile"))
-                .bearer_auth(&citizen)
-                .json(&json!({ "display_name": CITIZEN_NAME, "bio": CITIZEN_BIO }))
-                .send()
-                .await
-                .unwrap();
-            assert_eq!(edited.status(), 200);
+            name_the_citizen(server, &citizen).await;
             deleted = citizen.clone();
         }
         earn_points(server, &officer, &citizen).await;
