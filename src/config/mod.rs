@@ -5,6 +5,7 @@
 mod cluster;
 mod layers;
 mod metrics;
+mod oidc;
 mod origins;
 mod outbox;
 mod overrides;
@@ -24,6 +25,7 @@ pub(crate) const MAX_REFRESH_TOKEN_TTL_DAYS: u64 = 365;
 
 pub use cluster::{ClusterConfig, ClusterTlsConfig, RegionConfig};
 pub use metrics::MetricsConfig;
+pub use oidc::OidcProviderConfig;
 pub use outbox::OutboxConfig;
 pub use overrides::EnvironmentVariables;
 pub use rewards::RewardsConfig;
@@ -210,6 +212,12 @@ pub struct IdentityConfig {
     /// keeps the key off the data directory's disk and out of its backups.
     /// It must exist (a key is never generated there).
     pub master_key_file: Option<PathBuf>,
+    /// OpenID Connect providers people may sign in with (`[[identity.oidc]]`);
+    /// none by default: phone codes only.
+    pub oidc: Vec<OidcProviderConfig>,
+    /// OIDC sign-in steps (`start` and `callback` together) allowed per client
+    /// address (IPv4 address or IPv6 /64) per hour.
+    pub oidc_max_per_ip_per_hour: u32,
 }
 
 impl Default for IdentityConfig {
@@ -230,6 +238,8 @@ impl Default for IdentityConfig {
             sms_max_per_prefix_per_hour: 20,
             master_key_env: "HEYBLUE_MASTER_KEY".to_owned(),
             master_key_file: None,
+            oidc: Vec::new(),
+            oidc_max_per_ip_per_hour: 60,
         }
     }
 }
@@ -598,6 +608,10 @@ impl Config {
                 u64::from(self.identity.otp_max_failures_per_ip_per_hour),
             ),
             (
+                "identity.oidc_max_per_ip_per_hour",
+                u64::from(self.identity.oidc_max_per_ip_per_hour),
+            ),
+            (
                 "identity.sms_max_per_hour",
                 u64::from(self.identity.sms_max_per_hour),
             ),
@@ -697,6 +711,7 @@ impl Config {
             ));
         }
         cluster::validate_regions(&self.regions)?;
+        oidc::validate_providers(&self.identity.oidc)?;
         match &self.store {
             StoreConfig::Embedded => {}
             StoreConfig::Scylla(scylla) => scylla.validate()?,
