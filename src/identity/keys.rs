@@ -1,5 +1,7 @@
 //! Server secrets derived from one 32-byte master key: the keyed hash that finds
-//! phones, the AEAD key that seals them, and the key that hashes one-time codes.
+//! phones, the AEAD key that seals them, the key that hashes one-time codes,
+//! and the keys of sign-in with OpenID Providers (identity lookup hash, sealed
+//! emails, link tokens).
 //! The master key comes from the environment (every node of a cluster needs the
 //! same one) or is generated once into `data_dir/master.key` with mode 0600.
 
@@ -13,7 +15,7 @@ use sha2::{Digest, Sha256};
 
 use crate::config::EnvironmentVariables;
 use crate::domain::phone::PhoneNumber;
-use crate::store::{PhoneHash, SecretHash};
+use crate::store::{IdentityKey, PhoneHash, SecretHash};
 
 type HmacSha256 = Hmac<Sha256>;
 
@@ -32,6 +34,12 @@ pub(crate) struct ServerKeys {
     code_hash_key: [u8; 32],
     /// AEAD key sealing stored webhook signing secrets.
     webhook_seal_key: [u8; 32],
+    /// Key of the lookup hash of provider identities (issuer and subject).
+    identity_hash_key: [u8; 32],
+    /// AEAD key sealing emails given by OpenID Providers.
+    email_seal_key: [u8; 32],
+    /// AEAD key sealing the link tokens of sign-ins pending a phone.
+    link_seal_key: [u8; 32],
 }
 
 impl std::fmt::Debug for ServerKeys {
@@ -136,6 +144,9 @@ impl ServerKeys {
             phone_seal_key: keyed_hash(master, &[b"heyblue phone seal v1"]),
             code_hash_key: keyed_hash(master, &[b"heyblue otp code v1"]),
             webhook_seal_key: keyed_hash(master, &[b"heyblue webhook secret seal v1"]),
+            identity_hash_key: keyed_hash(master, &[b"heyblue oidc identity hash v1"]),
+            email_seal_key: keyed_hash(master, &[b"heyblue email seal v1"]),
+            link_seal_key: keyed_hash(master, &[b"heyblue oidc link token seal v1"]),
         }
     }
 
@@ -201,6 +212,37 @@ impl ServerKeys {
             .ok()
     }
 
+    /// The lookup key of a provider identity: issuer and subject, separated
+    /// by a byte neither contains.
+    pub(crate) fn identity_key(&self, issuer: &str, subject: &str) -> IdentityKey {
+        IdentityKey(keyed_hash(
+            &self.identity_hash_key,
+            &[issuer.as_bytes(), &[0], subject.as_bytes()],
+        ))
+    }
+
+    /// An email encrypted with a random nonce: `nonce || ciphertext`, as
+    /// phones are sealed.
+    pub(crate) fn seal_email(&self, email: &str) -> Vec<u8> {
+        seal(&self.email_seal_key, email.as_bytes())
+    }
+
+    /// Opens a sealed email; `None` if it was sealed with another key or altered.
+    pub(crate) fn open_email(&self, sealed: &[u8]) -> Option<String> {
+        String::from_utf8(open(&self.email_seal_key, sealed)?).ok()
+    }
+
+    /// A link token's contents, encrypted and authenticated: only this
+    /// server (or a node with the same master key) made it.
+    pub(crate) fn seal_link(&self, contents: &[u8]) -> Vec<u8> {
+        seal(&self.link_seal_key, contents)
+    }
+
+    /// Opens a link token's contents; `None` if this server did not make them.
+    pub(crate) fn open_link(&self, sealed: &[u8]) -> Option<Vec<u8>> {
+        open(&self.link_seal_key, sealed)
+    }
+
     /// Hash of a one-time code, bound to the phone it was sent to.
     pub(crate) fn code_hash(&self, phone: &PhoneHash, code: &str) -> SecretHash {
         SecretHash(keyed_hash(
@@ -208,6 +250,30 @@ impl ServerKeys {
             &[&phone.0, code.as_bytes()],
         ))
     }
+}
+
+/// `plaintext` encrypted under `key` with a random nonce: `nonce || ciphertext`.
+fn seal(key: &[u8; 32], plaintext: &[u8]) -> Vec<u8> {
+    let cipher = XChaCha20Poly1305::new(key.into());
+    let nonce_bytes: [u8; NONCE_BYTES] = rand::rng().random();
+    let nonce = XNonce::from(nonce_bytes);
+    // Encryption into a Vec cannot fail for inputs far below the AEAD size limit.
+    let ciphertext = cipher.encrypt(&nonce, plaintext).unwrap_or_default();
+    let mut sealed = nonce_bytes.to_vec();
+    sealed.extend_from_slice(&ciphertext);
+    sealed
+}
+
+/// Opens what [`seal`] made under `key`; `None` for anything else.
+fn open(key: &[u8; 32], sealed: &[u8]) -> Option<Vec<u8>> {
+    if sealed.len() <= NONCE_BYTES {
+        return None;
+    }
+    let (nonce_bytes, ciphertext) = sealed.split_at(NONCE_BYTES);
+    let cipher = XChaCha20Poly1305::new(key.into());
+    cipher
+        .decrypt(XNonce::from_slice(nonce_bytes), ciphertext)
+        .ok()
 }
 
 /// SHA-256 of a high-entropy secret (a token): enough, since tokens cannot be guessed.

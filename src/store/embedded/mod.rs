@@ -20,6 +20,7 @@ mod expiry_tests;
 mod imports;
 mod issuer_keys;
 mod ledger;
+mod oidc_identities;
 mod otp;
 mod outbox;
 mod person_lists;

@@ -27,6 +27,7 @@ mod issuer_keys;
 mod ledger;
 mod ledger_statements;
 mod offers;
+mod oidc_identities;
 mod otp;
 mod outbox;
 mod outbox_statements;

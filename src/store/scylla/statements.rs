@@ -13,6 +13,7 @@ use super::deletion_statements::DeletionStatements;
 use super::devices::DeviceStatements;
 use super::import_statements::ImportStatements;
 use super::ledger_statements::LedgerStatements;
+use super::oidc_identities::OidcIdentityStatements;
 use super::outbox_statements::OutboxStatements;
 use super::pledge_statements::PledgeStatements;
 use super::queue_statements::QueueStatements;
@@ -172,6 +173,8 @@ pub(super) struct Statements {
     pub(super) deletion: DeletionStatements,
     /// Push devices.
     pub(super) devices: DeviceStatements,
+    /// Provider identities.
+    pub(super) oidc: OidcIdentityStatements,
 }
 
 /// Whether the driver may retry a statement.
@@ -549,6 +552,7 @@ impl Statements {
             imports: ImportStatements::prepare(session).await?,
             outbox: OutboxStatements::prepare(session).await?,
             devices: DeviceStatements::prepare(session).await?,
+            oidc: OidcIdentityStatements::prepare(session).await?,
             reports: ReportStatements::prepare(session).await?,
             deletion: DeletionStatements::prepare(session).await?,
         })
