@@ -690,3 +690,45 @@ async fn oidc_sign_in_against_a_real_provider() {
 
     server.stop().await;
 }
+
+/// Start and callback count together against the per-address limit, like
+/// the phone-code steps; past it, 429 with `Retry-After`. (No node needed:
+/// the tiny issuer is the provider.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn oidc_steps_are_limited_per_client_address() {
+    let tiny = TinyIssuer::start().await;
+    let key = test_key("only");
+    tiny.publish(&[&key]);
+    let dir = tempfile::tempdir().unwrap();
+    let extra = format!(
+        "[identity]\noidc_max_per_ip_per_hour = 3\n{}",
+        provider_toml("tiny", &tiny.issuer(), TINY_CLIENT_ID, "OIDC_TINY_SECRET"),
+    );
+    let server = TestServer::start_with_environment(
+        dir.path(),
+        &extra,
+        &[("OIDC_TINY_SECRET", "tiny-secret")],
+    )
+    .await;
+    // A start and its callback: two steps.
+    let accepted = tiny.sign_in(&server, &key, |_| {}).await;
+    assert_eq!(accepted.status(), 202);
+    let (_, state) = start(&server, "tiny").await;
+    let refused = callback(&server, "tiny", &state, "any-code", None).await;
+    let retry_after = refused
+        .headers()
+        .get("retry-after")
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.parse::<u64>().ok())
+        .expect("a Retry-After in seconds");
+    assert!((1..=3600).contains(&retry_after), "{retry_after}");
+    expect_error(refused, 429, "rate_limited").await;
+    let refused_start = server
+        .http
+        .get(server.url("/v1/auth/oidc/tiny/start"))
+        .send()
+        .await
+        .unwrap();
+    expect_error(refused_start, 429, "rate_limited").await;
+    server.stop().await;
+}
