@@ -688,7 +688,19 @@ async fn oidc_sign_in_against_a_real_provider() {
     let gone = callback(&server, "real", &state, "any-code", None).await;
     expect_error(gone, 503, "oidc_provider_unavailable").await;
 
+    let data_dir = server.data_dir.clone();
     server.stop().await;
+    // Emails are kept sealed: no row of the embedded store holds one in the
+    // clear (the CQL rows hold the same sealed record).
+    if !common::test_store_is_scylla() {
+        let scan = heyblue::scan_rows(&data_dir, &[b"alice@example.test", b"bob@example.test"])
+            .expect("the store scans");
+        assert!(scan.unknown_tables.is_empty(), "unscanned tables: {scan:?}");
+        assert!(
+            scan.tables_holding.is_empty(),
+            "an email in the clear: {scan:?}"
+        );
+    }
 }
 
 /// Start and callback count together against the per-address limit, like
