@@ -1,8 +1,8 @@
 //! One configured provider as the server reaches it: its discovery document
 //! and its key set (JWKS), fetched when first needed and cached. The key set
 //! is fetched again once when a token names a key it does not hold, so a
-//! provider's key rotation needs no restart; the discovery document is kept
-//! an hour.
+//! provider's key rotation needs no restart. Both are kept an hour at most,
+//! so a key the provider withdrew stops being accepted within the hour.
 
 use std::sync::{Mutex, PoisonError};
 
@@ -12,8 +12,8 @@ use serde::Deserialize;
 use super::error::OidcError;
 use crate::config::OidcProviderConfig;
 
-/// How long a fetched discovery document is used.
-const DISCOVERY_TTL_MS: i64 = 3_600_000;
+/// How long a fetched discovery document or key set is used.
+const CACHE_TTL_MS: i64 = 3_600_000;
 
 /// The parts of a discovery document the server uses.
 #[derive(Debug, Clone, Deserialize)]
@@ -39,8 +39,8 @@ pub(super) struct ProviderClient {
     pub(super) http: reqwest::Client,
     /// The discovery document and when it was fetched.
     metadata: Mutex<Option<(Metadata, i64)>>,
-    /// The last key set fetched.
-    keys: Mutex<Option<JwkSet>>,
+    /// The last key set fetched, and when.
+    keys: Mutex<Option<(JwkSet, i64)>>,
 }
 
 impl ProviderClient {
@@ -67,7 +67,7 @@ impl ProviderClient {
             .unwrap_or_else(PoisonError::into_inner)
             .clone();
         if let Some((metadata, fetched_at_ms)) = cached
-            && now_ms - fetched_at_ms < DISCOVERY_TTL_MS
+            && now_ms - fetched_at_ms < CACHE_TTL_MS
         {
             return Ok(metadata);
         }
@@ -90,23 +90,26 @@ impl ProviderClient {
     }
 
     /// The published key `kid` names (the only key, when the token names
-    /// none), fetching the key set when it is not cached or lacks the key.
+    /// none), fetching the key set when it is not cached, an hour old, or
+    /// lacks the key.
     pub(super) async fn signing_key(
         &self,
         metadata: &Metadata,
         kid: Option<&str>,
+        now_ms: i64,
     ) -> Result<Jwk, OidcError> {
         let cached = self
             .keys
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .clone();
-        if let Some(found) = cached.as_ref().and_then(|keys| find_key(keys, kid)) {
+        let fresh = cached.filter(|(_, fetched_at_ms)| now_ms - fetched_at_ms < CACHE_TTL_MS);
+        if let Some(found) = fresh.as_ref().and_then(|(keys, _)| find_key(keys, kid)) {
             return Ok(found);
         }
         let fetched: JwkSet = self.get_json(&metadata.jwks_uri, "key set").await?;
         let found = find_key(&fetched, kid);
-        *self.keys.lock().unwrap_or_else(PoisonError::into_inner) = Some(fetched);
+        *self.keys.lock().unwrap_or_else(PoisonError::into_inner) = Some((fetched, now_ms));
         found.ok_or(OidcError::UnknownSigningKey)
     }
 

@@ -194,7 +194,7 @@ impl OidcService {
         let id_token = exchange_code(provider, &metadata, code, &request.verifier).await?;
         let header = id_token::header(&id_token)?;
         let key = provider
-            .signing_key(&metadata, header.kid.as_deref())
+            .signing_key(&metadata, header.kid.as_deref(), now_ms)
             .await?;
         let claims = id_token::validate(
             &id_token,
