@@ -13,6 +13,7 @@
 //! - `actors`     the ractor actors: user sessions, cells, ZIP shards, placement, session supervisor
 //! - `cluster`    nodes joined with ractor_cluster: membership, shard owners, the node router, replicas
 //! - `identity`   one-time codes, opaque tokens, phone encryption, SMS adapters
+//! - `oidc`       sign-in with OpenID Connect providers: PKCE, code exchange, ID token checks
 //! - `profiles`   profile commands and queries over the profile event log
 //! - `connections` established connections, points and trophies, exactly once
 //! - `rewards`    the rewards catalog: admin operations on it and what people browse;
@@ -58,6 +59,7 @@ mod import;
 mod listener;
 mod metrics;
 mod metrics_snapshot;
+mod oidc;
 mod outbox;
 mod presence;
 mod privacy;

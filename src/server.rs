@@ -78,6 +78,9 @@ pub enum ServeError {
     /// The SMS adapter cannot be built.
     #[error(transparent)]
     Sms(#[from] SmsSetupError),
+    /// An OpenID Connect provider cannot be set up (its secret is missing).
+    #[error("{0}")]
+    Oidc(String),
     /// The admin token cannot be read or generated.
     #[error("cannot use admin token file {path}: {source}")]
     AdminToken {
@@ -142,6 +145,15 @@ pub async fn serve(
     let voucher_signer = VoucherSigner::open(&voucher_keys_path, Clock::system().now_ms())?;
     let sms = sms::from_config(&config.sms, &environment)?;
     let clock = Clock::system();
+    let oidc = Arc::new(
+        crate::oidc::OidcService::from_config(
+            &config.identity,
+            &environment,
+            Arc::clone(&parts.keys),
+            clock,
+        )
+        .map_err(|error| ServeError::Oidc(error.to_string()))?,
+    );
     let identity = Arc::new(IdentityService::new(
         parts.store.clone(),
         parts.keys,
@@ -245,6 +257,7 @@ pub async fn serve(
             gateway::EXPORTS_PER_HOUR,
             gateway::EXPORT_LIMITER_KEYS,
         )),
+        oidc,
     };
     tracing::info!(address = %local_address, metrics_address = %metrics_address, store = parts.store.backend_name(), "serving");
 

@@ -5,6 +5,7 @@
 mod cluster;
 mod layers;
 mod metrics;
+mod oidc;
 mod origins;
 mod outbox;
 mod overrides;
@@ -24,6 +25,7 @@ pub(crate) const MAX_REFRESH_TOKEN_TTL_DAYS: u64 = 365;
 
 pub use cluster::{ClusterConfig, ClusterTlsConfig, RegionConfig};
 pub use metrics::MetricsConfig;
+pub use oidc::OidcProviderConfig;
 pub use outbox::OutboxConfig;
 pub use overrides::EnvironmentVariables;
 pub use rewards::RewardsConfig;
@@ -217,6 +219,12 @@ pub struct IdentityConfig {
     /// A file holding the previous master key, read when
     /// `previous_master_key_env`'s variable is unset. It must exist.
     pub previous_master_key_file: Option<PathBuf>,
+    /// OpenID Connect providers people may sign in with (`[[identity.oidc]]`);
+    /// none by default: phone codes only.
+    pub oidc: Vec<OidcProviderConfig>,
+    /// OIDC sign-in steps (`start` and `callback` together) allowed per client
+    /// address (IPv4 address or IPv6 /64) per hour.
+    pub oidc_max_per_ip_per_hour: u32,
 }
 
 impl Default for IdentityConfig {
@@ -239,6 +247,8 @@ impl Default for IdentityConfig {
             master_key_file: None,
             previous_master_key_env: "HEYBLUE_PREVIOUS_MASTER_KEY".to_owned(),
             previous_master_key_file: None,
+            oidc: Vec::new(),
+            oidc_max_per_ip_per_hour: 60,
         }
     }
 }
@@ -607,6 +617,10 @@ impl Config {
                 u64::from(self.identity.otp_max_failures_per_ip_per_hour),
             ),
             (
+                "identity.oidc_max_per_ip_per_hour",
+                u64::from(self.identity.oidc_max_per_ip_per_hour),
+            ),
+            (
                 "identity.sms_max_per_hour",
                 u64::from(self.identity.sms_max_per_hour),
             ),
@@ -706,6 +720,7 @@ impl Config {
             ));
         }
         cluster::validate_regions(&self.regions)?;
+        oidc::validate_providers(&self.identity.oidc)?;
         match &self.store {
             StoreConfig::Embedded => {}
             StoreConfig::Scylla(scylla) => scylla.validate()?,

@@ -743,6 +743,31 @@ impl DeviceStore for FailingStore {
 }
 
 #[async_trait]
+impl crate::store::OidcIdentityStore for FailingStore {
+    async fn link_oidc_identity(
+        &self,
+        identity: &crate::store::OidcIdentity,
+    ) -> StoreResult<crate::store::OidcLinkOutcome> {
+        self.inner.link_oidc_identity(identity).await
+    }
+    async fn oidc_identity(
+        &self,
+        key: &crate::store::IdentityKey,
+    ) -> StoreResult<Option<crate::store::OidcIdentity>> {
+        self.inner.oidc_identity(key).await
+    }
+    async fn oidc_identities_of(
+        &self,
+        account_id: AccountId,
+    ) -> StoreResult<Vec<crate::store::OidcIdentity>> {
+        self.inner.oidc_identities_of(account_id).await
+    }
+    async fn remove_oidc_identities_of(&self, account_id: AccountId) -> StoreResult<()> {
+        self.inner.remove_oidc_identities_of(account_id).await
+    }
+}
+
+#[async_trait]
 impl OutboxStore for FailingStore {
     async fn enqueue_outbox_message(
         &self,

@@ -1,4 +1,5 @@
-//! `/v1/auth/*`: request and verify one-time codes, refresh, logout.
+//! `/v1/auth/*`: request and verify one-time codes (completing a first
+//! sign-in with a provider), refresh, logout.
 
 use axum::Json;
 use axum::extract::State;
@@ -29,6 +30,10 @@ pub(crate) struct CodeVerification {
     phone: String,
     /// The six-digit code.
     code: String,
+    /// The link token of a first sign-in with a provider: the provider
+    /// identity is linked to the phone's account.
+    #[serde(default)]
+    oidc_link_token: Option<String>,
 }
 
 /// Body of `POST /v1/auth/refresh`.
@@ -58,9 +63,15 @@ pub(crate) async fn verify_code(
     ClientAddress(client): ClientAddress,
     ApiJson(body): ApiJson<CodeVerification>,
 ) -> Result<Json<SignedIn>, ApiError> {
+    // Read before the code is spent: a stale link must not cost the code.
+    let link = body
+        .oidc_link_token
+        .as_deref()
+        .map(|token| state.oidc.open_link_token(token))
+        .transpose()?;
     let signed_in = state
         .identity
-        .verify_code(&body.phone, &body.code, client)
+        .verify_code(&body.phone, &body.code, client, link.as_ref())
         .await?;
     crate::metrics::sign_in_completed(signed_in.role);
     Ok(Json(signed_in))

@@ -26,6 +26,24 @@ impl FromRequestParts<AppState> for Caller {
     }
 }
 
+/// An optional bearer: no `Authorization` header is `None`; a header with a
+/// token that is not valid is refused as for [`Caller`].
+impl axum::extract::OptionalFromRequestParts<AppState> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Option<Self>, ApiError> {
+        if !parts.headers.contains_key(header::AUTHORIZATION) {
+            return Ok(None);
+        }
+        <Self as FromRequestParts<AppState>>::from_request_parts(parts, state)
+            .await
+            .map(Some)
+    }
+}
+
 /// A request carrying the admin token.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Admin;

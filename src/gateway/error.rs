@@ -9,6 +9,7 @@ use serde_json::json;
 
 use crate::connections::ConnectionError;
 use crate::identity::IdentityError;
+use crate::oidc::OidcError;
 use crate::profiles::ProfileError;
 use crate::rewards::{CatalogError, DonationError, StatementError, VoucherError};
 use crate::store::StoreError;
@@ -302,8 +303,52 @@ impl From<IdentityError> for ApiError {
             IdentityError::NotOnRoster => {
                 Self::new(StatusCode::NOT_FOUND, "not_on_roster", message)
             }
+            IdentityError::IdentityLinkedElsewhere => Self::new(
+                StatusCode::CONFLICT,
+                "oidc_identity_linked_elsewhere",
+                message,
+            ),
             IdentityError::Contended => Self::new(StatusCode::CONFLICT, "conflict", message),
             IdentityError::Store(store) => store.into(),
+        }
+    }
+}
+
+impl From<OidcError> for ApiError {
+    fn from(error: OidcError) -> Self {
+        let message = error.to_string();
+        match error {
+            OidcError::UnknownProvider => {
+                Self::new(StatusCode::NOT_FOUND, "oidc_provider_unknown", message)
+            }
+            OidcError::ProviderUnavailable => Self::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "oidc_provider_unavailable",
+                message,
+            )
+            .retry_after(30),
+            OidcError::ProviderRefused => {
+                Self::new(StatusCode::BAD_GATEWAY, "oidc_provider_refused", message)
+            }
+            OidcError::StateInvalid => Self::bad_request("oidc_state_invalid", message),
+            OidcError::CodeRejected => Self::bad_request("oidc_code_rejected", message),
+            OidcError::LinkInvalid => Self::bad_request("oidc_link_invalid", message),
+            OidcError::NonceMismatch => Self::unauthorized("oidc_nonce_mismatch", message),
+            OidcError::TokenExpired => Self::unauthorized("oidc_token_expired", message),
+            OidcError::UnknownSigningKey => Self::unauthorized("oidc_token_key_unknown", message),
+            OidcError::BadSignature => Self::unauthorized("oidc_token_signature_invalid", message),
+            OidcError::WrongAudience => Self::unauthorized("oidc_token_audience_invalid", message),
+            OidcError::WrongIssuer => Self::unauthorized("oidc_token_issuer_invalid", message),
+            OidcError::MalformedToken(_) => {
+                Self::unauthorized("oidc_token_invalid", "the ID token is not valid")
+            }
+            OidcError::RateLimited {
+                retry_after_seconds,
+            } => Self::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", message)
+                .retry_after(retry_after_seconds),
+            OidcError::Busy => {
+                Self::new(StatusCode::SERVICE_UNAVAILABLE, "oidc_busy", message).retry_after(10)
+            }
         }
     }
 }

@@ -2,7 +2,7 @@
 //! JSON document: the account (with the phone, unsealed for its owner), the
 //! profile and every event of it, the ledger with the balance, connections
 //! (place as a ZIP at most), trophies, vouchers and push devices (with their
-//! tokens). Donations are the ledger
+//! tokens), and the linked sign-in identities (with their emails). Donations are the ledger
 //! entries of reason `donation`. Costly, so limited per account per hour;
 //! each list is read page by page and capped, with `complete` saying whether
 //! anything was left out.
@@ -55,6 +55,19 @@ pub(crate) struct ExportBody {
     vouchers: Vec<VoucherBody>,
     /// Every registered push device, with its token.
     devices: Vec<super::device_routes::ExportedDevice>,
+    /// Every provider identity that signs in to the account.
+    sign_in_identities: Vec<IdentityBody>,
+}
+
+/// A linked provider identity as its owner sees it (the subject is kept
+/// only hashed, so it cannot be shown).
+#[derive(Debug, Serialize)]
+struct IdentityBody {
+    /// The configured provider (`identity.oidc.id`).
+    provider: String,
+    /// The email the provider gave, unsealed for its owner.
+    email: Option<String>,
+    linked_at_ms: i64,
 }
 
 /// The account record as its owner sees it.
@@ -166,6 +179,17 @@ pub(crate) async fn export(
     .map(|voucher| VoucherBody::new(state, voucher))
     .collect();
     let devices = super::device_routes::devices_for_export(&*state.store, account_id).await?;
+    let sign_in_identities = state
+        .store
+        .oidc_identities_of(account_id)
+        .await?
+        .into_iter()
+        .map(|identity| IdentityBody {
+            provider: identity.provider_id,
+            email: state.identity.keys().open_email(&identity.email_sealed),
+            linked_at_ms: identity.linked_at_ms,
+        })
+        .collect();
 
     Ok(Json(ExportBody {
         exported_at_ms: now_ms,
@@ -185,6 +209,7 @@ pub(crate) async fn export(
         trophies,
         vouchers,
         devices,
+        sign_in_identities,
     }))
 }
 

@@ -1,7 +1,7 @@
 //! The HTTP face of the server: the axum router, its shared state, the error
 //! format, authentication extractors, the middleware every request passes
 //! (span, metrics, time limit, body limit, panic guard, `nosniff` and `no-store`
-//! headers), admin point adjustments, the rewards catalog (admin and browse),
+//! headers), sign-in with OpenID Connect providers (`oidc_routes`), admin point adjustments, the rewards catalog (admin and browse),
 //! redemptions and the caller's vouchers (JSON with signed tokens, and QR codes), the public keys
 //! that verify voucher tokens, donations and their monthly statements, the
 //! counter endpoints of retailers and municipalities, the admin console in
@@ -32,6 +32,7 @@ mod issuer_key_routes;
 mod json_body;
 pub(crate) mod metrics_endpoint;
 mod middleware;
+mod oidc_routes;
 mod ops_routes;
 mod outbox_routes;
 mod paging;
@@ -119,6 +120,8 @@ pub(crate) struct AppState {
     /// `GET /v1/me/export` calls per account per hour.
     pub(crate) exports:
         std::sync::Arc<crate::identity::window_limiter::WindowLimiter<crate::domain::AccountId>>,
+    /// Sign-in with OpenID Connect providers.
+    pub(crate) oidc: Arc<crate::oidc::OidcService>,
 }
 
 /// The whole HTTP API.
@@ -132,6 +135,12 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/v1/auth/refresh", post(auth_routes::refresh))
         .route("/v1/auth/logout", post(auth_routes::logout))
         .route("/v1/auth/logout_all", post(auth_routes::logout_everywhere))
+        .route("/v1/auth/oidc/providers", get(oidc_routes::providers))
+        .route("/v1/auth/oidc/{provider}/start", get(oidc_routes::start))
+        .route(
+            "/v1/auth/oidc/{provider}/callback",
+            post(oidc_routes::callback),
+        )
         .route(
             "/v1/me/profile",
             get(profile_routes::get_profile).patch(profile_routes::patch_profile),

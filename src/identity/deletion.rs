@@ -2,7 +2,8 @@
 //! fresh one-time code; the account is then disabled (its tokens refused at
 //! once), its sign-ins revoked, its push devices removed, the personal fields
 //! of its profile erased in place (which also withdraws consent to social
-//! posts not yet sent), and its phone forgotten, so the number may sign up afresh. The
+//! posts not yet sent), its provider identities (and their emails) unlinked, and
+//! its phone forgotten, so the number may sign up afresh. The
 //! ledger, connection records and report facts stay under the account id,
 //! which names nobody once the phone and profile are gone. Each step is
 //! idempotent and the deletion is noted in the store before the first one, so
@@ -76,6 +77,8 @@ impl IdentityService {
                 .await?;
         }
         self.profiles.erase(account_id).await?;
+        // The provider identities and their sealed emails go with the phone.
+        self.store.remove_oidc_identities_of(account_id).await?;
         self.store.erase_account_phone(account_id).await?;
         self.store.finish_account_deletion(account_id).await?;
         Ok(())

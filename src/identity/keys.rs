@@ -19,7 +19,7 @@ use sha2::{Digest, Sha256};
 
 use crate::config::EnvironmentVariables;
 use crate::domain::phone::PhoneNumber;
-use crate::store::{PhoneHash, SecretHash};
+use crate::store::{IdentityKey, PhoneHash, SecretHash};
 
 type HmacSha256 = Hmac<Sha256>;
 
@@ -60,6 +60,12 @@ struct PurposeKeys {
     code_hash_key: [u8; 32],
     /// AEAD key sealing stored webhook signing secrets.
     webhook_seal_key: [u8; 32],
+    /// Key of the lookup hash of a provider identity (issuer and subject).
+    identity_hash_key: [u8; 32],
+    /// AEAD key sealing stored emails.
+    email_seal_key: [u8; 32],
+    /// AEAD key sealing OIDC link tokens.
+    link_seal_key: [u8; 32],
 }
 
 impl std::fmt::Debug for ServerKeys {
@@ -280,6 +286,56 @@ impl ServerKeys {
         open(&previous.webhook_seal_key, sealed).map(|plain| (plain, false))
     }
 
+    /// The lookup key of a provider identity (issuer and subject).
+    pub(crate) fn identity_key(&self, issuer: &str, subject: &str) -> IdentityKey {
+        self.current.identity_key(issuer, subject)
+    }
+
+    /// The identity's lookup key under the previous master key, while a
+    /// rotation runs.
+    pub(crate) fn previous_identity_key(&self, issuer: &str, subject: &str) -> Option<IdentityKey> {
+        self.previous
+            .as_ref()
+            .map(|keys| keys.identity_key(issuer, subject))
+    }
+
+    /// An email encrypted with a random nonce: `nonce || ciphertext`, as
+    /// phones are sealed.
+    pub(crate) fn seal_email(&self, email: &str) -> Vec<u8> {
+        seal(&self.current.email_seal_key, email.as_bytes())
+    }
+
+    /// Opens a sealed email; `None` if neither key sealed it or it was altered.
+    pub(crate) fn open_email(&self, sealed: &[u8]) -> Option<String> {
+        self.open_email_sealed(sealed).map(|(email, _)| email)
+    }
+
+    /// Opens a sealed email, and says whether the current key sealed it.
+    pub(crate) fn open_email_sealed(&self, sealed: &[u8]) -> Option<(String, bool)> {
+        let text = |bytes: Vec<u8>| String::from_utf8(bytes).ok();
+        if let Some(plain) = open(&self.current.email_seal_key, sealed) {
+            return text(plain).map(|email| (email, true));
+        }
+        let previous = self.previous.as_ref()?;
+        text(open(&previous.email_seal_key, sealed)?).map(|email| (email, false))
+    }
+
+    /// A link token's contents, encrypted and authenticated: only this
+    /// server (or a node with the same master key) made it.
+    pub(crate) fn seal_link(&self, contents: &[u8]) -> Vec<u8> {
+        seal(&self.current.link_seal_key, contents)
+    }
+
+    /// Opens a link token's contents; `None` if this server did not make
+    /// them (under the current or, while a rotation runs, the previous key).
+    pub(crate) fn open_link(&self, sealed: &[u8]) -> Option<Vec<u8>> {
+        open(&self.current.link_seal_key, sealed).or_else(|| {
+            self.previous
+                .as_ref()
+                .and_then(|previous| open(&previous.link_seal_key, sealed))
+        })
+    }
+
     /// Hash of a one-time code, bound to the phone it was sent to.
     pub(crate) fn code_hash(&self, phone: &PhoneHash, code: &str) -> SecretHash {
         SecretHash(keyed_hash(
@@ -296,7 +352,19 @@ impl PurposeKeys {
             phone_seal_key: keyed_hash(master, &[b"heyblue phone seal v1"]),
             code_hash_key: keyed_hash(master, &[b"heyblue otp code v1"]),
             webhook_seal_key: keyed_hash(master, &[b"heyblue webhook secret seal v1"]),
+            identity_hash_key: keyed_hash(master, &[b"heyblue oidc identity hash v1"]),
+            email_seal_key: keyed_hash(master, &[b"heyblue email seal v1"]),
+            link_seal_key: keyed_hash(master, &[b"heyblue oidc link token seal v1"]),
         }
+    }
+
+    /// The lookup key of a provider identity: issuer and subject, separated
+    /// by a byte neither contains.
+    fn identity_key(&self, issuer: &str, subject: &str) -> IdentityKey {
+        IdentityKey(keyed_hash(
+            &self.identity_hash_key,
+            &[issuer.as_bytes(), &[0], subject.as_bytes()],
+        ))
     }
 
     fn phone_hash(&self, phone: &PhoneNumber) -> PhoneHash {

@@ -1,11 +1,13 @@
 //! Sign-in by phone: one-time codes, account creation (officer only when the phone
 //! is on the roster), opaque access and refresh tokens with rotation and reuse
-//! detection, logout, and bearer-token authentication.
+//! detection, logout, and bearer-token authentication; provider identities
+//! (OpenID Connect) linked to accounts and signed in with.
 
 mod account_control;
 mod deletion;
 mod ip_limits;
 pub(crate) mod keys;
+mod oidc_sign_in;
 mod phone_locks;
 pub(crate) mod rekey;
 mod secret_file;

@@ -16,6 +16,7 @@ use crate::clock::Clock;
 use crate::config::IdentityConfig;
 use crate::domain::phone::{PhoneError, PhoneNumber, PhoneRegions};
 use crate::domain::{AccountId, Role};
+use crate::oidc::PendingLink;
 use crate::profiles::{ProfileError, Profiles};
 use crate::store::{
     Account, CreateAccountOutcome, OtpChallenge, PhoneHash, RefreshConsumption, Store, StoreError,
@@ -114,6 +115,9 @@ pub(crate) enum IdentityError {
     /// The SMS adapter could not deliver the code.
     #[error("the code could not be sent, try again later")]
     SmsUnavailable,
+    /// The provider identity is linked to another account.
+    #[error("this sign-in identity is linked to another account")]
+    IdentityLinkedElsewhere,
     /// Concurrent requests for the same phone kept colliding.
     #[error("concurrent requests for this phone, try again")]
     Contended,
@@ -362,19 +366,32 @@ impl IdentityService {
     ///
     /// Wrong codes count against the phone and the client address; once either
     /// budget is spent, verifies are refused without looking at the code.
+    ///
+    /// With `link` (a first sign-in with a provider, pending this phone), the
+    /// provider identity is linked to the phone's account, and a new
+    /// account's profile takes the provider's name.
     pub(crate) async fn verify_code(
         &self,
         phone_input: &str,
         code: &str,
         client: IpAddr,
+        link: Option<&PendingLink>,
     ) -> Result<SignedIn, IdentityError> {
         let phone = self.parse_phone(phone_input)?;
         let phone_hash = self.keys.phone_hash(&phone);
         self.check_code(&phone_hash, code, client).await?;
-        let account = self.account_for_sign_in(&phone, &phone_hash).await?;
+        let prefill = link
+            .and_then(|link| link.name.as_deref())
+            .and_then(super::oidc_sign_in::prefilled_display_name);
+        let account = self
+            .account_for_sign_in(&phone, &phone_hash, prefill)
+            .await?;
         // Checked only after the code: without it nobody learns the account's state.
         if account.disabled_at_ms.is_some() {
             return Err(IdentityError::AccountDisabled);
+        }
+        if let Some(link) = link {
+            self.link_identity(account.id, link).await?;
         }
         self.issue_new_family(&account).await
     }
@@ -460,6 +477,7 @@ impl IdentityService {
         &self,
         phone: &PhoneNumber,
         phone_hash: &PhoneHash,
+        prefilled_name: Option<String>,
     ) -> Result<Account, IdentityError> {
         let previous_hash = self.keys.previous_phone_hash(phone);
         let roster_entry = match self.store.roster_entry(phone_hash).await? {
@@ -485,9 +503,11 @@ impl IdentityService {
                 None => self.create_account(phone, phone_hash, roster_role).await?,
             },
         };
-        let display_name = match &roster_entry {
-            Some(entry) => entry.display_name.clone(),
-            None => format!("Citizen {}", account.id.short_suffix()),
+        // A profile already created keeps its name (creation is idempotent).
+        let display_name = match (&roster_entry, prefilled_name) {
+            (Some(entry), _) => entry.display_name.clone(),
+            (None, Some(name)) => name,
+            (None, None) => format!("Citizen {}", account.id.short_suffix()),
         };
         // Idempotent: a retry after a crash between account and profile completes it.
         let profile = self
@@ -552,7 +572,10 @@ impl IdentityService {
         })
     }
 
-    async fn issue_new_family(&self, account: &Account) -> Result<SignedIn, IdentityError> {
+    pub(super) async fn issue_new_family(
+        &self,
+        account: &Account,
+    ) -> Result<SignedIn, IdentityError> {
         let family = TokenFamily {
             family_id: Uuid::new_v4(),
             account_id: account.id,

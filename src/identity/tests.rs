@@ -83,7 +83,7 @@ async fn sign_in(harness: &Harness, phone: &str) -> SignedIn {
     let code = harness.sms.last_code();
     harness
         .service
-        .verify_code(phone, &code, CLIENT)
+        .verify_code(phone, &code, CLIENT, None)
         .await
         .unwrap()
 }
@@ -174,7 +174,7 @@ async fn code_expires_after_five_minutes() {
     tokio::time::advance(Duration::from_secs(300)).await;
     let error = harness
         .service
-        .verify_code(PHONE, &code, CLIENT)
+        .verify_code(PHONE, &code, CLIENT, None)
         .await
         .unwrap_err();
     assert!(matches!(error, IdentityError::CodeExpired), "{error:?}");
@@ -189,7 +189,7 @@ async fn five_wrong_codes_void_the_challenge() {
     for attempts_left in (1..5).rev() {
         let error = harness
             .service
-            .verify_code(PHONE, &wrong, CLIENT)
+            .verify_code(PHONE, &wrong, CLIENT, None)
             .await
             .unwrap_err();
         assert!(
@@ -199,7 +199,7 @@ async fn five_wrong_codes_void_the_challenge() {
     }
     let error = harness
         .service
-        .verify_code(PHONE, &wrong, CLIENT)
+        .verify_code(PHONE, &wrong, CLIENT, None)
         .await
         .unwrap_err();
     assert!(
@@ -208,7 +208,7 @@ async fn five_wrong_codes_void_the_challenge() {
     );
     let error = harness
         .service
-        .verify_code(PHONE, &code, CLIENT)
+        .verify_code(PHONE, &code, CLIENT, None)
         .await
         .unwrap_err();
     assert!(
@@ -224,12 +224,12 @@ async fn a_code_signs_in_once() {
     let code = harness.sms.last_code();
     harness
         .service
-        .verify_code(PHONE, &code, CLIENT)
+        .verify_code(PHONE, &code, CLIENT, None)
         .await
         .unwrap();
     let error = harness
         .service
-        .verify_code(PHONE, &code, CLIENT)
+        .verify_code(PHONE, &code, CLIENT, None)
         .await
         .unwrap_err();
     assert!(

@@ -844,6 +844,47 @@ impl IssuerKeyStore for InstrumentedStore {
 }
 
 #[async_trait]
+impl OidcIdentityStore for InstrumentedStore {
+    async fn link_oidc_identity(
+        &self,
+        identity: &super::OidcIdentity,
+    ) -> StoreResult<super::OidcLinkOutcome> {
+        self.timed(
+            "link_oidc_identity",
+            self.inner.link_oidc_identity(identity),
+        )
+        .await
+    }
+
+    async fn oidc_identity(
+        &self,
+        key: &super::IdentityKey,
+    ) -> StoreResult<Option<super::OidcIdentity>> {
+        self.timed("oidc_identity", self.inner.oidc_identity(key))
+            .await
+    }
+
+    async fn oidc_identities_of(
+        &self,
+        account_id: AccountId,
+    ) -> StoreResult<Vec<super::OidcIdentity>> {
+        self.timed(
+            "oidc_identities_of",
+            self.inner.oidc_identities_of(account_id),
+        )
+        .await
+    }
+
+    async fn remove_oidc_identities_of(&self, account_id: AccountId) -> StoreResult<()> {
+        self.timed(
+            "remove_oidc_identities_of",
+            self.inner.remove_oidc_identities_of(account_id),
+        )
+        .await
+    }
+}
+
+#[async_trait]
 impl DeviceStore for InstrumentedStore {
     async fn put_device(&self, device: &crate::domain::device::Device) -> StoreResult<()> {
         self.timed("put_device", self.inner.put_device(device))

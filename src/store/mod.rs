@@ -5,6 +5,7 @@
 pub(crate) mod embedded;
 mod import_records;
 mod instrumented;
+mod oidc_records;
 mod pledge_records;
 pub(crate) mod records;
 pub(crate) mod report_facts;
@@ -20,6 +21,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 pub(crate) use import_records::*;
+pub(crate) use oidc_records::*;
 pub(crate) use pledge_records::*;
 pub(crate) use records::*;
 pub(crate) use traits::*;

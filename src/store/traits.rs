@@ -644,6 +644,32 @@ pub(crate) trait DeviceStore: Send + Sync {
     async fn remove_device(&self, account_id: AccountId, device_id: uuid::Uuid) -> StoreResult<()>;
 }
 
+/// Provider identities (OpenID Connect) and the accounts they reach.
+#[async_trait]
+pub(crate) trait OidcIdentityStore: Send + Sync {
+    /// Links `identity.key` to `identity.account_id` unless another account
+    /// holds it; linking it again to the same account replaces the stored
+    /// email. Atomic: of concurrent links of one key to different accounts
+    /// exactly one wins.
+    async fn link_oidc_identity(
+        &self,
+        identity: &super::OidcIdentity,
+    ) -> StoreResult<super::OidcLinkOutcome>;
+    /// The identity under `key`.
+    async fn oidc_identity(
+        &self,
+        key: &super::IdentityKey,
+    ) -> StoreResult<Option<super::OidcIdentity>>;
+    /// Every identity linked to `account_id`.
+    async fn oidc_identities_of(
+        &self,
+        account_id: AccountId,
+    ) -> StoreResult<Vec<super::OidcIdentity>>;
+    /// Unlinks every identity of `account_id` (idempotent): the identities
+    /// may then sign up afresh.
+    async fn remove_oidc_identities_of(&self, account_id: AccountId) -> StoreResult<()>;
+}
+
 /// Report aggregates, maintained as records are written: the facts of a
 /// connection are added by `insert_connection`, those of a ledger entry by
 /// `append_ledger_entry` (see `store::report_facts`). Each fact counts once,
@@ -732,6 +758,7 @@ pub(crate) trait Store:
     + ImportStore
     + OutboxStore
     + DeviceStore
+    + OidcIdentityStore
     + ReportStore
     + KeyRotationStore
     + std::fmt::Debug

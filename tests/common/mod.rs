@@ -182,6 +182,26 @@ impl TestServer {
     /// Starts a server like `start_with` without waiting until `/readyz`
     /// answers (for listeners a plain client cannot talk to).
     pub(crate) async fn launch(root: &Path, extra_toml: &str) -> Self {
+        Self::launch_with_environment(root, extra_toml, &[]).await
+    }
+
+    /// Starts a server like `start_with`, its environment holding
+    /// `extra_environment` too (secrets named by the config).
+    pub(crate) async fn start_with_environment(
+        root: &Path,
+        extra_toml: &str,
+        extra_environment: &[(&str, &str)],
+    ) -> Self {
+        let server = Self::launch_with_environment(root, extra_toml, extra_environment).await;
+        server.wait_ready().await;
+        server
+    }
+
+    async fn launch_with_environment(
+        root: &Path,
+        extra_toml: &str,
+        extra_environment: &[(&str, &str)],
+    ) -> Self {
         let data_dir = root.join("data");
         let sms_file = root.join("sms.jsonl");
         let text = format!(
@@ -196,10 +216,14 @@ impl TestServer {
         let metrics = heyblue::bind_metrics_listener(config.metrics.listen).unwrap();
         let metrics_address = metrics.local_addr().unwrap();
         let listeners = heyblue::Listeners { api, metrics };
-        let environment = EnvironmentVariables::from_pairs([
-            ("HEYBLUE_ADMIN_TOKEN", ADMIN_TOKEN),
-            ("HEYBLUE_ANALYST_TOKEN", ANALYST_TOKEN),
-        ]);
+        let environment = EnvironmentVariables::from_pairs(
+            [
+                ("HEYBLUE_ADMIN_TOKEN", ADMIN_TOKEN),
+                ("HEYBLUE_ANALYST_TOKEN", ANALYST_TOKEN),
+            ]
+            .into_iter()
+            .chain(extra_environment.iter().copied()),
+        );
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(heyblue::serve(listeners, config, environment, async move {
             let _ = stopped.await;

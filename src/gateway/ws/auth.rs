@@ -56,6 +56,7 @@ pub(crate) fn classify(error: &IdentityError) -> AuthFailure {
         | IdentityError::CodeAttemptsExhausted
         | IdentityError::AccountDisabled
         | IdentityError::AccountNotFound
-        | IdentityError::NotOnRoster => AuthFailure::Rejected,
+        | IdentityError::NotOnRoster
+        | IdentityError::IdentityLinkedElsewhere => AuthFailure::Rejected,
     }
 }

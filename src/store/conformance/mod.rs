@@ -24,6 +24,7 @@ pub(crate) mod imports;
 pub(crate) mod issuer_keys;
 pub(crate) mod key_rotation;
 pub(crate) mod lifecycle;
+pub(crate) mod oidc_identities;
 pub(crate) mod otp;
 pub(crate) mod outbox;
 pub(crate) mod profiles;
@@ -195,6 +196,8 @@ macro_rules! store_conformance_tests {
             outbox::a_completed_donation_writes_its_delivery_once,
             outbox::endpoints_are_put_and_listed,
             devices::devices_are_kept_per_account_and_removed,
+            oidc_identities::an_identity_reaches_one_account_and_is_freed_by_removal,
+            oidc_identities::concurrent_links_of_one_identity_link_exactly_one,
         );
     };
     (@cases $suite:ident, $fresh_store:expr; $($area:ident::$case:ident),+ $(,)?) => {

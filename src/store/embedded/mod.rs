@@ -21,6 +21,7 @@ mod imports;
 mod issuer_keys;
 mod key_rotation;
 mod ledger;
+mod oidc_identities;
 mod otp;
 mod outbox;
 mod person_lists;

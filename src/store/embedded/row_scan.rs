@@ -87,6 +87,8 @@ pub fn scan_rows(data_dir: &Path, needles: &[&[u8]]) -> StoreResult<RowScan> {
     scan.table(OUTBOX_DUE)?;
     scan.table(OUTBOX_ENDPOINTS)?;
     scan.table(DEVICES)?;
+    scan.table(OIDC_IDENTITIES)?;
+    scan.table(OIDC_IDENTITIES_BY_ACCOUNT)?;
     scan.table(REPORT_CELLS)?;
     scan.table(REPORT_PEOPLE)?;
     scan.table(REPORT_FACTS)?;

@@ -222,6 +222,14 @@ pub(super) const OUTBOX_ENDPOINTS: TableDefinition<&UuidKey, &[u8]> =
 /// Push devices by (account id, device id).
 pub(super) const DEVICES: TableDefinition<&[u8; 32], &[u8]> = TableDefinition::new("devices");
 
+/// Provider identities by key (the keyed hash of issuer and subject).
+pub(super) const OIDC_IDENTITIES: TableDefinition<&[u8; 32], &[u8]> =
+    TableDefinition::new("oidc_identities");
+
+/// The identities of an account, by (account id, identity key).
+pub(super) const OIDC_IDENTITIES_BY_ACCOUNT: TableDefinition<&[u8; 48], ()> =
+    TableDefinition::new("oidc_identities_by_account");
+
 /// Creates every table, so read transactions never meet a missing one.
 pub(super) fn create_all(transaction: &WriteTransaction) -> StoreResult<()> {
     transaction.open_table(ACCOUNTS).map_err(redb_error)?;
@@ -275,6 +283,12 @@ pub(super) fn create_all(transaction: &WriteTransaction) -> StoreResult<()> {
         .map_err(redb_error)?;
     transaction.open_table(OUTBOX_DUE).map_err(redb_error)?;
     transaction.open_table(DEVICES).map_err(redb_error)?;
+    transaction
+        .open_table(OIDC_IDENTITIES)
+        .map_err(redb_error)?;
+    transaction
+        .open_table(OIDC_IDENTITIES_BY_ACCOUNT)
+        .map_err(redb_error)?;
     transaction
         .open_table(OUTBOX_ENDPOINTS)
         .map_err(redb_error)?;

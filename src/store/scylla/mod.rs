@@ -29,6 +29,7 @@ mod key_rotation_statements;
 mod ledger;
 mod ledger_statements;
 mod offers;
+mod oidc_identities;
 mod otp;
 mod outbox;
 mod outbox_statements;

@@ -14,6 +14,7 @@ use super::devices::DeviceStatements;
 use super::import_statements::ImportStatements;
 use super::key_rotation_statements::KeyRotationStatements;
 use super::ledger_statements::LedgerStatements;
+use super::oidc_identities::OidcIdentityStatements;
 use super::outbox_statements::OutboxStatements;
 use super::pledge_statements::PledgeStatements;
 use super::queue_statements::QueueStatements;
@@ -175,6 +176,8 @@ pub(super) struct Statements {
     pub(super) key_rotation: KeyRotationStatements,
     /// Push devices.
     pub(super) devices: DeviceStatements,
+    /// Provider identities.
+    pub(super) oidc: OidcIdentityStatements,
 }
 
 /// Whether the driver may retry a statement.
@@ -552,6 +555,7 @@ impl Statements {
             imports: ImportStatements::prepare(session).await?,
             outbox: OutboxStatements::prepare(session).await?,
             devices: DeviceStatements::prepare(session).await?,
+            oidc: OidcIdentityStatements::prepare(session).await?,
             reports: ReportStatements::prepare(session).await?,
             deletion: DeletionStatements::prepare(session).await?,
             key_rotation: KeyRotationStatements::prepare(session).await?,
