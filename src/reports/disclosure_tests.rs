@@ -6,6 +6,7 @@ fn cell(period: &str, area: &str, value: i64) -> TableCell {
     TableCell {
         period: period.to_owned(),
         area: area.to_owned(),
+        partner: None,
         value,
         suppressed: false,
     }
