@@ -7,6 +7,7 @@
 //! writes de-identified connection-level facts for the data team.
 
 mod availability_log;
+mod bench_command;
 mod disclosure;
 mod export_command;
 mod export_files;
@@ -27,6 +28,7 @@ mod query_tests;
 mod tests;
 
 pub(crate) use availability_log::AvailabilityLog;
+pub use bench_command::{ReportBenchOptions, bench_reports};
 pub use export_command::{ExportCommandError, ExportOptions, export_connections};
 pub use export_files::ExportWriteError;
 pub(crate) use query::{AreaBy, GroupBy, MAX_SPAN_DAYS, Report, ReportRequest, report};

@@ -135,14 +135,12 @@ fn cell_from_bytes(metric: ReportMetric, bytes: &[u8], value: i64) -> Option<Rep
     })
 }
 
-/// Adds `amount` to the cell at `key` of `table`.
+/// Adds `amount` to the cell at `key` of `cells`.
 fn bump<const N: usize>(
-    transaction: &WriteTransaction,
-    table: TableDefinition<&'static [u8; N], i64>,
+    cells: &mut redb::Table<&'static [u8; N], i64>,
     key: &CellKey,
     amount: i64,
 ) -> StoreResult<()> {
-    let mut cells = transaction.open_table(table).map_err(redb_error)?;
     let bytes = cell_key_bytes::<N>(key);
     let before = cells
         .get(&bytes)
@@ -197,6 +195,10 @@ fn fact_key_bytes(day: i64, fact_id: uuid::Uuid) -> FactKeyBytes {
 /// Adds each fact not counted yet to its cells, within `transaction`.
 pub(super) fn add_facts(transaction: &WriteTransaction, facts: &[ReportFact]) -> StoreResult<()> {
     let mut counted = transaction.open_table(REPORT_FACTS).map_err(redb_error)?;
+    let mut cells = transaction.open_table(REPORT_CELLS).map_err(redb_error)?;
+    let mut partner_cells = transaction
+        .open_table(REPORT_PARTNER_CELLS)
+        .map_err(redb_error)?;
     let mut people = transaction.open_table(REPORT_PEOPLE).map_err(redb_error)?;
     for fact in facts {
         let fact_key = fact_key_bytes(fact.day(), fact.fact_id);
@@ -221,9 +223,9 @@ pub(super) fn add_facts(transaction: &WriteTransaction, facts: &[ReportFact]) ->
                 fact.amount
             };
             if key.partner.is_some() {
-                bump(transaction, REPORT_PARTNER_CELLS, &key, amount)?;
+                bump(&mut partner_cells, &key, amount)?;
             } else {
-                bump(transaction, REPORT_CELLS, &key, amount)?;
+                bump(&mut cells, &key, amount)?;
             }
         }
     }
