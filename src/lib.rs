@@ -86,8 +86,8 @@ pub use import::{
 pub use listener::{Listeners, bind_listener, bind_metrics_listener};
 pub use metrics::install_recorder;
 pub use reports::{
-    ExportCommandError, ExportOptions, ExportWriteError, RebuildCommandError, export_connections,
-    rebuild_reports,
+    ExportCommandError, ExportOptions, ExportWriteError, RebuildCommandError, ReportBenchOptions,
+    bench_reports, export_connections, rebuild_reports,
 };
 pub use rewards::signing::{KeyFileError, Rotation, rotate_voucher_keys};
 pub use rewards::{StatementCommandError, StatementFormat, rewards_statement};

@@ -128,6 +128,20 @@ enum ReportsCommand {
         #[arg(long)]
         from: Option<String>,
     },
+    /// Load the report facts of synthetic connections into the configured
+    /// store (use a scratch data directory or keyspace), then time reports
+    /// over the whole span at every ZIP (docs/benchmarks.md).
+    Bench {
+        /// Connections to load (0: time what an earlier run loaded).
+        #[arg(long, default_value_t = 1_000_000)]
+        connections: u64,
+        /// Days they are spread over, from 2026-01-01.
+        #[arg(long, default_value_t = 365)]
+        days: i64,
+        /// Distinct ZIPs they are spread over.
+        #[arg(long, default_value_t = 30_000)]
+        zips: u32,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -245,6 +259,23 @@ async fn run(
             what: ReportsCommand::Rebuild { from },
         } => {
             let summary = heyblue::rebuild_reports(&config, &environment, from.as_deref()).await?;
+            println!("{summary}");
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Reports {
+            what:
+                ReportsCommand::Bench {
+                    connections,
+                    days,
+                    zips,
+                },
+        } => {
+            let options = heyblue::ReportBenchOptions {
+                connections,
+                days,
+                zips,
+            };
+            let summary = heyblue::bench_reports(&config, &environment, options).await?;
             println!("{summary}");
             Ok(ExitCode::SUCCESS)
         }

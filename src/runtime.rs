@@ -39,6 +39,7 @@ use crate::presence::index::PresenceIndex;
 use crate::presence::last_seen::LastSeen;
 use crate::presence::outbound::OutboundSender;
 use crate::profiles::Profiles;
+use crate::reports::AvailabilityLog;
 
 /// How long an attach may wait for the supervisor.
 const ATTACH_TIMEOUT_MS: u64 = 5_000;
@@ -140,6 +141,7 @@ impl PresenceRuntime {
             .map_err(|error| PresenceStartError::Spawn(error.to_string()))?;
         let sweep_interval = Duration::from_secs(config.sweep_interval_seconds);
         let last_seen = Arc::new(LastSeen::default());
+        let availability = AvailabilityLog::new(connections.store());
         let request_context = Arc::new(RequestContext {
             config: connections_config,
             index: index.clone(),
@@ -165,6 +167,7 @@ impl PresenceRuntime {
             last_seen,
             requests,
             reach,
+            availability,
         });
         let supervisor_args = SessionSupervisorArgs {
             services: services.clone(),
@@ -311,8 +314,19 @@ impl PresenceRuntime {
         .flatten()
     }
 
-    /// Stops sessions (their sockets get a Close frame), then shards and cells.
+    /// Stops sessions (their sockets get a Close frame), then shards and
+    /// cells, then waits for the availability stretches they ended to be
+    /// written.
     pub(crate) async fn shutdown(&self) {
+        self.stop_actors().await;
+        self.services
+            .availability
+            .finish(Duration::from_secs(5))
+            .await;
+    }
+
+    /// Stops sessions, the router, shards, cells and the request registry.
+    async fn stop_actors(&self) {
         if matches!(
             self.supervisor.get_status(),
             ractor::ActorStatus::Stopping | ractor::ActorStatus::Stopped

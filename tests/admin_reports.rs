@@ -107,6 +107,24 @@ async fn connections_are_reported_by_area_and_role_with_small_counts_withheld() 
         .await
         .unwrap();
     assert!(suffixed.text().await.unwrap().starts_with("period,area"));
+
+    // The metrics kept per partner answer with a partner column, even empty.
+    let pledges = server
+        .http
+        .get(server.url("/v1/admin/reports/pledges.csv?area=nation"))
+        .bearer_auth(ADMIN_TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(pledges.status(), 200);
+    assert_eq!(
+        pledges.text().await.unwrap(),
+        "period,area,partner,value,suppressed\r\ntotal,,,0,false\r\n"
+    );
+    let vouchers = report(&server, "vouchers_issued?area=nation").await;
+    assert_eq!(vouchers["rows"].as_array().unwrap().len(), 0);
+    let minutes = report(&server, "availability_minutes?area=zip&role=officer").await;
+    assert_eq!(minutes["metric"], "availability_minutes");
 }
 
 #[tokio::test]

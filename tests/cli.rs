@@ -308,6 +308,50 @@ async fn logs_never_hold_codes_or_tokens_and_sigterm_stops_cleanly() {
 }
 
 #[test]
+fn reports_bench_loads_facts_and_reads_them_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |args: &[&str]| {
+        Command::new(BINARY)
+            .args(args)
+            .env("HEYBLUE_DATA_DIR", dir.path().join("data"))
+            .output()
+            .unwrap()
+    };
+    let loaded = run(&[
+        "reports",
+        "bench",
+        "--connections",
+        "300",
+        "--days",
+        "2",
+        "--zips",
+        "4",
+    ]);
+    let stdout = String::from_utf8(loaded.stdout).unwrap();
+    assert_eq!(loaded.status.code(), Some(0), "{stdout}");
+    assert!(
+        stdout.contains("loaded the report facts of 300 connections over 2 days and 4 ZIPs"),
+        "{stdout}"
+    );
+    // 4 ZIPs × 48 hours × 3 roles at most, and 300 connections fill most.
+    let cells: usize = stdout
+        .split("stored ZIP cells of connections over the span: ")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|count| count.parse().ok())
+        .unwrap();
+    assert!((300..=4 * 48 * 3).contains(&cells), "{stdout}");
+    assert!(stdout.contains("by Day and Nation: 2 rows"), "{stdout}");
+    // Timing again reads what the first run loaded.
+    let again = run(&["reports", "bench", "--connections", "0", "--days", "2"]);
+    let stdout = String::from_utf8(again.stdout).unwrap();
+    assert!(
+        stdout.contains(&format!("over the span: {cells} ")),
+        "{stdout}"
+    );
+}
+
+#[test]
 fn reports_rebuild_and_export_run_on_an_empty_store() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");

@@ -26,6 +26,8 @@ pub(crate) mod user_session;
 pub(crate) mod zip_shard;
 
 #[cfg(test)]
+mod availability_report_tests;
+#[cfg(test)]
 mod privacy_tests;
 #[cfg(test)]
 mod probe_tests;

@@ -1,6 +1,7 @@
 //! What every session of a node shares: the presence rules, the index, the live
 //! shards, the placement actor, the cluster link, the clock, profiles, the last
-//! observed positions, the connection request registry and the live sessions.
+//! observed positions, the connection request registry, the live sessions and
+//! the log of availability stretches.
 //! Built whole by the runtime before any session starts.
 
 use std::sync::Arc;
@@ -18,6 +19,7 @@ use crate::config::PresenceConfig;
 use crate::presence::index::PresenceIndex;
 use crate::presence::last_seen::LastSeen;
 use crate::profiles::Profiles;
+use crate::reports::AvailabilityLog;
 
 /// Node services handed to every session.
 #[derive(Debug)]
@@ -47,4 +49,6 @@ pub(crate) struct PresenceServices {
     /// Live sessions by account (written by the supervisor), and the way to
     /// sessions on other nodes.
     pub(crate) reach: SessionReach,
+    /// Where officers' availability stretches are written for reports.
+    pub(crate) availability: AvailabilityLog,
 }

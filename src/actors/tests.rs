@@ -33,6 +33,7 @@ pub(super) fn north_of_times_square(meters: f64) -> (f64, f64) {
 pub(super) struct Node {
     pub(super) runtime: PresenceRuntime,
     pub(super) profiles: Profiles,
+    pub(super) store: std::sync::Arc<dyn Store>,
     next_connection: u64,
     _dir: tempfile::TempDir,
 }
@@ -51,7 +52,7 @@ pub(super) async fn node_with(
     let clock = Clock::starting_at(1_800_000_000_000);
     let profiles = Profiles::new(store.clone(), clock);
     let connections = crate::connections::Connections::new(
-        store,
+        store.clone(),
         profiles.clone(),
         clock,
         crate::connections::reward_rules(&config, &connections_config),
@@ -69,6 +70,7 @@ pub(super) async fn node_with(
     Node {
         runtime,
         profiles,
+        store,
         next_connection: 0,
         _dir: dir,
     }

@@ -44,6 +44,8 @@ pub(crate) enum FailPoint {
     TransitionVoucher,
     /// `update_donation`.
     UpdateDonation,
+    /// `record_availability`.
+    RecordAvailability,
 }
 
 /// Whether the failing call wrote before failing.
@@ -842,6 +844,34 @@ impl ReportStore for FailingStore {
         limit: usize,
     ) -> StoreResult<ScanPage<LedgerEntry>> {
         self.inner.scan_ledger_entries(cursor, limit).await
+    }
+    async fn record_availability(&self, record: &AvailabilityRecord) -> StoreResult<()> {
+        self.guarded(
+            FailPoint::RecordAvailability,
+            self.inner.record_availability(record),
+        )
+        .await
+    }
+    async fn scan_availability(
+        &self,
+        cursor: Option<Vec<u8>>,
+        limit: usize,
+    ) -> StoreResult<ScanPage<AvailabilityRecord>> {
+        self.inner.scan_availability(cursor, limit).await
+    }
+    async fn scan_vouchers(
+        &self,
+        cursor: Option<Vec<u8>>,
+        limit: usize,
+    ) -> StoreResult<ScanPage<Voucher>> {
+        self.inner.scan_vouchers(cursor, limit).await
+    }
+    async fn scan_donations(
+        &self,
+        cursor: Option<Vec<u8>>,
+        limit: usize,
+    ) -> StoreResult<ScanPage<Donation>> {
+        self.inner.scan_donations(cursor, limit).await
     }
 }
 

@@ -136,6 +136,12 @@ pub(crate) struct Connections {
 }
 
 impl Connections {
+    /// The store it writes to (shared with the writers of other report
+    /// records).
+    pub(crate) fn store(&self) -> Arc<dyn Store> {
+        self.store.clone()
+    }
+
     /// The service over `store`.
     pub(crate) fn new(
         store: Arc<dyn Store>,

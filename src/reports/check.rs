@@ -3,30 +3,18 @@
 
 use std::collections::BTreeMap;
 
+use super::rebuild::FactPages;
 use crate::store::Store;
-use crate::store::report_facts::{connection_facts, fold_facts, ledger_facts};
+use crate::store::report_facts::fold_facts;
 use crate::store::report_records::{AreaLevel, CellKey, ReportFact, ReportMetric};
 
-/// Every fact of every record of `store`, read by scanning.
+/// Every fact of every record of `store`, read by scanning (small pages,
+/// so paging is exercised too).
 pub(crate) async fn facts_of_records(store: &dyn Store) -> Vec<ReportFact> {
     let mut facts = Vec::new();
-    let mut cursor = None;
-    loop {
-        let page = store.scan_connections(cursor, 7).await.expect("scan");
-        facts.extend(page.records.iter().flat_map(connection_facts));
-        match page.next {
-            Some(next) => cursor = Some(next),
-            None => break,
-        }
-    }
-    let mut cursor = None;
-    loop {
-        let page = store.scan_ledger_entries(cursor, 7).await.expect("scan");
-        facts.extend(page.records.iter().flat_map(ledger_facts));
-        match page.next {
-            Some(next) => cursor = Some(next),
-            None => break,
-        }
+    let mut pages = FactPages::new(7);
+    while let Some(page) = pages.next(store).await.expect("scan") {
+        facts.extend(page.facts);
     }
     facts
 }

@@ -5,8 +5,11 @@
 //! every area, and over the whole table, a suppressed cell never stands
 //! alone, so subtracting the visible cells from a total (the report's total,
 //! an area's total in the top list, a period's sum) yields only the sum of
-//! two or more suppressed cells, never one of them. Rounds repeat until no
-//! group has exactly one suppressed cell.
+//! two or more suppressed cells, never one of them. Tables kept per partner
+//! (vouchers, pledges) also protect every partner, every (period, partner)
+//! and every (area, partner) the same way, the sums a report of the same
+//! metric at another area level publishes. Rounds repeat until no group has
+//! exactly one suppressed cell.
 
 use std::collections::BTreeMap;
 
@@ -17,6 +20,8 @@ pub(crate) struct TableCell {
     pub(crate) period: String,
     /// The area it belongs to.
     pub(crate) area: String,
+    /// The partner it belongs to (`None` for metrics not kept per partner).
+    pub(crate) partner: Option<String>,
     /// Its true value.
     pub(crate) value: i64,
     /// Whether it is withheld.
@@ -39,9 +44,25 @@ pub(crate) fn suppress(cells: &mut [TableCell], threshold: u32) {
         let by_period = complete_groups(cells, |cell| cell.period.clone());
         let by_area = complete_groups(cells, |cell| cell.area.clone());
         let overall = complete_groups(cells, |_| String::new());
-        if !by_period && !by_area && !overall {
+        let by_partner = complete_groups(cells, partner_group(|_| String::new()));
+        let by_period_partner = complete_groups(cells, partner_group(|cell| cell.period.clone()));
+        let by_area_partner = complete_groups(cells, partner_group(|cell| cell.area.clone()));
+        if !(by_period || by_area || overall || by_partner || by_period_partner || by_area_partner)
+        {
             break;
         }
+    }
+}
+
+/// A grouping by partner within `within`: cells without a partner form one
+/// group per `within`, the same groups the rounds without partners check.
+fn partner_group(within: impl Fn(&TableCell) -> String) -> impl Fn(&TableCell) -> String {
+    move |cell| {
+        format!(
+            "{}\u{1f}{}",
+            within(cell),
+            cell.partner.as_deref().unwrap_or("")
+        )
     }
 }
 

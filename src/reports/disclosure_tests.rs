@@ -6,6 +6,7 @@ fn cell(period: &str, area: &str, value: i64) -> TableCell {
     TableCell {
         period: period.to_owned(),
         area: area.to_owned(),
+        partner: None,
         value,
         suppressed: false,
     }
@@ -80,4 +81,38 @@ fn a_table_without_small_cells_is_shown_whole() {
     let mut cells = vec![cell("d1", "100", 11), cell("d2", "100", 12)];
     suppress(&mut cells, 11);
     assert!(cells.iter().all(|cell| !cell.suppressed));
+}
+
+#[test]
+fn a_partners_total_does_not_give_a_withheld_cell_away() {
+    let partner_cell = |period: &str, area: &str, partner: &str, value: i64| TableCell {
+        partner: Some(partner.to_owned()),
+        ..cell(period, area, value)
+    };
+    // The food bank had 3 pledges on day 1 and 20 on day 2; the shelter 30
+    // and 40. Without the partner rounds, the food bank's total (which a
+    // nation-level report of the whole span publishes) minus its day-2
+    // cell would give its day-1 cell away.
+    let mut cells = vec![
+        partner_cell("d1", "", "food bank", 3),
+        partner_cell("d1", "", "shelter", 30),
+        partner_cell("d2", "", "food bank", 20),
+        partner_cell("d2", "", "shelter", 40),
+    ];
+    suppress(&mut cells, 11);
+    for partner in ["food bank", "shelter"] {
+        let hidden = cells
+            .iter()
+            .filter(|cell| cell.partner.as_deref() == Some(partner) && cell.suppressed)
+            .count();
+        assert_ne!(hidden, 1, "{partner} has one withheld cell: {cells:?}");
+    }
+    for period in ["d1", "d2"] {
+        let hidden = cells
+            .iter()
+            .filter(|cell| cell.period == period && cell.suppressed)
+            .count();
+        assert_ne!(hidden, 1, "{period} has one withheld cell: {cells:?}");
+    }
+    assert!(cells[0].suppressed, "the small cell is withheld");
 }

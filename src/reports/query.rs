@@ -92,6 +92,10 @@ pub(crate) struct ReportRow {
     pub(crate) period: String,
     /// The area's name.
     pub(crate) area: String,
+    /// The partner's id (a retailer or municipality for vouchers, a charity
+    /// for pledges); absent for metrics not kept per partner.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) partner: Option<String>,
     /// Its number.
     #[serde(flatten)]
     pub(crate) count: Published,
@@ -199,20 +203,22 @@ fn table_of(
     request: &ReportRequest,
     regions: &[RegionConfig],
 ) -> Vec<TableCell> {
-    let mut sums: BTreeMap<(String, String), i64> = BTreeMap::new();
+    let mut sums: BTreeMap<(String, String, Option<String>), i64> = BTreeMap::new();
     for cell in cells.iter().filter(|cell| cell.key.role == request.role) {
         let area = match request.area_by {
             AreaBy::Region => region_of(&cell.key.area, regions),
             AreaBy::Zip | AreaBy::Zip3 | AreaBy::Nation => cell.key.area.clone(),
         };
         let period = period_of(request.group_by, cell.key.day, cell.key.hour);
-        *sums.entry((period, area)).or_default() += cell.value;
+        let partner = cell.key.partner.map(|partner| partner.to_string());
+        *sums.entry((period, area, partner)).or_default() += cell.value;
     }
     sums.into_iter()
         .filter(|(_, value)| *value != 0)
-        .map(|((period, area), value)| TableCell {
+        .map(|((period, area, partner), value)| TableCell {
             period,
             area,
+            partner,
             value,
             suppressed: false,
         })
@@ -300,6 +306,7 @@ pub(crate) async fn report(
                 count: Published::of(cell.value, cell.suppressed),
                 period: cell.period,
                 area: cell.area,
+                partner: cell.partner,
             })
             .collect(),
         total,
@@ -312,8 +319,14 @@ pub(crate) async fn report(
 impl Report {
     /// The rows as CSV (RFC 4180, cells a spreadsheet would run as a formula
     /// defused), then a total line; a suppressed number is an empty cell.
+    /// Metrics kept per partner have a `partner` column after `area`.
     pub(crate) fn to_csv(&self) -> String {
-        let mut text = String::from("period,area,value,suppressed\r\n");
+        let with_partner = self.metric.has_partner();
+        let mut text = String::from(if with_partner {
+            "period,area,partner,value,suppressed\r\n"
+        } else {
+            "period,area,value,suppressed\r\n"
+        });
         let number = |count: &Published| {
             count
                 .value
@@ -321,21 +334,26 @@ impl Report {
                 .unwrap_or_default()
         };
         for row in &self.rows {
-            let cells = [
+            let mut cells = vec![
                 crate::import::csv_text_cell(&row.period),
                 crate::import::csv_text_cell(&row.area),
-                number(&row.count),
-                row.count.suppressed.to_string(),
             ];
+            if with_partner {
+                cells.push(crate::import::csv_text_cell(
+                    row.partner.as_deref().unwrap_or_default(),
+                ));
+            }
+            cells.push(number(&row.count));
+            cells.push(row.count.suppressed.to_string());
             text.push_str(&cells.join(","));
             text.push_str("\r\n");
         }
-        let total = [
-            "total".to_owned(),
-            String::new(),
-            number(&self.total),
-            self.total.suppressed.to_string(),
-        ];
+        let mut total = vec!["total".to_owned(), String::new()];
+        if with_partner {
+            total.push(String::new());
+        }
+        total.push(number(&self.total));
+        total.push(self.total.suppressed.to_string());
         text.push_str(&total.join(","));
         text.push_str("\r\n");
         text

@@ -140,3 +140,93 @@ fn text_cells_that_open_formulas_are_defused() {
     assert_eq!(csv_text_cell("a,b"), "\"a,b\"");
     assert_eq!(csv_text_cell("10036"), "10036");
 }
+
+#[tokio::test]
+async fn pledges_are_reported_per_charity_and_availability_per_zip() {
+    use crate::store::{AvailabilityRecord, Donation, DonationStatus, PledgeStore, ReportStore};
+    let dir = tempfile::tempdir().unwrap();
+    let store = EmbeddedStore::open(dir.path()).await.unwrap();
+    let at = DAY * DAY_MS + 14 * 3_600_000;
+    let (food_bank, shelter, library) = (Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4());
+    for (charity, count) in [(food_bank, 14), (shelter, 3), (library, 12)] {
+        for index in 0..count {
+            let started = Donation {
+                account_id: AccountId::random(),
+                idempotency_key: format!("k{index}"),
+                donation_id: Uuid::new_v4(),
+                charity_id: charity,
+                points: 10,
+                dollars_per_point: rust_decimal::Decimal::new(1, 2),
+                requested_at_ms: at,
+                attempt: 0,
+                attempt_started_at_ms: at,
+                status: DonationStatus::Started,
+                refusal: None,
+            };
+            store.insert_donation(&started).await.unwrap();
+            let completed = Donation {
+                status: DonationStatus::Completed,
+                ..started
+            };
+            assert!(store.update_donation(&completed, 0).await.unwrap());
+        }
+    }
+    let pledges = ReportRequest {
+        metric: ReportMetric::Pledges,
+        ..request(AreaBy::Nation, GroupBy::Day)
+    };
+    let published = report(&store, &pledges, &[], 11).await.unwrap();
+    assert_eq!(published.total.value, Some(29));
+    let rows: Vec<(Option<String>, Option<i64>)> = published
+        .rows
+        .iter()
+        .map(|row| (row.partner.clone(), row.count.value))
+        .collect();
+    // The shelter's 3 are withheld, and the library's 12 with them, so the
+    // total cannot give the shelter's away.
+    let value_of = |charity: Uuid| {
+        rows.iter()
+            .find(|(partner, _)| partner.as_deref() == Some(charity.to_string().as_str()))
+            .map(|(_, value)| *value)
+    };
+    assert_eq!(value_of(food_bank), Some(Some(14)));
+    assert_eq!(value_of(shelter), Some(None));
+    assert_eq!(value_of(library), Some(None));
+    let csv = published.to_csv();
+    assert!(csv.starts_with("period,area,partner,value,suppressed\r\n"));
+    assert!(csv.contains(&format!("2027-01-15,,{food_bank},14,false\r\n")));
+    assert!(csv.ends_with("total,,,29,false\r\n"));
+    let json = serde_json::to_value(&published).unwrap();
+    assert_eq!(json["rows"][0]["partner"].as_str().map(str::len), Some(36));
+
+    for (zip, minutes) in [("10036", 45), ("10001", 4)] {
+        let stretch = AvailabilityRecord {
+            window_id: Uuid::new_v4(),
+            started_at_ms: at,
+            ended_at_ms: at + minutes * 60_000,
+            zip: Some(zip.to_owned()),
+        };
+        store.record_availability(&stretch).await.unwrap();
+        store.record_availability(&stretch).await.unwrap();
+    }
+    let availability = ReportRequest {
+        metric: ReportMetric::AvailabilityMinutes,
+        role: ReportRole::Officer,
+        ..request(AreaBy::Zip, GroupBy::Day)
+    };
+    let published = report(&store, &availability, &[], 11).await.unwrap();
+    assert_eq!(published.total.value, Some(49), "each stretch counted once");
+    let rows: Vec<(&str, Option<i64>)> = published
+        .rows
+        .iter()
+        .map(|row| (row.area.as_str(), row.count.value))
+        .collect();
+    assert_eq!(rows, vec![("10001", None), ("10036", None)]);
+    assert!(published.rows.iter().all(|row| row.partner.is_none()));
+    let citizens = ReportRequest {
+        role: ReportRole::Citizen,
+        ..availability
+    };
+    let published = report(&store, &citizens, &[], 11).await.unwrap();
+    assert!(published.rows.is_empty(), "citizens are never available");
+}

@@ -1,9 +1,12 @@
-//! Recomputes report aggregates from the records: finds the days the records
+//! Recomputes report aggregates from the records (connections, ledger
+//! entries, vouchers, donations, availability stretches): finds the days the records
 //! cover, forgets the aggregates of those days from the first asked, and adds
 //! the facts of every record again. Adding a fact is idempotent, so a rebuild
 //! that stops half-way is finished by running it again.
 
-use crate::store::report_facts::{connection_facts, ledger_facts};
+use crate::store::report_facts::{
+    availability_facts, connection_facts, donation_facts, ledger_facts, voucher_facts,
+};
 use crate::store::report_records::ReportFact;
 use crate::store::{Store, StoreResult};
 
@@ -21,77 +24,144 @@ pub(crate) struct RebuildSummary {
     pub(crate) connections: u64,
     /// Ledger entries read.
     pub(crate) ledger_entries: u64,
+    /// Vouchers read.
+    pub(crate) vouchers: u64,
+    /// Donations read.
+    pub(crate) donations: u64,
+    /// Availability stretches read.
+    pub(crate) availability: u64,
     /// Facts added.
     pub(crate) facts: u64,
 }
 
-/// Which records a scan reads now.
+impl RebuildSummary {
+    /// Counts a page of records of `source` read.
+    fn count(&mut self, source: Source, records: u64) {
+        match source {
+            Source::Connections => self.connections += records,
+            Source::LedgerEntries => self.ledger_entries += records,
+            Source::Vouchers => self.vouchers += records,
+            Source::Donations => self.donations += records,
+            Source::Availability => self.availability += records,
+        }
+    }
+}
+
+/// Which records a scan reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Source {
     /// Connection records.
     Connections,
     /// Ledger entries.
     LedgerEntries,
-    /// None left.
-    Done,
+    /// Vouchers.
+    Vouchers,
+    /// Donations.
+    Donations,
+    /// Officers' availability stretches.
+    Availability,
+}
+
+impl Source {
+    /// Every source, in the order they are read.
+    const ALL: [Source; 5] = [
+        Source::Connections,
+        Source::LedgerEntries,
+        Source::Vouchers,
+        Source::Donations,
+        Source::Availability,
+    ];
 }
 
 /// The facts of one page of records.
 #[derive(Debug)]
-struct FactPage {
+pub(crate) struct FactPage {
     /// The facts.
-    facts: Vec<ReportFact>,
-    /// Connection records read for it.
-    connections: u64,
-    /// Ledger entries read for it.
-    ledger_entries: u64,
+    pub(crate) facts: Vec<ReportFact>,
+    /// Which records they come from.
+    source: Source,
+    /// How many records were read for it.
+    records: u64,
 }
 
 /// Every fact of every record, one page of records at a time.
 #[derive(Debug)]
-struct FactPages {
-    /// What is read next.
-    source: Source,
-    /// Where the scan of `source` continues.
+pub(crate) struct FactPages {
+    /// Index in [`Source::ALL`] of what is read next.
+    source: usize,
+    /// Where the scan of the source continues.
     cursor: Option<Vec<u8>>,
+    /// Records per page.
+    page_size: usize,
+}
+
+/// The facts of one page of `source`, and where its scan continues.
+async fn read_page(
+    store: &dyn Store,
+    source: Source,
+    cursor: Option<Vec<u8>>,
+    limit: usize,
+) -> StoreResult<(FactPage, Option<Vec<u8>>)> {
+    fn page<T>(
+        source: Source,
+        records: &[T],
+        facts_of: impl Fn(&T) -> Vec<ReportFact>,
+    ) -> FactPage {
+        FactPage {
+            facts: records.iter().flat_map(facts_of).collect(),
+            source,
+            records: records.len() as u64,
+        }
+    }
+    Ok(match source {
+        Source::Connections => {
+            let scanned = store.scan_connections(cursor, limit).await?;
+            (
+                page(source, &scanned.records, connection_facts),
+                scanned.next,
+            )
+        }
+        Source::LedgerEntries => {
+            let scanned = store.scan_ledger_entries(cursor, limit).await?;
+            (page(source, &scanned.records, ledger_facts), scanned.next)
+        }
+        Source::Vouchers => {
+            let scanned = store.scan_vouchers(cursor, limit).await?;
+            (page(source, &scanned.records, voucher_facts), scanned.next)
+        }
+        Source::Donations => {
+            let scanned = store.scan_donations(cursor, limit).await?;
+            (page(source, &scanned.records, donation_facts), scanned.next)
+        }
+        Source::Availability => {
+            let scanned = store.scan_availability(cursor, limit).await?;
+            (
+                page(source, &scanned.records, availability_facts),
+                scanned.next,
+            )
+        }
+    })
 }
 
 impl FactPages {
-    fn new() -> Self {
+    /// Pages of `page_size` records.
+    pub(crate) fn new(page_size: usize) -> Self {
         Self {
-            source: Source::Connections,
+            source: 0,
             cursor: None,
+            page_size,
         }
     }
 
     /// The next page, or `None` after the last.
-    async fn next(&mut self, store: &dyn Store) -> StoreResult<Option<FactPage>> {
-        let cursor = self.cursor.take();
-        let (page, next_source) = match self.source {
-            Source::Connections => {
-                let page = store.scan_connections(cursor, SCAN_PAGE).await?;
-                self.cursor = page.next;
-                let fact_page = FactPage {
-                    facts: page.records.iter().flat_map(connection_facts).collect(),
-                    connections: page.records.len() as u64,
-                    ledger_entries: 0,
-                };
-                (fact_page, Source::LedgerEntries)
-            }
-            Source::LedgerEntries => {
-                let page = store.scan_ledger_entries(cursor, SCAN_PAGE).await?;
-                self.cursor = page.next;
-                let fact_page = FactPage {
-                    facts: page.records.iter().flat_map(ledger_facts).collect(),
-                    connections: 0,
-                    ledger_entries: page.records.len() as u64,
-                };
-                (fact_page, Source::Done)
-            }
-            Source::Done => return Ok(None),
+    pub(crate) async fn next(&mut self, store: &dyn Store) -> StoreResult<Option<FactPage>> {
+        let Some(source) = Source::ALL.get(self.source).copied() else {
+            return Ok(None);
         };
+        let (page, next) = read_page(store, source, self.cursor.take(), self.page_size).await?;
+        self.cursor = next;
         if self.cursor.is_none() {
-            self.source = next_source;
+            self.source += 1;
         }
         Ok(Some(page))
     }
@@ -107,7 +177,7 @@ pub(crate) async fn rebuild(
 ) -> StoreResult<RebuildSummary> {
     let mut first = None::<i64>;
     let mut last = None::<i64>;
-    let mut pages = FactPages::new();
+    let mut pages = FactPages::new(SCAN_PAGE);
     while let Some(page) = pages.next(store).await? {
         for fact in &page.facts {
             let day = fact.day();
@@ -128,10 +198,9 @@ pub(crate) async fn rebuild(
         to_day: Some(end),
         ..RebuildSummary::default()
     };
-    let mut pages = FactPages::new();
+    let mut pages = FactPages::new(SCAN_PAGE);
     while let Some(page) = pages.next(store).await? {
-        summary.connections += page.connections;
-        summary.ledger_entries += page.ledger_entries;
+        summary.count(page.source, page.records);
         let kept: Vec<ReportFact> = page
             .facts
             .into_iter()

@@ -64,12 +64,15 @@ pub async fn rebuild_reports(
     let summary = summary?;
     Ok(match (summary.from_day, summary.to_day) {
         (Some(first), Some(last)) => format!(
-            "report aggregates of {} to {} rebuilt: {} connections and {} ledger entries read, \
-             {} facts counted",
+            "report aggregates of {} to {} rebuilt: {} connections, {} ledger entries, \
+             {} vouchers, {} donations and {} availability stretches read, {} facts counted",
             day_text(first),
             day_text(last),
             summary.connections,
             summary.ledger_entries,
+            summary.vouchers,
+            summary.donations,
+            summary.availability,
             summary.facts
         ),
         _ => "no records to rebuild report aggregates from".to_owned(),

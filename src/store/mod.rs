@@ -2,6 +2,7 @@
 //! [`records`]; a backend is chosen by `[store] type` and injected as
 //! `Arc<dyn Store>`. The embedded redb backend is the zero-setup default.
 
+mod availability_records;
 pub(crate) mod embedded;
 mod import_records;
 mod instrumented;
@@ -20,6 +21,7 @@ pub(crate) mod conformance;
 use std::path::Path;
 use std::sync::Arc;
 
+pub(crate) use availability_records::*;
 pub(crate) use import_records::*;
 pub(crate) use oidc_records::*;
 pub(crate) use pledge_records::*;

@@ -1,12 +1,21 @@
-//! The facts each stored record gives reports, and the fold of facts into
-//! cells: what a backend maintains as records are written, what
+//! The facts each stored record gives reports (connections, ledger entries,
+//! vouchers, completed donations, availability stretches), and the fold of
+//! facts into cells: what a backend maintains as records are written, what
 //! `heyblue reports rebuild` recomputes, and what tests compare against.
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 use super::report_records::{CellKey, ReportCell, ReportFact, ReportMetric, ReportRole, fact_id};
-use super::{ConnectionRecord, LedgerEntry, LedgerReason};
+use super::{
+    AvailabilityRecord, ConnectionRecord, Donation, DonationStatus, LedgerEntry, LedgerReason,
+};
+use crate::domain::voucher::{Voucher, VoucherStatus};
 use crate::domain::{AccountId, Role};
+
+/// Milliseconds in a minute.
+const MS_PER_MINUTE: i64 = 60_000;
+/// Milliseconds in an hour.
+const MS_PER_HOUR: i64 = 3_600_000;
 
 /// The facts of an established connection: the connection itself (once for
 /// everyone and once per role), each person as a participant, and the points
@@ -20,6 +29,7 @@ pub(crate) fn connection_facts(record: &ConnectionRecord) -> Vec<ReportFact> {
         roles,
         amount,
         person: None,
+        partner: None,
     };
     let mut facts = vec![fact(
         ReportMetric::Connections,
@@ -67,7 +77,83 @@ pub(crate) fn ledger_facts(entry: &LedgerEntry) -> Vec<ReportFact> {
         roles: vec![ReportRole::All],
         amount: entry.delta.abs(),
         person: None,
+        partner: None,
     }]
+}
+
+/// The facts of a voucher: issued (when it was written, whatever became of
+/// it since), and redeemed once the issuer took it at the counter; both for
+/// its retailer or municipality. A voucher does not say where its holder
+/// was, so these count nationally, for everyone.
+pub(crate) fn voucher_facts(voucher: &Voucher) -> Vec<ReportFact> {
+    let fact = |metric: ReportMetric, at_ms: i64| ReportFact {
+        fact_id: fact_id(voucher.voucher_id, metric, ""),
+        metric,
+        at_ms,
+        zip: None,
+        roles: vec![ReportRole::All],
+        amount: 1,
+        person: None,
+        partner: Some(voucher.issuer_id),
+    };
+    let mut facts = vec![fact(ReportMetric::VouchersIssued, voucher.issued_at_ms)];
+    if voucher.status == VoucherStatus::Redeemed {
+        let redeemed_at_ms = voucher.status_changed_at_ms.unwrap_or(voucher.issued_at_ms);
+        facts.push(fact(ReportMetric::VouchersRedeemed, redeemed_at_ms));
+    }
+    facts
+}
+
+/// The fact of a donation once it completed: one pledge for its charity, at
+/// the time it was asked (the time its statement lists). Started and refused
+/// donations pledge nothing. Counted nationally, for everyone.
+pub(crate) fn donation_facts(donation: &Donation) -> Vec<ReportFact> {
+    if donation.status != DonationStatus::Completed {
+        return Vec::new();
+    }
+    vec![ReportFact {
+        fact_id: fact_id(donation.donation_id, ReportMetric::Pledges, ""),
+        metric: ReportMetric::Pledges,
+        at_ms: donation.requested_at_ms,
+        zip: None,
+        roles: vec![ReportRole::All],
+        amount: 1,
+        person: None,
+        partner: Some(donation.charity_id),
+    }]
+}
+
+/// The facts of an availability stretch: for each UTC hour it touches, the
+/// minutes of it that fall in that hour, for everyone and for officers, in
+/// the ZIP it names. Minutes are counted as whole-minute boundaries crossed,
+/// so the hours of a stretch add up to its length in minutes (to within one
+/// minute) and no part of it counts twice.
+pub(crate) fn availability_facts(record: &AvailabilityRecord) -> Vec<ReportFact> {
+    let mut facts = Vec::new();
+    let mut start = record.started_at_ms;
+    while start < record.ended_at_ms {
+        let hour = start.div_euclid(MS_PER_HOUR);
+        let end = ((hour + 1) * MS_PER_HOUR).min(record.ended_at_ms);
+        let minutes = end.div_euclid(MS_PER_MINUTE) - start.div_euclid(MS_PER_MINUTE);
+        if minutes > 0 {
+            facts.push(ReportFact {
+                fact_id: fact_id(
+                    record.window_id,
+                    ReportMetric::AvailabilityMinutes,
+                    &hour.to_string(),
+                ),
+                metric: ReportMetric::AvailabilityMinutes,
+                at_ms: start,
+                zip: record.zip.clone(),
+                roles: vec![ReportRole::All, ReportRole::Officer],
+                amount: minutes,
+                person: None,
+                partner: None,
+            });
+        }
+        start = end;
+    }
+    facts
 }
 
 /// The cells of `facts`, each fact counted once however often it appears

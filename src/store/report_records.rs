@@ -1,8 +1,11 @@
 //! Report aggregates as the store keeps them. Every event a report counts
-//! (a connection, a ledger entry) becomes one or more [`ReportFact`]s, each
+//! (a connection, a ledger entry, a voucher, a completed donation, an
+//! officer's availability window) becomes one or more [`ReportFact`]s, each
 //! with an id derived from the event, and a fact adds to the cells of its
 //! (UTC day, hour) at three area levels (ZIP, 3-digit ZIP, nation) and under
-//! each role it counts for. A cell of `participants` counts distinct people.
+//! each role it counts for; facts of vouchers and pledges also name their
+//! partner (the retailer or municipality, the charity), a dimension of their
+//! cells. A cell of `participants` counts distinct people.
 //! Regions are not stored: they are unions of 3-digit ZIPs from the config,
 //! summed when a report is read.
 
@@ -33,17 +36,29 @@ pub(crate) enum ReportMetric {
     PointsDonated,
     /// Points given back.
     PointsRefunded,
+    /// Minutes officers were available (from their availability windows).
+    AvailabilityMinutes,
+    /// Vouchers issued, per retailer (or municipality).
+    VouchersIssued,
+    /// Vouchers redeemed at the counter, per retailer (or municipality).
+    VouchersRedeemed,
+    /// Pledges (completed donations), per charity.
+    Pledges,
 }
 
 impl ReportMetric {
     /// Every metric, in a fixed order.
-    pub(crate) const ALL: [ReportMetric; 6] = [
+    pub(crate) const ALL: [ReportMetric; 10] = [
         ReportMetric::Connections,
         ReportMetric::Participants,
         ReportMetric::PointsCredited,
         ReportMetric::PointsRedeemed,
         ReportMetric::PointsDonated,
         ReportMetric::PointsRefunded,
+        ReportMetric::AvailabilityMinutes,
+        ReportMetric::VouchersIssued,
+        ReportMetric::VouchersRedeemed,
+        ReportMetric::Pledges,
     ];
 
     /// The URL and storage name.
@@ -55,6 +70,10 @@ impl ReportMetric {
             ReportMetric::PointsRedeemed => "points_redeemed",
             ReportMetric::PointsDonated => "points_donated",
             ReportMetric::PointsRefunded => "points_refunded",
+            ReportMetric::AvailabilityMinutes => "availability_minutes",
+            ReportMetric::VouchersIssued => "vouchers_issued",
+            ReportMetric::VouchersRedeemed => "vouchers_redeemed",
+            ReportMetric::Pledges => "pledges",
         }
     }
 
@@ -72,12 +91,33 @@ impl ReportMetric {
             ReportMetric::PointsRedeemed => 4,
             ReportMetric::PointsDonated => 5,
             ReportMetric::PointsRefunded => 6,
+            ReportMetric::AvailabilityMinutes => 7,
+            ReportMetric::VouchersIssued => 8,
+            ReportMetric::VouchersRedeemed => 9,
+            ReportMetric::Pledges => 10,
         }
     }
 
     /// Whether its cells count distinct people rather than add amounts.
     pub(crate) fn is_distinct(self) -> bool {
         self == ReportMetric::Participants
+    }
+
+    /// Whether its cells are kept per partner (retailer, municipality or
+    /// charity) as well as per area.
+    pub(crate) fn has_partner(self) -> bool {
+        match self {
+            ReportMetric::VouchersIssued
+            | ReportMetric::VouchersRedeemed
+            | ReportMetric::Pledges => true,
+            ReportMetric::Connections
+            | ReportMetric::Participants
+            | ReportMetric::PointsCredited
+            | ReportMetric::PointsRedeemed
+            | ReportMetric::PointsDonated
+            | ReportMetric::PointsRefunded
+            | ReportMetric::AvailabilityMinutes => false,
+        }
     }
 }
 
@@ -201,6 +241,10 @@ pub(crate) struct ReportFact {
     pub(crate) amount: i64,
     /// For `participants`: the person counted once per cell.
     pub(crate) person: Option<AccountId>,
+    /// For metrics kept per partner: the retailer or municipality of a
+    /// voucher, the charity of a pledge (an organisation, never a person).
+    #[serde(default)]
+    pub(crate) partner: Option<Uuid>,
 }
 
 impl ReportFact {
@@ -230,6 +274,7 @@ impl ReportFact {
                     hour: self.hour(),
                     area: area.clone(),
                     role: *role,
+                    partner: self.partner,
                 });
             }
         }
@@ -273,6 +318,8 @@ pub(crate) struct CellKey {
     pub(crate) area: String,
     /// Whom it counts.
     pub(crate) role: ReportRole,
+    /// The partner it counts for, for metrics kept per partner.
+    pub(crate) partner: Option<Uuid>,
 }
 
 /// One stored aggregate.

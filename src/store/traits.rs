@@ -17,7 +17,7 @@ use super::{
     PairRewardClaim, PhoneHash, RefreshConsumption, RosterEntry, SecretHash, StoreResult,
     TokenFamily, TokenRecord, TrophyAward,
 };
-use super::{Donation, InsertDonationOutcome, Pledge, StatementSettlement};
+use super::{AvailabilityRecord, Donation, InsertDonationOutcome, Pledge, StatementSettlement};
 use super::{ImportRef, ImportRun, ImportRunCursor};
 use super::{
     InsertRedemptionOutcome, IssuerKey, LimitClaim, PendingRelease, Redemption, StockMove, StockOp,
@@ -672,7 +672,10 @@ pub(crate) trait OidcIdentityStore: Send + Sync {
 
 /// Report aggregates, maintained as records are written: the facts of a
 /// connection are added by `insert_connection`, those of a ledger entry by
-/// `append_ledger_entry` (see `store::report_facts`). Each fact counts once,
+/// `append_ledger_entry`, those of a voucher by `insert_voucher` and
+/// `transition_voucher`, those of a donation by `update_donation` when it
+/// completes, those of an availability stretch by `record_availability`
+/// (see `store::report_facts`). Each fact counts once,
 /// by its id, however often it is written; a `participants` cell counts each
 /// person once. Keys a CQL backend can serve with bounded partitions: the
 /// cells or facts of one (metric, UTC day).
@@ -705,6 +708,29 @@ pub(crate) trait ReportStore: Send + Sync {
         cursor: Option<Vec<u8>>,
         limit: usize,
     ) -> StoreResult<ScanPage<LedgerEntry>>;
+    /// Writes an officer's availability stretch and adds its facts, unless
+    /// a stretch with its id is stored (writing it again changes nothing).
+    async fn record_availability(&self, record: &AvailabilityRecord) -> StoreResult<()>;
+    /// Up to `limit` availability stretches after `cursor`, as
+    /// [`Self::scan_connections`].
+    async fn scan_availability(
+        &self,
+        cursor: Option<Vec<u8>>,
+        limit: usize,
+    ) -> StoreResult<ScanPage<AvailabilityRecord>>;
+    /// Up to `limit` vouchers after `cursor`, as [`Self::scan_connections`].
+    async fn scan_vouchers(
+        &self,
+        cursor: Option<Vec<u8>>,
+        limit: usize,
+    ) -> StoreResult<ScanPage<Voucher>>;
+    /// Up to `limit` donations (any status) after `cursor`, as
+    /// [`Self::scan_connections`].
+    async fn scan_donations(
+        &self,
+        cursor: Option<Vec<u8>>,
+        limit: usize,
+    ) -> StoreResult<ScanPage<Donation>>;
 }
 
 /// Moving records to a new master key (`identity::rekey`): every account and

@@ -1,6 +1,10 @@
 //! An officer's availability window: opened or renewed by `go_available`, ended by
 //! expiry, `go_unavailable`, logout, or a disconnect longer than the grace. The
 //! handle citizens see is drawn when a window opens and kept while it is renewed.
+//! When a window ends here (or is handed to another node by a drain), the
+//! stretch this session held it for goes to the availability log for
+//! reports: its start, its end (never after the window's end), and the ZIP
+//! of the officer's coarse cell, nothing finer.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -16,6 +20,7 @@ use crate::actors::request_registry::RequestRegistryMsg;
 use crate::domain::Role;
 use crate::presence::index::OfficerChange;
 use crate::proto::{AvailabilityEndReason, ErrorCode, ServerMessage};
+use crate::store::AvailabilityRecord;
 
 /// An open window.
 #[derive(Debug, Clone)]
@@ -26,6 +31,11 @@ pub(crate) struct AvailabilityWindow {
     pub(crate) handle: Arc<str>,
     /// When the window ends unless renewed (Unix ms).
     pub(crate) until_ms: i64,
+    /// Random id of the stretch reports count (kept while renewed).
+    pub(crate) stretch_id: uuid::Uuid,
+    /// When this session began holding the window (Unix ms): when it opened,
+    /// or when it was taken over from another node.
+    pub(crate) started_at_ms: i64,
 }
 
 /// `go_available{minutes}`: opens or renews the window.
@@ -44,16 +54,25 @@ pub(super) fn go_available(
     }
     state.windows_opened += 1;
     let id = state.windows_opened;
-    let until_ms = state.services.clock.now_ms() + i64::from(minutes) * 60_000;
-    let handle = state
-        .window
-        .as_ref()
-        .map_or_else(new_handle, |window| window.handle.clone());
+    let now_ms = state.services.clock.now_ms();
+    let until_ms = now_ms + i64::from(minutes) * 60_000;
+    let (handle, stretch_id, started_at_ms) = state.window.as_ref().map_or_else(
+        || (new_handle(), uuid::Uuid::new_v4(), now_ms),
+        |window| {
+            (
+                window.handle.clone(),
+                window.stretch_id,
+                window.started_at_ms,
+            )
+        },
+    );
     let opened = state.window.is_none();
     state.window = Some(AvailabilityWindow {
         id,
         handle,
         until_ms,
+        stretch_id,
+        started_at_ms,
     });
     myself.send_after(Duration::from_secs(u64::from(minutes) * 60), move || {
         UserSessionMsg::WindowExpired { window_id: id }
@@ -89,6 +108,8 @@ pub(super) async fn adopt_from_map(
         id,
         handle: entry.handle.clone(),
         until_ms: entry.available_until_ms,
+        stretch_id: uuid::Uuid::new_v4(),
+        started_at_ms: now_ms,
     });
     let remaining = Duration::from_millis((entry.available_until_ms - now_ms) as u64);
     myself.send_after(remaining, move || UserSessionMsg::WindowExpired {
@@ -125,9 +146,10 @@ pub(super) fn end_window(state: &mut UserSessionState, reason: AvailabilityEndRe
 /// On a draining node the officer stays on the map: it reconnects to another
 /// node within the grace and keeps the window there.
 pub(super) fn close_window_silently(state: &mut UserSessionState) -> bool {
-    if state.window.take().is_none() {
+    let Some(window) = state.window.take() else {
         return false;
-    }
+    };
+    record_stretch(state, &window);
     if state.services.link.is_draining() {
         return true;
     }
@@ -146,6 +168,23 @@ pub(super) fn close_window_silently(state: &mut UserSessionState) -> bool {
         },
     );
     true
+}
+
+/// Hands the stretch this session held the window for to the availability
+/// log: up to now, or to the window's end if that came first (a late timer).
+fn record_stretch(state: &UserSessionState, window: &AvailabilityWindow) {
+    let ended_at_ms = state.services.clock.now_ms().min(window.until_ms);
+    // The ZIP of the coarse cell records keep, as for a connection: never
+    // narrower than that cell.
+    let zip = state
+        .position
+        .and_then(|position| crate::geo::record_zip(crate::geo::record_cell(position)));
+    state.services.availability.record(AvailabilityRecord {
+        window_id: window.stretch_id,
+        started_at_ms: window.started_at_ms,
+        ended_at_ms,
+        zip,
+    });
 }
 
 fn new_handle() -> Arc<str> {

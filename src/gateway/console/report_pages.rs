@@ -175,12 +175,17 @@ pub(crate) async fn page(
         div.scroll {
             table #report-rows {
                 caption { (published_report.metric.as_str()) ", " (published_report.from) " to " (published_report.to) }
-                thead { tr { th scope="col" { "Period" } th scope="col" { "Area" } th.num scope="col" { "Value" } } }
+                thead { tr {
+                    th scope="col" { "Period" } th scope="col" { "Area" }
+                    @if published_report.metric.has_partner() { th scope="col" { "Partner" } }
+                    th.num scope="col" { "Value" }
+                } }
                 tbody {
                     @for row in published_report.rows.iter().take(MAX_ROWS_SHOWN) {
                         tr {
                             td { (row.period) }
                             td { (row.area) }
+                            @if let Some(partner) = &row.partner { td { (partner) } }
                             @if row.count.suppressed {
                                 td.num.withheld { "withheld" }
                             } @else {
@@ -189,7 +194,7 @@ pub(crate) async fn page(
                         }
                     }
                     @if published_report.rows.is_empty() {
-                        tr { td colspan="3" { "Nothing recorded in this period." } }
+                        tr { td colspan="4" { "Nothing recorded in this period." } }
                     }
                 }
             }

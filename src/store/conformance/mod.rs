@@ -27,6 +27,7 @@ pub(crate) mod lifecycle;
 pub(crate) mod oidc_identities;
 pub(crate) mod otp;
 pub(crate) mod outbox;
+pub(crate) mod partner_reports;
 pub(crate) mod profiles;
 pub(crate) mod redeeming;
 pub(crate) mod redemptions;
@@ -186,6 +187,8 @@ macro_rules! store_conformance_tests {
             reports::report_facts_count_once_at_every_level,
             reports::scans_list_every_record_once,
             reports::a_rebuild_gives_the_same_cells_back,
+            partner_reports::availability_vouchers_and_pledges_count_once,
+            partner_reports::a_rebuild_gives_the_partner_cells_back,
             lifecycle::ping_answers_until_close,
             outbox::a_connection_writes_its_delivery_once,
             outbox::concurrent_claims_of_one_delivery_take_it_once,

@@ -60,6 +60,7 @@ fn cell(metric: ReportMetric, level: AreaLevel, area: &str, role: ReportRole) ->
         hour: 14,
         area: area.to_owned(),
         role,
+        partner: None,
     }
 }
 

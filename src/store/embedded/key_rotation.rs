@@ -8,7 +8,7 @@ use redb::ReadableTable;
 
 use super::EmbeddedStore;
 use super::codec::{encode, get_record, redb_error};
-use super::reports::scan_records;
+use super::report_scans::scan_fixed;
 use super::tables::{ACCOUNT_IDS_BY_PHONE, ACCOUNTS, ROSTER};
 use crate::domain::AccountId;
 use crate::store::{Account, KeyRotationStore, PhoneHash, RosterEntry, ScanPage, StoreResult};
@@ -20,7 +20,7 @@ impl KeyRotationStore for EmbeddedStore {
         cursor: Option<Vec<u8>>,
         limit: usize,
     ) -> StoreResult<ScanPage<Account>> {
-        self.read(move |transaction| scan_records(transaction, ACCOUNTS, cursor, limit))
+        self.read(move |transaction| scan_fixed(transaction, ACCOUNTS, cursor, limit))
             .await
     }
 
@@ -29,7 +29,7 @@ impl KeyRotationStore for EmbeddedStore {
         cursor: Option<Vec<u8>>,
         limit: usize,
     ) -> StoreResult<ScanPage<RosterEntry>> {
-        self.read(move |transaction| scan_records(transaction, ROSTER, cursor, limit))
+        self.read(move |transaction| scan_fixed(transaction, ROSTER, cursor, limit))
             .await
     }
 

@@ -28,6 +28,7 @@ mod person_lists;
 mod pledges;
 mod profiles;
 mod redemptions;
+mod report_scans;
 mod reports;
 mod roster;
 pub(crate) mod row_scan;

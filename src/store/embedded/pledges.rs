@@ -1,7 +1,7 @@
 //! [`PledgeStore`] on redb. Every conditional write reads and writes in one
 //! write transaction: a donation and its started mark together, a settlement
-//! after finding none, a completed donation and its `donation.made` outbox
-//! delivery together.
+//! after finding none, a completed donation, its `donation.made` outbox
+//! delivery and its report facts together.
 
 use async_trait::async_trait;
 use redb::ReadableTable;
@@ -10,12 +10,14 @@ use uuid::Uuid;
 use super::EmbeddedStore;
 use super::codec::{decode, encode, redb_error};
 use super::outbox::write_outbox_message;
+use super::reports::add_facts;
 use super::tables::{
     DONATIONS, PLEDGES, PledgeKey, STARTED_DONATIONS, STATEMENT_SETTLEMENTS, pledge_key,
     redemption_key,
 };
 use crate::domain::AccountId;
 use crate::domain::donation::Month;
+use crate::store::report_facts::donation_facts;
 use crate::store::{
     Donation, DonationStatus, InsertDonationOutcome, Pledge, PledgeStore, StatementSettlement,
     StoreResult,
@@ -69,6 +71,7 @@ impl PledgeStore for EmbeddedStore {
         let finished = donation.status != DonationStatus::Started;
         let message = (donation.status == DonationStatus::Completed)
             .then(|| crate::outbox::message::donation_made(donation));
+        let facts = donation_facts(donation);
         self.write(move |transaction| {
             let mut donations = transaction.open_table(DONATIONS).map_err(redb_error)?;
             let stored: Option<Donation> =
@@ -94,6 +97,7 @@ impl PledgeStore for EmbeddedStore {
             if let Some(message) = message.clone() {
                 write_outbox_message(transaction, message)?;
             }
+            add_facts(transaction, &facts)?;
             Ok(true)
         })
         .await

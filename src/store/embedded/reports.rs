@@ -1,27 +1,36 @@
 //! [`ReportStore`] on redb. A fact adds to its cells in the write transaction
-//! of the record it comes from (`insert_connection`, `append_ledger_entry`),
-//! and its id is kept under its day in the same transaction, so a fact is
-//! counted once whoever writes it again; distinct people are kept per cell.
-//! Cells are keyed metric, level, day, hour, role, area, so a report reads one
-//! range per (metric, level) and a rebuild drops one range per (metric,
-//! level) from its first day on.
+//! of the record it comes from (`insert_connection`, `append_ledger_entry`,
+//! `insert_voucher`, `transition_voucher`, `update_donation`,
+//! `record_availability`), and its id is kept under its day in the same
+//! transaction, so a fact is counted once whoever writes it again; distinct
+//! people are kept per cell. Cells are keyed metric, level, day, hour, role,
+//! area (then partner, in the table of metrics kept per partner), so a report
+//! reads one range per (metric, level) and a rebuild drops one range per
+//! (metric, level) from its first day on.
 
 use async_trait::async_trait;
 use redb::{ReadableTable, TableDefinition, WriteTransaction};
 
 use super::EmbeddedStore;
-use super::codec::{decode, redb_error};
-use super::tables::{CONNECTIONS, LEDGER, biased};
+use super::codec::redb_error;
+use super::report_scans::{AVAILABILITY, record_availability_in, scan_fixed, scan_slices};
+use super::tables::{CONNECTIONS, DONATIONS, LEDGER, VOUCHERS, biased};
+use crate::domain::voucher::Voucher;
 use crate::store::report_facts::connection_facts;
 use crate::store::report_records::{
     AreaLevel, CellKey, ReportCell, ReportFact, ReportMetric, ReportRole,
 };
-use crate::store::{ConnectionRecord, LedgerEntry, ReportStore, ScanPage, StoreResult};
+use crate::store::{
+    AvailabilityRecord, ConnectionRecord, Donation, LedgerEntry, ReportStore, ScanPage, StoreResult,
+};
 
 /// Bytes of an area in a key: up to five ASCII digits, zero-padded.
 const AREA_BYTES: usize = 5;
 /// Bytes of a cell key: metric, level, biased day, hour, role, area.
 const CELL_KEY_BYTES: usize = 1 + 1 + 8 + 1 + 1 + AREA_BYTES;
+/// Bytes of a cell key of a metric kept per partner: a cell key, then the
+/// partner's id.
+const PARTNER_CELL_KEY_BYTES: usize = CELL_KEY_BYTES + 16;
 /// Bytes of a person-in-cell key: level, biased day, hour, role, area, person.
 const PERSON_KEY_BYTES: usize = 1 + 8 + 1 + 1 + AREA_BYTES + 16;
 /// Bytes of a fact id key: biased day, fact id.
@@ -29,6 +38,8 @@ const FACT_KEY_BYTES: usize = 8 + 16;
 
 /// Key of a cell.
 type CellKeyBytes = [u8; CELL_KEY_BYTES];
+/// Key of a cell of a metric kept per partner.
+type PartnerCellKeyBytes = [u8; PARTNER_CELL_KEY_BYTES];
 /// Key of a person counted in a `participants` cell.
 type PersonKeyBytes = [u8; PERSON_KEY_BYTES];
 /// Key of a counted fact.
@@ -37,6 +48,10 @@ type FactKeyBytes = [u8; FACT_KEY_BYTES];
 /// Report cells: their count or sum.
 pub(super) const REPORT_CELLS: TableDefinition<&CellKeyBytes, i64> =
     TableDefinition::new("report_cells");
+/// Cells of the metrics kept per partner (vouchers, pledges): their count.
+/// A table of its own, so the keys of the other cells keep their layout.
+pub(super) const REPORT_PARTNER_CELLS: TableDefinition<&PartnerCellKeyBytes, i64> =
+    TableDefinition::new("report_partner_cells");
 /// The people counted in each `participants` cell.
 pub(super) const REPORT_PEOPLE: TableDefinition<&PersonKeyBytes, ()> =
     TableDefinition::new("report_people");
@@ -47,6 +62,10 @@ pub(super) const REPORT_FACTS: TableDefinition<&FactKeyBytes, ()> =
 /// Creates the report tables.
 pub(super) fn create_tables(transaction: &WriteTransaction) -> StoreResult<()> {
     transaction.open_table(REPORT_CELLS).map_err(redb_error)?;
+    transaction
+        .open_table(REPORT_PARTNER_CELLS)
+        .map_err(redb_error)?;
+    transaction.open_table(AVAILABILITY).map_err(redb_error)?;
     transaction.open_table(REPORT_PEOPLE).map_err(redb_error)?;
     transaction.open_table(REPORT_FACTS).map_err(redb_error)?;
     Ok(())
@@ -70,41 +89,89 @@ fn area_text(bytes: &[u8]) -> String {
         .collect()
 }
 
-fn cell_key_bytes(key: &CellKey) -> CellKeyBytes {
-    let mut bytes = [0; CELL_KEY_BYTES];
+/// The key of a cell in its table (`N` is [`CELL_KEY_BYTES`], or
+/// [`PARTNER_CELL_KEY_BYTES`] with the partner after it).
+fn cell_key_bytes<const N: usize>(key: &CellKey) -> [u8; N] {
+    let mut bytes = [0; N];
     bytes[0] = key.metric.tag();
     bytes[1] = key.level.tag();
     bytes[2..10].copy_from_slice(&biased(key.day));
     bytes[10] = key.hour;
     bytes[11] = key.role.tag();
-    bytes[12..].copy_from_slice(&area_bytes(&key.area));
+    bytes[12..CELL_KEY_BYTES].copy_from_slice(&area_bytes(&key.area));
+    if let Some(partner) = key.partner {
+        bytes[CELL_KEY_BYTES..].copy_from_slice(partner.as_bytes());
+    }
     bytes
 }
 
 /// The first cell key of (metric, level) on `day`.
-fn cell_range_start(metric: ReportMetric, level: AreaLevel, day: i64) -> CellKeyBytes {
-    let mut bytes = [0; CELL_KEY_BYTES];
+fn cell_range_start<const N: usize>(metric: ReportMetric, level: AreaLevel, day: i64) -> [u8; N] {
+    let mut bytes = [0; N];
     bytes[0] = metric.tag();
     bytes[1] = level.tag();
     bytes[2..10].copy_from_slice(&biased(day));
     bytes
 }
 
-fn cell_from_bytes(metric: ReportMetric, bytes: &CellKeyBytes, value: i64) -> Option<ReportCell> {
+fn cell_from_bytes(metric: ReportMetric, bytes: &[u8], value: i64) -> Option<ReportCell> {
     let mut day = [0; 8];
     day.copy_from_slice(&bytes[2..10]);
     let day = (u64::from_be_bytes(day) ^ (1 << 63)) as i64;
+    let partner = (bytes.len() == PARTNER_CELL_KEY_BYTES)
+        .then(|| uuid::Uuid::from_slice(&bytes[CELL_KEY_BYTES..]).ok())
+        .flatten();
     Some(ReportCell {
         key: CellKey {
             metric,
             level: AreaLevel::from_tag(bytes[1])?,
             day,
             hour: bytes[10],
-            area: area_text(&bytes[12..]),
+            area: area_text(&bytes[12..CELL_KEY_BYTES]),
             role: ReportRole::from_tag(bytes[11])?,
+            partner,
         },
         value,
     })
+}
+
+/// Adds `amount` to the cell at `key` of `cells`.
+fn bump<const N: usize>(
+    cells: &mut redb::Table<&'static [u8; N], i64>,
+    key: &CellKey,
+    amount: i64,
+) -> StoreResult<()> {
+    let bytes = cell_key_bytes::<N>(key);
+    let before = cells
+        .get(&bytes)
+        .map_err(redb_error)?
+        .map_or(0, |stored| stored.value());
+    cells
+        .insert(&bytes, before.saturating_add(amount))
+        .map_err(redb_error)?;
+    Ok(())
+}
+
+/// The cells of `table` for (metric, level) on days `from_day..=to_day`.
+fn read_cells<const N: usize>(
+    transaction: &redb::ReadTransaction,
+    table: TableDefinition<&'static [u8; N], i64>,
+    metric: ReportMetric,
+    level: AreaLevel,
+    from_day: i64,
+    to_day: i64,
+) -> StoreResult<Vec<ReportCell>> {
+    let cells = transaction.open_table(table).map_err(redb_error)?;
+    let start = cell_range_start::<N>(metric, level, from_day);
+    let end = cell_range_start::<N>(metric, level, to_day.saturating_add(1));
+    let mut found = Vec::new();
+    for row in cells.range::<&[u8; N]>(&start..&end).map_err(redb_error)? {
+        let (key, value) = row.map_err(redb_error)?;
+        if let Some(cell) = cell_from_bytes(metric, key.value(), value.value()) {
+            found.push(cell);
+        }
+    }
+    Ok(found)
 }
 
 fn person_key_bytes(key: &CellKey, person: uuid::Uuid) -> PersonKeyBytes {
@@ -129,6 +196,9 @@ fn fact_key_bytes(day: i64, fact_id: uuid::Uuid) -> FactKeyBytes {
 pub(super) fn add_facts(transaction: &WriteTransaction, facts: &[ReportFact]) -> StoreResult<()> {
     let mut counted = transaction.open_table(REPORT_FACTS).map_err(redb_error)?;
     let mut cells = transaction.open_table(REPORT_CELLS).map_err(redb_error)?;
+    let mut partner_cells = transaction
+        .open_table(REPORT_PARTNER_CELLS)
+        .map_err(redb_error)?;
     let mut people = transaction.open_table(REPORT_PEOPLE).map_err(redb_error)?;
     for fact in facts {
         let fact_key = fact_key_bytes(fact.day(), fact.fact_id);
@@ -152,14 +222,11 @@ pub(super) fn add_facts(transaction: &WriteTransaction, facts: &[ReportFact]) ->
             } else {
                 fact.amount
             };
-            let bytes = cell_key_bytes(&key);
-            let before = cells
-                .get(&bytes)
-                .map_err(redb_error)?
-                .map_or(0, |stored| stored.value());
-            cells
-                .insert(&bytes, before.saturating_add(amount))
-                .map_err(redb_error)?;
+            if key.partner.is_some() {
+                bump(&mut partner_cells, &key, amount)?;
+            } else {
+                bump(&mut cells, &key, amount)?;
+            }
         }
     }
     Ok(())
@@ -196,38 +263,6 @@ fn remove_from<const N: usize, V: redb::Value + 'static>(
     Ok(())
 }
 
-/// Scans the records of `table` after `cursor` (a key), decoding each.
-pub(super) fn scan_records<const N: usize, T: serde::de::DeserializeOwned>(
-    transaction: &redb::ReadTransaction,
-    table: TableDefinition<&'static [u8; N], &'static [u8]>,
-    cursor: Option<Vec<u8>>,
-    limit: usize,
-) -> StoreResult<ScanPage<T>> {
-    let opened = transaction.open_table(table).map_err(redb_error)?;
-    let after = match cursor {
-        Some(bytes) => Some(<[u8; N]>::try_from(bytes.as_slice()).map_err(|_| {
-            crate::store::StoreError::Corrupt("scan cursor of the wrong length".to_owned())
-        })?),
-        None => None,
-    };
-    let rows = match &after {
-        Some(after) => {
-            opened.range::<&[u8; N]>((std::ops::Bound::Excluded(after), std::ops::Bound::Unbounded))
-        }
-        None => opened.range::<&[u8; N]>(..),
-    }
-    .map_err(redb_error)?;
-    let mut records = Vec::new();
-    let mut last = None;
-    for row in rows.take(limit) {
-        let (key, value) = row.map_err(redb_error)?;
-        records.push(decode(value.value())?);
-        last = Some(key.value().to_vec());
-    }
-    let next = if records.len() == limit { last } else { None };
-    Ok(ScanPage { records, next })
-}
-
 #[async_trait]
 impl ReportStore for EmbeddedStore {
     async fn report_cells(
@@ -238,20 +273,18 @@ impl ReportStore for EmbeddedStore {
         to_day: i64,
     ) -> StoreResult<Vec<ReportCell>> {
         self.read(move |transaction| {
-            let cells = transaction.open_table(REPORT_CELLS).map_err(redb_error)?;
-            let start = cell_range_start(metric, level, from_day);
-            let end = cell_range_start(metric, level, to_day.saturating_add(1));
-            let mut found = Vec::new();
-            for row in cells
-                .range::<&CellKeyBytes>(&start..&end)
-                .map_err(redb_error)?
-            {
-                let (key, value) = row.map_err(redb_error)?;
-                if let Some(cell) = cell_from_bytes(metric, key.value(), value.value()) {
-                    found.push(cell);
-                }
+            if metric.has_partner() {
+                read_cells(
+                    transaction,
+                    REPORT_PARTNER_CELLS,
+                    metric,
+                    level,
+                    from_day,
+                    to_day,
+                )
+            } else {
+                read_cells(transaction, REPORT_CELLS, metric, level, from_day, to_day)
             }
-            Ok(found)
         })
         .await
     }
@@ -267,12 +300,18 @@ impl ReportStore for EmbeddedStore {
         self.write(move |transaction| {
             for metric in ReportMetric::ALL {
                 for level in AreaLevel::ALL {
-                    let start = cell_range_start(metric, level, from_day);
-                    remove_from(transaction, REPORT_CELLS, start, |key| {
+                    let in_span = |key: &[u8]| {
                         key[0] == metric.tag()
                             && key[1] == level.tag()
                             && key[2..10] <= last_day[..]
-                    })?;
+                    };
+                    if metric.has_partner() {
+                        let start = cell_range_start(metric, level, from_day);
+                        remove_from(transaction, REPORT_PARTNER_CELLS, start, |key| in_span(key))?;
+                    } else {
+                        let start = cell_range_start(metric, level, from_day);
+                        remove_from(transaction, REPORT_CELLS, start, |key| in_span(key))?;
+                    }
                 }
             }
             for level in AreaLevel::ALL {
@@ -297,7 +336,7 @@ impl ReportStore for EmbeddedStore {
         cursor: Option<Vec<u8>>,
         limit: usize,
     ) -> StoreResult<ScanPage<ConnectionRecord>> {
-        self.read(move |transaction| scan_records(transaction, CONNECTIONS, cursor, limit))
+        self.read(move |transaction| scan_fixed(transaction, CONNECTIONS, cursor, limit))
             .await
     }
 
@@ -306,7 +345,40 @@ impl ReportStore for EmbeddedStore {
         cursor: Option<Vec<u8>>,
         limit: usize,
     ) -> StoreResult<ScanPage<LedgerEntry>> {
-        self.read(move |transaction| scan_records(transaction, LEDGER, cursor, limit))
+        self.read(move |transaction| scan_fixed(transaction, LEDGER, cursor, limit))
+            .await
+    }
+
+    async fn record_availability(&self, record: &AvailabilityRecord) -> StoreResult<()> {
+        let record = record.clone();
+        self.write(move |transaction| record_availability_in(transaction, &record))
+            .await
+    }
+
+    async fn scan_availability(
+        &self,
+        cursor: Option<Vec<u8>>,
+        limit: usize,
+    ) -> StoreResult<ScanPage<AvailabilityRecord>> {
+        self.read(move |transaction| scan_fixed(transaction, AVAILABILITY, cursor, limit))
+            .await
+    }
+
+    async fn scan_vouchers(
+        &self,
+        cursor: Option<Vec<u8>>,
+        limit: usize,
+    ) -> StoreResult<ScanPage<Voucher>> {
+        self.read(move |transaction| scan_fixed(transaction, VOUCHERS, cursor, limit))
+            .await
+    }
+
+    async fn scan_donations(
+        &self,
+        cursor: Option<Vec<u8>>,
+        limit: usize,
+    ) -> StoreResult<ScanPage<Donation>> {
+        self.read(move |transaction| scan_slices(transaction, DONATIONS, cursor, limit))
             .await
     }
 }

@@ -11,7 +11,8 @@ use redb::{Key, ReadOnlyDatabase, ReadTransaction, ReadableDatabase, TableDefini
 
 use super::DATABASE_FILE_NAME;
 use super::codec::redb_error;
-use super::reports::{REPORT_CELLS, REPORT_FACTS, REPORT_PEOPLE};
+use super::report_scans::AVAILABILITY;
+use super::reports::{REPORT_CELLS, REPORT_FACTS, REPORT_PARTNER_CELLS, REPORT_PEOPLE};
 use super::tables::*;
 use crate::store::{StoreError, StoreResult};
 
@@ -90,6 +91,8 @@ pub fn scan_rows(data_dir: &Path, needles: &[&[u8]]) -> StoreResult<RowScan> {
     scan.table(OIDC_IDENTITIES)?;
     scan.table(OIDC_IDENTITIES_BY_ACCOUNT)?;
     scan.table(REPORT_CELLS)?;
+    scan.table(REPORT_PARTNER_CELLS)?;
+    scan.table(AVAILABILITY)?;
     scan.table(REPORT_PEOPLE)?;
     scan.table(REPORT_FACTS)?;
     let present = transaction.list_tables().map_err(redb_error)?;

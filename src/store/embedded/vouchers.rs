@@ -1,8 +1,8 @@
 //! [`VoucherStore`] on redb: vouchers by id, a per-person index by issue time
 //! and an index of issued vouchers by expiry (both written in the voucher's
 //! transaction), status changes checked and written in one transaction (a
-//! voucher leaving `issued` leaves the expiry index in it), and the
-//! pending-release marks.
+//! voucher leaving `issued` leaves the expiry index in it; the report facts
+//! of a voucher are added in both), and the pending-release marks.
 
 use async_trait::async_trait;
 use redb::ReadableTable;
@@ -11,12 +11,14 @@ use uuid::Uuid;
 use super::EmbeddedStore;
 use super::codec::{encode, get_record, redb_error};
 use super::person_lists::newest_first;
+use super::reports::add_facts;
 use super::tables::{
     PENDING_RELEASES, TimeIdKey, VOUCHERS, VOUCHERS_BY_ACCOUNT, VOUCHERS_BY_EXPIRY,
     connection_index_key, id_of_time_id_key, time_id_key,
 };
 use crate::domain::AccountId;
 use crate::domain::voucher::{Voucher, VoucherStatus};
+use crate::store::report_facts::voucher_facts;
 use crate::store::{PendingRelease, StoreResult, VoucherCursor, VoucherStore, VoucherTransition};
 
 #[async_trait]
@@ -46,6 +48,7 @@ impl VoucherStore for EmbeddedStore {
                     .insert(&time_id_key(voucher.expires_at_ms, voucher.voucher_id), ())
                     .map_err(redb_error)?;
             }
+            add_facts(transaction, &voucher_facts(&voucher))?;
             Ok(voucher.clone())
         })
         .await
@@ -108,6 +111,7 @@ impl VoucherStore for EmbeddedStore {
                     .remove(&time_id_key(voucher.expires_at_ms, voucher_id))
                     .map_err(redb_error)?;
             }
+            add_facts(transaction, &voucher_facts(&voucher))?;
             Ok(VoucherTransition::Applied(voucher))
         })
         .await

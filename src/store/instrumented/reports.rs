@@ -4,8 +4,11 @@
 use async_trait::async_trait;
 
 use super::InstrumentedStore;
+use crate::domain::voucher::Voucher;
 use crate::store::report_records::{AreaLevel, ReportCell, ReportFact, ReportMetric};
-use crate::store::{ConnectionRecord, LedgerEntry, ReportStore, ScanPage, StoreResult};
+use crate::store::{
+    AvailabilityRecord, ConnectionRecord, Donation, LedgerEntry, ReportStore, ScanPage, StoreResult,
+};
 
 #[async_trait]
 impl ReportStore for InstrumentedStore {
@@ -58,5 +61,43 @@ impl ReportStore for InstrumentedStore {
             self.inner.scan_ledger_entries(cursor, limit),
         )
         .await
+    }
+
+    async fn record_availability(&self, record: &AvailabilityRecord) -> StoreResult<()> {
+        self.timed(
+            "record_availability",
+            self.inner.record_availability(record),
+        )
+        .await
+    }
+
+    async fn scan_availability(
+        &self,
+        cursor: Option<Vec<u8>>,
+        limit: usize,
+    ) -> StoreResult<ScanPage<AvailabilityRecord>> {
+        self.timed(
+            "scan_availability",
+            self.inner.scan_availability(cursor, limit),
+        )
+        .await
+    }
+
+    async fn scan_vouchers(
+        &self,
+        cursor: Option<Vec<u8>>,
+        limit: usize,
+    ) -> StoreResult<ScanPage<Voucher>> {
+        self.timed("scan_vouchers", self.inner.scan_vouchers(cursor, limit))
+            .await
+    }
+
+    async fn scan_donations(
+        &self,
+        cursor: Option<Vec<u8>>,
+        limit: usize,
+    ) -> StoreResult<ScanPage<Donation>> {
+        self.timed("scan_donations", self.inner.scan_donations(cursor, limit))
+            .await
     }
 }

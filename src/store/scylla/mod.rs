@@ -39,6 +39,7 @@ mod prepare;
 mod profiles;
 mod queue_statements;
 mod redemptions;
+mod report_scans;
 mod report_statements;
 mod reports;
 mod reward_claims;

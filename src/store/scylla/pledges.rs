@@ -22,6 +22,7 @@ use super::redemptions::to_int;
 use super::time_queue::{Queue, bucket_of, request_item, request_of_item};
 use crate::domain::AccountId;
 use crate::domain::donation::Month;
+use crate::store::report_facts::donation_facts;
 use crate::store::{
     Donation, DonationStatus, InsertDonationOutcome, Pledge, PledgeStore, StatementSettlement,
     StoreResult,
@@ -109,6 +110,10 @@ impl PledgeStore for ScyllaStore {
                 "donation update",
             )
             .await?;
+        if updated.applied {
+            // The pledge of a completed donation (an idempotent upsert).
+            self.write_report_facts(&donation_facts(donation)).await?;
+        }
         if updated.applied && donation.status != DonationStatus::Started {
             self.dequeue(
                 Queue::StartedDonations,

@@ -1,4 +1,4 @@
-//! The prepared statements of report facts (schema version 9). Kept apart
+//! The prepared statements of report facts (schema versions 9 and 13). Kept apart
 //! from `statements` so each file holds one area of the schema.
 
 use super::prepare::Preparer;
@@ -19,6 +19,14 @@ pub(super) struct ReportStatements {
     pub(super) scan_connections: PreparedStatement,
     /// Pages through every listed ledger entry.
     pub(super) scan_ledger_entries: PreparedStatement,
+    /// Writes an availability stretch: an idempotent upsert.
+    pub(super) insert_availability: PreparedStatement,
+    /// Pages through every availability stretch.
+    pub(super) scan_availability: PreparedStatement,
+    /// Pages through every voucher.
+    pub(super) scan_vouchers: PreparedStatement,
+    /// Pages through every donation.
+    pub(super) scan_donations: PreparedStatement,
 }
 
 impl ReportStatements {
@@ -32,17 +40,21 @@ impl ReportStatements {
             Ok::<_, PrepareError>(statement)
         };
         Ok(Self {
-            insert_fact: prepare.idempotent(
-                "INSERT INTO report_facts (metric, day, fact_id, at_ms, zip, roles, amount, person) \
-                 VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            )
-            .await?,
-            select_facts: prepare.idempotent(
-                "SELECT fact_id, at_ms, zip, roles, amount, person FROM report_facts \
+            insert_fact: prepare
+                .idempotent(
+                    "INSERT INTO report_facts \
+                 (metric, day, fact_id, at_ms, zip, roles, amount, person, partner) \
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                )
+                .await?,
+            select_facts: prepare
+                .idempotent(
+                    "SELECT fact_id, at_ms, zip, roles, amount, person, partner FROM report_facts \
                  WHERE metric = ? AND day = ?",
-            )
-            .await?,
-            delete_facts: prepare.idempotent("DELETE FROM report_facts WHERE metric = ? AND day = ?")
+                )
+                .await?,
+            delete_facts: prepare
+                .idempotent("DELETE FROM report_facts WHERE metric = ? AND day = ?")
                 .await?,
             scan_connections: paged(
                 "SELECT connection_id, citizen_id, citizen_points, citizen_withheld, officer_id, \
@@ -55,6 +67,19 @@ impl ReportStatements {
                  FROM ledger_entries",
             )
             .await?,
+            insert_availability: prepare
+                .idempotent(
+                    "INSERT INTO availability_windows (window_id, started_at_ms, ended_at_ms, zip) \
+                     VALUES (?, ?, ?, ?)",
+                )
+                .await?,
+            scan_availability: paged(
+                "SELECT window_id, started_at_ms, ended_at_ms, zip FROM availability_windows",
+            )
+            .await?,
+            scan_vouchers: paged("SELECT status, status_changed_at_ms, record FROM vouchers")
+                .await?,
+            scan_donations: paged("SELECT record FROM donations").await?,
         })
     }
 }

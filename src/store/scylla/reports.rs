@@ -3,7 +3,9 @@
 //! recovery pass, the next ledger append listing an entry, a rebuild)
 //! rewrites the same row, so it is counted once. The facts of a connection
 //! are written with its other facts before `facts_written` is set; the facts
-//! of a ledger entry with its row in `ledger_entries`. A report folds the
+//! of a ledger entry with its row in `ledger_entries`; those of a voucher
+//! after each write of it, of a donation after the update completing it, of
+//! an availability stretch after its row (`report_scans`). A report folds the
 //! rows of each day it covers into cells (`store::report_facts::fold_facts`).
 
 use async_trait::async_trait;
@@ -15,9 +17,12 @@ use super::codec::{corrupt, rows};
 use super::connections::{ConnectionRow, connection_from_row};
 use super::ledger::{EntryRow, entry_from_row};
 use crate::domain::AccountId;
+use crate::domain::voucher::Voucher;
 use crate::store::report_facts::fold_facts;
 use crate::store::report_records::{AreaLevel, ReportCell, ReportFact, ReportMetric, ReportRole};
-use crate::store::{ConnectionRecord, LedgerEntry, ReportStore, ScanPage, StoreResult};
+use crate::store::{
+    AvailabilityRecord, ConnectionRecord, Donation, LedgerEntry, ReportStore, ScanPage, StoreResult,
+};
 
 /// Rows of a page of a scan over a whole table when the caller's limit
 /// does not fit a page size.
@@ -26,7 +31,15 @@ pub(super) const SCAN_PAGE_ROWS: i32 = 1_000;
 const CONCURRENT_DAYS: usize = 16;
 
 /// Columns of `SELECT ... FROM report_facts`.
-type FactRow = (Uuid, i64, Option<String>, String, i64, Option<Uuid>);
+type FactRow = (
+    Uuid,
+    i64,
+    Option<String>,
+    String,
+    i64,
+    Option<Uuid>,
+    Option<Uuid>,
+);
 
 /// Columns of the scan of `connections`: the id, then [`ConnectionRow`].
 type ScannedConnectionRow = (
@@ -56,7 +69,7 @@ fn roles_text(roles: &[ReportRole]) -> String {
 }
 
 fn fact_from_row(metric: ReportMetric, row: FactRow) -> StoreResult<ReportFact> {
-    let (fact_id, at_ms, zip, roles, amount, person) = row;
+    let (fact_id, at_ms, zip, roles, amount, person, partner) = row;
     let roles = roles
         .split(',')
         .map(|name| ReportRole::parse(name).ok_or_else(|| corrupt("report fact role", name)))
@@ -69,6 +82,7 @@ fn fact_from_row(metric: ReportMetric, row: FactRow) -> StoreResult<ReportFact> 
         roles,
         amount,
         person: person.map(AccountId),
+        partner,
     })
 }
 
@@ -87,6 +101,7 @@ impl ScyllaStore {
                     roles_text(&fact.roles),
                     fact.amount,
                     fact.person.map(|person| person.0),
+                    fact.partner,
                 ),
             )
             .await?;
@@ -209,5 +224,33 @@ impl ReportStore for ScyllaStore {
             })
             .collect::<StoreResult<Vec<_>>>()?;
         Ok(ScanPage { records, next })
+    }
+
+    async fn record_availability(&self, record: &AvailabilityRecord) -> StoreResult<()> {
+        self.write_availability(record).await
+    }
+
+    async fn scan_availability(
+        &self,
+        cursor: Option<Vec<u8>>,
+        limit: usize,
+    ) -> StoreResult<ScanPage<AvailabilityRecord>> {
+        self.availability_page(cursor, limit).await
+    }
+
+    async fn scan_vouchers(
+        &self,
+        cursor: Option<Vec<u8>>,
+        limit: usize,
+    ) -> StoreResult<ScanPage<Voucher>> {
+        self.voucher_page(cursor, limit).await
+    }
+
+    async fn scan_donations(
+        &self,
+        cursor: Option<Vec<u8>>,
+        limit: usize,
+    ) -> StoreResult<ScanPage<Donation>> {
+        self.donation_page(cursor, limit).await
     }
 }

@@ -7,7 +7,8 @@
 //! sweep reads from the first hour not yet found empty
 //! (`voucher_expiry_sweep`) and unfiles as their vouchers leave `issued`.
 //! The list rows are written before the voucher, so a listed id may name a
-//! voucher whose insert did not land; such rows are skipped.
+//! voucher whose insert did not land; such rows are skipped. A voucher's
+//! report facts are written after each write of it (idempotent upserts).
 
 use async_trait::async_trait;
 use uuid::Uuid;
@@ -17,6 +18,7 @@ use super::codec::{corrupt, decode_record, encode_record, first_row, rows};
 use super::time_queue::{Queue, bucket_of as queue_bucket_of};
 use crate::domain::AccountId;
 use crate::domain::voucher::{Voucher, VoucherStatus};
+use crate::store::report_facts::voucher_facts;
 use crate::store::{PendingRelease, StoreResult, VoucherCursor, VoucherStore, VoucherTransition};
 
 /// Width of a bucket of a person's voucher list (30 days, in ms).
@@ -43,7 +45,7 @@ fn expiry_hour_of(expires_at_ms: i64) -> i64 {
 }
 
 /// A voucher status from its stored name.
-fn status_from_text(text: &str) -> StoreResult<VoucherStatus> {
+pub(super) fn status_from_text(text: &str) -> StoreResult<VoucherStatus> {
     VoucherStatus::from_text(text)
         .ok_or_else(|| corrupt("voucher status", format!("unknown status {text:?}")))
 }
@@ -86,12 +88,16 @@ impl VoucherStore for ScyllaStore {
                 "voucher insert",
             )
             .await?;
-        if inserted.applied {
-            return Ok(voucher.clone());
-        }
-        self.voucher(voucher.voucher_id)
-            .await?
-            .ok_or_else(|| corrupt("voucher", "the insert found a row the read cannot find"))
+        let stored = if inserted.applied {
+            voucher.clone()
+        } else {
+            self.voucher(voucher.voucher_id)
+                .await?
+                .ok_or_else(|| corrupt("voucher", "the insert found a row the read cannot find"))?
+        };
+        // After the voucher, and again by a retried insert that finds it.
+        self.write_report_facts(&voucher_facts(&stored)).await?;
+        Ok(stored)
     }
 
     async fn voucher(&self, voucher_id: Uuid) -> StoreResult<Option<Voucher>> {
@@ -199,13 +205,21 @@ impl VoucherStore for ScyllaStore {
             )
             .await?;
         if !changed.applied {
-            return Ok(VoucherTransition::Refused(self.voucher(voucher_id).await?));
+            let found = self.voucher(voucher_id).await?;
+            // A retried change that finds it made writes the facts the
+            // first call may not have reached (idempotent upserts).
+            if let Some(found) = &found {
+                self.write_report_facts(&voucher_facts(found)).await?;
+            }
+            return Ok(VoucherTransition::Refused(found));
         }
-        Ok(VoucherTransition::Applied(Voucher {
+        let changed = Voucher {
             status: to,
             status_changed_at_ms: Some(at_ms),
             ..stored
-        }))
+        };
+        self.write_report_facts(&voucher_facts(&changed)).await?;
+        Ok(VoucherTransition::Applied(changed))
     }
 
     async fn expired_vouchers(&self, now_ms: i64, limit: usize) -> StoreResult<Vec<Uuid>> {
