@@ -24,6 +24,7 @@ use axum::extract::State;
 use axum::routing::{get, post};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use common::process::ServerProcess;
 use common::{TestServer, error_code, report_skip};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use reqwest::Url;
@@ -743,4 +744,81 @@ async fn oidc_steps_are_limited_per_client_address() {
         .unwrap();
     expect_error(refused_start, 429, "rate_limited").await;
     server.stop().await;
+}
+
+/// A person who signed in with the provider (their email and name from it)
+/// and then deleted their account is named in no line of a server log kept
+/// at debug level, from the first request to the deletion.
+#[tokio::test]
+async fn no_log_line_names_a_provider_signed_in_person_who_deleted_their_account() {
+    if !provider_installed() {
+        if std::env::var("HEYBLUE_SKIP_OIDC").as_deref() == Ok("1") {
+            report_skip(
+                "oidc log test: node or the provider's packages are missing and HEYBLUE_SKIP_OIDC=1",
+            );
+            return;
+        }
+        panic!("node and scripts/oidc-provider's packages are needed (scripts/test installs them)");
+    }
+    let provider = RealProvider::start().await;
+    let root = tempfile::tempdir().unwrap();
+    let extra = format!(
+        "[identity]\notp_min_interval_seconds = 0\n{}",
+        provider_toml("real", &provider.issuer, REAL_CLIENT_ID, "OIDC_REAL_SECRET"),
+    );
+    let mut process = ServerProcess::start_with_environment(
+        root.path(),
+        &extra,
+        "debug",
+        &[("OIDC_REAL_SECRET", REAL_SECRET)],
+    )
+    .await;
+    let server = &process.api;
+    let pending = sign_in_with_provider(server, &browser(), "erin", None).await;
+    assert_eq!(pending.status(), 202);
+    let pending: Value = pending.json().await.unwrap();
+    let link_token = pending["link_token"].as_str().unwrap();
+    let erin = verify_phone(server, DAVE_PHONE, Some(link_token)).await;
+    let token = erin["access_token"].as_str().unwrap().to_owned();
+    let export = server.get_json("/v1/me/export", &token).await;
+    let email = export["sign_in_identities"][0]["email"]
+        .as_str()
+        .expect("the provider's email is kept")
+        .to_owned();
+    let name = server.get_json("/v1/me/profile", &token).await["display_name"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(name.contains("erin"), "{name}");
+    let again = sign_in_with_provider(server, &browser(), "erin", None).await;
+    assert_eq!(again.status(), 200, "a later sign-in reaches the account");
+
+    let requested = server
+        .post_json("/v1/auth/otp/request", json!({ "phone": DAVE_PHONE }))
+        .await;
+    assert_eq!(requested.status(), 202);
+    let deleted = server
+        .http
+        .delete(server.url("/v1/me"))
+        .bearer_auth(&token)
+        .json(&json!({ "code": server.last_code_for(DAVE_PHONE) }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(deleted.status(), 204);
+    process.kill();
+    provider.stop().await;
+
+    let log = std::fs::read_to_string(root.path().join("server.log")).unwrap();
+    assert!(
+        log.lines().count() > 20,
+        "the log was written at debug level"
+    );
+    for needle in [email.as_str(), name.as_str(), DAVE_PHONE, &DAVE_PHONE[2..]] {
+        let naming: Vec<&str> = log.lines().filter(|line| line.contains(needle)).collect();
+        assert!(
+            naming.is_empty(),
+            "log lines name the person ({needle}): {naming:?}"
+        );
+    }
 }

@@ -29,6 +29,17 @@ impl ServerProcess {
     /// As [`ServerProcess::start`], logging at `rust_log` (a `RUST_LOG`
     /// filter) to `root/server.log`.
     pub(crate) async fn start_logging(root: &Path, extra_toml: &str, rust_log: &str) -> Self {
+        Self::start_with_environment(root, extra_toml, rust_log, &[]).await
+    }
+
+    /// As [`ServerProcess::start_logging`], with `environment` added to the
+    /// process's environment (secrets a config names by variable).
+    pub(crate) async fn start_with_environment(
+        root: &Path,
+        extra_toml: &str,
+        rust_log: &str,
+        environment: &[(&str, &str)],
+    ) -> Self {
         let http_port = free_port();
         let metrics_port = free_port();
         let data_dir = root.join("data");
@@ -53,6 +64,7 @@ impl ServerProcess {
             .arg("serve")
             .env("HEYBLUE_ADMIN_TOKEN", ADMIN_TOKEN)
             .env("RUST_LOG", rust_log)
+            .envs(environment.iter().copied())
             .stdin(Stdio::null())
             .stdout(log.try_clone().unwrap())
             .stderr(log)
