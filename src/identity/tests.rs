@@ -88,6 +88,18 @@ async fn sign_in(harness: &Harness, phone: &str) -> SignedIn {
         .unwrap()
 }
 
+/// The roster entry of Officer Diaz at `phone`, hashed and sealed with `keys`.
+fn officer_diaz(keys: &ServerKeys, phone: &PhoneNumber) -> RosterEntry {
+    RosterEntry {
+        phone_hash: keys.phone_hash(phone),
+        phone_sealed: keys.seal_phone(phone),
+        display_name: "Officer Diaz".into(),
+        badge: "4411".into(),
+        department: "NYPD".into(),
+        updated_at_ms: 0,
+    }
+}
+
 fn wrong_code(right: &str) -> String {
     let first = right.as_bytes()[0];
     let replaced = if first == b'9' {
@@ -136,14 +148,7 @@ async fn roster_phone_signs_in_as_officer_and_citizen_is_promoted_later() {
     let keys = harness.service.keys().clone();
     harness
         .store
-        .upsert_roster_entries(&[RosterEntry {
-            phone_hash: keys.phone_hash(&phone),
-            phone_sealed: keys.seal_phone(&phone),
-            display_name: "Officer Diaz".into(),
-            badge: "4411".into(),
-            department: "NYPD".into(),
-            updated_at_ms: 0,
-        }])
+        .upsert_roster_entries(&[officer_diaz(&keys, &phone)])
         .await
         .unwrap();
     tokio::time::advance(Duration::from_secs(31)).await;
@@ -477,14 +482,7 @@ async fn after_a_key_change_with_the_old_key_loaded_people_keep_their_account_an
     let officer_phone = PhoneNumber::parse("+1 212 555 0144", &regions).unwrap();
     before
         .store
-        .upsert_roster_entries(&[RosterEntry {
-            phone_hash: old_keys.phone_hash(&officer_phone),
-            phone_sealed: old_keys.seal_phone(&officer_phone),
-            display_name: "Officer Diaz".into(),
-            badge: "4411".into(),
-            department: "NYPD".into(),
-            updated_at_ms: 0,
-        }])
+        .upsert_roster_entries(&[officer_diaz(&old_keys, &officer_phone)])
         .await
         .unwrap();
     let citizen = sign_in(&before, PHONE).await;
