@@ -175,7 +175,7 @@ impl AccountStore for ScyllaStore {
             }
         }
         self.execute(
-            |connected| &connected.statements.deletion.erase_account_phone,
+            |connected| &connected.statements.deletion.set_account_phone,
             ([0_u8; 32].as_slice(), [0_u8; 0].as_slice(), id.0),
         )
         .await?;

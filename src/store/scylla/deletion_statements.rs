@@ -22,8 +22,9 @@ pub(super) struct DeletionStatements {
     pub(super) release_phone: PreparedStatement,
     /// Drops a phone's one-time-code state.
     pub(super) delete_otp_challenge: PreparedStatement,
-    /// Empties an account's phone hash and sealed number.
-    pub(super) erase_account_phone: PreparedStatement,
+    /// Sets an account's phone hash and sealed number: emptied by a
+    /// deletion, moved to a new master key by a rotation (`key_rotation`).
+    pub(super) set_account_phone: PreparedStatement,
     /// Rewrites a stored profile event.
     pub(super) replace_event: PreparedStatement,
 }
@@ -54,7 +55,7 @@ impl DeletionStatements {
             delete_otp_challenge: prepare
                 .idempotent("DELETE FROM otp_challenges WHERE phone_hash = ?")
                 .await?,
-            erase_account_phone: prepare
+            set_account_phone: prepare
                 .idempotent(
                     "UPDATE accounts SET phone_hash = ?, phone_sealed = ? WHERE account_id = ?",
                 )

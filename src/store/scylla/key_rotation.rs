@@ -98,7 +98,7 @@ impl KeyRotationStore for ScyllaStore {
             }
         }
         self.execute(
-            |connected| &connected.statements.key_rotation.set_account_phone,
+            |connected| &connected.statements.deletion.set_account_phone,
             (to.0.as_slice(), sealed.as_slice(), id.0),
         )
         .await?;

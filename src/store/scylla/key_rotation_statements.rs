@@ -1,7 +1,8 @@
 //! The prepared statements of a master-key rotation: full scans of
-//! `accounts` and `roster` (paged by the driver) and the write that gives an
-//! account its phone's new lookup key and seal. Kept apart from `statements`
-//! so each file holds one area of the schema.
+//! `accounts` and `roster` (paged by the driver). The write that gives an
+//! account its phone's new lookup key and seal is the deletion's
+//! `set_account_phone`. Kept apart from `statements` so each file holds one
+//! area of the schema.
 
 use scylla::client::session::Session;
 use scylla::errors::PrepareError;
@@ -16,8 +17,6 @@ pub(super) struct KeyRotationStatements {
     pub(super) scan_accounts: PreparedStatement,
     /// Reads every roster entry, a page at a time.
     pub(super) scan_roster: PreparedStatement,
-    /// Sets an account's phone lookup key and sealed number.
-    pub(super) set_account_phone: PreparedStatement,
 }
 
 impl KeyRotationStatements {
@@ -35,11 +34,6 @@ impl KeyRotationStatements {
                 .idempotent(
                     "SELECT phone_hash, phone_sealed, display_name, badge, department, \
                      updated_at_ms FROM roster",
-                )
-                .await?,
-            set_account_phone: prepare
-                .idempotent(
-                    "UPDATE accounts SET phone_hash = ?, phone_sealed = ? WHERE account_id = ?",
                 )
                 .await?,
         })
