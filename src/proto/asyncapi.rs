@@ -159,13 +159,9 @@ fn tag_of(payload: &Value) -> Option<String> {
     let direct = payload
         .pointer(&format!("/properties/{TYPE_TAG}/enum/0"))
         .and_then(Value::as_str);
-    direct.map(str::to_owned).or_else(|| {
-        payload
-            .get("allOf")?
-            .as_array()?
-            .iter()
-            .find_map(tag_of)
-    })
+    direct
+        .map(str::to_owned)
+        .or_else(|| payload.get("allOf")?.as_array()?.iter().find_map(tag_of))
 }
 
 /// A doc comment's lines joined into one.
