@@ -3,7 +3,8 @@
 //! independent validator (the AsyncAPI Initiative's parser, plus Ajv for every
 //! example against its schema; scripts/api-contract) accepts it, and the
 //! TypeScript client generated from it (clients/typescript) is current, builds
-//! with `tsc --strict`, passes its tests and packs into a package that installs.
+//! with `tsc --strict`, passes its tests (against this server binary among
+//! them) and packs into a package that installs.
 //! scripts/test installs node's packages for both; without them these tests
 //! fail, unless `HEYBLUE_SKIP_API_CONTRACT=1`: then they are reported as SKIPPED.
 
@@ -132,6 +133,8 @@ fn run_in(directory: &Path, program: &str, arguments: &[&str]) -> String {
     let output = Command::new(program)
         .args(arguments)
         .current_dir(directory)
+        // The client's live tests start this server binary.
+        .env("HEYBLUE_BINARY", BINARY)
         .output()
         .unwrap();
     let printed = format!(
@@ -154,9 +157,12 @@ fn the_typescript_client_is_current_builds_passes_its_tests_and_installs() {
         return;
     }
     let client = repository_file("clients/typescript");
-    // Stale generated types fail here, then tsc --strict and the node tests.
+    // Stale generated types fail here, then tsc --strict and the node tests,
+    // among them an officer and a citizen connecting through the client
+    // against this binary, and both carrying on after it is killed.
     let printed = run_in(&client, "npm", &["test"]);
     assert!(printed.contains("# fail 0"), "{printed}");
+    assert!(printed.contains("# skipped 0"), "{printed}");
     let packed = tempfile::tempdir().unwrap();
     let destination = packed.path().to_str().unwrap();
     run_in(
