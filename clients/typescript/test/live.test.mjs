@@ -1,6 +1,8 @@
 // The client against a real server (HEYBLUE_BINARY): an officer and a citizen
 // sign in with codes and connect through `HeyBlueSocket`, then the server is
-// killed and started again and both clients carry on by themselves.
+// killed and started again and both clients carry on by themselves; a drained
+// node (alone, so it hands nobody its clients: 1001, not 4010) is redialled
+// with backoff until it is back. 4010 itself is covered in socket.test.mjs.
 import { test, after, before } from "node:test";
 import assert from "node:assert/strict";
 import WebSocket from "ws";
@@ -105,6 +107,26 @@ test("an officer and a citizen connect, and both carry on after the server crash
     await connectionBetween(officer, citizen, again.handle);
   } finally {
     officer.close();
+    citizen.close();
+  }
+});
+
+test("a lone node's drain closes with 1001 and the client is back once the node is", async () => {
+  const citizen = socketOf(await signIn("+12125550302"));
+  try {
+    let opened = citizen.next("open");
+    citizen.connect();
+    await opened;
+    citizen.sendLocation(...CITIZEN_AT);
+    await citizen.next("nearest", 15_000);
+    const closed = citizen.next("close", 30_000);
+    opened = citizen.next("open", 30_000);
+    await server.drainAndRestart();
+    const { code, action } = await closed;
+    assert.equal(code, 1001);
+    assert.equal(action, "reconnect_with_backoff");
+    assert.deepEqual(await opened, { reconnected: true });
+  } finally {
     citizen.close();
   }
 });

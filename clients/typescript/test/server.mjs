@@ -87,6 +87,22 @@ export class TestServer {
     await this.#launch();
   }
 
+  /**
+   * `POST /v1/admin/drain`: the node closes its sockets and stops;
+   * then the same binary starts again on the same data and port (the node a
+   * routed client finds next).
+   */
+  async drainAndRestart() {
+    const exited = new Promise((resolve) => this.child.once("exit", resolve));
+    const response = await fetch(`${this.baseUrl}/v1/admin/drain`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
+    });
+    if (!response.ok) throw new Error(`drain: HTTP ${response.status}`);
+    await exited;
+    await this.#launch();
+  }
+
   /** The newest code texted to `phone`. */
   async lastCodeFor(phone) {
     const lines = (await readFile(this.smsFile, "utf8")).trim().split("\n").reverse();
