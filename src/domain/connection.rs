@@ -14,7 +14,7 @@ use crate::geo::{LatLng, distance_m};
 const MS_PER_DAY: i64 = 86_400_000;
 
 /// Why a connection was established without points for one person.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub(crate) enum RewardWithheld {
     /// The two were farther apart than the nearby threshold at accept time.

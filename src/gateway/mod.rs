@@ -264,7 +264,8 @@ pub(crate) fn router(state: AppState) -> Router {
     let ops = Router::new()
         .route("/healthz", get(ops_routes::healthz))
         .route("/readyz", get(ops_routes::readyz))
-        .route("/v1/version", get(ops_routes::version));
+        .route("/v1/version", get(ops_routes::version))
+        .route("/v1/asyncapi.json", get(ops_routes::asyncapi));
     Router::new()
         .merge(api)
         .merge(admin)

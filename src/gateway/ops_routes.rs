@@ -1,6 +1,7 @@
 //! Ops endpoints of the public listener: `/healthz` (the process answers),
 //! `/readyz` (the store answers and the node is not draining) and
-//! `/v1/version` (what binary runs here). `/metrics` has a
+//! `/v1/version` (what binary runs here), `/v1/asyncapi.json` (the WebSocket
+//! protocol's contract). `/metrics` has a
 //! listener of its own (`metrics_endpoint`).
 
 use axum::Json;
@@ -14,6 +15,14 @@ use super::AppState;
 /// What runs here: version, git revision, build date.
 pub(crate) async fn version() -> impl IntoResponse {
     Json(crate::version::info())
+}
+
+/// The WebSocket protocol as an AsyncAPI 3.0 document.
+pub(crate) async fn asyncapi() -> impl IntoResponse {
+    (
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        crate::contract::ASYNCAPI_JSON.as_str(),
+    )
 }
 
 /// Liveness: the process serves requests.

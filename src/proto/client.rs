@@ -23,7 +23,7 @@ use super::text_id;
 use super::wire_value::{FieldErrorKind, WireValue};
 
 /// A message from a phone (or the bench) to the server.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 #[serde(tag = "t", rename_all = "snake_case")]
 pub(crate) enum ClientMessage {
     /// Authenticates the socket when the upgrade carried no `Authorization` header.
@@ -111,9 +111,10 @@ impl ClientMessageType {
 }
 
 /// `hello{token}`.
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub(crate) struct Hello {
     /// The access token from `auth/otp/verify` or `auth/refresh`. Never logged.
+    #[schema(min_length = 1, max_length = 1024)]
     pub(crate) token: String,
 }
 
@@ -127,14 +128,17 @@ impl fmt::Debug for Hello {
 }
 
 /// `location{lat,lng,accuracy_m?,seq?}`.
-#[derive(Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub(crate) struct LocationUpdate {
     /// Latitude in degrees, WGS 84, in [-90, 90]. Precise: never logged or stored.
+    #[schema(minimum = -90.0, maximum = 90.0)]
     pub(crate) lat: f64,
     /// Longitude in degrees, WGS 84, in [-180, 180]. Precise: never logged or stored.
+    #[schema(minimum = -180.0, maximum = 180.0)]
     pub(crate) lng: f64,
     /// Reported horizontal accuracy in metres, when the device gives one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(minimum = 0.0)]
     pub(crate) accuracy_m: Option<f64>,
     /// Client sequence number, so a client can tell which update a push reflects.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -154,10 +158,11 @@ impl fmt::Debug for LocationUpdate {
 }
 
 /// `go_available{minutes?}`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub(crate) struct GoAvailable {
     /// Length of the window in minutes, 1–15; absent means 15.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(minimum = 1, maximum = 15)]
     pub(crate) minutes: Option<u32>,
 }
 
@@ -169,47 +174,53 @@ impl GoAvailable {
 }
 
 /// `request_connection{officer,op_id}`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub(crate) struct RequestConnection {
     /// The officer's opaque handle, as received in `nearest` / `nearby`.
+    #[schema(min_length = 1, max_length = 64)]
     pub(crate) officer: String,
     /// Client-chosen idempotency key: a retry with the same `op_id` yields the
     /// same request instead of a second one.
+    #[schema(min_length = 1, max_length = 64)]
     pub(crate) op_id: String,
 }
 
 /// `respond{request_id,accept}`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub(crate) struct Respond {
     /// The request from `connection_requested`.
     #[serde(with = "text_id")]
+    #[schema(value_type = String, format = Uuid)]
     pub(crate) request_id: Uuid,
     /// `true` accepts (establishing the connection), `false` declines.
     pub(crate) accept: bool,
 }
 
 /// `cancel_request{request_id}`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub(crate) struct CancelRequest {
     /// The request from the `request_update{state: pending}` acknowledgement.
     #[serde(with = "text_id")]
+    #[schema(value_type = String, format = Uuid)]
     pub(crate) request_id: Uuid,
 }
 
 /// `block{request_id}`: the officer blocks the citizen who made the request (a
 /// pending one, which is declined, or one that ended within the last hour).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub(crate) struct Block {
     /// The request from `connection_requested`.
     #[serde(with = "text_id")]
+    #[schema(value_type = String, format = Uuid)]
     pub(crate) request_id: Uuid,
 }
 
 /// `reauth{token}`: a new access token of the same sign-in (from
 /// `/v1/auth/refresh`), which moves the socket's expiry.
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub(crate) struct Reauth {
     /// The new access token. Never logged.
+    #[schema(min_length = 1, max_length = 1024)]
     pub(crate) token: String,
 }
 

@@ -11,11 +11,15 @@
 //! - `limits`      frame size, rates, timers, each with its reason
 //! - `wire_value`  the format-neutral parse that lets decoding name a bad field
 //! - `text_id`     serde helper writing ids as strings in both formats
+//! - `asyncapi`    the protocol as an AsyncAPI document, from these types
+//! - `protocol_page` docs/protocol.md's examples, compiled in
 
+pub(crate) mod asyncapi;
 pub(crate) mod client;
 pub(crate) mod codec;
 pub(crate) mod errors;
 pub(crate) mod limits;
+mod protocol_page;
 pub(crate) mod server;
 mod text_id;
 mod wire_value;

@@ -6,6 +6,7 @@
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::errors::ErrorCode;
@@ -14,7 +15,7 @@ use crate::domain::connection::RewardWithheld;
 use crate::domain::{AccountId, Role};
 
 /// A message from the server to one client.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(tag = "t", rename_all = "snake_case")]
 pub(crate) enum ServerMessage {
     /// First message after authentication: who the socket belongs to and the pace
@@ -22,6 +23,7 @@ pub(crate) enum ServerMessage {
     Welcome {
         /// The authenticated account.
         #[serde(with = "text_id")]
+        #[schema(value_type = String, format = Uuid)]
         account_id: AccountId,
         /// What the account may do.
         role: Role,
@@ -33,7 +35,7 @@ pub(crate) enum ServerMessage {
     /// To citizens: the nearest available officer changed (`null`: none in range).
     /// Also sent once on connect.
     Nearest {
-        /// The officer, or `None` when no available officer is within range.
+        /// The officer, or `null` when no available officer is within range.
         officer: Option<OfficerView>,
     },
     /// To citizens: the nearest available officer came within the alert threshold.
@@ -55,6 +57,7 @@ pub(crate) enum ServerMessage {
     ConnectionRequested {
         /// Answer with `respond{request_id, accept}`.
         #[serde(with = "text_id")]
+        #[schema(value_type = String, format = Uuid)]
         request_id: Uuid,
         /// Who is asking.
         citizen: CitizenView,
@@ -66,6 +69,7 @@ pub(crate) enum ServerMessage {
     RequestUpdate {
         /// The request.
         #[serde(with = "text_id")]
+        #[schema(value_type = String, format = Uuid)]
         request_id: Uuid,
         /// Its new state.
         state: RequestState,
@@ -78,6 +82,7 @@ pub(crate) enum ServerMessage {
     ConnectionEstablished {
         /// The durable connection record.
         #[serde(with = "text_id")]
+        #[schema(value_type = String, format = Uuid)]
         connection_id: Uuid,
         /// The other person.
         peer: PeerView,
@@ -134,6 +139,7 @@ pub(crate) enum ServerMessage {
     CitizenBlocked {
         /// The request named in `block`.
         #[serde(with = "text_id")]
+        #[schema(value_type = String, format = Uuid)]
         request_id: Uuid,
         /// When the block ends (Unix ms).
         until_ms: i64,
@@ -164,12 +170,14 @@ impl ServerMessage {
 }
 
 /// An available officer as a citizen sees them.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub(crate) struct OfficerView {
     /// Opaque handle (not the account id), used in `request_connection`.
     /// Shared with the map's entry, as is the name: a push copies no string.
+    #[schema(value_type = String)]
     pub(crate) handle: Arc<str>,
     /// The officer's display name.
+    #[schema(value_type = String)]
     pub(crate) display_name: Arc<str>,
     /// Latitude of the centre of the officer's resolution-9 H3 cell, not their fix.
     pub(crate) approx_lat: f64,
@@ -182,7 +190,7 @@ pub(crate) struct OfficerView {
 }
 
 /// A requesting citizen as the officer sees them: no position, no handle.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub(crate) struct CitizenView {
     /// The citizen's display name.
     pub(crate) display_name: String,
@@ -191,7 +199,7 @@ pub(crate) struct CitizenView {
 }
 
 /// The other person of an established connection.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub(crate) struct PeerView {
     /// Their display name.
     pub(crate) display_name: String,
@@ -200,7 +208,7 @@ pub(crate) struct PeerView {
 }
 
 /// Why an officer's availability window ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub(crate) enum AvailabilityEndReason {
     /// The window ran out without a renewal.
@@ -217,7 +225,7 @@ pub(crate) enum AvailabilityEndReason {
 }
 
 /// The state of a connection request.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub(crate) enum RequestState {
     /// Delivered to the officer, waiting for an answer.
@@ -255,7 +263,7 @@ impl RequestState {
 }
 
 /// Why a points balance moved.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub(crate) enum PointsReason {
     /// Credit for an established connection.
