@@ -65,8 +65,8 @@ pub(crate) struct AuditPageBody {
         (status = 400, description = "`malformed_json` or `invalid_body`", body = ErrorBody),
         (status = 413, description = "`payload_too_large`", body = ErrorBody),
         (status = 415, description = "`unsupported_media_type`: send `Content-Type: application/json`", body = ErrorBody),
-        (status = 422, description = "`missing_field`, `unknown_field`, `invalid_type` or `invalid_field`", body = ErrorBody),
-        (status = 404, description = "`not_found`", body = ErrorBody),
+        (status = 422, description = "`missing_field`, `unknown_field`, `invalid_type` or `invalid_field`; `invalid_phone`", body = ErrorBody),
+        (status = 404, description = "`account_not_found`", body = ErrorBody),
         (status = 503, description = "`store_unavailable`: try again shortly", body = ErrorBody)
     ),
     security(("admin_token" = []))
@@ -101,8 +101,7 @@ pub(crate) async fn lookup_account(
         (status = 200, description = "Disabled: sign-ins revoked, sockets closed, points kept", body = AccountActionBody),
         (status = 401, description = "`missing_token` or `invalid_token`", body = ErrorBody),
         (status = 403, description = "`forbidden`: not the admin token", body = ErrorBody),
-        (status = 400, description = "`invalid_id`", body = ErrorBody),
-        (status = 404, description = "`not_found`", body = ErrorBody),
+        (status = 404, description = "`account_not_found` (also for an id that is not a UUID)", body = ErrorBody),
         (status = 503, description = "`store_unavailable`: try again shortly", body = ErrorBody)
     ),
     security(("admin_token" = []))
@@ -140,8 +139,7 @@ pub(crate) async fn disable_account(
         (status = 200, description = "Enabled again", body = AccountActionBody),
         (status = 401, description = "`missing_token` or `invalid_token`", body = ErrorBody),
         (status = 403, description = "`forbidden`: not the admin token", body = ErrorBody),
-        (status = 400, description = "`invalid_id`", body = ErrorBody),
-        (status = 404, description = "`not_found`", body = ErrorBody),
+        (status = 404, description = "`account_not_found` (also for an id that is not a UUID)", body = ErrorBody),
         (status = 503, description = "`store_unavailable`: try again shortly", body = ErrorBody)
     ),
     security(("admin_token" = []))
@@ -181,8 +179,7 @@ pub(crate) async fn enable_account(
         (status = 200, description = "Every sign-in revoked and socket closed", body = AccountActionBody),
         (status = 401, description = "`missing_token` or `invalid_token`", body = ErrorBody),
         (status = 403, description = "`forbidden`: not the admin token", body = ErrorBody),
-        (status = 400, description = "`invalid_id`", body = ErrorBody),
-        (status = 404, description = "`not_found`", body = ErrorBody),
+        (status = 404, description = "`account_not_found` (also for an id that is not a UUID)", body = ErrorBody),
         (status = 503, description = "`store_unavailable`: try again shortly", body = ErrorBody)
     ),
     security(("admin_token" = []))
@@ -224,8 +221,8 @@ pub(crate) async fn revoke_sessions(
         (status = 400, description = "`malformed_json` or `invalid_body`", body = ErrorBody),
         (status = 413, description = "`payload_too_large`", body = ErrorBody),
         (status = 415, description = "`unsupported_media_type`: send `Content-Type: application/json`", body = ErrorBody),
-        (status = 422, description = "`missing_field`, `unknown_field`, `invalid_type` or `invalid_field`", body = ErrorBody),
-        (status = 404, description = "`not_found`", body = ErrorBody),
+        (status = 422, description = "`missing_field`, `unknown_field`, `invalid_type` or `invalid_field`; `invalid_phone`", body = ErrorBody),
+        (status = 404, description = "`not_on_roster`", body = ErrorBody),
         (status = 503, description = "`store_unavailable`: try again shortly", body = ErrorBody)
     ),
     security(("admin_token" = []))

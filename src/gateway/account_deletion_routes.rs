@@ -30,12 +30,11 @@ pub(crate) struct DeletionRequest {
     request_body = DeletionRequest,
     responses(
         (status = 204, description = "The account is deleted; every sign-in revoked and socket closed"),
-        (status = 401, description = "`missing_token` or `invalid_token`", body = ErrorBody),
-        (status = 401, description = "`invalid_code`", body = ErrorBody),
+        (status = 401, description = "`missing_token`, `invalid_token` or `invalid_code`", body = ErrorBody),
+        (status = 422, description = "`invalid_code_format`; `missing_field`, `unknown_field`, `invalid_type` or `invalid_field`", body = ErrorBody),
         (status = 400, description = "`malformed_json` or `invalid_body`", body = ErrorBody),
         (status = 413, description = "`payload_too_large`", body = ErrorBody),
         (status = 415, description = "`unsupported_media_type`: send `Content-Type: application/json`", body = ErrorBody),
-        (status = 422, description = "`missing_field`, `unknown_field`, `invalid_type` or `invalid_field`", body = ErrorBody),
         (status = 429, description = "`rate_limited` (see `Retry-After`)", body = ErrorBody),
         (status = 503, description = "`store_unavailable`: try again shortly", body = ErrorBody)
     ),

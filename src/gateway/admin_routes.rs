@@ -93,6 +93,7 @@ impl OfficerDepartures for RosterDepartures {
         (status = 200, description = "The import report", body = crate::import::ImportReport),
         (status = 401, description = "`missing_token` or `invalid_token`", body = ErrorBody),
         (status = 403, description = "`forbidden`: not the admin token", body = ErrorBody),
+        (status = 400, description = "`invalid_query`", body = ErrorBody),
         (status = 404, description = "`unknown_import_kind`", body = ErrorBody),
         (status = 413, description = "`payload_too_large`", body = ErrorBody),
         (status = 422, description = "`invalid_rows` (the report is in `error.report`; nothing was written)", body = ErrorBody),
@@ -302,7 +303,7 @@ pub(crate) struct RunPageBody {
     get,
     path = "/v1/admin/imports",
     tag = "admin",
-    params(PageQuery),
+    params(crate::gateway::catalog_routes::PageQuery),
     responses(
         (status = 200, description = "A page of import runs, newest first", body = RunPageBody),
         (status = 401, description = "`missing_token` or `invalid_token`", body = ErrorBody),
@@ -347,7 +348,7 @@ pub(crate) async fn list_imports(
         (status = 200, description = "One import run and its report", body = RunBody),
         (status = 401, description = "`missing_token` or `invalid_token`", body = ErrorBody),
         (status = 403, description = "`forbidden`: not the admin token", body = ErrorBody),
-        (status = 404, description = "`not_found`", body = ErrorBody),
+        (status = 404, description = "`import_not_found`", body = ErrorBody),
         (status = 503, description = "`store_unavailable`: try again shortly", body = ErrorBody)
     ),
     security(("admin_token" = []))

@@ -69,8 +69,7 @@ pub(crate) struct SignedOutEverywhere {
         (status = 400, description = "`malformed_json` or `invalid_body`", body = ErrorBody),
         (status = 413, description = "`payload_too_large`", body = ErrorBody),
         (status = 415, description = "`unsupported_media_type`: send `Content-Type: application/json`", body = ErrorBody),
-        (status = 422, description = "`missing_field`, `unknown_field`, `invalid_type` or `invalid_field`", body = ErrorBody),
-        (status = 422, description = "`invalid_phone` or `phone_region_not_allowed`", body = ErrorBody),
+        (status = 422, description = "`missing_field`, `unknown_field`, `invalid_type` or `invalid_field`; `invalid_phone` or `phone_region_not_allowed`", body = ErrorBody),
         (status = 429, description = "`rate_limited` or `sms_budget_exhausted` (see `Retry-After`)", body = ErrorBody),
         (status = 503, description = "`sms_unavailable` or `store_unavailable`", body = ErrorBody)
     )
@@ -100,9 +99,10 @@ pub(crate) async fn request_code(
         (status = 400, description = "`malformed_json` or `invalid_body`", body = ErrorBody),
         (status = 413, description = "`payload_too_large`", body = ErrorBody),
         (status = 415, description = "`unsupported_media_type`: send `Content-Type: application/json`", body = ErrorBody),
-        (status = 422, description = "`missing_field`, `unknown_field`, `invalid_type` or `invalid_field`", body = ErrorBody),
-        (status = 401, description = "`invalid_code`, `code_expired` or `code_attempts_exhausted`", body = ErrorBody),
+        (status = 422, description = "`missing_field`, `unknown_field`, `invalid_type` or `invalid_field`; `invalid_phone` or `invalid_code_format`", body = ErrorBody),
+        (status = 401, description = "`invalid_code` (wrong, expired, or none outstanding) or `code_attempts_exhausted`", body = ErrorBody),
         (status = 403, description = "`account_disabled`", body = ErrorBody),
+        (status = 409, description = "`conflict`: a racing sign-in; retry", body = ErrorBody),
         (status = 429, description = "`rate_limited` (see `Retry-After`)", body = ErrorBody),
         (status = 503, description = "`store_unavailable`: try again shortly", body = ErrorBody)
     )
@@ -139,7 +139,7 @@ pub(crate) async fn verify_code(
         (status = 413, description = "`payload_too_large`", body = ErrorBody),
         (status = 415, description = "`unsupported_media_type`: send `Content-Type: application/json`", body = ErrorBody),
         (status = 422, description = "`missing_field`, `unknown_field`, `invalid_type` or `invalid_field`", body = ErrorBody),
-        (status = 401, description = "`invalid_refresh_token`, or `refresh_token_reused` (the whole sign-in is revoked)", body = ErrorBody),
+        (status = 401, description = "`invalid_token`, or `refresh_token_reused` (the whole sign-in is revoked)", body = ErrorBody),
         (status = 403, description = "`account_disabled`", body = ErrorBody),
         (status = 503, description = "`store_unavailable`: try again shortly", body = ErrorBody)
     )

@@ -112,7 +112,7 @@ pub(crate) struct TrophyBody {
         (status = 200, description = "The balance and a page of the ledger, newest first", body = PointsBody),
         (status = 401, description = "`missing_token` or `invalid_token`", body = ErrorBody),
         (status = 400, description = "`invalid_query`", body = ErrorBody),
-        (status = 422, description = "`invalid_field` or `invalid_cursor`", body = ErrorBody),
+        (status = 422, description = "`invalid_field` (`limit` or `before`)", body = ErrorBody),
         (status = 503, description = "`store_unavailable`: try again shortly", body = ErrorBody)
     ),
     security(("access_token" = []))
@@ -155,7 +155,7 @@ pub(crate) async fn points(
         (status = 200, description = "A page of connections, newest first", body = ConnectionsBody),
         (status = 401, description = "`missing_token` or `invalid_token`", body = ErrorBody),
         (status = 400, description = "`invalid_query`", body = ErrorBody),
-        (status = 422, description = "`invalid_field` or `invalid_cursor`", body = ErrorBody),
+        (status = 422, description = "`invalid_field` (`limit` or `before`)", body = ErrorBody),
         (status = 503, description = "`store_unavailable`: try again shortly", body = ErrorBody)
     ),
     security(("access_token" = []))

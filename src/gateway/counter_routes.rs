@@ -115,12 +115,12 @@ const BAD_SIGNATURE: &str = "bad_signature";
     request_body = TokenBody,
     responses(
         (status = 200, description = "What the voucher is and whether it can be redeemed here", body = CounterBody),
-        (status = 401, description = "`missing_token` or `invalid_key`", body = ErrorBody),
+        (status = 401, description = "`missing_token` or `invalid_api_key`", body = ErrorBody),
+        (status = 403, description = "`voucher_not_yours`: another issuer's voucher", body = ErrorBody),
+        (status = 422, description = "`invalid_voucher_token` (malformed or `bad_signature`); `missing_field`, `unknown_field`, `invalid_type` or `invalid_field`", body = ErrorBody),
         (status = 400, description = "`malformed_json` or `invalid_body`", body = ErrorBody),
         (status = 413, description = "`payload_too_large`", body = ErrorBody),
         (status = 415, description = "`unsupported_media_type`: send `Content-Type: application/json`", body = ErrorBody),
-        (status = 422, description = "`missing_field`, `unknown_field`, `invalid_type` or `invalid_field`", body = ErrorBody),
-        (status = 404, description = "`unknown_voucher`", body = ErrorBody),
         (status = 503, description = "`store_unavailable`: try again shortly", body = ErrorBody)
     ),
     security(("issuer_key" = []))
@@ -157,13 +157,13 @@ pub(crate) async fn verify(
     request_body = TokenBody,
     responses(
         (status = 200, description = "Redeemed (a repeat by the same till answers the same)", body = CounterBody),
-        (status = 401, description = "`missing_token` or `invalid_key`", body = ErrorBody),
+        (status = 401, description = "`missing_token` or `invalid_api_key`", body = ErrorBody),
+        (status = 403, description = "`voucher_not_yours`: another issuer's voucher", body = ErrorBody),
+        (status = 409, description = "`voucher_already_redeemed`, `voucher_expired` or `voucher_cancelled`", body = ErrorBody),
+        (status = 422, description = "`invalid_voucher_token` (malformed or `bad_signature`); `missing_field`, `unknown_field`, `invalid_type` or `invalid_field`", body = ErrorBody),
         (status = 400, description = "`malformed_json` or `invalid_body`", body = ErrorBody),
         (status = 413, description = "`payload_too_large`", body = ErrorBody),
         (status = 415, description = "`unsupported_media_type`: send `Content-Type: application/json`", body = ErrorBody),
-        (status = 422, description = "`missing_field`, `unknown_field`, `invalid_type` or `invalid_field`", body = ErrorBody),
-        (status = 404, description = "`unknown_voucher`", body = ErrorBody),
-        (status = 409, description = "`already_redeemed`, `expired`, `cancelled` or `wrong_issuer`", body = ErrorBody),
         (status = 503, description = "`store_unavailable`: try again shortly", body = ErrorBody)
     ),
     security(("issuer_key" = []))

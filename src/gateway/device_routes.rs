@@ -62,6 +62,7 @@ impl From<&Device> for DeviceBody {
     responses(
         (status = 201, description = "The device is registered for pushes", body = DeviceBody),
         (status = 401, description = "`missing_token` or `invalid_token`", body = ErrorBody),
+        (status = 409, description = "`too_many_devices`", body = ErrorBody),
         (status = 400, description = "`malformed_json` or `invalid_body`", body = ErrorBody),
         (status = 413, description = "`payload_too_large`", body = ErrorBody),
         (status = 415, description = "`unsupported_media_type`: send `Content-Type: application/json`", body = ErrorBody),

@@ -62,12 +62,11 @@ pub(crate) struct DonationBody {
     responses(
         (status = 201, description = "Points donated; the pledge", body = DonationBody),
         (status = 401, description = "`missing_token` or `invalid_token`", body = ErrorBody),
-        (status = 400, description = "`malformed_json` or `invalid_body`", body = ErrorBody),
+        (status = 400, description = "`malformed_json` or `invalid_body`; `idempotency_key_required` or `invalid_idempotency_key`", body = ErrorBody),
         (status = 413, description = "`payload_too_large`", body = ErrorBody),
         (status = 415, description = "`unsupported_media_type`: send `Content-Type: application/json`", body = ErrorBody),
         (status = 422, description = "`missing_field`, `unknown_field`, `invalid_type` or `invalid_field`", body = ErrorBody),
-        (status = 404, description = "`unknown_charity`", body = ErrorBody),
-        (status = 409, description = "a refusal: `insufficient_points`, `charity_inactive`, `idempotency_conflict`", body = ErrorBody),
+        (status = 409, description = "a refusal: `insufficient_points`, `charity_not_found`, `charity_not_available`; or `idempotency_key_reused`, `donation_in_progress`", body = ErrorBody),
         (status = 503, description = "`store_unavailable`: try again shortly", body = ErrorBody)
     ),
     security(("access_token" = []))

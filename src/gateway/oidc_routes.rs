@@ -77,9 +77,9 @@ pub(crate) async fn providers(State(state): State<AppState>) -> Json<ProvidersBo
     params(("provider" = String, Path, description = "A provider id from the listing")),
     responses(
         (status = 200, description = "Open the authorization URL in the system browser", body = Started),
-        (status = 404, description = "`unknown_provider`", body = ErrorBody),
+        (status = 404, description = "`oidc_provider_unknown`", body = ErrorBody),
         (status = 429, description = "`rate_limited` (see `Retry-After`)", body = ErrorBody),
-        (status = 503, description = "`provider_unavailable`", body = ErrorBody)
+        (status = 503, description = "`oidc_provider_unavailable` or `oidc_busy`", body = ErrorBody)
     )
 )]
 pub(crate) async fn start(
@@ -107,10 +107,12 @@ pub(crate) async fn start(
         (status = 413, description = "`payload_too_large`", body = ErrorBody),
         (status = 415, description = "`unsupported_media_type`: send `Content-Type: application/json`", body = ErrorBody),
         (status = 422, description = "`missing_field`, `unknown_field`, `invalid_type` or `invalid_field`", body = ErrorBody),
-        (status = 401, description = "`invalid_state` or `provider_refused`", body = ErrorBody),
-        (status = 409, description = "`identity_linked_elsewhere`", body = ErrorBody),
+        (status = 401, description = "`oidc_state_invalid`, `oidc_code_rejected`, `oidc_link_invalid`, `oidc_nonce_mismatch` or an `oidc_token_*` code", body = ErrorBody),
+        (status = 404, description = "`oidc_provider_unknown`", body = ErrorBody),
+        (status = 409, description = "`oidc_identity_linked_elsewhere`", body = ErrorBody),
+        (status = 502, description = "`oidc_provider_refused`", body = ErrorBody),
         (status = 429, description = "`rate_limited` (see `Retry-After`)", body = ErrorBody),
-        (status = 503, description = "`provider_unavailable`", body = ErrorBody)
+        (status = 503, description = "`oidc_provider_unavailable` or `oidc_busy`", body = ErrorBody)
     )
 )]
 pub(crate) async fn callback(

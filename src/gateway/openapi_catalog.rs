@@ -27,8 +27,8 @@ macro_rules! catalog_collection {
                     (status = 201, description = "Created", body = $entry),
                     (status = 401, description = "`missing_token` or `invalid_token`", body = ErrorBody),
                     (status = 403, description = "`forbidden`", body = ErrorBody),
-                    (status = 409, description = "`external_id_taken`", body = ErrorBody),
-                    (status = 422, description = "`invalid_field` (the message names it), `unknown_reference`", body = ErrorBody),
+                    (status = 409, description = "`conflict`", body = ErrorBody),
+                    (status = 422, description = "`invalid_field` (the message names it), `issuer_not_found` or `issuer_suspended`", body = ErrorBody),
                 ),
                 security(("admin_token" = [])))]
             pub(crate) fn create() {}
@@ -157,7 +157,7 @@ issuer_keys!(
 #[utoipa::path(get, path = "/v1/ws", tag = "presence",
     responses(
         (status = 101, description = "Switching to the WebSocket protocol described by `/v1/asyncapi.json` (subprotocol `heyblue.v1.json` or `heyblue.v1.msgpack`; authenticate with this header or with `hello`)"),
-        (status = 400, description = "`not_a_websocket`", body = ErrorBody),
+        (status = 426, description = "`websocket_upgrade_required`", body = ErrorBody),
         (status = 401, description = "`invalid_token`", body = ErrorBody),
         (status = 429, description = "`too_many_connects` or `too_many_pending_sockets` (see `Retry-After`)", body = ErrorBody),
     ),

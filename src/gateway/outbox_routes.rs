@@ -134,9 +134,8 @@ pub(crate) async fn list(
         (status = 202, description = "The delivery is due again", body = DeliveryView),
         (status = 401, description = "`missing_token` or `invalid_token`", body = ErrorBody),
         (status = 403, description = "`forbidden`: not the admin token", body = ErrorBody),
-        (status = 400, description = "`invalid_id`", body = ErrorBody),
-        (status = 404, description = "`not_found`", body = ErrorBody),
-        (status = 409, description = "`not_dead`", body = ErrorBody),
+        (status = 404, description = "`not_found` (also for an id that is not a UUID)", body = ErrorBody),
+        (status = 409, description = "`delivery_open`: not dead, nothing to replay", body = ErrorBody),
         (status = 503, description = "`store_unavailable`: try again shortly", body = ErrorBody)
     ),
     security(("admin_token" = []))
@@ -221,8 +220,7 @@ pub(crate) async fn replay_dead(
         (status = 202, description = "The endpoint's dead deliveries are due again", body = ReplayCount),
         (status = 401, description = "`missing_token` or `invalid_token`", body = ErrorBody),
         (status = 403, description = "`forbidden`: not the admin token", body = ErrorBody),
-        (status = 400, description = "`invalid_id`", body = ErrorBody),
-        (status = 404, description = "`not_found`", body = ErrorBody),
+        (status = 404, description = "`not_found` (also for an id that is not a UUID)", body = ErrorBody),
         (status = 503, description = "`store_unavailable`: try again shortly", body = ErrorBody)
     ),
     security(("admin_token" = []))
@@ -350,8 +348,7 @@ pub(crate) fn endpoint_admin(state: &AppState) -> EndpointAdmin {
         (status = 400, description = "`malformed_json` or `invalid_body`", body = ErrorBody),
         (status = 413, description = "`payload_too_large`", body = ErrorBody),
         (status = 415, description = "`unsupported_media_type`: send `Content-Type: application/json`", body = ErrorBody),
-        (status = 422, description = "`missing_field`, `unknown_field`, `invalid_type` or `invalid_field`", body = ErrorBody),
-        (status = 422, description = "`invalid_url`, `unsafe_destination` or `invalid_rate_limit`", body = ErrorBody),
+        (status = 422, description = "`missing_field`, `unknown_field`, `invalid_type` or `invalid_field`; `invalid_endpoint_url`, `invalid_event_types` or `invalid_rate_limit`", body = ErrorBody),
         (status = 503, description = "`store_unavailable`: try again shortly", body = ErrorBody)
     ),
     security(("admin_token" = []))
@@ -430,8 +427,7 @@ pub(crate) async fn list_endpoints(
         (status = 200, description = "A new signing secret (shown once); the old one signs beside it for a while", body = EndpointView),
         (status = 401, description = "`missing_token` or `invalid_token`", body = ErrorBody),
         (status = 403, description = "`forbidden`: not the admin token", body = ErrorBody),
-        (status = 400, description = "`invalid_id`", body = ErrorBody),
-        (status = 404, description = "`not_found`", body = ErrorBody),
+        (status = 404, description = "`not_found` (also for an id that is not a UUID)", body = ErrorBody),
         (status = 503, description = "`store_unavailable`: try again shortly", body = ErrorBody)
     ),
     security(("admin_token" = []))
@@ -477,9 +473,8 @@ pub(crate) async fn rotate_endpoint(
         (status = 400, description = "`malformed_json` or `invalid_body`", body = ErrorBody),
         (status = 413, description = "`payload_too_large`", body = ErrorBody),
         (status = 415, description = "`unsupported_media_type`: send `Content-Type: application/json`", body = ErrorBody),
-        (status = 422, description = "`missing_field`, `unknown_field`, `invalid_type` or `invalid_field`", body = ErrorBody),
+        (status = 422, description = "`missing_field`, `unknown_field`, `invalid_type` or `invalid_field`; `invalid_rate_limit`", body = ErrorBody),
         (status = 404, description = "`not_found`", body = ErrorBody),
-        (status = 422, description = "`invalid_rate_limit`", body = ErrorBody),
         (status = 503, description = "`store_unavailable`: try again shortly", body = ErrorBody)
     ),
     security(("admin_token" = []))
@@ -516,8 +511,7 @@ pub(crate) async fn patch_endpoint(
         (status = 200, description = "Enabled", body = EndpointView),
         (status = 401, description = "`missing_token` or `invalid_token`", body = ErrorBody),
         (status = 403, description = "`forbidden`: not the admin token", body = ErrorBody),
-        (status = 400, description = "`invalid_id`", body = ErrorBody),
-        (status = 404, description = "`not_found`", body = ErrorBody),
+        (status = 404, description = "`not_found` (also for an id that is not a UUID)", body = ErrorBody),
         (status = 503, description = "`store_unavailable`: try again shortly", body = ErrorBody)
     ),
     security(("admin_token" = []))
@@ -541,8 +535,7 @@ pub(crate) async fn enable_endpoint(
         (status = 200, description = "Disabled: nothing is sent to it until enabled", body = EndpointView),
         (status = 401, description = "`missing_token` or `invalid_token`", body = ErrorBody),
         (status = 403, description = "`forbidden`: not the admin token", body = ErrorBody),
-        (status = 400, description = "`invalid_id`", body = ErrorBody),
-        (status = 404, description = "`not_found`", body = ErrorBody),
+        (status = 404, description = "`not_found` (also for an id that is not a UUID)", body = ErrorBody),
         (status = 503, description = "`store_unavailable`: try again shortly", body = ErrorBody)
     ),
     security(("admin_token" = []))

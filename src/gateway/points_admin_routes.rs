@@ -65,12 +65,12 @@ pub(crate) struct AdjustedBody {
         (status = 201, description = "The ledger entry written (200 for a replayed key)", body = AdjustedBody),
         (status = 401, description = "`missing_token` or `invalid_token`", body = ErrorBody),
         (status = 403, description = "`forbidden`: not the admin token", body = ErrorBody),
-        (status = 400, description = "`malformed_json` or `invalid_body`", body = ErrorBody),
+        (status = 400, description = "`malformed_json` or `invalid_body`; `idempotency_key_required` or `invalid_idempotency_key`", body = ErrorBody),
         (status = 413, description = "`payload_too_large`", body = ErrorBody),
         (status = 415, description = "`unsupported_media_type`: send `Content-Type: application/json`", body = ErrorBody),
         (status = 422, description = "`missing_field`, `unknown_field`, `invalid_type` or `invalid_field`", body = ErrorBody),
-        (status = 404, description = "`not_found`", body = ErrorBody),
-        (status = 409, description = "`idempotency_conflict` or `insufficient_points`", body = ErrorBody),
+        (status = 404, description = "`account_not_found`", body = ErrorBody),
+        (status = 409, description = "`idempotency_key_reused` or `insufficient_points`", body = ErrorBody),
         (status = 503, description = "`store_unavailable`: try again shortly", body = ErrorBody)
     ),
     security(("admin_token" = []))

@@ -23,7 +23,7 @@ use crate::rewards::{VoucherError, VoucherQr};
     responses(
         (status = 200, description = "The voucher's signed token as a QR code", body = String, content_type = "image/svg+xml"),
         (status = 401, description = "`missing_token` or `invalid_token`", body = ErrorBody),
-        (status = 404, description = "`not_found`", body = ErrorBody),
+        (status = 404, description = "`voucher_not_found`", body = ErrorBody),
         (status = 503, description = "`store_unavailable`: try again shortly", body = ErrorBody)
     ),
     security(("access_token" = []))
@@ -46,7 +46,7 @@ pub(crate) async fn svg(
     responses(
         (status = 200, description = "The voucher's signed token as a QR code", body = Vec<u8>, content_type = "image/png"),
         (status = 401, description = "`missing_token` or `invalid_token`", body = ErrorBody),
-        (status = 404, description = "`not_found`", body = ErrorBody),
+        (status = 404, description = "`voucher_not_found`", body = ErrorBody),
         (status = 503, description = "`store_unavailable`: try again shortly", body = ErrorBody)
     ),
     security(("access_token" = []))

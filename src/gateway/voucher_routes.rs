@@ -87,12 +87,11 @@ pub(crate) struct VouchersBody {
     responses(
         (status = 201, description = "A voucher was issued and the points spent", body = VoucherBody),
         (status = 401, description = "`missing_token` or `invalid_token`", body = ErrorBody),
-        (status = 400, description = "`malformed_json` or `invalid_body`", body = ErrorBody),
+        (status = 400, description = "`malformed_json` or `invalid_body`; `idempotency_key_required` or `invalid_idempotency_key`", body = ErrorBody),
         (status = 413, description = "`payload_too_large`", body = ErrorBody),
         (status = 415, description = "`unsupported_media_type`: send `Content-Type: application/json`", body = ErrorBody),
         (status = 422, description = "`missing_field`, `unknown_field`, `invalid_type` or `invalid_field`", body = ErrorBody),
-        (status = 404, description = "`unknown_offer`", body = ErrorBody),
-        (status = 409, description = "a refusal: `insufficient_points`, `out_of_stock`, `offer_inactive`, `per_person_limit`, `idempotency_conflict`", body = ErrorBody),
+        (status = 409, description = "a refusal: `insufficient_points`, `out_of_stock`, `offer_not_available`, `not_in_your_area`, `redemption_limit_reached`; or `idempotency_key_reused`, `redemption_in_progress`", body = ErrorBody),
         (status = 503, description = "`store_unavailable`: try again shortly", body = ErrorBody)
     ),
     security(("access_token" = []))
@@ -184,7 +183,7 @@ pub(crate) async fn list(
     responses(
         (status = 200, description = "The voucher", body = VoucherBody),
         (status = 401, description = "`missing_token` or `invalid_token`", body = ErrorBody),
-        (status = 404, description = "`not_found`", body = ErrorBody),
+        (status = 404, description = "`voucher_not_found`", body = ErrorBody),
         (status = 503, description = "`store_unavailable`: try again shortly", body = ErrorBody)
     ),
     security(("access_token" = []))
@@ -211,8 +210,8 @@ pub(crate) async fn get(
     responses(
         (status = 200, description = "Cancelled and the points refunded", body = VoucherBody),
         (status = 401, description = "`missing_token` or `invalid_token`", body = ErrorBody),
-        (status = 404, description = "`not_found`", body = ErrorBody),
-        (status = 409, description = "`not_cancellable`", body = ErrorBody),
+        (status = 404, description = "`voucher_not_found`", body = ErrorBody),
+        (status = 409, description = "`voucher_not_cancellable`", body = ErrorBody),
         (status = 503, description = "`store_unavailable`: try again shortly", body = ErrorBody)
     ),
     security(("access_token" = []))
