@@ -65,8 +65,9 @@ enum Command {
         #[command(subcommand)]
         what: KeysCommand,
     },
-    /// Print the API contract as JSON: the WebSocket protocol as AsyncAPI 3.0
-    /// (docs/asyncapi.json is this output).
+    /// Print the API contract as JSON: the WebSocket protocol as AsyncAPI 3.0,
+    /// or the HTTP API as OpenAPI 3.1 (docs/asyncapi.json and docs/openapi.json
+    /// are this output).
     Contract {
         /// Which document.
         #[arg(value_enum)]

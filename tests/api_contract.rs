@@ -1,7 +1,8 @@
 //! The API contract documents as client authors get them: the server serves the
-//! committed AsyncAPI document, `heyblue contract asyncapi` prints the same, an
-//! independent validator (the AsyncAPI Initiative's parser, plus Ajv for every
-//! example against its schema; scripts/api-contract) accepts it, and the
+//! committed AsyncAPI and OpenAPI documents, `heyblue contract` prints the same,
+//! independent validators (the AsyncAPI Initiative's parser plus Ajv for every
+//! example against its schema, and an OpenAPI 3.1 schema validator;
+//! scripts/api-contract) accept them and refuse broken copies, and the
 //! TypeScript client generated from it (clients/typescript) is current, builds
 //! with `tsc --strict`, passes its tests (against this server binary among
 //! them) and packs into a package that installs.
@@ -25,36 +26,46 @@ fn committed_asyncapi() -> String {
     std::fs::read_to_string(repository_file("docs/asyncapi.json")).unwrap()
 }
 
+fn committed_openapi() -> String {
+    std::fs::read_to_string(repository_file("docs/openapi.json")).unwrap()
+}
+
 #[tokio::test]
-async fn the_server_serves_the_committed_asyncapi_document() {
+async fn the_server_serves_the_committed_documents() {
     let root = tempfile::tempdir().unwrap();
     let server = TestServer::start(root.path()).await;
-    let response = server
-        .http
-        .get(server.url("/v1/asyncapi.json"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 200);
-    assert_eq!(
-        response.headers()["content-type"].to_str().unwrap(),
-        "application/json"
-    );
-    assert_eq!(response.text().await.unwrap(), committed_asyncapi());
+    for (path, committed) in [
+        ("/v1/asyncapi.json", committed_asyncapi()),
+        ("/v1/openapi.json", committed_openapi()),
+    ] {
+        let response = server.http.get(server.url(path)).send().await.unwrap();
+        assert_eq!(response.status(), 200, "{path}");
+        assert_eq!(
+            response.headers()["content-type"].to_str().unwrap(),
+            "application/json"
+        );
+        assert_eq!(response.text().await.unwrap(), committed, "{path}");
+    }
     server.stop().await;
 }
 
 #[test]
-fn the_contract_command_prints_the_committed_document() {
-    let output = Command::new(BINARY)
-        .args(["contract", "asyncapi"])
-        .output()
-        .unwrap();
-    assert!(output.status.success(), "{output:?}");
-    assert_eq!(
-        String::from_utf8(output.stdout).unwrap(),
-        committed_asyncapi()
-    );
+fn the_contract_command_prints_the_committed_documents() {
+    for (document, committed) in [
+        ("asyncapi", committed_asyncapi()),
+        ("openapi", committed_openapi()),
+    ] {
+        let output = Command::new(BINARY)
+            .args(["contract", document])
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "{output:?}");
+        assert_eq!(
+            String::from_utf8(output.stdout).unwrap(),
+            committed,
+            "{document}"
+        );
+    }
 }
 
 /// Whether node and `package`'s packages (`marker` under its node_modules) are
@@ -108,6 +119,36 @@ fn an_independent_validator_accepts_the_asyncapi_document() {
         String::from_utf8_lossy(&output.stderr)
     );
     assert!(printed.contains("valid AsyncAPI 3.0.0"), "{printed}");
+}
+
+#[test]
+fn an_independent_validator_accepts_the_openapi_document() {
+    let Some(output) = run_validator(&repository_file("docs/openapi.json")) else {
+        return;
+    };
+    let printed = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "the validator refused docs/openapi.json:\n{printed}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(printed.contains("valid OpenAPI 3.1.0"), "{printed}");
+}
+
+#[test]
+fn the_validator_refuses_an_openapi_document_with_a_dangling_reference() {
+    let mut document: serde_json::Value = serde_json::from_str(&committed_openapi()).unwrap();
+    document["paths"]["/v1/me/profile"]["get"]["responses"]["200"]["content"]["application/json"]
+        ["schema"] = serde_json::json!({ "$ref": "#/components/schemas/Nowhere" });
+    let dir = tempfile::tempdir().unwrap();
+    let broken = dir.path().join("openapi.json");
+    std::fs::write(&broken, serde_json::to_vec(&document).unwrap()).unwrap();
+    let Some(output) = run_validator(&broken) else {
+        return;
+    };
+    let printed = String::from_utf8_lossy(&output.stdout);
+    assert!(!output.status.success(), "{printed}");
+    assert!(printed.contains("Nowhere"), "{printed}");
 }
 
 #[test]

@@ -249,7 +249,7 @@ pub(crate) struct PairRewardClaim {
 }
 
 /// Why a ledger entry moved points.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub(crate) enum LedgerReason {
     /// Credit for an established connection.
@@ -342,7 +342,7 @@ pub(crate) enum AwardOutcome {
 
 /// One administrative action, as the append-only audit log keeps it. It names
 /// accounts by id only: never a phone number.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub(crate) struct AuditEntry {
     /// Stable id (appending the same entry twice keeps one).
     pub(crate) entry_id: Uuid,
