@@ -29,6 +29,8 @@ const SESSIONS_ACTIVE: &str = "heyblue_sessions_active";
 const CELLS_ACTIVE: &str = "heyblue_cells_active";
 const SHARDS_ACTIVE: &str = "heyblue_shards_active";
 const LOCATION_UPDATES: &str = "heyblue_location_updates_total";
+const SESSIONS_BY_CADENCE: &str = "heyblue_sessions_by_cadence";
+const LOCATION_UPDATES_BY_CADENCE: &str = "heyblue_location_updates_by_cadence_total";
 const PUSHES: &str = "heyblue_pushes_total";
 const OUTBOX_ATTEMPTS: &str = "heyblue_outbox_attempts_total";
 const OUTBOX_ATTEMPT_DURATION: &str = "heyblue_outbox_attempt_duration_seconds";
@@ -198,6 +200,14 @@ fn describe_all() {
         "always 1; the version label says which build runs"
     );
     describe_gauge!(SESSIONS_ACTIVE, "live user sessions by role");
+    describe_gauge!(
+        SESSIONS_BY_CADENCE,
+        "live user sessions by location cadence class"
+    );
+    describe_counter!(
+        LOCATION_UPDATES_BY_CADENCE,
+        "location updates handled by sessions, by the session's cadence class"
+    );
     describe_gauge!(CELLS_ACTIVE, "live cell actors");
     describe_gauge!(SHARDS_ACTIVE, "live zip shard actors");
     describe_counter!(
@@ -446,6 +456,25 @@ pub(crate) fn shard_stopped() {
 /// A session handled a location update.
 pub(crate) fn location_update(role: Role) {
     counter!(LOCATION_UPDATES, "role" => role.as_str()).increment(1);
+}
+
+/// A session in cadence class `class` handled a location update.
+pub(crate) fn location_update_in_class(class: crate::domain::cadence::CadenceClass) {
+    counter!(LOCATION_UPDATES_BY_CADENCE, "class" => class.as_str()).increment(1);
+}
+
+/// A session moved from cadence class `from` to `to` (`None`: none, on start
+/// and stop).
+pub(crate) fn cadence_class_changed(
+    from: Option<crate::domain::cadence::CadenceClass>,
+    to: Option<crate::domain::cadence::CadenceClass>,
+) {
+    if let Some(left) = from {
+        gauge!(SESSIONS_BY_CADENCE, "class" => left.as_str()).decrement(1.0);
+    }
+    if let Some(entered) = to {
+        gauge!(SESSIONS_BY_CADENCE, "class" => entered.as_str()).increment(1.0);
+    }
 }
 
 /// One outbox attempt to `endpoint_id` ended with `result` after `elapsed`.

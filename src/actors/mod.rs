@@ -28,6 +28,8 @@ pub(crate) mod zip_shard;
 #[cfg(test)]
 mod availability_report_tests;
 #[cfg(test)]
+mod cadence_tests;
+#[cfg(test)]
 mod privacy_tests;
 #[cfg(test)]
 mod probe_tests;

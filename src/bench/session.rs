@@ -342,6 +342,7 @@ fn on_frame(
             ));
         }
         ServerMessage::Welcome { .. }
+        | ServerMessage::Cadence { .. }
         | ServerMessage::Availability { .. }
         | ServerMessage::ConnectionRequested { .. }
         | ServerMessage::RequestUpdate { .. }

@@ -2,6 +2,7 @@
 //! `HEYBLUE_*` environment overrides (module `overrides`), then validated into an
 //! immutable [`Config`]. Every option name carries its unit.
 
+mod cadence;
 mod cluster;
 mod layers;
 mod metrics;
@@ -23,6 +24,7 @@ use serde::{Deserialize, Serialize};
 /// sign-in cannot outlive its revocation.
 pub(crate) const MAX_REFRESH_TOKEN_TTL_DAYS: u64 = 365;
 
+pub use cadence::CadenceConfig;
 pub use cluster::{ClusterConfig, ClusterTlsConfig, RegionConfig};
 pub use metrics::MetricsConfig;
 pub use oidc::OidcProviderConfig;
@@ -360,6 +362,8 @@ pub struct PresenceConfig {
     /// sign-ins: more are refused (429 with `Retry-After` on an upgrade with
     /// `Authorization`, close 4013 after `hello`).
     pub sockets_per_account_per_minute: u32,
+    /// How often phones are asked to report their position (`cadence` messages).
+    pub cadence: CadenceConfig,
 }
 
 impl Default for PresenceConfig {
@@ -378,6 +382,7 @@ impl Default for PresenceConfig {
             location_min_interval_ms: crate::proto::limits::LOCATION_MIN_INTERVAL_MS,
             control_messages_per_minute: crate::proto::limits::CONTROL_MESSAGES_PER_MINUTE,
             sockets_per_account_per_minute: crate::proto::limits::SOCKETS_PER_ACCOUNT_PER_MINUTE,
+            cadence: CadenceConfig::default(),
         }
     }
 }
@@ -809,6 +814,7 @@ impl PresenceConfig {
                 "must be between 10 and 60000",
             ));
         }
+        self.cadence.validate()?;
         Ok(())
     }
 }

@@ -30,6 +30,15 @@ pub(crate) enum ServerMessage {
         /// Location updates closer together than this are coalesced (ms).
         location_interval_ms: u64,
     },
+    /// How often, and after how much movement, to send `location`: on connect
+    /// and whenever the session's cadence class changes. `interval_ms: 0` means
+    /// no reports are needed (an officer who is not available).
+    Cadence {
+        /// Least time between two reports (ms); 0: send none.
+        interval_ms: u64,
+        /// Least movement since the last report that makes a new one due (metres).
+        min_distance_m: u32,
+    },
     /// To citizens: the nearest available officer changed (`null`: none in range).
     /// Also sent once on connect.
     Nearest {
@@ -145,6 +154,7 @@ impl ServerMessage {
     pub(crate) fn type_name(&self) -> &'static str {
         match self {
             ServerMessage::Welcome { .. } => "welcome",
+            ServerMessage::Cadence { .. } => "cadence",
             ServerMessage::Nearest { .. } => "nearest",
             ServerMessage::Nearby { .. } => "nearby",
             ServerMessage::Availability { .. } => "availability",

@@ -78,6 +78,7 @@ impl PairTask {
             ServerMessage::Points { .. }
             | ServerMessage::Trophy { .. }
             | ServerMessage::Nearby { .. }
+            | ServerMessage::Cadence { .. }
             | ServerMessage::Availability { .. }
             | ServerMessage::TokenExpiring { .. }
             | ServerMessage::Reauthenticated { .. }
