@@ -56,7 +56,10 @@ async fn a_citizen_is_told_a_cadence_on_connect_and_when_an_officer_comes_near()
     citizen.locate(TIMES_SQUARE);
     expect_no_cadence(&mut citizen).await;
     // An officer about 3 km away: the citizen is rechecked and speeds up.
-    let officer_at = north_of(LatLng::new(TIMES_SQUARE.0, TIMES_SQUARE.1).unwrap(), 3_000.0);
+    let officer_at = north_of(
+        LatLng::new(TIMES_SQUARE.0, TIMES_SQUARE.1).unwrap(),
+        3_000.0,
+    );
     let _officer = available_officer(&mut node, officer_at).await;
     assert_eq!(next_cadence(&mut citizen).await, MID);
     // The citizen walks to within a kilometre.
@@ -68,9 +71,7 @@ async fn a_citizen_is_told_a_cadence_on_connect_and_when_an_officer_comes_near()
     assert_eq!(next_cadence(&mut citizen).await, NEAR);
     expect_no_cadence(&mut citizen).await;
     // A new socket of the same account replaces the first and is told again.
-    let mut again = node
-        .connect_as(citizen.account_id, Role::Citizen)
-        .await;
+    let mut again = node.connect_as(citizen.account_id, Role::Citizen).await;
     again.sees_cadence = true;
     assert_eq!(
         next_cadence(&mut again).await,

@@ -142,10 +142,7 @@ impl Client {
                 .ok()
                 .flatten();
             let set_aside = !self.sees_cadence
-                && matches!(
-                    item,
-                    Some(Outbound::Message(ServerMessage::Cadence { .. }))
-                );
+                && matches!(item, Some(Outbound::Message(ServerMessage::Cadence { .. })));
             if !set_aside {
                 return item;
             }

@@ -125,6 +125,10 @@ pub(super) fn server_samples() -> Vec<ServerMessage> {
             server_time_ms: 1_767_225_000_000,
             location_interval_ms: 1000,
         },
+        ServerMessage::Cadence {
+            interval_ms: 30_000,
+            min_distance_m: 100,
+        },
         ServerMessage::Nearest {
             officer: Some(officer_view()),
         },
