@@ -39,3 +39,5 @@ mod request_limit_tests;
 mod request_tests;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod virtual_tests;

@@ -8,7 +8,12 @@
 //! spawns a `ConnectionRequest` actor per accepted request, routes `respond` and
 //! `cancel_request` to it, and relays its pushes to each person's current session
 //! (sessions announce themselves on every new socket, and pending requests are
-//! announced again to them). Sent to by sessions and request actors.
+//! announced again to them). A virtual request (`mode: virtual`) is admitted in
+//! the citizen's 3-digit ZIP area or within `virtual_radius_meters` instead of the
+//! request radius; once established, its chat runs here (`chat`). Sent to by
+//! sessions and request actors.
+
+mod chat;
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -16,6 +21,7 @@ use std::sync::Arc;
 use ractor::{Actor, ActorId, ActorProcessingErr, ActorRef, RpcReplyPort, SupervisionEvent};
 use uuid::Uuid;
 
+use self::chat::{ChatRefusal, VirtualChats};
 use super::connection_request::{ConnectionRequest, ConnectionRequestArgs, ConnectionRequestMsg};
 use super::messages::{SessionAddr, SessionRef};
 use super::reach::SessionReach;
@@ -27,11 +33,12 @@ use crate::cluster::wire::{Wire, WireObserved};
 use crate::config::ConnectionsConfig;
 use crate::connections::Connections;
 use crate::domain::AccountId;
+use crate::domain::connection::ConnectionMode;
 use crate::metrics::RequestLimit;
 use crate::presence::index::{OfficerEntry, PresenceIndex};
 use crate::presence::last_seen::LastSeen;
 use crate::privacy;
-use crate::proto::{ErrorCode, RequestState, ServerMessage};
+use crate::proto::{ChatText, ConnectionEndReason, ErrorCode, RequestState, ServerMessage};
 
 /// What requests need from the node.
 #[derive(Debug)]
@@ -88,6 +95,8 @@ pub(crate) struct RequestRegistryState {
     sessions: HashMap<AccountId, SessionAddr>,
     /// Hourly caps, cooldowns and blocks.
     limits: RequestLimits,
+    /// Open virtual connections and their chat rate.
+    chats: VirtualChats,
 }
 
 /// How often expired limits are swept.
@@ -106,6 +115,8 @@ pub(crate) struct NewRequest {
     pub(crate) op_id: String,
     /// Whether the session showed this handle to the citizen.
     pub(crate) was_shown: bool,
+    /// In person or virtual.
+    pub(crate) mode: ConnectionMode,
     /// The citizen's session.
     pub(crate) session: SessionRef,
 }
@@ -115,6 +126,8 @@ pub(crate) struct NewRequest {
 pub(crate) struct RegistryStats {
     /// Pending requests.
     pub(crate) pending: usize,
+    /// Open virtual connections.
+    pub(crate) open_virtual: usize,
 }
 
 /// The registry's API.
@@ -182,6 +195,40 @@ pub(crate) enum RequestRegistryMsg {
         /// The officer's session (on another node when the request lives here).
         session: SessionAddr,
     },
+    /// From a request: a virtual connection was established; its chat opens.
+    VirtualEstablished {
+        /// The connection.
+        connection_id: Uuid,
+        /// Its citizen.
+        citizen: AccountId,
+        /// Its officer.
+        officer: AccountId,
+    },
+    /// A person writes in an open virtual connection.
+    Chat {
+        /// Who writes.
+        sender: AccountId,
+        /// Where.
+        connection_id: Uuid,
+        /// What (relayed, never kept).
+        text: ChatText,
+        /// The writer's session, for refusals.
+        session: SessionRef,
+    },
+    /// A person ends an open virtual connection.
+    EndConnection {
+        /// Who ends it.
+        sender: AccountId,
+        /// Which.
+        connection_id: Uuid,
+        /// Their session, for refusals.
+        session: SessionRef,
+    },
+    /// Timer: a virtual connection's time is up.
+    VirtualTimeUp {
+        /// Which.
+        connection_id: Uuid,
+    },
     /// Timer: drop expired limits.
     SweepLimits,
     /// Counts.
@@ -207,6 +254,7 @@ impl Actor for RequestRegistry {
         myself.send_interval(LIMITS_SWEEP_INTERVAL, || RequestRegistryMsg::SweepLimits);
         Ok(RequestRegistryState {
             limits,
+            chats: VirtualChats::new(context.config.chat_messages_per_minute),
             context,
             pending: HashMap::new(),
             actors: HashMap::new(),
@@ -289,13 +337,46 @@ impl Actor for RequestRegistry {
                 request_id,
                 session,
             } => on_block(state, officer, request_id, session),
+            RequestRegistryMsg::VirtualEstablished {
+                connection_id,
+                citizen,
+                officer,
+            } => on_virtual_established(&myself, state, connection_id, citizen, officer),
+            RequestRegistryMsg::Chat {
+                sender,
+                connection_id,
+                text,
+                session,
+            } => on_chat(state, sender, connection_id, text, &session),
+            RequestRegistryMsg::EndConnection {
+                sender,
+                connection_id,
+                session,
+            } => on_end_connection(state, sender, connection_id, &session),
+            RequestRegistryMsg::VirtualTimeUp { connection_id } => {
+                if let Some((citizen, officer)) = state.chats.end_on_time(connection_id) {
+                    crate::metrics::virtual_connection_ended(ConnectionEndReason::TimeLimit);
+                    for account_id in [citizen, officer] {
+                        deliver(
+                            state,
+                            account_id,
+                            ServerMessage::ConnectionEnded {
+                                connection_id,
+                                reason: ConnectionEndReason::TimeLimit,
+                            },
+                        );
+                    }
+                }
+            }
             RequestRegistryMsg::SweepLimits => {
                 let now_ms = state.context.clock.now_ms();
                 state.limits.sweep(now_ms);
+                state.chats.sweep(now_ms);
             }
             RequestRegistryMsg::Stats(reply) => {
                 let _caller_gone = reply.send(RegistryStats {
                     pending: state.pending.len(),
+                    open_virtual: state.chats.open_count(),
                 });
             }
         }
@@ -397,6 +478,9 @@ async fn on_request(
         }
         Err(Refused::State(refusal)) => {
             crate::metrics::connection_request_finished(refusal);
+            if request.mode == ConnectionMode::Virtual {
+                crate::metrics::virtual_request_finished(refusal);
+            }
             state
                 .last_op
                 .insert(citizen, (request.op_id.clone(), request_id, refusal));
@@ -415,6 +499,7 @@ async fn on_request(
                 officer,
                 officer_name,
                 op_id: request.op_id.clone(),
+                mode: request.mode,
                 distance_band_m,
                 context: state.context.clone(),
                 registry: myself.clone(),
@@ -495,7 +580,14 @@ fn admit(
         .get(request.citizen)
         .ok_or(Refused::State(RequestState::OutOfRange))?;
     let distance = privacy::distance_to_officer_m(citizen_at.position, officer.position);
-    if distance > context.config.request_radius_meters {
+    let in_reach = match request.mode {
+        ConnectionMode::InPerson => distance <= context.config.request_radius_meters,
+        ConnectionMode::Virtual => {
+            distance <= context.config.virtual_radius_meters
+                || privacy::same_zip3_area(citizen_at.position, officer.position)
+        }
+    };
+    if !in_reach {
         return Err(Refused::State(RequestState::OutOfRange));
     }
     let held = state
@@ -741,6 +833,101 @@ fn forward_or_refuse(
         ServerMessage::Error {
             code: ErrorCode::UnknownRequest,
             message: "no such pending request".to_owned(),
+        },
+    );
+}
+
+/// A virtual connection was established: its chat opens until either side
+/// ends it or its time is up.
+fn on_virtual_established(
+    myself: &ActorRef<RequestRegistryMsg>,
+    state: &mut RequestRegistryState,
+    connection_id: Uuid,
+    citizen: AccountId,
+    officer: AccountId,
+) {
+    state.chats.open(connection_id, citizen, officer);
+    let minutes = state.context.config.virtual_connection_max_minutes;
+    myself.send_after(
+        std::time::Duration::from_secs(minutes.saturating_mul(60)),
+        move || RequestRegistryMsg::VirtualTimeUp { connection_id },
+    );
+}
+
+/// `chat` from `sender`: relayed to the other person, or refused.
+fn on_chat(
+    state: &mut RequestRegistryState,
+    sender: AccountId,
+    connection_id: Uuid,
+    text: ChatText,
+    session: &SessionRef,
+) {
+    let now_ms = state.context.clock.now_ms();
+    match state.chats.relay(connection_id, sender, now_ms) {
+        Ok(peer) => {
+            crate::metrics::chat_message("relayed");
+            deliver(
+                state,
+                peer,
+                ServerMessage::Chat {
+                    connection_id,
+                    text,
+                    sent_at_ms: now_ms,
+                },
+            );
+        }
+        Err(refusal) => refuse_chat(session, refusal),
+    }
+}
+
+/// `end_connection` from `sender`: both people are told, or it is refused.
+fn on_end_connection(
+    state: &mut RequestRegistryState,
+    sender: AccountId,
+    connection_id: Uuid,
+    session: &SessionRef,
+) {
+    match state.chats.end_by(connection_id, sender) {
+        Ok((ender, peer)) => {
+            crate::metrics::virtual_connection_ended(ConnectionEndReason::EndedByYou);
+            let told = [
+                (ender, ConnectionEndReason::EndedByYou),
+                (peer, ConnectionEndReason::EndedByPeer),
+            ];
+            for (account_id, reason) in told {
+                deliver(
+                    state,
+                    account_id,
+                    ServerMessage::ConnectionEnded {
+                        connection_id,
+                        reason,
+                    },
+                );
+            }
+        }
+        Err(refusal) => refuse_chat(session, refusal),
+    }
+}
+
+fn refuse_chat(session: &SessionRef, refusal: ChatRefusal) {
+    let (code, message, outcome) = match refusal {
+        ChatRefusal::NotConnected => (
+            ErrorCode::NotConnected,
+            "no open virtual connection of yours has this id",
+            "not_connected",
+        ),
+        ChatRefusal::Limit => (
+            ErrorCode::ChatLimit,
+            "too many chat messages this minute",
+            "chat_limit",
+        ),
+    };
+    crate::metrics::chat_message(outcome);
+    push(
+        session,
+        ServerMessage::Error {
+            code,
+            message: message.to_owned(),
         },
     );
 }

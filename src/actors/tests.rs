@@ -56,7 +56,11 @@ pub(super) async fn node_with(
         profiles.clone(),
         clock,
         crate::connections::reward_rules(&config, &connections_config),
-    );
+    )
+    .with_virtual_rules(crate::connections::virtual_reward_rules(
+        &config,
+        &connections_config,
+    ));
     let runtime = PresenceRuntime::start(
         config,
         connections_config,

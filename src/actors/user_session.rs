@@ -353,6 +353,8 @@ async fn on_client(
         ClientMessage::Respond(respond) => requests::respond(myself, state, respond),
         ClientMessage::CancelRequest(cancel) => requests::cancel(myself, state, cancel),
         ClientMessage::Block(block) => requests::block(myself, state, block),
+        ClientMessage::Chat(chat) => requests::chat(myself, state, chat),
+        ClientMessage::EndConnection(end) => requests::end_connection(myself, state, end),
         // The socket checks the token and moves its own expiry; nothing to do here.
         ClientMessage::Reauth(_) => {}
     }

@@ -343,6 +343,8 @@ fn on_frame(
         }
         ServerMessage::Welcome { .. }
         | ServerMessage::Cadence { .. }
+        | ServerMessage::Chat { .. }
+        | ServerMessage::ConnectionEnded { .. }
         | ServerMessage::Availability { .. }
         | ServerMessage::ConnectionRequested { .. }
         | ServerMessage::RequestUpdate { .. }

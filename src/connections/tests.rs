@@ -34,6 +34,7 @@ pub(super) struct Harness {
 
 pub(super) fn rules() -> RewardRules {
     RewardRules {
+        co_location_required: true,
         nearby_threshold_m: 250.0,
         position_max_age_ms: 60_000,
         pair_cooldown_ms: 24 * 3_600_000,
@@ -83,6 +84,7 @@ impl Harness {
             at_ms: now - 1_000,
         });
         AcceptedRequest {
+            mode: Default::default(),
             request_id,
             citizen,
             officer,

@@ -99,6 +99,7 @@ pub(super) fn client_samples() -> Vec<ClientMessage> {
         ClientMessage::RequestConnection(RequestConnection {
             officer: "of_7Kq2mX9p".to_owned(),
             op_id: "op-1".to_owned(),
+            mode: crate::domain::connection::ConnectionMode::InPerson,
         }),
         ClientMessage::Respond(Respond {
             request_id: request_id(),
@@ -159,6 +160,7 @@ pub(super) fn server_samples() -> Vec<ServerMessage> {
             op_id: None,
         },
         ServerMessage::ConnectionEstablished {
+            mode: Default::default(),
             connection_id: request_id(),
             peer: PeerView {
                 display_name: "Sam".to_owned(),
@@ -169,6 +171,7 @@ pub(super) fn server_samples() -> Vec<ServerMessage> {
             quote: Some("We rise by lifting others.".to_owned()),
         },
         ServerMessage::ConnectionEstablished {
+            mode: Default::default(),
             connection_id: request_id(),
             peer: PeerView {
                 display_name: "Officer Diaz".into(),

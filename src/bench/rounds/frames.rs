@@ -84,6 +84,8 @@ impl PairTask {
             | ServerMessage::Reauthenticated { .. }
             | ServerMessage::Pong => {}
             ServerMessage::Welcome { .. }
+            | ServerMessage::Chat { .. }
+            | ServerMessage::ConnectionEnded { .. }
             | ServerMessage::Nearest { .. }
             | ServerMessage::ConnectionRequested { .. }
             | ServerMessage::AvailabilityEnded { .. }

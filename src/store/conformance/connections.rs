@@ -24,6 +24,7 @@ const DAY_MS: i64 = 86_400_000;
 fn record(citizen: AccountId, officer: AccountId, at_ms: i64, points: i64) -> ConnectionRecord {
     let withheld = (points == 0).then_some(RewardWithheld::PairCooldown);
     ConnectionRecord {
+        mode: Default::default(),
         connection_id: Uuid::new_v4(),
         citizen: ConnectionParty {
             account_id: citizen,
