@@ -21,7 +21,7 @@ use std::sync::Arc;
 use ractor::{Actor, ActorId, ActorProcessingErr, ActorRef, RpcReplyPort, SupervisionEvent};
 use uuid::Uuid;
 
-use self::chat::{ChatRefusal, VirtualChats};
+use self::chat::VirtualChats;
 use super::connection_request::{ConnectionRequest, ConnectionRequestArgs, ConnectionRequestMsg};
 use super::messages::{SessionAddr, SessionRef};
 use super::reach::SessionReach;
@@ -38,7 +38,7 @@ use crate::metrics::RequestLimit;
 use crate::presence::index::{OfficerEntry, PresenceIndex};
 use crate::presence::last_seen::LastSeen;
 use crate::privacy;
-use crate::proto::{ChatText, ConnectionEndReason, ErrorCode, RequestState, ServerMessage};
+use crate::proto::{ChatText, ErrorCode, RequestState, ServerMessage};
 
 /// What requests need from the node.
 #[derive(Debug)]
@@ -341,32 +341,20 @@ impl Actor for RequestRegistry {
                 connection_id,
                 citizen,
                 officer,
-            } => on_virtual_established(&myself, state, connection_id, citizen, officer),
+            } => chat::on_virtual_established(&myself, state, connection_id, citizen, officer),
             RequestRegistryMsg::Chat {
                 sender,
                 connection_id,
                 text,
                 session,
-            } => on_chat(state, sender, connection_id, text, &session),
+            } => chat::on_chat(state, sender, connection_id, text, &session),
             RequestRegistryMsg::EndConnection {
                 sender,
                 connection_id,
                 session,
-            } => on_end_connection(state, sender, connection_id, &session),
+            } => chat::on_end_connection(state, sender, connection_id, &session),
             RequestRegistryMsg::VirtualTimeUp { connection_id } => {
-                if let Some((citizen, officer)) = state.chats.end_on_time(connection_id) {
-                    crate::metrics::virtual_connection_ended(ConnectionEndReason::TimeLimit);
-                    for account_id in [citizen, officer] {
-                        deliver(
-                            state,
-                            account_id,
-                            ServerMessage::ConnectionEnded {
-                                connection_id,
-                                reason: ConnectionEndReason::TimeLimit,
-                            },
-                        );
-                    }
-                }
+                chat::on_time_up(state, connection_id);
             }
             RequestRegistryMsg::SweepLimits => {
                 let now_ms = state.context.clock.now_ms();
@@ -833,101 +821,6 @@ fn forward_or_refuse(
         ServerMessage::Error {
             code: ErrorCode::UnknownRequest,
             message: "no such pending request".to_owned(),
-        },
-    );
-}
-
-/// A virtual connection was established: its chat opens until either side
-/// ends it or its time is up.
-fn on_virtual_established(
-    myself: &ActorRef<RequestRegistryMsg>,
-    state: &mut RequestRegistryState,
-    connection_id: Uuid,
-    citizen: AccountId,
-    officer: AccountId,
-) {
-    state.chats.open(connection_id, citizen, officer);
-    let minutes = state.context.config.virtual_connection_max_minutes;
-    myself.send_after(
-        std::time::Duration::from_secs(minutes.saturating_mul(60)),
-        move || RequestRegistryMsg::VirtualTimeUp { connection_id },
-    );
-}
-
-/// `chat` from `sender`: relayed to the other person, or refused.
-fn on_chat(
-    state: &mut RequestRegistryState,
-    sender: AccountId,
-    connection_id: Uuid,
-    text: ChatText,
-    session: &SessionRef,
-) {
-    let now_ms = state.context.clock.now_ms();
-    match state.chats.relay(connection_id, sender, now_ms) {
-        Ok(peer) => {
-            crate::metrics::chat_message("relayed");
-            deliver(
-                state,
-                peer,
-                ServerMessage::Chat {
-                    connection_id,
-                    text,
-                    sent_at_ms: now_ms,
-                },
-            );
-        }
-        Err(refusal) => refuse_chat(session, refusal),
-    }
-}
-
-/// `end_connection` from `sender`: both people are told, or it is refused.
-fn on_end_connection(
-    state: &mut RequestRegistryState,
-    sender: AccountId,
-    connection_id: Uuid,
-    session: &SessionRef,
-) {
-    match state.chats.end_by(connection_id, sender) {
-        Ok((ender, peer)) => {
-            crate::metrics::virtual_connection_ended(ConnectionEndReason::EndedByYou);
-            let told = [
-                (ender, ConnectionEndReason::EndedByYou),
-                (peer, ConnectionEndReason::EndedByPeer),
-            ];
-            for (account_id, reason) in told {
-                deliver(
-                    state,
-                    account_id,
-                    ServerMessage::ConnectionEnded {
-                        connection_id,
-                        reason,
-                    },
-                );
-            }
-        }
-        Err(refusal) => refuse_chat(session, refusal),
-    }
-}
-
-fn refuse_chat(session: &SessionRef, refusal: ChatRefusal) {
-    let (code, message, outcome) = match refusal {
-        ChatRefusal::NotConnected => (
-            ErrorCode::NotConnected,
-            "no open virtual connection of yours has this id",
-            "not_connected",
-        ),
-        ChatRefusal::Limit => (
-            ErrorCode::ChatLimit,
-            "too many chat messages this minute",
-            "chat_limit",
-        ),
-    };
-    crate::metrics::chat_message(outcome);
-    push(
-        session,
-        ServerMessage::Error {
-            code,
-            message: message.to_owned(),
         },
     );
 }

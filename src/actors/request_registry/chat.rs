@@ -5,12 +5,17 @@
 //! account, `connections.chat_messages_per_minute`, kept by the registry, so a
 //! new socket does not reset it). Texts are relayed to the other person's
 //! session and kept nowhere: not in state, not in the store, not in logs.
+//! Also the registry's handlers of `chat`, `end_connection` and the time limit.
 
 use std::collections::{HashMap, VecDeque};
 
+use ractor::ActorRef;
 use uuid::Uuid;
 
+use super::{RequestRegistryMsg, RequestRegistryState, deliver, push};
+use crate::actors::messages::SessionRef;
 use crate::domain::AccountId;
+use crate::proto::{ChatText, ConnectionEndReason, ErrorCode, ServerMessage};
 
 /// The window the chat rate is counted over (ms).
 const RATE_WINDOW_MS: i64 = 60_000;
@@ -136,6 +141,121 @@ impl VirtualChats {
     /// Open connections, for stats.
     pub(crate) fn open_count(&self) -> usize {
         self.open.len()
+    }
+}
+
+// The registry's handlers of the messages above.
+
+/// A virtual connection was established: its chat opens until either side
+/// ends it or its time is up.
+pub(super) fn on_virtual_established(
+    myself: &ActorRef<RequestRegistryMsg>,
+    state: &mut RequestRegistryState,
+    connection_id: Uuid,
+    citizen: AccountId,
+    officer: AccountId,
+) {
+    state.chats.open(connection_id, citizen, officer);
+    let minutes = state.context.config.virtual_connection_max_minutes;
+    myself.send_after(
+        std::time::Duration::from_secs(minutes.saturating_mul(60)),
+        move || RequestRegistryMsg::VirtualTimeUp { connection_id },
+    );
+}
+
+/// `chat` from `sender`: relayed to the other person, or refused.
+pub(super) fn on_chat(
+    state: &mut RequestRegistryState,
+    sender: AccountId,
+    connection_id: Uuid,
+    text: ChatText,
+    session: &SessionRef,
+) {
+    let now_ms = state.context.clock.now_ms();
+    match state.chats.relay(connection_id, sender, now_ms) {
+        Ok(peer) => {
+            crate::metrics::chat_message("relayed");
+            deliver(
+                state,
+                peer,
+                ServerMessage::Chat {
+                    connection_id,
+                    text,
+                    sent_at_ms: now_ms,
+                },
+            );
+        }
+        Err(refusal) => refuse_chat(session, refusal),
+    }
+}
+
+/// `end_connection` from `sender`: both people are told, or it is refused.
+pub(super) fn on_end_connection(
+    state: &mut RequestRegistryState,
+    sender: AccountId,
+    connection_id: Uuid,
+    session: &SessionRef,
+) {
+    match state.chats.end_by(connection_id, sender) {
+        Ok((ender, peer)) => {
+            crate::metrics::virtual_connection_ended(ConnectionEndReason::EndedByYou);
+            let told = [
+                (ender, ConnectionEndReason::EndedByYou),
+                (peer, ConnectionEndReason::EndedByPeer),
+            ];
+            for (account_id, reason) in told {
+                deliver(
+                    state,
+                    account_id,
+                    ServerMessage::ConnectionEnded {
+                        connection_id,
+                        reason,
+                    },
+                );
+            }
+        }
+        Err(refusal) => refuse_chat(session, refusal),
+    }
+}
+
+fn refuse_chat(session: &SessionRef, refusal: ChatRefusal) {
+    let (code, message, outcome) = match refusal {
+        ChatRefusal::NotConnected => (
+            ErrorCode::NotConnected,
+            "no open virtual connection of yours has this id",
+            "not_connected",
+        ),
+        ChatRefusal::Limit => (
+            ErrorCode::ChatLimit,
+            "too many chat messages this minute",
+            "chat_limit",
+        ),
+    };
+    crate::metrics::chat_message(outcome);
+    push(
+        session,
+        ServerMessage::Error {
+            code,
+            message: message.to_owned(),
+        },
+    );
+}
+
+/// A virtual connection's time is up: both people are told, if it was open.
+pub(super) fn on_time_up(state: &mut RequestRegistryState, connection_id: Uuid) {
+    let Some((citizen, officer)) = state.chats.end_on_time(connection_id) else {
+        return;
+    };
+    crate::metrics::virtual_connection_ended(ConnectionEndReason::TimeLimit);
+    for account_id in [citizen, officer] {
+        deliver(
+            state,
+            account_id,
+            ServerMessage::ConnectionEnded {
+                connection_id,
+                reason: ConnectionEndReason::TimeLimit,
+            },
+        );
     }
 }
 
