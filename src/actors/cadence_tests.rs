@@ -139,3 +139,24 @@ fn north_of_times_square_point(meters: f64) -> LatLng {
     let (lat, lng) = super::tests::north_of_times_square(meters);
     LatLng::new(lat, lng).unwrap()
 }
+
+#[tokio::test(start_paused = true)]
+async fn leaving_the_nearest_radius_slows_down_only_past_the_hysteresis() {
+    let mut node = node(config()).await;
+    let officer_at = north_of_times_square_point(0.0);
+    let _officer = available_officer(&mut node, (officer_at.lat(), officer_at.lng())).await;
+    let shown = ShownPosition::of(officer_at).point();
+    let mut citizen = watching_citizen(&mut node).await;
+    assert_eq!(next_cadence(&mut citizen).await, FAR);
+    citizen.locate(north_of(shown, 4_900.0));
+    assert_eq!(next_cadence(&mut citizen).await, MID);
+    // Past the 5 km answer radius (`nearest` says nobody) but within the
+    // hysteresis: still mid.
+    tokio::time::sleep(Duration::from_secs(10)).await;
+    citizen.locate(north_of(shown, 5_150.0));
+    assert_eq!(citizen.expect_nearest().await, None);
+    expect_no_cadence(&mut citizen).await;
+    tokio::time::sleep(Duration::from_secs(10)).await;
+    citizen.locate(north_of(shown, 5_400.0));
+    assert_eq!(next_cadence(&mut citizen).await, FAR);
+}
