@@ -40,6 +40,7 @@ fn request(citizen: &Client, handle: &str) {
     citizen.send(ClientMessage::RequestConnection(RequestConnection {
         officer: handle.to_owned(),
         op_id: "op-1".to_owned(),
+        mode: crate::domain::connection::ConnectionMode::InPerson,
     }));
 }
 

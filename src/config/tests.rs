@@ -274,3 +274,33 @@ fn a_later_config_file_replaces_the_keys_it_names_and_keeps_the_others() {
     .to_string();
     assert!(error.contains("missing.toml"), "{error}");
 }
+
+#[test]
+fn cadence_and_virtual_keys_are_checked() {
+    let cases = [
+        (
+            "[presence.cadence]\nmid_within_meters = 500.0\n",
+            "presence.cadence.mid_within_meters",
+        ),
+        (
+            "[presence.cadence]\ncitizen_far_interval_ms = 50\n",
+            "presence.cadence.citizen_far_interval_ms",
+        ),
+        (
+            "[connections]\nchat_messages_per_minute = 0\n",
+            "connections.chat_messages_per_minute",
+        ),
+        (
+            "[connections]\nvirtual_radius_meters = 0.0\n",
+            "connections.virtual_radius_meters",
+        ),
+    ];
+    for (toml, key) in cases {
+        let error = Config::from_toml_str(toml).unwrap_err();
+        assert!(error.to_string().contains(key), "{toml}: {error}");
+    }
+    let slower = Config::from_toml_str("[presence.cadence]\ncitizen_far_interval_ms = 60000\n")
+        .expect("valid");
+    assert_eq!(slower.presence.cadence.citizen_far_interval_ms, 60_000);
+    assert_eq!(slower.presence.cadence.citizen_near_interval_ms, 1_000);
+}

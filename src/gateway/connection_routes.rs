@@ -72,6 +72,8 @@ pub(crate) struct ConnectionBody {
     established_at_ms: i64,
     /// The other person's role.
     peer_role: &'static str,
+    /// `in_person` or `virtual`.
+    mode: &'static str,
     /// Points the caller got for it.
     points: i64,
     /// Why none, when none.
@@ -251,6 +253,7 @@ fn connection_body(
         connection_id: record.connection_id,
         established_at_ms: record.established_at_ms,
         peer_role,
+        mode: record.mode.as_str(),
         points: mine.points,
         withheld: mine.withheld,
         zip: record.zip.clone(),

@@ -34,19 +34,26 @@ pub(crate) fn asyncapi_document() -> Value {
     let mut operations = Map::new();
     for (action, messages) in [("receive", client), ("send", server)] {
         for (name, message) in messages {
+            // A type both sides send (`chat`) is two messages: the server's
+            // gets its own key; its `name` stays the wire tag.
+            let key = if components_messages.contains_key(&name) {
+                format!("{name}_from_server")
+            } else {
+                name
+            };
             channel_messages.insert(
-                name.clone(),
-                json!({ "$ref": format!("#/components/messages/{name}") }),
+                key.clone(),
+                json!({ "$ref": format!("#/components/messages/{key}") }),
             );
             operations.insert(
-                operation_id(action, &name),
+                operation_id(action, &key),
                 json!({
                     "action": action,
                     "channel": { "$ref": format!("#/channels/{CHANNEL}") },
-                    "messages": [{ "$ref": format!("#/channels/{CHANNEL}/messages/{name}") }],
+                    "messages": [{ "$ref": format!("#/channels/{CHANNEL}/messages/{key}") }],
                 }),
             );
-            components_messages.insert(name, message);
+            components_messages.insert(key, message);
         }
     }
     json!({

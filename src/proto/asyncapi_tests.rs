@@ -32,8 +32,9 @@ fn messages_by_action(document: &Value) -> Vec<(String, String, Value)> {
         .map(|operation| {
             let action = operation["action"].as_str().expect("action").to_owned();
             let reference = operation["messages"][0]["$ref"].as_str().expect("$ref");
-            let name = reference.rsplit('/').next().expect("name").to_owned();
-            let message = document["components"]["messages"][&name].clone();
+            let key = reference.rsplit('/').next().expect("key");
+            let message = document["components"]["messages"][key].clone();
+            let name = message["name"].as_str().expect("name").to_owned();
             (action, name, message)
         })
         .collect()

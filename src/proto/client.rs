@@ -16,11 +16,12 @@ use uuid::Uuid;
 use super::TYPE_TAG;
 use super::errors::ProtocolError;
 use super::limits::{
-    AVAILABILITY_MAX_MINUTES, AVAILABILITY_MIN_MINUTES, MAX_HANDLE_BYTES, MAX_OP_ID_BYTES,
-    MAX_TOKEN_BYTES,
+    AVAILABILITY_MAX_MINUTES, AVAILABILITY_MIN_MINUTES, MAX_CHAT_CHARS, MAX_HANDLE_BYTES,
+    MAX_OP_ID_BYTES, MAX_TOKEN_BYTES,
 };
 use super::text_id;
 use super::wire_value::{FieldErrorKind, WireValue};
+use crate::domain::connection::ConnectionMode;
 
 /// A message from a phone (or the bench) to the server.
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
@@ -46,6 +47,10 @@ pub(crate) enum ClientMessage {
     Block(Block),
     /// A fresh access token for this socket, before the current one expires.
     Reauth(Reauth),
+    /// A text message to the other person of an established virtual connection.
+    Chat(Chat),
+    /// Ends an established virtual connection's chat (either side).
+    EndConnection(EndConnection),
 }
 
 /// The `t` tag of a client message, without its fields: what the decoder dispatches
@@ -73,6 +78,10 @@ pub(crate) enum ClientMessageType {
     Block,
     /// `reauth`
     Reauth,
+    /// `chat`
+    Chat,
+    /// `end_connection`
+    EndConnection,
 }
 
 impl ClientMessageType {
@@ -89,6 +98,8 @@ impl ClientMessageType {
             ClientMessageType::Ping => "ping",
             ClientMessageType::Block => "block",
             ClientMessageType::Reauth => "reauth",
+            ClientMessageType::Chat => "chat",
+            ClientMessageType::EndConnection => "end_connection",
         }
     }
 
@@ -105,7 +116,9 @@ impl ClientMessageType {
             | ClientMessageType::CancelRequest
             | ClientMessageType::Ping
             | ClientMessageType::Block
-            | ClientMessageType::Reauth => true,
+            | ClientMessageType::Reauth
+            | ClientMessageType::Chat
+            | ClientMessageType::EndConnection => true,
         }
     }
 }
@@ -173,7 +186,7 @@ impl GoAvailable {
     }
 }
 
-/// `request_connection{officer,op_id}`.
+/// `request_connection{officer,op_id,mode?}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub(crate) struct RequestConnection {
     /// The officer's opaque handle, as received in `nearest` / `nearby`.
@@ -183,6 +196,41 @@ pub(crate) struct RequestConnection {
     /// same request instead of a second one.
     #[schema(min_length = 1, max_length = 64)]
     pub(crate) op_id: String,
+    /// `in_person` (the default) or `virtual`.
+    #[serde(default, skip_serializing_if = "ConnectionMode::is_in_person")]
+    pub(crate) mode: ConnectionMode,
+}
+
+/// `chat{connection_id,text}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub(crate) struct Chat {
+    /// The established virtual connection.
+    #[serde(with = "text_id")]
+    #[schema(value_type = String, format = Uuid)]
+    pub(crate) connection_id: Uuid,
+    /// The message: 1 to 500 characters. Relayed, never stored or logged.
+    #[schema(value_type = String, min_length = 1, max_length = 500)]
+    pub(crate) text: ChatText,
+}
+
+/// The text of a chat message. Its `Debug` prints only its length, so no log
+/// line or panic message can carry what people wrote to each other.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(transparent)]
+pub(crate) struct ChatText(pub(crate) String);
+
+impl fmt::Debug for ChatText {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(formatter, "ChatText({} chars)", self.0.chars().count())
+    }
+}
+
+/// `end_connection{connection_id}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub(crate) struct EndConnection {
+    /// The established virtual connection.
+    #[serde(with = "text_id")]
+    pub(crate) connection_id: Uuid,
 }
 
 /// `respond{request_id,accept}`.
@@ -254,6 +302,8 @@ impl ClientMessage {
             ClientMessage::Ping => ClientMessageType::Ping,
             ClientMessage::Block(_) => ClientMessageType::Block,
             ClientMessage::Reauth(_) => ClientMessageType::Reauth,
+            ClientMessage::Chat(_) => ClientMessageType::Chat,
+            ClientMessage::EndConnection(_) => ClientMessageType::EndConnection,
         }
     }
 
@@ -295,6 +345,8 @@ impl ClientMessage {
             ClientMessageType::Reauth => {
                 Ok(ClientMessage::Reauth(typed::<Reauth>(value)?.validated()?))
             }
+            ClientMessageType::Chat => Ok(ClientMessage::Chat(typed::<Chat>(value)?.validated()?)),
+            ClientMessageType::EndConnection => Ok(ClientMessage::EndConnection(typed(value)?)),
         }
     }
 }
@@ -429,6 +481,21 @@ impl RequestConnection {
     fn validated(self) -> Result<Self, ProtocolError> {
         check_text("officer", &self.officer, MAX_HANDLE_BYTES)?;
         check_text("op_id", &self.op_id, MAX_OP_ID_BYTES)?;
+        Ok(self)
+    }
+}
+
+impl Chat {
+    fn validated(self) -> Result<Self, ProtocolError> {
+        if self.text.0.trim().is_empty() {
+            return Err(invalid_field("text", "must not be empty"));
+        }
+        if self.text.0.chars().count() > MAX_CHAT_CHARS {
+            return Err(ProtocolError::InvalidField {
+                field: "text".to_owned(),
+                detail: format!("must be at most {MAX_CHAT_CHARS} characters"),
+            });
+        }
         Ok(self)
     }
 }

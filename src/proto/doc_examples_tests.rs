@@ -6,9 +6,9 @@
 
 use super::limits::{
     AVAILABILITY_MAX_MINUTES, CONTROL_MESSAGES_PER_MINUTE, ERRORS_PER_MINUTE_BEFORE_CLOSE,
-    HELLO_TIMEOUT_SECONDS, IDLE_TIMEOUT_SECONDS, LOCATION_MIN_INTERVAL_MS, MAX_FRAME_BYTES,
-    MAX_HANDLE_BYTES, MAX_NESTING_DEPTH, MAX_OP_ID_BYTES, MAX_TOKEN_BYTES, PING_INTERVAL_SECONDS,
-    TRANSPORT_MAX_MESSAGE_BYTES,
+    HELLO_TIMEOUT_SECONDS, IDLE_TIMEOUT_SECONDS, LOCATION_MIN_INTERVAL_MS, MAX_CHAT_CHARS,
+    MAX_FRAME_BYTES, MAX_HANDLE_BYTES, MAX_NESTING_DEPTH, MAX_OP_ID_BYTES, MAX_TOKEN_BYTES,
+    PING_INTERVAL_SECONDS, TRANSPORT_MAX_MESSAGE_BYTES,
 };
 use super::protocol_page::{FencedBlock, PROTOCOL_MD};
 use super::tests::{client_type_names, error_code_names, server_type_names};
@@ -227,7 +227,7 @@ fn close_code_table_lists_exactly_the_codes() {
 #[test]
 fn limits_table_matches_the_constants() {
     let rows = table_rows("Limits");
-    let constants: [(&str, String); 13] = [
+    let constants: [(&str, String); 14] = [
         ("MAX_FRAME_BYTES", MAX_FRAME_BYTES.to_string()),
         (
             "TRANSPORT_MAX_MESSAGE_BYTES",
@@ -261,6 +261,7 @@ fn limits_table_matches_the_constants() {
         ("MAX_TOKEN_BYTES", format!("{MAX_TOKEN_BYTES} bytes")),
         ("MAX_HANDLE_BYTES", format!("{MAX_HANDLE_BYTES} bytes")),
         ("MAX_OP_ID_BYTES", format!("{MAX_OP_ID_BYTES} bytes")),
+        ("MAX_CHAT_CHARS", format!("{MAX_CHAT_CHARS} characters")),
         ("MAX_NESTING_DEPTH", format!("{MAX_NESTING_DEPTH} levels")),
     ];
     for (name, value) in constants {

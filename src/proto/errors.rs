@@ -60,6 +60,11 @@ pub(crate) enum ErrorCode {
     /// `reauth` with a token that is not a valid access token of this socket's
     /// sign-in; the socket keeps its old expiry.
     ReauthFailed,
+    /// `chat` or `end_connection` naming no open virtual connection of the
+    /// sender (never established, not theirs, or already ended).
+    NotConnected,
+    /// `chat` beyond `connections.chat_messages_per_minute` for the account.
+    ChatLimit,
 }
 
 impl ErrorCode {
@@ -85,6 +90,8 @@ impl ErrorCode {
             ErrorCode::RequestCooldown => "request_cooldown",
             ErrorCode::RequestLimit => "request_limit",
             ErrorCode::ReauthFailed => "reauth_failed",
+            ErrorCode::NotConnected => "not_connected",
+            ErrorCode::ChatLimit => "chat_limit",
         }
     }
 }

@@ -34,8 +34,8 @@ mod fuzz_tests;
 mod tests;
 
 pub(crate) use client::{
-    Block, CancelRequest, ClientMessage, ClientMessageType, GoAvailable, LocationUpdate,
-    RequestConnection, Respond,
+    Block, CancelRequest, Chat, ChatText, ClientMessage, ClientMessageType, EndConnection,
+    GoAvailable, LocationUpdate, RequestConnection, Respond,
 };
 // Names only tests need.
 #[cfg(test)]
@@ -48,8 +48,8 @@ pub(crate) use codec::{
 pub(crate) use errors::ProtocolError;
 pub(crate) use errors::{CloseCode, ErrorCode};
 pub(crate) use server::{
-    AvailabilityEndReason, CitizenView, OfficerView, PeerView, PointsReason, RequestState,
-    ServerMessage,
+    AvailabilityEndReason, CitizenView, ConnectionEndReason, OfficerView, PeerView, PointsReason,
+    RequestState, ServerMessage,
 };
 
 /// The key of the type tag in every message map.

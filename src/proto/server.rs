@@ -9,9 +9,10 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use super::client::ChatText;
 use super::errors::ErrorCode;
 use super::text_id;
-use crate::domain::connection::RewardWithheld;
+use crate::domain::connection::{ConnectionMode, RewardWithheld};
 use crate::domain::{AccountId, Role};
 
 /// A message from the server to one client.
@@ -31,6 +32,15 @@ pub(crate) enum ServerMessage {
         server_time_ms: i64,
         /// Location updates closer together than this are coalesced (ms).
         location_interval_ms: u64,
+    },
+    /// How often, and after how much movement, to send `location`: on connect
+    /// and whenever the session's cadence class changes. `interval_ms: 0` means
+    /// no reports are needed (an officer who is not available).
+    Cadence {
+        /// Least time between two reports (ms); 0: send none.
+        interval_ms: u64,
+        /// Least movement since the last report that makes a new one due (metres).
+        min_distance_m: u32,
     },
     /// To citizens: the nearest available officer changed (`null`: none in range).
     /// Also sent once on connect.
@@ -95,6 +105,28 @@ pub(crate) enum ServerMessage {
         /// A short quote about community and connection.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         quote: Option<String>,
+        /// `virtual` for a virtual connection (chat is open until
+        /// `connection_ended`); absent for an in-person one.
+        #[serde(default, skip_serializing_if = "ConnectionMode::is_in_person")]
+        mode: ConnectionMode,
+    },
+    /// To the other person of an open virtual connection: a `chat` message.
+    Chat {
+        /// The connection.
+        #[serde(with = "text_id")]
+        connection_id: Uuid,
+        /// What the sender wrote.
+        text: ChatText,
+        /// When the server relayed it (Unix ms).
+        sent_at_ms: i64,
+    },
+    /// To both people: a virtual connection's chat is over.
+    ConnectionEnded {
+        /// The connection.
+        #[serde(with = "text_id")]
+        connection_id: Uuid,
+        /// Why.
+        reason: ConnectionEndReason,
     },
     /// The receiver's points balance changed.
     Points {
@@ -151,6 +183,7 @@ impl ServerMessage {
     pub(crate) fn type_name(&self) -> &'static str {
         match self {
             ServerMessage::Welcome { .. } => "welcome",
+            ServerMessage::Cadence { .. } => "cadence",
             ServerMessage::Nearest { .. } => "nearest",
             ServerMessage::Nearby { .. } => "nearby",
             ServerMessage::Availability { .. } => "availability",
@@ -158,6 +191,8 @@ impl ServerMessage {
             ServerMessage::ConnectionRequested { .. } => "connection_requested",
             ServerMessage::RequestUpdate { .. } => "request_update",
             ServerMessage::ConnectionEstablished { .. } => "connection_established",
+            ServerMessage::Chat { .. } => "chat",
+            ServerMessage::ConnectionEnded { .. } => "connection_ended",
             ServerMessage::Points { .. } => "points",
             ServerMessage::Trophy { .. } => "trophy",
             ServerMessage::Error { .. } => "error",
@@ -222,6 +257,18 @@ pub(crate) enum AvailabilityEndReason {
     Disconnected,
     /// The officer was removed from the roster.
     RosterRemoved,
+}
+
+/// Why a virtual connection's chat ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum ConnectionEndReason {
+    /// The receiver sent `end_connection`.
+    EndedByYou,
+    /// The other person sent `end_connection`.
+    EndedByPeer,
+    /// `connections.virtual_connection_max_minutes` passed.
+    TimeLimit,
 }
 
 /// The state of a connection request.

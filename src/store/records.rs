@@ -182,6 +182,9 @@ pub(crate) struct ConnectionRecord {
     pub(crate) officer: ConnectionParty,
     /// When the officer accepted (Unix ms).
     pub(crate) established_at_ms: i64,
+    /// In person or virtual (records written before modes existed are in person).
+    #[serde(default)]
+    pub(crate) mode: crate::domain::connection::ConnectionMode,
     /// The resolution-7 H3 cell of the officer's position, for reports.
     pub(crate) cell_r7: Option<u64>,
     /// The ZIP of the officer's position, when there is one within reach.

@@ -117,11 +117,13 @@ out.push("");
 out.push("/** Every message the server sends. */");
 out.push(`export type ServerMessage =\n  | ${union(received)};`);
 out.push("");
+// A message's key can differ from its `t` (`chat_from_server` is a `chat`).
+const tags = (keys) => keys.map((key) => document.components.messages[key].name);
 out.push("/** The `t` of every message a client sends. */");
-out.push(`export const CLIENT_MESSAGE_TYPES = ${JSON.stringify(sent)} as const;`);
+out.push(`export const CLIENT_MESSAGE_TYPES = ${JSON.stringify(tags(sent))} as const;`);
 out.push("");
 out.push("/** The `t` of every message the server sends. */");
-out.push(`export const SERVER_MESSAGE_TYPES = ${JSON.stringify(received)} as const;`);
+out.push(`export const SERVER_MESSAGE_TYPES = ${JSON.stringify(tags(received))} as const;`);
 out.push("");
 
 const channel = Object.values(document.channels)[0];

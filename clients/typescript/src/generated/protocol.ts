@@ -31,6 +31,26 @@ export type CancelRequest = {
 };
 
 /**
+ * `chat{connection_id,text}`.
+ */
+export type Chat = {
+  /**
+   * The established virtual connection.
+   */
+  connection_id: string;
+  /**
+   * The message: 1 to 500 characters. Relayed, never stored or logged.
+   */
+  text: string;
+};
+
+/**
+ * The text of a chat message. Its `Debug` prints only its length, so no log
+ * line or panic message can carry what people wrote to each other.
+ */
+export type ChatText = string;
+
+/**
  * A requesting citizen as the officer sees them: no position, no handle.
  */
 export type CitizenView = {
@@ -45,10 +65,32 @@ export type CitizenView = {
 };
 
 /**
+ * Why a virtual connection's chat ended.
+ */
+export type ConnectionEndReason = "ended_by_you" | "ended_by_peer" | "time_limit";
+
+/**
+ * How the two people met: in person (both within the request radius, points
+ * only when co-located at accept) or virtually (text over their sockets, under
+ * their own reward rules).
+ */
+export type ConnectionMode = "in_person" | "virtual";
+
+/**
+ * `end_connection{connection_id}`.
+ */
+export type EndConnection = {
+  /**
+   * The established virtual connection.
+   */
+  connection_id: string;
+};
+
+/**
  * The stable `code` of an `error` message. Clients branch on the code, never on the
  * human message. New codes are added at the end; a code is never renamed.
  */
-export type ErrorCode = "frame_too_large" | "malformed_frame" | "missing_type" | "unknown_type" | "missing_field" | "invalid_field" | "invalid_coordinates" | "not_authenticated" | "already_authenticated" | "forbidden" | "rate_limited" | "unknown_request" | "request_pending" | "internal" | "unsupported" | "implausible_location" | "request_cooldown" | "request_limit" | "reauth_failed";
+export type ErrorCode = "frame_too_large" | "malformed_frame" | "missing_type" | "unknown_type" | "missing_field" | "invalid_field" | "invalid_coordinates" | "not_authenticated" | "already_authenticated" | "forbidden" | "rate_limited" | "unknown_request" | "request_pending" | "internal" | "unsupported" | "implausible_location" | "request_cooldown" | "request_limit" | "reauth_failed" | "not_connected" | "chat_limit";
 
 /**
  * `go_available{minutes?}`.
@@ -154,9 +196,13 @@ export type Reauth = {
 };
 
 /**
- * `request_connection{officer,op_id}`.
+ * `request_connection{officer,op_id,mode?}`.
  */
 export type RequestConnection = {
+  /**
+   * `in_person` (the default) or `virtual`.
+   */
+  mode?: ConnectionMode;
   /**
    * The officer's opaque handle, as received in `nearest` / `nearby`.
    */
@@ -227,10 +273,51 @@ export type BlockMessage = Block & {
 };
 
 /**
+ * How often, and after how much movement, to send `location`: on connect and whenever the session's cadence class changes. `interval_ms: 0` means no reports are needed (an officer who is not available).
+ */
+export type CadenceMessage = {
+  /**
+   * Least time between two reports (ms); 0: send none.
+   */
+  interval_ms: number;
+  /**
+   * Least movement since the last report that makes a new one due (metres).
+   */
+  min_distance_m: number;
+  t: "cadence";
+};
+
+/**
  * A citizen withdraws a pending request.
  */
 export type CancelRequestMessage = CancelRequest & {
   t: "cancel_request";
+};
+
+/**
+ * A text message to the other person of an established virtual connection.
+ */
+export type ChatMessage = Chat & {
+  t: "chat";
+};
+
+/**
+ * To the other person of an open virtual connection: a `chat` message.
+ */
+export type ChatFromServerMessage = {
+  /**
+   * The connection.
+   */
+  connection_id: string;
+  /**
+   * When the server relayed it (Unix ms).
+   */
+  sent_at_ms: number;
+  t: "chat";
+  /**
+   * What the sender wrote.
+   */
+  text: ChatText;
 };
 
 /**
@@ -249,6 +336,21 @@ export type CitizenBlockedMessage = {
 };
 
 /**
+ * To both people: a virtual connection's chat is over.
+ */
+export type ConnectionEndedMessage = {
+  /**
+   * The connection.
+   */
+  connection_id: string;
+  /**
+   * Why.
+   */
+  reason: ConnectionEndReason;
+  t: "connection_ended";
+};
+
+/**
  * To both sides: the request was accepted and the connection recorded.
  */
 export type ConnectionEstablishedMessage = {
@@ -256,6 +358,11 @@ export type ConnectionEstablishedMessage = {
    * The durable connection record.
    */
   connection_id: string;
+  /**
+   * `virtual` for a virtual connection (chat is open until
+   * `connection_ended`); absent for an in-person one.
+   */
+  mode?: ConnectionMode;
   /**
    * The other person.
    */
@@ -290,6 +397,13 @@ export type ConnectionRequestedMessage = {
    */
   request_id: string;
   t: "connection_requested";
+};
+
+/**
+ * Ends an established virtual connection's chat (either side).
+ */
+export type EndConnectionMessage = EndConnection & {
+  t: "end_connection";
 };
 
 /**
@@ -496,6 +610,8 @@ export type WelcomeMessage = {
 export type ClientMessage =
   | BlockMessage
   | CancelRequestMessage
+  | ChatMessage
+  | EndConnectionMessage
   | GoAvailableMessage
   | GoUnavailableMessage
   | HelloMessage
@@ -509,7 +625,10 @@ export type ClientMessage =
 export type ServerMessage =
   | AvailabilityMessage
   | AvailabilityEndedMessage
+  | CadenceMessage
+  | ChatFromServerMessage
   | CitizenBlockedMessage
+  | ConnectionEndedMessage
   | ConnectionEstablishedMessage
   | ConnectionRequestedMessage
   | ErrorMessage
@@ -524,10 +643,10 @@ export type ServerMessage =
   | WelcomeMessage;
 
 /** The `t` of every message a client sends. */
-export const CLIENT_MESSAGE_TYPES = ["block","cancel_request","go_available","go_unavailable","hello","location","ping","reauth","request_connection","respond"] as const;
+export const CLIENT_MESSAGE_TYPES = ["block","cancel_request","chat","end_connection","go_available","go_unavailable","hello","location","ping","reauth","request_connection","respond"] as const;
 
 /** The `t` of every message the server sends. */
-export const SERVER_MESSAGE_TYPES = ["availability","availability_ended","citizen_blocked","connection_established","connection_requested","error","nearby","nearest","points","pong","reauthenticated","request_update","token_expiring","trophy","welcome"] as const;
+export const SERVER_MESSAGE_TYPES = ["availability","availability_ended","cadence","chat","citizen_blocked","connection_ended","connection_established","connection_requested","error","nearby","nearest","points","pong","reauthenticated","request_update","token_expiring","trophy","welcome"] as const;
 
 /** What a client does after a close code. */
 export type CloseAction = "reconnect_with_backoff" | "refresh_token" | "stay_closed" | "route_again" | "sign_in" | "wait_a_minute";
