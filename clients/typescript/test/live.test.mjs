@@ -2,9 +2,12 @@
 // sign in with codes and connect through `HeyBlueSocket`, then the server is
 // killed and started again and both clients carry on by themselves; a drained
 // node (alone, so it hands nobody its clients: 1001, not 4010) is redialled
-// with backoff until it is back. 4010 itself is covered in socket.test.mjs.
+// with backoff until it is back; and a request pending when the citizen's
+// connection is cut is the same request after the client reconnects. 4010
+// itself is covered in socket.test.mjs.
 import { test, after, before } from "node:test";
 import assert from "node:assert/strict";
+import { connect, createServer } from "node:net";
 import WebSocket from "ws";
 
 import { HeyBlueSocket, Session } from "../dist/index.js";
@@ -23,10 +26,35 @@ async function signIn(phone) {
   return Session.verifyCode(server.baseUrl, phone, await server.lastCodeFor(phone));
 }
 
-function socketOf(session) {
+/** A TCP relay to the server whose connections the test can cut. */
+async function relay() {
+  const open = new Set();
+  const listener = createServer((downstream) => {
+    const upstream = connect(server.port, "127.0.0.1");
+    for (const socket of [downstream, upstream]) {
+      open.add(socket);
+      socket.on("close", () => open.delete(socket));
+      socket.on("error", () => socket.destroy());
+    }
+    downstream.pipe(upstream).pipe(downstream);
+  });
+  await new Promise((resolve) => listener.listen(0, "127.0.0.1", resolve));
+  return {
+    baseUrl: `http://127.0.0.1:${listener.address().port}`,
+    cut() {
+      for (const socket of open) socket.destroy();
+    },
+    close() {
+      this.cut();
+      listener.close();
+    },
+  };
+}
+
+function socketOf(session, baseUrl = server.baseUrl) {
   // Reconnect quickly: the restart below takes well under a second.
   return new HeyBlueSocket({
-    baseUrl: server.baseUrl,
+    baseUrl,
     session,
     WebSocket,
     initialBackoffMs: 100,
@@ -128,5 +156,55 @@ test("a lone node's drain closes with 1001 and the client is back once the node 
     assert.deepEqual(await opened, { reconnected: true });
   } finally {
     citizen.close();
+  }
+});
+
+test("a request pending when the citizen's connection drops is the same request after the reconnect", async () => {
+  const officer = socketOf(await signIn(OFFICER_PHONE));
+  const path = await relay();
+  const citizen = socketOf(await signIn("+12125550303"), path.baseUrl);
+  try {
+    let opened = officer.next("open");
+    officer.connect();
+    await opened;
+    officer.sendLocation(...OFFICER_AT);
+    const available = officer.next("availability");
+    officer.goAvailable();
+    await available;
+
+    opened = citizen.next("open");
+    citizen.connect();
+    await opened;
+    const shown = shownOfficer(citizen);
+    citizen.sendLocation(...CITIZEN_AT);
+    const { handle } = await shown;
+
+    const acknowledged = citizen.next("request_update");
+    const requested = officer.next("connection_requested", 15_000);
+    const opId = citizen.requestConnection(handle);
+    const first = await acknowledged;
+    assert.equal(first.state, "pending");
+    assert.equal(first.op_id, opId);
+    const { request_id } = await requested;
+    assert.equal(request_id, first.request_id);
+
+    // The network drops the citizen's socket; the server lives on. The client
+    // redials (GET /v1/route, then the node itself) and replays the request.
+    const back = citizen.next("open", 30_000);
+    const replayed = citizen.next("request_update", 30_000);
+    path.cut();
+    assert.deepEqual(await back, { reconnected: true });
+    const again = await replayed;
+    assert.equal(again.state, "pending");
+    assert.equal(again.request_id, request_id, "the replay names the same request");
+
+    const citizenEstablished = citizen.next("connection_established", 15_000);
+    officer.respond(request_id, true);
+    const established = await citizenEstablished;
+    assert.equal(established.connection_id, request_id);
+  } finally {
+    officer.close();
+    citizen.close();
+    path.close();
   }
 });
