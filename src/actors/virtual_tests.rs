@@ -5,6 +5,7 @@
 
 use std::time::Duration;
 
+use super::request_tests::{state_of, until};
 use super::tests::{
     Client, Node, TIMES_SQUARE, available_officer, config, node_with, north_of_times_square,
 };
@@ -16,26 +17,7 @@ use crate::proto::{
     RequestConnection, RequestState, Respond, ServerMessage,
 };
 
-/// Reads messages until `pick` accepts one (skipping presence pushes).
-async fn until<T>(client: &mut Client, pick: impl Fn(ServerMessage) -> Option<T>) -> T {
-    for _ in 0..20 {
-        if let Some(found) = pick(client.next_message().await) {
-            return found;
-        }
-    }
-    panic!("the expected message did not arrive");
-}
-
-async fn request_state(client: &mut Client) -> (uuid::Uuid, RequestState) {
-    until(client, |message| match message {
-        ServerMessage::RequestUpdate {
-            request_id, state, ..
-        } => Some((request_id, state)),
-        _other => None,
-    })
-    .await
-}
-
+/// The next error's code.
 async fn error_code(client: &mut Client) -> ErrorCode {
     until(client, |message| match message {
         ServerMessage::Error { code, .. } => Some(code),
@@ -80,12 +62,12 @@ async fn connected_pair(node: &mut Node) -> (Client, Client, uuid::Uuid) {
     .await;
     ask(&citizen, &handle, "in-person", ConnectionMode::InPerson);
     assert_eq!(
-        request_state(&mut citizen).await.1,
+        state_of(&mut citizen).await.1,
         RequestState::OutOfRange,
         "in person, 3 km is still out of range"
     );
     ask(&citizen, &handle, "virtual", ConnectionMode::Virtual);
-    let (request_id, state) = request_state(&mut citizen).await;
+    let (request_id, state) = state_of(&mut citizen).await;
     assert_eq!(state, RequestState::Pending);
     let offered = until(&mut officer, |message| match message {
         ServerMessage::ConnectionRequested { request_id, .. } => Some(request_id),
@@ -214,7 +196,7 @@ async fn an_in_person_connection_has_no_chat() {
     })
     .await;
     ask(&citizen, &handle, "in-person", ConnectionMode::InPerson);
-    let (request_id, _) = request_state(&mut citizen).await;
+    let (request_id, _) = state_of(&mut citizen).await;
     officer.send(ClientMessage::Respond(Respond {
         request_id,
         accept: true,
