@@ -18,7 +18,7 @@
 //! while the latencies are measured. Latencies count from the scheduled send; how
 //! late the bench itself sent is reported beside them.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use hdrhistogram::Histogram;
 
@@ -153,10 +153,16 @@ fn truth_timelines(
             index,
         }))
         .collect();
+    let planned = planned_officer_reports(replay, sent);
     let mut updates: Vec<Update> = Vec::new();
     for tick in 1..=schedule.last_tick {
         for &person in &people {
             let due_us = scheduled_us(person, tick);
+            if planned.as_ref().is_some_and(|planned| {
+                !sent.holds(person) && !planned.contains(&(person.index, tick))
+            }) {
+                continue;
+            }
             if let Some(written_us) = sent.sent_at(person, tick, due_us) {
                 updates.push(Update {
                     written_us,
@@ -193,6 +199,36 @@ fn truth_timelines(
         tracker.settle(burst[0].written_us, &server_pick);
     }
     tracker.into_timelines()
+}
+
+/// Under `--obey-cadence`, the `(officer, tick)` reports of the officers this
+/// worker does not hold, as the run plans them (every worker computes the same);
+/// `None` at the fixed pace, where every tick is reported.
+fn planned_officer_reports(replay: &Replay, sent: &SendTimes) -> Option<HashSet<(u32, u64)>> {
+    replay.params.officer_cadence?;
+    let params = WorldParams {
+        history_ticks: 2,
+        ..replay.params
+    };
+    let mut world = World::new(params, replay.officers, &[]);
+    let mut planned = HashSet::new();
+    for tick in 1..=replay.schedule.last_tick {
+        world.advance_to(tick);
+        for index in 0..replay.officers {
+            let officer = Person {
+                kind: PersonKind::Officer,
+                index,
+            };
+            if !sent.holds(officer)
+                && world
+                    .reported_at_tick(PersonKind::Officer, index, tick)
+                    .is_some()
+            {
+                planned.insert((index, tick));
+            }
+        }
+    }
+    Some(planned)
 }
 
 /// Updates (sorted by write) in the groups the replay applies together: those

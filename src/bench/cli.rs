@@ -6,6 +6,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Subcommand, ValueEnum};
 
+use super::cadence::PhoneCadence;
 use super::movement::BoundingBox;
 
 /// Default of `--bbox`: Manhattan and Hoboken, across ZIP-shard borders.
@@ -165,6 +166,41 @@ pub(crate) struct CityArgs {
     /// Also run the same load against a baseline server.
     #[arg(long, value_enum)]
     pub(crate) baseline: Vec<Baseline>,
+    /// Run the city twice, on the same people and movement: at the fixed pace
+    /// (`--interval-ms`), then with every phone reporting as the server's
+    /// `cadence` messages ask; prints both runs' updates/s and correctness.
+    /// With --spawn each run gets a fresh server.
+    #[arg(long)]
+    pub(crate) obey_cadence: bool,
+    /// With --obey-cadence: the cadence the server tells an available officer,
+    /// `INTERVAL_MS,METRES` (its `[presence.cadence]`
+    /// `officer_available_interval_ms` and `..._min_distance_meters`; a spawned
+    /// server is given it). Every worker plans the officers' reports with it, and
+    /// an officer told otherwise fails the run. Default: the server's default.
+    #[arg(long, value_parser = parse_cadence, requires = "obey_cadence")]
+    pub(crate) officer_cadence: Option<PhoneCadence>,
+}
+
+/// Parses `INTERVAL_MS,METRES`.
+fn parse_cadence(text: &str) -> Result<PhoneCadence, String> {
+    let (interval, distance) = text
+        .split_once(',')
+        .ok_or_else(|| "expected INTERVAL_MS,METRES".to_owned())?;
+    let interval_ms: u64 = interval
+        .trim()
+        .parse()
+        .map_err(|error| format!("interval: {error}"))?;
+    let min_distance_m: u32 = distance
+        .trim()
+        .parse()
+        .map_err(|error| format!("metres: {error}"))?;
+    if interval_ms == 0 || interval_ms > 3_600_000 || min_distance_m > 100_000 {
+        return Err("an available officer's interval must be 1..=3600000 ms and its distance at most 100000 m".to_owned());
+    }
+    Ok(PhoneCadence {
+        interval_ms,
+        min_distance_m,
+    })
 }
 
 /// `heyblue bench handshake`.
@@ -328,6 +364,8 @@ pub(crate) struct BenchOptions {
     pub(crate) concurrency: u32,
     /// See [`ConnectArgs::baseline`] and [`CityArgs::baseline`].
     pub(crate) baseline: Vec<Baseline>,
+    /// [`CityArgs::obey_cadence`]: the officers' cadence when set.
+    pub(crate) obey_cadence: Option<PhoneCadence>,
     /// See [`TargetArgs::out`].
     pub(crate) out: Option<PathBuf>,
     /// See [`TargetArgs::seed`].
@@ -363,6 +401,10 @@ impl BenchArgs {
                 profile: city.profile,
                 server_pid: city.server_pid,
                 baseline: city.baseline,
+                obey_cadence: city.obey_cadence.then(|| {
+                    city.officer_cadence
+                        .unwrap_or_else(PhoneCadence::officer_default)
+                }),
                 ..BenchOptions::defaults(Scenario::City, target)
             },
             ScenarioArgs::Handshake(handshake) => BenchOptions {
@@ -426,6 +468,7 @@ impl BenchOptions {
             source_addresses: target.source_addresses,
             concurrency: target.concurrency,
             baseline: Vec::new(),
+            obey_cadence: None,
             out: target.out,
             seed: target.seed,
             no_progress: target.no_progress,

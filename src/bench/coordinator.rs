@@ -10,6 +10,7 @@ use std::time::Duration;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use super::BenchError;
+use super::cadence::PhoneCadence;
 use super::chaos::kill_repeatedly_during;
 use super::cli::{Baseline, BenchArgs, BenchOptions, Scenario};
 use super::cpu::cpu_time_us;
@@ -87,12 +88,25 @@ pub async fn run_bench(args: BenchArgs) -> Result<Report, BenchError> {
         .map_err(|error| BenchError::Setup(format!("http client: {error}")))?;
 
     let mut runs = Vec::new();
-    {
+    // `--obey-cadence`: the same run at the fixed pace first, then obeying.
+    let paces = match args.obey_cadence {
+        Some(officer_cadence) => vec![
+            ("heyblue", None),
+            ("heyblue cadence", Some(officer_cadence)),
+        ],
+        None => vec![("heyblue", None)],
+    };
+    for (label, obey_cadence) in paces {
+        let args = &BenchOptions {
+            obey_cadence,
+            ..args.clone()
+        };
         let mut spawned = if args.spawn {
             let settings = ServerSettings {
                 hysteresis_m: args.hysteresis_meters,
                 reward_every_round: args.scenario == Scenario::Handshake,
                 location_interval_ms: args.interval_ms.min(LOCATION_MIN_INTERVAL_MS),
+                officer_cadence: obey_cadence.unwrap_or_else(PhoneCadence::officer_default),
             };
             Some(spawn_server(&http, settings).await?)
         } else {
@@ -104,7 +118,7 @@ pub async fn run_bench(args: BenchArgs) -> Result<Report, BenchError> {
                 server.admin_token.clone(),
                 server.sms_file.clone(),
             ),
-            None => remote_target(&args)?,
+            None => remote_target(args)?,
         };
         if args.scenario == Scenario::Redeem {
             let admin = Admin {
@@ -112,8 +126,8 @@ pub async fn run_bench(args: BenchArgs) -> Result<Report, BenchError> {
                 base_url: &base_url,
                 token: &admin_token,
             };
-            runs.push(redeem_once(&args, admin, &sms_file).await?);
-            return finish(&args, open_file_limit, runs);
+            runs.push(redeem_once(args, admin, &sms_file).await?);
+            return finish(args, open_file_limit, runs);
         }
         super::signin::import_roster(&http, &base_url, &admin_token, officers, |index| {
             phone_number(PersonKind::Officer, index, args.phone_block)
@@ -159,7 +173,7 @@ pub async fn run_bench(args: BenchArgs) -> Result<Report, BenchError> {
                 http: &http,
                 every: Duration::from_secs(every),
             });
-        runs.push(run_once(&args, "heyblue", target, probe, people, profile_pid, chaos).await?);
+        runs.push(run_once(args, label, target, probe, people, profile_pid, chaos).await?);
     }
     if args.baseline.contains(&Baseline::Echo) {
         let echo = spawn_echo().await?;
@@ -533,6 +547,7 @@ async fn run_once(
             concurrency: args.concurrency,
             connect_rate_per_second: rate_per_worker,
             handshake: handshake.clone(),
+            obey_cadence: args.obey_cadence,
         })
         .collect();
     let bar = progress_bar(args.no_progress, label);

@@ -17,6 +17,7 @@
 //! - `cpu`                `--profile`: a server's CPU time from /proc
 //! - `net`                loopback source addresses, `IP_BIND_ADDRESS_NO_PORT`, open-file limit
 //! - `movement`           deterministic random-waypoint walkers and the send schedule
+//! - `cadence`            `--obey-cadence`: when a phone told a `cadence` reports
 //! - `pairs`              handshake: where the officer–citizen pairs stand, when rounds are due
 //! - `handshake`          handshake in a worker: pair setup, all pairs' rounds, the credit check
 //! - `rounds`             one pair's request → accept → established rounds on its two sockets
@@ -40,6 +41,7 @@
 
 mod account_views;
 mod audit;
+mod cadence;
 mod change_latency;
 mod chaos;
 mod cli;

@@ -7,6 +7,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::cadence::PhoneCadence;
 use super::movement::{BoundingBox, PersonKind, Schedule};
 use super::pairs::{Placement, RoundSchedule};
 use super::stats::{CounterSnapshot, LatencyExport};
@@ -50,6 +51,10 @@ pub(crate) struct WorkerPlan {
     pub(crate) connect_rate_per_second: f64,
     /// The handshake scenario's pairs (officer `i` and citizen `i` are pair `i`).
     pub(crate) handshake: Option<HandshakePlan>,
+    /// `--obey-cadence`: phones report as the server's `cadence` asks, and
+    /// every available officer at this one. `None`: the fixed pace.
+    #[serde(default)]
+    pub(crate) obey_cadence: Option<PhoneCadence>,
 }
 
 /// What a worker needs to know for the handshake scenario.

@@ -275,6 +275,7 @@ impl RunResult {
             && counters.changes_missed == 0
             && counters.final_wrong == 0
             && counters.final_missing == 0
+            && counters.cadence_mismatches == 0
             && counters.sign_in_failures == 0
             && counters.connect_failures == 0
             && counters.dropped == 0
@@ -315,6 +316,9 @@ pub struct Report {
     runs: Vec<RunResult>,
     /// Hey Blue! against the Redis baseline, when both ran.
     versus_redis: Option<VersusRedis>,
+    /// `--obey-cadence`: location updates/s at the fixed pace ÷ obeying the
+    /// server's cadence (how many times fewer the server received).
+    fixed_pace_per_cadence_updates: Option<f64>,
 }
 
 /// Hey Blue!'s figures divided by the Redis baseline's.
@@ -357,6 +361,14 @@ impl VersusRedis {
     }
 }
 
+/// Location updates/s of the fixed-pace run ÷ the cadence run, when
+/// `--obey-cadence` made both.
+fn fixed_pace_per_cadence_updates(runs: &[RunResult]) -> Option<f64> {
+    let fixed = runs.iter().find(|run| run.label == "heyblue")?;
+    let obeying = runs.iter().find(|run| run.label == "heyblue cadence")?;
+    (obeying.updates_per_s > 0.0).then(|| fixed.updates_per_s / obeying.updates_per_s)
+}
+
 /// What the run ran on.
 #[derive(Debug, Clone, Serialize)]
 struct Machine {
@@ -380,6 +392,7 @@ impl Report {
                 os: std::env::consts::OS.to_owned(),
             },
             versus_redis: VersusRedis::of(&runs),
+            fixed_pace_per_cadence_updates: fixed_pace_per_cadence_updates(&runs),
             runs,
         }
     }
@@ -481,6 +494,12 @@ impl Report {
                 "location updates/s",
                 each(&|run| format!("{:.0}", run.updates_per_s)),
             );
+            if let Some(ratio) = self.fixed_pace_per_cadence_updates {
+                let _ = writeln!(
+                    text,
+                    "  obeying the server's cadence, the phones sent {ratio:.2}× fewer location updates than at the fixed pace"
+                );
+            }
             if self.runs.iter().any(|run| run.server_cpu_us.is_some()) {
                 row(
                     &mut text,

@@ -64,6 +64,11 @@ impl SendTimes {
         Some(ticks[found].1)
     }
 
+    /// Whether this worker held `person`'s socket (its writes are logged).
+    pub(crate) fn holds(&self, person: Person) -> bool {
+        self.held.contains(&person)
+    }
+
     /// How far behind its schedule the latest write was, microseconds (0 if
     /// none was late): the replay keeps that many intervals of positions.
     pub(crate) fn latest_lateness_us(&self, scheduled: impl Fn(Person, u64) -> i64) -> i64 {

@@ -17,6 +17,7 @@ use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::{Bytes, Message};
 
+use super::cadence::PhoneCadence;
 use super::change_latency::Received;
 use super::movement::PersonKind;
 use super::net::{connect_from, source_address};
@@ -102,10 +103,36 @@ pub(crate) struct SessionContext {
     pub(crate) pushes: Mutex<std::collections::HashMap<u32, Vec<Received>>>,
     /// When each location frame was written, for the truth replay.
     pub(crate) sent: SendLog,
+    /// The newest `cadence` each person's socket was told.
+    pub(crate) cadences: Mutex<std::collections::HashMap<Person, PhoneCadence>>,
     /// Set once the worker closes its sockets: closes are no longer failures.
     pub(crate) finishing: AtomicBool,
     /// Talking to the echo baseline instead of a Hey Blue! node.
     pub(crate) echo: bool,
+}
+
+impl SessionContext {
+    /// Keeps `message` if it is a `cadence`, as `person`'s phone would.
+    pub(crate) fn note_cadence(&self, person: Person, message: &ServerMessage) {
+        if let ServerMessage::Cadence {
+            interval_ms,
+            min_distance_m,
+        } = *message
+        {
+            lock(&self.cadences).insert(
+                person,
+                PhoneCadence {
+                    interval_ms,
+                    min_distance_m,
+                },
+            );
+        }
+    }
+
+    /// The cadence `person` was last told, if any.
+    pub(crate) fn cadence_of(&self, person: Person) -> Option<PhoneCadence> {
+        lock(&self.cadences).get(&person).copied()
+    }
 }
 
 impl Connector {
@@ -297,6 +324,7 @@ fn on_frame(
             return;
         }
     };
+    context.note_cadence(person, &message);
     match message {
         ServerMessage::Nearest { officer } => {
             bump(&context.counters.pushes);

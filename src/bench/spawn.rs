@@ -12,6 +12,7 @@ use std::time::Duration;
 use tokio::process::{Child, Command};
 
 use super::BenchError;
+use super::cadence::PhoneCadence;
 
 /// The spawned server's output, in its directory.
 const SERVER_LOG: &str = "server.log";
@@ -33,6 +34,8 @@ pub(crate) struct ServerSettings {
     /// `presence.location_min_interval_ms`: the people's interval, so a run
     /// faster than one update a second is not coalesced by the server.
     pub(crate) location_interval_ms: u64,
+    /// `presence.cadence.officer_available_*`: what an available officer is told.
+    pub(crate) officer_cadence: PhoneCadence,
 }
 
 /// A `heyblue serve` child.
@@ -98,10 +101,16 @@ max_connections_per_ip = 4000000000
 nearest_hysteresis_meters = {hysteresis_m}
 location_min_interval_ms = {location_interval_ms}
 
+[presence.cadence]
+officer_available_interval_ms = {officer_interval_ms}
+officer_available_min_distance_meters = {officer_distance_m}
+
 [connections]
 {connections}"#,
         hysteresis_m = settings.hysteresis_m,
         location_interval_ms = settings.location_interval_ms,
+        officer_interval_ms = settings.officer_cadence.interval_ms,
+        officer_distance_m = settings.officer_cadence.min_distance_m,
         connections = if settings.reward_every_round {
             EVERY_ROUND_REWARDED
         } else {

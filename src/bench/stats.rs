@@ -60,6 +60,8 @@ pub(crate) struct Counters {
     pub(crate) final_wrong: AtomicU64,
     /// Citizens who never got an answer.
     pub(crate) final_missing: AtomicU64,
+    /// Officers told another cadence than the run planned (`--obey-cadence`).
+    pub(crate) cadence_mismatches: AtomicU64,
     /// Citizens whose last answer was checked after movement stopped.
     pub(crate) final_checked: AtomicU64,
     /// Handshake rounds started (`request_connection` written).
@@ -117,6 +119,9 @@ pub(crate) struct CounterSnapshot {
     pub(crate) final_wrong: u64,
     /// See [`Counters::final_missing`].
     pub(crate) final_missing: u64,
+    /// See [`Counters::cadence_mismatches`].
+    #[serde(default)]
+    pub(crate) cadence_mismatches: u64,
     /// See [`Counters::final_checked`].
     pub(crate) final_checked: u64,
     /// See [`Counters::rounds_started`].
@@ -159,6 +164,7 @@ impl Counters {
             echoed: read(&self.echoed),
             final_wrong: read(&self.final_wrong),
             final_missing: read(&self.final_missing),
+            cadence_mismatches: read(&self.cadence_mismatches),
             final_checked: read(&self.final_checked),
             rounds_started: read(&self.rounds_started),
             rounds_established: read(&self.rounds_established),
@@ -192,6 +198,7 @@ impl CounterSnapshot {
         self.echoed += other.echoed;
         self.final_wrong += other.final_wrong;
         self.final_missing += other.final_missing;
+        self.cadence_mismatches += other.cadence_mismatches;
         self.final_checked += other.final_checked;
         self.rounds_started += other.rounds_started;
         self.rounds_established += other.rounds_established;
@@ -208,6 +215,7 @@ impl CounterSnapshot {
             + self.server_errors
             + self.final_wrong
             + self.final_missing
+            + self.cadence_mismatches
             + self.rounds_failed
     }
 }

@@ -265,11 +265,15 @@ fn exact_truth_is(
 }
 
 /// How far anyone may have moved from their current-tick grid position during a
-/// window, both people together, plus a tick either side.
+/// window, both people together, plus a tick either side, plus how far an
+/// officer obeying a cadence may be from its last report.
 fn movement_margin_m(world: &World, window_us: i64) -> f64 {
     let params = world.params();
     let seconds = (window_us + 2 * params.interval_us) as f64 / 1e6;
-    2.0 * params.max_speed_mps * seconds + 50.0
+    let unreported_m = params
+        .officer_cadence
+        .map_or(0.0, |cadence| cadence.lag_m(params.max_speed_mps));
+    2.0 * params.max_speed_mps * seconds + 50.0 + unreported_m
 }
 
 fn distance_range(citizen_positions: &[Point], officer_positions: &[Point]) -> (f64, f64) {

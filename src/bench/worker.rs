@@ -203,6 +203,7 @@ impl Worker {
                 max_speed_mps: plan.max_speed_mps,
                 interval_us,
                 history_ticks,
+                officer_cadence: plan.obey_cadence,
             };
             Arc::new(RwLock::new(World::new(
                 params,
@@ -221,6 +222,7 @@ impl Worker {
             },
             pushes: Mutex::new(HashMap::new()),
             sent: SendLog::default(),
+            cadences: Mutex::new(HashMap::new()),
             finishing: std::sync::atomic::AtomicBool::new(false),
             echo,
         });
@@ -406,8 +408,15 @@ impl Worker {
                     last_wake_us = scheduled_us;
                 }
                 let position = match &world {
+                    Some(world)
+                        if self.plan.obey_cadence.is_some()
+                            && person.kind == PersonKind::Citizen =>
+                    {
+                        let cadence = self.context.cadence_of(*person);
+                        session::write(world).report_citizen(person.index, tick, cadence)
+                    }
                     Some(world) => {
-                        session::read(world).position_at_tick(person.kind, person.index, tick)
+                        session::read(world).reported_at_tick(person.kind, person.index, tick)
                     }
                     None => {
                         let walker = echo_walkers.entry(*person).or_insert_with(|| {
@@ -443,6 +452,7 @@ impl Worker {
         let settle_us =
             self.context.rules.tolerance_us + i64::try_from(SETTLE_EXTRA.as_micros()).unwrap_or(0);
         sleep_until_unix(last_send_us + settle_us).await;
+        self.check_officer_cadence();
         self.check_final_answers();
         self.time_truth_changes(schedule).await
     }
@@ -499,6 +509,29 @@ impl Worker {
             .map_err(|error| format!("missed lifetime histogram: {error}"))?;
         lock(&self.latencies.missed_samples).extend(tally.missed_samples);
         Ok(())
+    }
+
+    /// Under `--obey-cadence` every worker plans every officer's reports with the
+    /// run's officer cadence: an officer the server told otherwise makes the
+    /// truth wrong, so it fails the run.
+    fn check_officer_cadence(&self) {
+        let Some(planned) = self.plan.obey_cadence else {
+            return;
+        };
+        for person in self
+            .sessions
+            .keys()
+            .filter(|person| person.kind == PersonKind::Officer)
+        {
+            let told = self.context.cadence_of(*person);
+            if told != Some(planned) {
+                bump(&self.counters.cadence_mismatches);
+                self.latencies.keep_wrong(format!(
+                    "officer {} was told cadence {told:?}, the run plans {planned:?} (--officer-cadence)",
+                    person.index
+                ));
+            }
+        }
     }
 
     /// After movement stopped and answers settled: every citizen's last answer must
@@ -622,6 +655,7 @@ async fn open_session(
         session::wait_for_echo(&mut socket).await?;
     } else {
         session::wait_for(&mut socket, "welcome", |message| {
+            context.note_cadence(person, message);
             matches!(message, ServerMessage::Welcome { .. })
         })
         .await?;
@@ -649,6 +683,7 @@ async fn open_session(
         )
         .await?;
         session::wait_for(&mut socket, "availability", |message| {
+            context.note_cadence(person, message);
             matches!(message, ServerMessage::Availability { .. })
         })
         .await?;

@@ -1,10 +1,17 @@
 //! The simulated city as one worker knows it: every officer's trajectory (all
 //! workers compute the same ones), the worker's own citizens, the positions of the
-//! last ticks, and a coarse grid of officers for neighbour queries. Ticks are
-//! computed on demand, by whoever needs one first (the sender or the checker).
+//! last ticks, the positions each person reported (what the server knows), and a
+//! coarse grid of officers for neighbour queries. Ticks are computed on demand, by
+//! whoever needs one first (the sender or the checker).
+//!
+//! At the fixed pace everybody reports every tick. Under `--obey-cadence`
+//! (`cadence`) officers report by the cadence the run plans for them, so every
+//! worker knows every officer's reports, and the worker's own citizens report
+//! when their phone decides to (`report_citizen`).
 
 use std::collections::{HashMap, VecDeque};
 
+use super::cadence::PhoneCadence;
 use super::movement::{BoundingBox, PersonKind, Point, Schedule, Walker};
 
 /// Grid cell size for officer neighbour queries, degrees (about 440 m × 340 m).
@@ -25,6 +32,10 @@ pub(crate) struct WorldParams {
     pub(crate) interval_us: i64,
     /// Ticks of history kept per person (covers the longest check window).
     pub(crate) history_ticks: usize,
+    /// `--obey-cadence`: the cadence every available officer reports at;
+    /// citizens then report only through `report_citizen`. `None`: everybody
+    /// reports every tick.
+    pub(crate) officer_cadence: Option<PhoneCadence>,
 }
 
 /// One person's walk and recent positions.
@@ -36,6 +47,10 @@ struct Track {
     phase_us: i64,
     /// Positions of the last ticks, oldest first; the back is the current tick.
     history: VecDeque<Point>,
+    /// The reports sent, `(tick, position)` oldest first: those of the last
+    /// `history_ticks` ticks and the newest one before them (still the
+    /// server's picture until the next).
+    reported: VecDeque<(u64, Point)>,
 }
 
 impl Track {
@@ -43,10 +58,13 @@ impl Track {
         let walker = Walker::new(params.seed, kind, index, params.bbox, params.max_speed_mps);
         let mut history = VecDeque::with_capacity(params.history_ticks + 1);
         history.push_back(walker.position());
+        // Tick 0 goes out on connect, before any cadence is known.
+        let reported = VecDeque::from([(0, walker.position())]);
         Self {
             walker,
             phase_us: Schedule::phase_us(params.interval_us, kind, index),
             history,
+            reported,
         }
     }
 
@@ -56,6 +74,49 @@ impl Track {
         while self.history.len() > keep {
             self.history.pop_front();
         }
+    }
+
+    /// Reports `position`, its place at `tick`, if `cadence` (or the fixed pace,
+    /// `None`) says it is due; returns it when it was.
+    fn report_if_due(
+        &mut self,
+        tick: u64,
+        position: Point,
+        cadence: Option<PhoneCadence>,
+        tick_interval_us: i64,
+        keep: usize,
+    ) -> Option<Point> {
+        let due = cadence.is_none_or(|cadence| {
+            cadence.is_due(
+                self.reported.back().copied(),
+                tick,
+                position,
+                tick_interval_us,
+            )
+        });
+        if !due {
+            return None;
+        }
+        self.reported.push_back((tick, position));
+        let keep = u64::try_from(keep).unwrap_or(u64::MAX);
+        while self.reported.len() >= 2
+            && self
+                .reported
+                .get(1)
+                .is_some_and(|&(next, _)| next.saturating_add(keep) <= tick)
+        {
+            self.reported.pop_front();
+        }
+        Some(position)
+    }
+
+    /// The report current at `tick`: the newest sent at or before it.
+    fn report_at(&self, tick: u64) -> Option<(u64, Point)> {
+        self.reported
+            .iter()
+            .rev()
+            .find(|&&(sent, _)| sent <= tick)
+            .copied()
     }
 }
 
@@ -126,20 +187,61 @@ impl World {
         self.tick >= tick
     }
 
-    /// Moves everybody forward to `tick`.
+    /// Moves everybody forward to `tick`; officers (and, at the fixed pace,
+    /// citizens) report as they go.
     pub(crate) fn advance_to(&mut self, tick: u64) {
         let seconds = self.params.interval_us as f64 / 1e6;
         let keep = self.params.history_ticks;
+        let interval_us = self.params.interval_us;
+        let officer_cadence = self.params.officer_cadence;
         while self.tick < tick {
+            let next = self.tick + 1;
             for track in &mut self.officers {
                 track.step(seconds, keep);
+                let position = track.walker.position();
+                track.report_if_due(next, position, officer_cadence, interval_us, keep);
             }
             for track in self.citizens.values_mut() {
                 track.step(seconds, keep);
+                if officer_cadence.is_none() {
+                    let position = track.walker.position();
+                    track.report_if_due(next, position, None, interval_us, keep);
+                }
             }
-            self.tick += 1;
+            self.tick = next;
         }
         self.rebuild_grid();
+    }
+
+    /// Under `--obey-cadence`: the worker's citizen `index` reports its
+    /// position of `tick` (computed already; ticks in order) if its phone's
+    /// `cadence` says so (`None`: not told yet, the fixed pace). Returns the
+    /// position sent.
+    pub(crate) fn report_citizen(
+        &mut self,
+        index: u32,
+        tick: u64,
+        cadence: Option<PhoneCadence>,
+    ) -> Option<Point> {
+        let position = self.position_at_tick(PersonKind::Citizen, index, tick)?;
+        let (interval_us, keep) = (self.params.interval_us, self.params.history_ticks);
+        self.citizens
+            .get_mut(&index)?
+            .report_if_due(tick, position, cadence, interval_us, keep)
+    }
+
+    /// The position `kind` `index` reported at exactly `tick`, if it reported
+    /// then.
+    pub(crate) fn reported_at_tick(
+        &self,
+        kind: PersonKind,
+        index: u32,
+        tick: u64,
+    ) -> Option<Point> {
+        self.track(kind, index)?
+            .report_at(tick)
+            .filter(|&(sent, _)| sent == tick)
+            .map(|(_, position)| position)
     }
 
     /// A person's position at `tick` (must be computed and still in the history).
@@ -155,28 +257,31 @@ impl World {
         track.history.get(position).copied()
     }
 
-    /// The tick a person had most recently sent at `time_us`.
-    pub(crate) fn tick_of(&self, kind: PersonKind, index: u32, time_us: i64) -> Option<u64> {
-        let track = self.track(kind, index)?;
-        Some(match self.schedule {
-            Some(schedule) => schedule.tick_at(track.phase_us, time_us),
+    /// The movement tick due most recently at `time_us` for a person (whether
+    /// or not it was reported).
+    fn tick_of(&self, track: &Track, time_us: i64) -> u64 {
+        match self.schedule {
+            Some(schedule) => schedule.tick_at(track.phase_us, time_us).min(self.tick),
             None => 0,
-        })
+        }
     }
 
-    /// Where the server should believe a person is at `time_us`.
+    /// Where the server should believe a person is at `time_us`: its newest
+    /// report by then.
     pub(crate) fn position_at_time(
         &self,
         kind: PersonKind,
         index: u32,
         time_us: i64,
     ) -> Option<Point> {
-        let tick = self.tick_of(kind, index, time_us)?;
-        self.position_at_tick(kind, index, tick.min(self.tick))
+        let track = self.track(kind, index)?;
+        track
+            .report_at(self.tick_of(track, time_us))
+            .map(|(_, position)| position)
     }
 
     /// Every position a person may have had on the server during
-    /// `[from_us, to_us]`: the one current at `from_us` and all sent after it.
+    /// `[from_us, to_us]`: the report current at `from_us` and all sent after it.
     pub(crate) fn positions_between(
         &self,
         kind: PersonKind,
@@ -184,18 +289,25 @@ impl World {
         from_us: i64,
         to_us: i64,
     ) -> Vec<Point> {
-        let (Some(first), Some(last)) = (
-            self.tick_of(kind, index, from_us),
-            self.tick_of(kind, index, to_us),
-        ) else {
+        let Some(track) = self.track(kind, index) else {
             return Vec::new();
         };
-        (first..=last.min(self.tick))
-            .filter_map(|tick| self.position_at_tick(kind, index, tick))
+        let (first, last) = (self.tick_of(track, from_us), self.tick_of(track, to_us));
+        let current = track.report_at(first);
+        current
+            .into_iter()
+            .chain(
+                track
+                    .reported
+                    .iter()
+                    .copied()
+                    .filter(|&(sent, _)| sent > first && sent <= last),
+            )
+            .map(|(_, position)| position)
             .collect()
     }
 
-    /// Send times of a person's ticks in `(from_us, to_us]`, newest first.
+    /// Send times of a person's reports in `(from_us, to_us]`, newest first.
     pub(crate) fn send_times_between(
         &self,
         kind: PersonKind,
@@ -206,17 +318,15 @@ impl World {
         let (Some(schedule), Some(track)) = (self.schedule, self.track(kind, index)) else {
             return Vec::new();
         };
-        let mut times = Vec::new();
-        let mut tick = schedule.tick_at(track.phase_us, to_us);
-        while tick >= 1 {
-            let sent_us = schedule.send_time_us(track.phase_us, tick);
-            if sent_us <= from_us {
-                break;
-            }
-            times.push(sent_us);
-            tick -= 1;
-        }
-        times
+        track
+            .reported
+            .iter()
+            .rev()
+            .filter(|&&(tick, _)| tick >= 1)
+            .map(|&(tick, _)| schedule.send_time_us(track.phase_us, tick))
+            .skip_while(|&sent_us| sent_us > to_us)
+            .take_while(|&sent_us| sent_us > from_us)
+            .collect()
     }
 
     /// Officers whose current-tick position lies within about `radius_m` of

@@ -168,6 +168,7 @@ fn a_replayed_run_pushed_exactly_is_all_pushed() {
         max_speed_mps: 12.0,
         interval_us: 1_000_000,
         history_ticks: 2,
+        officer_cadence: None,
     };
     let replay = Replay {
         params,
@@ -226,6 +227,7 @@ fn the_truth_counts_each_update_from_when_it_was_written() {
         max_speed_mps: 12.0,
         interval_us,
         history_ticks: 2,
+        officer_cadence: None,
     };
     let schedule = Schedule {
         t0_us: 10_000_000,
