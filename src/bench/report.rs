@@ -158,6 +158,9 @@ pub(crate) struct RunResult {
     pub(crate) echo_latency: Percentiles,
     /// How late the bench sent, compared with its schedule.
     pub(crate) send_lateness: Percentiles,
+    /// How far citizens were from the server's picture of them at each tick;
+    /// recorded in millimetres, so its `_ms` fields are metres.
+    pub(crate) citizen_unreported: Percentiles,
     /// Server memory.
     pub(crate) memory: Memory,
     /// A few wrong answers, described.
@@ -238,6 +241,7 @@ impl RunResult {
             citizen_move_latency: Percentiles::of(&latencies.citizen_move_us.to_histogram()),
             echo_latency: Percentiles::of(&latencies.echo_us.to_histogram()),
             send_lateness: Percentiles::of(&latencies.send_lateness_us.to_histogram()),
+            citizen_unreported: Percentiles::of(&latencies.citizen_unreported_mm.to_histogram()),
             memory,
             wrong_samples: latencies.wrong_samples.clone(),
             missed_samples: latencies.missed_samples.clone(),
@@ -634,6 +638,21 @@ impl Report {
                 &mut text,
                 "bench send lateness p99",
                 each(&|run| ms(&run.send_lateness, run.send_lateness.p99_ms)),
+            );
+            row(
+                &mut text,
+                "citizen from its last report p50 / p99 / max",
+                each(&|run| {
+                    let metres = &run.citizen_unreported;
+                    if metres.count == 0 {
+                        "-".to_owned()
+                    } else {
+                        format!(
+                            "{:.0} / {:.0} / {:.0} m",
+                            metres.p50_ms, metres.p99_ms, metres.max_ms
+                        )
+                    }
+                }),
             );
             if self.runs.iter().any(|run| run.redis.is_some()) {
                 self.redis_rows(&mut text, &row);

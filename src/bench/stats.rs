@@ -243,6 +243,10 @@ pub(crate) struct Latencies {
     pub(crate) truth_change_us: Mutex<Histogram<u64>>,
     /// How long each never-pushed truth lasted, microseconds.
     pub(crate) missed_lifetime_us: Mutex<Histogram<u64>>,
+    /// At each tick, how far a citizen was from the position the server had of
+    /// it (its last report), **millimetres** (so the `_ms` percentiles read as
+    /// metres).
+    pub(crate) citizen_unreported_mm: Mutex<Histogram<u64>>,
     /// A few wrong answers, described.
     pub(crate) wrong_samples: Mutex<Vec<String>>,
     /// A few truth changes never pushed, described.
@@ -263,6 +267,7 @@ impl Latencies {
             accept_us: histogram(),
             truth_change_us: histogram(),
             missed_lifetime_us: histogram(),
+            citizen_unreported_mm: histogram(),
             wrong_samples: Mutex::new(Vec::new()),
             missed_samples: Mutex::new(Vec::new()),
         }
@@ -288,6 +293,7 @@ impl Latencies {
             accept_us: HistogramData::from(&*lock(&self.accept_us)),
             truth_change_us: HistogramData::from(&*lock(&self.truth_change_us)),
             missed_lifetime_us: HistogramData::from(&*lock(&self.missed_lifetime_us)),
+            citizen_unreported_mm: HistogramData::from(&*lock(&self.citizen_unreported_mm)),
             wrong_samples: lock(&self.wrong_samples).clone(),
             missed_samples: lock(&self.missed_samples).clone(),
         }
@@ -342,6 +348,9 @@ pub(crate) struct LatencyExport {
     pub(crate) truth_change_us: HistogramData,
     /// See [`Latencies::missed_lifetime_us`].
     pub(crate) missed_lifetime_us: HistogramData,
+    /// See [`Latencies::citizen_unreported_mm`].
+    #[serde(default)]
+    pub(crate) citizen_unreported_mm: HistogramData,
     /// See [`Latencies::wrong_samples`].
     pub(crate) wrong_samples: Vec<String>,
     /// See [`Latencies::missed_samples`].
@@ -360,6 +369,8 @@ impl LatencyExport {
         self.accept_us.merge(&other.accept_us);
         self.truth_change_us.merge(&other.truth_change_us);
         self.missed_lifetime_us.merge(&other.missed_lifetime_us);
+        self.citizen_unreported_mm
+            .merge(&other.citizen_unreported_mm);
         self.wrong_samples
             .extend(other.wrong_samples.iter().cloned());
         self.wrong_samples.truncate(WRONG_SAMPLES_KEPT);

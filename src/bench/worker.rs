@@ -407,6 +407,15 @@ impl Worker {
                     sleep_until_unix(scheduled_us).await;
                     last_wake_us = scheduled_us;
                 }
+                if let Some(world) = &world
+                    && person.kind == PersonKind::Citizen
+                    && let Some(metres) = session::read(world).unreported_m(person.index, tick)
+                {
+                    record(
+                        &self.latencies.citizen_unreported_mm,
+                        (metres * 1_000.0) as i64,
+                    );
+                }
                 let position = match &world {
                     Some(world)
                         if self.plan.obey_cadence.is_some()

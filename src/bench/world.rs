@@ -11,7 +11,7 @@
 
 use std::collections::{HashMap, VecDeque};
 
-use super::cadence::PhoneCadence;
+use super::cadence::{PhoneCadence, metres_between};
 use super::movement::{BoundingBox, PersonKind, Point, Schedule, Walker};
 
 /// Grid cell size for officer neighbour queries, degrees (about 440 m × 340 m).
@@ -228,6 +228,14 @@ impl World {
         self.citizens
             .get_mut(&index)?
             .report_if_due(tick, position, cadence, interval_us, keep)
+    }
+
+    /// How far the worker's citizen `index` is at `tick` from the position it
+    /// last reported before it, metres.
+    pub(crate) fn unreported_m(&self, index: u32, tick: u64) -> Option<f64> {
+        let now = self.position_at_tick(PersonKind::Citizen, index, tick)?;
+        let (_, reported) = self.citizens.get(&index)?.report_at(tick.checked_sub(1)?)?;
+        Some(metres_between(now, reported))
     }
 
     /// The position `kind` `index` reported at exactly `tick`, if it reported
