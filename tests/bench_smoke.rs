@@ -58,10 +58,14 @@ fn main() -> ExitCode {
         }
         Some(_) | None => {}
     }
-    let tests: [(&str, SmokeTest); 9] = [
+    let tests: [(&str, SmokeTest); 10] = [
         (
             "city_every_pushed_answer_is_correct",
             city_every_pushed_answer_is_correct,
+        ),
+        (
+            "city_obeying_the_cadence_sends_fewer_updates_and_stays_correct",
+            city_obeying_the_cadence_sends_fewer_updates_and_stays_correct,
         ),
         (
             "handshake_credits_every_accepted_request_exactly_once",
@@ -215,6 +219,53 @@ fn city_every_pushed_answer_is_correct(runtime: &tokio::runtime::Runtime) -> Ran
         "people moved: {table}"
     );
     assert!(table.contains("officer move→push p99"), "{table}");
+    Ran::Passed
+}
+
+/// `--obey-cadence`: the same people and movement twice, on two workers (so
+/// each worker plans the other's officers), the second time as the server asks.
+fn city_obeying_the_cadence_sends_fewer_updates_and_stays_correct(
+    runtime: &tokio::runtime::Runtime,
+) -> Ran {
+    let out = tempfile::tempdir().unwrap();
+    let args = [
+        "city",
+        "--spawn",
+        "--officers",
+        "30",
+        "--citizens",
+        "150",
+        "--duration-seconds",
+        "8",
+        "--workers",
+        "2",
+        "--obey-cadence",
+        "--officer-cadence",
+        "3000,10",
+    ];
+    let report = bench(runtime, &args, out.path()).expect("both city runs complete");
+    let table = report.table();
+    assert!(report.all_correct(), "{table}");
+    assert!(table.contains("fewer location updates"), "{table}");
+    let results = results(out.path());
+    let runs = results["runs"].as_array().expect("runs");
+    assert_eq!(runs.len(), 2, "{table}");
+    assert_eq!(runs[0]["label"], "heyblue");
+    assert_eq!(runs[1]["label"], "heyblue cadence");
+    let sent = |run: &Value| run["counters"]["updates_sent"].as_u64().unwrap();
+    for run in runs {
+        let counters = &run["counters"];
+        assert_eq!(counters["connected"], 180, "{table}");
+        assert_eq!(counters["wrong"], 0, "{table}");
+        assert_eq!(counters["final_wrong"], 0, "{table}");
+        assert_eq!(counters["changes_missed"], 0, "{table}");
+        assert_eq!(counters["cadence_mismatches"], 0, "{table}");
+        assert!(sent(run) > 180, "people moved: {table}");
+    }
+    // Officers at most every 3 s instead of every second, citizens by distance.
+    assert!(sent(&runs[1]) * 2 < sent(&runs[0]), "{table}");
+    let ratio = results["fixed_pace_per_cadence_updates"].as_f64().unwrap();
+    assert!(ratio > 2.0, "{table}");
     Ran::Passed
 }
 

@@ -520,6 +520,45 @@ mod tests {
     }
 
     #[test]
+    fn obey_cadence_plans_officers_at_the_servers_default_or_the_given_cadence() {
+        let fixed = parse(&["city", "--spawn"]).unwrap();
+        assert_eq!(fixed.obey_cadence, None);
+        let obeying = parse(&["city", "--spawn", "--obey-cadence"]).unwrap();
+        assert_eq!(obeying.obey_cadence, Some(PhoneCadence::officer_default()));
+        let given = parse(&[
+            "city",
+            "--spawn",
+            "--obey-cadence",
+            "--officer-cadence",
+            "3000,15",
+        ])
+        .unwrap();
+        assert_eq!(
+            given.obey_cadence,
+            Some(PhoneCadence {
+                interval_ms: 3_000,
+                min_distance_m: 15
+            })
+        );
+        // Only with --obey-cadence, and an officer must be asked to report.
+        assert!(parse(&["city", "--spawn", "--officer-cadence", "3000,15"]).is_err());
+        for bad in ["0,10", "3000", "3000,-1", "x,10"] {
+            assert!(
+                parse(&[
+                    "city",
+                    "--spawn",
+                    "--obey-cadence",
+                    "--officer-cadence",
+                    bad
+                ])
+                .is_err(),
+                "{bad}"
+            );
+        }
+        assert!(parse(&["handshake", "--spawn", "--obey-cadence"]).is_err());
+    }
+
+    #[test]
     fn help_lists_only_the_scenarios_options() {
         let mut command = CommandLine::command();
         command.build();

@@ -382,3 +382,6 @@ fn grid_cell(point: Point) -> (i32, i32) {
         (point.lng / GRID_DEGREES).floor() as i32,
     )
 }
+
+#[cfg(test)]
+mod tests;
