@@ -497,7 +497,7 @@ async fn sockets_are_told_their_cadence_after_welcome_and_when_it_changes() {
     officer.next_of("availability").await;
     officer.send(json!({ "t": "ping" })).await;
     officer.next_of("pong").await;
-    assert_eq!(cadences(&officer), vec![(0, 0), (2_000, 10)]);
+    assert_eq!(cadences(&officer), vec![(0, 0), (5_000, 25)]);
 
     let mut citizen = scene.connect(&scene.citizen_token, Format::Json).await;
     citizen.send(location(CITIZEN_AT)).await;
@@ -506,7 +506,7 @@ async fn sockets_are_told_their_cadence_after_welcome_and_when_it_changes() {
     citizen.next_of("pong").await;
     assert_eq!(
         cadences(&citizen),
-        vec![(30_000, 100), (1_000, 5)],
+        vec![(30_000, 100), (5_000, 25)],
         "far before its first fix, near once an officer is in sight"
     );
 }

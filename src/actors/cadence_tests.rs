@@ -44,8 +44,8 @@ async fn watching_citizen(node: &mut Node) -> Client {
     citizen
 }
 
-const NEAR: (u64, u32) = (1_000, 5);
-const MID: (u64, u32) = (5_000, 25);
+const NEAR: (u64, u32) = (5_000, 25);
+const MID: (u64, u32) = (15_000, 50);
 const FAR: (u64, u32) = (30_000, 100);
 
 #[tokio::test(start_paused = true)]
@@ -122,11 +122,11 @@ async fn an_officer_reports_only_while_available() {
     );
     officer.locate(TIMES_SQUARE);
     officer.go_available(15);
-    assert_eq!(next_cadence(&mut officer).await, (2_000, 10));
+    assert_eq!(next_cadence(&mut officer).await, (5_000, 25));
     officer.send(ClientMessage::GoUnavailable);
     assert_eq!(next_cadence(&mut officer).await, (0, 0));
     officer.go_available(1);
-    assert_eq!(next_cadence(&mut officer).await, (2_000, 10));
+    assert_eq!(next_cadence(&mut officer).await, (5_000, 25));
     tokio::time::sleep(Duration::from_secs(61)).await;
     assert_eq!(
         next_cadence(&mut officer).await,

@@ -45,20 +45,25 @@ pub struct CadenceConfig {
     pub officer_available_min_distance_meters: u32,
 }
 
+/// The defaults ask for what can change what a citizen sees: officers are
+/// shown at a resolution-9 cell centre (cells about 350 m across) and the
+/// finest distance band is 100 m, so reports closer than 25 m apart or faster
+/// than every 5 s change almost nothing on screen. `heyblue bench city
+/// --obey-cadence` measured what they save (docs/benchmarks.md).
 impl Default for CadenceConfig {
     fn default() -> Self {
         Self {
             near_within_meters: 1_000.0,
             mid_within_meters: 5_000.0,
             hysteresis_meters: 250.0,
-            citizen_near_interval_ms: 1_000,
-            citizen_near_min_distance_meters: 5,
-            citizen_mid_interval_ms: 5_000,
-            citizen_mid_min_distance_meters: 25,
+            citizen_near_interval_ms: 5_000,
+            citizen_near_min_distance_meters: 25,
+            citizen_mid_interval_ms: 15_000,
+            citizen_mid_min_distance_meters: 50,
             citizen_far_interval_ms: 30_000,
             citizen_far_min_distance_meters: 100,
-            officer_available_interval_ms: 2_000,
-            officer_available_min_distance_meters: 10,
+            officer_available_interval_ms: 5_000,
+            officer_available_min_distance_meters: 25,
         }
     }
 }

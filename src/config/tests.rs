@@ -302,5 +302,5 @@ fn cadence_and_virtual_keys_are_checked() {
     let slower = Config::from_toml_str("[presence.cadence]\ncitizen_far_interval_ms = 60000\n")
         .expect("valid");
     assert_eq!(slower.presence.cadence.citizen_far_interval_ms, 60_000);
-    assert_eq!(slower.presence.cadence.citizen_near_interval_ms, 1_000);
+    assert_eq!(slower.presence.cadence.citizen_near_interval_ms, 5_000);
 }
