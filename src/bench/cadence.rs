@@ -5,9 +5,11 @@
 //! `interval_ms: 0` sends nothing. Decisions fall on movement ticks, so an
 //! interval that is not a whole number of ticks waits for the next one.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
-use super::movement::Point;
+use super::movement::{PersonKind, Point};
 use crate::config::CadenceConfig;
 use crate::geo::{LatLng, distance_m};
 
@@ -60,6 +62,67 @@ impl PhoneCadence {
     }
 }
 
+/// Under `--obey-cadence`, per role and cadence a phone was told: how many
+/// movement ticks phones spent in it and how many reports they sent, so a run
+/// gives the reports per phone per second of each class (what sizing needs).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub(crate) struct PaceTally {
+    /// `"citizen 5000 ms / 25 m"` → `[ticks, reports]`.
+    by_pace: BTreeMap<String, [u64; 2]>,
+}
+
+impl PaceTally {
+    /// A `kind` phone told `cadence` (`None`: not told yet) spent a tick, and
+    /// reported in it or not.
+    pub(crate) fn count(
+        &mut self,
+        kind: PersonKind,
+        cadence: Option<PhoneCadence>,
+        reported: bool,
+    ) {
+        let role = match kind {
+            PersonKind::Officer => "officer",
+            PersonKind::Citizen => "citizen",
+        };
+        let pace = match cadence {
+            Some(cadence) => format!(
+                "{role} {} ms / {} m",
+                cadence.interval_ms, cadence.min_distance_m
+            ),
+            None => format!("{role} not told yet"),
+        };
+        let counts = self.by_pace.entry(pace).or_default();
+        counts[0] += 1;
+        counts[1] += u64::from(reported);
+    }
+
+    /// Adds another worker's counts.
+    pub(crate) fn merge(&mut self, other: &PaceTally) {
+        for (pace, [ticks, reports]) in &other.by_pace {
+            let counts = self.by_pace.entry(pace.clone()).or_default();
+            counts[0] += ticks;
+            counts[1] += reports;
+        }
+    }
+
+    /// Each pace with its phone-seconds and reports per phone per second, for
+    /// ticks `tick_seconds` long.
+    pub(crate) fn rates(&self, tick_seconds: f64) -> Vec<(String, f64, f64)> {
+        self.by_pace
+            .iter()
+            .map(|(pace, &[ticks, reports])| {
+                let phone_seconds = ticks as f64 * tick_seconds;
+                let per_second = if phone_seconds > 0.0 {
+                    reports as f64 / phone_seconds
+                } else {
+                    0.0
+                };
+                (pace.clone(), phone_seconds, per_second)
+            })
+            .collect()
+    }
+}
+
 /// Great-circle distance between two bench points, metres (infinite for a point
 /// off the globe, which the walkers never produce).
 pub(crate) fn metres_between(from: Point, to: Point) -> f64 {
@@ -95,6 +158,30 @@ mod tests {
         assert!(!cadence.is_due(Some((1, start)), 60, point(40.7001), SECOND_US));
         // Ticks of 2 s: three ticks are 6 s.
         assert!(cadence.is_due(Some((1, start)), 4, point(40.7009), 2 * SECOND_US));
+    }
+
+    #[test]
+    fn the_pace_tally_gives_reports_per_phone_per_second_by_role_and_pace() {
+        let near = PhoneCadence {
+            interval_ms: 5_000,
+            min_distance_m: 25,
+        };
+        let mut first = PaceTally::default();
+        for tick in 0..10 {
+            first.count(PersonKind::Citizen, Some(near), tick % 5 == 0);
+        }
+        first.count(PersonKind::Officer, None, true);
+        let mut second = PaceTally::default();
+        second.count(PersonKind::Citizen, Some(near), false);
+        second.count(PersonKind::Citizen, Some(near), false);
+        first.merge(&second);
+        assert_eq!(
+            first.rates(0.5),
+            vec![
+                ("citizen 5000 ms / 25 m".to_owned(), 6.0, 2.0 / 6.0),
+                ("officer not told yet".to_owned(), 0.5, 2.0),
+            ]
+        );
     }
 
     #[test]

@@ -616,6 +616,7 @@ async fn run_once(
         results.timeline,
     );
     result.set_server_cpu(server_cpu_us);
+    result.set_paces(&results.latencies.paces, args.interval_ms as f64 / 1_000.0);
     if let Some(setup) = handshake_setup {
         result.handshake = Some(HandshakeFigures::new(
             &setup,

@@ -6,6 +6,7 @@ use std::path::Path;
 
 use serde::Serialize;
 
+use super::cadence::PaceTally;
 use super::cli::{BenchOptions, Scenario};
 use super::fleet::{Sample, ServerReading, total_resident_bytes};
 use super::handshake_report::HandshakeFigures;
@@ -161,6 +162,9 @@ pub(crate) struct RunResult {
     /// How far citizens were from the server's picture of them at each tick;
     /// recorded in millimetres, so its `_ms` fields are metres.
     pub(crate) citizen_unreported: Percentiles,
+    /// `--obey-cadence`: per role and pace, phone-seconds spent in it and
+    /// reports per phone per second.
+    pub(crate) paces: Vec<(String, f64, f64)>,
     /// Server memory.
     pub(crate) memory: Memory,
     /// A few wrong answers, described.
@@ -242,6 +246,7 @@ impl RunResult {
             echo_latency: Percentiles::of(&latencies.echo_us.to_histogram()),
             send_lateness: Percentiles::of(&latencies.send_lateness_us.to_histogram()),
             citizen_unreported: Percentiles::of(&latencies.citizen_unreported_mm.to_histogram()),
+            paces: Vec::new(),
             memory,
             wrong_samples: latencies.wrong_samples.clone(),
             missed_samples: latencies.missed_samples.clone(),
@@ -260,6 +265,12 @@ impl RunResult {
             redeem: None,
             redis: None,
         }
+    }
+
+    /// Records the reports per phone per second of each pace (`--obey-cadence`),
+    /// for movement ticks `tick_seconds` long.
+    pub(crate) fn set_paces(&mut self, paces: &PaceTally, tick_seconds: f64) {
+        self.paces = paces.rates(tick_seconds);
     }
 
     /// Records the server's CPU time over the movement (`--profile`).
@@ -503,6 +514,15 @@ impl Report {
                     text,
                     "  obeying the server's cadence, the phones sent {ratio:.2}× fewer location updates than at the fixed pace"
                 );
+            }
+            for run in &self.runs {
+                for (pace, phone_seconds, per_second) in &run.paces {
+                    let _ = writeln!(
+                        text,
+                        "  {}: {pace}: {per_second:.3} reports per phone per second over {phone_seconds:.0} phone-seconds",
+                        run.label
+                    );
+                }
             }
             if self.runs.iter().any(|run| run.server_cpu_us.is_some()) {
                 row(

@@ -8,6 +8,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use hdrhistogram::Histogram;
 use serde::{Deserialize, Serialize};
 
+use super::cadence::PaceTally;
+
 /// Largest latency a histogram records, microseconds (a minute).
 const HISTOGRAM_MAX_US: u64 = 60_000_000;
 /// Wrong answers kept word for word for the report.
@@ -247,6 +249,8 @@ pub(crate) struct Latencies {
     /// it (its last report), **millimetres** (so the `_ms` percentiles read as
     /// metres).
     pub(crate) citizen_unreported_mm: Mutex<Histogram<u64>>,
+    /// `--obey-cadence`: ticks spent and reports sent per role and pace.
+    pub(crate) paces: Mutex<PaceTally>,
     /// A few wrong answers, described.
     pub(crate) wrong_samples: Mutex<Vec<String>>,
     /// A few truth changes never pushed, described.
@@ -268,6 +272,7 @@ impl Latencies {
             truth_change_us: histogram(),
             missed_lifetime_us: histogram(),
             citizen_unreported_mm: histogram(),
+            paces: Mutex::new(PaceTally::default()),
             wrong_samples: Mutex::new(Vec::new()),
             missed_samples: Mutex::new(Vec::new()),
         }
@@ -294,6 +299,7 @@ impl Latencies {
             truth_change_us: HistogramData::from(&*lock(&self.truth_change_us)),
             missed_lifetime_us: HistogramData::from(&*lock(&self.missed_lifetime_us)),
             citizen_unreported_mm: HistogramData::from(&*lock(&self.citizen_unreported_mm)),
+            paces: lock(&self.paces).clone(),
             wrong_samples: lock(&self.wrong_samples).clone(),
             missed_samples: lock(&self.missed_samples).clone(),
         }
@@ -351,6 +357,9 @@ pub(crate) struct LatencyExport {
     /// See [`Latencies::citizen_unreported_mm`].
     #[serde(default)]
     pub(crate) citizen_unreported_mm: HistogramData,
+    /// See [`Latencies::paces`].
+    #[serde(default)]
+    pub(crate) paces: PaceTally,
     /// See [`Latencies::wrong_samples`].
     pub(crate) wrong_samples: Vec<String>,
     /// See [`Latencies::missed_samples`].
@@ -371,6 +380,7 @@ impl LatencyExport {
         self.missed_lifetime_us.merge(&other.missed_lifetime_us);
         self.citizen_unreported_mm
             .merge(&other.citizen_unreported_mm);
+        self.paces.merge(&other.paces);
         self.wrong_samples
             .extend(other.wrong_samples.iter().cloned());
         self.wrong_samples.truncate(WRONG_SAMPLES_KEPT);

@@ -441,6 +441,13 @@ impl Worker {
                         Some(walker.position())
                     }
                 };
+                if let (Some(planned), Some(_)) = (self.plan.obey_cadence, &world) {
+                    let pace = match person.kind {
+                        PersonKind::Officer => Some(planned),
+                        PersonKind::Citizen => self.context.cadence_of(*person),
+                    };
+                    lock(&self.latencies.paces).count(person.kind, pace, position.is_some());
+                }
                 let Some(position) = position else {
                     continue;
                 };
