@@ -260,8 +260,12 @@ fn city_obeying_the_cadence_sends_fewer_updates_and_stays_correct(
         assert_eq!(counters["final_wrong"], 0, "{table}");
         assert_eq!(counters["changes_missed"], 0, "{table}");
         assert_eq!(counters["cadence_mismatches"], 0, "{table}");
-        assert!(sent(run) > 180, "people moved: {table}");
+        assert!(sent(run) > 0, "people moved: {table}");
     }
+    assert!(
+        sent(&runs[0]) > 180,
+        "everybody reports every second: {table}"
+    );
     // Officers at most every 3 s instead of every second, citizens by distance.
     assert!(sent(&runs[1]) * 2 < sent(&runs[0]), "{table}");
     let ratio = results["fixed_pace_per_cadence_updates"].as_f64().unwrap();
