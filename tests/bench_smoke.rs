@@ -315,7 +315,9 @@ fn handshake_survives_the_server_killed_repeatedly(runtime: &tokio::runtime::Run
     let run = &results["runs"][0];
     let handshake = &run["handshake"];
     let kills = handshake["chaos"]["kills"].as_u64().unwrap();
-    assert!(kills >= 3, "killed {kills} times: {table}");
+    // A kill comes 3 s after the previous restart, so a slow restart (over a
+    // second on a loaded machine) leaves room for two kills in 10 s, not three.
+    assert!(kills >= 2, "killed {kills} times: {table}");
     assert!(
         handshake["reconnections"].as_u64().unwrap() >= 10,
         "every pair reconnected at least once: {table}"
