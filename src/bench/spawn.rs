@@ -33,6 +33,8 @@ pub(crate) struct ServerSettings {
     /// `presence.location_min_interval_ms`: the people's interval, so a run
     /// faster than one update a second is not coalesced by the server.
     pub(crate) location_interval_ms: u64,
+    /// `reports.maintain_aggregates`.
+    pub(crate) report_upkeep: crate::store::ReportUpkeep,
 }
 
 /// A `heyblue serve` child.
@@ -98,10 +100,14 @@ max_connections_per_ip = 4000000000
 nearest_hysteresis_meters = {hysteresis_m}
 location_min_interval_ms = {location_interval_ms}
 
+[reports]
+maintain_aggregates = {maintain_aggregates}
+
 [connections]
 {connections}"#,
         hysteresis_m = settings.hysteresis_m,
         location_interval_ms = settings.location_interval_ms,
+        maintain_aggregates = settings.report_upkeep == crate::store::ReportUpkeep::Maintain,
         connections = if settings.reward_every_round {
             EVERY_ROUND_REWARDED
         } else {

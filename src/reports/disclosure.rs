@@ -11,7 +11,7 @@
 //! metric at another area level publishes. Rounds repeat until no group has
 //! exactly one suppressed cell.
 
-use std::collections::BTreeMap;
+use std::collections::HashMap;
 
 /// One published cell before and after suppression.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -40,41 +40,76 @@ pub(crate) fn suppress(cells: &mut [TableCell], threshold: u32) {
     for cell in cells.iter_mut() {
         cell.suppressed = is_small(cell.value, threshold);
     }
+    if !cells.iter().any(|cell| cell.suppressed) {
+        return;
+    }
+    // Groups never change, only which of their cells are withheld: form
+    // them once. Within one grouping a cell is in one group, so the order
+    // groups are completed in does not change the outcome.
+    let groupings = groupings(cells);
     loop {
-        let by_period = complete_groups(cells, |cell| cell.period.clone());
-        let by_area = complete_groups(cells, |cell| cell.area.clone());
-        let overall = complete_groups(cells, |_| String::new());
-        let by_partner = complete_groups(cells, partner_group(|_| String::new()));
-        let by_period_partner = complete_groups(cells, partner_group(|cell| cell.period.clone()));
-        let by_area_partner = complete_groups(cells, partner_group(|cell| cell.area.clone()));
-        if !(by_period || by_area || overall || by_partner || by_period_partner || by_area_partner)
-        {
+        let mut changed = false;
+        for groups in &groupings {
+            changed |= complete_groups(cells, groups);
+        }
+        if !changed {
             break;
         }
     }
 }
 
-/// A grouping by partner within `within`: cells without a partner form one
-/// group per `within`, the same groups the rounds without partners check.
-fn partner_group(within: impl Fn(&TableCell) -> String) -> impl Fn(&TableCell) -> String {
-    move |cell| {
-        format!(
-            "{}\u{1f}{}",
-            within(cell),
-            cell.partner.as_deref().unwrap_or("")
-        )
-    }
+/// Small numbers standing for the distinct texts of one column.
+fn interned<'a>(texts: impl Iterator<Item = &'a str>) -> Vec<u32> {
+    let mut ids: HashMap<&str, u32> = HashMap::new();
+    texts
+        .map(|text| {
+            let next = u32::try_from(ids.len()).unwrap_or(u32::MAX);
+            *ids.entry(text).or_insert(next)
+        })
+        .collect()
+}
+
+/// The groups of every grouping, in the order rounds check them: by period,
+/// by area, the whole table, by partner, by (period, partner), by (area,
+/// partner). Cells without a partner form one group per `within`, the same
+/// groups the groupings without partners hold.
+fn groupings(cells: &[TableCell]) -> Vec<Vec<Vec<usize>>> {
+    let periods = interned(cells.iter().map(|cell| cell.period.as_str()));
+    let areas = interned(cells.iter().map(|cell| cell.area.as_str()));
+    let partners: Vec<u32> = interned(
+        cells
+            .iter()
+            .map(|cell| cell.partner.as_deref().unwrap_or("")),
+    );
+    let keys: [&dyn Fn(usize) -> (u32, u32); 6] = [
+        &|index| (periods[index], 0),
+        &|index| (areas[index], 0),
+        &|_| (0, 0),
+        &|index| (0, partners[index]),
+        &|index| (periods[index], partners[index]),
+        &|index| (areas[index], partners[index]),
+    ];
+    keys.iter()
+        .map(|key_of| {
+            let mut slots: HashMap<(u32, u32), usize> = HashMap::new();
+            let mut groups: Vec<Vec<usize>> = Vec::new();
+            for index in 0..cells.len() {
+                let slot = *slots.entry(key_of(index)).or_insert_with(|| {
+                    groups.push(Vec::new());
+                    groups.len() - 1
+                });
+                groups[slot].push(index);
+            }
+            groups
+        })
+        .collect()
 }
 
 /// For each group holding exactly one suppressed cell, suppresses its
 /// smallest visible cell too; returns whether anything changed.
-fn complete_groups(cells: &mut [TableCell], group_of: impl Fn(&TableCell) -> String) -> bool {
-    let mut groups: BTreeMap<String, Vec<usize>> = BTreeMap::new();
-    for (index, cell) in cells.iter().enumerate() {
-        groups.entry(group_of(cell)).or_default().push(index);
-    }
+fn complete_groups(cells: &mut [TableCell], groups: &[Vec<usize>]) -> bool {
     let mut changed = false;
-    for members in groups.values() {
+    for members in groups {
         let suppressed = members
             .iter()
             .filter(|index| cells[**index].suppressed)

@@ -23,6 +23,8 @@ mod disclosure_tests;
 #[cfg(test)]
 mod export_tests;
 #[cfg(test)]
+mod grain_tests;
+#[cfg(test)]
 mod query_tests;
 #[cfg(test)]
 mod tests;

@@ -2,17 +2,24 @@
 //! period (day, ISO week, month, hour of day) and area (ZIP, 3-digit ZIP,
 //! region from `[[regions]]`, or the nation), for everyone or one role, with
 //! a total, the top areas and the total of the span before, all passed
-//! through disclosure control. Read from the stored aggregates only.
+//! through disclosure control. Read from the stored aggregates only, at the
+//! coarsest grain that answers exactly: hourly cells for `hour_of_day`, daily
+//! cells for days and weeks, monthly cells for the whole months of a report
+//! by month (daily cells for the days before the first and after the last
+//! whole month).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
-use chrono::{Datelike, NaiveDate};
+use chrono::Datelike;
 use serde::{Deserialize, Serialize};
 
 use super::disclosure::{TableCell, is_small, suppress};
 use super::rebuild_command::day_text;
 use crate::config::RegionConfig;
-use crate::store::report_records::{AreaLevel, ReportCell, ReportMetric, ReportRole};
+use crate::store::report_records::{
+    AreaLevel, CellSelection, Grain, ReportCell, ReportMetric, ReportRole, date_of_day,
+    month_start, next_month_start,
+};
 use crate::store::{Store, StoreResult};
 
 /// The longest span a report may cover, in days.
@@ -165,10 +172,72 @@ fn region_of(zip: &str, regions: &[RegionConfig]) -> String {
         .map_or_else(|| NO_REGION.to_owned(), |(_, name)| name.to_owned())
 }
 
+/// The stretches of stored cells that cover `from_day..=to_day` exactly for
+/// `group_by`: (grain, first day, last day a cell's period starts on).
+pub(super) fn cover(group_by: GroupBy, from_day: i64, to_day: i64) -> Vec<(Grain, i64, i64)> {
+    match group_by {
+        GroupBy::HourOfDay => vec![(Grain::Hour, from_day, to_day)],
+        GroupBy::Day | GroupBy::Week => vec![(Grain::Day, from_day, to_day)],
+        GroupBy::Month => cover_by_months(from_day, to_day),
+    }
+}
+
+/// Month cells for the whole months of `from_day..=to_day`, day cells for
+/// the days around them.
+fn cover_by_months(from_day: i64, to_day: i64) -> Vec<(Grain, i64, i64)> {
+    let first_whole = if month_start(from_day) == from_day {
+        from_day
+    } else {
+        next_month_start(from_day)
+    };
+    let after_whole = if next_month_start(to_day) == to_day + 1 {
+        to_day + 1
+    } else {
+        month_start(to_day)
+    };
+    if first_whole >= after_whole {
+        return vec![(Grain::Day, from_day, to_day)];
+    }
+    let mut pieces = Vec::with_capacity(3);
+    if from_day < first_whole {
+        pieces.push((Grain::Day, from_day, first_whole - 1));
+    }
+    pieces.push((Grain::Month, first_whole, after_whole - 1));
+    if after_whole <= to_day {
+        pieces.push((Grain::Day, after_whole, to_day));
+    }
+    pieces
+}
+
+/// The cells of one role at one level over the stretches of `cover`.
+async fn cells_of(
+    store: &dyn Store,
+    metric: ReportMetric,
+    level: AreaLevel,
+    role: ReportRole,
+    cover: &[(Grain, i64, i64)],
+) -> StoreResult<Vec<ReportCell>> {
+    let mut cells = Vec::new();
+    for (grain, from_day, to_day) in cover.iter().copied() {
+        cells.extend(
+            store
+                .report_cells(CellSelection {
+                    metric,
+                    grain,
+                    level,
+                    role,
+                    from_day,
+                    to_day,
+                })
+                .await?,
+        );
+    }
+    Ok(cells)
+}
+
 /// The name of the period a cell falls in.
 fn period_of(group_by: GroupBy, day: i64, hour: u8) -> String {
-    let date = NaiveDate::from_ymd_opt(1970, 1, 1)
-        .and_then(|epoch| epoch.checked_add_signed(chrono::TimeDelta::try_days(day)?));
+    let date = date_of_day(day);
     match (group_by, date) {
         (GroupBy::HourOfDay, _) => format!("{hour:02}"),
         (GroupBy::Day, _) | (_, None) => day_text(day),
@@ -180,45 +249,69 @@ fn period_of(group_by: GroupBy, day: i64, hour: u8) -> String {
     }
 }
 
-/// The sum of the cells of `role` over `from_day..=to_day` at the nation level.
+/// The sum of the nation's cells of `role` over the stretches of `cover`.
 async fn total_of(
     store: &dyn Store,
     metric: ReportMetric,
     role: ReportRole,
-    from_day: i64,
-    to_day: i64,
+    cover: &[(Grain, i64, i64)],
 ) -> StoreResult<i64> {
-    Ok(store
-        .report_cells(metric, AreaLevel::Nation, from_day, to_day)
+    Ok(cells_of(store, metric, AreaLevel::Nation, role, cover)
         .await?
         .iter()
-        .filter(|cell| cell.key.role == role)
         .map(|cell| cell.value)
         .sum())
 }
 
-/// Groups cells into the table of (period, area) sums.
+/// Groups cells (all of the request's role) into the table of (period,
+/// area, partner) sums, by period, then area, then partner.
 fn table_of(
-    cells: &[ReportCell],
+    cells: Vec<ReportCell>,
     request: &ReportRequest,
     regions: &[RegionConfig],
 ) -> Vec<TableCell> {
-    let mut sums: BTreeMap<(String, String, Option<String>), i64> = BTreeMap::new();
-    for cell in cells.iter().filter(|cell| cell.key.role == request.role) {
+    // A report names few periods: name each (day, hour) once.
+    let mut period_index: HashMap<(i64, u8), usize> = HashMap::new();
+    let mut period_names: Vec<String> = Vec::new();
+    let mut sums: HashMap<(usize, String, Option<uuid::Uuid>), i64> = HashMap::new();
+    for cell in cells {
+        debug_assert_eq!(cell.key.role, request.role);
+        let period = *period_index
+            .entry((cell.key.day, cell.key.hour))
+            .or_insert_with(|| {
+                let name = period_of(request.group_by, cell.key.day, cell.key.hour);
+                match period_names.iter().position(|known| *known == name) {
+                    Some(known) => known,
+                    None => {
+                        period_names.push(name);
+                        period_names.len() - 1
+                    }
+                }
+            });
         let area = match request.area_by {
             AreaBy::Region => region_of(&cell.key.area, regions),
-            AreaBy::Zip | AreaBy::Zip3 | AreaBy::Nation => cell.key.area.clone(),
+            AreaBy::Zip | AreaBy::Zip3 | AreaBy::Nation => cell.key.area,
         };
-        let period = period_of(request.group_by, cell.key.day, cell.key.hour);
-        let partner = cell.key.partner.map(|partner| partner.to_string());
-        *sums.entry((period, area, partner)).or_default() += cell.value;
+        *sums.entry((period, area, cell.key.partner)).or_default() += cell.value;
     }
-    sums.into_iter()
+    let mut table: Vec<(usize, String, Option<uuid::Uuid>, i64)> = sums
+        .into_iter()
         .filter(|(_, value)| *value != 0)
-        .map(|((period, area, partner), value)| TableCell {
-            period,
+        .map(|((period, area, partner), value)| (period, area, partner, value))
+        .collect();
+    // A partner's hyphenated text sorts as its bytes do.
+    table.sort_unstable_by(|left, right| {
+        period_names[left.0]
+            .cmp(&period_names[right.0])
+            .then_with(|| left.1.cmp(&right.1))
+            .then_with(|| left.2.cmp(&right.2))
+    });
+    table
+        .into_iter()
+        .map(|(period, area, partner, value)| TableCell {
+            period: period_names[period].clone(),
             area,
-            partner,
+            partner: partner.map(|partner| partner.to_string()),
             value,
             suppressed: false,
         })
@@ -256,34 +349,26 @@ pub(crate) async fn report(
     regions: &[RegionConfig],
     threshold: u32,
 ) -> StoreResult<Report> {
-    let cells = store
-        .report_cells(
-            request.metric,
-            level_of(request.area_by),
-            request.from_day,
-            request.to_day,
-        )
-        .await?;
-    let mut table = table_of(&cells, request, regions);
+    let span_cover = cover(request.group_by, request.from_day, request.to_day);
+    let cells = cells_of(
+        store,
+        request.metric,
+        level_of(request.area_by),
+        request.role,
+        &span_cover,
+    )
+    .await?;
+    let mut table = table_of(cells, request, regions);
     let top_areas = top_areas(&table, request.top, threshold);
     suppress(&mut table, threshold);
-    let total = total_of(
-        store,
-        request.metric,
-        request.role,
-        request.from_day,
-        request.to_day,
-    )
-    .await?;
+    let total = total_of(store, request.metric, request.role, &span_cover).await?;
     let span = request.to_day - request.from_day + 1;
-    let previous = total_of(
-        store,
-        request.metric,
-        request.role,
+    let previous_cover = cover(
+        request.group_by,
         request.from_day - span,
         request.from_day - 1,
-    )
-    .await?;
+    );
+    let previous = total_of(store, request.metric, request.role, &previous_cover).await?;
     let total = Published::of(total, is_small(total, threshold));
     let previous_total = Published::of(previous, is_small(previous, threshold));
     let change_percent = match (total.value, previous_total.value) {

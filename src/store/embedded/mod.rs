@@ -28,6 +28,7 @@ mod person_lists;
 mod pledges;
 mod profiles;
 mod redemptions;
+mod report_keys;
 mod report_scans;
 mod reports;
 mod roster;
@@ -76,6 +77,9 @@ pub(crate) struct EmbeddedStore {
     path: PathBuf,
     /// redb's page cache budget, kept for reopens.
     cache: CacheBudget,
+    /// Whether writes add their facts to the report aggregates
+    /// (`reports.maintain_aggregates`).
+    report_upkeep: crate::store::ReportUpkeep,
 }
 
 /// How much memory redb may keep as its page cache (it grows as pages are
@@ -139,7 +143,15 @@ impl EmbeddedStore {
             closed: AtomicBool::new(false),
             path,
             cache,
+            report_upkeep: crate::store::ReportUpkeep::default(),
         })
+    }
+
+    /// The store, adding the facts of the records it writes to the report
+    /// aggregates or not as `upkeep` says.
+    pub(crate) fn with_report_upkeep(mut self, upkeep: crate::store::ReportUpkeep) -> Self {
+        self.report_upkeep = upkeep;
+        self
     }
 
     /// The open database, or `Unavailable` after [`Store::close`].
