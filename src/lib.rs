@@ -30,6 +30,7 @@
 //! - `metrics_snapshot` the gauges read from actors, refreshed once a second for scrapes
 //! - `listener`   the HTTP and WebSocket listener, bound with the configured backlog
 //! - `http_server` the API's connections: header read timeout, connections per client address
+//! - `contract`   the AsyncAPI document of the WebSocket protocol
 //! - `server`     `serve()`: wires the pieces together and runs until shutdown
 //! - `bench`      `heyblue bench`: load and correctness client, workers, echo baseline, reports
 //! - `bench_api`  hidden public wrappers so `benches/` can reach crate-private hot paths
@@ -49,6 +50,7 @@ mod bench;
 mod clock;
 mod cluster;
 mod connections;
+mod contract;
 mod data_dir;
 mod domain;
 mod gateway;
@@ -80,6 +82,7 @@ pub use bench::{
 pub use clock::Clock;
 pub use cluster::drain_request::{DrainRequestError, request_drain};
 pub use config::{Config, ConfigError, EnvironmentVariables};
+pub use contract::{ContractDocument, contract_json};
 pub use import::{
     ImportFormat, ImportKind, ImportOutcome, ImportProgress, ImportReport, ProblemCode, RowProblem,
 };

@@ -65,6 +65,14 @@ enum Command {
         #[command(subcommand)]
         what: KeysCommand,
     },
+    /// Print the API contract as JSON: the WebSocket protocol as AsyncAPI 3.0,
+    /// or the HTTP API as OpenAPI 3.1 (docs/asyncapi.json and docs/openapi.json
+    /// are this output).
+    Contract {
+        /// Which document.
+        #[arg(value_enum)]
+        document: heyblue::ContractDocument,
+    },
     /// Ask the node of this configuration to drain (hand its shards and clients
     /// to the other nodes) and stop, as SIGTERM does.
     Drain,
@@ -313,6 +321,10 @@ async fn run(
         } => {
             let summary = heyblue::rotate_master_key(&config, &environment).await?;
             println!("{summary}");
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Contract { document } => {
+            print!("{}", heyblue::contract_json(document));
             Ok(ExitCode::SUCCESS)
         }
         Command::Drain => {

@@ -29,6 +29,12 @@ const SESSIONS_ACTIVE: &str = "heyblue_sessions_active";
 const CELLS_ACTIVE: &str = "heyblue_cells_active";
 const SHARDS_ACTIVE: &str = "heyblue_shards_active";
 const LOCATION_UPDATES: &str = "heyblue_location_updates_total";
+const VIRTUAL_REQUESTS: &str = "heyblue_virtual_connection_requests_total";
+const VIRTUAL_CONNECTIONS: &str = "heyblue_virtual_connections_established_total";
+const VIRTUAL_ENDED: &str = "heyblue_virtual_connections_ended_total";
+const CHAT_MESSAGES: &str = "heyblue_chat_messages_total";
+const SESSIONS_BY_CADENCE: &str = "heyblue_sessions_by_cadence";
+const LOCATION_UPDATES_BY_CADENCE: &str = "heyblue_location_updates_by_cadence_total";
 const PUSHES: &str = "heyblue_pushes_total";
 const OUTBOX_ATTEMPTS: &str = "heyblue_outbox_attempts_total";
 const OUTBOX_ATTEMPT_DURATION: &str = "heyblue_outbox_attempt_duration_seconds";
@@ -198,6 +204,30 @@ fn describe_all() {
         "always 1; the version label says which build runs"
     );
     describe_gauge!(SESSIONS_ACTIVE, "live user sessions by role");
+    describe_counter!(
+        VIRTUAL_REQUESTS,
+        "virtual connection requests by how they ended"
+    );
+    describe_counter!(
+        VIRTUAL_CONNECTIONS,
+        "virtual connections recorded, by whether anyone was rewarded"
+    );
+    describe_counter!(
+        VIRTUAL_ENDED,
+        "virtual connections whose chat ended, by reason"
+    );
+    describe_counter!(
+        CHAT_MESSAGES,
+        "chat messages by outcome: relayed, not_connected, chat_limit"
+    );
+    describe_gauge!(
+        SESSIONS_BY_CADENCE,
+        "live user sessions by location cadence class"
+    );
+    describe_counter!(
+        LOCATION_UPDATES_BY_CADENCE,
+        "location updates handled by sessions, by the session's cadence class"
+    );
     describe_gauge!(CELLS_ACTIVE, "live cell actors");
     describe_gauge!(SHARDS_ACTIVE, "live zip shard actors");
     describe_counter!(
@@ -448,6 +478,25 @@ pub(crate) fn location_update(role: Role) {
     counter!(LOCATION_UPDATES, "role" => role.as_str()).increment(1);
 }
 
+/// A session in cadence class `class` handled a location update.
+pub(crate) fn location_update_in_class(class: crate::domain::cadence::CadenceClass) {
+    counter!(LOCATION_UPDATES_BY_CADENCE, "class" => class.as_str()).increment(1);
+}
+
+/// A session moved from cadence class `from` to `to` (`None`: none, on start
+/// and stop).
+pub(crate) fn cadence_class_changed(
+    from: Option<crate::domain::cadence::CadenceClass>,
+    to: Option<crate::domain::cadence::CadenceClass>,
+) {
+    if let Some(left) = from {
+        gauge!(SESSIONS_BY_CADENCE, "class" => left.as_str()).decrement(1.0);
+    }
+    if let Some(entered) = to {
+        gauge!(SESSIONS_BY_CADENCE, "class" => entered.as_str()).increment(1.0);
+    }
+}
+
 /// One outbox attempt to `endpoint_id` ended with `result` after `elapsed`.
 pub(crate) fn outbox_attempt(
     endpoint_id: uuid::Uuid,
@@ -628,6 +677,10 @@ pub(crate) fn donation_finished(answer: &crate::rewards::DonationAnswer) {
 /// A connection record was written.
 pub(crate) fn connection_established(record: &crate::store::ConnectionRecord) {
     let rewarded = record.parties().iter().any(|party| party.points > 0);
+    if record.mode == crate::domain::connection::ConnectionMode::Virtual {
+        counter!(VIRTUAL_CONNECTIONS, "rewarded" => if rewarded { "true" } else { "false" })
+            .increment(1);
+    }
     counter!(CONNECTIONS_ESTABLISHED, "rewarded" => if rewarded { "true" } else { "false" })
         .increment(1);
     for party in record.parties() {
@@ -654,6 +707,26 @@ pub(crate) fn connection_recovery_failed() {
 /// A connection request ended (or was refused) with `outcome`.
 pub(crate) fn connection_request_finished(outcome: crate::proto::RequestState) {
     counter!(CONNECTION_REQUESTS, "outcome" => outcome.as_str()).increment(1);
+}
+
+/// A virtual connection request ended in `outcome`.
+pub(crate) fn virtual_request_finished(outcome: crate::proto::RequestState) {
+    counter!(VIRTUAL_REQUESTS, "outcome" => outcome.as_str()).increment(1);
+}
+
+/// A virtual connection's chat ended (`EndedByYou`: either side ended it).
+pub(crate) fn virtual_connection_ended(reason: crate::proto::ConnectionEndReason) {
+    let label = match reason {
+        crate::proto::ConnectionEndReason::EndedByYou
+        | crate::proto::ConnectionEndReason::EndedByPeer => "ended",
+        crate::proto::ConnectionEndReason::TimeLimit => "time_limit",
+    };
+    counter!(VIRTUAL_ENDED, "reason" => label).increment(1);
+}
+
+/// A `chat` message was relayed or refused (`outcome`).
+pub(crate) fn chat_message(outcome: &'static str) {
+    counter!(CHAT_MESSAGES, "outcome" => outcome).increment(1);
 }
 
 /// Pending connection requests (refreshed once a second by `metrics_snapshot`).

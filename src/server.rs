@@ -180,7 +180,11 @@ pub async fn serve(
         profiles.clone(),
         clock,
         reward_rules(&config.presence, &config.connections),
-    );
+    )
+    .with_virtual_rules(crate::connections::virtual_reward_rules(
+        &config.presence,
+        &config.connections,
+    ));
     let public_base = config
         .public_url
         .clone()

@@ -22,7 +22,7 @@ pub const LONG_VERSION: &str = concat!(
 );
 
 /// The answer of `GET /v1/version`.
-#[derive(Debug, Clone, Copy, Serialize)]
+#[derive(Debug, Clone, Copy, Serialize, utoipa::ToSchema)]
 pub(crate) struct VersionInfo {
     /// The crate version.
     version: &'static str,

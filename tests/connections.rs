@@ -188,6 +188,7 @@ async fn an_accepted_request_establishes_a_connection_and_credits_both_once() {
     assert_eq!(body["connections"].as_array().unwrap().len(), 1);
     assert_eq!(body["connections"][0]["points"], 10);
     assert_eq!(body["connections"][0]["peer_role"], "officer");
+    assert_eq!(body["connections"][0]["mode"], "in_person");
     let body: Value = scene.server.get_json("/v1/me/trophies", token).await;
     assert_eq!(body["trophies"][0]["trophy"], "first_connection");
     let body: Value = scene

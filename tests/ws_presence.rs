@@ -461,3 +461,52 @@ async fn an_officer_gone_longer_than_the_grace_leaves_the_map() {
         "no availability to restore"
     );
 }
+
+/// The `cadence` messages a client was sent so far, as (interval, distance).
+fn cadences(client: &WsClient) -> Vec<(i64, i64)> {
+    client
+        .received
+        .iter()
+        .filter(|message| message["t"] == "cadence")
+        .map(|message| {
+            (
+                message["interval_ms"].as_i64().unwrap(),
+                message["min_distance_m"].as_i64().unwrap(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn sockets_are_told_their_cadence_after_welcome_and_when_it_changes() {
+    let scene = scene().await;
+    let mut officer = scene
+        .connect(&scene.officer_token, Format::MessagePack)
+        .await;
+    officer.send(json!({ "t": "ping" })).await;
+    officer.next_of("pong").await;
+    assert_eq!(officer.received[0]["t"], "welcome");
+    assert_eq!(officer.received[1]["t"], "cadence", "right after welcome");
+    assert_eq!(
+        cadences(&officer),
+        vec![(0, 0)],
+        "not available: no reports"
+    );
+    officer.send(location(OFFICER_AT)).await;
+    officer.send(json!({ "t": "go_available" })).await;
+    officer.next_of("availability").await;
+    officer.send(json!({ "t": "ping" })).await;
+    officer.next_of("pong").await;
+    assert_eq!(cadences(&officer), vec![(0, 0), (2_000, 10)]);
+
+    let mut citizen = scene.connect(&scene.citizen_token, Format::Json).await;
+    citizen.send(location(CITIZEN_AT)).await;
+    nearest_until(&mut citizen, |officer| !officer.is_null()).await;
+    citizen.send(json!({ "t": "ping" })).await;
+    citizen.next_of("pong").await;
+    assert_eq!(
+        cadences(&citizen),
+        vec![(30_000, 100), (1_000, 5)],
+        "far before its first fix, near once an officer is in sight"
+    );
+}

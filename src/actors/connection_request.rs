@@ -15,6 +15,7 @@ use uuid::Uuid;
 
 use super::request_registry::{RequestContext, RequestRegistryMsg};
 use crate::connections::{AcceptedRequest, Established, PartyOutcome};
+use crate::domain::connection::ConnectionMode;
 use crate::domain::{AccountId, Role};
 use crate::proto::{CitizenView, ErrorCode, PeerView, PointsReason, RequestState, ServerMessage};
 
@@ -42,6 +43,8 @@ pub(crate) struct ConnectionRequestArgs {
     pub(crate) officer_name: Arc<str>,
     /// The citizen's idempotency key, echoed in the acknowledgement.
     pub(crate) op_id: String,
+    /// In person or virtual.
+    pub(crate) mode: ConnectionMode,
     /// Distance band between the two at request time, shown to the officer
     /// (between both people's shown positions).
     pub(crate) distance_band_m: u32,
@@ -160,6 +163,7 @@ async fn establish(
         request_id: state.args.request_id,
         citizen: state.args.citizen,
         officer: state.args.officer,
+        mode: state.args.mode,
         accepted_at_ms: state
             .accepted_at_ms
             .unwrap_or_else(|| context.clock.now_ms()),
@@ -169,6 +173,19 @@ async fn establish(
     match context.connections.establish(&accepted).await {
         Ok(established) => {
             finish(myself, state);
+            if state.args.mode == ConnectionMode::Virtual {
+                // Before the pushes: a chat sent on `connection_established`
+                // finds the connection open.
+                let _registry_gone =
+                    state
+                        .args
+                        .registry
+                        .cast(RequestRegistryMsg::VirtualEstablished {
+                            connection_id: established.record.connection_id,
+                            citizen: state.args.citizen,
+                            officer: state.args.officer,
+                        });
+            }
             push_established(state, &established);
         }
         Err(error) if attempt < ESTABLISH_ATTEMPTS => {
@@ -237,6 +254,7 @@ fn push_party(
             points: outcome.points,
             withheld: outcome.withheld,
             quote: Some(quote.to_owned()),
+            mode: established.record.mode,
         },
     );
     if outcome.points > 0 {
@@ -350,6 +368,9 @@ fn deliver(state: &ConnectionRequestState, account_id: AccountId, message: Serve
 /// never refused as still pending.
 fn finish(myself: &ActorRef<ConnectionRequestMsg>, state: &ConnectionRequestState) {
     crate::metrics::connection_request_finished(state.state);
+    if state.args.mode == ConnectionMode::Virtual {
+        crate::metrics::virtual_request_finished(state.state);
+    }
     let _registry_gone = state.args.registry.cast(RequestRegistryMsg::Finished {
         request_id: state.args.request_id,
         citizen: state.args.citizen,

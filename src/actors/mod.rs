@@ -28,6 +28,8 @@ pub(crate) mod zip_shard;
 #[cfg(test)]
 mod availability_report_tests;
 #[cfg(test)]
+mod cadence_tests;
+#[cfg(test)]
 mod privacy_tests;
 #[cfg(test)]
 mod probe_tests;
@@ -37,3 +39,5 @@ mod request_limit_tests;
 mod request_tests;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod virtual_tests;

@@ -64,6 +64,7 @@ fn request(citizen: &Client, handle: &str, op_id: &str) {
     citizen.send(ClientMessage::RequestConnection(RequestConnection {
         officer: handle.to_owned(),
         op_id: op_id.to_owned(),
+        mode: crate::domain::connection::ConnectionMode::InPerson,
     }));
 }
 

@@ -8,7 +8,12 @@
 //! spawns a `ConnectionRequest` actor per accepted request, routes `respond` and
 //! `cancel_request` to it, and relays its pushes to each person's current session
 //! (sessions announce themselves on every new socket, and pending requests are
-//! announced again to them). Sent to by sessions and request actors.
+//! announced again to them). A virtual request (`mode: virtual`) is admitted in
+//! the citizen's 3-digit ZIP area or within `virtual_radius_meters` instead of the
+//! request radius; once established, its chat runs here (`chat`). Sent to by
+//! sessions and request actors.
+
+mod chat;
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -16,6 +21,7 @@ use std::sync::Arc;
 use ractor::{Actor, ActorId, ActorProcessingErr, ActorRef, RpcReplyPort, SupervisionEvent};
 use uuid::Uuid;
 
+use self::chat::VirtualChats;
 use super::connection_request::{ConnectionRequest, ConnectionRequestArgs, ConnectionRequestMsg};
 use super::messages::{SessionAddr, SessionRef};
 use super::reach::SessionReach;
@@ -27,11 +33,12 @@ use crate::cluster::wire::{Wire, WireObserved};
 use crate::config::ConnectionsConfig;
 use crate::connections::Connections;
 use crate::domain::AccountId;
+use crate::domain::connection::ConnectionMode;
 use crate::metrics::RequestLimit;
 use crate::presence::index::{OfficerEntry, PresenceIndex};
 use crate::presence::last_seen::LastSeen;
 use crate::privacy;
-use crate::proto::{ErrorCode, RequestState, ServerMessage};
+use crate::proto::{ChatText, ErrorCode, RequestState, ServerMessage};
 
 /// What requests need from the node.
 #[derive(Debug)]
@@ -88,6 +95,8 @@ pub(crate) struct RequestRegistryState {
     sessions: HashMap<AccountId, SessionAddr>,
     /// Hourly caps, cooldowns and blocks.
     limits: RequestLimits,
+    /// Open virtual connections and their chat rate.
+    chats: VirtualChats,
 }
 
 /// How often expired limits are swept.
@@ -106,6 +115,8 @@ pub(crate) struct NewRequest {
     pub(crate) op_id: String,
     /// Whether the session showed this handle to the citizen.
     pub(crate) was_shown: bool,
+    /// In person or virtual.
+    pub(crate) mode: ConnectionMode,
     /// The citizen's session.
     pub(crate) session: SessionRef,
 }
@@ -115,6 +126,8 @@ pub(crate) struct NewRequest {
 pub(crate) struct RegistryStats {
     /// Pending requests.
     pub(crate) pending: usize,
+    /// Open virtual connections.
+    pub(crate) open_virtual: usize,
 }
 
 /// The registry's API.
@@ -182,6 +195,40 @@ pub(crate) enum RequestRegistryMsg {
         /// The officer's session (on another node when the request lives here).
         session: SessionAddr,
     },
+    /// From a request: a virtual connection was established; its chat opens.
+    VirtualEstablished {
+        /// The connection.
+        connection_id: Uuid,
+        /// Its citizen.
+        citizen: AccountId,
+        /// Its officer.
+        officer: AccountId,
+    },
+    /// A person writes in an open virtual connection.
+    Chat {
+        /// Who writes.
+        sender: AccountId,
+        /// Where.
+        connection_id: Uuid,
+        /// What (relayed, never kept).
+        text: ChatText,
+        /// The writer's session, for refusals.
+        session: SessionRef,
+    },
+    /// A person ends an open virtual connection.
+    EndConnection {
+        /// Who ends it.
+        sender: AccountId,
+        /// Which.
+        connection_id: Uuid,
+        /// Their session, for refusals.
+        session: SessionRef,
+    },
+    /// Timer: a virtual connection's time is up.
+    VirtualTimeUp {
+        /// Which.
+        connection_id: Uuid,
+    },
     /// Timer: drop expired limits.
     SweepLimits,
     /// Counts.
@@ -207,6 +254,7 @@ impl Actor for RequestRegistry {
         myself.send_interval(LIMITS_SWEEP_INTERVAL, || RequestRegistryMsg::SweepLimits);
         Ok(RequestRegistryState {
             limits,
+            chats: VirtualChats::new(context.config.chat_messages_per_minute),
             context,
             pending: HashMap::new(),
             actors: HashMap::new(),
@@ -289,13 +337,34 @@ impl Actor for RequestRegistry {
                 request_id,
                 session,
             } => on_block(state, officer, request_id, session),
+            RequestRegistryMsg::VirtualEstablished {
+                connection_id,
+                citizen,
+                officer,
+            } => chat::on_virtual_established(&myself, state, connection_id, citizen, officer),
+            RequestRegistryMsg::Chat {
+                sender,
+                connection_id,
+                text,
+                session,
+            } => chat::on_chat(state, sender, connection_id, text, &session),
+            RequestRegistryMsg::EndConnection {
+                sender,
+                connection_id,
+                session,
+            } => chat::on_end_connection(state, sender, connection_id, &session),
+            RequestRegistryMsg::VirtualTimeUp { connection_id } => {
+                chat::on_time_up(state, connection_id);
+            }
             RequestRegistryMsg::SweepLimits => {
                 let now_ms = state.context.clock.now_ms();
                 state.limits.sweep(now_ms);
+                state.chats.sweep(now_ms);
             }
             RequestRegistryMsg::Stats(reply) => {
                 let _caller_gone = reply.send(RegistryStats {
                     pending: state.pending.len(),
+                    open_virtual: state.chats.open_count(),
                 });
             }
         }
@@ -397,6 +466,9 @@ async fn on_request(
         }
         Err(Refused::State(refusal)) => {
             crate::metrics::connection_request_finished(refusal);
+            if request.mode == ConnectionMode::Virtual {
+                crate::metrics::virtual_request_finished(refusal);
+            }
             state
                 .last_op
                 .insert(citizen, (request.op_id.clone(), request_id, refusal));
@@ -415,6 +487,7 @@ async fn on_request(
                 officer,
                 officer_name,
                 op_id: request.op_id.clone(),
+                mode: request.mode,
                 distance_band_m,
                 context: state.context.clone(),
                 registry: myself.clone(),
@@ -495,7 +568,14 @@ fn admit(
         .get(request.citizen)
         .ok_or(Refused::State(RequestState::OutOfRange))?;
     let distance = privacy::distance_to_officer_m(citizen_at.position, officer.position);
-    if distance > context.config.request_radius_meters {
+    let in_reach = match request.mode {
+        ConnectionMode::InPerson => distance <= context.config.request_radius_meters,
+        ConnectionMode::Virtual => {
+            distance <= context.config.virtual_radius_meters
+                || privacy::same_zip3_area(citizen_at.position, officer.position)
+        }
+    };
+    if !in_reach {
         return Err(Refused::State(RequestState::OutOfRange));
     }
     let held = state

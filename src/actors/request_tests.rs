@@ -9,7 +9,8 @@ use crate::domain::Role;
 use crate::proto::{ClientMessage, RequestConnection, RequestState, Respond, ServerMessage};
 
 /// Reads messages until `pick` accepts one (skipping presence pushes).
-async fn until<T>(client: &mut Client, pick: impl Fn(ServerMessage) -> Option<T>) -> T {
+/// The first message `pick` accepts among the next 20 (also used by `virtual_tests`).
+pub(super) async fn until<T>(client: &mut Client, pick: impl Fn(ServerMessage) -> Option<T>) -> T {
     for _ in 0..20 {
         if let Some(found) = pick(client.next_message().await) {
             return found;
@@ -18,7 +19,8 @@ async fn until<T>(client: &mut Client, pick: impl Fn(ServerMessage) -> Option<T>
     panic!("the expected message did not arrive");
 }
 
-async fn state_of(client: &mut Client) -> (uuid::Uuid, RequestState) {
+/// The next `request_update`'s request and state.
+pub(super) async fn state_of(client: &mut Client) -> (uuid::Uuid, RequestState) {
     until(client, |message| match message {
         ServerMessage::RequestUpdate {
             request_id, state, ..
@@ -40,6 +42,7 @@ fn request(citizen: &Client, handle: &str) {
     citizen.send(ClientMessage::RequestConnection(RequestConnection {
         officer: handle.to_owned(),
         op_id: "op-1".to_owned(),
+        mode: crate::domain::connection::ConnectionMode::InPerson,
     }));
 }
 

@@ -10,6 +10,7 @@
 //! `disconnect_grace_seconds` for available officers.
 
 mod availability;
+mod cadence;
 mod nearest;
 mod placement;
 mod requests;
@@ -84,6 +85,8 @@ pub(crate) struct UserSessionState {
     pub(crate) windows_opened: u64,
     /// A citizen's current answer and alert state.
     pub(crate) answer: CitizenAnswer,
+    /// How often the phone is asked to report its position.
+    pub(crate) cadence: cadence::SessionCadence,
 }
 
 /// The session's API.
@@ -161,6 +164,7 @@ impl Actor for UserSession {
             window: None,
             windows_opened: 0,
             answer: CitizenAnswer::default(),
+            cadence: cadence::SessionCadence::default(),
         })
     }
 
@@ -176,6 +180,7 @@ impl Actor for UserSession {
             Err(error) => tracing::warn!(%error, "profile unavailable, using a generic name"),
         }
         availability::adopt_from_map(&myself, state).await;
+        cadence::refresh(state);
         Ok(())
     }
 
@@ -186,6 +191,7 @@ impl Actor for UserSession {
     ) -> Result<(), ActorProcessingErr> {
         availability::close_window_silently(state);
         placement::leave(state);
+        cadence::leave(state);
         if let Some(outbound) = state.outbound.take() {
             let code = if state.services.link.is_draining() {
                 crate::proto::CloseCode::ReconnectElsewhere
@@ -254,6 +260,8 @@ impl Actor for UserSession {
                 }
             }
         }
+        // After every message: a window, an answer or a socket may have changed.
+        cadence::refresh(state);
         Ok(())
     }
 }
@@ -273,8 +281,9 @@ fn on_attach(state: &mut UserSessionState, outbound: OutboundSender) {
     }
     state.attach_epoch += 1;
     availability::announce(state);
-    // A new socket gets the current answer again.
+    // A new socket gets the current answer and cadence again.
     state.answer.forget_pushed();
+    cadence::forget_told(state);
     nearest::recompute(state);
 }
 
@@ -344,6 +353,8 @@ async fn on_client(
         ClientMessage::Respond(respond) => requests::respond(myself, state, respond),
         ClientMessage::CancelRequest(cancel) => requests::cancel(myself, state, cancel),
         ClientMessage::Block(block) => requests::block(myself, state, block),
+        ClientMessage::Chat(chat) => requests::chat(myself, state, chat),
+        ClientMessage::EndConnection(end) => requests::end_connection(myself, state, end),
         // The socket checks the token and moves its own expiry; nothing to do here.
         ClientMessage::Reauth(_) => {}
     }

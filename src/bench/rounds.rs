@@ -259,6 +259,7 @@ impl PairTask {
         let frame = encode(&ClientMessage::RequestConnection(RequestConnection {
             officer: self.pair.handle.clone(),
             op_id: op_id.clone(),
+            mode: crate::domain::connection::ConnectionMode::InPerson,
         }))?;
         let written_us = unix_now_us();
         self.in_flight = Some(InFlight {

@@ -342,6 +342,9 @@ fn on_frame(
             ));
         }
         ServerMessage::Welcome { .. }
+        | ServerMessage::Cadence { .. }
+        | ServerMessage::Chat { .. }
+        | ServerMessage::ConnectionEnded { .. }
         | ServerMessage::Availability { .. }
         | ServerMessage::ConnectionRequested { .. }
         | ServerMessage::RequestUpdate { .. }

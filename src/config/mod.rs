@@ -2,6 +2,7 @@
 //! `HEYBLUE_*` environment overrides (module `overrides`), then validated into an
 //! immutable [`Config`]. Every option name carries its unit.
 
+mod cadence;
 mod cluster;
 mod layers;
 mod metrics;
@@ -23,6 +24,7 @@ use serde::{Deserialize, Serialize};
 /// sign-in cannot outlive its revocation.
 pub(crate) const MAX_REFRESH_TOKEN_TTL_DAYS: u64 = 365;
 
+pub use cadence::CadenceConfig;
 pub use cluster::{ClusterConfig, ClusterTlsConfig, RegionConfig};
 pub use metrics::MetricsConfig;
 pub use oidc::OidcProviderConfig;
@@ -392,6 +394,8 @@ pub struct PresenceConfig {
     /// sign-ins: more are refused (429 with `Retry-After` on an upgrade with
     /// `Authorization`, close 4013 after `hello`).
     pub sockets_per_account_per_minute: u32,
+    /// How often phones are asked to report their position (`cadence` messages).
+    pub cadence: CadenceConfig,
 }
 
 impl Default for PresenceConfig {
@@ -410,6 +414,7 @@ impl Default for PresenceConfig {
             location_min_interval_ms: crate::proto::limits::LOCATION_MIN_INTERVAL_MS,
             control_messages_per_minute: crate::proto::limits::CONTROL_MESSAGES_PER_MINUTE,
             sockets_per_account_per_minute: crate::proto::limits::SOCKETS_PER_ACCOUNT_PER_MINUTE,
+            cadence: CadenceConfig::default(),
         }
     }
 }
@@ -440,6 +445,23 @@ pub struct ConnectionsConfig {
     pub request_cooldown_seconds: u64,
     /// Requests one citizen may make in any hour (`request_limit`).
     pub max_requests_per_hour: u32,
+    /// A virtual request (`request_connection{mode: "virtual"}`) may name an
+    /// officer whose shown position is in the citizen's 3-digit ZIP area or
+    /// this close to the citizen's last position.
+    pub virtual_radius_meters: f64,
+    /// Points credited to each person of a rewarded virtual connection.
+    pub virtual_points_per_connection: i64,
+    /// A virtual connection is rewarded only while the person has fewer than
+    /// this many rewarded connections (of either mode) that UTC day.
+    pub virtual_daily_rewarded_connections: u32,
+    /// A pair is rewarded for a virtual connection only if neither mode
+    /// rewarded it within this many hours.
+    pub virtual_pair_cooldown_hours: u64,
+    /// A virtual connection's chat ends this long after it was established,
+    /// unless either side ends it first.
+    pub virtual_connection_max_minutes: u64,
+    /// `chat` messages one account may send per minute (`chat_limit` beyond).
+    pub chat_messages_per_minute: u32,
 }
 
 impl Default for ConnectionsConfig {
@@ -455,6 +477,12 @@ impl Default for ConnectionsConfig {
             position_max_age_seconds: 60,
             request_cooldown_seconds: 600,
             max_requests_per_hour: 10,
+            virtual_radius_meters: 25_000.0,
+            virtual_points_per_connection: 5,
+            virtual_daily_rewarded_connections: 3,
+            virtual_pair_cooldown_hours: 24,
+            virtual_connection_max_minutes: 30,
+            chat_messages_per_minute: 20,
         }
     }
 }
@@ -503,6 +531,36 @@ impl ConnectionsConfig {
             .find(|(_, value)| !(0..=1_000_000).contains(value))
         {
             return Err(invalid(key, "must be 0 to 1000000"));
+        }
+        if !(1.0..=500_000.0).contains(&self.virtual_radius_meters) {
+            return Err(invalid(
+                "connections.virtual_radius_meters",
+                "must be between 1 and 500000",
+            ));
+        }
+        if !(0..=1_000_000).contains(&self.virtual_points_per_connection) {
+            return Err(invalid(
+                "connections.virtual_points_per_connection",
+                "must be 0 to 1000000",
+            ));
+        }
+        if self.virtual_pair_cooldown_hours > 24 * 366 {
+            return Err(invalid(
+                "connections.virtual_pair_cooldown_hours",
+                "must be at most 8784 (a year)",
+            ));
+        }
+        if !(1..=24 * 60).contains(&self.virtual_connection_max_minutes) {
+            return Err(invalid(
+                "connections.virtual_connection_max_minutes",
+                "must be 1 to 1440",
+            ));
+        }
+        if !(1..=600).contains(&self.chat_messages_per_minute) {
+            return Err(invalid(
+                "connections.chat_messages_per_minute",
+                "must be 1 to 600",
+            ));
         }
         if self.pair_cooldown_hours > 24 * 366 {
             return Err(invalid(
@@ -841,6 +899,7 @@ impl PresenceConfig {
                 "must be between 10 and 60000",
             ));
         }
+        self.cadence.validate()?;
         Ok(())
     }
 }

@@ -285,3 +285,33 @@ fn report_upkeep_is_on_unless_turned_off() {
     assert_eq!(off.reports.upkeep(), crate::store::ReportUpkeep::Skip);
     assert!(Config::from_toml_str("[reports]\nmaintain = false\n").is_err());
 }
+
+#[test]
+fn cadence_and_virtual_keys_are_checked() {
+    let cases = [
+        (
+            "[presence.cadence]\nmid_within_meters = 500.0\n",
+            "presence.cadence.mid_within_meters",
+        ),
+        (
+            "[presence.cadence]\ncitizen_far_interval_ms = 50\n",
+            "presence.cadence.citizen_far_interval_ms",
+        ),
+        (
+            "[connections]\nchat_messages_per_minute = 0\n",
+            "connections.chat_messages_per_minute",
+        ),
+        (
+            "[connections]\nvirtual_radius_meters = 0.0\n",
+            "connections.virtual_radius_meters",
+        ),
+    ];
+    for (toml, key) in cases {
+        let error = Config::from_toml_str(toml).unwrap_err();
+        assert!(error.to_string().contains(key), "{toml}: {error}");
+    }
+    let slower = Config::from_toml_str("[presence.cadence]\ncitizen_far_interval_ms = 60000\n")
+        .expect("valid");
+    assert_eq!(slower.presence.cadence.citizen_far_interval_ms, 60_000);
+    assert_eq!(slower.presence.cadence.citizen_near_interval_ms, 1_000);
+}

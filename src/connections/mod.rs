@@ -16,7 +16,7 @@ use uuid::Uuid;
 use crate::clock::Clock;
 use crate::config::{ConnectionsConfig, PresenceConfig};
 use crate::domain::connection::{
-    Observed, RewardHistory, RewardRules, RewardWithheld, co_location_failure,
+    ConnectionMode, Observed, RewardHistory, RewardRules, RewardWithheld, co_location_failure,
     connection_credit_id, decide_rewards, utc_day,
 };
 use crate::domain::profile::ProfileEventKind;
@@ -46,6 +46,7 @@ pub(crate) fn reward_rules(
 ) -> RewardRules {
     let hour_ms = 3_600_000_i64;
     RewardRules {
+        co_location_required: true,
         nearby_threshold_m: presence.nearby_threshold_meters,
         position_max_age_ms: i64::try_from(connections.position_max_age_seconds)
             .unwrap_or(i64::MAX / 1_000)
@@ -56,6 +57,26 @@ pub(crate) fn reward_rules(
         daily_rewarded_connections: connections.daily_rewarded_connections,
         citizen_points: connections.citizen_points_per_connection,
         officer_points: connections.officer_points_per_connection,
+    }
+}
+
+/// The reward rules of virtual connections: no co-location, their own points,
+/// daily cap (counted against all of the day's rewarded connections) and pair
+/// cooldown.
+pub(crate) fn virtual_reward_rules(
+    presence: &PresenceConfig,
+    connections: &ConnectionsConfig,
+) -> RewardRules {
+    let hour_ms = 3_600_000_i64;
+    RewardRules {
+        co_location_required: false,
+        pair_cooldown_ms: i64::try_from(connections.virtual_pair_cooldown_hours)
+            .unwrap_or(0)
+            .saturating_mul(hour_ms),
+        daily_rewarded_connections: connections.virtual_daily_rewarded_connections,
+        citizen_points: connections.virtual_points_per_connection,
+        officer_points: connections.virtual_points_per_connection,
+        ..reward_rules(presence, connections)
     }
 }
 
@@ -88,6 +109,8 @@ pub(crate) struct AcceptedRequest {
     pub(crate) citizen: AccountId,
     /// The officer who accepted.
     pub(crate) officer: AccountId,
+    /// In person or virtual: which reward rules apply.
+    pub(crate) mode: ConnectionMode,
     /// When the officer accepted (Unix ms).
     pub(crate) accepted_at_ms: i64,
     /// The citizen's last server-observed position.
@@ -131,8 +154,10 @@ pub(crate) struct Connections {
     profiles: Profiles,
     /// Award times.
     clock: Clock,
-    /// Who is rewarded.
+    /// Who is rewarded for an in-person connection.
     rules: RewardRules,
+    /// Who is rewarded for a virtual connection.
+    virtual_rules: RewardRules,
 }
 
 impl Connections {
@@ -154,6 +179,26 @@ impl Connections {
             profiles,
             clock,
             rules,
+            virtual_rules: virtual_reward_rules(
+                &PresenceConfig::default(),
+                &ConnectionsConfig::default(),
+            ),
+        }
+    }
+
+    /// The same service with `rules` for virtual connections.
+    pub(crate) fn with_virtual_rules(self, rules: RewardRules) -> Self {
+        Self {
+            virtual_rules: rules,
+            ..self
+        }
+    }
+
+    /// The rules of connections of `mode`.
+    fn rules_for(&self, mode: ConnectionMode) -> &RewardRules {
+        match mode {
+            ConnectionMode::InPerson => &self.rules,
+            ConnectionMode::Virtual => &self.virtual_rules,
         }
     }
 
@@ -273,7 +318,7 @@ impl Connections {
         }
         let history = self.claim_rewards(accepted).await?;
         let (citizen, officer) = decide_rewards(
-            &self.rules,
+            self.rules_for(accepted.mode),
             accepted.accepted_at_ms,
             accepted.citizen_seen,
             accepted.officer_seen,
@@ -299,6 +344,7 @@ impl Connections {
                 withheld: officer.withheld,
             },
             established_at_ms: accepted.accepted_at_ms,
+            mode: accepted.mode,
             cell_r7: place.map(u64::from),
             zip: place.and_then(geo::record_zip),
         };
@@ -323,14 +369,15 @@ impl Connections {
         &self,
         accepted: &AcceptedRequest,
     ) -> Result<RewardHistory, ConnectionError> {
-        let cap = self.rules.daily_rewarded_connections;
+        let rules = self.rules_for(accepted.mode);
+        let cap = rules.daily_rewarded_connections;
         let refused = RewardHistory {
             pair_last_rewarded_ms: Some(accepted.accepted_at_ms),
             citizen_rewarded_today: cap,
             officer_rewarded_today: cap,
         };
         if co_location_failure(
-            &self.rules,
+            rules,
             accepted.accepted_at_ms,
             accepted.citizen_seen,
             accepted.officer_seen,
@@ -346,7 +393,7 @@ impl Connections {
             .last_rewarded_pair_connection_ms(accepted.citizen, accepted.officer)
             .await?;
         if recorded_pair_reward
-            .is_some_and(|last| accepted.accepted_at_ms - last < self.rules.pair_cooldown_ms)
+            .is_some_and(|last| accepted.accepted_at_ms - last < rules.pair_cooldown_ms)
         {
             return Ok(refused);
         }
@@ -355,7 +402,7 @@ impl Connections {
             second: accepted.officer,
             connection_id: accepted.request_id,
             at_ms: accepted.accepted_at_ms,
-            cooldown_ms: self.rules.pair_cooldown_ms,
+            cooldown_ms: rules.pair_cooldown_ms,
         };
         if !self.store.claim_pair_reward(&pair).await? {
             return Ok(refused);
@@ -382,7 +429,7 @@ impl Connections {
         day: i64,
         accepted: &AcceptedRequest,
     ) -> Result<bool, ConnectionError> {
-        let cap = self.rules.daily_rewarded_connections;
+        let cap = self.rules_for(accepted.mode).daily_rewarded_connections;
         if self
             .store
             .rewarded_connections_on_day(account_id, day)

@@ -64,6 +64,7 @@ impl TwoNodes {
             at_ms: now - 1_000,
         });
         AcceptedRequest {
+            mode: Default::default(),
             request_id: Uuid::new_v4(),
             citizen,
             officer,

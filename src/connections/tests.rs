@@ -34,6 +34,7 @@ pub(super) struct Harness {
 
 pub(super) fn rules() -> RewardRules {
     RewardRules {
+        co_location_required: true,
         nearby_threshold_m: 250.0,
         position_max_age_ms: 60_000,
         pair_cooldown_ms: 24 * 3_600_000,
@@ -83,6 +84,7 @@ impl Harness {
             at_ms: now - 1_000,
         });
         AcceptedRequest {
+            mode: Default::default(),
             request_id,
             citizen,
             officer,
@@ -552,4 +554,53 @@ async fn a_person_without_marks_is_counted_from_their_history() {
             TrophyId::TenConnections
         ]
     );
+}
+
+#[tokio::test]
+async fn virtual_connections_follow_their_own_rules_and_count_toward_the_day() {
+    let harness = harness().await;
+    let citizen = harness.person(Role::Citizen).await;
+    let mut officers = Vec::new();
+    for _ in 0..5 {
+        officers.push(harness.person(Role::Officer).await);
+    }
+    let mut rewarded = Vec::new();
+    for officer in &officers[..4] {
+        // Miles apart: no co-location, which virtual connections do not need.
+        let mut accepted = harness.accepted(Uuid::new_v4(), citizen, *officer, TIMES_SQUARE);
+        accepted.mode = ConnectionMode::Virtual;
+        accepted.officer_seen = Some(Observed {
+            position: LatLng::new(FLATBUSH.0, FLATBUSH.1).unwrap(),
+            at_ms: accepted.accepted_at_ms,
+        });
+        let established = harness.connections.establish(&accepted).await.unwrap();
+        assert_eq!(established.record.mode, ConnectionMode::Virtual);
+        rewarded.push((established.citizen.points, established.citizen.withheld));
+    }
+    assert_eq!(
+        rewarded,
+        vec![
+            (5, None),
+            (5, None),
+            (5, None),
+            (0, Some(RewardWithheld::DailyCap)),
+        ],
+        "5 points each, 3 a day"
+    );
+    // The three count toward the in-person cap of 5: a fourth rewarded
+    // connection of the day is still open to an in-person meeting.
+    let in_person = harness.connect(citizen, officers[4], HOBOKEN).await;
+    assert_eq!(in_person.record.mode, ConnectionMode::InPerson);
+    assert_eq!(
+        (in_person.citizen.points, in_person.citizen.withheld),
+        (10, None)
+    );
+    let stored = harness
+        .store
+        .connection(in_person.record.connection_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.mode, ConnectionMode::InPerson);
+    assert_eq!(harness.store.balance(citizen).await.unwrap(), 25);
 }

@@ -1,5 +1,6 @@
-//! The rules of an established connection: who is rewarded (co-location from
-//! server-observed positions, the pair cooldown, the daily cap), the ids the
+//! The rules of an established connection: its mode (in person or virtual),
+//! who is rewarded (co-location from server-observed positions for in-person
+//! connections, the pair cooldown, the daily cap), the ids the
 //! idempotent writes are keyed by, and the calendar day a reward counts against.
 //! Pure: the caller fetches the facts from the store and the presence index.
 
@@ -14,7 +15,7 @@ use crate::geo::{LatLng, distance_m};
 const MS_PER_DAY: i64 = 86_400_000;
 
 /// Why a connection was established without points for one person.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub(crate) enum RewardWithheld {
     /// The two were farther apart than the nearby threshold at accept time.
@@ -39,6 +40,45 @@ impl RewardWithheld {
     }
 }
 
+/// How the two people met: in person (both within the request radius, points
+/// only when co-located at accept) or virtually (text over their sockets, under
+/// their own reward rules).
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum ConnectionMode {
+    /// Face to face.
+    #[default]
+    InPerson,
+    /// Over the app's chat.
+    Virtual,
+}
+
+impl ConnectionMode {
+    /// The wire, storage and metrics spelling.
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            ConnectionMode::InPerson => "in_person",
+            ConnectionMode::Virtual => "virtual",
+        }
+    }
+
+    /// Whether this is the default mode (left out of messages).
+    pub(crate) fn is_in_person(&self) -> bool {
+        *self == ConnectionMode::InPerson
+    }
+
+    /// The mode a stored spelling names (unknown or absent: in person, the
+    /// mode of every record written before modes existed).
+    pub(crate) fn from_stored(stored: Option<&str>) -> Self {
+        match stored {
+            Some("virtual") => ConnectionMode::Virtual,
+            Some(_) | None => ConnectionMode::InPerson,
+        }
+    }
+}
+
 /// A position the server observed, and when.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(crate) struct Observed {
@@ -51,6 +91,9 @@ pub(crate) struct Observed {
 /// The reward rules, from `[connections]` and `[presence]`.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(crate) struct RewardRules {
+    /// Whether the co-location rules (fresh positions, the threshold) apply:
+    /// for in-person connections, not for virtual ones.
+    pub(crate) co_location_required: bool,
     /// Both people must be this close at accept time.
     pub(crate) nearby_threshold_m: f64,
     /// Positions older than this (at accept time) do not count.
@@ -137,6 +180,9 @@ pub(crate) fn co_location_failure(
     citizen_seen: Option<Observed>,
     officer_seen: Option<Observed>,
 ) -> Option<RewardWithheld> {
+    if !rules.co_location_required {
+        return None;
+    }
     let fresh = |seen: Option<Observed>| {
         seen.filter(|observed| accepted_at_ms - observed.at_ms <= rules.position_max_age_ms)
     };
@@ -175,6 +221,7 @@ mod tests {
 
     fn rules() -> RewardRules {
         RewardRules {
+            co_location_required: true,
             nearby_threshold_m: 250.0,
             position_max_age_ms: 60_000,
             pair_cooldown_ms: 24 * 3_600_000,

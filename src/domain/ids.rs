@@ -6,7 +6,19 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 /// The stable identity of one person's account.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+)]
 #[serde(transparent)]
 pub(crate) struct AccountId(pub(crate) Uuid);
 

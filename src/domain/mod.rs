@@ -1,9 +1,10 @@
-//! Pure rules and types: identifiers, roles, phone numbers, profiles and the events
+//! Pure rules and types: identifiers, roles, location cadence, phone numbers, profiles and the events
 //! they are folded from, what text may be shown to others, the reward rules of
 //! connections, trophies and quotes, the rewards catalog, vouchers, and
 //! donations to charities. No I/O and no
 //! actors here.
 
+pub(crate) mod cadence;
 pub(crate) mod catalog;
 pub(crate) mod connection;
 pub(crate) mod device;

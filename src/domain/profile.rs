@@ -45,7 +45,7 @@ pub(crate) struct Profile {
 }
 
 /// One change to a profile.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub(crate) struct ProfileEvent {
     /// Whose profile changed.
     pub(crate) account_id: AccountId,
@@ -59,7 +59,7 @@ pub(crate) struct ProfileEvent {
 
 /// The kinds of profile event. New kinds are added at the end; stored events are
 /// never rewritten.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub(crate) enum ProfileEventKind {
     /// The account was created.
@@ -161,7 +161,7 @@ impl ProfileEventKind {
 }
 
 /// A validated profile edit.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub(crate) struct ProfileChanges {
     /// New display name.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -19,7 +19,19 @@ pub(crate) const THREE_ZIPS: usize = 3;
 pub(crate) const STREAK_DAYS: i64 = 7;
 
 /// A trophy, by its stable id.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub(crate) enum TrophyId {
     /// The first rewarded connection.

@@ -17,7 +17,7 @@ const MS_PER_DAY: i64 = 86_400_000;
 /// Where a voucher stands. Every change is a conditional write from one state
 /// to the next, so of concurrent changes (two cancels, a cancel and the expiry
 /// sweep) exactly one applies and releases the points and the unit.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub(crate) enum VoucherStatus {
     /// Usable until it expires.

@@ -15,6 +15,7 @@ use super::bearer::Admin;
 use super::client_address::ClientAddress;
 use super::error::ApiError;
 use super::json_body::ApiJson;
+use super::openapi::ErrorBody;
 use super::paging::{PageQuery, page, parse_time_cursor, time_cursor};
 use crate::audit::AuditAction;
 use crate::domain::AccountId;
@@ -22,7 +23,7 @@ use crate::identity::{AccountSummary, IdentityError, RosterRemoval};
 use crate::store::{AuditCursor, AuditEntry};
 
 /// Body of the endpoints that name a person by phone.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct PhoneBody {
     /// The phone number, E.164 or national.
@@ -30,7 +31,7 @@ pub(crate) struct PhoneBody {
 }
 
 /// Answer of disable, enable and revoke.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub(crate) struct AccountActionBody {
     /// The account acted on.
     account_id: AccountId,
@@ -43,7 +44,7 @@ pub(crate) struct AccountActionBody {
 }
 
 /// `GET /v1/admin/audit`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub(crate) struct AuditPageBody {
     /// Entries, newest first.
     entries: Vec<AuditEntry>,
@@ -52,6 +53,24 @@ pub(crate) struct AuditPageBody {
 }
 
 /// `POST /v1/admin/accounts/lookup`.
+#[utoipa::path(
+    post,
+    path = "/v1/admin/accounts/lookup",
+    tag = "admin",
+    request_body = PhoneBody,
+    responses(
+        (status = 200, description = "The account of a phone", body = crate::identity::AccountSummary),
+        (status = 401, description = "`missing_token` or `invalid_token`", body = ErrorBody),
+        (status = 403, description = "`forbidden`: not the admin token", body = ErrorBody),
+        (status = 400, description = "`malformed_json` or `invalid_body`", body = ErrorBody),
+        (status = 413, description = "`payload_too_large`", body = ErrorBody),
+        (status = 415, description = "`unsupported_media_type`: send `Content-Type: application/json`", body = ErrorBody),
+        (status = 422, description = "`missing_field`, `unknown_field`, `invalid_type` or `invalid_field`; `invalid_phone`", body = ErrorBody),
+        (status = 404, description = "`account_not_found`", body = ErrorBody),
+        (status = 503, description = "`store_unavailable`: try again shortly", body = ErrorBody)
+    ),
+    security(("admin_token" = []))
+)]
 pub(crate) async fn lookup_account(
     State(state): State<AppState>,
     _admin: Admin,
@@ -73,6 +92,20 @@ pub(crate) async fn lookup_account(
 
 /// `POST /v1/admin/accounts/{id}/disable`: sign-ins revoked, sockets closed,
 /// sign-in refused with `account_disabled`; points and history kept.
+#[utoipa::path(
+    post,
+    path = "/v1/admin/accounts/{id}/disable",
+    tag = "admin",
+    params(("id" = uuid::Uuid, Path, description = "The account")),
+    responses(
+        (status = 200, description = "Disabled: sign-ins revoked, sockets closed, points kept", body = AccountActionBody),
+        (status = 401, description = "`missing_token` or `invalid_token`", body = ErrorBody),
+        (status = 403, description = "`forbidden`: not the admin token", body = ErrorBody),
+        (status = 404, description = "`account_not_found` (also for an id that is not a UUID)", body = ErrorBody),
+        (status = 503, description = "`store_unavailable`: try again shortly", body = ErrorBody)
+    ),
+    security(("admin_token" = []))
+)]
 pub(crate) async fn disable_account(
     State(state): State<AppState>,
     _admin: Admin,
@@ -97,6 +130,20 @@ pub(crate) async fn disable_account(
 }
 
 /// `POST /v1/admin/accounts/{id}/enable`.
+#[utoipa::path(
+    post,
+    path = "/v1/admin/accounts/{id}/enable",
+    tag = "admin",
+    params(("id" = uuid::Uuid, Path, description = "The account")),
+    responses(
+        (status = 200, description = "Enabled again", body = AccountActionBody),
+        (status = 401, description = "`missing_token` or `invalid_token`", body = ErrorBody),
+        (status = 403, description = "`forbidden`: not the admin token", body = ErrorBody),
+        (status = 404, description = "`account_not_found` (also for an id that is not a UUID)", body = ErrorBody),
+        (status = 503, description = "`store_unavailable`: try again shortly", body = ErrorBody)
+    ),
+    security(("admin_token" = []))
+)]
 pub(crate) async fn enable_account(
     State(state): State<AppState>,
     _admin: Admin,
@@ -123,6 +170,20 @@ pub(crate) async fn enable_account(
 
 /// `POST /v1/admin/accounts/{id}/sessions/revoke`: every sign-in revoked,
 /// every socket closed; the account may sign in again.
+#[utoipa::path(
+    post,
+    path = "/v1/admin/accounts/{id}/sessions/revoke",
+    tag = "admin",
+    params(("id" = uuid::Uuid, Path, description = "The account")),
+    responses(
+        (status = 200, description = "Every sign-in revoked and socket closed", body = AccountActionBody),
+        (status = 401, description = "`missing_token` or `invalid_token`", body = ErrorBody),
+        (status = 403, description = "`forbidden`: not the admin token", body = ErrorBody),
+        (status = 404, description = "`account_not_found` (also for an id that is not a UUID)", body = ErrorBody),
+        (status = 503, description = "`store_unavailable`: try again shortly", body = ErrorBody)
+    ),
+    security(("admin_token" = []))
+)]
 pub(crate) async fn revoke_sessions(
     State(state): State<AppState>,
     _admin: Admin,
@@ -148,6 +209,24 @@ pub(crate) async fn revoke_sessions(
 
 /// `POST /v1/admin/roster/remove`: the officer's sockets close (4011), an open
 /// availability window ends, and the next sign-in is a citizen's.
+#[utoipa::path(
+    post,
+    path = "/v1/admin/roster/remove",
+    tag = "admin",
+    request_body = PhoneBody,
+    responses(
+        (status = 200, description = "Off the roster: the officer is a citizen from now on", body = crate::identity::RosterRemoval),
+        (status = 401, description = "`missing_token` or `invalid_token`", body = ErrorBody),
+        (status = 403, description = "`forbidden`: not the admin token", body = ErrorBody),
+        (status = 400, description = "`malformed_json` or `invalid_body`", body = ErrorBody),
+        (status = 413, description = "`payload_too_large`", body = ErrorBody),
+        (status = 415, description = "`unsupported_media_type`: send `Content-Type: application/json`", body = ErrorBody),
+        (status = 422, description = "`missing_field`, `unknown_field`, `invalid_type` or `invalid_field`; `invalid_phone`", body = ErrorBody),
+        (status = 404, description = "`not_on_roster`", body = ErrorBody),
+        (status = 503, description = "`store_unavailable`: try again shortly", body = ErrorBody)
+    ),
+    security(("admin_token" = []))
+)]
 pub(crate) async fn remove_from_roster(
     State(state): State<AppState>,
     _admin: Admin,
@@ -171,6 +250,20 @@ pub(crate) async fn remove_from_roster(
 }
 
 /// `GET /v1/admin/audit?before=&limit=`: the audit log, newest first.
+#[utoipa::path(
+    get,
+    path = "/v1/admin/audit",
+    tag = "admin",
+    params(PageQuery),
+    responses(
+        (status = 200, description = "A page of the audit log, newest first", body = AuditPageBody),
+        (status = 401, description = "`missing_token` or `invalid_token`", body = ErrorBody),
+        (status = 403, description = "`forbidden`: not the admin token", body = ErrorBody),
+        (status = 400, description = "`invalid_query`", body = ErrorBody),
+        (status = 503, description = "`store_unavailable`: try again shortly", body = ErrorBody)
+    ),
+    security(("admin_token" = []))
+)]
 pub(crate) async fn audit_log(
     State(state): State<AppState>,
     _admin: Admin,

@@ -12,9 +12,10 @@ use super::bearer::Caller;
 use super::client_address::ClientAddress;
 use super::error::ApiError;
 use super::json_body::ApiJson;
+use super::openapi::ErrorBody;
 
 /// Body of `DELETE /v1/me`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct DeletionRequest {
     /// A fresh one-time code sent to the account's phone.
@@ -22,6 +23,23 @@ pub(crate) struct DeletionRequest {
 }
 
 /// Deletes the caller's account; 204 once it is done.
+#[utoipa::path(
+    delete,
+    path = "/v1/me",
+    tag = "me",
+    request_body = DeletionRequest,
+    responses(
+        (status = 204, description = "The account is deleted; every sign-in revoked and socket closed"),
+        (status = 401, description = "`missing_token`, `invalid_token` or `invalid_code`", body = ErrorBody),
+        (status = 422, description = "`invalid_code_format`; `missing_field`, `unknown_field`, `invalid_type` or `invalid_field`", body = ErrorBody),
+        (status = 400, description = "`malformed_json` or `invalid_body`", body = ErrorBody),
+        (status = 413, description = "`payload_too_large`", body = ErrorBody),
+        (status = 415, description = "`unsupported_media_type`: send `Content-Type: application/json`", body = ErrorBody),
+        (status = 429, description = "`rate_limited` (see `Retry-After`)", body = ErrorBody),
+        (status = 503, description = "`store_unavailable`: try again shortly", body = ErrorBody)
+    ),
+    security(("access_token" = []))
+)]
 pub(crate) async fn delete_me(
     State(state): State<AppState>,
     Caller(caller): Caller,

@@ -23,6 +23,7 @@ use super::AppState;
 use super::bearer::Admin;
 use super::client_address::ClientAddress;
 use super::error::ApiError;
+use super::openapi::ErrorBody;
 use super::paging::{PageQuery, page, parse_time_cursor, time_cursor};
 use crate::audit::AuditAction;
 use crate::identity::IdentityService;
@@ -34,7 +35,8 @@ use crate::runtime::PresenceRuntime;
 use crate::store::{ImportRun, ImportRunCursor, PhoneHash, StoreError};
 
 /// Query of `POST /v1/admin/import/{kind}`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct ImportQuery {
     /// Import the valid rows even when others are invalid.
@@ -81,6 +83,24 @@ impl OfficerDepartures for RosterDepartures {
 /// body (CSV or NDJSON, from the content type or `format`). 200 with the
 /// report when applied or dry; 422 with it when rows are invalid and nothing
 /// was written; 413 past the size limit.
+#[utoipa::path(
+    post,
+    path = "/v1/admin/import/{kind}",
+    tag = "admin",
+    params(("kind" = crate::import::ImportKind, Path, description = "What the file holds"), ImportQuery),
+    request_body(content = String, content_type = "text/csv", description = "The file (CSV or NDJSON; `Content-Type` or `format` says which)"),
+    responses(
+        (status = 200, description = "The import report", body = crate::import::ImportReport),
+        (status = 401, description = "`missing_token` or `invalid_token`", body = ErrorBody),
+        (status = 403, description = "`forbidden`: not the admin token", body = ErrorBody),
+        (status = 400, description = "`invalid_query`", body = ErrorBody),
+        (status = 404, description = "`unknown_import_kind`", body = ErrorBody),
+        (status = 413, description = "`payload_too_large`", body = ErrorBody),
+        (status = 422, description = "`invalid_rows` (the report is in `error.report`; nothing was written)", body = ErrorBody),
+        (status = 503, description = "`store_unavailable`: try again shortly", body = ErrorBody)
+    ),
+    security(("admin_token" = []))
+)]
 pub(crate) async fn import(
     State(state): State<AppState>,
     _admin: Admin,
@@ -237,7 +257,7 @@ where
 }
 
 /// A recorded run as listed.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub(crate) struct RunBody {
     /// Its id.
     run_id: Uuid,
@@ -270,7 +290,7 @@ impl From<ImportRun> for RunBody {
 }
 
 /// A page of runs.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub(crate) struct RunPageBody {
     /// Newest first.
     runs: Vec<RunBody>,
@@ -279,6 +299,20 @@ pub(crate) struct RunPageBody {
 }
 
 /// `GET /v1/admin/imports?before=&limit=`: import runs, newest first.
+#[utoipa::path(
+    get,
+    path = "/v1/admin/imports",
+    tag = "admin",
+    params(crate::gateway::catalog_routes::PageQuery),
+    responses(
+        (status = 200, description = "A page of import runs, newest first", body = RunPageBody),
+        (status = 401, description = "`missing_token` or `invalid_token`", body = ErrorBody),
+        (status = 403, description = "`forbidden`: not the admin token", body = ErrorBody),
+        (status = 400, description = "`invalid_query`", body = ErrorBody),
+        (status = 503, description = "`store_unavailable`: try again shortly", body = ErrorBody)
+    ),
+    security(("admin_token" = []))
+)]
 pub(crate) async fn list_imports(
     State(state): State<AppState>,
     _admin: Admin,
@@ -305,6 +339,20 @@ pub(crate) async fn list_imports(
 }
 
 /// `GET /v1/admin/imports/{id}`: one run with its report.
+#[utoipa::path(
+    get,
+    path = "/v1/admin/imports/{id}",
+    tag = "admin",
+    params(("id" = String, Path, description = "The run")),
+    responses(
+        (status = 200, description = "One import run and its report", body = RunBody),
+        (status = 401, description = "`missing_token` or `invalid_token`", body = ErrorBody),
+        (status = 403, description = "`forbidden`: not the admin token", body = ErrorBody),
+        (status = 404, description = "`import_not_found`", body = ErrorBody),
+        (status = 503, description = "`store_unavailable`: try again shortly", body = ErrorBody)
+    ),
+    security(("admin_token" = []))
+)]
 pub(crate) async fn get_import(
     State(state): State<AppState>,
     _admin: Admin,
@@ -327,7 +375,7 @@ pub(crate) async fn get_import(
 }
 
 /// The schema of one kind, as served.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub(crate) struct SchemaBody {
     /// The kind.
     kind: ImportKind,
@@ -337,6 +385,19 @@ pub(crate) struct SchemaBody {
 
 /// `GET /v1/admin/import/{kind}/schema`: the columns of a kind (as
 /// docs/imports.md lists them), for tools that build files.
+#[utoipa::path(
+    get,
+    path = "/v1/admin/import/{kind}/schema",
+    tag = "admin",
+    params(("kind" = crate::import::ImportKind, Path, description = "The kind of file")),
+    responses(
+        (status = 200, description = "The columns a file of this kind has", body = SchemaBody),
+        (status = 401, description = "`missing_token` or `invalid_token`", body = ErrorBody),
+        (status = 403, description = "`forbidden`: not the admin token", body = ErrorBody),
+        (status = 404, description = "`unknown_import_kind`", body = ErrorBody)
+    ),
+    security(("admin_token" = []))
+)]
 pub(crate) async fn import_schema(
     _admin: Admin,
     Path(kind): Path<String>,

@@ -19,7 +19,8 @@ use crate::audit::AuditAction;
 use crate::rewards::{CatalogEntry, CatalogError, DEFAULT_PAGE, MAX_PAGE};
 
 /// Query of the paged listings.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct PageQuery {
     /// The previous page's `next_cursor`.
@@ -29,7 +30,7 @@ pub(crate) struct PageQuery {
 }
 
 /// A page of an admin listing.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub(crate) struct ListBody<Entry> {
     /// The entries.
     items: Vec<Entry>,

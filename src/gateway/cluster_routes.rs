@@ -12,10 +12,11 @@ use serde::Serialize;
 use super::AppState;
 use super::bearer::Admin;
 use super::client_address::ClientAddress;
+use super::openapi::ErrorBody;
 use crate::audit::AuditAction;
 
 /// The cluster as this node sees it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub(crate) struct ClusterView {
     /// The node answering.
     pub(crate) node: String,
@@ -28,7 +29,7 @@ pub(crate) struct ClusterView {
 }
 
 /// One node.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub(crate) struct NodeEntry {
     /// Node name.
     pub(crate) name: String,
@@ -47,6 +48,17 @@ pub(crate) struct NodeEntry {
 }
 
 /// `GET /v1/admin/cluster`.
+#[utoipa::path(
+    get,
+    path = "/v1/admin/cluster",
+    tag = "admin",
+    responses(
+        (status = 200, description = "The nodes, their regions and the shards they own", body = ClusterView),
+        (status = 401, description = "`missing_token` or `invalid_token`", body = ErrorBody),
+        (status = 403, description = "`forbidden`: not the admin token", body = ErrorBody)
+    ),
+    security(("admin_token" = []))
+)]
 pub(crate) async fn cluster(State(state): State<AppState>, _admin: Admin) -> Json<ClusterView> {
     Json(cluster_view(&state).await)
 }
@@ -87,6 +99,17 @@ pub(crate) async fn cluster_view(state: &AppState) -> ClusterView {
 /// 202. Audited first (once draining starts the node stops taking requests),
 /// but a store that cannot take the entry does not stop a drain: ops drain
 /// nodes during store trouble too, and the log says so.
+#[utoipa::path(
+    post,
+    path = "/v1/admin/drain",
+    tag = "admin",
+    responses(
+        (status = 202, description = "The node drains (hands its shards and clients to the others) and stops"),
+        (status = 401, description = "`missing_token` or `invalid_token`", body = ErrorBody),
+        (status = 403, description = "`forbidden`: not the admin token", body = ErrorBody)
+    ),
+    security(("admin_token" = []))
+)]
 pub(crate) async fn drain(
     State(state): State<AppState>,
     _admin: Admin,

@@ -10,12 +10,13 @@ use uuid::Uuid;
 use super::AppState;
 use super::bearer::Caller;
 use super::error::ApiError;
+use super::openapi::ErrorBody;
 use super::paging::{PageQuery, page, parse_time_cursor, time_cursor};
 use crate::domain::connection::RewardWithheld;
 use crate::store::{ConnectionCursor, ConnectionRecord, LedgerEntry, LedgerReason};
 
 /// `GET /v1/me/points`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub(crate) struct PointsBody {
     /// The current balance (the sum of every entry).
     balance: i64,
@@ -27,7 +28,7 @@ pub(crate) struct PointsBody {
 }
 
 /// One ledger entry as clients see it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub(crate) struct LedgerEntryBody {
     /// Idempotency key of the entry.
     entry_id: Uuid,
@@ -53,7 +54,7 @@ pub(crate) struct LedgerEntryBody {
 }
 
 /// `GET /v1/me/connections`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub(crate) struct ConnectionsBody {
     /// Newest first.
     connections: Vec<ConnectionBody>,
@@ -63,7 +64,7 @@ pub(crate) struct ConnectionsBody {
 }
 
 /// One connection as one of its people sees it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub(crate) struct ConnectionBody {
     /// The connection id.
     connection_id: Uuid,
@@ -71,6 +72,8 @@ pub(crate) struct ConnectionBody {
     established_at_ms: i64,
     /// The other person's role.
     peer_role: &'static str,
+    /// `in_person` or `virtual`.
+    mode: &'static str,
     /// Points the caller got for it.
     points: i64,
     /// Why none, when none.
@@ -82,14 +85,14 @@ pub(crate) struct ConnectionBody {
 }
 
 /// `GET /v1/me/trophies`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub(crate) struct TrophiesBody {
     /// Oldest first.
     trophies: Vec<TrophyBody>,
 }
 
 /// One trophy.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub(crate) struct TrophyBody {
     /// Stable id.
     trophy: &'static str,
@@ -102,6 +105,20 @@ pub(crate) struct TrophyBody {
 }
 
 /// The caller's balance and a page of their ledger.
+#[utoipa::path(
+    get,
+    path = "/v1/me/points",
+    tag = "me",
+    params(PageQuery),
+    responses(
+        (status = 200, description = "The balance and a page of the ledger, newest first", body = PointsBody),
+        (status = 401, description = "`missing_token` or `invalid_token`", body = ErrorBody),
+        (status = 400, description = "`invalid_query`", body = ErrorBody),
+        (status = 422, description = "`invalid_field` (`limit` or `before`)", body = ErrorBody),
+        (status = 503, description = "`store_unavailable`: try again shortly", body = ErrorBody)
+    ),
+    security(("access_token" = []))
+)]
 pub(crate) async fn points(
     State(state): State<AppState>,
     Caller(caller): Caller,
@@ -131,6 +148,20 @@ pub(crate) async fn points(
 }
 
 /// A page of the caller's connections.
+#[utoipa::path(
+    get,
+    path = "/v1/me/connections",
+    tag = "me",
+    params(PageQuery),
+    responses(
+        (status = 200, description = "A page of connections, newest first", body = ConnectionsBody),
+        (status = 401, description = "`missing_token` or `invalid_token`", body = ErrorBody),
+        (status = 400, description = "`invalid_query`", body = ErrorBody),
+        (status = 422, description = "`invalid_field` (`limit` or `before`)", body = ErrorBody),
+        (status = 503, description = "`store_unavailable`: try again shortly", body = ErrorBody)
+    ),
+    security(("access_token" = []))
+)]
 pub(crate) async fn connections(
     State(state): State<AppState>,
     Caller(caller): Caller,
@@ -157,6 +188,17 @@ pub(crate) async fn connections(
 }
 
 /// The caller's trophies.
+#[utoipa::path(
+    get,
+    path = "/v1/me/trophies",
+    tag = "me",
+    responses(
+        (status = 200, description = "Trophies, oldest first", body = TrophiesBody),
+        (status = 401, description = "`missing_token` or `invalid_token`", body = ErrorBody),
+        (status = 503, description = "`store_unavailable`: try again shortly", body = ErrorBody)
+    ),
+    security(("access_token" = []))
+)]
 pub(crate) async fn trophies(
     State(state): State<AppState>,
     Caller(caller): Caller,
@@ -211,6 +253,7 @@ fn connection_body(
         connection_id: record.connection_id,
         established_at_ms: record.established_at_ms,
         peer_role,
+        mode: record.mode.as_str(),
         points: mine.points,
         withheld: mine.withheld,
         zip: record.zip.clone(),

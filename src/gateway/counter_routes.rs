@@ -17,6 +17,7 @@ use super::AppState;
 use super::bearer::bearer_token;
 use super::error::ApiError;
 use super::json_body::ApiJson;
+use super::openapi::ErrorBody;
 use crate::domain::catalog::OfferKind;
 use crate::domain::voucher::{Voucher, VoucherStatus};
 use crate::rewards::signing::Verification;
@@ -44,7 +45,7 @@ impl FromRequestParts<AppState> for Counter {
 }
 
 /// Body of both endpoints.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct TokenBody {
     /// The voucher token, as read from the person's QR code.
@@ -52,7 +53,7 @@ pub(crate) struct TokenBody {
 }
 
 /// What the counter is shown of a voucher: no personal data.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub(crate) struct CounterVoucher {
     /// The voucher id.
     voucher_id: Uuid,
@@ -82,7 +83,7 @@ impl From<Voucher> for CounterVoucher {
 }
 
 /// The answer of both endpoints.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub(crate) struct CounterBody {
     /// `valid`, `redeemed`, `already_redeemed`, `cancelled`, `expired`,
     /// `not_yours` or `bad_signature`.
@@ -107,6 +108,23 @@ const BAD_SIGNATURE: &str = "bad_signature";
 
 /// `POST /v1/retailer/vouchers/verify`: where the voucher stands; changes
 /// nothing.
+#[utoipa::path(
+    post,
+    path = "/v1/retailer/vouchers/verify",
+    tag = "counter",
+    request_body = TokenBody,
+    responses(
+        (status = 200, description = "What the voucher is and whether it can be redeemed here", body = CounterBody),
+        (status = 401, description = "`missing_token` or `invalid_api_key`", body = ErrorBody),
+        (status = 403, description = "`voucher_not_yours`: another issuer's voucher", body = ErrorBody),
+        (status = 422, description = "`invalid_voucher_token` (malformed or `bad_signature`); `missing_field`, `unknown_field`, `invalid_type` or `invalid_field`", body = ErrorBody),
+        (status = 400, description = "`malformed_json` or `invalid_body`", body = ErrorBody),
+        (status = 413, description = "`payload_too_large`", body = ErrorBody),
+        (status = 415, description = "`unsupported_media_type`: send `Content-Type: application/json`", body = ErrorBody),
+        (status = 503, description = "`store_unavailable`: try again shortly", body = ErrorBody)
+    ),
+    security(("issuer_key" = []))
+)]
 pub(crate) async fn verify(
     State(state): State<AppState>,
     Counter(key): Counter,
@@ -132,6 +150,24 @@ pub(crate) async fn verify(
 }
 
 /// `POST /v1/retailer/vouchers/redeem`: single use; 200 `redeemed` once.
+#[utoipa::path(
+    post,
+    path = "/v1/retailer/vouchers/redeem",
+    tag = "counter",
+    request_body = TokenBody,
+    responses(
+        (status = 200, description = "Redeemed (a repeat by the same till answers the same)", body = CounterBody),
+        (status = 401, description = "`missing_token` or `invalid_api_key`", body = ErrorBody),
+        (status = 403, description = "`voucher_not_yours`: another issuer's voucher", body = ErrorBody),
+        (status = 409, description = "`voucher_already_redeemed`, `voucher_expired` or `voucher_cancelled`", body = ErrorBody),
+        (status = 422, description = "`invalid_voucher_token` (malformed or `bad_signature`); `missing_field`, `unknown_field`, `invalid_type` or `invalid_field`", body = ErrorBody),
+        (status = 400, description = "`malformed_json` or `invalid_body`", body = ErrorBody),
+        (status = 413, description = "`payload_too_large`", body = ErrorBody),
+        (status = 415, description = "`unsupported_media_type`: send `Content-Type: application/json`", body = ErrorBody),
+        (status = 503, description = "`store_unavailable`: try again shortly", body = ErrorBody)
+    ),
+    security(("issuer_key" = []))
+)]
 pub(crate) async fn redeem(
     State(state): State<AppState>,
     Counter(key): Counter,

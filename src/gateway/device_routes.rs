@@ -14,6 +14,7 @@ use super::AppState;
 use super::bearer::Caller;
 use super::error::ApiError;
 use super::json_body::ApiJson;
+use super::openapi::ErrorBody;
 use crate::domain::AccountId;
 use crate::domain::device::{
     Device, MAX_DEVICES_PER_ACCOUNT, MAX_TOKEN_BYTES, MIN_TOKEN_BYTES, Platform, device_id,
@@ -22,7 +23,7 @@ use crate::domain::device::{
 use crate::store::{Store, StoreResult};
 
 /// Body of `POST /v1/me/devices`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct NewDevice {
     /// `ios` or `android`.
@@ -32,7 +33,7 @@ pub(crate) struct NewDevice {
 }
 
 /// A device as its owner sees it: never the token, which the app has.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub(crate) struct DeviceBody {
     /// The device's id (for `DELETE`).
     device_id: Uuid,
@@ -53,6 +54,23 @@ impl From<&Device> for DeviceBody {
 }
 
 /// Registers (or registers again) one of the caller's devices.
+#[utoipa::path(
+    post,
+    path = "/v1/me/devices",
+    tag = "me",
+    request_body = NewDevice,
+    responses(
+        (status = 201, description = "The device is registered for pushes", body = DeviceBody),
+        (status = 401, description = "`missing_token` or `invalid_token`", body = ErrorBody),
+        (status = 409, description = "`too_many_devices`", body = ErrorBody),
+        (status = 400, description = "`malformed_json` or `invalid_body`", body = ErrorBody),
+        (status = 413, description = "`payload_too_large`", body = ErrorBody),
+        (status = 415, description = "`unsupported_media_type`: send `Content-Type: application/json`", body = ErrorBody),
+        (status = 422, description = "`missing_field`, `unknown_field`, `invalid_type` or `invalid_field`", body = ErrorBody),
+        (status = 503, description = "`store_unavailable`: try again shortly", body = ErrorBody)
+    ),
+    security(("access_token" = []))
+)]
 pub(crate) async fn register(
     State(state): State<AppState>,
     Caller(caller): Caller,
@@ -101,6 +119,18 @@ pub(crate) async fn register(
 }
 
 /// Removes one of the caller's devices (idempotent).
+#[utoipa::path(
+    delete,
+    path = "/v1/me/devices/{device_id}",
+    tag = "me",
+    params(("device_id" = uuid::Uuid, Path, description = "The device")),
+    responses(
+        (status = 204, description = "Removed (also when it was not there)"),
+        (status = 401, description = "`missing_token` or `invalid_token`", body = ErrorBody),
+        (status = 503, description = "`store_unavailable`: try again shortly", body = ErrorBody)
+    ),
+    security(("access_token" = []))
+)]
 pub(crate) async fn remove(
     State(state): State<AppState>,
     Caller(caller): Caller,
@@ -130,7 +160,7 @@ pub(crate) async fn remove_signed_in_devices(
 
 /// A device in the caller's export: with its token, which is data held
 /// about them.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub(crate) struct ExportedDevice {
     /// As listed.
     #[serde(flatten)]

@@ -15,6 +15,7 @@ use super::AppState;
 use super::bearer::Caller;
 use super::connection_routes::{ConnectionBody, LedgerEntryBody, TrophyBody};
 use super::error::ApiError;
+use super::openapi::ErrorBody;
 use super::profile_routes::ProfileBody;
 use super::voucher_routes::VoucherBody;
 use crate::domain::AccountId;
@@ -31,7 +32,7 @@ const PAGE: usize = 100;
 const MAX_ITEMS: usize = 100_000;
 
 /// The whole export.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub(crate) struct ExportBody {
     /// When it was made (Unix ms).
     exported_at_ms: i64,
@@ -61,7 +62,7 @@ pub(crate) struct ExportBody {
 
 /// A linked provider identity as its owner sees it (the subject is kept
 /// only hashed, so it cannot be shown).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 struct IdentityBody {
     /// The configured provider (`identity.oidc.id`).
     provider: String,
@@ -71,7 +72,7 @@ struct IdentityBody {
 }
 
 /// The account record as its owner sees it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 struct AccountBody {
     account_id: AccountId,
     /// The phone that signs in (E.164).
@@ -83,6 +84,18 @@ struct AccountBody {
 }
 
 /// Everything held about the caller.
+#[utoipa::path(
+    get,
+    path = "/v1/me/export",
+    tag = "me",
+    responses(
+        (status = 200, description = "Everything the server keeps about the caller", body = ExportBody),
+        (status = 401, description = "`missing_token` or `invalid_token`", body = ErrorBody),
+        (status = 429, description = "`rate_limited` (see `Retry-After`)", body = ErrorBody),
+        (status = 503, description = "`store_unavailable`: try again shortly", body = ErrorBody)
+    ),
+    security(("access_token" = []))
+)]
 pub(crate) async fn export(
     State(state): State<AppState>,
     Caller(caller): Caller,

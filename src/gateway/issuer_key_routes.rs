@@ -35,7 +35,7 @@ impl Issuer for Municipality {
 }
 
 /// Body of `POST .../keys`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct NewKeyBody {
     /// What the key is for, e.g. "Till 2, Main St".
@@ -43,7 +43,7 @@ pub(crate) struct NewKeyBody {
 }
 
 /// A key as listed: never its secret.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub(crate) struct KeyView {
     /// Id, used to revoke it.
     key_id: Uuid,
@@ -71,7 +71,7 @@ impl From<IssuerKey> for KeyView {
 }
 
 /// Answer of `POST .../keys`: the key, shown this once.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub(crate) struct CreatedKeyBody {
     /// The stored key.
     #[serde(flatten)]
@@ -81,7 +81,7 @@ pub(crate) struct CreatedKeyBody {
 }
 
 /// `GET .../keys`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub(crate) struct KeyListBody {
     /// Every key of the issuer, oldest first, revoked ones included.
     keys: Vec<KeyView>,

@@ -33,6 +33,8 @@ mod json_body;
 pub(crate) mod metrics_endpoint;
 mod middleware;
 mod oidc_routes;
+pub(crate) mod openapi;
+mod openapi_catalog;
 mod ops_routes;
 mod outbox_routes;
 mod paging;
@@ -264,7 +266,9 @@ pub(crate) fn router(state: AppState) -> Router {
     let ops = Router::new()
         .route("/healthz", get(ops_routes::healthz))
         .route("/readyz", get(ops_routes::readyz))
-        .route("/v1/version", get(ops_routes::version));
+        .route("/v1/version", get(ops_routes::version))
+        .route("/v1/asyncapi.json", get(ops_routes::asyncapi))
+        .route("/v1/openapi.json", get(ops_routes::openapi));
     Router::new()
         .merge(api)
         .merge(admin)

@@ -18,6 +18,7 @@ use super::bearer::Admin;
 use super::client_address::ClientAddress;
 use super::error::ApiError;
 use super::json_body::ApiJson;
+use super::openapi::ErrorBody;
 use crate::audit::AuditAction;
 use crate::outbox::admin::{EndpointAdmin, EndpointError, NewEndpoint};
 use crate::outbox::delivery::{DeliveryState, OutboxDelivery};
@@ -28,7 +29,8 @@ use crate::outbox::lease::{self, ReplayOutcome};
 const MAX_LIMIT: usize = 500;
 
 /// `?state=pending|failed|dead|delivered&limit=`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct ListQuery {
     /// The state listed.
@@ -38,7 +40,7 @@ pub(crate) struct ListQuery {
 }
 
 /// A delivery as the admin API shows it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub(crate) struct DeliveryView {
     /// The message id (the `webhook-id`).
     pub(crate) id: Uuid,
@@ -77,13 +79,27 @@ impl From<&OutboxDelivery> for DeliveryView {
 }
 
 /// A listing.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub(crate) struct DeliveryList {
     /// The deliveries, newest state change first.
     deliveries: Vec<DeliveryView>,
 }
 
 /// `GET /v1/admin/outbox?state=`.
+#[utoipa::path(
+    get,
+    path = "/v1/admin/outbox",
+    tag = "admin",
+    params(ListQuery),
+    responses(
+        (status = 200, description = "A page of deliveries", body = DeliveryList),
+        (status = 401, description = "`missing_token` or `invalid_token`", body = ErrorBody),
+        (status = 403, description = "`forbidden`: not the admin token", body = ErrorBody),
+        (status = 400, description = "`invalid_query`", body = ErrorBody),
+        (status = 503, description = "`store_unavailable`: try again shortly", body = ErrorBody)
+    ),
+    security(("admin_token" = []))
+)]
 pub(crate) async fn list(
     State(state): State<AppState>,
     _admin: Admin,
@@ -109,6 +125,21 @@ pub(crate) async fn list(
 
 /// `POST /v1/admin/outbox/{id}/replay`: a settled delivery is sent again
 /// from the first attempt.
+#[utoipa::path(
+    post,
+    path = "/v1/admin/outbox/{id}/replay",
+    tag = "admin",
+    params(("id" = uuid::Uuid, Path, description = "The delivery")),
+    responses(
+        (status = 202, description = "The delivery is due again", body = DeliveryView),
+        (status = 401, description = "`missing_token` or `invalid_token`", body = ErrorBody),
+        (status = 403, description = "`forbidden`: not the admin token", body = ErrorBody),
+        (status = 404, description = "`not_found` (also for an id that is not a UUID)", body = ErrorBody),
+        (status = 409, description = "`delivery_open`: not dead, nothing to replay", body = ErrorBody),
+        (status = 503, description = "`store_unavailable`: try again shortly", body = ErrorBody)
+    ),
+    security(("admin_token" = []))
+)]
 pub(crate) async fn replay(
     State(state): State<AppState>,
     _admin: Admin,
@@ -139,7 +170,7 @@ pub(crate) async fn replay(
 }
 
 /// How many a bulk replay covered.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub(crate) struct ReplayCount {
     /// Dead letters made due again.
     replayed: usize,
@@ -147,6 +178,18 @@ pub(crate) struct ReplayCount {
 
 /// `POST /v1/admin/outbox/replay-dead`: every dead letter (up to
 /// [`MAX_LIMIT`] per call) is sent again.
+#[utoipa::path(
+    post,
+    path = "/v1/admin/outbox/replay-dead",
+    tag = "admin",
+    responses(
+        (status = 202, description = "Every dead delivery is due again", body = ReplayCount),
+        (status = 401, description = "`missing_token` or `invalid_token`", body = ErrorBody),
+        (status = 403, description = "`forbidden`: not the admin token", body = ErrorBody),
+        (status = 503, description = "`store_unavailable`: try again shortly", body = ErrorBody)
+    ),
+    security(("admin_token" = []))
+)]
 pub(crate) async fn replay_dead(
     State(state): State<AppState>,
     _admin: Admin,
@@ -168,6 +211,20 @@ pub(crate) async fn replay_dead(
 /// `POST /v1/admin/outbox/endpoints/{id}/replay-dead`: the dead letters
 /// (up to [`MAX_LIMIT`], newest first) this endpoint did not take, sent
 /// again to the endpoints each has not reached. 404 for an unknown endpoint.
+#[utoipa::path(
+    post,
+    path = "/v1/admin/outbox/endpoints/{id}/replay-dead",
+    tag = "admin",
+    params(("id" = uuid::Uuid, Path, description = "The endpoint")),
+    responses(
+        (status = 202, description = "The endpoint's dead deliveries are due again", body = ReplayCount),
+        (status = 401, description = "`missing_token` or `invalid_token`", body = ErrorBody),
+        (status = 403, description = "`forbidden`: not the admin token", body = ErrorBody),
+        (status = 404, description = "`not_found` (also for an id that is not a UUID)", body = ErrorBody),
+        (status = 503, description = "`store_unavailable`: try again shortly", body = ErrorBody)
+    ),
+    security(("admin_token" = []))
+)]
 pub(crate) async fn replay_dead_for_endpoint(
     State(state): State<AppState>,
     _admin: Admin,
@@ -198,7 +255,7 @@ pub(crate) async fn replay_dead_for_endpoint(
 }
 
 /// `POST /v1/admin/outbox/endpoints` body.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct CreateBody {
     /// `https://...` (or `http://` to loopback).
@@ -214,7 +271,7 @@ pub(crate) struct CreateBody {
 
 /// `PATCH /v1/admin/outbox/endpoints/{id}` body: the rate limit, `null` to
 /// lift it.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct PatchBody {
     /// The new limit; `null` lifts it.
@@ -223,7 +280,7 @@ pub(crate) struct PatchBody {
 
 /// An endpoint as the admin API shows it: never its secrets, except the
 /// `secret` of the answer that made it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub(crate) struct EndpointView {
     /// Its id.
     pub(crate) id: Uuid,
@@ -279,6 +336,23 @@ pub(crate) fn endpoint_admin(state: &AppState) -> EndpointAdmin {
 }
 
 /// `POST /v1/admin/outbox/endpoints`.
+#[utoipa::path(
+    post,
+    path = "/v1/admin/outbox/endpoints",
+    tag = "admin",
+    request_body = CreateBody,
+    responses(
+        (status = 201, description = "The endpoint, with its signing secret (shown once)", body = EndpointView),
+        (status = 401, description = "`missing_token` or `invalid_token`", body = ErrorBody),
+        (status = 403, description = "`forbidden`: not the admin token", body = ErrorBody),
+        (status = 400, description = "`malformed_json` or `invalid_body`", body = ErrorBody),
+        (status = 413, description = "`payload_too_large`", body = ErrorBody),
+        (status = 415, description = "`unsupported_media_type`: send `Content-Type: application/json`", body = ErrorBody),
+        (status = 422, description = "`missing_field`, `unknown_field`, `invalid_type` or `invalid_field`; `invalid_endpoint_url`, `invalid_event_types` or `invalid_rate_limit`", body = ErrorBody),
+        (status = 503, description = "`store_unavailable`: try again shortly", body = ErrorBody)
+    ),
+    security(("admin_token" = []))
+)]
 pub(crate) async fn create_endpoint(
     State(state): State<AppState>,
     _admin: Admin,
@@ -310,13 +384,25 @@ pub(crate) async fn create_endpoint(
 }
 
 /// The endpoints.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub(crate) struct EndpointList {
     /// Every endpoint, oldest first.
     endpoints: Vec<EndpointView>,
 }
 
 /// `GET /v1/admin/outbox/endpoints`.
+#[utoipa::path(
+    get,
+    path = "/v1/admin/outbox/endpoints",
+    tag = "admin",
+    responses(
+        (status = 200, description = "Every endpoint (secrets are not shown)", body = EndpointList),
+        (status = 401, description = "`missing_token` or `invalid_token`", body = ErrorBody),
+        (status = 403, description = "`forbidden`: not the admin token", body = ErrorBody),
+        (status = 503, description = "`store_unavailable`: try again shortly", body = ErrorBody)
+    ),
+    security(("admin_token" = []))
+)]
 pub(crate) async fn list_endpoints(
     State(state): State<AppState>,
     _admin: Admin,
@@ -332,6 +418,20 @@ pub(crate) async fn list_endpoints(
 
 /// `POST /v1/admin/outbox/endpoints/{id}/rotate`: a new secret, in this
 /// answer only; the old one keeps signing for 24 hours.
+#[utoipa::path(
+    post,
+    path = "/v1/admin/outbox/endpoints/{id}/rotate",
+    tag = "admin",
+    params(("id" = uuid::Uuid, Path, description = "The endpoint")),
+    responses(
+        (status = 200, description = "A new signing secret (shown once); the old one signs beside it for a while", body = EndpointView),
+        (status = 401, description = "`missing_token` or `invalid_token`", body = ErrorBody),
+        (status = 403, description = "`forbidden`: not the admin token", body = ErrorBody),
+        (status = 404, description = "`not_found` (also for an id that is not a UUID)", body = ErrorBody),
+        (status = 503, description = "`store_unavailable`: try again shortly", body = ErrorBody)
+    ),
+    security(("admin_token" = []))
+)]
 pub(crate) async fn rotate_endpoint(
     State(state): State<AppState>,
     _admin: Admin,
@@ -360,6 +460,25 @@ pub(crate) async fn rotate_endpoint(
 }
 
 /// `PATCH /v1/admin/outbox/endpoints/{id}`: sets or lifts the rate limit.
+#[utoipa::path(
+    patch,
+    path = "/v1/admin/outbox/endpoints/{id}",
+    tag = "admin",
+    params(("id" = uuid::Uuid, Path, description = "The endpoint")),
+    request_body = PatchBody,
+    responses(
+        (status = 200, description = "The endpoint after the change", body = EndpointView),
+        (status = 401, description = "`missing_token` or `invalid_token`", body = ErrorBody),
+        (status = 403, description = "`forbidden`: not the admin token", body = ErrorBody),
+        (status = 400, description = "`malformed_json` or `invalid_body`", body = ErrorBody),
+        (status = 413, description = "`payload_too_large`", body = ErrorBody),
+        (status = 415, description = "`unsupported_media_type`: send `Content-Type: application/json`", body = ErrorBody),
+        (status = 422, description = "`missing_field`, `unknown_field`, `invalid_type` or `invalid_field`; `invalid_rate_limit`", body = ErrorBody),
+        (status = 404, description = "`not_found`", body = ErrorBody),
+        (status = 503, description = "`store_unavailable`: try again shortly", body = ErrorBody)
+    ),
+    security(("admin_token" = []))
+)]
 pub(crate) async fn patch_endpoint(
     State(state): State<AppState>,
     _admin: Admin,
@@ -383,6 +502,20 @@ pub(crate) async fn patch_endpoint(
 }
 
 /// `POST /v1/admin/outbox/endpoints/{id}/enable`.
+#[utoipa::path(
+    post,
+    path = "/v1/admin/outbox/endpoints/{id}/enable",
+    tag = "admin",
+    params(("id" = uuid::Uuid, Path, description = "The endpoint")),
+    responses(
+        (status = 200, description = "Enabled", body = EndpointView),
+        (status = 401, description = "`missing_token` or `invalid_token`", body = ErrorBody),
+        (status = 403, description = "`forbidden`: not the admin token", body = ErrorBody),
+        (status = 404, description = "`not_found` (also for an id that is not a UUID)", body = ErrorBody),
+        (status = 503, description = "`store_unavailable`: try again shortly", body = ErrorBody)
+    ),
+    security(("admin_token" = []))
+)]
 pub(crate) async fn enable_endpoint(
     state: State<AppState>,
     admin: Admin,
@@ -393,6 +526,20 @@ pub(crate) async fn enable_endpoint(
 }
 
 /// `POST /v1/admin/outbox/endpoints/{id}/disable`.
+#[utoipa::path(
+    post,
+    path = "/v1/admin/outbox/endpoints/{id}/disable",
+    tag = "admin",
+    params(("id" = uuid::Uuid, Path, description = "The endpoint")),
+    responses(
+        (status = 200, description = "Disabled: nothing is sent to it until enabled", body = EndpointView),
+        (status = 401, description = "`missing_token` or `invalid_token`", body = ErrorBody),
+        (status = 403, description = "`forbidden`: not the admin token", body = ErrorBody),
+        (status = 404, description = "`not_found` (also for an id that is not a UUID)", body = ErrorBody),
+        (status = 503, description = "`store_unavailable`: try again shortly", body = ErrorBody)
+    ),
+    security(("admin_token" = []))
+)]
 pub(crate) async fn disable_endpoint(
     state: State<AppState>,
     admin: Admin,

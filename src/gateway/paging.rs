@@ -14,7 +14,8 @@ use crate::connections::MAX_PAGE;
 const DEFAULT_PAGE: usize = 20;
 
 /// Query of the paged endpoints.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct PageQuery {
     /// The previous page's `next_before`.

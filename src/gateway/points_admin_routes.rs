@@ -17,6 +17,7 @@ use super::bearer::Admin;
 use super::client_address::ClientAddress;
 use super::error::ApiError;
 use super::json_body::ApiJson;
+use super::openapi::ErrorBody;
 use super::voucher_routes::idempotency_key;
 use crate::audit::AuditAction;
 use crate::domain::AccountId;
@@ -29,7 +30,7 @@ const MAX_ADJUSTMENT_POINTS: i64 = 1_000_000;
 const MAX_REASON_CHARS: usize = 200;
 
 /// Body of `POST /v1/admin/accounts/{id}/points`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct AdjustmentBody {
     /// Points to credit (positive) or debit (negative); never 0.
@@ -39,7 +40,7 @@ pub(crate) struct AdjustmentBody {
 }
 
 /// Answer: the ledger entry the adjustment is.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub(crate) struct AdjustedBody {
     /// The account adjusted.
     account_id: AccountId,
@@ -54,6 +55,26 @@ pub(crate) struct AdjustedBody {
 /// Credits or debits points: 201 with the entry, 200 with the same entry on a
 /// replay of the key; 409 `insufficient_points` for a debit beyond the
 /// balance, 422 `idempotency_key_reused` when the key moved another amount.
+#[utoipa::path(
+    post,
+    path = "/v1/admin/accounts/{id}/points",
+    tag = "admin",
+    params(("id" = uuid::Uuid, Path, description = "The account"), ("Idempotency-Key" = String, Header, description = "A key of the client's choosing, 1–64 bytes: a retry with the same key answers the same and moves no points twice")),
+    request_body = AdjustmentBody,
+    responses(
+        (status = 201, description = "The ledger entry written (200 for a replayed key)", body = AdjustedBody),
+        (status = 401, description = "`missing_token` or `invalid_token`", body = ErrorBody),
+        (status = 403, description = "`forbidden`: not the admin token", body = ErrorBody),
+        (status = 400, description = "`malformed_json` or `invalid_body`; `idempotency_key_required` or `invalid_idempotency_key`", body = ErrorBody),
+        (status = 413, description = "`payload_too_large`", body = ErrorBody),
+        (status = 415, description = "`unsupported_media_type`: send `Content-Type: application/json`", body = ErrorBody),
+        (status = 422, description = "`missing_field`, `unknown_field`, `invalid_type` or `invalid_field`", body = ErrorBody),
+        (status = 404, description = "`account_not_found`", body = ErrorBody),
+        (status = 409, description = "`idempotency_key_reused` or `insufficient_points`", body = ErrorBody),
+        (status = 503, description = "`store_unavailable`: try again shortly", body = ErrorBody)
+    ),
+    security(("admin_token" = []))
+)]
 pub(crate) async fn adjust_points(
     State(state): State<AppState>,
     _admin: Admin,

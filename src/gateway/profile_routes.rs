@@ -8,6 +8,7 @@ use super::AppState;
 use super::bearer::Caller;
 use super::error::ApiError;
 use super::json_body::ApiJson;
+use super::openapi::ErrorBody;
 use crate::domain::profile::{Profile, ProfileChanges, ProfileEvent};
 use crate::profiles::MAX_EVENTS_PAGE;
 
@@ -15,7 +16,7 @@ use crate::profiles::MAX_EVENTS_PAGE;
 const DEFAULT_EVENTS_PAGE: usize = 20;
 
 /// Body of `PATCH /v1/me/profile`; absent fields are unchanged, `avatar_url: null` clears.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct ProfilePatch {
     /// New display name, 1–40 characters.
@@ -43,7 +44,7 @@ fn present_or_null<'de, D: Deserializer<'de>>(
 }
 
 /// A profile as clients see it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub(crate) struct ProfileBody {
     account_id: String,
     display_name: String,
@@ -73,7 +74,8 @@ impl From<Profile> for ProfileBody {
 }
 
 /// Query of `GET /v1/me/events`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct EventsQuery {
     /// Return events older than this sequence number (the previous page's `next_before`).
@@ -83,7 +85,7 @@ pub(crate) struct EventsQuery {
 }
 
 /// A page of events.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub(crate) struct EventsPage {
     /// Newest first.
     events: Vec<ProfileEvent>,
@@ -93,6 +95,17 @@ pub(crate) struct EventsPage {
 }
 
 /// The caller's profile.
+#[utoipa::path(
+    get,
+    path = "/v1/me/profile",
+    tag = "me",
+    responses(
+        (status = 200, description = "The caller's profile", body = ProfileBody),
+        (status = 401, description = "`missing_token` or `invalid_token`", body = ErrorBody),
+        (status = 503, description = "`store_unavailable`: try again shortly", body = ErrorBody)
+    ),
+    security(("access_token" = []))
+)]
 pub(crate) async fn get_profile(
     State(state): State<AppState>,
     Caller(caller): Caller,
@@ -102,6 +115,22 @@ pub(crate) async fn get_profile(
 }
 
 /// Edits the caller's profile.
+#[utoipa::path(
+    patch,
+    path = "/v1/me/profile",
+    tag = "me",
+    request_body = ProfilePatch,
+    responses(
+        (status = 200, description = "The profile after the change", body = ProfileBody),
+        (status = 401, description = "`missing_token` or `invalid_token`", body = ErrorBody),
+        (status = 400, description = "`malformed_json` or `invalid_body`", body = ErrorBody),
+        (status = 413, description = "`payload_too_large`", body = ErrorBody),
+        (status = 415, description = "`unsupported_media_type`: send `Content-Type: application/json`", body = ErrorBody),
+        (status = 422, description = "`missing_field`, `unknown_field`, `invalid_type` or `invalid_field`", body = ErrorBody),
+        (status = 503, description = "`store_unavailable`: try again shortly", body = ErrorBody)
+    ),
+    security(("access_token" = []))
+)]
 pub(crate) async fn patch_profile(
     State(state): State<AppState>,
     Caller(caller): Caller,
@@ -125,6 +154,20 @@ pub(crate) async fn patch_profile(
 }
 
 /// A page of the caller's profile events, newest first.
+#[utoipa::path(
+    get,
+    path = "/v1/me/events",
+    tag = "me",
+    params(EventsQuery),
+    responses(
+        (status = 200, description = "Events, newest first", body = EventsPage),
+        (status = 401, description = "`missing_token` or `invalid_token`", body = ErrorBody),
+        (status = 400, description = "`invalid_query`", body = ErrorBody),
+        (status = 422, description = "`invalid_field`: `limit` outside 1–100", body = ErrorBody),
+        (status = 503, description = "`store_unavailable`: try again shortly", body = ErrorBody)
+    ),
+    security(("access_token" = []))
+)]
 pub(crate) async fn list_events(
     State(state): State<AppState>,
     Caller(caller): Caller,

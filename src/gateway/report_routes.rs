@@ -13,6 +13,7 @@ use serde::Deserialize;
 use super::AppState;
 use super::bearer::ReportReader;
 use super::error::ApiError;
+use super::openapi::ErrorBody;
 use crate::domain::connection::utc_day;
 use crate::reports::{AreaBy, GroupBy, MAX_SPAN_DAYS, ReportRequest, parse_day, report};
 use crate::store::report_records::{ReportMetric, ReportRole};
@@ -25,7 +26,8 @@ const MAX_TOP: usize = 100;
 const DEFAULT_SPAN_DAYS: i64 = 30;
 
 /// Query of `GET /v1/admin/reports/{metric}`.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct ReportQuery {
     /// First UTC day, `YYYY-MM-DD` (default: 29 days before `to`).
@@ -98,6 +100,22 @@ pub(crate) fn request_of(
 }
 
 /// The report of one metric.
+#[utoipa::path(
+    get,
+    path = "/v1/admin/reports/{metric}",
+    tag = "reports",
+    params(("metric" = String, Path, description = "`connections`, `participants`, `points_credited`, … (docs/reports.md); `.csv` appended asks for CSV"), ReportQuery),
+    responses(
+        (status = 200, description = "The report, with suppressed cells as null and flagged (JSON, or CSV with `Accept: text/csv`)", body = Object),
+        (status = 401, description = "`missing_token` or `invalid_token`", body = ErrorBody),
+        (status = 403, description = "`forbidden`", body = ErrorBody),
+        (status = 400, description = "`invalid_query`", body = ErrorBody),
+        (status = 404, description = "`unknown_metric`", body = ErrorBody),
+        (status = 422, description = "`invalid_field`", body = ErrorBody),
+        (status = 503, description = "`store_unavailable`: try again shortly", body = ErrorBody)
+    ),
+    security(("admin_token" = []), ("analyst_token" = []))
+)]
 pub(crate) async fn report_of(
     State(state): State<AppState>,
     _reader: ReportReader,

@@ -10,11 +10,13 @@ use super::AppState;
 use super::bearer::Caller;
 use super::catalog_routes::{PageQuery, page_query, page_size};
 use super::error::ApiError;
+use super::openapi::ErrorBody;
 use crate::domain::catalog::{Charity, OfferKind, PerPersonLimit};
 use crate::rewards::BrowsedOffer;
 
 /// Query of `GET /v1/rewards/offers`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct OffersQuery {
     /// The 5-digit ZIP the person is in.
@@ -28,7 +30,7 @@ pub(crate) struct OffersQuery {
 }
 
 /// `GET /v1/rewards/offers`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub(crate) struct OffersBody {
     /// Offers before schemes, each soonest-ending first.
     offers: Vec<OfferBody>,
@@ -38,7 +40,7 @@ pub(crate) struct OffersBody {
 }
 
 /// An offer as a person sees it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub(crate) struct OfferBody {
     /// The offer id (what a redemption names).
     id: Uuid,
@@ -65,7 +67,7 @@ pub(crate) struct OfferBody {
 }
 
 /// The retailer or municipality behind an offer.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub(crate) struct IssuerBody {
     /// Its id.
     id: Uuid,
@@ -74,7 +76,7 @@ pub(crate) struct IssuerBody {
 }
 
 /// `GET /v1/rewards/charities`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub(crate) struct CharitiesBody {
     /// Active charities.
     charities: Vec<CharityBody>,
@@ -84,7 +86,7 @@ pub(crate) struct CharitiesBody {
 }
 
 /// A charity as a person sees it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub(crate) struct CharityBody {
     /// The charity id (what a donation names).
     id: Uuid,
@@ -97,6 +99,19 @@ pub(crate) struct CharityBody {
 }
 
 /// The offers and schemes a person in `zip` may redeem now.
+#[utoipa::path(
+    get,
+    path = "/v1/rewards/offers",
+    tag = "rewards",
+    params(OffersQuery),
+    responses(
+        (status = 200, description = "Offers that can be redeemed now", body = OffersBody),
+        (status = 401, description = "`missing_token` or `invalid_token`", body = ErrorBody),
+        (status = 400, description = "`invalid_query`", body = ErrorBody),
+        (status = 503, description = "`store_unavailable`: try again shortly", body = ErrorBody)
+    ),
+    security(("access_token" = []))
+)]
 pub(crate) async fn offers(
     State(state): State<AppState>,
     _caller: Caller,
@@ -116,6 +131,19 @@ pub(crate) async fn offers(
 }
 
 /// The active charities.
+#[utoipa::path(
+    get,
+    path = "/v1/rewards/charities",
+    tag = "rewards",
+    params(PageQuery),
+    responses(
+        (status = 200, description = "Charities that take donations", body = CharitiesBody),
+        (status = 401, description = "`missing_token` or `invalid_token`", body = ErrorBody),
+        (status = 400, description = "`invalid_query`", body = ErrorBody),
+        (status = 503, description = "`store_unavailable`: try again shortly", body = ErrorBody)
+    ),
+    security(("access_token" = []))
+)]
 pub(crate) async fn charities(
     State(state): State<AppState>,
     _caller: Caller,

@@ -9,10 +9,12 @@ use serde::{Deserialize, Serialize};
 use super::AppState;
 use super::bearer::Caller;
 use super::error::ApiError;
+use super::openapi::ErrorBody;
 use crate::geo::{self, LatLng, ShardId, Zip};
 
 /// Query of `GET /v1/route`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RouteQuery {
     /// Latitude, degrees.
@@ -24,7 +26,7 @@ pub(crate) struct RouteQuery {
 }
 
 /// Where to connect.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub(crate) struct RouteAnswer {
     /// WebSocket URL of the node that owns the area.
     ws_url: String,
@@ -37,6 +39,19 @@ pub(crate) struct RouteAnswer {
 }
 
 /// Answers which node serves the caller's area.
+#[utoipa::path(
+    get,
+    path = "/v1/route",
+    tag = "presence",
+    params(RouteQuery),
+    responses(
+        (status = 200, description = "The node whose WebSocket to open, with the area", body = RouteAnswer),
+        (status = 401, description = "`missing_token` or `invalid_token`", body = ErrorBody),
+        (status = 400, description = "`invalid_query`", body = ErrorBody),
+        (status = 422, description = "`invalid_coordinates` or `unknown_zip`", body = ErrorBody)
+    ),
+    security(("access_token" = []))
+)]
 pub(crate) async fn route(
     State(state): State<AppState>,
     Caller(_caller): Caller,

@@ -12,11 +12,13 @@ use super::AppState;
 use super::bearer::Admin;
 use super::client_address::ClientAddress;
 use super::error::ApiError;
+use super::openapi::ErrorBody;
 use crate::audit::{AuditAction, AuditLog};
 use crate::domain::donation::Month;
 
 /// Query of `GET /v1/admin/rewards/statements`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct StatementQuery {
     /// The UTC month, `YYYY-MM`.
@@ -26,7 +28,7 @@ pub(crate) struct StatementQuery {
 }
 
 /// How the statement is answered.
-#[derive(Debug, Clone, Copy, Deserialize)]
+#[derive(Debug, Clone, Copy, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub(crate) enum StatementFormatQuery {
     /// `application/json`.
@@ -36,7 +38,7 @@ pub(crate) enum StatementFormatQuery {
 }
 
 /// Answer of `POST /v1/admin/rewards/statements/{month}/settle`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub(crate) struct SettlementBody {
     /// The month, `YYYY-MM`.
     month: String,
@@ -49,6 +51,21 @@ pub(crate) struct SettlementBody {
 }
 
 /// The statement of a month.
+#[utoipa::path(
+    get,
+    path = "/v1/admin/rewards/statements",
+    tag = "admin",
+    params(StatementQuery),
+    responses(
+        (status = 200, description = "A month's statement per retailer, municipality and charity (JSON or CSV)", body = Object),
+        (status = 401, description = "`missing_token` or `invalid_token`", body = ErrorBody),
+        (status = 403, description = "`forbidden`: not the admin token", body = ErrorBody),
+        (status = 400, description = "`invalid_query`", body = ErrorBody),
+        (status = 422, description = "`invalid_field`", body = ErrorBody),
+        (status = 503, description = "`store_unavailable`: try again shortly", body = ErrorBody)
+    ),
+    security(("admin_token" = []))
+)]
 pub(crate) async fn statement(
     State(state): State<AppState>,
     _admin: Admin,
@@ -75,6 +92,20 @@ pub(crate) async fn statement(
 }
 
 /// Marks a month's statement settled (once; again answers the first).
+#[utoipa::path(
+    post,
+    path = "/v1/admin/rewards/statements/{month}/settle",
+    tag = "admin",
+    params(("month" = String, Path, description = "`YYYY-MM`, a month that has ended")),
+    responses(
+        (status = 201, description = "Settled (200 when it already was)", body = SettlementBody),
+        (status = 401, description = "`missing_token` or `invalid_token`", body = ErrorBody),
+        (status = 403, description = "`forbidden`: not the admin token", body = ErrorBody),
+        (status = 422, description = "`invalid_month` or `month_not_over`", body = ErrorBody),
+        (status = 503, description = "`store_unavailable`: try again shortly", body = ErrorBody)
+    ),
+    security(("admin_token" = []))
+)]
 pub(crate) async fn settle(
     State(state): State<AppState>,
     _admin: Admin,

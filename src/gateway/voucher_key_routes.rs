@@ -19,14 +19,14 @@ use crate::rewards::signing::PublishedKey;
 const CACHE_CONTROL: &str = "public, max-age=300";
 
 /// The answer.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub(crate) struct KeysBody {
     /// Every key that can still verify, oldest first.
     keys: Vec<KeyBody>,
 }
 
 /// One verifying key.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub(crate) struct KeyBody {
     /// PASERK `k4.pid` of the key: the `kid` of the token footer.
     kid: String,
@@ -44,6 +44,14 @@ pub(crate) struct KeyBody {
 }
 
 /// The verifying keys.
+#[utoipa::path(
+    get,
+    path = "/v1/rewards/keys",
+    tag = "rewards",
+    responses(
+        (status = 200, description = "The public keys that verify voucher tokens (cacheable)", body = KeysBody)
+    )
+)]
 pub(crate) async fn keys(State(state): State<AppState>) -> impl IntoResponse {
     let keys = state
         .voucher_signer

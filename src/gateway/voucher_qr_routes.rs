@@ -10,10 +10,24 @@ use axum::response::{IntoResponse, Response};
 use super::AppState;
 use super::bearer::Caller;
 use super::error::ApiError;
+use super::openapi::ErrorBody;
 use super::voucher_routes::voucher_id;
 use crate::rewards::{VoucherError, VoucherQr};
 
 /// The QR code as SVG.
+#[utoipa::path(
+    get,
+    path = "/v1/me/vouchers/{id}/qr.svg",
+    tag = "rewards",
+    params(("id" = uuid::Uuid, Path, description = "The voucher")),
+    responses(
+        (status = 200, description = "The voucher's signed token as a QR code", body = String, content_type = "image/svg+xml"),
+        (status = 401, description = "`missing_token` or `invalid_token`", body = ErrorBody),
+        (status = 404, description = "`voucher_not_found`", body = ErrorBody),
+        (status = 503, description = "`store_unavailable`: try again shortly", body = ErrorBody)
+    ),
+    security(("access_token" = []))
+)]
 pub(crate) async fn svg(
     State(state): State<AppState>,
     Caller(caller): Caller,
@@ -24,6 +38,19 @@ pub(crate) async fn svg(
 }
 
 /// The QR code as PNG.
+#[utoipa::path(
+    get,
+    path = "/v1/me/vouchers/{id}/qr.png",
+    tag = "rewards",
+    params(("id" = uuid::Uuid, Path, description = "The voucher")),
+    responses(
+        (status = 200, description = "The voucher's signed token as a QR code", body = Vec<u8>, content_type = "image/png"),
+        (status = 401, description = "`missing_token` or `invalid_token`", body = ErrorBody),
+        (status = 404, description = "`voucher_not_found`", body = ErrorBody),
+        (status = 503, description = "`store_unavailable`: try again shortly", body = ErrorBody)
+    ),
+    security(("access_token" = []))
+)]
 pub(crate) async fn png(
     State(state): State<AppState>,
     Caller(caller): Caller,

@@ -15,6 +15,7 @@ use super::AppState;
 use super::bearer::Caller;
 use super::error::ApiError;
 use super::json_body::ApiJson;
+use super::openapi::ErrorBody;
 use super::paging::{PageQuery, page, parse_time_cursor, time_cursor};
 use crate::domain::catalog::{OfferKind, is_zip};
 use crate::domain::voucher::{Voucher, VoucherStatus, is_idempotency_key};
@@ -25,7 +26,7 @@ use crate::store::VoucherCursor;
 const IDEMPOTENCY_KEY: &str = "idempotency-key";
 
 /// Body of `POST /v1/rewards/redemptions`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RedeemBody {
     /// The offer or scheme to redeem.
@@ -36,7 +37,7 @@ pub(crate) struct RedeemBody {
 }
 
 /// A voucher as its holder sees it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub(crate) struct VoucherBody {
     /// The voucher id.
     voucher_id: Uuid,
@@ -66,7 +67,7 @@ pub(crate) struct VoucherBody {
 }
 
 /// `GET /v1/me/vouchers`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub(crate) struct VouchersBody {
     /// Newest first.
     vouchers: Vec<VoucherBody>,
@@ -77,6 +78,24 @@ pub(crate) struct VouchersBody {
 
 /// Redeems points for a voucher: 201 with the voucher, or 409 with the
 /// refusal's code; a replay of the key answers the same.
+#[utoipa::path(
+    post,
+    path = "/v1/rewards/redemptions",
+    tag = "rewards",
+    params(("Idempotency-Key" = String, Header, description = "A key of the client's choosing, 1–64 bytes: a retry with the same key answers the same and moves no points twice")),
+    request_body = RedeemBody,
+    responses(
+        (status = 201, description = "A voucher was issued and the points spent", body = VoucherBody),
+        (status = 401, description = "`missing_token` or `invalid_token`", body = ErrorBody),
+        (status = 400, description = "`malformed_json` or `invalid_body`; `idempotency_key_required` or `invalid_idempotency_key`", body = ErrorBody),
+        (status = 413, description = "`payload_too_large`", body = ErrorBody),
+        (status = 415, description = "`unsupported_media_type`: send `Content-Type: application/json`", body = ErrorBody),
+        (status = 422, description = "`missing_field`, `unknown_field`, `invalid_type` or `invalid_field`", body = ErrorBody),
+        (status = 409, description = "a refusal: `insufficient_points`, `out_of_stock`, `offer_not_available`, `not_in_your_area`, `redemption_limit_reached`; or `idempotency_key_reused`, `redemption_in_progress`", body = ErrorBody),
+        (status = 503, description = "`store_unavailable`: try again shortly", body = ErrorBody)
+    ),
+    security(("access_token" = []))
+)]
 pub(crate) async fn redeem(
     State(state): State<AppState>,
     Caller(caller): Caller,
@@ -111,6 +130,19 @@ pub(crate) async fn redeem(
 }
 
 /// A page of the caller's vouchers.
+#[utoipa::path(
+    get,
+    path = "/v1/me/vouchers",
+    tag = "rewards",
+    params(PageQuery),
+    responses(
+        (status = 200, description = "A page of the caller's vouchers", body = VouchersBody),
+        (status = 401, description = "`missing_token` or `invalid_token`", body = ErrorBody),
+        (status = 400, description = "`invalid_query`", body = ErrorBody),
+        (status = 503, description = "`store_unavailable`: try again shortly", body = ErrorBody)
+    ),
+    security(("access_token" = []))
+)]
 pub(crate) async fn list(
     State(state): State<AppState>,
     Caller(caller): Caller,
@@ -143,6 +175,19 @@ pub(crate) async fn list(
 }
 
 /// One of the caller's vouchers.
+#[utoipa::path(
+    get,
+    path = "/v1/me/vouchers/{id}",
+    tag = "rewards",
+    params(("id" = uuid::Uuid, Path, description = "The voucher")),
+    responses(
+        (status = 200, description = "The voucher", body = VoucherBody),
+        (status = 401, description = "`missing_token` or `invalid_token`", body = ErrorBody),
+        (status = 404, description = "`voucher_not_found`", body = ErrorBody),
+        (status = 503, description = "`store_unavailable`: try again shortly", body = ErrorBody)
+    ),
+    security(("access_token" = []))
+)]
 pub(crate) async fn get(
     State(state): State<AppState>,
     Caller(caller): Caller,
@@ -157,6 +202,20 @@ pub(crate) async fn get(
 }
 
 /// Cancels one of the caller's vouchers and refunds its points.
+#[utoipa::path(
+    post,
+    path = "/v1/me/vouchers/{id}/cancel",
+    tag = "rewards",
+    params(("id" = uuid::Uuid, Path, description = "The voucher")),
+    responses(
+        (status = 200, description = "Cancelled and the points refunded", body = VoucherBody),
+        (status = 401, description = "`missing_token` or `invalid_token`", body = ErrorBody),
+        (status = 404, description = "`voucher_not_found`", body = ErrorBody),
+        (status = 409, description = "`voucher_not_cancellable`", body = ErrorBody),
+        (status = 503, description = "`store_unavailable`: try again shortly", body = ErrorBody)
+    ),
+    security(("access_token" = []))
+)]
 pub(crate) async fn cancel(
     State(state): State<AppState>,
     Caller(caller): Caller,

@@ -15,4 +15,6 @@ pub(crate) use bands::{DISTANCE_BANDS_M, distance_band_m};
 pub(crate) use cells::{cell_at, cell_center, record_cell, record_zip, search_cells};
 pub(crate) use latlng::{LatLng, distance_m};
 pub(crate) use shard::{ShardId, shard_for_cell};
-pub(crate) use zip::{Zip, nearest_zip, preload_zip_index, zip_centroid, zip3_positions};
+pub(crate) use zip::{
+    Zip, nearest_zip, nearest_zip_within, preload_zip_index, zip_centroid, zip3_positions,
+};

@@ -10,7 +10,7 @@ use crate::domain::{AccountId, Role};
 use crate::store::{Account, PhoneHash};
 
 /// Whether an account may sign in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub(crate) enum AccountStatus {
     /// It may.
@@ -20,7 +20,7 @@ pub(crate) enum AccountStatus {
 }
 
 /// An account as an administrator sees it: no phone number.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub(crate) struct AccountSummary {
     /// The account.
     pub(crate) account_id: AccountId,
@@ -45,7 +45,7 @@ impl From<&Account> for AccountSummary {
 }
 
 /// What taking an officer off the roster did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub(crate) struct RosterRemoval {
     /// The phone's account, if it ever signed in (its sockets must close).
     pub(crate) account_id: Option<AccountId>,

@@ -136,7 +136,7 @@ impl From<ProfileError> for IdentityError {
 }
 
 /// Tokens handed to a client after a sign-in or a refresh.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 pub(crate) struct SignedIn {
     /// Bearer token for requests and sockets.
     pub(crate) access_token: String,

@@ -14,7 +14,7 @@ use super::schema::ImportKind;
 pub(crate) const MAX_LISTED_PROBLEMS: usize = 1_000;
 
 /// The stable code of a problem: what clients and scripts match on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ProblemCode {
     /// A required value (or a required column of the header) is missing.
@@ -53,7 +53,7 @@ impl ProblemCode {
 }
 
 /// One problem found in the file.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct RowProblem {
     /// 1-based line of the file (a CSV header is line 1); 0 for the file itself.
     pub row: u64,
@@ -93,7 +93,7 @@ impl RowProblem {
 }
 
 /// Where a run ended up, as the report says it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ImportOutcome {
     /// Every valid row is written.
@@ -113,7 +113,7 @@ pub enum ImportOutcome {
 }
 
 /// The outcome of an import run.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ImportReport {
     /// The run's id (`GET /v1/admin/imports/{id}`).
     pub run_id: Uuid,

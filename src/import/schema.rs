@@ -7,7 +7,7 @@
 use serde::{Deserialize, Serialize};
 
 /// What a file holds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 #[derive(clap::ValueEnum)]
 pub enum ImportKind {
@@ -75,7 +75,7 @@ impl std::fmt::Display for ImportKind {
 }
 
 /// What a column holds, as an admin reads it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(into = "&'static str")]
 pub(crate) enum ColumnType {
     /// An external id: 1 to 64 letters, digits, `.`, `_` or `-`.
@@ -122,7 +122,7 @@ impl ColumnType {
 }
 
 /// One column of a schema (served by `GET /v1/admin/import/{kind}/schema`).
-#[derive(Debug, Clone, Copy, Serialize)]
+#[derive(Debug, Clone, Copy, Serialize, utoipa::ToSchema)]
 pub(crate) struct Column {
     /// Header name (CSV) or key (NDJSON).
     pub(crate) name: &'static str,

@@ -21,7 +21,9 @@ pub(crate) const BATCH_ROWS: usize = 1_000;
 const BOM: char = '\u{feff}';
 
 /// How the file is written.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum, utoipa::ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum ImportFormat {
     /// Comma-separated values with a header row.

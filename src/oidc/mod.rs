@@ -13,4 +13,4 @@ mod service;
 
 pub(crate) use error::OidcError;
 pub(crate) use link_token::PendingLink;
-pub(crate) use service::{OidcService, Started};
+pub(crate) use service::{OidcService, ProviderListing, Started};

@@ -30,7 +30,7 @@ const MAX_PENDING: usize = 10_000;
 const MAX_ADDRESSES: usize = 100_000;
 
 /// What `start` hands the app.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 pub(crate) struct Started {
     /// Open this in the system browser (RFC 8252 section 6).
     pub(crate) authorization_url: String,
@@ -57,7 +57,7 @@ pub(crate) struct VerifiedIdentity {
 }
 
 /// A configured provider's public face, for the app's sign-in buttons.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 pub(crate) struct ProviderListing {
     /// The id in the URLs.
     pub(crate) id: String,

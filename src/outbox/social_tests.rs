@@ -147,6 +147,7 @@ impl Harness {
             withheld: None,
         };
         let record = ConnectionRecord {
+            mode: Default::default(),
             connection_id: Uuid::new_v4(),
             citizen: party(citizen),
             officer: party(officer),

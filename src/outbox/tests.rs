@@ -255,6 +255,7 @@ impl Harness {
     /// Inserts a connection now and returns its message id.
     pub(super) async fn connect(&self) -> Uuid {
         let record = ConnectionRecord {
+            mode: Default::default(),
             connection_id: Uuid::new_v4(),
             citizen: ConnectionParty {
                 account_id: AccountId(Uuid::new_v4()),

@@ -80,6 +80,21 @@ pub(crate) fn distance_to_officer_m(citizen: LatLng, officer: ShownPosition) -> 
     geo::distance_m(citizen, officer.point())
 }
 
+/// Whether the citizen's point and the officer's shown position fall in the
+/// same 3-digit ZIP area (of the ZIP whose census centroid is nearest, within
+/// 50 km): from the shown position, so the answer is one the citizen could work
+/// out from what it is shown.
+pub(crate) fn same_zip3_area(citizen: LatLng, officer: ShownPosition) -> bool {
+    const ZIP_AREA_MAX_DISTANCE_M: f64 = 50_000.0;
+    let area = |point: LatLng| {
+        geo::nearest_zip_within(point, ZIP_AREA_MAX_DISTANCE_M).map(|found| found.zip.prefix3())
+    };
+    match (area(citizen), area(officer.point())) {
+        (Some(citizen_area), Some(officer_area)) => citizen_area == officer_area,
+        (Some(_) | None, Some(_) | None) => false,
+    }
+}
+
 /// The band an officer is shown for a requesting citizen: between the two shown
 /// positions, so the citizen's precise point does not leak to the officer either.
 pub(crate) fn citizen_band_for_officer_m(citizen: LatLng, officer: ShownPosition) -> u32 {

@@ -16,14 +16,15 @@ use uuid::Uuid;
 use super::TYPE_TAG;
 use super::errors::ProtocolError;
 use super::limits::{
-    AVAILABILITY_MAX_MINUTES, AVAILABILITY_MIN_MINUTES, MAX_HANDLE_BYTES, MAX_OP_ID_BYTES,
-    MAX_TOKEN_BYTES,
+    AVAILABILITY_MAX_MINUTES, AVAILABILITY_MIN_MINUTES, MAX_CHAT_CHARS, MAX_HANDLE_BYTES,
+    MAX_OP_ID_BYTES, MAX_TOKEN_BYTES,
 };
 use super::text_id;
 use super::wire_value::{FieldErrorKind, WireValue};
+use crate::domain::connection::ConnectionMode;
 
 /// A message from a phone (or the bench) to the server.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 #[serde(tag = "t", rename_all = "snake_case")]
 pub(crate) enum ClientMessage {
     /// Authenticates the socket when the upgrade carried no `Authorization` header.
@@ -46,6 +47,10 @@ pub(crate) enum ClientMessage {
     Block(Block),
     /// A fresh access token for this socket, before the current one expires.
     Reauth(Reauth),
+    /// A text message to the other person of an established virtual connection.
+    Chat(Chat),
+    /// Ends an established virtual connection's chat (either side).
+    EndConnection(EndConnection),
 }
 
 /// The `t` tag of a client message, without its fields: what the decoder dispatches
@@ -73,6 +78,10 @@ pub(crate) enum ClientMessageType {
     Block,
     /// `reauth`
     Reauth,
+    /// `chat`
+    Chat,
+    /// `end_connection`
+    EndConnection,
 }
 
 impl ClientMessageType {
@@ -89,6 +98,8 @@ impl ClientMessageType {
             ClientMessageType::Ping => "ping",
             ClientMessageType::Block => "block",
             ClientMessageType::Reauth => "reauth",
+            ClientMessageType::Chat => "chat",
+            ClientMessageType::EndConnection => "end_connection",
         }
     }
 
@@ -105,15 +116,18 @@ impl ClientMessageType {
             | ClientMessageType::CancelRequest
             | ClientMessageType::Ping
             | ClientMessageType::Block
-            | ClientMessageType::Reauth => true,
+            | ClientMessageType::Reauth
+            | ClientMessageType::Chat
+            | ClientMessageType::EndConnection => true,
         }
     }
 }
 
 /// `hello{token}`.
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub(crate) struct Hello {
     /// The access token from `auth/otp/verify` or `auth/refresh`. Never logged.
+    #[schema(min_length = 1, max_length = 1024)]
     pub(crate) token: String,
 }
 
@@ -127,14 +141,17 @@ impl fmt::Debug for Hello {
 }
 
 /// `location{lat,lng,accuracy_m?,seq?}`.
-#[derive(Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub(crate) struct LocationUpdate {
     /// Latitude in degrees, WGS 84, in [-90, 90]. Precise: never logged or stored.
+    #[schema(minimum = -90.0, maximum = 90.0)]
     pub(crate) lat: f64,
     /// Longitude in degrees, WGS 84, in [-180, 180]. Precise: never logged or stored.
+    #[schema(minimum = -180.0, maximum = 180.0)]
     pub(crate) lng: f64,
     /// Reported horizontal accuracy in metres, when the device gives one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(minimum = 0.0)]
     pub(crate) accuracy_m: Option<f64>,
     /// Client sequence number, so a client can tell which update a push reflects.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -154,10 +171,11 @@ impl fmt::Debug for LocationUpdate {
 }
 
 /// `go_available{minutes?}`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub(crate) struct GoAvailable {
     /// Length of the window in minutes, 1–15; absent means 15.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(minimum = 1, maximum = 15)]
     pub(crate) minutes: Option<u32>,
 }
 
@@ -168,48 +186,89 @@ impl GoAvailable {
     }
 }
 
-/// `request_connection{officer,op_id}`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// `request_connection{officer,op_id,mode?}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub(crate) struct RequestConnection {
     /// The officer's opaque handle, as received in `nearest` / `nearby`.
+    #[schema(min_length = 1, max_length = 64)]
     pub(crate) officer: String,
     /// Client-chosen idempotency key: a retry with the same `op_id` yields the
     /// same request instead of a second one.
+    #[schema(min_length = 1, max_length = 64)]
     pub(crate) op_id: String,
+    /// `in_person` (the default) or `virtual`.
+    #[serde(default, skip_serializing_if = "ConnectionMode::is_in_person")]
+    pub(crate) mode: ConnectionMode,
+}
+
+/// `chat{connection_id,text}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub(crate) struct Chat {
+    /// The established virtual connection.
+    #[serde(with = "text_id")]
+    #[schema(value_type = String, format = Uuid)]
+    pub(crate) connection_id: Uuid,
+    /// The message: 1 to 500 characters. Relayed, never stored or logged.
+    #[schema(value_type = String, min_length = 1, max_length = 500)]
+    pub(crate) text: ChatText,
+}
+
+/// The text of a chat message. Its `Debug` prints only its length, so no log
+/// line or panic message can carry what people wrote to each other.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(transparent)]
+pub(crate) struct ChatText(pub(crate) String);
+
+impl fmt::Debug for ChatText {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(formatter, "ChatText({} chars)", self.0.chars().count())
+    }
+}
+
+/// `end_connection{connection_id}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub(crate) struct EndConnection {
+    /// The established virtual connection.
+    #[serde(with = "text_id")]
+    pub(crate) connection_id: Uuid,
 }
 
 /// `respond{request_id,accept}`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub(crate) struct Respond {
     /// The request from `connection_requested`.
     #[serde(with = "text_id")]
+    #[schema(value_type = String, format = Uuid)]
     pub(crate) request_id: Uuid,
     /// `true` accepts (establishing the connection), `false` declines.
     pub(crate) accept: bool,
 }
 
 /// `cancel_request{request_id}`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub(crate) struct CancelRequest {
     /// The request from the `request_update{state: pending}` acknowledgement.
     #[serde(with = "text_id")]
+    #[schema(value_type = String, format = Uuid)]
     pub(crate) request_id: Uuid,
 }
 
 /// `block{request_id}`: the officer blocks the citizen who made the request (a
 /// pending one, which is declined, or one that ended within the last hour).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub(crate) struct Block {
     /// The request from `connection_requested`.
     #[serde(with = "text_id")]
+    #[schema(value_type = String, format = Uuid)]
     pub(crate) request_id: Uuid,
 }
 
 /// `reauth{token}`: a new access token of the same sign-in (from
 /// `/v1/auth/refresh`), which moves the socket's expiry.
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub(crate) struct Reauth {
     /// The new access token. Never logged.
+    #[schema(min_length = 1, max_length = 1024)]
     pub(crate) token: String,
 }
 
@@ -243,6 +302,8 @@ impl ClientMessage {
             ClientMessage::Ping => ClientMessageType::Ping,
             ClientMessage::Block(_) => ClientMessageType::Block,
             ClientMessage::Reauth(_) => ClientMessageType::Reauth,
+            ClientMessage::Chat(_) => ClientMessageType::Chat,
+            ClientMessage::EndConnection(_) => ClientMessageType::EndConnection,
         }
     }
 
@@ -284,6 +345,8 @@ impl ClientMessage {
             ClientMessageType::Reauth => {
                 Ok(ClientMessage::Reauth(typed::<Reauth>(value)?.validated()?))
             }
+            ClientMessageType::Chat => Ok(ClientMessage::Chat(typed::<Chat>(value)?.validated()?)),
+            ClientMessageType::EndConnection => Ok(ClientMessage::EndConnection(typed(value)?)),
         }
     }
 }
@@ -418,6 +481,21 @@ impl RequestConnection {
     fn validated(self) -> Result<Self, ProtocolError> {
         check_text("officer", &self.officer, MAX_HANDLE_BYTES)?;
         check_text("op_id", &self.op_id, MAX_OP_ID_BYTES)?;
+        Ok(self)
+    }
+}
+
+impl Chat {
+    fn validated(self) -> Result<Self, ProtocolError> {
+        if self.text.0.trim().is_empty() {
+            return Err(invalid_field("text", "must not be empty"));
+        }
+        if self.text.0.chars().count() > MAX_CHAT_CHARS {
+            return Err(ProtocolError::InvalidField {
+                field: "text".to_owned(),
+                detail: format!("must be at most {MAX_CHAT_CHARS} characters"),
+            });
+        }
         Ok(self)
     }
 }

@@ -1,36 +1,18 @@
-//! Keeps `docs/protocol.md` and the code in step. The page's examples are fenced
-//! blocks whose info string says what they are:
-//!
-//! - ```` ```json client ```` / ```` ```json server ```` — one message as JSON, always
-//!   followed by ```` ```msgpack-hex client ```` / ```` ```msgpack-hex server ````: the
-//!   same message as MessagePack bytes in hex (whitespace ignored);
-//! - ```` ```json invalid <code> ```` — a frame the server answers with `error{code}`.
-//!
-//! Every example must decode with the real codec, each pair to the same message, and
-//! each exactly as the encoder writes it; every message type, error code and close
+//! Keeps `docs/protocol.md` and the code in step (the page's kinds of example
+//! blocks are listed in `protocol_page`; MessagePack hex ignores whitespace).
+//! Every example must decode with the real codec, each pair to the same message,
+//! and each exactly as the encoder writes it; every message type, error code and close
 //! code must appear; the limits table must match `limits.rs`.
 
 use super::limits::{
     AVAILABILITY_MAX_MINUTES, CONTROL_MESSAGES_PER_MINUTE, ERRORS_PER_MINUTE_BEFORE_CLOSE,
-    HELLO_TIMEOUT_SECONDS, IDLE_TIMEOUT_SECONDS, LOCATION_MIN_INTERVAL_MS, MAX_FRAME_BYTES,
-    MAX_HANDLE_BYTES, MAX_NESTING_DEPTH, MAX_OP_ID_BYTES, MAX_TOKEN_BYTES, PING_INTERVAL_SECONDS,
-    TRANSPORT_MAX_MESSAGE_BYTES,
+    HELLO_TIMEOUT_SECONDS, IDLE_TIMEOUT_SECONDS, LOCATION_MIN_INTERVAL_MS, MAX_CHAT_CHARS,
+    MAX_FRAME_BYTES, MAX_HANDLE_BYTES, MAX_NESTING_DEPTH, MAX_OP_ID_BYTES, MAX_TOKEN_BYTES,
+    PING_INTERVAL_SECONDS, TRANSPORT_MAX_MESSAGE_BYTES,
 };
+use super::protocol_page::{FencedBlock, PROTOCOL_MD};
 use super::tests::{client_type_names, error_code_names, server_type_names};
 use super::*;
-
-const PROTOCOL_MD: &str = include_str!("../../docs/protocol.md");
-
-/// One fenced block of the page.
-#[derive(Debug)]
-struct Block {
-    /// Info string after the opening fence (`json client`).
-    info: String,
-    /// Text between the fences.
-    body: String,
-    /// 1-based line of the opening fence, for failure messages.
-    line: usize,
-}
 
 /// Which side sends an example pair.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -54,30 +36,8 @@ struct ExamplePair {
     line: usize,
 }
 
-fn fenced_blocks(markdown: &str) -> Vec<Block> {
-    let mut blocks = Vec::new();
-    let mut open: Option<Block> = None;
-    for (index, line) in markdown.lines().enumerate() {
-        let Some(fence_rest) = line.strip_prefix("```") else {
-            if let Some(block) = open.as_mut() {
-                block.body.push_str(line);
-                block.body.push('\n');
-            }
-            continue;
-        };
-        match open.take() {
-            Some(block) => blocks.push(block),
-            None => {
-                open = Some(Block {
-                    info: fence_rest.trim().to_owned(),
-                    body: String::new(),
-                    line: index + 1,
-                });
-            }
-        }
-    }
-    assert!(open.is_none(), "unclosed fence in docs/protocol.md");
-    blocks
+fn fenced_blocks(markdown: &str) -> Vec<FencedBlock> {
+    super::protocol_page::fenced_blocks(markdown).expect("unclosed fence in docs/protocol.md")
 }
 
 fn direction_of(info: &str, prefix: &str) -> Option<Direction> {
@@ -267,7 +227,7 @@ fn close_code_table_lists_exactly_the_codes() {
 #[test]
 fn limits_table_matches_the_constants() {
     let rows = table_rows("Limits");
-    let constants: [(&str, String); 13] = [
+    let constants: [(&str, String); 14] = [
         ("MAX_FRAME_BYTES", MAX_FRAME_BYTES.to_string()),
         (
             "TRANSPORT_MAX_MESSAGE_BYTES",
@@ -301,6 +261,7 @@ fn limits_table_matches_the_constants() {
         ("MAX_TOKEN_BYTES", format!("{MAX_TOKEN_BYTES} bytes")),
         ("MAX_HANDLE_BYTES", format!("{MAX_HANDLE_BYTES} bytes")),
         ("MAX_OP_ID_BYTES", format!("{MAX_OP_ID_BYTES} bytes")),
+        ("MAX_CHAT_CHARS", format!("{MAX_CHAT_CHARS} characters")),
         ("MAX_NESTING_DEPTH", format!("{MAX_NESTING_DEPTH} levels")),
     ];
     for (name, value) in constants {

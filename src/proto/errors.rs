@@ -11,7 +11,7 @@ use super::wire_value::{FieldError, FieldErrorKind};
 
 /// The stable `code` of an `error` message. Clients branch on the code, never on the
 /// human message. New codes are added at the end; a code is never renamed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub(crate) enum ErrorCode {
     /// The frame is larger than `MAX_FRAME_BYTES`.
@@ -60,6 +60,11 @@ pub(crate) enum ErrorCode {
     /// `reauth` with a token that is not a valid access token of this socket's
     /// sign-in; the socket keeps its old expiry.
     ReauthFailed,
+    /// `chat` or `end_connection` naming no open virtual connection of the
+    /// sender (never established, not theirs, or already ended).
+    NotConnected,
+    /// `chat` beyond `connections.chat_messages_per_minute` for the account.
+    ChatLimit,
 }
 
 impl ErrorCode {
@@ -85,6 +90,8 @@ impl ErrorCode {
             ErrorCode::RequestCooldown => "request_cooldown",
             ErrorCode::RequestLimit => "request_limit",
             ErrorCode::ReauthFailed => "reauth_failed",
+            ErrorCode::NotConnected => "not_connected",
+            ErrorCode::ChatLimit => "chat_limit",
         }
     }
 }
@@ -253,8 +260,8 @@ pub(crate) enum CloseCode {
 }
 
 impl CloseCode {
-    /// Every close code, in numeric order (for the docs test and exhaustive checks).
-    #[cfg(test)]
+    /// Every close code, in numeric order (for the published documents and
+    /// exhaustive checks).
     pub(crate) const ALL: [CloseCode; 12] = [
         CloseCode::GoingAway,
         CloseCode::MessageTooBig,
@@ -288,6 +295,48 @@ impl CloseCode {
         }
     }
 
+    /// What the code means, for client authors.
+    pub(crate) fn meaning(self) -> &'static str {
+        match self {
+            CloseCode::GoingAway => {
+                "the server is shutting down, or cannot serve the socket right now"
+            }
+            CloseCode::MessageTooBig => "a message exceeded the transport cap",
+            CloseCode::Unauthorized => {
+                "the token on the upgrade or in `hello` is missing, unknown or expired, \
+                 or the first frame was not `hello`"
+            }
+            CloseCode::AuthTimeout => "no `hello` arrived in time after the upgrade",
+            CloseCode::Replaced => "a newer socket of the same account took over",
+            CloseCode::HeartbeatTimeout => "nothing was heard from the client for too long",
+            CloseCode::PolicyViolation => "too many invalid or rate-limited frames",
+            CloseCode::SlowConsumer => "the client read too slowly and its queue filled up",
+            CloseCode::ReconnectElsewhere => "this node is draining",
+            CloseCode::TokenRevoked => {
+                "the token was revoked (logout, sign-out everywhere, roster removal, disabled)"
+            }
+            CloseCode::TokenExpired => "the access token expired and no `reauth` renewed it",
+            CloseCode::TooManyConnects => "the account opened too many sockets in the last minute",
+        }
+    }
+
+    /// What a client does after this close.
+    pub(crate) fn client_action(self) -> CloseAction {
+        match self {
+            CloseCode::GoingAway
+            | CloseCode::MessageTooBig
+            | CloseCode::AuthTimeout
+            | CloseCode::HeartbeatTimeout
+            | CloseCode::PolicyViolation
+            | CloseCode::SlowConsumer => CloseAction::ReconnectWithBackoff,
+            CloseCode::TooManyConnects => CloseAction::WaitAMinute,
+            CloseCode::ReconnectElsewhere => CloseAction::RouteAgain,
+            CloseCode::Unauthorized | CloseCode::TokenExpired => CloseAction::RefreshToken,
+            CloseCode::TokenRevoked => CloseAction::SignIn,
+            CloseCode::Replaced => CloseAction::StayClosed,
+        }
+    }
+
     /// The reason text of the Close frame: a stable snake_case name.
     pub(crate) fn reason(self) -> &'static str {
         match self {
@@ -303,6 +352,37 @@ impl CloseCode {
             CloseCode::TokenRevoked => "token_revoked",
             CloseCode::TokenExpired => "token_expired",
             CloseCode::TooManyConnects => "too_many_connects",
+        }
+    }
+}
+
+/// What a client does after a close code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum CloseAction {
+    /// Reconnect after a jittered, growing pause.
+    ReconnectWithBackoff,
+    /// Ask `GET /v1/route` again and connect to the node it names.
+    RouteAgain,
+    /// Wait a minute (the per-account socket budget), then reconnect.
+    WaitAMinute,
+    /// Refresh the access token (`POST /v1/auth/refresh`), then reconnect.
+    RefreshToken,
+    /// The sign-in is over: sign in again before reconnecting.
+    SignIn,
+    /// Another socket of the account is active: reconnecting would take it over.
+    StayClosed,
+}
+
+impl CloseAction {
+    /// The name published in the AsyncAPI document.
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            CloseAction::ReconnectWithBackoff => "reconnect_with_backoff",
+            CloseAction::RouteAgain => "route_again",
+            CloseAction::WaitAMinute => "wait_a_minute",
+            CloseAction::RefreshToken => "refresh_token",
+            CloseAction::SignIn => "sign_in",
+            CloseAction::StayClosed => "stay_closed",
         }
     }
 }

@@ -82,3 +82,7 @@ pub(crate) const MAX_NESTING_DEPTH: usize = 8;
 /// Longest human message in an `error` answer, in characters. Messages may quote
 /// what the client sent; the bound keeps an answer small whatever the frame held.
 pub(crate) const ERROR_MESSAGE_MAX_CHARS: usize = 200;
+
+/// Longest `chat` text, in characters (Unicode scalar values): a short
+/// message, not a document; a longer one gets `invalid_field`.
+pub(crate) const MAX_CHAT_CHARS: usize = 500;

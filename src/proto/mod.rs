@@ -11,11 +11,15 @@
 //! - `limits`      frame size, rates, timers, each with its reason
 //! - `wire_value`  the format-neutral parse that lets decoding name a bad field
 //! - `text_id`     serde helper writing ids as strings in both formats
+//! - `asyncapi`    the protocol as an AsyncAPI document, from these types
+//! - `protocol_page` docs/protocol.md's examples, compiled in
 
+pub(crate) mod asyncapi;
 pub(crate) mod client;
 pub(crate) mod codec;
 pub(crate) mod errors;
 pub(crate) mod limits;
+mod protocol_page;
 pub(crate) mod server;
 mod text_id;
 mod wire_value;
@@ -30,8 +34,8 @@ mod fuzz_tests;
 mod tests;
 
 pub(crate) use client::{
-    Block, CancelRequest, ClientMessage, ClientMessageType, GoAvailable, LocationUpdate,
-    RequestConnection, Respond,
+    Block, CancelRequest, Chat, ChatText, ClientMessage, ClientMessageType, EndConnection,
+    GoAvailable, LocationUpdate, RequestConnection, Respond,
 };
 // Names only tests need.
 #[cfg(test)]
@@ -44,8 +48,8 @@ pub(crate) use codec::{
 pub(crate) use errors::ProtocolError;
 pub(crate) use errors::{CloseCode, ErrorCode};
 pub(crate) use server::{
-    AvailabilityEndReason, CitizenView, OfficerView, PeerView, PointsReason, RequestState,
-    ServerMessage,
+    AvailabilityEndReason, CitizenView, ConnectionEndReason, OfficerView, PeerView, PointsReason,
+    RequestState, ServerMessage,
 };
 
 /// The key of the type tag in every message map.

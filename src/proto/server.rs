@@ -6,15 +6,17 @@
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 use uuid::Uuid;
 
+use super::client::ChatText;
 use super::errors::ErrorCode;
 use super::text_id;
-use crate::domain::connection::RewardWithheld;
+use crate::domain::connection::{ConnectionMode, RewardWithheld};
 use crate::domain::{AccountId, Role};
 
 /// A message from the server to one client.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(tag = "t", rename_all = "snake_case")]
 pub(crate) enum ServerMessage {
     /// First message after authentication: who the socket belongs to and the pace
@@ -22,6 +24,7 @@ pub(crate) enum ServerMessage {
     Welcome {
         /// The authenticated account.
         #[serde(with = "text_id")]
+        #[schema(value_type = String, format = Uuid)]
         account_id: AccountId,
         /// What the account may do.
         role: Role,
@@ -30,10 +33,19 @@ pub(crate) enum ServerMessage {
         /// Location updates closer together than this are coalesced (ms).
         location_interval_ms: u64,
     },
+    /// How often, and after how much movement, to send `location`: on connect
+    /// and whenever the session's cadence class changes. `interval_ms: 0` means
+    /// no reports are needed (an officer who is not available).
+    Cadence {
+        /// Least time between two reports (ms); 0: send none.
+        interval_ms: u64,
+        /// Least movement since the last report that makes a new one due (metres).
+        min_distance_m: u32,
+    },
     /// To citizens: the nearest available officer changed (`null`: none in range).
     /// Also sent once on connect.
     Nearest {
-        /// The officer, or `None` when no available officer is within range.
+        /// The officer, or `null` when no available officer is within range.
         officer: Option<OfficerView>,
     },
     /// To citizens: the nearest available officer came within the alert threshold.
@@ -55,6 +67,7 @@ pub(crate) enum ServerMessage {
     ConnectionRequested {
         /// Answer with `respond{request_id, accept}`.
         #[serde(with = "text_id")]
+        #[schema(value_type = String, format = Uuid)]
         request_id: Uuid,
         /// Who is asking.
         citizen: CitizenView,
@@ -66,6 +79,7 @@ pub(crate) enum ServerMessage {
     RequestUpdate {
         /// The request.
         #[serde(with = "text_id")]
+        #[schema(value_type = String, format = Uuid)]
         request_id: Uuid,
         /// Its new state.
         state: RequestState,
@@ -78,6 +92,7 @@ pub(crate) enum ServerMessage {
     ConnectionEstablished {
         /// The durable connection record.
         #[serde(with = "text_id")]
+        #[schema(value_type = String, format = Uuid)]
         connection_id: Uuid,
         /// The other person.
         peer: PeerView,
@@ -90,6 +105,28 @@ pub(crate) enum ServerMessage {
         /// A short quote about community and connection.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         quote: Option<String>,
+        /// `virtual` for a virtual connection (chat is open until
+        /// `connection_ended`); absent for an in-person one.
+        #[serde(default, skip_serializing_if = "ConnectionMode::is_in_person")]
+        mode: ConnectionMode,
+    },
+    /// To the other person of an open virtual connection: a `chat` message.
+    Chat {
+        /// The connection.
+        #[serde(with = "text_id")]
+        connection_id: Uuid,
+        /// What the sender wrote.
+        text: ChatText,
+        /// When the server relayed it (Unix ms).
+        sent_at_ms: i64,
+    },
+    /// To both people: a virtual connection's chat is over.
+    ConnectionEnded {
+        /// The connection.
+        #[serde(with = "text_id")]
+        connection_id: Uuid,
+        /// Why.
+        reason: ConnectionEndReason,
     },
     /// The receiver's points balance changed.
     Points {
@@ -134,6 +171,7 @@ pub(crate) enum ServerMessage {
     CitizenBlocked {
         /// The request named in `block`.
         #[serde(with = "text_id")]
+        #[schema(value_type = String, format = Uuid)]
         request_id: Uuid,
         /// When the block ends (Unix ms).
         until_ms: i64,
@@ -145,6 +183,7 @@ impl ServerMessage {
     pub(crate) fn type_name(&self) -> &'static str {
         match self {
             ServerMessage::Welcome { .. } => "welcome",
+            ServerMessage::Cadence { .. } => "cadence",
             ServerMessage::Nearest { .. } => "nearest",
             ServerMessage::Nearby { .. } => "nearby",
             ServerMessage::Availability { .. } => "availability",
@@ -152,6 +191,8 @@ impl ServerMessage {
             ServerMessage::ConnectionRequested { .. } => "connection_requested",
             ServerMessage::RequestUpdate { .. } => "request_update",
             ServerMessage::ConnectionEstablished { .. } => "connection_established",
+            ServerMessage::Chat { .. } => "chat",
+            ServerMessage::ConnectionEnded { .. } => "connection_ended",
             ServerMessage::Points { .. } => "points",
             ServerMessage::Trophy { .. } => "trophy",
             ServerMessage::Error { .. } => "error",
@@ -164,12 +205,14 @@ impl ServerMessage {
 }
 
 /// An available officer as a citizen sees them.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub(crate) struct OfficerView {
     /// Opaque handle (not the account id), used in `request_connection`.
     /// Shared with the map's entry, as is the name: a push copies no string.
+    #[schema(value_type = String)]
     pub(crate) handle: Arc<str>,
     /// The officer's display name.
+    #[schema(value_type = String)]
     pub(crate) display_name: Arc<str>,
     /// Latitude of the centre of the officer's resolution-9 H3 cell, not their fix.
     pub(crate) approx_lat: f64,
@@ -182,7 +225,7 @@ pub(crate) struct OfficerView {
 }
 
 /// A requesting citizen as the officer sees them: no position, no handle.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub(crate) struct CitizenView {
     /// The citizen's display name.
     pub(crate) display_name: String,
@@ -191,7 +234,7 @@ pub(crate) struct CitizenView {
 }
 
 /// The other person of an established connection.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub(crate) struct PeerView {
     /// Their display name.
     pub(crate) display_name: String,
@@ -200,7 +243,7 @@ pub(crate) struct PeerView {
 }
 
 /// Why an officer's availability window ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub(crate) enum AvailabilityEndReason {
     /// The window ran out without a renewal.
@@ -216,8 +259,20 @@ pub(crate) enum AvailabilityEndReason {
     RosterRemoved,
 }
 
+/// Why a virtual connection's chat ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum ConnectionEndReason {
+    /// The receiver sent `end_connection`.
+    EndedByYou,
+    /// The other person sent `end_connection`.
+    EndedByPeer,
+    /// `connections.virtual_connection_max_minutes` passed.
+    TimeLimit,
+}
+
 /// The state of a connection request.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub(crate) enum RequestState {
     /// Delivered to the officer, waiting for an answer.
@@ -255,7 +310,7 @@ impl RequestState {
 }
 
 /// Why a points balance moved.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub(crate) enum PointsReason {
     /// Credit for an established connection.

@@ -99,6 +99,7 @@ pub(super) fn client_samples() -> Vec<ClientMessage> {
         ClientMessage::RequestConnection(RequestConnection {
             officer: "of_7Kq2mX9p".to_owned(),
             op_id: "op-1".to_owned(),
+            mode: crate::domain::connection::ConnectionMode::InPerson,
         }),
         ClientMessage::Respond(Respond {
             request_id: request_id(),
@@ -114,6 +115,13 @@ pub(super) fn client_samples() -> Vec<ClientMessage> {
         ClientMessage::Reauth(Reauth {
             token: "hbat_3q2Zx8KfV0pLmN4rT7wYc1sJ9uDgE6aB".to_owned(),
         }),
+        ClientMessage::Chat(Chat {
+            connection_id: request_id(),
+            text: ChatText("Thanks — see you at the block party 🎉".to_owned()),
+        }),
+        ClientMessage::EndConnection(EndConnection {
+            connection_id: request_id(),
+        }),
     ]
 }
 
@@ -124,6 +132,10 @@ pub(super) fn server_samples() -> Vec<ServerMessage> {
             role: Role::Officer,
             server_time_ms: 1_767_225_000_000,
             location_interval_ms: 1000,
+        },
+        ServerMessage::Cadence {
+            interval_ms: 30_000,
+            min_distance_m: 100,
         },
         ServerMessage::Nearest {
             officer: Some(officer_view()),
@@ -155,6 +167,7 @@ pub(super) fn server_samples() -> Vec<ServerMessage> {
             op_id: None,
         },
         ServerMessage::ConnectionEstablished {
+            mode: Default::default(),
             connection_id: request_id(),
             peer: PeerView {
                 display_name: "Sam".to_owned(),
@@ -165,6 +178,7 @@ pub(super) fn server_samples() -> Vec<ServerMessage> {
             quote: Some("We rise by lifting others.".to_owned()),
         },
         ServerMessage::ConnectionEstablished {
+            mode: Default::default(),
             connection_id: request_id(),
             peer: PeerView {
                 display_name: "Officer Diaz".into(),
@@ -198,6 +212,15 @@ pub(super) fn server_samples() -> Vec<ServerMessage> {
         },
         ServerMessage::Reauthenticated {
             expires_at_ms: 1_767_232_800_000,
+        },
+        ServerMessage::Chat {
+            connection_id: request_id(),
+            text: ChatText("Any time.".to_owned()),
+            sent_at_ms: 1_767_232_800_000,
+        },
+        ServerMessage::ConnectionEnded {
+            connection_id: request_id(),
+            reason: ConnectionEndReason::TimeLimit,
         },
     ]
 }
@@ -425,3 +448,33 @@ fn subprotocols_select_the_starting_format() {
     );
     assert_eq!(WireFormat::from_subprotocol("graphql-ws"), None);
 }
+
+#[test]
+fn chat_text_is_bounded_in_characters_and_never_debug_printed() {
+    let frame = |text: &str| {
+        json_frame(json!({
+            "t": "chat",
+            "connection_id": request_id().to_string(),
+            "text": text,
+        }))
+    };
+    let longest = "é".repeat(MAX_CHAT_CHARS_FOR_TESTS);
+    let decoded = decode_client(WireFormat::Json, &frame(&longest)).expect("500 characters");
+    let ClientMessage::Chat(chat) = decoded else {
+        panic!("a chat");
+    };
+    assert_eq!(
+        chat.text.0, longest,
+        "bytes beyond 500 are fine, characters count"
+    );
+    assert!(
+        !format!("{chat:?}").contains('é'),
+        "Debug shows the length only"
+    );
+    for refused in ["é".repeat(MAX_CHAT_CHARS_FOR_TESTS + 1), " \n ".to_owned()] {
+        let error = decode_client(WireFormat::Json, &frame(&refused)).unwrap_err();
+        assert_eq!(error.code(), "invalid_field");
+    }
+}
+
+const MAX_CHAT_CHARS_FOR_TESTS: usize = super::limits::MAX_CHAT_CHARS;

@@ -60,6 +60,7 @@ fn connection(rng: &mut StdRng, options: &ReportBenchOptions) -> ConnectionRecor
         citizen: party(rng.random_range(1..=CITIZENS), 10),
         officer: party(CITIZENS + rng.random_range(1..=OFFICERS), 5),
         established_at_ms: FIRST_DAY * DAY_MS + rng.random_range(0..options.days.max(1) * DAY_MS),
+        mode: crate::domain::connection::ConnectionMode::InPerson,
         cell_r7: None,
         zip: Some(format!("{zip:05}")),
     }

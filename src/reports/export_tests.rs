@@ -42,6 +42,7 @@ async fn sample_store(dir: &Path) -> (EmbeddedStore, Vec<AccountId>) {
     let mut records = Vec::new();
     for index in 0..6 {
         records.push(add(ConnectionRecord {
+            mode: Default::default(),
             connection_id: Uuid::new_v4(),
             citizen: party(AccountId::random(), 10),
             officer: party(AccountId::random(), 5),
@@ -52,6 +53,7 @@ async fn sample_store(dir: &Path) -> (EmbeddedStore, Vec<AccountId>) {
     }
     let first = records[0].citizen.account_id;
     records.push(add(ConnectionRecord {
+        mode: Default::default(),
         connection_id: Uuid::new_v4(),
         citizen: party(first, 0),
         officer: party(AccountId::random(), 5),
@@ -60,6 +62,7 @@ async fn sample_store(dir: &Path) -> (EmbeddedStore, Vec<AccountId>) {
         zip: Some("94105".to_owned()),
     }));
     records.push(add(ConnectionRecord {
+        mode: Default::default(),
         connection_id: Uuid::new_v4(),
         citizen: party(first, 10),
         officer: party(AccountId::random(), 5),

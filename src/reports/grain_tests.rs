@@ -36,6 +36,7 @@ async fn connect(store: &EmbeddedStore, citizen: AccountId, zip: &str, at_ms: i6
         officer: party(AccountId::random(), 5),
         established_at_ms: at_ms,
         cell_r7: None,
+        mode: Default::default(),
         zip: Some(zip.to_owned()),
     };
     store.insert_connection(&record).await.unwrap();

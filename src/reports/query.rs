@@ -28,7 +28,7 @@ pub(crate) const MAX_SPAN_DAYS: i64 = 400;
 const NO_REGION: &str = "unassigned";
 
 /// How rows are grouped in time.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub(crate) enum GroupBy {
     /// UTC days, `YYYY-MM-DD`.
@@ -42,7 +42,7 @@ pub(crate) enum GroupBy {
 }
 
 /// How rows are grouped in space.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub(crate) enum AreaBy {
     /// 5-digit ZIPs (never finer).

@@ -23,6 +23,7 @@ async fn connect(store: &EmbeddedStore, zip: &str, at_ms: i64) {
         withheld: None,
     };
     let record = ConnectionRecord {
+        mode: Default::default(),
         connection_id: Uuid::new_v4(),
         citizen: party(10),
         officer: party(5),

@@ -182,6 +182,9 @@ pub(crate) struct ConnectionRecord {
     pub(crate) officer: ConnectionParty,
     /// When the officer accepted (Unix ms).
     pub(crate) established_at_ms: i64,
+    /// In person or virtual (records written before modes existed are in person).
+    #[serde(default)]
+    pub(crate) mode: crate::domain::connection::ConnectionMode,
     /// The resolution-7 H3 cell of the officer's position, for reports.
     pub(crate) cell_r7: Option<u64>,
     /// The ZIP of the officer's position, when there is one within reach.
@@ -249,7 +252,7 @@ pub(crate) struct PairRewardClaim {
 }
 
 /// Why a ledger entry moved points.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub(crate) enum LedgerReason {
     /// Credit for an established connection.
@@ -342,7 +345,7 @@ pub(crate) enum AwardOutcome {
 
 /// One administrative action, as the append-only audit log keeps it. It names
 /// accounts by id only: never a phone number.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub(crate) struct AuditEntry {
     /// Stable id (appending the same entry twice keeps one).
     pub(crate) entry_id: Uuid,

@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use super::{UserSessionState, push, push_nearest};
 use crate::actors::messages::SessionAddr;
+use crate::domain::cadence::CadenceClass;
 use crate::domain::{AccountId, Role};
 use crate::geo;
 use crate::presence::index::{AnswerRules, NearestOfficer};
@@ -25,6 +26,11 @@ pub(crate) struct CitizenAnswer {
     /// Handles recently shown to the citizen, newest last: `request_connection`
     /// may name only these.
     pub(crate) shown_handles: Vec<Arc<str>>,
+    /// Distance to the nearest available officer's shown position that the
+    /// cadence class is chosen from: the answer's, or, with no answer, the
+    /// nearest within the cadence's lookup radius while the class is not yet
+    /// the farthest (so the hysteresis past the last boundary can apply).
+    pub(crate) cadence_distance_m: Option<f64>,
 }
 
 /// How many recently shown handles a citizen may still request.
@@ -37,6 +43,7 @@ impl Default for CitizenAnswer {
             pushed: None,
             nearby_armed: true,
             shown_handles: Vec::new(),
+            cadence_distance_m: None,
         }
     }
 }
@@ -86,6 +93,7 @@ pub(super) fn recompute(state: &mut UserSessionState) {
     );
     crate::metrics::nearest_lookup(started.elapsed());
     state.answer.officer = chosen.as_ref().map(|nearest| nearest.officer.account_id);
+    state.answer.cadence_distance_m = cadence_distance(state, position, chosen.as_ref());
     let view = chosen.as_ref().map(officer_view);
     if state.answer.pushed.as_ref() != Some(&view) {
         push_nearest(
@@ -104,6 +112,30 @@ pub(super) fn recompute(state: &mut UserSessionState) {
         chosen.as_ref().map(|nearest| nearest.distance_m),
         view,
     );
+}
+
+/// The distance the cadence class follows (see `CitizenAnswer::cadence_distance_m`).
+fn cadence_distance(
+    state: &UserSessionState,
+    position: crate::geo::LatLng,
+    chosen: Option<&NearestOfficer<SessionAddr>>,
+) -> Option<f64> {
+    if let Some(nearest) = chosen {
+        return Some(nearest.distance_m);
+    }
+    let farthest_already = state
+        .cadence
+        .class()
+        .is_none_or(|class| class == CadenceClass::CitizenFar);
+    if farthest_already {
+        return None;
+    }
+    let radius_m = state.services.config.cadence.rules().lookup_radius_m();
+    state
+        .services
+        .index
+        .nearest_officer(position, radius_m)
+        .map(|nearest| nearest.distance_m)
 }
 
 fn officer_view(nearest: &NearestOfficer<SessionAddr>) -> OfficerView {

@@ -148,6 +148,9 @@ pub(super) async fn on_location(
         return;
     }
     crate::metrics::location_update(state.role);
+    if let Some(class) = state.cadence.class() {
+        crate::metrics::location_update_in_class(class);
+    }
     state.position = Some(position);
     state
         .services

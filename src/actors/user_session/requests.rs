@@ -1,7 +1,8 @@
 //! A session's part in connection requests: it checks the sender's role, tells
 //! the registry whether the citizen was shown the officer's handle, and forwards
 //! `request_connection`, `respond`, `cancel_request` and `block` with itself as the place
-//! to push answers. The registry does the rest.
+//! to push answers, and `chat` / `end_connection` of virtual connections. The
+//! registry does the rest.
 
 use ractor::ActorRef;
 
@@ -9,7 +10,9 @@ use super::{UserSessionMsg, UserSessionState, push_error};
 use crate::actors::messages::SessionAddr;
 use crate::actors::request_registry::{NewRequest, RequestRegistryMsg};
 use crate::domain::Role;
-use crate::proto::{Block, CancelRequest, ErrorCode, RequestConnection, Respond};
+use crate::proto::{
+    Block, CancelRequest, Chat, EndConnection, ErrorCode, RequestConnection, Respond,
+};
 
 /// Tells the registry this session is the person's current one (a new socket),
 /// so pending requests are announced to it again.
@@ -46,6 +49,7 @@ pub(super) fn request_connection(
             handle: request.officer,
             op_id: request.op_id,
             was_shown,
+            mode: request.mode,
             session: myself.clone(),
         }),
     );
@@ -96,6 +100,36 @@ pub(super) fn block(myself: &ActorRef<UserSessionMsg>, state: &UserSessionState,
             officer: state.account_id,
             request_id: block.request_id,
             session: SessionAddr::Local(myself.clone()),
+        },
+    );
+}
+
+/// `chat{connection_id, text}` (the registry checks the connection is an open
+/// virtual one of this person's).
+pub(super) fn chat(myself: &ActorRef<UserSessionMsg>, state: &UserSessionState, chat: Chat) {
+    send(
+        state,
+        RequestRegistryMsg::Chat {
+            sender: state.account_id,
+            connection_id: chat.connection_id,
+            text: chat.text,
+            session: myself.clone(),
+        },
+    );
+}
+
+/// `end_connection{connection_id}` from either person.
+pub(super) fn end_connection(
+    myself: &ActorRef<UserSessionMsg>,
+    state: &UserSessionState,
+    end: EndConnection,
+) {
+    send(
+        state,
+        RequestRegistryMsg::EndConnection {
+            sender: state.account_id,
+            connection_id: end.connection_id,
+            session: myself.clone(),
         },
     );
 }

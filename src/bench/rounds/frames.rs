@@ -78,11 +78,14 @@ impl PairTask {
             ServerMessage::Points { .. }
             | ServerMessage::Trophy { .. }
             | ServerMessage::Nearby { .. }
+            | ServerMessage::Cadence { .. }
             | ServerMessage::Availability { .. }
             | ServerMessage::TokenExpiring { .. }
             | ServerMessage::Reauthenticated { .. }
             | ServerMessage::Pong => {}
             ServerMessage::Welcome { .. }
+            | ServerMessage::Chat { .. }
+            | ServerMessage::ConnectionEnded { .. }
             | ServerMessage::Nearest { .. }
             | ServerMessage::ConnectionRequested { .. }
             | ServerMessage::AvailabilityEnded { .. }

@@ -17,7 +17,7 @@ const ZIP_DIGITS: usize = 5;
 pub(crate) const AREA_MAX_CODES: usize = 100;
 
 /// A validated area: distinct codes, each a ZIP or a ZIP prefix, sorted.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(transparent)]
 pub(crate) struct Area(Vec<String>);
 

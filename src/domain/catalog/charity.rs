@@ -8,7 +8,7 @@ use super::fields::{DESCRIPTION_MAX_CHARS, FieldError, NAME_MAX_CHARS, one_line,
 use super::{CatalogStatus, Stamps};
 
 /// What an admin sends to create or replace a charity.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct CharityDraft {
     /// Name shown to people.
@@ -23,7 +23,7 @@ pub(crate) struct CharityDraft {
 }
 
 /// A charity as stored and shown.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub(crate) struct Charity {
     /// Random id, assigned at creation.
     pub(crate) id: Uuid,

@@ -29,7 +29,9 @@ pub(crate) use retailer::{Retailer, RetailerDraft};
 
 /// Whether an entity takes part in the program. Suspending replaces deleting,
 /// so the records that will name an entity (vouchers, pledges) keep a target.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub(crate) enum CatalogStatus {
     /// Shown to people and usable.

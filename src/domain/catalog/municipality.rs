@@ -18,7 +18,7 @@ const STATE_CODES: [&str; 56] = [
 ];
 
 /// What an admin sends to create or replace a municipality.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct MunicipalityDraft {
     /// Name shown with its schemes.
@@ -35,7 +35,7 @@ pub(crate) struct MunicipalityDraft {
 }
 
 /// A municipality as stored and shown to admins.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub(crate) struct Municipality {
     /// Random id, assigned at creation.
     pub(crate) id: Uuid,

@@ -33,7 +33,19 @@ const EARLIEST_MS: i64 = 946_684_800_000;
 const LATEST_MS: i64 = 4_102_444_800_000;
 
 /// Who issues an offer and so what it gives.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub(crate) enum OfferKind {
     /// A retailer's offer; `issuer_id` is a retailer.
@@ -63,7 +75,7 @@ impl OfferKind {
 }
 
 /// The period a per-person limit counts over.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub(crate) enum LimitPeriod {
     /// One UTC day.
@@ -93,7 +105,7 @@ impl LimitPeriod {
 }
 
 /// How many vouchers of one offer one person may take per period.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct PerPersonLimit {
     /// Vouchers per period, 1 to [`LIMIT_COUNT_MAX`].
@@ -103,7 +115,7 @@ pub(crate) struct PerPersonLimit {
 }
 
 /// What an admin sends to create or replace an offer or scheme.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct OfferDraft {
     /// Offer (retailer) or scheme (municipality).
@@ -136,7 +148,7 @@ pub(crate) struct OfferDraft {
 }
 
 /// An offer or scheme as stored and shown to admins.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub(crate) struct RewardOffer {
     /// Random id, assigned at creation.
     pub(crate) id: Uuid,

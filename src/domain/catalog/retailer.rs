@@ -8,7 +8,7 @@ use super::fields::{FieldError, LINE_MAX_CHARS, NAME_MAX_CHARS, one_line};
 use super::{CatalogStatus, Stamps};
 
 /// What an admin sends to create or replace a retailer.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RetailerDraft {
     /// Shop name shown with its offers.
@@ -25,7 +25,7 @@ pub(crate) struct RetailerDraft {
 }
 
 /// A retailer as stored and shown to admins.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub(crate) struct Retailer {
     /// Random id, assigned at creation.
     pub(crate) id: Uuid,

@@ -83,7 +83,9 @@ where
                 | ClientMessage::CancelRequest(_)
                 | ClientMessage::Ping
                 | ClientMessage::Block(_)
-                | ClientMessage::Reauth(_)),
+                | ClientMessage::Reauth(_)
+                | ClientMessage::Chat(_)
+                | ClientMessage::EndConnection(_)),
             ) => {
                 crate::metrics::ws_message_received(message.message_type());
                 let refusal = (

@@ -365,7 +365,9 @@ impl<'socket> Reader<'socket> {
             | ClientMessage::Respond(_)
             | ClientMessage::CancelRequest(_)
             | ClientMessage::Ping
-            | ClientMessage::Block(_)) => self.deliver(message),
+            | ClientMessage::Block(_)
+            | ClientMessage::Chat(_)
+            | ClientMessage::EndConnection(_)) => self.deliver(message),
             ClientMessage::Reauth(reauth) => Flow::Reauth(reauth.token),
         }
     }

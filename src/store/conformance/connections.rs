@@ -24,6 +24,7 @@ const DAY_MS: i64 = 86_400_000;
 fn record(citizen: AccountId, officer: AccountId, at_ms: i64, points: i64) -> ConnectionRecord {
     let withheld = (points == 0).then_some(RewardWithheld::PairCooldown);
     ConnectionRecord {
+        mode: Default::default(),
         connection_id: Uuid::new_v4(),
         citizen: ConnectionParty {
             account_id: citizen,
@@ -52,7 +53,8 @@ fn credit(account_id: AccountId, delta: i64) -> NewLedgerEntry {
     }
 }
 
-/// A record is written once; a second insert of its id returns the stored one.
+/// A record is written once; a second insert of its id returns the stored one;
+/// its mode is kept.
 pub(crate) async fn inserting_a_connection_is_conditional_on_its_id(store: Arc<dyn Store>) {
     let first = record(AccountId::random(), AccountId::random(), NOW_MS, 10);
     let mut rival = first.clone();
@@ -70,6 +72,14 @@ pub(crate) async fn inserting_a_connection_is_conditional_on_its_id(store: Arc<d
         Some(first)
     );
     assert_eq!(store.connection(Uuid::new_v4()).await.expect("read"), None);
+    // A virtual connection's mode is kept (a missing one reads as in person).
+    let mut remote = record(AccountId::random(), AccountId::random(), NOW_MS, 5);
+    remote.mode = crate::domain::connection::ConnectionMode::Virtual;
+    store.insert_connection(&remote).await.expect("insert");
+    assert_eq!(
+        store.connection(remote.connection_id).await.expect("read"),
+        Some(remote)
+    );
 }
 
 /// Of many concurrent inserts of one id exactly one inserts, and the reward

@@ -29,6 +29,7 @@ const DAY_MS: i64 = 86_400_000;
 
 fn record() -> ConnectionRecord {
     ConnectionRecord {
+        mode: Default::default(),
         connection_id: Uuid::new_v4(),
         citizen: ConnectionParty {
             account_id: AccountId(Uuid::new_v4()),

@@ -26,6 +26,7 @@ fn record(
     zip: Option<&str>,
 ) -> ConnectionRecord {
     ConnectionRecord {
+        mode: Default::default(),
         connection_id: Uuid::new_v4(),
         citizen: ConnectionParty {
             account_id: citizen,

@@ -27,6 +27,7 @@ fn rewarded(citizen: AccountId, officer: AccountId, at_ms: i64) -> ConnectionRec
         withheld: None,
     };
     ConnectionRecord {
+        mode: Default::default(),
         connection_id: Uuid::new_v4(),
         citizen: party(citizen),
         officer: party(officer),

@@ -63,6 +63,7 @@ fn connection_at(at_ms: i64) -> ConnectionRecord {
         withheld: None,
     };
     ConnectionRecord {
+        mode: Default::default(),
         connection_id: Uuid::new_v4(),
         citizen: party(AccountId::random()),
         officer: party(AccountId::random()),

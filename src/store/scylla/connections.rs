@@ -26,7 +26,7 @@ use uuid::Uuid;
 use super::ScyllaStore;
 use super::codec::{corrupt, first_row, from_bigint, rows, to_bigint};
 use crate::domain::AccountId;
-use crate::domain::connection::{RewardWithheld, utc_day};
+use crate::domain::connection::{ConnectionMode, RewardWithheld, utc_day};
 use crate::outbox;
 use crate::store::report_facts::connection_facts;
 use crate::store::{
@@ -49,6 +49,7 @@ pub(super) type ConnectionRow = (
     Option<i64>,
     Option<String>,
     Option<bool>,
+    Option<String>,
 );
 
 /// A stored record and whether its facts are all written.
@@ -101,6 +102,7 @@ pub(super) fn connection_from_row(
         cell_r7,
         zip,
         facts_written,
+        mode,
     ) = row;
     Ok(StoredConnection {
         record: ConnectionRecord {
@@ -116,6 +118,7 @@ pub(super) fn connection_from_row(
                 withheld: withheld_from_text(officer_withheld)?,
             },
             established_at_ms,
+            mode: ConnectionMode::from_stored(mode.as_deref()),
             cell_r7: cell_r7
                 .map(|cell| from_bigint(cell, "connection cell"))
                 .transpose()?,
@@ -233,6 +236,7 @@ impl ConnectionStore for ScyllaStore {
                     record.established_at_ms,
                     cell_r7,
                     record.zip.as_deref(),
+                    record.mode.as_str(),
                 ),
                 "connection",
             )

@@ -58,8 +58,8 @@ impl ReportStatements {
                 .await?,
             scan_connections: paged(
                 "SELECT connection_id, citizen_id, citizen_points, citizen_withheld, officer_id, \
-                 officer_points, officer_withheld, established_at_ms, cell_r7, zip, facts_written \
-                 FROM connections",
+                 officer_points, officer_withheld, established_at_ms, cell_r7, zip, facts_written, \
+                 mode FROM connections",
             )
             .await?,
             scan_ledger_entries: paged(

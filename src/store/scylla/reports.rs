@@ -60,6 +60,7 @@ type ScannedConnectionRow = (
     Option<i64>,
     Option<String>,
     Option<bool>,
+    Option<String>,
 );
 
 /// Columns of the scan of `ledger_entries`: the account, then [`EntryRow`].
@@ -206,6 +207,7 @@ impl ReportStore for ScyllaStore {
                     row.8,
                     row.9,
                     row.10,
+                    row.11,
                 );
                 connection_from_row(id, stored).map(|stored| stored.record)
             })

@@ -394,7 +394,7 @@ impl Statements {
             )
             .await?,
             insert_connection: prepare(
-                "INSERT INTO connections (connection_id, citizen_id, citizen_points, citizen_withheld, officer_id, officer_points, officer_withheld, established_at_ms, cell_r7, zip) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) IF NOT EXISTS",
+                "INSERT INTO connections (connection_id, citizen_id, citizen_points, citizen_withheld, officer_id, officer_points, officer_withheld, established_at_ms, cell_r7, zip, mode) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) IF NOT EXISTS",
                 Conditional,
             )
             .await?,
@@ -404,7 +404,7 @@ impl Statements {
             )
             .await?,
             select_connection: prepare(
-                "SELECT citizen_id, citizen_points, citizen_withheld, officer_id, officer_points, officer_withheld, established_at_ms, cell_r7, zip, facts_written FROM connections WHERE connection_id = ?",
+                "SELECT citizen_id, citizen_points, citizen_withheld, officer_id, officer_points, officer_withheld, established_at_ms, cell_r7, zip, facts_written, mode FROM connections WHERE connection_id = ?",
                 Idempotent,
             )
             .await?,
