@@ -29,6 +29,9 @@ mod pledges;
 mod profiles;
 mod redemptions;
 mod report_keys;
+mod report_layout;
+#[cfg(test)]
+mod report_layout_tests;
 mod report_scans;
 mod reports;
 mod roster;
@@ -286,6 +289,7 @@ fn open_database(path: &Path, cache: CacheBudget) -> StoreResult<OpenDatabase> {
     let transaction = database.begin_write().map_err(redb_error)?;
     tables::create_all(&transaction)?;
     transaction.commit().map_err(redb_error)?;
+    report_layout::bring_up_to_date(&database)?;
     let database = Arc::new(database);
     let writer = Arc::new(Writer::new(Arc::clone(&database)));
     Ok(OpenDatabase { database, writer })

@@ -23,6 +23,7 @@ use super::report_keys::{
     cell_day_bytes, cell_from_bytes, cell_key_bytes, cell_range_start, fact_key_bytes,
     person_day_bytes, person_key_bytes, person_range_start,
 };
+use super::report_layout::create_aggregate_tables;
 use super::report_scans::{AVAILABILITY, record_availability_in, scan_fixed, scan_slices};
 use super::tables::{CONNECTIONS, DONATIONS, LEDGER, VOUCHERS, biased};
 use crate::domain::voucher::Voucher;
@@ -47,29 +48,11 @@ pub(super) const REPORT_PEOPLE: TableDefinition<&PersonKeyBytes, ()> =
 /// The facts counted, by day.
 pub(super) const REPORT_FACTS: TableDefinition<&FactKeyBytes, ()> =
     TableDefinition::new("report_facts");
-/// The tables of hourly cells only, before cells had grains: dropped when
-/// the store opens (`heyblue reports rebuild` fills the new ones).
-const FORMER_TABLES: [&str; 3] = ["report_cells", "report_partner_cells", "report_people"];
-
-/// Creates the report tables, dropping those of the former layout.
+/// Creates the report tables (the aggregates' layout is brought up to date
+/// after, see `report_layout`).
 pub(super) fn create_tables(transaction: &WriteTransaction) -> StoreResult<()> {
-    for name in FORMER_TABLES {
-        let former: TableDefinition<&[u8], i64> = TableDefinition::new(name);
-        if transaction.delete_table(former).map_err(redb_error)? {
-            tracing::warn!(
-                table = name,
-                "report aggregates of a former layout dropped: run `heyblue reports rebuild`"
-            );
-        }
-    }
-    transaction.open_table(REPORT_CELLS).map_err(redb_error)?;
-    transaction
-        .open_table(REPORT_PARTNER_CELLS)
-        .map_err(redb_error)?;
     transaction.open_table(AVAILABILITY).map_err(redb_error)?;
-    transaction.open_table(REPORT_PEOPLE).map_err(redb_error)?;
-    transaction.open_table(REPORT_FACTS).map_err(redb_error)?;
-    Ok(())
+    create_aggregate_tables(transaction)
 }
 
 /// Adds each summed amount to its cell in `table`, in key order.
