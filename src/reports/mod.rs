@@ -19,6 +19,8 @@ mod rebuild_command;
 #[cfg(test)]
 pub(crate) mod check;
 #[cfg(test)]
+mod disclosure_reference_tests;
+#[cfg(test)]
 mod disclosure_tests;
 #[cfg(test)]
 mod export_tests;

@@ -8,12 +8,12 @@
 //! by month (daily cells for the days before the first and after the last
 //! whole month).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
 use chrono::Datelike;
 use serde::{Deserialize, Serialize};
 
-use super::disclosure::{TableCell, is_small, suppress};
+use super::disclosure::{KeyedCell, is_small, withheld};
 use super::rebuild_command::day_text;
 use crate::config::RegionConfig;
 use crate::store::report_records::{
@@ -263,83 +263,179 @@ async fn total_of(
         .sum())
 }
 
+/// Numbers for the distinct names of one column of a table, and the names
+/// in sorted order once every cell is read.
+#[derive(Debug, Default)]
+struct Names {
+    /// The number of each name.
+    numbers: HashMap<String, u32>,
+    /// The names, by number.
+    names: Vec<String>,
+}
+
+impl Names {
+    /// The number of `name`, given when first seen.
+    fn number(&mut self, name: &str) -> u32 {
+        if let Some(number) = self.numbers.get(name) {
+            return *number;
+        }
+        let number = u32::try_from(self.names.len()).unwrap_or(u32::MAX);
+        self.numbers.insert(name.to_owned(), number);
+        self.names.push(name.to_owned());
+        number
+    }
+
+    /// The names sorted, and the rank of each number among them (numbers
+    /// compare as their names do once replaced by their ranks).
+    fn sorted(self) -> (Vec<String>, Vec<u32>) {
+        let mut order: Vec<u32> = (0..self.names.len() as u32).collect();
+        order.sort_unstable_by(|left, right| {
+            self.names[*left as usize].cmp(&self.names[*right as usize])
+        });
+        let mut rank = vec![0_u32; order.len()];
+        for (position, number) in order.iter().enumerate() {
+            rank[*number as usize] = position as u32;
+        }
+        let mut names: Vec<Option<String>> = self.names.into_iter().map(Some).collect();
+        let sorted = order
+            .iter()
+            .map(|number| names[*number as usize].take().unwrap_or_default())
+            .collect();
+        (sorted, rank)
+    }
+}
+
+/// A report's table before it is published: the names of its periods, areas
+/// and partners, sorted, and its cells by their ranks among them, by
+/// period, then area, then partner.
+#[derive(Debug)]
+struct Table {
+    /// Period names.
+    periods: Vec<String>,
+    /// Area names.
+    areas: Vec<String>,
+    /// Partner ids as text (`None`: no partner).
+    partners: Vec<Option<String>>,
+    /// The sums, none zero.
+    cells: Vec<KeyedCell>,
+}
+
 /// Groups cells (all of the request's role) into the table of (period,
-/// area, partner) sums, by period, then area, then partner.
-fn table_of(
-    cells: Vec<ReportCell>,
-    request: &ReportRequest,
-    regions: &[RegionConfig],
-) -> Vec<TableCell> {
-    // A report names few periods: name each (day, hour) once.
-    let mut period_index: HashMap<(i64, u8), usize> = HashMap::new();
-    let mut period_names: Vec<String> = Vec::new();
-    let mut sums: HashMap<(usize, String, Option<uuid::Uuid>), i64> = HashMap::new();
+/// area, partner) sums.
+fn table_of(cells: Vec<ReportCell>, request: &ReportRequest, regions: &[RegionConfig]) -> Table {
+    let mut periods = Names::default();
+    let mut areas = Names::default();
+    // A partner's hyphenated text sorts as its bytes do, and no partner
+    // (`""`) before any.
+    let mut partners = Names::default();
+    let mut last_period: Option<((i64, u8), u32)> = None;
+    // The region of each ZIP, named once per ZIP.
+    let mut zips = Names::default();
+    let mut region_of_zip: Vec<u32> = Vec::new();
+    let mut keyed = Vec::with_capacity(cells.len());
     for cell in cells {
         debug_assert_eq!(cell.key.role, request.role);
-        let period = *period_index
-            .entry((cell.key.day, cell.key.hour))
-            .or_insert_with(|| {
-                let name = period_of(request.group_by, cell.key.day, cell.key.hour);
-                match period_names.iter().position(|known| *known == name) {
-                    Some(known) => known,
-                    None => {
-                        period_names.push(name);
-                        period_names.len() - 1
-                    }
-                }
-            });
-        let area = match request.area_by {
-            AreaBy::Region => region_of(&cell.key.area, regions),
-            AreaBy::Zip | AreaBy::Zip3 | AreaBy::Nation => cell.key.area,
+        let period_key = (cell.key.day, cell.key.hour);
+        let period = match last_period {
+            Some((key, number)) if key == period_key => number,
+            _ => {
+                let number =
+                    periods.number(&period_of(request.group_by, cell.key.day, cell.key.hour));
+                last_period = Some((period_key, number));
+                number
+            }
         };
-        *sums.entry((period, area, cell.key.partner)).or_default() += cell.value;
-    }
-    let mut table: Vec<(usize, String, Option<uuid::Uuid>, i64)> = sums
-        .into_iter()
-        .filter(|(_, value)| *value != 0)
-        .map(|((period, area, partner), value)| (period, area, partner, value))
-        .collect();
-    // A partner's hyphenated text sorts as its bytes do.
-    table.sort_unstable_by(|left, right| {
-        period_names[left.0]
-            .cmp(&period_names[right.0])
-            .then_with(|| left.1.cmp(&right.1))
-            .then_with(|| left.2.cmp(&right.2))
-    });
-    table
-        .into_iter()
-        .map(|(period, area, partner, value)| TableCell {
-            period: period_names[period].clone(),
+        let area = match request.area_by {
+            AreaBy::Region => {
+                let zip = zips.number(&cell.key.area) as usize;
+                if zip == region_of_zip.len() {
+                    region_of_zip.push(areas.number(&region_of(&cell.key.area, regions)));
+                }
+                region_of_zip[zip]
+            }
+            AreaBy::Zip | AreaBy::Zip3 | AreaBy::Nation => areas.number(&cell.key.area),
+        };
+        let partner = match cell.key.partner {
+            Some(partner) => partners.number(&partner.to_string()),
+            None => partners.number(""),
+        };
+        keyed.push(KeyedCell {
+            period,
             area,
-            partner: partner.map(|partner| partner.to_string()),
+            partner,
+            value: cell.value,
+        });
+    }
+    let (periods, period_rank) = periods.sorted();
+    let (areas, area_rank) = areas.sorted();
+    let (partners, partner_rank) = partners.sorted();
+    for cell in &mut keyed {
+        cell.period = period_rank[cell.period as usize];
+        cell.area = area_rank[cell.area as usize];
+        cell.partner = partner_rank[cell.partner as usize];
+    }
+    let order = |cell: &KeyedCell| (cell.period, cell.area, cell.partner);
+    // Cells are read by day and area, so a table by month of month cells is
+    // in order already.
+    if !keyed.is_sorted_by_key(order) {
+        keyed.sort_by_key(order);
+    }
+    let mut summed: Vec<KeyedCell> = Vec::with_capacity(keyed.len());
+    for cell in keyed {
+        match summed.last_mut() {
+            Some(last) if order(last) == order(&cell) => last.value += cell.value,
+            _ => summed.push(cell),
+        }
+    }
+    summed.retain(|cell| cell.value != 0);
+    Table {
+        periods,
+        areas,
+        partners: partners
+            .into_iter()
+            .map(|partner| (!partner.is_empty()).then_some(partner))
+            .collect(),
+        cells: summed,
+    }
+}
+
+/// The areas with the largest totals at or above the threshold.
+fn top_areas(table: &Table, top: usize, threshold: u32) -> Vec<TopArea> {
+    let mut totals = vec![0_i64; table.areas.len()];
+    for cell in &table.cells {
+        totals[cell.area as usize] += cell.value;
+    }
+    let mut ranked: Vec<(i64, usize)> = totals
+        .into_iter()
+        .enumerate()
+        .filter(|(_, value)| *value >= i64::from(threshold))
+        .map(|(area, value)| (value, area))
+        .collect();
+    // Largest first, then by name (areas are numbered in name order).
+    ranked.sort_unstable_by(|left, right| right.0.cmp(&left.0).then(left.1.cmp(&right.1)));
+    ranked.truncate(top);
+    ranked
+        .into_iter()
+        .map(|(value, area)| TopArea {
+            area: table.areas[area].clone(),
             value,
-            suppressed: false,
         })
         .collect()
 }
 
-/// The areas with the largest totals at or above the threshold.
-fn top_areas(table: &[TableCell], top: usize, threshold: u32) -> Vec<TopArea> {
-    let mut totals: BTreeMap<&str, i64> = BTreeMap::new();
-    for cell in table {
-        *totals.entry(cell.area.as_str()).or_default() += cell.value;
-    }
-    let mut ranked: Vec<TopArea> = totals
-        .into_iter()
-        .filter(|(_, value)| *value >= i64::from(threshold))
-        .map(|(area, value)| TopArea {
-            area: area.to_owned(),
-            value,
+/// The published rows of `table`, the cells of `withheld` as `null`.
+fn rows_of(table: &Table, withheld: &[bool]) -> Vec<ReportRow> {
+    table
+        .cells
+        .iter()
+        .zip(withheld)
+        .map(|(cell, withheld)| ReportRow {
+            period: table.periods[cell.period as usize].clone(),
+            area: table.areas[cell.area as usize].clone(),
+            partner: table.partners[cell.partner as usize].clone(),
+            count: Published::of(cell.value, *withheld),
         })
-        .collect();
-    ranked.sort_by(|left, right| {
-        right
-            .value
-            .cmp(&left.value)
-            .then(left.area.cmp(&right.area))
-    });
-    ranked.truncate(top);
-    ranked
+        .collect()
 }
 
 /// Reads and publishes the report `request` asks for.
@@ -358,9 +454,9 @@ pub(crate) async fn report(
         &span_cover,
     )
     .await?;
-    let mut table = table_of(cells, request, regions);
+    let table = table_of(cells, request, regions);
     let top_areas = top_areas(&table, request.top, threshold);
-    suppress(&mut table, threshold);
+    let withheld = withheld(&table.cells, threshold);
     let total = total_of(store, request.metric, request.role, &span_cover).await?;
     let span = request.to_day - request.from_day + 1;
     let previous_cover = cover(
@@ -385,15 +481,7 @@ pub(crate) async fn report(
         area: request.area_by,
         role: request.role,
         threshold,
-        rows: table
-            .into_iter()
-            .map(|cell| ReportRow {
-                count: Published::of(cell.value, cell.suppressed),
-                period: cell.period,
-                area: cell.area,
-                partner: cell.partner,
-            })
-            .collect(),
+        rows: rows_of(&table, &withheld),
         total,
         top_areas,
         previous_total,
