@@ -136,6 +136,24 @@ pub(crate) async fn open_now(
     }
 }
 
+/// Opens the backend the config names as [`open_now`] does, for a bulk load
+/// of report facts (`heyblue reports bench`): the embedded store keeps a
+/// large page cache.
+pub(crate) async fn open_for_bulk_load(
+    config: &StoreConfig,
+    data_dir: &Path,
+    environment: &EnvironmentVariables,
+) -> StoreResult<Arc<dyn Store>> {
+    match config {
+        StoreConfig::Embedded => Ok(Arc::new(
+            embedded::EmbeddedStore::open_with(data_dir, embedded::CacheBudget::BulkLoad).await?,
+        )),
+        StoreConfig::Scylla(_) => {
+            open_now(config, data_dir, environment, ReportUpkeep::Maintain).await
+        }
+    }
+}
+
 /// Opens the backend the config names, wrapped so every call is measured. The
 /// Scylla backend returns at once and connects in the background (calls fail as
 /// unavailable until it has). `upkeep` says whether writes add their facts to

@@ -29,7 +29,8 @@ use super::tables::{CONNECTIONS, DONATIONS, LEDGER, VOUCHERS, biased};
 use crate::domain::voucher::Voucher;
 use crate::store::report_facts::connection_facts;
 use crate::store::report_records::{
-    AreaLevel, CellSelection, Grain, ReportCell, ReportFact, ReportMetric, ReportRole, ReportUpkeep,
+    AreaLevel, CellKey, CellSelection, Grain, ReportCell, ReportFact, ReportMetric, ReportRole,
+    ReportUpkeep,
 };
 use crate::store::{
     AvailabilityRecord, ConnectionRecord, Donation, LedgerEntry, ReportStore, ScanPage, StoreResult,
@@ -77,8 +78,36 @@ fn apply<const N: usize>(
     Ok(())
 }
 
-/// The cells of `table` that `selection` wants.
-fn read_cells<const N: usize>(
+/// Where the cells of a metric and role are kept. Some equal others by
+/// construction, and are not written: a connection counts once for
+/// everyone and once for each role, so its cells by role are its cells for
+/// everyone; points are credited to a citizen or an officer, so the cells
+/// for everyone are the sums of the two.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kept {
+    /// Written and read as they are.
+    Stored,
+    /// Read as the cells of another role.
+    SameAs(ReportRole),
+    /// Read as the sums of the cells of two roles.
+    SumOf(ReportRole, ReportRole),
+}
+
+/// Where the cells of `metric` and `role` are kept.
+fn kept(metric: ReportMetric, role: ReportRole) -> Kept {
+    match (metric, role) {
+        (ReportMetric::Connections, ReportRole::Citizen | ReportRole::Officer) => {
+            Kept::SameAs(ReportRole::All)
+        }
+        (ReportMetric::PointsCredited, ReportRole::All) => {
+            Kept::SumOf(ReportRole::Citizen, ReportRole::Officer)
+        }
+        _ => Kept::Stored,
+    }
+}
+
+/// The stored cells of `table` that `selection` wants, as written.
+fn read_stored<const N: usize>(
     transaction: &redb::ReadTransaction,
     table: TableDefinition<&'static [u8; N], i64>,
     selection: CellSelection,
@@ -102,42 +131,136 @@ fn read_cells<const N: usize>(
     Ok(found)
 }
 
-/// Adds each fact not counted yet to its cells, within `transaction`.
+/// Where a cell is within its role: the order cells are read in.
+fn place(cell: &ReportCell) -> (i64, u8, &str, Option<uuid::Uuid>) {
+    (
+        cell.key.day,
+        cell.key.hour,
+        &cell.key.area,
+        cell.key.partner,
+    )
+}
+
+/// The sums of two lists of cells in read order, as one list in read
+/// order.
+fn merged(left: Vec<ReportCell>, right: Vec<ReportCell>) -> Vec<ReportCell> {
+    let mut sums = Vec::with_capacity(left.len().max(right.len()));
+    let mut right = right.into_iter().peekable();
+    for cell in left {
+        while let Some(before) = right.next_if(|other| place(other) < place(&cell)) {
+            sums.push(before);
+        }
+        match right.next_if(|other| place(other) == place(&cell)) {
+            Some(same) => sums.push(ReportCell {
+                value: cell.value.saturating_add(same.value),
+                ..cell
+            }),
+            None => sums.push(cell),
+        }
+    }
+    sums.extend(right);
+    sums
+}
+
+/// The cells of `table` that `selection` wants, in read order (day, hour,
+/// area, partner).
+fn read_cells<const N: usize>(
+    transaction: &redb::ReadTransaction,
+    table: TableDefinition<&'static [u8; N], i64>,
+    selection: CellSelection,
+) -> StoreResult<Vec<ReportCell>> {
+    let relabel = |mut cells: Vec<ReportCell>| {
+        for cell in &mut cells {
+            cell.key.role = selection.role;
+        }
+        cells
+    };
+    match kept(selection.metric, selection.role) {
+        Kept::Stored => read_stored(transaction, table, selection),
+        Kept::SameAs(role) => Ok(relabel(read_stored(
+            transaction,
+            table,
+            CellSelection { role, ..selection },
+        )?)),
+        Kept::SumOf(left, right) => {
+            let left = read_stored(
+                transaction,
+                table,
+                CellSelection {
+                    role: left,
+                    ..selection
+                },
+            )?;
+            let right = read_stored(
+                transaction,
+                table,
+                CellSelection {
+                    role: right,
+                    ..selection
+                },
+            )?;
+            Ok(relabel(merged(left, right)))
+        }
+    }
+}
+
+/// Adds each fact not counted yet to its cells, within `transaction`. Fact
+/// ids, people keys and cells are each written in key order.
 pub(super) fn add_facts(transaction: &WriteTransaction, facts: &[ReportFact]) -> StoreResult<()> {
-    let mut sums: BTreeMap<CellKeyBytes, i64> = BTreeMap::new();
-    let mut partner_sums: BTreeMap<PartnerCellKeyBytes, i64> = BTreeMap::new();
+    let mut fact_keys: Vec<(FactKeyBytes, usize)> = facts
+        .iter()
+        .enumerate()
+        .map(|(index, fact)| (fact_key_bytes(fact.day(), fact.fact_id), index))
+        .collect();
+    fact_keys.sort_unstable();
+    let mut new = vec![false; facts.len()];
     {
         let mut counted = transaction.open_table(REPORT_FACTS).map_err(redb_error)?;
-        let mut people = transaction.open_table(REPORT_PEOPLE).map_err(redb_error)?;
-        for fact in facts {
-            let fact_key = fact_key_bytes(fact.day(), fact.fact_id);
-            if counted.insert(&fact_key, ()).map_err(redb_error)?.is_some() {
+        for (key, index) in &fact_keys {
+            new[*index] = counted.insert(key, ()).map_err(redb_error)?.is_none();
+        }
+    }
+    drop(fact_keys);
+    let mut sums: BTreeMap<CellKeyBytes, i64> = BTreeMap::new();
+    let mut partner_sums: BTreeMap<PartnerCellKeyBytes, i64> = BTreeMap::new();
+    let mut add = |key: &CellKey, amount: i64| {
+        let sum = if key.partner.is_some() {
+            partner_sums.entry(cell_key_bytes(key)).or_default()
+        } else {
+            sums.entry(cell_key_bytes(key)).or_default()
+        };
+        *sum = sum.saturating_add(amount);
+    };
+    let mut people: Vec<(PersonKeyBytes, CellKey)> = Vec::new();
+    for fact in facts
+        .iter()
+        .zip(&new)
+        .filter(|(_, new)| **new)
+        .map(|(fact, _)| fact)
+    {
+        for key in fact.cell_keys() {
+            if kept(key.metric, key.role) != Kept::Stored {
                 continue;
             }
-            for key in fact.cell_keys() {
-                let amount = if fact.metric.is_distinct() {
-                    let Some(person) = fact.person else {
-                        continue;
-                    };
-                    let person_key = person_key_bytes(&key, person.0);
-                    if people
-                        .insert(&person_key, ())
-                        .map_err(redb_error)?
-                        .is_some()
-                    {
-                        continue;
-                    }
-                    1
-                } else {
-                    fact.amount
-                };
-                if key.partner.is_some() {
-                    let sum = partner_sums.entry(cell_key_bytes(&key)).or_default();
-                    *sum = sum.saturating_add(amount);
-                } else {
-                    let sum = sums.entry(cell_key_bytes(&key)).or_default();
-                    *sum = sum.saturating_add(amount);
+            if fact.metric.is_distinct() {
+                if let Some(person) = fact.person {
+                    people.push((person_key_bytes(&key, person.0), key));
                 }
+            } else {
+                add(&key, fact.amount);
+            }
+        }
+    }
+    people.sort_unstable_by(|left, right| left.0.cmp(&right.0));
+    {
+        let mut counted = transaction.open_table(REPORT_PEOPLE).map_err(redb_error)?;
+        for (person_key, key) in &people {
+            if counted
+                .insert(person_key, ())
+                .map_err(redb_error)?
+                .is_none()
+            {
+                add(key, 1);
             }
         }
     }
