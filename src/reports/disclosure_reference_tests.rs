@@ -9,6 +9,9 @@ use proptest::prelude::*;
 
 use super::disclosure::{TableCell, is_small, suppress};
 
+/// The key of a cell's group in one grouping.
+type GroupKey = dyn Fn(&TableCell) -> (String, String);
+
 /// The plain algorithm: rounds over the six groupings, each group checked,
 /// until a round changes nothing.
 fn reference(cells: &mut [TableCell], threshold: u32) {
@@ -18,7 +21,7 @@ fn reference(cells: &mut [TableCell], threshold: u32) {
     if !cells.iter().any(|cell| cell.suppressed) {
         return;
     }
-    let keys: [&dyn Fn(&TableCell) -> (String, String); 6] = [
+    let keys: [&GroupKey; 6] = [
         &|cell| (cell.period.clone(), String::new()),
         &|cell| (cell.area.clone(), String::new()),
         &|_| (String::new(), String::new()),

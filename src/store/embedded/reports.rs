@@ -251,7 +251,7 @@ pub(super) fn add_facts(transaction: &WriteTransaction, facts: &[ReportFact]) ->
             }
         }
     }
-    people.sort_unstable_by(|left, right| left.0.cmp(&right.0));
+    people.sort_unstable_by_key(|entry| entry.0);
     {
         let mut counted = transaction.open_table(REPORT_PEOPLE).map_err(redb_error)?;
         for (person_key, key) in &people {
