@@ -114,7 +114,7 @@ async fn a_report_by_month_equals_the_sum_of_its_days() {
         let mut summed: BTreeMap<(String, String), i64> = BTreeMap::new();
         for row in &by_day.rows {
             *summed
-                .entry((row.period[..7].to_owned(), row.area.clone()))
+                .entry((row.period[..7].to_owned(), row.area.to_string()))
                 .or_default() += row.count.value.unwrap();
         }
         let months: BTreeMap<(String, String), i64> = by_month
@@ -122,7 +122,7 @@ async fn a_report_by_month_equals_the_sum_of_its_days() {
             .iter()
             .map(|row| {
                 (
-                    (row.period.clone(), row.area.clone()),
+                    (row.period.to_string(), row.area.to_string()),
                     row.count.value.unwrap(),
                 )
             })
@@ -147,7 +147,7 @@ async fn a_report_by_month_equals_the_sum_of_its_days() {
     let january_94110 = participants
         .rows
         .iter()
-        .find(|row| row.period == "2027-01" && row.area == "94110")
+        .find(|row| &*row.period == "2027-01" && &*row.area == "94110")
         .unwrap();
     let connections_there = report(
         &store,
@@ -162,7 +162,7 @@ async fn a_report_by_month_equals_the_sum_of_its_days() {
     .unwrap()
     .rows
     .into_iter()
-    .find(|row| row.period == "2027-01" && row.area == "94110")
+    .find(|row| &*row.period == "2027-01" && &*row.area == "94110")
     .unwrap();
     let regular_there = connections_there.count.value.unwrap() / 2;
     assert_eq!(

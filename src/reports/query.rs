@@ -9,6 +9,7 @@
 //! whole month).
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use chrono::Datelike;
 use serde::{Deserialize, Serialize};
@@ -95,10 +96,10 @@ impl Published {
 /// One row of a report.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub(crate) struct ReportRow {
-    /// The period's name.
-    pub(crate) period: String,
-    /// The area's name.
-    pub(crate) area: String,
+    /// The period's name (shared by the rows of the period).
+    pub(crate) period: Arc<str>,
+    /// The area's name (shared by the rows of the area).
+    pub(crate) area: Arc<str>,
     /// The partner's id (a retailer or municipality for vouchers, a charity
     /// for pledges); absent for metrics not kept per partner.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -267,21 +268,38 @@ async fn total_of(
 /// in sorted order once every cell is read.
 #[derive(Debug, Default)]
 struct Names {
-    /// The number of each name.
+    /// The number of each name of up to [`PACKED_NAME_BYTES`] bytes (ZIPs,
+    /// their prefixes, the nation's `""`, periods), by its bytes packed into
+    /// an integer: looked up without reading the name's text.
+    packed: HashMap<u64, u32>,
+    /// The number of each longer name.
     numbers: HashMap<String, u32>,
     /// The names, by number.
     names: Vec<String>,
 }
 
+/// The longest name [`Names`] looks up by its packed bytes.
+const PACKED_NAME_BYTES: usize = 7;
+
 impl Names {
     /// The number of `name`, given when first seen.
     fn number(&mut self, name: &str) -> u32 {
-        if let Some(number) = self.numbers.get(name) {
-            return *number;
+        let next = u32::try_from(self.names.len()).unwrap_or(u32::MAX);
+        let number = if name.len() <= PACKED_NAME_BYTES {
+            // Length first, so names of different lengths never collide.
+            let packed = name.bytes().fold(name.len() as u64, |packed, byte| {
+                packed << 8 | u64::from(byte)
+            });
+            *self.packed.entry(packed).or_insert(next)
+        } else if let Some(number) = self.numbers.get(name) {
+            *number
+        } else {
+            self.numbers.insert(name.to_owned(), next);
+            next
+        };
+        if number == next {
+            self.names.push(name.to_owned());
         }
-        let number = u32::try_from(self.names.len()).unwrap_or(u32::MAX);
-        self.numbers.insert(name.to_owned(), number);
-        self.names.push(name.to_owned());
         number
     }
 
@@ -425,13 +443,18 @@ fn top_areas(table: &Table, top: usize, threshold: u32) -> Vec<TopArea> {
 
 /// The published rows of `table`, the cells of `withheld` as `null`.
 fn rows_of(table: &Table, withheld: &[bool]) -> Vec<ReportRow> {
+    let shared = |names: &[String]| -> Vec<Arc<str>> {
+        names.iter().map(|name| Arc::from(name.as_str())).collect()
+    };
+    let periods = shared(&table.periods);
+    let areas = shared(&table.areas);
     table
         .cells
         .iter()
         .zip(withheld)
         .map(|(cell, withheld)| ReportRow {
-            period: table.periods[cell.period as usize].clone(),
-            area: table.areas[cell.area as usize].clone(),
+            period: Arc::clone(&periods[cell.period as usize]),
+            area: Arc::clone(&areas[cell.area as usize]),
             partner: table.partners[cell.partner as usize].clone(),
             count: Published::of(cell.value, *withheld),
         })
