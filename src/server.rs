@@ -700,9 +700,23 @@ async fn open_parts(
     })?;
     let store = match opening {
         StoreOpening::Background => {
-            store::open(&config.store, &config.data_dir, environment).await?
+            store::open(
+                &config.store,
+                &config.data_dir,
+                environment,
+                config.reports.upkeep(),
+            )
+            .await?
         }
-        StoreOpening::Now => store::open_now(&config.store, &config.data_dir, environment).await?,
+        StoreOpening::Now => {
+            store::open_now(
+                &config.store,
+                &config.data_dir,
+                environment,
+                config.reports.upkeep(),
+            )
+            .await?
+        }
     };
     let mut keys = ServerKeys::load(
         environment,

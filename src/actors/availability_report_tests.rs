@@ -7,18 +7,20 @@ use std::time::Duration;
 use super::tests::{TIMES_SQUARE, available_officer, config, node};
 use crate::proto::{AvailabilityEndReason, ClientMessage, ServerMessage};
 use crate::store::Store;
-use crate::store::report_records::{AreaLevel, ReportMetric, ReportRole};
+use crate::store::report_records::{AreaLevel, CellSelection, Grain, ReportMetric, ReportRole};
 
 /// The officers' availability minutes kept per ZIP over the days around now.
 async fn minutes_by_zip(store: &dyn Store, now_ms: i64) -> Vec<(String, i64)> {
     let today = now_ms.div_euclid(86_400_000);
     let mut found: Vec<(String, i64)> = store
-        .report_cells(
-            ReportMetric::AvailabilityMinutes,
-            AreaLevel::Zip,
-            today - 1,
-            today,
-        )
+        .report_cells(CellSelection {
+            metric: ReportMetric::AvailabilityMinutes,
+            grain: Grain::Hour,
+            level: AreaLevel::Zip,
+            role: ReportRole::Officer,
+            from_day: today - 1,
+            to_day: today,
+        })
         .await
         .unwrap()
         .into_iter()

@@ -226,6 +226,11 @@ pub(crate) struct HandshakeArgs {
     /// reconnect on their own and carry on; the credit check must still pass.
     #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
     pub(crate) kill_every_seconds: Option<u64>,
+    /// Start the spawned server with `reports.maintain_aggregates = false`
+    /// (needs --spawn): the same rounds without report upkeep, to measure
+    /// what keeping the aggregates costs.
+    #[arg(long)]
+    pub(crate) without_report_aggregates: bool,
 }
 
 /// `heyblue bench redeem`.
@@ -340,6 +345,8 @@ pub(crate) struct BenchOptions {
     pub(crate) pairs: u32,
     /// See [`HandshakeArgs::kill_every_seconds`].
     pub(crate) kill_every_seconds: Option<u64>,
+    /// See [`HandshakeArgs::without_report_aggregates`].
+    pub(crate) report_upkeep: crate::store::ReportUpkeep,
     /// See [`CityArgs::interval_ms`].
     pub(crate) interval_ms: u64,
     /// See [`CityArgs::max_speed_mps`].
@@ -413,6 +420,11 @@ impl BenchArgs {
                 pairs: handshake.pairs,
                 bbox: handshake.bbox,
                 kill_every_seconds: handshake.kill_every_seconds,
+                report_upkeep: if handshake.without_report_aggregates {
+                    crate::store::ReportUpkeep::Skip
+                } else {
+                    crate::store::ReportUpkeep::Maintain
+                },
                 ..BenchOptions::defaults(Scenario::Handshake, target)
             },
             ScenarioArgs::Redeem(redeem) => BenchOptions {
@@ -456,6 +468,7 @@ impl BenchOptions {
             duration_seconds: DEFAULT_DURATION_SECONDS,
             pairs: 0,
             kill_every_seconds: None,
+            report_upkeep: crate::store::ReportUpkeep::Maintain,
             interval_ms: 1_000,
             max_speed_mps: 12.0,
             bbox: BoundingBox::MANHATTAN_AND_HOBOKEN,

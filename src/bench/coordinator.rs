@@ -107,6 +107,7 @@ pub async fn run_bench(args: BenchArgs) -> Result<Report, BenchError> {
                 reward_every_round: args.scenario == Scenario::Handshake,
                 location_interval_ms: args.interval_ms.min(LOCATION_MIN_INTERVAL_MS),
                 officer_cadence: obey_cadence.unwrap_or_else(PhoneCadence::officer_default),
+                report_upkeep: args.report_upkeep,
             };
             Some(spawn_server(&http, settings).await?)
         } else {
@@ -346,6 +347,12 @@ fn validate_handshake(args: &BenchOptions) -> Result<(), BenchError> {
     }
     if total_rounds(args) == 0 {
         return usage("--rate × --duration-seconds gives no round to run".to_owned());
+    }
+    if args.report_upkeep == crate::store::ReportUpkeep::Skip && !args.spawn {
+        return usage(
+            "--without-report-aggregates configures the spawned server: it needs --spawn"
+                .to_owned(),
+        );
     }
     if args.kill_every_seconds.is_some() && !args.spawn {
         return usage(

@@ -36,6 +36,8 @@ pub(crate) struct ServerSettings {
     pub(crate) location_interval_ms: u64,
     /// `presence.cadence.officer_available_*`: what an available officer is told.
     pub(crate) officer_cadence: PhoneCadence,
+    /// `reports.maintain_aggregates`.
+    pub(crate) report_upkeep: crate::store::ReportUpkeep,
 }
 
 /// A `heyblue serve` child.
@@ -105,12 +107,16 @@ location_min_interval_ms = {location_interval_ms}
 officer_available_interval_ms = {officer_interval_ms}
 officer_available_min_distance_meters = {officer_distance_m}
 
+[reports]
+maintain_aggregates = {maintain_aggregates}
+
 [connections]
 {connections}"#,
         hysteresis_m = settings.hysteresis_m,
         location_interval_ms = settings.location_interval_ms,
         officer_interval_ms = settings.officer_cadence.interval_ms,
         officer_distance_m = settings.officer_cadence.min_distance_m,
+        maintain_aggregates = settings.report_upkeep == crate::store::ReportUpkeep::Maintain,
         connections = if settings.reward_every_round {
             EVERY_ROUND_REWARDED
         } else {

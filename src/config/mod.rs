@@ -73,6 +73,8 @@ pub struct Config {
     pub cluster: Option<ClusterConfig>,
     /// Regions by ZIP prefix, for pinning shards to nodes of a region.
     pub regions: Vec<RegionConfig>,
+    /// Report aggregates.
+    pub reports: ReportsConfig,
 }
 
 impl Default for Config {
@@ -95,6 +97,7 @@ impl Default for Config {
             outbox: OutboxConfig::default(),
             cluster: None,
             regions: Vec::new(),
+            reports: ReportsConfig::default(),
         }
     }
 }
@@ -140,6 +143,35 @@ fn default_webhook_timeout_seconds() -> u64 {
 const DEFAULT_REPORT_CELL_COUNT: u32 = 11;
 /// The smallest threshold of withheld report counts configuration may set.
 const LEAST_REPORT_CELL_COUNT: u32 = 5;
+
+/// Report aggregates (docs/reports.md).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ReportsConfig {
+    /// Whether the store adds each record's facts to the report aggregates
+    /// as it writes the record (true by default). When false, writes skip
+    /// that work and reports are stale until `heyblue reports rebuild` runs.
+    pub maintain_aggregates: bool,
+}
+
+impl Default for ReportsConfig {
+    fn default() -> Self {
+        Self {
+            maintain_aggregates: true,
+        }
+    }
+}
+
+impl ReportsConfig {
+    /// What the store does with the facts of the records it writes.
+    pub(crate) fn upkeep(&self) -> crate::store::ReportUpkeep {
+        if self.maintain_aggregates {
+            crate::store::ReportUpkeep::Maintain
+        } else {
+            crate::store::ReportUpkeep::Skip
+        }
+    }
+}
 
 /// Admin API access.
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -276,6 +276,17 @@ fn a_later_config_file_replaces_the_keys_it_names_and_keeps_the_others() {
 }
 
 #[test]
+fn report_upkeep_is_on_unless_turned_off() {
+    assert_eq!(
+        Config::default().reports.upkeep(),
+        crate::store::ReportUpkeep::Maintain
+    );
+    let off = Config::from_toml_str("[reports]\nmaintain_aggregates = false\n").expect("valid");
+    assert_eq!(off.reports.upkeep(), crate::store::ReportUpkeep::Skip);
+    assert!(Config::from_toml_str("[reports]\nmaintain = false\n").is_err());
+}
+
+#[test]
 fn cadence_and_virtual_keys_are_checked() {
     let cases = [
         (

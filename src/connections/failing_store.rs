@@ -16,7 +16,7 @@ use crate::domain::voucher::{LimitWindow, Voucher, VoucherStatus};
 use crate::domain::{AccountId, Role};
 use crate::outbox::delivery::{DeliveryState, OutboxDelivery};
 use crate::outbox::endpoint::EndpointRecord;
-use crate::store::report_records::{AreaLevel, ReportCell, ReportFact, ReportMetric};
+use crate::store::report_records::{CellSelection, ReportCell, ReportFact};
 use crate::store::*;
 
 /// A write the store can be told to fail.
@@ -814,16 +814,8 @@ impl OutboxStore for FailingStore {
 
 #[async_trait]
 impl ReportStore for FailingStore {
-    async fn report_cells(
-        &self,
-        metric: ReportMetric,
-        level: AreaLevel,
-        from_day: i64,
-        to_day: i64,
-    ) -> StoreResult<Vec<ReportCell>> {
-        self.inner
-            .report_cells(metric, level, from_day, to_day)
-            .await
+    async fn report_cells(&self, selection: CellSelection) -> StoreResult<Vec<ReportCell>> {
+        self.inner.report_cells(selection).await
     }
     async fn add_report_facts(&self, facts: &[ReportFact]) -> StoreResult<()> {
         self.inner.add_report_facts(facts).await

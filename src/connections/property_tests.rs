@@ -16,7 +16,7 @@ use crate::reports::check::assert_reports_match_records;
 use std::time::Duration;
 
 use crate::reports::AvailabilityLog;
-use crate::store::report_records::{AreaLevel, ReportMetric, ReportRole};
+use crate::store::report_records::{AreaLevel, CellSelection, Grain, ReportMetric, ReportRole};
 use crate::store::{AvailabilityRecord, ConnectionStore, ReportStore};
 
 /// One step of a scenario.
@@ -181,12 +181,14 @@ async fn assert_every_stretch_counted(harness: &Harness, stretches: &[Availabili
     };
     let counted: i64 = harness
         .store
-        .report_cells(
-            ReportMetric::AvailabilityMinutes,
-            AreaLevel::Nation,
-            first.div_euclid(86_400_000),
-            crate::domain::connection::utc_day(harness.clock.now_ms()),
-        )
+        .report_cells(CellSelection {
+            metric: ReportMetric::AvailabilityMinutes,
+            grain: Grain::Hour,
+            level: AreaLevel::Nation,
+            role: ReportRole::Officer,
+            from_day: first.div_euclid(86_400_000),
+            to_day: crate::domain::connection::utc_day(harness.clock.now_ms()),
+        })
         .await
         .expect("cells")
         .iter()

@@ -19,9 +19,13 @@ mod rebuild_command;
 #[cfg(test)]
 pub(crate) mod check;
 #[cfg(test)]
+mod disclosure_reference_tests;
+#[cfg(test)]
 mod disclosure_tests;
 #[cfg(test)]
 mod export_tests;
+#[cfg(test)]
+mod grain_tests;
 #[cfg(test)]
 mod query_tests;
 #[cfg(test)]

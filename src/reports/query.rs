@@ -2,17 +2,25 @@
 //! period (day, ISO week, month, hour of day) and area (ZIP, 3-digit ZIP,
 //! region from `[[regions]]`, or the nation), for everyone or one role, with
 //! a total, the top areas and the total of the span before, all passed
-//! through disclosure control. Read from the stored aggregates only.
+//! through disclosure control. Read from the stored aggregates only, at the
+//! coarsest grain that answers exactly: hourly cells for `hour_of_day`, daily
+//! cells for days and weeks, monthly cells for the whole months of a report
+//! by month (daily cells for the days before the first and after the last
+//! whole month).
 
-use std::collections::BTreeMap;
+use std::collections::HashMap;
+use std::sync::Arc;
 
-use chrono::{Datelike, NaiveDate};
+use chrono::Datelike;
 use serde::{Deserialize, Serialize};
 
-use super::disclosure::{TableCell, is_small, suppress};
+use super::disclosure::{KeyedCell, is_small, withheld};
 use super::rebuild_command::day_text;
 use crate::config::RegionConfig;
-use crate::store::report_records::{AreaLevel, ReportCell, ReportMetric, ReportRole};
+use crate::store::report_records::{
+    AreaLevel, CellSelection, Grain, ReportCell, ReportMetric, ReportRole, date_of_day,
+    month_start, next_month_start,
+};
 use crate::store::{Store, StoreResult};
 
 /// The longest span a report may cover, in days.
@@ -88,10 +96,10 @@ impl Published {
 /// One row of a report.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub(crate) struct ReportRow {
-    /// The period's name.
-    pub(crate) period: String,
-    /// The area's name.
-    pub(crate) area: String,
+    /// The period's name (shared by the rows of the period).
+    pub(crate) period: Arc<str>,
+    /// The area's name (shared by the rows of the area).
+    pub(crate) area: Arc<str>,
     /// The partner's id (a retailer or municipality for vouchers, a charity
     /// for pledges); absent for metrics not kept per partner.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -165,10 +173,72 @@ fn region_of(zip: &str, regions: &[RegionConfig]) -> String {
         .map_or_else(|| NO_REGION.to_owned(), |(_, name)| name.to_owned())
 }
 
+/// The stretches of stored cells that cover `from_day..=to_day` exactly for
+/// `group_by`: (grain, first day, last day a cell's period starts on).
+pub(super) fn cover(group_by: GroupBy, from_day: i64, to_day: i64) -> Vec<(Grain, i64, i64)> {
+    match group_by {
+        GroupBy::HourOfDay => vec![(Grain::Hour, from_day, to_day)],
+        GroupBy::Day | GroupBy::Week => vec![(Grain::Day, from_day, to_day)],
+        GroupBy::Month => cover_by_months(from_day, to_day),
+    }
+}
+
+/// Month cells for the whole months of `from_day..=to_day`, day cells for
+/// the days around them.
+fn cover_by_months(from_day: i64, to_day: i64) -> Vec<(Grain, i64, i64)> {
+    let first_whole = if month_start(from_day) == from_day {
+        from_day
+    } else {
+        next_month_start(from_day)
+    };
+    let after_whole = if next_month_start(to_day) == to_day + 1 {
+        to_day + 1
+    } else {
+        month_start(to_day)
+    };
+    if first_whole >= after_whole {
+        return vec![(Grain::Day, from_day, to_day)];
+    }
+    let mut pieces = Vec::with_capacity(3);
+    if from_day < first_whole {
+        pieces.push((Grain::Day, from_day, first_whole - 1));
+    }
+    pieces.push((Grain::Month, first_whole, after_whole - 1));
+    if after_whole <= to_day {
+        pieces.push((Grain::Day, after_whole, to_day));
+    }
+    pieces
+}
+
+/// The cells of one role at one level over the stretches of `cover`.
+async fn cells_of(
+    store: &dyn Store,
+    metric: ReportMetric,
+    level: AreaLevel,
+    role: ReportRole,
+    cover: &[(Grain, i64, i64)],
+) -> StoreResult<Vec<ReportCell>> {
+    let mut cells = Vec::new();
+    for (grain, from_day, to_day) in cover.iter().copied() {
+        cells.extend(
+            store
+                .report_cells(CellSelection {
+                    metric,
+                    grain,
+                    level,
+                    role,
+                    from_day,
+                    to_day,
+                })
+                .await?,
+        );
+    }
+    Ok(cells)
+}
+
 /// The name of the period a cell falls in.
 fn period_of(group_by: GroupBy, day: i64, hour: u8) -> String {
-    let date = NaiveDate::from_ymd_opt(1970, 1, 1)
-        .and_then(|epoch| epoch.checked_add_signed(chrono::TimeDelta::try_days(day)?));
+    let date = date_of_day(day);
     match (group_by, date) {
         (GroupBy::HourOfDay, _) => format!("{hour:02}"),
         (GroupBy::Day, _) | (_, None) => day_text(day),
@@ -180,73 +250,215 @@ fn period_of(group_by: GroupBy, day: i64, hour: u8) -> String {
     }
 }
 
-/// The sum of the cells of `role` over `from_day..=to_day` at the nation level.
+/// The sum of the nation's cells of `role` over the stretches of `cover`.
 async fn total_of(
     store: &dyn Store,
     metric: ReportMetric,
     role: ReportRole,
-    from_day: i64,
-    to_day: i64,
+    cover: &[(Grain, i64, i64)],
 ) -> StoreResult<i64> {
-    Ok(store
-        .report_cells(metric, AreaLevel::Nation, from_day, to_day)
+    Ok(cells_of(store, metric, AreaLevel::Nation, role, cover)
         .await?
         .iter()
-        .filter(|cell| cell.key.role == role)
         .map(|cell| cell.value)
         .sum())
 }
 
-/// Groups cells into the table of (period, area) sums.
-fn table_of(
-    cells: &[ReportCell],
-    request: &ReportRequest,
-    regions: &[RegionConfig],
-) -> Vec<TableCell> {
-    let mut sums: BTreeMap<(String, String, Option<String>), i64> = BTreeMap::new();
-    for cell in cells.iter().filter(|cell| cell.key.role == request.role) {
-        let area = match request.area_by {
-            AreaBy::Region => region_of(&cell.key.area, regions),
-            AreaBy::Zip | AreaBy::Zip3 | AreaBy::Nation => cell.key.area.clone(),
+/// Numbers for the distinct names of one column of a table, and the names
+/// in sorted order once every cell is read.
+#[derive(Debug, Default)]
+struct Names {
+    /// The number of each name of up to [`PACKED_NAME_BYTES`] bytes (ZIPs,
+    /// their prefixes, the nation's `""`, periods), by its bytes packed into
+    /// an integer: looked up without reading the name's text.
+    packed: HashMap<u64, u32>,
+    /// The number of each longer name.
+    numbers: HashMap<String, u32>,
+    /// The names, by number.
+    names: Vec<String>,
+}
+
+/// The longest name [`Names`] looks up by its packed bytes.
+const PACKED_NAME_BYTES: usize = 7;
+
+impl Names {
+    /// The number of `name`, given when first seen.
+    fn number(&mut self, name: &str) -> u32 {
+        let next = u32::try_from(self.names.len()).unwrap_or(u32::MAX);
+        let number = if name.len() <= PACKED_NAME_BYTES {
+            // Length first, so names of different lengths never collide.
+            let packed = name.bytes().fold(name.len() as u64, |packed, byte| {
+                packed << 8 | u64::from(byte)
+            });
+            *self.packed.entry(packed).or_insert(next)
+        } else if let Some(number) = self.numbers.get(name) {
+            *number
+        } else {
+            self.numbers.insert(name.to_owned(), next);
+            next
         };
-        let period = period_of(request.group_by, cell.key.day, cell.key.hour);
-        let partner = cell.key.partner.map(|partner| partner.to_string());
-        *sums.entry((period, area, partner)).or_default() += cell.value;
+        if number == next {
+            self.names.push(name.to_owned());
+        }
+        number
     }
-    sums.into_iter()
-        .filter(|(_, value)| *value != 0)
-        .map(|((period, area, partner), value)| TableCell {
+
+    /// The names sorted, and the rank of each number among them (numbers
+    /// compare as their names do once replaced by their ranks).
+    fn sorted(self) -> (Vec<String>, Vec<u32>) {
+        let mut order: Vec<u32> = (0..self.names.len() as u32).collect();
+        order.sort_unstable_by(|left, right| {
+            self.names[*left as usize].cmp(&self.names[*right as usize])
+        });
+        let mut rank = vec![0_u32; order.len()];
+        for (position, number) in order.iter().enumerate() {
+            rank[*number as usize] = position as u32;
+        }
+        let mut names: Vec<Option<String>> = self.names.into_iter().map(Some).collect();
+        let sorted = order
+            .iter()
+            .map(|number| names[*number as usize].take().unwrap_or_default())
+            .collect();
+        (sorted, rank)
+    }
+}
+
+/// A report's table before it is published: the names of its periods, areas
+/// and partners, sorted, and its cells by their ranks among them, by
+/// period, then area, then partner.
+#[derive(Debug)]
+struct Table {
+    /// Period names.
+    periods: Vec<String>,
+    /// Area names.
+    areas: Vec<String>,
+    /// Partner ids as text (`None`: no partner).
+    partners: Vec<Option<String>>,
+    /// The sums, none zero.
+    cells: Vec<KeyedCell>,
+}
+
+/// Groups cells (all of the request's role) into the table of (period,
+/// area, partner) sums.
+fn table_of(cells: Vec<ReportCell>, request: &ReportRequest, regions: &[RegionConfig]) -> Table {
+    let mut periods = Names::default();
+    let mut areas = Names::default();
+    // A partner's hyphenated text sorts as its bytes do, and no partner
+    // (`""`) before any.
+    let mut partners = Names::default();
+    let mut last_period: Option<((i64, u8), u32)> = None;
+    // The region of each ZIP, named once per ZIP.
+    let mut zips = Names::default();
+    let mut region_of_zip: Vec<u32> = Vec::new();
+    let mut keyed = Vec::with_capacity(cells.len());
+    for cell in cells {
+        debug_assert_eq!(cell.key.role, request.role);
+        let period_key = (cell.key.day, cell.key.hour);
+        let period = match last_period {
+            Some((key, number)) if key == period_key => number,
+            _ => {
+                let number =
+                    periods.number(&period_of(request.group_by, cell.key.day, cell.key.hour));
+                last_period = Some((period_key, number));
+                number
+            }
+        };
+        let area = match request.area_by {
+            AreaBy::Region => {
+                let zip = zips.number(&cell.key.area) as usize;
+                if zip == region_of_zip.len() {
+                    region_of_zip.push(areas.number(&region_of(&cell.key.area, regions)));
+                }
+                region_of_zip[zip]
+            }
+            AreaBy::Zip | AreaBy::Zip3 | AreaBy::Nation => areas.number(&cell.key.area),
+        };
+        let partner = match cell.key.partner {
+            Some(partner) => partners.number(&partner.to_string()),
+            None => partners.number(""),
+        };
+        keyed.push(KeyedCell {
             period,
             area,
             partner,
+            value: cell.value,
+        });
+    }
+    let (periods, period_rank) = periods.sorted();
+    let (areas, area_rank) = areas.sorted();
+    let (partners, partner_rank) = partners.sorted();
+    for cell in &mut keyed {
+        cell.period = period_rank[cell.period as usize];
+        cell.area = area_rank[cell.area as usize];
+        cell.partner = partner_rank[cell.partner as usize];
+    }
+    let order = |cell: &KeyedCell| (cell.period, cell.area, cell.partner);
+    // Cells are read by day and area, so a table by month of month cells is
+    // in order already.
+    if !keyed.is_sorted_by_key(order) {
+        keyed.sort_by_key(order);
+    }
+    let mut summed: Vec<KeyedCell> = Vec::with_capacity(keyed.len());
+    for cell in keyed {
+        match summed.last_mut() {
+            Some(last) if order(last) == order(&cell) => last.value += cell.value,
+            _ => summed.push(cell),
+        }
+    }
+    summed.retain(|cell| cell.value != 0);
+    Table {
+        periods,
+        areas,
+        partners: partners
+            .into_iter()
+            .map(|partner| (!partner.is_empty()).then_some(partner))
+            .collect(),
+        cells: summed,
+    }
+}
+
+/// The areas with the largest totals at or above the threshold.
+fn top_areas(table: &Table, top: usize, threshold: u32) -> Vec<TopArea> {
+    let mut totals = vec![0_i64; table.areas.len()];
+    for cell in &table.cells {
+        totals[cell.area as usize] += cell.value;
+    }
+    let mut ranked: Vec<(i64, usize)> = totals
+        .into_iter()
+        .enumerate()
+        .filter(|(_, value)| *value >= i64::from(threshold))
+        .map(|(area, value)| (value, area))
+        .collect();
+    // Largest first, then by name (areas are numbered in name order).
+    ranked.sort_unstable_by(|left, right| right.0.cmp(&left.0).then(left.1.cmp(&right.1)));
+    ranked.truncate(top);
+    ranked
+        .into_iter()
+        .map(|(value, area)| TopArea {
+            area: table.areas[area].clone(),
             value,
-            suppressed: false,
         })
         .collect()
 }
 
-/// The areas with the largest totals at or above the threshold.
-fn top_areas(table: &[TableCell], top: usize, threshold: u32) -> Vec<TopArea> {
-    let mut totals: BTreeMap<&str, i64> = BTreeMap::new();
-    for cell in table {
-        *totals.entry(cell.area.as_str()).or_default() += cell.value;
-    }
-    let mut ranked: Vec<TopArea> = totals
-        .into_iter()
-        .filter(|(_, value)| *value >= i64::from(threshold))
-        .map(|(area, value)| TopArea {
-            area: area.to_owned(),
-            value,
+/// The published rows of `table`, the cells of `withheld` as `null`.
+fn rows_of(table: &Table, withheld: &[bool]) -> Vec<ReportRow> {
+    let shared = |names: &[String]| -> Vec<Arc<str>> {
+        names.iter().map(|name| Arc::from(name.as_str())).collect()
+    };
+    let periods = shared(&table.periods);
+    let areas = shared(&table.areas);
+    table
+        .cells
+        .iter()
+        .zip(withheld)
+        .map(|(cell, withheld)| ReportRow {
+            period: Arc::clone(&periods[cell.period as usize]),
+            area: Arc::clone(&areas[cell.area as usize]),
+            partner: table.partners[cell.partner as usize].clone(),
+            count: Published::of(cell.value, *withheld),
         })
-        .collect();
-    ranked.sort_by(|left, right| {
-        right
-            .value
-            .cmp(&left.value)
-            .then(left.area.cmp(&right.area))
-    });
-    ranked.truncate(top);
-    ranked
+        .collect()
 }
 
 /// Reads and publishes the report `request` asks for.
@@ -256,34 +468,26 @@ pub(crate) async fn report(
     regions: &[RegionConfig],
     threshold: u32,
 ) -> StoreResult<Report> {
-    let cells = store
-        .report_cells(
-            request.metric,
-            level_of(request.area_by),
-            request.from_day,
-            request.to_day,
-        )
-        .await?;
-    let mut table = table_of(&cells, request, regions);
-    let top_areas = top_areas(&table, request.top, threshold);
-    suppress(&mut table, threshold);
-    let total = total_of(
+    let span_cover = cover(request.group_by, request.from_day, request.to_day);
+    let cells = cells_of(
         store,
         request.metric,
+        level_of(request.area_by),
         request.role,
-        request.from_day,
-        request.to_day,
+        &span_cover,
     )
     .await?;
+    let table = table_of(cells, request, regions);
+    let top_areas = top_areas(&table, request.top, threshold);
+    let withheld = withheld(&table.cells, threshold);
+    let total = total_of(store, request.metric, request.role, &span_cover).await?;
     let span = request.to_day - request.from_day + 1;
-    let previous = total_of(
-        store,
-        request.metric,
-        request.role,
+    let previous_cover = cover(
+        request.group_by,
         request.from_day - span,
         request.from_day - 1,
-    )
-    .await?;
+    );
+    let previous = total_of(store, request.metric, request.role, &previous_cover).await?;
     let total = Published::of(total, is_small(total, threshold));
     let previous_total = Published::of(previous, is_small(previous, threshold));
     let change_percent = match (total.value, previous_total.value) {
@@ -300,15 +504,7 @@ pub(crate) async fn report(
         area: request.area_by,
         role: request.role,
         threshold,
-        rows: table
-            .into_iter()
-            .map(|cell| ReportRow {
-                count: Published::of(cell.value, cell.suppressed),
-                period: cell.period,
-                area: cell.area,
-                partner: cell.partner,
-            })
-            .collect(),
+        rows: rows_of(&table, &withheld),
         total,
         top_areas,
         previous_total,

@@ -87,7 +87,7 @@ async fn reports_group_total_compare_and_suppress() {
     let cells: Vec<(&str, &str, Option<i64>)> = by_zip
         .rows
         .iter()
-        .map(|row| (row.period.as_str(), row.area.as_str(), row.count.value))
+        .map(|row| (&*row.period, &*row.area, row.count.value))
         .collect();
     // The week of 2027-01-15 starts on Monday 2027-01-11; 10001 and 94105
     // are small, so both are withheld (and hide each other).
@@ -111,7 +111,7 @@ async fn reports_group_total_compare_and_suppress() {
     .await
     .unwrap();
     assert_eq!(by_hour.rows.len(), 1);
-    assert_eq!(by_hour.rows[0].period, "14");
+    assert_eq!(&*by_hour.rows[0].period, "14");
     assert_eq!(by_hour.rows[0].count.value, Some(16));
 
     let by_region = report(
@@ -220,7 +220,7 @@ async fn pledges_are_reported_per_charity_and_availability_per_zip() {
     let rows: Vec<(&str, Option<i64>)> = published
         .rows
         .iter()
-        .map(|row| (row.area.as_str(), row.count.value))
+        .map(|row| (&*row.area, row.count.value))
         .collect();
     assert_eq!(rows, vec![("10001", None), ("10036", None)]);
     assert!(published.rows.iter().all(|row| row.partner.is_none()));

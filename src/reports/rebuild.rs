@@ -1,13 +1,14 @@
 //! Recomputes report aggregates from the records (connections, ledger
 //! entries, vouchers, donations, availability stretches): finds the days the records
-//! cover, forgets the aggregates of those days from the first asked, and adds
+//! cover, forgets the aggregates of those days from the first day of the
+//! month of the first asked (month cells sum whole months), and adds
 //! the facts of every record again. Adding a fact is idempotent, so a rebuild
 //! that stops half-way is finished by running it again.
 
 use crate::store::report_facts::{
     availability_facts, connection_facts, donation_facts, ledger_facts, voucher_facts,
 };
-use crate::store::report_records::ReportFact;
+use crate::store::report_records::{ReportFact, month_start};
 use crate::store::{Store, StoreResult};
 
 /// Records read per page of a scan.
@@ -188,9 +189,11 @@ pub(crate) async fn rebuild(
             last = Some(last.map_or(day, |last| last.max(day)));
         }
     }
-    let Some(start) = from_day.or(first) else {
+    let Some(asked) = from_day.or(first) else {
         return Ok(RebuildSummary::default());
     };
+    // A month cell sums its whole month: recompute it from its first day.
+    let start = month_start(asked);
     let end = last.unwrap_or(today).max(today);
     store.clear_report_cells(start, end).await?;
     let mut summary = RebuildSummary {

@@ -26,6 +26,7 @@ pub(crate) use import_records::*;
 pub(crate) use oidc_records::*;
 pub(crate) use pledge_records::*;
 pub(crate) use records::*;
+pub(crate) use report_records::ReportUpkeep;
 pub(crate) use traits::*;
 pub(crate) use voucher_records::*;
 
@@ -106,14 +107,18 @@ pub(crate) async fn migrate(
 /// Opens the backend the config names and waits until it answers (one-shot
 /// commands: an unreachable cluster is an error, not a background retry; the
 /// embedded store keeps a small page cache, as the command reads the data once).
+/// `upkeep` says whether writes add their facts to the report aggregates.
 pub(crate) async fn open_now(
     config: &StoreConfig,
     data_dir: &Path,
     environment: &EnvironmentVariables,
+    upkeep: ReportUpkeep,
 ) -> StoreResult<Arc<dyn Store>> {
     match config {
         StoreConfig::Embedded => Ok(Arc::new(
-            embedded::EmbeddedStore::open_with(data_dir, embedded::CacheBudget::OneShot).await?,
+            embedded::EmbeddedStore::open_with(data_dir, embedded::CacheBudget::OneShot)
+                .await?
+                .with_report_upkeep(upkeep),
         )),
         StoreConfig::Scylla(scylla_config) => {
             let settings = scylla::Settings {
@@ -122,21 +127,49 @@ pub(crate) async fn open_now(
                     .get(&scylla_config.password_env)
                     .map(str::to_owned),
             };
-            Ok(Arc::new(scylla::ScyllaStore::connect(settings).await?))
+            Ok(Arc::new(
+                scylla::ScyllaStore::connect(settings)
+                    .await?
+                    .with_report_upkeep(upkeep),
+            ))
+        }
+    }
+}
+
+/// Opens the backend the config names as [`open_now`] does, for a bulk load
+/// of report facts (`heyblue reports bench`): the embedded store keeps a
+/// large page cache.
+pub(crate) async fn open_for_bulk_load(
+    config: &StoreConfig,
+    data_dir: &Path,
+    environment: &EnvironmentVariables,
+) -> StoreResult<Arc<dyn Store>> {
+    match config {
+        StoreConfig::Embedded => Ok(Arc::new(
+            embedded::EmbeddedStore::open_with(data_dir, embedded::CacheBudget::BulkLoad).await?,
+        )),
+        StoreConfig::Scylla(_) => {
+            open_now(config, data_dir, environment, ReportUpkeep::Maintain).await
         }
     }
 }
 
 /// Opens the backend the config names, wrapped so every call is measured. The
 /// Scylla backend returns at once and connects in the background (calls fail as
-/// unavailable until it has).
+/// unavailable until it has). `upkeep` says whether writes add their facts to
+/// the report aggregates.
 pub(crate) async fn open(
     config: &StoreConfig,
     data_dir: &Path,
     environment: &EnvironmentVariables,
+    upkeep: ReportUpkeep,
 ) -> StoreResult<Arc<dyn Store>> {
     let backend: Arc<dyn Store> = match config {
-        StoreConfig::Embedded => Arc::new(embedded::EmbeddedStore::open(data_dir).await?),
+        StoreConfig::Embedded => Arc::new(
+            embedded::EmbeddedStore::open(data_dir)
+                .await?
+                .with_report_upkeep(upkeep),
+        ),
         StoreConfig::Scylla(scylla_config) => {
             let settings = scylla::Settings {
                 config: scylla_config.as_ref().clone(),
@@ -144,7 +177,7 @@ pub(crate) async fn open(
                     .get(&scylla_config.password_env)
                     .map(str::to_owned),
             };
-            Arc::new(scylla::ScyllaStore::start(settings))
+            Arc::new(scylla::ScyllaStore::start(settings).with_report_upkeep(upkeep))
         }
     };
     Ok(Arc::new(instrumented::InstrumentedStore::new(backend)))

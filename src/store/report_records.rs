@@ -2,13 +2,17 @@
 //! (a connection, a ledger entry, a voucher, a completed donation, an
 //! officer's availability window) becomes one or more [`ReportFact`]s, each
 //! with an id derived from the event, and a fact adds to the cells of its
-//! (UTC day, hour) at three area levels (ZIP, 3-digit ZIP, nation) and under
-//! each role it counts for; facts of vouchers and pledges also name their
+//! period at three time grains (its UTC hour, its UTC day, its UTC month),
+//! at three area levels (ZIP, 3-digit ZIP, nation) and under each role it
+//! counts for, so a long span reads few cells; facts of vouchers and pledges also name their
 //! partner (the retailer or municipality, the charity), a dimension of their
-//! cells. A cell of `participants` counts distinct people.
+//! cells. A cell of `participants` counts distinct people within its own
+//! period and area (an hour, a day or a month): distinct counts cannot be
+//! summed from finer cells, so each grain keeps its own.
 //! Regions are not stored: they are unions of 3-digit ZIPs from the config,
 //! summed when a report is read.
 
+use chrono::{Datelike, NaiveDate};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
@@ -134,6 +138,10 @@ pub(crate) enum ReportRole {
 }
 
 impl ReportRole {
+    /// Every role, in a fixed order.
+    pub(crate) const ALL: [ReportRole; 3] =
+        [ReportRole::All, ReportRole::Citizen, ReportRole::Officer];
+
     /// The URL and storage name.
     pub(crate) fn as_str(self) -> &'static str {
         match self {
@@ -173,6 +181,107 @@ impl From<Role> for ReportRole {
             Role::Citizen => ReportRole::Citizen,
             Role::Officer => ReportRole::Officer,
         }
+    }
+}
+
+/// Whether a store adds the facts of the records it writes to the report
+/// aggregates (`reports.maintain_aggregates`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) enum ReportUpkeep {
+    /// Facts are added in the transaction of their record (the default).
+    #[default]
+    Maintain,
+    /// Facts are not added as records are written: reports are stale until
+    /// `heyblue reports rebuild` runs.
+    Skip,
+}
+
+/// How long a stored cell's period is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum Grain {
+    /// One UTC hour of one day: what `hour_of_day` reports read.
+    Hour,
+    /// One UTC day (hour 0 in its key): what reports by day and week read.
+    Day,
+    /// One UTC month, keyed by its first day (hour 0): what reports by month
+    /// and totals read for the whole months of a span.
+    Month,
+}
+
+impl Grain {
+    /// Every stored grain.
+    pub(crate) const ALL: [Grain; 3] = [Grain::Hour, Grain::Day, Grain::Month];
+
+    /// A one-byte tag for keys.
+    pub(crate) fn tag(self) -> u8 {
+        match self {
+            Grain::Hour => 0,
+            Grain::Day => 1,
+            Grain::Month => 2,
+        }
+    }
+
+    /// The grain with this tag.
+    pub(crate) fn from_tag(tag: u8) -> Option<Self> {
+        Self::ALL.into_iter().find(|grain| grain.tag() == tag)
+    }
+
+    /// The (day, hour) of the cell of this grain a moment on `day` at `hour`
+    /// falls in.
+    pub(crate) fn period_of(self, day: i64, hour: u8) -> (i64, u8) {
+        match self {
+            Grain::Hour => (day, hour),
+            Grain::Day => (day, 0),
+            Grain::Month => (month_start(day), 0),
+        }
+    }
+}
+
+/// The date of a day since the Unix epoch.
+pub(crate) fn date_of_day(day: i64) -> Option<NaiveDate> {
+    NaiveDate::from_ymd_opt(1970, 1, 1)
+        .and_then(|epoch| epoch.checked_add_signed(chrono::TimeDelta::try_days(day)?))
+}
+
+/// The first day of the UTC month of `day` (days since the Unix epoch).
+pub(crate) fn month_start(day: i64) -> i64 {
+    date_of_day(day).map_or(day, |date| day - i64::from(date.day0()))
+}
+
+/// The first day of the UTC month after the one of `day`.
+pub(crate) fn next_month_start(day: i64) -> i64 {
+    let start = month_start(day);
+    // 31 days on from the 1st is always in the next month.
+    month_start(start + 31)
+}
+
+/// Which stored cells a read wants: one range of one (metric, grain, level,
+/// role), over the cells whose period starts on days `from_day..=to_day`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct CellSelection {
+    /// What is counted.
+    pub(crate) metric: ReportMetric,
+    /// How long each cell's period is.
+    pub(crate) grain: Grain,
+    /// How fine each cell's area is.
+    pub(crate) level: AreaLevel,
+    /// Whom.
+    pub(crate) role: ReportRole,
+    /// The first day a wanted cell's period may start on.
+    pub(crate) from_day: i64,
+    /// The last day a wanted cell's period may start on.
+    pub(crate) to_day: i64,
+}
+
+impl CellSelection {
+    /// Whether `key` is one of the cells it wants.
+    pub(crate) fn contains(&self, key: &CellKey) -> bool {
+        key.metric == self.metric
+            && key.grain == self.grain
+            && key.level == self.level
+            && key.role == self.role
+            && (self.from_day..=self.to_day).contains(&key.day)
     }
 }
 
@@ -258,24 +367,31 @@ impl ReportFact {
         hour_of(self.at_ms)
     }
 
-    /// The cells it adds to: every (level, area) it has, under every role.
+    /// The cells it adds to: every (grain, level, area) it has, under every
+    /// role.
     pub(crate) fn cell_keys(&self) -> Vec<CellKey> {
         let zip = report_zip(self.zip.as_deref());
-        let mut keys = Vec::with_capacity(AreaLevel::ALL.len() * self.roles.len());
-        for level in AreaLevel::ALL {
-            let Some(area) = level.area_of(zip) else {
-                continue;
-            };
-            for role in &self.roles {
-                keys.push(CellKey {
-                    metric: self.metric,
-                    level,
-                    day: self.day(),
-                    hour: self.hour(),
-                    area: area.clone(),
-                    role: *role,
-                    partner: self.partner,
-                });
+        let mut keys =
+            Vec::with_capacity(Grain::ALL.len() * AreaLevel::ALL.len() * self.roles.len());
+        let (day, hour) = (self.day(), self.hour());
+        for grain in Grain::ALL {
+            let (period_day, period_hour) = grain.period_of(day, hour);
+            for level in AreaLevel::ALL {
+                let Some(area) = level.area_of(zip) else {
+                    continue;
+                };
+                for role in &self.roles {
+                    keys.push(CellKey {
+                        metric: self.metric,
+                        grain,
+                        level,
+                        day: period_day,
+                        hour: period_hour,
+                        area: area.clone(),
+                        role: *role,
+                        partner: self.partner,
+                    });
+                }
             }
         }
         keys
@@ -303,16 +419,18 @@ pub(crate) fn fact_id(event_id: Uuid, metric: ReportMetric, tag: &str) -> Uuid {
     Uuid::from_bytes(bytes)
 }
 
-/// Where a cell is: metric, area level and area, (day, hour), role.
+/// Where a cell is: metric, grain and period, area level and area, role.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub(crate) struct CellKey {
     /// What it counts.
     pub(crate) metric: ReportMetric,
+    /// How long its period is.
+    pub(crate) grain: Grain,
     /// How fine its area is.
     pub(crate) level: AreaLevel,
-    /// UTC day.
+    /// The first UTC day of its period.
     pub(crate) day: i64,
-    /// UTC hour of day.
+    /// UTC hour of day of an hourly cell (0 for days and months).
     pub(crate) hour: u8,
     /// The ZIP, the 3-digit ZIP, or `""` for the nation.
     pub(crate) area: String,

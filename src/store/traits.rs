@@ -25,7 +25,7 @@ use super::{
 };
 use super::{
     ScanPage,
-    report_records::{AreaLevel, ReportCell, ReportFact, ReportMetric},
+    report_records::{CellSelection, ReportCell, ReportFact},
 };
 use crate::domain::catalog::{Charity, Municipality, OfferKind, Retailer, RewardOffer};
 use crate::domain::donation::Month;
@@ -681,19 +681,16 @@ pub(crate) trait OidcIdentityStore: Send + Sync {
 /// cells or facts of one (metric, UTC day).
 #[async_trait]
 pub(crate) trait ReportStore: Send + Sync {
-    /// The cells of `metric` at `level` on UTC days `from_day..=to_day`, in
-    /// no particular order; cells with nothing counted are absent.
-    async fn report_cells(
-        &self,
-        metric: ReportMetric,
-        level: AreaLevel,
-        from_day: i64,
-        to_day: i64,
-    ) -> StoreResult<Vec<ReportCell>>;
+    /// The cells `selection` wants (one metric, grain, level and role; the
+    /// cells whose period starts on its days), in no particular order; cells
+    /// with nothing counted are absent.
+    async fn report_cells(&self, selection: CellSelection) -> StoreResult<Vec<ReportCell>>;
     /// Adds the facts not counted yet (a rebuild writes them again with it).
     async fn add_report_facts(&self, facts: &[ReportFact]) -> StoreResult<()>;
-    /// Forgets every cell and counted fact of UTC days `from_day..=to_day`,
-    /// so a rebuild can count them again from the records.
+    /// Forgets every cell and counted fact of UTC days `from_day..=to_day`
+    /// (and every month cell starting on one of them), so a rebuild can count
+    /// them again from the records; a rebuild starts on the first day of a
+    /// month so that no month cell loses facts it keeps.
     async fn clear_report_cells(&self, from_day: i64, to_day: i64) -> StoreResult<()>;
     /// Up to `limit` connection records after `cursor` (from the first when
     /// `None`), in the backend's order; the page says where to continue.

@@ -52,7 +52,7 @@ fn series(report: &Report) -> Vec<(String, Option<i64>)> {
     let values: std::collections::BTreeMap<&str, Option<i64>> = report
         .rows
         .iter()
-        .map(|row| (row.period.as_str(), row.count.value))
+        .map(|row| (&*row.period, row.count.value))
         .collect();
     let (Some(from_day), Some(to_day)) = (parse_day(&report.from), parse_day(&report.to)) else {
         return Vec::new();

@@ -13,7 +13,9 @@ use crate::domain::AccountId;
 use crate::domain::catalog::OfferKind;
 use crate::domain::voucher::{Voucher, VoucherStatus};
 use crate::reports::check::{assert_reports_match_records, stored_cells};
-use crate::store::report_records::{AreaLevel, CellKey, ReportMetric, ReportRole};
+use crate::store::report_records::{
+    AreaLevel, CellKey, Grain, ReportMetric, ReportRole, month_start,
+};
 use crate::store::{AvailabilityRecord, Donation, DonationStatus, Store, VoucherTransition};
 
 /// 2027-01-15 13:50 UTC.
@@ -65,6 +67,7 @@ fn cell(
 ) -> CellKey {
     CellKey {
         metric,
+        grain: Grain::Hour,
         level,
         day: AT_MS.div_euclid(DAY_MS),
         hour,
@@ -212,7 +215,10 @@ pub(crate) async fn a_rebuild_gives_the_partner_cells_back(store: Arc<dyn Store>
     write_sample(&store).await;
     let day = AT_MS.div_euclid(DAY_MS);
     let before = stored_cells(store.as_ref(), day - 1, day + 1).await;
-    store.clear_report_cells(day, day).await.expect("clear");
+    store
+        .clear_report_cells(month_start(day), day)
+        .await
+        .expect("clear");
     assert!(
         stored_cells(store.as_ref(), day - 1, day + 1)
             .await

@@ -10,7 +10,9 @@ use uuid::Uuid;
 
 use crate::domain::AccountId;
 use crate::reports::check::{assert_reports_match_records, stored_cells};
-use crate::store::report_records::{AreaLevel, CellKey, ReportMetric, ReportRole};
+use crate::store::report_records::{
+    AreaLevel, CellKey, Grain, ReportMetric, ReportRole, month_start,
+};
 use crate::store::{ConnectionParty, ConnectionRecord, LedgerReason, NewLedgerEntry, Store};
 
 /// 2027-01-15 14:00 UTC.
@@ -56,6 +58,7 @@ fn entry(account_id: AccountId, delta: i64, reason: LedgerReason) -> NewLedgerEn
 fn cell(metric: ReportMetric, level: AreaLevel, area: &str, role: ReportRole) -> CellKey {
     CellKey {
         metric,
+        grain: Grain::Hour,
         level,
         day: AT_MS.div_euclid(24 * HOUR_MS),
         hour: 14,
@@ -98,7 +101,11 @@ async fn write_sample(store: &Arc<dyn Store>) -> (AccountId, AccountId) {
 }
 
 pub(crate) async fn report_facts_count_once_at_every_level(store: Arc<dyn Store>) {
-    write_sample(&store).await;
+    let (citizen, officer) = write_sample(&store).await;
+    // The same people two days later, in the same ZIP and month.
+    let later = record(citizen, officer, AT_MS + 48 * HOUR_MS, Some("10036"));
+    store.insert_connection(&later).await.expect("insert");
+    store.insert_connection(&later).await.expect("insert again");
     let day = AT_MS.div_euclid(24 * HOUR_MS);
     let cells = stored_cells(store.as_ref(), day, day).await;
     let value = |key: CellKey| cells.get(&key).copied();
@@ -122,6 +129,37 @@ pub(crate) async fn report_facts_count_once_at_every_level(store: Arc<dyn Store>
     assert_eq!(value(cell(PointsDonated, Nation, "", All)), Some(20));
     assert_eq!(value(cell(PointsRefunded, Nation, "", All)), Some(30));
     assert_eq!(value(cell(PointsRedeemed, Zip3, "100", All)), None);
+    let daily = |key: CellKey| CellKey {
+        grain: Grain::Day,
+        hour: 0,
+        ..key
+    };
+    let monthly = |key: CellKey| CellKey {
+        grain: Grain::Month,
+        day: month_start(day),
+        hour: 0,
+        ..key
+    };
+    assert_eq!(value(daily(cell(Connections, Zip, "10036", All))), Some(2));
+    assert_eq!(value(daily(cell(Participants, Nation, "", All))), Some(3));
+    assert_eq!(
+        value(monthly(cell(Connections, Zip, "10036", All))),
+        Some(3)
+    );
+    assert_eq!(value(monthly(cell(Connections, Nation, "", All))), Some(5));
+    // Distinct within the month: the later connection brings no one new.
+    assert_eq!(
+        value(monthly(cell(Participants, Zip, "10036", All))),
+        Some(3)
+    );
+    assert_eq!(
+        value(monthly(cell(Participants, Zip, "10036", Citizen))),
+        Some(2)
+    );
+    assert_eq!(
+        value(monthly(cell(PointsCredited, Nation, "", All))),
+        Some(75)
+    );
     assert_reports_match_records(store.as_ref(), day).await;
 }
 
@@ -169,7 +207,15 @@ pub(crate) async fn a_rebuild_gives_the_same_cells_back(store: Arc<dyn Store>) {
     write_sample(&store).await;
     let day = AT_MS.div_euclid(24 * HOUR_MS);
     let before = stored_cells(store.as_ref(), day - 1, day + 1).await;
-    store.clear_report_cells(day, day).await.expect("clear");
+    assert!(
+        before.keys().any(|key| key.grain == Grain::Month),
+        "month cells kept"
+    );
+    // A rebuild from a day forgets its whole month (the month cells).
+    store
+        .clear_report_cells(month_start(day), day)
+        .await
+        .expect("clear");
     assert!(
         stored_cells(store.as_ref(), day - 1, day + 1)
             .await

@@ -44,6 +44,7 @@ impl ConnectionStore for EmbeddedStore {
     ) -> StoreResult<InsertConnectionOutcome> {
         let record = record.clone();
         let encoded = encode(&record)?;
+        let upkeep = self.report_upkeep;
         self.write(move |transaction| {
             let mut connections = transaction.open_table(CONNECTIONS).map_err(redb_error)?;
             let id = *record.connection_id.as_bytes();
@@ -56,7 +57,7 @@ impl ConnectionStore for EmbeddedStore {
             drop(connections);
             write_connection_facts(transaction, &record)?;
             write_outbox_message(transaction, outbox::message::connection_completed(&record))?;
-            super::reports::add_connection_facts(transaction, &record)?;
+            super::reports::add_connection_facts(transaction, &record, upkeep)?;
             Ok(InsertConnectionOutcome::Inserted)
         })
         .await

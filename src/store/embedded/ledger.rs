@@ -16,6 +16,7 @@ use crate::store::{LedgerAppend, LedgerEntry, LedgerStore, NewLedgerEntry, Store
 impl LedgerStore for EmbeddedStore {
     async fn append_ledger_entry(&self, entry: &NewLedgerEntry) -> StoreResult<LedgerAppend> {
         let entry = entry.clone();
+        let upkeep = self.report_upkeep;
         self.write(move |transaction| {
             let mut ids = transaction.open_table(LEDGER_IDS).map_err(redb_error)?;
             let mut ledger = transaction.open_table(LEDGER).map_err(redb_error)?;
@@ -55,7 +56,7 @@ impl LedgerStore for EmbeddedStore {
                 .insert(&account, (balance_after, stored.seq))
                 .map_err(redb_error)?;
             drop((ledger, ids, balances));
-            super::reports::add_facts(transaction, &ledger_facts(&stored))?;
+            super::reports::add_facts_kept(transaction, &ledger_facts(&stored), upkeep)?;
             Ok(LedgerAppend::Appended(stored))
         })
         .await

@@ -10,7 +10,7 @@ use uuid::Uuid;
 use super::EmbeddedStore;
 use super::codec::{decode, encode, redb_error};
 use super::outbox::write_outbox_message;
-use super::reports::add_facts;
+use super::reports::add_facts_kept;
 use super::tables::{
     DONATIONS, PLEDGES, PledgeKey, STARTED_DONATIONS, STATEMENT_SETTLEMENTS, pledge_key,
     redemption_key,
@@ -72,6 +72,7 @@ impl PledgeStore for EmbeddedStore {
         let message = (donation.status == DonationStatus::Completed)
             .then(|| crate::outbox::message::donation_made(donation));
         let facts = donation_facts(donation);
+        let upkeep = self.report_upkeep;
         self.write(move |transaction| {
             let mut donations = transaction.open_table(DONATIONS).map_err(redb_error)?;
             let stored: Option<Donation> =
@@ -97,7 +98,7 @@ impl PledgeStore for EmbeddedStore {
             if let Some(message) = message.clone() {
                 write_outbox_message(transaction, message)?;
             }
-            add_facts(transaction, &facts)?;
+            add_facts_kept(transaction, &facts, upkeep)?;
             Ok(true)
         })
         .await

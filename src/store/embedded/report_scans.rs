@@ -9,20 +9,21 @@ use redb::{ReadTransaction, ReadableTable, TableDefinition, WriteTransaction};
 use serde::de::DeserializeOwned;
 
 use super::codec::{decode, encode, redb_error};
-use super::reports::add_facts;
+use super::reports::add_facts_kept;
 use super::tables::UuidKey;
 use crate::store::report_facts::availability_facts;
-use crate::store::{AvailabilityRecord, ScanPage, StoreError, StoreResult};
+use crate::store::{AvailabilityRecord, ReportUpkeep, ScanPage, StoreError, StoreResult};
 
 /// Officers' availability stretches, by id (no person, no position).
 pub(super) const AVAILABILITY: TableDefinition<&UuidKey, &[u8]> =
     TableDefinition::new("availability_windows");
 
-/// Writes `record` and adds its facts, unless a stretch with its id is
-/// stored.
+/// Writes `record` and adds its facts (when `upkeep` says so), unless a
+/// stretch with its id is stored.
 pub(super) fn record_availability_in(
     transaction: &WriteTransaction,
     record: &AvailabilityRecord,
+    upkeep: ReportUpkeep,
 ) -> StoreResult<()> {
     let mut stretches = transaction.open_table(AVAILABILITY).map_err(redb_error)?;
     if stretches
@@ -36,7 +37,7 @@ pub(super) fn record_availability_in(
         .insert(record.window_id.as_bytes(), encode(record)?.as_slice())
         .map_err(redb_error)?;
     drop(stretches);
-    add_facts(transaction, &availability_facts(record))
+    add_facts_kept(transaction, &availability_facts(record), upkeep)
 }
 
 /// The end of a page: where the next one starts, when this one is full.

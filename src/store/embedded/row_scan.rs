@@ -11,6 +11,7 @@ use redb::{Key, ReadOnlyDatabase, ReadTransaction, ReadableDatabase, TableDefini
 
 use super::DATABASE_FILE_NAME;
 use super::codec::redb_error;
+use super::report_layout::REPORT_LAYOUT;
 use super::report_scans::AVAILABILITY;
 use super::reports::{REPORT_CELLS, REPORT_FACTS, REPORT_PARTNER_CELLS, REPORT_PEOPLE};
 use super::tables::*;
@@ -95,6 +96,7 @@ pub fn scan_rows(data_dir: &Path, needles: &[&[u8]]) -> StoreResult<RowScan> {
     scan.table(AVAILABILITY)?;
     scan.table(REPORT_PEOPLE)?;
     scan.table(REPORT_FACTS)?;
+    scan.table(REPORT_LAYOUT)?;
     let present = transaction.list_tables().map_err(redb_error)?;
     let known = std::mem::take(&mut scan.known);
     let mut found = scan.found;

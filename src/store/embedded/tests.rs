@@ -182,6 +182,7 @@ async fn the_configured_backend_is_the_embedded_store() {
         &StoreConfig::Embedded,
         data_dir.path(),
         &crate::config::EnvironmentVariables::from_pairs::<String, String>([]),
+        crate::store::ReportUpkeep::Maintain,
     )
     .await
     .expect("open");

@@ -11,7 +11,7 @@ use uuid::Uuid;
 use super::EmbeddedStore;
 use super::codec::{encode, get_record, redb_error};
 use super::person_lists::newest_first;
-use super::reports::add_facts;
+use super::reports::add_facts_kept;
 use super::tables::{
     PENDING_RELEASES, TimeIdKey, VOUCHERS, VOUCHERS_BY_ACCOUNT, VOUCHERS_BY_EXPIRY,
     connection_index_key, id_of_time_id_key, time_id_key,
@@ -26,6 +26,7 @@ impl VoucherStore for EmbeddedStore {
     async fn insert_voucher(&self, voucher: &Voucher) -> StoreResult<Voucher> {
         let voucher = voucher.clone();
         let encoded = encode(&voucher)?;
+        let upkeep = self.report_upkeep;
         self.write(move |transaction| {
             let mut vouchers = transaction.open_table(VOUCHERS).map_err(redb_error)?;
             if let Some(existing) = get_record(&vouchers, voucher.voucher_id.as_bytes())? {
@@ -48,7 +49,7 @@ impl VoucherStore for EmbeddedStore {
                     .insert(&time_id_key(voucher.expires_at_ms, voucher.voucher_id), ())
                     .map_err(redb_error)?;
             }
-            add_facts(transaction, &voucher_facts(&voucher))?;
+            add_facts_kept(transaction, &voucher_facts(&voucher), upkeep)?;
             Ok(voucher.clone())
         })
         .await
@@ -89,6 +90,7 @@ impl VoucherStore for EmbeddedStore {
         to: VoucherStatus,
         at_ms: i64,
     ) -> StoreResult<VoucherTransition> {
+        let upkeep = self.report_upkeep;
         self.write(move |transaction| {
             let mut vouchers = transaction.open_table(VOUCHERS).map_err(redb_error)?;
             let stored: Option<Voucher> = get_record(&vouchers, voucher_id.as_bytes())?;
@@ -111,7 +113,7 @@ impl VoucherStore for EmbeddedStore {
                     .remove(&time_id_key(voucher.expires_at_ms, voucher_id))
                     .map_err(redb_error)?;
             }
-            add_facts(transaction, &voucher_facts(&voucher))?;
+            add_facts_kept(transaction, &voucher_facts(&voucher), upkeep)?;
             Ok(VoucherTransition::Applied(voucher))
         })
         .await

@@ -5,25 +5,16 @@ use async_trait::async_trait;
 
 use super::InstrumentedStore;
 use crate::domain::voucher::Voucher;
-use crate::store::report_records::{AreaLevel, ReportCell, ReportFact, ReportMetric};
+use crate::store::report_records::{CellSelection, ReportCell, ReportFact};
 use crate::store::{
     AvailabilityRecord, ConnectionRecord, Donation, LedgerEntry, ReportStore, ScanPage, StoreResult,
 };
 
 #[async_trait]
 impl ReportStore for InstrumentedStore {
-    async fn report_cells(
-        &self,
-        metric: ReportMetric,
-        level: AreaLevel,
-        from_day: i64,
-        to_day: i64,
-    ) -> StoreResult<Vec<ReportCell>> {
-        self.timed(
-            "report_cells",
-            self.inner.report_cells(metric, level, from_day, to_day),
-        )
-        .await
+    async fn report_cells(&self, selection: CellSelection) -> StoreResult<Vec<ReportCell>> {
+        self.timed("report_cells", self.inner.report_cells(selection))
+            .await
     }
 
     async fn add_report_facts(&self, facts: &[ReportFact]) -> StoreResult<()> {

@@ -97,6 +97,9 @@ pub(crate) struct ScyllaStore {
     stop: CancellationToken,
     /// The keyspace, for logs.
     keyspace: String,
+    /// Whether writes add their facts to the report aggregates
+    /// (`reports.maintain_aggregates`).
+    report_upkeep: crate::store::ReportUpkeep,
     /// Failures tests inject into statements.
     #[cfg(test)]
     faults: Arc<faults::Faults>,
@@ -141,6 +144,13 @@ impl ScyllaStore {
         Ok(store)
     }
 
+    /// The store, writing the facts of the records it writes for the report
+    /// aggregates or not as `upkeep` says.
+    pub(crate) fn with_report_upkeep(mut self, upkeep: crate::store::ReportUpkeep) -> Self {
+        self.report_upkeep = upkeep;
+        self
+    }
+
     fn new(settings: &Settings) -> Self {
         Self {
             state: Arc::new(RwLock::new(ConnectionState::Connecting {
@@ -148,6 +158,7 @@ impl ScyllaStore {
             })),
             stop: CancellationToken::new(),
             keyspace: settings.config.keyspace.clone(),
+            report_upkeep: crate::store::ReportUpkeep::default(),
             #[cfg(test)]
             faults: Arc::default(),
         }

@@ -5,8 +5,11 @@
 //! are written with its other facts before `facts_written` is set; the facts
 //! of a ledger entry with its row in `ledger_entries`; those of a voucher
 //! after each write of it, of a donation after the update completing it, of
-//! an availability stretch after its row (`report_scans`). A report folds the
-//! rows of each day it covers into cells (`store::report_facts::fold_facts`).
+//! an availability stretch after its row (`report_scans`), unless the store
+//! was opened with report upkeep off. A read folds the rows of the days its
+//! cells cover (every day of each month, for month cells) into cells of every
+//! grain (`store::report_facts::fold_facts`) and keeps those it wants: exact,
+//! but it reads every fact of the span.
 
 use async_trait::async_trait;
 use futures::stream::{self, StreamExt, TryStreamExt};
@@ -19,7 +22,10 @@ use super::ledger::{EntryRow, entry_from_row};
 use crate::domain::AccountId;
 use crate::domain::voucher::Voucher;
 use crate::store::report_facts::fold_facts;
-use crate::store::report_records::{AreaLevel, ReportCell, ReportFact, ReportMetric, ReportRole};
+use crate::store::report_records::{
+    CellSelection, Grain, ReportCell, ReportFact, ReportMetric, ReportRole, ReportUpkeep,
+    month_start, next_month_start,
+};
 use crate::store::{
     AvailabilityRecord, ConnectionRecord, Donation, LedgerEntry, ReportStore, ScanPage, StoreResult,
 };
@@ -88,8 +94,17 @@ fn fact_from_row(metric: ReportMetric, row: FactRow) -> StoreResult<ReportFact> 
 }
 
 impl ScyllaStore {
-    /// Writes each fact's row (idempotent upserts).
+    /// Writes each fact's row of a record just written (idempotent upserts),
+    /// unless report upkeep is off.
     pub(super) async fn write_report_facts(&self, facts: &[ReportFact]) -> StoreResult<()> {
+        match self.report_upkeep {
+            ReportUpkeep::Maintain => self.write_fact_rows(facts).await,
+            ReportUpkeep::Skip => Ok(()),
+        }
+    }
+
+    /// Writes each fact's row (idempotent upserts).
+    async fn write_fact_rows(&self, facts: &[ReportFact]) -> StoreResult<()> {
         for fact in facts {
             self.execute(
                 |connected| &connected.statements.reports.insert_fact,
@@ -127,31 +142,27 @@ impl ScyllaStore {
 
 #[async_trait]
 impl ReportStore for ScyllaStore {
-    async fn report_cells(
-        &self,
-        metric: ReportMetric,
-        level: AreaLevel,
-        from_day: i64,
-        to_day: i64,
-    ) -> StoreResult<Vec<ReportCell>> {
-        let days: Vec<Vec<ReportFact>> = stream::iter(from_day..=to_day)
-            .map(|day| self.facts_of_day(metric, day))
+    async fn report_cells(&self, selection: CellSelection) -> StoreResult<Vec<ReportCell>> {
+        let (first_day, last_day) = match selection.grain {
+            Grain::Hour | Grain::Day => (selection.from_day, selection.to_day),
+            Grain::Month => (
+                month_start(selection.from_day),
+                next_month_start(selection.to_day) - 1,
+            ),
+        };
+        let days: Vec<Vec<ReportFact>> = stream::iter(first_day..=last_day)
+            .map(|day| self.facts_of_day(selection.metric, day))
             .buffer_unordered(CONCURRENT_DAYS)
             .try_collect()
             .await?;
-        let mut cells = Vec::new();
-        for facts in &days {
-            cells.extend(
-                fold_facts(facts)
-                    .into_iter()
-                    .filter(|cell| cell.key.level == level),
-            );
-        }
-        Ok(cells)
+        Ok(fold_facts(days.iter().flatten())
+            .into_iter()
+            .filter(|cell| selection.contains(&cell.key))
+            .collect())
     }
 
     async fn add_report_facts(&self, facts: &[ReportFact]) -> StoreResult<()> {
-        self.write_report_facts(facts).await
+        self.write_fact_rows(facts).await
     }
 
     async fn clear_report_cells(&self, from_day: i64, to_day: i64) -> StoreResult<()> {
