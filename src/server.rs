@@ -708,15 +708,7 @@ async fn open_parts(
             )
             .await?
         }
-        StoreOpening::Now => {
-            store::open_now(
-                &config.store,
-                &config.data_dir,
-                environment,
-                config.reports.upkeep(),
-            )
-            .await?
-        }
+        StoreOpening::Now => store::open_now_for(config, environment).await?,
     };
     let mut keys = ServerKeys::load(
         environment,

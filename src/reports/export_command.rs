@@ -181,13 +181,7 @@ pub async fn export_connections(
 ) -> Result<String, ExportCommandError> {
     crate::data_dir::prepare(&config.data_dir).map_err(io_error(&config.data_dir))?;
     let key = pseudonym_key(&config.data_dir, options.stable_pseudonyms)?;
-    let store = crate::store::open_now(
-        &config.store,
-        &config.data_dir,
-        environment,
-        config.reports.upkeep(),
-    )
-    .await?;
+    let store = crate::store::open_now_for(config, environment).await?;
     let written = write_export(
         store.as_ref(),
         &options,

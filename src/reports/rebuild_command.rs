@@ -57,13 +57,7 @@ pub async fn rebuild_reports(
         path: config.data_dir.display().to_string(),
         source,
     })?;
-    let store = crate::store::open_now(
-        &config.store,
-        &config.data_dir,
-        environment,
-        config.reports.upkeep(),
-    )
-    .await?;
+    let store = crate::store::open_now_for(config, environment).await?;
     let today = utc_day(Clock::system().now_ms());
     let summary = super::rebuild(store.as_ref(), from_day, today).await;
     store.close().await?;

@@ -56,13 +56,7 @@ pub async fn rewards_statement(
             source,
         }
     })?;
-    let store = crate::store::open_now(
-        &config.store,
-        &config.data_dir,
-        environment,
-        config.reports.upkeep(),
-    )
-    .await?;
+    let store = crate::store::open_now_for(config, environment).await?;
     let statement = Statements::new(store.clone()).statement(month).await;
     store.close().await?;
     let statement = statement?;

@@ -30,7 +30,7 @@ pub(crate) use report_records::ReportUpkeep;
 pub(crate) use traits::*;
 pub(crate) use voucher_records::*;
 
-use crate::config::{EnvironmentVariables, StoreConfig};
+use crate::config::{Config, EnvironmentVariables, StoreConfig};
 
 /// A storage failure, as callers need to tell them apart.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -102,6 +102,21 @@ pub(crate) async fn migrate(
             ))
         }
     }
+}
+
+/// [`open_now`] with the store, data directory and report upkeep of `config`:
+/// what every one-shot command opens.
+pub(crate) async fn open_now_for(
+    config: &Config,
+    environment: &EnvironmentVariables,
+) -> StoreResult<Arc<dyn Store>> {
+    open_now(
+        &config.store,
+        &config.data_dir,
+        environment,
+        config.reports.upkeep(),
+    )
+    .await
 }
 
 /// Opens the backend the config names and waits until it answers (one-shot
