@@ -416,13 +416,19 @@ impl Worker {
                         (metres * 1_000.0) as i64,
                     );
                 }
+                // Under --obey-cadence, the pace this phone follows now: the
+                // run's plan for officers, the last `cadence` told for citizens.
+                let pace = self
+                    .plan
+                    .obey_cadence
+                    .filter(|_| world.is_some())
+                    .map(|planned| match person.kind {
+                        PersonKind::Officer => Some(planned),
+                        PersonKind::Citizen => self.context.cadence_of(*person),
+                    });
                 let position = match &world {
-                    Some(world)
-                        if self.plan.obey_cadence.is_some()
-                            && person.kind == PersonKind::Citizen =>
-                    {
-                        let cadence = self.context.cadence_of(*person);
-                        session::write(world).report_citizen(person.index, tick, cadence)
+                    Some(world) if pace.is_some() && person.kind == PersonKind::Citizen => {
+                        session::write(world).report_citizen(person.index, tick, pace.flatten())
                     }
                     Some(world) => {
                         session::read(world).reported_at_tick(person.kind, person.index, tick)
@@ -441,11 +447,7 @@ impl Worker {
                         Some(walker.position())
                     }
                 };
-                if let (Some(planned), Some(_)) = (self.plan.obey_cadence, &world) {
-                    let pace = match person.kind {
-                        PersonKind::Officer => Some(planned),
-                        PersonKind::Citizen => self.context.cadence_of(*person),
-                    };
+                if let Some(pace) = pace {
                     lock(&self.latencies.paces).count(person.kind, pace, position.is_some());
                 }
                 let Some(position) = position else {
