@@ -25,7 +25,7 @@ async fn minutes_by_zip(store: &dyn Store, now_ms: i64) -> Vec<(String, i64)> {
         .unwrap()
         .into_iter()
         .filter(|cell| cell.key.role == ReportRole::Officer)
-        .map(|cell| (cell.key.area, cell.value))
+        .map(|cell| (cell.key.area.to_string(), cell.value))
         .collect();
     found.sort();
     found

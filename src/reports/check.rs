@@ -9,6 +9,7 @@ use chrono::Datelike;
 
 use super::rebuild::FactPages;
 use crate::store::Store;
+use crate::store::report_area::ReportArea;
 use crate::store::report_facts::fold_facts;
 use crate::store::report_records::{
     AreaLevel, CellKey, CellSelection, Grain, ReportFact, ReportMetric, ReportRole, date_of_day,
@@ -94,7 +95,7 @@ type PeriodKey = (
     ReportMetric,
     AreaLevel,
     ReportRole,
-    String,
+    ReportArea,
     Option<uuid::Uuid>,
     (i32, u32, u32),
 );
@@ -122,14 +123,7 @@ pub(crate) fn assert_coarse_cells_match(facts: &[ReportFact], stored: &BTreeMap<
             };
             for role in &fact.roles {
                 for period in periods {
-                    let key = (
-                        fact.metric,
-                        level,
-                        *role,
-                        area.clone(),
-                        fact.partner,
-                        period,
-                    );
+                    let key = (fact.metric, level, *role, area, fact.partner, period);
                     match (fact.metric.is_distinct(), fact.person) {
                         (true, Some(person)) => {
                             people.entry(key).or_default().insert(person.0);
@@ -166,7 +160,7 @@ pub(crate) fn assert_coarse_cells_match(facts: &[ReportFact], stored: &BTreeMap<
                 key.metric,
                 key.level,
                 key.role,
-                key.area.clone(),
+                key.area,
                 key.partner,
                 period,
             );

@@ -11,6 +11,7 @@ use crate::domain::connection::utc_day;
 use crate::domain::{AccountId, Role};
 use crate::identity::keys::keyed_hash;
 use crate::store::ConnectionRecord;
+use crate::store::report_area::ReportArea;
 use crate::store::report_records::{hour_of, report_zip};
 
 /// Hex characters of a pseudonym (64 bits).
@@ -72,7 +73,7 @@ pub(crate) fn export_rows(
     pseudonymizer: &Pseudonymizer,
     threshold: u32,
 ) -> Vec<ExportRow> {
-    let mut people_by_zip: BTreeMap<&str, BTreeSet<AccountId>> = BTreeMap::new();
+    let mut people_by_zip: BTreeMap<ReportArea, BTreeSet<AccountId>> = BTreeMap::new();
     for record in records {
         if let Some(zip) = report_zip(record.zip.as_deref()) {
             let people = people_by_zip.entry(zip).or_default();
@@ -85,12 +86,12 @@ pub(crate) fn export_rows(
         let (area, area_level) = match report_zip(record.zip.as_deref()) {
             Some(zip)
                 if people_by_zip
-                    .get(zip)
+                    .get(&zip)
                     .is_some_and(|people| people.len() >= threshold as usize) =>
             {
-                (zip.to_owned(), "zip")
+                (zip.to_string(), "zip")
             }
-            Some(zip) => (zip[..3].to_owned(), "zip3"),
+            Some(zip) => (zip.prefix(3).to_string(), "zip3"),
             None => (String::new(), ""),
         };
         let connection = pseudonymizer.name(b"connection", &record.connection_id);

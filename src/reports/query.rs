@@ -365,13 +365,13 @@ fn table_of(cells: Vec<ReportCell>, request: &ReportRequest, regions: &[RegionCo
         };
         let area = match request.area_by {
             AreaBy::Region => {
-                let zip = zips.number(&cell.key.area) as usize;
+                let zip = zips.number(cell.key.area.as_str()) as usize;
                 if zip == region_of_zip.len() {
-                    region_of_zip.push(areas.number(&region_of(&cell.key.area, regions)));
+                    region_of_zip.push(areas.number(&region_of(cell.key.area.as_str(), regions)));
                 }
                 region_of_zip[zip]
             }
-            AreaBy::Zip | AreaBy::Zip3 | AreaBy::Nation => areas.number(&cell.key.area),
+            AreaBy::Zip | AreaBy::Zip3 | AreaBy::Nation => areas.number(cell.key.area.as_str()),
         };
         let partner = match cell.key.partner {
             Some(partner) => partners.number(&partner.to_string()),

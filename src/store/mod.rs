@@ -9,6 +9,7 @@ mod instrumented;
 mod oidc_records;
 mod pledge_records;
 pub(crate) mod records;
+pub(crate) mod report_area;
 pub(crate) mod report_facts;
 pub(crate) mod report_records;
 pub(crate) mod scylla;

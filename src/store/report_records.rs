@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
+use super::report_area::{MAX_AREA_BYTES, ReportArea};
 use crate::domain::{AccountId, Role};
 
 /// Milliseconds in an hour.
@@ -315,21 +316,22 @@ impl AreaLevel {
         Self::ALL.into_iter().find(|level| level.tag() == tag)
     }
 
-    /// The area of `zip` at this level; `None` when the level needs a ZIP
-    /// and there is none.
-    pub(crate) fn area_of(self, zip: Option<&str>) -> Option<String> {
+    /// The area of `zip` (a checked [`report_zip`]) at this level; `None`
+    /// when the level needs a ZIP and there is none.
+    pub(crate) fn area_of(self, zip: Option<ReportArea>) -> Option<ReportArea> {
         match self {
-            AreaLevel::Zip => zip.map(str::to_owned),
-            AreaLevel::Zip3 => zip.map(|zip| zip[..3].to_owned()),
-            AreaLevel::Nation => Some(String::new()),
+            AreaLevel::Zip => zip,
+            AreaLevel::Zip3 => zip.map(|zip| zip.prefix(3)),
+            AreaLevel::Nation => Some(ReportArea::NATION),
         }
     }
 }
 
 /// A 5-digit ZIP, or `None` for anything else (an event without a US ZIP
 /// counts only at the nation level).
-pub(crate) fn report_zip(zip: Option<&str>) -> Option<&str> {
-    zip.filter(|zip| zip.len() == 5 && zip.bytes().all(|byte| byte.is_ascii_digit()))
+pub(crate) fn report_zip(zip: Option<&str>) -> Option<ReportArea> {
+    zip.filter(|zip| zip.len() == MAX_AREA_BYTES)
+        .and_then(ReportArea::parse)
 }
 
 /// One counted thing, derived from a stored record.
@@ -387,7 +389,7 @@ impl ReportFact {
                         level,
                         day: period_day,
                         hour: period_hour,
-                        area: area.clone(),
+                        area,
                         role: *role,
                         partner: self.partner,
                     });
@@ -433,7 +435,7 @@ pub(crate) struct CellKey {
     /// UTC hour of day of an hourly cell (0 for days and months).
     pub(crate) hour: u8,
     /// The ZIP, the 3-digit ZIP, or `""` for the nation.
-    pub(crate) area: String,
+    pub(crate) area: ReportArea,
     /// Whom it counts.
     pub(crate) role: ReportRole,
     /// The partner it counts for, for metrics kept per partner.

@@ -13,6 +13,7 @@ use crate::domain::AccountId;
 use crate::domain::catalog::OfferKind;
 use crate::domain::voucher::{Voucher, VoucherStatus};
 use crate::reports::check::{assert_reports_match_records, stored_cells};
+use crate::store::report_area::ReportArea;
 use crate::store::report_records::{
     AreaLevel, CellKey, Grain, ReportMetric, ReportRole, month_start,
 };
@@ -71,7 +72,7 @@ fn cell(
         level,
         day: AT_MS.div_euclid(DAY_MS),
         hour,
-        area: area.to_owned(),
+        area: ReportArea::parse(area).expect("an area"),
         role,
         partner,
     }

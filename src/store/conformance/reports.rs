@@ -10,6 +10,7 @@ use uuid::Uuid;
 
 use crate::domain::AccountId;
 use crate::reports::check::{assert_reports_match_records, stored_cells};
+use crate::store::report_area::ReportArea;
 use crate::store::report_records::{
     AreaLevel, CellKey, Grain, ReportMetric, ReportRole, month_start,
 };
@@ -62,7 +63,7 @@ fn cell(metric: ReportMetric, level: AreaLevel, area: &str, role: ReportRole) ->
         level,
         day: AT_MS.div_euclid(24 * HOUR_MS),
         hour: 14,
-        area: area.to_owned(),
+        area: ReportArea::parse(area).expect("an area"),
         role,
         partner: None,
     }

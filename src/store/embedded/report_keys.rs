@@ -5,10 +5,11 @@
 //! contiguous range, whatever the other roles and grains hold.
 
 use super::tables::biased;
+use crate::store::report_area::{MAX_AREA_BYTES, ReportArea};
 use crate::store::report_records::{AreaLevel, CellKey, Grain, ReportCell, ReportRole};
 
 /// Bytes of an area in a key: up to five ASCII digits, zero-padded.
-const AREA_BYTES: usize = 5;
+const AREA_BYTES: usize = MAX_AREA_BYTES;
 /// Offset of the biased day in a cell key (after metric, grain, level, role).
 const CELL_DAY_AT: usize = 4;
 /// Offset of the hour in a cell key.
@@ -35,22 +36,9 @@ pub(super) type PersonKeyBytes = [u8; PERSON_KEY_BYTES];
 /// Key of a counted fact.
 pub(super) type FactKeyBytes = [u8; FACT_KEY_BYTES];
 
-/// The area bytes of a key.
-fn area_bytes(area: &str) -> [u8; AREA_BYTES] {
-    let mut bytes = [0; AREA_BYTES];
-    for (slot, byte) in bytes.iter_mut().zip(area.bytes()) {
-        *slot = byte;
-    }
-    bytes
-}
-
 /// The area of the area bytes of a key.
-fn area_text(bytes: &[u8]) -> String {
-    bytes
-        .iter()
-        .take_while(|byte| **byte != 0)
-        .map(|byte| char::from(*byte))
-        .collect()
+fn area_of_bytes(bytes: &[u8]) -> Option<ReportArea> {
+    ReportArea::from_bytes(bytes.try_into().ok()?)
 }
 
 /// The day of biased day bytes.
@@ -82,7 +70,7 @@ pub(super) fn cell_key_bytes<const N: usize>(key: &CellKey) -> [u8; N] {
     let mut bytes =
         cell_range_start::<N>((key.metric.tag(), key.grain, key.level, key.role), key.day);
     bytes[CELL_HOUR_AT] = key.hour;
-    bytes[CELL_AREA_AT..CELL_KEY_BYTES].copy_from_slice(&area_bytes(&key.area));
+    bytes[CELL_AREA_AT..CELL_KEY_BYTES].copy_from_slice(&key.area.bytes());
     if let Some(partner) = key.partner {
         bytes[CELL_KEY_BYTES..].copy_from_slice(partner.as_bytes());
     }
@@ -111,7 +99,7 @@ pub(super) fn cell_from_bytes(
             role: ReportRole::from_tag(bytes[3])?,
             day: unbiased(cell_day_bytes(bytes)),
             hour: bytes[CELL_HOUR_AT],
-            area: area_text(&bytes[CELL_AREA_AT..CELL_KEY_BYTES]),
+            area: area_of_bytes(&bytes[CELL_AREA_AT..CELL_KEY_BYTES])?,
             partner,
         },
         value,
@@ -146,7 +134,7 @@ pub(super) fn person_key_bytes(key: &CellKey, person: uuid::Uuid) -> PersonKeyBy
     bytes[2] = key.role.tag();
     bytes[3..11].copy_from_slice(&biased(key.day));
     bytes[11] = key.hour;
-    bytes[12..17].copy_from_slice(&area_bytes(&key.area));
+    bytes[12..17].copy_from_slice(&key.area.bytes());
     bytes[17..].copy_from_slice(person.as_bytes());
     bytes
 }

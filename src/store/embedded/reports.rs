@@ -27,6 +27,7 @@ use super::report_layout::create_aggregate_tables;
 use super::report_scans::{AVAILABILITY, record_availability_in, scan_fixed, scan_slices};
 use super::tables::{CONNECTIONS, DONATIONS, LEDGER, VOUCHERS, biased};
 use crate::domain::voucher::Voucher;
+use crate::store::report_area::ReportArea;
 use crate::store::report_facts::connection_facts;
 use crate::store::report_records::{
     AreaLevel, CellKey, CellSelection, Grain, ReportCell, ReportFact, ReportMetric, ReportRole,
@@ -132,13 +133,8 @@ fn read_stored<const N: usize>(
 }
 
 /// Where a cell is within its role: the order cells are read in.
-fn place(cell: &ReportCell) -> (i64, u8, &str, Option<uuid::Uuid>) {
-    (
-        cell.key.day,
-        cell.key.hour,
-        &cell.key.area,
-        cell.key.partner,
-    )
+fn place(cell: &ReportCell) -> (i64, u8, ReportArea, Option<uuid::Uuid>) {
+    (cell.key.day, cell.key.hour, cell.key.area, cell.key.partner)
 }
 
 /// The sums of two lists of cells in read order, as one list in read
