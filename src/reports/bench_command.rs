@@ -45,8 +45,11 @@ pub struct ReportBenchOptions {
     pub zips: u32,
 }
 
-/// The synthetic connection number `index`, reproducible from the seed.
-fn connection(rng: &mut StdRng, options: &ReportBenchOptions) -> ConnectionRecord {
+/// The synthetic connection number `index` of `options.connections`,
+/// reproducible from the seed. Connections come in the order of their days,
+/// as a live system adds them (so each write touches the cells of a few
+/// days, not of the whole year), at a random time of the day.
+fn connection(rng: &mut StdRng, options: &ReportBenchOptions, index: u64) -> ConnectionRecord {
     let party = |id: u128, points| ConnectionParty {
         account_id: AccountId(Uuid::from_u128(id)),
         points,
@@ -59,11 +62,19 @@ fn connection(rng: &mut StdRng, options: &ReportBenchOptions) -> ConnectionRecor
         connection_id: Uuid::from_u128(rng.random()),
         citizen: party(rng.random_range(1..=CITIZENS), 10),
         officer: party(CITIZENS + rng.random_range(1..=OFFICERS), 5),
-        established_at_ms: FIRST_DAY * DAY_MS + rng.random_range(0..options.days.max(1) * DAY_MS),
+        established_at_ms: day_of(index, options) * DAY_MS + rng.random_range(0..DAY_MS),
         mode: crate::domain::connection::ConnectionMode::InPerson,
         cell_r7: None,
         zip: Some(format!("{zip:05}")),
     }
+}
+
+/// The day of connection `index`: the days share the connections evenly,
+/// in order.
+fn day_of(index: u64, options: &ReportBenchOptions) -> i64 {
+    let days = u128::try_from(options.days.max(1)).unwrap_or(1);
+    let offset = u128::from(index) * days / u128::from(options.connections.max(1));
+    FIRST_DAY + i64::try_from(offset).unwrap_or(0)
 }
 
 /// Adds the facts of `options.connections` synthetic connections.
@@ -76,8 +87,8 @@ async fn load(
     let mut loaded = 0_u64;
     while loaded < options.connections {
         let batch = (options.connections - loaded).min(BATCH as u64);
-        let facts: Vec<_> = (0..batch)
-            .flat_map(|_| connection_facts(&connection(&mut rng, options)))
+        let facts: Vec<_> = (loaded..loaded + batch)
+            .flat_map(|index| connection_facts(&connection(&mut rng, options, index)))
             .collect();
         store.add_report_facts(&facts).await?;
         loaded += batch;

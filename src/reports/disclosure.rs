@@ -170,7 +170,7 @@ impl Grouping {
     /// Groups `cells` by `key_of`, counting the `withheld` cells of each
     /// group.
     fn of(cells: &[KeyedCell], withheld: &[bool], key_of: impl Fn(&KeyedCell) -> u64) -> Self {
-        let mut slots: std::collections::HashMap<u64, u32> = std::collections::HashMap::new();
+        let mut slots: rustc_hash::FxHashMap<u64, u32> = rustc_hash::FxHashMap::default();
         let group_of: Vec<u32> = cells
             .iter()
             .map(|cell| {

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use uuid::Uuid;
 
 use super::check::{assert_reports_match_records, stored_cells};
-use super::query::{AreaBy, GroupBy, ReportRequest, cover, report};
+use super::query::{AreaBy, GroupBy, ReportRequest, cover, pieces_of, report};
 use crate::domain::AccountId;
 use crate::store::ReportUpkeep;
 use crate::store::embedded::EmbeddedStore;
@@ -52,6 +52,27 @@ fn request(metric: ReportMetric, group_by: GroupBy, from_day: i64, to_day: i64) 
         role: ReportRole::All,
         top: 5,
     }
+}
+
+#[test]
+fn a_span_is_read_in_pieces_that_hold_every_day_once_in_order() {
+    for (from_day, to_day, pieces) in [
+        (JAN_1, MAR_31, 2),
+        (DEC_20, DEC_20, 8),
+        (JAN_1, JAN_1 + 6, 3),
+    ] {
+        let cut = pieces_of(from_day, to_day, pieces);
+        let days: Vec<i64> = cut
+            .iter()
+            .flat_map(|(first, last)| *first..=*last)
+            .collect();
+        assert_eq!(days, (from_day..=to_day).collect::<Vec<_>>(), "{cut:?}");
+        assert!(cut.len() <= pieces && cut.iter().all(|(first, last)| first <= last));
+    }
+    assert_eq!(
+        pieces_of(JAN_1, JAN_1 + 9, 2),
+        [(JAN_1, JAN_1 + 4), (JAN_1 + 5, JAN_1 + 9)]
+    );
 }
 
 #[test]

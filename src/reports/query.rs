@@ -8,10 +8,11 @@
 //! by month (daily cells for the days before the first and after the last
 //! whole month).
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use chrono::Datelike;
+use futures::future::try_join_all;
+use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 
 use super::disclosure::{KeyedCell, is_small, withheld};
@@ -210,7 +211,28 @@ fn cover_by_months(from_day: i64, to_day: i64) -> Vec<(Grain, i64, i64)> {
     pieces
 }
 
-/// The cells of one role at one level over the stretches of `cover`.
+/// The most pieces a stretch of cells is read in at once.
+const MAX_READ_PIECES: usize = 8;
+
+/// `from_day..=to_day` cut into up to `pieces` consecutive stretches of
+/// nearly equal length (every day in exactly one, so every period start
+/// too).
+pub(super) fn pieces_of(from_day: i64, to_day: i64, pieces: usize) -> Vec<(i64, i64)> {
+    let days = (to_day - from_day + 1).max(1);
+    let pieces = i64::try_from(pieces).unwrap_or(1).clamp(1, days);
+    (0..pieces)
+        .map(|piece| {
+            (
+                from_day + days * piece / pieces,
+                from_day + days * (piece + 1) / pieces - 1,
+            )
+        })
+        .collect()
+}
+
+/// The cells of one role at one level over the stretches of `cover`, in
+/// the order of their days. Each stretch is read in as many pieces at once
+/// as the machine has cores, so a report of every ZIP reads on all of them.
 async fn cells_of(
     store: &dyn Store,
     metric: ReportMetric,
@@ -218,22 +240,21 @@ async fn cells_of(
     role: ReportRole,
     cover: &[(Grain, i64, i64)],
 ) -> StoreResult<Vec<ReportCell>> {
-    let mut cells = Vec::new();
-    for (grain, from_day, to_day) in cover.iter().copied() {
-        cells.extend(
-            store
-                .report_cells(CellSelection {
-                    metric,
-                    grain,
-                    level,
-                    role,
-                    from_day,
-                    to_day,
-                })
-                .await?,
-        );
-    }
-    Ok(cells)
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    let selections = cover.iter().flat_map(|(grain, from_day, to_day)| {
+        pieces_of(*from_day, *to_day, cores.min(MAX_READ_PIECES))
+            .into_iter()
+            .map(move |(from_day, to_day)| CellSelection {
+                metric,
+                grain: *grain,
+                level,
+                role,
+                from_day,
+                to_day,
+            })
+    });
+    let pieces = try_join_all(selections.map(|selection| store.report_cells(selection))).await?;
+    Ok(pieces.into_iter().flatten().collect())
 }
 
 /// The name of the period a cell falls in.
@@ -271,9 +292,9 @@ struct Names {
     /// The number of each name of up to [`PACKED_NAME_BYTES`] bytes (ZIPs,
     /// their prefixes, the nation's `""`, periods), by its bytes packed into
     /// an integer: looked up without reading the name's text.
-    packed: HashMap<u64, u32>,
+    packed: FxHashMap<u64, u32>,
     /// The number of each longer name.
-    numbers: HashMap<String, u32>,
+    numbers: FxHashMap<String, u32>,
     /// The names, by number.
     names: Vec<String>,
 }
