@@ -563,16 +563,28 @@ impl ScyllaStore {
             .collect())
     }
 
-    /// Rolls up every dirty day of every metric (the background pass).
+    /// Rolls up every dirty day of every metric (the background pass). A
+    /// metric that fails does not hold the others back: the first error is
+    /// returned once every metric was tried.
     pub(super) async fn roll_up_every_metric(&self) -> StoreResult<RollUpPass> {
         let mut pass = RollUpPass::default();
+        let mut first_error = None;
         for metric in ReportMetric::ALL {
-            pass.add(
-                self.roll_up_range(metric, i64::MIN, i64::MAX, RollUpTrigger::Background)
-                    .await?,
-            );
+            match self
+                .roll_up_range(metric, i64::MIN, i64::MAX, RollUpTrigger::Background)
+                .await
+            {
+                Ok(done) => pass.add(done),
+                Err(error) => {
+                    tracing::warn!(metric = metric.as_str(), %error, "report roll-up of a metric failed");
+                    first_error.get_or_insert(error);
+                }
+            }
         }
-        Ok(pass)
+        match first_error {
+            Some(error) => Err(error),
+            None => Ok(pass),
+        }
     }
 
     /// Fact rows this store read so far (roll-ups only).
