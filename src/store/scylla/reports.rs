@@ -15,6 +15,7 @@
 use std::collections::BTreeSet;
 
 use async_trait::async_trait;
+use futures::stream::{self, StreamExt, TryStreamExt};
 use uuid::Uuid;
 
 use super::ScyllaStore;
@@ -33,6 +34,8 @@ use crate::store::{
 /// Rows of a page of a scan over a whole table when the caller's limit
 /// does not fit a page size.
 pub(super) const SCAN_PAGE_ROWS: i32 = 1_000;
+/// Fact rows written at once (a bulk load or rebuild adds many).
+const CONCURRENT_FACT_WRITES: usize = 32;
 
 /// Columns of `SELECT ... FROM report_facts`.
 type FactRow = (
@@ -101,29 +104,39 @@ impl ScyllaStore {
         }
     }
 
-    /// Writes each fact's row (idempotent upserts), then marks their
-    /// (metric, day)s dirty.
+    /// Writes each fact's row (idempotent upserts, [`CONCURRENT_FACT_WRITES`]
+    /// at a time), then marks their (metric, day)s dirty.
     async fn write_fact_rows(&self, facts: &[ReportFact]) -> StoreResult<()> {
-        for fact in facts {
-            self.execute(
-                |connected| &connected.statements.reports.insert_fact,
-                (
-                    fact.metric.as_str(),
-                    fact.day(),
-                    fact.fact_id,
-                    fact.at_ms,
-                    fact.zip.as_deref(),
-                    roles_text(&fact.roles),
-                    fact.amount,
-                    fact.person.map(|person| person.0),
-                    fact.partner,
-                ),
-            )
+        // By index: a stream mapping borrowed facts to futures borrowing
+        // them again is not `Send` for every lifetime, as the traits need.
+        stream::iter(0..facts.len())
+            .map(|index| self.write_fact_row(&facts[index]))
+            .buffer_unordered(CONCURRENT_FACT_WRITES)
+            .try_for_each(|_| async { Ok(()) })
             .await?;
-        }
         let days: BTreeSet<(ReportMetric, i64)> =
             facts.iter().map(|fact| (fact.metric, fact.day())).collect();
         self.mark_days_dirty(&days).await
+    }
+
+    /// Writes one fact's row (an idempotent upsert).
+    async fn write_fact_row(&self, fact: &ReportFact) -> StoreResult<()> {
+        self.execute(
+            |connected| &connected.statements.reports.insert_fact,
+            (
+                fact.metric.as_str(),
+                fact.day(),
+                fact.fact_id,
+                fact.at_ms,
+                fact.zip.as_deref(),
+                roles_text(&fact.roles),
+                fact.amount,
+                fact.person.map(|person| person.0),
+                fact.partner,
+            ),
+        )
+        .await
+        .map(|_| ())
     }
 
     /// Every fact of (`metric`, `day`).
