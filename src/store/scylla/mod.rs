@@ -40,6 +40,7 @@ mod profiles;
 mod queue_statements;
 mod redemptions;
 mod report_rollup_codec;
+mod report_rollup_rows;
 mod report_rollup_statements;
 mod report_rollups;
 mod report_scans;
