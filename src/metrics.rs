@@ -51,6 +51,11 @@ const ACTOR_FAILURES: &str = "heyblue_actor_failures_total";
 const STORE_DURATION: &str = "heyblue_store_request_duration_seconds";
 const STORE_ERRORS: &str = "heyblue_store_errors_total";
 const STORE_WRITE_BATCH: &str = "heyblue_store_write_batch_size";
+const REPORT_ROLLUPS: &str = "heyblue_report_rollups_total";
+const REPORT_ROLLUP_DURATION: &str = "heyblue_report_rollup_duration_seconds";
+const REPORT_ROLLUPS_REFUSED: &str = "heyblue_report_rollups_refused_total";
+const REPORT_DIRTY_DAYS: &str = "heyblue_report_dirty_days";
+const REPORT_ROLLUP_PASS_FAILURES: &str = "heyblue_report_rollup_pass_failures_total";
 const OFFICERS_AVAILABLE: &str = "heyblue_officers_available";
 const CITIZENS_LOCATED: &str = "heyblue_citizens_located";
 const WS_CONNECTIONS: &str = "heyblue_ws_connections_total";
@@ -250,6 +255,27 @@ fn describe_all() {
     describe_histogram!(
         STORE_WRITE_BATCH,
         "writes the embedded store committed together in one transaction"
+    );
+    describe_counter!(
+        REPORT_ROLLUPS,
+        "(metric, day)s of report cells rolled up from their facts on the CQL store, by trigger (read: a report needed them; background: the periodic pass)"
+    );
+    describe_histogram!(
+        REPORT_ROLLUP_DURATION,
+        metrics::Unit::Seconds,
+        "time of a roll-up of one metric's dirty days on the CQL store, by trigger"
+    );
+    describe_counter!(
+        REPORT_ROLLUPS_REFUSED,
+        "report roll-ups refused because an hour's cells exceed the bound of a roll-up row's parts (see docs/storage.md)"
+    );
+    describe_gauge!(
+        REPORT_DIRTY_DAYS,
+        "(metric, day)s the last background pass found dirty on the CQL store and rolled up"
+    );
+    describe_counter!(
+        REPORT_ROLLUP_PASS_FAILURES,
+        "background roll-up passes that failed (retried at the next pass)"
     );
     describe_counter!(
         STORE_ERRORS,
@@ -573,6 +599,30 @@ pub(crate) fn availability_ended(reason: AvailabilityEndReason) {
 /// The embedded store committed `writes` writes in one transaction.
 pub(crate) fn store_write_batch(writes: usize) {
     histogram!(STORE_WRITE_BATCH).record(writes as f64);
+}
+
+/// A roll-up of one metric, started by `trigger`, rolled up `days` dirty
+/// days in `elapsed`.
+pub(crate) fn report_rollup(
+    trigger: crate::store::scylla::RollUpTrigger,
+    days: u64,
+    elapsed: Duration,
+) {
+    counter!(REPORT_ROLLUPS, "trigger" => trigger.as_str()).increment(days);
+    histogram!(REPORT_ROLLUP_DURATION, "trigger" => trigger.as_str()).record(elapsed.as_secs_f64());
+}
+
+/// A roll-up was refused: an hour's cells exceed the parts a row may have.
+pub(crate) fn report_rollup_refused() {
+    counter!(REPORT_ROLLUPS_REFUSED).increment(1);
+}
+
+/// The background pass ended: `dirty_days` rolled up, or it failed.
+pub(crate) fn report_rollup_pass(dirty_days: Option<u64>) {
+    match dirty_days {
+        Some(days) => gauge!(REPORT_DIRTY_DAYS).set(days as f64),
+        None => counter!(REPORT_ROLLUP_PASS_FAILURES).increment(1),
+    }
 }
 
 /// One store call finished.

@@ -316,6 +316,19 @@ pub async fn serve(
         root.clone(),
     )
     .map_err(|error| ServeError::Outbox(error.to_string()))?;
+    // The CQL store rolls report cells up from facts; the embedded store
+    // keeps them in each write's transaction and needs no pass.
+    let report_roll_up_task =
+        matches!(config.store, crate::config::StoreConfig::Scylla(_)).then(|| {
+            tokio::spawn(
+                crate::reports::roll_up_reports_periodically(
+                    parts.store.clone(),
+                    Duration::from_millis(config.reports.roll_up_interval_ms),
+                    root.clone(),
+                )
+                .instrument(tracing::info_span!("report_roll_up")),
+            )
+        });
     let metrics_task = tokio::spawn(serve_metrics(metrics_listener, root.clone()));
     let http_token = root.clone();
     let mut app = gateway::router(state);
@@ -403,6 +416,11 @@ pub async fn serve(
         && let Err(error) = task.await
     {
         tracing::warn!(%error, "outbox sending ended abnormally");
+    }
+    if let Some(task) = report_roll_up_task
+        && let Err(error) = task.await
+    {
+        tracing::warn!(%error, "report roll-up ended abnormally");
     }
     if let Err(error) = gauges_task.await {
         tracing::warn!(%error, "gauge refresh ended abnormally");

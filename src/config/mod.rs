@@ -152,12 +152,23 @@ pub struct ReportsConfig {
     /// as it writes the record (true by default). When false, writes skip
     /// that work and reports are stale until `heyblue reports rebuild` runs.
     pub maintain_aggregates: bool,
+    /// How often the server rolls up report cells of days whose facts
+    /// changed (CQL store only: the embedded store keeps its cells as facts
+    /// arrive). Reads roll up the days they need themselves, so this bounds
+    /// how much work a read finds left, not how stale a report can be.
+    pub roll_up_interval_ms: u64,
 }
+
+/// Default of `reports.roll_up_interval_ms`.
+const DEFAULT_ROLL_UP_INTERVAL_MS: u64 = 10_000;
+/// Bounds of `reports.roll_up_interval_ms`: from a tenth of a second to an hour.
+const ROLL_UP_INTERVAL_MS_RANGE: std::ops::RangeInclusive<u64> = 100..=3_600_000;
 
 impl Default for ReportsConfig {
     fn default() -> Self {
         Self {
             maintain_aggregates: true,
+            roll_up_interval_ms: DEFAULT_ROLL_UP_INTERVAL_MS,
         }
     }
 }
@@ -807,6 +818,12 @@ impl Config {
             return Err(invalid(
                 "admin.min_report_cell_count",
                 "must be at least 5: smaller published counts can identify people",
+            ));
+        }
+        if !ROLL_UP_INTERVAL_MS_RANGE.contains(&self.reports.roll_up_interval_ms) {
+            return Err(invalid(
+                "reports.roll_up_interval_ms",
+                "must be 100 to 3600000 (a tenth of a second to an hour)",
             ));
         }
         cluster::validate_regions(&self.regions)?;

@@ -287,6 +287,21 @@ fn report_upkeep_is_on_unless_turned_off() {
 }
 
 #[test]
+fn the_roll_up_interval_is_bounded() {
+    assert_eq!(Config::default().reports.roll_up_interval_ms, 10_000);
+    let fast = Config::from_toml_str("[reports]\nroll_up_interval_ms = 100\n").expect("valid");
+    assert_eq!(fast.reports.roll_up_interval_ms, 100);
+    for refused in [0, 99, 3_600_001] {
+        let error = Config::from_toml_str(&format!("[reports]\nroll_up_interval_ms = {refused}\n"))
+            .unwrap_err();
+        assert!(
+            error.to_string().contains("reports.roll_up_interval_ms"),
+            "{error}"
+        );
+    }
+}
+
+#[test]
 fn cadence_and_virtual_keys_are_checked() {
     let cases = [
         (

@@ -823,6 +823,9 @@ impl ReportStore for FailingStore {
     async fn clear_report_cells(&self, from_day: i64, to_day: i64) -> StoreResult<()> {
         self.inner.clear_report_cells(from_day, to_day).await
     }
+    async fn roll_up_reports(&self) -> StoreResult<crate::store::report_records::RollUpPass> {
+        self.inner.roll_up_reports().await
+    }
     async fn scan_connections(
         &self,
         cursor: Option<Vec<u8>>,

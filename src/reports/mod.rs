@@ -15,6 +15,7 @@ mod export_rows;
 mod query;
 mod rebuild;
 mod rebuild_command;
+mod roll_up_task;
 
 #[cfg(test)]
 pub(crate) mod check;
@@ -39,3 +40,4 @@ pub(crate) use query::{AreaBy, GroupBy, MAX_SPAN_DAYS, Report, ReportRequest, re
 pub(crate) use rebuild::rebuild;
 pub use rebuild_command::{RebuildCommandError, rebuild_reports};
 pub(crate) use rebuild_command::{day_text, parse_day};
+pub(crate) use roll_up_task::roll_up_reports_periodically;

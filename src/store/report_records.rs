@@ -450,3 +450,24 @@ pub(crate) struct ReportCell {
     /// Its count or sum.
     pub(crate) value: i64,
 }
+
+/// What a roll-up of dirty days did (the CQL store; the embedded store keeps
+/// its cells in each write's transaction and never has any).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) struct RollUpPass {
+    /// (metric, day)s rolled up: the days found dirty.
+    pub(crate) days: u64,
+    /// (metric, month)s recomputed.
+    pub(crate) months: u64,
+    /// Fact rows read.
+    pub(crate) fact_rows_read: u64,
+}
+
+impl RollUpPass {
+    /// Adds what another roll-up did.
+    pub(crate) fn add(&mut self, other: RollUpPass) {
+        self.days = self.days.saturating_add(other.days);
+        self.months = self.months.saturating_add(other.months);
+        self.fact_rows_read = self.fact_rows_read.saturating_add(other.fact_rows_read);
+    }
+}

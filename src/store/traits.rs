@@ -25,7 +25,7 @@ use super::{
 };
 use super::{
     ScanPage,
-    report_records::{CellSelection, ReportCell, ReportFact},
+    report_records::{CellSelection, ReportCell, ReportFact, RollUpPass},
 };
 use crate::domain::catalog::{Charity, Municipality, OfferKind, Retailer, RewardOffer};
 use crate::domain::donation::Month;
@@ -692,6 +692,11 @@ pub(crate) trait ReportStore: Send + Sync {
     /// them again from the records; a rebuild starts on the first day of a
     /// month so that no month cell loses facts it keeps.
     async fn clear_report_cells(&self, from_day: i64, to_day: i64) -> StoreResult<()>;
+    /// Rolls up the cells of every day whose facts changed since it was last
+    /// rolled up (the CQL store's background pass; reads roll up the days
+    /// they need themselves, so this only keeps those few). The embedded
+    /// store keeps its cells in each write's transaction: nothing to do.
+    async fn roll_up_reports(&self) -> StoreResult<RollUpPass>;
     /// Up to `limit` connection records after `cursor` (from the first when
     /// `None`), in the backend's order; the page says where to continue.
     async fn scan_connections(

@@ -372,6 +372,11 @@ impl ReportStore for EmbeddedStore {
         .await
     }
 
+    /// Nothing is ever dirty: cells are written in each fact's transaction.
+    async fn roll_up_reports(&self) -> StoreResult<crate::store::report_records::RollUpPass> {
+        Ok(crate::store::report_records::RollUpPass::default())
+    }
+
     async fn scan_connections(
         &self,
         cursor: Option<Vec<u8>>,

@@ -5,7 +5,7 @@ use async_trait::async_trait;
 
 use super::InstrumentedStore;
 use crate::domain::voucher::Voucher;
-use crate::store::report_records::{CellSelection, ReportCell, ReportFact};
+use crate::store::report_records::{CellSelection, ReportCell, ReportFact, RollUpPass};
 use crate::store::{
     AvailabilityRecord, ConnectionRecord, Donation, LedgerEntry, ReportStore, ScanPage, StoreResult,
 };
@@ -28,6 +28,11 @@ impl ReportStore for InstrumentedStore {
             self.inner.clear_report_cells(from_day, to_day),
         )
         .await
+    }
+
+    async fn roll_up_reports(&self) -> StoreResult<RollUpPass> {
+        self.timed("roll_up_reports", self.inner.roll_up_reports())
+            .await
     }
 
     async fn scan_connections(

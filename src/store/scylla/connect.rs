@@ -17,7 +17,7 @@ use crate::config::{ConsistencyLevel, ReplicationConfig, ScyllaConfig, ScyllaTls
 use crate::store::StoreError;
 
 /// The schema version this binary writes and understands (see `schema.cql`).
-pub(crate) const SCHEMA_VERSION: i32 = 14;
+pub(crate) const SCHEMA_VERSION: i32 = 15;
 
 /// Name of this binary's row in `schema_version`.
 const SCHEMA_COMPONENT: &str = "heyblue";

@@ -39,6 +39,10 @@ mod prepare;
 mod profiles;
 mod queue_statements;
 mod redemptions;
+mod report_rollup_codec;
+mod report_rollup_rows;
+mod report_rollup_statements;
+mod report_rollups;
 mod report_scans;
 mod report_statements;
 mod reports;
@@ -63,6 +67,8 @@ mod outbox_queue_tests;
 #[cfg(test)]
 mod queue_bound_tests;
 #[cfg(test)]
+mod report_rollup_tests;
+#[cfg(test)]
 pub(crate) mod tests;
 
 use std::sync::{Arc, PoisonError, RwLock};
@@ -82,6 +88,7 @@ use super::{AccessGrant, AccountStore, SecretHash, Store, StoreError, StoreResul
 use codec::{Conditional, execution_error};
 use connect::{ConnectError, Connected};
 pub(crate) use connect::{SCHEMA_VERSION, Settings};
+pub(crate) use report_rollups::RollUpTrigger;
 
 /// First wait before retrying a failed connection; doubled up to the maximum.
 const FIRST_RETRY_DELAY: Duration = Duration::from_millis(500);
@@ -100,6 +107,8 @@ pub(crate) struct ScyllaStore {
     /// Whether writes add their facts to the report aggregates
     /// (`reports.maintain_aggregates`).
     report_upkeep: crate::store::ReportUpkeep,
+    /// This instance's dirty-day marks and roll-ups of report cells.
+    rollups: report_rollups::RollupState,
     /// Failures tests inject into statements.
     #[cfg(test)]
     faults: Arc<faults::Faults>,
@@ -159,6 +168,7 @@ impl ScyllaStore {
             stop: CancellationToken::new(),
             keyspace: settings.config.keyspace.clone(),
             report_upkeep: crate::store::ReportUpkeep::default(),
+            rollups: report_rollups::RollupState::new(),
             #[cfg(test)]
             faults: Arc::default(),
         }

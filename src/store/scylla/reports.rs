@@ -6,10 +6,13 @@
 //! of a ledger entry with its row in `ledger_entries`; those of a voucher
 //! after each write of it, of a donation after the update completing it, of
 //! an availability stretch after its row (`report_scans`), unless the store
-//! was opened with report upkeep off. A read folds the rows of the days its
-//! cells cover (every day of each month, for month cells) into cells of every
-//! grain (`store::report_facts::fold_facts`) and keeps those it wants: exact,
-//! but it reads every fact of the span.
+//! was opened with report upkeep off. After the facts of a write, their
+//! (metric, day)s are marked dirty; cells are rolled up from the facts of
+//! dirty days and read from `report_rollups` (`report_rollups.rs`), so a
+//! read never folds more facts than those of the days written since the last
+//! roll-up.
+
+use std::collections::BTreeSet;
 
 use async_trait::async_trait;
 use futures::stream::{self, StreamExt, TryStreamExt};
@@ -21,10 +24,8 @@ use super::connections::{ConnectionRow, connection_from_row};
 use super::ledger::{EntryRow, entry_from_row};
 use crate::domain::AccountId;
 use crate::domain::voucher::Voucher;
-use crate::store::report_facts::fold_facts;
 use crate::store::report_records::{
-    CellSelection, Grain, ReportCell, ReportFact, ReportMetric, ReportRole, ReportUpkeep,
-    month_start, next_month_start,
+    CellSelection, ReportCell, ReportFact, ReportMetric, ReportRole, ReportUpkeep, RollUpPass,
 };
 use crate::store::{
     AvailabilityRecord, ConnectionRecord, Donation, LedgerEntry, ReportStore, ScanPage, StoreResult,
@@ -33,8 +34,8 @@ use crate::store::{
 /// Rows of a page of a scan over a whole table when the caller's limit
 /// does not fit a page size.
 pub(super) const SCAN_PAGE_ROWS: i32 = 1_000;
-/// Days read at once by a report.
-const CONCURRENT_DAYS: usize = 16;
+/// Fact rows written at once (a bulk load or rebuild adds many).
+const CONCURRENT_FACT_WRITES: usize = 32;
 
 /// Columns of `SELECT ... FROM report_facts`.
 type FactRow = (
@@ -103,37 +104,56 @@ impl ScyllaStore {
         }
     }
 
-    /// Writes each fact's row (idempotent upserts).
+    /// Writes each fact's row (idempotent upserts, [`CONCURRENT_FACT_WRITES`]
+    /// at a time), then marks their (metric, day)s dirty.
     async fn write_fact_rows(&self, facts: &[ReportFact]) -> StoreResult<()> {
-        for fact in facts {
-            self.execute(
-                |connected| &connected.statements.reports.insert_fact,
-                (
-                    fact.metric.as_str(),
-                    fact.day(),
-                    fact.fact_id,
-                    fact.at_ms,
-                    fact.zip.as_deref(),
-                    roles_text(&fact.roles),
-                    fact.amount,
-                    fact.person.map(|person| person.0),
-                    fact.partner,
-                ),
-            )
+        // By index: a stream mapping borrowed facts to futures borrowing
+        // them again is not `Send` for every lifetime, as the traits need.
+        stream::iter(0..facts.len())
+            .map(|index| self.write_fact_row(&facts[index]))
+            .buffer_unordered(CONCURRENT_FACT_WRITES)
+            .try_for_each(|_| async { Ok(()) })
             .await?;
-        }
-        Ok(())
+        let days: BTreeSet<(ReportMetric, i64)> =
+            facts.iter().map(|fact| (fact.metric, fact.day())).collect();
+        self.mark_days_dirty(&days).await
+    }
+
+    /// Writes one fact's row (an idempotent upsert).
+    async fn write_fact_row(&self, fact: &ReportFact) -> StoreResult<()> {
+        self.execute(
+            |connected| &connected.statements.reports.insert_fact,
+            (
+                fact.metric.as_str(),
+                fact.day(),
+                fact.fact_id,
+                fact.at_ms,
+                fact.zip.as_deref(),
+                roles_text(&fact.roles),
+                fact.amount,
+                fact.person.map(|person| person.0),
+                fact.partner,
+            ),
+        )
+        .await
+        .map(|_| ())
     }
 
     /// Every fact of (`metric`, `day`).
-    async fn facts_of_day(&self, metric: ReportMetric, day: i64) -> StoreResult<Vec<ReportFact>> {
+    pub(super) async fn facts_of_day(
+        &self,
+        metric: ReportMetric,
+        day: i64,
+    ) -> StoreResult<Vec<ReportFact>> {
         let result = self
             .execute(
                 |connected| &connected.statements.reports.select_facts,
                 (metric.as_str(), day),
             )
             .await?;
-        rows::<FactRow>(result, "report fact")?
+        let fact_rows = rows::<FactRow>(result, "report fact")?;
+        self.rollups.count_fact_rows(fact_rows.len());
+        fact_rows
             .into_iter()
             .map(|row| fact_from_row(metric, row))
             .collect()
@@ -143,29 +163,18 @@ impl ScyllaStore {
 #[async_trait]
 impl ReportStore for ScyllaStore {
     async fn report_cells(&self, selection: CellSelection) -> StoreResult<Vec<ReportCell>> {
-        let (first_day, last_day) = match selection.grain {
-            Grain::Hour | Grain::Day => (selection.from_day, selection.to_day),
-            Grain::Month => (
-                month_start(selection.from_day),
-                next_month_start(selection.to_day) - 1,
-            ),
-        };
-        let days: Vec<Vec<ReportFact>> = stream::iter(first_day..=last_day)
-            .map(|day| self.facts_of_day(selection.metric, day))
-            .buffer_unordered(CONCURRENT_DAYS)
-            .try_collect()
-            .await?;
-        Ok(fold_facts(days.iter().flatten())
-            .into_iter()
-            .filter(|cell| selection.contains(&cell.key))
-            .collect())
+        self.rolled_up_cells(selection).await
     }
 
     async fn add_report_facts(&self, facts: &[ReportFact]) -> StoreResult<()> {
         self.write_fact_rows(facts).await
     }
 
+    /// Deletes the facts of the days and marks them dirty: the next roll-up
+    /// of each (by the next read of it, or the background pass) replaces its
+    /// cells and those of its month with a fold of what is left.
     async fn clear_report_cells(&self, from_day: i64, to_day: i64) -> StoreResult<()> {
+        let mut cleared = BTreeSet::new();
         for metric in ReportMetric::ALL {
             for day in from_day..=to_day {
                 self.execute(
@@ -173,9 +182,14 @@ impl ReportStore for ScyllaStore {
                     (metric.as_str(), day),
                 )
                 .await?;
+                cleared.insert((metric, day));
             }
         }
-        Ok(())
+        self.mark_days_dirty(&cleared).await
+    }
+
+    async fn roll_up_reports(&self) -> StoreResult<RollUpPass> {
+        self.roll_up_every_metric().await
     }
 
     async fn scan_connections(

@@ -18,6 +18,7 @@ use super::oidc_identities::OidcIdentityStatements;
 use super::outbox_statements::OutboxStatements;
 use super::pledge_statements::PledgeStatements;
 use super::queue_statements::QueueStatements;
+use super::report_rollup_statements::ReportRollupStatements;
 use super::report_statements::ReportStatements;
 use super::voucher_statements::VoucherStatements;
 
@@ -164,6 +165,8 @@ pub(super) struct Statements {
     pub(super) ledger: LedgerStatements,
     /// The statements of report facts.
     pub(super) reports: ReportStatements,
+    /// The statements of report roll-ups (dirty days, rolled-up cells).
+    pub(super) report_rollups: ReportRollupStatements,
     /// The time-bucketed queues and their cursors.
     pub(super) queues: QueueStatements,
     /// Import runs, staged chunks and external ids.
@@ -557,6 +560,7 @@ impl Statements {
             devices: DeviceStatements::prepare(session).await?,
             oidc: OidcIdentityStatements::prepare(session).await?,
             reports: ReportStatements::prepare(session).await?,
+            report_rollups: ReportRollupStatements::prepare(session).await?,
             deletion: DeletionStatements::prepare(session).await?,
             key_rotation: KeyRotationStatements::prepare(session).await?,
         })
