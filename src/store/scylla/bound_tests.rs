@@ -8,22 +8,14 @@ use std::sync::Arc;
 use uuid::Uuid;
 
 use super::ScyllaStore;
-use super::tests::{KeyspaceDropper, cql_node_uri, test_settings};
+use super::tests::{KeyspaceDropper, fresh_keyspace_store};
 use crate::domain::AccountId;
 use crate::store::{ConnectionParty, ConnectionRecord, ConnectionStore};
 
 /// A connected store on a fresh keyspace and the guard dropping it, or `None`
 /// without a node.
 pub(super) async fn fresh_store(case: &str) -> Option<(Arc<ScyllaStore>, KeyspaceDropper)> {
-    let Some(uri) = cql_node_uri() else {
-        eprintln!("SKIPPED scylla bound test {case}: HEYBLUE_SCYLLA_URI is unset");
-        return None;
-    };
-    let settings = test_settings(&uri);
-    let dropper = KeyspaceDropper {
-        settings: settings.clone(),
-    };
-    let store = ScyllaStore::connect(settings).await.expect("connect");
+    let (store, dropper) = fresh_keyspace_store("bound", case).await?;
     Some((Arc::new(store), dropper))
 }
 

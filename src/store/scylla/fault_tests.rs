@@ -8,7 +8,7 @@ use std::time::Duration;
 use uuid::Uuid;
 
 use super::ScyllaStore;
-use super::tests::{KeyspaceDropper, cql_node_uri, test_settings};
+use super::tests::{KeyspaceDropper, fresh_keyspace_store};
 use crate::domain::AccountId;
 use crate::store::{
     LedgerAppend, LedgerReason, LedgerStore, NewLedgerEntry, RefreshConsumption, SecretHash, Store,
@@ -21,16 +21,7 @@ const RETRY_LIMIT: Duration = Duration::from_secs(5);
 
 /// A store on a fresh keyspace, or `None` (with a message) without a node.
 async fn fresh_store(case: &str) -> Option<(ScyllaStore, KeyspaceDropper)> {
-    let Some(uri) = cql_node_uri() else {
-        eprintln!("SKIPPED scylla fault test {case}: HEYBLUE_SCYLLA_URI is unset");
-        return None;
-    };
-    let settings = test_settings(&uri);
-    let dropper = KeyspaceDropper {
-        settings: settings.clone(),
-    };
-    let store = ScyllaStore::connect(settings).await.expect("connect");
-    Some((store, dropper))
+    fresh_keyspace_store("fault", case).await
 }
 
 fn credit(account_id: AccountId, delta: i64) -> NewLedgerEntry {

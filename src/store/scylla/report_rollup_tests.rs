@@ -8,7 +8,7 @@
 use uuid::Uuid;
 
 use super::ScyllaStore;
-use super::tests::{KeyspaceDropper, cql_node_uri, test_settings};
+use super::tests::{KeyspaceDropper, fresh_keyspace_store};
 use crate::domain::AccountId;
 use crate::store::report_area::ReportArea;
 use crate::store::report_facts::{connection_facts, fold_facts};
@@ -36,16 +36,7 @@ const METRICS: [ReportMetric; 4] = [
 
 /// A store on a fresh keyspace, or `None` (with a message) without a node.
 async fn fresh_store(case: &str) -> Option<(ScyllaStore, KeyspaceDropper)> {
-    let Some(uri) = cql_node_uri() else {
-        eprintln!("SKIPPED scylla report roll-up test {case}: HEYBLUE_SCYLLA_URI is unset");
-        return None;
-    };
-    let settings = test_settings(&uri);
-    let dropper = KeyspaceDropper {
-        settings: settings.clone(),
-    };
-    let store = ScyllaStore::connect(settings).await.expect("connect");
-    Some((store, dropper))
+    fresh_keyspace_store("report roll-up", case).await
 }
 
 fn person(number: u128) -> AccountId {

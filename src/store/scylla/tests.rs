@@ -65,6 +65,24 @@ async fn fresh_store() -> Option<Fixture> {
     Some(Fixture::new(Arc::new(store), dropper))
 }
 
+/// A connected store on a fresh keyspace and the guard dropping it, or
+/// `None` (saying which case of which `suite` is skipped) without a node.
+pub(crate) async fn fresh_keyspace_store(
+    suite: &str,
+    case: &str,
+) -> Option<(ScyllaStore, KeyspaceDropper)> {
+    let Some(uri) = cql_node_uri() else {
+        eprintln!("SKIPPED scylla {suite} test {case}: {URI_VARIABLE} is unset");
+        return None;
+    };
+    let settings = test_settings(&uri);
+    let dropper = KeyspaceDropper {
+        settings: settings.clone(),
+    };
+    let store = ScyllaStore::connect(settings).await.expect("connect");
+    Some((store, dropper))
+}
+
 /// Drops a test keyspace when the case ends, so a long-lived node does not fill
 /// its heap with the tables of finished cases.
 pub(crate) struct KeyspaceDropper {
