@@ -240,7 +240,9 @@ async fn cells_of(
     role: ReportRole,
     cover: &[(Grain, i64, i64)],
 ) -> StoreResult<Vec<ReportCell>> {
-    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    static CORES: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    // Asked once: on Linux the answer reads the cgroup's CPU quota files.
+    let cores = *CORES.get_or_init(|| std::thread::available_parallelism().map_or(1, usize::from));
     let selections = cover.iter().flat_map(|(grain, from_day, to_day)| {
         pieces_of(*from_day, *to_day, cores.min(MAX_READ_PIECES))
             .into_iter()
