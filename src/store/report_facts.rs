@@ -159,7 +159,17 @@ pub(crate) fn availability_facts(record: &AvailabilityRecord) -> Vec<ReportFact>
 /// The cells of `facts`, each fact counted once however often it appears
 /// (by `fact_id`), people counted once per `participants` cell. Cells with
 /// nothing in them are absent.
+#[cfg(test)]
 pub(crate) fn fold_facts<'a>(facts: impl IntoIterator<Item = &'a ReportFact>) -> Vec<ReportCell> {
+    fold_facts_into(facts, |_| true)
+}
+
+/// [`fold_facts`], only into the cells `wanted` keeps: a roll-up of one
+/// grain adds nothing to (and counts no people in) the cells of the others.
+pub(crate) fn fold_facts_into<'a>(
+    facts: impl IntoIterator<Item = &'a ReportFact>,
+    wanted: impl Fn(&CellKey) -> bool,
+) -> Vec<ReportCell> {
     let mut seen = HashSet::new();
     let mut sums: BTreeMap<CellKey, i64> = BTreeMap::new();
     let mut people: BTreeMap<CellKey, BTreeSet<AccountId>> = BTreeMap::new();
@@ -167,7 +177,7 @@ pub(crate) fn fold_facts<'a>(facts: impl IntoIterator<Item = &'a ReportFact>) ->
         if !seen.insert(fact.fact_id) {
             continue;
         }
-        for key in fact.cell_keys() {
+        for key in fact.cell_keys().into_iter().filter(|key| wanted(key)) {
             match (fact.metric.is_distinct(), fact.person) {
                 (true, Some(person)) => {
                     people.entry(key).or_default().insert(person);

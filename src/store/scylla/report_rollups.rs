@@ -35,7 +35,7 @@ use super::codec::rows;
 use super::report_rollup_codec::RolledCell;
 use super::report_rollup_rows::PartitionKey;
 use crate::store::report_area::ReportArea;
-use crate::store::report_facts::fold_facts;
+use crate::store::report_facts::fold_facts_into;
 use crate::store::report_records::{
     AreaLevel, CellKey, Grain, ReportCell, ReportMetric, ReportRole, RollUpPass, month_start,
     next_month_start,
@@ -294,7 +294,7 @@ impl ScyllaStore {
             metric,
             periods: vec![(Grain::Hour, day), (Grain::Day, day)],
             started_micros,
-            cells: fold_facts(&facts),
+            cells: fold_facts_into(&facts, |key| key.grain != Grain::Month),
             fact_rows: u64::try_from(facts.len()).unwrap_or(u64::MAX),
         })
     }
@@ -312,7 +312,7 @@ impl ScyllaStore {
                 .await?;
             let rows_read = facts.iter().map(Vec::len).sum::<usize>();
             (
-                fold_facts(facts.iter().flatten()),
+                fold_facts_into(facts.iter().flatten(), |key| key.grain == Grain::Month),
                 u64::try_from(rows_read).unwrap_or(u64::MAX),
             )
         } else {
